@@ -1,0 +1,96 @@
+// Rules every request and response goes through (R36–R42).
+import type {
+  BeginQuorumEpochResponse,
+  EndQuorumEpochResponse,
+  FetchResponse,
+  RequestApi,
+  VoteResponse,
+} from "./messages.ts";
+import { illegalState, knownLeader, type Out, takeInflight } from "./node.ts";
+import type { ErrorCode } from "./primitives.ts";
+import type { NodeState, RaftConfig } from "./state.ts";
+import { maybeTransition } from "./transitions.ts";
+
+/** R36: a request naming another cluster is refused; a null cluster id is accepted. */
+export const validateClusterId = (config: RaftConfig, clusterId: string | null): ErrorCode | undefined =>
+  clusterId !== null && clusterId !== config.clusterId ? "INCONSISTENT_CLUSTER_ID" : undefined;
+
+/**
+ * R42: a message's claim about the leader of an epoch must agree with what this node knows; a
+ * disagreement could only mean two leaders in one epoch. Resigned still counts as leader of its epoch
+ * (R73).
+ */
+export const leaderIsConsistent = (s: NodeState, out: Out, leaderId: number, epoch: number): boolean => {
+  if (leaderId < 0 || epoch < s.epoch) return true;
+  if (leaderId === s.nodeId) {
+    if (epoch === s.epoch && (s.role._tag === "Leader" || s.role._tag === "Resigned")) return true;
+    illegalState(
+      out,
+      "R42",
+      `told that this node ${s.nodeId} leads epoch ${epoch}, but it is ${s.role._tag} in epoch ${s.epoch}`,
+    );
+    return false;
+  }
+  if (epoch === s.epoch) {
+    const local = knownLeader(s);
+    if (local >= 0 && local !== leaderId) {
+      illegalState(
+        out,
+        "R42",
+        `epoch ${epoch} has leader ${local} here, but a message names leader ${leaderId}`,
+      );
+      return false;
+    }
+  }
+  return true;
+};
+
+type CommonResponse = VoteResponse | BeginQuorumEpochResponse | EndQuorumEpochResponse | FetchResponse;
+
+export interface CommonOutcome {
+  readonly state: NodeState;
+  /** Whether the API-specific handler should look at the response. */
+  readonly proceed: boolean;
+}
+
+/**
+ * R40: the common path every response takes before its API handler:
+ * (0) only an answer to a request in flight from this state is looked at;
+ * (a) an older epoch, or UNKNOWN_LEADER_EPOCH, is stale;
+ * (b) a newer epoch, FENCED_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER moves this node on (R41);
+ * (c) a leader named for this epoch is adopted, and only a NONE answer goes further;
+ * (d) INVALID_REQUEST means one of the two sides has a bug.
+ */
+export const handleCommonResponse = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  api: RequestApi,
+  response: CommonResponse,
+): CommonOutcome => {
+  const taken = takeInflight(s, from, api);
+  if (taken === undefined) return { state: s, proceed: false };
+  const error = response.errorCode;
+  if (error === "INCONSISTENT_CLUSTER_ID") return { state: taken, proceed: false };
+  if (response.leaderEpoch < taken.epoch || error === "UNKNOWN_LEADER_EPOCH")
+    return { state: taken, proceed: false };
+  if (!leaderIsConsistent(taken, out, response.leaderId, response.leaderEpoch))
+    return { state: taken, proceed: false };
+  if (
+    response.leaderEpoch > taken.epoch ||
+    error === "FENCED_LEADER_EPOCH" ||
+    error === "NOT_LEADER_OR_FOLLOWER"
+  ) {
+    return {
+      state: maybeTransition(taken, config, out, response.leaderId, response.leaderEpoch),
+      proceed: false,
+    };
+  }
+  const next = maybeTransition(taken, config, out, response.leaderId, response.leaderEpoch);
+  if (error === "INVALID_REQUEST") {
+    illegalState(out, "R40", `replica ${from} rejected a ${api} request from this node as invalid`);
+    return { state: next, proceed: false };
+  }
+  return { state: next, proceed: error === "NONE" || error === "UNSUPPORTED_VERSION" };
+};

@@ -1,0 +1,124 @@
+// Fetch on followers and observers (R61, R66–R68, R74–R76): what to ask for, how to apply the
+// answer, truncation on divergence and the high watermark.
+import { appendToLog, endOffsetForEpoch, lastEpoch, truncateLog } from "./log.ts";
+import type { FetchRequest, FetchResponse } from "./messages.ts";
+import { armTimer, hasTimer, illegalState, isVoter, type Out, sendRequest } from "./node.ts";
+import { METADATA_PARTITION, METADATA_TOPIC_ID } from "./primitives.ts";
+import type { Follower, NodeState, RaftConfig } from "./state.ts";
+
+/** Where this node fetches from now: its leader, or for a leaderless observer the next voter (R74). */
+const fetchTarget = (s: NodeState): number | undefined => {
+  const role = s.role;
+  if (role._tag === "Follower") return role.leaderId;
+  if (role._tag === "Unattached" && !isVoter(s) && s.voters.length > 0) {
+    return s.voters[s.bootstrapCursor % s.voters.length]!.id;
+  }
+  return undefined;
+};
+
+/**
+ * R61: fetch from the log end with the epoch of the last record. A voter asks only once its log is
+ * flushed, because the leader counts the fetch offset as durable (R16).
+ */
+export const sendFetch = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  const target = fetchTarget(s);
+  if (target === undefined || hasTimer(s, "retryBackoff")) return s;
+  if (s.inflight.some((r) => r.api === "Fetch")) return s;
+  if (isVoter(s) && s.log.flushedOffset < s.log.endOffset) return s;
+  const request: FetchRequest = {
+    _tag: "FetchRequest",
+    clusterId: config.clusterId,
+    replicaId: s.nodeId,
+    ...(s.directoryId === undefined ? {} : { replicaDirectoryId: s.directoryId }),
+    maxWaitMs: config.fetchMaxWaitMs,
+    topicId: METADATA_TOPIC_ID,
+    partition: METADATA_PARTITION,
+    currentLeaderEpoch: s.epoch,
+    fetchOffset: s.log.endOffset,
+    lastFetchedEpoch: lastEpoch(s.log),
+  };
+  return sendRequest(s, out, target, "Fetch", request);
+};
+
+/**
+ * Keep fetching after an answer or a failure: a follower or leaderless observer with nothing in
+ * flight asks again, after the retry backoff when the last attempt went wrong (R68, R75); a
+ * leaderless observer moves on to the next voter.
+ */
+export const continueFetching = (s: NodeState, config: RaftConfig, out: Out, failed: boolean): NodeState => {
+  if (
+    fetchTarget(s) === undefined ||
+    s.inflight.some((r) => r.api === "Fetch") ||
+    hasTimer(s, "retryBackoff")
+  )
+    return s;
+  let next = s;
+  if (failed && s.role._tag === "Unattached")
+    next = { ...next, bootstrapCursor: (next.bootstrapCursor + 1) % next.voters.length };
+  if (failed) return armTimer(next, out, "retryBackoff", config.retryBackoffMs);
+  return sendFetch(next, config, out);
+};
+
+/** R67: where to cut the log for the leader's DivergingEpoch (endOffset d, epoch e). */
+export const truncationOffset = (s: NodeState, diverging: { epoch: number; endOffset: number }): number => {
+  const { epoch, endOffset } = diverging;
+  if (epoch === 0) return Math.min(endOffset, s.log.endOffset);
+  const local = endOffsetForEpoch(s.log, epoch);
+  if (local.epoch < 0) return Math.min(endOffset, s.log.endOffset);
+  return local.epoch === epoch ? Math.min(local.endOffset, endOffset) : local.endOffset;
+};
+
+/**
+ * R66: apply the leader's NONE answer: truncate on divergence (never below the high watermark) or
+ * append the records, flush them if a voter, and take the leader's high watermark (never past the
+ * log end, never backwards). Either way the leader is alive: reset the fetch timer (R32).
+ */
+export const handleFetchResponse = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  response: FetchResponse,
+): NodeState => {
+  const role = s.role;
+  if (role._tag !== "Follower" || role.leaderId !== from) return s;
+  let log = s.log;
+  let highWatermark = s.highWatermark;
+  if (response.divergingEpoch !== undefined && response.divergingEpoch.epoch >= 0) {
+    const offset = truncationOffset(s, response.divergingEpoch);
+    if (offset < s.highWatermark) {
+      illegalState(
+        out,
+        "R66",
+        `leader ${from} asks to truncate to ${offset}, below the high watermark ${s.highWatermark}`,
+      );
+      return s;
+    }
+    out.push({ _tag: "TruncateLog", offset });
+    log = truncateLog(log, offset);
+  } else {
+    const first = response.records[0];
+    if (first !== undefined && first.baseOffset === log.endOffset) {
+      for (const batch of response.records) {
+        out.push({
+          _tag: "AppendRecords",
+          baseOffset: batch.baseOffset,
+          epoch: batch.epoch,
+          count: batch.count,
+        });
+        log = appendToLog(log, batch.epoch, batch.count);
+      }
+      if (isVoter(s)) out.push({ _tag: "FlushLog", offset: log.endOffset });
+    }
+    if (response.highWatermark >= 0) {
+      const candidate = Math.min(response.highWatermark, log.endOffset);
+      if (candidate > highWatermark) {
+        highWatermark = candidate;
+        out.push({ _tag: "HighWatermarkUpdated", offset: candidate });
+      }
+    }
+  }
+  const follower: Follower = role.hasFetchedFromLeader ? role : { ...role, hasFetchedFromLeader: true };
+  const next: NodeState = { ...s, log, highWatermark, role: follower };
+  return armTimer(next, out, "fetch", config.fetchTimeoutMs);
+};

@@ -1,0 +1,207 @@
+// Fetch on the leader (R61–R65, R69–R70) and the NOT_LEADER_OR_FOLLOWER answers through which
+// observers find the leader (R74). DescribeQuorum (R88) reads the same replica bookkeeping.
+import { validateClusterId } from "./common.ts";
+import {
+  completeParkedFetches,
+  fetchResponseFrom,
+  keyOf,
+  recordVoterFetch,
+  updateHighWatermark,
+} from "./leader.ts";
+import { endOffsetForEpoch, readBatches } from "./log.ts";
+import type {
+  DescribeQuorumRequest,
+  DescribeQuorumResponse,
+  FetchRequest,
+  FetchResponse,
+  ReplicaState,
+} from "./messages.ts";
+import { armTimer, findVoter, knownLeader, type Out, respond } from "./node.ts";
+import { type ErrorCode, METADATA_PARTITION, METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from "./primitives.ts";
+import type { Leader, NodeState, RaftConfig, ReplicaProgress } from "./state.ts";
+
+const fetchError = (s: NodeState, errorCode: ErrorCode): FetchResponse => ({
+  _tag: "FetchResponse",
+  errorCode,
+  highWatermark: -1,
+  logStartOffset: s.log.startOffset,
+  leaderId: knownLeader(s),
+  leaderEpoch: s.epoch,
+  records: [],
+});
+
+/** R36, R1, R63, R38: every reason a fetch is refused before the leader looks at offsets. */
+const fetchRequestError = (
+  s: NodeState,
+  config: RaftConfig,
+  request: FetchRequest,
+): ErrorCode | undefined => {
+  const clusterError = validateClusterId(config, request.clusterId);
+  if (clusterError !== undefined) return clusterError;
+  if (request.topicId !== METADATA_TOPIC_ID || request.partition !== METADATA_PARTITION)
+    return "INVALID_REQUEST";
+  if (
+    request.maxWaitMs < 0 ||
+    request.fetchOffset < 0 ||
+    request.lastFetchedEpoch < 0 ||
+    request.lastFetchedEpoch > request.currentLeaderEpoch
+  ) {
+    return "INVALID_REQUEST";
+  }
+  if (request.currentLeaderEpoch < s.epoch) return "FENCED_LEADER_EPOCH";
+  if (request.currentLeaderEpoch > s.epoch) return "UNKNOWN_LEADER_EPOCH";
+  if (s.role._tag !== "Leader") return "NOT_LEADER_OR_FOLLOWER";
+  if (s.shuttingDown) return "BROKER_NOT_AVAILABLE";
+  return undefined;
+};
+
+/** R69, R76: the leader's record of one replica after a valid fetch; offsets may go backwards. */
+const progressAfterFetch = (
+  previous: ReplicaProgress | undefined,
+  request: FetchRequest,
+  leaderEndOffset: number,
+  nowMs: number,
+): ReplicaProgress => ({
+  id: request.replicaId,
+  ...(request.replicaDirectoryId === undefined ? {} : { directoryId: request.replicaDirectoryId }),
+  endOffset: request.fetchOffset,
+  acknowledged: true,
+  lastFetchTimestamp: nowMs,
+  lastCaughtUpTimestamp:
+    request.fetchOffset >= leaderEndOffset ? nowMs : (previous?.lastCaughtUpTimestamp ?? -1),
+});
+
+/** R63(c): record where a replica is. Voters feed check quorum and the high watermark; observers never. */
+const recordReplicaFetch = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  role: Leader,
+  request: FetchRequest,
+  nowMs: number,
+): NodeState => {
+  const key = keyOf({
+    id: request.replicaId,
+    ...(request.replicaDirectoryId === undefined ? {} : { directoryId: request.replicaDirectoryId }),
+  });
+  if (request.replicaId >= 0 && findVoter(s.voters, key) !== undefined) {
+    const voterStates = role.voterStates.map((v) =>
+      v.id === request.replicaId ? progressAfterFetch(v, request, s.log.endOffset, nowMs) : v,
+    );
+    let next: NodeState = { ...s, role: { ...role, voterStates } };
+    next = recordVoterFetch(next, config, out, request.replicaId);
+    return updateHighWatermark(next, config, out);
+  }
+  if (request.replicaId < 0) return s;
+  const index = role.observerStates.findIndex((o) => o.id === request.replicaId);
+  const updated = progressAfterFetch(role.observerStates[index], request, s.log.endOffset, nowMs);
+  const observerStates =
+    index < 0
+      ? [...role.observerStates, updated]
+      : role.observerStates.map((o, i) => (i === index ? updated : o));
+  return { ...s, role: { ...role, observerStates } };
+};
+
+export const handleFetchRequest = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  request: FetchRequest,
+  token: number | undefined,
+  nowMs: number,
+): NodeState => {
+  const error = fetchRequestError(s, config, request);
+  if (error !== undefined || s.role._tag !== "Leader") {
+    respond(out, from, fetchError(s, error ?? "NOT_LEADER_OR_FOLLOWER"), token);
+    return s;
+  }
+  // R65: a fetch from the very start of the log is always valid; otherwise the replica's last epoch
+  // must end, in this log, no earlier than where the replica's log ends.
+  if (!(s.log.startOffset === 0 && request.fetchOffset === 0)) {
+    const end = endOffsetForEpoch(s.log, request.lastFetchedEpoch);
+    if (end.epoch !== request.lastFetchedEpoch || end.endOffset < request.fetchOffset) {
+      const diverging: FetchResponse = {
+        ...fetchResponseFrom(s, s.role, request.fetchOffset),
+        divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset },
+        records: [],
+      };
+      respond(out, from, diverging, token);
+      return s;
+    }
+  }
+  let next = recordReplicaFetch(s, config, out, s.role, request, nowMs);
+  const role = next.role;
+  if (role._tag !== "Leader") return next;
+  // R63(d): answer now if there is anything to send, else park until there is.
+  if (readBatches(next.log, request.fetchOffset).length > 0 || request.maxWaitMs === 0) {
+    respond(out, from, fetchResponseFrom(next, role, request.fetchOffset), token);
+    return next;
+  }
+  const parked = {
+    replicaId: request.replicaId,
+    ...(request.replicaDirectoryId === undefined ? {} : { replicaDirectoryId: request.replicaDirectoryId }),
+    fetchOffset: request.fetchOffset,
+    ...(token === undefined ? {} : { token }),
+  };
+  // A newer fetch from the same replica replaces its older one, which the replica has given up on.
+  const others = role.parkedFetches.filter((p) => p.replicaId !== request.replicaId || request.replicaId < 0);
+  next = { ...next, role: { ...role, parkedFetches: [...others, parked] } };
+  if (others.length === 0) next = armTimer(next, out, "fetchWait", request.maxWaitMs);
+  return next;
+};
+
+/** R63(d): the wait ran out; answer every parked fetch with whatever there is. */
+export const expireParkedFetches = (s: NodeState, config: RaftConfig, out: Out): NodeState =>
+  completeParkedFetches(s, config, out);
+
+// ---- DescribeQuorum (R88) ----------------------------------------------------------------------
+
+const replicaState = (p: ReplicaProgress, logEndOffset: number): ReplicaState => ({
+  replicaId: p.id,
+  ...(p.directoryId === undefined ? {} : { replicaDirectoryId: p.directoryId }),
+  logEndOffset,
+  lastFetchTimestamp: p.lastFetchTimestamp,
+  lastCaughtUpTimestamp: p.lastCaughtUpTimestamp,
+});
+
+/** R88: only the leader describes the quorum; everyone else points at the leader it knows. */
+export const handleDescribeQuorumRequest = (
+  s: NodeState,
+  out: Out,
+  from: number,
+  request: DescribeQuorumRequest,
+  token: number | undefined,
+): NodeState => {
+  const role = s.role;
+  const errorCode: ErrorCode =
+    request.topicName !== METADATA_TOPIC_NAME || request.partitionIndex !== METADATA_PARTITION
+      ? "UNKNOWN_TOPIC_OR_PARTITION"
+      : role._tag !== "Leader"
+        ? "NOT_LEADER_OR_FOLLOWER"
+        : "NONE";
+  const response: DescribeQuorumResponse =
+    role._tag === "Leader" && errorCode === "NONE"
+      ? {
+          _tag: "DescribeQuorumResponse",
+          errorCode,
+          leaderId: s.nodeId,
+          leaderEpoch: s.epoch,
+          highWatermark: role.highWatermark,
+          currentVoters: role.voterStates.map((v) =>
+            replicaState(v, v.id === s.nodeId ? s.log.endOffset : v.endOffset),
+          ),
+          observers: role.observerStates.map((o) => replicaState(o, o.endOffset)),
+        }
+      : {
+          _tag: "DescribeQuorumResponse",
+          errorCode,
+          leaderId: knownLeader(s),
+          leaderEpoch: s.epoch,
+          highWatermark: -1,
+          currentVoters: [],
+          observers: [],
+        };
+  respond(out, from, response, token);
+  return s;
+};

@@ -1,0 +1,201 @@
+// The Raft RPCs as the spec sees them. Field names follow Kafka's message specs (camelCase of the
+// JSON names); the one-topic/one-partition nesting of the wire format is flattened into
+// topicName/partitionIndex (or topicId/partition for Fetch) so R1 can still be checked here.
+// Vote follows version 2 (KIP-996): Replica* field names and the PreVote flag (R43).
+import * as Schema from "effect/Schema";
+import { ErrorCode, Int32, Int64, ReplicaKey, Uuid } from "./primitives.ts";
+
+/** A run of records written by one leader epoch (Kafka's partitionLeaderEpoch), without payloads. */
+export const RecordBatch = Schema.Struct({
+  baseOffset: Int64,
+  epoch: Int32,
+  count: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+});
+export type RecordBatch = typeof RecordBatch.Type;
+
+/** R55: the control record a new leader writes at its epochStartOffset. */
+export const LeaderChangeMessage = Schema.TaggedStruct("LeaderChangeMessage", {
+  leaderId: Int32,
+  voters: Schema.Array(ReplicaKey),
+  grantingVoters: Schema.Array(ReplicaKey),
+});
+export type LeaderChangeMessage = typeof LeaderChangeMessage.Type;
+
+/** Control records the Raft layer writes itself (more arrive with KIP-853). */
+export const ControlRecord = LeaderChangeMessage;
+export type ControlRecord = typeof ControlRecord.Type;
+
+const ClusterId = Schema.NullOr(Schema.String);
+
+// ---- Vote (apiKey 52) --------------------------------------------------------------------------
+
+/** R43: a standard vote (preVote false, epoch already bumped) or a pre-vote (current epoch). */
+export const VoteRequest = Schema.TaggedStruct("VoteRequest", {
+  clusterId: ClusterId,
+  voterId: Int32,
+  topicName: Schema.String,
+  partitionIndex: Int32,
+  replicaEpoch: Int32,
+  replicaId: Int32,
+  replicaDirectoryId: Schema.optionalKey(Uuid),
+  voterDirectoryId: Schema.optionalKey(Uuid),
+  lastOffsetEpoch: Int32,
+  lastOffset: Int64,
+  preVote: Schema.Boolean,
+});
+export type VoteRequest = typeof VoteRequest.Type;
+
+/** R44 */
+export const VoteResponse = Schema.TaggedStruct("VoteResponse", {
+  errorCode: ErrorCode,
+  leaderId: Int32,
+  leaderEpoch: Int32,
+  voteGranted: Schema.Boolean,
+});
+export type VoteResponse = typeof VoteResponse.Type;
+
+// ---- BeginQuorumEpoch (apiKey 53) --------------------------------------------------------------
+
+/** R59 */
+export const BeginQuorumEpochRequest = Schema.TaggedStruct("BeginQuorumEpochRequest", {
+  clusterId: ClusterId,
+  voterId: Int32,
+  topicName: Schema.String,
+  partitionIndex: Int32,
+  voterDirectoryId: Schema.optionalKey(Uuid),
+  leaderId: Int32,
+  leaderEpoch: Int32,
+});
+export type BeginQuorumEpochRequest = typeof BeginQuorumEpochRequest.Type;
+
+/** R59 */
+export const BeginQuorumEpochResponse = Schema.TaggedStruct("BeginQuorumEpochResponse", {
+  errorCode: ErrorCode,
+  leaderId: Int32,
+  leaderEpoch: Int32,
+});
+export type BeginQuorumEpochResponse = typeof BeginQuorumEpochResponse.Type;
+
+// ---- EndQuorumEpoch (apiKey 54) ----------------------------------------------------------------
+
+/** R71: preferredCandidates is the v1 form of PreferredSuccessors. */
+export const EndQuorumEpochRequest = Schema.TaggedStruct("EndQuorumEpochRequest", {
+  clusterId: ClusterId,
+  topicName: Schema.String,
+  partitionIndex: Int32,
+  leaderId: Int32,
+  leaderEpoch: Int32,
+  preferredCandidates: Schema.Array(ReplicaKey),
+});
+export type EndQuorumEpochRequest = typeof EndQuorumEpochRequest.Type;
+
+/** R71 */
+export const EndQuorumEpochResponse = Schema.TaggedStruct("EndQuorumEpochResponse", {
+  errorCode: ErrorCode,
+  leaderId: Int32,
+  leaderEpoch: Int32,
+});
+export type EndQuorumEpochResponse = typeof EndQuorumEpochResponse.Type;
+
+// ---- Fetch (apiKey 1) --------------------------------------------------------------------------
+
+/** R61 */
+export const FetchRequest = Schema.TaggedStruct("FetchRequest", {
+  clusterId: ClusterId,
+  replicaId: Int32,
+  replicaDirectoryId: Schema.optionalKey(Uuid),
+  maxWaitMs: Int32,
+  topicId: Uuid,
+  partition: Int32,
+  currentLeaderEpoch: Int32,
+  fetchOffset: Int64,
+  lastFetchedEpoch: Int32,
+});
+export type FetchRequest = typeof FetchRequest.Type;
+
+/** R62: divergingEpoch is present only when the leader found a divergence. */
+export const FetchResponse = Schema.TaggedStruct("FetchResponse", {
+  errorCode: ErrorCode,
+  highWatermark: Int64,
+  logStartOffset: Int64,
+  divergingEpoch: Schema.optionalKey(Schema.Struct({ epoch: Int32, endOffset: Int64 })),
+  leaderId: Int32,
+  leaderEpoch: Int32,
+  records: Schema.Array(RecordBatch),
+});
+export type FetchResponse = typeof FetchResponse.Type;
+
+// ---- DescribeQuorum (apiKey 55) ----------------------------------------------------------------
+
+/** R88 */
+export const DescribeQuorumRequest = Schema.TaggedStruct("DescribeQuorumRequest", {
+  topicName: Schema.String,
+  partitionIndex: Int32,
+});
+export type DescribeQuorumRequest = typeof DescribeQuorumRequest.Type;
+
+/** R88: one replica's progress as the leader sees it. */
+export const ReplicaState = Schema.Struct({
+  replicaId: Int32,
+  replicaDirectoryId: Schema.optionalKey(Uuid),
+  logEndOffset: Int64,
+  lastFetchTimestamp: Int64,
+  lastCaughtUpTimestamp: Int64,
+});
+export type ReplicaState = typeof ReplicaState.Type;
+
+/** R88 */
+export const DescribeQuorumResponse = Schema.TaggedStruct("DescribeQuorumResponse", {
+  errorCode: ErrorCode,
+  leaderId: Int32,
+  leaderEpoch: Int32,
+  highWatermark: Int64,
+  currentVoters: Schema.Array(ReplicaState),
+  observers: Schema.Array(ReplicaState),
+});
+export type DescribeQuorumResponse = typeof DescribeQuorumResponse.Type;
+
+// ---- unions ------------------------------------------------------------------------------------
+
+export const RaftRequest = Schema.Union([
+  VoteRequest,
+  BeginQuorumEpochRequest,
+  EndQuorumEpochRequest,
+  FetchRequest,
+  DescribeQuorumRequest,
+]);
+export type RaftRequest = typeof RaftRequest.Type;
+
+export const RaftResponse = Schema.Union([
+  VoteResponse,
+  BeginQuorumEpochResponse,
+  EndQuorumEpochResponse,
+  FetchResponse,
+  DescribeQuorumResponse,
+]);
+export type RaftResponse = typeof RaftResponse.Type;
+
+export const RaftMessage = Schema.Union([RaftRequest, RaftResponse]);
+export type RaftMessage = typeof RaftMessage.Type;
+
+/** The request APIs a node sends and tracks while in flight (R40(0)). */
+export const RequestApi = Schema.Literals(["Vote", "BeginQuorumEpoch", "EndQuorumEpoch", "Fetch"]);
+export type RequestApi = typeof RequestApi.Type;
+
+/** Which API a response answers. */
+export const apiOfResponse = (message: RaftResponse): RequestApi | undefined => {
+  switch (message._tag) {
+    case "VoteResponse":
+      return "Vote";
+    case "BeginQuorumEpochResponse":
+      return "BeginQuorumEpoch";
+    case "EndQuorumEpochResponse":
+      return "EndQuorumEpoch";
+    case "FetchResponse":
+      return "Fetch";
+    case "DescribeQuorumResponse":
+      return undefined;
+  }
+};
+
+export const isRequest = (message: RaftMessage): message is RaftRequest => message._tag.endsWith("Request");

@@ -1,0 +1,101 @@
+// Startup from persisted state (R18–R22).
+import type { RaftEffect, StepResult } from "./io.ts";
+import { lastEpoch } from "./log.ts";
+import { armTimer, isVoter, localKey, type Out } from "./node.ts";
+import { NO_ID, replicaKeyMatches } from "./primitives.ts";
+import type { ElectionState, LogState, NodeState, RaftConfig } from "./state.ts";
+import {
+  enterCandidate,
+  enterFollower,
+  enterProspective,
+  enterResigned,
+  enterUnattached,
+  leaderReachable,
+} from "./transitions.ts";
+import { sendVoteRequests } from "./vote.ts";
+
+/** The state of a process that has just read its quorum-state and log, before choosing a role. */
+const bootState = (config: RaftConfig, epoch: number, log: LogState): NodeState => ({
+  nodeId: config.nodeId,
+  ...(config.directoryId === undefined ? {} : { directoryId: config.directoryId }),
+  epoch,
+  role: { _tag: "Unattached", leaderId: NO_ID },
+  log,
+  highWatermark: log.startOffset,
+  voters: config.voters,
+  inflight: [],
+  timers: [],
+  bootstrapCursor: config.voters.length === 0 ? 0 : Math.abs(config.nodeId) % config.voters.length,
+  shuttingDown: false,
+});
+
+/** R20: a voter that had voted for itself resumes its candidacy in the same epoch. */
+const resumeCandidate = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  out.push({ _tag: "PersistElectionState", epoch: s.epoch, leaderId: NO_ID, votedKey: localKey(s) });
+  let next: NodeState = { ...s, role: { _tag: "Candidate", granted: [s.nodeId], rejected: [] } };
+  next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
+  return sendVoteRequests(next, config, out);
+};
+
+/**
+ * R18–R22: choose the starting role from the persisted election state and the log, write it
+ * durably, and tell the listener the leader it knows (R86) — except a former leader, which comes back
+ * Resigned (R19) and says nothing of its leadership.
+ */
+export const initialize = (
+  persisted: ElectionState | undefined,
+  log: LogState,
+  config: RaftConfig,
+): StepResult<NodeState> => {
+  const stored: ElectionState = persisted ?? { epoch: 0, leaderId: NO_ID };
+  const out: Out = [];
+  const logEpoch = lastEpoch(log);
+  let state: NodeState;
+  if (stored.epoch < logEpoch) {
+    // R18: the log has seen a newer epoch than quorum-state recorded.
+    state = enterUnattached(
+      bootState(config, logEpoch, log),
+      config,
+      out,
+      logEpoch,
+      NO_ID,
+      undefined,
+      "fresh",
+    );
+  } else {
+    const boot = bootState(config, stored.epoch, log);
+    const self = localKey(boot);
+    const votedKey = stored.votedKey;
+    if (stored.leaderId === config.nodeId) {
+      // R19: never restart as leader; stay out of this epoch's elections.
+      out.push(
+        votedKey === undefined
+          ? { _tag: "PersistElectionState", epoch: stored.epoch, leaderId: stored.leaderId }
+          : { _tag: "PersistElectionState", epoch: stored.epoch, leaderId: stored.leaderId, votedKey },
+      );
+      state = enterResigned(boot, config, out, []);
+    } else if (
+      stored.leaderId < 0 &&
+      votedKey !== undefined &&
+      replicaKeyMatches(votedKey, self) &&
+      isVoter(boot)
+    ) {
+      state = resumeCandidate(boot, config, out);
+    } else if (stored.leaderId >= 0 && leaderReachable(boot, stored.leaderId)) {
+      state = enterFollower(boot, config, out, stored.epoch, stored.leaderId, votedKey);
+    } else {
+      state = enterUnattached(boot, config, out, stored.epoch, stored.leaderId, votedKey, "fresh");
+    }
+  }
+  // R22: a lone voter does not wait for a timeout to elect itself.
+  if (state.role._tag === "Unattached" && isVoter(state) && state.voters.length === 1) {
+    state = config.preVote ? enterProspective(state, config, out) : enterCandidate(state, config, out);
+  }
+  const effects: RaftEffect[] = out.filter((e) => e._tag !== "LeaderChanged");
+  if (state.role._tag !== "Resigned" && state.role._tag !== "Leader") {
+    const leaderId =
+      state.role._tag === "Follower" || state.role._tag === "Unattached" ? state.role.leaderId : NO_ID;
+    effects.push({ _tag: "LeaderChanged", leaderId, epoch: state.epoch });
+  }
+  return { state, effects };
+};

@@ -1,0 +1,186 @@
+// The node state, the persisted election state and the configuration of the Raft layer.
+import * as Schema from "effect/Schema";
+import { RequestApi } from "./messages.ts";
+import { Int32, Int64, ReplicaKey, Uuid, Voter } from "./primitives.ts";
+
+// ---- the log's shape ---------------------------------------------------------------------------
+
+/** One entry of the epoch cache: `epoch` wrote the records from `startOffset` on (R3). */
+export const EpochStart = Schema.Struct({ epoch: Int32, startOffset: Int64 });
+export type EpochStart = typeof EpochStart.Type;
+
+/**
+ * What protocol decisions need of the log (ARCHITECTURE "The log"): its bounds, how much of it is
+ * durable, and which epoch wrote which offsets. Payloads live with the shell (disk or checker).
+ * All end offsets are exclusive (R2).
+ */
+export const LogState = Schema.Struct({
+  startOffset: Int64,
+  endOffset: Int64,
+  flushedOffset: Int64,
+  epochs: Schema.Array(EpochStart),
+});
+export type LogState = typeof LogState.Type;
+
+// ---- persisted election state (quorum-state, R12–R13) -----------------------------------------
+
+/** R13: what the quorum-state file holds: the epoch, the leader if known, the vote if cast. */
+export const ElectionState = Schema.Struct({
+  epoch: Int32,
+  leaderId: Int32,
+  votedKey: Schema.optionalKey(ReplicaKey),
+});
+export type ElectionState = typeof ElectionState.Type;
+
+// ---- roles (R9–R11) ----------------------------------------------------------------------------
+
+/** R10: no leader known in this epoch; votedKey set once a standard vote was granted. */
+export const Unattached = Schema.TaggedStruct("Unattached", {
+  leaderId: Int32,
+  votedKey: Schema.optionalKey(ReplicaKey),
+});
+export type Unattached = typeof Unattached.Type;
+
+/** R10: a pre-vote election in the current epoch (KIP-996). */
+export const Prospective = Schema.TaggedStruct("Prospective", {
+  leaderId: Int32,
+  votedKey: Schema.optionalKey(ReplicaKey),
+  granted: Schema.Array(Int32),
+  rejected: Schema.Array(Int32),
+});
+export type Prospective = typeof Prospective.Type;
+
+/** R10: a standard election in a bumped epoch; the candidate granted itself. */
+export const Candidate = Schema.TaggedStruct("Candidate", {
+  granted: Schema.Array(Int32),
+  rejected: Schema.Array(Int32),
+});
+export type Candidate = typeof Candidate.Type;
+
+/** The leader's view of one replica (R63(c), R88). endOffset -1 = not yet known. */
+export const ReplicaProgress = Schema.Struct({
+  id: Int32,
+  directoryId: Schema.optionalKey(Uuid),
+  endOffset: Int64,
+  acknowledged: Schema.Boolean,
+  lastFetchTimestamp: Int64,
+  lastCaughtUpTimestamp: Int64,
+});
+export type ReplicaProgress = typeof ReplicaProgress.Type;
+
+/** R63(d): a Fetch the leader holds until there is something new to say. */
+export const ParkedFetch = Schema.Struct({
+  replicaId: Int32,
+  replicaDirectoryId: Schema.optionalKey(Uuid),
+  fetchOffset: Int64,
+  token: Schema.optionalKey(Schema.Int),
+});
+export type ParkedFetch = typeof ParkedFetch.Type;
+
+/** R10, R54: highWatermark -1 until a record of this epoch is majority-replicated. */
+export const Leader = Schema.TaggedStruct("Leader", {
+  epochStartOffset: Int64,
+  highWatermark: Int64,
+  voterStates: Schema.Array(ReplicaProgress),
+  observerStates: Schema.Array(ReplicaProgress),
+  fetchedVoters: Schema.Array(Int32),
+  parkedFetches: Schema.Array(ParkedFetch),
+});
+export type Leader = typeof Leader.Type;
+
+/** R10: hasFetchedFromLeader drives the pre-vote grant table (R50). */
+export const Follower = Schema.TaggedStruct("Follower", {
+  leaderId: Int32,
+  votedKey: Schema.optionalKey(ReplicaKey),
+  hasFetchedFromLeader: Schema.Boolean,
+});
+export type Follower = typeof Follower.Type;
+
+/** R10, R72: a former leader of this epoch telling the other voters to elect a successor. */
+export const Resigned = Schema.TaggedStruct("Resigned", {
+  unackedVoters: Schema.Array(Int32),
+  preferredSuccessors: Schema.Array(ReplicaKey),
+});
+export type Resigned = typeof Resigned.Type;
+
+export const Role = Schema.Union([Unattached, Prospective, Candidate, Leader, Follower, Resigned]);
+export type Role = typeof Role.Type;
+export type RoleName = Role["_tag"];
+
+// ---- timers (R31–R35) --------------------------------------------------------------------------
+
+/**
+ * The timers a node can have armed. The reducer never measures time: it asks the shell to arm a
+ * timer (with a jitter range the shell draws from) and is told when one expires.
+ */
+export const TimerKind = Schema.Literals([
+  "election",
+  "fetch",
+  "checkQuorum",
+  "beginQuorumEpoch",
+  "fetchWait",
+  "retryBackoff",
+]);
+export type TimerKind = typeof TimerKind.Type;
+
+/** R40(0): a request this node sent and has not yet seen answered. */
+export const InflightRequest = Schema.Struct({ destination: Int32, api: RequestApi });
+export type InflightRequest = typeof InflightRequest.Type;
+
+// ---- the node ----------------------------------------------------------------------------------
+
+export const NodeState = Schema.Struct({
+  nodeId: Int32,
+  directoryId: Schema.optionalKey(Uuid),
+  epoch: Int32,
+  role: Role,
+  log: LogState,
+  /** Committed end offset this process knows (exclusive); never decreases while it runs (R144). */
+  highWatermark: Int64,
+  /** R8: the latest voter set known to this node (data, so KIP-853 can change it). */
+  voters: Schema.Array(Voter),
+  inflight: Schema.Array(InflightRequest),
+  timers: Schema.Array(TimerKind),
+  /** Observers without a known leader fetch from the voters in turn (R74). */
+  bootstrapCursor: Schema.Int,
+  /** R35: set once a graceful shutdown was requested. */
+  shuttingDown: Schema.Boolean,
+});
+export type NodeState = typeof NodeState.Type;
+
+// ---- configuration -----------------------------------------------------------------------------
+
+/** Kafka's defaults for `controller.quorum.*` (R7). */
+export const DEFAULT_TIMEOUTS = {
+  electionTimeoutMs: 1000,
+  electionBackoffMaxMs: 1000,
+  fetchTimeoutMs: 2000,
+  fetchMaxWaitMs: 500,
+  retryBackoffMs: 20,
+} as const;
+
+export const RaftConfig = Schema.Struct({
+  nodeId: Int32,
+  directoryId: Schema.optionalKey(Uuid),
+  clusterId: Schema.String,
+  /** R8, R89: the static voter set (`controller.quorum.voters`, kraft.version 0). */
+  voters: Schema.Array(Voter),
+  electionTimeoutMs: Schema.Int,
+  electionBackoffMaxMs: Schema.Int,
+  fetchTimeoutMs: Schema.Int,
+  fetchMaxWaitMs: Schema.Int,
+  retryBackoffMs: Schema.Int,
+  /** KIP-996 pre-vote (R24); off reproduces the 3.9 transitions. */
+  preVote: Schema.Boolean,
+  /** KAFKA-15489 check quorum (R57). */
+  checkQuorum: Schema.Boolean,
+});
+export type RaftConfig = typeof RaftConfig.Type;
+
+/** A config with Kafka's defaults, pre-vote and check quorum on. */
+export const makeConfig = (
+  fields: Pick<RaftConfig, "nodeId" | "clusterId" | "voters"> & Partial<RaftConfig>,
+): RaftConfig => ({ ...DEFAULT_TIMEOUTS, preVote: true, checkQuorum: true, ...fields });
+
+/** The empty log of a freshly formatted node. */
+export const EMPTY_LOG: LogState = { startOffset: 0, endOffset: 0, flushedOffset: 0, epochs: [] };

@@ -1,0 +1,130 @@
+// The reducer: one input in, the next state and the effects to carry out, in order.
+import {
+  handleClientAppend,
+  handleLogFlushed,
+  handleResign,
+  handleShutdown,
+  shutdownReady,
+} from "./client.ts";
+import { handleCommonResponse } from "./common.ts";
+import { continueFetching, handleFetchResponse } from "./fetch-follower.ts";
+import { handleDescribeQuorumRequest, handleFetchRequest } from "./fetch-leader.ts";
+import type { RaftInput, RequestFailed, StepResult } from "./io.ts";
+import { preferredSuccessors } from "./leader.ts";
+import type { RaftMessage } from "./messages.ts";
+import { isInflight, type Out, takeInflight } from "./node.ts";
+import {
+  handleBeginQuorumEpochRequest,
+  handleBeginQuorumEpochResponse,
+  handleEndQuorumEpochRequest,
+  handleEndQuorumEpochResponse,
+  sendEndQuorumEpoch,
+} from "./quorum-epoch.ts";
+import type { NodeState, RaftConfig } from "./state.ts";
+import { handleTimerExpired } from "./timers.ts";
+import { enterResigned } from "./transitions.ts";
+import { handleVoteRequest, handleVoteResponse, sendVoteRequests } from "./vote.ts";
+
+const receive = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  message: RaftMessage,
+  token: number | undefined,
+  nowMs: number,
+): NodeState => {
+  switch (message._tag) {
+    case "VoteRequest":
+      return handleVoteRequest(s, config, out, from, message, token);
+    case "BeginQuorumEpochRequest":
+      return handleBeginQuorumEpochRequest(s, config, out, from, message, token);
+    case "EndQuorumEpochRequest":
+      return handleEndQuorumEpochRequest(s, config, out, from, message, token);
+    case "FetchRequest":
+      return handleFetchRequest(s, config, out, from, message, token, nowMs);
+    case "DescribeQuorumRequest":
+      return handleDescribeQuorumRequest(s, out, from, message, token);
+    case "VoteResponse": {
+      const common = handleCommonResponse(s, config, out, from, "Vote", message);
+      return common.proceed ? handleVoteResponse(common.state, config, out, from, message) : common.state;
+    }
+    case "BeginQuorumEpochResponse": {
+      const common = handleCommonResponse(s, config, out, from, "BeginQuorumEpoch", message);
+      return common.proceed ? handleBeginQuorumEpochResponse(common.state, from, message) : common.state;
+    }
+    case "EndQuorumEpochResponse": {
+      const common = handleCommonResponse(s, config, out, from, "EndQuorumEpoch", message);
+      return common.proceed ? handleEndQuorumEpochResponse(common.state, from, message) : common.state;
+    }
+    case "FetchResponse": {
+      if (!isInflight(s, from, "Fetch")) return s;
+      const common = handleCommonResponse(s, config, out, from, "Fetch", message);
+      const next = common.proceed
+        ? handleFetchResponse(common.state, config, out, from, message)
+        : common.state;
+      // R68, R75: keep fetching; after an answer that was not NONE, only after a backoff.
+      return continueFetching(next, config, out, !common.proceed);
+    }
+    // Nodes never ask each other to describe the quorum; an answer is for a client, not for a node.
+    case "DescribeQuorumResponse":
+      return s;
+  }
+};
+
+/** The transport gave up on a request: try again where the protocol still wants an answer. */
+const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: RequestFailed): NodeState => {
+  const next = takeInflight(s, input.destination, input.api);
+  if (next === undefined) return s;
+  switch (input.api) {
+    case "Vote":
+      return sendVoteRequests(next, config, out);
+    case "EndQuorumEpoch":
+      return sendEndQuorumEpoch(next, config, out);
+    // R75: a leaderless observer tries the next voter; everyone else retries the same node.
+    case "Fetch": {
+      const moved =
+        next.role._tag === "Unattached" && next.voters.length > 0
+          ? { ...next, bootstrapCursor: (next.bootstrapCursor + 1) % next.voters.length }
+          : next;
+      return continueFetching(moved, config, out, false);
+    }
+    // R56: the resend timer will ask again.
+    case "BeginQuorumEpoch":
+      return next;
+  }
+};
+
+const dispatch = (s: NodeState, input: RaftInput, config: RaftConfig, out: Out): NodeState => {
+  switch (input._tag) {
+    case "Received":
+      return receive(s, config, out, input.from, input.message, input.token, input.nowMs ?? -1);
+    case "TimerExpired":
+      return handleTimerExpired(s, config, out, input.timer);
+    case "ClientAppend":
+      return handleClientAppend(s, config, out, input.epoch, input.count, input.token);
+    case "LogFlushed":
+      return handleLogFlushed(s, config, out, input.offset);
+    case "RequestFailed":
+      return requestFailed(s, config, out, input);
+    case "Resign":
+      return handleResign(s, config, out, input.epoch);
+    case "Shutdown":
+      return handleShutdown(s, config, out);
+  }
+};
+
+/**
+ * Apply one input. Pure: the same state, input and config always give the same result; nothing is
+ * mutated and nothing is thrown for well-typed input.
+ */
+export const step = (state: NodeState, input: RaftInput, config: RaftConfig): StepResult<NodeState> => {
+  const out: Out = [];
+  let next = dispatch(state, input, config, out);
+  // R35: a node shutting down that just won an election hands leadership on at once.
+  if (next.shuttingDown && next.role._tag === "Leader") {
+    next = enterResigned(next, config, out, preferredSuccessors(next, next.role));
+  }
+  if (shutdownReady(next) && !shutdownReady(state)) out.push({ _tag: "ShutdownComplete" });
+  return { state: next, effects: out };
+};

@@ -1,0 +1,76 @@
+// What each timer's expiry means in each role (R24–R28, R32, R33, R57, R63(d)).
+import { continueFetching } from "./fetch-follower.ts";
+import { expireParkedFetches } from "./fetch-leader.ts";
+import { beginQuorumEpochResendMs, preferredSuccessors, sendBeginQuorumEpoch } from "./leader.ts";
+import { armTimer, hasTimer, isVoter, type Out } from "./node.ts";
+import type { NodeState, RaftConfig, TimerKind } from "./state.ts";
+import { enterCandidate, enterProspective, enterResigned, enterUnattached } from "./transitions.ts";
+import { endProspective } from "./vote.ts";
+
+/** R23, R24, R27: a voter whose leader went quiet starts an election, with a pre-vote first if enabled. */
+const startElection = (s: NodeState, config: RaftConfig, out: Out): NodeState =>
+  config.preVote ? enterProspective(s, config, out) : enterCandidate(s, config, out);
+
+const onElectionTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  const role = s.role;
+  switch (role._tag) {
+    case "Unattached":
+      return isVoter(s) ? startElection(s, config, out) : s;
+    // R24: a pre-vote that ran out of time; its timer is spent, so Unattached fires again at once.
+    case "Prospective":
+      return endProspective(s, config, out, role, "keep");
+    // R25: [4.0+] a candidate that did not win goes back to pre-voting; [3.9] it stands again.
+    case "Candidate":
+      return startElection(s, config, out);
+    // R28: a resigned leader moves to the next epoch, never back into its own.
+    case "Resigned":
+      return enterUnattached(s, config, out, s.epoch + 1, -1, undefined, "keep");
+    case "Leader":
+    case "Follower":
+      return s;
+  }
+};
+
+/** R27: a follower that heard nothing from its leader for a fetch timeout. */
+const onFetchTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  const role = s.role;
+  if (role._tag !== "Follower") return s;
+  if (isVoter(s)) return startElection(s, config, out);
+  // An observer forgets the leader's liveness but keeps its id, and asks the voters again.
+  return enterUnattached(s, config, out, s.epoch, role.leaderId, role.votedKey, "keep");
+};
+
+export const handleTimerExpired = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  timer: TimerKind,
+): NodeState => {
+  // A timer that was cancelled or re-armed after this expiry was queued is stale.
+  if (!hasTimer(s, timer)) return s;
+  const next: NodeState = { ...s, timers: s.timers.filter((t) => t !== timer) };
+  const role = next.role;
+  switch (timer) {
+    case "election":
+      return onElectionTimeout(next, config, out);
+    case "fetch":
+      return onFetchTimeout(next, config, out);
+    case "checkQuorum":
+      // R57: not enough voters fetched within the interval: resign.
+      return role._tag === "Leader"
+        ? enterResigned(next, config, out, preferredSuccessors(next, role))
+        : next;
+    case "beginQuorumEpoch":
+      // R56: resend to the voters that have not acknowledged yet.
+      if (role._tag !== "Leader") return next;
+      return sendBeginQuorumEpoch(
+        armTimer(next, out, "beginQuorumEpoch", beginQuorumEpochResendMs(config)),
+        config,
+        out,
+      );
+    case "fetchWait":
+      return expireParkedFetches(next, config, out);
+    case "retryBackoff":
+      return continueFetching(next, config, out, false);
+  }
+};

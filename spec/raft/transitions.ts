@@ -1,0 +1,220 @@
+// Role transitions (R23–R30): what each state change persists (R15), which timers it arms (R31–R34),
+// what it tells the listener (R86) and what it sends on arrival.
+
+import { sendFetch } from "./fetch-follower.ts";
+import { becomeLeaderEffects, failParkedFetches } from "./leader.ts";
+import {
+  armTimer,
+  cancelTimersExcept,
+  castVote,
+  isVoter,
+  keepTimer,
+  knownLeader,
+  localKey,
+  type Out,
+  otherVoters,
+} from "./node.ts";
+import { NO_ID, type ReplicaKey } from "./primitives.ts";
+import { sendEndQuorumEpoch } from "./quorum-epoch.ts";
+import type { NodeState, RaftConfig, Role } from "./state.ts";
+import { maybeWinElection, sendVoteRequests } from "./vote.ts";
+
+/** How an Unattached or election timer is set on entry (R31). */
+export type TimerMode = "fresh" | "keep";
+
+const persist = (out: Out, epoch: number, leaderId: number, votedKey: ReplicaKey | undefined): void => {
+  out.push(
+    votedKey === undefined
+      ? { _tag: "PersistElectionState", epoch, leaderId }
+      : { _tag: "PersistElectionState", epoch, leaderId, votedKey },
+  );
+};
+
+/**
+ * R30: leaving a state fails what belonged to it — parked fetches of a leader — and forgets every
+ * request in flight, so their late answers are dropped (R40(0)).
+ */
+const leave = (s: NodeState, out: Out, epoch: number, leaderId: number): NodeState => {
+  if (s.role._tag === "Leader") failParkedFetches(s, s.role, out, epoch, leaderId);
+  return s.inflight.length === 0 ? s : { ...s, inflight: [] };
+};
+
+const withRole = (s: NodeState, epoch: number, role: Role): NodeState => ({ ...s, epoch, role });
+
+/** R86: tell the listener about a new epoch or a newly known leader. */
+const notifyLeader = (out: Out, leaderId: number, epoch: number): void => {
+  out.push({ _tag: "LeaderChanged", leaderId, epoch });
+};
+
+/**
+ * R23, R24, R27–R29: become Unattached in `epoch`. Durable (R15). A voter arms its election timer,
+ * fresh or keeping the old one's remaining time (R31); an observer has none and looks for the leader
+ * through the bootstrap voters instead (R11, R74).
+ */
+export const enterUnattached = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  epoch: number,
+  leaderId: number,
+  votedKey: ReplicaKey | undefined,
+  timer: TimerMode,
+): NodeState => {
+  const changed = epoch !== s.epoch || leaderId !== knownLeader(s);
+  let next = leave(s, out, epoch, leaderId);
+  persist(out, epoch, leaderId, votedKey);
+  next = withRole(
+    next,
+    epoch,
+    votedKey === undefined ? { _tag: "Unattached", leaderId } : { _tag: "Unattached", leaderId, votedKey },
+  );
+  if (isVoter(next)) {
+    next = cancelTimersExcept(next, out, ["election"]);
+    next =
+      timer === "fresh"
+        ? armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs)
+        : keepTimer(next, out, "election");
+  } else {
+    next = cancelTimersExcept(next, out, []);
+  }
+  if (changed) notifyLeader(out, leaderId, epoch);
+  if (!isVoter(next)) next = sendFetch(next, config, out);
+  return next;
+};
+
+/**
+ * R24, R27: start a pre-vote election in the current epoch. Memory only (R15); keeps the known
+ * leader and vote (R29); fresh election timer (R31).
+ */
+export const enterProspective = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  const role = s.role;
+  const leaderId = role._tag === "Follower" || role._tag === "Unattached" ? role.leaderId : NO_ID;
+  const votedKey = castVote(s);
+  let next = leave(s, out, s.epoch, leaderId);
+  next = withRole(
+    next,
+    s.epoch,
+    votedKey === undefined
+      ? { _tag: "Prospective", leaderId, granted: [s.nodeId], rejected: [] }
+      : { _tag: "Prospective", leaderId, votedKey, granted: [s.nodeId], rejected: [] },
+  );
+  next = cancelTimersExcept(next, out, ["election"]);
+  next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
+  next = sendVoteRequests(next, config, out);
+  return maybeWinElection(next, config, out);
+};
+
+/**
+ * R24, R25: start a standard election: bump the epoch and vote for itself, durably (R15), before
+ * any vote request leaves (R14).
+ */
+export const enterCandidate = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  const epoch = s.epoch + 1;
+  let next = leave(s, out, epoch, NO_ID);
+  persist(out, epoch, NO_ID, localKey(s));
+  next = withRole(next, epoch, { _tag: "Candidate", granted: [s.nodeId], rejected: [] });
+  next = cancelTimersExcept(next, out, ["election"]);
+  next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
+  notifyLeader(out, NO_ID, epoch);
+  next = sendVoteRequests(next, config, out);
+  return maybeWinElection(next, config, out);
+};
+
+/** R25, R54: become leader of the current epoch. Durable (R15); the rest is in leader.ts. */
+export const enterLeader = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  let next = leave(s, out, s.epoch, s.nodeId);
+  persist(out, s.epoch, s.nodeId, localKey(s));
+  next = cancelTimersExcept(next, out, []);
+  return becomeLeaderEffects(next, config, out);
+};
+
+/**
+ * R23–R27: follow `leaderId` in `epoch`. Durable (R15); keeps the vote in the same epoch (R13, R29);
+ * arms the fetch timer (R32) and starts fetching (R61).
+ */
+export const enterFollower = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  epoch: number,
+  leaderId: number,
+  votedKey: ReplicaKey | undefined,
+): NodeState => {
+  let next = leave(s, out, epoch, leaderId);
+  persist(out, epoch, leaderId, votedKey);
+  next = withRole(
+    next,
+    epoch,
+    votedKey === undefined
+      ? { _tag: "Follower", leaderId, hasFetchedFromLeader: false }
+      : { _tag: "Follower", leaderId, votedKey, hasFetchedFromLeader: false },
+  );
+  next = cancelTimersExcept(next, out, ["fetch"]);
+  next = armTimer(next, out, "fetch", config.fetchTimeoutMs);
+  notifyLeader(out, leaderId, epoch);
+  return sendFetch(next, config, out);
+};
+
+/**
+ * R26, R72: a leader steps down in its own epoch. Memory only (R15): a restart comes back Resigned
+ * anyway (R19). It asks the other voters, best-replicated first, to start an election.
+ */
+export const enterResigned = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  preferredSuccessors: readonly ReplicaKey[],
+): NodeState => {
+  let next = leave(s, out, s.epoch, s.nodeId);
+  next = withRole(next, s.epoch, {
+    _tag: "Resigned",
+    unackedVoters: otherVoters(s).map((v) => v.id),
+    preferredSuccessors,
+  });
+  next = cancelTimersExcept(next, out, ["election"]);
+  next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
+  return sendEndQuorumEpoch(next, config, out);
+};
+
+/**
+ * R41: learn of (leaderId, epoch) from a message. A higher epoch moves this node to follow the leader
+ * when it is named and reachable, else to Unattached; the same epoch with a newly known leader makes
+ * it a Follower, keeping its vote (R29). The consistency check of R42 has already passed.
+ */
+export const maybeTransition = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  leaderId: number,
+  epoch: number,
+): NodeState => {
+  if (epoch > s.epoch) {
+    const timer: TimerMode = freshTimerOnLeave(s) ? "fresh" : "keep";
+    if (leaderId >= 0 && leaderReachable(s, leaderId))
+      return enterFollower(s, config, out, epoch, leaderId, undefined);
+    return enterUnattached(s, config, out, epoch, leaderId >= 0 ? leaderId : NO_ID, undefined, timer);
+  }
+  if (epoch === s.epoch && leaderId >= 0 && leaderId !== s.nodeId) {
+    const role = s.role;
+    const hasLeader = role._tag === "Leader" || role._tag === "Resigned" || role._tag === "Follower";
+    if (!hasLeader && leaderReachable(s, leaderId))
+      return enterFollower(s, config, out, epoch, leaderId, castVote(s));
+  }
+  return s;
+};
+
+/**
+ * R21, R41: a leader can be followed when its endpoints are known. With a static voter set every
+ * voter's endpoints are configured, and only voters lead.
+ */
+export const leaderReachable = (s: NodeState, leaderId: number): boolean =>
+  s.voters.some((v) => v.id === leaderId);
+
+/**
+ * R31: Unattached entered from Leader, Follower or a rejected Prospective draws a fresh timeout; from
+ * Candidate, Unattached, a not-yet-rejected Prospective or Resigned it keeps the remaining time.
+ */
+export const freshTimerOnLeave = (s: NodeState): boolean => {
+  const role = s.role;
+  return role._tag === "Leader" || role._tag === "Follower";
+};

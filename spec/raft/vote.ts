@@ -1,0 +1,247 @@
+// Vote and pre-vote (R43–R53): sending, the receiver's validation and grant tables, and the
+// election bookkeeping of Prospective and Candidate.
+import { validateClusterId } from "./common.ts";
+import { lastEpoch } from "./log.ts";
+import type { VoteRequest, VoteResponse } from "./messages.ts";
+import {
+  armTimer,
+  findVoter,
+  knownLeader,
+  type Out,
+  otherVoters,
+  quorumSize,
+  respond,
+  sendRequest,
+} from "./node.ts";
+import { type ErrorCode, METADATA_PARTITION, METADATA_TOPIC_NAME, replicaKeyMatches } from "./primitives.ts";
+import type { Candidate, NodeState, Prospective, RaftConfig } from "./state.ts";
+import {
+  enterCandidate,
+  enterFollower,
+  enterLeader,
+  enterUnattached,
+  freshTimerOnLeave,
+  leaderReachable,
+} from "./transitions.ts";
+
+// ---- sending (R45) -----------------------------------------------------------------------------
+
+/**
+ * R45: ask every voter that has not answered yet. A pre-vote carries the current epoch, a standard
+ * vote the bumped one; both carry the sender's last epoch and log end offset (R43).
+ */
+export const sendVoteRequests = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  const role = s.role;
+  if (role._tag !== "Prospective" && role._tag !== "Candidate") return s;
+  const preVote = role._tag === "Prospective";
+  let next = s;
+  for (const voter of otherVoters(s)) {
+    if (role.granted.includes(voter.id) || role.rejected.includes(voter.id)) continue;
+    const request: VoteRequest = {
+      _tag: "VoteRequest",
+      clusterId: config.clusterId,
+      voterId: voter.id,
+      topicName: METADATA_TOPIC_NAME,
+      partitionIndex: METADATA_PARTITION,
+      replicaEpoch: s.epoch,
+      replicaId: s.nodeId,
+      ...(s.directoryId === undefined ? {} : { replicaDirectoryId: s.directoryId }),
+      ...(voter.directoryId === undefined ? {} : { voterDirectoryId: voter.directoryId }),
+      lastOffsetEpoch: lastEpoch(s.log),
+      lastOffset: s.log.endOffset,
+      preVote,
+    };
+    next = sendRequest(next, out, voter.id, "Vote", request);
+  }
+  return next;
+};
+
+// ---- election bookkeeping (R53) ----------------------------------------------------------------
+
+type Election = Prospective | Candidate;
+
+/** R53: won iff the granted votes reach a majority. */
+const isWon = (s: NodeState, election: Election): boolean => election.granted.length >= quorumSize(s);
+
+/** R53: lost iff even every unanswered voter granting could not reach a majority. */
+const isLost = (s: NodeState, election: Election): boolean =>
+  s.voters.length - election.rejected.length < quorumSize(s);
+
+/** R22, R24, R25: a won pre-vote starts the real election; a won election makes a leader. */
+export const maybeWinElection = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  const role = s.role;
+  if (role._tag === "Prospective" && isWon(s, role)) return enterCandidate(s, config, out);
+  if (role._tag === "Candidate" && isWon(s, role)) return enterLeader(s, config, out);
+  return s;
+};
+
+/**
+ * R24: a lost pre-vote returns to following the leader it knew, else to Unattached in the same epoch,
+ * keeping its vote and drawing a fresh timeout (R29, R31).
+ */
+export const endProspective = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  role: Prospective,
+  timer: "fresh" | "keep",
+): NodeState => {
+  if (role.leaderId >= 0 && leaderReachable(s, role.leaderId))
+    return enterFollower(s, config, out, s.epoch, role.leaderId, role.votedKey);
+  return enterUnattached(s, config, out, s.epoch, role.leaderId, role.votedKey, timer);
+};
+
+// ---- receiving a request (R46–R51) -------------------------------------------------------------
+
+const voteResponse = (s: NodeState, errorCode: ErrorCode, voteGranted: boolean): VoteResponse => ({
+  _tag: "VoteResponse",
+  errorCode,
+  leaderId: knownLeader(s),
+  leaderEpoch: s.epoch,
+  voteGranted,
+});
+
+/** R48: the candidate's log is at least as up to date: compare epochs first, then offsets. */
+const logIsUpToDate = (s: NodeState, request: VoteRequest): boolean => {
+  const localEpoch = lastEpoch(s.log);
+  return (
+    request.lastOffsetEpoch > localEpoch ||
+    (request.lastOffsetEpoch === localEpoch && request.lastOffset >= s.log.endOffset)
+  );
+};
+
+/** R47, R100: the request must be meant for this replica (a v0 request names no voter). */
+const isIntendedVoter = (s: NodeState, request: VoteRequest): boolean =>
+  request.voterId < 0 ||
+  (request.voterId === s.nodeId &&
+    (request.voterDirectoryId === undefined ||
+      s.directoryId === undefined ||
+      request.voterDirectoryId === s.directoryId));
+
+/** R50: the pre-vote grant table. A pre-vote never records, persists or resets anything. */
+const grantsPreVote = (s: NodeState, request: VoteRequest): boolean => {
+  switch (s.role._tag) {
+    case "Unattached":
+    case "Prospective":
+    case "Candidate":
+    case "Resigned":
+      return logIsUpToDate(s, request);
+    case "Follower":
+      return !s.role.hasFetchedFromLeader && logIsUpToDate(s, request);
+    case "Leader":
+      return false;
+  }
+};
+
+export const handleVoteRequest = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  request: VoteRequest,
+  token: number | undefined,
+): NodeState => {
+  // R36
+  const clusterError = validateClusterId(config, request.clusterId);
+  // R1, R46: the single metadata partition; offsets and epochs that cannot describe a log.
+  const malformed =
+    request.topicName !== METADATA_TOPIC_NAME ||
+    request.partitionIndex !== METADATA_PARTITION ||
+    request.lastOffset < 0 ||
+    request.lastOffsetEpoch < 0 ||
+    (request.preVote
+      ? request.lastOffsetEpoch > request.replicaEpoch
+      : request.lastOffsetEpoch >= request.replicaEpoch) ||
+    request.replicaId < 0;
+  const error: ErrorCode | undefined =
+    clusterError ??
+    (malformed ? "INVALID_REQUEST" : request.replicaEpoch < s.epoch ? "FENCED_LEADER_EPOCH" : undefined);
+  if (error !== undefined) {
+    respond(out, from, voteResponse(s, error, false), token);
+    return s;
+  }
+
+  // R47: a higher epoch is adopted durably first, even for a pre-vote.
+  let next = s;
+  if (request.replicaEpoch > s.epoch) {
+    next = enterUnattached(
+      s,
+      config,
+      out,
+      request.replicaEpoch,
+      -1,
+      undefined,
+      freshTimerOnLeave(s) ? "fresh" : "keep",
+    );
+  }
+  if (!isIntendedVoter(next, request)) {
+    respond(out, from, voteResponse(next, "INVALID_VOTER_KEY", false), token);
+    return next;
+  }
+
+  const candidate =
+    request.replicaDirectoryId === undefined
+      ? { id: request.replicaId }
+      : { id: request.replicaId, directoryId: request.replicaDirectoryId };
+
+  if (request.preVote) {
+    respond(out, from, voteResponse(next, "NONE", grantsPreVote(next, request)), token);
+    return next;
+  }
+
+  // R49: the standard-vote grant table.
+  const role = next.role;
+  let granted = false;
+  if (role._tag === "Unattached" || role._tag === "Prospective") {
+    if (role.votedKey !== undefined) {
+      granted = replicaKeyMatches(role.votedKey, candidate);
+    } else if (role.leaderId < 0 && logIsUpToDate(next, request)) {
+      // R51: record the vote durably (the persist precedes the response) and reset the timer.
+      out.push({
+        _tag: "PersistElectionState",
+        epoch: next.epoch,
+        leaderId: role.leaderId,
+        votedKey: candidate,
+      });
+      next = { ...next, role: { ...role, votedKey: candidate } };
+      next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
+      granted = true;
+    }
+  }
+  respond(out, from, voteResponse(next, "NONE", granted), token);
+  return next;
+};
+
+// ---- receiving a response (R52) ----------------------------------------------------------------
+
+/**
+ * R52: a Prospective counts the answer as a pre-vote, a Candidate as a vote. The common response
+ * handling (R40) has already run and the error is NONE or UNSUPPORTED_VERSION.
+ */
+export const handleVoteResponse = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  response: VoteResponse,
+): NodeState => {
+  const role = s.role;
+  if (role._tag !== "Prospective" && role._tag !== "Candidate") return s;
+  // R24: a voter too old to understand a pre-vote: go straight to the standard election.
+  if (response.errorCode === "UNSUPPORTED_VERSION") {
+    return role._tag === "Prospective" ? enterCandidate(s, config, out) : s;
+  }
+  if (response.errorCode !== "NONE") return s;
+  if (findVoter(s.voters, { id: from }) === undefined) return s;
+  if (role.granted.includes(from) || role.rejected.includes(from)) return s;
+  if (response.voteGranted) {
+    const next = { ...s, role: { ...role, granted: [...role.granted, from] } };
+    return maybeWinElection(next, config, out);
+  }
+  const updated: Election = { ...role, rejected: [...role.rejected, from] };
+  const next = { ...s, role: updated };
+  // R24: a lost pre-vote ends at once; R25: a lost election waits out its timer (KAFKA-18345).
+  if (updated._tag === "Prospective" && isLost(next, updated))
+    return endProspective(next, config, out, updated, "fresh");
+  return next;
+};
