@@ -69,12 +69,15 @@ export const handleCommonResponse = (
   api: RequestApi,
   response: CommonResponse,
 ): CommonOutcome => {
+  // (a) first: an answer from an older epoch cannot belong to a request of this state, so it must
+  // not take the place of one still in flight.
+  if (response.leaderEpoch < s.epoch) return { state: s, proceed: false };
   const taken = takeInflight(s, from, api);
   if (taken === undefined) return { state: s, proceed: false };
   const error = response.errorCode;
-  if (error === "INCONSISTENT_CLUSTER_ID") return { state: taken, proceed: false };
-  if (response.leaderEpoch < taken.epoch || error === "UNKNOWN_LEADER_EPOCH")
+  if (error === "INCONSISTENT_CLUSTER_ID" || error === "UNKNOWN_LEADER_EPOCH") {
     return { state: taken, proceed: false };
+  }
   if (!leaderIsConsistent(taken, out, response.leaderId, response.leaderEpoch))
     return { state: taken, proceed: false };
   if (

@@ -104,14 +104,22 @@ const ownEndOffset = (s: NodeState): number => s.log.flushedOffset;
 export const updateHighWatermark = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
   if (role._tag !== "Leader") return s;
-  const offsets = role.voterStates.map((v) => (v.id === s.nodeId ? ownEndOffset(s) : v.endOffset));
+  const own = ownEndOffset(s);
+  const voterStates = role.voterStates.map((v) =>
+    v.id === s.nodeId && v.endOffset !== own ? { ...v, endOffset: own } : v,
+  );
+  const offsets = voterStates.map((v) => v.endOffset);
   offsets.sort((a, b) => b - a);
   const candidate = offsets[quorumSize(s) - 1] ?? -1;
-  if (candidate <= role.epochStartOffset || candidate <= role.highWatermark) return s;
+  if (candidate <= role.epochStartOffset || candidate <= role.highWatermark) {
+    return voterStates.every((v, i) => v === role.voterStates[i])
+      ? s
+      : { ...s, role: { ...role, voterStates } };
+  }
   let next: NodeState = {
     ...s,
     highWatermark: Math.max(s.highWatermark, candidate),
-    role: { ...role, highWatermark: candidate },
+    role: { ...role, voterStates, highWatermark: candidate },
   };
   out.push({ _tag: "HighWatermarkUpdated", offset: candidate });
   if (role.highWatermark < 0) out.push({ _tag: "LeaderChanged", leaderId: s.nodeId, epoch: s.epoch });

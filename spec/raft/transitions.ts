@@ -61,8 +61,9 @@ export const enterUnattached = (
   timer: TimerMode,
 ): NodeState => {
   const changed = epoch !== s.epoch || leaderId !== knownLeader(s);
-  let next = leave(s, out, epoch, leaderId);
+  // R14: the new epoch is durable before anything that names it leaves, parked answers included.
   persist(out, epoch, leaderId, votedKey);
+  let next = leave(s, out, epoch, leaderId);
   next = withRole(
     next,
     epoch,
@@ -110,8 +111,8 @@ export const enterProspective = (s: NodeState, config: RaftConfig, out: Out): No
  */
 export const enterCandidate = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const epoch = s.epoch + 1;
-  let next = leave(s, out, epoch, NO_ID);
   persist(out, epoch, NO_ID, localKey(s));
+  let next = leave(s, out, epoch, NO_ID);
   next = withRole(next, epoch, { _tag: "Candidate", granted: [s.nodeId], rejected: [] });
   next = cancelTimersExcept(next, out, ["election"]);
   next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
@@ -122,8 +123,8 @@ export const enterCandidate = (s: NodeState, config: RaftConfig, out: Out): Node
 
 /** R25, R54: become leader of the current epoch. Durable (R15); the rest is in leader.ts. */
 export const enterLeader = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
-  let next = leave(s, out, s.epoch, s.nodeId);
   persist(out, s.epoch, s.nodeId, localKey(s));
+  let next = leave(s, out, s.epoch, s.nodeId);
   next = cancelTimersExcept(next, out, []);
   return becomeLeaderEffects(next, config, out);
 };
@@ -140,8 +141,8 @@ export const enterFollower = (
   leaderId: number,
   votedKey: ReplicaKey | undefined,
 ): NodeState => {
-  let next = leave(s, out, epoch, leaderId);
   persist(out, epoch, leaderId, votedKey);
+  let next = leave(s, out, epoch, leaderId);
   next = withRole(
     next,
     epoch,
@@ -151,7 +152,7 @@ export const enterFollower = (
   );
   next = cancelTimersExcept(next, out, ["fetch"]);
   next = armTimer(next, out, "fetch", config.fetchTimeoutMs);
-  notifyLeader(out, leaderId, epoch);
+  if (epoch !== s.epoch || knownLeader(s) !== leaderId) notifyLeader(out, leaderId, epoch);
   return sendFetch(next, config, out);
 };
 
@@ -195,12 +196,30 @@ export const maybeTransition = (
     return enterUnattached(s, config, out, epoch, leaderId >= 0 ? leaderId : NO_ID, undefined, timer);
   }
   if (epoch === s.epoch && leaderId >= 0 && leaderId !== s.nodeId) {
-    const role = s.role;
-    const hasLeader = role._tag === "Leader" || role._tag === "Resigned" || role._tag === "Follower";
-    if (!hasLeader && leaderReachable(s, leaderId))
+    if (!knowsLeaderEndpoints(s) && leaderReachable(s, leaderId)) {
       return enterFollower(s, config, out, epoch, leaderId, castVote(s));
+    }
   }
   return s;
+};
+
+/**
+ * R10, R21, R41: whether this node knows the leader of its epoch and how to reach it. An Unattached
+ * node may carry a leader id without endpoints (R21, R27); a message naming that leader completes it.
+ */
+const knowsLeaderEndpoints = (s: NodeState): boolean => {
+  const role = s.role;
+  switch (role._tag) {
+    case "Leader":
+    case "Resigned":
+    case "Follower":
+      return true;
+    case "Prospective":
+      return role.leaderId >= 0;
+    case "Unattached":
+    case "Candidate":
+      return false;
+  }
 };
 
 /**

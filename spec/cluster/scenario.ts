@@ -1,0 +1,401 @@
+// Scenario transcripts: a script of commands against a simulated cluster and the full trace it
+// produces (every input, every effect, the state after each step), in the spirit of etcd raft's
+// datadriven tests. A transcript file interleaves commands (`> ...`) with their expected output;
+// running it yields the actual output, and a rewrite regenerates the file from that.
+import * as Schema from "effect/Schema";
+import { firstViolation } from "../invariants/cluster.ts";
+import { RaftMessage } from "../raft/messages.ts";
+import { ElectionState, type TimerKind, TimerKind as TimerKindSchema } from "../raft/state.ts";
+import { type FormatOptions, formatEffect, formatInput, formatState } from "./format.ts";
+import {
+  applyInput,
+  type ClusterSpec,
+  clientAppend,
+  crash,
+  DEFAULT_CLUSTER,
+  deliver,
+  drop,
+  type Envelope,
+  entryEpoch,
+  entryValue,
+  fireTimer,
+  flush,
+  indexOfNode,
+  initialWorld,
+  type Outcome,
+  type StepTrace,
+  startNode,
+  type World,
+} from "./world.ts";
+
+export interface Block {
+  /** Comment lines that precede the command, without their leading "#". */
+  readonly comments: readonly string[];
+  readonly command: string;
+  readonly expected: readonly string[];
+}
+
+export interface Transcript {
+  readonly blocks: readonly Block[];
+  readonly trailingComments: readonly string[];
+}
+
+/** Split a transcript into command blocks. Output lines are indented or start with "n", "!!" etc. */
+export const parseTranscript = (text: string): Transcript => {
+  const blocks: Block[] = [];
+  let comments: string[] = [];
+  let current: { comments: string[]; command: string; expected: string[] } | null = null;
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/\s+$/, "");
+    if (line.startsWith("#")) {
+      if (current !== null) {
+        blocks.push(current);
+        current = null;
+      }
+      comments.push(line.slice(1).replace(/^ /, ""));
+    } else if (line.startsWith("> ")) {
+      if (current !== null) blocks.push(current);
+      current = { comments, command: line.slice(2).trim(), expected: [] };
+      comments = [];
+    } else if (line.length > 0) {
+      if (current === null) throw new Error(`output line before any command: "${line}"`);
+      current.expected.push(line);
+    }
+  }
+  if (current !== null) blocks.push(current);
+  return { blocks, trailingComments: comments };
+};
+
+export const renderTranscript = (transcript: Transcript, outputs: readonly (readonly string[])[]): string => {
+  const parts: string[] = [];
+  transcript.blocks.forEach((block, i) => {
+    const lines = [
+      ...block.comments.map((c) => (c.length === 0 ? "#" : `# ${c}`)),
+      `> ${block.command}`,
+      ...(outputs[i] ?? []),
+    ];
+    parts.push(lines.join("\n"));
+  });
+  const trailing = transcript.trailingComments.map((c) => (c.length === 0 ? "#" : `# ${c}`)).join("\n");
+  return `${parts.join("\n\n")}\n${trailing.length > 0 ? `\n${trailing}\n` : ""}`;
+};
+
+interface Session {
+  cluster: ClusterSpec;
+  world: World;
+  groups: readonly (readonly number[])[] | null;
+  lastViolation: string | null;
+}
+
+const decodeMessage = Schema.decodeUnknownSync(RaftMessage);
+const decodeElectionState = Schema.decodeUnknownSync(ElectionState);
+const isTimerKind = Schema.is(TimerKindSchema);
+
+const renderSteps = (steps: readonly StepTrace[], options: FormatOptions): string[] => {
+  const lines: string[] = [];
+  for (const s of steps) {
+    lines.push(`n${s.node} ${formatInput(s.input, options)}`);
+    for (const effect of s.effects) lines.push(`  ${formatEffect(effect, options, s.node)}`);
+    lines.push(`  = ${formatState(s.after)}`);
+  }
+  return lines;
+};
+
+interface Filter {
+  readonly from: number | null;
+  readonly to: number | null;
+  readonly types: readonly string[];
+}
+
+const parseFilter = (tokens: readonly string[]): Filter => {
+  let from: number | null = null;
+  let to: number | null = null;
+  const types: string[] = [];
+  for (const token of tokens) {
+    const link = /^(\*|-?\d+)->(\*|-?\d+)$/.exec(token);
+    if (link !== null) {
+      from = link[1] === "*" ? null : Number(link[1]);
+      to = link[2] === "*" ? null : Number(link[2]);
+    } else {
+      types.push(token);
+    }
+  }
+  return { from, to, types };
+};
+
+const matches = (envelope: Envelope, filter: Filter): boolean =>
+  (filter.from === null || envelope.from === filter.from) &&
+  (filter.to === null || envelope.to === filter.to) &&
+  (filter.types.length === 0 || filter.types.some((t) => envelope.message._tag.startsWith(t)));
+
+const nodeIndex = (session: Session, token: string | undefined): number => {
+  const id = Number(token);
+  const index = indexOfNode(id);
+  if (!Number.isInteger(id) || index < 0 || index >= session.world.nodes.length) {
+    throw new Error(`no node "${token}": nodes are 1..${session.world.nodes.length}`);
+  }
+  return index;
+};
+
+const crossesPartition = (session: Session, envelope: Envelope): boolean => {
+  if (session.groups === null) return false;
+  const groupOf = (id: number) => session.groups!.findIndex((g) => g.includes(id));
+  const a = groupOf(envelope.from);
+  const b = groupOf(envelope.to);
+  return a < 0 || b < 0 ? envelope.from !== envelope.to : a !== b;
+};
+
+const parseCluster = (tokens: readonly string[]): ClusterSpec => {
+  let cluster: ClusterSpec = DEFAULT_CLUSTER;
+  for (const token of tokens) {
+    const [name, value] = token.split("=");
+    const on = value === "on";
+    if (
+      value !== undefined &&
+      (name === "prevote" || name === "checkquorum") &&
+      value !== "on" &&
+      value !== "off"
+    ) {
+      throw new Error(`${name} must be on or off, not "${value}"`);
+    }
+    switch (name) {
+      case "voters":
+        cluster = { ...cluster, voters: Number(value) };
+        break;
+      case "observers":
+        cluster = { ...cluster, observers: Number(value) };
+        break;
+      case "prevote":
+        cluster = { ...cluster, preVote: on };
+        break;
+      case "checkquorum":
+        cluster = { ...cluster, checkQuorum: on };
+        break;
+      default:
+        throw new Error(
+          `unknown cluster option "${token}" (voters=N observers=N prevote=on|off checkquorum=on|off)`,
+        );
+    }
+  }
+  if (!Number.isInteger(cluster.voters) || cluster.voters < 1)
+    throw new Error("voters must be a positive integer");
+  return cluster;
+};
+
+/** Run one command; returns its output lines. */
+const runCommand = (session: Session, command: string): string[] => {
+  const [verb, ...args] = command.split(/\s+/);
+  const options: FormatOptions = { clusterId: session.cluster.clusterId };
+  const apply = (outcome: Outcome): string[] => {
+    session.world = outcome.world;
+    return renderSteps(outcome.steps, options);
+  };
+  switch (verb) {
+    case "cluster": {
+      session.cluster = parseCluster(args);
+      const outcome = initialWorld(session.cluster);
+      session.groups = null;
+      return apply(outcome);
+    }
+    case "timeout": {
+      const index = nodeIndex(session, args[0]);
+      const timer = args[1];
+      if (!isTimerKind(timer)) throw new Error(`unknown timer "${timer}"`);
+      const state = session.world.nodes[index]!.state;
+      if (state === null || !state.timers.includes(timer as TimerKind)) {
+        return [`!! timer ${timer} is not armed on node ${args[0]}`];
+      }
+      return apply(fireTimer(session.world, session.cluster, index, timer as TimerKind));
+    }
+    case "deliver":
+    case "drop": {
+      const filter = parseFilter(args);
+      const position = session.world.network.findIndex((e) => matches(e, filter));
+      if (position < 0) return [`!! no message in flight matches "${args.join(" ")}"`];
+      const envelope = session.world.network[position]!;
+      if (verb === "deliver") return apply(deliver(session.world, session.cluster, position));
+      const outcome = drop(session.world, session.cluster, position);
+      return [`dropped ${envelope.from}->${envelope.to} ${envelope.message._tag}`, ...apply(outcome)];
+    }
+    case "deliver-all":
+    case "drop-all": {
+      const filter = parseFilter(args);
+      const chosen = session.world.network.filter((e) => matches(e, filter));
+      if (chosen.length === 0) return [`!! no message in flight matches "${args.join(" ")}"`];
+      const lines: string[] = [];
+      for (const envelope of chosen) {
+        const position = session.world.network.indexOf(envelope);
+        if (verb === "deliver-all") {
+          lines.push(...apply(deliver(session.world, session.cluster, position)));
+        } else {
+          lines.push(`dropped ${envelope.from}->${envelope.to} ${envelope.message._tag}`);
+          lines.push(...apply(drop(session.world, session.cluster, position)));
+        }
+      }
+      return lines;
+    }
+    case "stabilize": {
+      const lines: string[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const flushing = session.world.nodes.findIndex((n) => n.state !== null && n.flushRequested);
+        if (flushing >= 0) {
+          lines.push(...apply(flush(session.world, session.cluster, flushing)));
+          continue;
+        }
+        const envelope = session.world.network[0];
+        if (envelope === undefined) return lines;
+        if (crossesPartition(session, envelope)) {
+          // Lost on a partitioned link without the sender noticing (its transport would only report
+          // a failure after a timeout, and retrying at once would never let the run settle).
+          lines.push(`lost ${envelope.from}->${envelope.to} ${envelope.message._tag} (partitioned)`);
+          session.world = { ...session.world, network: session.world.network.slice(1) };
+        } else {
+          lines.push(...apply(deliver(session.world, session.cluster, 0)));
+        }
+      }
+      return [...lines, "!! still busy after 5000 steps"];
+    }
+    case "lose": {
+      // The message vanishes and nobody notices (as on a partitioned link).
+      const filter = parseFilter(args);
+      const lost = session.world.network.filter((e) => matches(e, filter));
+      if (lost.length === 0) return [`!! no message in flight matches "${args.join(" ")}"`];
+      session.world = { ...session.world, network: session.world.network.filter((e) => !lost.includes(e)) };
+      return lost.map((e) => `lost ${e.from}->${e.to} ${e.message._tag}`);
+    }
+    case "request-timeout": {
+      // The transport of node N gives up on its request to DEST: `request-timeout N DEST API`.
+      const index = nodeIndex(session, args[0]);
+      const api = args[2];
+      if (api !== "Vote" && api !== "BeginQuorumEpoch" && api !== "EndQuorumEpoch" && api !== "Fetch") {
+        throw new Error(
+          `request-timeout N DEST API: API is Vote, BeginQuorumEpoch, EndQuorumEpoch or Fetch, not "${api}"`,
+        );
+      }
+      const input = { _tag: "RequestFailed" as const, destination: Number(args[1]), api };
+      return apply(applyInput(session.world, session.cluster, index, input));
+    }
+    case "flush":
+      return apply(flush(session.world, session.cluster, nodeIndex(session, args[0])));
+    case "append": {
+      const index = nodeIndex(session, args[0]);
+      const count = args[1] === undefined ? 1 : Number(args[1]);
+      const lines: string[] = [];
+      for (let i = 0; i < count; i++)
+        lines.push(...apply(clientAppend(session.world, session.cluster, index)));
+      return lines;
+    }
+    case "crash": {
+      const index = nodeIndex(session, args[0]);
+      const slot = session.world.nodes[index]!;
+      if (slot.state === null) return [`!! node ${args[0]} is already down`];
+      const kept = slot.state.log.flushedOffset;
+      session.world = crash(session.world, index);
+      return [`n${args[0]} crashed: kept ${kept} of ${slot.entries.length} records`];
+    }
+    case "restart": {
+      const index = nodeIndex(session, args[0]);
+      if (session.world.nodes[index]!.state !== null) return [`!! node ${args[0]} is running`];
+      return apply(startNode(session.world, session.cluster, index));
+    }
+    case "quorum-state": {
+      // Replace a stopped node's quorum-state file, e.g. with an older copy: `quorum-state N JSON`.
+      const index = nodeIndex(session, args[0]);
+      const slot = session.world.nodes[index]!;
+      if (slot.state !== null) return [`!! node ${args[0]} is running; crash it first`];
+      const persisted = decodeElectionState(JSON.parse(args.slice(1).join(" ")));
+      const nodes = session.world.nodes.slice();
+      nodes[index] = { ...slot, persisted };
+      session.world = { ...session.world, nodes };
+      return [`n${args[0]} quorum-state=${JSON.stringify(persisted)}`];
+    }
+    case "resign":
+    case "shutdown": {
+      const index = nodeIndex(session, args[0]);
+      const state = session.world.nodes[index]!.state;
+      if (state === null) return [`!! node ${args[0]} is down`];
+      const input =
+        verb === "resign" ? { _tag: "Resign" as const, epoch: state.epoch } : { _tag: "Shutdown" as const };
+      return apply(applyInput(session.world, session.cluster, index, input));
+    }
+    case "inject": {
+      const link = /^(-?\d+)->(\d+)$/.exec(args[0] ?? "");
+      if (link === null) throw new Error(`inject needs FROM->TO then a JSON message, got "${args[0]}"`);
+      const message = decodeMessage(JSON.parse(args.slice(1).join(" ")));
+      const index = nodeIndex(session, link[2]);
+      return apply(
+        applyInput(session.world, session.cluster, index, {
+          _tag: "Received",
+          from: Number(link[1]),
+          message,
+        }),
+      );
+    }
+    case "describe": {
+      const index = nodeIndex(session, args[0]);
+      const message = {
+        _tag: "DescribeQuorumRequest" as const,
+        topicName: "__cluster_metadata",
+        partitionIndex: 0,
+      };
+      return apply(
+        applyInput(session.world, session.cluster, index, { _tag: "Received", from: -1, message }),
+      );
+    }
+    case "partition": {
+      const groups = args
+        .join(" ")
+        .split("|")
+        .map((g) => g.trim().split(/\s+/).filter(Boolean).map(Number));
+      session.groups = groups;
+      return [];
+    }
+    case "heal":
+      session.groups = null;
+      return [];
+    case "state": {
+      const indexes =
+        args.length === 0 ? session.world.nodes.map((_, i) => i) : args.map((a) => nodeIndex(session, a));
+      return indexes.map((i) => {
+        const slot = session.world.nodes[i]!;
+        const id = i + 1;
+        if (slot.state === null) return `n${id} down, quorum-state=${JSON.stringify(slot.persisted)}`;
+        return `n${id} ${formatState(slot.state)}`;
+      });
+    }
+    case "log": {
+      const indexes =
+        args.length === 0 ? session.world.nodes.map((_, i) => i) : args.map((a) => nodeIndex(session, a));
+      return indexes.map((i) => {
+        const entries = session.world.nodes[i]!.entries.map(
+          (e) => `${entryEpoch(e)}:${entryValue(e) === 0 ? "c" : `v${entryValue(e)}`}`,
+        );
+        return `n${i + 1} [${entries.join(" ")}]`;
+      });
+    }
+    case "network":
+      return session.world.network.map((e) => `${e.from}->${e.to} ${e.message._tag}`);
+    case "check":
+      return [firstViolation(session.world, session.cluster.voters) ?? "ok"];
+    default:
+      throw new Error(`unknown command "${verb}"`);
+  }
+};
+
+/** Run every block; the output of each, plus a line for any property newly broken after it. */
+export const runTranscript = (transcript: Transcript): string[][] => {
+  const session: Session = {
+    cluster: DEFAULT_CLUSTER,
+    world: initialWorld(DEFAULT_CLUSTER).world,
+    groups: null,
+    lastViolation: null,
+  };
+  return transcript.blocks.map((block) => {
+    const lines = runCommand(session, block.command);
+    const violation = firstViolation(session.world, session.cluster.voters);
+    if (violation !== null && violation !== session.lastViolation && block.command !== "check")
+      lines.push(`!! ${violation}`);
+    session.lastViolation = violation;
+    return lines;
+  });
+};

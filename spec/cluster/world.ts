@@ -1,0 +1,412 @@
+// A simulated cluster of nodes running the Raft reducers unchanged: the shell that the scenario
+// transcripts, the property tests and the model checker share. It is pure: every operation returns
+// a new world. It carries out effects as the runtime does — quorum-state writes are durable at once,
+// log appends only once flushed — and it keeps the "ghost" history the cluster-wide properties
+// need (which node led which epoch, what was ever committed).
+
+import { checkEffect, checkStep } from "../invariants/transitions.ts";
+import type { RaftEffect, RaftInput } from "../raft/io.ts";
+import type { RaftMessage } from "../raft/messages.ts";
+import { initialize } from "../raft/startup.ts";
+import type { ElectionState, LogState, NodeState, RaftConfig } from "../raft/state.ts";
+import { makeConfig } from "../raft/state.ts";
+import { step } from "../raft/step.ts";
+
+/** A record as the world stores it: the epoch that wrote it and its value (0 for control records). */
+export type Entry = number;
+const VALUE_BITS = 65536;
+export const makeEntry = (epoch: number, value: number): Entry => epoch * VALUE_BITS + value;
+export const entryEpoch = (entry: Entry): number => Math.floor(entry / VALUE_BITS);
+export const entryValue = (entry: Entry): number => entry % VALUE_BITS;
+
+export interface NodeSlot {
+  /** The running node, or null while it is crashed. */
+  readonly state: NodeState | null;
+  /** quorum-state as on disk. */
+  readonly persisted: ElectionState | null;
+  /** The log's records; a crash keeps the first state.log.flushedOffset of them. */
+  readonly entries: readonly Entry[];
+  /** A FlushLog is outstanding. */
+  readonly flushRequested: boolean;
+}
+
+/** A message in flight. A Fetch response carries the values of its records, as the wire would. */
+export interface Envelope {
+  readonly from: number;
+  readonly to: number;
+  readonly message: RaftMessage;
+  readonly payload: readonly Entry[] | null;
+}
+
+export interface World {
+  readonly nodes: readonly NodeSlot[];
+  readonly network: readonly Envelope[];
+  /** Ghost: leaders[e] is the node that became leader of epoch e, or -1. */
+  readonly leaders: readonly number[];
+  /** Ghost: the longest log prefix any leader ever committed. */
+  readonly committed: readonly Entry[];
+  readonly valuesAppended: number;
+  readonly crashes: number;
+  readonly duplicates: number;
+  /** The first transition property this history broke, if any (see spec/invariants). */
+  readonly broken: string | null;
+}
+
+export interface ClusterSpec {
+  readonly voters: number;
+  readonly observers: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly clusterId: string;
+}
+
+export const DEFAULT_CLUSTER: ClusterSpec = {
+  voters: 3,
+  observers: 0,
+  preVote: true,
+  checkQuorum: true,
+  clusterId: "openkraft-sim",
+};
+
+/** Node ids are 1..voters for voters, then the observers. */
+export const nodeIdOf = (index: number): number => index + 1;
+export const indexOfNode = (id: number): number => id - 1;
+
+export const nodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
+  makeConfig({
+    nodeId: id,
+    clusterId: cluster.clusterId,
+    voters: Array.from({ length: cluster.voters }, (_, i) => ({ id: nodeIdOf(i) })),
+    preVote: cluster.preVote,
+    checkQuorum: cluster.checkQuorum,
+  });
+
+/** The log shape of stored entries, all of them durable. */
+export const logStateOf = (entries: readonly Entry[]): LogState => {
+  const epochs: { epoch: number; startOffset: number }[] = [];
+  for (let offset = 0; offset < entries.length; offset++) {
+    const epoch = entryEpoch(entries[offset]!);
+    if (epochs.length === 0 || epochs[epochs.length - 1]!.epoch !== epoch)
+      epochs.push({ epoch, startOffset: offset });
+  }
+  return { startOffset: 0, endOffset: entries.length, flushedOffset: entries.length, epochs };
+};
+
+/** A process start is not a reducer input; traces show it as this pseudo-input. */
+export interface StartInput {
+  readonly _tag: "Start";
+}
+
+export interface StepTrace {
+  readonly node: number;
+  readonly input: RaftInput | StartInput;
+  /** null for a process start. */
+  readonly before: NodeState | null;
+  readonly after: NodeState;
+  readonly effects: readonly RaftEffect[];
+}
+
+export interface Outcome {
+  readonly world: World;
+  /** The reducer steps this operation caused, in order (a restart has before = after). */
+  readonly steps: readonly StepTrace[];
+}
+
+const replaceNode = (world: World, index: number, slot: NodeSlot): World => {
+  const nodes = world.nodes.slice();
+  nodes[index] = slot;
+  return { ...world, nodes };
+};
+
+/** Where the payload of the next AppendRecords comes from while an input is handled. */
+interface PayloadSource {
+  readonly clientValue: number;
+  readonly fetched: Envelope | null;
+}
+
+/**
+ * Carry out one step's effects in order, as the runtime would, checking the transition properties
+ * that only the effect stream can show (R14, R16, R144).
+ */
+const applyEffects = (
+  world: World,
+  index: number,
+  before: NodeState | null,
+  after: NodeState,
+  effects: readonly RaftEffect[],
+  source: PayloadSource,
+  request: RaftMessage | null,
+): World => {
+  const id = nodeIdOf(index);
+  let slot = world.nodes[index]!;
+  let network: Envelope[] | null = null;
+  let committed = world.committed;
+  let broken = world.broken;
+  let entries = slot.entries;
+  let persisted = slot.persisted;
+  let flushRequested = slot.flushRequested;
+  for (const effect of effects) {
+    broken ??= checkEffect(effect, { id, persisted, entries, committed, state: after, request });
+    switch (effect._tag) {
+      case "Send": {
+        let payload: Entry[] | null = null;
+        if (effect.message._tag === "FetchResponse" && effect.message.records.length > 0) {
+          const first = effect.message.records[0]!.baseOffset;
+          const last = effect.message.records[effect.message.records.length - 1]!;
+          payload = entries.slice(first, last.baseOffset + last.count);
+        }
+        network ??= world.network.slice();
+        network.push({ from: id, to: effect.to, message: effect.message, payload });
+        break;
+      }
+      case "PersistElectionState":
+        persisted =
+          effect.votedKey === undefined
+            ? { epoch: effect.epoch, leaderId: effect.leaderId }
+            : { epoch: effect.epoch, leaderId: effect.leaderId, votedKey: effect.votedKey };
+        break;
+      case "AppendRecords": {
+        const next = entries.slice();
+        for (let i = 0; i < effect.count; i++) {
+          const offset = effect.baseOffset + i;
+          let value = 0;
+          if (effect.control === undefined) {
+            const fetched = source.fetched;
+            if (fetched?.payload) {
+              const base = (fetched.message as { records: readonly { baseOffset: number }[] }).records[0]!
+                .baseOffset;
+              value = entryValue(fetched.payload[offset - base] ?? 0);
+            } else {
+              value = source.clientValue;
+            }
+          }
+          next[offset] = makeEntry(effect.epoch, value);
+        }
+        entries = next;
+        break;
+      }
+      case "TruncateLog":
+        entries = entries.slice(0, effect.offset);
+        break;
+      case "FlushLog":
+        flushRequested = true;
+        break;
+      case "HighWatermarkUpdated":
+        if (after.role._tag === "Leader" && effect.offset > committed.length)
+          committed = entries.slice(0, effect.offset);
+        break;
+      default:
+        break;
+    }
+  }
+  slot = { state: after, persisted, entries, flushRequested };
+  let leaders = world.leaders;
+  if (after.role._tag === "Leader" && before?.role._tag !== "Leader") {
+    const previous = leaders[after.epoch] ?? -1;
+    if (previous >= 0 && previous !== id)
+      broken ??= `ElectionSafety: epoch ${after.epoch} had leader ${previous}, now ${id}`;
+    if (previous !== id) {
+      const next = leaders.slice();
+      while (next.length <= after.epoch) next.push(-1);
+      next[after.epoch] = id;
+      leaders = next;
+    }
+  }
+  broken ??= checkStep(before, after);
+  const result: World = { ...replaceNode(world, index, slot), committed, leaders, broken };
+  return network === null ? result : { ...result, network };
+};
+
+/** Feed one input to a running node and carry out what it asks. */
+export const applyInput = (
+  world: World,
+  cluster: ClusterSpec,
+  index: number,
+  input: RaftInput,
+  fetched: Envelope | null = null,
+): Outcome => {
+  const slot = world.nodes[index]!;
+  const before = slot.state;
+  if (before === null) return { world, steps: [] };
+  const clientValue = input._tag === "ClientAppend" ? world.valuesAppended + 1 : 0;
+  const result = step(before, input, nodeConfig(cluster, nodeIdOf(index)));
+  const request = input._tag === "Received" && input.message._tag.endsWith("Request") ? input.message : null;
+  let next = applyEffects(
+    world,
+    index,
+    before,
+    result.state,
+    result.effects,
+    { clientValue, fetched },
+    request,
+  );
+  if (input._tag === "ClientAppend" && result.effects.some((e) => e._tag === "AppendAccepted")) {
+    next = { ...next, valuesAppended: next.valuesAppended + 1 };
+  }
+  return {
+    world: next,
+    steps: [{ node: nodeIdOf(index), input, before, after: result.state, effects: result.effects }],
+  };
+};
+
+/** A freshly formatted cluster: every node starts from empty storage. */
+export const initialWorld = (cluster: ClusterSpec): Outcome => {
+  const total = cluster.voters + cluster.observers;
+  let world: World = {
+    nodes: Array.from({ length: total }, () => ({
+      state: null,
+      persisted: null,
+      entries: [],
+      flushRequested: false,
+    })),
+    network: [],
+    leaders: [],
+    committed: [],
+    valuesAppended: 0,
+    crashes: 0,
+    duplicates: 0,
+    broken: null,
+  };
+  const steps: StepTrace[] = [];
+  for (let index = 0; index < total; index++) {
+    const outcome = startNode(world, cluster, index);
+    world = outcome.world;
+    steps.push(...outcome.steps);
+  }
+  return { world, steps };
+};
+
+/** Start (or restart) a node from what its storage holds (R18–R22). */
+export const startNode = (world: World, cluster: ClusterSpec, index: number): Outcome => {
+  const slot = world.nodes[index]!;
+  const result = initialize(
+    slot.persisted ?? undefined,
+    logStateOf(slot.entries),
+    nodeConfig(cluster, nodeIdOf(index)),
+  );
+  const next = applyEffects(
+    world,
+    index,
+    null,
+    result.state,
+    result.effects,
+    { clientValue: 0, fetched: null },
+    null,
+  );
+  return {
+    world: next,
+    steps: [
+      {
+        node: nodeIdOf(index),
+        input: { _tag: "Start" },
+        before: null,
+        after: result.state,
+        effects: result.effects,
+      },
+    ],
+  };
+};
+
+/** Deliver the message at `position` of the network; a crashed receiver loses it. */
+export const deliver = (world: World, cluster: ClusterSpec, position: number): Outcome => {
+  const envelope = world.network[position]!;
+  const network = world.network.slice();
+  network.splice(position, 1);
+  const without: World = { ...world, network };
+  const index = indexOfNode(envelope.to);
+  if (index < 0 || index >= world.nodes.length || world.nodes[index]!.state === null)
+    return { world: without, steps: [] };
+  return applyInput(
+    without,
+    cluster,
+    index,
+    { _tag: "Received", from: envelope.from, message: envelope.message },
+    envelope,
+  );
+};
+
+/** The API whose request/response pair a message belongs to, if the requester tracks it. */
+const trackedApi = (
+  message: RaftMessage,
+): "Vote" | "BeginQuorumEpoch" | "EndQuorumEpoch" | "Fetch" | null => {
+  switch (message._tag) {
+    case "VoteRequest":
+    case "VoteResponse":
+      return "Vote";
+    case "BeginQuorumEpochRequest":
+    case "BeginQuorumEpochResponse":
+      return "BeginQuorumEpoch";
+    case "EndQuorumEpochRequest":
+    case "EndQuorumEpochResponse":
+      return "EndQuorumEpoch";
+    case "FetchRequest":
+    case "FetchResponse":
+      return "Fetch";
+    default:
+      return null;
+  }
+};
+
+/**
+ * Lose the message at `position`. The requester's transport notices (a timeout or a broken
+ * connection) and reports the request failed.
+ */
+export const drop = (world: World, cluster: ClusterSpec, position: number): Outcome => {
+  const envelope = world.network[position]!;
+  const network = world.network.slice();
+  network.splice(position, 1);
+  const without: World = { ...world, network };
+  const api = trackedApi(envelope.message);
+  if (api === null) return { world: without, steps: [] };
+  const isRequest = envelope.message._tag.endsWith("Request");
+  const requester = isRequest ? envelope.from : envelope.to;
+  const destination = isRequest ? envelope.to : envelope.from;
+  const index = indexOfNode(requester);
+  if (world.nodes[index]?.state == null) return { world: without, steps: [] };
+  return applyInput(without, cluster, index, { _tag: "RequestFailed", destination, api });
+};
+
+/** Deliver the message at `position` twice (the copy stays in flight). */
+export const duplicate = (world: World, position: number): World => {
+  const envelope = world.network[position]!;
+  return { ...world, network: [...world.network, envelope], duplicates: world.duplicates + 1 };
+};
+
+/** Fire an armed timer. */
+export const fireTimer = (
+  world: World,
+  cluster: ClusterSpec,
+  index: number,
+  timer: NodeState["timers"][number],
+): Outcome => applyInput(world, cluster, index, { _tag: "TimerExpired", timer });
+
+/** The shell finishes an outstanding flush: everything appended so far becomes durable. */
+export const flush = (world: World, cluster: ClusterSpec, index: number): Outcome => {
+  const slot = world.nodes[index]!;
+  if (slot.state === null || !slot.flushRequested) return { world, steps: [] };
+  const cleared = replaceNode(world, index, { ...slot, flushRequested: false });
+  return applyInput(cleared, cluster, index, { _tag: "LogFlushed", offset: slot.entries.length });
+};
+
+/** A client asks `index` to append one value; only the leader of its epoch accepts it (R87). */
+export const clientAppend = (world: World, cluster: ClusterSpec, index: number): Outcome => {
+  const state = world.nodes[index]!.state;
+  if (state === null) return { world, steps: [] };
+  return applyInput(world, cluster, index, { _tag: "ClientAppend", epoch: state.epoch, count: 1 });
+};
+
+/** Kill a node: everything not flushed is lost; quorum-state survives (R14). */
+export const crash = (world: World, index: number): World => {
+  const slot = world.nodes[index]!;
+  if (slot.state === null) return world;
+  const durable = slot.state.log.flushedOffset;
+  return {
+    ...replaceNode(world, index, {
+      state: null,
+      persisted: slot.persisted,
+      entries: slot.entries.slice(0, durable),
+      flushRequested: false,
+    }),
+    crashes: world.crashes + 1,
+  };
+};

@@ -1,0 +1,149 @@
+// Cluster-wide safety properties over a simulated world (R134–R136, R144–R145). Each returns null
+// when it holds, or a sentence saying what is wrong. The checker, the property tests and the
+// scenario runner all use these; the world itself records the step properties it saw broken.
+
+import { entryEpoch, type NodeSlot, nodeIdOf, type World } from "../cluster/world.ts";
+import { majority } from "../raft/primitives.ts";
+
+/** The records a node keeps across a crash. */
+export const durableEntries = (slot: NodeSlot): readonly number[] =>
+  slot.state === null ? slot.entries : slot.entries.slice(0, slot.state.log.flushedOffset);
+
+const voterSlots = (world: World, voters: number): readonly NodeSlot[] => world.nodes.slice(0, voters);
+
+/** Transition properties the world saw broken somewhere in this history. */
+export const historyIsClean = (world: World): string | null => world.broken;
+
+/**
+ * ElectionSafety (R134, R136, R145): at most one leader per epoch, over the whole history (the world
+ * records every election) and right now.
+ */
+export const electionSafety = (world: World): string | null => {
+  const seen = new Map<number, number>();
+  for (let index = 0; index < world.nodes.length; index++) {
+    const state = world.nodes[index]!.state;
+    if (state === null || state.role._tag !== "Leader") continue;
+    const other = seen.get(state.epoch);
+    if (other !== undefined)
+      return `ElectionSafety: nodes ${other} and ${nodeIdOf(index)} both lead epoch ${state.epoch}`;
+    seen.set(state.epoch, nodeIdOf(index));
+  }
+  return null;
+};
+
+/**
+ * LogMatching (R3, R136, R145): if two logs hold a record with the same offset and epoch, they agree
+ * on every record up to it.
+ */
+export const logMatching = (world: World): string | null => {
+  const logs = world.nodes.map((slot) => slot.entries);
+  for (let a = 0; a < logs.length; a++) {
+    for (let b = a + 1; b < logs.length; b++) {
+      const left = logs[a]!;
+      const right = logs[b]!;
+      const shared = Math.min(left.length, right.length);
+      let lastMatch = -1;
+      for (let offset = shared - 1; offset >= 0; offset--) {
+        if (entryEpoch(left[offset]!) === entryEpoch(right[offset]!)) {
+          lastMatch = offset;
+          break;
+        }
+      }
+      for (let offset = 0; offset <= lastMatch; offset++) {
+        if (left[offset] !== right[offset]) {
+          return `LogMatching: nodes ${nodeIdOf(a)} and ${nodeIdOf(b)} agree on the epoch at offset ${lastMatch} but differ at offset ${offset}`;
+        }
+      }
+    }
+  }
+  return null;
+};
+
+/** LeaderCompleteness (R136, R145): the newest leader holds every committed record. */
+export const leaderCompleteness = (world: World): string | null => {
+  const newest = world.leaders.length - 1;
+  for (let index = 0; index < world.nodes.length; index++) {
+    const state = world.nodes[index]!.state;
+    if (state === null || state.role._tag !== "Leader" || state.epoch !== newest) continue;
+    const entries = world.nodes[index]!.entries;
+    for (let offset = 0; offset < world.committed.length; offset++) {
+      if (entries[offset] !== world.committed[offset]) {
+        return `LeaderCompleteness: leader ${nodeIdOf(index)} of epoch ${newest} lacks committed offset ${offset}`;
+      }
+    }
+  }
+  return null;
+};
+
+/**
+ * CommittedDurability (R16, R135, R145): every committed record is on the durable logs of a
+ * majority of voters, so no crash of a minority can lose it.
+ */
+export const committedDurability = (world: World, voters: number): string | null => {
+  const needed = majority(voters);
+  const logs = voterSlots(world, voters).map(durableEntries);
+  for (let offset = 0; offset < world.committed.length; offset++) {
+    let holders = 0;
+    for (const log of logs) if (log[offset] === world.committed[offset]) holders++;
+    if (holders < needed) {
+      return `CommittedDurability: committed offset ${offset} is durable on ${holders} of ${voters} voters, fewer than a majority`;
+    }
+  }
+  return null;
+};
+
+/**
+ * MajorityReachedHighWatermark (R134): a running leader's high watermark is reached by the durable
+ * logs of a majority of voters.
+ */
+export const majorityReachedHighWatermark = (world: World, voters: number): string | null => {
+  for (let index = 0; index < world.nodes.length; index++) {
+    const state = world.nodes[index]!.state;
+    if (state === null || state.role._tag !== "Leader" || state.role.highWatermark < 0) continue;
+    const hw = state.role.highWatermark;
+    const reached = voterSlots(world, voters).filter((slot) => durableEntries(slot).length >= hw).length;
+    if (reached < majority(voters)) {
+      return `MajorityReachedHighWatermark: leader ${nodeIdOf(index)} has high watermark ${hw} but only ${reached} voters hold that much durably`;
+    }
+  }
+  return null;
+};
+
+/** MonotonicEpoch, second half (R134): a running node's epoch is the one its quorum-state holds. */
+export const epochIsPersisted = (world: World): string | null => {
+  for (let index = 0; index < world.nodes.length; index++) {
+    const slot = world.nodes[index]!;
+    if (slot.state === null) continue;
+    const durable = slot.persisted?.epoch ?? -1;
+    if (slot.state.epoch !== durable) {
+      return `MonotonicEpoch: node ${nodeIdOf(index)} runs in epoch ${slot.state.epoch} but quorum-state holds ${durable} (R134)`;
+    }
+  }
+  return null;
+};
+
+export interface ClusterInvariant {
+  readonly name: string;
+  readonly rules: string;
+  readonly check: (world: World, voters: number) => string | null;
+}
+
+/** Every state property, in the order they are checked. */
+export const CLUSTER_INVARIANTS: readonly ClusterInvariant[] = [
+  { name: "TransitionProperties", rules: "R14 R16 R29 R42 R66 R134 R136 R144", check: historyIsClean },
+  { name: "ElectionSafety", rules: "R134 R136 R145", check: electionSafety },
+  { name: "LogMatching", rules: "R3 R136 R145", check: logMatching },
+  { name: "LeaderCompleteness", rules: "R136 R145", check: leaderCompleteness },
+  { name: "CommittedDurability", rules: "R16 R135 R145", check: committedDurability },
+  { name: "MajorityReachedHighWatermark", rules: "R134", check: majorityReachedHighWatermark },
+  { name: "MonotonicEpoch", rules: "R134", check: epochIsPersisted },
+];
+
+/** The first property the world breaks, or null. */
+export const firstViolation = (world: World, voters: number): string | null => {
+  for (const invariant of CLUSTER_INVARIANTS) {
+    const problem = invariant.check(world, voters);
+    if (problem !== null) return problem;
+  }
+  return null;
+};

@@ -1,0 +1,142 @@
+// Properties of single steps: what a node may emit and how its state may move. The cluster world
+// checks them on every effect it carries out; the runtime can assert the same on its own steps.
+import type { RaftEffect } from "../raft/io.ts";
+import type { RaftMessage } from "../raft/messages.ts";
+import { replicaKeyMatches } from "../raft/primitives.ts";
+import type { ElectionState, NodeState } from "../raft/state.ts";
+
+/** The epoch a message reports for its sender. */
+export const senderEpoch = (message: RaftMessage): number => {
+  switch (message._tag) {
+    case "VoteRequest":
+      return message.replicaEpoch;
+    case "BeginQuorumEpochRequest":
+    case "EndQuorumEpochRequest":
+      return message.leaderEpoch;
+    case "FetchRequest":
+      return message.currentLeaderEpoch;
+    case "DescribeQuorumRequest":
+      return -1;
+    default:
+      return message.leaderEpoch;
+  }
+};
+
+export interface EffectContext {
+  readonly id: number;
+  /** quorum-state as written before this effect. */
+  readonly persisted: ElectionState | null;
+  /** The node's records before this effect (a number per record, as the world stores them). */
+  readonly entries: readonly number[];
+  /** The longest prefix ever committed, before this effect. */
+  readonly committed: readonly number[];
+  /** The node's state after the step. */
+  readonly state: NodeState;
+  /** The request being answered, when the step handles one. */
+  readonly request: RaftMessage | null;
+}
+
+/**
+ * One effect, judged in the order the shell carries it out:
+ * - PersistBeforeSend (R14, R51): nothing leaves naming an epoch not yet durable, and a granted
+ *   standard vote leaves only after the vote is durable;
+ * - FlushedFetchOffset (R16): a voter reports only flushed offsets;
+ * - MonotonicEpoch and VoteOncePerEpoch (R29, R134, R144) for quorum-state writes;
+ * - NeverTruncateCommitted (R66, R144);
+ * - CommittedPrefixAgreement (R145): a node that says a prefix is committed holds the committed records;
+ * - NoIllegalState (R42, R66, R136).
+ */
+export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | null => {
+  switch (effect._tag) {
+    case "Send": {
+      const epoch = senderEpoch(effect.message);
+      const durableEpoch = ctx.persisted?.epoch ?? -1;
+      if (epoch > durableEpoch) {
+        return `PersistBeforeSend: node ${ctx.id} sent ${effect.message._tag} for epoch ${epoch} while quorum-state holds epoch ${durableEpoch} (R14)`;
+      }
+      const message = effect.message;
+      if (
+        message._tag === "VoteResponse" &&
+        message.voteGranted &&
+        ctx.request?._tag === "VoteRequest" &&
+        !ctx.request.preVote
+      ) {
+        const voted = ctx.persisted?.votedKey;
+        const candidate = { id: ctx.request.replicaId };
+        if (
+          voted === undefined ||
+          ctx.persisted?.epoch !== message.leaderEpoch ||
+          !replicaKeyMatches(voted, candidate)
+        ) {
+          return `PersistBeforeSend: node ${ctx.id} granted its vote in epoch ${message.leaderEpoch} to ${candidate.id} before quorum-state recorded it (R14, R51)`;
+        }
+      }
+      if (message._tag === "FetchRequest" && ctx.state.voters.some((v) => v.id === ctx.id)) {
+        if (message.fetchOffset > ctx.state.log.flushedOffset) {
+          return `FlushedFetchOffset: voter ${ctx.id} fetched from offset ${message.fetchOffset} but only ${ctx.state.log.flushedOffset} is flushed (R16)`;
+        }
+      }
+      return null;
+    }
+    case "PersistElectionState": {
+      const previous = ctx.persisted;
+      if (previous === null) return null;
+      if (effect.epoch < previous.epoch) {
+        return `MonotonicEpoch: node ${ctx.id} persisted epoch ${effect.epoch} after ${previous.epoch} (R134)`;
+      }
+      if (effect.epoch === previous.epoch && previous.votedKey !== undefined) {
+        if (effect.votedKey === undefined || !replicaKeyMatches(previous.votedKey, effect.votedKey)) {
+          return `VoteOncePerEpoch: node ${ctx.id} voted for ${previous.votedKey.id} in epoch ${effect.epoch}, then persisted ${effect.votedKey === undefined ? "no vote" : `a vote for ${effect.votedKey.id}`} (R29, R144)`;
+        }
+      }
+      if (
+        effect.epoch === previous.epoch &&
+        previous.leaderId >= 0 &&
+        effect.leaderId !== previous.leaderId
+      ) {
+        return `SingleLeader: node ${ctx.id} recorded leader ${previous.leaderId} for epoch ${effect.epoch}, then ${effect.leaderId} (R134)`;
+      }
+      return null;
+    }
+    case "TruncateLog": {
+      const limit = Math.min(ctx.entries.length, ctx.committed.length);
+      for (let offset = effect.offset; offset < limit; offset++) {
+        if (ctx.entries[offset] === ctx.committed[offset]) {
+          return `NeverTruncateCommitted: node ${ctx.id} truncated to ${effect.offset}, removing committed offset ${offset} (R66, R144)`;
+        }
+      }
+      return null;
+    }
+    case "HighWatermarkUpdated": {
+      const limit = Math.min(effect.offset, ctx.committed.length);
+      for (let offset = 0; offset < limit; offset++) {
+        if (ctx.entries[offset] !== ctx.committed[offset]) {
+          return `CommittedPrefixAgreement: node ${ctx.id} moved its high watermark to ${effect.offset} but differs from the committed log at offset ${offset} (R145)`;
+        }
+      }
+      return null;
+    }
+    case "IllegalState":
+      return `NoIllegalState: node ${ctx.id}: ${effect.rule}: ${effect.detail} (R136)`;
+    default:
+      return null;
+  }
+};
+
+/**
+ * One step of one running node: its epoch and high watermark never go back (R144), and the high
+ * watermark never passes the log end.
+ */
+export const checkStep = (before: NodeState | null, after: NodeState): string | null => {
+  if (after.highWatermark > after.log.endOffset) {
+    return `HighWatermarkWithinLog: node ${after.nodeId} has high watermark ${after.highWatermark} past its log end ${after.log.endOffset} (R2)`;
+  }
+  if (before === null) return null;
+  if (after.epoch < before.epoch) {
+    return `MonotonicEpoch: node ${after.nodeId} went from epoch ${before.epoch} to ${after.epoch} (R29)`;
+  }
+  if (after.highWatermark < before.highWatermark) {
+    return `MonotonicHighWatermark: node ${after.nodeId} moved its high watermark back from ${before.highWatermark} to ${after.highWatermark} (R144)`;
+  }
+  return null;
+};
