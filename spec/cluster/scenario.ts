@@ -4,7 +4,7 @@
 // running it yields the actual output, and a rewrite regenerates the file from that.
 import * as Schema from "effect/Schema";
 import { firstViolation } from "../invariants/cluster.ts";
-import { RaftMessage } from "../raft/messages.ts";
+import { RaftMessage, RequestApi } from "../raft/messages.ts";
 import { ElectionState, type TimerKind, TimerKind as TimerKindSchema } from "../raft/state.ts";
 import { type FormatOptions, formatEffect, formatInput, formatState } from "./format.ts";
 import {
@@ -90,6 +90,7 @@ interface Session {
 const decodeMessage = Schema.decodeUnknownSync(RaftMessage);
 const decodeElectionState = Schema.decodeUnknownSync(ElectionState);
 const isTimerKind = Schema.is(TimerKindSchema);
+const isRequestApi = Schema.is(RequestApi);
 
 const renderSteps = (steps: readonly StepTrace[], options: FormatOptions): string[] => {
   const lines: string[] = [];
@@ -267,10 +268,8 @@ const runCommand = (session: Session, command: string): string[] => {
       // The transport of node N gives up on its request to DEST: `request-timeout N DEST API`.
       const index = nodeIndex(session, args[0]);
       const api = args[2];
-      if (api !== "Vote" && api !== "BeginQuorumEpoch" && api !== "EndQuorumEpoch" && api !== "Fetch") {
-        throw new Error(
-          `request-timeout N DEST API: API is Vote, BeginQuorumEpoch, EndQuorumEpoch or Fetch, not "${api}"`,
-        );
+      if (!isRequestApi(api)) {
+        throw new Error(`request-timeout N DEST API: API is Vote, BeginQuorumEpoch, EndQuorumEpoch or Fetch, not "${api}"`);
       }
       const input = { _tag: "RequestFailed" as const, destination: Number(args[1]), api };
       return apply(applyInput(session.world, session.cluster, index, input));
