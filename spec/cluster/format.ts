@@ -54,7 +54,7 @@ export const formatMessage = (message: RaftMessage, options: FormatOptions): str
 export const formatEffect = (effect: RaftEffect, options: FormatOptions, from: number): string => {
   switch (effect._tag) {
     case "Send":
-      return `Send ${from}->${effect.to}${effect.token === undefined ? "" : `#${effect.token}`} ${formatMessage(effect.message, options)}`;
+      return `Send ${from}->${effect.to}${effect.correlationId === undefined ? "" : `#${effect.correlationId}`} ${formatMessage(effect.message, options)}`;
     case "SetTimer":
       return `SetTimer ${effect.timer} ${effect.delayMs}${effect.jitterMs > 0 ? `+${effect.jitterMs}` : ""}ms`;
     case "CancelTimer":
@@ -67,7 +67,7 @@ export const formatEffect = (effect: RaftEffect, options: FormatOptions, from: n
 export const formatInput = (input: RaftInput | StartInput, options: FormatOptions): string => {
   switch (input._tag) {
     case "Received":
-      return `Received from ${input.from}${input.token === undefined ? "" : `#${input.token}`} ${formatMessage(input.message, options)}`;
+      return `Received from ${input.from}${input.correlationId === undefined ? "" : `#${input.correlationId}`} ${formatMessage(input.message, options)}`;
     case "TimerExpired":
       return `TimerExpired ${input.timer}`;
     case "Start":

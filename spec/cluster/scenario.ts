@@ -4,6 +4,7 @@
 // running it yields the actual output, and a rewrite regenerates the file from that.
 import * as Schema from "effect/Schema";
 import { firstViolation } from "../invariants/cluster.ts";
+import type { RaftInput } from "../raft/io.ts";
 import { RaftMessage, RequestApi } from "../raft/messages.ts";
 import { ElectionState, type TimerKind, TimerKind as TimerKindSchema } from "../raft/state.ts";
 import { type FormatOptions, formatEffect, formatInput, formatState } from "./format.ts";
@@ -108,17 +109,17 @@ interface Filter {
   readonly types: readonly string[];
 }
 
-const parseFilter = (tokens: readonly string[]): Filter => {
+const parseFilter = (correlationIds: readonly string[]): Filter => {
   let from: number | null = null;
   let to: number | null = null;
   const types: string[] = [];
-  for (const token of tokens) {
-    const link = /^(\*|-?\d+)->(\*|-?\d+)$/.exec(token);
+  for (const correlationId of correlationIds) {
+    const link = /^(\*|-?\d+)->(\*|-?\d+)$/.exec(correlationId);
     if (link !== null) {
       from = link[1] === "*" ? null : Number(link[1]);
       to = link[2] === "*" ? null : Number(link[2]);
     } else {
-      types.push(token);
+      types.push(correlationId);
     }
   }
   return { from, to, types };
@@ -129,11 +130,11 @@ const matches = (envelope: Envelope, filter: Filter): boolean =>
   (filter.to === null || envelope.to === filter.to) &&
   (filter.types.length === 0 || filter.types.some((t) => envelope.message._tag.startsWith(t)));
 
-const nodeIndex = (session: Session, token: string | undefined): number => {
-  const id = Number(token);
+const nodeIndex = (session: Session, correlationId: string | undefined): number => {
+  const id = Number(correlationId);
   const index = indexOfNode(id);
   if (!Number.isInteger(id) || index < 0 || index >= session.world.nodes.length) {
-    throw new Error(`no node "${token}": nodes are 1..${session.world.nodes.length}`);
+    throw new Error(`no node "${correlationId}": nodes are 1..${session.world.nodes.length}`);
   }
   return index;
 };
@@ -146,10 +147,10 @@ const crossesPartition = (session: Session, envelope: Envelope): boolean => {
   return a < 0 || b < 0 ? envelope.from !== envelope.to : a !== b;
 };
 
-const parseCluster = (tokens: readonly string[]): ClusterSpec => {
+const parseCluster = (correlationIds: readonly string[]): ClusterSpec => {
   let cluster: ClusterSpec = DEFAULT_CLUSTER;
-  for (const token of tokens) {
-    const [name, value] = token.split("=");
+  for (const correlationId of correlationIds) {
+    const [name, value] = correlationId.split("=");
     const on = value === "on";
     if (
       value !== undefined &&
@@ -174,7 +175,7 @@ const parseCluster = (tokens: readonly string[]): ClusterSpec => {
         break;
       default:
         throw new Error(
-          `unknown cluster option "${token}" (voters=N observers=N prevote=on|off checkquorum=on|off)`,
+          `unknown cluster option "${correlationId}" (voters=N observers=N prevote=on|off checkquorum=on|off)`,
         );
     }
   }
@@ -269,9 +270,21 @@ const runCommand = (session: Session, command: string): string[] => {
       const index = nodeIndex(session, args[0]);
       const api = args[2];
       if (!isRequestApi(api)) {
-        throw new Error(`request-timeout N DEST API: API is Vote, BeginQuorumEpoch, EndQuorumEpoch or Fetch, not "${api}"`);
+        throw new Error(
+          `request-timeout N DEST API: API is Vote, BeginQuorumEpoch, EndQuorumEpoch or Fetch, not "${api}"`,
+        );
       }
-      const input = { _tag: "RequestFailed" as const, destination: Number(args[1]), api };
+      const state = session.world.nodes[index]!.state;
+      const destination = Number(args[1]);
+      const inflight = state?.inflight.find((r) => r.destination === destination && r.api === api);
+      if (inflight === undefined)
+        return [`!! node ${args[0]} has no ${api} request in flight to ${destination}`];
+      const input = {
+        _tag: "RequestFailed" as const,
+        destination,
+        api,
+        correlationId: inflight.correlationId,
+      };
       return apply(applyInput(session.world, session.cluster, index, input));
     }
     case "flush":
@@ -318,17 +331,17 @@ const runCommand = (session: Session, command: string): string[] => {
       return apply(applyInput(session.world, session.cluster, index, input));
     }
     case "inject": {
-      const link = /^(-?\d+)->(\d+)$/.exec(args[0] ?? "");
-      if (link === null) throw new Error(`inject needs FROM->TO then a JSON message, got "${args[0]}"`);
+      const link = /^(-?\d+)->(\d+)(?:#(\d+))?$/.exec(args[0] ?? "");
+      if (link === null)
+        throw new Error(`inject needs FROM->TO[#CORRELATION] then a JSON message, got "${args[0]}"`);
       const message = decodeMessage(JSON.parse(args.slice(1).join(" ")));
       const index = nodeIndex(session, link[2]);
-      return apply(
-        applyInput(session.world, session.cluster, index, {
-          _tag: "Received",
-          from: Number(link[1]),
-          message,
-        }),
-      );
+      const from = Number(link[1]);
+      const input: RaftInput =
+        link[3] === undefined
+          ? { _tag: "Received", from, message }
+          : { _tag: "Received", from, message, correlationId: Number(link[3]) };
+      return apply(applyInput(session.world, session.cluster, index, input));
     }
     case "describe": {
       const index = nodeIndex(session, args[0]);

@@ -30,11 +30,15 @@ export interface NodeSlot {
   readonly flushRequested: boolean;
 }
 
-/** A message in flight. A Fetch response carries the values of its records, as the wire would. */
+/**
+ * A message in flight, with the correlation id of its request/response pair (as Kafka's request
+ * header carries it). A Fetch response carries the values of its records, as the wire would.
+ */
 export interface Envelope {
   readonly from: number;
   readonly to: number;
   readonly message: RaftMessage;
+  readonly correlationId: number | undefined;
   readonly payload: readonly Entry[] | null;
 }
 
@@ -156,7 +160,13 @@ const applyEffects = (
           payload = entries.slice(first, last.baseOffset + last.count);
         }
         network ??= world.network.slice();
-        network.push({ from: id, to: effect.to, message: effect.message, payload });
+        network.push({
+          from: id,
+          to: effect.to,
+          message: effect.message,
+          correlationId: effect.correlationId,
+          payload,
+        });
         break;
       }
       case "PersistElectionState":
@@ -316,13 +326,16 @@ export const deliver = (world: World, cluster: ClusterSpec, position: number): O
   const index = indexOfNode(envelope.to);
   if (index < 0 || index >= world.nodes.length || world.nodes[index]!.state === null)
     return { world: without, steps: [] };
-  return applyInput(
-    without,
-    cluster,
-    index,
-    { _tag: "Received", from: envelope.from, message: envelope.message },
-    envelope,
-  );
+  const input: RaftInput =
+    envelope.correlationId === undefined
+      ? { _tag: "Received", from: envelope.from, message: envelope.message }
+      : {
+          _tag: "Received",
+          from: envelope.from,
+          message: envelope.message,
+          correlationId: envelope.correlationId,
+        };
+  return applyInput(without, cluster, index, input, envelope);
 };
 
 /** The API whose request/response pair a message belongs to, if the requester tracks it. */
@@ -357,13 +370,18 @@ export const drop = (world: World, cluster: ClusterSpec, position: number): Outc
   network.splice(position, 1);
   const without: World = { ...world, network };
   const api = trackedApi(envelope.message);
-  if (api === null) return { world: without, steps: [] };
+  if (api === null || envelope.correlationId === undefined) return { world: without, steps: [] };
   const isRequest = envelope.message._tag.endsWith("Request");
   const requester = isRequest ? envelope.from : envelope.to;
   const destination = isRequest ? envelope.to : envelope.from;
   const index = indexOfNode(requester);
   if (world.nodes[index]?.state == null) return { world: without, steps: [] };
-  return applyInput(without, cluster, index, { _tag: "RequestFailed", destination, api });
+  return applyInput(without, cluster, index, {
+    _tag: "RequestFailed",
+    destination,
+    api,
+    correlationId: envelope.correlationId,
+  });
 };
 
 /** Deliver the message at `position` twice (the copy stays in flight). */
@@ -395,13 +413,17 @@ export const clientAppend = (world: World, cluster: ClusterSpec, index: number):
   return applyInput(world, cluster, index, { _tag: "ClientAppend", epoch: state.epoch, count: 1 });
 };
 
-/** Kill a node: everything not flushed is lost; quorum-state survives (R14). */
+/**
+ * Kill a node: everything not flushed is lost; quorum-state survives (R14). Its connections die with
+ * it, so nothing still on its way to it arrives.
+ */
 export const crash = (world: World, index: number): World => {
   const slot = world.nodes[index]!;
   if (slot.state === null) return world;
   const durable = slot.state.log.flushedOffset;
+  const id = nodeIdOf(index);
   return {
-    ...replaceNode(world, index, {
+    ...replaceNode({ ...world, network: world.network.filter((e) => e.to !== id) }, index, {
       state: null,
       persisted: slot.persisted,
       entries: slot.entries.slice(0, durable),

@@ -17,13 +17,13 @@ export const handleClientAppend = (
   out: Out,
   epoch: number,
   count: number,
-  token: number | undefined,
+  correlationId: number | undefined,
 ): NodeState => {
   if (s.role._tag !== "Leader" || epoch !== s.epoch || s.shuttingDown) {
     out.push(
-      token === undefined
+      correlationId === undefined
         ? { _tag: "ClientRejected", operation: "append", errorCode: "NOT_LEADER_OR_FOLLOWER" }
-        : { _tag: "ClientRejected", operation: "append", token, errorCode: "NOT_LEADER_OR_FOLLOWER" },
+        : { _tag: "ClientRejected", operation: "append", correlationId, errorCode: "NOT_LEADER_OR_FOLLOWER" },
     );
     return s;
   }
@@ -33,9 +33,9 @@ export const handleClientAppend = (
   out.push({ _tag: "FlushLog", offset: log.endOffset });
   const lastOffset = log.endOffset - 1;
   out.push(
-    token === undefined
+    correlationId === undefined
       ? { _tag: "AppendAccepted", epoch, baseOffset, lastOffset }
-      : { _tag: "AppendAccepted", token, epoch, baseOffset, lastOffset },
+      : { _tag: "AppendAccepted", correlationId, epoch, baseOffset, lastOffset },
   );
   return completeParkedFetches({ ...s, log }, config, out);
 };

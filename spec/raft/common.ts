@@ -68,14 +68,16 @@ export const handleCommonResponse = (
   from: number,
   api: RequestApi,
   response: CommonResponse,
+  correlationId: number | undefined,
 ): CommonOutcome => {
-  // (a) first: an answer from an older epoch cannot belong to a request of this state, so it must
-  // not take the place of one still in flight.
-  if (response.leaderEpoch < s.epoch) return { state: s, proceed: false };
-  const taken = takeInflight(s, from, api);
+  const taken = takeInflight(s, from, api, correlationId);
   if (taken === undefined) return { state: s, proceed: false };
   const error = response.errorCode;
-  if (error === "INCONSISTENT_CLUSTER_ID" || error === "UNKNOWN_LEADER_EPOCH") {
+  if (
+    response.leaderEpoch < taken.epoch ||
+    error === "UNKNOWN_LEADER_EPOCH" ||
+    error === "INCONSISTENT_CLUSTER_ID"
+  ) {
     return { state: taken, proceed: false };
   }
   if (!leaderIsConsistent(taken, out, response.leaderId, response.leaderEpoch))

@@ -108,12 +108,12 @@ export const handleFetchRequest = (
   out: Out,
   from: number,
   request: FetchRequest,
-  token: number | undefined,
+  correlationId: number | undefined,
   nowMs: number,
 ): NodeState => {
   const error = fetchRequestError(s, config, request);
   if (error !== undefined || s.role._tag !== "Leader") {
-    respond(out, from, fetchError(s, error ?? "NOT_LEADER_OR_FOLLOWER"), token);
+    respond(out, from, fetchError(s, error ?? "NOT_LEADER_OR_FOLLOWER"), correlationId);
     return s;
   }
   // R65: a fetch from the very start of the log is always valid; otherwise the replica's last epoch
@@ -126,7 +126,7 @@ export const handleFetchRequest = (
         divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset },
         records: [],
       };
-      respond(out, from, diverging, token);
+      respond(out, from, diverging, correlationId);
       return s;
     }
   }
@@ -135,14 +135,14 @@ export const handleFetchRequest = (
   if (role._tag !== "Leader") return next;
   // R63(d): answer now if there is anything to send, else park until there is.
   if (readBatches(next.log, request.fetchOffset).length > 0 || request.maxWaitMs === 0) {
-    respond(out, from, fetchResponseFrom(next, role, request.fetchOffset), token);
+    respond(out, from, fetchResponseFrom(next, role, request.fetchOffset), correlationId);
     return next;
   }
   const parked = {
     replicaId: request.replicaId,
     ...(request.replicaDirectoryId === undefined ? {} : { replicaDirectoryId: request.replicaDirectoryId }),
     fetchOffset: request.fetchOffset,
-    ...(token === undefined ? {} : { token }),
+    ...(correlationId === undefined ? {} : { correlationId }),
   };
   // A newer fetch from the same replica replaces its older one, which the replica has given up on.
   const others = role.parkedFetches.filter((p) => p.replicaId !== request.replicaId || request.replicaId < 0);
@@ -171,7 +171,7 @@ export const handleDescribeQuorumRequest = (
   out: Out,
   from: number,
   request: DescribeQuorumRequest,
-  token: number | undefined,
+  correlationId: number | undefined,
 ): NodeState => {
   const role = s.role;
   const errorCode: ErrorCode =
@@ -202,6 +202,6 @@ export const handleDescribeQuorumRequest = (
           currentVoters: [],
           observers: [],
         };
-  respond(out, from, response, token);
+  respond(out, from, response, correlationId);
   return s;
 };

@@ -9,14 +9,15 @@ import { TimerKind } from "./state.ts";
 // ---- inputs ------------------------------------------------------------------------------------
 
 /**
- * A message arrived from replica `from` (-1 for a client such as an admin tool). `token` is the
- * shell's handle for answering a request on the connection it came in on; the reducer copies it
- * into the response. `nowMs` is only used for the timestamps DescribeQuorum reports.
+ * A message arrived from replica `from` (-1 for a client such as an admin tool). `correlationId` is
+ * Kafka's request-header correlation id: on a request it is the id to answer with (the reducer copies
+ * it into the response); on a response it names the request this node sent that it answers (R40(0)).
+ * `nowMs` is only used for the timestamps DescribeQuorum reports.
  */
 export const Received = Schema.TaggedStruct("Received", {
   from: Int32,
   message: RaftMessage,
-  token: Schema.optionalKey(Schema.Int),
+  correlationId: Schema.optionalKey(Schema.Int),
   nowMs: Schema.optionalKey(Int64),
 });
 export type Received = typeof Received.Type;
@@ -29,7 +30,7 @@ export type TimerExpired = typeof TimerExpired.Type;
 export const ClientAppend = Schema.TaggedStruct("ClientAppend", {
   epoch: Int32,
   count: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
-  token: Schema.optionalKey(Schema.Int),
+  correlationId: Schema.optionalKey(Schema.Int),
 });
 export type ClientAppend = typeof ClientAppend.Type;
 
@@ -38,7 +39,11 @@ export const LogFlushed = Schema.TaggedStruct("LogFlushed", { offset: Int64 });
 export type LogFlushed = typeof LogFlushed.Type;
 
 /** The transport gave up on a request (timeout or disconnect) after its retry backoff. */
-export const RequestFailed = Schema.TaggedStruct("RequestFailed", { destination: Int32, api: RequestApi });
+export const RequestFailed = Schema.TaggedStruct("RequestFailed", {
+  destination: Int32,
+  api: RequestApi,
+  correlationId: Int32,
+});
 export type RequestFailed = typeof RequestFailed.Type;
 
 /** R87: resign(epoch), asked by the state machine. */
@@ -62,11 +67,14 @@ export type RaftInput = typeof RaftInput.Type;
 
 // ---- effects -----------------------------------------------------------------------------------
 
-/** Send a message to replica `to`; a response carries the token of the request it answers. */
+/**
+ * Send a message to replica `to`. A request carries the correlation id this node chose for it; a
+ * response carries the correlation id of the request it answers.
+ */
 export const Send = Schema.TaggedStruct("Send", {
   to: Int32,
   message: RaftMessage,
-  token: Schema.optionalKey(Schema.Int),
+  correlationId: Schema.optionalKey(Schema.Int),
 });
 export type Send = typeof Send.Type;
 
@@ -120,7 +128,7 @@ export type LeaderChanged = typeof LeaderChanged.Type;
 
 /** R87: the client's records were placed at [baseOffset, lastOffset]. */
 export const AppendAccepted = Schema.TaggedStruct("AppendAccepted", {
-  token: Schema.optionalKey(Schema.Int),
+  correlationId: Schema.optionalKey(Schema.Int),
   epoch: Int32,
   baseOffset: Int64,
   lastOffset: Int64,
@@ -130,7 +138,7 @@ export type AppendAccepted = typeof AppendAccepted.Type;
 /** R87, R35: a client operation refused, with the reason. */
 export const ClientRejected = Schema.TaggedStruct("ClientRejected", {
   operation: Schema.Literals(["append", "resign"]),
-  token: Schema.optionalKey(Schema.Int),
+  correlationId: Schema.optionalKey(Schema.Int),
   errorCode: ErrorCode,
 });
 export type ClientRejected = typeof ClientRejected.Type;

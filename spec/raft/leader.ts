@@ -143,7 +143,7 @@ export const completeParkedFetches = (s: NodeState, _config: RaftConfig, out: Ou
   const role = s.role;
   if (role._tag !== "Leader" || role.parkedFetches.length === 0) return s;
   for (const parked of role.parkedFetches) {
-    respond(out, parked.replicaId, fetchResponseFrom(s, role, parked.fetchOffset), parked.token);
+    respond(out, parked.replicaId, fetchResponseFrom(s, role, parked.fetchOffset), parked.correlationId);
   }
   return cancelTimer({ ...s, role: { ...role, parkedFetches: [] } }, out, "fetchWait");
 };
@@ -166,7 +166,7 @@ export const failParkedFetches = (
       leaderEpoch: epoch,
       records: [],
     };
-    respond(out, parked.replicaId, response, parked.token);
+    respond(out, parked.replicaId, response, parked.correlationId);
   }
 };
 

@@ -104,6 +104,15 @@ export const cancelTimersExcept = (s: NodeState, out: Out, keep: readonly TimerK
 export const isInflight = (s: NodeState, destination: number, api: RequestApi): boolean =>
   s.inflight.some((r) => r.destination === destination && r.api === api);
 
+/** R40(0): the in-flight request a response or failure with this correlation id belongs to. */
+export const isAnswerTo = (
+  s: NodeState,
+  destination: number,
+  api: RequestApi,
+  correlationId: number | undefined,
+): boolean =>
+  s.inflight.some((r) => r.destination === destination && r.api === api && r.correlationId === correlationId);
+
 /** Send a request unless one of the same API is already in flight to that destination. */
 export const sendRequest = (
   s: NodeState,
@@ -113,20 +122,43 @@ export const sendRequest = (
   message: RaftMessage,
 ): NodeState => {
   if (isInflight(s, destination, api)) return s;
-  out.push({ _tag: "Send", to: destination, message });
-  return { ...s, inflight: [...s.inflight, { destination, api }] };
+  const correlationId = s.nextCorrelationId;
+  out.push({ _tag: "Send", to: destination, message, correlationId });
+  return {
+    ...s,
+    inflight: [...s.inflight, { destination, api, correlationId }],
+    nextCorrelationId: correlationId >= 0x7fffffff ? 1 : correlationId + 1,
+  };
 };
 
-/** R40(0): take the matching request out of flight; false when there was none. */
-export const takeInflight = (s: NodeState, destination: number, api: RequestApi): NodeState | undefined => {
-  const index = s.inflight.findIndex((r) => r.destination === destination && r.api === api);
-  if (index < 0) return undefined;
-  return { ...s, inflight: s.inflight.filter((_, i) => i !== index) };
+/** R40(0): take the request a response answers out of flight; undefined when none matches. */
+export const takeInflight = (
+  s: NodeState,
+  destination: number,
+  api: RequestApi,
+  correlationId: number | undefined,
+): NodeState | undefined => {
+  if (!isAnswerTo(s, destination, api, correlationId)) return undefined;
+  return {
+    ...s,
+    inflight: s.inflight.filter(
+      (r) => !(r.destination === destination && r.api === api && r.correlationId === correlationId),
+    ),
+  };
 };
 
-/** Answer a request; the token routes the answer back to the connection it came from. */
-export const respond = (out: Out, to: number, message: RaftMessage, token: number | undefined): void => {
-  out.push(token === undefined ? { _tag: "Send", to, message } : { _tag: "Send", to, message, token });
+/** Answer a request with the correlation id it came with. */
+export const respond = (
+  out: Out,
+  to: number,
+  message: RaftMessage,
+  correlationId: number | undefined,
+): void => {
+  out.push(
+    correlationId === undefined
+      ? { _tag: "Send", to, message }
+      : { _tag: "Send", to, message, correlationId },
+  );
 };
 
 export const illegalState = (out: Out, rule: string, detail: string): void => {

@@ -50,11 +50,11 @@ export const handleBeginQuorumEpochRequest = (
   out: Out,
   from: number,
   request: BeginQuorumEpochRequest,
-  token: number | undefined,
+  correlationId: number | undefined,
 ): NodeState => {
   const error = quorumEpochError(s, config, request);
   if (error !== undefined) {
-    respond(out, from, answer("BeginQuorumEpochResponse", s, error), token);
+    respond(out, from, answer("BeginQuorumEpochResponse", s, error), correlationId);
     return s;
   }
   if (!leaderIsConsistent(s, out, request.leaderId, request.leaderEpoch)) return s;
@@ -69,7 +69,7 @@ export const handleBeginQuorumEpochRequest = (
     out,
     from,
     answer("BeginQuorumEpochResponse", next, intended ? "NONE" : "INVALID_VOTER_KEY"),
-    token,
+    correlationId,
   );
   return next;
 };
@@ -133,11 +133,11 @@ export const handleEndQuorumEpochRequest = (
   out: Out,
   from: number,
   request: EndQuorumEpochRequest,
-  token: number | undefined,
+  correlationId: number | undefined,
 ): NodeState => {
   const error = quorumEpochError(s, config, request);
   if (error !== undefined) {
-    respond(out, from, answer("EndQuorumEpochResponse", s, error), token);
+    respond(out, from, answer("EndQuorumEpochResponse", s, error), correlationId);
     return s;
   }
   if (!leaderIsConsistent(s, out, request.leaderId, request.leaderEpoch)) return s;
@@ -147,7 +147,7 @@ export const handleEndQuorumEpochRequest = (
     const backoff = endEpochElectionBackoffMs(config, localKey(next), request.preferredCandidates);
     next = armTimer(next, out, "fetch", backoff);
   }
-  respond(out, from, answer("EndQuorumEpochResponse", next, "NONE"), token);
+  respond(out, from, answer("EndQuorumEpochResponse", next, "NONE"), correlationId);
   return next;
 };
 

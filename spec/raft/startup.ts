@@ -27,6 +27,7 @@ const bootState = (config: RaftConfig, epoch: number, log: LogState): NodeState 
   timers: [],
   bootstrapCursor: config.voters.length === 0 ? 0 : Math.abs(config.nodeId) % config.voters.length,
   shuttingDown: false,
+  nextCorrelationId: 1,
 });
 
 /** R20: a voter that had voted for itself resumes its candidacy in the same epoch. */

@@ -73,7 +73,7 @@ export const ParkedFetch = Schema.Struct({
   replicaId: Int32,
   replicaDirectoryId: Schema.optionalKey(Uuid),
   fetchOffset: Int64,
-  token: Schema.optionalKey(Schema.Int),
+  correlationId: Schema.optionalKey(Schema.Int),
 });
 export type ParkedFetch = typeof ParkedFetch.Type;
 
@@ -123,8 +123,8 @@ export const TimerKind = Schema.Literals([
 ]);
 export type TimerKind = typeof TimerKind.Type;
 
-/** R40(0): a request this node sent and has not yet seen answered. */
-export const InflightRequest = Schema.Struct({ destination: Int32, api: RequestApi });
+/** R40(0): a request this node sent and has not yet seen answered, by its correlation id. */
+export const InflightRequest = Schema.Struct({ destination: Int32, api: RequestApi, correlationId: Int32 });
 export type InflightRequest = typeof InflightRequest.Type;
 
 // ---- the node ----------------------------------------------------------------------------------
@@ -145,6 +145,8 @@ export const NodeState = Schema.Struct({
   bootstrapCursor: Schema.Int,
   /** R35: set once a graceful shutdown was requested. */
   shuttingDown: Schema.Boolean,
+  /** The correlation id the next request will carry (R40(0)); only ever compared for equality. */
+  nextCorrelationId: Int32,
 });
 export type NodeState = typeof NodeState.Type;
 

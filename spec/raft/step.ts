@@ -12,7 +12,7 @@ import { handleDescribeQuorumRequest, handleFetchRequest } from "./fetch-leader.
 import type { RaftInput, RequestFailed, StepResult } from "./io.ts";
 import { preferredSuccessors } from "./leader.ts";
 import type { RaftMessage } from "./messages.ts";
-import { isInflight, type Out, takeInflight } from "./node.ts";
+import { isAnswerTo, type Out, takeInflight } from "./node.ts";
 import {
   handleBeginQuorumEpochRequest,
   handleBeginQuorumEpochResponse,
@@ -31,35 +31,35 @@ const receive = (
   out: Out,
   from: number,
   message: RaftMessage,
-  token: number | undefined,
+  correlationId: number | undefined,
   nowMs: number,
 ): NodeState => {
   switch (message._tag) {
     case "VoteRequest":
-      return handleVoteRequest(s, config, out, from, message, token);
+      return handleVoteRequest(s, config, out, from, message, correlationId);
     case "BeginQuorumEpochRequest":
-      return handleBeginQuorumEpochRequest(s, config, out, from, message, token);
+      return handleBeginQuorumEpochRequest(s, config, out, from, message, correlationId);
     case "EndQuorumEpochRequest":
-      return handleEndQuorumEpochRequest(s, config, out, from, message, token);
+      return handleEndQuorumEpochRequest(s, config, out, from, message, correlationId);
     case "FetchRequest":
-      return handleFetchRequest(s, config, out, from, message, token, nowMs);
+      return handleFetchRequest(s, config, out, from, message, correlationId, nowMs);
     case "DescribeQuorumRequest":
-      return handleDescribeQuorumRequest(s, out, from, message, token);
+      return handleDescribeQuorumRequest(s, out, from, message, correlationId);
     case "VoteResponse": {
-      const common = handleCommonResponse(s, config, out, from, "Vote", message);
+      const common = handleCommonResponse(s, config, out, from, "Vote", message, correlationId);
       return common.proceed ? handleVoteResponse(common.state, config, out, from, message) : common.state;
     }
     case "BeginQuorumEpochResponse": {
-      const common = handleCommonResponse(s, config, out, from, "BeginQuorumEpoch", message);
+      const common = handleCommonResponse(s, config, out, from, "BeginQuorumEpoch", message, correlationId);
       return common.proceed ? handleBeginQuorumEpochResponse(common.state, from, message) : common.state;
     }
     case "EndQuorumEpochResponse": {
-      const common = handleCommonResponse(s, config, out, from, "EndQuorumEpoch", message);
+      const common = handleCommonResponse(s, config, out, from, "EndQuorumEpoch", message, correlationId);
       return common.proceed ? handleEndQuorumEpochResponse(common.state, from, message) : common.state;
     }
     case "FetchResponse": {
-      if (!isInflight(s, from, "Fetch")) return s;
-      const common = handleCommonResponse(s, config, out, from, "Fetch", message);
+      if (!isAnswerTo(s, from, "Fetch", correlationId)) return s;
+      const common = handleCommonResponse(s, config, out, from, "Fetch", message, correlationId);
       const next = common.proceed
         ? handleFetchResponse(common.state, config, out, from, message)
         : common.state;
@@ -74,7 +74,7 @@ const receive = (
 
 /** The transport gave up on a request: try again where the protocol still wants an answer. */
 const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: RequestFailed): NodeState => {
-  const next = takeInflight(s, input.destination, input.api);
+  const next = takeInflight(s, input.destination, input.api, input.correlationId);
   if (next === undefined) return s;
   switch (input.api) {
     case "Vote":
@@ -98,11 +98,11 @@ const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: Reques
 const dispatch = (s: NodeState, input: RaftInput, config: RaftConfig, out: Out): NodeState => {
   switch (input._tag) {
     case "Received":
-      return receive(s, config, out, input.from, input.message, input.token, input.nowMs ?? -1);
+      return receive(s, config, out, input.from, input.message, input.correlationId, input.nowMs ?? -1);
     case "TimerExpired":
       return handleTimerExpired(s, config, out, input.timer);
     case "ClientAppend":
-      return handleClientAppend(s, config, out, input.epoch, input.count, input.token);
+      return handleClientAppend(s, config, out, input.epoch, input.count, input.correlationId);
     case "LogFlushed":
       return handleLogFlushed(s, config, out, input.offset);
     case "RequestFailed":

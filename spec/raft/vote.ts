@@ -139,7 +139,7 @@ export const handleVoteRequest = (
   out: Out,
   from: number,
   request: VoteRequest,
-  token: number | undefined,
+  correlationId: number | undefined,
 ): NodeState => {
   // R36
   const clusterError = validateClusterId(config, request.clusterId);
@@ -157,7 +157,7 @@ export const handleVoteRequest = (
     clusterError ??
     (malformed ? "INVALID_REQUEST" : request.replicaEpoch < s.epoch ? "FENCED_LEADER_EPOCH" : undefined);
   if (error !== undefined) {
-    respond(out, from, voteResponse(s, error, false), token);
+    respond(out, from, voteResponse(s, error, false), correlationId);
     return s;
   }
 
@@ -175,7 +175,7 @@ export const handleVoteRequest = (
     );
   }
   if (!isIntendedVoter(next, request)) {
-    respond(out, from, voteResponse(next, "INVALID_VOTER_KEY", false), token);
+    respond(out, from, voteResponse(next, "INVALID_VOTER_KEY", false), correlationId);
     return next;
   }
 
@@ -185,7 +185,7 @@ export const handleVoteRequest = (
       : { id: request.replicaId, directoryId: request.replicaDirectoryId };
 
   if (request.preVote) {
-    respond(out, from, voteResponse(next, "NONE", grantsPreVote(next, request)), token);
+    respond(out, from, voteResponse(next, "NONE", grantsPreVote(next, request)), correlationId);
     return next;
   }
 
@@ -208,7 +208,7 @@ export const handleVoteRequest = (
       granted = true;
     }
   }
-  respond(out, from, voteResponse(next, "NONE", granted), token);
+  respond(out, from, voteResponse(next, "NONE", granted), correlationId);
   return next;
 };
 
