@@ -12,7 +12,7 @@ export default defineConfig({
     coverage: {
       provider: "v8",
       include: ["spec/**/*.ts"],
-      exclude: ["spec/**/*.test.ts"],
+      exclude: ["spec/**/*.test.ts", "spec/test/**", "spec/**/index.ts"],
       reporter: ["text-summary", "json-summary"],
       reportsDirectory: "coverage",
       thresholds: { lines: 95, branches: 90 },

@@ -6,7 +6,7 @@
 
 import { checkEffect, checkStep } from "../invariants/transitions.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
-import type { RaftMessage } from "../raft/messages.ts";
+import { isRequest, type RaftMessage } from "../raft/messages.ts";
 import { initialize } from "../raft/startup.ts";
 import type { ElectionState, LogState, NodeState, RaftConfig } from "../raft/state.ts";
 import { makeConfig } from "../raft/state.ts";
@@ -240,7 +240,7 @@ export const applyInput = (
   if (before === null) return { world, steps: [] };
   const clientValue = input._tag === "ClientAppend" ? world.valuesAppended + 1 : 0;
   const result = step(before, input, nodeConfig(cluster, nodeIdOf(index)));
-  const request = input._tag === "Received" && input.message._tag.endsWith("Request") ? input.message : null;
+  const request = input._tag === "Received" && isRequest(input.message) ? input.message : null;
   let next = applyEffects(
     world,
     index,
@@ -371,9 +371,9 @@ export const drop = (world: World, cluster: ClusterSpec, position: number): Outc
   const without: World = { ...world, network };
   const api = trackedApi(envelope.message);
   if (api === null || envelope.correlationId === undefined) return { world: without, steps: [] };
-  const isRequest = envelope.message._tag.endsWith("Request");
-  const requester = isRequest ? envelope.from : envelope.to;
-  const destination = isRequest ? envelope.to : envelope.from;
+  const request = isRequest(envelope.message);
+  const requester = request ? envelope.from : envelope.to;
+  const destination = request ? envelope.to : envelope.from;
   const index = indexOfNode(requester);
   if (world.nodes[index]?.state == null) return { world: without, steps: [] };
   return applyInput(without, cluster, index, {

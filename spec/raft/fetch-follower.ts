@@ -64,7 +64,6 @@ export const truncationOffset = (s: NodeState, diverging: { epoch: number; endOf
   const { epoch, endOffset } = diverging;
   if (epoch === 0) return Math.min(endOffset, s.log.endOffset);
   const local = endOffsetForEpoch(s.log, epoch);
-  if (local.epoch < 0) return Math.min(endOffset, s.log.endOffset);
   return local.epoch === epoch ? Math.min(local.endOffset, endOffset) : local.endOffset;
 };
 

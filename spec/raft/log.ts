@@ -3,7 +3,7 @@
 import type { RecordBatch } from "./messages.ts";
 import type { EpochStart, LogState } from "./state.ts";
 
-/** R43, R61, R81: the epoch of the last record, or 0 for an empty log (no snapshots yet). */
+/** R43, R61: the epoch of the last record, or 0 for an empty log (no snapshots yet). */
 export const lastEpoch = (log: LogState): number =>
   log.epochs.length === 0 ? 0 : log.epochs[log.epochs.length - 1]!.epoch;
 
@@ -14,9 +14,9 @@ export interface OffsetAndEpoch {
 
 /**
  * R65, R67: the largest epoch e' <= epoch in this log and the exclusive end offset of e' (the start
- * of the next epoch, or the log end). When the log holds no epoch <= epoch but a later one, the
- * answer is (epoch, start of that later epoch), as Kafka's epoch cache does; with no later epoch
- * either, (-1, -1).
+ * of the next epoch, or the log end). As Kafka's epoch cache and KafkaMetadataLog answer: when the
+ * log holds no epoch <= epoch but a later one, (epoch, start of that later epoch); when it holds
+ * no later epoch either, (last epoch, log end).
  */
 export const endOffsetForEpoch = (log: LogState, epoch: number): OffsetAndEpoch => {
   const epochs = log.epochs;
@@ -30,18 +30,7 @@ export const endOffsetForEpoch = (log: LogState, epoch: number): OffsetAndEpoch 
     }
     floor = entry;
   }
-  return { epoch: -1, endOffset: -1 };
-};
-
-/** The epoch that wrote the record at `offset`, or -1 when the offset is outside the log. */
-export const epochAt = (log: LogState, offset: number): number => {
-  if (offset < log.startOffset || offset >= log.endOffset) return -1;
-  let epoch = -1;
-  for (const entry of log.epochs) {
-    if (entry.startOffset > offset) break;
-    epoch = entry.epoch;
-  }
-  return epoch;
+  return { epoch: lastEpoch(log), endOffset: log.endOffset };
 };
 
 /** Append `count` records written in `epoch` at the end of the log. */
@@ -94,6 +83,3 @@ export const readBatches = (log: LogState, fromOffset: number): readonly RecordB
   }
   return batches;
 };
-
-/** What a crash leaves of the log: its durable prefix. */
-export const durablePrefix = (log: LogState): LogState => truncateLog(log, log.flushedOffset);

@@ -182,20 +182,5 @@ export type RaftMessage = typeof RaftMessage.Type;
 export const RequestApi = Schema.Literals(["Vote", "BeginQuorumEpoch", "EndQuorumEpoch", "Fetch"]);
 export type RequestApi = typeof RequestApi.Type;
 
-/** Which API a response answers. */
-export const apiOfResponse = (message: RaftResponse): RequestApi | undefined => {
-  switch (message._tag) {
-    case "VoteResponse":
-      return "Vote";
-    case "BeginQuorumEpochResponse":
-      return "BeginQuorumEpoch";
-    case "EndQuorumEpochResponse":
-      return "EndQuorumEpoch";
-    case "FetchResponse":
-      return "Fetch";
-    case "DescribeQuorumResponse":
-      return undefined;
-  }
-};
-
+/** Requests and responses are told apart by their names, as in Kafka's message specs. */
 export const isRequest = (message: RaftMessage): message is RaftRequest => message._tag.endsWith("Request");

@@ -3,7 +3,7 @@
 import type { RaftEffect } from "./io.ts";
 import type { RaftMessage, RequestApi } from "./messages.ts";
 import { majority, NO_ID, type ReplicaKey, replicaKeyMatches, type Voter } from "./primitives.ts";
-import type { NodeState, RaftConfig, TimerKind } from "./state.ts";
+import type { NodeState, TimerKind } from "./state.ts";
 
 /** Effects are collected in order into a list owned by the current step. */
 export type Out = RaftEffect[];
@@ -58,12 +58,6 @@ export const castVote = (s: NodeState): ReplicaKey | undefined => {
 };
 
 // ---- timers (R31–R35) --------------------------------------------------------------------------
-
-/** R31: a fresh random election timeout is electionTimeoutMs + uniform[0, electionTimeoutMs). */
-export const electionTimer = (config: RaftConfig) => ({
-  delayMs: config.electionTimeoutMs,
-  jitterMs: config.electionTimeoutMs,
-});
 
 export const hasTimer = (s: NodeState, timer: TimerKind): boolean => s.timers.includes(timer);
 

@@ -165,7 +165,7 @@ export const RaftConfig = Schema.Struct({
   nodeId: Int32,
   directoryId: Schema.optionalKey(Uuid),
   clusterId: Schema.String,
-  /** R8, R89: the static voter set (`controller.quorum.voters`, kraft.version 0). */
+  /** R8: the static voter set (`controller.quorum.voters`, kraft.version 0). */
   voters: Schema.Array(Voter),
   electionTimeoutMs: Schema.Int,
   electionBackoffMaxMs: Schema.Int,

@@ -1,4 +1,4 @@
-// Role transitions (R23–R30): what each state change persists (R15), which timers it arms (R31–R34),
+// Role transitions (R23–R30): what each state change persists (R15), which timers it arms (R31–R33),
 // what it tells the listener (R86) and what it sends on arrival.
 
 import { sendFetch } from "./fetch-follower.ts";

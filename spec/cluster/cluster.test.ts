@@ -1,0 +1,108 @@
+// The simulator's own behaviour: action enumeration under each network and fault setting, bounds,
+// and clear errors from the transcript engine on bad scripts.
+import { describe, expect, it } from "vitest";
+import { applyAction, DEFAULT_BOUNDS, describeAction, enabledActions, withinBounds } from "./actions.ts";
+import { parseTranscript, renderTranscript, runTranscript } from "./scenario.ts";
+import { DEFAULT_CLUSTER, duplicate, fireTimer, initialWorld, type World } from "./world.ts";
+
+const electing = (): World =>
+  fireTimer(initialWorld(DEFAULT_CLUSTER).world, DEFAULT_CLUSTER, 0, "election").world;
+
+describe("actions", () => {
+  it("offers every in-flight message in an unordered network, and only link heads in an ordered one", () => {
+    const world = duplicate(electing(), 0);
+    const unordered = enabledActions(world, { ...DEFAULT_BOUNDS, loss: false });
+    expect(unordered.filter((a) => a.kind === "deliver")).toHaveLength(3);
+    const ordered = enabledActions(world, { ...DEFAULT_BOUNDS, loss: false, network: "ordered" });
+    expect(
+      ordered.filter((a) => a.kind === "deliver").map((a) => (a.kind === "deliver" ? a.position : -1)),
+    ).toEqual([0, 1]);
+  });
+
+  it("offers loss, duplication and crashes only while their bounds and switches allow", () => {
+    const world = electing();
+    const kinds = (bounds = DEFAULT_BOUNDS) => new Set(enabledActions(world, bounds).map((a) => a.kind));
+    expect(kinds({ ...DEFAULT_BOUNDS, maxDuplicates: 1 })).toEqual(
+      new Set(["deliver", "drop", "duplicate", "timer", "crash"]),
+    );
+    expect(kinds({ ...DEFAULT_BOUNDS, disabledFaults: ["loss", "crash"] })).toEqual(
+      new Set(["deliver", "timer"]),
+    );
+    expect(kinds({ ...DEFAULT_BOUNDS, maxCrashes: 0, loss: false })).toEqual(new Set(["deliver", "timer"]));
+  });
+
+  it("applies and names each kind of action", () => {
+    let world = electing();
+    const crash = enabledActions(world, DEFAULT_BOUNDS).find((a) => a.kind === "crash")!;
+    expect(describeAction(world, crash)).toBe("crash 1");
+    world = applyAction(world, DEFAULT_CLUSTER, crash).world;
+    expect(world.nodes[0]!.state).toBeNull();
+    expect(world.network.every((e) => e.to !== 1)).toBe(true);
+    const restart = enabledActions(world, DEFAULT_BOUNDS).find((a) => a.kind === "restart")!;
+    expect(describeAction(world, restart)).toBe("restart 1");
+    world = applyAction(world, DEFAULT_CLUSTER, restart).world;
+    expect(world.nodes[0]!.state?.role._tag).toBe("Unattached");
+    const dup = { kind: "duplicate" as const, position: 0 };
+    expect(describeAction(world, dup)).toMatch(/^duplicate 1->2 VoteRequest/);
+    expect(applyAction(world, DEFAULT_CLUSTER, dup).world.network).toHaveLength(world.network.length + 1);
+    expect(describeAction(world, { kind: "timer", node: 1, timer: "election" })).toBe("timeout 2 election");
+  });
+
+  it("treats an epoch above the bound as outside the explored space", () => {
+    const world = electing();
+    expect(withinBounds(world, DEFAULT_BOUNDS)).toBe(true);
+    expect(withinBounds(world, { ...DEFAULT_BOUNDS, maxEpoch: -1 })).toBe(false);
+  });
+});
+
+describe("transcript engine", () => {
+  const run = (script: string) => runTranscript(parseTranscript(script));
+
+  it("round-trips a transcript with comments", () => {
+    const text = "# a comment\n> cluster voters=1\nn1 Start\n\n> check\nok\n\n# trailing\n";
+    const transcript = parseTranscript(text);
+    expect(transcript.blocks.map((b) => b.command)).toEqual(["cluster voters=1", "check"]);
+    expect(renderTranscript(transcript, [["n1 Start"], ["ok"]])).toBe(text);
+  });
+
+  it("rejects bad scripts with a message naming the problem", () => {
+    expect(() => parseTranscript("stray output\n> check\n")).toThrow(/output line before any command/);
+    expect(() => run("> frobnicate\n")).toThrow(/unknown command "frobnicate"/);
+    expect(() => run("> cluster voters=0\n")).toThrow(/voters must be a positive integer/);
+    expect(() => run("> cluster prevote=maybe\n")).toThrow(/prevote must be on or off/);
+    expect(() => run("> cluster colour=blue\n")).toThrow(/unknown cluster option "colour=blue"/);
+    expect(() => run("> timeout 9 election\n")).toThrow(/no node "9": nodes are 1..3/);
+    expect(() => run("> timeout 1 lunch\n")).toThrow(/unknown timer "lunch"/);
+    expect(() => run("> request-timeout 1 2 Gossip\n")).toThrow(/API is Vote, BeginQuorumEpoch/);
+    expect(() => run("> inject 1-2 {}\n")).toThrow(/inject needs FROM->TO/);
+  });
+
+  it("reports impossible steps in the transcript instead of failing", () => {
+    const outputs = run(
+      "> cluster voters=3\n> timeout 1 fetch\n> deliver 1->2\n> drop-all Fetch\n> lose Fetch\n> crash 2\n> crash 2\n> restart 1\n> resign 2\n> shutdown 2\n> quorum-state 1 {}\n> request-timeout 1 2 Vote\n",
+    );
+    expect(outputs.slice(1)).toEqual([
+      ["!! timer fetch is not armed on node 1"],
+      ['!! no message in flight matches "1->2"'],
+      ['!! no message in flight matches "Fetch"'],
+      ['!! no message in flight matches "Fetch"'],
+      ["n2 crashed: kept 0 of 0 records"],
+      ["!! node 2 is already down"],
+      ["!! node 1 is running"],
+      ["!! node 2 is down"],
+      ["!! node 2 is down"],
+      ["!! node 1 is running; crash it first"],
+      ["!! node 1 has no Vote request in flight to 2"],
+    ]);
+  });
+
+  it("prints the network, logs and states on request", () => {
+    const outputs = run(
+      "> cluster voters=2\n> timeout 1 election\n> network\n> log 1\n> state\n> crash 2\n> state 2\n",
+    );
+    expect(outputs[2]).toEqual(["1->2 VoteRequest"]);
+    expect(outputs[3]).toEqual(["n1 []"]);
+    expect(outputs[4]?.[0]).toMatch(/^n1 Prospective e0/);
+    expect(outputs[6]).toEqual(['n2 down, quorum-state={"epoch":0,"leaderId":-1}']);
+  });
+});

@@ -1,0 +1,222 @@
+// Every property check must be able to fail: each is shown a state or step that breaks it, and a
+// healthy cluster that does not. Rules: R14, R16, R29, R42, R66, R134, R135, R136, R144, R145.
+import { describe, expect, it } from "vitest";
+import {
+  clientAppend,
+  DEFAULT_CLUSTER,
+  deliver,
+  fireTimer,
+  flush,
+  initialWorld,
+  makeEntry,
+  type World,
+} from "../cluster/world.ts";
+import type { RaftEffect } from "../raft/io.ts";
+import type { NodeState } from "../raft/state.ts";
+import {
+  committedDurability,
+  electionSafety,
+  epochIsPersisted,
+  firstViolation,
+  leaderCompleteness,
+  logMatching,
+  majorityReachedHighWatermark,
+} from "./cluster.ts";
+import { checkEffect, checkStep, type EffectContext } from "./transitions.ts";
+
+/** Deliver and flush until nothing is left to do. */
+const settle = (start: World): World => {
+  let world = start;
+  for (let i = 0; i < 500; i++) {
+    const flushing = world.nodes.findIndex((n) => n.state !== null && n.flushRequested);
+    if (flushing >= 0) world = flush(world, DEFAULT_CLUSTER, flushing).world;
+    else if (world.network.length > 0) world = deliver(world, DEFAULT_CLUSTER, 0).world;
+    else return world;
+  }
+  throw new Error("did not settle");
+};
+
+/** Three voters, node 1 leading epoch 1 with one committed value. */
+const healthy = (): World => {
+  let world = initialWorld(DEFAULT_CLUSTER).world;
+  world = settle(fireTimer(world, DEFAULT_CLUSTER, 0, "election").world);
+  return settle(clientAppend(world, DEFAULT_CLUSTER, 0).world);
+};
+
+const withNode = (world: World, index: number, change: (s: NodeState) => NodeState): World => {
+  const nodes = world.nodes.slice();
+  const slot = nodes[index]!;
+  nodes[index] = { ...slot, state: change(slot.state!) };
+  return { ...world, nodes };
+};
+
+describe("cluster invariants", () => {
+  const world = healthy();
+
+  it("hold on a healthy cluster that committed a value", () => {
+    expect(world.committed.length).toBe(2);
+    expect(firstViolation(world, 3)).toBeNull();
+  });
+
+  it("ElectionSafety catches two leaders of one epoch", () => {
+    const broken = withNode(world, 1, (s) => ({ ...s, role: world.nodes[0]!.state!.role }));
+    expect(electionSafety(broken)).toMatch(/^ElectionSafety: nodes 1 and 2 both lead epoch 1/);
+  });
+
+  it("LogMatching catches logs that agree on an epoch but differ before it", () => {
+    const nodes = world.nodes.slice();
+    nodes[2] = { ...nodes[2]!, entries: [makeEntry(1, 0), makeEntry(1, 9)] };
+    expect(logMatching({ ...world, nodes })).toMatch(/^LogMatching: nodes 1 and 3/);
+  });
+
+  it("LeaderCompleteness catches a newest leader without a committed record", () => {
+    const nodes = world.nodes.slice();
+    nodes[0] = { ...nodes[0]!, entries: nodes[0]!.entries.slice(0, 1) };
+    expect(leaderCompleteness({ ...world, nodes })).toMatch(/lacks committed offset 1/);
+  });
+
+  it("CommittedDurability catches a committed record on a minority", () => {
+    const nodes = world.nodes.map((n, i) => (i === 0 ? n : { ...n, entries: n.entries.slice(0, 1) }));
+    expect(committedDurability({ ...world, nodes }, 3)).toMatch(/durable on 1 of 3 voters/);
+  });
+
+  it("MajorityReachedHighWatermark catches a leader counting records nobody flushed", () => {
+    const broken = withNode(world, 1, (s) => ({ ...s, log: { ...s.log, flushedOffset: 0 } }));
+    const both = withNode(broken, 2, (s) => ({ ...s, log: { ...s.log, flushedOffset: 0 } }));
+    expect(majorityReachedHighWatermark(both, 3)).toMatch(/only 1 voters/);
+  });
+
+  it("MonotonicEpoch catches a running epoch that quorum-state does not hold", () => {
+    const broken = withNode(world, 2, (s) => ({ ...s, epoch: 7 }));
+    expect(epochIsPersisted(broken)).toMatch(/runs in epoch 7 but quorum-state holds 1/);
+  });
+
+  it("reports the first broken property of the list, including the recorded step properties", () => {
+    expect(firstViolation({ ...world, broken: "VoteOncePerEpoch: x" }, 3)).toBe("VoteOncePerEpoch: x");
+  });
+});
+
+describe("step properties", () => {
+  const world = healthy();
+  const leader = world.nodes[0]!.state!;
+  const ctx: EffectContext = {
+    id: 1,
+    persisted: { epoch: 1, leaderId: 1, votedKey: { id: 1 } },
+    entries: world.nodes[0]!.entries,
+    committed: world.committed,
+    state: leader,
+    request: null,
+  };
+  const voteRequest = {
+    _tag: "VoteRequest" as const,
+    clusterId: null,
+    voterId: 1,
+    topicName: "__cluster_metadata",
+    partitionIndex: 0,
+    replicaEpoch: 2,
+    replicaId: 3,
+    lastOffsetEpoch: 1,
+    lastOffset: 2,
+    preVote: false,
+  };
+  const send = (message: RaftEffect & { _tag: "Send" }) => message;
+
+  it("accept what a correct node does", () => {
+    const ok: RaftEffect[] = [
+      send({
+        _tag: "Send",
+        to: 2,
+        message: { _tag: "BeginQuorumEpochResponse", errorCode: "NONE", leaderId: 1, leaderEpoch: 1 },
+      }),
+      { _tag: "PersistElectionState", epoch: 2, leaderId: -1 },
+      { _tag: "TruncateLog", offset: 2 },
+      { _tag: "HighWatermarkUpdated", offset: 2 },
+      { _tag: "FlushLog", offset: 2 },
+    ];
+    for (const effect of ok) expect(checkEffect(effect, ctx)).toBeNull();
+    expect(checkStep(leader, leader)).toBeNull();
+    expect(checkStep(null, leader)).toBeNull();
+  });
+
+  it("PersistBeforeSend catches a message naming an epoch not yet durable (R14)", () => {
+    const effect = send({ _tag: "Send", to: 2, message: { ...voteRequest, replicaEpoch: 2, replicaId: 1 } });
+    expect(checkEffect(effect, ctx)).toMatch(/^PersistBeforeSend: node 1 sent VoteRequest for epoch 2/);
+  });
+
+  it("PersistBeforeSend catches a granted vote that quorum-state does not record (R51)", () => {
+    const granted = send({
+      _tag: "Send",
+      to: 3,
+      message: { _tag: "VoteResponse", errorCode: "NONE", leaderId: -1, leaderEpoch: 2, voteGranted: true },
+    });
+    const context = { ...ctx, persisted: { epoch: 2, leaderId: -1 }, request: voteRequest };
+    expect(checkEffect(granted, context)).toMatch(
+      /granted its vote in epoch 2 to 3 before quorum-state recorded it/,
+    );
+    const recorded = { ...context, persisted: { epoch: 2, leaderId: -1, votedKey: { id: 3 } } };
+    expect(checkEffect(granted, recorded)).toBeNull();
+    expect(checkEffect(granted, { ...context, request: { ...voteRequest, preVote: true } })).toBeNull();
+  });
+
+  it("FlushedFetchOffset catches a voter reporting unflushed records (R16)", () => {
+    const follower = world.nodes[1]!.state!;
+    const fetch = send({
+      _tag: "Send",
+      to: 1,
+      message: {
+        _tag: "FetchRequest",
+        clusterId: null,
+        replicaId: 2,
+        maxWaitMs: 500,
+        topicId: "AAAAAAAAAAAAAAAAAAAAAQ",
+        partition: 0,
+        currentLeaderEpoch: 1,
+        fetchOffset: 5,
+        lastFetchedEpoch: 1,
+      },
+    });
+    expect(checkEffect(fetch, { ...ctx, id: 2, state: follower })).toMatch(
+      /^FlushedFetchOffset: voter 2 fetched from offset 5/,
+    );
+  });
+
+  it("MonotonicEpoch, VoteOncePerEpoch and SingleLeader judge quorum-state writes", () => {
+    expect(checkEffect({ _tag: "PersistElectionState", epoch: 0, leaderId: -1 }, ctx)).toMatch(
+      /^MonotonicEpoch/,
+    );
+    expect(checkEffect({ _tag: "PersistElectionState", epoch: 1, leaderId: 1 }, ctx)).toMatch(
+      /^VoteOncePerEpoch: node 1 voted for 1 in epoch 1, then persisted no vote/,
+    );
+    expect(
+      checkEffect({ _tag: "PersistElectionState", epoch: 1, leaderId: 1, votedKey: { id: 2 } }, ctx),
+    ).toMatch(/^VoteOncePerEpoch: node 1 voted for 1 in epoch 1, then persisted a vote for 2/);
+    expect(
+      checkEffect({ _tag: "PersistElectionState", epoch: 1, leaderId: 2, votedKey: { id: 1 } }, ctx),
+    ).toMatch(/^SingleLeader: node 1 recorded leader 1 for epoch 1, then 2/);
+    expect(
+      checkEffect({ _tag: "PersistElectionState", epoch: 1, leaderId: 1 }, { ...ctx, persisted: null }),
+    ).toBeNull();
+  });
+
+  it("NeverTruncateCommitted and CommittedPrefixAgreement guard the committed prefix", () => {
+    expect(checkEffect({ _tag: "TruncateLog", offset: 1 }, ctx)).toMatch(
+      /^NeverTruncateCommitted: node 1 truncated to 1/,
+    );
+    const diverged = { ...ctx, entries: [makeEntry(1, 0), makeEntry(1, 42)] };
+    expect(checkEffect({ _tag: "HighWatermarkUpdated", offset: 2 }, diverged)).toMatch(
+      /^CommittedPrefixAgreement/,
+    );
+  });
+
+  it("NoIllegalState reports what the reducer flagged", () => {
+    expect(checkEffect({ _tag: "IllegalState", rule: "R42", detail: "two leaders" }, ctx)).toBe(
+      "NoIllegalState: node 1: R42: two leaders (R136)",
+    );
+  });
+
+  it("checkStep catches epoch and high-watermark regressions and a high watermark past the log end", () => {
+    expect(checkStep(leader, { ...leader, epoch: 0 })).toMatch(/^MonotonicEpoch/);
+    expect(checkStep(leader, { ...leader, highWatermark: 1 })).toMatch(/^MonotonicHighWatermark/);
+    expect(checkStep(leader, { ...leader, highWatermark: 9 })).toMatch(/^HighWatermarkWithinLog/);
+  });
+});
