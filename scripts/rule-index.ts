@@ -64,7 +64,9 @@ const specFiles = walk(join(root, "spec"));
 export const sourceFiles = specFiles.filter(
   (f) => f.includes("/raft/") && f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.endsWith("index.ts"),
 );
-export const testFiles = specFiles.filter((f) => f.endsWith(".test.ts") || (f.includes("/scenarios/") && f.endsWith(".txt")));
+export const testFiles = specFiles.filter(
+  (f) => f.endsWith(".test.ts") || (f.includes("/scenarios/") && f.endsWith(".txt")),
+);
 
 /** The rule IDs spec/README.md defines: headings of the form "### R23 ...". */
 export const definedRules = (readme: string): number[] =>
@@ -80,10 +82,15 @@ export const ruleIndex = (readme: string): string => {
   const rows = definedRules(readme).map((rule) => {
     const implemented = [...(code.get(rule) ?? [])].sort().join("<br>") || "—";
     const tested = [...(tests.get(rule) ?? [])].sort();
-    const shown = tested.length > 6 ? `${tested.slice(0, 6).join("<br>")}<br>(+${tested.length - 6} more)` : tested.join("<br>");
+    const shown =
+      tested.length > 6
+        ? `${tested.slice(0, 6).join("<br>")}<br>(+${tested.length - 6} more)`
+        : tested.join("<br>");
     return `| R${rule} | ${implemented} | ${shown || "—"} |`;
   });
-  return [BEGIN, "", "| Rule | Implemented by | Exercised by |", "|---|---|---|", ...rows, "", END].join("\n");
+  return [BEGIN, "", "| Rule | Implemented by | Exercised by |", "|---|---|---|", ...rows, "", END].join(
+    "\n",
+  );
 };
 
 export const withRuleIndex = (readme: string): string => {
@@ -99,5 +106,7 @@ if (process.argv[1] === import.meta.filename) {
   const before = readFileSync(path, "utf8");
   const after = withRuleIndex(before);
   if (after !== before) writeFileSync(path, after);
-  console.log(after === before ? "spec/README.md rule index is up to date" : "spec/README.md rule index rewritten");
+  console.log(
+    after === before ? "spec/README.md rule index is up to date" : "spec/README.md rule index rewritten",
+  );
 }

@@ -28,7 +28,7 @@ const FORBIDDEN: readonly { readonly pattern: RegExp; readonly what: string }[] 
 ];
 
 /** Every reference to the outside world in a source text, with its line number. */
-export const impurities = (source: string): { line: number; what: string; text: string }[] => {
+const impurities = (source: string): { line: number; what: string; text: string }[] => {
   const found: { line: number; what: string; text: string }[] = [];
   source.split("\n").forEach((text, index) => {
     const code = text.replace(/\/\/.*$/, "");

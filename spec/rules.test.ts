@@ -4,7 +4,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { codeCitations, definedRules, sourceFiles, testCitations, testFiles, withRuleIndex } from "../scripts/rule-index.ts";
+import {
+  codeCitations,
+  definedRules,
+  sourceFiles,
+  testCitations,
+  testFiles,
+  withRuleIndex,
+} from "../scripts/rule-index.ts";
 
 const readme = readFileSync(join(import.meta.dirname, "README.md"), "utf8");
 
