@@ -130,7 +130,7 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
     case "drop":
       return drop(world, cluster, action.position);
     case "duplicate":
-      return { world: duplicate(world, action.position), steps: [] };
+      return duplicate(world, cluster, action.position);
     case "timer":
       return fireTimer(world, cluster, action.node, action.timer);
     case "flush":

@@ -3,14 +3,15 @@
 import { describe, expect, it } from "vitest";
 import { applyAction, DEFAULT_BOUNDS, describeAction, enabledActions, withinBounds } from "./actions.ts";
 import { parseTranscript, renderTranscript, runTranscript } from "./scenario.ts";
-import { DEFAULT_CLUSTER, duplicate, fireTimer, initialWorld, type World } from "./world.ts";
+import { DEFAULT_CLUSTER, fireTimer, initialWorld, type World } from "./world.ts";
 
 const electing = (): World =>
   fireTimer(initialWorld(DEFAULT_CLUSTER).world, DEFAULT_CLUSTER, 0, "election").world;
 
 describe("actions", () => {
   it("offers every in-flight message in an unordered network, and only link heads in an ordered one", () => {
-    const world = duplicate(electing(), 0);
+    const base = electing();
+    const world = { ...base, network: [...base.network, base.network[0]!] };
     const unordered = enabledActions(world, { ...DEFAULT_BOUNDS, loss: false });
     expect(unordered.filter((a) => a.kind === "deliver")).toHaveLength(3);
     const ordered = enabledActions(world, { ...DEFAULT_BOUNDS, loss: false, network: "ordered" });
@@ -44,7 +45,10 @@ describe("actions", () => {
     expect(world.nodes[0]!.state?.role._tag).toBe("Unattached");
     const dup = { kind: "duplicate" as const, position: 0 };
     expect(describeAction(world, dup)).toMatch(/^duplicate 1->2 VoteRequest/);
-    expect(applyAction(world, DEFAULT_CLUSTER, dup).world.network).toHaveLength(world.network.length + 1);
+    const duplicated = applyAction(world, DEFAULT_CLUSTER, dup);
+    expect(duplicated.world.network[0]).toBe(world.network[0]);
+    expect(duplicated.world.duplicates).toBe(1);
+    expect(duplicated.steps[0]?.input._tag).toBe("Received");
     expect(describeAction(world, { kind: "timer", node: 1, timer: "election" })).toBe("timeout 2 election");
   });
 

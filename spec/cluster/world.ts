@@ -76,7 +76,7 @@ export const DEFAULT_CLUSTER: ClusterSpec = {
 export const nodeIdOf = (index: number): number => index + 1;
 export const indexOfNode = (id: number): number => id - 1;
 
-export const nodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
+const makeNodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
   makeConfig({
     nodeId: id,
     clusterId: cluster.clusterId,
@@ -84,6 +84,20 @@ export const nodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
     preVote: cluster.preVote,
     checkQuorum: cluster.checkQuorum,
   });
+
+// Configurations are immutable values; building them once per cluster keeps them off the hot path.
+const configs = new WeakMap<ClusterSpec, RaftConfig[]>();
+
+export const nodeConfig = (cluster: ClusterSpec, id: number): RaftConfig => {
+  let list = configs.get(cluster);
+  if (list === undefined) {
+    list = Array.from({ length: cluster.voters + cluster.observers }, (_, i) =>
+      makeNodeConfig(cluster, nodeIdOf(i)),
+    );
+    configs.set(cluster, list);
+  }
+  return list[id - 1] ?? makeNodeConfig(cluster, id);
+};
 
 /** The log shape of stored entries, all of them durable. */
 export const logStateOf = (entries: readonly Entry[]): LogState => {
@@ -384,10 +398,18 @@ export const drop = (world: World, cluster: ClusterSpec, position: number): Outc
   });
 };
 
-/** Deliver the message at `position` twice (the copy stays in flight). */
-export const duplicate = (world: World, position: number): World => {
+/**
+ * Deliver a copy of the message at `position` and keep the original in flight, so that it can
+ * arrive again later: duplication, as a network may cause.
+ */
+export const duplicate = (world: World, cluster: ClusterSpec, position: number): Outcome => {
   const envelope = world.network[position]!;
-  return { ...world, network: [...world.network, envelope], duplicates: world.duplicates + 1 };
+  const counted: World = {
+    ...world,
+    duplicates: world.duplicates + 1,
+    network: [...world.network, envelope],
+  };
+  return deliver(counted, cluster, counted.network.length - 1);
 };
 
 /** Fire an armed timer. */

@@ -25,7 +25,11 @@ const bootState = (config: RaftConfig, epoch: number, log: LogState): NodeState 
   voters: config.voters,
   inflight: [],
   timers: [],
-  bootstrapCursor: config.voters.length === 0 ? 0 : Math.abs(config.nodeId) % config.voters.length,
+  // R74: observers start asking the voters at different places; voters never use the cursor.
+  bootstrapCursor:
+    config.voters.length === 0 || config.voters.some((v) => v.id === config.nodeId)
+      ? 0
+      : Math.abs(config.nodeId) % config.voters.length,
   shuttingDown: false,
   nextCorrelationId: 1,
 });

@@ -1,0 +1,831 @@
+// The canonical encoding of a simulated cluster (spec/cluster/world.ts) as 32-bit words, and its
+// decoding. Canonical means:
+// - sets are written sorted;
+// - correlation ids are renumbered: the reducers only compare them for equality, so each node's
+//   requests in flight get 1..k in a fixed order, and every other id (a request the node has given
+//   up on, or the answer to one) becomes 0, which matches nothing;
+// - the network is a set: copies of one message, which only stale resends produce, are kept once
+//   (re-delivery is explored by the bounded "duplicate" fault instead); answers nobody waits for any
+//   more, and abandoned requests the receiver can only refuse, are left out, since delivering or
+//   losing them changes nothing;
+// - with symmetry, voters are relabelled by the permutation giving the smallest encoding among those
+//   that sort them by a relabelling-invariant signature, so symmetric states encode identically.
+
+import {
+  type ClusterSpec,
+  type Envelope,
+  logStateOf,
+  type NodeSlot,
+  nodeConfig,
+  type World,
+} from "../../spec/cluster/world.ts";
+import type { RaftMessage, RecordBatch } from "../../spec/raft/messages.ts";
+import type { ErrorCode, ReplicaKey } from "../../spec/raft/primitives.ts";
+import {
+  ErrorCode as ErrorCodes,
+  METADATA_PARTITION,
+  METADATA_TOPIC_ID,
+  METADATA_TOPIC_NAME,
+} from "../../spec/raft/primitives.ts";
+import type {
+  ElectionState,
+  InflightRequest,
+  NodeState,
+  ParkedFetch,
+  ReplicaProgress,
+  Role,
+  TimerKind,
+} from "../../spec/raft/state.ts";
+import { TimerKind as TimerKinds } from "../../spec/raft/state.ts";
+import { compareWords, WordReader, WordWriter } from "./words.ts";
+
+const ERROR_CODES: readonly ErrorCode[] = ErrorCodes.literals;
+const TIMERS: readonly TimerKind[] = TimerKinds.literals;
+const APIS = ["Vote", "BeginQuorumEpoch", "EndQuorumEpoch", "Fetch"] as const;
+const MESSAGE_TAGS = [
+  "VoteRequest",
+  "VoteResponse",
+  "BeginQuorumEpochRequest",
+  "BeginQuorumEpochResponse",
+  "EndQuorumEpochRequest",
+  "EndQuorumEpochResponse",
+  "FetchRequest",
+  "FetchResponse",
+] as const;
+const ROLE_TAGS = ["Unattached", "Prospective", "Candidate", "Leader", "Follower", "Resigned"] as const;
+
+const fail = (what: string): never => {
+  throw new Error(`state codec: ${what} cannot occur in a checked cluster`);
+};
+
+/** How node ids are renamed: perm[oldIndex] = newIndex (ids are index + 1). */
+type Permutation = Int32Array;
+
+interface Context {
+  readonly cluster: ClusterSpec;
+  readonly perm: Permutation;
+  /** Per node (old index): its requests in flight in the order they are written. */
+  readonly inflight: (readonly InflightRequest[] | null)[];
+}
+
+const relabel = (ctx: Context, id: number): number => {
+  if (id < 1 || id > ctx.perm.length) return id;
+  return ctx.perm[id - 1]! + 1;
+};
+
+/** The new number of a requester's correlation id: 1..k for requests in flight, 0 for the rest. */
+const renumber = (ctx: Context, requesterId: number, correlationId: number | undefined): number => {
+  if (correlationId === undefined) return 0;
+  const live = ctx.inflight[requesterId - 1];
+  if (live === undefined || live === null) return 0;
+  for (let k = 0; k < live.length; k++) if (live[k]!.correlationId === correlationId) return k + 1;
+  return 0;
+};
+
+const mask = (ctx: Context, ids: readonly number[]): number => {
+  let bits = 0;
+  for (const id of ids) bits |= 1 << (relabel(ctx, id) - 1);
+  return bits;
+};
+
+const idsOfMask = (bits: number, total: number): number[] => {
+  const ids: number[] = [];
+  for (let i = 0; i < total; i++) if ((bits & (1 << i)) !== 0) ids.push(i + 1);
+  return ids;
+};
+
+const sortedRelabelled = (ctx: Context, ids: readonly number[]): number[] =>
+  ids.map((id) => relabel(ctx, id)).sort((a, b) => a - b);
+
+const key = (k: ReplicaKey | undefined, ctx: Context): number => {
+  if (k === undefined) return -1;
+  if (k.directoryId !== undefined) fail("a directory id");
+  return relabel(ctx, k.id);
+};
+
+// ---- encoding ------------------------------------------------------------------------------------
+
+const writeProgress = (w: WordWriter, p: ReplicaProgress): void => {
+  if (p.lastFetchTimestamp !== -1 || p.lastCaughtUpTimestamp !== -1 || p.directoryId !== undefined)
+    fail("a timestamp");
+  w.push(p.endOffset);
+  w.push(p.acknowledged ? 1 : 0);
+};
+
+const writeRole = (w: WordWriter, ctx: Context, s: NodeState): void => {
+  const role = s.role;
+  w.push(ROLE_TAGS.indexOf(role._tag));
+  switch (role._tag) {
+    case "Unattached":
+      w.push(relabel(ctx, role.leaderId));
+      w.push(key(role.votedKey, ctx));
+      return;
+    case "Prospective":
+      w.push(relabel(ctx, role.leaderId));
+      w.push(key(role.votedKey, ctx));
+      w.push(mask(ctx, role.granted));
+      w.push(mask(ctx, role.rejected));
+      return;
+    case "Candidate":
+      w.push(mask(ctx, role.granted));
+      w.push(mask(ctx, role.rejected));
+      return;
+    case "Follower":
+      w.push(relabel(ctx, role.leaderId));
+      w.push(key(role.votedKey, ctx));
+      w.push(role.hasFetchedFromLeader ? 1 : 0);
+      return;
+    case "Resigned":
+      w.push(mask(ctx, role.unackedVoters));
+      w.push(role.preferredSuccessors.length);
+      // R72: the order only sets how long each successor waits, which the checker does not model.
+      for (const id of sortedRelabelled(
+        ctx,
+        role.preferredSuccessors.map((k) => k.id),
+      ))
+        w.push(id);
+      return;
+    case "Leader": {
+      w.push(role.epochStartOffset);
+      w.push(role.highWatermark);
+      const voters = new Array<ReplicaProgress | undefined>(ctx.cluster.voters);
+      for (const v of role.voterStates) voters[relabel(ctx, v.id) - 1] = v;
+      for (const v of voters) writeProgress(w, v ?? fail("a missing voter"));
+      const observers = role.observerStates.slice().sort((a, b) => relabel(ctx, a.id) - relabel(ctx, b.id));
+      w.push(observers.length);
+      for (const o of observers) {
+        w.push(relabel(ctx, o.id));
+        writeProgress(w, o);
+      }
+      w.push(mask(ctx, role.fetchedVoters));
+      const parked = role.parkedFetches
+        .slice()
+        .sort((a, b) => relabel(ctx, a.replicaId) - relabel(ctx, b.replicaId));
+      w.push(parked.length);
+      for (const p of parked) {
+        if (p.replicaDirectoryId !== undefined) fail("a directory id");
+        w.push(relabel(ctx, p.replicaId));
+        w.push(p.fetchOffset);
+        w.push(renumber(ctx, p.replicaId, p.correlationId));
+      }
+      return;
+    }
+  }
+};
+
+const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number): void => {
+  const self = oldIndex + 1;
+  const p = slot.persisted;
+  w.push(p === null ? -2 : p.epoch);
+  if (p !== null) {
+    w.push(relabel(ctx, p.leaderId));
+    w.push(key(p.votedKey, ctx));
+  }
+  w.push(slot.entries.length);
+  for (const e of slot.entries) w.push(e);
+  w.push(slot.flushRequested ? 1 : 0);
+  const s = slot.state;
+  if (s === null) {
+    w.push(0);
+    return;
+  }
+  w.push(1);
+  if (s.log.startOffset !== 0 || s.log.endOffset !== slot.entries.length)
+    fail("a log shape that differs from its records");
+  w.push(s.epoch);
+  w.push(s.highWatermark);
+  w.push(s.log.flushedOffset);
+  w.push(s.bootstrapCursor);
+  w.push(s.shuttingDown ? 1 : 0);
+  let timers = 0;
+  for (const t of s.timers) timers |= 1 << TIMERS.indexOf(t);
+  w.push(timers);
+  const inflight = ctx.inflight[oldIndex] ?? [];
+  w.push(inflight.length);
+  for (const r of inflight) {
+    w.push(relabel(ctx, r.destination));
+    w.push(APIS.indexOf(r.api));
+    w.push(renumber(ctx, self, r.correlationId));
+  }
+  writeRole(w, ctx, s);
+};
+
+const clusterCode = (ctx: Context, clusterId: string | null): number =>
+  clusterId === null ? 1 : clusterId === ctx.cluster.clusterId ? 0 : fail(`cluster id ${clusterId}`);
+
+const checkTopic = (topicName: string, partition: number): void => {
+  if (topicName !== METADATA_TOPIC_NAME || partition !== METADATA_PARTITION) fail("another topic");
+};
+
+const writeMessage = (w: WordWriter, ctx: Context, m: RaftMessage): void => {
+  const tag = MESSAGE_TAGS.indexOf(m._tag as (typeof MESSAGE_TAGS)[number]);
+  if (tag < 0) fail(m._tag);
+  w.push(tag);
+  switch (m._tag) {
+    case "VoteRequest":
+      checkTopic(m.topicName, m.partitionIndex);
+      if (m.replicaDirectoryId !== undefined || m.voterDirectoryId !== undefined) fail("a directory id");
+      w.push(clusterCode(ctx, m.clusterId));
+      w.push(relabel(ctx, m.voterId));
+      w.push(m.replicaEpoch);
+      w.push(relabel(ctx, m.replicaId));
+      w.push(m.lastOffsetEpoch);
+      w.push(m.lastOffset);
+      w.push(m.preVote ? 1 : 0);
+      return;
+    case "BeginQuorumEpochRequest":
+      checkTopic(m.topicName, m.partitionIndex);
+      if (m.voterDirectoryId !== undefined) fail("a directory id");
+      w.push(clusterCode(ctx, m.clusterId));
+      w.push(relabel(ctx, m.voterId));
+      w.push(relabel(ctx, m.leaderId));
+      w.push(m.leaderEpoch);
+      return;
+    case "EndQuorumEpochRequest":
+      checkTopic(m.topicName, m.partitionIndex);
+      w.push(clusterCode(ctx, m.clusterId));
+      w.push(relabel(ctx, m.leaderId));
+      w.push(m.leaderEpoch);
+      w.push(m.preferredCandidates.length);
+      for (const id of sortedRelabelled(
+        ctx,
+        m.preferredCandidates.map((k) => k.id),
+      ))
+        w.push(id);
+      return;
+    case "FetchRequest":
+      if (m.topicId !== METADATA_TOPIC_ID || m.partition !== METADATA_PARTITION) fail("another topic");
+      if (m.replicaDirectoryId !== undefined) fail("a directory id");
+      w.push(clusterCode(ctx, m.clusterId));
+      w.push(relabel(ctx, m.replicaId));
+      w.push(m.maxWaitMs);
+      w.push(m.currentLeaderEpoch);
+      w.push(m.fetchOffset);
+      w.push(m.lastFetchedEpoch);
+      return;
+    case "VoteResponse":
+      w.push(ERROR_CODES.indexOf(m.errorCode));
+      w.push(relabel(ctx, m.leaderId));
+      w.push(m.leaderEpoch);
+      w.push(m.voteGranted ? 1 : 0);
+      return;
+    case "BeginQuorumEpochResponse":
+    case "EndQuorumEpochResponse":
+      w.push(ERROR_CODES.indexOf(m.errorCode));
+      w.push(relabel(ctx, m.leaderId));
+      w.push(m.leaderEpoch);
+      return;
+    case "FetchResponse":
+      w.push(ERROR_CODES.indexOf(m.errorCode));
+      w.push(m.highWatermark);
+      w.push(m.logStartOffset);
+      if (m.divergingEpoch === undefined) {
+        w.push(-2);
+      } else {
+        w.push(m.divergingEpoch.epoch);
+        w.push(m.divergingEpoch.endOffset);
+      }
+      w.push(relabel(ctx, m.leaderId));
+      w.push(m.leaderEpoch);
+      w.push(m.records.length);
+      for (const r of m.records) {
+        w.push(r.baseOffset);
+        w.push(r.epoch);
+        w.push(r.count);
+      }
+      return;
+    default:
+      fail(m._tag);
+  }
+};
+
+const REQUESTS = new Set<string>([
+  "VoteRequest",
+  "BeginQuorumEpochRequest",
+  "EndQuorumEpochRequest",
+  "FetchRequest",
+  "DescribeQuorumRequest",
+]);
+const isRequestTag = (tag: string): boolean => REQUESTS.has(tag);
+
+/** The requester of a request/response pair: whose correlation-id namespace it uses. */
+const requesterOf = (e: Envelope): number => (isRequestTag(e.message._tag) ? e.from : e.to);
+
+const writeEnvelope = (w: WordWriter, ctx: Context, e: Envelope): void => {
+  w.push(relabel(ctx, e.from));
+  w.push(relabel(ctx, e.to));
+  writeMessage(w, ctx, e.message);
+  const payload = e.payload;
+  w.push(payload === null ? -1 : payload.length);
+  if (payload !== null) for (const v of payload) w.push(v);
+  w.push(renumber(ctx, requesterOf(e), e.correlationId));
+};
+
+const networkWords = new WordWriter(4096);
+
+/**
+ * The answer to a request its requester no longer waits for: delivering or losing it changes nothing
+ * (R40(0)), so the encoding leaves it out.
+ */
+const isStaleResponse = (ctx: Context, e: Envelope): boolean =>
+  !isRequestTag(e.message._tag) && renumber(ctx, e.to, e.correlationId) === 0;
+
+/**
+ * A request its sender gave up on that the receiver will only ever refuse or answer without changing
+ * (its epoch is behind the receiver's, which never goes back; or it is a pre-vote for an epoch the
+ * receiver has reached, R50): its answer would be stale too, so it is left out.
+ */
+const isInertRequest = (ctx: Context, world: World, e: Envelope): boolean => {
+  const m = e.message;
+  if (!isRequestTag(m._tag) || renumber(ctx, e.from, e.correlationId) !== 0) return false;
+  const receiver = world.nodes[e.to - 1]?.state;
+  if (receiver === undefined || receiver === null) return false;
+  switch (m._tag) {
+    case "VoteRequest":
+      return m.replicaEpoch < receiver.epoch || (m.preVote && m.replicaEpoch === receiver.epoch);
+    case "BeginQuorumEpochRequest":
+    case "EndQuorumEpochRequest":
+      return m.leaderEpoch < receiver.epoch;
+    case "FetchRequest":
+      return m.currentLeaderEpoch < receiver.epoch;
+    default:
+      return false;
+  }
+};
+
+let starts = new Int32Array(64);
+let lengths = new Int32Array(64);
+let order = new Int32Array(64);
+
+/** Lexicographic order of two envelopes encoded in `networkWords`. */
+const compareEnvelopes = (a: number, b: number): number => {
+  const words = networkWords.words;
+  const la = lengths[a]!;
+  const lb = lengths[b]!;
+  const sa = starts[a]!;
+  const sb = starts[b]!;
+  const n = la < lb ? la : lb;
+  for (let i = 0; i < n; i++) {
+    const d = words[sa + i]! - words[sb + i]!;
+    if (d !== 0) return d;
+  }
+  return la - lb;
+};
+
+/** The network as a set: envelopes ordered by their encodings, each distinct one written once. */
+const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
+  const network = world.network;
+  if (starts.length < network.length) {
+    starts = new Int32Array(network.length * 2);
+    lengths = new Int32Array(network.length * 2);
+    order = new Int32Array(network.length * 2);
+  }
+  networkWords.reset();
+  let count = 0;
+  for (const e of network) {
+    if (isStaleResponse(ctx, e) || isInertRequest(ctx, world, e)) continue;
+    const start = networkWords.length;
+    writeEnvelope(networkWords, ctx, e);
+    starts[count] = start;
+    lengths[count] = networkWords.length - start;
+    // Insertion sort: a network holds a handful of messages.
+    let j = count;
+    while (j > 0 && compareEnvelopes(order[j - 1]!, count) > 0) {
+      order[j] = order[j - 1]!;
+      j--;
+    }
+    order[j] = count;
+    count++;
+  }
+  let distinct = 0;
+  for (let i = 0; i < count; i++) if (i === 0 || compareEnvelopes(order[i]!, order[i - 1]!) !== 0) distinct++;
+  w.push(distinct);
+  const words = networkWords.words;
+  for (let i = 0; i < count; i++) {
+    const index = order[i]!;
+    if (i > 0 && compareEnvelopes(index, order[i - 1]!) === 0) continue;
+    const start = starts[index]!;
+    const end = start + lengths[index]!;
+    for (let k = start; k < end; k++) w.push(words[k]!);
+  }
+};
+
+/** Encode `world` with node ids renamed by `perm`. */
+export const encodeWith = (w: WordWriter, world: World, cluster: ClusterSpec, perm: Permutation): void => {
+  const total = world.nodes.length;
+  const inflight: (readonly InflightRequest[] | null)[] = new Array(total);
+  const ctx: Context = { cluster, perm, inflight };
+  // Each node's requests in flight, by relabelled destination then API (one of each at most): their
+  // correlation ids are renumbered 1..k in this order.
+  for (let i = 0; i < total; i++) {
+    const s = world.nodes[i]!.state;
+    if (s === null) {
+      inflight[i] = null;
+      continue;
+    }
+    inflight[i] =
+      s.inflight.length <= 1
+        ? s.inflight
+        : s.inflight
+            .slice()
+            .sort(
+              (a, b) =>
+                relabel(ctx, a.destination) - relabel(ctx, b.destination) ||
+                APIS.indexOf(a.api) - APIS.indexOf(b.api),
+            );
+  }
+  if (world.broken !== null) fail("a state that already broke a property");
+  w.push(world.valuesAppended);
+  w.push(world.crashes);
+  w.push(world.duplicates);
+  w.push(world.leaders.length);
+  for (const l of world.leaders) w.push(relabel(ctx, l));
+  w.push(world.committed.length);
+  for (const e of world.committed) w.push(e);
+  const inverse = new Int32Array(total);
+  for (let i = 0; i < total; i++) inverse[perm[i]!] = i;
+  for (let j = 0; j < total; j++) writeSlot(w, ctx, world.nodes[inverse[j]!]!, inverse[j]!);
+  writeNetwork(w, ctx, world);
+};
+
+// ---- symmetry ------------------------------------------------------------------------------------
+
+const SIGNATURE_LENGTH = 14;
+
+/**
+ * A summary of a voter that does not mention any node id, so relabelling cannot change it: written
+ * into `out` at `at`.
+ */
+const writeSignature = (world: World, index: number, out: Int32Array, at: number): void => {
+  const slot = world.nodes[index]!;
+  const s = slot.state;
+  const id = index + 1;
+  let sent = 0;
+  let received = 0;
+  for (const e of world.network) {
+    if (e.from === id) sent++;
+    if (e.to === id) received++;
+  }
+  let leaderOf = 0;
+  for (const l of world.leaders) if (l === id) leaderOf++;
+  let entries = 0x811c9dc5;
+  for (const e of slot.entries) entries = Math.imul(entries ^ e, 0x01000193);
+  let timers = 0;
+  if (s !== null) for (const t of s.timers) timers |= 1 << TIMERS.indexOf(t);
+  out[at] = s === null ? -1 : ROLE_TAGS.indexOf(s.role._tag);
+  out[at + 1] = s?.epoch ?? -1;
+  out[at + 2] = slot.persisted?.epoch ?? -1;
+  out[at + 3] = slot.persisted?.leaderId === id ? 1 : 0;
+  out[at + 4] = slot.entries.length;
+  out[at + 5] = entries;
+  out[at + 6] = s?.highWatermark ?? -1;
+  out[at + 7] = s?.log.flushedOffset ?? -1;
+  out[at + 8] = slot.flushRequested ? 1 : 0;
+  out[at + 9] = s?.inflight.length ?? 0;
+  out[at + 10] = (s?.shuttingDown ? 1 : 0) | (timers << 1);
+  out[at + 11] = sent;
+  out[at + 12] = received;
+  out[at + 13] = leaderOf;
+};
+
+const permutationCache: Int32Array[][] = [];
+
+/** Every permutation of 0..n-1, as arrays p with p[newIndex] = oldIndex. */
+const allPermutations = (n: number): Int32Array[] => {
+  const cached = permutationCache[n];
+  if (cached !== undefined) return cached;
+  const out: Int32Array[] = [];
+  const build = (prefix: number[], rest: number[]): void => {
+    if (rest.length === 0) out.push(Int32Array.from(prefix));
+    rest.forEach((item, i) => build([...prefix, item], [...rest.slice(0, i), ...rest.slice(i + 1)]));
+  };
+  build(
+    [],
+    Array.from({ length: n }, (_, i) => i),
+  );
+  permutationCache[n] = out;
+  return out;
+};
+
+const identities: Int32Array[] = [];
+const identity = (n: number): Permutation => {
+  let cached = identities[n];
+  if (cached === undefined) {
+    cached = Int32Array.from({ length: n }, (_, i) => i);
+    identities[n] = cached;
+  }
+  return cached;
+};
+
+const best = new WordWriter(1024);
+const candidate = new WordWriter(1024);
+let signatures = new Int32Array(0);
+
+/** How much work symmetry reduction does: canonical encodings asked for, and encodings tried. */
+export const symmetryStats = { canonical: 0, encodings: 0 };
+
+const compareSignatures = (a: number, b: number): number => {
+  for (let k = 0; k < SIGNATURE_LENGTH; k++) {
+    const d = signatures[a * SIGNATURE_LENGTH + k]! - signatures[b * SIGNATURE_LENGTH + k]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+};
+
+/**
+ * The canonical encoding of `world` into `w`. With symmetry, voters are relabelled: among the
+ * orders that sort them by signature (ties in every order), the one giving the smallest encoding.
+ * Observers keep their ids.
+ */
+export const encodeCanonical = (
+  w: WordWriter,
+  world: World,
+  cluster: ClusterSpec,
+  symmetry: boolean,
+): void => {
+  const total = world.nodes.length;
+  const voters = cluster.voters;
+  if (!symmetry || voters < 2) {
+    encodeWith(w, world, cluster, identity(total));
+    return;
+  }
+  symmetryStats.canonical++;
+  if (signatures.length < voters * SIGNATURE_LENGTH) signatures = new Int32Array(voters * SIGNATURE_LENGTH);
+  for (let i = 0; i < voters; i++) writeSignature(world, i, signatures, i * SIGNATURE_LENGTH);
+  // The orders (order[newIndex] = oldIndex) that list voters by non-decreasing signature; usually one.
+  const orders: Int32Array[] = [];
+  for (const order of allPermutations(voters)) {
+    let sorted = true;
+    for (let j = 1; j < voters && sorted; j++)
+      if (compareSignatures(order[j - 1]!, order[j]!) > 0) sorted = false;
+    if (sorted) orders.push(order);
+  }
+  const permFor = (order: Int32Array): Permutation => {
+    const perm = new Int32Array(total);
+    for (let j = 0; j < total; j++) perm[j] = j;
+    for (let j = 0; j < voters; j++) perm[order[j]!] = j;
+    return perm;
+  };
+  symmetryStats.encodings += orders.length;
+  if (orders.length === 1) {
+    encodeWith(w, world, cluster, permFor(orders[0]!));
+    return;
+  }
+  best.reset();
+  encodeWith(best, world, cluster, permFor(orders[0]!));
+  for (let k = 1; k < orders.length; k++) {
+    candidate.reset();
+    encodeWith(candidate, world, cluster, permFor(orders[k]!));
+    if (compareWords(candidate.words, candidate.length, best.words, best.length) < 0) {
+      best.reset();
+      for (let i = 0; i < candidate.length; i++) best.push(candidate.words[i]!);
+    }
+  }
+  for (let i = 0; i < best.length; i++) w.push(best.words[i]!);
+};
+
+// ---- decoding ------------------------------------------------------------------------------------
+
+const readKey = (r: WordReader): ReplicaKey | undefined => {
+  const id = r.next();
+  return id < 0 ? undefined : { id };
+};
+
+const readProgress = (r: WordReader, id: number): ReplicaProgress => ({
+  id,
+  endOffset: r.next(),
+  acknowledged: r.next() === 1,
+  lastFetchTimestamp: -1,
+  lastCaughtUpTimestamp: -1,
+});
+
+const withKey = <T extends object>(
+  base: T,
+  votedKey: ReplicaKey | undefined,
+): T & { votedKey?: ReplicaKey } => (votedKey === undefined ? base : { ...base, votedKey });
+
+const readRole = (r: WordReader, cluster: ClusterSpec, total: number): Role => {
+  const tag = ROLE_TAGS[r.next()];
+  switch (tag) {
+    case "Unattached": {
+      const leaderId = r.next();
+      return withKey({ _tag: "Unattached" as const, leaderId }, readKey(r));
+    }
+    case "Prospective": {
+      const leaderId = r.next();
+      const votedKey = readKey(r);
+      const granted = idsOfMask(r.next(), total);
+      const rejected = idsOfMask(r.next(), total);
+      return { ...withKey({ _tag: "Prospective" as const, leaderId }, votedKey), granted, rejected };
+    }
+    case "Candidate":
+      return { _tag: "Candidate", granted: idsOfMask(r.next(), total), rejected: idsOfMask(r.next(), total) };
+    case "Follower": {
+      const leaderId = r.next();
+      const votedKey = readKey(r);
+      return {
+        ...withKey({ _tag: "Follower" as const, leaderId }, votedKey),
+        hasFetchedFromLeader: r.next() === 1,
+      };
+    }
+    case "Resigned": {
+      const unackedVoters = idsOfMask(r.next(), total);
+      const count = r.next();
+      const preferredSuccessors = Array.from({ length: count }, () => ({ id: r.next() }));
+      return { _tag: "Resigned", unackedVoters, preferredSuccessors };
+    }
+    case "Leader": {
+      const epochStartOffset = r.next();
+      const highWatermark = r.next();
+      const voterStates = Array.from({ length: cluster.voters }, (_, i) => readProgress(r, i + 1));
+      const observerStates = Array.from({ length: r.next() }, () => readProgress(r, r.next()));
+      const fetchedVoters = idsOfMask(r.next(), total);
+      const parkedFetches: ParkedFetch[] = Array.from({ length: r.next() }, () => ({
+        replicaId: r.next(),
+        fetchOffset: r.next(),
+        correlationId: r.next(),
+      }));
+      return {
+        _tag: "Leader",
+        epochStartOffset,
+        highWatermark,
+        voterStates,
+        observerStates,
+        fetchedVoters,
+        parkedFetches,
+      };
+    }
+    default:
+      throw new Error("state codec: unknown role");
+  }
+};
+
+const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: number): NodeSlot => {
+  const epoch = r.next();
+  let persisted: ElectionState | null = null;
+  if (epoch !== -2) {
+    const leaderId = r.next();
+    persisted = withKey({ epoch, leaderId }, readKey(r));
+  }
+  const entries = Array.from({ length: r.next() }, () => r.next());
+  const flushRequested = r.next() === 1;
+  if (r.next() === 0) return { state: null, persisted, entries, flushRequested };
+  const config = nodeConfig(cluster, index + 1);
+  const nodeEpoch = r.next();
+  const highWatermark = r.next();
+  const flushedOffset = r.next();
+  const bootstrapCursor = r.next();
+  const shuttingDown = r.next() === 1;
+  const timerBits = r.next();
+  const timers = TIMERS.filter((_, i) => (timerBits & (1 << i)) !== 0);
+  const inflight: InflightRequest[] = Array.from({ length: r.next() }, () => ({
+    destination: r.next(),
+    api: APIS[r.next()]!,
+    correlationId: r.next(),
+  }));
+  const role = readRole(r, cluster, total);
+  const state: NodeState = {
+    nodeId: index + 1,
+    epoch: nodeEpoch,
+    role,
+    log: { ...logStateOf(entries), flushedOffset },
+    highWatermark,
+    voters: config.voters,
+    inflight,
+    timers,
+    bootstrapCursor,
+    shuttingDown,
+    nextCorrelationId: 0,
+  };
+  return { state, persisted, entries, flushRequested };
+};
+
+const readBatches = (r: WordReader): RecordBatch[] =>
+  Array.from({ length: r.next() }, () => ({ baseOffset: r.next(), epoch: r.next(), count: r.next() }));
+
+const readMessage = (r: WordReader, cluster: ClusterSpec): RaftMessage => {
+  const tag = MESSAGE_TAGS[r.next()];
+  const clusterId = () => (r.next() === 1 ? null : cluster.clusterId);
+  switch (tag) {
+    case "VoteRequest":
+      return {
+        _tag: "VoteRequest",
+        clusterId: clusterId(),
+        voterId: r.next(),
+        topicName: METADATA_TOPIC_NAME,
+        partitionIndex: METADATA_PARTITION,
+        replicaEpoch: r.next(),
+        replicaId: r.next(),
+        lastOffsetEpoch: r.next(),
+        lastOffset: r.next(),
+        preVote: r.next() === 1,
+      };
+    case "BeginQuorumEpochRequest":
+      return {
+        _tag: "BeginQuorumEpochRequest",
+        clusterId: clusterId(),
+        voterId: r.next(),
+        topicName: METADATA_TOPIC_NAME,
+        partitionIndex: METADATA_PARTITION,
+        leaderId: r.next(),
+        leaderEpoch: r.next(),
+      };
+    case "EndQuorumEpochRequest": {
+      const id = clusterId();
+      const leaderId = r.next();
+      const leaderEpoch = r.next();
+      const preferredCandidates = Array.from({ length: r.next() }, () => ({ id: r.next() }));
+      return {
+        _tag: "EndQuorumEpochRequest",
+        clusterId: id,
+        topicName: METADATA_TOPIC_NAME,
+        partitionIndex: METADATA_PARTITION,
+        leaderId,
+        leaderEpoch,
+        preferredCandidates,
+      };
+    }
+    case "FetchRequest":
+      return {
+        _tag: "FetchRequest",
+        clusterId: clusterId(),
+        replicaId: r.next(),
+        maxWaitMs: r.next(),
+        topicId: METADATA_TOPIC_ID,
+        partition: METADATA_PARTITION,
+        currentLeaderEpoch: r.next(),
+        fetchOffset: r.next(),
+        lastFetchedEpoch: r.next(),
+      };
+    case "VoteResponse":
+      return {
+        _tag: "VoteResponse",
+        errorCode: ERROR_CODES[r.next()]!,
+        leaderId: r.next(),
+        leaderEpoch: r.next(),
+        voteGranted: r.next() === 1,
+      };
+    case "BeginQuorumEpochResponse":
+    case "EndQuorumEpochResponse":
+      return { _tag: tag, errorCode: ERROR_CODES[r.next()]!, leaderId: r.next(), leaderEpoch: r.next() };
+    case "FetchResponse": {
+      const errorCode = ERROR_CODES[r.next()]!;
+      const highWatermark = r.next();
+      const logStartOffset = r.next();
+      const divergingFirst = r.next();
+      const divergingEpoch =
+        divergingFirst === -2 ? undefined : { epoch: divergingFirst, endOffset: r.next() };
+      const leaderId = r.next();
+      const leaderEpoch = r.next();
+      const records = readBatches(r);
+      const base = {
+        _tag: "FetchResponse" as const,
+        errorCode,
+        highWatermark,
+        logStartOffset,
+        leaderId,
+        leaderEpoch,
+        records,
+      };
+      return divergingEpoch === undefined ? base : { ...base, divergingEpoch };
+    }
+    default:
+      throw new Error("state codec: unknown message");
+  }
+};
+
+export const decodeWorld = (words: Int32Array, start: number, end: number, cluster: ClusterSpec): World => {
+  const r = new WordReader(words, start, end);
+  const valuesAppended = r.next();
+  const crashes = r.next();
+  const duplicates = r.next();
+  const leaders = Array.from({ length: r.next() }, () => r.next());
+  const committed = Array.from({ length: r.next() }, () => r.next());
+  const total = cluster.voters + cluster.observers;
+  const nodes = Array.from({ length: total }, (_, i) => readSlot(r, cluster, i, total));
+  const network: Envelope[] = Array.from({ length: r.next() }, () => {
+    const from = r.next();
+    const to = r.next();
+    const message = readMessage(r, cluster);
+    const payloadLength = r.next();
+    const payload = payloadLength < 0 ? null : Array.from({ length: payloadLength }, () => r.next());
+    const correlation = r.next();
+    return { from, to, message, payload, correlationId: correlation === 0 ? undefined : correlation };
+  });
+  // The next correlation id follows the ones in flight (stale ones are 0 and match nothing).
+  const withCorrelation = nodes.map((slot) =>
+    slot.state === null
+      ? slot
+      : { ...slot, state: { ...slot.state, nextCorrelationId: slot.state.inflight.length + 1 } },
+  );
+  return {
+    nodes: withCorrelation,
+    network,
+    leaders,
+    committed,
+    valuesAppended,
+    crashes,
+    duplicates,
+    broken: null,
+  };
+};

@@ -1,0 +1,182 @@
+// The Raft model for the checker: a simulated cluster (spec/cluster) of voters and observers
+// running the spec reducers unchanged, the nondeterministic actions of spec/cluster/actions.ts, and
+// the properties of spec/invariants.
+import {
+  type Action,
+  applyAction,
+  type Bounds,
+  describeAction,
+  enabledActions,
+  type FaultKind,
+  withinBounds,
+} from "../../spec/cluster/actions.ts";
+import { formatState } from "../../spec/cluster/format.ts";
+import {
+  type ClusterSpec,
+  entryEpoch,
+  entryValue,
+  initialWorld,
+  type Outcome,
+  type World,
+} from "../../spec/cluster/world.ts";
+import { CLUSTER_INVARIANTS } from "../../spec/invariants/cluster.ts";
+import type { Always, Model, Property, Sometimes } from "./model.ts";
+import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
+import type { WordWriter } from "./words.ts";
+
+export interface RaftModelOptions {
+  readonly cluster: ClusterSpec;
+  readonly bounds: Bounds;
+  /** Symmetry reduction over voters (observers are never permuted). */
+  readonly symmetry: boolean;
+}
+
+/** Transition events a `sometimes` property can wait for. */
+export const EVENT = {
+  leaderElected: 1,
+  valueCommitted: 2,
+  followerTruncated: 4,
+  checkQuorumResigned: 8,
+  preVoteRejected: 16,
+  restartedResigned: 32,
+} as const;
+
+/** The events of one transition, read from the reducer steps it caused. */
+export const eventsOf = (before: World, outcome: Outcome): number => {
+  let events = 0;
+  for (const s of outcome.steps) {
+    if (s.after.role._tag === "Leader" && s.before?.role._tag !== "Leader") events |= EVENT.leaderElected;
+    if (s.input._tag === "Start" && s.after.role._tag === "Resigned") events |= EVENT.restartedResigned;
+    if (
+      s.input._tag === "TimerExpired" &&
+      s.input.timer === "checkQuorum" &&
+      s.after.role._tag === "Resigned"
+    ) {
+      events |= EVENT.checkQuorumResigned;
+    }
+    for (const e of s.effects) {
+      if (e._tag === "TruncateLog" && s.before !== null && e.offset < s.before.log.endOffset) {
+        events |= EVENT.followerTruncated;
+      }
+      if (
+        e._tag === "Send" &&
+        e.message._tag === "VoteResponse" &&
+        e.message.errorCode === "NONE" &&
+        !e.message.voteGranted &&
+        s.input._tag === "Received" &&
+        s.input.message._tag === "VoteRequest" &&
+        s.input.message.preVote
+      ) {
+        events |= EVENT.preVoteRejected;
+      }
+    }
+  }
+  const committed = outcome.world.committed;
+  for (let offset = before.committed.length; offset < committed.length; offset++) {
+    if (entryValue(committed[offset]!) > 0) events |= EVENT.valueCommitted;
+  }
+  return events;
+};
+
+/** The step properties the world records as `broken`, each reported under its own name. */
+const STEP_PROPERTIES: readonly { readonly name: string; readonly rules: string }[] = [
+  { name: "ElectionSafety", rules: "R134 R136 R145" },
+  { name: "PersistBeforeSend", rules: "R14 R51" },
+  { name: "FlushedFetchOffset", rules: "R16" },
+  { name: "VoteOncePerEpoch", rules: "R29 R144" },
+  { name: "SingleLeader", rules: "R134" },
+  { name: "MonotonicEpoch", rules: "R29 R134" },
+  { name: "MonotonicHighWatermark", rules: "R134 R144" },
+  { name: "HighWatermarkWithinLog", rules: "R2 R66" },
+  { name: "NeverTruncateCommitted", rules: "R66 R144" },
+  { name: "CommittedPrefixAgreement", rules: "R145" },
+  { name: "NoIllegalState", rules: "R42 R66 R136" },
+];
+
+export const raftProperties = (voters: number): readonly Property<World>[] => {
+  const steps: Always<World>[] = STEP_PROPERTIES.map(({ name, rules }) => ({
+    kind: "always",
+    name,
+    rules,
+    check: (w) => (w.broken !== null && w.broken.startsWith(`${name}:`) ? w.broken : null),
+  }));
+  const states: Always<World>[] = CLUSTER_INVARIANTS.filter((i) => i.name !== "TransitionProperties").map(
+    (i) => ({
+      kind: "always",
+      name: i.name,
+      rules: i.rules,
+      check: (w) => i.check(w, voters),
+    }),
+  );
+  const other: Always<World> = {
+    kind: "always",
+    name: "StepProperty",
+    rules: "R14 R16 R29 R134 R144",
+    check: (w) =>
+      w.broken !== null && !STEP_PROPERTIES.some((p) => w.broken!.startsWith(`${p.name}:`)) ? w.broken : null,
+  };
+  const sometimes: Sometimes<World>[] = [
+    { kind: "sometimes", name: "LeaderElected", rules: "R25 R54", event: EVENT.leaderElected },
+    { kind: "sometimes", name: "ValueCommitted", rules: "R64 R87", event: EVENT.valueCommitted },
+    { kind: "sometimes", name: "FollowerTruncated", rules: "R66 R67", event: EVENT.followerTruncated },
+    { kind: "sometimes", name: "CheckQuorumResigned", rules: "R57", event: EVENT.checkQuorumResigned },
+    { kind: "sometimes", name: "PreVoteRejected", rules: "R50", event: EVENT.preVoteRejected },
+    { kind: "sometimes", name: "RestartedResigned", rules: "R19", event: EVENT.restartedResigned },
+  ];
+  return [...steps, ...states, other, ...sometimes];
+};
+
+const FAULTS: readonly FaultKind[] = ["loss", "duplicate", "crash"];
+
+export const raftModel = (options: RaftModelOptions): Model<World> => {
+  const { cluster, bounds } = options;
+  const symmetry = options.symmetry && cluster.observers === 0;
+  // The engine asks for the action count and then takes actions of the same state in turn.
+  let cachedWorld: World | undefined;
+  let cachedActions: Action[] = [];
+  const actionsOf = (world: World): Action[] => {
+    if (world !== cachedWorld) {
+      cachedWorld = world;
+      cachedActions = enabledActions(world, bounds);
+    }
+    return cachedActions;
+  };
+  const model: Model<World> = {
+    name: "raft",
+    properties: raftProperties(cluster.voters),
+    initialStates: () => [initialWorld(cluster).world],
+    actionCount: (world) => actionsOf(world).length,
+    step: (world, index) => {
+      const action = actionsOf(world)[index];
+      if (action === undefined) return null;
+      const outcome = applyAction(world, cluster, action);
+      if (!withinBounds(outcome.world, bounds)) return null;
+      return { state: outcome.world, events: eventsOf(world, outcome) };
+    },
+    encode: (world: World, writer: WordWriter) => encodeCanonical(writer, world, cluster, symmetry),
+    decode: (words, start, end) => decodeWorld(words, start, end, cluster),
+    describeAction: (world, index) => {
+      const action = actionsOf(world)[index];
+      return action === undefined ? `action ${index}` : describeAction(world, action);
+    },
+    describeState: (world) => {
+      const lines = world.nodes.map((slot, i) => {
+        const log = slot.entries
+          .map((e) => `${entryEpoch(e)}:${entryValue(e) === 0 ? "c" : `v${entryValue(e)}`}`)
+          .join(" ");
+        if (slot.state === null) return `n${i + 1} down, log [${log}]`;
+        return `n${i + 1} ${formatState(slot.state)} [${log}]`;
+      });
+      const network = world.network.map((e) => `${e.from}->${e.to} ${e.message._tag}`).join(", ");
+      return [...lines, `in flight: ${network.length === 0 ? "nothing" : network}`];
+    },
+    swarm: (random) => {
+      const disabled = FAULTS.filter(() => random() < 0.5);
+      return {
+        model: raftModel({ ...options, bounds: { ...bounds, disabledFaults: disabled } }),
+        disabled,
+      };
+    },
+  };
+  return model;
+};

@@ -1,0 +1,85 @@
+// Compact state encodings: a growable buffer of 32-bit words, its 64-bit fingerprint, and a
+// lexicographic comparison (for picking the canonical form among symmetric encodings).
+
+export class WordWriter {
+  words: Int32Array;
+  length = 0;
+
+  constructor(capacity = 1024) {
+    this.words = new Int32Array(capacity);
+  }
+
+  push(value: number): void {
+    if (this.length === this.words.length) {
+      const bigger = new Int32Array(this.words.length * 2);
+      bigger.set(this.words);
+      this.words = bigger;
+    }
+    this.words[this.length++] = value;
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** A copy of the words written so far. */
+  toArray(): Int32Array {
+    return this.words.slice(0, this.length);
+  }
+}
+
+export class WordReader {
+  position: number;
+  readonly words: Int32Array;
+  readonly end: number;
+  constructor(words: Int32Array, start = 0, end = words.length) {
+    this.words = words;
+    this.position = start;
+    this.end = end;
+  }
+
+  next(): number {
+    if (this.position >= this.end) throw new Error("state encoding ended early");
+    return this.words[this.position++]!;
+  }
+}
+
+/** Lexicographic order of two word sequences. */
+export const compareWords = (a: Int32Array, aLength: number, b: Int32Array, bLength: number): number => {
+  const n = Math.min(aLength, bLength);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return aLength - bLength;
+};
+
+const PRIME1 = 0x9e3779b1 | 0;
+const PRIME2 = 0x85ebca77 | 0;
+const PRIME3 = 0xc2b2ae3d | 0;
+
+const mix = (h: number): number => {
+  let x = h;
+  x ^= x >>> 16;
+  x = Math.imul(x, PRIME2);
+  x ^= x >>> 13;
+  x = Math.imul(x, PRIME3);
+  x ^= x >>> 16;
+  return x;
+};
+
+/** Two independent 32-bit hashes of the words: together a 64-bit fingerprint. */
+export const fingerprint = (words: Int32Array, length: number, out: Int32Array): void => {
+  let h1 = 0x165667b1 ^ length;
+  let h2 = 0x27d4eb2f ^ Math.imul(length, PRIME1);
+  for (let i = 0; i < length; i++) {
+    const w = words[i]!;
+    h1 = Math.imul(h1 ^ w, PRIME1);
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h2 = Math.imul(h2 + w, PRIME3);
+    h2 = (h2 << 17) | (h2 >>> 15);
+    h2 ^= h1;
+  }
+  out[0] = mix(h1);
+  out[1] = mix(h2 ^ 0x5bd1e995);
+};
