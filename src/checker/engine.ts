@@ -170,7 +170,7 @@ const reachedBy = <S>(
 ): void => {
   for (const p of properties) {
     if (p.kind !== "sometimes" || reached.has(p.name)) continue;
-    if ((p.event !== undefined && (events & p.event) !== 0) || (p.holds !== undefined && p.holds(state))) {
+    if ((p.event !== undefined && (events & p.event) !== 0) || p.holds?.(state)) {
       reached.add(p.name);
     }
   }

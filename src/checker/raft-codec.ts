@@ -497,7 +497,9 @@ const allPermutations = (n: number): Int32Array[] => {
   const out: Int32Array[] = [];
   const build = (prefix: number[], rest: number[]): void => {
     if (rest.length === 0) out.push(Int32Array.from(prefix));
-    rest.forEach((item, i) => build([...prefix, item], [...rest.slice(0, i), ...rest.slice(i + 1)]));
+    rest.forEach((item, i) => {
+      build([...prefix, item], [...rest.slice(0, i), ...rest.slice(i + 1)]);
+    });
   };
   build(
     [],

@@ -98,7 +98,7 @@ export const raftProperties = (voters: number): readonly Property<World>[] => {
     kind: "always",
     name,
     rules,
-    check: (w) => (w.broken !== null && w.broken.startsWith(`${name}:`) ? w.broken : null),
+    check: (w) => (w.broken?.startsWith(`${name}:`) ? w.broken : null),
   }));
   const states: Always<World>[] = CLUSTER_INVARIANTS.filter((i) => i.name !== "TransitionProperties").map(
     (i) => ({
