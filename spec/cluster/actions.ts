@@ -144,10 +144,21 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
   }
 };
 
-/** Whether a world stays inside the bounds (a state constraint, as TLC's CONSTRAINT). */
+/**
+ * Whether a world stays inside the bounds (a state constraint, as TLC's CONSTRAINT): no epoch above
+ * maxEpoch, and no pre-vote election started in maxEpoch itself, since winning it could only lead to
+ * an epoch beyond the bound (as TLA+ specs guard their election timeout with the epoch bound).
+ */
 export const withinBounds = (world: World, bounds: Bounds): boolean => {
   for (const slot of world.nodes) {
-    if (slot.state !== null && slot.state.epoch > bounds.maxEpoch) return false;
+    const state = slot.state;
+    if (
+      state !== null &&
+      (state.epoch > bounds.maxEpoch ||
+        (state.epoch === bounds.maxEpoch && state.role._tag === "Prospective"))
+    ) {
+      return false;
+    }
     if (slot.persisted !== null && slot.persisted.epoch > bounds.maxEpoch) return false;
   }
   return true;

@@ -18,7 +18,7 @@ import type {
 } from "./messages.ts";
 import { armTimer, findVoter, knownLeader, type Out, respond } from "./node.ts";
 import { type ErrorCode, METADATA_PARTITION, METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from "./primitives.ts";
-import type { Leader, NodeState, RaftConfig, ReplicaProgress } from "./state.ts";
+import type { Leader, NodeState, ParkedFetch, RaftConfig, ReplicaProgress } from "./state.ts";
 
 const fetchError = (s: NodeState, errorCode: ErrorCode): FetchResponse => ({
   _tag: "FetchResponse",
@@ -144,8 +144,16 @@ export const handleFetchRequest = (
     fetchOffset: request.fetchOffset,
     ...(correlationId === undefined ? {} : { correlationId }),
   };
-  // A newer fetch from the same replica replaces its older one, which the replica has given up on.
-  const others = role.parkedFetches.filter((p) => p.replicaId !== request.replicaId || request.replicaId < 0);
+  // A replica waits on one fetch at a time: an older one still parked is answered now (its correlation
+  // id tells the replica whether it still cares), so parked fetches stay one per replica.
+  const others: ParkedFetch[] = [];
+  for (const p of role.parkedFetches) {
+    if (p.replicaId === request.replicaId && request.replicaId >= 0) {
+      respond(out, p.replicaId, fetchResponseFrom(next, role, p.fetchOffset), p.correlationId);
+    } else {
+      others.push(p);
+    }
+  }
   next = { ...next, role: { ...role, parkedFetches: [...others, parked] } };
   if (others.length === 0) next = armTimer(next, out, "fetchWait", request.maxWaitMs);
   return next;

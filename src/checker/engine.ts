@@ -42,6 +42,8 @@ export interface TraceStep {
   readonly step: number;
   readonly action: string;
   readonly nodes: readonly string[];
+  /** What the action did, as the model explains it (reducer inputs, effects and states). */
+  readonly details?: readonly unknown[];
 }
 
 export type StopReason = "max-states" | "max-seconds" | "max-memory" | "depth-bound";

@@ -43,6 +43,8 @@ export interface Model<S> {
   describeAction(state: S, action: number): string;
   /** What a trace shows of a state: one line per node. */
   describeState(state: S): readonly string[];
+  /** Machine-readable detail of what an action did (for NDJSON traces), as plain JSON values. */
+  explain?(state: S, action: number): readonly unknown[];
   /** The same model with some kinds of fault switched off at random (swarm testing). */
   swarm?(random: () => number): { readonly model: Model<S>; readonly disabled: readonly string[] };
 }

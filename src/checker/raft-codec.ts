@@ -150,14 +150,22 @@ const writeRole = (w: WordWriter, ctx: Context, s: NodeState): void => {
       w.push(role.highWatermark);
       const voters = new Array<ReplicaProgress | undefined>(ctx.cluster.voters);
       for (const v of role.voterStates) voters[relabel(ctx, v.id) - 1] = v;
-      for (const v of voters) writeProgress(w, v ?? fail("a missing voter"));
+      const self = relabel(ctx, s.nodeId) - 1;
+      for (let i = 0; i < voters.length; i++) {
+        const v = voters[i] ?? fail("a missing voter");
+        // The leader's own entry is only a copy of its flushed offset (R64 reads the log itself).
+        if (i === self) w.push(v.acknowledged ? 1 : 0);
+        else writeProgress(w, v);
+      }
       const observers = role.observerStates.slice().sort((a, b) => relabel(ctx, a.id) - relabel(ctx, b.id));
       w.push(observers.length);
       for (const o of observers) {
         w.push(relabel(ctx, o.id));
         writeProgress(w, o);
       }
-      w.push(mask(ctx, role.fetchedVoters));
+      // Which voters fetched in this check-quorum interval (R57) only decides when the timer is reset;
+      // the checker lets timers run out at any moment anyway, so it cannot change what happens next.
+      w.push(0);
       const parked = role.parkedFetches
         .slice()
         .sort((a, b) => relabel(ctx, a.replicaId) - relabel(ctx, b.replicaId));
@@ -299,14 +307,8 @@ const writeMessage = (w: WordWriter, ctx: Context, m: RaftMessage): void => {
   }
 };
 
-const REQUESTS = new Set<string>([
-  "VoteRequest",
-  "BeginQuorumEpochRequest",
-  "EndQuorumEpochRequest",
-  "FetchRequest",
-  "DescribeQuorumRequest",
-]);
-const isRequestTag = (tag: string): boolean => REQUESTS.has(tag);
+/** Requests end in "Request", responses in "Response": their last letters differ ("t", "e"). */
+const isRequestTag = (tag: string): boolean => tag.charCodeAt(tag.length - 1) === 116;
 
 /** The requester of a request/response pair: whose correlation-id namespace it uses. */
 const requesterOf = (e: Envelope): number => (isRequestTag(e.message._tag) ? e.from : e.to);
@@ -456,16 +458,18 @@ const SIGNATURE_LENGTH = 14;
  * A summary of a voter that does not mention any node id, so relabelling cannot change it: written
  * into `out` at `at`.
  */
-const writeSignature = (world: World, index: number, out: Int32Array, at: number): void => {
+const writeSignature = (
+  world: World,
+  index: number,
+  out: Int32Array,
+  at: number,
+  traffic: Int32Array,
+): void => {
   const slot = world.nodes[index]!;
   const s = slot.state;
   const id = index + 1;
-  let sent = 0;
-  let received = 0;
-  for (const e of world.network) {
-    if (e.from === id) sent++;
-    if (e.to === id) received++;
-  }
+  const sent = traffic[index * 2]!;
+  const received = traffic[index * 2 + 1]!;
   let leaderOf = 0;
   for (const l of world.leaders) if (l === id) leaderOf++;
   let entries = 0x811c9dc5;
@@ -522,6 +526,7 @@ const identity = (n: number): Permutation => {
 const best = new WordWriter(1024);
 const candidate = new WordWriter(1024);
 let signatures = new Int32Array(0);
+let traffic = new Int32Array(0);
 
 /** How much work symmetry reduction does: canonical encodings asked for, and encodings tried. */
 export const symmetryStats = { canonical: 0, encodings: 0 };
@@ -553,7 +558,13 @@ export const encodeCanonical = (
   }
   symmetryStats.canonical++;
   if (signatures.length < voters * SIGNATURE_LENGTH) signatures = new Int32Array(voters * SIGNATURE_LENGTH);
-  for (let i = 0; i < voters; i++) writeSignature(world, i, signatures, i * SIGNATURE_LENGTH);
+  if (traffic.length < total * 2) traffic = new Int32Array(total * 2);
+  traffic.fill(0);
+  for (const e of world.network) {
+    if (e.from >= 1 && e.from <= total) traffic[(e.from - 1) * 2]!++;
+    if (e.to >= 1 && e.to <= total) traffic[(e.to - 1) * 2 + 1]!++;
+  }
+  for (let i = 0; i < voters; i++) writeSignature(world, i, signatures, i * SIGNATURE_LENGTH, traffic);
   // The orders (order[newIndex] = oldIndex) that list voters by non-decreasing signature; usually one.
   const orders: Int32Array[] = [];
   for (const order of allPermutations(voters)) {
@@ -606,7 +617,13 @@ const withKey = <T extends object>(
   votedKey: ReplicaKey | undefined,
 ): T & { votedKey?: ReplicaKey } => (votedKey === undefined ? base : { ...base, votedKey });
 
-const readRole = (r: WordReader, cluster: ClusterSpec, total: number): Role => {
+const readRole = (
+  r: WordReader,
+  cluster: ClusterSpec,
+  total: number,
+  index: number,
+  flushedOffset: number,
+): Role => {
   const tag = ROLE_TAGS[r.next()];
   switch (tag) {
     case "Unattached": {
@@ -639,7 +656,17 @@ const readRole = (r: WordReader, cluster: ClusterSpec, total: number): Role => {
     case "Leader": {
       const epochStartOffset = r.next();
       const highWatermark = r.next();
-      const voterStates = Array.from({ length: cluster.voters }, (_, i) => readProgress(r, i + 1));
+      const voterStates = Array.from({ length: cluster.voters }, (_, i) =>
+        i === index
+          ? {
+              id: i + 1,
+              endOffset: flushedOffset,
+              acknowledged: r.next() === 1,
+              lastFetchTimestamp: -1,
+              lastCaughtUpTimestamp: -1,
+            }
+          : readProgress(r, i + 1),
+      );
       const observerStates = Array.from({ length: r.next() }, () => readProgress(r, r.next()));
       const fetchedVoters = idsOfMask(r.next(), total);
       const parkedFetches: ParkedFetch[] = Array.from({ length: r.next() }, () => ({
@@ -685,7 +712,7 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
     api: APIS[r.next()]!,
     correlationId: r.next(),
   }));
-  const role = readRole(r, cluster, total);
+  const role = readRole(r, cluster, total, index, flushedOffset);
   const state: NodeState = {
     nodeId: index + 1,
     epoch: nodeEpoch,

@@ -170,6 +170,16 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
       const network = world.network.map((e) => `${e.from}->${e.to} ${e.message._tag}`).join(", ");
       return [...lines, `in flight: ${network.length === 0 ? "nothing" : network}`];
     },
+    explain: (world, index) => {
+      const action = actionsOf(world)[index];
+      if (action === undefined) return [];
+      return applyAction(world, cluster, action).steps.map((s) => ({
+        node: s.node,
+        input: s.input,
+        effects: s.effects,
+        state: s.after,
+      }));
+    },
     swarm: (random) => {
       const disabled = FAULTS.filter(() => random() < 0.5);
       return {

@@ -10,12 +10,14 @@ export class WordWriter {
   }
 
   push(value: number): void {
-    if (this.length === this.words.length) {
-      const bigger = new Int32Array(this.words.length * 2);
-      bigger.set(this.words);
-      this.words = bigger;
-    }
+    if (this.length === this.words.length) this.grow();
     this.words[this.length++] = value;
+  }
+
+  private grow(): void {
+    const bigger = new Int32Array(this.words.length * 2);
+    bigger.set(this.words);
+    this.words = bigger;
   }
 
   reset(): void {

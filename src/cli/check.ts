@@ -1,0 +1,378 @@
+// `kraft check`: explore a small cluster of spec reducers and report whether every property holds.
+import { writeFileSync } from "node:fs";
+import { totalmem } from "node:os";
+import type { Bounds } from "../../spec/cluster/actions.ts";
+import { type ClusterSpec, DEFAULT_CLUSTER } from "../../spec/cluster/world.ts";
+import { type Progress, type SearchResult, search } from "../checker/engine.ts";
+import type { Model } from "../checker/model.ts";
+import { raftModel } from "../checker/raft-model.ts";
+import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
+
+export const CHECK_FLAGS: readonly FlagSpec[] = [
+  { kind: "choice", name: "model", choices: ["raft"], default: "raft", description: "what to check" },
+  {
+    kind: "choice",
+    name: "mode",
+    choices: ["bfs", "dfs", "simulate"],
+    default: "bfs",
+    description:
+      "exhaustive breadth-first (shortest counterexample), depth-first with a depth bound, or random walks",
+  },
+  { kind: "integer", name: "voters", min: 1, max: 7, default: 3, description: "controllers that vote" },
+  {
+    kind: "integer",
+    name: "observers",
+    min: 0,
+    max: 4,
+    default: 0,
+    description: "replicas that only follow (brokers)",
+  },
+  {
+    kind: "integer",
+    name: "max-epoch",
+    min: 0,
+    max: 30,
+    default: 2,
+    description: "no node enters a higher epoch (bounds elections)",
+  },
+  {
+    kind: "integer",
+    name: "max-values",
+    min: 0,
+    max: 100,
+    default: 2,
+    description: "client values appended over a run",
+  },
+  {
+    kind: "integer",
+    name: "max-values-per-epoch",
+    min: 0,
+    max: 100,
+    default: 1,
+    description: "client values one leader appends in its epoch",
+  },
+  {
+    kind: "integer",
+    name: "max-crashes",
+    min: 0,
+    max: 100,
+    default: 0,
+    description: "crashes (each loses what was not flushed)",
+  },
+  { kind: "boolean", name: "loss", default: true, description: "any message may be lost" },
+  {
+    kind: "integer",
+    name: "duplicates",
+    min: 0,
+    max: 100,
+    default: 0,
+    description: "messages that may be delivered twice",
+  },
+  {
+    kind: "choice",
+    name: "network",
+    choices: ["unordered", "ordered"],
+    default: "unordered",
+    description: "message order: any, or first in first out per link",
+  },
+  { kind: "boolean", name: "pre-vote", default: true, description: "KIP-996 pre-vote" },
+  {
+    kind: "boolean",
+    name: "check-quorum",
+    default: true,
+    description: "leader resigns without fetches from a majority",
+  },
+  {
+    kind: "boolean",
+    name: "symmetry",
+    default: true,
+    description: "treat voters that differ only in name as one state",
+  },
+  {
+    kind: "integer",
+    name: "depth",
+    min: 1,
+    max: 100000,
+    placeholder: "D",
+    description: "dfs: depth bound (default 60); simulate: steps per walk (default 100)",
+  },
+  {
+    kind: "integer",
+    name: "seed",
+    min: 0,
+    max: 2147483647,
+    default: 1,
+    description: "simulate: random seed",
+  },
+  {
+    kind: "integer",
+    name: "walks",
+    min: 1,
+    max: 100000000,
+    default: 1000,
+    description: "simulate: number of walks",
+  },
+  {
+    kind: "integer",
+    name: "max-states",
+    min: 1,
+    placeholder: "N",
+    description: "stop (incomplete) after N distinct states",
+  },
+  {
+    kind: "integer",
+    name: "max-seconds",
+    min: 1,
+    placeholder: "S",
+    description: "stop (incomplete) after S seconds",
+  },
+  {
+    kind: "integer",
+    name: "max-memory",
+    min: 64,
+    placeholder: "MB",
+    description: `stop (incomplete) before using more memory (default: 70% of this machine's, ${Math.floor((totalmem() * 0.7) / 1048576)})`,
+  },
+  {
+    kind: "integer",
+    name: "progress",
+    min: 0,
+    max: 3600,
+    default: 2,
+    placeholder: "S",
+    description: "seconds between progress lines on stderr (0: none)",
+  },
+  {
+    kind: "boolean",
+    name: "json",
+    default: false,
+    description: "print one JSON object with the result on stdout",
+  },
+  {
+    kind: "string",
+    name: "trace-out",
+    placeholder: "FILE",
+    description: "write a counterexample as an NDJSON trace",
+  },
+  { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
+];
+
+export const CHECK_HELP = renderHelp(
+  "kraft check [options]",
+  "Explore every interleaving of a small KRaft cluster built from the spec reducers (spec/) and check\nthe safety properties of spec/invariants. Exit 0: all hold; 1: a property is violated (the shortest\ncounterexample is printed); 2: bad options.",
+  CHECK_FLAGS,
+  [
+    "examples:",
+    "  kraft check                                   the default configuration",
+    "  kraft check --max-epoch 3 --max-crashes 1 --max-seconds 120",
+    "  kraft check --mode simulate --seed 7 --walks 10000 --depth 200",
+    "  kraft check --json --trace-out counterexample.ndjson",
+  ],
+);
+
+export interface CheckConfig {
+  readonly cluster: ClusterSpec;
+  readonly bounds: Bounds;
+  readonly symmetry: boolean;
+}
+
+export const checkConfigFrom = (values: FlagValues): CheckConfig => {
+  const voters = values["voters"] as number;
+  const observers = values["observers"] as number;
+  if ((values["max-values-per-epoch"] as number) > (values["max-values"] as number)) {
+    throw new UsageError("--max-values-per-epoch cannot exceed --max-values");
+  }
+  return {
+    cluster: {
+      ...DEFAULT_CLUSTER,
+      voters,
+      observers,
+      preVote: values["pre-vote"] as boolean,
+      checkQuorum: values["check-quorum"] as boolean,
+    },
+    bounds: {
+      maxEpoch: values["max-epoch"] as number,
+      maxValues: values["max-values"] as number,
+      maxValuesPerEpoch: values["max-values-per-epoch"] as number,
+      maxCrashes: values["max-crashes"] as number,
+      maxDuplicates: values["duplicates"] as number,
+      loss: values["loss"] as boolean,
+      network: values["network"] as "unordered" | "ordered",
+    },
+    symmetry: values["symmetry"] as boolean,
+  };
+};
+
+const count = (n: number): string => Math.round(n).toLocaleString("en-US");
+
+const progressLine = (p: Progress): string =>
+  `depth ${p.depth} · ${count(p.generatedStates)} generated · ${count(p.distinctStates)} distinct · queue ${count(p.queue)} · ${count(p.distinctPerSecond)} distinct/s · ${p.seconds.toFixed(1)} s · ${Math.round(p.rssMB)} MB`;
+
+const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean): string => {
+  const { cluster, bounds } = config;
+  const parts = [
+    `${cluster.voters} voter${cluster.voters === 1 ? "" : "s"}`,
+    ...(cluster.observers > 0 ? [`${cluster.observers} observer${cluster.observers === 1 ? "" : "s"}`] : []),
+    `max epoch ${bounds.maxEpoch}`,
+    `${bounds.maxValues} value${bounds.maxValues === 1 ? "" : "s"} (${bounds.maxValuesPerEpoch} per epoch)`,
+    `${bounds.maxCrashes} crash${bounds.maxCrashes === 1 ? "" : "es"}`,
+    `${bounds.network}${bounds.loss ? " lossy" : ""} network`,
+    ...(bounds.maxDuplicates > 0 ? [`${bounds.maxDuplicates} duplicates`] : []),
+    `pre-vote ${cluster.preVote ? "on" : "off"}`,
+    `check quorum ${cluster.checkQuorum ? "on" : "off"}`,
+    `symmetry ${symmetryUsed ? "on" : config.symmetry ? "off (observers are not symmetric)" : "off"}`,
+  ];
+  return `kraft check: raft model, ${mode}: ${parts.join(", ")}`;
+};
+
+/** The NDJSON counterexample: a header, one line per reducer step, the violation. */
+export const traceLines = (config: CheckConfig, result: SearchResult<unknown>): string[] => {
+  const lines: unknown[] = [
+    {
+      type: "header",
+      format: "openkraft-trace",
+      version: 1,
+      model: "raft",
+      cluster: config.cluster,
+      bounds: config.bounds,
+    },
+  ];
+  for (const step of result.trace ?? []) {
+    lines.push({ type: "action", step: step.step, action: step.action, nodes: step.nodes });
+    for (const detail of step.details ?? [])
+      lines.push({ type: "step", step: step.step, ...(detail as object) });
+  }
+  lines.push({ type: "violation", property: result.property, detail: result.violation });
+  return lines.map((l) => JSON.stringify(l));
+};
+
+export interface CheckIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly isTTY: boolean;
+}
+
+/** Run `kraft check`; returns the exit code. */
+export const runCheck = (argv: readonly string[], io: CheckIo): number => {
+  const { values, positional } = parseFlags(CHECK_FLAGS, argv);
+  if (values["help"] === true) {
+    io.out(CHECK_HELP);
+    return 0;
+  }
+  if (positional.length > 0)
+    throw new UsageError(`kraft check takes no arguments, got "${positional.join(" ")}"`);
+  const config = checkConfigFrom(values);
+  const mode = values["mode"] as "bfs" | "dfs" | "simulate";
+  const model: Model<unknown> = raftModel(config) as Model<unknown>;
+  const symmetryUsed = config.symmetry && config.cluster.observers === 0 && config.cluster.voters > 1;
+  const json = values["json"] === true;
+  const progressSeconds = values["progress"] as number;
+  io.err(describeConfig(config, mode, symmetryUsed));
+  let lastLineLength = 0;
+  const onProgress = (p: Progress): void => {
+    const line = progressLine(p);
+    if (io.isTTY) {
+      io.err(`\r${line.padEnd(lastLineLength)}`);
+      lastLineLength = line.length;
+    } else {
+      io.err(`${line}\n`);
+    }
+  };
+  const maxMemory = (values["max-memory"] as number | undefined) ?? Math.floor((totalmem() * 0.7) / 1048576);
+  const depth = values["depth"] as number | undefined;
+  const result = search(model, {
+    mode,
+    maxMemoryMB: maxMemory,
+    ...(values["max-states"] === undefined ? {} : { maxStates: values["max-states"] as number }),
+    ...(values["max-seconds"] === undefined ? {} : { maxSeconds: values["max-seconds"] as number }),
+    ...(depth === undefined ? {} : { depth }),
+    seed: values["seed"] as number,
+    walks: values["walks"] as number,
+    ...(progressSeconds > 0 ? { onProgress, progressIntervalMs: progressSeconds * 1000 } : {}),
+  });
+  if (io.isTTY && lastLineLength > 0) io.err("\n");
+  const traceOut = values["trace-out"] as string | undefined;
+  if (result.result === "violation" && traceOut !== undefined) {
+    try {
+      writeFileSync(traceOut, `${traceLines(config, result).join("\n")}\n`);
+    } catch (error) {
+      io.err(`kraft check: cannot write the counterexample to ${traceOut}: ${(error as Error).message}\n`);
+      return 2;
+    }
+  }
+  if (json) {
+    const { violatingState: _state, ...rest } = result;
+    const property = model.properties.find((p) => p.name === result.property);
+    io.out(
+      JSON.stringify({
+        ...rest,
+        ...(property === undefined ? {} : { rules: property.rules }),
+        mode,
+        symmetry: symmetryUsed,
+        cluster: config.cluster,
+        bounds: config.bounds,
+      }),
+    );
+    return result.result === "violation" ? 1 : 0;
+  }
+  io.out(renderResult(result, model, traceOut));
+  return result.result === "violation" ? 1 : 0;
+};
+
+const renderResult = (
+  result: SearchResult<unknown>,
+  model: Model<unknown>,
+  traceOut: string | undefined,
+): string => {
+  const stats = `${count(result.distinctStates)} distinct states (${count(result.generatedStates)} generated), depth ${result.maxDepth}, ${result.seconds.toFixed(1)} s, ${count(result.distinctPerSecond)} distinct states/s, peak ${result.peakRssMB} MB`;
+  const lines: string[] = [];
+  const always = model.properties.filter((p) => p.kind === "always").length;
+  if (result.result === "violation") {
+    const property = model.properties.find((p) => p.name === result.property);
+    lines.push(`VIOLATION of ${result.property}${property === undefined ? "" : ` (${property.rules})`}:`);
+    lines.push(`  ${result.violation}`);
+    lines.push("");
+    const steps = (result.trace?.length ?? 1) - 1;
+    lines.push(
+      `${result.walks === undefined ? "Shortest counterexample" : "Counterexample"} (${steps} step${steps === 1 ? "" : "s"}):`,
+    );
+    for (const step of result.trace ?? []) {
+      lines.push(`${String(step.step).padStart(3)}. ${step.action}`);
+      for (const node of step.nodes) lines.push(`       ${node}`);
+    }
+    lines.push("");
+    lines.push(`after ${stats}`);
+    if (result.seed !== undefined) lines.push(`seed ${result.seed} (walk ${result.walks})`);
+    if (traceOut !== undefined) lines.push(`trace written to ${traceOut}`);
+  } else if (result.result === "ok" && result.complete) {
+    lines.push(
+      `OK: all ${always} properties hold. The search is complete: every reachable state within the bounds was explored.`,
+    );
+    lines.push(stats);
+  } else if (result.result === "ok") {
+    lines.push(
+      `OK: no property violated in ${count(result.walks ?? 0)} random walks (seed ${result.seed}). Simulation is not exhaustive.`,
+    );
+    lines.push(stats);
+  } else {
+    const reasons: Record<string, string> = {
+      "max-states": "the --max-states limit was reached",
+      "max-seconds": "the --max-seconds limit was reached",
+      "max-memory": "the memory budget (--max-memory) was reached",
+      "depth-bound": "the depth bound (--depth) cut some paths",
+    };
+    lines.push(
+      `INCOMPLETE: no property violated, but ${reasons[result.stopReason ?? ""] ?? "the search stopped"} before every state was explored.`,
+    );
+    lines.push(stats);
+  }
+  if (result.result !== "violation") {
+    if (result.sometimesReached.length > 0) lines.push(`reached: ${result.sometimesReached.join(", ")}`);
+    if (result.sometimesMissed.length > 0) {
+      lines.push(
+        `never reached: ${result.sometimesMissed.join(", ")} (raise the bounds if these should happen)`,
+      );
+    }
+  }
+  return lines.join("\n");
+};
