@@ -413,28 +413,25 @@ const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
 };
 
 /** Encode `world` with node ids renamed by `perm`. */
+/** A node's requests in flight by relabelled destination, then API (at most one of each pair). */
+const sortInflight = (ctx: Context, inflight: readonly InflightRequest[]): readonly InflightRequest[] => {
+  if (inflight.length <= 1) return inflight;
+  const key = (r: InflightRequest): number => relabel(ctx, r.destination) * 8 + APIS.indexOf(r.api);
+  if (inflight.length === 2) return key(inflight[0]!) <= key(inflight[1]!) ? inflight : [inflight[1]!, inflight[0]!];
+  return inflight.slice().sort((a, b) => key(a) - key(b));
+};
+
+let inverse = new Int32Array(8);
+
+/** Encode `world` with node ids renamed by `perm`. */
 export const encodeWith = (w: WordWriter, world: World, cluster: ClusterSpec, perm: Permutation): void => {
   const total = world.nodes.length;
   const inflight: (readonly InflightRequest[] | null)[] = new Array(total);
   const ctx: Context = { cluster, perm, inflight };
-  // Each node's requests in flight, by relabelled destination then API (one of each at most): their
-  // correlation ids are renumbered 1..k in this order.
+  // Each node's correlation ids in flight are renumbered 1..k in this order.
   for (let i = 0; i < total; i++) {
     const s = world.nodes[i]!.state;
-    if (s === null) {
-      inflight[i] = null;
-      continue;
-    }
-    inflight[i] =
-      s.inflight.length <= 1
-        ? s.inflight
-        : s.inflight
-            .slice()
-            .sort(
-              (a, b) =>
-                relabel(ctx, a.destination) - relabel(ctx, b.destination) ||
-                APIS.indexOf(a.api) - APIS.indexOf(b.api),
-            );
+    inflight[i] = s === null ? null : sortInflight(ctx, s.inflight);
   }
   if (world.broken !== null) fail("a state that already broke a property");
   w.push(world.valuesAppended);
@@ -444,9 +441,12 @@ export const encodeWith = (w: WordWriter, world: World, cluster: ClusterSpec, pe
   for (const l of world.leaders) w.push(relabel(ctx, l));
   w.push(world.committed.length);
   for (const e of world.committed) w.push(e);
-  const inverse = new Int32Array(total);
+  if (inverse.length < total) inverse = new Int32Array(total * 2);
   for (let i = 0; i < total; i++) inverse[perm[i]!] = i;
-  for (let j = 0; j < total; j++) writeSlot(w, ctx, world.nodes[inverse[j]!]!, inverse[j]!);
+  for (let j = 0; j < total; j++) {
+    const old = inverse[j]!;
+    writeSlot(w, ctx, world.nodes[old]!, old);
+  }
   writeNetwork(w, ctx, world);
 };
 
@@ -565,33 +565,44 @@ export const encodeCanonical = (
     if (e.to >= 1 && e.to <= total) traffic[(e.to - 1) * 2 + 1]!++;
   }
   for (let i = 0; i < voters; i++) writeSignature(world, i, signatures, i * SIGNATURE_LENGTH, traffic);
-  // The orders (order[newIndex] = oldIndex) that list voters by non-decreasing signature; usually one.
-  const orders: Int32Array[] = [];
-  for (const order of allPermutations(voters)) {
-    let sorted = true;
-    for (let j = 1; j < voters && sorted; j++)
-      if (compareSignatures(order[j - 1]!, order[j]!) > 0) sorted = false;
-    if (sorted) orders.push(order);
+  // Voters in order of signature (insertion sort: a handful of voters), noting whether any tie.
+  const order = new Int32Array(voters);
+  let ties = false;
+  for (let i = 0; i < voters; i++) {
+    let j = i;
+    while (j > 0) {
+      const c = compareSignatures(order[j - 1]!, i);
+      if (c === 0) ties = true;
+      if (c <= 0) break;
+      order[j] = order[j - 1]!;
+      j--;
+    }
+    order[j] = i;
   }
-  const permFor = (order: Int32Array): Permutation => {
+  const permFor = (arrangement: Int32Array): Permutation => {
     const perm = new Int32Array(total);
     for (let j = 0; j < total; j++) perm[j] = j;
-    for (let j = 0; j < voters; j++) perm[order[j]!] = j;
+    for (let j = 0; j < voters; j++) perm[arrangement[j]!] = j;
     return perm;
   };
-  symmetryStats.encodings += orders.length;
-  if (orders.length === 1) {
-    encodeWith(w, world, cluster, permFor(orders[0]!));
+  if (!ties) {
+    symmetryStats.encodings++;
+    encodeWith(w, world, cluster, permFor(order));
     return;
   }
-  best.reset();
-  encodeWith(best, world, cluster, permFor(orders[0]!));
-  for (let k = 1; k < orders.length; k++) {
+  // Ties: every order that lists the voters by non-decreasing signature; keep the smallest encoding.
+  let haveBest = false;
+  for (const arrangement of allPermutations(voters)) {
+    let sorted = true;
+    for (let j = 1; j < voters && sorted; j++) if (compareSignatures(arrangement[j - 1]!, arrangement[j]!) > 0) sorted = false;
+    if (!sorted) continue;
+    symmetryStats.encodings++;
     candidate.reset();
-    encodeWith(candidate, world, cluster, permFor(orders[k]!));
-    if (compareWords(candidate.words, candidate.length, best.words, best.length) < 0) {
+    encodeWith(candidate, world, cluster, permFor(arrangement));
+    if (!haveBest || compareWords(candidate.words, candidate.length, best.words, best.length) < 0) {
       best.reset();
       for (let i = 0; i < candidate.length; i++) best.push(candidate.words[i]!);
+      haveBest = true;
     }
   }
   for (let i = 0; i < best.length; i++) w.push(best.words[i]!);
