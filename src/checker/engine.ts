@@ -201,15 +201,35 @@ export const replayPath = <S>(
   model: Model<S>,
   fingerprints: readonly (readonly [number, number])[],
   hints: readonly number[],
-): TraceStep[] => {
+): TraceStep[] =>
+  replayFrom(model, fingerprints, hints, false) ?? replayFrom(model, fingerprints, hints, true)!;
+
+/**
+ * One replay attempt. With `canonical`, each state is first replaced by its decoded canonical form,
+ * exactly as the search expanded it: that always succeeds, but symmetry may rename nodes from one
+ * step to the next, so it is only the fallback.
+ */
+const replayFrom = <S>(
+  model: Model<S>,
+  fingerprints: readonly (readonly [number, number])[],
+  hints: readonly number[],
+  canonical: boolean,
+): TraceStep[] | undefined => {
   const writer = new WordWriter();
   const fp = new Int32Array(2);
+  const normalize = (s: S): S => {
+    if (!canonical) return s;
+    writer.reset();
+    model.encode(s, writer);
+    return model.decode(writer.words, 0, writer.length);
+  };
   const first = fingerprints[0]!;
-  let state = model.initialStates().find((s) => {
+  const initial = model.initialStates().find((s) => {
     fingerprintOf(model, s, writer, fp);
     return fp[0] === first[0] && fp[1] === first[1];
   });
-  if (state === undefined) throw new Error("counterexample replay: no initial state matches");
+  if (initial === undefined) throw new Error("counterexample replay: no initial state matches");
+  let state = normalize(initial);
   const trace: TraceStep[] = [{ step: 0, action: "initial state", nodes: model.describeState(state) }];
   for (let i = 1; i < fingerprints.length; i++) {
     const target = fingerprints[i]!;
@@ -223,17 +243,22 @@ export const replayPath = <S>(
       if (next === null) continue;
       fingerprintOf(model, next.state, writer, fp);
       if (fp[0] === target[0] && fp[1] === target[1]) {
+        const details = model.explain?.(state, action);
         trace.push({
           step: i,
           action: model.describeAction(state, action),
           nodes: model.describeState(next.state),
+          ...(details === undefined ? {} : { details }),
         });
-        state = next.state;
+        state = normalize(next.state);
         found = true;
         break;
       }
     }
-    if (!found) throw new Error(`counterexample replay: no action reaches step ${i}`);
+    if (!found) {
+      if (canonical) throw new Error(`counterexample replay: no action reaches step ${i}`);
+      return undefined;
+    }
   }
   return trace;
 };

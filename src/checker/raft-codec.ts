@@ -417,7 +417,8 @@ const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
 const sortInflight = (ctx: Context, inflight: readonly InflightRequest[]): readonly InflightRequest[] => {
   if (inflight.length <= 1) return inflight;
   const key = (r: InflightRequest): number => relabel(ctx, r.destination) * 8 + APIS.indexOf(r.api);
-  if (inflight.length === 2) return key(inflight[0]!) <= key(inflight[1]!) ? inflight : [inflight[1]!, inflight[0]!];
+  if (inflight.length === 2)
+    return key(inflight[0]!) <= key(inflight[1]!) ? inflight : [inflight[1]!, inflight[0]!];
   return inflight.slice().sort((a, b) => key(a) - key(b));
 };
 
@@ -433,7 +434,8 @@ export const encodeWith = (w: WordWriter, world: World, cluster: ClusterSpec, pe
     const s = world.nodes[i]!.state;
     inflight[i] = s === null ? null : sortInflight(ctx, s.inflight);
   }
-  if (world.broken !== null) fail("a state that already broke a property");
+  // A state that broke a step property is never expanded, but must not be mistaken for a clean one.
+  w.push(world.broken === null ? 0 : 1);
   w.push(world.valuesAppended);
   w.push(world.crashes);
   w.push(world.duplicates);
@@ -452,24 +454,18 @@ export const encodeWith = (w: WordWriter, world: World, cluster: ClusterSpec, pe
 
 // ---- symmetry ------------------------------------------------------------------------------------
 
-const SIGNATURE_LENGTH = 14;
+const SIGNATURE_LENGTH = 12;
 
 /**
  * A summary of a voter that does not mention any node id, so relabelling cannot change it: written
  * into `out` at `at`.
  */
-const writeSignature = (
-  world: World,
-  index: number,
-  out: Int32Array,
-  at: number,
-  traffic: Int32Array,
-): void => {
+const writeSignature = (world: World, index: number, out: Int32Array, at: number): void => {
+  // Only what the encoding itself keeps: messages are left out, since the encoding drops some of
+  // them (stale answers, duplicates) and the signature must not tell such states apart.
   const slot = world.nodes[index]!;
   const s = slot.state;
   const id = index + 1;
-  const sent = traffic[index * 2]!;
-  const received = traffic[index * 2 + 1]!;
   let leaderOf = 0;
   for (const l of world.leaders) if (l === id) leaderOf++;
   let entries = 0x811c9dc5;
@@ -487,9 +483,7 @@ const writeSignature = (
   out[at + 8] = slot.flushRequested ? 1 : 0;
   out[at + 9] = s?.inflight.length ?? 0;
   out[at + 10] = (s?.shuttingDown ? 1 : 0) | (timers << 1);
-  out[at + 11] = sent;
-  out[at + 12] = received;
-  out[at + 13] = leaderOf;
+  out[at + 11] = leaderOf;
 };
 
 const permutationCache: Int32Array[][] = [];
@@ -526,7 +520,6 @@ const identity = (n: number): Permutation => {
 const best = new WordWriter(1024);
 const candidate = new WordWriter(1024);
 let signatures = new Int32Array(0);
-let traffic = new Int32Array(0);
 
 /** How much work symmetry reduction does: canonical encodings asked for, and encodings tried. */
 export const symmetryStats = { canonical: 0, encodings: 0 };
@@ -558,13 +551,7 @@ export const encodeCanonical = (
   }
   symmetryStats.canonical++;
   if (signatures.length < voters * SIGNATURE_LENGTH) signatures = new Int32Array(voters * SIGNATURE_LENGTH);
-  if (traffic.length < total * 2) traffic = new Int32Array(total * 2);
-  traffic.fill(0);
-  for (const e of world.network) {
-    if (e.from >= 1 && e.from <= total) traffic[(e.from - 1) * 2]!++;
-    if (e.to >= 1 && e.to <= total) traffic[(e.to - 1) * 2 + 1]!++;
-  }
-  for (let i = 0; i < voters; i++) writeSignature(world, i, signatures, i * SIGNATURE_LENGTH, traffic);
+  for (let i = 0; i < voters; i++) writeSignature(world, i, signatures, i * SIGNATURE_LENGTH);
   // Voters in order of signature (insertion sort: a handful of voters), noting whether any tie.
   const order = new Int32Array(voters);
   let ties = false;
@@ -594,7 +581,8 @@ export const encodeCanonical = (
   let haveBest = false;
   for (const arrangement of allPermutations(voters)) {
     let sorted = true;
-    for (let j = 1; j < voters && sorted; j++) if (compareSignatures(arrangement[j - 1]!, arrangement[j]!) > 0) sorted = false;
+    for (let j = 1; j < voters && sorted; j++)
+      if (compareSignatures(arrangement[j - 1]!, arrangement[j]!) > 0) sorted = false;
     if (!sorted) continue;
     symmetryStats.encodings++;
     candidate.reset();
@@ -836,6 +824,7 @@ const readMessage = (r: WordReader, cluster: ClusterSpec): RaftMessage => {
 
 export const decodeWorld = (words: Int32Array, start: number, end: number, cluster: ClusterSpec): World => {
   const r = new WordReader(words, start, end);
+  const broken = r.next() === 0 ? null : "a step property was broken before this state was encoded";
   const valuesAppended = r.next();
   const crashes = r.next();
   const duplicates = r.next();
@@ -866,6 +855,6 @@ export const decodeWorld = (words: Int32Array, start: number, end: number, clust
     valuesAppended,
     crashes,
     duplicates,
-    broken: null,
+    broken,
   };
 };

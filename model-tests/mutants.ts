@@ -1,0 +1,301 @@
+// Seeded bugs: each is a small change to one rule of spec/raft that a real implementer could make.
+// They are applied to a copy of spec/ (never to spec/ itself) and the model checker must find a
+// counterexample for every one. `npm run mutants` runs them.
+import type { Bounds } from "../spec/cluster/actions.ts";
+import type { ClusterSpec } from "../spec/cluster/world.ts";
+
+/** A file under spec/, the exact text to replace (it must occur once), and the replacement. */
+export interface Edit {
+  readonly file: string;
+  readonly find: string;
+  readonly replace: string;
+}
+
+export interface Mutant {
+  readonly name: string;
+  /** The rule the change breaks (spec/README.md). */
+  readonly rule: string;
+  readonly description: string;
+  readonly edits: readonly Edit[];
+  /** The cluster and bounds to check the mutant with. */
+  readonly cluster?: Partial<ClusterSpec>;
+  readonly bounds?: Partial<Bounds>;
+}
+
+export const MUTANTS: readonly Mutant[] = [
+  {
+    name: "vote-without-log-check",
+    rule: "R48",
+    description: "grant a standard vote without comparing logs",
+    edits: [
+      {
+        file: "raft/vote.ts",
+        find: "} else if (role.leaderId < 0 && logIsUpToDate(next, request)) {",
+        replace: "} else if (role.leaderId < 0) {",
+      },
+    ],
+    cluster: { preVote: false },
+    bounds: { maxEpoch: 2, maxValues: 1, loss: false },
+  },
+  {
+    name: "vote-twice-in-an-epoch",
+    rule: "R49",
+    description: "grant a standard vote to a second candidate in the same epoch",
+    edits: [
+      {
+        file: "raft/vote.ts",
+        find: "granted = replicaKeyMatches(role.votedKey, candidate);",
+        replace: "granted = true;",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, loss: false },
+  },
+  {
+    name: "majority-off-by-one",
+    rule: "R6",
+    description: "compute a majority as half the voters",
+    edits: [
+      {
+        file: "raft/primitives.ts",
+        find: "export const majority = (n: number): number => Math.floor(n / 2) + 1;",
+        replace: "export const majority = (n: number): number => Math.max(1, Math.floor(n / 2));",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, loss: false },
+  },
+  {
+    name: "grant-vote-without-persisting",
+    rule: "R14",
+    description: "answer a granted vote without writing it to quorum-state",
+    edits: [
+      {
+        file: "raft/vote.ts",
+        find: `      out.push({
+        _tag: "PersistElectionState",
+        epoch: next.epoch,
+        leaderId: role.leaderId,
+        votedKey: candidate,
+      });`,
+        replace: "",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, loss: false },
+  },
+  {
+    name: "reply-before-persisting-vote",
+    rule: "R14",
+    description: "send the granted vote before the quorum-state write",
+    edits: [
+      {
+        file: "raft/vote.ts",
+        find: `  respond(out, from, voteResponse(next, "NONE", granted), correlationId);
+  return next;
+};
+
+// ---- receiving a response (R52)`,
+        replace: `  if (granted) {
+    const persisted = out.findIndex((e) => e._tag === "PersistElectionState" && e.votedKey !== undefined);
+    if (persisted >= 0) {
+      const write = out.splice(persisted, 1)[0]!;
+      respond(out, from, voteResponse(next, "NONE", granted), correlationId);
+      out.push(write);
+      return next;
+    }
+  }
+  respond(out, from, voteResponse(next, "NONE", granted), correlationId);
+  return next;
+};
+
+// ---- receiving a response (R52)`,
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, loss: false },
+  },
+  {
+    name: "candidate-skips-persisting-epoch",
+    rule: "R15",
+    description: "ask for votes in a new epoch without writing it first",
+    edits: [{ file: "raft/transitions.ts", find: "  persist(out, epoch, NO_ID, localKey(s));", replace: "" }],
+    bounds: { maxEpoch: 1, maxValues: 0, loss: false },
+  },
+  {
+    name: "follower-skips-persisting-leader",
+    rule: "R15",
+    description: "follow a leader of a new epoch without writing the epoch first",
+    edits: [
+      {
+        file: "raft/transitions.ts",
+        find: `  persist(out, epoch, leaderId, votedKey);
+  let next = leave(s, out, epoch, leaderId);
+  next = withRole(
+    next,
+    epoch,
+    votedKey === undefined
+      ? { _tag: "Follower"`,
+        replace: `  let next = leave(s, out, epoch, leaderId);
+  next = withRole(
+    next,
+    epoch,
+    votedKey === undefined
+      ? { _tag: "Follower"`,
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, loss: false },
+  },
+  {
+    name: "restart-former-leader-as-leader",
+    rule: "R19",
+    description: "restart a node whose quorum-state names it leader as Leader, not Resigned",
+    edits: [
+      {
+        file: "raft/startup.ts",
+        find: "      state = enterResigned(boot, config, out, []);",
+        replace:
+          '      state = enterLeader({ ...boot, role: { _tag: "Candidate", granted: [config.nodeId], rejected: [] } }, config, out);',
+      },
+      { file: "raft/startup.ts", find: "  enterFollower,", replace: "  enterFollower,\n  enterLeader," },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, maxCrashes: 1, loss: false },
+  },
+  {
+    name: "resigned-leads-again",
+    rule: "R28",
+    description: "let a Resigned node lead again in the same epoch when its timer runs out",
+    edits: [
+      {
+        file: "raft/timers.ts",
+        find: '      return enterUnattached(s, config, out, s.epoch + 1, -1, undefined, "keep");',
+        replace: "      return enterLeader(s, config, out);",
+      },
+      {
+        file: "raft/timers.ts",
+        find: "import { enterCandidate, ",
+        replace: "import { enterCandidate, enterLeader, ",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, maxCrashes: 1, loss: false },
+  },
+  {
+    name: "resigned-stays-in-its-epoch",
+    rule: "R28",
+    description: "move a Resigned node to Unattached in its own epoch instead of the next",
+    edits: [
+      {
+        file: "raft/timers.ts",
+        find: '      return enterUnattached(s, config, out, s.epoch + 1, -1, undefined, "keep");',
+        replace: '      return enterUnattached(s, config, out, s.epoch, -1, undefined, "keep");',
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, loss: false },
+  },
+  {
+    name: "drop-vote-on-prospective-fallback",
+    rule: "R29",
+    description: "forget the vote cast when a lost pre-vote falls back to Unattached in the same epoch",
+    edits: [
+      {
+        file: "raft/vote.ts",
+        find: "  return enterUnattached(s, config, out, s.epoch, role.leaderId, role.votedKey, timer);",
+        replace: "  return enterUnattached(s, config, out, s.epoch, role.leaderId, undefined, timer);",
+      },
+    ],
+    bounds: { maxEpoch: 2, maxValues: 0, loss: false },
+  },
+  {
+    name: "restart-forgets-vote",
+    rule: "R21",
+    description: "ignore the vote recorded in quorum-state at startup",
+    edits: [
+      {
+        file: "raft/startup.ts",
+        find: "    const votedKey = stored.votedKey;",
+        replace: "    const votedKey = undefined;",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, maxCrashes: 1, loss: false },
+  },
+  {
+    name: "observer-counts-toward-high-watermark",
+    rule: "R64",
+    description: "count an observer's fetch offset in the high watermark",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: "  const offsets = voterStates.map((v) => v.endOffset);",
+        replace: "  const offsets = [...voterStates, ...role.observerStates].map((v) => v.endOffset);",
+      },
+    ],
+    cluster: { voters: 2, observers: 1 },
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  {
+    name: "high-watermark-from-the-best-replica",
+    rule: "R64",
+    description: "take the largest fetch offset instead of the one a majority reached",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: "  const candidate = offsets[quorumSize(s) - 1] ?? -1;",
+        replace: "  const candidate = offsets[0] ?? -1;",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  {
+    name: "leader-counts-unflushed-records",
+    rule: "R16",
+    description: "count the leader's own unflushed records toward the high watermark",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: "const ownEndOffset = (s: NodeState): number => s.log.flushedOffset;",
+        replace: "const ownEndOffset = (s: NodeState): number => s.log.endOffset;",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  {
+    name: "fetch-before-flush",
+    rule: "R16",
+    description: "let a voter report records it has not flushed yet",
+    edits: [
+      {
+        file: "raft/fetch-follower.ts",
+        find: "  if (isVoter(s) && s.log.flushedOffset < s.log.endOffset) return s;",
+        replace: "",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  {
+    name: "skip-divergence-check",
+    rule: "R65",
+    description: "serve a fetch without checking the follower's last epoch against the leader's log",
+    edits: [
+      {
+        file: "raft/fetch-leader.ts",
+        find: "  if (!(s.log.startOffset === 0 && request.fetchOffset === 0)) {",
+        replace: "  if (false) {",
+      },
+    ],
+    bounds: { maxEpoch: 2, maxValues: 2, loss: false },
+  },
+  {
+    name: "high-watermark-before-truncating",
+    rule: "R66",
+    description: "take the leader's high watermark before truncating on divergence",
+    edits: [
+      {
+        file: "raft/fetch-follower.ts",
+        find: '    out.push({ _tag: "TruncateLog", offset });',
+        replace: `    if (response.highWatermark > highWatermark) {
+      highWatermark = Math.min(response.highWatermark, log.endOffset);
+      out.push({ _tag: "HighWatermarkUpdated", offset: highWatermark });
+    }
+    out.push({ _tag: "TruncateLog", offset });`,
+      },
+    ],
+    cluster: { preVote: false, checkQuorum: false },
+    bounds: { maxEpoch: 2, maxValues: 2, loss: false },
+  },
+];

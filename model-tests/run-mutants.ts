@@ -1,0 +1,188 @@
+// Runs the mutation suite: for each seeded bug, copy spec/ and the checker into a scratch folder,
+// apply the bug there, and model-check it. Every mutant must be caught with a counterexample.
+//   npm run mutants -- [--json] [--only NAME] [--max-seconds S] [--baseline]
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type FlagSpec, parseFlags, renderHelp, UsageError } from "../src/cli/flags.ts";
+import { type Edit, MUTANTS, type Mutant } from "./mutants.ts";
+
+const root = join(import.meta.dirname, "..");
+const scratch = join(root, ".cache", "mutants");
+
+/** Apply edits to a source text; each `find` must occur exactly once. */
+export const applyEdits = (name: string, file: string, text: string, edits: readonly Edit[]): string => {
+  let result = text;
+  for (const edit of edits) {
+    if (edit.file !== file) continue;
+    const first = result.indexOf(edit.find);
+    if (first < 0 || result.indexOf(edit.find, first + 1) >= 0) {
+      throw new Error(
+        `mutant ${name}: the text to replace in spec/${file} ${first < 0 ? "is not there" : "occurs more than once"}; update model-tests/mutants.ts after changing the spec:\n${edit.find}`,
+      );
+    }
+    result = result.slice(0, first) + edit.replace + result.slice(first + edit.find.length);
+  }
+  return result;
+};
+
+export interface MutantResult {
+  readonly name: string;
+  readonly rule: string;
+  readonly caught: boolean;
+  readonly property?: string;
+  /** Steps in the (shortest) counterexample. */
+  readonly depth?: number;
+  readonly seconds: number;
+  readonly distinctStates: number;
+  readonly result: string;
+}
+
+/** Copy spec/ and the checker into `dir`, with the mutant's edits applied when given. */
+const prepare = (dir: string, mutant: Mutant | undefined): void => {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "src"), { recursive: true });
+  cpSync(join(root, "spec"), join(dir, "spec"), {
+    recursive: true,
+    filter: (src) => !src.endsWith(".test.ts") && !src.endsWith(".txt"),
+  });
+  cpSync(join(root, "src", "checker"), join(dir, "src", "checker"), { recursive: true });
+  if (mutant === undefined) return;
+  for (const file of new Set(mutant.edits.map((e) => e.file))) {
+    const path = join(dir, "spec", file);
+    writeFileSync(path, applyEdits(mutant.name, file, readFileSync(path, "utf8"), mutant.edits));
+  }
+};
+
+interface CheckerModules {
+  readonly search: typeof import("../src/checker/engine.ts").search;
+  readonly raftModel: typeof import("../src/checker/raft-model.ts").raftModel;
+  readonly DEFAULT_CLUSTER: typeof import("../spec/cluster/world.ts").DEFAULT_CLUSTER;
+  readonly DEFAULT_BOUNDS: typeof import("../spec/cluster/actions.ts").DEFAULT_BOUNDS;
+}
+
+const load = async (dir: string): Promise<CheckerModules> => {
+  const engine = await import(pathToFileURL(join(dir, "src", "checker", "engine.ts")).href);
+  const model = await import(pathToFileURL(join(dir, "src", "checker", "raft-model.ts")).href);
+  const world = await import(pathToFileURL(join(dir, "spec", "cluster", "world.ts")).href);
+  const actions = await import(pathToFileURL(join(dir, "spec", "cluster", "actions.ts")).href);
+  return {
+    search: engine.search,
+    raftModel: model.raftModel,
+    DEFAULT_CLUSTER: world.DEFAULT_CLUSTER,
+    DEFAULT_BOUNDS: actions.DEFAULT_BOUNDS,
+  };
+};
+
+/** Model-check one mutant (or, with `baseline`, the unchanged spec under the mutant's bounds). */
+export const runMutant = async (
+  mutant: Mutant,
+  maxSeconds: number,
+  baseline = false,
+): Promise<MutantResult> => {
+  const dir = join(scratch, baseline ? `baseline-${mutant.name}` : mutant.name);
+  prepare(dir, baseline ? undefined : mutant);
+  const m = await load(dir);
+  const model = m.raftModel({
+    cluster: { ...m.DEFAULT_CLUSTER, ...mutant.cluster },
+    bounds: { ...m.DEFAULT_BOUNDS, maxCrashes: 0, ...mutant.bounds },
+    symmetry: true,
+  });
+  const result = m.search(model, { mode: "bfs", maxSeconds });
+  return {
+    name: mutant.name,
+    rule: mutant.rule,
+    caught: result.result === "violation",
+    ...(result.property === undefined ? {} : { property: result.property }),
+    ...(result.trace === undefined ? {} : { depth: result.trace.length - 1 }),
+    seconds: Math.round(result.seconds * 100) / 100,
+    distinctStates: result.distinctStates,
+    result: result.result,
+  };
+};
+
+const FLAGS: readonly FlagSpec[] = [
+  { kind: "boolean", name: "json", default: false, description: "print a JSON array of results" },
+  { kind: "string", name: "only", placeholder: "NAME", description: "run one mutant" },
+  { kind: "integer", name: "max-seconds", min: 1, default: 120, description: "search time per mutant" },
+  {
+    kind: "boolean",
+    name: "baseline",
+    default: false,
+    description: "also check the unchanged spec under each mutant's bounds",
+  },
+  { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
+];
+
+const main = async (argv: readonly string[]): Promise<number> => {
+  const { values } = parseFlags(FLAGS, argv);
+  if (values["help"] === true) {
+    console.log(
+      renderHelp(
+        "npm run mutants -- [options]",
+        "Model-check every seeded bug of model-tests/mutants.ts; exit 1 unless all are caught.",
+        FLAGS,
+      ),
+    );
+    return 0;
+  }
+  const only = values["only"] as string | undefined;
+  const selected = only === undefined ? MUTANTS : MUTANTS.filter((m) => m.name === only);
+  if (selected.length === 0)
+    throw new UsageError(`no mutant named "${only}"; mutants: ${MUTANTS.map((m) => m.name).join(", ")}`);
+  const maxSeconds = values["max-seconds"] as number;
+  const json = values["json"] === true;
+  const results: (MutantResult & { baseline?: string })[] = [];
+  for (const mutant of selected) {
+    const result = await runMutant(mutant, maxSeconds);
+    const baseline =
+      values["baseline"] === true ? (await runMutant(mutant, maxSeconds, true)).result : undefined;
+    results.push(baseline === undefined ? result : { ...result, baseline });
+    if (!json) {
+      const verdict = result.caught
+        ? `caught: ${result.property} in ${result.depth} steps`
+        : `NOT CAUGHT (${result.result})`;
+      console.log(
+        `${result.name.padEnd(40)} ${result.rule.padEnd(5)} ${verdict.padEnd(52)} ${result.seconds.toFixed(1).padStart(6)} s${baseline === undefined ? "" : `  baseline: ${baseline}`}`,
+      );
+    } else {
+      process.stderr.write(
+        `${result.name}: ${result.caught ? "caught" : "not caught"} (${result.seconds} s)\n`,
+      );
+    }
+  }
+  const caught = results.filter((r) => r.caught).length;
+  if (json)
+    console.log(
+      JSON.stringify(
+        results.map(({ name, rule, caught, depth, seconds, property, baseline }) => ({
+          name,
+          rule,
+          caught,
+          depth,
+          seconds,
+          property,
+          ...(baseline === undefined ? {} : { baseline }),
+        })),
+      ),
+    );
+  else console.log(`\n${caught} of ${results.length} mutants caught`);
+  return caught === results.length ? 0 : 1;
+};
+
+if (process.argv[1] === import.meta.filename) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        console.error(`mutants: ${error.message}`);
+        process.exitCode = 2;
+      } else {
+        console.error(error);
+        process.exitCode = 1;
+      }
+    },
+  );
+}
