@@ -27,7 +27,7 @@ export type FlagSpec =
 
 export type FlagValues = Record<string, string | number | boolean | undefined>;
 
-const valueOf = (spec: FlagSpec, raw: string): string | number => {
+const parseValue = (spec: FlagSpec, raw: string): string | number => {
   switch (spec.kind) {
     case "integer": {
       if (!/^-?\d+$/.test(raw)) throw new UsageError(`--${spec.name} needs a whole number, not "${raw}"`);
@@ -114,7 +114,7 @@ export const parseFlags = (
       throw new UsageError(
         `--${spec.name} needs a value${spec.kind === "choice" ? ` (${spec.choices.join(", ")})` : ""}`,
       );
-    values[spec.name] = valueOf(spec, raw);
+    values[spec.name] = parseValue(spec, raw);
   }
   return { values, positional };
 };
