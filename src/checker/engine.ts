@@ -1,6 +1,9 @@
 // The search engine: breadth-first search over fingerprints (shortest counterexamples), depth-first
 // search with a depth bound, and seeded random simulation with swarm testing. Plain TypeScript over
 // typed arrays: no Effect data structures in the hot loop.
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Model, Property } from "./model.ts";
 import { Random } from "./random.ts";
 import { VisitedSet } from "./visited.ts";
@@ -61,8 +64,10 @@ export interface SearchResult<S> {
   readonly seconds: number;
   readonly distinctPerSecond: number;
   readonly peakRssMB: number;
-  /** Bytes of search structures (visited set and frontier, at their peak) per distinct state. */
+  /** Bytes of memory the search structures (visited set, frontier buffers) took per distinct state, at their peak. */
   readonly bytesPerState: number;
+  /** The frontier's peak size on disk, in MB (bfs spills it past a few MB). */
+  readonly frontierDiskMB?: number;
   readonly sometimesReached: readonly string[];
   readonly sometimesMissed: readonly string[];
   readonly trace?: readonly TraceStep[];
@@ -74,22 +79,53 @@ export interface SearchResult<S> {
 
 const rssMB = (): number => process.memoryUsage.rss() / 1048576;
 
-// ---- frontier: encoded states, varint bytes ------------------------------------------------------
+// ---- frontier: encoded states, varint bytes, spilled to disk ------------------------------------
 
-/** A FIFO of (state number, encoding) kept as zig-zag varints in one growable byte buffer. */
+const WRITE_BUFFER = 4 << 20;
+const READ_CHUNK = 1 << 20;
+/** The largest encoded entry: far more than any state needs. */
+const MAX_ENTRY = 1 << 16;
+
+/**
+ * A FIFO of (state number, encoding) written once and then read once, kept as zig-zag varints. Past
+ * a few MB it spills to a temporary file, as TLC's queue does, so memory holds the visited set and
+ * little else.
+ */
 class Frontier {
-  bytes = new Uint8Array(1 << 16);
-  writeAt = 0;
-  readAt = 0;
+  private bytes = new Uint8Array(1 << 16);
+  private writeAt = 0;
+  private readAt = 0;
+  private readEnd = 0;
+  private file: { fd: number; path: string; written: number; read: number } | undefined;
+  private readingMemory = false;
   count = 0;
+  private readonly spillDir: () => string;
+
+  constructor(spillDir: () => string) {
+    this.spillDir = spillDir;
+  }
 
   private ensure(extra: number): void {
     if (this.writeAt + extra <= this.bytes.length) return;
+    if (this.writeAt + extra > WRITE_BUFFER) {
+      this.spill();
+      if (extra <= this.bytes.length) return;
+    }
     let size = this.bytes.length * 2;
     while (size < this.writeAt + extra) size *= 2;
     const bigger = new Uint8Array(size);
     bigger.set(this.bytes.subarray(0, this.writeAt));
     this.bytes = bigger;
+  }
+
+  private spill(): void {
+    if (this.file === undefined) {
+      const path = join(this.spillDir(), `frontier-${process.pid}-${fileCounter++}.bin`);
+      this.file = { fd: openSync(path, "w+"), path, written: 0, read: 0 };
+    }
+    writeSync(this.file.fd, this.bytes, 0, this.writeAt, this.file.written);
+    this.file.written += this.writeAt;
+    this.writeAt = 0;
   }
 
   private putVarint(value: number): void {
@@ -122,8 +158,60 @@ class Frontier {
     this.count++;
   }
 
+  /** Make at least one whole entry readable at readAt, pulling the next chunk of the file if needed. */
+  private refill(): void {
+    const file = this.file;
+    if (this.readingMemory || file === undefined) {
+      if (!this.readingMemory) {
+        this.readingMemory = true;
+        this.readAt = 0;
+        this.readEnd = this.writeAt;
+      }
+      return;
+    }
+    if (this.readEnd - this.readAt >= MAX_ENTRY || file.read >= file.written) {
+      if (this.readAt < this.readEnd || file.read < file.written) return;
+      // The file is used up: continue with what is still in memory.
+      closeSync(file.fd);
+      rmSync(file.path, { force: true });
+      this.file = undefined;
+      this.readingMemory = true;
+      this.bytes = this.memoryTail;
+      this.readAt = 0;
+      this.readEnd = this.writeAt;
+      return;
+    }
+    const left = this.readEnd - this.readAt;
+    this.reader.copyWithin(0, this.readAt, this.readEnd);
+    const got = readSync(
+      file.fd,
+      this.reader,
+      left,
+      Math.min(READ_CHUNK, this.reader.length - left),
+      file.read,
+    );
+    file.read += got;
+    this.readAt = 0;
+    this.readEnd = left + got;
+    this.bytes = this.reader;
+  }
+
+  private reader = new Uint8Array(0);
+  private memoryTail = new Uint8Array(0);
+
+  /** Switch from writing to reading: what is in memory is read after what was spilled. */
+  startReading(): void {
+    if (this.file !== undefined) {
+      this.memoryTail = this.bytes;
+      this.reader = new Uint8Array(READ_CHUNK + MAX_ENTRY);
+      this.readAt = 0;
+      this.readEnd = 0;
+    }
+  }
+
   /** Read the next entry into `into`; returns its state number. */
   shift(into: WordWriter): number {
+    this.refill();
     const index = this.getVarint();
     const length = this.getVarint();
     into.reset();
@@ -132,10 +220,28 @@ class Frontier {
     return index;
   }
 
+  /** Bytes held in memory. */
   get bytesHeld(): number {
-    return this.bytes.byteLength;
+    return (
+      this.bytes.byteLength +
+      (this.file === undefined ? 0 : this.reader.byteLength + this.memoryTail.byteLength)
+    );
+  }
+
+  get bytesOnDisk(): number {
+    return this.file?.written ?? 0;
+  }
+
+  dispose(): void {
+    if (this.file !== undefined) {
+      closeSync(this.file.fd);
+      rmSync(this.file.path, { force: true });
+      this.file = undefined;
+    }
   }
 }
+
+let fileCounter = 0;
 
 // ---- shared helpers ------------------------------------------------------------------------------
 
@@ -274,8 +380,14 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   const reached = new Set<string>();
   const budgetMB = options.maxMemoryMB ?? Number.POSITIVE_INFINITY;
   const interval = options.progressIntervalMs ?? 2000;
-  let current = new Frontier();
-  let next = new Frontier();
+  let spillDir: string | undefined;
+  const directory = (): string => {
+    spillDir ??= mkdtempSync(join(tmpdir(), "kraft-check-"));
+    return spillDir;
+  };
+  let current = new Frontier(directory);
+  let next = new Frontier(directory);
+  let peakDiskBytes = 0;
   let generated = 0;
   let depth = 0;
   let peakRss = rssMB();
@@ -310,51 +422,61 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     current.push(index, writer.words, writer.length);
   }
 
-  while (violation === undefined && stop === undefined && current.count > 0) {
-    while (current.count > 0 && violation === undefined && stop === undefined) {
-      const parent = current.shift(reader);
-      const state = model.decode(reader.words, 0, reader.length);
-      const actions = model.actionCount(state);
-      for (let action = 0; action < actions; action++) {
-        const result = model.step(state, action);
-        if (result === null) continue;
-        generated++;
-        fingerprintOf(model, result.state, writer, fp);
-        reachedBy(model.properties, reached, result.events, result.state);
-        if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
-        if ((visited.size & 4095) === 0) {
-          const rss = rssMB();
-          peakRss = Math.max(peakRss, rss);
-          if (rss + visited.nextGrowthBytes / 1048576 > budgetMB) {
-            stop = "max-memory";
+  current.startReading();
+  try {
+    while (violation === undefined && stop === undefined && current.count > 0) {
+      while (current.count > 0 && violation === undefined && stop === undefined) {
+        const parent = current.shift(reader);
+        const state = model.decode(reader.words, 0, reader.length);
+        const actions = model.actionCount(state);
+        for (let action = 0; action < actions; action++) {
+          const result = model.step(state, action);
+          if (result === null) continue;
+          generated++;
+          fingerprintOf(model, result.state, writer, fp);
+          reachedBy(model.properties, reached, result.events, result.state);
+          if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
+          if ((visited.size & 4095) === 0) {
+            const rss = rssMB();
+            peakRss = Math.max(peakRss, rss);
+            if (rss + visited.nextGrowthBytes / 1048576 > budgetMB) {
+              stop = "max-memory";
+              break;
+            }
+          }
+          const index = visited.add(fp[0]!, fp[1]!, parent, action);
+          const problem = firstViolation(model.properties, result.state);
+          if (problem !== null) {
+            violation = { ...problem, index, state: result.state };
+            break;
+          }
+          next.push(index, writer.words, writer.length);
+          if (options.maxStates !== undefined && visited.size >= options.maxStates) {
+            stop = "max-states";
             break;
           }
         }
-        const index = visited.add(fp[0]!, fp[1]!, parent, action);
-        const problem = firstViolation(model.properties, result.state);
-        if (problem !== null) {
-          violation = { ...problem, index, state: result.state };
-          break;
-        }
-        next.push(index, writer.words, writer.length);
-        if (options.maxStates !== undefined && visited.size >= options.maxStates) {
-          stop = "max-states";
-          break;
-        }
-      }
-      peakSearchBytes = Math.max(peakSearchBytes, visited.bytes + current.bytesHeld + next.bytesHeld);
-      if ((generated & 1023) === 0 || current.count === 0) {
-        const seconds = clock.seconds;
-        if (options.maxSeconds !== undefined && seconds > options.maxSeconds) stop ??= "max-seconds";
-        if (seconds - lastProgress >= interval / 1000) {
-          lastProgress = seconds;
-          progress();
+        peakSearchBytes = Math.max(peakSearchBytes, visited.bytes + current.bytesHeld + next.bytesHeld);
+        peakDiskBytes = Math.max(peakDiskBytes, current.bytesOnDisk + next.bytesOnDisk);
+        if ((generated & 1023) === 0 || current.count === 0) {
+          const seconds = clock.seconds;
+          if (options.maxSeconds !== undefined && seconds > options.maxSeconds) stop ??= "max-seconds";
+          if (seconds - lastProgress >= interval / 1000) {
+            lastProgress = seconds;
+            progress();
+          }
         }
       }
+      if (violation === undefined && stop === undefined && next.count > 0) depth++;
+      current.dispose();
+      current = next;
+      current.startReading();
+      next = new Frontier(directory);
     }
-    if (violation === undefined && stop === undefined && next.count > 0) depth++;
-    [current, next] = [next, current];
-    next = new Frontier();
+  } finally {
+    current.dispose();
+    next.dispose();
+    if (spillDir !== undefined) rmSync(spillDir, { recursive: true, force: true });
   }
 
   peakRss = Math.max(peakRss, rssMB());
@@ -367,6 +489,7 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     distinctPerSecond: seconds > 0 ? visited.size / seconds : visited.size,
     peakRssMB: Math.round(peakRss),
     bytesPerState: visited.size > 0 ? Math.round((peakSearchBytes || visited.bytes) / visited.size) : 0,
+    frontierDiskMB: Math.round(peakDiskBytes / 1048576),
     ...sometimesSplit(model.properties, reached),
   };
   if (violation !== undefined) {
