@@ -91,7 +91,7 @@ const MAX_ENTRY = 1 << 16;
  * a few MB it spills to a temporary file, as TLC's queue does, so memory holds the visited set and
  * little else.
  */
-class Frontier {
+export class Frontier {
   private bytes = new Uint8Array(1 << 16);
   private writeAt = 0;
   private readAt = 0;
@@ -100,14 +100,18 @@ class Frontier {
   private readingMemory = false;
   count = 0;
   private readonly spillDir: () => string;
+  private readonly writeBuffer: number;
+  private readonly readChunk: number;
 
-  constructor(spillDir: () => string) {
+  constructor(spillDir: () => string, sizes: { writeBuffer?: number; readChunk?: number } = {}) {
     this.spillDir = spillDir;
+    this.writeBuffer = sizes.writeBuffer ?? WRITE_BUFFER;
+    this.readChunk = sizes.readChunk ?? READ_CHUNK;
   }
 
   private ensure(extra: number): void {
     if (this.writeAt + extra <= this.bytes.length) return;
-    if (this.writeAt + extra > WRITE_BUFFER) {
+    if (this.writeAt + extra > this.writeBuffer) {
       this.spill();
       if (extra <= this.bytes.length) return;
     }
@@ -181,18 +185,23 @@ class Frontier {
       this.readEnd = this.writeAt;
       return;
     }
-    const left = this.readEnd - this.readAt;
+    // Keep at least one whole entry (at most MAX_ENTRY bytes) ahead of the read position.
+    let end = this.readEnd - this.readAt;
     this.reader.copyWithin(0, this.readAt, this.readEnd);
-    const got = readSync(
-      file.fd,
-      this.reader,
-      left,
-      Math.min(READ_CHUNK, this.reader.length - left),
-      file.read,
-    );
-    file.read += got;
+    while (end < MAX_ENTRY && file.read < file.written) {
+      const got = readSync(
+        file.fd,
+        this.reader,
+        end,
+        Math.min(this.readChunk, this.reader.length - end),
+        file.read,
+      );
+      if (got <= 0) break;
+      file.read += got;
+      end += got;
+    }
     this.readAt = 0;
-    this.readEnd = left + got;
+    this.readEnd = end;
     this.bytes = this.reader;
   }
 
@@ -203,7 +212,7 @@ class Frontier {
   startReading(): void {
     if (this.file !== undefined) {
       this.memoryTail = this.bytes;
-      this.reader = new Uint8Array(READ_CHUNK + MAX_ENTRY);
+      this.reader = new Uint8Array(this.readChunk + MAX_ENTRY);
       this.readAt = 0;
       this.readEnd = 0;
     }
@@ -388,6 +397,8 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   let current = new Frontier(directory);
   let next = new Frontier(directory);
   let peakDiskBytes = 0;
+  // Resident memory is sampled every 4096 new states, starting with the first.
+  let memoryTick = 4096;
   let generated = 0;
   let depth = 0;
   let peakRss = rssMB();
@@ -436,7 +447,8 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
           fingerprintOf(model, result.state, writer, fp);
           reachedBy(model.properties, reached, result.events, result.state);
           if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
-          if ((visited.size & 4095) === 0) {
+          if (++memoryTick >= 4096) {
+            memoryTick = 0;
             const rss = rssMB();
             peakRss = Math.max(peakRss, rss);
             if (rss + visited.nextGrowthBytes / 1048576 > budgetMB) {

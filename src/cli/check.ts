@@ -179,9 +179,6 @@ export interface CheckConfig {
 export const checkConfigFrom = (values: FlagValues): CheckConfig => {
   const voters = values["voters"] as number;
   const observers = values["observers"] as number;
-  if ((values["max-values-per-epoch"] as number) > (values["max-values"] as number)) {
-    throw new UsageError("--max-values-per-epoch cannot exceed --max-values");
-  }
   return {
     cluster: {
       ...DEFAULT_CLUSTER,
@@ -193,7 +190,8 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
     bounds: {
       maxEpoch: values["max-epoch"] as number,
       maxValues: values["max-values"] as number,
-      maxValuesPerEpoch: values["max-values-per-epoch"] as number,
+      // A leader cannot append more in its epoch than the run allows in all.
+      maxValuesPerEpoch: Math.min(values["max-values-per-epoch"] as number, values["max-values"] as number),
       maxCrashes: values["max-crashes"] as number,
       maxDuplicates: values["duplicates"] as number,
       loss: values["loss"] as boolean,

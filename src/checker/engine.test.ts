@@ -1,0 +1,169 @@
+// The search engine on small models whose answers are known, the spilled frontier, and the visited
+// set.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Frontier, search } from "./engine.ts";
+import type { Model } from "./model.ts";
+import { VisitedSet } from "./visited.ts";
+import { fingerprint, WordWriter } from "./words.ts";
+
+/**
+ * Two counters, each step increments one of them (both bounded by `limit`). The property "their sum
+ * stays below `bad`" breaks first at depth `bad`; "both reach limit" is a sometimes-property.
+ */
+const counters = (limit: number, bad: number): Model<readonly [number, number]> => ({
+  name: "counters",
+  properties: [
+    {
+      kind: "always",
+      name: "SumBelow",
+      rules: "-",
+      check: ([a, b]) => (a + b >= bad ? `sum ${a + b}` : null),
+    },
+    { kind: "sometimes", name: "BothFull", rules: "-", holds: ([a, b]) => a === limit && b === limit },
+    { kind: "sometimes", name: "Stepped", rules: "-", event: 1 },
+  ],
+  initialStates: () => [[0, 0]],
+  actionCount: () => 2,
+  step: ([a, b], action) => {
+    if (action === 0) return a < limit ? { state: [a + 1, b], events: 1 } : null;
+    return b < limit ? { state: [a, b + 1], events: 1 } : null;
+  },
+  encode: ([a, b], w) => {
+    w.push(a);
+    w.push(b);
+  },
+  decode: (words, start) => [words[start]!, words[start + 1]!],
+  describeAction: (_, action) => (action === 0 ? "increment a" : "increment b"),
+  describeState: ([a, b]) => [`a=${a} b=${b}`],
+});
+
+describe("breadth-first search", () => {
+  it("explores every state once and reports completeness", () => {
+    const result = search(counters(5, 100), { mode: "bfs" });
+    expect(result.result).toBe("ok");
+    expect(result.complete).toBe(true);
+    expect(result.distinctStates).toBe(36);
+    expect(result.generatedStates).toBe(60);
+    expect(result.maxDepth).toBe(10);
+    expect(result.sometimesReached).toEqual(["BothFull", "Stepped"]);
+  });
+
+  it("finds a shortest counterexample and replays it", () => {
+    const result = search(counters(5, 3), { mode: "bfs" });
+    expect(result.result).toBe("violation");
+    expect(result.property).toBe("SumBelow");
+    expect(result.violation).toBe("sum 3");
+    expect(result.trace?.map((t) => t.action)).toEqual([
+      "initial state",
+      "increment a",
+      "increment a",
+      "increment a",
+    ]);
+    expect(result.trace?.[3]?.nodes).toEqual(["a=3 b=0"]);
+  });
+
+  it("stops at a state limit and says the search is incomplete", () => {
+    const result = search(counters(50, 1000), { mode: "bfs", maxStates: 100 });
+    expect(result.result).toBe("incomplete");
+    expect(result.complete).toBe(false);
+    expect(result.stopReason).toBe("max-states");
+    expect(result.distinctStates).toBe(100);
+  });
+
+  it("stops before growing past the memory budget instead of running out", () => {
+    const result = search(counters(50, 1000), { mode: "bfs", maxMemoryMB: 1 });
+    expect(result.result).toBe("incomplete");
+    expect(result.stopReason).toBe("max-memory");
+  });
+
+  it("reports progress while it runs", () => {
+    let reports = 0;
+    let time = 0;
+    search(counters(30, 1000), {
+      mode: "bfs",
+      now: () => (time += 10),
+      progressIntervalMs: 1,
+      onProgress: () => {
+        reports++;
+      },
+    });
+    expect(reports).toBeGreaterThan(0);
+  });
+});
+
+describe("depth-first search and simulation", () => {
+  it("depth-first search finds the violation and notes a cut depth", () => {
+    expect(search(counters(5, 3), { mode: "dfs" }).result).toBe("violation");
+    const cut = search(counters(5, 100), { mode: "dfs", depth: 4 });
+    expect(cut.result).toBe("incomplete");
+    expect(cut.stopReason).toBe("depth-bound");
+    expect(search(counters(5, 100), { mode: "dfs", depth: 20 }).result).toBe("ok");
+  });
+
+  it("simulation is deterministic for a seed", () => {
+    const a = search(counters(20, 25), { mode: "simulate", seed: 42, walks: 50, depth: 40 });
+    const b = search(counters(20, 25), { mode: "simulate", seed: 42, walks: 50, depth: 40 });
+    expect(a.result).toBe("violation");
+    expect(b.trace).toEqual(a.trace);
+    expect(a.walks).toBe(b.walks);
+    const ok = search(counters(5, 100), { mode: "simulate", seed: 1, walks: 20, depth: 20 });
+    expect(ok.result).toBe("ok");
+    expect(ok.complete).toBe(false);
+  });
+});
+
+describe("frontier", () => {
+  it("gives back every entry in order, across a spill to disk", () => {
+    const dir = mkdtempSync(join(tmpdir(), "frontier-test-"));
+    try {
+      fc.assert(
+        fc.property(
+          fc.array(fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 40 }), {
+            maxLength: 200,
+          }),
+          (entries) => {
+            const frontier = new Frontier(() => dir, { writeBuffer: 256, readChunk: 64 });
+            entries.forEach((words, i) => frontier.push(i, Int32Array.from(words), words.length));
+            frontier.startReading();
+            const into = new WordWriter();
+            const back: number[][] = [];
+            entries.forEach((_, i) => {
+              expect(frontier.shift(into)).toBe(i);
+              back.push(Array.from(into.toArray()));
+            });
+            expect(back).toEqual(entries);
+            expect(frontier.count).toBe(0);
+            frontier.dispose();
+          },
+        ),
+        { numRuns: 60 },
+      );
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("visited set", () => {
+  it("finds what it holds, through growth, and rebuilds paths", () => {
+    const set = new VisitedSet(16);
+    const fp = new Int32Array(2);
+    for (let i = 0; i < 5000; i++) {
+      fingerprint(Int32Array.of(i), 1, fp);
+      expect(set.find(fp[0]!, fp[1]!)).toBe(-1);
+      set.add(fp[0]!, fp[1]!, i - 1, i % 3);
+    }
+    for (let i = 0; i < 5000; i++) {
+      fingerprint(Int32Array.of(i), 1, fp);
+      expect(set.find(fp[0]!, fp[1]!)).toBe(i);
+    }
+    expect(set.pathTo(3)).toEqual([0, 1, 2, 3]);
+    expect(set.actions[4]).toBe(1);
+    expect(set.bytes / set.size).toBeLessThan(40);
+  });
+});

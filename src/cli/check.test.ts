@@ -1,0 +1,105 @@
+// kraft check as a user meets it: exit codes, flag errors that name the flag, JSON output, and the
+// NDJSON counterexample trace.
+import { describe, expect, it } from "vitest";
+import { CHECK_FLAGS, type CheckIo, checkConfigFrom, runCheck, traceLines } from "./check.ts";
+import { parseFlags, UsageError } from "./flags.ts";
+import { main } from "./main.ts";
+
+const capture = (): CheckIo & { stdout: string[]; stderr: string[] } => {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { out: (t) => stdout.push(t), err: (t) => stderr.push(t), isTTY: false, stdout, stderr };
+};
+
+describe("kraft check", () => {
+  it("prints one JSON object with the result and its statistics", () => {
+    const io = capture();
+    const code = runCheck(
+      ["--voters", "2", "--max-epoch", "1", "--max-values", "1", "--json", "--progress", "0"],
+      io,
+    );
+    expect(code).toBe(0);
+    const result = JSON.parse(io.stdout.join(""));
+    expect(result).toMatchObject({ result: "ok", complete: true, mode: "bfs", symmetry: true });
+    for (const field of [
+      "distinctStates",
+      "generatedStates",
+      "maxDepth",
+      "seconds",
+      "distinctPerSecond",
+      "peakRssMB",
+      "sometimesReached",
+    ]) {
+      expect(result).toHaveProperty(field);
+    }
+    expect(io.stderr[0]).toMatch(/^kraft check: raft model, bfs: 2 voters, max epoch 1/);
+  });
+
+  it("prints a readable result and says the search was complete", () => {
+    const io = capture();
+    expect(runCheck(["--voters", "1", "--max-epoch", "2", "--progress", "0"], io)).toBe(0);
+    expect(io.stdout.join("\n")).toMatch(/^OK: all \d+ properties hold\. The search is complete/);
+  });
+
+  it("says when a limit stopped the search", () => {
+    const io = capture();
+    expect(runCheck(["--max-states", "50", "--progress", "0"], io)).toBe(0);
+    expect(io.stdout.join("\n")).toMatch(
+      /^INCOMPLETE: no property violated, but the --max-states limit was reached/,
+    );
+  });
+
+  it("rejects bad flags with a message that names the flag and the allowed values", () => {
+    const parse = (argv: string[]) => checkConfigFrom(parseFlags(CHECK_FLAGS, argv).values);
+    expect(() => parse(["--voters", "0"])).toThrow(
+      new UsageError("--voters must be at least 1 and at most 7, not 0"),
+    );
+    expect(() => parse(["--max-epoch", "-1"])).toThrow(/--max-epoch must be at least 0/);
+    expect(() => parse(["--mode", "bogus"])).toThrow(/--mode must be one of bfs, dfs, simulate, not "bogus"/);
+    expect(() => parse(["--model", "zookeeper"])).toThrow(/--model must be one of raft/);
+    expect(() => parse(["--seed", "x"])).toThrow(/--seed needs a whole number, not "x"/);
+    expect(() => parse(["--json=maybe"])).toThrow(/--json is on or off/);
+    expect(() => parse(["--frobnicate"])).toThrow(/unknown flag --frobnicate; known flags: --model/);
+    expect(() => parse(["--trace-out"])).toThrow(/--trace-out needs a value/);
+  });
+
+  it("exits 2 on bad usage and prints help on request", async () => {
+    expect(await main(["check", "--voters", "0"])).toBe(2);
+    expect(await main(["no-such-command"])).toBe(2);
+    expect(await main(["check", "stray"])).toBe(2);
+    expect(await main(["--version"])).toBe(0);
+    expect(await main(["check", "--help"])).toBe(0);
+  });
+
+  it("writes a counterexample as NDJSON: header, actions with their reducer steps, violation", () => {
+    const config = checkConfigFrom(parseFlags(CHECK_FLAGS, []).values);
+    const lines = traceLines(config, {
+      result: "violation",
+      complete: false,
+      property: "ElectionSafety",
+      violation: "two leaders",
+      distinctStates: 3,
+      generatedStates: 3,
+      maxDepth: 1,
+      seconds: 0,
+      distinctPerSecond: 0,
+      peakRssMB: 1,
+      bytesPerState: 1,
+      sometimesReached: [],
+      sometimesMissed: [],
+      trace: [
+        { step: 0, action: "initial state", nodes: ["n1 …"] },
+        {
+          step: 1,
+          action: "timeout 1 election",
+          nodes: ["n1 …"],
+          details: [{ node: 1, input: { _tag: "TimerExpired" } }],
+        },
+      ],
+    }).map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.type)).toEqual(["header", "action", "action", "step", "violation"]);
+    expect(lines[0]).toMatchObject({ format: "openkraft-trace", version: 1, model: "raft" });
+    expect(lines[3]).toEqual({ type: "step", step: 1, node: 1, input: { _tag: "TimerExpired" } });
+    expect(lines[4]).toEqual({ type: "violation", property: "ElectionSafety", detail: "two leaders" });
+  });
+});
