@@ -32,7 +32,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     name: "max-epoch",
     min: 0,
     max: 30,
-    default: 2,
+    default: 1,
     description: "no node enters a higher epoch (bounds elections)",
   },
   {
@@ -40,7 +40,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     name: "max-values",
     min: 0,
     max: 100,
-    default: 2,
+    default: 1,
     description: "client values appended over a run",
   },
   {
