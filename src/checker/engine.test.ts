@@ -127,7 +127,9 @@ describe("frontier", () => {
           }),
           (entries) => {
             const frontier = new Frontier(() => dir, { writeBuffer: 256, readChunk: 64 });
-            entries.forEach((words, i) => frontier.push(i, Int32Array.from(words), words.length));
+            entries.forEach((words, i) => {
+              frontier.push(i, Int32Array.from(words), words.length);
+            });
             frontier.startReading();
             const into = new WordWriter();
             const back: number[][] = [];
