@@ -94,8 +94,16 @@ const idsOfMask = (bits: number, total: number): number[] => {
   return ids;
 };
 
-const sortedRelabelled = (ctx: Context, ids: readonly number[]): number[] =>
-  ids.map((id) => relabel(ctx, id)).sort((a, b) => a - b);
+const sortedRelabelled = (ctx: Context, ids: readonly number[]): number[] => {
+  const out: number[] = [];
+  for (const id of ids) {
+    const r = relabel(ctx, id);
+    let j = out.length;
+    while (j > 0 && out[j - 1]! > r) j--;
+    out.splice(j, 0, r);
+  }
+  return out;
+};
 
 const key = (k: ReplicaKey | undefined, ctx: Context): number => {
   if (k === undefined) return -1;
@@ -358,6 +366,12 @@ const isInertRequest = (ctx: Context, world: World, e: Envelope): boolean => {
 let starts = new Int32Array(64);
 let lengths = new Int32Array(64);
 let order = new Int32Array(64);
+let hashes = new Int32Array(64);
+
+const compareByHash = (a: number, b: number): number => {
+  const d = hashes[a]! - hashes[b]!;
+  return d !== 0 ? d : compareEnvelopes(a, b);
+};
 
 /** Lexicographic order of two envelopes encoded in `networkWords`. */
 const compareEnvelopes = (a: number, b: number): number => {
@@ -381,6 +395,7 @@ const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
     starts = new Int32Array(network.length * 2);
     lengths = new Int32Array(network.length * 2);
     order = new Int32Array(network.length * 2);
+    hashes = new Int32Array(network.length * 2);
   }
   networkWords.reset();
   let count = 0;
@@ -388,11 +403,17 @@ const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
     if (isStaleResponse(ctx, e) || isInertRequest(ctx, world, e)) continue;
     const start = networkWords.length;
     writeEnvelope(networkWords, ctx, e);
+    const length = networkWords.length - start;
     starts[count] = start;
-    lengths[count] = networkWords.length - start;
+    lengths[count] = length;
+    // Any order that depends only on the encodings is canonical: hash first, words on a tie.
+    const words = networkWords.words;
+    let h = 0x2545f491;
+    for (let k = start; k < start + length; k++) h = Math.imul(h ^ words[k]!, 0x9e3779b1);
+    hashes[count] = h ^ (h >>> 15);
     // Insertion sort: a network holds a handful of messages.
     let j = count;
-    while (j > 0 && compareEnvelopes(order[j - 1]!, count) > 0) {
+    while (j > 0 && compareByHash(order[j - 1]!, count) > 0) {
       order[j] = order[j - 1]!;
       j--;
     }
@@ -400,12 +421,12 @@ const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
     count++;
   }
   let distinct = 0;
-  for (let i = 0; i < count; i++) if (i === 0 || compareEnvelopes(order[i]!, order[i - 1]!) !== 0) distinct++;
+  for (let i = 0; i < count; i++) if (i === 0 || compareByHash(order[i]!, order[i - 1]!) !== 0) distinct++;
   w.push(distinct);
   const words = networkWords.words;
   for (let i = 0; i < count; i++) {
     const index = order[i]!;
-    if (i > 0 && compareEnvelopes(index, order[i - 1]!) === 0) continue;
+    if (i > 0 && compareByHash(index, order[i - 1]!) === 0) continue;
     const start = starts[index]!;
     const end = start + lengths[index]!;
     for (let k = start; k < end; k++) w.push(words[k]!);
