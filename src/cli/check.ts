@@ -1,6 +1,7 @@
 // `kraft check`: explore a small cluster of spec reducers and report whether every property holds.
-import { writeFileSync } from "node:fs";
+import { accessSync, constants, writeFileSync } from "node:fs";
 import { totalmem } from "node:os";
+import { dirname, resolve } from "node:path";
 import type { Bounds } from "../../spec/cluster/actions.ts";
 import { type ClusterSpec, DEFAULT_CLUSTER } from "../../spec/cluster/world.ts";
 import { type Progress, type SearchResult, search } from "../checker/engine.ts";
@@ -260,6 +261,17 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
   if (positional.length > 0)
     throw new UsageError(`kraft check takes no arguments, got "${positional.join(" ")}"`);
   const config = checkConfigFrom(values);
+  const traceTarget = values["trace-out"] as string | undefined;
+  if (traceTarget !== undefined) {
+    // Fail before a long search, not after it, when the trace could not be written.
+    try {
+      accessSync(dirname(resolve(traceTarget)), constants.W_OK);
+    } catch {
+      throw new UsageError(
+        `--trace-out ${traceTarget}: the folder ${dirname(resolve(traceTarget))} does not exist or is not writable`,
+      );
+    }
+  }
   const mode = values["mode"] as "bfs" | "dfs" | "simulate";
   const model: Model<unknown> = raftModel(config) as Model<unknown>;
   const symmetryUsed = config.symmetry && config.cluster.observers === 0 && config.cluster.voters > 1;
