@@ -62,10 +62,14 @@ export const testCitations = (files: readonly string[]): Map<number, Set<string>
 
 const specFiles = walk(join(root, "spec"));
 export const sourceFiles = specFiles.filter(
-  (f) => f.includes("/raft/") && f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.endsWith("index.ts"),
+  (f) =>
+    (f.includes("/raft/") || f.includes("/metadata/")) &&
+    f.endsWith(".ts") &&
+    !f.endsWith(".test.ts") &&
+    !f.endsWith("index.ts"),
 );
 export const testFiles = specFiles.filter(
-  (f) => f.endsWith(".test.ts") || (f.includes("/scenarios/") && f.endsWith(".txt")),
+  (f) => f.endsWith(".test.ts") || (/\/(metadata-)?scenarios\//.test(f) && f.endsWith(".txt")),
 );
 
 /** The rule IDs spec/README.md defines: headings of the form "### R23 ...". */

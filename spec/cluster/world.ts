@@ -138,7 +138,8 @@ const replaceNode = (world: World, index: number, slot: NodeSlot): World => {
 
 /** Where the payload of the next AppendRecords comes from while an input is handled. */
 interface PayloadSource {
-  readonly clientValue: number;
+  /** The values of a client append's records, in order (one value repeats for every record). */
+  readonly clientValues: readonly number[];
   readonly fetched: Envelope | null;
 }
 
@@ -201,7 +202,7 @@ const applyEffects = (
                 .baseOffset;
               value = entryValue(fetched.payload[offset - base] ?? 0);
             } else {
-              value = source.clientValue;
+              value = source.clientValues[i] ?? source.clientValues[0] ?? 0;
             }
           }
           next[offset] = makeEntry(effect.epoch, value);
@@ -248,11 +249,12 @@ export const applyInput = (
   index: number,
   input: RaftInput,
   fetched: Envelope | null = null,
+  values?: readonly number[],
 ): Outcome => {
   const slot = world.nodes[index]!;
   const before = slot.state;
   if (before === null) return { world, steps: [] };
-  const clientValue = input._tag === "ClientAppend" ? world.valuesAppended + 1 : 0;
+  const clientValues = values ?? [input._tag === "ClientAppend" ? world.valuesAppended + 1 : 0];
   const result = step(before, input, nodeConfig(cluster, nodeIdOf(index)));
   const request = input._tag === "Received" && isRequest(input.message) ? input.message : null;
   let next = applyEffects(
@@ -261,7 +263,7 @@ export const applyInput = (
     before,
     result.state,
     result.effects,
-    { clientValue, fetched },
+    { clientValues, fetched },
     request,
   );
   if (input._tag === "ClientAppend" && result.effects.some((e) => e._tag === "AppendAccepted")) {
@@ -314,7 +316,7 @@ export const startNode = (world: World, cluster: ClusterSpec, index: number): Ou
     null,
     result.state,
     result.effects,
-    { clientValue: 0, fetched: null },
+    { clientValues: [0], fetched: null },
     null,
   );
   return {

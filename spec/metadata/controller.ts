@@ -371,8 +371,20 @@ const registration = (
   }
   const existing = findBroker(s.image, request.brokerId);
   if (existing !== undefined && existing.incarnationId === request.incarnationId) {
-    // R114: a retry of the same incarnation keeps its epoch and flags.
-    return answer(reply("NONE", existing.epoch));
+    // R114: a retry of the same incarnation amends the registration, keeping its epoch and flags.
+    const amended = new Writer(s.image, s.nextOffset, s.epoch);
+    amended.add({
+      _tag: "RegisterBrokerRecord",
+      brokerId: request.brokerId,
+      incarnationId: request.incarnationId,
+      brokerEpoch: existing.epoch,
+      endPoints: request.listeners,
+      features: request.features,
+      rack: request.rack,
+      fenced: existing.fenced,
+      inControlledShutdown: existing.inControlledShutdown,
+    });
+    return write(s, out, amended, from, correlationId, reply("NONE", existing.epoch));
   }
   const live = s.sessions.some((x) => x.brokerId === request.brokerId);
   if (existing !== undefined && !existing.fenced && live)

@@ -1,0 +1,404 @@
+// The nondeterministic choices of a simulated KRaft cluster: Raft messages and timers as in the Raft
+// world, plus the controller channel, session expiries, broker heartbeats, what replication tells a
+// partition leader (a follower caught up or fell behind), crashes, restarts, controlled shutdowns and
+// admin requests. Bounds keep the space finite for the model checker; random tests walk the same
+// enumeration.
+import type { ControllerRequest } from "../metadata/requests.ts";
+import type { TimerKind } from "../raft/state.ts";
+import {
+  ADMIN_ID,
+  adminRequest,
+  brokerInput,
+  crashNode,
+  deliverMetaMessage,
+  deliverRaftMessage,
+  describeBody,
+  dropMetaMessage,
+  dropRaftMessage,
+  expireSession,
+  fireHeartbeat,
+  fireIdleTimer,
+  fireRaftTimer,
+  flushNode,
+  isControllerIndex,
+  type MetadataClusterSpec,
+  type MetadataWorld,
+  type MetaOutcome,
+  startNode,
+} from "./metadata-world.ts";
+import { nodeIdOf } from "./world.ts";
+
+export type MetaAction =
+  | { readonly kind: "raft-deliver"; readonly position: number }
+  | { readonly kind: "raft-drop"; readonly position: number }
+  /** `delay`: the timer runs out although nothing failed (a long pause); counted against maxDelays. */
+  | { readonly kind: "raft-timer"; readonly node: number; readonly timer: TimerKind; readonly delay: boolean }
+  | { readonly kind: "flush"; readonly node: number }
+  | { readonly kind: "deliver"; readonly position: number }
+  | { readonly kind: "drop"; readonly position: number }
+  | { readonly kind: "session-expired"; readonly node: number; readonly brokerId: number }
+  | { readonly kind: "idle"; readonly node: number }
+  | { readonly kind: "heartbeat"; readonly node: number }
+  | {
+      readonly kind: "isr";
+      readonly node: number;
+      readonly topicId: string;
+      readonly partitionId: number;
+      readonly follower: number;
+      readonly join: boolean;
+    }
+  | { readonly kind: "crash"; readonly node: number }
+  | { readonly kind: "restart"; readonly node: number }
+  | { readonly kind: "controlled-shutdown"; readonly node: number }
+  | { readonly kind: "admin"; readonly to: number; readonly op: number };
+
+export interface MetaBounds {
+  /** No Raft node enters a higher epoch. */
+  readonly maxEpoch: number;
+  /** No node's log grows longer (bounds heartbeat-driven and idle writes). */
+  readonly maxLogLength: number;
+  readonly maxControllerCrashes: number;
+  readonly maxBrokerCrashes: number;
+  readonly maxSessionExpiries: number;
+  readonly maxControlledShutdowns: number;
+  /** Raft timeouts with nothing failed: a follower giving up on a live leader, a leader on live voters. */
+  readonly maxDelays: number;
+  /**
+   * Which in-flight messages may arrive next: any (every interleaving), links (first in, first out
+   * per link), or one (a fixed priority: the message to the lowest node id, then from the lowest).
+   * The Raft model explores Raft message reordering in full; here "one" keeps the exploration on
+   * faults and timing while every message still arrives.
+   */
+  readonly raftNetwork: "any" | "one";
+  readonly metaNetwork: "links" | "one";
+  /** Raft messages may be lost. */
+  readonly raftLoss: boolean;
+  /** Controller-channel messages may be lost. */
+  readonly metaLoss: boolean;
+  /** Requests the admin client may send, each once, to any controller. */
+  readonly adminOps: readonly ControllerRequest[];
+}
+
+export const DEFAULT_META_BOUNDS: MetaBounds = {
+  maxEpoch: 2,
+  maxLogLength: 16,
+  maxControllerCrashes: 0,
+  maxBrokerCrashes: 1,
+  maxSessionExpiries: 1,
+  maxControlledShutdowns: 0,
+  maxDelays: 1,
+  raftNetwork: "one",
+  metaNetwork: "links",
+  raftLoss: false,
+  metaLoss: false,
+  adminOps: [],
+};
+
+/** The position of the message that arrives first under the fixed priority (by receiver, then sender). */
+const first = <T extends { readonly from: number; readonly to: number }>(network: readonly T[]): number => {
+  let best = 0;
+  for (let i = 1; i < network.length; i++) {
+    const a = network[i]!;
+    const b = network[best]!;
+    if (a.to < b.to || (a.to === b.to && a.from < b.from)) best = i;
+  }
+  return best;
+};
+
+/** Positions of the first message on each link: links are first in, first out. */
+const heads = <T extends { readonly from: number; readonly to: number }>(network: readonly T[]): number[] => {
+  const seen = new Set<number>();
+  const positions: number[] = [];
+  network.forEach((e, i) => {
+    const link = e.from * 4096 + e.to;
+    if (!seen.has(link)) {
+      seen.add(link);
+      positions.push(i);
+    }
+  });
+  return positions;
+};
+
+/**
+ * Whether a Raft timer's expiry is worth exploring: "now" when something it waits for has failed or
+ * it has something to say, "delay" when it would only fire because of a long pause, "never" when
+ * firing it changes nothing but its own re-arming. The Raft model explores every timer at every
+ * moment; here the timeouts that matter for the metadata layer are the ones that follow a failure.
+ */
+const timerNeed = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  node: number,
+  timer: TimerKind,
+): "now" | "delay" | "never" => {
+  const state = world.raft.nodes[node]!.state!;
+  const role = state.role;
+  const running = (id: number): boolean => world.raft.nodes[id - 1]?.state != null;
+  switch (timer) {
+    case "election":
+    case "retryBackoff":
+      return "now";
+    case "fetch": {
+      const leader = role._tag === "Follower" ? role.leaderId : -1;
+      const leading =
+        leader > 0 &&
+        world.raft.nodes[leader - 1]?.state?.role._tag === "Leader" &&
+        world.raft.nodes[leader - 1]?.state?.epoch === state.epoch;
+      return leading ? "delay" : "now";
+    }
+    case "checkQuorum": {
+      if (role._tag !== "Leader") return "now";
+      const live = role.voterStates.filter((v) => v.id === state.nodeId || running(v.id)).length;
+      return live * 2 > spec.controllers ? "delay" : "now";
+    }
+    case "beginQuorumEpoch":
+      return role._tag === "Leader" && role.voterStates.some((v) => v.id !== state.nodeId && !v.acknowledged)
+        ? "now"
+        : "never";
+    case "fetchWait":
+      // Parked fetches are answered early when data arrives; the timeout only tells them a new HW.
+      if (role._tag !== "Leader") return "now";
+      return role.parkedFetches.some(
+        (p) =>
+          (world.raft.nodes[p.replicaId - 1]?.state?.highWatermark ?? state.highWatermark) <
+          state.highWatermark,
+      )
+        ? "now"
+        : "never";
+  }
+};
+
+/**
+ * Whether a broker's heartbeat can change anything; the ones that cannot are not explored. A
+ * heartbeat matters to register, to get unfenced once caught up, during controlled shutdowns, and
+ * when the active controller holds a registration the broker does not know about (fenced, or
+ * replaced). A running broker's routine heartbeat only re-arms its session, whose expiry the model
+ * explores on its own (maxSessionExpiries).
+ */
+const heartbeatMatters = (
+  world: MetadataWorld,
+  broker: NonNullable<MetadataWorld["apps"][number]["broker"]>,
+): boolean => {
+  if (broker.lifecycleInflight !== null || broker.controllerId < 0) return false;
+  switch (broker.lifecycle) {
+    case "STARTING":
+    case "PENDING_CONTROLLED_SHUTDOWN":
+      return true;
+    case "RECOVERY":
+      return broker.image.offset >= broker.brokerEpoch;
+    case "SHUTTING_DOWN":
+      return false;
+    case "RUNNING": {
+      const controller = world.apps[broker.controllerId - 1]?.controller;
+      if (controller == null || !controller.active) return false;
+      const registration = controller.image.brokers.find((b) => b.id === broker.brokerId);
+      if (registration === undefined || registration.epoch !== broker.brokerEpoch || registration.fenced)
+        return true;
+      const session = controller.sessions.find((x) => x.brokerId === broker.brokerId);
+      const shuttingDown = controller.image.brokers.some((b) => b.inControlledShutdown && !b.fenced);
+      return session === undefined || (shuttingDown && session.metadataOffset !== broker.image.offset);
+    }
+  }
+};
+
+/** Every action enabled in `world`, in a fixed order. */
+export const enabledMetaActions = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  bounds: MetaBounds,
+): MetaAction[] => {
+  const actions: MetaAction[] = [];
+  if (bounds.raftNetwork === "any")
+    world.raft.network.forEach((_, position) => {
+      actions.push({ kind: "raft-deliver", position });
+    });
+  else if (world.raft.network.length > 0)
+    actions.push({ kind: "raft-deliver", position: first(world.raft.network) });
+  if (bounds.raftLoss)
+    world.raft.network.forEach((_, position) => {
+      actions.push({ kind: "raft-drop", position });
+    });
+  if (bounds.metaNetwork === "links")
+    for (const position of heads(world.network)) actions.push({ kind: "deliver", position });
+  else if (world.network.length > 0) actions.push({ kind: "deliver", position: first(world.network) });
+  if (bounds.metaLoss)
+    world.network.forEach((_, position) => {
+      actions.push({ kind: "drop", position });
+    });
+  world.raft.nodes.forEach((slot, node) => {
+    const app = world.apps[node]!;
+    const controller = isControllerIndex(spec, node);
+    if (slot.state === null) {
+      actions.push({ kind: "restart", node });
+      return;
+    }
+    for (const timer of slot.state.timers) {
+      const need = timerNeed(world, spec, node, timer);
+      if (need === "now") actions.push({ kind: "raft-timer", node, timer, delay: false });
+      else if (need === "delay" && world.delays < bounds.maxDelays)
+        actions.push({ kind: "raft-timer", node, timer, delay: true });
+    }
+    if (slot.flushRequested) actions.push({ kind: "flush", node });
+    if (app.controller !== null) {
+      if (world.sessionExpiries < bounds.maxSessionExpiries) {
+        for (const brokerId of app.sessionTimers) actions.push({ kind: "session-expired", node, brokerId });
+      }
+      if (app.idleTimer && spec.controller.noOpIntervalMs > 0) actions.push({ kind: "idle", node });
+    }
+    const broker = app.broker;
+    if (broker !== null) {
+      if (app.heartbeatTimer && heartbeatMatters(world, broker)) actions.push({ kind: "heartbeat", node });
+      // What replication would tell this broker as a partition leader (R126, R127).
+      if (broker.alterInflight === null && broker.brokerEpoch >= 0) {
+        for (const topic of broker.image.topics) {
+          for (const p of topic.partitions) {
+            if (p.leader !== broker.brokerId) continue;
+            for (const follower of p.replicas) {
+              if (follower === broker.brokerId) continue;
+              const other = world.apps[follower - 1]?.broker ?? null;
+              const running = other !== null && other.brokerEpoch >= 0;
+              if (!p.isr.includes(follower) && running) {
+                actions.push({
+                  kind: "isr",
+                  node,
+                  topicId: topic.topicId,
+                  partitionId: p.partitionId,
+                  follower,
+                  join: true,
+                });
+              } else if (p.isr.includes(follower) && other === null) {
+                actions.push({
+                  kind: "isr",
+                  node,
+                  topicId: topic.topicId,
+                  partitionId: p.partitionId,
+                  follower,
+                  join: false,
+                });
+              }
+            }
+          }
+        }
+      }
+      if (world.shutdowns < bounds.maxControlledShutdowns && broker.lifecycle === "RUNNING") {
+        actions.push({ kind: "controlled-shutdown", node });
+      }
+    }
+    const crashes = controller
+      ? world.controllerCrashes < bounds.maxControllerCrashes
+      : world.brokerCrashes < bounds.maxBrokerCrashes;
+    if (crashes) actions.push({ kind: "crash", node });
+  });
+  bounds.adminOps.forEach((_, op) => {
+    if (op === world.adminRequests) {
+      for (let c = 0; c < spec.controllers; c++) actions.push({ kind: "admin", to: nodeIdOf(c), op });
+    }
+  });
+  return actions;
+};
+
+/** Carry out one action. */
+export const applyMetaAction = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  bounds: MetaBounds,
+  action: MetaAction,
+): MetaOutcome => {
+  switch (action.kind) {
+    case "raft-deliver":
+      return deliverRaftMessage(world, spec, action.position);
+    case "raft-drop":
+      return dropRaftMessage(world, spec, action.position);
+    case "raft-timer": {
+      const outcome = fireRaftTimer(world, spec, action.node, action.timer);
+      return action.delay
+        ? { ...outcome, world: { ...outcome.world, delays: outcome.world.delays + 1 } }
+        : outcome;
+    }
+    case "flush":
+      return flushNode(world, spec, action.node);
+    case "deliver":
+      return deliverMetaMessage(world, spec, action.position);
+    case "drop":
+      return dropMetaMessage(world, spec, action.position);
+    case "session-expired":
+      return expireSession(world, spec, action.node, action.brokerId);
+    case "idle":
+      return fireIdleTimer(world, spec, action.node);
+    case "heartbeat":
+      return fireHeartbeat(world, spec, action.node);
+    case "isr": {
+      const followerEpoch = world.apps[action.follower - 1]?.broker?.brokerEpoch ?? -1;
+      return brokerInput(world, spec, action.node, {
+        _tag: "IsrChange",
+        topicId: action.topicId,
+        partitionId: action.partitionId,
+        follower: action.follower,
+        followerEpoch,
+        join: action.join,
+      });
+    }
+    case "crash":
+      return crashNode(world, spec, action.node);
+    case "restart":
+      return startNode(world, spec, action.node);
+    case "controlled-shutdown": {
+      const outcome = brokerInput(world, spec, action.node, { _tag: "BeginControlledShutdown" });
+      return { ...outcome, world: { ...outcome.world, shutdowns: outcome.world.shutdowns + 1 } };
+    }
+    case "admin":
+      return adminRequest(world, action.to, bounds.adminOps[action.op]!);
+  }
+};
+
+/** Whether a world stays inside the bounds (a state constraint, as in the Raft model). */
+export const withinMetaBounds = (world: MetadataWorld, bounds: MetaBounds): boolean => {
+  for (const slot of world.raft.nodes) {
+    const state = slot.state;
+    if (
+      state !== null &&
+      (state.epoch > bounds.maxEpoch ||
+        (state.epoch === bounds.maxEpoch && state.role._tag === "Prospective"))
+    )
+      return false;
+    if (slot.persisted !== null && slot.persisted.epoch > bounds.maxEpoch) return false;
+    if (slot.entries.length > bounds.maxLogLength) return false;
+  }
+  return true;
+};
+
+/** A readable one-line name for an action. */
+export const describeMetaAction = (world: MetadataWorld, action: MetaAction): string => {
+  switch (action.kind) {
+    case "raft-deliver":
+    case "raft-drop": {
+      const e = world.raft.network[action.position]!;
+      return `${action.kind === "raft-deliver" ? "deliver" : "drop"} ${e.from}->${e.to} ${e.message._tag}`;
+    }
+    case "raft-timer":
+      return `timeout ${nodeIdOf(action.node)} ${action.timer}${action.delay ? " (delayed)" : ""}`;
+    case "deliver":
+    case "drop": {
+      const e = world.network[action.position]!;
+      const from = e.from === ADMIN_ID ? "admin" : `${e.from}`;
+      const to = e.to === ADMIN_ID ? "admin" : `${e.to}`;
+      return `${action.kind} ${from}->${to}#${e.correlationId} ${describeBody(e.body)}`;
+    }
+    case "session-expired":
+      return `session of broker ${action.brokerId} expires on controller ${nodeIdOf(action.node)}`;
+    case "idle":
+      return `idle timer of controller ${nodeIdOf(action.node)}`;
+    case "heartbeat":
+      return `heartbeat timer of broker ${nodeIdOf(action.node)}`;
+    case "isr":
+      return `broker ${nodeIdOf(action.node)} sees follower ${action.follower} ${action.join ? "catch up on" : "fall behind on"} partition ${action.partitionId}`;
+    case "flush":
+    case "crash":
+    case "restart":
+      return `${action.kind} ${nodeIdOf(action.node)}`;
+    case "controlled-shutdown":
+      return `controlled shutdown of broker ${nodeIdOf(action.node)}`;
+    case "admin":
+      return `admin sends op ${action.op} to controller ${action.to}`;
+  }
+};

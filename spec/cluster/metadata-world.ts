@@ -1,0 +1,1085 @@
+// A simulated KRaft cluster: controllers that are Raft voters and brokers that are Raft observers
+// (R103), each running the Raft reducer under its controller or broker reducer, wired as the runtime
+// wires them. Raft's listener callbacks (R85, R86) become controller and broker inputs; a
+// controller's proposals become Raft appends (R87); brokers and an admin client talk to the
+// controllers over their own request channel. Like the Raft world it is pure, and it keeps the ghost
+// history the metadata properties need: which writes were answered, and what the committed log is.
+
+import {
+  controllerStepProblem,
+  imageProblem,
+  recordProblem,
+  reportsSuccess,
+} from "../invariants/metadata.ts";
+import {
+  type BrokerConfig,
+  type BrokerEffect,
+  type BrokerInput,
+  type BrokerState,
+  brokerStep,
+  initialBrokerState,
+  makeBrokerConfig,
+} from "../metadata/broker.ts";
+import {
+  type ControllerConfig,
+  type ControllerEffect,
+  type ControllerInput,
+  type ControllerState,
+  controllerStep,
+  DEFAULT_CONTROLLER_CONFIG,
+  initialControllerState,
+} from "../metadata/controller.ts";
+import { uuidFrom } from "../metadata/ids.ts";
+import { apply, EMPTY_IMAGE, type MetadataImage, type OffsetRecord } from "../metadata/image.ts";
+import type { MetadataRecord } from "../metadata/records.ts";
+import type { ControllerRequest, ControllerResponse } from "../metadata/requests.ts";
+import type { RaftEffect, RaftInput } from "../raft/io.ts";
+import type { TimerKind } from "../raft/state.ts";
+import {
+  applyInput,
+  type ClusterSpec,
+  crash as crashRaft,
+  drop as dropRaft,
+  type Envelope,
+  entryEpoch,
+  entryValue,
+  nodeIdOf,
+  type StepTrace,
+  startNode as startRaft,
+  type World,
+} from "./world.ts";
+
+/** The node id of the admin client (not a Raft node). */
+export const ADMIN_ID = 0;
+
+export interface MetadataClusterSpec {
+  readonly controllers: number;
+  readonly brokers: number;
+  readonly clusterId: string;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly controller: Omit<ControllerConfig, "nodeId" | "clusterId">;
+  readonly heartbeatIntervalMs: number;
+  /** Every log append is flushed at once (fsync on write), as if each FlushLog completed at once. */
+  readonly syncFlush: boolean;
+}
+
+export const DEFAULT_METADATA_CLUSTER: MetadataClusterSpec = {
+  controllers: 3,
+  brokers: 3,
+  clusterId: "openkraft-sim",
+  preVote: true,
+  checkQuorum: true,
+  controller: DEFAULT_CONTROLLER_CONFIG,
+  heartbeatIntervalMs: 2000,
+  syncFlush: false,
+};
+
+const raftSpecs = new WeakMap<MetadataClusterSpec, ClusterSpec>();
+
+/** The Raft cluster underneath: controllers are voters 1..C, brokers observers C+1..C+B (R103). */
+export const raftSpecOf = (spec: MetadataClusterSpec): ClusterSpec => {
+  let raft = raftSpecs.get(spec);
+  if (raft === undefined) {
+    raft = {
+      voters: spec.controllers,
+      observers: spec.brokers,
+      preVote: spec.preVote,
+      checkQuorum: spec.checkQuorum,
+      clusterId: spec.clusterId,
+    };
+    raftSpecs.set(spec, raft);
+  }
+  return raft;
+};
+
+export const isControllerIndex = (spec: MetadataClusterSpec, index: number): boolean =>
+  index < spec.controllers;
+
+export const controllerConfigOf = (spec: MetadataClusterSpec, nodeId: number): ControllerConfig => ({
+  ...spec.controller,
+  nodeId,
+  clusterId: spec.clusterId,
+});
+
+export const brokerConfigOf = (spec: MetadataClusterSpec, brokerId: number): BrokerConfig => ({
+  ...makeBrokerConfig(brokerId, spec.clusterId),
+  heartbeatIntervalMs: spec.heartbeatIntervalMs,
+});
+
+/** The application half of a node: its controller or broker, and the timers it armed. */
+export interface AppSlot {
+  readonly controller: ControllerState | null;
+  readonly broker: BrokerState | null;
+  /** Records below this offset were handed to the listener (R85). */
+  readonly listenerOffset: number;
+  /** Controller: brokers whose session timer is armed (R118), in id order. */
+  readonly sessionTimers: readonly number[];
+  readonly idleTimer: boolean;
+  /** Broker: the heartbeat timer (R115). */
+  readonly heartbeatTimer: boolean;
+  /** Process starts so far; a broker's incarnation is derived from it. */
+  readonly starts: number;
+  /** The broker epoch of the last incarnation that registered (its next start reports it). */
+  readonly lastBrokerEpoch: number;
+}
+
+export type MetaBody =
+  | { readonly kind: "request"; readonly request: ControllerRequest }
+  | { readonly kind: "response"; readonly response: ControllerResponse }
+  /** The sender's transport gave up on the request (a lost message, a dead peer). */
+  | { readonly kind: "failed" };
+
+export interface MetaEnvelope {
+  readonly from: number;
+  readonly to: number;
+  readonly correlationId: number;
+  /** The process start of the receiver this is meant for; a restarted process ignores it. */
+  readonly toStart: number;
+  /** The process start of the sender (copied into the answer's toStart). */
+  readonly fromStart: number;
+  readonly body: MetaBody;
+}
+
+/** A write a controller took on: answered only once [baseOffset, lastOffset] of `epoch` commit. */
+export interface GhostWrite {
+  readonly node: number;
+  readonly to: number;
+  readonly correlationId: number;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly epoch: number;
+}
+
+export interface RequestOrigin {
+  readonly node: number;
+  readonly from: number;
+  readonly correlationId: number;
+  readonly fromStart: number;
+}
+
+export interface MetadataWorld {
+  readonly raft: World;
+  readonly apps: readonly AppSlot[];
+  /** The records of the Raft entries: entry value v is records[v - 1] (0 marks a control record). */
+  readonly records: readonly MetadataRecord[];
+  readonly network: readonly MetaEnvelope[];
+  readonly writes: readonly GhostWrite[];
+  /** Requests a controller received and has not answered: whose process start the answer is for. */
+  readonly origins: readonly RequestOrigin[];
+  readonly adminRequests: number;
+  readonly controllerCrashes: number;
+  readonly brokerCrashes: number;
+  readonly sessionExpiries: number;
+  readonly shutdowns: number;
+  /** Raft timeouts taken with nothing failed (see MetaBounds.maxDelays). */
+  readonly delays: number;
+  /** The first metadata property broken, if any (Raft's own are in raft.broken). */
+  readonly broken: string | null;
+}
+
+/** Events a transition raised, for the model checker's `sometimes` properties. */
+export const EVENT = {
+  BROKER_FENCED: 1,
+  LEADER_MOVED: 2,
+  FAILOVER_FAILED_PENDING: 4,
+  BROKER_UNFENCED: 8,
+  TOPIC_CREATED: 16,
+  ISR_EXPANDED: 32,
+  CONTROLLED_SHUTDOWN: 64,
+} as const;
+
+export type MetaStep =
+  | { readonly layer: "raft"; readonly step: StepTrace }
+  | {
+      readonly layer: "controller";
+      readonly node: number;
+      readonly input: ControllerInput;
+      readonly effects: readonly ControllerEffect[];
+      readonly after: ControllerState;
+    }
+  | {
+      readonly layer: "broker";
+      readonly node: number;
+      readonly input: BrokerInput;
+      readonly effects: readonly BrokerEffect[];
+      readonly after: BrokerState;
+    }
+  | {
+      readonly layer: "admin";
+      readonly from: number;
+      readonly correlationId: number;
+      readonly response: ControllerResponse;
+    }
+  | { readonly layer: "note"; readonly text: string };
+
+export interface MetaOutcome {
+  readonly world: MetadataWorld;
+  readonly steps: readonly MetaStep[];
+  readonly events: number;
+}
+
+// ---- ghost: the committed log as records ----------------------------------------------------------
+
+/** The committed data records (control records left out), with their offsets and epochs. */
+export const committedRecords = (world: MetadataWorld): OffsetRecord[] => {
+  const out: OffsetRecord[] = [];
+  world.raft.committed.forEach((entry, offset) => {
+    const value = entryValue(entry);
+    if (value > 0) out.push({ offset, epoch: entryEpoch(entry), record: world.records[value - 1]! });
+  });
+  return out;
+};
+
+const ghostCache = new WeakMap<readonly number[], Map<number, MetadataImage>>();
+
+// The ghost replays with the function the nodes use; recordProblem checks each record independently.
+const replayOne = (image: MetadataImage, r: OffsetRecord): MetadataImage =>
+  apply(image, r.record, r.offset, r.epoch).image;
+
+/** The image of the committed log up to and including `offset`, by replay (cached per log). */
+export const committedImageAt = (world: MetadataWorld, offset: number): MetadataImage => {
+  let byOffset = ghostCache.get(world.raft.committed);
+  if (byOffset === undefined) {
+    byOffset = new Map();
+    ghostCache.set(world.raft.committed, byOffset);
+  }
+  const cached = byOffset.get(offset);
+  if (cached !== undefined) return cached;
+  let image = EMPTY_IMAGE;
+  for (const r of committedRecords(world)) {
+    if (r.offset > offset) break;
+    image = replayOne(image, r);
+  }
+  byOffset.set(offset, image);
+  return image;
+};
+
+const sameImage = (a: MetadataImage, b: MetadataImage): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+// ---- the work loop --------------------------------------------------------------------------------
+
+type Work =
+  | {
+      readonly kind: "raft";
+      readonly index: number;
+      readonly input: RaftInput;
+      readonly fetched?: Envelope;
+      readonly values?: readonly number[];
+    }
+  | { readonly kind: "controller"; readonly index: number; readonly input: ControllerInput }
+  | { readonly kind: "broker"; readonly index: number; readonly input: BrokerInput };
+
+interface Run {
+  world: MetadataWorld;
+  readonly spec: MetadataClusterSpec;
+  readonly steps: MetaStep[];
+  events: number;
+  readonly queue: Work[];
+}
+
+const setApp = (run: Run, index: number, app: AppSlot): void => {
+  const apps = run.world.apps.slice();
+  apps[index] = app;
+  run.world = { ...run.world, apps };
+};
+
+const breakWith = (run: Run, problem: string | null): void => {
+  if (problem !== null && run.world.broken === null) run.world = { ...run.world, broken: problem };
+};
+
+const send = (run: Run, envelope: MetaEnvelope): void => {
+  run.world = { ...run.world, network: [...run.world.network, envelope] };
+};
+
+const startOf = (world: MetadataWorld, id: number): number =>
+  id === ADMIN_ID ? 0 : (world.apps[id - 1]?.starts ?? 0);
+
+/** Events of newly committed records: fencing, unfencing, leadership moving between brokers. */
+const commitEvents = (before: MetadataWorld, after: MetadataWorld): number => {
+  const from = before.raft.committed.length;
+  const to = after.raft.committed.length;
+  if (to <= from) return 0;
+  let events = 0;
+  let image = committedImageAt(after, from - 1);
+  for (let offset = from; offset < to; offset++) {
+    const value = entryValue(after.raft.committed[offset]!);
+    if (value === 0) continue;
+    const record = after.records[value - 1]!;
+    if (record._tag === "BrokerRegistrationChangeRecord" && record.fenced === 1)
+      events |= EVENT.BROKER_FENCED;
+    if (record._tag === "BrokerRegistrationChangeRecord" && record.fenced === -1)
+      events |= EVENT.BROKER_UNFENCED;
+    if (record._tag === "BrokerRegistrationChangeRecord" && record.inControlledShutdown === 1)
+      events |= EVENT.CONTROLLED_SHUTDOWN;
+    if (record._tag === "TopicRecord") events |= EVENT.TOPIC_CREATED;
+    if (record._tag === "PartitionChangeRecord") {
+      const old = image.topics
+        .find((t) => t.topicId === record.topicId)
+        ?.partitions.find((p) => p.partitionId === record.partitionId);
+      if (old !== undefined && record.leader >= 0 && old.leader >= 0 && record.leader !== old.leader)
+        events |= EVENT.LEADER_MOVED;
+      if (old !== undefined && record.isr !== null && record.isr.length > old.isr.length)
+        events |= EVENT.ISR_EXPANDED;
+    }
+    image = replayOne(image, { offset, epoch: entryEpoch(after.raft.committed[offset]!), record });
+  }
+  return events;
+};
+
+/** Check every newly committed record against the image before it (R114, R119, R122, R123). */
+const checkNewCommits = (run: Run, before: MetadataWorld): void => {
+  const from = before.raft.committed.length;
+  const committed = run.world.raft.committed;
+  if (committed.length <= from || run.world.broken !== null) return;
+  let image = committedImageAt(run.world, from - 1);
+  for (let offset = from; offset < committed.length; offset++) {
+    const value = entryValue(committed[offset]!);
+    if (value === 0) continue;
+    const record = run.world.records[value - 1]!;
+    const epoch = entryEpoch(committed[offset]!);
+    const problem = recordProblem(image, record, offset, epoch);
+    if (problem !== null) {
+      breakWith(run, problem);
+      return;
+    }
+    image = replayOne(image, { offset, epoch, record });
+  }
+  // A batch is applied as a whole (R104): the image is checked where the commit ends, not inside it.
+  const invalid = imageProblem(image);
+  if (invalid !== null) breakWith(run, `${invalid} (committed image at offset ${image.offset})`);
+};
+
+/** Hand the listener of `index` the records committed up to `highWatermark` (R85, R128). */
+const committedFor = (run: Run, index: number, highWatermark: number): OffsetRecord[] => {
+  const app = run.world.apps[index]!;
+  const entries = run.world.raft.nodes[index]!.entries;
+  const end = Math.min(highWatermark, entries.length);
+  const records: OffsetRecord[] = [];
+  for (let offset = app.listenerOffset; offset < end; offset++) {
+    const value = entryValue(entries[offset]!);
+    if (value > 0)
+      records.push({ offset, epoch: entryEpoch(entries[offset]!), record: run.world.records[value - 1]! });
+  }
+  if (end > app.listenerOffset) setApp(run, index, { ...app, listenerOffset: end });
+  return records;
+};
+
+const raftEffects = (run: Run, index: number, effects: readonly RaftEffect[]): void => {
+  const isController = isControllerIndex(run.spec, index);
+  const app = (): AppSlot => run.world.apps[index]!;
+  for (const effect of effects) {
+    switch (effect._tag) {
+      case "LeaderChanged": {
+        if (isController) {
+          if (app().controller === null) break;
+          const logEndOffset = run.world.raft.nodes[index]!.state?.log.endOffset ?? 0;
+          run.queue.push({
+            kind: "controller",
+            index,
+            input: { _tag: "LeaderChange", leaderId: effect.leaderId, epoch: effect.epoch, logEndOffset },
+          });
+        } else if (app().broker !== null) {
+          run.queue.push({
+            kind: "broker",
+            index,
+            input: { _tag: "LeaderChange", leaderId: effect.leaderId, epoch: effect.epoch },
+          });
+        }
+        break;
+      }
+      case "HighWatermarkUpdated": {
+        const records = committedFor(run, index, effect.offset);
+        if (records.length === 0) break;
+        if (isController) {
+          if (app().controller !== null)
+            run.queue.push({ kind: "controller", index, input: { _tag: "Committed", records } });
+        } else if (app().broker !== null) {
+          run.queue.push({ kind: "broker", index, input: { _tag: "Committed", records } });
+        }
+        break;
+      }
+      case "AppendAccepted":
+        if (isController && app().controller !== null) {
+          run.queue.push({
+            kind: "controller",
+            index,
+            input: { _tag: "AppendAccepted", baseOffset: effect.baseOffset, lastOffset: effect.lastOffset },
+          });
+        }
+        break;
+      case "ClientRejected":
+        if (isController && effect.operation === "append" && app().controller !== null) {
+          run.queue.push({ kind: "controller", index, input: { _tag: "AppendRejected" } });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+};
+
+/** Determinism (R128): a node's committed image equals the replay of the committed log to its offset. */
+const checkImage = (run: Run, index: number, image: MetadataImage): void => {
+  if (run.world.broken !== null) return;
+  const ghost = committedImageAt(run.world, image.offset);
+  if (!sameImage(ghost, image)) {
+    breakWith(
+      run,
+      `SameCommittedPrefixSameImage: node ${nodeIdOf(index)}'s image at offset ${image.offset} differs from the replay of the committed log`,
+    );
+  }
+};
+
+const controllerEffects = (
+  run: Run,
+  index: number,
+  input: ControllerInput,
+  effects: readonly ControllerEffect[],
+): void => {
+  const id = nodeIdOf(index);
+  let app = run.world.apps[index]!;
+  const proposed: { baseOffset: number; lastOffset: number; epoch: number }[] = [];
+  for (const effect of effects) {
+    switch (effect._tag) {
+      case "Propose": {
+        const base = run.world.records.length;
+        const values = effect.records.map((_, i) => base + i + 1);
+        run.world = { ...run.world, records: [...run.world.records, ...effect.records] };
+        proposed.push({
+          baseOffset: effect.baseOffset,
+          lastOffset: effect.baseOffset + effect.records.length - 1,
+          epoch: effect.epoch,
+        });
+        run.queue.push({
+          kind: "raft",
+          index,
+          input: { _tag: "ClientAppend", epoch: effect.epoch, count: effect.records.length },
+          values,
+        });
+        break;
+      }
+      case "Respond": {
+        const write = run.world.writes.find(
+          (w) => w.node === index && w.to === effect.to && w.correlationId === effect.correlationId,
+        );
+        if (write !== undefined) {
+          run.world = { ...run.world, writes: run.world.writes.filter((w) => w !== write) };
+          if (reportsSuccess(effect.response)) {
+            // R104: success only for records that committed, as written.
+            const committed = run.world.raft.committed;
+            const intact =
+              committed.length > write.lastOffset &&
+              committed
+                .slice(write.baseOffset, write.lastOffset + 1)
+                .every((e) => entryEpoch(e) === write.epoch);
+            if (!intact) {
+              breakWith(
+                run,
+                `SuccessOnlyWhenCommitted: node ${id} answered ${effect.response._tag} to ${effect.to}#${effect.correlationId} before offsets ${write.baseOffset}..${write.lastOffset} committed`,
+              );
+            }
+          } else {
+            // A write taken on and then failed: the controller lost leadership first (R104).
+            run.events |= EVENT.FAILOVER_FAILED_PENDING;
+          }
+        }
+        const origin = run.world.origins.find(
+          (o) => o.node === index && o.from === effect.to && o.correlationId === effect.correlationId,
+        );
+        if (origin !== undefined)
+          run.world = { ...run.world, origins: run.world.origins.filter((o) => o !== origin) };
+        send(run, {
+          from: id,
+          to: effect.to,
+          correlationId: effect.correlationId,
+          toStart: origin?.fromStart ?? startOf(run.world, effect.to),
+          fromStart: app.starts,
+          body: { kind: "response", response: effect.response },
+        });
+        break;
+      }
+      case "ArmSessionTimer":
+        if (!app.sessionTimers.includes(effect.brokerId)) {
+          app = { ...app, sessionTimers: [...app.sessionTimers, effect.brokerId].sort((a, b) => a - b) };
+        }
+        break;
+      case "CancelSessionTimer":
+        app = { ...app, sessionTimers: app.sessionTimers.filter((b) => b !== effect.brokerId) };
+        break;
+      case "ArmIdleTimer":
+        app = { ...app, idleTimer: true };
+        break;
+      case "ResignLeadership":
+        run.queue.push({ kind: "raft", index, input: { _tag: "Resign", epoch: effect.epoch } });
+        break;
+      case "ReplayProblem":
+        breakWith(
+          run,
+          `RecordsFit: node ${id} could not replay committed offset ${effect.offset}: ${effect.problem}`,
+        );
+        break;
+    }
+  }
+  setApp(run, index, {
+    ...run.world.apps[index]!,
+    sessionTimers: app.sessionTimers,
+    idleTimer: app.idleTimer,
+  });
+  // Writes taken on in answer to a request are answered at commit (R104); remember them.
+  if (input._tag === "Request" && proposed.length > 0) {
+    const first = proposed[0]!;
+    const last = proposed[proposed.length - 1]!;
+    const answeredNow = effects.some(
+      (e) => e._tag === "Respond" && e.to === input.from && e.correlationId === input.correlationId,
+    );
+    const write: GhostWrite = {
+      node: index,
+      to: input.from,
+      correlationId: input.correlationId,
+      baseOffset: first.baseOffset,
+      lastOffset: last.lastOffset,
+      epoch: first.epoch,
+    };
+    if (answeredNow) {
+      const response = effects.find(
+        (e) => e._tag === "Respond" && e.to === input.from && e.correlationId === input.correlationId,
+      );
+      if (response?._tag === "Respond" && reportsSuccess(response.response)) {
+        breakWith(
+          run,
+          `SuccessOnlyWhenCommitted: node ${id} answered ${response.response._tag} to ${input.from}#${input.correlationId} in the step that proposed offsets ${write.baseOffset}..${write.lastOffset}`,
+        );
+      }
+    } else {
+      run.world = { ...run.world, writes: [...run.world.writes, write] };
+    }
+  }
+};
+
+const brokerEffects = (run: Run, index: number, effects: readonly BrokerEffect[]): void => {
+  const id = nodeIdOf(index);
+  for (const effect of effects) {
+    const app = run.world.apps[index]!;
+    switch (effect._tag) {
+      case "SendToController":
+        send(run, {
+          from: id,
+          to: effect.to,
+          correlationId: effect.correlationId,
+          toStart: startOf(run.world, effect.to),
+          fromStart: app.starts,
+          body: { kind: "request", request: effect.request },
+        });
+        break;
+      case "ArmHeartbeatTimer":
+        if (!app.heartbeatTimer) setApp(run, index, { ...app, heartbeatTimer: true });
+        break;
+      case "Published":
+        break;
+      case "ShutdownNow":
+        run.steps.push({ layer: "note", text: `n${id} shuts down` });
+        stopNode(run, index);
+        return;
+      case "Problem":
+        breakWith(run, `RecordsFit: broker ${id}: ${effect.detail}`);
+        break;
+    }
+  }
+};
+
+/** A graceful stop: the log is flushed, the process ends; messages to it are lost. */
+const stopNode = (run: Run, index: number): void => {
+  const id = nodeIdOf(index);
+  const slot = run.world.raft.nodes[index]!;
+  if (slot.state === null) return;
+  const nodes = run.world.raft.nodes.slice();
+  nodes[index] = { state: null, persisted: slot.persisted, entries: slot.entries, flushRequested: false };
+  run.world = {
+    ...run.world,
+    raft: { ...run.world.raft, nodes, network: run.world.raft.network.filter((e) => e.to !== id) },
+    shutdowns: run.world.shutdowns + 1,
+  };
+  downApp(run, index);
+};
+
+/** The application half of a node that is no longer running; peers' requests to it fail. */
+const downApp = (run: Run, index: number): void => {
+  const id = nodeIdOf(index);
+  const app = run.world.apps[index]!;
+  setApp(run, index, {
+    ...app,
+    controller: null,
+    broker: null,
+    listenerOffset: 0,
+    sessionTimers: [],
+    idleTimer: false,
+    heartbeatTimer: false,
+  });
+  run.world = { ...run.world, origins: run.world.origins.filter((o) => o.node !== index) };
+  const network: MetaEnvelope[] = [];
+  for (const e of run.world.network) {
+    if (e.to !== id) network.push(e);
+    else if (e.body.kind === "request") {
+      // The requester's connection breaks: its transport reports the request failed.
+      network.push({
+        from: id,
+        to: e.from,
+        correlationId: e.correlationId,
+        toStart: e.fromStart,
+        fromStart: app.starts,
+        body: { kind: "failed" },
+      });
+    }
+  }
+  run.world = { ...run.world, network };
+};
+
+const drain = (run: Run): void => {
+  let guard = 0;
+  while (run.queue.length > 0) {
+    if (++guard > 10_000) throw new Error("metadata world: a step did not settle within 10000 inputs");
+    const work = run.queue.shift()!;
+    if (work.kind === "raft") {
+      const before = run.world;
+      const outcome = applyInput(
+        run.world.raft,
+        raftSpecOf(run.spec),
+        work.index,
+        work.input,
+        work.fetched ?? null,
+        work.values,
+      );
+      run.world = { ...run.world, raft: outcome.world };
+      for (const s of outcome.steps) {
+        run.steps.push({ layer: "raft", step: s });
+        raftEffects(run, work.index, s.effects);
+      }
+      const slot = run.world.raft.nodes[work.index]!;
+      if (run.spec.syncFlush && slot.flushRequested && slot.state !== null) {
+        const nodes = run.world.raft.nodes.slice();
+        nodes[work.index] = { ...slot, flushRequested: false };
+        run.world = { ...run.world, raft: { ...run.world.raft, nodes } };
+        run.queue.unshift({
+          kind: "raft",
+          index: work.index,
+          input: { _tag: "LogFlushed", offset: slot.entries.length },
+        });
+      }
+      checkNewCommits(run, before);
+      run.events |= commitEvents(before, run.world);
+    } else if (work.kind === "controller") {
+      const app = run.world.apps[work.index]!;
+      const before = app.controller;
+      if (before === null) continue;
+      const config = controllerConfigOf(run.spec, nodeIdOf(work.index));
+      const result = controllerStep(before, work.input, config);
+      setApp(run, work.index, { ...app, controller: result.state });
+      run.steps.push({
+        layer: "controller",
+        node: nodeIdOf(work.index),
+        input: work.input,
+        effects: result.effects,
+        after: result.state,
+      });
+      breakWith(run, controllerStepProblem(before, work.input, result.state, result.effects));
+      if (work.input._tag === "Committed") checkImage(run, work.index, result.state.committed);
+      controllerEffects(run, work.index, work.input, result.effects);
+    } else {
+      const app = run.world.apps[work.index]!;
+      const before = app.broker;
+      if (before === null) continue;
+      const result = brokerStep(before, work.input, brokerConfigOf(run.spec, nodeIdOf(work.index)));
+      setApp(run, work.index, {
+        ...app,
+        broker: result.state,
+        lastBrokerEpoch: result.state.brokerEpoch >= 0 ? result.state.brokerEpoch : app.lastBrokerEpoch,
+      });
+      run.steps.push({
+        layer: "broker",
+        node: nodeIdOf(work.index),
+        input: work.input,
+        effects: result.effects,
+        after: result.state,
+      });
+      if (work.input._tag === "Committed") checkImage(run, work.index, result.state.image);
+      brokerEffects(run, work.index, result.effects);
+    }
+  }
+};
+
+const runWork = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  work: readonly Work[],
+  notes: readonly string[] = [],
+): MetaOutcome => {
+  const run: Run = {
+    world,
+    spec,
+    steps: notes.map((text) => ({ layer: "note", text })),
+    events: 0,
+    queue: [...work],
+  };
+  drain(run);
+  return { world: run.world, steps: run.steps, events: run.events };
+};
+
+// ---- operations -----------------------------------------------------------------------------------
+
+const emptyApp: AppSlot = {
+  controller: null,
+  broker: null,
+  listenerOffset: 0,
+  sessionTimers: [],
+  idleTimer: false,
+  heartbeatTimer: false,
+  starts: 0,
+  lastBrokerEpoch: -1,
+};
+
+/** The incarnation id of a broker's n-th process start (random in Kafka; fixed here for replay). */
+export const incarnationOf = (brokerId: number, start: number): string =>
+  uuidFrom(`incarnation/${brokerId}/${start}`);
+
+/** Start (or restart) node `index`: Raft from its storage, its controller or broker fresh (R18, R112). */
+export const startNode = (world: MetadataWorld, spec: MetadataClusterSpec, index: number): MetaOutcome => {
+  const id = nodeIdOf(index);
+  const app = world.apps[index]!;
+  const starts = app.starts + 1;
+  const run: Run = { world, spec, steps: [], events: 0, queue: [] };
+  if (isControllerIndex(spec, index)) {
+    setApp(run, index, { ...app, controller: initialControllerState(id), starts, listenerOffset: 0 });
+  } else {
+    const broker = initialBrokerState(id, incarnationOf(id, starts), app.lastBrokerEpoch);
+    setApp(run, index, { ...app, broker, starts, listenerOffset: 0, heartbeatTimer: true });
+  }
+  const raft = startRaft(run.world.raft, raftSpecOf(spec), index);
+  run.world = { ...run.world, raft: raft.world };
+  for (const s of raft.steps) {
+    run.steps.push({ layer: "raft", step: s });
+    raftEffects(run, index, s.effects);
+  }
+  drain(run);
+  return { world: run.world, steps: run.steps, events: run.events };
+};
+
+/** A freshly formatted cluster, every node started. */
+export const initialMetadataWorld = (spec: MetadataClusterSpec): MetaOutcome => {
+  const total = spec.controllers + spec.brokers;
+  let world: MetadataWorld = {
+    raft: {
+      nodes: Array.from({ length: total }, () => ({
+        state: null,
+        persisted: null,
+        entries: [],
+        flushRequested: false,
+      })),
+      network: [],
+      leaders: [],
+      committed: [],
+      valuesAppended: 0,
+      crashes: 0,
+      duplicates: 0,
+      broken: null,
+    },
+    apps: Array.from({ length: total }, () => emptyApp),
+    records: [],
+    network: [],
+    writes: [],
+    origins: [],
+    adminRequests: 0,
+    controllerCrashes: 0,
+    brokerCrashes: 0,
+    sessionExpiries: 0,
+    shutdowns: 0,
+    delays: 0,
+    broken: null,
+  };
+  const steps: MetaStep[] = [];
+  let events = 0;
+  for (let index = 0; index < total; index++) {
+    const outcome = startNode(world, spec, index);
+    world = outcome.world;
+    steps.push(...outcome.steps);
+    events |= outcome.events;
+  }
+  return { world, steps, events };
+};
+
+/** Kill node `index`: unflushed records are lost (R14); its controller or broker state is gone. */
+export const crashNode = (world: MetadataWorld, spec: MetadataClusterSpec, index: number): MetaOutcome => {
+  if (world.raft.nodes[index]!.state === null) return { world, steps: [], events: 0 };
+  const run: Run = { world, spec, steps: [], events: 0, queue: [] };
+  run.world = {
+    ...run.world,
+    raft: crashRaft(run.world.raft, index),
+    controllerCrashes: run.world.controllerCrashes + (isControllerIndex(spec, index) ? 1 : 0),
+    brokerCrashes: run.world.brokerCrashes + (isControllerIndex(spec, index) ? 0 : 1),
+  };
+  downApp(run, index);
+  run.steps.push({ layer: "note", text: `n${nodeIdOf(index)} crashed` });
+  return { world: run.world, steps: run.steps, events: 0 };
+};
+
+/** Deliver Raft message `position`. */
+export const deliverRaftMessage = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  position: number,
+): MetaOutcome => {
+  const envelope = world.raft.network[position]!;
+  const network = world.raft.network.slice();
+  network.splice(position, 1);
+  const index = envelope.to - 1;
+  const without = { ...world, raft: { ...world.raft, network } };
+  if (world.raft.nodes[index]?.state == null) return { world: without, steps: [], events: 0 };
+  const input: RaftInput =
+    envelope.correlationId === undefined
+      ? { _tag: "Received", from: envelope.from, message: envelope.message }
+      : {
+          _tag: "Received",
+          from: envelope.from,
+          message: envelope.message,
+          correlationId: envelope.correlationId,
+        };
+  return runWork(without, spec, [{ kind: "raft", index, input, fetched: envelope }]);
+};
+
+/** Lose Raft message `position`; its requester's transport reports the failure. */
+export const dropRaftMessage = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  position: number,
+): MetaOutcome => {
+  const outcome = dropRaft(world.raft, raftSpecOf(spec), position);
+  const dropped: MetadataWorld = {
+    ...world,
+    raft: { ...outcome.world, nodes: world.raft.nodes, network: outcome.world.network },
+  };
+  if (outcome.steps.length === 0) return { world: dropped, steps: [], events: 0 };
+  const step = outcome.steps[0]!;
+  const index = step.node - 1;
+  // Re-run the failure through the wiring so its effects reach the application layer.
+  const input = step.input as RaftInput;
+  return runWork(dropped, spec, [{ kind: "raft", index, input }]);
+};
+
+/** Fire Raft timer `timer` of node `index`. */
+export const fireRaftTimer = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  index: number,
+  timer: TimerKind,
+): MetaOutcome => runWork(world, spec, [{ kind: "raft", index, input: { _tag: "TimerExpired", timer } }]);
+
+/** Complete node `index`'s outstanding flush. */
+export const flushNode = (world: MetadataWorld, spec: MetadataClusterSpec, index: number): MetaOutcome => {
+  const slot = world.raft.nodes[index]!;
+  if (slot.state === null || !slot.flushRequested) return { world, steps: [], events: 0 };
+  const nodes = world.raft.nodes.slice();
+  nodes[index] = { ...slot, flushRequested: false };
+  const cleared = { ...world, raft: { ...world.raft, nodes } };
+  return runWork(cleared, spec, [
+    { kind: "raft", index, input: { _tag: "LogFlushed", offset: slot.entries.length } },
+  ]);
+};
+
+/** Deliver metadata-channel message `position` (a request, an answer, or a transport failure). */
+export const deliverMetaMessage = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  position: number,
+): MetaOutcome => {
+  const e = world.network[position]!;
+  const network = world.network.slice();
+  network.splice(position, 1);
+  const without = { ...world, network };
+  if (e.to === ADMIN_ID) {
+    if (e.body.kind !== "response") return { world: without, steps: [], events: 0 };
+    return {
+      world: without,
+      steps: [{ layer: "admin", from: e.from, correlationId: e.correlationId, response: e.body.response }],
+      events: 0,
+    };
+  }
+  const index = e.to - 1;
+  const app = world.apps[index];
+  if (app === undefined || app.starts !== e.toStart) return { world: without, steps: [], events: 0 };
+  if (app.controller !== null && e.body.kind === "request") {
+    const origin: RequestOrigin = {
+      node: index,
+      from: e.from,
+      correlationId: e.correlationId,
+      fromStart: e.fromStart,
+    };
+    return runWork({ ...without, origins: [...without.origins, origin] }, spec, [
+      {
+        kind: "controller",
+        index,
+        input: { _tag: "Request", from: e.from, correlationId: e.correlationId, request: e.body.request },
+      },
+    ]);
+  }
+  if (app.broker !== null && e.body.kind === "response") {
+    return runWork(without, spec, [
+      {
+        kind: "broker",
+        index,
+        input: { _tag: "Response", correlationId: e.correlationId, response: e.body.response },
+      },
+    ]);
+  }
+  if (app.broker !== null && e.body.kind === "failed") {
+    return runWork(without, spec, [
+      { kind: "broker", index, input: { _tag: "RequestFailed", correlationId: e.correlationId } },
+    ]);
+  }
+  return { world: without, steps: [], events: 0 };
+};
+
+/** Lose metadata-channel message `position`: a request or answer's sender learns its request failed. */
+export const dropMetaMessage = (
+  world: MetadataWorld,
+  _spec: MetadataClusterSpec,
+  position: number,
+): MetaOutcome => {
+  const e = world.network[position]!;
+  const network = world.network.slice();
+  network.splice(position, 1);
+  if (e.body.kind === "request" && e.from !== ADMIN_ID) {
+    network.push({
+      from: e.to,
+      to: e.from,
+      correlationId: e.correlationId,
+      toStart: e.fromStart,
+      fromStart: e.toStart,
+      body: { kind: "failed" },
+    });
+  } else if (e.body.kind === "response" && e.to !== ADMIN_ID) {
+    network.push({
+      from: e.from,
+      to: e.to,
+      correlationId: e.correlationId,
+      toStart: e.toStart,
+      fromStart: e.fromStart,
+      body: { kind: "failed" },
+    });
+  }
+  return {
+    world: { ...world, network },
+    steps: [{ layer: "note", text: `lost ${e.from}->${e.to}#${e.correlationId} ${describeBody(e.body)}` }],
+    events: 0,
+  };
+};
+
+export const describeBody = (body: MetaBody): string =>
+  body.kind === "request"
+    ? body.request._tag
+    : body.kind === "response"
+      ? body.response._tag
+      : "RequestFailed";
+
+/** A controller's session timer for `brokerId` runs out (R118). */
+export const expireSession = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  index: number,
+  brokerId: number,
+): MetaOutcome => {
+  const app = world.apps[index]!;
+  if (!app.sessionTimers.includes(brokerId)) return { world, steps: [], events: 0 };
+  const cleared: MetadataWorld = {
+    ...world,
+    apps: world.apps.map((a, i) =>
+      i === index ? { ...a, sessionTimers: a.sessionTimers.filter((b) => b !== brokerId) } : a,
+    ),
+    sessionExpiries: world.sessionExpiries + 1,
+  };
+  return runWork(cleared, spec, [{ kind: "controller", index, input: { _tag: "SessionExpired", brokerId } }]);
+};
+
+/** A controller's idle timer runs out: it writes a NoOpRecord (R105). */
+export const fireIdleTimer = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  index: number,
+): MetaOutcome => {
+  const app = world.apps[index]!;
+  if (!app.idleTimer) return { world, steps: [], events: 0 };
+  const cleared: MetadataWorld = {
+    ...world,
+    apps: world.apps.map((a, i) => (i === index ? { ...a, idleTimer: false } : a)),
+  };
+  return runWork(cleared, spec, [{ kind: "controller", index, input: { _tag: "IdleTimeout" } }]);
+};
+
+/** A broker's heartbeat timer runs out: it registers or heartbeats (R112, R115). */
+export const fireHeartbeat = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  index: number,
+): MetaOutcome => {
+  const app = world.apps[index]!;
+  if (!app.heartbeatTimer || app.broker === null) return { world, steps: [], events: 0 };
+  const cleared: MetadataWorld = {
+    ...world,
+    apps: world.apps.map((a, i) => (i === index ? { ...a, heartbeatTimer: false } : a)),
+  };
+  return runWork(cleared, spec, [{ kind: "broker", index, input: { _tag: "HeartbeatTimer" } }]);
+};
+
+/** Give a broker any input (the shell's view of replication, a controlled shutdown request). */
+export const brokerInput = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  index: number,
+  input: BrokerInput,
+): MetaOutcome => runWork(world, spec, [{ kind: "broker", index, input }]);
+
+/** The admin client sends `request` to controller `to`. */
+export const adminRequest = (world: MetadataWorld, to: number, request: ControllerRequest): MetaOutcome => {
+  const correlationId = world.adminRequests + 1;
+  const next: MetadataWorld = {
+    ...world,
+    adminRequests: correlationId,
+    network: [
+      ...world.network,
+      {
+        from: ADMIN_ID,
+        to,
+        correlationId,
+        toStart: startOf(world, to),
+        fromStart: 0,
+        body: { kind: "request", request },
+      },
+    ],
+  };
+  return {
+    world: next,
+    steps: [{ layer: "note", text: `admin -> n${to}#${correlationId} ${request._tag}` }],
+    events: 0,
+  };
+};
+
+/** The first metadata or Raft property the history broke, or an invariant a node's image breaks. */
+export const metadataViolation = (world: MetadataWorld): string | null => {
+  if (world.broken !== null) return world.broken;
+  if (world.raft.broken !== null) return world.raft.broken;
+  for (let i = 0; i < world.apps.length; i++) {
+    const app = world.apps[i]!;
+    const image = app.controller?.image ?? app.broker?.image;
+    if (image === undefined) continue;
+    const problem = imageProblem(image);
+    if (problem !== null) return `${problem} (image of n${nodeIdOf(i)})`;
+  }
+  return null;
+};
+
+/** The running active controller, if any. */
+export const activeController = (world: MetadataWorld): number | null => {
+  const index = world.apps.findIndex((a) => a.controller?.active === true);
+  return index < 0 ? null : nodeIdOf(index);
+};
+
+export type { BrokerConfig } from "../metadata/broker.ts";
