@@ -2,7 +2,9 @@
 // They are applied to a copy of spec/ (never to spec/ itself) and the model checker must find a
 // counterexample for every one. `npm run mutants` runs them.
 import type { Bounds } from "../spec/cluster/actions.ts";
+import type { MetaBounds } from "../spec/cluster/metadata-actions.ts";
 import type { ClusterSpec } from "../spec/cluster/world.ts";
+import type { ControllerRequest } from "../spec/metadata/requests.ts";
 
 /** A file under spec/, the exact text to replace (it must occur once), and the replacement. */
 export interface Edit {
@@ -20,7 +22,41 @@ export interface Mutant {
   /** The cluster and bounds to check the mutant with. */
   readonly cluster?: Partial<ClusterSpec>;
   readonly bounds?: Partial<Bounds>;
+  /** Check with the metadata model (controllers and brokers over Raft) instead of the Raft model. */
+  readonly metadata?: MetadataSetup;
 }
+
+export interface MetadataSetup {
+  readonly brokers: number;
+  readonly partitions: number;
+  readonly bounds: Partial<MetaBounds>;
+  /** The bfs depth bound. */
+  readonly depth: number;
+}
+
+/** The metadata bounds mutants start from: no faults unless the mutant asks for them. */
+export const QUIET_METADATA: Partial<MetaBounds> = {
+  maxEpoch: 1,
+  maxBrokerCrashes: 0,
+  maxControllerCrashes: 0,
+  maxSessionExpiries: 0,
+  maxDelays: 0,
+  maxControlledShutdowns: 0,
+};
+
+const createTopic = (name: string, brokerIds: number[]): ControllerRequest => ({
+  _tag: "CreateTopicsRequest",
+  validateOnly: false,
+  topics: [
+    {
+      name,
+      numPartitions: -1,
+      replicationFactor: -1,
+      assignments: [{ partitionIndex: 0, brokerIds }],
+      configs: [],
+    },
+  ],
+});
 
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -297,5 +333,155 @@ export const MUTANTS: readonly Mutant[] = [
     ],
     cluster: { preVote: false, checkQuorum: false },
     bounds: { maxEpoch: 2, maxValues: 2, loss: false },
+  },
+  // ---- the controller layer (metadata model) ------------------------------------------------------
+  {
+    name: "skip-leader-epoch-bump",
+    rule: "R122",
+    description: "replay a leader change without bumping the leader epoch",
+    edits: [
+      {
+        file: "metadata/image.ts",
+        find: "leaderEpoch: record.leader === NO_LEADER_CHANGE ? partition.leaderEpoch : partition.leaderEpoch + 1,",
+        replace: "leaderEpoch: partition.leaderEpoch,",
+      },
+    ],
+    metadata: { brokers: 2, partitions: 1, bounds: { ...QUIET_METADATA, maxSessionExpiries: 1 }, depth: 30 },
+  },
+  {
+    name: "fence-without-moving-leadership",
+    rule: "R117",
+    description: "fence a broker without taking it out of the ISRs first",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "const fenceRecords = (writer: Writer, broker: BrokerRegistration): void => {\n  removeFromIsrs(writer, broker.id);",
+        replace: "const fenceRecords = (writer: Writer, broker: BrokerRegistration): void => {",
+      },
+    ],
+    metadata: { brokers: 2, partitions: 1, bounds: { ...QUIET_METADATA, maxSessionExpiries: 1 }, depth: 30 },
+  },
+  {
+    name: "answer-before-commit",
+    rule: "R104",
+    description: "answer a write as soon as it is proposed",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: '  if (writer.records.length === 0) {\n    out.push({ _tag: "Respond", to, correlationId, response });\n    return s;\n  }',
+        replace:
+          '  out.push({ _tag: "Respond", to, correlationId, response });\n  if (writer.records.length === 0) {\n    return s;\n  }',
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, adminOps: [createTopic("u", [4])] },
+      depth: 30,
+    },
+  },
+  {
+    name: "create-topic-on-fenced-broker",
+    rule: "R121",
+    description: "put every replica of a new partition into its ISR, usable or not",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "  const isr = replicas.filter((id) => isUsable(image, id));",
+        replace: "  const isr = replicas.slice();",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxSessionExpiries: 1, adminOps: [createTopic("u", [4, 5])] },
+      depth: 40,
+    },
+  },
+  {
+    name: "broker-epoch-after-its-record",
+    rule: "R114",
+    description: "give a new broker incarnation an epoch one past its registration record",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "  const brokerEpoch = writer.nextOffset;",
+        replace: "  const brokerEpoch = writer.nextOffset + 1;",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1, maxSessionExpiries: 1 },
+      depth: 40,
+    },
+  },
+  {
+    name: "register-over-a-live-session",
+    rule: "R113",
+    description: "let a second incarnation register while the first one's session is live",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "  if (existing !== undefined && !existing.fenced && live)",
+        replace: "  if (existing !== undefined && !existing.fenced && live && false)",
+      },
+    ],
+    metadata: { brokers: 1, partitions: 1, bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1 }, depth: 30 },
+  },
+  {
+    name: "unfence-before-caught-up",
+    rule: "R115",
+    description: "unfence a broker before it has replayed its own registration",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "  const caughtUp = request.currentMetadataOffset >= broker.epoch;",
+        replace: "  const caughtUp = true;",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1, maxSessionExpiries: 1 },
+      depth: 40,
+    },
+  },
+  {
+    name: "unclean-election-without-permission",
+    rule: "R123",
+    description: "elect a replica from outside the ISR although the topic does not allow it",
+    edits: [
+      {
+        file: "metadata/partition-change.ts",
+        find: "  if (request.uncleanAllowed) {",
+        replace: "  if (true) {",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1, maxSessionExpiries: 1 },
+      depth: 40,
+    },
+  },
+  {
+    name: "accept-isr-member-of-stale-epoch",
+    rule: "R126",
+    description:
+      "accept an AlterPartition naming an ISR member with a broker epoch it no longer has (KIP-903)",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "        const epochMatches = m.brokerEpoch === -1 || b?.epoch === m.brokerEpoch;",
+        replace: "        const epochMatches = true;",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1, maxSessionExpiries: 1 },
+      depth: 60,
+    },
   },
 ];

@@ -4,6 +4,7 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { Model } from "../src/checker/model.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "../src/cli/flags.ts";
 import { type Edit, MUTANTS, type Mutant } from "./mutants.ts";
 
@@ -57,21 +58,55 @@ const prepare = (dir: string, mutant: Mutant | undefined): void => {
 interface CheckerModules {
   readonly search: typeof import("../src/checker/engine.ts").search;
   readonly raftModel: typeof import("../src/checker/raft-model.ts").raftModel;
+  readonly metadataModel: typeof import("../src/checker/metadata-model.ts").metadataModel;
   readonly DEFAULT_CLUSTER: typeof import("../spec/cluster/world.ts").DEFAULT_CLUSTER;
   readonly DEFAULT_BOUNDS: typeof import("../spec/cluster/actions.ts").DEFAULT_BOUNDS;
+  readonly DEFAULT_METADATA_CLUSTER: typeof import("../spec/cluster/metadata-world.ts").DEFAULT_METADATA_CLUSTER;
+  readonly DEFAULT_META_BOUNDS: typeof import("../spec/cluster/metadata-actions.ts").DEFAULT_META_BOUNDS;
 }
 
 const load = async (dir: string): Promise<CheckerModules> => {
-  const engine = await import(pathToFileURL(join(dir, "src", "checker", "engine.ts")).href);
-  const model = await import(pathToFileURL(join(dir, "src", "checker", "raft-model.ts")).href);
-  const world = await import(pathToFileURL(join(dir, "spec", "cluster", "world.ts")).href);
-  const actions = await import(pathToFileURL(join(dir, "spec", "cluster", "actions.ts")).href);
+  const at = (...path: string[]) => import(pathToFileURL(join(dir, ...path)).href);
+  const engine = await at("src", "checker", "engine.ts");
+  const model = await at("src", "checker", "raft-model.ts");
+  const metadata = await at("src", "checker", "metadata-model.ts");
+  const world = await at("spec", "cluster", "world.ts");
+  const actions = await at("spec", "cluster", "actions.ts");
+  const metadataWorld = await at("spec", "cluster", "metadata-world.ts");
+  const metadataActions = await at("spec", "cluster", "metadata-actions.ts");
   return {
     search: engine.search,
     raftModel: model.raftModel,
+    metadataModel: metadata.metadataModel,
     DEFAULT_CLUSTER: world.DEFAULT_CLUSTER,
     DEFAULT_BOUNDS: actions.DEFAULT_BOUNDS,
+    DEFAULT_METADATA_CLUSTER: metadataWorld.DEFAULT_METADATA_CLUSTER,
+    DEFAULT_META_BOUNDS: metadataActions.DEFAULT_META_BOUNDS,
   };
+};
+
+/** The model a mutant is checked with, as the search sees it. */
+const modelFor = (m: CheckerModules, mutant: Mutant): { model: Model<unknown>; depth?: number } => {
+  const setup = mutant.metadata;
+  if (setup === undefined) {
+    const model = m.raftModel({
+      cluster: { ...m.DEFAULT_CLUSTER, ...mutant.cluster },
+      bounds: { ...m.DEFAULT_BOUNDS, maxCrashes: 0, ...mutant.bounds },
+      symmetry: true,
+    });
+    return { model: model as Model<unknown> };
+  }
+  const model = m.metadataModel({
+    spec: {
+      ...m.DEFAULT_METADATA_CLUSTER,
+      brokers: setup.brokers,
+      syncFlush: true,
+      controller: { ...m.DEFAULT_METADATA_CLUSTER.controller, noOpIntervalMs: 0 },
+    },
+    bounds: { ...m.DEFAULT_META_BOUNDS, ...setup.bounds },
+    partitions: setup.partitions,
+  });
+  return { model: model as Model<unknown>, depth: setup.depth };
 };
 
 /** Model-check one mutant (or, with `baseline`, the unchanged spec under the mutant's bounds). */
@@ -83,12 +118,8 @@ export const runMutant = async (
   const dir = join(scratch, baseline ? `baseline-${mutant.name}` : mutant.name);
   prepare(dir, baseline ? undefined : mutant);
   const m = await load(dir);
-  const model = m.raftModel({
-    cluster: { ...m.DEFAULT_CLUSTER, ...mutant.cluster },
-    bounds: { ...m.DEFAULT_BOUNDS, maxCrashes: 0, ...mutant.bounds },
-    symmetry: true,
-  });
-  const result = m.search(model, { mode: "bfs", maxSeconds });
+  const { model, depth } = modelFor(m, mutant);
+  const result = m.search(model, { mode: "bfs", maxSeconds, ...(depth === undefined ? {} : { depth }) });
   return {
     name: mutant.name,
     rule: mutant.rule,

@@ -75,6 +75,13 @@ export interface MetaBounds {
   readonly raftLoss: boolean;
   /** Controller-channel messages may be lost. */
   readonly metaLoss: boolean;
+  /**
+   * Slow periodic events (a running broker's heartbeats, ISR changes, controlled shutdowns, admin
+   * requests) happen only when no message is in flight: their periods are seconds, message delays
+   * milliseconds. Faults (crashes, restarts, session expiries, delays) and a starting broker's
+   * registration and first heartbeats still happen at any moment.
+   */
+  readonly slowEventsWhenQuiet: boolean;
   /** Requests the admin client may send, each once, to any controller. */
   readonly adminOps: readonly ControllerRequest[];
 }
@@ -89,6 +96,7 @@ export const DEFAULT_META_BOUNDS: MetaBounds = {
   maxDelays: 1,
   raftNetwork: "one",
   metaNetwork: "links",
+  slowEventsWhenQuiet: true,
   raftLoss: false,
   metaLoss: false,
   adminOps: [],
@@ -135,7 +143,16 @@ const timerNeed = (
   const role = state.role;
   const running = (id: number): boolean => world.raft.nodes[id - 1]?.state != null;
   switch (timer) {
-    case "election":
+    case "election": {
+      // An election still waiting for answers, or a voter with a live leader to hear from, only times
+      // out after a pause; one that lost, or that knows of no leader, times out now.
+      if ((role._tag === "Prospective" || role._tag === "Candidate") && state.inflight.length > 0)
+        return "delay";
+      const leaderAlive = world.raft.nodes.some(
+        (n) => n.state?.role._tag === "Leader" && n.state.epoch >= state.epoch,
+      );
+      return role._tag === "Unattached" && leaderAlive ? "delay" : "now";
+    }
     case "retryBackoff":
       return "now";
     case "fetch": {
@@ -185,7 +202,7 @@ const heartbeatMatters = (
     case "PENDING_CONTROLLED_SHUTDOWN":
       return true;
     case "RECOVERY":
-      return broker.image.offset >= broker.brokerEpoch;
+      return true;
     case "SHUTTING_DOWN":
       return false;
     case "RUNNING": {
@@ -208,6 +225,8 @@ export const enabledMetaActions = (
   bounds: MetaBounds,
 ): MetaAction[] => {
   const actions: MetaAction[] = [];
+  const quiet =
+    !bounds.slowEventsWhenQuiet || (world.raft.network.length === 0 && world.network.length === 0);
   if (bounds.raftNetwork === "any")
     world.raft.network.forEach((_, position) => {
       actions.push({ kind: "raft-deliver", position });
@@ -229,7 +248,7 @@ export const enabledMetaActions = (
     const app = world.apps[node]!;
     const controller = isControllerIndex(spec, node);
     if (slot.state === null) {
-      actions.push({ kind: "restart", node });
+      if (quiet) actions.push({ kind: "restart", node });
       return;
     }
     for (const timer of slot.state.timers) {
@@ -247,16 +266,20 @@ export const enabledMetaActions = (
     }
     const broker = app.broker;
     if (broker !== null) {
-      if (app.heartbeatTimer && heartbeatMatters(world, broker)) actions.push({ kind: "heartbeat", node });
+      // A starting broker's registration and first heartbeats race with everything else.
+      const starting = broker.lifecycle === "STARTING" || broker.lifecycle === "RECOVERY";
+      if ((quiet || starting) && app.heartbeatTimer && heartbeatMatters(world, broker)) {
+        actions.push({ kind: "heartbeat", node });
+      }
       // What replication would tell this broker as a partition leader (R126, R127).
-      if (broker.alterInflight === null && broker.brokerEpoch >= 0) {
+      if (quiet && broker.alterInflight === null && broker.brokerEpoch >= 0) {
         for (const topic of broker.image.topics) {
           for (const p of topic.partitions) {
             if (p.leader !== broker.brokerId) continue;
             for (const follower of p.replicas) {
               if (follower === broker.brokerId) continue;
               const other = world.apps[follower - 1]?.broker ?? null;
-              const running = other !== null && other.brokerEpoch >= 0;
+              const running = other !== null;
               if (!p.isr.includes(follower) && running) {
                 actions.push({
                   kind: "isr",
@@ -280,7 +303,7 @@ export const enabledMetaActions = (
           }
         }
       }
-      if (world.shutdowns < bounds.maxControlledShutdowns && broker.lifecycle === "RUNNING") {
+      if (quiet && world.shutdowns < bounds.maxControlledShutdowns && broker.lifecycle === "RUNNING") {
         actions.push({ kind: "controlled-shutdown", node });
       }
     }
@@ -290,7 +313,7 @@ export const enabledMetaActions = (
     if (crashes) actions.push({ kind: "crash", node });
   });
   bounds.adminOps.forEach((_, op) => {
-    if (op === world.adminRequests) {
+    if (quiet && op === world.adminRequests) {
       for (let c = 0; c < spec.controllers; c++) actions.push({ kind: "admin", to: nodeIdOf(c), op });
     }
   });
@@ -328,7 +351,10 @@ export const applyMetaAction = (
     case "heartbeat":
       return fireHeartbeat(world, spec, action.node);
     case "isr": {
-      const followerEpoch = world.apps[action.follower - 1]?.broker?.brokerEpoch ?? -1;
+      // R127: the follower's fetch carries the broker epoch the leader's image has for it (a fetch
+      // from an earlier incarnation may still be on its way when the follower re-registered).
+      const leaderImage = world.apps[action.node]?.broker?.image;
+      const followerEpoch = leaderImage?.brokers.find((b) => b.id === action.follower)?.epoch ?? -1;
       return brokerInput(world, spec, action.node, {
         _tag: "IsrChange",
         topicId: action.topicId,

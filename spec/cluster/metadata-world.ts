@@ -1082,4 +1082,65 @@ export const activeController = (world: MetadataWorld): number | null => {
   return index < 0 ? null : nodeIdOf(index);
 };
 
-export type { BrokerConfig } from "../metadata/broker.ts";
+// ---- the bootstrapped starting state -------------------------------------------------------------
+
+/** Deliver, flush and answer parked fetches until the cluster is quiet. */
+export const settle = (world: MetadataWorld, spec: MetadataClusterSpec): MetadataWorld => {
+  let w = world;
+  const take = (o: MetaOutcome): void => {
+    w = o.world;
+  };
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 5000; i++) {
+      const flushing = w.raft.nodes.findIndex((n) => n.state !== null && n.flushRequested);
+      if (flushing >= 0) take(flushNode(w, spec, flushing));
+      else if (w.raft.network.length > 0) take(deliverRaftMessage(w, spec, 0));
+      else if (w.network.length > 0) take(deliverMetaMessage(w, spec, 0));
+      else break;
+    }
+    const behind = w.raft.nodes.some(
+      (n) => n.state !== null && n.state.highWatermark < w.raft.committed.length,
+    );
+    const retrying = w.raft.nodes.findIndex(
+      (n) => n.state?.role._tag !== "Leader" && n.state?.timers.includes("retryBackoff") === true,
+    );
+    if (retrying >= 0) {
+      take(fireRaftTimer(w, spec, retrying, "retryBackoff"));
+      continue;
+    }
+    if (!behind) return w;
+    const leader = w.raft.nodes.findIndex((n) => n.state?.timers.includes("fetchWait") === true);
+    if (leader < 0) return w;
+    take(fireRaftTimer(w, spec, leader, "fetchWait"));
+  }
+  return w;
+};
+
+/**
+ * Controller 1 elected, every broker registered and unfenced, a topic with `partitions` partitions
+ * replicated on every broker, all committed everywhere.
+ */
+export const bootstrappedWorld = (spec: MetadataClusterSpec, partitions: number): MetadataWorld => {
+  let w = initialMetadataWorld(spec).world;
+  w = settle(fireRaftTimer(w, spec, 0, "election").world, spec);
+  const heartbeatAll = (): void => {
+    w.apps.forEach((app, index) => {
+      if (app.broker !== null) w = fireHeartbeat(w, spec, index).world;
+    });
+    w = settle(w, spec);
+  };
+  heartbeatAll();
+  heartbeatAll();
+  const create: ControllerRequest = {
+    _tag: "CreateTopicsRequest",
+    validateOnly: false,
+    topics: [
+      { name: "t", numPartitions: partitions, replicationFactor: spec.brokers, assignments: [], configs: [] },
+    ],
+  };
+  w = adminRequest(w, 1, create).world;
+  w = settle(w, spec);
+  heartbeatAll();
+  // The admin's answer was delivered; start counting the explored run's admin requests from zero.
+  return { ...w, adminRequests: 0, writes: [], sessionExpiries: 0, delays: 0 };
+};

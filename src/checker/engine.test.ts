@@ -52,6 +52,21 @@ describe("breadth-first search", () => {
     expect(result.sometimesReached).toEqual(["BothFull", "Stepped"]);
   });
 
+  it("with a depth bound, checks states that far without expanding them, and says so", () => {
+    const bounded = search(counters(5, 100), { mode: "bfs", depth: 3 });
+    expect(bounded).toMatchObject({
+      result: "ok",
+      complete: true,
+      depthBound: 3,
+      maxDepth: 3,
+      distinctStates: 10,
+    });
+    expect(bounded.sometimesReached).toEqual(["Stepped"]);
+    const loose = search(counters(5, 100), { mode: "bfs", depth: 50 });
+    expect(loose.depthBound).toBeUndefined();
+    expect(search(counters(5, 3), { mode: "bfs", depth: 3 }).result).toBe("violation");
+  });
+
   it("finds a shortest counterexample and replays it", () => {
     const result = search(counters(5, 3), { mode: "bfs" });
     expect(result.result).toBe("violation");

@@ -19,7 +19,7 @@ export interface SearchOptions {
   readonly maxSeconds?: number;
   /** Stop (incomplete) before the process grows past this many MB of resident memory. */
   readonly maxMemoryMB?: number;
-  /** dfs: depth bound; simulate: length of each walk. */
+  /** bfs and dfs: depth bound (states that far are checked, not expanded); simulate: walk length. */
   readonly depth?: number;
   readonly seed?: number;
   readonly walks?: number;
@@ -75,6 +75,8 @@ export interface SearchResult<S> {
   readonly violatingState?: S | undefined;
   readonly walks?: number;
   readonly seed?: number;
+  /** bfs with a depth bound that cut the search: every behaviour of up to this many steps was explored. */
+  readonly depthBound?: number;
 }
 
 const rssMB = (): number => process.memoryUsage.rss() / 1048576;
@@ -406,6 +408,9 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   let stop: StopReason | undefined;
   let violation: { name: string; detail: string; index: number; state: S } | undefined;
   let lastProgress = clock.seconds;
+  // A depth bound: states that far are checked but not expanded; `cut` records that it mattered.
+  const bound = options.depth;
+  let cut = false;
 
   const progress = (): void => {
     const seconds = clock.seconds;
@@ -462,7 +467,8 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
             violation = { ...problem, index, state: result.state };
             break;
           }
-          next.push(index, writer.words, writer.length);
+          if (bound !== undefined && depth + 1 >= bound) cut = true;
+          else next.push(index, writer.words, writer.length);
           if (options.maxStates !== undefined && visited.size >= options.maxStates) {
             stop = "max-states";
             break;
@@ -519,6 +525,8 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     };
   }
   if (stop !== undefined) return { ...common, result: "incomplete", complete: false, stopReason: stop };
+  if (cut)
+    return { ...common, maxDepth: bound ?? depth, result: "ok", complete: true, depthBound: bound ?? depth };
   return { ...common, result: "ok", complete: true };
 };
 

@@ -17,18 +17,11 @@ import {
   withinMetaBounds,
 } from "../../spec/cluster/metadata-actions.ts";
 import {
-  adminRequest,
-  deliverMetaMessage,
-  deliverRaftMessage,
+  bootstrappedWorld,
   EVENT,
-  fireHeartbeat,
-  fireRaftTimer,
-  flushNode,
-  initialMetadataWorld,
   type MetadataClusterSpec,
   type MetadataWorld,
   type MetaEnvelope,
-  type MetaOutcome,
   raftSpecOf,
 } from "../../spec/cluster/metadata-world.ts";
 import { entryEpoch, entryValue, makeEntry, type World } from "../../spec/cluster/world.ts";
@@ -38,7 +31,6 @@ import type { BrokerState } from "../../spec/metadata/broker.ts";
 import type { ControllerState } from "../../spec/metadata/controller.ts";
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
-import type { ControllerRequest } from "../../spec/metadata/requests.ts";
 import type { Always, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
 import type { WordWriter } from "./words.ts";
@@ -68,17 +60,24 @@ const imagesProblem = (world: MetadataWorld): string | null => {
 
 const TRANSITIONS = [
   { name: "SuccessOnlyWhenCommitted", rules: "R104" },
+  { name: "WritesOnlyWhenActive", rules: "R104" },
+  { name: "WritesInOwnEpoch", rules: "R104 R106" },
   { name: "SameCommittedPrefixSameImage", rules: "R122 R128" },
   { name: "RecordsFit", rules: "R122 R128" },
   { name: "LeaderUsableWhenChosen", rules: "R119 R123" },
   { name: "LeaderEpochBumps", rules: "R122" },
   { name: "PartitionEpochBumps", rules: "R122" },
   { name: "CleanElection", rules: "R123" },
+  { name: "UncleanLeaderRecovers", rules: "R123" },
   { name: "IsrUsableWhenAdded", rules: "R119 R126" },
   { name: "BrokerEpochIsOffset", rules: "R114" },
   { name: "BrokerEpochIncreases", rules: "R114" },
+  { name: "BrokerEpochKept", rules: "R114" },
+  { name: "NoDuplicateRegistration", rules: "R113" },
+  { name: "UnfenceWhenCaughtUp", rules: "R115" },
   { name: "AlterPartitionFromCurrentIncarnation", rules: "R126" },
   { name: "IsrMembersEligible", rules: "R126" },
+  { name: "TopicNameUnique", rules: "R109 R121" },
 ] as const;
 
 export const metadataProperties = (voters: number): readonly Property<MetadataWorld>[] => {
@@ -90,8 +89,8 @@ export const metadataProperties = (voters: number): readonly Property<MetadataWo
   }));
   const otherTransition: Always<MetadataWorld> = {
     kind: "always",
-    name: "MetadataStepProperty",
-    rules: "R104 R106 R113 R116 R121",
+    name: "CommittedImageInvariants",
+    rules: "R109 R119 R123 R124",
     check: (w) =>
       w.broken !== null && !TRANSITIONS.some((t) => w.broken!.startsWith(`${t.name}:`)) ? w.broken : null,
   };
@@ -121,69 +120,6 @@ export const metadataProperties = (voters: number): readonly Property<MetadataWo
     { kind: "sometimes", name: "BrokerUnfenced", rules: "R116", event: EVENT.BROKER_UNFENCED },
   ];
   return [...transitions, otherTransition, images, raft, ...sometimes];
-};
-
-// ---- the bootstrapped starting state -------------------------------------------------------------
-
-/** Deliver, flush and answer parked fetches until the cluster is quiet. */
-const settle = (world: MetadataWorld, spec: MetadataClusterSpec): MetadataWorld => {
-  let w = world;
-  const take = (o: MetaOutcome): void => {
-    w = o.world;
-  };
-  for (let round = 0; round < 20; round++) {
-    for (let i = 0; i < 5000; i++) {
-      const flushing = w.raft.nodes.findIndex((n) => n.state !== null && n.flushRequested);
-      if (flushing >= 0) take(flushNode(w, spec, flushing));
-      else if (w.raft.network.length > 0) take(deliverRaftMessage(w, spec, 0));
-      else if (w.network.length > 0) take(deliverMetaMessage(w, spec, 0));
-      else break;
-    }
-    const behind = w.raft.nodes.some(
-      (n) => n.state !== null && n.state.highWatermark < w.raft.committed.length,
-    );
-    const retrying = w.raft.nodes.findIndex(
-      (n) => n.state?.role._tag !== "Leader" && n.state?.timers.includes("retryBackoff") === true,
-    );
-    if (retrying >= 0) {
-      take(fireRaftTimer(w, spec, retrying, "retryBackoff"));
-      continue;
-    }
-    if (!behind) return w;
-    const leader = w.raft.nodes.findIndex((n) => n.state?.timers.includes("fetchWait") === true);
-    if (leader < 0) return w;
-    take(fireRaftTimer(w, spec, leader, "fetchWait"));
-  }
-  return w;
-};
-
-/**
- * Controller 1 elected, every broker registered and unfenced, a topic with `partitions` partitions
- * replicated on every broker, all committed everywhere.
- */
-export const bootstrappedWorld = (spec: MetadataClusterSpec, partitions: number): MetadataWorld => {
-  let w = initialMetadataWorld(spec).world;
-  w = settle(fireRaftTimer(w, spec, 0, "election").world, spec);
-  const heartbeatAll = (): void => {
-    w.apps.forEach((app, index) => {
-      if (app.broker !== null) w = fireHeartbeat(w, spec, index).world;
-    });
-    w = settle(w, spec);
-  };
-  heartbeatAll();
-  heartbeatAll();
-  const create: ControllerRequest = {
-    _tag: "CreateTopicsRequest",
-    validateOnly: false,
-    topics: [
-      { name: "t", numPartitions: partitions, replicationFactor: spec.brokers, assignments: [], configs: [] },
-    ],
-  };
-  w = adminRequest(w, 1, create).world;
-  w = settle(w, spec);
-  heartbeatAll();
-  // The admin's answer was delivered; start counting the explored run's admin requests from zero.
-  return { ...w, adminRequests: 0, writes: [], sessionExpiries: 0, delays: 0 };
 };
 
 // ---- encoding ----------------------------------------------------------------------------------------
@@ -511,6 +447,24 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       return applyMetaAction(world, spec, bounds, action).steps.map(
         (s) => JSON.parse(JSON.stringify(s)) as unknown,
       );
+    },
+    swarm: (random) => {
+      // Swarm testing: each walk switches some kinds of fault off, so that the others get room.
+      const switches: readonly [string, Partial<MetaBounds>][] = [
+        ["raft message loss", { raftLoss: false }],
+        ["channel message loss", { metaLoss: false }],
+        ["controller crashes", { maxControllerCrashes: 0 }],
+        ["broker crashes", { maxBrokerCrashes: 0 }],
+        ["session expiries", { maxSessionExpiries: 0 }],
+        ["delays", { maxDelays: 0 }],
+        ["controlled shutdowns", { maxControlledShutdowns: 0 }],
+      ];
+      const off = switches.filter(() => random() < 0.5);
+      const swarmBounds = off.reduce<MetaBounds>((b, [, change]) => ({ ...b, ...change }), bounds);
+      return {
+        model: metadataModel({ ...options, bounds: swarmBounds }),
+        disabled: off.map(([name]) => name),
+      };
     },
   };
   return model;

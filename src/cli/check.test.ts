@@ -41,6 +41,26 @@ describe("kraft check", () => {
     expect(io.stdout.join("\n")).toMatch(/^OK: all \d+ properties hold\. The search is complete/);
   });
 
+  it("checks the metadata model to a depth bound and says how far it looked", () => {
+    const io = capture();
+    expect(runCheck(["--model", "metadata", "--depth", "5", "--progress", "0"], io)).toBe(0);
+    expect(io.stderr[0]).toMatch(
+      /^kraft check: metadata model, bfs: 3 controllers, 2 brokers, 1 topic of 1 partition, max epoch 2, .* depth ≤ 5/,
+    );
+    expect(io.stdout.join("\n")).toMatch(/^OK: all \d+ properties hold in every behaviour of up to 5 steps/);
+    const json = capture();
+    expect(
+      runCheck(["--model", "metadata", "--depth", "3", "--json", "--progress", "0", "--brokers", "1"], json),
+    ).toBe(0);
+    expect(JSON.parse(json.stdout.join(""))).toMatchObject({
+      model: "metadata",
+      result: "ok",
+      depthBound: 3,
+      cluster: { controllers: 3, brokers: 1 },
+      partitions: 1,
+    });
+  });
+
   it("says when a limit stopped the search", () => {
     const io = capture();
     expect(runCheck(["--max-states", "50", "--progress", "0"], io)).toBe(0);

@@ -3,14 +3,26 @@ import { accessSync, constants, writeFileSync } from "node:fs";
 import { totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Bounds } from "../../spec/cluster/actions.ts";
+import { DEFAULT_META_BOUNDS, type MetaBounds } from "../../spec/cluster/metadata-actions.ts";
+import { DEFAULT_METADATA_CLUSTER, type MetadataClusterSpec } from "../../spec/cluster/metadata-world.ts";
 import { type ClusterSpec, DEFAULT_CLUSTER } from "../../spec/cluster/world.ts";
 import { type Progress, type SearchResult, search } from "../checker/engine.ts";
+import { metadataModel } from "../checker/metadata-model.ts";
 import type { Model } from "../checker/model.ts";
 import { raftModel } from "../checker/raft-model.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
 
+/** The metadata model's default depth bound for bfs: it completes well within the CI budget. */
+export const METADATA_DEPTH = 14;
+
 export const CHECK_FLAGS: readonly FlagSpec[] = [
-  { kind: "choice", name: "model", choices: ["raft"], default: "raft", description: "what to check" },
+  {
+    kind: "choice",
+    name: "model",
+    choices: ["raft", "metadata"],
+    default: "raft",
+    description: "what to check: the Raft layer, or controllers and brokers on top of it",
+  },
   {
     kind: "choice",
     name: "mode",
@@ -20,6 +32,22 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
       "exhaustive breadth-first (shortest counterexample), depth-first with a depth bound, or random walks",
   },
   { kind: "integer", name: "voters", min: 1, max: 7, default: 3, description: "controllers that vote" },
+  {
+    kind: "integer",
+    name: "brokers",
+    min: 1,
+    max: 4,
+    default: 2,
+    description: "metadata model: brokers (Raft observers)",
+  },
+  {
+    kind: "integer",
+    name: "partitions",
+    min: 1,
+    max: 4,
+    default: 1,
+    description: "metadata model: partitions of the topic the bootstrap creates (on every broker)",
+  },
   {
     kind: "integer",
     name: "observers",
@@ -33,8 +61,8 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     name: "max-epoch",
     min: 0,
     max: 30,
-    default: 1,
-    description: "no node enters a higher epoch (bounds elections)",
+    placeholder: "E",
+    description: "no node enters a higher epoch (bounds elections; default 1, metadata model 2)",
   },
   {
     kind: "integer",
@@ -60,7 +88,61 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     default: 0,
     description: "crashes (each loses what was not flushed)",
   },
-  { kind: "boolean", name: "loss", default: true, description: "any message may be lost" },
+  { kind: "boolean", name: "loss", default: true, description: "raft model: any message may be lost" },
+  {
+    kind: "integer",
+    name: "max-broker-crashes",
+    min: 0,
+    max: 10,
+    default: 1,
+    description: "metadata model: broker crashes",
+  },
+  {
+    kind: "integer",
+    name: "max-controller-crashes",
+    min: 0,
+    max: 10,
+    default: 0,
+    description: "metadata model: controller crashes",
+  },
+  {
+    kind: "integer",
+    name: "max-session-expiries",
+    min: 0,
+    max: 10,
+    default: 1,
+    description: "metadata model: broker sessions that run out",
+  },
+  {
+    kind: "integer",
+    name: "max-delays",
+    min: 0,
+    max: 10,
+    default: 1,
+    description: "metadata model: Raft timeouts with nothing failed (a long pause)",
+  },
+  {
+    kind: "integer",
+    name: "max-controlled-shutdowns",
+    min: 0,
+    max: 10,
+    default: 0,
+    description: "metadata model: brokers asked to shut down",
+  },
+  {
+    kind: "integer",
+    name: "max-log",
+    min: 4,
+    max: 1000,
+    default: 16,
+    description: "metadata model: no node's log grows longer",
+  },
+  {
+    kind: "boolean",
+    name: "message-loss",
+    default: false,
+    description: "metadata model: Raft and controller-channel messages may be lost",
+  },
   {
     kind: "integer",
     name: "duplicates",
@@ -95,7 +177,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     min: 1,
     max: 100000,
     placeholder: "D",
-    description: "dfs: depth bound (default 60); simulate: steps per walk (default 100)",
+    description: `bfs, dfs: depth bound (dfs default 60, metadata model bfs ${METADATA_DEPTH}); simulate: steps per walk (default 100)`,
   },
   {
     kind: "integer",
@@ -167,6 +249,8 @@ export const CHECK_HELP = renderHelp(
     "  kraft check                                   the default configuration",
     "  kraft check --max-epoch 3 --max-crashes 1 --max-seconds 120",
     "  kraft check --mode simulate --seed 7 --walks 10000 --depth 200",
+    "  kraft check --model metadata                  controllers and brokers over Raft",
+    "  kraft check --model metadata --brokers 3 --max-controller-crashes 1 --depth 12",
     "  kraft check --json --trace-out counterexample.ndjson",
   ],
 );
@@ -189,7 +273,7 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       checkQuorum: values["check-quorum"] as boolean,
     },
     bounds: {
-      maxEpoch: values["max-epoch"] as number,
+      maxEpoch: (values["max-epoch"] as number | undefined) ?? 1,
       maxValues: values["max-values"] as number,
       // A leader cannot append more in its epoch than the run allows in all.
       maxValuesPerEpoch: Math.min(values["max-values-per-epoch"] as number, values["max-values"] as number),
@@ -200,6 +284,65 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
     },
     symmetry: values["symmetry"] as boolean,
   };
+};
+
+export interface MetadataCheckConfig {
+  readonly spec: MetadataClusterSpec;
+  readonly bounds: MetaBounds;
+  readonly partitions: number;
+}
+
+export const metadataConfigFrom = (values: FlagValues): MetadataCheckConfig => ({
+  spec: {
+    ...DEFAULT_METADATA_CLUSTER,
+    controllers: values["voters"] as number,
+    brokers: values["brokers"] as number,
+    preVote: values["pre-vote"] as boolean,
+    checkQuorum: values["check-quorum"] as boolean,
+    // Idle NoOpRecords would grow the log without bound; appends are flushed at once (the Raft model
+    // explores flush interleavings).
+    syncFlush: true,
+    controller: { ...DEFAULT_METADATA_CLUSTER.controller, noOpIntervalMs: 0 },
+  },
+  bounds: {
+    ...DEFAULT_META_BOUNDS,
+    maxEpoch: (values["max-epoch"] as number | undefined) ?? 2,
+    maxLogLength: values["max-log"] as number,
+    maxControllerCrashes: values["max-controller-crashes"] as number,
+    maxBrokerCrashes: values["max-broker-crashes"] as number,
+    maxSessionExpiries: values["max-session-expiries"] as number,
+    maxDelays: values["max-delays"] as number,
+    maxControlledShutdowns: values["max-controlled-shutdowns"] as number,
+    raftLoss: values["message-loss"] as boolean,
+    metaLoss: values["message-loss"] as boolean,
+  },
+  partitions: values["partitions"] as number,
+});
+
+const describeMetadataConfig = (
+  config: MetadataCheckConfig,
+  mode: string,
+  depth: number | undefined,
+): string => {
+  const { spec, bounds } = config;
+  const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
+  const parts = [
+    plural(spec.controllers, "controller"),
+    plural(spec.brokers, "broker"),
+    `1 topic of ${plural(config.partitions, "partition")}`,
+    `max epoch ${bounds.maxEpoch}`,
+    `log ≤ ${bounds.maxLogLength}`,
+    plural(bounds.maxBrokerCrashes, "broker crash", "broker crashes"),
+    plural(bounds.maxControllerCrashes, "controller crash", "controller crashes"),
+    plural(bounds.maxSessionExpiries, "session expiry", "session expiries"),
+    plural(bounds.maxDelays, "delay"),
+    ...(bounds.maxControlledShutdowns > 0
+      ? [plural(bounds.maxControlledShutdowns, "controlled shutdown")]
+      : []),
+    bounds.raftLoss ? "lossy network" : "no message loss",
+    ...(mode === "bfs" && depth !== undefined ? [`depth ≤ ${depth}`] : []),
+  ];
+  return `kraft check: metadata model, ${mode}: ${parts.join(", ")}`;
 };
 
 const count = (n: number): string => Math.round(n).toLocaleString("en-US");
@@ -225,15 +368,18 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
 };
 
 /** The NDJSON counterexample: a header, one line per reducer step, the violation. */
-export const traceLines = (config: CheckConfig, result: SearchResult<unknown>): string[] => {
+export const traceLines = (
+  config: CheckConfig | MetadataCheckConfig,
+  result: SearchResult<unknown>,
+): string[] => {
   const lines: unknown[] = [
     {
       type: "header",
       format: "openkraft-trace",
       version: 1,
-      model: "raft",
-      cluster: config.cluster,
-      bounds: config.bounds,
+      ...("cluster" in config
+        ? { model: "raft", cluster: config.cluster, bounds: config.bounds }
+        : { model: "metadata", cluster: config.spec, partitions: config.partitions, bounds: config.bounds }),
     },
   ];
   for (const step of result.trace ?? []) {
@@ -260,7 +406,8 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
   }
   if (positional.length > 0)
     throw new UsageError(`kraft check takes no arguments, got "${positional.join(" ")}"`);
-  const config = checkConfigFrom(values);
+  const which = values["model"] as "raft" | "metadata";
+  const config = which === "raft" ? checkConfigFrom(values) : metadataConfigFrom(values);
   const traceTarget = values["trace-out"] as string | undefined;
   if (traceTarget !== undefined) {
     // Fail before a long search, not after it, when the trace could not be written.
@@ -273,11 +420,20 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
     }
   }
   const mode = values["mode"] as "bfs" | "dfs" | "simulate";
-  const model: Model<unknown> = raftModel(config) as Model<unknown>;
-  const symmetryUsed = config.symmetry && config.cluster.observers === 0 && config.cluster.voters > 1;
+  const depth =
+    (values["depth"] as number | undefined) ??
+    (which === "metadata" && mode === "bfs" ? METADATA_DEPTH : undefined);
+  const model: Model<unknown> =
+    "cluster" in config ? (raftModel(config) as Model<unknown>) : (metadataModel(config) as Model<unknown>);
+  const symmetryUsed =
+    "cluster" in config && config.symmetry && config.cluster.observers === 0 && config.cluster.voters > 1;
   const json = values["json"] === true;
   const progressSeconds = values["progress"] as number;
-  io.err(describeConfig(config, mode, symmetryUsed));
+  io.err(
+    "cluster" in config
+      ? describeConfig(config, mode, symmetryUsed)
+      : describeMetadataConfig(config, mode, depth),
+  );
   let lastLineLength = 0;
   const onProgress = (p: Progress): void => {
     const line = progressLine(p);
@@ -289,7 +445,6 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
     }
   };
   const maxMemory = (values["max-memory"] as number | undefined) ?? Math.floor((totalmem() * 0.7) / 1048576);
-  const depth = values["depth"] as number | undefined;
   const result = search(model, {
     mode,
     maxMemoryMB: maxMemory,
@@ -318,8 +473,10 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
         ...rest,
         ...(property === undefined ? {} : { rules: property.rules }),
         mode,
-        symmetry: symmetryUsed,
-        cluster: config.cluster,
+        model: which,
+        ...("cluster" in config
+          ? { symmetry: symmetryUsed, cluster: config.cluster }
+          : { cluster: config.spec, partitions: config.partitions }),
         bounds: config.bounds,
       }),
     );
@@ -354,6 +511,11 @@ const renderResult = (
     lines.push(`after ${stats}`);
     if (result.seed !== undefined) lines.push(`seed ${result.seed} (walk ${result.walks})`);
     if (traceOut !== undefined) lines.push(`trace written to ${traceOut}`);
+  } else if (result.result === "ok" && result.complete && result.depthBound !== undefined) {
+    lines.push(
+      `OK: all ${always} properties hold in every behaviour of up to ${result.depthBound} steps (the depth bound; raise --depth to look further).`,
+    );
+    lines.push(stats);
   } else if (result.result === "ok" && result.complete) {
     lines.push(
       `OK: all ${always} properties hold. The search is complete: every reachable state within the bounds was explored.`,

@@ -1,0 +1,286 @@
+// Replaying records into the image (R108–R111, R122, R128): what every record does, what does not fit,
+// and the property that replay is deterministic: any committed log, replayed at once or in any
+// chunks, by any node, gives the same image.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  applyMetaAction,
+  DEFAULT_META_BOUNDS,
+  enabledMetaActions,
+  type MetaBounds,
+  withinMetaBounds,
+} from "../cluster/metadata-actions.ts";
+import {
+  bootstrappedWorld,
+  committedImageAt,
+  committedRecords,
+  DEFAULT_METADATA_CLUSTER,
+  type MetadataClusterSpec,
+  type MetadataWorld,
+  metadataViolation,
+} from "../cluster/metadata-world.ts";
+import { apply, EMPTY_IMAGE, type MetadataImage, type OffsetRecord, replay } from "./image.ts";
+import type { MetadataRecord } from "./records.ts";
+
+const T1 = "AAAAAAAAAAAAAAAAAAAAAQ";
+const T2 = "AAAAAAAAAAAAAAAAAAAAAg";
+const I4 = "BBBBBBBBBBBBBBBBBBBBBA";
+
+const register = (brokerId: number, brokerEpoch: number): MetadataRecord => ({
+  _tag: "RegisterBrokerRecord",
+  brokerId,
+  incarnationId: I4,
+  brokerEpoch,
+  endPoints: [],
+  features: [],
+  rack: null,
+  fenced: true,
+  inControlledShutdown: false,
+});
+
+const run = (records: readonly MetadataRecord[]): { image: MetadataImage; problems: readonly string[] } =>
+  replay(
+    EMPTY_IMAGE,
+    records.map((record, offset) => ({ offset, epoch: 1, record })),
+  );
+
+const partition = (leader = 4, isr = [4, 5]): MetadataRecord => ({
+  _tag: "PartitionRecord",
+  partitionId: 0,
+  topicId: T1,
+  replicas: [4, 5],
+  isr,
+  removingReplicas: [],
+  addingReplicas: [],
+  leader,
+  leaderRecoveryState: 0,
+  leaderEpoch: 0,
+  partitionEpoch: 0,
+});
+
+const change = (
+  fields: Partial<Extract<MetadataRecord, { _tag: "PartitionChangeRecord" }>>,
+): MetadataRecord => ({
+  _tag: "PartitionChangeRecord",
+  partitionId: 0,
+  topicId: T1,
+  isr: null,
+  leader: -2,
+  replicas: null,
+  removingReplicas: null,
+  addingReplicas: null,
+  leaderRecoveryState: -1,
+  ...fields,
+});
+
+describe("replaying records", () => {
+  it("registers, fences, unfences and unregisters brokers by epoch (R108)", () => {
+    const { image, problems } = run([
+      register(4, 0),
+      { _tag: "UnfenceBrokerRecord", id: 4, epoch: 0 },
+      {
+        _tag: "BrokerRegistrationChangeRecord",
+        brokerId: 4,
+        brokerEpoch: 0,
+        fenced: 0,
+        inControlledShutdown: 1,
+      },
+      { _tag: "FenceBrokerRecord", id: 4, epoch: 0 },
+      register(5, 4),
+      { _tag: "UnregisterBrokerRecord", brokerId: 5, brokerEpoch: 4 },
+    ]);
+    expect(problems).toEqual([]);
+    expect(image.brokers).toEqual([
+      {
+        id: 4,
+        incarnationId: I4,
+        epoch: 0,
+        endPoints: [],
+        features: [],
+        rack: null,
+        fenced: true,
+        inControlledShutdown: true,
+      },
+    ]);
+    expect(image.offset).toBe(5);
+  });
+
+  it("refuses changes for another broker epoch or an unknown broker, leaving the image as it was", () => {
+    const { image, problems } = run([
+      register(4, 0),
+      {
+        _tag: "BrokerRegistrationChangeRecord",
+        brokerId: 4,
+        brokerEpoch: 7,
+        fenced: -1,
+        inControlledShutdown: 0,
+      },
+      { _tag: "UnfenceBrokerRecord", id: 9, epoch: 0 },
+      { _tag: "UnregisterBrokerRecord", brokerId: 4, brokerEpoch: 3 },
+    ]);
+    expect(problems).toEqual([
+      "offset 1: broker 4 has epoch 0, not 7",
+      "offset 2: broker 9 is not registered",
+      "offset 3: no broker 4 with epoch 3 to unregister",
+    ]);
+    expect(image.brokers[0]?.fenced).toBe(true);
+  });
+
+  it("bumps the leader epoch for any leader value but -2, and the partition epoch always (R122)", () => {
+    const { image, problems } = run([
+      { _tag: "TopicRecord", name: "t", topicId: T1 },
+      partition(),
+      change({ isr: [4] }),
+      change({ leader: 4 }),
+      change({ leader: -1 }),
+      change({ leader: 5, isr: [5], leaderRecoveryState: 1 }),
+    ]);
+    expect(problems).toEqual([]);
+    expect(image.topics[0]?.partitions[0]).toEqual({
+      partitionId: 0,
+      replicas: [4, 5],
+      isr: [5],
+      removingReplicas: [],
+      addingReplicas: [],
+      leader: 5,
+      leaderRecoveryState: 1,
+      leaderEpoch: 3,
+      partitionEpoch: 4,
+    });
+  });
+
+  it("refuses topics and partitions that clash or do not exist (R109)", () => {
+    const { problems } = run([
+      { _tag: "TopicRecord", name: "t", topicId: T1 },
+      { _tag: "TopicRecord", name: "t", topicId: T2 },
+      { _tag: "TopicRecord", name: "u", topicId: T1 },
+      partition(),
+      partition(),
+      { ...partition(), topicId: T2 } as MetadataRecord,
+      change({ partitionId: 3 }),
+      { _tag: "RemoveTopicRecord", topicId: T2 },
+    ]);
+    expect(problems).toEqual([
+      "offset 1: topic t already exists",
+      `offset 2: topic id ${T1} is already taken`,
+      "offset 4: partition 0 of t already exists",
+      `offset 5: no topic with id ${T2}`,
+      `offset 6: no partition 3 of topic id ${T1}`,
+      `offset 7: no topic with id ${T2}`,
+    ]);
+  });
+
+  it("removes a topic with its partitions and configs", () => {
+    const { image } = run([
+      { _tag: "TopicRecord", name: "t", topicId: T1 },
+      partition(),
+      { _tag: "ConfigRecord", resourceType: 2, resourceName: "t", name: "retention.ms", value: "1" },
+      { _tag: "ConfigRecord", resourceType: 4, resourceName: "", name: "log.retention.ms", value: "2" },
+      { _tag: "RemoveTopicRecord", topicId: T1 },
+    ]);
+    expect(image.topics).toEqual([]);
+    expect(image.configs).toEqual([
+      { resourceType: 4, resourceName: "", name: "log.retention.ms", value: "2" },
+    ]);
+  });
+
+  it("sets and deletes configs, features and producer ids (R111)", () => {
+    const { image, problems } = run([
+      { _tag: "ConfigRecord", resourceType: 2, resourceName: "t", name: "b", value: "1" },
+      { _tag: "ConfigRecord", resourceType: 2, resourceName: "t", name: "a", value: "1" },
+      { _tag: "ConfigRecord", resourceType: 2, resourceName: "t", name: "b", value: null },
+      { _tag: "FeatureLevelRecord", name: "metadata.version", featureLevel: 21 },
+      { _tag: "FeatureLevelRecord", name: "kraft.version", featureLevel: 1 },
+      { _tag: "FeatureLevelRecord", name: "kraft.version", featureLevel: 0 },
+      { _tag: "FeatureLevelRecord", name: "metadata.version", featureLevel: 0 },
+      { _tag: "ProducerIdsRecord", brokerId: 4, brokerEpoch: 0, nextProducerId: 1000 },
+      { _tag: "ProducerIdsRecord", brokerId: 4, brokerEpoch: 0, nextProducerId: 10 },
+      { _tag: "NoOpRecord" },
+    ]);
+    expect(image.configs).toEqual([{ resourceType: 2, resourceName: "t", name: "a", value: "1" }]);
+    expect(image.features).toEqual([{ name: "metadata.version", level: 0 }]);
+    expect(image.nextProducerId).toBe(1000);
+    expect(problems).toEqual(["offset 8: producer ids go back from 1000 to 10"]);
+    expect(image.offset).toBe(9);
+  });
+});
+
+// ---- the determinism property over real runs ----------------------------------------------------------
+
+const spec: MetadataClusterSpec = {
+  ...DEFAULT_METADATA_CLUSTER,
+  brokers: 2,
+  syncFlush: true,
+  controller: { ...DEFAULT_METADATA_CLUSTER.controller, noOpIntervalMs: 0 },
+};
+const bounds: MetaBounds = {
+  ...DEFAULT_META_BOUNDS,
+  maxEpoch: 3,
+  maxLogLength: 24,
+  maxControllerCrashes: 1,
+  maxBrokerCrashes: 2,
+  maxSessionExpiries: 2,
+  maxDelays: 2,
+  maxControlledShutdowns: 1,
+  metaLoss: true,
+};
+const start = bootstrappedWorld(spec, 2);
+
+/** A random walk through the metadata world, as choices of enabled actions. */
+const walk = (choices: readonly number[]): MetadataWorld[] => {
+  const worlds = [start];
+  let world = start;
+  for (const choice of choices) {
+    const actions = enabledMetaActions(world, spec, bounds);
+    if (actions.length === 0) break;
+    const next = applyMetaAction(world, spec, bounds, actions[choice % actions.length]!).world;
+    if (!withinMetaBounds(next, bounds)) continue;
+    world = next;
+    worlds.push(world);
+  }
+  return worlds;
+};
+
+/** Replay `records` in chunks cut at the given points. */
+const replayInChunks = (records: readonly OffsetRecord[], cuts: readonly number[]): MetadataImage => {
+  let image = EMPTY_IMAGE;
+  let from = 0;
+  for (const cut of [...cuts.map((c) => c % (records.length + 1)).sort((a, b) => a - b), records.length]) {
+    for (const r of records.slice(from, Math.max(from, cut)))
+      image = apply(image, r.record, r.offset, r.epoch).image;
+    from = Math.max(from, cut);
+  }
+  return image;
+};
+
+describe("replay is deterministic (R128)", () => {
+  it("every node's image is the replay of the committed log up to its offset, and every property holds", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(1000), { minLength: 20, maxLength: 120 }), (choices) => {
+        for (const world of walk(choices)) {
+          expect(metadataViolation(world)).toBeNull();
+          world.apps.forEach((app) => {
+            const images = [app.controller?.committed, app.broker?.image].filter((i) => i !== undefined);
+            for (const image of images) expect(image).toEqual(committedImageAt(world, image.offset));
+          });
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("replaying a committed log at once or in any chunks gives the same image", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(1000), { minLength: 20, maxLength: 120 }),
+        fc.array(fc.nat(100), { maxLength: 6 }),
+        (choices, cuts) => {
+          const worlds = walk(choices);
+          const records = committedRecords(worlds[worlds.length - 1]!);
+          expect(replayInChunks(records, cuts)).toEqual(replay(EMPTY_IMAGE, records).image);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
