@@ -31,7 +31,7 @@ export const codeCitations = (files: readonly string[]): Map<number, Set<string>
       let owner = enclosing;
       if (isComment(line)) {
         let j = i + 1;
-        while (j < lines.length && isComment(lines[j]!)) j++;
+        while (j < lines.length && (isComment(lines[j]!) || lines[j]!.trim() === "")) j++;
         const next = DECLARATION.exec(lines[j] ?? "");
         if (next) owner = next[1]!;
       }

@@ -460,7 +460,7 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
         ["controlled shutdowns", { maxControlledShutdowns: 0 }],
       ];
       const off = switches.filter(() => random() < 0.5);
-      const swarmBounds = off.reduce<MetaBounds>((b, [, change]) => ({ ...b, ...change }), bounds);
+      const swarmBounds: MetaBounds = Object.assign({}, bounds, ...off.map(([, change]) => change));
       return {
         model: metadataModel({ ...options, bounds: swarmBounds }),
         disabled: off.map(([name]) => name),
