@@ -1,0 +1,211 @@
+// Random well-typed requests against an active controller (R113–R126): it never throws, a request it
+// refuses writes nothing, and whatever it accepts keeps the image's invariants.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { imageProblem, reportsSuccess } from "../invariants/metadata.ts";
+import {
+  type ControllerState,
+  controllerStep,
+  DEFAULT_CONTROLLER_CONFIG,
+  initialControllerState,
+} from "./controller.ts";
+import type { OffsetRecord } from "./image.ts";
+import type { ControllerRequest } from "./requests.ts";
+
+const config = { ...DEFAULT_CONTROLLER_CONFIG, nodeId: 1, clusterId: "c" };
+const TOPIC_IDS = ["AAAAAAAAAAAAAAAAAAAAAQ", "AAAAAAAAAAAAAAAAAAAAAg"];
+const broker = fc.integer({ min: -1, max: 7 });
+const epoch = fc.integer({ min: -1, max: 30 });
+const name = fc.constantFrom("t", "u", "", "a b", "x".repeat(250), "__cluster_metadata");
+const brokers = fc.array(broker, { maxLength: 4 });
+const configEntry = fc.record({
+  name: fc.constantFrom(
+    "retention.ms",
+    "cleanup.policy",
+    "unclean.leader.election.enable",
+    "nope",
+    "log.cleaner.threads",
+  ),
+  value: fc.option(fc.constantFrom("1", "-7", "compact", "true", "false", "x"), { nil: null }),
+});
+
+const request: fc.Arbitrary<ControllerRequest> = fc.oneof(
+  fc.record({
+    _tag: fc.constant("BrokerRegistrationRequest" as const),
+    brokerId: broker,
+    clusterId: fc.constantFrom("c", "other"),
+    incarnationId: fc.constantFrom("IIIIIIIIIIIIIIIIIIIIIA", "IIIIIIIIIIIIIIIIIIIIIB"),
+    listeners: fc.constant([]),
+    features: fc.constantFrom(
+      [{ name: "metadata.version", minSupportedVersion: 7, maxSupportedVersion: 21 }],
+      [{ name: "metadata.version", minSupportedVersion: 1, maxSupportedVersion: 3 }],
+      [],
+    ),
+    rack: fc.constant(null),
+    previousBrokerEpoch: epoch,
+  }),
+  fc.record({
+    _tag: fc.constant("BrokerHeartbeatRequest" as const),
+    brokerId: broker,
+    brokerEpoch: epoch,
+    currentMetadataOffset: epoch,
+    wantFence: fc.boolean(),
+    wantShutDown: fc.boolean(),
+  }),
+  fc.record({
+    _tag: fc.constant("CreateTopicsRequest" as const),
+    validateOnly: fc.boolean(),
+    topics: fc.array(
+      fc.record({
+        name,
+        numPartitions: fc.integer({ min: -2, max: 3 }),
+        replicationFactor: fc.integer({ min: -2, max: 4 }),
+        assignments: fc.array(
+          fc.record({ partitionIndex: fc.integer({ min: 0, max: 2 }), brokerIds: brokers }),
+          { maxLength: 2 },
+        ),
+        configs: fc.array(configEntry, { maxLength: 2 }),
+      }),
+      { maxLength: 2 },
+    ),
+  }),
+  fc.record({
+    _tag: fc.constant("DeleteTopicsRequest" as const),
+    topics: fc.array(
+      fc.record({
+        name: fc.option(name, { nil: null }),
+        topicId: fc.option(fc.constantFrom(...TOPIC_IDS), { nil: null }),
+      }),
+      { maxLength: 2 },
+    ),
+  }),
+  fc.record({
+    _tag: fc.constant("CreatePartitionsRequest" as const),
+    validateOnly: fc.boolean(),
+    topics: fc.array(
+      fc.record({
+        name,
+        count: fc.integer({ min: -1, max: 4 }),
+        assignments: fc.option(fc.array(fc.record({ brokerIds: brokers }), { maxLength: 3 }), { nil: null }),
+      }),
+      { maxLength: 2 },
+    ),
+  }),
+  fc.record({
+    _tag: fc.constant("AlterPartitionRequest" as const),
+    brokerId: broker,
+    brokerEpoch: epoch,
+    topics: fc.array(
+      fc.record({
+        topicId: fc.constantFrom(...TOPIC_IDS),
+        partitions: fc.array(
+          fc.record({
+            partitionIndex: fc.integer({ min: 0, max: 2 }),
+            leaderEpoch: fc.integer({ min: -1, max: 3 }),
+            newIsrWithEpochs: fc.array(fc.record({ brokerId: broker, brokerEpoch: epoch }), { maxLength: 3 }),
+            leaderRecoveryState: fc.integer({ min: -1, max: 2 }),
+            partitionEpoch: fc.integer({ min: -1, max: 4 }),
+          }),
+          { maxLength: 2 },
+        ),
+      }),
+      { maxLength: 2 },
+    ),
+  }),
+  fc.record({
+    _tag: fc.constant("ElectLeadersRequest" as const),
+    electionType: fc.integer({ min: 0, max: 2 }),
+    topicPartitions: fc.option(
+      fc.array(
+        fc.record({ topic: name, partitions: fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }) }),
+        { maxLength: 2 },
+      ),
+      { nil: null },
+    ),
+  }),
+  fc.record({
+    _tag: fc.constant("IncrementalAlterConfigsRequest" as const),
+    validateOnly: fc.boolean(),
+    resources: fc.array(
+      fc.record({
+        resourceType: fc.constantFrom(2, 4, 7),
+        resourceName: fc.constantFrom("t", "u", "", "4", "four"),
+        configs: fc.array(
+          fc.record({
+            name: configEntry.map((c) => c.name),
+            configOperation: fc.integer({ min: 0, max: 4 }),
+            value: configEntry.map((c) => c.value),
+          }),
+          { maxLength: 2 },
+        ),
+      }),
+      { maxLength: 2 },
+    ),
+  }),
+);
+
+/** An active controller that commits everything it proposes at once, as a healthy quorum would. */
+const serve = (requests: readonly ControllerRequest[]): void => {
+  const proposed = new Map<number, OffsetRecord["record"]>();
+  const remember = (effects: ReturnType<typeof controllerStep>["effects"]): void => {
+    for (const e of effects) {
+      if (e._tag === "Propose") e.records.forEach((r, i) => proposed.set(e.baseOffset + i, r));
+    }
+  };
+  const commitAll = (state: ControllerState): ReturnType<typeof controllerStep> => {
+    const records: OffsetRecord[] = [];
+    for (let offset = state.committed.offset + 1; offset < state.nextOffset; offset++) {
+      records.push({ offset, epoch: 1, record: proposed.get(offset)! });
+    }
+    if (records.length === 0) return { state, effects: [] };
+    return controllerStep({ ...state, proposals: [] }, { _tag: "Committed", records }, config);
+  };
+  const activation = controllerStep(
+    initialControllerState(1),
+    { _tag: "LeaderChange", leaderId: 1, epoch: 1, logEndOffset: 0 },
+    config,
+  );
+  remember(activation.effects);
+  let s = commitAll(activation.state).state;
+  requests.forEach((req, i) => {
+    const result = controllerStep(s, { _tag: "Request", from: 4, correlationId: i, request: req }, config);
+    const wrote = result.effects.some((e) => e._tag === "Propose");
+    remember(result.effects);
+    const committed = commitAll(result.state);
+    // Every request is answered, at once or at commit; a refusal writes nothing.
+    const answers = [...result.effects, ...committed.effects].filter(
+      (e) => e._tag === "Respond" && e.correlationId === i,
+    );
+    expect(answers).toHaveLength(1);
+    const answer = answers[0]!;
+    if (answer._tag === "Respond" && !reportsSuccess(answer.response)) expect(wrote).toBe(false);
+    // A write is answered only once it commits.
+    if (wrote) expect(result.effects.some((e) => e._tag === "Respond")).toBe(false);
+    s = committed.state;
+    expect(imageProblem(s.committed)).toBeNull();
+    expect(s.image).toEqual(s.committed);
+  });
+};
+
+describe("random requests against the controller", () => {
+  it("never throw, write nothing when refused, and keep the image's invariants", () => {
+    const setup: ControllerRequest[] = [4, 5, 6].flatMap((id, k) => [
+      {
+        _tag: "BrokerRegistrationRequest",
+        brokerId: id,
+        clusterId: "c",
+        incarnationId: `IIIIIIIIIIIIIIIIIIIII${"CDE"[k]}`,
+        listeners: [],
+        features: [{ name: "metadata.version", minSupportedVersion: 7, maxSupportedVersion: 21 }],
+        rack: null,
+        previousBrokerEpoch: -1,
+      },
+    ]);
+    fc.assert(
+      fc.property(fc.array(request, { minLength: 1, maxLength: 40 }), (requests) => {
+        serve([...setup, ...requests]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
