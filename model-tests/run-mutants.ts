@@ -37,6 +37,9 @@ export interface MutantResult {
   readonly seconds: number;
   readonly distinctStates: number;
   readonly result: string;
+  readonly violation?: string;
+  /** The counterexample, one line per step and node. */
+  readonly trace?: readonly string[];
 }
 
 /** Copy spec/ and the checker into `dir`, with the mutant's edits applied when given. */
@@ -126,6 +129,15 @@ export const runMutant = async (
     caught: result.result === "violation",
     ...(result.property === undefined ? {} : { property: result.property }),
     ...(result.trace === undefined ? {} : { depth: result.trace.length - 1 }),
+    ...(result.violation === undefined ? {} : { violation: result.violation }),
+    ...(result.trace === undefined
+      ? {}
+      : {
+          trace: result.trace.flatMap((t) => [
+            `${String(t.step).padStart(3)}. ${t.action}`,
+            ...t.nodes.map((n) => `       ${n}`),
+          ]),
+        }),
     seconds: Math.round(result.seconds * 100) / 100,
     distinctStates: result.distinctStates,
     result: result.result,
@@ -136,6 +148,7 @@ const FLAGS: readonly FlagSpec[] = [
   { kind: "boolean", name: "json", default: false, description: "print a JSON array of results" },
   { kind: "string", name: "only", placeholder: "NAME", description: "run one mutant" },
   { kind: "integer", name: "max-seconds", min: 1, default: 120, description: "search time per mutant" },
+  { kind: "boolean", name: "show", default: false, description: "print each counterexample" },
   {
     kind: "boolean",
     name: "baseline",
@@ -176,6 +189,10 @@ const main = async (argv: readonly string[]): Promise<number> => {
       console.log(
         `${result.name.padEnd(40)} ${result.rule.padEnd(5)} ${verdict.padEnd(52)} ${result.seconds.toFixed(1).padStart(6)} s${baseline === undefined ? "" : `  baseline: ${baseline}`}`,
       );
+      if (values["show"] === true && result.trace !== undefined) {
+        console.log(`  ${result.violation}`);
+        for (const line of result.trace) console.log(`  ${line}`);
+      }
     } else {
       process.stderr.write(
         `${result.name}: ${result.caught ? "caught" : "not caught"} (${result.seconds} s)\n`,

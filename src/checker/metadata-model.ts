@@ -18,6 +18,7 @@ import {
 } from "../../spec/cluster/metadata-actions.ts";
 import {
   bootstrappedWorld,
+  describeBody,
   EVENT,
   type MetadataClusterSpec,
   type MetadataWorld,
@@ -439,7 +440,16 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       const fenced = image?.brokers
         .map((x) => `${x.id}:${x.fenced ? "fenced" : "unfenced"}@${x.epoch}`)
         .join(" ");
-      return [...lines, ...(image === undefined ? [] : [`brokers ${fenced}`, ...partitions])];
+      const raftInFlight = world.raft.network.map((e) => `${e.from}->${e.to} ${e.message._tag}`);
+      const channel = world.network.map(
+        (e) => `${e.from === 0 ? "admin" : e.from}->${e.to === 0 ? "admin" : e.to} ${describeBody(e.body)}`,
+      );
+      const inFlight = [...raftInFlight, ...channel];
+      return [
+        ...lines,
+        ...(image === undefined ? [] : [`brokers ${fenced}`, ...partitions]),
+        `in flight: ${inFlight.length === 0 ? "nothing" : inFlight.join(", ")}`,
+      ];
     },
     explain: (world, index) => {
       const action = actionsOf(world)[index];
