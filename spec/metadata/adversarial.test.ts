@@ -149,7 +149,10 @@ const serve = (requests: readonly ControllerRequest[]): void => {
   const proposed = new Map<number, OffsetRecord["record"]>();
   const remember = (effects: ReturnType<typeof controllerStep>["effects"]): void => {
     for (const e of effects) {
-      if (e._tag === "Propose") e.records.forEach((r, i) => proposed.set(e.baseOffset + i, r));
+      if (e._tag !== "Propose") continue;
+      e.records.forEach((r, i) => {
+        proposed.set(e.baseOffset + i, r);
+      });
     }
   };
   const commitAll = (state: ControllerState): ReturnType<typeof controllerStep> => {
