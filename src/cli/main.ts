@@ -1,8 +1,19 @@
 // The `kraft` command: dispatches to a subcommand and maps outcomes to exit codes
 // (0 success, 1 a failed check or operation, 2 bad usage).
 import { readFileSync } from "node:fs";
+import {
+  AdminFailure,
+  BROKERS_HELP,
+  QUORUM_HELP,
+  runBrokers,
+  runQuorum,
+  runTopics,
+  TOPICS_HELP,
+} from "./admin.ts";
 import { CHECK_HELP, runCheck } from "./check.ts";
+import { CLUSTER_HELP, runClusterUp } from "./cluster.ts";
 import { UsageError } from "./flags.ts";
+import { FORMAT_HELP, randomClusterId, runFormat, runStart, START_HELP } from "./node-commands.ts";
 
 interface Command {
   readonly summary: string;
@@ -22,6 +33,50 @@ const COMMANDS: Record<string, Command> = {
     summary: "model-check a small KRaft cluster built from the spec reducers",
     help: CHECK_HELP,
     run: (argv) => runCheck(argv, io),
+  },
+  cluster: {
+    summary: "start a local cluster of controller and broker processes (cluster up)",
+    help: CLUSTER_HELP,
+    run: (argv) => runClusterUp(argv, io),
+  },
+  start: {
+    summary: "run one node from a properties file",
+    help: START_HELP,
+    run: (argv) => runStart(argv, io),
+  },
+  format: {
+    summary: "prepare a node's data directory",
+    help: FORMAT_HELP,
+    run: (argv) => runFormat(argv, io),
+  },
+  "random-cluster-id": {
+    summary: "print a new cluster id",
+    help: "usage: kraft random-cluster-id\n\nPrint a new random cluster id for kraft format.",
+    run: (argv) => {
+      if (argv.includes("--help") || argv.includes("-h")) {
+        io.out("usage: kraft random-cluster-id\n\nPrint a new random cluster id for kraft format.");
+        return 0;
+      }
+      if (argv.length > 0)
+        throw new UsageError(`kraft random-cluster-id takes no arguments, got "${argv.join(" ")}"`);
+      io.out(randomClusterId());
+      return 0;
+    },
+  },
+  quorum: {
+    summary: "describe the metadata quorum (quorum describe)",
+    help: QUORUM_HELP,
+    run: (argv) => runQuorum(argv, io),
+  },
+  topics: {
+    summary: "create, list, describe and delete topics",
+    help: TOPICS_HELP,
+    run: (argv) => runTopics(argv, io),
+  },
+  brokers: {
+    summary: "list the registered brokers (brokers list)",
+    help: BROKERS_HELP,
+    run: (argv) => runBrokers(argv, io),
   },
 };
 
@@ -65,6 +120,10 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     if (error instanceof UsageError) {
       io.err(`kraft ${name}: ${error.message}\n(see kraft ${name} --help)`);
       return 2;
+    }
+    if (error instanceof AdminFailure) {
+      io.err(`kraft ${name}: ${error.message}`);
+      return 1;
     }
     throw error;
   }

@@ -1,0 +1,290 @@
+// `kraft cluster up`: format and start a local cluster as separate processes (controllers 1..C,
+// brokers C+1..C+B), supervise them, print the endpoints and the quorum once a leader is elected,
+// and stop them all cleanly on Ctrl-C or SIGTERM. A directory that already holds a cluster is
+// restarted from its data (the metadata log is recovered from disk).
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { renderProperties } from "../runtime/config.ts";
+import { requestOnce } from "./client.ts";
+import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
+import { formatDirectory, type Io, randomClusterId } from "./node-commands.ts";
+
+export const CLUSTER_FLAGS: readonly FlagSpec[] = [
+  {
+    kind: "integer",
+    name: "controllers",
+    min: 1,
+    max: 7,
+    default: 3,
+    description: "controller processes (the Raft voters)",
+  },
+  { kind: "integer", name: "brokers", min: 0, max: 16, default: 3, description: "broker processes" },
+  {
+    kind: "string",
+    name: "dir",
+    default: ".kraft/cluster",
+    placeholder: "DIR",
+    description: "where the nodes keep their data and logs",
+  },
+  {
+    kind: "integer",
+    name: "base-port",
+    min: 1024,
+    max: 65000,
+    default: 19090,
+    placeholder: "P",
+    description: "node N listens on P+N, its metrics on P+100+N",
+  },
+  {
+    kind: "boolean",
+    name: "fast",
+    default: false,
+    description: "10x shorter timeouts (elections, fetches, sessions) than Kafka's defaults",
+  },
+  {
+    kind: "boolean",
+    name: "json",
+    default: false,
+    description: 'first line on stdout: {"nodes":[{id,roles,address,pid}]}',
+  },
+  { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
+];
+
+export const CLUSTER_HELP = renderHelp(
+  "kraft cluster up [options]",
+  "Start a local KRaft cluster (each node a process running the spec reducers) and supervise it until Ctrl-C.",
+  CLUSTER_FLAGS,
+  [
+    "examples:",
+    "  kraft cluster up",
+    "  kraft cluster up --controllers 1 --brokers 1 --dir /tmp/k1",
+    "  kraft cluster up --json --fast",
+  ],
+);
+
+export interface ClusterNode {
+  readonly id: number;
+  readonly roles: string;
+  readonly address: string;
+  readonly metrics: string;
+  readonly dir: string;
+  readonly config: string;
+}
+
+interface ClusterFile {
+  readonly clusterId: string;
+  readonly nodes: readonly ClusterNode[];
+}
+
+const kraftBin = fileURLToPath(new URL("../../bin/kraft.js", import.meta.url));
+
+/** Timeouts for `--fast`: a tenth of Kafka's defaults. */
+export const FAST_TIMEOUTS: readonly (readonly [string, number])[] = [
+  ["controller.quorum.election.timeout.ms", 100],
+  ["controller.quorum.election.backoff.max.ms", 100],
+  ["controller.quorum.fetch.timeout.ms", 200],
+  ["controller.quorum.fetch.max.wait.ms", 50],
+  ["controller.quorum.request.timeout.ms", 200],
+  ["broker.session.timeout.ms", 900],
+  ["broker.heartbeat.interval.ms", 200],
+];
+
+/** Write each node's data directory and properties; reuse what an earlier run left. */
+export const prepareCluster = (
+  dir: string,
+  controllers: number,
+  brokers: number,
+  basePort: number,
+  extra: readonly (readonly [string, string | number])[] = [],
+): ClusterFile => {
+  const root = resolve(dir);
+  const file = join(root, "cluster.json");
+  if (existsSync(file)) {
+    const existing = JSON.parse(readFileSync(file, "utf8")) as ClusterFile;
+    const c = existing.nodes.filter((n) => n.roles === "controller").length;
+    if (c !== controllers || existing.nodes.length - c !== brokers) {
+      throw new UsageError(
+        `${root} holds a cluster of ${c} controllers and ${existing.nodes.length - c} brokers; use another --dir for a different shape`,
+      );
+    }
+    return existing;
+  }
+  mkdirSync(root, { recursive: true });
+  const clusterId = randomClusterId();
+  const voters = Array.from({ length: controllers }, (_, i) => `${i + 1}@127.0.0.1:${basePort + i + 1}`).join(
+    ",",
+  );
+  const nodes: ClusterNode[] = [];
+  for (let id = 1; id <= controllers + brokers; id++) {
+    const controller = id <= controllers;
+    const nodeDir = join(root, `node-${id}`);
+    const data = join(nodeDir, "data");
+    formatDirectory(data, clusterId, id, false);
+    const port = basePort + id;
+    const config = join(nodeDir, "server.properties");
+    writeFileSync(
+      config,
+      renderProperties([
+        ["node.id", id],
+        ["process.roles", controller ? "controller" : "broker"],
+        ["controller.quorum.voters", voters],
+        ["listeners", controller ? `CONTROLLER://127.0.0.1:${port}` : `PLAINTEXT://127.0.0.1:${port}`],
+        ["log.dirs", data],
+        ["openkraft.metrics.port", basePort + 100 + id],
+        ...extra,
+      ]),
+    );
+    nodes.push({
+      id,
+      roles: controller ? "controller" : "broker",
+      address: `127.0.0.1:${port}`,
+      metrics: `http://127.0.0.1:${basePort + 100 + id}/metrics`,
+      dir: nodeDir,
+      config,
+    });
+  }
+  const cluster = { clusterId, nodes };
+  writeFileSync(file, `${JSON.stringify(cluster, null, 2)}\n`);
+  return cluster;
+};
+
+/** Start one node process; its log goes to node.log in its directory. */
+export const startNodeProcess = (node: ClusterNode): ChildProcess => {
+  const logFile = openSync(join(node.dir, "node.log"), "a");
+  return spawn(process.execPath, [kraftBin, "start", "--config", node.config], {
+    stdio: ["ignore", logFile, logFile],
+  });
+};
+
+export interface QuorumSummary {
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly highWatermark: number;
+}
+
+/** Ask the nodes in turn for the quorum until one answers with a leader. */
+export const waitForLeader = async (
+  addresses: readonly string[],
+  timeoutMs: number,
+): Promise<QuorumSummary | null> => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const address of addresses) {
+      try {
+        const r = await requestOnce(address, { _tag: "DescribeQuorumAdminRequest" }, 1000);
+        if (r._tag === "AdminResponse" && r.errorCode === "NONE") {
+          const body = r.body as { leaderId: number; leaderEpoch: number; highWatermark: number };
+          if (body.leaderId >= 0)
+            return {
+              leaderId: body.leaderId,
+              leaderEpoch: body.leaderEpoch,
+              highWatermark: body.highWatermark,
+            };
+        }
+      } catch {
+        // Not up yet.
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return null;
+};
+
+export const runClusterUp = async (argv: readonly string[], io: Io): Promise<number> => {
+  const { values, positional } = parseFlags(CLUSTER_FLAGS, argv);
+  if (values["help"] === true) {
+    io.out(CLUSTER_HELP);
+    return 0;
+  }
+  if (positional[0] !== "up" || positional.length > 1)
+    throw new UsageError(`kraft cluster takes one subcommand, "up"; got "${positional.join(" ")}"`);
+  const controllers = values["controllers"] as number;
+  const brokers = values["brokers"] as number;
+  const json = values["json"] === true;
+  const cluster = prepareCluster(
+    values["dir"] as string,
+    controllers,
+    brokers,
+    values["base-port"] as number,
+    values["fast"] === true ? FAST_TIMEOUTS : [],
+  );
+  const children = new Map<number, ChildProcess>();
+  let stopping = false;
+  for (const node of cluster.nodes) {
+    const child = startNodeProcess(node);
+    children.set(node.id, child);
+    child.on("exit", (code, signal) => {
+      if (!stopping)
+        io.err(`node ${node.id} exited (${signal ?? `code ${code}`}); see ${join(node.dir, "node.log")}`);
+    });
+  }
+  if (json) {
+    io.out(
+      JSON.stringify({
+        clusterId: cluster.clusterId,
+        nodes: cluster.nodes.map((n) => ({
+          id: n.id,
+          roles: n.roles,
+          address: n.address,
+          pid: children.get(n.id)?.pid ?? null,
+          metrics: n.metrics,
+          log: join(n.dir, "node.log"),
+        })),
+      }),
+    );
+  } else {
+    io.out(
+      `kraft cluster ${cluster.clusterId}: ${controllers} controller${controllers === 1 ? "" : "s"}, ${brokers} broker${brokers === 1 ? "" : "s"} in ${resolve(values["dir"] as string)}`,
+    );
+    for (const n of cluster.nodes)
+      io.out(
+        `  node ${n.id}  ${n.roles.padEnd(10)} ${n.address}  pid ${children.get(n.id)?.pid}  metrics ${n.metrics}`,
+      );
+  }
+  const stopAll = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    if (!json) io.out("stopping the cluster…");
+    // Brokers first (their controlled shutdown needs a controller), then controllers.
+    for (const group of [
+      cluster.nodes.filter((n) => n.roles === "broker"),
+      cluster.nodes.filter((n) => n.roles !== "broker"),
+    ]) {
+      await Promise.all(
+        group.map(
+          (n) =>
+            new Promise<void>((resolveExit) => {
+              const child = children.get(n.id);
+              if (child === undefined || child.exitCode !== null || child.signalCode !== null)
+                return resolveExit();
+              const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+              child.once("exit", () => {
+                clearTimeout(kill);
+                resolveExit();
+              });
+              child.kill("SIGTERM");
+            }),
+        ),
+      );
+    }
+    if (!json) io.out("stopped");
+  };
+  const done = new Promise<number>((resolveDone) => {
+    const onSignal = () => void stopAll().then(() => resolveDone(0));
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  });
+  const controllersAddresses = cluster.nodes.filter((n) => n.roles === "controller").map((n) => n.address);
+  const quorum = await waitForLeader(controllersAddresses, 30_000);
+  if (!stopping) {
+    if (quorum === null) io.err("no leader was elected within 30 s; see the nodes' node.log files");
+    else if (json) io.out(JSON.stringify({ event: "leader", ...quorum }));
+    else
+      io.out(
+        `leader: node ${quorum.leaderId} (epoch ${quorum.leaderEpoch}, high watermark ${quorum.highWatermark}). Try: kraft quorum describe --bootstrap-server ${controllersAddresses[0]}. Ctrl-C stops the cluster.`,
+      );
+  }
+  return done;
+};

@@ -1,0 +1,105 @@
+// The wire codec: length-prefixed frames (a 4-byte big-endian length, then the body) whose body is
+// JSON validated against the Effect Schemas of the spec's messages. Everything the transport carries
+// is a Frame; swapping this module for Apache Kafka's binary protocol (request header with apiKey,
+// apiVersion and correlation id, then the message) changes no caller.
+import * as Schema from "effect/Schema";
+import { MetadataRecord } from "../../spec/metadata/records.ts";
+import { ControllerRequest, ControllerResponse } from "../../spec/metadata/requests.ts";
+import { ControlRecord, RaftMessage } from "../../spec/raft/messages.ts";
+
+/** The largest frame accepted; a bigger length prefix means a broken or hostile peer. */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+/** A log position as a Fetch response carries it: its epoch and a control or metadata record. */
+export const WireEntry = Schema.Struct({
+  epoch: Schema.Int,
+  control: Schema.NullOr(ControlRecord),
+  record: Schema.NullOr(MetadataRecord),
+});
+export type WireEntry = typeof WireEntry.Type;
+
+/** Read-only questions a client may ask any node, answered from its image or forwarded. */
+export const AdminRequest = Schema.Union([
+  Schema.TaggedStruct("DescribeClusterRequest", {}),
+  Schema.TaggedStruct("ListTopicsRequest", { topics: Schema.NullOr(Schema.Array(Schema.String)) }),
+  Schema.TaggedStruct("DescribeQuorumAdminRequest", {}),
+]);
+export type AdminRequest = typeof AdminRequest.Type;
+
+export const NodeRequest = Schema.Union([ControllerRequest, AdminRequest]);
+export type NodeRequest = typeof NodeRequest.Type;
+
+/** Answers to admin requests are plain JSON documents (their shape is the CLI's concern). */
+export const NodeResponse = Schema.Union([
+  ControllerResponse,
+  Schema.TaggedStruct("AdminResponse", {
+    errorCode: Schema.String,
+    errorMessage: Schema.NullOr(Schema.String),
+    body: Schema.Unknown,
+  }),
+]);
+export type NodeResponse = typeof NodeResponse.Type;
+
+export const Frame = Schema.Union([
+  /** A Raft RPC; a Fetch response carries the entries of its batches. */
+  Schema.TaggedStruct("Raft", {
+    from: Schema.Int,
+    correlationId: Schema.optionalKey(Schema.Int),
+    message: RaftMessage,
+    entries: Schema.optionalKey(Schema.Array(WireEntry)),
+  }),
+  Schema.TaggedStruct("Request", { from: Schema.Int, correlationId: Schema.Int, request: NodeRequest }),
+  Schema.TaggedStruct("Response", { correlationId: Schema.Int, response: NodeResponse }),
+]);
+export type Frame = typeof Frame.Type;
+
+const decodeFrame = Schema.decodeUnknownSync(Frame);
+
+export class FrameError extends Error {
+  override readonly name = "FrameError";
+}
+
+export const encodeFrame = (frame: Frame): Buffer => {
+  const body = Buffer.from(JSON.stringify(frame), "utf8");
+  const out = Buffer.allocUnsafe(4 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+};
+
+/** Validate one frame body; a FrameError says what is wrong with it. */
+export const decodeFrameBody = (body: Buffer): Frame => {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new FrameError("the frame is not JSON");
+  }
+  try {
+    return decodeFrame(json);
+  } catch (error) {
+    throw new FrameError(
+      `the frame is not a valid message: ${String((error as Error).message).split("\n")[0]}`,
+    );
+  }
+};
+
+/** Splits a byte stream into frame bodies. */
+export class FrameReader {
+  private buffer: Buffer = Buffer.alloc(0);
+
+  /** Feed bytes; returns the complete frame bodies, or throws FrameError on an impossible length. */
+  push(chunk: Buffer): Buffer[] {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const bodies: Buffer[] = [];
+    while (this.buffer.length >= 4) {
+      const length = this.buffer.readUInt32BE(0);
+      if (length > MAX_FRAME_BYTES)
+        throw new FrameError(`a frame of ${length} bytes is larger than ${MAX_FRAME_BYTES}`);
+      if (this.buffer.length < 4 + length) break;
+      bodies.push(this.buffer.subarray(4, 4 + length));
+      this.buffer = this.buffer.subarray(4 + length);
+    }
+    return bodies;
+  }
+}

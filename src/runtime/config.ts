@@ -1,0 +1,257 @@
+// Node configuration in Kafka's property names and defaults (server.properties), parsed and
+// validated once: an unknown or invalid property is an error that names it. The table below is the
+// single source of the accepted properties; `kraft start --help` prints it.
+import { DEFAULT_CONTROLLER_CONFIG } from "../../spec/metadata/controller.ts";
+import { DEFAULT_TIMEOUTS } from "../../spec/raft/state.ts";
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export type Role = "controller" | "broker";
+
+export interface Listener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface VoterAddress {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface NodeConfig {
+  readonly nodeId: number;
+  readonly roles: readonly Role[];
+  readonly voters: readonly VoterAddress[];
+  /** CONTROLLER (controllers) and PLAINTEXT (brokers) listeners. */
+  readonly listeners: readonly Listener[];
+  readonly controllerListenerName: string;
+  readonly logDir: string;
+  readonly electionTimeoutMs: number;
+  readonly electionBackoffMaxMs: number;
+  readonly fetchTimeoutMs: number;
+  readonly fetchMaxWaitMs: number;
+  readonly retryBackoffMs: number;
+  readonly requestTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly noOpIntervalMs: number;
+  readonly numPartitions: number;
+  readonly defaultReplicationFactor: number;
+  readonly segmentBytes: number;
+  /** openkraft.metrics.port: Prometheus text format over HTTP; 0 = off. */
+  readonly metricsPort: number;
+  readonly metricsHost: string;
+  /** openkraft.trace.file: record an NDJSON trace of every reducer step ("" = off). */
+  readonly traceFile: string;
+}
+
+interface PropertyDef {
+  readonly name: string;
+  readonly default?: string;
+  readonly description: string;
+}
+
+/** Every property `kraft start` accepts, with Kafka's defaults. */
+export const PROPERTIES: readonly PropertyDef[] = [
+  { name: "node.id", description: "this node's id (required)" },
+  { name: "process.roles", description: "controller, broker, or controller,broker (required)" },
+  { name: "controller.quorum.voters", description: "the voters, id@host:port,... (required)" },
+  {
+    name: "listeners",
+    description: "NAME://host:port,... e.g. CONTROLLER://:9093,PLAINTEXT://:9092 (required)",
+  },
+  {
+    name: "controller.listener.names",
+    default: "CONTROLLER",
+    description: "the listener controllers serve Raft and brokers on",
+  },
+  {
+    name: "log.dirs",
+    description: "where the metadata log, quorum-state and meta.properties live (required)",
+  },
+  { name: "metadata.log.dir", description: "overrides log.dirs for the metadata log" },
+  {
+    name: "controller.quorum.election.timeout.ms",
+    default: String(DEFAULT_TIMEOUTS.electionTimeoutMs),
+    description: "R7",
+  },
+  {
+    name: "controller.quorum.election.backoff.max.ms",
+    default: String(DEFAULT_TIMEOUTS.electionBackoffMaxMs),
+    description: "R7",
+  },
+  {
+    name: "controller.quorum.fetch.timeout.ms",
+    default: String(DEFAULT_TIMEOUTS.fetchTimeoutMs),
+    description: "R7",
+  },
+  {
+    name: "controller.quorum.fetch.max.wait.ms",
+    default: String(DEFAULT_TIMEOUTS.fetchMaxWaitMs),
+    description: "how long the leader holds an idle Fetch",
+  },
+  {
+    name: "controller.quorum.retry.backoff.ms",
+    default: String(DEFAULT_TIMEOUTS.retryBackoffMs),
+    description: "R7",
+  },
+  {
+    name: "controller.quorum.request.timeout.ms",
+    default: "2000",
+    description: "the transport gives up on a request after this",
+  },
+  {
+    name: "broker.session.timeout.ms",
+    default: String(DEFAULT_CONTROLLER_CONFIG.sessionTimeoutMs),
+    description: "R118",
+  },
+  { name: "broker.heartbeat.interval.ms", default: "2000", description: "R115" },
+  {
+    name: "metadata.max.idle.interval.ms",
+    default: String(DEFAULT_CONTROLLER_CONFIG.noOpIntervalMs),
+    description: "R105",
+  },
+  { name: "num.partitions", default: "1", description: "partitions of a topic created with -1" },
+  {
+    name: "default.replication.factor",
+    default: "1",
+    description: "replication factor of a topic created with -1",
+  },
+  {
+    name: "metadata.log.segment.bytes",
+    default: "8388608",
+    description: "roll a metadata log segment past this size",
+  },
+  {
+    name: "openkraft.metrics.port",
+    default: "0",
+    description: "serve Prometheus metrics on this port (0: off)",
+  },
+  { name: "openkraft.metrics.host", default: "127.0.0.1", description: "the metrics listener's address" },
+  { name: "openkraft.trace.file", default: "", description: "record every reducer step as NDJSON here" },
+];
+
+/** Parse Java properties text: key=value or key: value lines, # and ! comments. */
+export const parseProperties = (text: string): Map<string, string> => {
+  const out = new Map<string, string>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line.length === 0 || line.startsWith("#") || line.startsWith("!")) return;
+    const match = /^([^=:\s]+)\s*[=:]\s*(.*)$/.exec(line);
+    if (match === null) throw new ConfigError(`line ${i + 1}: "${line}" is not key=value`);
+    out.set(match[1]!, match[2]!.trim());
+  });
+  return out;
+};
+
+const int = (
+  props: Map<string, string>,
+  name: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number => {
+  const raw = props.get(name) ?? PROPERTIES.find((p) => p.name === name)?.default;
+  if (raw === undefined) throw new ConfigError(`${name} is required`);
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, not "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, not ${n}`);
+  return n;
+};
+
+const required = (props: Map<string, string>, name: string): string => {
+  const value = props.get(name);
+  if (value === undefined || value.length === 0) throw new ConfigError(`${name} is required`);
+  return value;
+};
+
+const hostPort = (text: string, what: string): { host: string; port: number } => {
+  const match = /^(\[[^\]]+\]|[^:]*):(\d+)$/.exec(text);
+  if (match === null) throw new ConfigError(`${what}: "${text}" is not host:port`);
+  const port = Number(match[2]);
+  if (port > 65535) throw new ConfigError(`${what}: port ${port} is above 65535`);
+  return { host: match[1]!.length === 0 ? "127.0.0.1" : match[1]!.replace(/^\[|\]$/g, ""), port };
+};
+
+/** Validate a parsed properties file into a node configuration. */
+export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
+  for (const key of props.keys()) {
+    if (!PROPERTIES.some((p) => p.name === key)) {
+      throw new ConfigError(`unknown property ${key} (kraft start --help lists the accepted ones)`);
+    }
+  }
+  const nodeId = int(props, "node.id", 0, 2147483647);
+  const roles = required(props, "process.roles")
+    .split(",")
+    .map((r) => r.trim());
+  for (const role of roles) {
+    if (role !== "controller" && role !== "broker") {
+      throw new ConfigError(`process.roles: "${role}" is not controller or broker`);
+    }
+  }
+  if (new Set(roles).size !== roles.length) throw new ConfigError("process.roles names a role twice");
+  const voters = required(props, "controller.quorum.voters")
+    .split(",")
+    .map((entry) => {
+      const match = /^(\d+)@(.+)$/.exec(entry.trim());
+      if (match === null) throw new ConfigError(`controller.quorum.voters: "${entry}" is not id@host:port`);
+      return { id: Number(match[1]), ...hostPort(match[2]!, "controller.quorum.voters") };
+    });
+  if (new Set(voters.map((v) => v.id)).size !== voters.length) {
+    throw new ConfigError("controller.quorum.voters names a voter twice");
+  }
+  const isController = roles.includes("controller");
+  if (isController && !voters.some((v) => v.id === nodeId)) {
+    throw new ConfigError(`node ${nodeId} is a controller but not in controller.quorum.voters`);
+  }
+  if (!isController && voters.some((v) => v.id === nodeId)) {
+    throw new ConfigError(
+      `node ${nodeId} is in controller.quorum.voters but process.roles has no controller`,
+    );
+  }
+  const listeners = required(props, "listeners")
+    .split(",")
+    .map((entry) => {
+      const match = /^([A-Z_]+):\/\/(.*)$/.exec(entry.trim());
+      if (match === null) throw new ConfigError(`listeners: "${entry}" is not NAME://host:port`);
+      return { name: match[1]!, ...hostPort(match[2]!, "listeners") };
+    });
+  const controllerListenerName = props.get("controller.listener.names") ?? "CONTROLLER";
+  if (isController && !listeners.some((l) => l.name === controllerListenerName)) {
+    throw new ConfigError(`listeners needs a ${controllerListenerName}:// listener on a controller`);
+  }
+  if (roles.includes("broker") && !listeners.some((l) => l.name !== controllerListenerName)) {
+    throw new ConfigError("listeners needs a client listener (e.g. PLAINTEXT://:9092) on a broker");
+  }
+  const logDir = props.get("metadata.log.dir") ?? required(props, "log.dirs").split(",")[0]!.trim();
+  return {
+    nodeId,
+    roles: roles as Role[],
+    voters,
+    listeners,
+    controllerListenerName,
+    logDir,
+    electionTimeoutMs: int(props, "controller.quorum.election.timeout.ms", 1),
+    electionBackoffMaxMs: int(props, "controller.quorum.election.backoff.max.ms", 0),
+    fetchTimeoutMs: int(props, "controller.quorum.fetch.timeout.ms", 1),
+    fetchMaxWaitMs: int(props, "controller.quorum.fetch.max.wait.ms", 0),
+    retryBackoffMs: int(props, "controller.quorum.retry.backoff.ms", 0),
+    requestTimeoutMs: int(props, "controller.quorum.request.timeout.ms", 1),
+    sessionTimeoutMs: int(props, "broker.session.timeout.ms", 1),
+    heartbeatIntervalMs: int(props, "broker.heartbeat.interval.ms", 1),
+    noOpIntervalMs: int(props, "metadata.max.idle.interval.ms", 0),
+    numPartitions: int(props, "num.partitions", 1),
+    defaultReplicationFactor: int(props, "default.replication.factor", 1, 32767),
+    segmentBytes: int(props, "metadata.log.segment.bytes", 1024),
+    metricsPort: int(props, "openkraft.metrics.port", 0, 65535),
+    metricsHost: props.get("openkraft.metrics.host") ?? "127.0.0.1",
+    traceFile: props.get("openkraft.trace.file") ?? "",
+  };
+};
+
+/** Render a configuration back to properties (what `kraft cluster up` writes for each node). */
+export const renderProperties = (entries: readonly (readonly [string, string | number])[]): string =>
+  `${entries.map(([k, v]) => `${k}=${v}`).join("\n")}\n`;

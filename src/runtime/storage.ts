@@ -1,0 +1,437 @@
+// Durable storage of a node (R14, R16): the metadata log as segment files of CRC-32C-checked batches
+// with an offset index, the quorum-state file written atomically, meta.properties, and the data
+// directory lock. Recovery validates the log's tail and cuts a torn or corrupt suffix, saying what it
+// cut.
+
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { crc32c } from "@node-rs/crc32";
+import * as Schema from "effect/Schema";
+import type { MetadataRecord } from "../../spec/metadata/records.ts";
+import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/records.ts";
+import type { ControlRecord } from "../../spec/raft/messages.ts";
+import type { LogState } from "../../spec/raft/state.ts";
+import { ElectionState } from "../../spec/raft/state.ts";
+
+export class StorageError extends Error {
+  override readonly name = "StorageError";
+}
+
+// ---- the data directory --------------------------------------------------------------------------
+
+export interface MetaProperties {
+  readonly clusterId: string;
+  readonly nodeId: number;
+  readonly directoryId: string;
+}
+
+export const META_PROPERTIES = "meta.properties";
+
+export const readMetaProperties = (dir: string): MetaProperties => {
+  const path = join(dir, META_PROPERTIES);
+  if (!existsSync(path)) {
+    throw new StorageError(
+      `${dir} is not formatted (no ${META_PROPERTIES}); run kraft format --cluster-id ID --node-id N --dir ${dir}`,
+    );
+  }
+  const props = new Map<string, string>();
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    const m = /^([^#=]+)=(.*)$/.exec(line.trim());
+    if (m !== null) props.set(m[1]!.trim(), m[2]!.trim());
+  }
+  const clusterId = props.get("cluster.id");
+  const nodeId = Number(props.get("node.id"));
+  if (clusterId === undefined || !Number.isInteger(nodeId))
+    throw new StorageError(`${path} lacks cluster.id or node.id`);
+  return { clusterId, nodeId, directoryId: props.get("directory.id") ?? "" };
+};
+
+export const writeMetaProperties = (dir: string, meta: MetaProperties): void => {
+  const text = `#\n# written by kraft format\nversion=1\ncluster.id=${meta.clusterId}\nnode.id=${meta.nodeId}\ndirectory.id=${meta.directoryId}\n`;
+  atomicWrite(join(dir, META_PROPERTIES), text);
+};
+
+/** Write a file so that a crash leaves the old or the new content, never a mix (R14). */
+export const atomicWrite = (path: string, content: string): void => {
+  const temp = `${path}.tmp`;
+  const fd = openSync(temp, "w");
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, path);
+  const dirFd = openSync(join(path, ".."), "r");
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+};
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/**
+ * Take the data directory's lock file (created exclusively, holding our pid). A lock left by a
+ * process that no longer runs is taken over; one held by a live process is refused.
+ */
+export const lockDirectory = (dir: string): (() => void) => {
+  const path = join(dir, ".lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(path, "utf8").trim() === String(process.pid)) unlinkSync(path);
+        } catch {
+          // Already gone.
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number(readFileSync(path, "utf8").trim());
+      if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
+        throw new StorageError(
+          `${dir} is in use by process ${holder} (lock file ${path}); stop it first or use another directory`,
+        );
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  throw new StorageError(`could not take the lock ${path}`);
+};
+
+// ---- quorum-state (R14) --------------------------------------------------------------------------
+
+const decodeElectionState = Schema.decodeUnknownSync(ElectionState);
+
+/** Kafka's quorum-state file: QuorumStateData fields, written atomically. */
+export class QuorumStateStore {
+  readonly path: string;
+  readonly clusterId: string;
+  constructor(dir: string, clusterId: string) {
+    this.path = join(dir, "quorum-state");
+    this.clusterId = clusterId;
+  }
+
+  read(): ElectionState | undefined {
+    if (!existsSync(this.path)) return undefined;
+    const data = JSON.parse(readFileSync(this.path, "utf8")) as Record<string, unknown>;
+    const state: Record<string, unknown> = { epoch: data["leaderEpoch"], leaderId: data["leaderId"] };
+    if (typeof data["votedId"] === "number" && data["votedId"] >= 0) {
+      state["votedKey"] = { id: data["votedId"] };
+    }
+    return decodeElectionState(state);
+  }
+
+  write(state: ElectionState): void {
+    const data = {
+      clusterId: this.clusterId,
+      leaderId: state.leaderId,
+      leaderEpoch: state.epoch,
+      votedId: state.votedKey?.id ?? -1,
+      appliedOffset: 0,
+      currentVoters: null,
+      data_version: 0,
+    };
+    atomicWrite(this.path, `${JSON.stringify(data)}\n`);
+  }
+}
+
+// ---- the metadata log --------------------------------------------------------------------------
+
+/** What a log position holds: the record's epoch and its content (a control record or metadata). */
+export interface LogEntry {
+  readonly epoch: number;
+  readonly control: ControlRecord | null;
+  readonly record: MetadataRecord | null;
+}
+
+const decodeRecord = Schema.decodeUnknownSync(MetadataRecordSchema);
+
+// A batch on disk: magic u8 (2), crc32c u32 (of everything after it), baseOffset i64, epoch i32,
+// count i32, control u8, payload length i32, payload (JSON array of records).
+const HEADER = 1 + 4 + 8 + 4 + 4 + 1 + 4;
+const MAGIC = 2;
+
+const encodeBatch = (baseOffset: number, entries: readonly LogEntry[]): Buffer => {
+  const epoch = entries[0]!.epoch;
+  const control = entries[0]!.control !== null;
+  const payload = Buffer.from(JSON.stringify(entries.map((e) => (control ? e.control : e.record))));
+  const buf = Buffer.alloc(HEADER + payload.length);
+  buf.writeUInt8(MAGIC, 0);
+  buf.writeBigInt64BE(BigInt(baseOffset), 5);
+  buf.writeInt32BE(epoch, 13);
+  buf.writeInt32BE(entries.length, 17);
+  buf.writeUInt8(control ? 1 : 0, 21);
+  buf.writeInt32BE(payload.length, 22);
+  payload.copy(buf, HEADER);
+  buf.writeUInt32BE(crc32c(buf.subarray(5)), 1);
+  return buf;
+};
+
+interface SegmentFile {
+  readonly baseOffset: number;
+  readonly path: string;
+  size: number;
+}
+
+interface BatchPosition {
+  readonly baseOffset: number;
+  readonly count: number;
+  readonly segment: number;
+  readonly position: number;
+  readonly size: number;
+}
+
+export interface RecoveryReport {
+  readonly batches: number;
+  readonly records: number;
+  /** What was cut from the tail, if anything. */
+  readonly truncated: string | null;
+}
+
+const segmentName = (baseOffset: number): string => `${String(baseOffset).padStart(20, "0")}.log`;
+
+/**
+ * The metadata log: segment files of batches, each batch checked by CRC-32C; an offset index of
+ * batch positions kept in memory (rebuilt by the recovery scan); every entry kept in memory too, so
+ * Fetch is answered without reading the disk. Appends are buffered writes; flush fsyncs (R16).
+ */
+export class LogStore {
+  readonly dir: string;
+  private readonly segmentBytes: number;
+  private readonly segments: SegmentFile[] = [];
+  private readonly index: BatchPosition[] = [];
+  private readonly entries: LogEntry[] = [];
+  private fd: number | null = null;
+  private flushed = 0;
+  readonly recovery: RecoveryReport;
+
+  constructor(dir: string, segmentBytes: number) {
+    this.dir = dir;
+    this.segmentBytes = segmentBytes;
+    mkdirSync(dir, { recursive: true });
+    this.recovery = this.recover();
+    this.flushed = this.entries.length;
+  }
+
+  get endOffset(): number {
+    return this.entries.length;
+  }
+
+  get flushedOffset(): number {
+    return this.flushed;
+  }
+
+  entry(offset: number): LogEntry | undefined {
+    return this.entries[offset];
+  }
+
+  slice(from: number, to: number): readonly LogEntry[] {
+    return this.entries.slice(from, to);
+  }
+
+  /** The log's shape for the reducer: everything on disk after recovery is durable. */
+  logState(): LogState {
+    const epochs: { epoch: number; startOffset: number }[] = [];
+    this.entries.forEach((e, offset) => {
+      if (epochs.length === 0 || epochs[epochs.length - 1]!.epoch !== e.epoch)
+        epochs.push({ epoch: e.epoch, startOffset: offset });
+    });
+    return { startOffset: 0, endOffset: this.entries.length, flushedOffset: this.flushed, epochs };
+  }
+
+  private recover(): RecoveryReport {
+    const files = readdirSync(this.dir)
+      .filter((f) => /^\d{20}\.log$/.test(f))
+      .sort();
+    let truncated: string | null = null;
+    let batches = 0;
+    for (const name of files) {
+      const path = join(this.dir, name);
+      const baseOffset = Number(name.slice(0, 20));
+      if (truncated !== null || baseOffset !== this.entries.length) {
+        // Everything after a cut, or a segment that does not continue the log, goes.
+        truncated ??= `segment ${name} does not start at offset ${this.entries.length}`;
+        unlinkSync(path);
+        continue;
+      }
+      const data = readFileSync(path);
+      const segment = this.segments.length;
+      this.segments.push({ baseOffset, path, size: 0 });
+      let position = 0;
+      while (position < data.length) {
+        const problem = this.readBatch(data, position, segment);
+        if (typeof problem === "string") {
+          truncated = `${name} at byte ${position} (offset ${this.entries.length}): ${problem}; cut ${data.length - position} bytes`;
+          const fd = openSync(path, "r+");
+          ftruncateSync(fd, position);
+          fsyncSync(fd);
+          closeSync(fd);
+          break;
+        }
+        position += problem;
+        batches++;
+      }
+      this.segments[segment]!.size = position;
+    }
+    return { batches, records: this.entries.length, truncated };
+  }
+
+  /** Read one batch at `position`; its size, or why it is not a valid batch. */
+  private readBatch(data: Buffer, position: number, segment: number): number | string {
+    if (data.length - position < HEADER) return "torn batch header";
+    if (data.readUInt8(position) !== MAGIC) return `unknown batch format ${data.readUInt8(position)}`;
+    const length = data.readInt32BE(position + 22);
+    if (length < 0 || data.length - position - HEADER < length) return "torn batch";
+    const crc = data.readUInt32BE(position + 1);
+    const body = data.subarray(position + 5, position + HEADER + length);
+    if (crc32c(body) !== crc) return "CRC-32C mismatch";
+    const baseOffset = Number(data.readBigInt64BE(position + 5));
+    if (baseOffset !== this.entries.length)
+      return `batch at offset ${baseOffset} where ${this.entries.length} was expected`;
+    const epoch = data.readInt32BE(position + 13);
+    const count = data.readInt32BE(position + 17);
+    const control = data.readUInt8(position + 21) === 1;
+    let items: unknown[];
+    try {
+      items = JSON.parse(
+        data.subarray(position + HEADER, position + HEADER + length).toString("utf8"),
+      ) as unknown[];
+    } catch {
+      return "unreadable payload";
+    }
+    if (!Array.isArray(items) || items.length !== count) return "record count does not match";
+    for (const item of items) {
+      this.entries.push(
+        control
+          ? { epoch, control: item as ControlRecord, record: null }
+          : { epoch, control: null, record: decodeRecord(item) },
+      );
+    }
+    this.index.push({ baseOffset, count, segment, position, size: HEADER + length });
+    return HEADER + length;
+  }
+
+  private activeFd(): number {
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined || last.size >= this.segmentBytes) {
+      if (this.fd !== null) {
+        fsyncSync(this.fd);
+        closeSync(this.fd);
+      }
+      const baseOffset = this.entries.length;
+      const path = join(this.dir, segmentName(baseOffset));
+      this.segments.push({ baseOffset, path, size: 0 });
+      this.fd = openSync(path, "a");
+    } else if (this.fd === null) {
+      this.fd = openSync(last.path, "a");
+    }
+    return this.fd;
+  }
+
+  /**
+   * Append records at `baseOffset` (which must be the end of the log), as batches of one epoch and
+   * one kind (control or metadata) each.
+   */
+  append(baseOffset: number, entries: readonly LogEntry[]): void {
+    if (baseOffset !== this.entries.length)
+      throw new StorageError(`append at ${baseOffset}, but the log ends at ${this.entries.length}`);
+    let start = 0;
+    while (start < entries.length) {
+      const first = entries[start]!;
+      let end = start + 1;
+      while (
+        end < entries.length &&
+        entries[end]!.epoch === first.epoch &&
+        (entries[end]!.control === null) === (first.control === null)
+      )
+        end++;
+      this.appendBatch(entries.slice(start, end));
+      start = end;
+    }
+  }
+
+  private appendBatch(entries: readonly LogEntry[]): void {
+    const baseOffset = this.entries.length;
+    const buf = encodeBatch(baseOffset, entries);
+    const fd = this.activeFd();
+    writeSync(fd, buf);
+    const segment = this.segments.length - 1;
+    const file = this.segments[segment]!;
+    this.index.push({ baseOffset, count: entries.length, segment, position: file.size, size: buf.length });
+    file.size += buf.length;
+    this.entries.push(...entries);
+  }
+
+  /** Remove everything at or above `offset` (R67). A batch cut in two keeps its first part. */
+  truncate(offset: number): void {
+    if (offset >= this.entries.length) return;
+    const at = this.index.findIndex((b) => b.baseOffset + b.count > offset);
+    const cut = this.index[at]!;
+    const kept = this.entries.slice(cut.baseOffset, offset);
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+    for (const s of this.segments.splice(cut.segment + 1)) unlinkSync(s.path);
+    const file = this.segments[cut.segment]!;
+    const fd = openSync(file.path, "r+");
+    ftruncateSync(fd, cut.position);
+    fsyncSync(fd);
+    closeSync(fd);
+    file.size = cut.position;
+    this.index.length = at;
+    this.entries.length = cut.baseOffset;
+    if (kept.length > 0) {
+      this.appendBatch(kept);
+      fsyncSync(this.fd!);
+    }
+    this.flushed = Math.min(this.flushed, offset);
+  }
+
+  /** fsync the active segment: everything appended so far is durable (R16). */
+  flush(): number {
+    if (this.fd !== null) fsyncSync(this.fd);
+    this.flushed = this.entries.length;
+    return this.flushed;
+  }
+
+  close(): void {
+    if (this.fd !== null) {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+
+  /** Bytes on disk, for metrics. */
+  sizeBytes(): number {
+    return this.segments.reduce((sum, s) => sum + (existsSync(s.path) ? statSync(s.path).size : 0), 0);
+  }
+}

@@ -1,0 +1,211 @@
+// TCP transport: listeners that accept framed connections, and one outbound connection per peer
+// node with reconnect and backoff. A malformed frame closes its connection (the node keeps serving);
+// the node driver tracks request timeouts and turns lost connections into failed requests.
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { decodeFrameBody, encodeFrame, type Frame, FrameError, FrameReader } from "./codec.ts";
+import type { Listener } from "./config.ts";
+import type { Log } from "./log.ts";
+
+export interface Connection {
+  readonly id: number;
+  /** The listener it came in on, or "outbound" for connections this node opened. */
+  readonly listener: string;
+  /** The peer node at the other end of an outbound connection, else -1. */
+  readonly peer: number;
+  readonly remote: string;
+  send(frame: Frame): boolean;
+  close(): void;
+}
+
+export interface TransportHandlers {
+  readonly onFrame: (connection: Connection, frame: Frame) => void;
+  /** A connection closed (either direction); requests in flight on it will never be answered. */
+  readonly onClose: (connection: Connection) => void;
+}
+
+interface Peer {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  connection: Connection | null;
+  connecting: boolean;
+  /** Frames sent while the connection was being made; written once it is up. */
+  pending: Frame[];
+  backoffMs: number;
+  retryTimer: NodeJS.Timeout | null;
+}
+
+export class Transport {
+  private readonly servers: Server[] = [];
+  private readonly peers = new Map<number, Peer>();
+  private readonly inbound = new Set<Connection>();
+  private nextConnectionId = 1;
+  private closed = false;
+  readonly bytesIn = { value: 0 };
+  readonly bytesOut = { value: 0 };
+  readonly malformedFrames = { value: 0 };
+
+  private readonly handlers: TransportHandlers;
+  private readonly log: Log;
+
+  constructor(handlers: TransportHandlers, log: Log) {
+    this.handlers = handlers;
+    this.log = log;
+  }
+
+  private wrap(socket: Socket, listener: string, peer: number): Connection {
+    const id = this.nextConnectionId++;
+    const reader = new FrameReader();
+    const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    socket.setNoDelay(true);
+    const connection: Connection = {
+      id,
+      listener,
+      peer,
+      remote,
+      send: (frame) => {
+        if (socket.destroyed || !socket.writable) return false;
+        const bytes = encodeFrame(frame);
+        this.bytesOut.value += bytes.length;
+        socket.write(bytes);
+        return true;
+      },
+      close: () => socket.destroy(),
+    };
+    socket.on("data", (chunk: Buffer) => {
+      this.bytesIn.value += chunk.length;
+      let bodies: Buffer[];
+      try {
+        bodies = reader.push(chunk);
+      } catch (error) {
+        this.reject(connection, error as Error);
+        return;
+      }
+      for (const body of bodies) {
+        let frame: Frame;
+        try {
+          frame = decodeFrameBody(body);
+        } catch (error) {
+          this.reject(connection, error as Error);
+          return;
+        }
+        this.handlers.onFrame(connection, frame);
+      }
+    });
+    socket.on("error", () => {
+      // "close" follows; a reset connection is an ordinary event here.
+    });
+    socket.on("close", () => this.handlers.onClose(connection));
+    return connection;
+  }
+
+  private reject(connection: Connection, error: Error): void {
+    this.malformedFrames.value++;
+    const what = error instanceof FrameError ? error.message : String(error);
+    this.log.warn("closing a connection that sent a malformed frame", {
+      remote: connection.remote,
+      listener: connection.listener,
+      problem: what,
+    });
+    connection.close();
+  }
+
+  /** Start accepting connections on a listener; resolves once bound. */
+  listen(listener: Listener): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket) => {
+        const connection = this.wrap(socket, listener.name, -1);
+        this.inbound.add(connection);
+        socket.on("close", () => this.inbound.delete(connection));
+      });
+      server.once("error", (error: NodeJS.ErrnoException) => {
+        reject(
+          new Error(
+            error.code === "EADDRINUSE"
+              ? `listener ${listener.name}://${listener.host}:${listener.port}: the port is in use (another node with this address?)`
+              : `listener ${listener.name}: ${error.message}`,
+          ),
+        );
+      });
+      server.listen(listener.port, listener.host, () => {
+        this.servers.push(server);
+        resolve();
+      });
+    });
+  }
+
+  /** A node this one sends to, dialled on first use and redialled with backoff when lost. */
+  addPeer(id: number, host: string, port: number): void {
+    if (!this.peers.has(id))
+      this.peers.set(id, {
+        id,
+        host,
+        port,
+        connection: null,
+        connecting: false,
+        pending: [],
+        backoffMs: 50,
+        retryTimer: null,
+      });
+  }
+
+  hasPeer(id: number): boolean {
+    return this.peers.has(id);
+  }
+
+  private dial(peer: Peer): void {
+    if (this.closed || peer.connecting || peer.connection !== null) return;
+    peer.connecting = true;
+    const socket = connect({ host: peer.host, port: peer.port });
+    const connection = this.wrap(socket, "outbound", peer.id);
+    socket.once("connect", () => {
+      peer.connecting = false;
+      peer.connection = connection;
+      peer.backoffMs = 50;
+      for (const frame of peer.pending.splice(0)) connection.send(frame);
+    });
+    socket.once("close", () => {
+      peer.connecting = false;
+      // Frames that never left are lost; their requests time out like any lost request.
+      peer.pending.length = 0;
+      if (peer.connection === connection) peer.connection = null;
+      if (this.closed || peer.retryTimer !== null) return;
+      peer.retryTimer = setTimeout(() => {
+        peer.retryTimer = null;
+        this.dial(peer);
+      }, peer.backoffMs);
+      peer.backoffMs = Math.min(peer.backoffMs * 2, 1000);
+    });
+  }
+
+  /**
+   * Send to a peer node. Without a connection the frame waits (up to 1,000 of them) while one is
+   * made; false when the peer is unknown or the wait queue is full.
+   */
+  sendTo(id: number, frame: Frame): boolean {
+    const peer = this.peers.get(id);
+    if (peer === undefined) return false;
+    if (peer.connection === null) {
+      if (peer.pending.length >= 1000) return false;
+      peer.pending.push(frame);
+      this.dial(peer);
+      return true;
+    }
+    return peer.connection.send(frame);
+  }
+
+  /** Open connections to every peer now, so the first messages need not wait for a dial. */
+  dialAll(): void {
+    for (const peer of this.peers.values()) this.dial(peer);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const peer of this.peers.values()) {
+      if (peer.retryTimer !== null) clearTimeout(peer.retryTimer);
+      peer.connection?.close();
+    }
+    for (const c of this.inbound) c.close();
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+}
