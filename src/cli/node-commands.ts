@@ -129,9 +129,14 @@ export const runStart = async (argv: readonly string[], io: Io): Promise<number>
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  let node: KraftNode;
+  let node: KraftNode | undefined;
   const context: Record<string, unknown> = {};
-  const log = makeLog(() => context);
+  // Every line carries the node's role and epoch as they are when it is written.
+  const log = makeLog(() => {
+    if (node === undefined) return context;
+    const s = node.status();
+    return { ...context, role: s.role, epoch: s.epoch };
+  });
   try {
     const config = nodeConfigFrom(parseProperties(text));
     context["node"] = config.nodeId;
@@ -149,27 +154,20 @@ export const runStart = async (argv: readonly string[], io: Io): Promise<number>
     }
     throw error;
   }
-  const updateContext = (): void => {
-    const s = node.status();
-    context["role"] = s.role;
-    context["epoch"] = s.epoch;
-  };
-  const ticker = setInterval(updateContext, 200);
-  updateContext();
+  const running = node;
   return await new Promise<number>((resolve) => {
     let done = false;
     const finish = (code: number) => {
       if (done) return;
       done = true;
-      clearInterval(ticker);
       resolve(code);
     };
-    node.onFatal.push(() => {
-      void node.close().then(() => finish(1));
+    running.onFatal.push(() => {
+      void running.close().then(() => finish(1));
     });
     const stop = (signal: string) => {
       log.info("stopping", { signal });
-      void node.stop().then(() => finish(0));
+      void running.stop().then(() => finish(0));
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));

@@ -113,7 +113,8 @@ export class KraftNode {
   private readonly outstanding = new Map<string, Outstanding>();
   /** Requests this node must answer: where each answer goes, by requester and correlation id. */
   private readonly origins = new Map<string, Connection>();
-  private nextForwardId = 1;
+  /** Forwarded requests' correlation ids: far above the broker reducer's own, so answers never mix. */
+  private nextForwardId = 1 << 30;
   private readonly clientIds = new Map<number, number>();
   /** When each replica last fetched (DescribeQuorum's timestamps; the reducer keeps no clock). */
   private readonly lastFetch = new Map<number, number>();
@@ -667,7 +668,8 @@ export class KraftNode {
       client === undefined ? { kind, peer: to, correlationId } : { kind, peer: to, correlationId, client },
     );
     if (!this.transport.sendTo(to, { _tag: "Request", from: this.config.nodeId, correlationId, request })) {
-      this.fail(`${kind}:${to}:${correlationId}`);
+      // Failed later, not now: a reducer that retries at once must not spin this turn forever.
+      setImmediate(() => this.fail(`${kind}:${to}:${correlationId}`));
     }
   }
 
@@ -755,7 +757,12 @@ export class KraftNode {
     correlationId: number,
     request: NodeRequest,
   ): void {
-    const from = this.requesterId(connection, claimedFrom);
+    // A DescribeQuorum is always answered as to a client, even when a node forwarded it: the
+    // requester's correlation ids then never meet the Raft layer's own.
+    const from =
+      request._tag === "DescribeQuorumAdminRequest"
+        ? -1000 - connection.id
+        : this.requesterId(connection, claimedFrom);
     const admin = from < 0;
     switch (request._tag) {
       case "DescribeClusterRequest":
@@ -763,7 +770,12 @@ export class KraftNode {
         connection.send({ _tag: "Response", correlationId, response: this.answerAdmin(request) });
         return;
       case "DescribeQuorumAdminRequest": {
-        if (this.raft.role._tag === "Leader" || !this.forward(connection, correlationId, request, admin)) {
+        // Forward once at most: a request another node forwarded is answered here, whatever the role.
+        if (
+          this.raft.role._tag === "Leader" ||
+          claimedFrom >= 0 ||
+          !this.forward(connection, correlationId, request, admin)
+        ) {
           this.clientIds.set(from, correlationId);
           this.origins.set(`raft:${from}:${correlationId}`, connection);
           this.enqueue({
@@ -854,7 +866,10 @@ export class KraftNode {
   private onClose(connection: Connection): void {
     for (const [key, c] of this.origins) if (c === connection) this.origins.delete(key);
     if (connection.peer < 0) return;
-    for (const [key, o] of this.outstanding) if (o.peer === connection.peer) this.fail(key);
+    // Collect first: failing a request can send a new one to the same peer, which must not be
+    // failed by this same close.
+    const lost = [...this.outstanding].filter(([, o]) => o.peer === connection.peer).map(([key]) => key);
+    for (const key of lost) this.fail(key);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------------
