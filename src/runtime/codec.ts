@@ -84,22 +84,55 @@ export const decodeFrameBody = (body: Buffer): Frame => {
   }
 };
 
-/** Splits a byte stream into frame bodies. */
+/** Splits a byte stream into frame bodies; a large frame's chunks are joined once, when complete. */
 export class FrameReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** The length of the frame being assembled, once its prefix has arrived. */
+  private needed = -1;
 
   /** Feed bytes; returns the complete frame bodies, or throws FrameError on an impossible length. */
   push(chunk: Buffer): Buffer[] {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
     const bodies: Buffer[] = [];
-    while (this.buffer.length >= 4) {
-      const length = this.buffer.readUInt32BE(0);
-      if (length > MAX_FRAME_BYTES)
-        throw new FrameError(`a frame of ${length} bytes is larger than ${MAX_FRAME_BYTES}`);
-      if (this.buffer.length < 4 + length) break;
-      bodies.push(this.buffer.subarray(4, 4 + length));
-      this.buffer = this.buffer.subarray(4 + length);
+    for (;;) {
+      if (this.needed < 0) {
+        if (this.buffered < 4) break;
+        const head = this.take(4);
+        const length = head.readUInt32BE(0);
+        if (length > MAX_FRAME_BYTES)
+          throw new FrameError(`a frame of ${length} bytes is larger than ${MAX_FRAME_BYTES}`);
+        this.needed = length;
+      }
+      if (this.buffered < this.needed) break;
+      bodies.push(this.take(this.needed));
+      this.needed = -1;
     }
     return bodies;
+  }
+
+  /** Remove and return the first `n` buffered bytes (n <= buffered). */
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.chunks[0]!;
+        const part = Math.min(c.length, n - filled);
+        c.copy(out, filled, 0, part);
+        filled += part;
+        if (part === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(part);
+      }
+    }
+    this.buffered -= n;
+    return out;
   }
 }

@@ -23,7 +23,7 @@ import { crc32c } from "@node-rs/crc32";
 import * as Schema from "effect/Schema";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/records.ts";
-import type { ControlRecord } from "../../spec/raft/messages.ts";
+import { type ControlRecord, ControlRecord as ControlRecordSchema } from "../../spec/raft/messages.ts";
 import type { LogState } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
 
@@ -76,11 +76,15 @@ export const atomicWrite = (path: string, content: string): void => {
     closeSync(fd);
   }
   renameSync(temp, path);
-  const dirFd = openSync(join(path, ".."), "r");
+  fsyncDirectory(join(path, ".."));
+};
+
+const fsyncDirectory = (dir: string): void => {
+  const fd = openSync(dir, "r");
   try {
-    fsyncSync(dirFd);
+    fsyncSync(fd);
   } finally {
-    closeSync(dirFd);
+    closeSync(fd);
   }
 };
 
@@ -140,12 +144,21 @@ export class QuorumStateStore {
 
   read(): ElectionState | undefined {
     if (!existsSync(this.path)) return undefined;
-    const data = JSON.parse(readFileSync(this.path, "utf8")) as Record<string, unknown>;
-    const state: Record<string, unknown> = { epoch: data["leaderEpoch"], leaderId: data["leaderId"] };
-    if (typeof data["votedId"] === "number" && data["votedId"] >= 0) {
-      state["votedKey"] = { id: data["votedId"] };
+    try {
+      const data = JSON.parse(readFileSync(this.path, "utf8")) as Record<string, unknown>;
+      if (typeof data["clusterId"] === "string" && data["clusterId"] !== this.clusterId)
+        throw new Error(`it belongs to cluster ${data["clusterId"]}, not ${this.clusterId}`);
+      const state: Record<string, unknown> = { epoch: data["leaderEpoch"], leaderId: data["leaderId"] };
+      if (typeof data["votedId"] === "number" && data["votedId"] >= 0) {
+        state["votedKey"] = { id: data["votedId"] };
+      }
+      return decodeElectionState(state);
+    } catch (error) {
+      // Written atomically, so never torn: a bad file is someone else's, and guessing could vote twice.
+      throw new StorageError(
+        `${this.path} is not a readable quorum-state file (${(error as Error).message.split("\n")[0]}); restore it or reformat this node`,
+      );
     }
-    return decodeElectionState(state);
   }
 
   write(state: ElectionState): void {
@@ -172,6 +185,7 @@ export interface LogEntry {
 }
 
 const decodeRecord = Schema.decodeUnknownSync(MetadataRecordSchema);
+const decodeControl = Schema.decodeUnknownSync(ControlRecordSchema);
 
 // A batch on disk: magic u8 (2), crc32c u32 (of everything after it), baseOffset i64, epoch i32,
 // count i32, control u8, payload length i32, payload (JSON array of records).
@@ -327,12 +341,19 @@ export class LogStore {
       return "unreadable payload";
     }
     if (!Array.isArray(items) || items.length !== count) return "record count does not match";
-    for (const item of items) {
-      this.entries.push(
-        control
-          ? { epoch, control: item as ControlRecord, record: null }
-          : { epoch, control: null, record: decodeRecord(item) },
-      );
+    for (const [i, item] of items.entries()) {
+      try {
+        this.entries.push(
+          control
+            ? { epoch, control: decodeControl(item), record: null }
+            : { epoch, control: null, record: decodeRecord(item) },
+        );
+      } catch (error) {
+        // The CRC says this batch is whole: it may be committed, so it is never cut.
+        throw new StorageError(
+          `${this.segments[segment]!.path.split("/").at(-1)} holds a record at offset ${baseOffset + i} that this version cannot read (${(error as Error).message.split("\n")[0]}); refusing to start rather than cut it`,
+        );
+      }
     }
     this.index.push({ baseOffset, count, segment, position, size: HEADER + length });
     return HEADER + length;
@@ -349,6 +370,8 @@ export class LogStore {
       const path = join(this.dir, segmentName(baseOffset));
       this.segments.push({ baseOffset, path, size: 0 });
       this.fd = openSync(path, "a");
+      // The new file's name must be as durable as the records about to be flushed into it.
+      fsyncDirectory(this.dir);
     } else if (this.fd === null) {
       this.fd = openSync(last.path, "a");
     }
@@ -399,7 +422,9 @@ export class LogStore {
       closeSync(this.fd);
       this.fd = null;
     }
-    for (const s of this.segments.splice(cut.segment + 1)) unlinkSync(s.path);
+    const removed = this.segments.splice(cut.segment + 1);
+    for (const s of removed) unlinkSync(s.path);
+    if (removed.length > 0) fsyncDirectory(this.dir);
     const file = this.segments[cut.segment]!;
     const fd = openSync(file.path, "r+");
     ftruncateSync(fd, cut.position);

@@ -1,0 +1,53 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  decodeFrameBody,
+  encodeFrame,
+  type Frame,
+  FrameError,
+  FrameReader,
+  MAX_FRAME_BYTES,
+} from "./codec.ts";
+
+const frames: Frame[] = [
+  { _tag: "Request", from: -1, correlationId: 7, request: { _tag: "ListTopicsRequest", topics: null } },
+  { _tag: "Request", from: 4, correlationId: 1 << 30, request: { _tag: "DescribeQuorumAdminRequest" } },
+  {
+    _tag: "Response",
+    correlationId: 7,
+    response: { _tag: "AdminResponse", errorCode: "NONE", errorMessage: null, body: { topics: ["é", "🙂"] } },
+  },
+];
+
+describe("frames", () => {
+  it("property: any split of a stream of frames decodes to the same frames", () => {
+    const stream = Buffer.concat(frames.map(encodeFrame));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: stream.length }), { maxLength: 12 }), (cuts) => {
+        const points = [...new Set([0, ...cuts, stream.length])].sort((a, b) => a - b);
+        const reader = new FrameReader();
+        const out: Frame[] = [];
+        for (let i = 1; i < points.length; i++)
+          for (const body of reader.push(stream.subarray(points[i - 1]!, points[i]!)))
+            out.push(decodeFrameBody(body));
+        expect(out).toEqual(frames);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses a length above the limit before the body arrives", () => {
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(MAX_FRAME_BYTES + 1);
+    expect(() => new FrameReader().push(header)).toThrow(
+      new FrameError(`a frame of ${MAX_FRAME_BYTES + 1} bytes is larger than ${MAX_FRAME_BYTES}`),
+    );
+  });
+
+  it("names what is wrong with a body", () => {
+    expect(() => decodeFrameBody(Buffer.from("{nope"))).toThrow(new FrameError("the frame is not JSON"));
+    expect(() => decodeFrameBody(Buffer.from(JSON.stringify({ _tag: "Request", from: -1 })))).toThrow(
+      /^the frame is not a valid message: /,
+    );
+  });
+});

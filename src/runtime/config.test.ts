@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, nodeConfigFrom, PROPERTIES, parseProperties, renderProperties } from "./config.ts";
+
+const base: readonly (readonly [string, string])[] = [
+  ["node.id", "1"],
+  ["process.roles", "controller"],
+  ["controller.quorum.voters", "1@127.0.0.1:9093,2@127.0.0.1:9094,3@[::1]:9095"],
+  ["listeners", "CONTROLLER://:9093"],
+  ["log.dirs", "/var/kraft"],
+];
+
+const configWith = (changes: Record<string, string | null>) => {
+  const entries = base
+    .filter(([k]) => !(k in changes) || changes[k] !== null)
+    .map(([k, v]) => [k, changes[k] ?? v] as const);
+  for (const [k, v] of Object.entries(changes))
+    if (v !== null && !base.some(([b]) => b === k)) entries.push([k, v]);
+  return nodeConfigFrom(parseProperties(renderProperties(entries)));
+};
+
+describe("kraft start properties", () => {
+  it("takes Kafka's names and defaults", () => {
+    const config = configWith({});
+    expect(config).toMatchObject({
+      nodeId: 1,
+      roles: ["controller"],
+      voters: [
+        { id: 1, host: "127.0.0.1", port: 9093 },
+        { id: 2, host: "127.0.0.1", port: 9094 },
+        { id: 3, host: "::1", port: 9095 },
+      ],
+      listeners: [{ name: "CONTROLLER", host: "127.0.0.1", port: 9093 }],
+      logDir: "/var/kraft",
+      electionTimeoutMs: 1000,
+      fetchTimeoutMs: 2000,
+      requestTimeoutMs: 2000,
+      sessionTimeoutMs: 9000,
+      heartbeatIntervalMs: 2000,
+      metricsPort: 0,
+    });
+  });
+
+  it("parses comments, colons and blank lines like Java properties", () => {
+    expect([...parseProperties("# c\n! c\n\nnode.id: 5\n  a.b = x y \n")]).toEqual([
+      ["node.id", "5"],
+      ["a.b", "x y"],
+    ]);
+    expect(() => parseProperties("node.id=1\njust words")).toThrow(
+      new ConfigError('line 2: "just words" is not key=value'),
+    );
+  });
+
+  it.each([
+    [
+      { "log.retention.hours": "1" },
+      "unknown property log.retention.hours (kraft start --help lists the accepted ones)",
+    ],
+    [{ "node.id": "one" }, 'node.id must be a whole number, not "one"'],
+    [{ "node.id": null }, "node.id is required"],
+    [{ "process.roles": "leader" }, 'process.roles: "leader" is not controller or broker'],
+    [{ "process.roles": "broker,broker" }, "process.roles names a role twice"],
+    [{ "controller.quorum.voters": "1@localhost" }, 'controller.quorum.voters: "localhost" is not host:port'],
+    [{ "controller.quorum.voters": "x@h:1" }, 'controller.quorum.voters: "x@h:1" is not id@host:port'],
+    [{ "controller.quorum.voters": "1@h:1,1@h:2" }, "controller.quorum.voters names a voter twice"],
+    [{ "controller.quorum.voters": "2@h:1" }, "node 1 is a controller but not in controller.quorum.voters"],
+    [
+      { "process.roles": "broker", listeners: "PLAINTEXT://:9092" },
+      "node 1 is in controller.quorum.voters but process.roles has no controller",
+    ],
+    [{ listeners: "PLAINTEXT://:9092" }, "listeners needs a CONTROLLER:// listener on a controller"],
+    [{ listeners: "CONTROLLER://:99999" }, "listeners: port 99999 is above 65535"],
+    [
+      { "process.roles": "controller,broker" },
+      "listeners needs a client listener (e.g. PLAINTEXT://:9092) on a broker",
+    ],
+    [
+      { "controller.quorum.fetch.timeout.ms": "0" },
+      "controller.quorum.fetch.timeout.ms must be between 1 and 9007199254740991, not 0",
+    ],
+    [{ "openkraft.metrics.port": "70000" }, "openkraft.metrics.port must be between 0 and 65535, not 70000"],
+    [{ "log.dirs": null }, "log.dirs is required"],
+  ])("refuses %j: %s", (changes, message) => {
+    expect(() => configWith(changes)).toThrow(new ConfigError(message));
+  });
+
+  it("documents every property it reads, and every default parses", () => {
+    const defaults = PROPERTIES.filter((p) => p.default !== undefined).map(
+      (p) => [p.name, p.default!] as const,
+    );
+    expect(() => configWith(Object.fromEntries(defaults))).not.toThrow();
+  });
+});

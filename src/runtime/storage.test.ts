@@ -1,0 +1,311 @@
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { crc32c } from "@node-rs/crc32";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type LogEntry,
+  LogStore,
+  lockDirectory,
+  QuorumStateStore,
+  readMetaProperties,
+  StorageError,
+  writeMetaProperties,
+} from "./storage.ts";
+
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), "openkraft-storage-"));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const noOp = (epoch: number): LogEntry => ({ epoch, control: null, record: { _tag: "NoOpRecord" } });
+const topic = (epoch: number, name: string): LogEntry => ({
+  epoch,
+  control: null,
+  record: { _tag: "TopicRecord", name, topicId: "AAAAAAAAAAAAAAAAAAAAAQ" },
+});
+const leaderChange = (epoch: number, leaderId: number): LogEntry => ({
+  epoch,
+  control: {
+    _tag: "LeaderChangeMessage",
+    leaderId,
+    voters: [{ id: leaderId }],
+    grantingVoters: [{ id: leaderId }],
+  },
+  record: null,
+});
+
+const segments = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(".log"))
+    .sort();
+
+describe("LogStore", () => {
+  it("keeps records, epochs and kinds across a reopen", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 1 << 20);
+    log.append(0, [leaderChange(1, 2), noOp(1), topic(1, "a")]);
+    log.append(3, [leaderChange(2, 3), topic(2, "b")]);
+    expect(log.flush()).toBe(5);
+    log.close();
+    const again = new LogStore(dir, 1 << 20);
+    expect(again.recovery).toEqual({ batches: 4, records: 5, truncated: null });
+    expect(again.slice(0, 5)).toEqual([
+      leaderChange(1, 2),
+      noOp(1),
+      topic(1, "a"),
+      leaderChange(2, 3),
+      topic(2, "b"),
+    ]);
+    expect(again.logState()).toEqual({
+      startOffset: 0,
+      endOffset: 5,
+      flushedOffset: 5,
+      epochs: [
+        { epoch: 1, startOffset: 0 },
+        { epoch: 2, startOffset: 3 },
+      ],
+    });
+    again.close();
+  });
+
+  it("refuses an append that does not continue the log, and writes nothing", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 1 << 20);
+    log.append(0, [noOp(1)]);
+    expect(() => log.append(5, [noOp(1)])).toThrow(new StorageError("append at 5, but the log ends at 1"));
+    expect(log.endOffset).toBe(1);
+    log.close();
+  });
+
+  it("truncates in the middle of a batch, keeping the batch's first part (R67)", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 1 << 20);
+    log.append(0, [noOp(1), topic(1, "a"), topic(1, "b"), topic(1, "c")]);
+    log.flush();
+    log.truncate(2);
+    expect(log.endOffset).toBe(2);
+    expect(log.flushedOffset).toBe(2);
+    log.append(2, [topic(2, "x")]);
+    log.close();
+    const again = new LogStore(dir, 1 << 20);
+    expect(again.slice(0, 10)).toEqual([noOp(1), topic(1, "a"), topic(2, "x")]);
+    expect(again.recovery.truncated).toBeNull();
+    again.close();
+  });
+
+  it("rolls segments at segment.bytes and removes whole segments on truncation", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 200);
+    for (let i = 0; i < 20; i++) log.append(i, [topic(1, `topic-${i}`)]);
+    log.flush();
+    const rolled = segments(dir);
+    expect(rolled.length).toBeGreaterThan(3);
+    expect(rolled[0]).toBe("00000000000000000000.log");
+    log.truncate(3);
+    expect(segments(dir).length).toBeLessThan(rolled.length);
+    log.close();
+    const again = new LogStore(dir, 200);
+    expect(again.endOffset).toBe(3);
+    expect(again.recovery.truncated).toBeNull();
+    again.close();
+  });
+
+  it("cuts a torn tail at the last whole batch, says what it cut, and leaves a clean file", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 1 << 20);
+    log.append(0, [noOp(1)]);
+    log.append(1, [topic(1, "kept")]);
+    log.append(2, [topic(1, "torn")]);
+    log.close();
+    const file = join(dir, segments(dir)[0]!);
+    const size = statSync(file).size;
+    truncateSync(file, size - 5);
+    const again = new LogStore(dir, 1 << 20);
+    expect(again.endOffset).toBe(2);
+    expect(again.recovery.truncated).toMatch(
+      /^00000000000000000000\.log at byte \d+ \(offset 2\): torn batch; cut \d+ bytes$/,
+    );
+    again.close();
+    // The cut is on disk: the next start finds nothing to cut.
+    const third = new LogStore(dir, 1 << 20);
+    expect(third.recovery.truncated).toBeNull();
+    expect(third.slice(0, 5)).toEqual([noOp(1), topic(1, "kept")]);
+    third.close();
+  });
+
+  it("detects a flipped byte with CRC-32C and cuts from that batch on", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 1 << 20);
+    log.append(0, [noOp(1)]);
+    log.append(1, [topic(1, "flipped")]);
+    log.append(2, [topic(1, "after")]);
+    log.close();
+    const file = join(dir, segments(dir)[0]!);
+    const bytes = readFileSync(file);
+    const secondBatch = bytes.indexOf(Buffer.from("flipped"));
+    bytes[secondBatch] = bytes[secondBatch]! ^ 0x01;
+    writeFileSync(file, bytes);
+    const again = new LogStore(dir, 1 << 20);
+    expect(again.endOffset).toBe(1);
+    expect(again.recovery.truncated).toContain("CRC-32C mismatch");
+    again.close();
+  });
+
+  it("refuses to start on a whole batch it cannot read, rather than cut committed data", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 1 << 20);
+    log.append(0, [noOp(1)]);
+    log.close();
+    const file = join(dir, segments(dir)[0]!);
+    const bytes = readFileSync(file);
+    // A well-formed batch (valid CRC) whose record is not one this version knows.
+    const payload = Buffer.from(JSON.stringify([{ _tag: "FutureRecord" }]));
+    const batch = Buffer.alloc(26 + payload.length);
+    batch.writeUInt8(2, 0);
+    batch.writeBigInt64BE(1n, 5);
+    batch.writeInt32BE(1, 13);
+    batch.writeInt32BE(1, 17);
+    batch.writeInt32BE(payload.length, 22);
+    payload.copy(batch, 26);
+    batch.writeUInt32BE(crc32c(batch.subarray(5)), 1);
+    writeFileSync(file, Buffer.concat([bytes, batch]));
+    expect(() => new LogStore(dir, 1 << 20)).toThrow(
+      /00000000000000000000\.log holds a record at offset 1 that this version cannot read .*; refusing to start rather than cut it/,
+    );
+    expect(statSync(file).size).toBe(bytes.length + batch.length);
+  });
+
+  it("cuts garbage after the last batch, and removes segments that do not continue the log", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 1 << 20);
+    log.append(0, [noOp(1), noOp(1)]);
+    log.close();
+    appendFileSync(join(dir, segments(dir)[0]!), "garbage");
+    writeFileSync(join(dir, "00000000000000000007.log"), "stray");
+    const again = new LogStore(dir, 1 << 20);
+    expect(again.endOffset).toBe(2);
+    expect(again.recovery.truncated).toContain("torn batch header");
+    expect(segments(dir)).toEqual(["00000000000000000000.log"]);
+    again.close();
+  });
+
+  it("property: any appends and truncations, then any torn tail, recover to a prefix of what was flushed", () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant("append" as const),
+        count: fc.integer({ min: 1, max: 4 }),
+        bump: fc.boolean(),
+        control: fc.boolean(),
+      }),
+      fc.record({ kind: fc.constant("truncate" as const), back: fc.integer({ min: 0, max: 5 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 25 }), fc.integer({ min: 0, max: 300 }), (ops, tear) => {
+        const dir = tempDir();
+        const log = new LogStore(dir, 150);
+        const model: LogEntry[] = [];
+        let epoch = 1;
+        for (const o of ops) {
+          if (o.kind === "append") {
+            if (o.bump) epoch++;
+            const batch = Array.from({ length: o.count }, (_, i) =>
+              o.control ? leaderChange(epoch, i) : topic(epoch, `t${model.length + i}`),
+            );
+            log.append(model.length, batch);
+            model.push(...batch);
+          } else {
+            const to = Math.max(0, model.length - o.back);
+            log.truncate(to);
+            model.length = to;
+          }
+        }
+        log.close();
+        expect(new LogStore(dir, 150).slice(0, model.length + 1)).toEqual(model);
+        // Tear bytes off the last segment: what survives is a prefix of the model.
+        const last = segments(dir).at(-1);
+        if (last !== undefined) {
+          const file = join(dir, last);
+          truncateSync(file, Math.max(0, statSync(file).size - tear));
+        }
+        const recovered = new LogStore(dir, 150);
+        const kept = recovered.slice(0, model.length + 1);
+        expect(kept).toEqual(model.slice(0, kept.length));
+        recovered.close();
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe("QuorumStateStore (R14)", () => {
+  it("writes Kafka's QuorumStateData fields and reads them back", () => {
+    const dir = tempDir();
+    const store = new QuorumStateStore(dir, "cluster-a");
+    expect(store.read()).toBeUndefined();
+    store.write({ epoch: 7, leaderId: -1, votedKey: { id: 3 } });
+    expect(JSON.parse(readFileSync(join(dir, "quorum-state"), "utf8"))).toEqual({
+      clusterId: "cluster-a",
+      leaderId: -1,
+      leaderEpoch: 7,
+      votedId: 3,
+      appliedOffset: 0,
+      currentVoters: null,
+      data_version: 0,
+    });
+    expect(store.read()).toEqual({ epoch: 7, leaderId: -1, votedKey: { id: 3 } });
+    store.write({ epoch: 8, leaderId: 2 });
+    expect(store.read()).toEqual({ epoch: 8, leaderId: 2 });
+    expect(existsSync(join(dir, "quorum-state.tmp"))).toBe(false);
+  });
+
+  it("refuses an unreadable file or another cluster's, naming the file", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "quorum-state"), "{ not json");
+    expect(() => new QuorumStateStore(dir, "c").read()).toThrow(
+      /quorum-state is not a readable quorum-state file/,
+    );
+    new QuorumStateStore(dir, "other").write({ epoch: 1, leaderId: 1 });
+    expect(() => new QuorumStateStore(dir, "mine").read()).toThrow(/belongs to cluster other, not mine/);
+  });
+});
+
+describe("data directory", () => {
+  it("meta.properties round-trips, and an unformatted directory is refused with the fix", () => {
+    const dir = tempDir();
+    expect(() => readMetaProperties(dir)).toThrow(
+      `${dir} is not formatted (no meta.properties); run kraft format --cluster-id ID --node-id N --dir ${dir}`,
+    );
+    writeMetaProperties(dir, { clusterId: "abc", nodeId: 4, directoryId: "d" });
+    expect(readMetaProperties(dir)).toEqual({ clusterId: "abc", nodeId: 4, directoryId: "d" });
+  });
+
+  it("the lock refuses a live holder, takes over a dead one's, and is released", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, ".lock"), `${process.ppid}\n`);
+    expect(() => lockDirectory(dir)).toThrow(
+      `${dir} is in use by process ${process.ppid} (lock file ${join(dir, ".lock")}); stop it first or use another directory`,
+    );
+    writeFileSync(join(dir, ".lock"), "2147483646\n");
+    const unlock = lockDirectory(dir);
+    expect(readFileSync(join(dir, ".lock"), "utf8")).toBe(`${process.pid}\n`);
+    unlock();
+    expect(existsSync(join(dir, ".lock"))).toBe(false);
+  });
+});
