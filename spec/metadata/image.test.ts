@@ -284,3 +284,80 @@ describe("replay is deterministic (R128)", () => {
     );
   });
 });
+
+describe("replay's fast paths", () => {
+  const ids = [
+    "AAAAAAAAAAAAAAAAAAAAAQ",
+    "AAAAAAAAAAAAAAAAAAAAAg",
+    "AAAAAAAAAAAAAAAAAAAAAw",
+    "AAAAAAAAAAAAAAAAAAAABA",
+  ];
+  const names = ["b", "a", "d", "c", "a2"];
+  const topicRecord = fc
+    .record({ name: fc.constantFrom(...names), topicId: fc.constantFrom(...ids) })
+    .map((r): MetadataRecord => ({ _tag: "TopicRecord", ...r }));
+  const partitionRecord = fc
+    .record({ topicId: fc.constantFrom(...ids), partitionId: fc.nat(3), leader: fc.constantFrom(4, 5) })
+    .map(
+      (r): MetadataRecord => ({
+        ...(partition(r.leader) as Extract<MetadataRecord, { _tag: "PartitionRecord" }>),
+        topicId: r.topicId,
+        partitionId: r.partitionId,
+      }),
+    );
+  const changeRecord = fc
+    .record({
+      topicId: fc.constantFrom(...ids),
+      partitionId: fc.nat(3),
+      leader: fc.constantFrom(-2, -1, 4, 5),
+    })
+    .map((r): MetadataRecord => change(r));
+  const removeRecord = fc
+    .constantFrom(...ids)
+    .map((topicId): MetadataRecord => ({ _tag: "RemoveTopicRecord", topicId }));
+  const record = fc.oneof(
+    topicRecord,
+    partitionRecord,
+    partitionRecord,
+    changeRecord,
+    changeRecord,
+    removeRecord,
+  );
+
+  const deepFreeze = <A>(value: A): A => {
+    if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+      Object.freeze(value);
+      for (const v of Object.values(value)) deepFreeze(v);
+    }
+    return value;
+  };
+
+  it("replay equals applying the records one by one, and never changes the image it starts from", () => {
+    fc.assert(
+      fc.property(
+        fc.array(record, { maxLength: 40 }),
+        fc.array(record, { maxLength: 40 }),
+        (first, second) => {
+          const start = deepFreeze(run(first).image);
+          const records = second.map(
+            (r, i): OffsetRecord => ({ offset: first.length + i, epoch: 2, record: r }),
+          );
+          let folded = start;
+          const problems: string[] = [];
+          for (const r of records) {
+            const applied = apply(folded, r.record, r.offset, r.epoch);
+            folded = applied.image;
+            if (applied.problem !== undefined) problems.push(`offset ${r.offset}: ${applied.problem}`);
+          }
+          // Frozen: an in-place change to the starting image would throw here.
+          const replayed = replay(start, records);
+          expect(replayed).toEqual({ image: folded, problems });
+          expect(replayed.image.topics.map((t) => t.name)).toEqual(
+            [...replayed.image.topics.map((t) => t.name)].sort(),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

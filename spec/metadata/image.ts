@@ -89,11 +89,43 @@ export const EMPTY_IMAGE: MetadataImage = {
 export const findBroker = (image: MetadataImage, id: number): BrokerRegistration | undefined =>
   image.brokers.find((b) => b.id === id);
 
-export const findTopic = (image: MetadataImage, name: string): TopicImage | undefined =>
-  image.topics.find((t) => t.name === name);
+/** Where `name` is, or would be inserted, in topics sorted by name (binary search). */
+const topicPosition = (topics: readonly TopicImage[], name: string): number => {
+  let low = 0;
+  let high = topics.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (topics[middle]!.name < name) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+};
+
+export const findTopic = (image: MetadataImage, name: string): TopicImage | undefined => {
+  const topic = image.topics[topicPosition(image.topics, name)];
+  return topic?.name === name ? topic : undefined;
+};
+
+// A memo of where a topic id was last found or placed in a topics array. It never changes a result:
+// it only saves the scan when consecutive records touch the same topic (a topic and its partitions
+// are written together), which keeps replay linear in the records instead of topics x records.
+const lastTopicIndex = new WeakMap<
+  readonly TopicImage[],
+  { readonly topicId: string; readonly index: number }
+>();
+
+const topicIndexById = (topics: readonly TopicImage[], topicId: string): number => {
+  const memo = lastTopicIndex.get(topics);
+  if (memo !== undefined && memo.topicId === topicId) return memo.index;
+  // Walking the topics in order (as R117's sweeps do), the next one is usually the one asked for.
+  const next = memo === undefined ? -1 : memo.index + 1;
+  const index = topics[next]?.topicId === topicId ? next : topics.findIndex((t) => t.topicId === topicId);
+  if (index >= 0) lastTopicIndex.set(topics, { topicId, index });
+  return index;
+};
 
 export const findTopicById = (image: MetadataImage, topicId: string): TopicImage | undefined =>
-  image.topics.find((t) => t.topicId === topicId);
+  image.topics[topicIndexById(image.topics, topicId)];
 
 export const featureLevel = (image: MetadataImage, name: string): number =>
   image.features.find((f) => f.name === name)?.level ?? 0;
@@ -127,14 +159,30 @@ const replaceBroker = (image: MetadataImage, broker: BrokerRegistration): Metada
   ),
 });
 
-const replaceTopic = (image: MetadataImage, topic: TopicImage): MetadataImage => ({
-  ...image,
-  topics: sortedInsert(
-    image.topics.filter((t) => t.topicId !== topic.topicId),
-    topic,
-    (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-  ),
-});
+// Inside one `replay`, the topics array made by the previous record's replaceTopic is seen by
+// nobody else, so the next record may change it in place instead of copying it again. Every array
+// is a fresh copy made within that replay, so the caller's image is never touched.
+let replayOwned: TopicImage[] | null = null;
+
+const replaceTopic = (image: MetadataImage, topic: TopicImage): MetadataImage => {
+  const current = topicIndexById(image.topics, topic.topicId);
+  const owned = replayOwned !== null && image.topics === replayOwned;
+  let topics: TopicImage[];
+  let index: number;
+  if (current >= 0 && image.topics[current]!.name === topic.name) {
+    topics = owned ? replayOwned! : image.topics.slice();
+    topics[current] = topic;
+    index = current;
+  } else {
+    topics = owned ? replayOwned! : image.topics.slice();
+    if (current >= 0) topics.splice(current, 1);
+    index = topicPosition(topics, topic.name);
+    topics.splice(index, 0, topic);
+  }
+  if (replayOwned !== null) replayOwned = topics;
+  lastTopicIndex.set(topics, { topicId: topic.topicId, index });
+  return { ...image, topics };
+};
 
 const compareConfig = (a: ConfigEntry, b: ConfigEntry): number =>
   a.resourceType - b.resourceType ||
@@ -327,10 +375,16 @@ export const replay = (
 ): { readonly image: MetadataImage; readonly problems: readonly string[] } => {
   let current = image;
   const problems: string[] = [];
-  for (const r of records) {
-    const applied = apply(current, r.record, r.offset, r.epoch);
-    current = applied.image;
-    if (applied.problem !== undefined) problems.push(`offset ${r.offset}: ${applied.problem}`);
+  // A sentinel no image holds: the first replaceTopic copies, later ones reuse that copy.
+  replayOwned = [];
+  try {
+    for (const r of records) {
+      const applied = apply(current, r.record, r.offset, r.epoch);
+      current = applied.image;
+      if (applied.problem !== undefined) problems.push(`offset ${r.offset}: ${applied.problem}`);
+    }
+  } finally {
+    replayOwned = null;
   }
   return { image: current, problems };
 };

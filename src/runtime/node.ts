@@ -255,31 +255,39 @@ export class KraftNode {
     this.pump();
   }
 
-  /** Process queued inputs to the end, then flush the log once for everything appended (R16). */
+  /** Process queued inputs to the end; a wanted flush runs once the pending I/O is handled (R16). */
   private pump(): void {
     if (this.pumping || this.fatal !== null) return;
     this.pumping = true;
     try {
-      for (;;) {
-        while (this.queue.length > 0) {
-          const work = this.queue.shift()!;
-          if (work.kind === "raft") this.stepRaft(work.input, work.entries, work.append);
-          else if (work.kind === "controller") this.stepController(work.input);
-          else this.stepBroker(work.input);
-          if (this.fatal !== null) return;
-        }
-        if (!this.flushWanted) break;
-        // Adaptive batching: one fsync covers every append made while the queue was busy.
-        this.flushWanted = false;
-        const started = performance.now();
-        const offset = this.store.flush();
-        this.counters.flushes++;
-        this.counters.flushSeconds += (performance.now() - started) / 1000;
-        this.queue.push({ kind: "raft", input: { _tag: "LogFlushed", offset } });
+      while (this.queue.length > 0) {
+        const work = this.queue.shift()!;
+        if (work.kind === "raft") this.stepRaft(work.input, work.entries, work.append);
+        else if (work.kind === "controller") this.stepController(work.input);
+        else this.stepBroker(work.input);
+        if (this.fatal !== null) return;
       }
     } finally {
       this.pumping = false;
     }
+    if (this.flushWanted && this.flushScheduled === null) {
+      // Adaptive batching: the flush runs after every socket event already waiting has been handled,
+      // so one fsync covers all their appends; on an idle node that is at once (no linger).
+      this.flushScheduled = setImmediate(() => this.flushNow());
+    }
+  }
+
+  private flushScheduled: NodeJS.Immediate | null = null;
+
+  private flushNow(): void {
+    this.flushScheduled = null;
+    if (!this.flushWanted || this.fatal !== null) return;
+    this.flushWanted = false;
+    const started = performance.now();
+    const offset = this.store.flush();
+    this.counters.flushes++;
+    this.counters.flushSeconds += (performance.now() - started) / 1000;
+    this.enqueue({ kind: "raft", input: { _tag: "LogFlushed", offset } });
   }
 
   private trace(layer: string, input: unknown, effects: readonly unknown[]): void {
@@ -910,6 +918,7 @@ export class KraftNode {
 
   /** Stop at once: timers, sockets, files. */
   async close(): Promise<void> {
+    if (this.flushScheduled !== null) clearImmediate(this.flushScheduled);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     for (const o of this.outstanding.values()) clearTimeout(o.timer);

@@ -1,0 +1,255 @@
+// `npm run bench:cluster`: measure the reference cluster as real processes on 127.0.0.1 and print
+// one JSON document on stdout (progress on stderr). What it measures:
+//   failover     kill -9 of the active controller → first committed write answered by the new one,
+//                over N trials, with Kafka's default timeouts and with 10x shorter ones;
+//   commit       one CreateTopics at a time to the active controller, answered at commit (fsync on);
+//   throughput   committed metadata records/s under concurrent CreateTopics load;
+//   propagation  a commit answered by the controller → the topic served by each broker;
+//   idleRss      each node's resident memory when the cluster is idle.
+import { parseArgs } from "node:util";
+import { AdminClient } from "../src/cli/client.ts";
+import { FAST_TIMEOUTS } from "../src/cli/cluster.ts";
+import type { NodeResponse } from "../src/runtime/codec.ts";
+import { LocalCluster, sleep, waitFor } from "../src/testing/local-cluster.ts";
+
+const { values } = parseArgs({
+  options: {
+    trials: { type: "string", default: "20" },
+    "commit-samples": { type: "string", default: "500" },
+    "throughput-seconds": { type: "string", default: "10" },
+    "throughput-clients": { type: "string", default: "16" },
+    "partitions-per-topic": { type: "string", default: "50" },
+    skip: { type: "string", default: "" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(
+    `usage: npm run bench:cluster -- [--trials 20] [--commit-samples 500] [--throughput-seconds 10]
+         [--throughput-clients 16] [--partitions-per-topic 50] [--skip failover-default,failover-fast,steady]
+
+Starts local clusters (3 controllers, 2 brokers) and prints one JSON document with failover,
+commit latency, throughput, propagation delay and idle memory. Progress goes to stderr.
+`,
+  );
+  process.exit(0);
+}
+const positive = (name: string, raw: string): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`bench:cluster: --${name} must be a positive whole number, not "${raw}"\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const trials = positive("trials", values.trials);
+const commitSamples = positive("commit-samples", values["commit-samples"]);
+const throughputSeconds = positive("throughput-seconds", values["throughput-seconds"]);
+const throughputClients = positive("throughput-clients", values["throughput-clients"]);
+const partitionsPerTopic = positive("partitions-per-topic", values["partitions-per-topic"]);
+const skip = new Set(values.skip.split(",").filter((s) => s.length > 0));
+
+const progress = (text: string): void => {
+  process.stderr.write(`bench:cluster: ${text}\n`);
+};
+
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+const summary = (samples: readonly number[]) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return {
+    samples: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p99: round(percentile(sorted, 99)),
+    min: round(sorted[0] ?? Number.NaN),
+    max: round(sorted.at(-1) ?? Number.NaN),
+  };
+};
+
+let topicSeq = 0;
+const createTopicRequest = (partitions: number) => ({
+  _tag: "CreateTopicsRequest" as const,
+  validateOnly: false,
+  topics: [
+    {
+      name: `bench-${process.pid}-${topicSeq++}`,
+      numPartitions: partitions,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [],
+    },
+  ],
+});
+
+const created = (r: NodeResponse): boolean =>
+  r._tag === "CreateTopicsResponse" && r.topics[0]?.errorCode === "NONE";
+
+const startCluster = async (timeouts: readonly (readonly [string, string | number])[]) => {
+  const cluster = await LocalCluster.create(3, 2, timeouts);
+  cluster.startAll();
+  await cluster.waitForLeader(60_000);
+  for (const b of cluster.brokers)
+    await waitFor(
+      `broker ${b.id} to run`,
+      async () => ((await cluster.status(b.id)).brokerState === "RUNNING" ? true : undefined),
+      60_000,
+    );
+  return cluster;
+};
+
+/** kill -9 the active controller, then write through every survivor until one commits. */
+const failover = async (
+  label: string,
+  timeouts: readonly (readonly [string, string | number])[],
+  fetchTimeoutMs: number,
+) => {
+  const cluster = await startCluster(timeouts);
+  const samples: number[] = [];
+  try {
+    for (let trial = 0; trial < trials; trial++) {
+      const leader = await cluster.waitForLeader(60_000);
+      const survivors = cluster.controllers.filter((c) => c.id !== leader.nodeId);
+      const clients = await Promise.all(survivors.map((c) => AdminClient.connect(c.address)));
+      const killedAt = performance.now();
+      await cluster.kill(leader.nodeId);
+      let elapsed = -1;
+      while (elapsed < 0) {
+        const answers = await Promise.all(
+          clients.map((client) => client.request(createTopicRequest(1), 60_000).catch(() => null)),
+        );
+        if (answers.some((a) => a !== null && created(a))) elapsed = performance.now() - killedAt;
+        else await sleep(2);
+        if (performance.now() - killedAt > 120_000)
+          throw new Error(`${label}: no write committed within 120 s`);
+      }
+      for (const c of clients) c.close();
+      samples.push(elapsed);
+      progress(
+        `${label} trial ${trial + 1}/${trials}: ${elapsed.toFixed(0)} ms (killed node ${leader.nodeId})`,
+      );
+      cluster.start(leader.nodeId);
+      const next = await cluster.waitForLeader(60_000);
+      await waitFor(
+        `node ${leader.nodeId} to catch up`,
+        async () => {
+          const s = await cluster.status(leader.nodeId);
+          return s.leaderId === next.nodeId && s.highWatermark >= next.highWatermark ? true : undefined;
+        },
+        60_000,
+      );
+    }
+  } finally {
+    await cluster.destroy();
+  }
+  return { fetchTimeoutMs, targetP50Ms: fetchTimeoutMs + 300, ...summary(samples) };
+};
+
+const steady = async () => {
+  const cluster = await startCluster([]);
+  try {
+    await sleep(3000);
+    const idleRss = Object.fromEntries(
+      await Promise.all(
+        cluster.nodes.map(async (n) => {
+          const match = /process_resident_memory_bytes (\d+)/.exec(await cluster.metrics(n.id));
+          return [`${n.id}:${n.roles}`, Math.round(Number(match?.[1]) / 1024 / 1024)] as const;
+        }),
+      ),
+    );
+    progress(`idle RSS (MiB): ${JSON.stringify(idleRss)}`);
+
+    const leader = await cluster.waitForLeader(10_000);
+    const client = await AdminClient.connect(cluster.node(leader.nodeId).address);
+    // Single writes, one at a time.
+    const commit: number[] = [];
+    for (let i = 0; i < commitSamples + 50; i++) {
+      const started = performance.now();
+      const answer = await client.request(createTopicRequest(1));
+      const took = performance.now() - started;
+      if (!created(answer)) throw new Error(`commit sample ${i}: ${JSON.stringify(answer)}`);
+      if (i >= 50) commit.push(took);
+    }
+    progress(`commit latency: ${JSON.stringify(summary(commit))}`);
+
+    // Propagation: answered at commit by the controller → served by each broker.
+    const brokerClients = await Promise.all(cluster.brokers.map((b) => AdminClient.connect(b.address)));
+    const propagation: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const request = createTopicRequest(1);
+      const name = request.topics[0]!.name;
+      const answer = await client.request(request);
+      const committedAt = performance.now();
+      if (!created(answer)) throw new Error(`propagation sample ${i}: ${JSON.stringify(answer)}`);
+      await Promise.all(
+        brokerClients.map(async (b) => {
+          for (;;) {
+            const r = await b.request({ _tag: "ListTopicsRequest", topics: [name] });
+            if (r._tag === "AdminResponse" && (r.body as { topics: unknown[] }).topics.length === 1) break;
+          }
+          propagation.push(performance.now() - committedAt);
+        }),
+      );
+    }
+    for (const b of brokerClients) b.close();
+    progress(`propagation: ${JSON.stringify(summary(propagation))}`);
+
+    // Throughput: concurrent CreateTopics, each topic with many partitions (1 + P records).
+    const committedTotal = async () =>
+      Number(/kraft_committed_records_total (\d+)/.exec(await cluster.metrics(leader.nodeId))?.[1]);
+    const loaders = await Promise.all(
+      Array.from({ length: throughputClients }, () =>
+        AdminClient.connect(cluster.node(leader.nodeId).address),
+      ),
+    );
+    const before = await committedTotal();
+    const started = performance.now();
+    const deadline = started + throughputSeconds * 1000;
+    let acknowledged = 0;
+    let refused = 0;
+    await Promise.all(
+      loaders.map(async (c) => {
+        while (performance.now() < deadline) {
+          const answer = await c.request(createTopicRequest(partitionsPerTopic), 60_000);
+          if (created(answer)) acknowledged += 1 + partitionsPerTopic;
+          else refused++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const after = await committedTotal();
+    for (const c of loaders) c.close();
+    client.close();
+    const throughput = {
+      seconds: Math.round(seconds * 100) / 100,
+      clients: throughputClients,
+      partitionsPerTopic,
+      committedRecordsPerSecond: Math.round((after - before) / seconds),
+      acknowledgedRecordsPerSecond: Math.round(acknowledged / seconds),
+      refusedRequests: refused,
+    };
+    progress(`throughput: ${JSON.stringify(throughput)}`);
+    return {
+      commitMs: summary(commit),
+      propagationMs: summary(propagation),
+      throughput,
+      idleRssMiB: idleRss,
+    };
+  } finally {
+    await cluster.destroy();
+  }
+};
+
+const result: Record<string, unknown> = {
+  node: process.version,
+  cluster: "3 controllers + 2 brokers, separate processes on 127.0.0.1, fsync on",
+};
+if (!skip.has("steady")) Object.assign(result, await steady());
+if (!skip.has("failover-fast"))
+  result["failoverFastMs"] = await failover("failover (10x shorter timeouts)", FAST_TIMEOUTS, 200);
+if (!skip.has("failover-default"))
+  result["failoverDefaultMs"] = await failover("failover (Kafka defaults)", [], 2000);
+process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
