@@ -6,6 +6,8 @@
 //   throughput   committed metadata records/s under concurrent CreateTopics load;
 //   propagation  a commit answered by the controller → the topic served by each broker;
 //   idleRss      each node's resident memory when the cluster is idle.
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { AdminClient } from "../src/cli/client.ts";
 import { FAST_TIMEOUTS } from "../src/cli/cluster.ts";
@@ -205,6 +207,19 @@ const steady = async () => {
         AdminClient.connect(cluster.node(leader.nodeId).address),
       ),
     );
+    // CPU seconds each node process used (Linux /proc; null elsewhere).
+    const cpuSeconds = (): (number | null)[] =>
+      cluster.nodes.map((n) => {
+        try {
+          const fields = readFileSync(`/proc/${cluster.pid(n.id)}/stat`, "utf8")
+            .split(") ")[1]!
+            .split(" ");
+          return (Number(fields[11]) + Number(fields[12])) / 100;
+        } catch {
+          return null;
+        }
+      });
+    const cpuBefore = cpuSeconds();
     const before = await committedTotal();
     const started = performance.now();
     const deadline = started + throughputSeconds * 1000;
@@ -221,6 +236,7 @@ const steady = async () => {
     );
     const seconds = (performance.now() - started) / 1000;
     const after = await committedTotal();
+    const cpuAfter = cpuSeconds();
     for (const c of loaders) c.close();
     client.close();
     const throughput = {
@@ -230,6 +246,17 @@ const steady = async () => {
       committedRecordsPerSecond: Math.round((after - before) / seconds),
       acknowledgedRecordsPerSecond: Math.round(acknowledged / seconds),
       refusedRequests: refused,
+      // Every node replays every record: this is where the machine's cores go.
+      cpuMicrosecondsPerRecord: Object.fromEntries(
+        cluster.nodes.map((n, i) => {
+          const a = cpuAfter[i];
+          const b = cpuBefore[i];
+          const used = a === null || a === undefined || b === null || b === undefined ? null : a - b;
+          const label = `${n.id}:${n.id === leader.nodeId ? "active-controller" : n.roles}`;
+          return [label, used === null ? null : Math.round((used * 1e6) / Math.max(1, after - before))];
+        }),
+      ),
+      cores: availableParallelism(),
     };
     progress(`throughput: ${JSON.stringify(throughput)}`);
     return {

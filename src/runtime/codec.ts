@@ -59,11 +59,14 @@ export class FrameError extends Error {
   override readonly name = "FrameError";
 }
 
-export const encodeFrame = (frame: Frame): Buffer => {
-  const body = Buffer.from(JSON.stringify(frame), "utf8");
-  const out = Buffer.allocUnsafe(4 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  body.copy(out, 4);
+export const encodeFrame = (frame: Frame): Buffer => encodeFrameText(JSON.stringify(frame));
+
+/** Frame an already encoded body (one copy: the text goes straight into the frame). */
+export const encodeFrameText = (text: string): Buffer => {
+  const length = Buffer.byteLength(text, "utf8");
+  const out = Buffer.allocUnsafe(4 + length);
+  out.writeUInt32BE(length, 0);
+  out.write(text, 4, "utf8");
   return out;
 };
 

@@ -588,10 +588,6 @@ export class KraftNode {
       return;
     }
     // An answer goes back on the connection its request came on.
-    const withEntries: Frame =
-      message._tag === "FetchResponse" && message.records.length > 0
-        ? { ...frame, entries: this.entriesFor(message) }
-        : frame;
     const key = `raft:${to}:${correlationId ?? -1}`;
     const connection = this.origins.get(key);
     this.origins.delete(key);
@@ -618,18 +614,19 @@ export class KraftNode {
         });
         return;
       }
-      connection.send(withEntries);
-    } else {
-      this.transport.sendTo(to, withEntries);
+      if (message._tag === "FetchResponse" && message.records.length > 0) {
+        // The records travel as the store's cached JSON: made once, sent to every replica.
+        const first = message.records[0]!.baseOffset;
+        const last = message.records[message.records.length - 1]!;
+        const head = JSON.stringify(frame);
+        connection.sendText(
+          `${head.slice(0, -1)},"entries":${this.store.wireJson(first, last.baseOffset + last.count)}}`,
+        );
+        return;
+      }
+      connection.send(frame);
     }
-  }
-
-  private entriesFor(message: Extract<RaftMessage, { _tag: "FetchResponse" }>): WireEntry[] {
-    const first = message.records[0]!.baseOffset;
-    const last = message.records[message.records.length - 1]!;
-    return this.store
-      .slice(first, last.baseOffset + last.count)
-      .map((e) => ({ epoch: e.epoch, control: e.control, record: e.record }));
+    // No connection to answer on: the requester went away, and its request is lost like any other.
   }
 
   private track(entry: Omit<Outstanding, "timer">): void {

@@ -192,10 +192,13 @@ const decodeControl = Schema.decodeUnknownSync(ControlRecordSchema);
 const HEADER = 1 + 4 + 8 + 4 + 4 + 1 + 4;
 const MAGIC = 2;
 
-const encodeBatch = (baseOffset: number, entries: readonly LogEntry[]): Buffer => {
+/** The JSON of what a log position holds (its control record or metadata record). */
+const itemJson = (e: LogEntry): string => JSON.stringify(e.control ?? e.record);
+
+const encodeBatch = (baseOffset: number, entries: readonly LogEntry[], items: readonly string[]): Buffer => {
   const epoch = entries[0]!.epoch;
   const control = entries[0]!.control !== null;
-  const payload = Buffer.from(JSON.stringify(entries.map((e) => (control ? e.control : e.record))));
+  const payload = Buffer.from(`[${items.join(",")}]`);
   const buf = Buffer.alloc(HEADER + payload.length);
   buf.writeUInt8(MAGIC, 0);
   buf.writeBigInt64BE(BigInt(baseOffset), 5);
@@ -242,6 +245,8 @@ export class LogStore {
   private readonly segments: SegmentFile[] = [];
   private readonly index: BatchPosition[] = [];
   private readonly entries: LogEntry[] = [];
+  /** Each entry's JSON, made once: Fetch answers to every replica reuse it. */
+  private readonly items: string[] = [];
   private fd: number | null = null;
   private flushed = 0;
   readonly recovery: RecoveryReport;
@@ -343,11 +348,11 @@ export class LogStore {
     if (!Array.isArray(items) || items.length !== count) return "record count does not match";
     for (const [i, item] of items.entries()) {
       try {
-        this.entries.push(
-          control
-            ? { epoch, control: decodeControl(item), record: null }
-            : { epoch, control: null, record: decodeRecord(item) },
-        );
+        const entry: LogEntry = control
+          ? { epoch, control: decodeControl(item), record: null }
+          : { epoch, control: null, record: decodeRecord(item) };
+        this.entries.push(entry);
+        this.items.push(itemJson(entry));
       } catch (error) {
         // The CRC says this batch is whole: it may be committed, so it is never cut.
         throw new StorageError(
@@ -402,7 +407,8 @@ export class LogStore {
 
   private appendBatch(entries: readonly LogEntry[]): void {
     const baseOffset = this.entries.length;
-    const buf = encodeBatch(baseOffset, entries);
+    const items = entries.map(itemJson);
+    const buf = encodeBatch(baseOffset, entries, items);
     const fd = this.activeFd();
     writeSync(fd, buf);
     const segment = this.segments.length - 1;
@@ -410,6 +416,22 @@ export class LogStore {
     this.index.push({ baseOffset, count: entries.length, segment, position: file.size, size: buf.length });
     file.size += buf.length;
     this.entries.push(...entries);
+    this.items.push(...items);
+  }
+
+  /** Entries `from`..`to` as the JSON array of wire entries ({epoch, control, record}). */
+  wireJson(from: number, to: number): string {
+    const parts: string[] = [];
+    for (let offset = from; offset < to; offset++) {
+      const e = this.entries[offset]!;
+      const item = this.items[offset]!;
+      parts.push(
+        e.control !== null
+          ? `{"epoch":${e.epoch},"control":${item},"record":null}`
+          : `{"epoch":${e.epoch},"control":null,"record":${item}}`,
+      );
+    }
+    return `[${parts.join(",")}]`;
   }
 
   /** Remove everything at or above `offset` (R67). A batch cut in two keeps its first part. */
@@ -433,6 +455,7 @@ export class LogStore {
     file.size = cut.position;
     this.index.length = at;
     this.entries.length = cut.baseOffset;
+    this.items.length = cut.baseOffset;
     if (kept.length > 0) {
       this.appendBatch(kept);
       fsyncSync(this.fd!);

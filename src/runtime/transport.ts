@@ -2,7 +2,7 @@
 // node with reconnect and backoff. A malformed frame closes its connection (the node keeps serving);
 // the node driver tracks request timeouts and turns lost connections into failed requests.
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { decodeFrameBody, encodeFrame, type Frame, FrameError, FrameReader } from "./codec.ts";
+import { decodeFrameBody, encodeFrameText, type Frame, FrameError, FrameReader } from "./codec.ts";
 import type { Listener } from "./config.ts";
 import type { Log } from "./log.ts";
 
@@ -14,6 +14,8 @@ export interface Connection {
   readonly peer: number;
   readonly remote: string;
   send(frame: Frame): boolean;
+  /** Send a frame whose JSON body was built by the caller (large Fetch answers). */
+  sendText(body: string): boolean;
   close(): void;
 }
 
@@ -63,9 +65,10 @@ export class Transport {
       listener,
       peer,
       remote,
-      send: (frame) => {
+      send: (frame) => connection.sendText(JSON.stringify(frame)),
+      sendText: (body) => {
         if (socket.destroyed || !socket.writable) return false;
-        const bytes = encodeFrame(frame);
+        const bytes = encodeFrameText(body);
         this.bytesOut.value += bytes.length;
         socket.write(bytes);
         return true;
