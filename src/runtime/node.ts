@@ -267,6 +267,9 @@ export class KraftNode {
         else this.stepBroker(work.input);
         if (this.fatal !== null) return;
       }
+    } catch (error) {
+      // A bug or a disk failure: stop rather than go on from a state nobody checked.
+      this.die(`stopping on an unexpected error: ${(error as Error).stack ?? String(error)}`);
     } finally {
       this.pumping = false;
     }
@@ -284,7 +287,14 @@ export class KraftNode {
     if (!this.flushWanted || this.fatal !== null) return;
     this.flushWanted = false;
     const started = performance.now();
-    const offset = this.store.flush();
+    let offset: number;
+    try {
+      offset = this.store.flush();
+    } catch (error) {
+      // fsync failed: what the log holds is unknown, so nothing may be reported durable.
+      this.die(`the metadata log could not be flushed: ${(error as Error).message}`);
+      return;
+    }
     this.counters.flushes++;
     this.counters.flushSeconds += (performance.now() - started) / 1000;
     this.enqueue({ kind: "raft", input: { _tag: "LogFlushed", offset } });

@@ -6,6 +6,7 @@
 import {
   closeSync,
   existsSync,
+  fdatasyncSync,
   fsyncSync,
   ftruncateSync,
   mkdirSync,
@@ -465,7 +466,8 @@ export class LogStore {
 
   /** fsync the active segment: everything appended so far is durable (R16). */
   flush(): number {
-    if (this.fd !== null) fsyncSync(this.fd);
+    // fdatasync: the data and the file's size, which is all an append changes.
+    if (this.fd !== null) fdatasyncSync(this.fd);
     this.flushed = this.entries.length;
     return this.flushed;
   }

@@ -2,7 +2,7 @@
 // same formatting and process start as `kraft cluster up`, on free ports, with helpers to kill,
 // restart and query nodes. Nothing here decides protocol behaviour; it only drives processes.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -124,7 +124,9 @@ export class LocalCluster {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
+    const logFile = join(node.dir, "node.log");
     child.stderr?.on("data", (chunk: Buffer) => {
+      appendFileSync(logFile, chunk);
       stderr += chunk.toString("utf8");
       if (stderr.length > 1_000_000) stderr = stderr.slice(-500_000);
     });
@@ -259,7 +261,7 @@ export class LocalCluster {
     return (response.body as { brokers: BrokerRegistration[] }).brokers;
   }
 
-  /** The node's log file on disk (supervised starts) — tests read stderr() instead. */
+  /** Everything the node wrote on stderr over all its starts. */
   logFile(id: number): string {
     return readFileSync(join(this.node(id).dir, "node.log"), "utf8");
   }
