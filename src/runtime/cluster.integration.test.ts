@@ -3,13 +3,24 @@
 // order — forming, topics, malformed frames, losing the active controller, losing a broker, a full
 // restart, a torn log tail, and the refusals — so the file stays well under its time budget.
 import { spawn } from "node:child_process";
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TopicImage } from "../../spec/metadata/image.ts";
+import { requestOnce } from "../cli/client.ts";
 import { formatDirectory } from "../cli/node-commands.ts";
-import { kraftBin, LocalCluster, sleep, waitFor } from "../testing/local-cluster.ts";
+import { freeBasePort, kraftBin, LocalCluster, sleep, waitFor } from "../testing/local-cluster.ts";
 import { renderProperties } from "./config.ts";
 
 const CONTROLLERS = [1, 2, 3];
@@ -356,3 +367,66 @@ const runKraft = (
       void sleep(0).then(() => resolve({ code, stderr }));
     });
   });
+
+describe("a combined node (process.roles=controller,broker)", () => {
+  it("elects itself, registers its own broker with its own controller, and serves topics", async () => {
+    const base = await freeBasePort(2);
+    const dir = mkdtempSync(join(tmpdir(), "openkraft-combined-"));
+    const data = join(dir, "data");
+    formatDirectory(data, "q1VHGlP1RKmJbyZqhRlLSA", 1, false);
+    const config = join(dir, "server.properties");
+    writeFileSync(
+      config,
+      renderProperties([
+        ["node.id", 1],
+        ["process.roles", "controller,broker"],
+        ["controller.quorum.voters", `1@127.0.0.1:${base + 1}`],
+        ["listeners", `CONTROLLER://127.0.0.1:${base + 1},PLAINTEXT://127.0.0.1:${base + 2}`],
+        ["log.dirs", data],
+        ["openkraft.metrics.port", base + 101],
+      ]),
+    );
+    const child = spawn(process.execPath, [kraftBin, "start", "--config", config], { stdio: "ignore" });
+    try {
+      const status = await waitFor(
+        "the combined node to lead and run its broker",
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${base + 101}/status`);
+          const s = (await response.json()) as {
+            role: string;
+            activeController: boolean;
+            brokerState: string;
+          };
+          return s.activeController && s.brokerState === "RUNNING" ? s : undefined;
+        },
+        20_000,
+      );
+      expect(status.role).toBe("Leader");
+      const created = await requestOnce(`127.0.0.1:${base + 2}`, {
+        _tag: "CreateTopicsRequest",
+        validateOnly: false,
+        topics: [{ name: "solo", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+      });
+      expect(created).toMatchObject({
+        _tag: "CreateTopicsResponse",
+        topics: [{ name: "solo", errorCode: "NONE" }],
+      });
+      const listed = await waitFor(
+        "solo to be served",
+        async () => {
+          const r = await requestOnce(`127.0.0.1:${base + 2}`, {
+            _tag: "ListTopicsRequest",
+            topics: ["solo"],
+          });
+          const topics = (r as { body: { topics: TopicImage[] } }).body.topics;
+          return topics.length === 1 ? topics[0] : undefined;
+        },
+        5_000,
+      );
+      expect(listed.partitions.map((p) => p.leader)).toEqual([1, 1]);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -682,13 +682,38 @@ export class KraftNode {
     this.track(
       client === undefined ? { kind, peer: to, correlationId } : { kind, peer: to, correlationId, client },
     );
-    if (!this.transport.sendTo(to, { _tag: "Request", from: this.config.nodeId, correlationId, request })) {
+    const frame: Frame = { _tag: "Request", from: this.config.nodeId, correlationId, request };
+    if (to === this.config.nodeId) {
+      // process.roles=controller,broker: the broker's controller is this very process.
+      setImmediate(() => this.onFrame(this.loopback, frame));
+      return;
+    }
+    if (!this.transport.sendTo(to, frame)) {
       // Failed later, not now: a reducer that retries at once must not spin this turn forever.
       setImmediate(() => this.fail(`${kind}:${to}:${correlationId}`));
     }
   }
 
   // ---- receiving -----------------------------------------------------------------------------------
+
+  /** In a combined node, the connection between its broker and its own controller. */
+  private readonly loopback: Connection = {
+    id: 0,
+    listener: "outbound",
+    peer: -2,
+    remote: "loopback",
+    send: (frame) => {
+      setImmediate(() => this.onFrame(this.loopbackAnswers, frame));
+      return true;
+    },
+    sendText: (body) => this.loopback.send(JSON.parse(body) as Frame),
+    close: () => {},
+  };
+
+  /** Answers on the loopback arrive as if from this node's own controller. */
+  private get loopbackAnswers(): Connection {
+    return { ...this.loopback, peer: this.config.nodeId };
+  }
 
   /** Clients all say they are -1; each connection gets its own negative id so answers find it. */
   private requesterId(connection: Connection, from: number): number {
