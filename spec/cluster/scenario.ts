@@ -86,7 +86,11 @@ interface Session {
   world: World;
   groups: readonly (readonly number[])[] | null;
   lastViolation: string | null;
+  readonly observe: StepObserver | undefined;
 }
+
+/** Sees every reducer step a transcript makes (the conformance vectors are made this way). */
+export type StepObserver = (steps: readonly StepTrace[], cluster: ClusterSpec) => void;
 
 const decodeMessage = Schema.decodeUnknownSync(RaftMessage);
 const decodeElectionState = Schema.decodeUnknownSync(ElectionState);
@@ -189,6 +193,7 @@ const runCommand = (session: Session, command: string): string[] => {
   const [verb, ...args] = command.split(/\s+/);
   const options: FormatOptions = { clusterId: session.cluster.clusterId };
   const apply = (outcome: Outcome): string[] => {
+    session.observe?.(outcome.steps, session.cluster);
     session.world = outcome.world;
     return renderSteps(outcome.steps, options);
   };
@@ -395,12 +400,15 @@ const runCommand = (session: Session, command: string): string[] => {
 };
 
 /** Run every block; the output of each, plus a line for any property newly broken after it. */
-export const runTranscript = (transcript: Transcript): string[][] => {
+export const runTranscript = (transcript: Transcript, observe?: StepObserver): string[][] => {
+  const initial = initialWorld(DEFAULT_CLUSTER);
+  observe?.(initial.steps, DEFAULT_CLUSTER);
   const session: Session = {
     cluster: DEFAULT_CLUSTER,
-    world: initialWorld(DEFAULT_CLUSTER).world,
+    world: initial.world,
     groups: null,
     lastViolation: null,
+    observe,
   };
   return transcript.blocks.map((block) => {
     const lines = runCommand(session, block.command);

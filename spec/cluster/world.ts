@@ -122,6 +122,8 @@ export interface StepTrace {
   readonly before: NodeState | null;
   readonly after: NodeState;
   readonly effects: readonly RaftEffect[];
+  /** For a process start: what its storage held (quorum-state and the durable log). */
+  readonly storage?: { readonly quorumState: ElectionState | null; readonly log: LogState };
 }
 
 export interface Outcome {
@@ -305,11 +307,8 @@ export const initialWorld = (cluster: ClusterSpec): Outcome => {
 /** Start (or restart) a node from what its storage holds (R18–R22). */
 export const startNode = (world: World, cluster: ClusterSpec, index: number): Outcome => {
   const slot = world.nodes[index]!;
-  const result = initialize(
-    slot.persisted ?? undefined,
-    logStateOf(slot.entries),
-    nodeConfig(cluster, nodeIdOf(index)),
-  );
+  const log = logStateOf(slot.entries);
+  const result = initialize(slot.persisted ?? undefined, log, nodeConfig(cluster, nodeIdOf(index)));
   const next = applyEffects(
     world,
     index,
@@ -328,6 +327,7 @@ export const startNode = (world: World, cluster: ClusterSpec, index: number): Ou
         before: null,
         after: result.state,
         effects: result.effects,
+        storage: { quorumState: slot.persisted, log },
       },
     ],
   };

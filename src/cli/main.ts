@@ -12,6 +12,7 @@ import {
 } from "./admin.ts";
 import { CHECK_HELP, runCheck } from "./check.ts";
 import { CLUSTER_HELP, runClusterUp } from "./cluster.ts";
+import { CONFORMANCE_HELP, runConformanceCommand } from "./conformance.ts";
 import { UsageError } from "./flags.ts";
 import { FORMAT_HELP, randomClusterId, runFormat, runStart, START_HELP } from "./node-commands.ts";
 
@@ -33,6 +34,11 @@ const COMMANDS: Record<string, Command> = {
     summary: "model-check a small KRaft cluster built from the spec reducers",
     help: CHECK_HELP,
     run: (argv) => runCheck(argv, io),
+  },
+  conformance: {
+    summary: "check an implementation against the spec's conformance vectors (run, adapter)",
+    help: CONFORMANCE_HELP,
+    run: (argv) => runConformanceCommand(argv, io),
   },
   cluster: {
     summary: "start a local cluster of controller and broker processes (cluster up)",

@@ -1,0 +1,144 @@
+// The conformance suite itself: the committed vectors and schemas are current, the reference adapter
+// passes every vector, every rule is covered or explained, every Raft-layer mutant fails a vector,
+// and the runner's verdicts and messages are exact.
+import { execFileSync, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { MUTANTS } from "../model-tests/mutants.ts";
+import type { RaftEffect } from "../spec/raft/io.ts";
+import { ruleCoverage } from "./coverage.ts";
+import { prepareMutantSpec, runConformanceMutants } from "./run-mutants.ts";
+import { compareEffects, loadVectors, runConformance } from "./runner.ts";
+import { generateSchemas, SCHEMA_DIR } from "./schemas.ts";
+import { generateVectors, renderVectorFile, VECTOR_DIR } from "./vectors.ts";
+
+const root = join(import.meta.dirname, "..");
+const kraft = join(root, "bin", "kraft.js");
+const reference = `${JSON.stringify(process.execPath)} ${JSON.stringify(kraft)} conformance adapter`;
+
+describe("conformance vectors", () => {
+  it("are current: npm run conformance:vectors rewrites them from the transcripts and walks", () => {
+    const generated = generateVectors();
+    expect(readdirSync(VECTOR_DIR).sort()).toEqual([...generated.keys()].map((s) => `${s}.ndjson`).sort());
+    for (const [source, vectors] of generated)
+      expect(readFileSync(join(VECTOR_DIR, `${source}.ndjson`), "utf8"), source).toBe(
+        renderVectorFile(vectors),
+      );
+    for (const [name, text] of generateSchemas())
+      expect(readFileSync(join(SCHEMA_DIR, name), "utf8"), name).toBe(text);
+  });
+
+  it("cover every rule of spec/README.md, or say why a rule is out of the adapter's reach", () => {
+    const coverage = ruleCoverage(loadVectors());
+    expect(coverage.missing).toEqual([]);
+    expect(coverage.covered.length).toBeGreaterThanOrEqual(80);
+  });
+
+  it("the reference adapter passes every vector", async () => {
+    const vectors = loadVectors();
+    const report = await runConformance(reference, vectors);
+    expect(report.failed).toBe(0);
+    expect(report.passed).toBe(vectors.length);
+  });
+
+  it("every Raft-layer mutant of the mutation suite fails at least one vector", async () => {
+    const { verdicts } = await runConformanceMutants();
+    expect(verdicts.length).toBe(18);
+    expect(verdicts.filter((v) => !v.killed).map((v) => v.name)).toEqual([]);
+  }, 120_000);
+});
+
+describe("kraft conformance run", () => {
+  it("reports the first difference readably and exits 1", () => {
+    const mutant = prepareMutantSpec(MUTANTS.find((m) => m.name === "majority-off-by-one")!);
+    const run = spawnSync(
+      process.execPath,
+      [
+        kraft,
+        "conformance",
+        "run",
+        "--adapter",
+        `${reference} --spec ${JSON.stringify(mutant)}`,
+        "--filter",
+        "01-first-election-three-voters/n1",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain("kraft conformance: 2 vectors against");
+    expect(run.stdout).toMatch(
+      /FAIL 01-first-election-three-voters\/n1#\d at step \d+ \(.*\): effect \d+ is extra/,
+    );
+    expect(run.stdout).toMatch(/\n {2}expected: .*\n {2}actual: {3}/);
+    expect(run.stdout).toMatch(/rules exercised: \d+; failing: R2 \(1\/2\), R3 \(1\/2\)/);
+  });
+
+  it("passes with --json, and says what is wrong with a broken adapter", () => {
+    const ok = execFileSync(
+      process.execPath,
+      [kraft, "conformance", "run", "--adapter", reference, "--filter", "02-", "--json"],
+      {
+        encoding: "utf8",
+      },
+    );
+    const report = JSON.parse(ok) as { failed: number; passed: number; vectors: number };
+    expect(report.failed).toBe(0);
+    expect(report.passed).toBe(report.vectors);
+    expect(report.vectors).toBeGreaterThan(0);
+    const silent = spawnSync(
+      process.execPath,
+      [kraft, "conformance", "run", "--adapter", "exit 0", "--filter", "02-"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(silent.status).toBe(2);
+    expect(silent.stderr).toContain("kraft conformance: the adapter exited");
+    const garbage = spawnSync(
+      process.execPath,
+      [kraft, "conformance", "run", "--adapter", "yes hello", "--filter", "02-"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(garbage.status).toBe(2);
+    expect(garbage.stderr).toContain("the adapter answered something that is not a reply: hello");
+    const usage = spawnSync(process.execPath, [kraft, "conformance", "run"], { encoding: "utf8" });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain("run needs --adapter CMD");
+  });
+});
+
+describe("comparing effects", () => {
+  const fetch = (to: number, correlationId: number): RaftEffect => ({
+    _tag: "Send",
+    to,
+    correlationId,
+    message: {
+      _tag: "FetchRequest",
+      clusterId: "c",
+      replicaId: 1,
+      maxWaitMs: 500,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAQ",
+      partition: 0,
+      currentLeaderEpoch: 1,
+      fetchOffset: 0,
+      lastFetchedEpoch: 0,
+    },
+  });
+  it("maps the implementation's own correlation ids, and holds it to them", () => {
+    const ids = new Map<number, number>();
+    expect(compareEffects([fetch(2, 7)], [fetch(2, 41)], ids)).toBeNull();
+    expect(ids.get(7)).toBe(41);
+    expect(compareEffects([fetch(2, 7)], [fetch(2, 42)], ids)?.what).toBe(
+      "effect 0 reuses another request's correlation id",
+    );
+  });
+  it("accepts sends to several peers in any order, but not a missing or extra effect", () => {
+    expect(compareEffects([fetch(2, 1), fetch(3, 2)], [fetch(3, 12), fetch(2, 11)], new Map())).toBeNull();
+    expect(
+      compareEffects([fetch(2, 1)], [fetch(2, 1), { _tag: "FlushLog", offset: 1 }], new Map())?.what,
+    ).toBe("effect 1 is extra");
+  });
+});

@@ -1,0 +1,42 @@
+// Which of the spec's rules the vectors exercise. Every rule defined in spec/README.md is either
+// covered by a vector (through the `# Rules:` line of the transcript it came from) or listed here as
+// out of the adapter protocol's reach, with the reason.
+import { readFileSync } from "node:fs";
+import type { Vector } from "./protocol.ts";
+
+const README = new URL("../spec/README.md", import.meta.url).pathname;
+
+/** Rules the Raft adapter protocol cannot exercise, and why. */
+export const OUT_OF_REACH: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    [
+      103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 121, 122, 123, 124,
+      125, 126, 127, 128,
+    ].map((n) => [`R${n}`, "controller layer: the adapter protocol drives one Raft node"]),
+  ),
+  R134: "a cluster-wide property: checked by `kraft check`, not by one node's transitions",
+  R135: "a cluster-wide property: checked by `kraft check`, not by one node's transitions",
+  R136: "a cluster-wide property: checked by `kraft check`, not by one node's transitions",
+  R145: "a cluster-wide property: checked by `kraft check`, not by one node's transitions",
+};
+
+/** Every rule id spec/README.md defines (its `#### Rn` headings). */
+export const definedRules = (): string[] =>
+  [...readFileSync(README, "utf8").matchAll(/^#### (R\d+) /gm)].map((m) => m[1]!);
+
+export interface Coverage {
+  readonly covered: readonly string[];
+  readonly outOfReach: readonly string[];
+  /** Neither covered nor explained: a gap in the vectors. */
+  readonly missing: readonly string[];
+}
+
+export const ruleCoverage = (vectors: readonly Vector[]): Coverage => {
+  const exercised = new Set(vectors.flatMap((v) => v.rules));
+  const rules = definedRules();
+  return {
+    covered: rules.filter((r) => exercised.has(r)),
+    outOfReach: rules.filter((r) => !exercised.has(r) && OUT_OF_REACH[r] !== undefined),
+    missing: rules.filter((r) => !exercised.has(r) && OUT_OF_REACH[r] === undefined),
+  };
+};

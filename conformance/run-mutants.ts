@@ -1,0 +1,94 @@
+// The conformance suite's teeth: every Raft-layer mutant of the mutation suite, served by the
+// reference adapter from a mutated copy of spec/, must fail at least one vector.
+//   npm run conformance:mutants -- [--json]
+// Controller-layer mutants are out of reach: the adapter protocol drives the Raft layer only.
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { MUTANTS, type Mutant } from "../model-tests/mutants.ts";
+import { applyEdits } from "../model-tests/run-mutants.ts";
+import { loadVectors, runConformance } from "./runner.ts";
+
+const root = join(import.meta.dirname, "..");
+const scratch = join(root, ".cache", "conformance-mutants");
+const kraft = join(root, "bin", "kraft.js");
+
+export interface MutantVerdict {
+  readonly name: string;
+  readonly rule: string;
+  readonly killed: boolean;
+  readonly failedVectors: number;
+  /** The first vector that told the mutant apart. */
+  readonly firstFailure: string | null;
+}
+
+/** A copy of spec/ with the mutant's edits applied; returns its folder. */
+export const prepareMutantSpec = (mutant: Mutant): string => {
+  const dir = join(scratch, mutant.name, "spec");
+  rmSync(join(scratch, mutant.name), { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(root, "spec"), dir, {
+    recursive: true,
+    filter: (src) => !src.endsWith(".test.ts") && !src.endsWith(".txt"),
+  });
+  for (const file of new Set(mutant.edits.map((e) => e.file))) {
+    const path = join(dir, file);
+    writeFileSync(path, applyEdits(mutant.name, file, readFileSync(path, "utf8"), mutant.edits));
+  }
+  return dir;
+};
+
+export const runConformanceMutants = async (
+  onResult?: (verdict: MutantVerdict) => void,
+): Promise<{ verdicts: MutantVerdict[]; outOfReach: string[] }> => {
+  const vectors = loadVectors();
+  const verdicts: MutantVerdict[] = [];
+  const outOfReach: string[] = [];
+  for (const mutant of MUTANTS) {
+    if (mutant.metadata !== undefined) {
+      outOfReach.push(mutant.name);
+      continue;
+    }
+    const dir = prepareMutantSpec(mutant);
+    const report = await runConformance(
+      `${JSON.stringify(process.execPath)} ${JSON.stringify(kraft)} conformance adapter --spec ${JSON.stringify(dir)}`,
+      vectors,
+    );
+    const first = report.results.find((r) => !r.passed);
+    const verdict: MutantVerdict = {
+      name: mutant.name,
+      rule: mutant.rule,
+      killed: report.failed > 0,
+      failedVectors: report.failed,
+      firstFailure: first === undefined ? null : `${first.name}: ${first.difference?.what}`,
+    };
+    verdicts.push(verdict);
+    onResult?.(verdict);
+  }
+  return { verdicts, outOfReach };
+};
+
+if (process.argv[1] === import.meta.filename) {
+  const json = process.argv.includes("--json");
+  const { verdicts, outOfReach } = await runConformanceMutants((v) => {
+    if (!json)
+      console.log(
+        `${v.killed ? "killed  " : "SURVIVED"} ${v.name} (${v.rule}): ${v.failedVectors} vectors fail${v.firstFailure === null ? "" : `, first ${v.firstFailure}`}`,
+      );
+  });
+  const killed = verdicts.filter((v) => v.killed).length;
+  if (json)
+    console.log(
+      JSON.stringify({
+        killed,
+        mutants: verdicts.length,
+        killRate: killed / verdicts.length,
+        verdicts,
+        outOfReach,
+      }),
+    );
+  else
+    console.log(
+      `\n${killed} of ${verdicts.length} Raft-layer mutants killed (${((100 * killed) / verdicts.length).toFixed(0)}%); out of the adapter's reach: ${outOfReach.join(", ")}`,
+    );
+  process.exitCode = killed === verdicts.length ? 0 : 1;
+}

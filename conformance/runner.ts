@@ -1,0 +1,324 @@
+// The conformance runner: drives an adapter process through every vector and reports, vector by
+// vector and rule by rule, where the implementation departs from the spec. Correlation ids of the
+// requests the implementation sends are its own business: the runner maps the spec's ids to the
+// implementation's as they appear and translates later answers accordingly.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface, type Interface } from "node:readline";
+import * as Schema from "effect/Schema";
+import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
+import { isRequest } from "../spec/raft/messages.ts";
+import { type AdapterRequest, type Projection, Reply, Vector } from "./protocol.ts";
+import { VECTOR_DIR } from "./vectors.ts";
+
+export interface Difference {
+  /** -1: the start; otherwise the index of the step. */
+  readonly step: number;
+  readonly input: string;
+  readonly what: string;
+  readonly expected: unknown;
+  readonly actual: unknown;
+}
+
+export interface VectorResult {
+  readonly name: string;
+  readonly rules: readonly string[];
+  readonly passed: boolean;
+  readonly difference: Difference | null;
+}
+
+export interface ConformanceReport {
+  readonly adapter: string;
+  readonly vectors: number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly results: readonly VectorResult[];
+  /** Per rule: vectors exercising it, and how many of them failed. */
+  readonly rules: Readonly<Record<string, { readonly vectors: number; readonly failed: number }>>;
+}
+
+const decodeVector = Schema.decodeUnknownSync(Vector);
+const decodeReply = Schema.decodeUnknownSync(Reply);
+
+/** Read every vector file (one vector per line) under `dir`. */
+export const loadVectors = (dir: string = VECTOR_DIR): Vector[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(".ndjson"))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(dir, f), "utf8")
+        .split("\n")
+        .filter((l) => l.length > 0)
+        .map((l, i) => {
+          try {
+            return decodeVector(JSON.parse(l));
+          } catch (error) {
+            throw new Error(`${f} line ${i + 1} is not a vector: ${(error as Error).message.split("\n")[0]}`);
+          }
+        }),
+    );
+
+/** An adapter process answering one request per line. */
+class AdapterProcess {
+  private readonly child: ChildProcess;
+  private readonly lines: Interface;
+  private readonly waiting: ((line: string | null) => void)[] = [];
+  private readonly buffered: string[] = [];
+  private stderr = "";
+  private ended = false;
+
+  constructor(command: string) {
+    // Its own process group, so closing it also stops whatever the shell started.
+    this.child = spawn(command, { shell: true, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stderr?.on("data", (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString("utf8")).slice(-4000);
+    });
+    this.lines = createInterface({ input: this.child.stdout! });
+    this.lines.on("line", (line) => {
+      const waiter = this.waiting.shift();
+      if (waiter === undefined) this.buffered.push(line);
+      else waiter(line);
+    });
+    this.lines.on("close", () => {
+      this.ended = true;
+      for (const w of this.waiting.splice(0)) w(null);
+    });
+    this.child.stdin?.on("error", () => {});
+  }
+
+  async request(request: AdapterRequest, timeoutMs: number): Promise<Reply> {
+    this.child.stdin?.write(`${JSON.stringify(request)}\n`);
+    const line = await new Promise<string | null>((resolve) => {
+      const ready = this.buffered.shift();
+      if (ready !== undefined) return resolve(ready);
+      if (this.ended) return resolve(null);
+      const timer = setTimeout(() => {
+        const i = this.waiting.indexOf(done);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve(null);
+      }, timeoutMs);
+      const done = (l: string | null) => {
+        clearTimeout(timer);
+        resolve(l);
+      };
+      this.waiting.push(done);
+    });
+    if (line === null) {
+      throw new Error(
+        `the adapter ${this.ended ? "exited" : `did not answer within ${timeoutMs} ms`}${this.stderr.length > 0 ? `; its stderr ends with:\n${this.stderr}` : ""}`,
+      );
+    }
+    try {
+      return decodeReply(JSON.parse(line));
+    } catch (error) {
+      throw new Error(
+        `the adapter answered something that is not a reply: ${line.slice(0, 300)} (${(error as Error).message.split("\n")[0]})`,
+      );
+    }
+  }
+
+  close(): void {
+    this.child.stdin?.end();
+    this.lines.close();
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    try {
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, "SIGTERM");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+// ---- comparison -------------------------------------------------------------------------------
+
+const stable = (value: unknown): string => JSON.stringify(value);
+
+/** Sends to several peers may leave in any order: sort each run of consecutive sends. */
+const normalizeOrder = (effects: readonly RaftEffect[]): RaftEffect[] => {
+  const out: RaftEffect[] = [];
+  let run: Extract<RaftEffect, { _tag: "Send" }>[] = [];
+  const key = (e: Extract<RaftEffect, { _tag: "Send" }>) => `${e.to}|${e.message._tag}|${stable(e.message)}`;
+  const flushRun = () => {
+    out.push(...run.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)));
+    run = [];
+  };
+  for (const e of effects) {
+    if (e._tag === "Send") run.push(e);
+    else {
+      flushRun();
+      out.push(e);
+    }
+  }
+  flushRun();
+  return out;
+};
+
+/**
+ * Compare what the spec did with what the implementation did; learns correlation ids of the
+ * implementation's requests into `ids` (spec id → implementation id). Null when they agree.
+ */
+export const compareEffects = (
+  expected: readonly RaftEffect[],
+  actual: readonly RaftEffect[],
+  ids: Map<number, number>,
+): { what: string; expected: unknown; actual: unknown } | null => {
+  const e = normalizeOrder(expected);
+  const a = normalizeOrder(actual);
+  for (let i = 0; i < Math.max(e.length, a.length); i++) {
+    const x = e[i];
+    const y = a[i];
+    if (x === undefined || y === undefined) {
+      return {
+        what: `effect ${i} is ${x === undefined ? "extra" : "missing"}`,
+        expected: x ?? null,
+        actual: y ?? null,
+      };
+    }
+    if (x._tag === "Send" && y._tag === "Send" && isRequest(x.message) && x.correlationId !== undefined) {
+      const known = ids.get(x.correlationId);
+      if (y.correlationId === undefined || (known !== undefined && known !== y.correlationId))
+        return { what: `effect ${i} reuses another request's correlation id`, expected: x, actual: y };
+      ids.set(x.correlationId, y.correlationId);
+      if (stable({ ...x, correlationId: 0 }) !== stable({ ...y, correlationId: 0 }))
+        return { what: `effect ${i} differs`, expected: x, actual: y };
+      continue;
+    }
+    if (stable(x) !== stable(y)) return { what: `effect ${i} differs`, expected: x, actual: y };
+  }
+  return null;
+};
+
+const compareState = (
+  expected: Projection,
+  actual: Projection,
+): { what: string; expected: unknown; actual: unknown } | null => {
+  for (const field of ["role", "epoch", "leaderId", "votedId", "log", "highWatermark"] as const) {
+    if (stable(expected[field]) !== stable(actual[field]))
+      return { what: `state.${field} differs`, expected: expected[field], actual: actual[field] };
+  }
+  return null;
+};
+
+/** The input as the implementation must see it: answers to its own requests carry its own ids. */
+const translate = (input: RaftInput, ids: ReadonlyMap<number, number>): RaftInput => {
+  if (input._tag === "Received" && !isRequest(input.message) && input.correlationId !== undefined) {
+    const mapped = ids.get(input.correlationId);
+    return mapped === undefined ? input : { ...input, correlationId: mapped };
+  }
+  if (input._tag === "RequestFailed") {
+    const mapped = ids.get(input.correlationId);
+    return mapped === undefined ? input : { ...input, correlationId: mapped };
+  }
+  return input;
+};
+
+const describeInput = (input: RaftInput): string =>
+  input._tag === "Received"
+    ? `Received ${input.message._tag} from ${input.from}`
+    : input._tag === "TimerExpired"
+      ? `TimerExpired ${input.timer}`
+      : input._tag;
+
+// ---- running ----------------------------------------------------------------------------------
+
+export interface RunOptions {
+  readonly timeoutMs?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Run every vector against the adapter; a vector stops at its first difference. */
+export const runConformance = async (
+  adapter: string,
+  vectors: readonly Vector[],
+  options: RunOptions = {},
+): Promise<ConformanceReport> => {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const adapterProcess = new AdapterProcess(adapter);
+  const results: VectorResult[] = [];
+  try {
+    for (const vector of vectors) {
+      results.push(await runVector(adapterProcess, vector, timeoutMs));
+      options.onProgress?.(results.length, vectors.length);
+    }
+  } finally {
+    adapterProcess.close();
+  }
+  const rules: Record<string, { vectors: number; failed: number }> = {};
+  for (const r of results) {
+    for (const rule of r.rules) {
+      const entry = (rules[rule] ??= { vectors: 0, failed: 0 });
+      entry.vectors++;
+      if (!r.passed) entry.failed++;
+    }
+  }
+  const passed = results.filter((r) => r.passed).length;
+  return { adapter, vectors: results.length, passed, failed: results.length - passed, results, rules };
+};
+
+const runVector = async (
+  adapter: AdapterProcess,
+  vector: Vector,
+  timeoutMs: number,
+): Promise<VectorResult> => {
+  const ids = new Map<number, number>();
+  const fail = (difference: Difference): VectorResult => ({
+    name: vector.name,
+    rules: vector.rules,
+    passed: false,
+    difference,
+  });
+  const check = (
+    step: number,
+    input: string,
+    reply: Reply,
+    expected: { readonly effects: readonly RaftEffect[]; readonly state: Projection },
+  ): VectorResult | null => {
+    if (reply._tag === "error")
+      return fail({
+        step,
+        input,
+        what: "the adapter reported an error",
+        expected: null,
+        actual: reply.message,
+      });
+    const difference =
+      compareEffects(expected.effects, reply.effects, ids) ?? compareState(expected.state, reply.state);
+    return difference === null ? null : fail({ step, input, ...difference });
+  };
+  const start = check(-1, "init", await adapter.request(vector.init, timeoutMs), vector.start);
+  if (start !== null) return start;
+  for (const [i, s] of vector.steps.entries()) {
+    const reply = await adapter.request({ _tag: "input", input: translate(s.input, ids) }, timeoutMs);
+    const result = check(i, describeInput(s.input), reply, s);
+    if (result !== null) return result;
+  }
+  return { name: vector.name, rules: vector.rules, passed: true, difference: null };
+};
+
+/** A readable account of a report: a summary, each failing vector's first difference, failing rules. */
+export const renderReport = (report: ConformanceReport, showPassing = false): string[] => {
+  const lines = [
+    `kraft conformance: ${report.vectors} vectors against ${JSON.stringify(report.adapter)}: ${report.passed} passed, ${report.failed} failed`,
+  ];
+  for (const r of report.results) {
+    if (r.passed) {
+      if (showPassing) lines.push(`PASS ${r.name}`);
+      continue;
+    }
+    const d = r.difference!;
+    lines.push(
+      `FAIL ${r.name} at ${d.step < 0 ? "the start" : `step ${d.step} (${d.input})`}: ${d.what}`,
+      `  expected: ${JSON.stringify(d.expected)}`,
+      `  actual:   ${JSON.stringify(d.actual)}`,
+    );
+  }
+  const failing = Object.entries(report.rules)
+    .filter(([, v]) => v.failed > 0)
+    .map(([rule, v]) => `${rule} (${v.failed}/${v.vectors})`);
+  lines.push(
+    `rules exercised: ${Object.keys(report.rules).length}; ${failing.length === 0 ? "every one passes" : `failing: ${failing.join(", ")}`}`,
+  );
+  return lines;
+};

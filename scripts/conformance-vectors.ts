@@ -1,0 +1,24 @@
+// `npm run conformance:vectors`: regenerate conformance/vectors/raft/ from the Raft transcripts and
+// conformance/schemas/ from the adapter protocol's Effect Schemas.
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ruleCoverage } from "../conformance/coverage.ts";
+import { generateSchemas, SCHEMA_DIR } from "../conformance/schemas.ts";
+import { generateVectors, renderVectorFile, VECTOR_DIR } from "../conformance/vectors.ts";
+
+mkdirSync(VECTOR_DIR, { recursive: true });
+for (const f of readdirSync(VECTOR_DIR)) rmSync(join(VECTOR_DIR, f));
+const all = generateVectors();
+let count = 0;
+for (const [source, vectors] of all) {
+  writeFileSync(join(VECTOR_DIR, `${source}.ndjson`), renderVectorFile(vectors));
+  count += vectors.length;
+}
+const coverage = ruleCoverage([...all.values()].flat());
+mkdirSync(SCHEMA_DIR, { recursive: true });
+for (const [name, text] of generateSchemas()) writeFileSync(join(SCHEMA_DIR, name), text);
+process.stdout.write(
+  `wrote ${count} vectors to ${VECTOR_DIR} and the schemas to ${SCHEMA_DIR}\n` +
+    `rules covered: ${coverage.covered.length}; out of the adapter's reach: ${coverage.outOfReach.length} (${coverage.outOfReach.join(" ")}); missing: ${coverage.missing.length === 0 ? "none" : coverage.missing.join(" ")}\n`,
+);
+if (coverage.missing.length > 0) process.exitCode = 1;
