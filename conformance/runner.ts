@@ -133,7 +133,15 @@ class AdapterProcess {
 
 // ---- comparison -------------------------------------------------------------------------------
 
-const stable = (value: unknown): string => JSON.stringify(value);
+/** JSON with keys sorted, so values compare equal however their fields were ordered. */
+export const stable = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
 
 /** Sends to several peers may leave in any order: sort each run of consecutive sends. */
 const normalizeOrder = (effects: readonly RaftEffect[]): RaftEffect[] => {
@@ -162,7 +170,7 @@ const normalizeOrder = (effects: readonly RaftEffect[]): RaftEffect[] => {
 export const compareEffects = (
   expected: readonly RaftEffect[],
   actual: readonly RaftEffect[],
-  ids: Map<number, number>,
+  ids: Map<number, number> | "exact",
 ): { what: string; expected: unknown; actual: unknown } | null => {
   const e = normalizeOrder(expected);
   const a = normalizeOrder(actual);
@@ -176,7 +184,13 @@ export const compareEffects = (
         actual: y ?? null,
       };
     }
-    if (x._tag === "Send" && y._tag === "Send" && isRequest(x.message) && x.correlationId !== undefined) {
+    if (
+      ids !== "exact" &&
+      x._tag === "Send" &&
+      y._tag === "Send" &&
+      isRequest(x.message) &&
+      x.correlationId !== undefined
+    ) {
       const known = ids.get(x.correlationId);
       if (y.correlationId === undefined || (known !== undefined && known !== y.correlationId))
         return { what: `effect ${i} reuses another request's correlation id`, expected: x, actual: y };

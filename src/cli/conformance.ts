@@ -2,6 +2,7 @@
 // or serve the reference adapter (the spec reducers) on stdin/stdout.
 import { loadReducers, serveAdapter } from "../../conformance/adapter.ts";
 import { loadVectors, renderReport, runConformance } from "../../conformance/runner.ts";
+import { checkTrace, readTrace, renderVerdict, type TraceVerdict } from "../../conformance/trace.ts";
 import { VECTOR_DIR } from "../../conformance/vectors.ts";
 import type { CheckIo as Io } from "./check.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
@@ -37,7 +38,7 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
     kind: "string",
     name: "spec",
     placeholder: "DIR",
-    description: "adapter: load the reducers from this copy of spec/",
+    description: "adapter, check-trace: load the reducers from this copy of spec/",
   },
   {
     kind: "boolean",
@@ -49,14 +50,16 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const CONFORMANCE_HELP = renderHelp(
-  "kraft conformance run --adapter CMD [--json] | kraft conformance adapter",
+  "kraft conformance run --adapter CMD [--json] | adapter | check-trace FILE... [--json]",
   "Check a KRaft implementation against the spec, vector by vector and rule by rule (conformance/README.md).",
   CONFORMANCE_FLAGS,
   [
     "examples:",
     '  kraft conformance run --adapter "kraft conformance adapter"     # the reference: all pass',
     '  kraft conformance run --adapter "./my-raft-adapter" --filter 08-follower --json',
-    "exit codes: 0 every vector passes, 1 a vector fails, 2 bad usage or a broken adapter.",
+    "  kraft conformance check-trace node-1.trace node-2.trace node-3.trace",
+    "exit codes: 0 every vector passes (the trace is explained), 1 a vector fails (an event is not),",
+    "2 bad usage, a broken adapter or an unreadable trace.",
   ],
 );
 
@@ -75,8 +78,25 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
     );
     return 0;
   }
+  if (sub === "check-trace") {
+    const files = positional.slice(1);
+    if (files.length === 0)
+      throw new UsageError("check-trace needs the trace files (NDJSON, as openkraft.trace.file writes)");
+    let verdict: TraceVerdict;
+    try {
+      verdict = checkTrace(readTrace(files), await loadReducers(values["spec"] as string | undefined));
+    } catch (error) {
+      io.err(`kraft conformance check-trace: ${(error as Error).message}`);
+      return 2;
+    }
+    if (values["json"] === true) io.out(JSON.stringify(verdict));
+    else for (const line of renderVerdict(verdict)) io.out(line);
+    return verdict.ok ? 0 : 1;
+  }
   if (sub !== "run")
-    throw new UsageError(`kraft conformance takes "run" or "adapter"; got "${positional.join(" ")}"`);
+    throw new UsageError(
+      `kraft conformance takes "run", "adapter" or "check-trace"; got "${positional.join(" ")}"`,
+    );
   const adapter = values["adapter"] as string | undefined;
   if (adapter === undefined) throw new UsageError("run needs --adapter CMD");
   let vectors = loadVectors(values["vectors"] as string);

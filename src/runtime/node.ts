@@ -27,7 +27,14 @@ import type { ControllerRequest } from "../../spec/metadata/requests.ts";
 import type { RaftEffect, RaftInput } from "../../spec/raft/io.ts";
 import { isRequest, type RaftMessage } from "../../spec/raft/messages.ts";
 import { initialize } from "../../spec/raft/startup.ts";
-import { makeConfig, type NodeState, type RaftConfig, type TimerKind } from "../../spec/raft/state.ts";
+import {
+  type ElectionState,
+  type LogState,
+  makeConfig,
+  type NodeState,
+  type RaftConfig,
+  type TimerKind,
+} from "../../spec/raft/state.ts";
 import { step } from "../../spec/raft/step.ts";
 import type { AdminRequest, Frame, NodeRequest, NodeResponse, WireEntry } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
@@ -120,6 +127,11 @@ export class KraftNode {
   private readonly lastFetch = new Map<number, number>();
   private metricsServer: Server | null = null;
   private traceFd: number | null = null;
+  private readonly startRecord: {
+    readonly config: RaftConfig;
+    readonly storage: { readonly quorumState: ElectionState | null; readonly log: LogState };
+    readonly effects: readonly RaftEffect[];
+  };
   private stopping: Promise<void> | null = null;
   private resolveStopped: (() => void) | null = null;
   private fatal: string | null = null;
@@ -205,7 +217,9 @@ export class KraftNode {
     );
     for (const v of config.voters) if (v.id !== config.nodeId) this.transport.addPeer(v.id, v.host, v.port);
     // The process start (R18–R22): the reducer decides the role from what storage holds.
-    const start = initialize(this.quorum.read(), this.store.logState(), this.raftConfig);
+    const storage = { quorumState: this.quorum.read() ?? null, log: this.store.logState() };
+    const start = initialize(storage.quorumState ?? undefined, storage.log, this.raftConfig);
+    this.startRecord = { config: this.raftConfig, storage, effects: start.effects };
     this.raft = start.state;
     this.interpretRaft(start.effects, undefined, undefined);
     if (this.broker !== null) this.interpretBroker(brokerStartEffects(this.brokerConfig));
@@ -215,7 +229,14 @@ export class KraftNode {
   async start(): Promise<void> {
     for (const listener of this.config.listeners) await this.transport.listen(listener);
     if (this.config.metricsPort > 0) await this.startMetrics();
-    if (this.config.traceFile.length > 0) this.traceFd = openSync(this.config.traceFile, "a");
+    if (this.config.traceFile.length > 0) {
+      this.traceFd = openSync(this.config.traceFile, "a");
+      // The process start, with what storage held: a trace checker replays the node from here.
+      writeSync(
+        this.traceFd,
+        `${JSON.stringify({ time: Date.now(), node: this.config.nodeId, layer: "raft", input: { _tag: "Start" }, ...this.startRecord })}\n`,
+      );
+    }
     this.transport.dialAll();
     this.log.info("node started", {
       clusterId: this.meta.clusterId,
