@@ -2,11 +2,12 @@
 // passes every vector, every rule is covered or explained, every Raft-layer mutant fails a vector,
 // and the runner's verdicts and messages are exact.
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MUTANTS } from "../model-tests/mutants.ts";
 import type { RaftEffect } from "../spec/raft/io.ts";
+import { LocalCluster, waitFor } from "../src/testing/local-cluster.ts";
 import { ruleCoverage } from "./coverage.ts";
 import { prepareMutantSpec, runConformanceMutants } from "./run-mutants.ts";
 import { compareEffects, loadVectors, runConformance } from "./runner.ts";
@@ -141,4 +142,60 @@ describe("comparing effects", () => {
       compareEffects([fetch(2, 1)], [fetch(2, 1), { _tag: "FlushLog", offset: 1 }], new Map())?.what,
     ).toBe("effect 1 is extra");
   });
+});
+
+describe("kraft conformance check-trace", () => {
+  it("explains a real run with a leader kill, and rejects it with one event altered", async () => {
+    const cluster = await LocalCluster.create(3, 1);
+    try {
+      for (const n of cluster.nodes)
+        appendFileSync(n.config, `openkraft.trace.file=${join(n.dir, "trace.ndjson")}\n`);
+      cluster.startAll();
+      const leader = await cluster.waitForLeader(30_000);
+      await waitFor(
+        "a topic",
+        async () => ((await cluster.createTopic(4, "traced", 2, 1)).errorCode === "NONE" ? true : undefined),
+        20_000,
+      );
+      await cluster.kill(leader.nodeId);
+      await cluster.waitForLeader(30_000, [leader.nodeId]);
+      cluster.start(leader.nodeId);
+      await waitFor(
+        "the old leader to follow",
+        async () => ((await cluster.status(leader.nodeId)).role === "Follower" ? true : undefined),
+        20_000,
+      );
+      await cluster.stopAll();
+      const files = cluster.nodes.map((n) => join(n.dir, "trace.ndjson"));
+      const good = spawnSync(process.execPath, [kraft, "conformance", "check-trace", ...files], {
+        encoding: "utf8",
+      });
+      expect(good.stderr).toBe("");
+      expect(good.stdout).toMatch(
+        /^OK: the spec explains the whole trace: \d+ steps of 4 nodes over 5 process starts\n$/,
+      );
+      expect(good.status).toBe(0);
+
+      // One altered event: a follower's election timer recorded with another delay.
+      const victim = files.find(
+        (_, i) => cluster.nodes[i]!.id !== leader.nodeId && cluster.nodes[i]!.roles === "controller",
+      )!;
+      const lines = readFileSync(victim, "utf8").trimEnd().split("\n");
+      const at = lines.findIndex((l) => l.includes('"timer":"fetch"') && l.includes('"SetTimer"'));
+      expect(at).toBeGreaterThan(0);
+      lines[at] = lines[at]!.replace(/"delayMs":(\d+)/, (_m, d: string) => `"delayMs":${Number(d) + 1}`);
+      writeFileSync(victim, `${lines.join("\n")}\n`);
+      const bad = spawnSync(process.execPath, [kraft, "conformance", "check-trace", ...files], {
+        encoding: "utf8",
+      });
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toContain(`NOT EXPLAINED: ${victim}:${at + 1}, node `);
+      expect(bad.stdout).toMatch(
+        /effect \d+ differs\n {2}the spec: {2}\{"_tag":"SetTimer".*\n {2}recorded: {2}\{"_tag":"SetTimer"/,
+      );
+      expect(bad.stdout).toContain('\'s state before it: {"role":');
+    } finally {
+      await cluster.destroy();
+    }
+  }, 120_000);
 });
