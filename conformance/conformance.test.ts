@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { MUTANTS } from "../model-tests/mutants.ts";
 import type { RaftEffect } from "../spec/raft/io.ts";
 import { LocalCluster, waitFor } from "../src/testing/local-cluster.ts";
+import { runBlackBox } from "./blackbox.ts";
 import { ruleCoverage } from "./coverage.ts";
 import { prepareMutantSpec, runConformanceMutants } from "./run-mutants.ts";
 import { compareEffects, loadVectors, runConformance } from "./runner.ts";
@@ -198,4 +199,36 @@ describe("kraft conformance check-trace", () => {
       await cluster.destroy();
     }
   }, 120_000);
+});
+
+describe("kraft conformance cluster (black-box)", () => {
+  it("the openkraft runtime keeps every property under kill -9, SIGSTOP and restarts", () => {
+    const run = spawnSync(
+      process.execPath,
+      [kraft, "conformance", "cluster", "--seconds", "10", "--seed", "3", "--json"],
+      {
+        encoding: "utf8",
+      },
+    );
+    const report = JSON.parse(run.stdout) as {
+      ok: boolean;
+      violations: string[];
+      writes: { acknowledged: number };
+      faults: { kills: number; pauses: number };
+    };
+    expect(report.violations).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.writes.acknowledged).toBeGreaterThan(5);
+    expect(report.faults.kills + report.faults.pauses).toBeGreaterThan(2);
+    expect(run.status).toBe(0);
+  }, 120_000);
+
+  it("catches an implementation whose nodes both claim to lead epoch 1", async () => {
+    // A fake: every node serves /status as leader of epoch 1 and never acknowledges a write.
+    const fake = `${JSON.stringify(process.execPath)} -e 'require("http").createServer((q,s)=>s.end(JSON.stringify({role:"Leader",epoch:1,leaderId:{id},highWatermark:0}))).listen({statusPort},"127.0.0.1")'`;
+    const report = await runBlackBox({ start: fake, voters: 3, seconds: 2, seed: 1, healSeconds: 1 });
+    expect(report.ok).toBe(false);
+    expect(report.violations[0]).toMatch(/^SingleLeader: epoch 1 was led by node \d, now node \d leads it$/);
+    expect(report.violations).toContain("Progress: no write was acknowledged within 1 s of healing");
+  }, 60_000);
 });

@@ -1,11 +1,23 @@
 // `kraft conformance run|adapter`: run the conformance vectors against an implementation's adapter,
 // or serve the reference adapter (the spec reducers) on stdin/stdout.
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadReducers, serveAdapter } from "../../conformance/adapter.ts";
+import { runBlackBox } from "../../conformance/blackbox.ts";
 import { loadVectors, renderReport, runConformance } from "../../conformance/runner.ts";
 import { checkTrace, readTrace, renderVerdict, type TraceVerdict } from "../../conformance/trace.ts";
 import { VECTOR_DIR } from "../../conformance/vectors.ts";
+import { renderProperties } from "../runtime/config.ts";
+import { kraftBin } from "../testing/local-cluster.ts";
 import type { CheckIo as Io } from "./check.ts";
+import { FAST_TIMEOUTS } from "./cluster.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
+import { formatDirectory, runStart } from "./node-commands.ts";
+
+/** The openkraft runtime as a black-box implementation: a combined controller+broker per node. */
+const DEFAULT_START =
+  "kraft conformance node --id {id} --port {port} --client-port {clientPort} --status-port {statusPort} --dir {dir} --voters-list {voters} --cluster-id {clusterId}";
 
 export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
   {
@@ -41,16 +53,55 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
     description: "adapter, check-trace: load the reducers from this copy of spec/",
   },
   {
+    kind: "string",
+    name: "start",
+    default: DEFAULT_START,
+    placeholder: "CMD",
+    description: "cluster: starts one node; {id} {port} {clientPort} {statusPort} {dir} {voters} {clusterId}",
+  },
+  { kind: "integer", name: "voters", min: 1, max: 7, default: 3, description: "cluster: how many voters" },
+  {
+    kind: "integer",
+    name: "seconds",
+    min: 1,
+    default: 30,
+    description: "cluster: how long to inject faults",
+  },
+  { kind: "integer", name: "seed", min: 0, default: 1, description: "cluster: seed of the fault schedule" },
+  { kind: "integer", name: "id", min: 0, description: "node: node id" },
+  { kind: "integer", name: "port", min: 0, max: 65535, description: "node: Raft (CONTROLLER) port" },
+  { kind: "integer", name: "client-port", min: 0, max: 65535, description: "node: client (PLAINTEXT) port" },
+  {
+    kind: "integer",
+    name: "status-port",
+    min: 0,
+    max: 65535,
+    description: "node: /status and /metrics port",
+  },
+  {
+    kind: "string",
+    name: "dir",
+    placeholder: "DIR",
+    description: "node: data directory (formatted if empty)",
+  },
+  { kind: "string", name: "voters-list", placeholder: "LIST", description: "node: controller.quorum.voters" },
+  {
+    kind: "string",
+    name: "cluster-id",
+    placeholder: "ID",
+    description: "node: the cluster id to format with",
+  },
+  {
     kind: "boolean",
     name: "json",
     default: false,
-    description: "run: print the whole report as one JSON document",
+    description: "run, check-trace, cluster: one JSON document",
   },
   { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
 ];
 
 export const CONFORMANCE_HELP = renderHelp(
-  "kraft conformance run --adapter CMD [--json] | adapter | check-trace FILE... [--json]",
+  "kraft conformance run --adapter CMD | adapter | check-trace FILE... | cluster [--start CMD] | node …",
   "Check a KRaft implementation against the spec, vector by vector and rule by rule (conformance/README.md).",
   CONFORMANCE_FLAGS,
   [
@@ -58,6 +109,7 @@ export const CONFORMANCE_HELP = renderHelp(
     '  kraft conformance run --adapter "kraft conformance adapter"     # the reference: all pass',
     '  kraft conformance run --adapter "./my-raft-adapter" --filter 08-follower --json',
     "  kraft conformance check-trace node-1.trace node-2.trace node-3.trace",
+    "  kraft conformance cluster --voters 3 --seconds 60 --seed 7          # the openkraft runtime",
     "exit codes: 0 every vector passes (the trace is explained), 1 a vector fails (an event is not),",
     "2 bad usage, a broken adapter or an unreadable trace.",
   ],
@@ -78,6 +130,51 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
     );
     return 0;
   }
+  if (sub === "node") {
+    const need = (name: string): string | number => {
+      const v = values[name];
+      if (v === undefined) throw new UsageError(`node needs --${name}`);
+      return v as string | number;
+    };
+    const dir = String(need("dir"));
+    const data = join(dir, "data");
+    formatDirectory(data, String(need("cluster-id")), Number(need("id")), true);
+    const config = join(dir, "server.properties");
+    writeFileSync(
+      config,
+      renderProperties([
+        ["node.id", need("id")],
+        ["process.roles", "controller,broker"],
+        ["controller.quorum.voters", need("voters-list")],
+        ["listeners", `CONTROLLER://127.0.0.1:${need("port")},PLAINTEXT://127.0.0.1:${need("client-port")}`],
+        ["log.dirs", data],
+        ["openkraft.metrics.port", need("status-port")],
+        ...FAST_TIMEOUTS,
+      ]),
+    );
+    return await runStart(["--config", config], io);
+  }
+  if (sub === "cluster") {
+    const start = String(values["start"]).replaceAll(
+      "kraft conformance node",
+      `${JSON.stringify(process.execPath)} ${JSON.stringify(kraftBin)} conformance node`,
+    );
+    const report = await runBlackBox({
+      start,
+      voters: values["voters"] as number,
+      seconds: values["seconds"] as number,
+      seed: values["seed"] as number,
+      onEvent: (text) => io.err(`kraft conformance cluster: ${text}`),
+    });
+    if (values["json"] === true) io.out(JSON.stringify(report));
+    else {
+      io.out(
+        `${report.ok ? "OK" : "VIOLATED"}: ${report.seconds} s, ${report.faults.kills} kills, ${report.faults.pauses} pauses, ${report.faults.restarts} restarts; ${report.writes.acknowledged} of ${report.writes.attempted} writes acknowledged; ${report.epochs} epochs seen in ${report.statusSamples} status samples`,
+      );
+      for (const v of report.violations) io.out(`  ${v}`);
+    }
+    return report.ok ? 0 : 1;
+  }
   if (sub === "check-trace") {
     const files = positional.slice(1);
     if (files.length === 0)
@@ -95,7 +192,7 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
   }
   if (sub !== "run")
     throw new UsageError(
-      `kraft conformance takes "run", "adapter" or "check-trace"; got "${positional.join(" ")}"`,
+      `kraft conformance takes run, adapter, check-trace, cluster or node; got "${positional.join(" ")}"`,
     );
   const adapter = values["adapter"] as string | undefined;
   if (adapter === undefined) throw new UsageError("run needs --adapter CMD");
