@@ -314,7 +314,7 @@ const runVector = async (
 /** A readable account of a report: a summary, each failing vector's first difference, failing rules. */
 export const renderReport = (report: ConformanceReport, showPassing = false): string[] => {
   const lines = [
-    `kraft conformance: ${report.vectors} vectors against ${JSON.stringify(report.adapter)}: ${report.passed} passed, ${report.failed} failed`,
+    `kraft conformance: ${report.vectors} vector${report.vectors === 1 ? "" : "s"} against ${JSON.stringify(report.adapter)}: ${report.passed} passed, ${report.failed} failed`,
   ];
   for (const r of report.results) {
     if (r.passed) {

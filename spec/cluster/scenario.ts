@@ -402,7 +402,8 @@ const runCommand = (session: Session, command: string): string[] => {
 /** Run every block; the output of each, plus a line for any property newly broken after it. */
 export const runTranscript = (transcript: Transcript, observe?: StepObserver): string[][] => {
   const initial = initialWorld(DEFAULT_CLUSTER);
-  observe?.(initial.steps, DEFAULT_CLUSTER);
+  // The default cluster is seen only if the transcript keeps it (a first `cluster` replaces it).
+  if (!transcript.blocks[0]?.command.startsWith("cluster")) observe?.(initial.steps, DEFAULT_CLUSTER);
   const session: Session = {
     cluster: DEFAULT_CLUSTER,
     world: initial.world,
