@@ -262,7 +262,8 @@ export const runConformance = async (
   const rules: Record<string, { vectors: number; failed: number }> = {};
   for (const r of results) {
     for (const rule of r.rules) {
-      const entry = (rules[rule] ??= { vectors: 0, failed: 0 });
+      const entry = rules[rule] ?? { vectors: 0, failed: 0 };
+      rules[rule] = entry;
       entry.vectors++;
       if (!r.passed) entry.failed++;
     }
