@@ -4,9 +4,13 @@
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import * as Schema from "effect/Schema";
-import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
+import type * as BrokerModule from "../spec/metadata/broker.ts";
+import { BrokerInput } from "../spec/metadata/broker.ts";
+import type * as ControllerModule from "../spec/metadata/controller.ts";
+import { ControllerInput } from "../spec/metadata/controller.ts";
+import { type RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import type { ElectionState, LogState, NodeState, RaftConfig } from "../spec/raft/state.ts";
-import { AdapterRequest, project, type Reply } from "./protocol.ts";
+import { AdapterRequest, project, projectBroker, projectController, type Reply } from "./protocol.ts";
 
 export interface Reducers {
   readonly initialize: (
@@ -19,6 +23,11 @@ export interface Reducers {
     input: RaftInput,
     config: RaftConfig,
   ) => { readonly state: NodeState; readonly effects: readonly RaftEffect[] };
+  readonly controllerStep: typeof ControllerModule.controllerStep;
+  readonly initialControllerState: typeof ControllerModule.initialControllerState;
+  readonly brokerStep: typeof BrokerModule.brokerStep;
+  readonly initialBrokerState: typeof BrokerModule.initialBrokerState;
+  readonly brokerStartEffects: typeof BrokerModule.brokerStartEffects;
 }
 
 /** The spec's reducers, from this copy of spec/ or from `specDir`. */
@@ -27,34 +36,94 @@ export const loadReducers = async (specDir?: string): Promise<Reducers> => {
     specDir === undefined ? new URL("../spec/", import.meta.url).href : new URL(`file://${specDir}/`).href;
   const startup = (await import(new URL("raft/startup.ts", base).href)) as Pick<Reducers, "initialize">;
   const stepModule = (await import(new URL("raft/step.ts", base).href)) as Pick<Reducers, "step">;
-  return { initialize: startup.initialize, step: stepModule.step };
+  const controller = (await import(new URL("metadata/controller.ts", base).href)) as typeof ControllerModule;
+  const broker = (await import(new URL("metadata/broker.ts", base).href)) as typeof BrokerModule;
+  return {
+    initialize: startup.initialize,
+    step: stepModule.step,
+    controllerStep: controller.controllerStep,
+    initialControllerState: controller.initialControllerState,
+    brokerStep: broker.brokerStep,
+    initialBrokerState: broker.initialBrokerState,
+    brokerStartEffects: broker.brokerStartEffects,
+  };
 };
 
 const decodeRequest = Schema.decodeUnknownSync(AdapterRequest);
 
+const decodeRaftInput = Schema.decodeUnknownSync(RaftInput);
+const decodeControllerInput = Schema.decodeUnknownSync(ControllerInput);
+const decodeBrokerInput = Schema.decodeUnknownSync(BrokerInput);
+
+type Running =
+  | { readonly layer: "raft"; state: NodeState; readonly config: RaftConfig }
+  | {
+      readonly layer: "controller";
+      state: ControllerModule.ControllerState;
+      readonly config: ControllerModule.ControllerConfig;
+    }
+  | { readonly layer: "broker"; state: BrokerModule.BrokerState; readonly config: BrokerModule.BrokerConfig };
+
 /** Serve the protocol until the input ends. */
 export const serveAdapter = async (reducers: Reducers, input: Readable, output: Writable): Promise<void> => {
-  let node: { state: NodeState; config: RaftConfig } | null = null;
+  let node: Running | null = null;
   const reply = (r: Reply) => output.write(`${JSON.stringify(r)}\n`);
   for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     if (line.trim().length === 0) continue;
-    let request: AdapterRequest;
     try {
-      request = decodeRequest(JSON.parse(line));
+      const request = decodeRequest(JSON.parse(line));
+      switch (request._tag) {
+        case "init": {
+          const result = reducers.initialize(request.quorumState ?? undefined, request.log, request.config);
+          node = { layer: "raft", state: result.state, config: request.config };
+          reply({ _tag: "ok", effects: result.effects, state: project(result.state) });
+          break;
+        }
+        case "initController": {
+          const state = reducers.initialControllerState(request.config.nodeId);
+          node = { layer: "controller", state, config: request.config };
+          reply({ _tag: "ok", effects: [], state: projectController(state) });
+          break;
+        }
+        case "initBroker": {
+          const state = reducers.initialBrokerState(
+            request.config.brokerId,
+            request.incarnationId,
+            request.previousBrokerEpoch,
+          );
+          node = { layer: "broker", state, config: request.config };
+          reply({
+            _tag: "ok",
+            effects: reducers.brokerStartEffects(request.config),
+            state: projectBroker(state),
+          });
+          break;
+        }
+        case "input": {
+          if (node === null) {
+            reply({ _tag: "error", message: "an input before any init" });
+          } else if (node.layer === "raft") {
+            const result = reducers.step(node.state, decodeRaftInput(request.input), node.config);
+            node.state = result.state;
+            reply({ _tag: "ok", effects: result.effects, state: project(result.state) });
+          } else if (node.layer === "controller") {
+            const result = reducers.controllerStep(
+              node.state,
+              decodeControllerInput(request.input),
+              node.config,
+            );
+            node.state = result.state;
+            reply({ _tag: "ok", effects: result.effects, state: projectController(result.state) });
+          } else {
+            const result = reducers.brokerStep(node.state, decodeBrokerInput(request.input), node.config);
+            node.state = result.state;
+            reply({ _tag: "ok", effects: result.effects, state: projectBroker(result.state) });
+          }
+          break;
+        }
+      }
     } catch (error) {
       reply({ _tag: "error", message: `not an adapter request: ${(error as Error).message.split("\n")[0]}` });
-      continue;
-    }
-    if (request._tag === "init") {
-      const result = reducers.initialize(request.quorumState ?? undefined, request.log, request.config);
-      node = { state: result.state, config: request.config };
-      reply({ _tag: "ok", effects: result.effects, state: project(result.state) });
-    } else if (node === null) {
-      reply({ _tag: "error", message: "an input before any init" });
-    } else {
-      const result = reducers.step(node.state, request.input, node.config);
-      node.state = result.state;
-      reply({ _tag: "ok", effects: result.effects, state: project(result.state) });
     }
   }
 };

@@ -9,7 +9,7 @@
 //   writes, reads   CreateTopics / ListTopics over openkraft's framed protocol on {clientPort} (the
 //                   Kafka wire protocol replaces this when it lands).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requestOnce } from "../src/cli/client.ts";
@@ -40,6 +40,8 @@ export interface BlackBoxReport {
   readonly epochs: number;
   readonly statusSamples: number;
   readonly violations: readonly string[];
+  /** Where the nodes' data and logs were kept (only when something was violated). */
+  readonly kept: string | null;
 }
 
 const random = (seed: number): (() => number) => {
@@ -99,7 +101,9 @@ export const runBlackBox = async (options: BlackBoxOptions): Promise<BlackBoxRep
       .replaceAll("{dir}", slot.dir)
       .replaceAll("{voters}", voters)
       .replaceAll("{clusterId}", clusterId);
-    slot.process = spawn(command, { shell: true, detached: true, stdio: "ignore" });
+    const log = openSync(join(slot.dir, "node.log"), "a");
+    slot.process = spawn(command, { shell: true, detached: true, stdio: ["ignore", log, log] });
+    closeSync(log);
     slot.highWatermark = -1;
   };
   const signal = (slot: Slot, sig: NodeJS.Signals): void => {
@@ -264,7 +268,9 @@ export const runBlackBox = async (options: BlackBoxOptions): Promise<BlackBoxRep
       signal(s, "SIGCONT");
       signal(s, "SIGKILL");
     }
-    rmSync(root, { recursive: true, force: true });
+    // A failed run keeps the nodes' data and logs for whoever has to find out why.
+    if (violations.length === 0) rmSync(root, { recursive: true, force: true });
+    else say(`kept the nodes' data and node.log files in ${root}`);
   }
   return {
     ok: violations.length === 0,
@@ -274,5 +280,6 @@ export const runBlackBox = async (options: BlackBoxOptions): Promise<BlackBoxRep
     epochs: leaders.size,
     statusSamples: samples,
     violations,
+    kept: violations.length === 0 ? null : root,
   };
 };

@@ -5,6 +5,20 @@
 // projection of the node's state that any implementation can compute. These schemas are the single
 // source: conformance/schemas/*.json are generated from them (npm run conformance:schemas).
 import * as Schema from "effect/Schema";
+import {
+  BrokerConfig,
+  BrokerEffect,
+  BrokerInput,
+  BrokerLifecycle,
+  type BrokerState,
+} from "../spec/metadata/broker.ts";
+import {
+  ControllerConfig,
+  ControllerEffect,
+  ControllerInput,
+  type ControllerState,
+} from "../spec/metadata/controller.ts";
+import { MetadataImage } from "../spec/metadata/image.ts";
 import { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { Int32, Int64 } from "../spec/raft/primitives.ts";
 import { ElectionState, EpochStart, LogState, type NodeState, RaftConfig } from "../spec/raft/state.ts";
@@ -19,11 +33,25 @@ export const Init = Schema.TaggedStruct("init", {
 });
 export type Init = typeof Init.Type;
 
-/** One input to the running node: a message, a timer, a client append, a flush report, … */
-export const Input = Schema.TaggedStruct("input", { input: RaftInput });
+/** Start an active-or-standby controller process (it keeps nothing on disk: R103). */
+export const InitController = Schema.TaggedStruct("initController", { config: ControllerConfig });
+export type InitController = typeof InitController.Type;
+
+/** Start a broker process: its configuration, this incarnation, the last one's broker epoch (R112). */
+export const InitBroker = Schema.TaggedStruct("initBroker", {
+  config: BrokerConfig,
+  incarnationId: Schema.String,
+  previousBrokerEpoch: Int64,
+});
+export type InitBroker = typeof InitBroker.Type;
+
+/** One input to the running node, of the layer its init started: Raft, controller or broker. */
+export const Input = Schema.TaggedStruct("input", {
+  input: Schema.Union([RaftInput, ControllerInput, BrokerInput]),
+});
 export type Input = typeof Input.Type;
 
-export const AdapterRequest = Schema.Union([Init, Input]);
+export const AdapterRequest = Schema.Union([Init, InitController, InitBroker, Input]);
 export type AdapterRequest = typeof AdapterRequest.Type;
 
 /**
@@ -41,8 +69,47 @@ export const Projection = Schema.Struct({
 });
 export type Projection = typeof Projection.Type;
 
+/** A controller: whether it is the active one, its epoch, and both images (R104). */
+export const ControllerProjection = Schema.Struct({
+  active: Schema.Boolean,
+  epoch: Int32,
+  nextOffset: Int64,
+  committed: MetadataImage,
+  image: MetadataImage,
+});
+export type ControllerProjection = typeof ControllerProjection.Type;
+
+/** A broker: its lifecycle, epoch, the controller it knows and its published image (R128). */
+export const BrokerProjection = Schema.Struct({
+  lifecycle: BrokerLifecycle,
+  brokerEpoch: Int64,
+  controllerId: Int32,
+  controllerEpoch: Int32,
+  image: MetadataImage,
+});
+export type BrokerProjection = typeof BrokerProjection.Type;
+
+export const projectController = (s: ControllerState): ControllerProjection => ({
+  active: s.active,
+  epoch: s.epoch,
+  nextOffset: s.nextOffset,
+  committed: s.committed,
+  image: s.image,
+});
+
+export const projectBroker = (s: BrokerState): BrokerProjection => ({
+  lifecycle: s.lifecycle,
+  brokerEpoch: s.brokerEpoch,
+  controllerId: s.controllerId,
+  controllerEpoch: s.controllerEpoch,
+  image: s.image,
+});
+
 export const Reply = Schema.Union([
-  Schema.TaggedStruct("ok", { effects: Schema.Array(RaftEffect), state: Projection }),
+  Schema.TaggedStruct("ok", {
+    effects: Schema.Array(Schema.Union([RaftEffect, ControllerEffect, BrokerEffect])),
+    state: Schema.Union([Projection, ControllerProjection, BrokerProjection]),
+  }),
   /** The adapter could not process the request (its message is shown to the user). */
   Schema.TaggedStruct("error", { message: Schema.String }),
 ]);
@@ -73,17 +140,58 @@ export const project = (s: NodeState): Projection => {
   };
 };
 
-/** One process lifetime of one node in a scenario, with what the spec does at every step. */
-export const Vector = Schema.Struct({
-  /** `<source>/n<node>#<start>`: the scenario, the node, which start of it (0 = first). */
+const vectorFields = {
+  /** `<source>/<n|c|b><node>#<start>`: the scenario, the node (Raft, controller or broker layer), which start. */
   name: Schema.String,
   source: Schema.String,
   /** The rules the source scenario exercises (its `# Rules:` line). */
   rules: Schema.Array(Schema.String),
+};
+
+/** One process lifetime of one node's Raft layer, with what the spec does at every step. */
+export const RaftVector = Schema.Struct({
+  layer: Schema.Literal("raft"),
+  ...vectorFields,
   init: Init,
   start: Schema.Struct({ effects: Schema.Array(RaftEffect), state: Projection }),
   steps: Schema.Array(
     Schema.Struct({ input: RaftInput, effects: Schema.Array(RaftEffect), state: Projection }),
   ),
 });
+
+/** One process lifetime of a controller (the layer above Raft). */
+export const ControllerVector = Schema.Struct({
+  layer: Schema.Literal("controller"),
+  ...vectorFields,
+  init: InitController,
+  start: Schema.Struct({ effects: Schema.Array(ControllerEffect), state: ControllerProjection }),
+  steps: Schema.Array(
+    Schema.Struct({
+      input: ControllerInput,
+      effects: Schema.Array(ControllerEffect),
+      state: ControllerProjection,
+    }),
+  ),
+});
+
+/** One process lifetime of a broker (the layer above Raft). */
+export const BrokerVector = Schema.Struct({
+  layer: Schema.Literal("broker"),
+  ...vectorFields,
+  init: InitBroker,
+  start: Schema.Struct({ effects: Schema.Array(BrokerEffect), state: BrokerProjection }),
+  steps: Schema.Array(
+    Schema.Struct({ input: BrokerInput, effects: Schema.Array(BrokerEffect), state: BrokerProjection }),
+  ),
+});
+
+export const Vector = Schema.Union([RaftVector, ControllerVector, BrokerVector]);
 export type Vector = typeof Vector.Type;
+export type RaftVector = typeof RaftVector.Type;
+export type ControllerVector = typeof ControllerVector.Type;
+export type BrokerVector = typeof BrokerVector.Type;
+
+/** Anything an adapter reports as an effect, of any layer. */
+export type AnyEffect = RaftEffect | ControllerEffect | BrokerEffect;
+export type AnyInput = RaftInput | ControllerInput | BrokerInput;
+export type AnyProjection = Projection | ControllerProjection | BrokerProjection;

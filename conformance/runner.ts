@@ -7,9 +7,15 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import * as Schema from "effect/Schema";
-import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
-import { type AdapterRequest, type Projection, Reply, Vector } from "./protocol.ts";
+import {
+  type AdapterRequest,
+  type AnyEffect,
+  type AnyInput,
+  type AnyProjection,
+  Reply,
+  Vector,
+} from "./protocol.ts";
 import { VECTOR_DIR } from "./vectors.ts";
 
 export interface Difference {
@@ -144,10 +150,10 @@ export const stable = (value: unknown): string =>
   );
 
 /** Sends to several peers may leave in any order: sort each run of consecutive sends. */
-const normalizeOrder = (effects: readonly RaftEffect[]): RaftEffect[] => {
-  const out: RaftEffect[] = [];
-  let run: Extract<RaftEffect, { _tag: "Send" }>[] = [];
-  const key = (e: Extract<RaftEffect, { _tag: "Send" }>) => `${e.to}|${e.message._tag}|${stable(e.message)}`;
+const normalizeOrder = (effects: readonly AnyEffect[]): AnyEffect[] => {
+  const out: AnyEffect[] = [];
+  let run: Extract<AnyEffect, { _tag: "Send" }>[] = [];
+  const key = (e: Extract<AnyEffect, { _tag: "Send" }>) => `${e.to}|${e.message._tag}|${stable(e.message)}`;
   const flushRun = () => {
     out.push(...run.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)));
     run = [];
@@ -168,8 +174,8 @@ const normalizeOrder = (effects: readonly RaftEffect[]): RaftEffect[] => {
  * implementation's requests into `ids` (spec id → implementation id). Null when they agree.
  */
 export const compareEffects = (
-  expected: readonly RaftEffect[],
-  actual: readonly RaftEffect[],
+  expected: readonly AnyEffect[],
+  actual: readonly AnyEffect[],
   ids: Map<number, number> | "exact",
 ): { what: string; expected: unknown; actual: unknown } | null => {
   const e = normalizeOrder(expected);
@@ -183,6 +189,16 @@ export const compareEffects = (
         expected: x ?? null,
         actual: y ?? null,
       };
+    }
+    // A broker's requests to its controller carry its own correlation ids too (R112).
+    if (ids !== "exact" && x._tag === "SendToController" && y._tag === "SendToController") {
+      const known = ids.get(x.correlationId);
+      if (known !== undefined && known !== y.correlationId)
+        return { what: `effect ${i} reuses another request's correlation id`, expected: x, actual: y };
+      ids.set(x.correlationId, y.correlationId);
+      if (stable({ ...x, correlationId: 0 }) !== stable({ ...y, correlationId: 0 }))
+        return { what: `effect ${i} differs`, expected: x, actual: y };
+      continue;
     }
     if (
       ids !== "exact" &&
@@ -205,10 +221,10 @@ export const compareEffects = (
 };
 
 const compareState = (
-  expected: Projection,
-  actual: Projection,
+  expected: AnyProjection,
+  actual: AnyProjection,
 ): { what: string; expected: unknown; actual: unknown } | null => {
-  for (const field of ["role", "epoch", "leaderId", "votedId", "log", "highWatermark"] as const) {
+  for (const field of Object.keys(expected) as (keyof AnyProjection)[]) {
     if (stable(expected[field]) !== stable(actual[field]))
       return { what: `state.${field} differs`, expected: expected[field], actual: actual[field] };
   }
@@ -216,24 +232,29 @@ const compareState = (
 };
 
 /** The input as the implementation must see it: answers to its own requests carry its own ids. */
-const translate = (input: RaftInput, ids: ReadonlyMap<number, number>): RaftInput => {
-  if (input._tag === "Received" && !isRequest(input.message) && input.correlationId !== undefined) {
-    const mapped = ids.get(input.correlationId);
-    return mapped === undefined ? input : { ...input, correlationId: mapped };
+const translate = (layer: Vector["layer"], input: AnyInput, ids: ReadonlyMap<number, number>): AnyInput => {
+  const mapped = (id: number | undefined) => (id === undefined ? undefined : ids.get(id));
+  if (layer === "raft" && input._tag === "Received" && !isRequest(input.message)) {
+    const id = mapped(input.correlationId);
+    return id === undefined ? input : { ...input, correlationId: id };
   }
-  if (input._tag === "RequestFailed") {
-    const mapped = ids.get(input.correlationId);
-    return mapped === undefined ? input : { ...input, correlationId: mapped };
+  if (input._tag === "RequestFailed" || (layer === "broker" && input._tag === "Response")) {
+    const id = mapped(input.correlationId);
+    return id === undefined ? input : { ...input, correlationId: id };
   }
   return input;
 };
 
-const describeInput = (input: RaftInput): string =>
+const describeInput = (input: AnyInput): string =>
   input._tag === "Received"
     ? `Received ${input.message._tag} from ${input.from}`
     : input._tag === "TimerExpired"
       ? `TimerExpired ${input.timer}`
-      : input._tag;
+      : input._tag === "Request"
+        ? `Request ${input.request._tag} from ${input.from}`
+        : input._tag === "Response"
+          ? `Response ${input.response._tag}`
+          : input._tag;
 
 // ---- running ----------------------------------------------------------------------------------
 
@@ -288,7 +309,7 @@ const runVector = async (
     step: number,
     input: string,
     reply: Reply,
-    expected: { readonly effects: readonly RaftEffect[]; readonly state: Projection },
+    expected: { readonly effects: readonly AnyEffect[]; readonly state: AnyProjection },
   ): VectorResult | null => {
     if (reply._tag === "error")
       return fail({
@@ -305,7 +326,10 @@ const runVector = async (
   const start = check(-1, "init", await adapter.request(vector.init, timeoutMs), vector.start);
   if (start !== null) return start;
   for (const [i, s] of vector.steps.entries()) {
-    const reply = await adapter.request({ _tag: "input", input: translate(s.input, ids) }, timeoutMs);
+    const reply = await adapter.request(
+      { _tag: "input", input: translate(vector.layer, s.input, ids) },
+      timeoutMs,
+    );
     const result = check(i, describeInput(s.input), reply, s);
     if (result !== null) return result;
   }

@@ -1,16 +1,17 @@
 // Conformance vectors from the curated Raft transcripts: every scenario is run through the spec, and
 // each node's process lifetime becomes one vector — the storage it started from, then every input it
 // received with the effects and projected state the spec produced. `npm run conformance:vectors`
-// writes them to conformance/vectors/raft/; a test fails when the committed files are stale.
+// writes them to conformance/vectors/; a test fails when the committed files are stale.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseTranscript, runTranscript } from "../spec/cluster/scenario.ts";
 import type { ClusterSpec, StepTrace } from "../spec/cluster/world.ts";
+import { generateMetadataVectors } from "./metadata-vectors.ts";
 import type { Vector } from "./protocol.ts";
 import { lifetimes, WALK_CONFIGS, walkVectors } from "./walks.ts";
 
 export const SCENARIO_DIR = new URL("../spec/scenarios/", import.meta.url).pathname;
-export const VECTOR_DIR = new URL("./vectors/raft/", import.meta.url).pathname;
+export const VECTOR_DIR = new URL("./vectors/", import.meta.url).pathname;
 
 /** The rules a transcript names in its `# Rules:` line. */
 export const transcriptRules = (text: string): string[] =>
@@ -35,6 +36,7 @@ export const generateVectors = (): Map<string, Vector[]> => {
     out.set(source, vectorsOf(source, readFileSync(join(SCENARIO_DIR, file), "utf8")));
   }
   for (const config of WALK_CONFIGS) out.set(config.name, walkVectors(config));
+  for (const [source, vectors] of generateMetadataVectors()) out.set(source, vectors);
   return out;
 };
 

@@ -17,7 +17,7 @@ import {
   nodeConfig,
   type StepTrace,
 } from "../spec/cluster/world.ts";
-import { project, type Vector } from "./protocol.ts";
+import { project, type RaftVector } from "./protocol.ts";
 
 export interface WalkConfig {
   readonly name: string;
@@ -74,9 +74,9 @@ const shape = (s: StepTrace): string => {
 };
 
 /** The kept walks of one configuration, as vectors. */
-export const walkVectors = (config: WalkConfig): Vector[] => {
+export const walkVectors = (config: WalkConfig): RaftVector[] => {
   const seen = new Set<string>();
-  const vectors: Vector[] = [];
+  const vectors: RaftVector[] = [];
   for (let seed = 1; seed <= config.walks; seed++) {
     const next = random(seed);
     const initial = initialWorld(config.cluster);
@@ -110,8 +110,10 @@ export const lifetimes = (
   source: string,
   steps: readonly { readonly step: StepTrace; readonly cluster: ClusterSpec }[],
   rules: readonly string[] = [],
-): Vector[] => {
-  type Open = { -readonly [K in keyof Vector]: K extends "steps" ? Vector["steps"][number][] : Vector[K] };
+): RaftVector[] => {
+  type Open = {
+    -readonly [K in keyof RaftVector]: K extends "steps" ? RaftVector["steps"][number][] : RaftVector[K];
+  };
   const vectors: Open[] = [];
   const current = new Map<number, Open>();
   const starts = new Map<number, number>();
@@ -122,6 +124,7 @@ export const lifetimes = (
       const k = starts.get(step.node) ?? 0;
       starts.set(step.node, k + 1);
       const vector: Open = {
+        layer: "raft",
         name: `${source}/n${step.node}#${k}`,
         source,
         rules,

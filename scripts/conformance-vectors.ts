@@ -1,4 +1,4 @@
-// `npm run conformance:vectors`: regenerate conformance/vectors/raft/ from the Raft transcripts and
+// `npm run conformance:vectors`: regenerate conformance/vectors/ from the Raft transcripts and
 // conformance/schemas/ from the adapter protocol's Effect Schemas.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -53,7 +53,18 @@ interface Session {
   lastViolation: string | null;
   /** Partitioned node groups: messages between groups are lost. */
   groups: readonly (readonly number[])[] | null;
+  readonly observe: MetaStepObserver | undefined;
 }
+
+/**
+ * Sees every step a metadata transcript makes, with the world before it (null when a new cluster
+ * starts from nothing); the conformance vectors are made this way.
+ */
+export type MetaStepObserver = (
+  steps: readonly MetaStep[],
+  spec: MetadataClusterSpec,
+  before: MetadataWorld | null,
+) => void;
 
 const decodeRequest = Schema.decodeUnknownSync(ControllerRequest);
 
@@ -395,7 +406,8 @@ const adminOp = (args: readonly string[]): ControllerRequest => {
 const runCommand = (session: Session, command: string): string[] => {
   const [verb, ...args] = command.split(/\s+/);
   const lines: string[] = [];
-  const apply = (o: MetaOutcome): void => {
+  const apply = (o: MetaOutcome, fresh = false): void => {
+    session.observe?.(o.steps, session.spec, fresh ? null : session.world);
     session.world = o.world;
     lines.push(...renderSteps(o.steps));
   };
@@ -407,7 +419,7 @@ const runCommand = (session: Session, command: string): string[] => {
     case "cluster": {
       session.spec = parseCluster(args);
       session.groups = null;
-      apply(initialMetadataWorld(session.spec));
+      apply(initialMetadataWorld(session.spec), true);
       return lines;
     }
     case "elect": {
@@ -601,12 +613,17 @@ const runCommand = (session: Session, command: string): string[] => {
 };
 
 /** Run every block; the output of each, plus a line for any property newly broken after it. */
-export const runMetadataTranscript = (transcript: Transcript): string[][] => {
+export const runMetadataTranscript = (transcript: Transcript, observe?: MetaStepObserver): string[][] => {
+  const initial = initialMetadataWorld(DEFAULT_METADATA_CLUSTER);
+  // The default cluster is seen only if the transcript keeps it (a first `cluster` replaces it).
+  if (!transcript.blocks[0]?.command.startsWith("cluster"))
+    observe?.(initial.steps, DEFAULT_METADATA_CLUSTER, null);
   const session: Session = {
     spec: DEFAULT_METADATA_CLUSTER,
-    world: initialMetadataWorld(DEFAULT_METADATA_CLUSTER).world,
+    world: initial.world,
     lastViolation: null,
     groups: null,
+    observe,
   };
   return transcript.blocks.map((block: Block) => {
     const lines = runCommand(session, block.command);

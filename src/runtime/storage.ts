@@ -92,9 +92,16 @@ const fsyncDirectory = (dir: string): void => {
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  // A killed process whose parent has not reaped it yet still answers kill(pid, 0), but it is a
+  // zombie: it holds no files, so its lock is stale (Linux shows this in /proc).
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
+    return state !== "Z" && state !== "X";
+  } catch {
+    return true;
   }
 };
 
