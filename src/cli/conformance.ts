@@ -115,6 +115,12 @@ export const CONFORMANCE_HELP = renderHelp(
   ],
 );
 
+/** A command that starts with `kraft ` runs this kraft, whether or not one is on the PATH. */
+const withThisKraft = (command: string): string =>
+  command.startsWith("kraft ")
+    ? `${JSON.stringify(process.execPath)} ${JSON.stringify(kraftBin)} ${command.slice("kraft ".length)}`
+    : command;
+
 export const runConformanceCommand = async (argv: readonly string[], io: Io): Promise<number> => {
   const { values, positional } = parseFlags(CONFORMANCE_FLAGS, argv);
   if (values["help"] === true) {
@@ -155,10 +161,7 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
     return await runStart(["--config", config], io);
   }
   if (sub === "cluster") {
-    const start = String(values["start"]).replaceAll(
-      "kraft conformance node",
-      `${JSON.stringify(process.execPath)} ${JSON.stringify(kraftBin)} conformance node`,
-    );
+    const start = withThisKraft(String(values["start"]));
     const report = await runBlackBox({
       start,
       voters: values["voters"] as number,
@@ -194,8 +197,9 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
     throw new UsageError(
       `kraft conformance takes run, adapter, check-trace, cluster or node; got "${positional.join(" ")}"`,
     );
-  const adapter = values["adapter"] as string | undefined;
-  if (adapter === undefined) throw new UsageError("run needs --adapter CMD");
+  const given = values["adapter"] as string | undefined;
+  if (given === undefined) throw new UsageError("run needs --adapter CMD");
+  const adapter = withThisKraft(given);
   let vectors = loadVectors(values["vectors"] as string);
   const filter = values["filter"] as string | undefined;
   if (filter !== undefined) vectors = vectors.filter((v) => v.name.includes(filter));
@@ -203,12 +207,13 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
     throw new UsageError(`no vectors${filter === undefined ? "" : ` match "${filter}"`}`);
   let report: Awaited<ReturnType<typeof runConformance>>;
   try {
-    report = await runConformance(adapter, vectors, {
+    const ran = await runConformance(adapter, vectors, {
       timeoutMs: values["timeout"] as number,
       onProgress: (done, total) => {
         if (io.isTTY) io.err(`\rkraft conformance: ${done}/${total} vectors`);
       },
     });
+    report = { ...ran, adapter: given };
   } catch (error) {
     if (io.isTTY) io.err("\n");
     io.err(`kraft conformance: ${(error as Error).message}`);

@@ -36,7 +36,7 @@ const COMMANDS: Record<string, Command> = {
     run: (argv) => runCheck(argv, io),
   },
   conformance: {
-    summary: "check an implementation against the spec's conformance vectors (run, adapter)",
+    summary: "check an implementation against the spec (run, adapter, check-trace, cluster)",
     help: CONFORMANCE_HELP,
     run: (argv) => runConformanceCommand(argv, io),
   },
@@ -100,7 +100,10 @@ const mainHelp = (): string =>
     "openkraft: a formally checked specification of KRaft, Apache Kafka's Raft metadata quorum.",
     "",
     "commands:",
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`),
+    ...Object.entries(COMMANDS).map(
+      ([name, c]) =>
+        `  ${name.padEnd(Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2)}${c.summary}`,
+    ),
     "",
     "Run `kraft <command> --help` for a command's options. `kraft --version` prints the version.",
   ].join("\n");
