@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requestOnce } from "../src/cli/client.ts";
 import { freeBasePort, sleep } from "../src/testing/local-cluster.ts";
+import { seededRandom } from "./walks.ts";
 
 export interface BlackBoxOptions {
   readonly start: string;
@@ -44,17 +45,6 @@ export interface BlackBoxReport {
   readonly kept: string | null;
 }
 
-const random = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
 interface Slot {
   readonly id: number;
   readonly port: number;
@@ -69,7 +59,7 @@ interface Slot {
 
 export const runBlackBox = async (options: BlackBoxOptions): Promise<BlackBoxReport> => {
   const say = options.onEvent ?? (() => {});
-  const next = random(options.seed);
+  const next = seededRandom(options.seed);
   const root = mkdtempSync(join(tmpdir(), "openkraft-blackbox-"));
   const base = await freeBasePort(options.voters * 2);
   const slots: Slot[] = Array.from({ length: options.voters }, (_, i) => ({

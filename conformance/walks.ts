@@ -44,8 +44,8 @@ export const WALK_CONFIGS: readonly WalkConfig[] = [
   },
 ];
 
-/** mulberry32: a small seeded generator (the walks must be the same on every machine). */
-const random = (seed: number): (() => number) => {
+/** mulberry32: a small seeded generator (walks and fault schedules must replay on every machine). */
+export const seededRandom = (seed: number): (() => number) => {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -78,7 +78,7 @@ export const walkVectors = (config: WalkConfig): RaftVector[] => {
   const seen = new Set<string>();
   const vectors: RaftVector[] = [];
   for (let seed = 1; seed <= config.walks; seed++) {
-    const next = random(seed);
+    const next = seededRandom(seed);
     const initial = initialWorld(config.cluster);
     let world = initial.world;
     const steps: StepTrace[] = [...initial.steps];
