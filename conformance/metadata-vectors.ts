@@ -22,20 +22,13 @@ import {
   projectBroker,
   projectController,
   type Vector,
+  type VectorInProgress,
 } from "./protocol.ts";
 import { transcriptRules } from "./vectors.ts";
 
 export const METADATA_SCENARIO_DIR = new URL("../spec/metadata-scenarios/", import.meta.url).pathname;
 
-type ControllerOpen = {
-  -readonly [K in keyof ControllerVector]: K extends "steps"
-    ? ControllerVector["steps"][number][]
-    : ControllerVector[K];
-};
-type BrokerOpen = {
-  -readonly [K in keyof BrokerVector]: K extends "steps" ? BrokerVector["steps"][number][] : BrokerVector[K];
-};
-type Open = ControllerOpen | BrokerOpen;
+type Open = VectorInProgress<ControllerVector> | VectorInProgress<BrokerVector>;
 
 /** The controller and broker vectors of one metadata transcript, in the order their nodes started. */
 export const metadataVectorsOf = (source: string, text: string): Vector[] => {

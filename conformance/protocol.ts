@@ -148,48 +148,50 @@ const vectorFields = {
   rules: Schema.Array(Schema.String),
 };
 
-/** One process lifetime of one node's Raft layer, with what the spec does at every step. */
-export const RaftVector = Schema.Struct({
-  layer: Schema.Literal("raft"),
-  ...vectorFields,
-  init: Init,
-  start: Schema.Struct({ effects: Schema.Array(RaftEffect), state: Projection }),
-  steps: Schema.Array(
-    Schema.Struct({ input: RaftInput, effects: Schema.Array(RaftEffect), state: Projection }),
-  ),
-});
+/** One process lifetime of one layer: its start, then every input with what the spec does. */
+const layerVector = <
+  L extends "raft" | "controller" | "broker",
+  I extends Schema.Top,
+  In extends Schema.Top,
+  E extends Schema.Top,
+  P extends Schema.Top,
+>(
+  layer: L,
+  init: I,
+  input: In,
+  effect: E,
+  state: P,
+) =>
+  Schema.Struct({
+    layer: Schema.Literal(layer),
+    ...vectorFields,
+    init,
+    start: Schema.Struct({ effects: Schema.Array(effect), state }),
+    steps: Schema.Array(Schema.Struct({ input, effects: Schema.Array(effect), state })),
+  });
 
-/** One process lifetime of a controller (the layer above Raft). */
-export const ControllerVector = Schema.Struct({
-  layer: Schema.Literal("controller"),
-  ...vectorFields,
-  init: InitController,
-  start: Schema.Struct({ effects: Schema.Array(ControllerEffect), state: ControllerProjection }),
-  steps: Schema.Array(
-    Schema.Struct({
-      input: ControllerInput,
-      effects: Schema.Array(ControllerEffect),
-      state: ControllerProjection,
-    }),
-  ),
-});
-
-/** One process lifetime of a broker (the layer above Raft). */
-export const BrokerVector = Schema.Struct({
-  layer: Schema.Literal("broker"),
-  ...vectorFields,
-  init: InitBroker,
-  start: Schema.Struct({ effects: Schema.Array(BrokerEffect), state: BrokerProjection }),
-  steps: Schema.Array(
-    Schema.Struct({ input: BrokerInput, effects: Schema.Array(BrokerEffect), state: BrokerProjection }),
-  ),
-});
+export const RaftVector = layerVector("raft", Init, RaftInput, RaftEffect, Projection);
+/** The layer above Raft on a controller. */
+export const ControllerVector = layerVector(
+  "controller",
+  InitController,
+  ControllerInput,
+  ControllerEffect,
+  ControllerProjection,
+);
+/** The layer above Raft on a broker. */
+export const BrokerVector = layerVector("broker", InitBroker, BrokerInput, BrokerEffect, BrokerProjection);
 
 export const Vector = Schema.Union([RaftVector, ControllerVector, BrokerVector]);
 export type Vector = typeof Vector.Type;
 export type RaftVector = typeof RaftVector.Type;
 export type ControllerVector = typeof ControllerVector.Type;
 export type BrokerVector = typeof BrokerVector.Type;
+
+/** A vector while a generator is still appending its steps. */
+export type VectorInProgress<V extends Vector> = {
+  -readonly [K in keyof V]: K extends "steps" ? V["steps"][number][] : V[K];
+};
 
 /** Anything an adapter reports as an effect, of any layer. */
 export type AnyEffect = RaftEffect | ControllerEffect | BrokerEffect;

@@ -170,6 +170,17 @@ const normalizeOrder = (effects: readonly AnyEffect[]): AnyEffect[] => {
 };
 
 /**
+ * The correlation id of a request the node sends under its own numbering — a Raft request, or a
+ * broker's request to its controller (R112) — if the effect is one.
+ */
+const ownRequestId = (e: AnyEffect): number | undefined =>
+  e._tag === "SendToController"
+    ? e.correlationId
+    : e._tag === "Send" && isRequest(e.message)
+      ? e.correlationId
+      : undefined;
+
+/**
  * Compare what the spec did with what the implementation did; learns correlation ids of the
  * implementation's requests into `ids` (spec id → implementation id). Null when they agree.
  */
@@ -190,27 +201,13 @@ export const compareEffects = (
         actual: y ?? null,
       };
     }
-    // A broker's requests to its controller carry its own correlation ids too (R112).
-    if (ids !== "exact" && x._tag === "SendToController" && y._tag === "SendToController") {
-      const known = ids.get(x.correlationId);
-      if (known !== undefined && known !== y.correlationId)
+    const expectedId = ids === "exact" ? undefined : ownRequestId(x);
+    if (ids !== "exact" && expectedId !== undefined && y._tag === x._tag) {
+      const actualId = y._tag === "Send" || y._tag === "SendToController" ? y.correlationId : undefined;
+      const known = ids.get(expectedId);
+      if (actualId === undefined || (known !== undefined && known !== actualId))
         return { what: `effect ${i} reuses another request's correlation id`, expected: x, actual: y };
-      ids.set(x.correlationId, y.correlationId);
-      if (stable({ ...x, correlationId: 0 }) !== stable({ ...y, correlationId: 0 }))
-        return { what: `effect ${i} differs`, expected: x, actual: y };
-      continue;
-    }
-    if (
-      ids !== "exact" &&
-      x._tag === "Send" &&
-      y._tag === "Send" &&
-      isRequest(x.message) &&
-      x.correlationId !== undefined
-    ) {
-      const known = ids.get(x.correlationId);
-      if (y.correlationId === undefined || (known !== undefined && known !== y.correlationId))
-        return { what: `effect ${i} reuses another request's correlation id`, expected: x, actual: y };
-      ids.set(x.correlationId, y.correlationId);
+      ids.set(expectedId, actualId);
       if (stable({ ...x, correlationId: 0 }) !== stable({ ...y, correlationId: 0 }))
         return { what: `effect ${i} differs`, expected: x, actual: y };
       continue;
@@ -245,7 +242,8 @@ const translate = (layer: Vector["layer"], input: AnyInput, ids: ReadonlyMap<num
   return input;
 };
 
-const describeInput = (input: AnyInput): string =>
+/** An input in a few words, for reports. */
+export const describeInput = (input: AnyInput): string =>
   input._tag === "Received"
     ? `Received ${input.message._tag} from ${input.from}`
     : input._tag === "TimerExpired"

@@ -12,7 +12,7 @@ import { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { ElectionState, LogState, type NodeState, RaftConfig } from "../spec/raft/state.ts";
 import type { Reducers } from "./adapter.ts";
 import { type Projection, project } from "./protocol.ts";
-import { compareEffects, stable } from "./runner.ts";
+import { compareEffects, describeInput, stable } from "./runner.ts";
 
 const StartLine = Schema.Struct({
   node: Schema.Int,
@@ -45,15 +45,6 @@ export type TraceVerdict =
       /** The spec's state of that node just before the event (null before its first start). */
       readonly state: Projection | null;
     };
-
-const describe = (input: { readonly _tag: string }): string => {
-  const i = input as RaftInput;
-  return i._tag === "Received"
-    ? `Received ${i.message._tag} from ${i.from}`
-    : i._tag === "TimerExpired"
-      ? `TimerExpired ${i.timer}`
-      : input._tag;
-};
 
 /** A line of a trace and where it came from ("file:line"). */
 export interface TraceLine {
@@ -150,7 +141,7 @@ export const checkTrace = (lines: readonly TraceLine[], reducers: Reducers): Tra
       throw new Error(`${line} is not a Raft step: ${(error as Error).message.split("\n")[0]}`);
     }
     const running = nodes.get(stepLine.node);
-    const event = describe(stepLine.input);
+    const event = describeInput(stepLine.input);
     if (running === undefined || running === null)
       return wrong(stepLine.node, event, "a step of a node that has not started", null, stepLine.input);
     const result = reducers.step(running.state, stepLine.input, running.config);

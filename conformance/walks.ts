@@ -17,7 +17,7 @@ import {
   nodeConfig,
   type StepTrace,
 } from "../spec/cluster/world.ts";
-import { project, type RaftVector } from "./protocol.ts";
+import { project, type RaftVector, type VectorInProgress } from "./protocol.ts";
 
 export interface WalkConfig {
   readonly name: string;
@@ -111,9 +111,7 @@ export const lifetimes = (
   steps: readonly { readonly step: StepTrace; readonly cluster: ClusterSpec }[],
   rules: readonly string[] = [],
 ): RaftVector[] => {
-  type Open = {
-    -readonly [K in keyof RaftVector]: K extends "steps" ? RaftVector["steps"][number][] : RaftVector[K];
-  };
+  type Open = VectorInProgress<RaftVector>;
   const vectors: Open[] = [];
   const current = new Map<number, Open>();
   const starts = new Map<number, number>();

@@ -78,7 +78,8 @@ interface ClusterFile {
   readonly nodes: readonly ClusterNode[];
 }
 
-const kraftBin = fileURLToPath(new URL("../../bin/kraft.js", import.meta.url));
+/** The kraft command's entry point, for starting node processes. */
+export const kraftBin = fileURLToPath(new URL("../../bin/kraft.js", import.meta.url));
 
 /** Timeouts for `--fast`: a tenth of Kafka's defaults. */
 export const FAST_TIMEOUTS: readonly (readonly [string, number])[] = [

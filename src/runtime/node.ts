@@ -149,6 +149,7 @@ export class KraftNode {
   constructor(config: NodeConfig, log: Log) {
     this.config = config;
     this.log = log;
+    this.loopbackAnswers = { ...this.loopback, peer: config.nodeId };
     this.meta = readMetaProperties(config.logDir);
     if (this.meta.nodeId !== config.nodeId) {
       throw new NodeError(
@@ -247,9 +248,15 @@ export class KraftNode {
     this.pump();
   }
 
+  /** The Raft leader this node knows (itself when it leads), or -1. */
+  private leaderId(): number {
+    const role = this.raft.role;
+    return role._tag === "Leader" ? this.config.nodeId : "leaderId" in role ? role.leaderId : -1;
+  }
+
   status(): NodeStatus {
     const role = this.raft.role;
-    const leaderId = role._tag === "Leader" ? this.config.nodeId : "leaderId" in role ? role.leaderId : -1;
+    const leaderId = this.leaderId();
     return {
       nodeId: this.config.nodeId,
       roles: this.config.roles,
@@ -732,13 +739,11 @@ export class KraftNode {
   };
 
   /** Answers on the loopback arrive as if from this node's own controller. */
-  private get loopbackAnswers(): Connection {
-    return { ...this.loopback, peer: this.config.nodeId };
-  }
+  private readonly loopbackAnswers: Connection;
 
   /** Clients all say they are -1; each connection gets its own negative id so answers find it. */
   private requesterId(connection: Connection, from: number): number {
-    return from >= 0 ? from : -1000 - connection.id;
+    return from >= 0 ? from : clientIdOf(connection);
   }
 
   private onFrame(connection: Connection, frame: Frame): void {
@@ -822,7 +827,7 @@ export class KraftNode {
     // requester's correlation ids then never meet the Raft layer's own.
     const from =
       request._tag === "DescribeQuorumAdminRequest"
-        ? -1000 - connection.id
+        ? clientIdOf(connection)
         : this.requesterId(connection, claimedFrom);
     const admin = from < 0;
     switch (request._tag) {
@@ -885,7 +890,7 @@ export class KraftNode {
     request: NodeRequest,
     admin: boolean,
   ): boolean {
-    const leader = this.status().leaderId;
+    const leader = this.leaderId();
     if (leader < 0 || leader === this.config.nodeId || !this.transport.hasPeer(leader)) return false;
     this.request(leader, this.nextForwardId++, request, "forward", { connection, correlationId, admin });
     return true;
@@ -902,7 +907,7 @@ export class KraftNode {
         errorMessage: null,
         body: {
           clusterId: this.meta.clusterId,
-          controllerId: this.status().leaderId,
+          controllerId: this.leaderId(),
           metadataOffset: image.offset,
           brokers: image.brokers,
           features: image.features,
@@ -926,6 +931,7 @@ export class KraftNode {
 
   private onClose(connection: Connection): void {
     for (const [key, c] of this.origins) if (c === connection) this.origins.delete(key);
+    this.clientIds.delete(clientIdOf(connection));
     if (connection.peer < 0) return;
     // Collect first: failing a request can send a new one to the same peer, which must not be
     // failed by this same close.
@@ -1065,6 +1071,9 @@ export class KraftNode {
     });
   }
 }
+
+/** The negative requester id a client connection's requests carry inside this node. */
+const clientIdOf = (connection: Connection): number => -1000 - connection.id;
 
 /** The record a follower appends from the Fetch response it is handling. */
 const fetchedEntry = (

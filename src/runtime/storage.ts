@@ -15,7 +15,6 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
@@ -485,10 +484,5 @@ export class LogStore {
       closeSync(this.fd);
       this.fd = null;
     }
-  }
-
-  /** Bytes on disk, for metrics. */
-  sizeBytes(): number {
-    return this.segments.reduce((sum, s) => sum + (existsSync(s.path) ? statSync(s.path).size : 0), 0);
   }
 }

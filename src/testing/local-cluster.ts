@@ -2,19 +2,18 @@
 // same formatting and process start as `kraft cluster up`, on free ports, with helpers to kill,
 // restart and query nodes. Nothing here decides protocol behaviour; it only drives processes.
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { BrokerRegistration, TopicImage } from "../../spec/metadata/image.ts";
 import type { CreatableTopicResult } from "../../spec/metadata/requests.ts";
 import { requestOnce } from "../cli/client.ts";
-import { type ClusterNode, prepareCluster } from "../cli/cluster.ts";
+import { type ClusterNode, kraftBin, prepareCluster } from "../cli/cluster.ts";
 import type { NodeRequest, NodeResponse } from "../runtime/codec.ts";
 import type { NodeStatus } from "../runtime/node.ts";
 
-export const kraftBin = fileURLToPath(new URL("../../bin/kraft.js", import.meta.url));
+export { kraftBin };
 
 /** Timeouts short enough for tests, long enough for a loaded two-core machine. */
 export const TEST_TIMEOUTS: readonly (readonly [string, number])[] = [
@@ -259,10 +258,5 @@ export class LocalCluster {
     if (response._tag !== "AdminResponse" || response.errorCode !== "NONE")
       throw new Error(`DescribeCluster on node ${id} answered ${JSON.stringify(response)}`);
     return (response.body as { brokers: BrokerRegistration[] }).brokers;
-  }
-
-  /** Everything the node wrote on stderr over all its starts. */
-  logFile(id: number): string {
-    return readFileSync(join(this.node(id).dir, "node.log"), "utf8");
   }
 }
