@@ -2,7 +2,7 @@
 // duplicated, which armed timer fires, which flush completes, which node crashes or restarts, when
 // a client appends. Bounds keep the space finite for the model checker; random tests use the same
 // enumeration to walk it.
-import type { TimerKind } from "../raft/state.ts";
+import { type RaftConfig, type TimerKind, TimerKind as TimerKindSchema } from "../raft/state.ts";
 import {
   type ClusterSpec,
   clientAppend,
@@ -14,6 +14,7 @@ import {
   entryValue,
   fireTimer,
   flush,
+  nodeConfig,
   nodeIdOf,
   type Outcome,
   startNode,
@@ -109,11 +110,11 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
     }
     for (const timer of state.timers) actions.push({ kind: "timer", node, timer });
     if (slot.flushRequested) actions.push({ kind: "flush", node });
+    // Clients may ask any node in any role (R87): every role but a leader must refuse. A leader's
+    // writes are bounded per epoch; what other roles do with a write is the point of offering it.
     if (
-      state.role._tag === "Leader" &&
       world.valuesAppended < bounds.maxValues &&
-      valuesInEpoch(world, node, state.epoch) < bounds.maxValuesPerEpoch &&
-      !state.shuttingDown
+      (state.role._tag !== "Leader" || valuesInEpoch(world, node, state.epoch) < bounds.maxValuesPerEpoch)
     ) {
       actions.push({ kind: "append", node });
     }
@@ -178,4 +179,143 @@ export const describeAction = (world: World, action: Action): string => {
     default:
       return `${action.kind} ${nodeIdOf(action.node)}`;
   }
+};
+
+// ---- the fair schedule (liveness) ------------------------------------------------------------------
+
+/**
+ * Which fault-free schedule a liveness property is judged on: "healed" restarts every crashed node
+ * first and then runs without faults; "as-is" runs without faults but leaves crashed nodes down.
+ */
+export type Suffix = "healed" | "as-is";
+
+/** An armed timer on the fair schedule: `key` is node index × 8 + the timer's place in TimerKind. */
+export interface TimerClock {
+  readonly key: number;
+  readonly remainingMs: number;
+}
+
+/** A world on the fair schedule, with how long each armed timer has left (sorted by key). */
+export interface TimedWorld {
+  readonly state: World;
+  readonly timers: readonly TimerClock[];
+}
+
+const TIMER_KINDS: readonly TimerKind[] = TimerKindSchema.literals;
+
+export const timerKey = (node: number, timer: TimerKind): number => node * 8 + TIMER_KINDS.indexOf(timer);
+
+const timerOfKey = (key: number): { node: number; timer: TimerKind } => ({
+  node: Math.floor(key / 8),
+  timer: TIMER_KINDS[key % 8]!,
+});
+
+/**
+ * How long a timer runs when armed without a SetTimer to say (R31–R33, R63(d), R68): the nominal
+ * duration, an election timeout with half its jitter.
+ */
+export const timerDurationMs = (config: RaftConfig, timer: TimerKind): number => {
+  switch (timer) {
+    case "retryBackoff":
+      return config.retryBackoffMs;
+    case "fetchWait":
+      return config.fetchMaxWaitMs;
+    case "beginQuorumEpoch":
+      return Math.floor(config.fetchTimeoutMs / 2);
+    case "election":
+      return config.electionTimeoutMs + Math.floor(config.electionTimeoutMs / 2);
+    case "fetch":
+      return config.fetchTimeoutMs;
+    case "checkQuorum":
+      return Math.floor((config.fetchTimeoutMs * 3) / 2);
+  }
+};
+
+/** The fair schedule's start: every armed timer has its whole nominal duration ahead of it. */
+export const startClocks = (world: World, cluster: ClusterSpec): TimedWorld => {
+  const timers: TimerClock[] = [];
+  world.nodes.forEach((slot, node) => {
+    if (slot.state === null) return;
+    const config = nodeConfig(cluster, nodeIdOf(node));
+    for (const timer of slot.state.timers)
+      timers.push({ key: timerKey(node, timer), remainingMs: timerDurationMs(config, timer) });
+  });
+  timers.sort((a, b) => a.key - b.key);
+  return { state: world, timers };
+};
+
+/**
+ * The clocks after a step that took `elapsedMs`: a timer a SetTimer armed runs for its delay plus half
+ * its jitter (the midpoint of what the shell would draw); every other armed timer has `elapsedMs` less.
+ */
+const advanceClocks = (
+  before: TimedWorld,
+  outcome: Outcome,
+  elapsedMs: number,
+  cluster: ClusterSpec,
+): TimedWorld => {
+  const set = new Map<number, number>();
+  for (const step of outcome.steps) {
+    const node = step.node - 1;
+    for (const e of step.effects) {
+      if (e._tag === "SetTimer") set.set(timerKey(node, e.timer), e.delayMs + Math.floor(e.jitterMs / 2));
+    }
+  }
+  const previous = new Map(before.timers.map((t) => [t.key, t.remainingMs]));
+  const timers: TimerClock[] = [];
+  outcome.world.nodes.forEach((slot, node) => {
+    if (slot.state === null) return;
+    for (const timer of slot.state.timers) {
+      const key = timerKey(node, timer);
+      const armed = set.get(key);
+      const left = previous.get(key);
+      const remainingMs =
+        armed ??
+        (left === undefined
+          ? timerDurationMs(nodeConfig(cluster, nodeIdOf(node)), timer)
+          : Math.max(0, left - elapsedMs));
+      timers.push({ key, remainingMs });
+    }
+  });
+  timers.sort((a, b) => a.key - b.key);
+  return { state: outcome.world, timers };
+};
+
+/**
+ * The fair schedule after the last fault, a deterministic function of the timed world: a network and
+ * disks that are fast next to the timeouts, timers that run out when their time is up.
+ * 1. ("healed") a crashed node restarts;
+ * 2. an outstanding flush completes;
+ * 3. the first message in flight is delivered (no message is lost or duplicated);
+ * 4. otherwise time passes until the next timer runs out (ties: lower node first), and it does.
+ * Returns the action, what it did, the time it took and the clocks after it; null when nothing can
+ * happen.
+ */
+export const fairStep = (
+  timed: TimedWorld,
+  cluster: ClusterSpec,
+  suffix: Suffix,
+): {
+  readonly action: Action;
+  readonly outcome: Outcome;
+  readonly elapsedMs: number;
+  readonly timed: TimedWorld;
+} | null => {
+  const world = timed.state;
+  const take = (action: Action, elapsedMs: number) => {
+    const outcome = applyAction(world, cluster, action);
+    return { action, outcome, elapsedMs, timed: advanceClocks(timed, outcome, elapsedMs, cluster) };
+  };
+  if (suffix === "healed") {
+    const down = world.nodes.findIndex((slot) => slot.state === null);
+    if (down >= 0) return take({ kind: "restart", node: down }, 0);
+  }
+  const flushing = world.nodes.findIndex((slot) => slot.state !== null && slot.flushRequested);
+  if (flushing >= 0) return take({ kind: "flush", node: flushing }, 0);
+  if (world.network.length > 0) return take({ kind: "deliver", position: 0 }, 0);
+  let first: TimerClock | undefined;
+  for (const t of timed.timers) if (first === undefined || t.remainingMs < first.remainingMs) first = t;
+  if (first === undefined) return null;
+  const { node, timer } = timerOfKey(first.key);
+  return take({ kind: "timer", node, timer }, first.remainingMs);
 };

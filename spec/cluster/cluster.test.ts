@@ -23,13 +23,28 @@ describe("actions", () => {
   it("offers loss, duplication and crashes only while their bounds and switches allow", () => {
     const world = electing();
     const kinds = (bounds = DEFAULT_BOUNDS) => new Set(enabledActions(world, bounds).map((a) => a.kind));
+    // Client writes go to every node in every role (R87), here to nodes with no leader at all.
     expect(kinds({ ...DEFAULT_BOUNDS, maxDuplicates: 1 })).toEqual(
-      new Set(["deliver", "drop", "duplicate", "timer", "crash"]),
+      new Set(["deliver", "drop", "duplicate", "timer", "append", "crash"]),
     );
     expect(kinds({ ...DEFAULT_BOUNDS, disabledFaults: ["loss", "crash"] })).toEqual(
+      new Set(["deliver", "timer", "append"]),
+    );
+    expect(kinds({ ...DEFAULT_BOUNDS, maxCrashes: 0, loss: false, maxValues: 0 })).toEqual(
       new Set(["deliver", "timer"]),
     );
-    expect(kinds({ ...DEFAULT_BOUNDS, maxCrashes: 0, loss: false })).toEqual(new Set(["deliver", "timer"]));
+  });
+
+  it("offers a client write to every running node, whatever its role", () => {
+    const world = electing();
+    const appends = enabledActions(world, DEFAULT_BOUNDS).filter((a) => a.kind === "append");
+    expect(appends.map((a) => (a.kind === "append" ? a.node : -1))).toEqual([0, 1, 2]);
+    const refused = applyAction(world, DEFAULT_CLUSTER, appends[1]!);
+    expect(refused.steps[0]?.effects).toEqual([
+      { _tag: "ClientRejected", operation: "append", errorCode: "NOT_LEADER_OR_FOLLOWER" },
+    ]);
+    expect(refused.world.valuesAppended).toBe(0);
+    expect(refused.world.nodes[1]!.entries).toEqual([]);
   });
 
   it("applies and names each kind of action", () => {

@@ -43,6 +43,7 @@ import {
   type Envelope,
   entryEpoch,
   entryValue,
+  flushedSlot,
   nodeIdOf,
   type StepTrace,
   startNode as startRaft,
@@ -594,7 +595,7 @@ const stopNode = (run: Run, index: number): void => {
   const slot = run.world.raft.nodes[index]!;
   if (slot.state === null) return;
   const nodes = run.world.raft.nodes.slice();
-  nodes[index] = { state: null, persisted: slot.persisted, entries: slot.entries, flushRequested: false };
+  nodes[index] = { ...flushedSlot(slot), state: null };
   run.world = {
     ...run.world,
     raft: { ...run.world.raft, nodes, network: run.world.raft.network.filter((e) => e.to !== id) },
@@ -658,7 +659,7 @@ const drain = (run: Run): void => {
       const slot = run.world.raft.nodes[work.index]!;
       if (run.spec.syncFlush && slot.flushRequested && slot.state !== null) {
         const nodes = run.world.raft.nodes.slice();
-        nodes[work.index] = { ...slot, flushRequested: false };
+        nodes[work.index] = flushedSlot(slot);
         run.world = { ...run.world, raft: { ...run.world.raft, nodes } };
         run.queue.unshift({
           kind: "raft",
@@ -773,6 +774,7 @@ export const initialMetadataWorld = (spec: MetadataClusterSpec): MetaOutcome => 
         state: null,
         persisted: null,
         entries: [],
+        durable: 0,
         flushRequested: false,
       })),
       network: [],
@@ -878,7 +880,7 @@ export const flushNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
   const slot = world.raft.nodes[index]!;
   if (slot.state === null || !slot.flushRequested) return { world, steps: [], events: 0 };
   const nodes = world.raft.nodes.slice();
-  nodes[index] = { ...slot, flushRequested: false };
+  nodes[index] = flushedSlot(slot);
   const cleared = { ...world, raft: { ...world.raft, nodes } };
   return runWork(cleared, spec, [
     { kind: "raft", index, input: { _tag: "LogFlushed", offset: slot.entries.length } },

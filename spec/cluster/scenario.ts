@@ -306,7 +306,7 @@ const runCommand = (session: Session, command: string): string[] => {
       const index = nodeIndex(session, args[0]);
       const slot = session.world.nodes[index]!;
       if (slot.state === null) return [`!! node ${args[0]} is already down`];
-      const kept = slot.state.log.flushedOffset;
+      const kept = slot.durable;
       session.world = crash(session.world, index);
       return [`n${args[0]} crashed: kept ${kept} of ${slot.entries.length} records`];
     }

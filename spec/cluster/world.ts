@@ -1,8 +1,9 @@
 // A simulated cluster of nodes running the Raft reducers unchanged: the shell that the scenario
 // transcripts, the property tests and the model checker share. It is pure: every operation returns
 // a new world. It carries out effects as the runtime does — quorum-state writes are durable at once,
-// log appends only once flushed — and it keeps the "ghost" history the cluster-wide properties
-// need (which node led which epoch, what was ever committed).
+// log appends only once the world itself has flushed them — and it keeps the "ghost" history the
+// cluster-wide properties need (which node led which epoch, what was ever committed). The disk is the
+// world's: what a crash keeps is what the world wrote and flushed, never what a node's state claims.
 
 import { checkEffect, checkStep } from "../invariants/transitions.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
@@ -24,8 +25,13 @@ export interface NodeSlot {
   readonly state: NodeState | null;
   /** quorum-state as on disk. */
   readonly persisted: ElectionState | null;
-  /** The log's records; a crash keeps the first state.log.flushedOffset of them. */
+  /** The log's records as the process sees them (written, not necessarily flushed). */
   readonly entries: readonly Entry[];
+  /**
+   * How many of `entries` are on disk: the world flushed them (a truncation is durable at once, as
+   * the runtime fsyncs it). A crash keeps exactly these; they are always a prefix of `entries`.
+   */
+  readonly durable: number;
   /** A FlushLog is outstanding. */
   readonly flushRequested: boolean;
 }
@@ -146,6 +152,40 @@ interface PayloadSource {
 }
 
 /**
+ * The node's log shape against the world's records: the same end and epochs (its appends and
+ * truncations are what it thinks they are), and nothing counted as flushed that the world has not
+ * flushed (LogShapeMatchesDisk, FlushedWithinDisk; R16, R67).
+ */
+const logClaimProblem = (
+  id: number,
+  state: NodeState,
+  entries: readonly Entry[],
+  durable: number,
+): string | null => {
+  const log = state.log;
+  if (log.endOffset !== entries.length || log.startOffset !== 0) {
+    return `LogShapeMatchesDisk: node ${id} believes its log ends at ${log.endOffset}, but its appends and truncations left ${entries.length} records (R67)`;
+  }
+  let run = -1;
+  let at = 0;
+  for (let offset = 0; offset < entries.length; offset++) {
+    const epoch = entryEpoch(entries[offset]!);
+    if (epoch === run) continue;
+    run = epoch;
+    const cached = log.epochs[at++];
+    if (cached === undefined || cached.epoch !== epoch || cached.startOffset !== offset) {
+      return `LogShapeMatchesDisk: node ${id}'s epoch cache does not match its records at offset ${offset} (R3, R67)`;
+    }
+  }
+  if (at !== log.epochs.length)
+    return `LogShapeMatchesDisk: node ${id}'s epoch cache names an epoch its records do not hold (R67)`;
+  if (log.flushedOffset > durable) {
+    return `FlushedWithinDisk: node ${id} counts ${log.flushedOffset} records as flushed, but only ${durable} reached the disk (R16)`;
+  }
+  return null;
+};
+
+/**
  * Carry out one step's effects in order, as the runtime would, checking the transition properties
  * that only the effect stream can show (R14, R16, R144).
  */
@@ -164,10 +204,19 @@ const applyEffects = (
   let committed = world.committed;
   let broken = world.broken;
   let entries = slot.entries;
+  let durable = slot.durable;
   let persisted = slot.persisted;
   let flushRequested = slot.flushRequested;
   for (const effect of effects) {
-    broken ??= checkEffect(effect, { id, persisted, entries, committed, state: after, request });
+    broken ??= checkEffect(effect, {
+      id,
+      persisted,
+      entries,
+      durable,
+      committed,
+      state: after,
+      request,
+    });
     switch (effect._tag) {
       case "Send": {
         let payload: Entry[] | null = null;
@@ -193,6 +242,12 @@ const applyEffects = (
             : { epoch: effect.epoch, leaderId: effect.leaderId, votedKey: effect.votedKey };
         break;
       case "AppendRecords": {
+        if (effect.baseOffset !== entries.length) {
+          // The disk only grows at its end; anything else would leave an unflushed record inside the
+          // durable prefix (R66, R67: a log is truncated before it is overwritten).
+          broken ??= `AppendAtLogEnd: node ${id} appended at offset ${effect.baseOffset} but its log ends at ${entries.length} (R66, R67)`;
+          break;
+        }
         const next = entries.slice();
         for (let i = 0; i < effect.count; i++) {
           const offset = effect.baseOffset + i;
@@ -213,7 +268,9 @@ const applyEffects = (
         break;
       }
       case "TruncateLog":
-        entries = entries.slice(0, effect.offset);
+        // The runtime fsyncs a truncation, so the disk loses the records at once.
+        if (effect.offset < entries.length) entries = entries.slice(0, effect.offset);
+        durable = Math.min(durable, entries.length);
         break;
       case "FlushLog":
         flushRequested = true;
@@ -222,11 +279,23 @@ const applyEffects = (
         if (after.role._tag === "Leader" && effect.offset > committed.length)
           committed = entries.slice(0, effect.offset);
         break;
+      case "AppendAccepted":
+        // R87: only the leader of exactly that epoch takes a write; any other role refuses it.
+        if (
+          world.leaders[effect.epoch] !== id ||
+          after.role._tag !== "Leader" ||
+          after.epoch !== effect.epoch
+        ) {
+          broken ??= `AcceptedOnlyByLeader: node ${id} accepted a client write in epoch ${effect.epoch} as ${after.role._tag} of epoch ${after.epoch} (R87)`;
+        }
+        break;
       default:
         break;
     }
   }
-  slot = { state: after, persisted, entries, flushRequested };
+  // What the node believes of its log must be what its effects did to the world's disk (R16, R67).
+  broken ??= logClaimProblem(id, after, entries, durable);
+  slot = { state: after, persisted, entries, durable, flushRequested };
   let leaders = world.leaders;
   if (after.role._tag === "Leader" && before?.role._tag !== "Leader") {
     const previous = leaders[after.epoch] ?? -1;
@@ -285,6 +354,7 @@ export const initialWorld = (cluster: ClusterSpec): Outcome => {
       state: null,
       persisted: null,
       entries: [],
+      durable: 0,
       flushRequested: false,
     })),
     network: [],
@@ -422,12 +492,22 @@ export const fireTimer = (
   timer: NodeState["timers"][number],
 ): Outcome => applyInput(world, cluster, index, { _tag: "TimerExpired", timer });
 
-/** The shell finishes an outstanding flush: everything appended so far becomes durable. */
+/** A slot after an fsync: every record written so far is on disk. */
+export const flushedSlot = (slot: NodeSlot): NodeSlot => ({
+  ...slot,
+  durable: slot.entries.length,
+  flushRequested: false,
+});
+
+/**
+ * The world carries out an outstanding flush (an fsync): every record written so far reaches the
+ * disk, and the node is told how far (R16).
+ */
 export const flush = (world: World, cluster: ClusterSpec, index: number): Outcome => {
   const slot = world.nodes[index]!;
   if (slot.state === null || !slot.flushRequested) return { world, steps: [] };
-  const cleared = replaceNode(world, index, { ...slot, flushRequested: false });
-  return applyInput(cleared, cluster, index, { _tag: "LogFlushed", offset: slot.entries.length });
+  const flushed = replaceNode(world, index, flushedSlot(slot));
+  return applyInput(flushed, cluster, index, { _tag: "LogFlushed", offset: slot.entries.length });
 };
 
 /** A client asks `index` to append one value; only the leader of its epoch accepts it (R87). */
@@ -438,19 +518,20 @@ export const clientAppend = (world: World, cluster: ClusterSpec, index: number):
 };
 
 /**
- * Kill a node: everything not flushed is lost; quorum-state survives (R14). Its connections die with
- * it, so nothing still on its way to it arrives.
+ * Kill a node: the disk keeps exactly what the world flushed to it, whatever the node believed; the
+ * quorum-state the world wrote survives (R14). Its connections die with it, so nothing still on its
+ * way to it arrives.
  */
 export const crash = (world: World, index: number): World => {
   const slot = world.nodes[index]!;
   if (slot.state === null) return world;
-  const durable = slot.state.log.flushedOffset;
   const id = nodeIdOf(index);
   return {
     ...replaceNode({ ...world, network: world.network.filter((e) => e.to !== id) }, index, {
       state: null,
       persisted: slot.persisted,
-      entries: slot.entries.slice(0, durable),
+      entries: slot.entries.slice(0, slot.durable),
+      durable: slot.durable,
       flushRequested: false,
     }),
     crashes: world.crashes + 1,

@@ -5,9 +5,9 @@
 import { entryEpoch, type NodeSlot, nodeIdOf, type World } from "../cluster/world.ts";
 import { majority } from "../raft/primitives.ts";
 
-/** The records a node keeps across a crash. */
+/** The records a node keeps across a crash: what the world flushed to its disk. */
 export const durableEntries = (slot: NodeSlot): readonly number[] =>
-  slot.state === null ? slot.entries : slot.entries.slice(0, slot.state.log.flushedOffset);
+  slot.durable === slot.entries.length ? slot.entries : slot.entries.slice(0, slot.durable);
 
 const voterSlots = (world: World, voters: number): readonly NodeSlot[] => world.nodes.slice(0, voters);
 

@@ -81,9 +81,17 @@ describe("cluster invariants", () => {
   });
 
   it("MajorityReachedHighWatermark catches a leader counting records nobody flushed", () => {
-    const broken = withNode(world, 1, (s) => ({ ...s, log: { ...s.log, flushedOffset: 0 } }));
-    const both = withNode(broken, 2, (s) => ({ ...s, log: { ...s.log, flushedOffset: 0 } }));
-    expect(majorityReachedHighWatermark(both, 3)).toMatch(/only 1 voters/);
+    // The followers' own states still claim everything flushed: only the world's disks count.
+    const nodes = world.nodes.map((n, i) => (i === 0 ? n : { ...n, durable: 0 }));
+    expect(majorityReachedHighWatermark({ ...world, nodes }, 3)).toMatch(/only 1 voters/);
+  });
+
+  it("CommittedDurability reads the world's disks, not what the nodes believe they flushed", () => {
+    const nodes = world.nodes.map((n, i) => (i === 0 ? n : { ...n, durable: 1 }));
+    expect(nodes[1]!.state!.log.flushedOffset).toBe(2);
+    expect(committedDurability({ ...world, nodes }, 3)).toMatch(
+      /committed offset 1 is durable on 1 of 3 voters/,
+    );
   });
 
   it("MonotonicEpoch catches a running epoch that quorum-state does not hold", () => {
@@ -103,6 +111,7 @@ describe("step properties", () => {
     id: 1,
     persisted: { epoch: 1, leaderId: 1, votedKey: { id: 1 } },
     entries: world.nodes[0]!.entries,
+    durable: world.nodes[0]!.durable,
     committed: world.committed,
     state: leader,
     request: null,
@@ -176,8 +185,12 @@ describe("step properties", () => {
       },
     });
     expect(checkEffect(fetch, { ...ctx, id: 2, state: follower })).toMatch(
-      /^FlushedFetchOffset: voter 2 fetched from offset 5/,
+      /^FlushedFetchOffset: voter 2 fetched from offset 5 but only 2 records are on its disk/,
     );
+    // The node's own claim does not matter: a state saying 5 are flushed is not believed.
+    const claims = { ...follower, log: { ...follower.log, endOffset: 5, flushedOffset: 5 } };
+    expect(checkEffect(fetch, { ...ctx, id: 2, state: claims })).toMatch(/^FlushedFetchOffset/);
+    expect(checkEffect(fetch, { ...ctx, id: 2, state: follower, durable: 5 })).toBeNull();
   });
 
   it("MonotonicEpoch, VoteOncePerEpoch and SingleLeader judge quorum-state writes", () => {
@@ -205,6 +218,12 @@ describe("step properties", () => {
     const diverged = { ...ctx, entries: [makeEntry(1, 0), makeEntry(1, 42)] };
     expect(checkEffect({ _tag: "HighWatermarkUpdated", offset: 2 }, diverged)).toMatch(
       /^CommittedPrefixAgreement/,
+    );
+    // A follower may not hand its state machine more than any leader ever committed.
+    const follower = { ...ctx, id: 2, state: world.nodes[1]!.state! };
+    expect(checkEffect({ _tag: "HighWatermarkUpdated", offset: 2 }, follower)).toBeNull();
+    expect(checkEffect({ _tag: "HighWatermarkUpdated", offset: 3 }, follower)).toMatch(
+      /^CommittedPrefixAgreement: node 2 hands offsets up to 3 to its state machine as committed, but no leader ever committed past 2/,
     );
   });
 

@@ -28,6 +28,8 @@ export interface EffectContext {
   readonly persisted: ElectionState | null;
   /** The node's records before this effect (a number per record, as the world stores them). */
   readonly entries: readonly number[];
+  /** How many of those records the world has flushed to the node's disk. */
+  readonly durable: number;
   /** The longest prefix ever committed, before this effect. */
   readonly committed: readonly number[];
   /** The node's state after the step. */
@@ -40,10 +42,11 @@ export interface EffectContext {
  * One effect, judged in the order the shell carries it out:
  * - PersistBeforeSend (R14, R51): nothing leaves naming an epoch not yet durable, and a granted
  *   standard vote leaves only after the vote is durable;
- * - FlushedFetchOffset (R16): a voter reports only flushed offsets;
+ * - FlushedFetchOffset (R16): a voter reports only offsets the world has flushed to its disk;
  * - MonotonicEpoch and VoteOncePerEpoch (R29, R134, R144) for quorum-state writes;
  * - NeverTruncateCommitted (R66, R144);
- * - CommittedPrefixAgreement (R145): a node that says a prefix is committed holds the committed records;
+ * - CommittedPrefixAgreement (R145): a node that says a prefix is committed holds the committed records,
+ *   and no node but a leader says more is committed than a leader ever acknowledged;
  * - NoIllegalState (R42, R66, R136).
  */
 export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | null => {
@@ -72,8 +75,8 @@ export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | nu
         }
       }
       if (message._tag === "FetchRequest" && ctx.state.voters.some((v) => v.id === ctx.id)) {
-        if (message.fetchOffset > ctx.state.log.flushedOffset) {
-          return `FlushedFetchOffset: voter ${ctx.id} fetched from offset ${message.fetchOffset} but only ${ctx.state.log.flushedOffset} is flushed (R16)`;
+        if (message.fetchOffset > ctx.durable) {
+          return `FlushedFetchOffset: voter ${ctx.id} fetched from offset ${message.fetchOffset} but only ${ctx.durable} records are on its disk (R16)`;
         }
       }
       return null;
@@ -108,6 +111,9 @@ export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | nu
       return null;
     }
     case "HighWatermarkUpdated": {
+      if (ctx.state.role._tag !== "Leader" && effect.offset > ctx.committed.length) {
+        return `CommittedPrefixAgreement: node ${ctx.id} hands offsets up to ${effect.offset} to its state machine as committed, but no leader ever committed past ${ctx.committed.length} (R85, R145)`;
+      }
       const limit = Math.min(effect.offset, ctx.committed.length);
       for (let offset = 0; offset < limit; offset++) {
         if (ctx.entries[offset] !== ctx.committed[offset]) {

@@ -4,7 +4,8 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Model, Property } from "./model.ts";
+import { FingerprintMap } from "./fingerprint-map.ts";
+import type { Eventually, Model, Property, Timed } from "./model.ts";
 import { Random } from "./random.ts";
 import { VisitedSet } from "./visited.ts";
 import { fingerprint, WordWriter } from "./words.ts";
@@ -28,7 +29,20 @@ export interface SearchOptions {
   readonly progressIntervalMs?: number;
   /** Stop at the first violation (default) or keep counting states. */
   readonly now?: () => number;
+  /**
+   * Liveness: the simulated milliseconds the model's fair schedule has, from any state, to reach its
+   * `eventually` goals (0 turns the liveness check off). Default DEFAULT_LIVENESS_BOUND_MS.
+   */
+  readonly livenessBound?: number;
 }
+
+/**
+ * With Kafka's default timeouts an election takes at most about 2 s (an election timeout with its
+ * jitter), a leader that lost its quorum resigns within 3 s (1.5 fetch timeouts), and catching up
+ * takes a fetch round trip. 30 s is ten check-quorum periods: room for several failed elections after
+ * the mess a fault leaves behind, and still a bug when a cluster needs more.
+ */
+export const DEFAULT_LIVENESS_BOUND_MS = 30_000;
 
 export interface Progress {
   readonly depth: number;
@@ -47,6 +61,18 @@ export interface TraceStep {
   readonly nodes: readonly string[];
   /** What the action did, as the model explains it (reducer inputs, effects and states). */
   readonly details?: readonly unknown[];
+  /** Liveness counterexamples: this step belongs to the fault-free fair schedule after the faults. */
+  readonly fair?: boolean;
+}
+
+/** How a liveness counterexample ends. */
+export interface Stuck {
+  /** "cycle": the fair schedule came back to an earlier state; "deadlock": nothing was enabled; "bound": it ran out of steps. */
+  readonly how: "cycle" | "deadlock" | "bound";
+  /** The trace step the schedule started from (the last step of the prefix). */
+  readonly from: number;
+  /** For a cycle: the trace step it returns to. */
+  readonly loopsTo?: number;
 }
 
 export type StopReason = "max-states" | "max-seconds" | "max-memory" | "depth-bound";
@@ -70,6 +96,14 @@ export interface SearchResult<S> {
   readonly frontierDiskMB?: number;
   readonly sometimesReached: readonly string[];
   readonly sometimesMissed: readonly string[];
+  /** The eventually-properties judged, and how many distinct states their fair schedules visited. */
+  readonly liveness?: {
+    readonly properties: readonly string[];
+    readonly bound: number;
+    readonly states: number;
+  };
+  /** For a liveness violation: how the fair schedule got stuck. */
+  readonly stuck?: Stuck;
   readonly trace?: readonly TraceStep[];
   /** The violating state, for callers that want more than the trace shows. */
   readonly violatingState?: S | undefined;
@@ -318,8 +352,14 @@ export const replayPath = <S>(
   model: Model<S>,
   fingerprints: readonly (readonly [number, number])[],
   hints: readonly number[],
-): TraceStep[] =>
+): Replayed<S> =>
   replayFrom(model, fingerprints, hints, false) ?? replayFrom(model, fingerprints, hints, true)!;
+
+export interface Replayed<S> {
+  readonly trace: TraceStep[];
+  /** The last state of the replayed path, with the node names the trace uses. */
+  readonly last: S;
+}
 
 /**
  * One replay attempt. With `canonical`, each state is first replaced by its decoded canonical form,
@@ -331,7 +371,7 @@ const replayFrom = <S>(
   fingerprints: readonly (readonly [number, number])[],
   hints: readonly number[],
   canonical: boolean,
-): TraceStep[] | undefined => {
+): Replayed<S> | undefined => {
   const writer = new WordWriter();
   const fp = new Int32Array(2);
   const normalize = (s: S): S => {
@@ -347,6 +387,7 @@ const replayFrom = <S>(
   });
   if (initial === undefined) throw new Error("counterexample replay: no initial state matches");
   let state = normalize(initial);
+  let last = state;
   const trace: TraceStep[] = [{ step: 0, action: "initial state", nodes: model.describeState(state) }];
   for (let i = 1; i < fingerprints.length; i++) {
     const target = fingerprints[i]!;
@@ -367,6 +408,7 @@ const replayFrom = <S>(
           nodes: model.describeState(next.state),
           ...(details === undefined ? {} : { details }),
         });
+        last = next.state;
         state = normalize(next.state);
         found = true;
         break;
@@ -377,7 +419,325 @@ const replayFrom = <S>(
       return undefined;
     }
   }
-  return trace;
+  return { trace, last };
+};
+
+// ---- liveness ------------------------------------------------------------------------------------
+
+const UNKNOWN = -1;
+const IN_PROGRESS = -2;
+const NEVER = -3;
+
+export interface LivenessViolation {
+  readonly name: string;
+  readonly detail: string;
+}
+
+/**
+ * Bounded liveness under the model's fair schedule: from a state, the schedule (no faults, simulated
+ * time) must reach a state where every `eventually` goal of its suffix holds within the liveness
+ * bound (simulated milliseconds; a property may ask for less). The schedule is deterministic, so the
+ * time from each timed state to its goal is memoized by the exact encoding of state and clocks, and
+ * the schedules of all states share their work. A schedule that comes back to a timed state it
+ * visited went around a loop in which no time passes: it would repeat forever (a livelock).
+ */
+export class LivenessChecker<S> {
+  private readonly groups: {
+    suffix: string;
+    goals: Eventually<S>[];
+    withinMs: number;
+    memo: FingerprintMap;
+  }[] = [];
+  private readonly writer = new WordWriter();
+  private readonly fp = new Int32Array(2);
+  private readonly model: Model<S>;
+  /** Simulated milliseconds the schedule has to reach its goals. */
+  readonly bound: number;
+  readonly names: string[];
+  /** Steps a schedule may take at most (a net under the time bound). */
+  private readonly maxSteps: number;
+
+  constructor(model: Model<S>, boundMs: number) {
+    this.model = model;
+    this.bound = boundMs;
+    this.maxSteps = 20_000;
+    for (const p of model.properties) {
+      if (p.kind !== "eventually") continue;
+      let group = this.groups.find((g) => g.suffix === p.suffix);
+      if (group === undefined) {
+        group = { suffix: p.suffix, goals: [], withinMs: boundMs, memo: new FingerprintMap() };
+        this.groups.push(group);
+      }
+      group.goals.push(p);
+      if (p.withinMs !== undefined) group.withinMs = Math.min(group.withinMs, p.withinMs);
+    }
+    this.names = this.groups.flatMap((g) => g.goals.map((p) => p.name));
+  }
+
+  get active(): boolean {
+    return this.bound > 0 && this.groups.length > 0 && this.model.liveness !== undefined;
+  }
+
+  /** Distinct timed states the fair schedules have visited. */
+  get states(): number {
+    let n = 0;
+    for (const g of this.groups) n += g.memo.size;
+    return n;
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const g of this.groups) n += g.memo.bytes;
+    return n;
+  }
+
+  private unmet(goals: readonly Eventually<S>[], state: S): LivenessViolation | null {
+    for (const goal of goals) {
+      const missing = goal.goal(state);
+      if (missing !== null) return { name: goal.name, detail: missing };
+    }
+    return null;
+  }
+
+  private fingerprint(timed: Timed<S>): void {
+    this.writer.reset();
+    this.model.liveness!.encode(timed, this.writer);
+    fingerprint(this.writer.words, this.writer.length, this.fp);
+  }
+
+  /** The first eventually-property the fair schedule from `state` fails, or null. */
+  check(state: S): LivenessViolation | null {
+    if (!this.active) return null;
+    for (const group of this.groups) {
+      const ms = this.distance(group, this.model.liveness!.start(state));
+      if (ms === NEVER || ms > group.withinMs) {
+        return this.unmet(group.goals, state) ?? { name: group.goals[0]!.name, detail: "" };
+      }
+    }
+    return null;
+  }
+
+  /** The bound a property is judged with, in simulated milliseconds. */
+  boundFor(property: string): number {
+    return this.groups.find((g) => g.goals.some((p) => p.name === property))?.withinMs ?? this.bound;
+  }
+
+  /**
+   * Simulated milliseconds from `start` to its suffix's goals along the fair schedule, or NEVER. The
+   * same encoding again right after a step is a stale message delivered and ignored (the encoding
+   * does not keep such messages): progress, not a loop, taken without a new entry.
+   */
+  private distance(group: (typeof this.groups)[number], start: Timed<S>): number {
+    const liveness = this.model.liveness!;
+    const { memo, goals, suffix } = group;
+    const high: number[] = [];
+    const low: number[] = [];
+    /** elapsed[i]: simulated time from chain state i to chain state i + 1. */
+    const elapsed: number[] = [];
+    let timed = start;
+    let spent = 0;
+    let taken = 0;
+    let result: number;
+    for (;;) {
+      this.fingerprint(timed);
+      const h = this.fp[0]!;
+      const l = this.fp[1]!;
+      const last = high.length - 1;
+      if (last < 0 || high[last] !== h || low[last] !== l) {
+        const known = memo.get(h, l, UNKNOWN);
+        if (known >= 0 || known === NEVER) {
+          result = known;
+          break;
+        }
+        // Back at a timed state on this very schedule: a loop in which no time passes.
+        if (known === IN_PROGRESS) {
+          result = NEVER;
+          break;
+        }
+        if (this.unmet(goals, timed.state) === null) {
+          memo.set(h, l, 0);
+          result = 0;
+          break;
+        }
+        memo.set(h, l, IN_PROGRESS);
+        high.push(h);
+        low.push(l);
+        elapsed.push(0);
+      }
+      const next = ++taken > this.maxSteps ? null : liveness.next(timed, suffix, false);
+      // A safety property broken on the way (beyond the search's bounds) fails the check too; the
+      // report shows which.
+      if (next === null || firstViolation(this.model.properties, next.timed.state) !== null) {
+        result = NEVER;
+        break;
+      }
+      elapsed[elapsed.length - 1]! += next.elapsedMs;
+      spent += next.elapsedMs;
+      // Past the bound from the start: the start has failed, and the search stops there.
+      if (spent > group.withinMs) {
+        result = NEVER;
+        break;
+      }
+      timed = next.timed;
+    }
+    for (let i = high.length - 1; i >= 0; i--) {
+      if (result >= 0) result += elapsed[i]!;
+      memo.set(high[i]!, low[i]!, result);
+    }
+    return result;
+  }
+
+  /**
+   * The fair schedule from `start`, step by step, as far as it goes: until its goals hold, it comes
+   * back to a timed state (a loop in which no time passes), nothing can happen, it runs past the
+   * bound, or it breaks a safety property. For counterexamples; undefined when the goals are reached
+   * in time.
+   */
+  explain(start: S, property: string): Explained | undefined {
+    const liveness = this.model.liveness;
+    const group = this.groups.find((g) => g.goals.some((p) => p.name === property));
+    if (liveness === undefined || group === undefined) return undefined;
+    const seen = new Map<string, number>();
+    const steps: TraceStep[] = [];
+    let timed = liveness.start(start);
+    let spent = 0;
+    for (let i = 0; ; i++) {
+      const unmet = this.unmet(group.goals, timed.state);
+      if (unmet === null)
+        return spent > group.withinMs
+          ? {
+              steps,
+              how: "bound",
+              unmet: { name: group.goals[0]!.name, detail: `reached only after ${spent} ms` },
+              spentMs: spent,
+            }
+          : undefined;
+      this.fingerprint(timed);
+      const key = `${this.fp[0]}:${this.fp[1]}`;
+      const earlier = seen.get(key);
+      // The same encoding right after a step is an ignored stale message, not a loop.
+      if (earlier !== undefined && earlier !== i - 1)
+        return { steps, how: "cycle", loopsTo: earlier, unmet, spentMs: spent };
+      seen.set(key, i);
+      if (spent > group.withinMs || i > this.maxSteps) return { steps, how: "bound", unmet, spentMs: spent };
+      const next = liveness.next(timed, group.suffix, true);
+      if (next === null) return { steps, how: "deadlock", unmet, spentMs: spent };
+      spent += next.elapsedMs;
+      steps.push({
+        step: i + 1,
+        action: next.elapsedMs > 0 ? `${next.action} (+${next.elapsedMs} ms, at ${spent} ms)` : next.action,
+        nodes: this.model.describeState(next.timed.state),
+        ...(next.details === undefined ? {} : { details: next.details }),
+        fair: true,
+      });
+      const broken = firstViolation(this.model.properties, next.timed.state);
+      if (broken !== null)
+        return { steps, how: "safety", unmet: broken, state: next.timed.state, spentMs: spent };
+      timed = next.timed;
+    }
+  }
+}
+
+interface Explained {
+  readonly steps: TraceStep[];
+  readonly how: Stuck["how"] | "safety";
+  readonly loopsTo?: number;
+  /** The goal not reached (or, for "safety", the property broken on the way). */
+  readonly unmet: LivenessViolation;
+  readonly state?: unknown;
+  /** Simulated time the schedule ran. */
+  readonly spentMs: number;
+}
+
+/** A violation the search found, before it is turned into a report. */
+interface Found<S> {
+  readonly name: string;
+  readonly detail: string;
+  readonly state: S;
+  /** safety: `state` breaks an always-property; liveness: the fair schedule from `state` fails. */
+  readonly kind: "safety" | "liveness";
+}
+
+interface Report<S> {
+  readonly property: string;
+  readonly violation: string;
+  readonly trace: TraceStep[];
+  readonly violatingState: S;
+  readonly stuck?: Stuck;
+}
+
+/**
+ * Turn a violation into what the user reads: the path replayed with the trace's node names and the
+ * property's text computed on the replayed state (not on the symmetry-relabelled one the search
+ * held). For liveness, the fair schedule from the last state follows, until it loops, stops or runs
+ * out of steps; if the schedule from the replayed state does succeed (ties between nodes are broken
+ * by name, and symmetry renamed them), the search's own state is used instead.
+ */
+const report = <S>(
+  model: Model<S>,
+  checker: LivenessChecker<S>,
+  fingerprints: readonly (readonly [number, number])[],
+  hints: readonly number[],
+  found: Found<S>,
+): Report<S> => {
+  const replayed = replayPath(model, fingerprints, hints);
+  if (found.kind === "safety") {
+    const property = model.properties.find((p) => p.name === found.name);
+    const detail =
+      property?.kind === "always" ? (property.check(replayed.last) ?? found.detail) : found.detail;
+    return { property: found.name, violation: detail, trace: replayed.trace, violatingState: replayed.last };
+  }
+  const from = replayed.trace.length - 1;
+  const explained = checker.explain(replayed.last, found.name) ?? checker.explain(found.state, found.name);
+  if (explained === undefined) {
+    return {
+      property: found.name,
+      violation: `${found.name}: the fair schedule from the last state does not reach its goal within ${checker.boundFor(found.name)} ms`,
+      trace: replayed.trace,
+      violatingState: replayed.last,
+      stuck: { how: "bound", from },
+    };
+  }
+  const trace = [...replayed.trace, ...explained.steps.map((s) => ({ ...s, step: from + s.step }))];
+  if (explained.how === "safety") {
+    return {
+      property: explained.unmet.name,
+      violation: `${explained.unmet.detail} (on the fair schedule after the last fault at step ${from})`,
+      trace,
+      violatingState: explained.state as S,
+    };
+  }
+  const how =
+    explained.how === "cycle"
+      ? `comes back to the state after step ${from + explained.loopsTo!} with no time passed, and would repeat forever`
+      : explained.how === "deadlock"
+        ? `stops after ${explained.spentMs} ms: nothing can happen`
+        : `runs ${explained.spentMs} ms, past its bound of ${checker.boundFor(found.name)} ms,`;
+  return {
+    property: explained.unmet.name,
+    violation: `${explained.unmet.name}: after the last fault (step ${from}), the fair schedule ${how} without reaching the goal: ${explained.unmet.detail}`,
+    trace,
+    violatingState: replayed.last,
+    stuck: {
+      how: explained.how,
+      from,
+      ...(explained.loopsTo === undefined ? {} : { loopsTo: from + explained.loopsTo }),
+    },
+  };
+};
+
+/** The liveness fields of a result. */
+const livenessSummary = <S>(checker: LivenessChecker<S>) =>
+  checker.active
+    ? { liveness: { properties: checker.names, bound: checker.bound, states: checker.states } }
+    : {};
+
+/** Every check of a newly found state: safety first, then liveness from it. */
+const judge = <S>(model: Model<S>, liveness: LivenessChecker<S>, state: S): Found<S> | null => {
+  const problem = firstViolation(model.properties, state);
+  if (problem !== null) return { ...problem, state, kind: "safety" };
+  const stuck = liveness.check(state);
+  return stuck === null ? null : { ...stuck, state, kind: "liveness" };
 };
 
 // ---- breadth-first search ------------------------------------------------------------------------
@@ -406,7 +766,8 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   let peakRss = rssMB();
   let peakSearchBytes = 0;
   let stop: StopReason | undefined;
-  let violation: { name: string; detail: string; index: number; state: S } | undefined;
+  let violation: (Found<S> & { index: number }) | undefined;
+  const liveness = new LivenessChecker(model, options.livenessBound ?? DEFAULT_LIVENESS_BOUND_MS);
   let lastProgress = clock.seconds;
   // A depth bound: states that far are checked but not expanded; `cut` records that it mattered.
   const bound = options.depth;
@@ -430,9 +791,9 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
     const index = visited.add(fp[0]!, fp[1]!, -1, 0);
     reachedBy(model.properties, reached, 0, initial);
-    const problem = firstViolation(model.properties, initial);
-    if (problem !== null) {
-      violation = { ...problem, index, state: initial };
+    const found = judge(model, liveness, initial);
+    if (found !== null) {
+      violation = { ...found, index };
       break;
     }
     current.push(index, writer.words, writer.length);
@@ -462,9 +823,9 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
             }
           }
           const index = visited.add(fp[0]!, fp[1]!, parent, action);
-          const problem = firstViolation(model.properties, result.state);
-          if (problem !== null) {
-            violation = { ...problem, index, state: result.state };
+          const found = judge(model, liveness, result.state);
+          if (found !== null) {
+            violation = { ...found, index };
             break;
           }
           if (bound !== undefined && depth + 1 >= bound) cut = true;
@@ -474,7 +835,10 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
             break;
           }
         }
-        peakSearchBytes = Math.max(peakSearchBytes, visited.bytes + current.bytesHeld + next.bytesHeld);
+        peakSearchBytes = Math.max(
+          peakSearchBytes,
+          visited.bytes + current.bytesHeld + next.bytesHeld + liveness.bytes,
+        );
         peakDiskBytes = Math.max(peakDiskBytes, current.bytesOnDisk + next.bytesOnDisk);
         if ((generated & 1023) === 0 || current.count === 0) {
           const seconds = clock.seconds;
@@ -509,6 +873,7 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     bytesPerState: visited.size > 0 ? Math.round((peakSearchBytes || visited.bytes) / visited.size) : 0,
     frontierDiskMB: Math.round(peakDiskBytes / 1048576),
     ...sometimesSplit(model.properties, reached),
+    ...livenessSummary(liveness),
   };
   if (violation !== undefined) {
     const path = visited.pathTo(violation.index);
@@ -518,10 +883,7 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       ...common,
       result: "violation",
       complete: false,
-      property: violation.name,
-      violation: violation.detail,
-      trace: replayPath(model, fingerprints, hints),
-      violatingState: violation.state,
+      ...report(model, liveness, fingerprints, hints, violation),
     };
   }
   if (stop !== undefined) return { ...common, result: "incomplete", complete: false, stopReason: stop };
@@ -544,7 +906,8 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   let maxDepth = 0;
   let cut = false;
   let stop: StopReason | undefined;
-  let violation: { name: string; detail: string; path: S[]; actions: number[] } | undefined;
+  let violation: (Found<S> & { path: S[]; actions: number[] }) | undefined;
+  const liveness = new LivenessChecker(model, options.livenessBound ?? DEFAULT_LIVENESS_BOUND_MS);
   let peakRss = rssMB();
 
   interface Frame {
@@ -556,7 +919,7 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     fingerprintOf(model, initial, writer, fp);
     if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
     visited.add(fp[0]!, fp[1]!, -1, 0);
-    const problem = firstViolation(model.properties, initial);
+    const problem = judge(model, liveness, initial);
     if (problem !== null) {
       violation = { ...problem, path: [initial], actions: [0] };
       break;
@@ -578,7 +941,7 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       fingerprintOf(model, result.state, writer, fp);
       if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
       visited.add(fp[0]!, fp[1]!, -1, action);
-      const problem = firstViolation(model.properties, result.state);
+      const problem = judge(model, liveness, result.state);
       if (problem !== null) {
         violation = {
           ...problem,
@@ -614,6 +977,7 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     peakRssMB: Math.round(Math.max(peakRss, rssMB())),
     bytesPerState: visited.size > 0 ? Math.round(visited.bytes / visited.size) : 0,
     ...sometimesSplit(model.properties, reached),
+    ...livenessSummary(liveness),
   };
   if (violation !== undefined) {
     const fingerprints = violation.path.map((s) => {
@@ -624,10 +988,7 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       ...common,
       result: "violation",
       complete: false,
-      property: violation.name,
-      violation: violation.detail,
-      trace: replayPath(model, fingerprints, violation.actions),
-      violatingState: violation.path[violation.path.length - 1]!,
+      ...report(model, liveness, fingerprints, violation.actions, violation),
     };
   }
   if (stop !== undefined) return { ...common, result: "incomplete", complete: false, stopReason: stop };
@@ -651,6 +1012,36 @@ const simulate = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> =
   let maxDepth = 0;
   let done = 0;
   let lastProgress = 0;
+  const liveness = new LivenessChecker(model, options.livenessBound ?? DEFAULT_LIVENESS_BOUND_MS);
+  const violationAt = (
+    variant: Model<S>,
+    path: readonly S[],
+    actions: readonly number[],
+    found: Found<S>,
+    walk: number,
+  ): SearchResult<S> => {
+    const fingerprints = path.map((s) => {
+      fingerprintOf(variant, s, writer, fp);
+      return [fp[0]!, fp[1]!] as const;
+    });
+    const seconds = clock.seconds;
+    return {
+      result: "violation",
+      complete: false,
+      distinctStates: visited.size,
+      generatedStates: generated,
+      maxDepth,
+      seconds,
+      distinctPerSecond: seconds > 0 ? visited.size / seconds : visited.size,
+      peakRssMB: Math.round(rssMB()),
+      bytesPerState: 0,
+      ...sometimesSplit(model.properties, reached),
+      ...livenessSummary(liveness),
+      ...report(variant, liveness, fingerprints, actions, found),
+      walks: walk + 1,
+      seed,
+    };
+  };
   for (let walk = 0; walk < walks; walk++) {
     const variant = model.swarm?.(() => random.next()) ?? { model, disabled: [] };
     const initials = variant.model.initialStates();
@@ -672,32 +1063,13 @@ const simulate = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> =
       fingerprintOf(model, state, writer, fp);
       if (visited.find(fp[0]!, fp[1]!) < 0 && visited.size < 1 << 22) visited.add(fp[0]!, fp[1]!, -1, 0);
       const problem = firstViolation(model.properties, state);
-      if (problem !== null) {
-        const fingerprints = path.map((s) => {
-          fingerprintOf(variant.model, s, writer, fp);
-          return [fp[0]!, fp[1]!] as const;
-        });
-        const seconds = clock.seconds;
-        return {
-          result: "violation",
-          complete: false,
-          property: problem.name,
-          violation: problem.detail,
-          distinctStates: visited.size,
-          generatedStates: generated,
-          maxDepth,
-          seconds,
-          distinctPerSecond: seconds > 0 ? visited.size / seconds : visited.size,
-          peakRssMB: Math.round(rssMB()),
-          bytesPerState: 0,
-          ...sometimesSplit(model.properties, reached),
-          trace: replayPath(variant.model, fingerprints, actions),
-          violatingState: state,
-          walks: walk + 1,
-          seed,
-        };
-      }
+      if (problem !== null)
+        return violationAt(variant.model, path, actions, { ...problem, state, kind: "safety" }, walk);
     }
+    // The walk's faults are over: from where it ended, the fair schedule must reach every goal.
+    const stuck = liveness.check(state);
+    if (stuck !== null)
+      return violationAt(variant.model, path, actions, { ...stuck, state, kind: "liveness" }, walk);
     done++;
     const seconds = clock.seconds;
     if (
@@ -729,6 +1101,7 @@ const simulate = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> =
     peakRssMB: Math.round(rssMB()),
     bytesPerState: 0,
     ...sometimesSplit(model.properties, reached),
+    ...livenessSummary(liveness),
     walks: done,
     seed,
   };

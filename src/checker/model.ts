@@ -23,7 +23,61 @@ export interface Sometimes<S> {
   readonly holds?: (state: S) => boolean;
 }
 
-export type Property<S> = Always<S> | Sometimes<S>;
+/**
+ * A liveness property: once faults stop, the model's fair schedule (`Liveness`) from any reachable
+ * state reaches a state where `goal` holds, within `withinMs` of simulated time (or the search's
+ * liveness bound). `goal` returns null when it holds, else what is still missing. Properties with the
+ * same `suffix` are judged together on one schedule: it must reach a state where all of them hold.
+ */
+export interface Eventually<S> {
+  readonly kind: "eventually";
+  readonly name: string;
+  readonly rules: string;
+  /** Which fault-free schedule judges it (a model may have several, e.g. "healed" and "as-is"). */
+  readonly suffix: string;
+  readonly goal: (state: S) => string | null;
+  /** A tighter bound than the search's, in simulated milliseconds. */
+  readonly withinMs?: number;
+}
+
+export type Property<S> = Always<S> | Sometimes<S> | Eventually<S>;
+
+/** An armed timer on a fair schedule: which (a number the model chooses) and how long until it runs out. */
+export interface TimerClock {
+  readonly key: number;
+  readonly remainingMs: number;
+}
+
+/** A state on a fair schedule, with the clock of each armed timer (sorted by key). */
+export interface Timed<S> {
+  readonly state: S;
+  readonly timers: readonly TimerClock[];
+}
+
+/** One step of a fair, fault-free schedule. */
+export interface FairStep<S> {
+  readonly timed: Timed<S>;
+  /** Simulated time the step took (a timer running out), in milliseconds. */
+  readonly elapsedMs: number;
+  readonly action: string;
+  readonly details?: readonly unknown[];
+}
+
+/** What a model offers for liveness checking: a fair, fault-free schedule with simulated time. */
+export interface Liveness<S> {
+  /** What the scheduler assumes, in one sentence (printed with results). */
+  readonly fairness: string;
+  /** The schedule's start from `state`: every armed timer at its full nominal duration. */
+  start(state: S): Timed<S>;
+  /**
+   * The step the schedule takes from `timed` on the given suffix (no faults, no bounds), or null when
+   * nothing can happen. Deterministic. The action's name and details are only filled in when
+   * `explain` is set (for counterexamples).
+   */
+  next(timed: Timed<S>, suffix: string, explain: boolean): FairStep<S> | null;
+  /** An exact encoding of a timed state (no symmetry reduction: timer keys name nodes). */
+  encode(timed: Timed<S>, writer: WordWriter): void;
+}
 
 export interface Model<S> {
   readonly name: string;
@@ -45,6 +99,8 @@ export interface Model<S> {
   describeState(state: S): readonly string[];
   /** Machine-readable detail of what an action did (for NDJSON traces), as plain JSON values. */
   explain?(state: S, action: number): readonly unknown[];
+  /** The fair scheduler behind the model's `eventually` properties. */
+  readonly liveness?: Liveness<S>;
   /** The same model with some kinds of fault switched off at random (swarm testing). */
   swarm?(random: () => number): { readonly model: Model<S>; readonly disabled: readonly string[] };
 }

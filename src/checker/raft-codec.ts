@@ -59,7 +59,7 @@ const fail = (what: string): never => {
 };
 
 /** How node ids are renamed: perm[oldIndex] = newIndex (ids are index + 1). */
-type Permutation = Int32Array;
+export type Permutation = Int32Array;
 
 interface Context {
   readonly cluster: ClusterSpec;
@@ -199,15 +199,27 @@ const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number
   }
   w.push(slot.entries.length);
   for (const e of slot.entries) w.push(e);
+  w.push(slot.durable);
   w.push(slot.flushRequested ? 1 : 0);
   const s = slot.state;
   if (s === null) {
     w.push(0);
     return;
   }
-  w.push(1);
-  if (s.log.startOffset !== 0 || s.log.endOffset !== slot.entries.length)
-    fail("a log shape that differs from its records");
+  // A node whose log shape is not its records has broken LogShapeMatchesDisk; its state is never
+  // expanded, but its encoding must still tell it apart, so the shape is written out.
+  if (s.log.startOffset !== 0 || s.log.endOffset !== slot.entries.length) {
+    w.push(2);
+    w.push(s.log.startOffset);
+    w.push(s.log.endOffset);
+    w.push(s.log.epochs.length);
+    for (const e of s.log.epochs) {
+      w.push(e.epoch);
+      w.push(e.startOffset);
+    }
+  } else {
+    w.push(1);
+  }
   w.push(s.epoch);
   w.push(s.highWatermark);
   w.push(s.log.flushedOffset);
@@ -501,7 +513,7 @@ const writeSignature = (world: World, index: number, out: Int32Array, at: number
   out[at + 5] = entries;
   out[at + 6] = s?.highWatermark ?? -1;
   out[at + 7] = s?.log.flushedOffset ?? -1;
-  out[at + 8] = slot.flushRequested ? 1 : 0;
+  out[at + 8] = (slot.flushRequested ? 1 : 0) | (slot.durable << 1);
   out[at + 9] = s?.inflight.length ?? 0;
   out[at + 10] = (s?.shuttingDown ? 1 : 0) | (timers << 1);
   out[at + 11] = leaderOf;
@@ -529,6 +541,8 @@ const allPermutations = (n: number): Int32Array[] => {
 };
 
 const identities: Int32Array[] = [];
+/** The permutation that renames nothing: an exact, non-canonical encoding. */
+export const identityPermutation = (n: number): Permutation => identity(n);
 const identity = (n: number): Permutation => {
   let cached = identities[n];
   if (cached === undefined) {
@@ -717,8 +731,17 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
     persisted = withKey({ epoch, leaderId }, readKey(r));
   }
   const entries = Array.from({ length: r.next() }, () => r.next());
+  const durable = r.next();
   const flushRequested = r.next() === 1;
-  if (r.next() === 0) return { state: null, persisted, entries, flushRequested };
+  const running = r.next();
+  if (running === 0) return { state: null, persisted, entries, durable, flushRequested };
+  let shape = logStateOf(entries);
+  if (running === 2) {
+    const startOffset = r.next();
+    const endOffset = r.next();
+    const epochs = Array.from({ length: r.next() }, () => ({ epoch: r.next(), startOffset: r.next() }));
+    shape = { startOffset, endOffset, flushedOffset: endOffset, epochs };
+  }
   const config = nodeConfig(cluster, index + 1);
   const nodeEpoch = r.next();
   const highWatermark = r.next();
@@ -737,7 +760,7 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
     nodeId: index + 1,
     epoch: nodeEpoch,
     role,
-    log: { ...logStateOf(entries), flushedOffset },
+    log: { ...shape, flushedOffset },
     highWatermark,
     voters: config.voters,
     inflight,
@@ -746,7 +769,7 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
     shuttingDown,
     nextCorrelationId: 0,
   };
-  return { state, persisted, entries, flushRequested };
+  return { state, persisted, entries, durable, flushRequested };
 };
 
 const readBatches = (r: WordReader): RecordBatch[] =>

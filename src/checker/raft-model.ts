@@ -8,6 +8,9 @@ import {
   describeAction,
   enabledActions,
   type FaultKind,
+  fairStep,
+  type Suffix,
+  startClocks,
   withinBounds,
 } from "../../spec/cluster/actions.ts";
 import { formatState } from "../../spec/cluster/format.ts";
@@ -20,9 +23,15 @@ import {
   type World,
 } from "../../spec/cluster/world.ts";
 import { CLUSTER_INVARIANTS } from "../../spec/invariants/cluster.ts";
+import {
+  caughtUp,
+  leaderWithoutQuorumResigns,
+  stableLeader,
+  writesCommitted,
+} from "../../spec/invariants/liveness.ts";
 import type { NodeState } from "../../spec/raft/state.ts";
-import type { Always, Model, Property, Sometimes } from "./model.ts";
-import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
+import type { Always, Eventually, FairStep, Model, Property, Sometimes } from "./model.ts";
+import { decodeWorld, encodeCanonical, encodeWith, identityPermutation } from "./raft-codec.ts";
 import type { WordWriter } from "./words.ts";
 
 export interface RaftModelOptions {
@@ -94,7 +103,57 @@ const STEP_PROPERTIES: readonly { readonly name: string; readonly rules: string 
   { name: "NeverTruncateCommitted", rules: "R66 R144" },
   { name: "CommittedPrefixAgreement", rules: "R145" },
   { name: "NoIllegalState", rules: "R42 R66 R136" },
+  { name: "LogShapeMatchesDisk", rules: "R3 R67" },
+  { name: "FlushedWithinDisk", rules: "R16" },
+  { name: "AppendAtLogEnd", rules: "R66 R67" },
+  { name: "AcceptedOnlyByLeader", rules: "R87" },
 ];
+
+/**
+ * What the checker assumes of time once faults stop (spec/README.md, "Liveness"): one sentence, shown
+ * with every result.
+ */
+export const RAFT_FAIRNESS =
+  "after the last fault, every crashed node restarts, no message is lost, messages and flushes take no time, and each timer runs out when its duration (an election timeout with half its jitter) has passed (ties: lower node id first)";
+
+/** The liveness properties (R137): the goals a fault-free cluster reaches. */
+export const raftEventually = (cluster: ClusterSpec): readonly Eventually<World>[] => {
+  const voters = cluster.voters;
+  const healed: Eventually<World>[] = [
+    {
+      kind: "eventually",
+      name: "EventuallyStableLeader",
+      rules: "R137 R25 R41",
+      suffix: "healed",
+      goal: (w) => stableLeader(w, voters),
+    },
+    {
+      kind: "eventually",
+      name: "EventuallyWritesResolved",
+      rules: "R137 R64 R87",
+      suffix: "healed",
+      goal: writesCommitted,
+    },
+    {
+      kind: "eventually",
+      name: "EventuallyCaughtUp",
+      rules: "R61 R66 R74 R85",
+      suffix: "healed",
+      goal: caughtUp,
+    },
+  ];
+  if (!cluster.checkQuorum || voters < 2) return healed;
+  return [
+    ...healed,
+    {
+      kind: "eventually",
+      name: "EventuallyLeaderWithoutQuorumResigns",
+      rules: "R57",
+      suffix: "as-is",
+      goal: (w) => leaderWithoutQuorumResigns(w, voters),
+    },
+  ];
+};
 
 export const raftProperties = (voters: number): readonly Property<World>[] => {
   const steps: Always<World>[] = STEP_PROPERTIES.map(({ name, rules }) => ({
@@ -159,10 +218,22 @@ const sameRequestsInFlight = (a: NodeState["inflight"], b: NodeState["inflight"]
 
 /**
  * Whether a transition leads back to where it started, as the canonical encoding sees it: a lost
- * request the requester sends again at once, or a timer that only re-arms itself. Such steps add no
+ * request the requester sends again at once, a timer that only re-arms itself, or a client write
+ * that a non-leader refused. Such steps add no
  * state, so the search need not encode them (a quarter of all steps in lossy runs).
  */
 const isSelfLoop = (before: World, action: Action, outcome: Outcome): boolean => {
+  if (action.kind === "append") {
+    // A write that a node other than the leader refused, changing nothing (R87).
+    const step = outcome.steps[0];
+    return (
+      outcome.steps.length === 1 &&
+      step !== undefined &&
+      step.after === step.before &&
+      step.effects.every((e) => e._tag === "ClientRejected") &&
+      outcome.world.broken === before.broken
+    );
+  }
   if (action.kind !== "drop" && action.kind !== "timer") return false;
   if (outcome.steps.length !== 1) return false;
   const step = outcome.steps[0]!;
@@ -190,7 +261,12 @@ const isSelfLoop = (before: World, action: Action, outcome: Outcome): boolean =>
     const x = after.nodes[i]!;
     const y = before.nodes[i]!;
     if (i === index) {
-      if (x.persisted !== y.persisted || x.entries !== y.entries || x.flushRequested !== y.flushRequested)
+      if (
+        x.persisted !== y.persisted ||
+        x.entries !== y.entries ||
+        x.durable !== y.durable ||
+        x.flushRequested !== y.flushRequested
+      )
         return false;
     } else if (x !== y) {
       return false;
@@ -209,6 +285,26 @@ const isSelfLoop = (before: World, action: Action, outcome: Outcome): boolean =>
   return resent.from === lost.from && resent.to === lost.to && sameData(resent.message, lost.message);
 };
 
+/** A fair-schedule step as the engine wants it, named and explained only when asked. */
+const fairStepOf = (
+  world: World,
+  taken: NonNullable<ReturnType<typeof fairStep>>,
+  explain: boolean,
+): FairStep<World> => {
+  const base = { timed: taken.timed, elapsedMs: taken.elapsedMs };
+  if (!explain) return { ...base, action: "" };
+  return {
+    ...base,
+    action: describeAction(world, taken.action),
+    details: taken.outcome.steps.map((s) => ({
+      node: s.node,
+      input: s.input,
+      effects: s.effects,
+      state: s.after,
+    })),
+  };
+};
+
 export const raftModel = (options: RaftModelOptions): Model<World> => {
   const { cluster, bounds } = options;
   const symmetry = options.symmetry && cluster.observers === 0;
@@ -225,7 +321,7 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
   };
   const model: Model<World> = {
     name: "raft",
-    properties: raftProperties(cluster.voters),
+    properties: [...raftProperties(cluster.voters), ...raftEventually(cluster)],
     initialStates: () => [initialWorld(cluster).world],
     actionCount: (world) => actionsOf(world).length,
     step: (world, index) => {
@@ -262,6 +358,22 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
         effects: s.effects,
         state: s.after,
       }));
+    },
+    liveness: {
+      fairness: RAFT_FAIRNESS,
+      start: (world) => startClocks(world, cluster),
+      next: (timed, suffix, explain) => {
+        const taken = fairStep(timed, cluster, suffix as Suffix);
+        return taken === null ? null : fairStepOf(timed.state, taken, explain);
+      },
+      encode: (timed, writer) => {
+        encodeWith(writer, timed.state, cluster, identityPermutation(timed.state.nodes.length));
+        writer.push(timed.timers.length);
+        for (const t of timed.timers) {
+          writer.push(t.key);
+          writer.push(t.remainingMs);
+        }
+      },
     },
     swarm: (random) => {
       const disabled = FAULTS.filter(() => random() < 0.5);

@@ -1,0 +1,92 @@
+// Liveness goals over a simulated world (R137): what a cluster must reach once faults stop. Each
+// returns null when the goal holds, or a sentence saying what is still missing. The checker judges
+// them on its fair schedule (spec/cluster/actions.ts, fairStep); see spec/README.md, "Liveness".
+
+import { nodeIdOf, type World } from "../cluster/world.ts";
+import { majority } from "../raft/primitives.ts";
+import type { NodeState } from "../raft/state.ts";
+
+/** The running leader of the highest epoch, if any. */
+const currentLeader = (world: World): { index: number; state: NodeState } | null => {
+  let best: { index: number; state: NodeState } | null = null;
+  world.nodes.forEach((slot, index) => {
+    const state = slot.state;
+    if (state?.role._tag === "Leader" && (best === null || state.epoch > best.state.epoch))
+      best = { index, state };
+  });
+  return best;
+};
+
+/**
+ * EventuallyStableLeader (R137 EventuallyLeaderElected, R25, R27, R41): one leader, in the highest
+ * epoch any node holds, that every other voter follows.
+ */
+export const stableLeader = (world: World, voters: number): string | null => {
+  const leader = currentLeader(world);
+  if (leader === null) return "no node leads";
+  const { index, state } = leader;
+  for (let v = 0; v < voters; v++) {
+    if (v === index) continue;
+    const other = world.nodes[v]!.state;
+    if (other === null) return `voter ${nodeIdOf(v)} is down`;
+    if (
+      other.epoch !== state.epoch ||
+      other.role._tag !== "Follower" ||
+      other.role.leaderId !== nodeIdOf(index)
+    ) {
+      return `voter ${nodeIdOf(v)} is ${other.role._tag} in epoch ${other.epoch}, not a follower of leader ${nodeIdOf(index)} in epoch ${state.epoch}`;
+    }
+  }
+  return null;
+};
+
+/**
+ * EventuallyWritesResolved (R137 ValuesEventuallyAcked, R64, R87): every write still in the leader's
+ * log commits. Writes of an earlier leadership that are no longer in it were failed when that
+ * leadership ended (the listener learned of the new leader, R86).
+ */
+export const writesCommitted = (world: World): string | null => {
+  const leader = currentLeader(world);
+  if (leader === null) return "no node leads, so no write can commit";
+  const { index, state } = leader;
+  const hw = state.role._tag === "Leader" ? state.role.highWatermark : -1;
+  if (hw < state.log.endOffset) {
+    return `leader ${nodeIdOf(index)} has records up to ${state.log.endOffset} but its high watermark is ${hw}`;
+  }
+  return null;
+};
+
+/**
+ * EventuallyCaughtUp (R61, R66, R74, R85): every running voter and observer holds the leader's
+ * committed records and knows they are committed.
+ */
+export const caughtUp = (world: World): string | null => {
+  const leader = currentLeader(world);
+  if (leader === null) return "no node leads";
+  const hw = leader.state.highWatermark;
+  for (let i = 0; i < world.nodes.length; i++) {
+    const state = world.nodes[i]!.state;
+    if (state === null || i === leader.index) continue;
+    if (state.highWatermark < hw || state.log.endOffset < hw) {
+      return `node ${nodeIdOf(i)} has high watermark ${state.highWatermark} and log end ${state.log.endOffset}, behind the leader's high watermark ${hw}`;
+    }
+  }
+  return null;
+};
+
+/**
+ * EventuallyLeaderWithoutQuorumResigns (R57): a leader that a majority of voters cannot reach (they
+ * are down) gives up its leadership.
+ */
+export const leaderWithoutQuorumResigns = (world: World, voters: number): string | null => {
+  for (let index = 0; index < world.nodes.length; index++) {
+    const state = world.nodes[index]!.state;
+    if (state?.role._tag !== "Leader") continue;
+    let running = 0;
+    for (let v = 0; v < voters; v++) if (world.nodes[v]!.state !== null) running++;
+    if (running < majority(voters)) {
+      return `leader ${nodeIdOf(index)} of epoch ${state.epoch} still leads with ${running} of ${voters} voters running`;
+    }
+  }
+  return null;
+};
