@@ -13,8 +13,16 @@ export interface Edit {
   readonly replace: string;
 }
 
+/**
+ * The kind of bug a mutant stands for: the protocol's own rules, durability (what reached the disk),
+ * roles that must refuse a request, liveness (the cluster gets stuck), and the composition of the
+ * layers inside a node.
+ */
+export type MutantClass = "protocol" | "durability" | "roles" | "liveness" | "composition";
+
 export interface Mutant {
   readonly name: string;
+  readonly class: MutantClass;
   /** The rule the change breaks (spec/README.md). */
   readonly rule: string;
   readonly description: string;
@@ -22,6 +30,8 @@ export interface Mutant {
   /** The cluster and bounds to check the mutant with. */
   readonly cluster?: Partial<ClusterSpec>;
   readonly bounds?: Partial<Bounds>;
+  /** Where the Raft model's runs start (default: a freshly formatted cluster). */
+  readonly start?: "fresh" | "committed";
   /** Check with the metadata model (controllers and brokers over Raft) instead of the Raft model. */
   readonly metadata?: MetadataSetup;
 }
@@ -61,6 +71,7 @@ const createTopic = (name: string, brokerIds: number[]): ControllerRequest => ({
 export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-without-log-check",
+    class: "protocol",
     rule: "R48",
     description: "grant a standard vote without comparing logs",
     edits: [
@@ -75,6 +86,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "vote-twice-in-an-epoch",
+    class: "protocol",
     rule: "R49",
     description: "grant a standard vote to a second candidate in the same epoch",
     edits: [
@@ -88,6 +100,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "majority-off-by-one",
+    class: "protocol",
     rule: "R6",
     description: "compute a majority as half the voters",
     edits: [
@@ -101,6 +114,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "grant-vote-without-persisting",
+    class: "durability",
     rule: "R14",
     description: "answer a granted vote without writing it to quorum-state",
     edits: [
@@ -119,6 +133,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "reply-before-persisting-vote",
+    class: "durability",
     rule: "R14",
     description: "send the granted vote before the quorum-state write",
     edits: [
@@ -149,6 +164,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "candidate-skips-persisting-epoch",
+    class: "durability",
     rule: "R15",
     description: "ask for votes in a new epoch without writing it first",
     edits: [{ file: "raft/transitions.ts", find: "  persist(out, epoch, NO_ID, localKey(s));", replace: "" }],
@@ -156,6 +172,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "follower-skips-persisting-leader",
+    class: "durability",
     rule: "R15",
     description: "follow a leader of a new epoch without writing the epoch first",
     edits: [
@@ -180,6 +197,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "restart-former-leader-as-leader",
+    class: "protocol",
     rule: "R19",
     description: "restart a node whose quorum-state names it leader as Leader, not Resigned",
     edits: [
@@ -195,6 +213,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "resigned-leads-again",
+    class: "protocol",
     rule: "R28",
     description: "let a Resigned node lead again in the same epoch when its timer runs out",
     edits: [
@@ -213,6 +232,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "resigned-stays-in-its-epoch",
+    class: "protocol",
     rule: "R28",
     description: "move a Resigned node to Unattached in its own epoch instead of the next",
     edits: [
@@ -226,6 +246,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "drop-vote-on-prospective-fallback",
+    class: "protocol",
     rule: "R29",
     description: "forget the vote cast when a lost pre-vote falls back to Unattached in the same epoch",
     edits: [
@@ -239,6 +260,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "restart-forgets-vote",
+    class: "protocol",
     rule: "R21",
     description: "ignore the vote recorded in quorum-state at startup",
     edits: [
@@ -252,6 +274,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "observer-counts-toward-high-watermark",
+    class: "protocol",
     rule: "R64",
     description: "count an observer's fetch offset in the high watermark",
     edits: [
@@ -266,6 +289,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "high-watermark-from-the-best-replica",
+    class: "protocol",
     rule: "R64",
     description: "take the largest fetch offset instead of the one a majority reached",
     edits: [
@@ -279,6 +303,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "leader-counts-unflushed-records",
+    class: "durability",
     rule: "R16",
     description: "count the leader's own unflushed records toward the high watermark",
     edits: [
@@ -292,6 +317,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "fetch-before-flush",
+    class: "durability",
     rule: "R16",
     description: "let a voter report records it has not flushed yet",
     edits: [
@@ -305,6 +331,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "skip-divergence-check",
+    class: "protocol",
     rule: "R65",
     description: "serve a fetch without checking the follower's last epoch against the leader's log",
     edits: [
@@ -318,6 +345,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "high-watermark-before-truncating",
+    class: "protocol",
     rule: "R66",
     description: "take the leader's high watermark before truncating on divergence",
     edits: [
@@ -334,9 +362,177 @@ export const MUTANTS: readonly Mutant[] = [
     cluster: { preVote: false, checkQuorum: false },
     bounds: { maxEpoch: 2, maxValues: 2, loss: false },
   },
+  // ---- durability: what reached the world's disk, not what a node claims --------------------------
+  {
+    name: "follower-counts-append-as-flushed",
+    class: "durability",
+    rule: "R16",
+    description: "a follower counts records it appended as flushed before the shell flushed them",
+    edits: [
+      {
+        file: "raft/fetch-follower.ts",
+        find: "        log = appendToLog(log, batch.epoch, batch.count);",
+        replace:
+          "        log = { ...appendToLog(log, batch.epoch, batch.count), flushedOffset: batch.baseOffset + batch.count };",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  {
+    name: "leader-append-counts-as-flushed",
+    class: "durability",
+    rule: "R16",
+    description: "a leader counts a client's records as flushed when it appends them",
+    edits: [
+      {
+        file: "raft/client.ts",
+        find: "  const log = appendToLog(s.log, epoch, count);",
+        replace:
+          "  const log = { ...appendToLog(s.log, epoch, count), flushedOffset: s.log.endOffset + count };",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  {
+    name: "truncate-keeps-flushed-mark",
+    class: "durability",
+    rule: "R67",
+    description: "keep the flushed offset where it was when the log is truncated below it",
+    edits: [
+      {
+        file: "raft/log.ts",
+        find: "    flushedOffset: Math.min(log.flushedOffset, end),",
+        replace: "    flushedOffset: log.flushedOffset,",
+      },
+    ],
+    bounds: { maxEpoch: 2, maxValues: 2, loss: false },
+  },
+  {
+    name: "forget-lost-records",
+    class: "durability",
+    rule: "R146",
+    description: "a voter that cut corrupt records it had flushed at startup votes as if it never had them",
+    edits: [
+      {
+        file: "raft/startup.ts",
+        find: "  recovering: recovering && config.voters.length > 1 && config.voters.some((v) => v.id === config.nodeId),",
+        replace: "  recovering: false,",
+      },
+    ],
+    bounds: { maxEpoch: 2, maxValues: 1, maxCrashes: 2, maxCorruptions: 1, loss: false },
+    start: "committed",
+  },
+  // ---- roles that must refuse a client's write (R87) ---------------------------------------------
+  {
+    name: "resigned-accepts-writes",
+    class: "roles",
+    rule: "R87",
+    description: "a resigned leader still accepts writes in its epoch",
+    edits: [
+      {
+        file: "raft/client.ts",
+        find: '  if (s.role._tag !== "Leader" || epoch !== s.epoch || s.shuttingDown) {',
+        replace:
+          '  if ((s.role._tag !== "Leader" && s.role._tag !== "Resigned") || epoch !== s.epoch || s.shuttingDown) {',
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  {
+    name: "follower-accepts-writes",
+    class: "roles",
+    rule: "R87",
+    description: "a follower appends a client's write to its own log",
+    edits: [
+      {
+        file: "raft/client.ts",
+        find: '  if (s.role._tag !== "Leader" || epoch !== s.epoch || s.shuttingDown) {',
+        replace:
+          '  if ((s.role._tag !== "Leader" && s.role._tag !== "Follower") || epoch !== s.epoch || s.shuttingDown) {',
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  {
+    name: "stale-epoch-write-accepted",
+    class: "roles",
+    rule: "R87",
+    description: "a leader accepts a write a client addressed to an earlier epoch",
+    edits: [
+      {
+        file: "raft/client.ts",
+        find: '  if (s.role._tag !== "Leader" || epoch !== s.epoch || s.shuttingDown) {',
+        replace: '  if (s.role._tag !== "Leader" || epoch > s.epoch || s.shuttingDown) {',
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  // ---- liveness: the cluster must not get stuck ----------------------------------------------------
+  {
+    name: "no-check-quorum-resignation",
+    class: "liveness",
+    rule: "R57",
+    description: "a leader whose check-quorum timer runs out keeps leading",
+    edits: [
+      {
+        file: "raft/timers.ts",
+        find: `      return role._tag === "Leader"
+        ? enterResigned(next, config, out, preferredSuccessors(next, role))
+        : next;`,
+        replace: "      return next;",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, maxCrashes: 2, loss: false },
+  },
+  {
+    name: "high-watermark-not-propagated",
+    class: "liveness",
+    rule: "R66",
+    description: "a follower ignores the high watermark its leader sends",
+    edits: [
+      {
+        file: "raft/fetch-follower.ts",
+        find: "    if (response.highWatermark >= 0) {",
+        replace: "    if (false) {",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 1, loss: false },
+  },
+  {
+    name: "candidate-waits-forever",
+    class: "liveness",
+    rule: "R25",
+    description: "a candidate whose election timer runs out does nothing",
+    edits: [
+      {
+        file: "raft/timers.ts",
+        find: `    case "Candidate":
+      return startElection(s, config, out);`,
+        replace: `    case "Candidate":
+      return s;`,
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, loss: true },
+  },
+  {
+    name: "leader-change-record-not-flushed",
+    class: "liveness",
+    rule: "R55",
+    description: "a new leader never asks for its LeaderChange record to be flushed",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: `  const log = appendToLog(s.log, s.epoch, 1);
+  out.push({ _tag: "FlushLog", offset: log.endOffset });`,
+        replace: "  const log = appendToLog(s.log, s.epoch, 1);",
+      },
+    ],
+    bounds: { maxEpoch: 1, maxValues: 0, loss: false },
+  },
   // ---- the controller layer (metadata model) ------------------------------------------------------
   {
     name: "skip-leader-epoch-bump",
+    class: "protocol",
     rule: "R122",
     description: "replay a leader change without bumping the leader epoch",
     edits: [
@@ -350,6 +546,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "fence-without-moving-leadership",
+    class: "protocol",
     rule: "R117",
     description: "fence a broker without taking it out of the ISRs first",
     edits: [
@@ -363,6 +560,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "answer-before-commit",
+    class: "protocol",
     rule: "R104",
     description: "answer a write as soon as it is proposed",
     edits: [
@@ -382,6 +580,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "create-topic-on-fenced-broker",
+    class: "protocol",
     rule: "R121",
     description: "put every replica of a new partition into its ISR, usable or not",
     edits: [
@@ -400,6 +599,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "broker-epoch-after-its-record",
+    class: "protocol",
     rule: "R114",
     description: "give a new broker incarnation an epoch one past its registration record",
     edits: [
@@ -418,6 +618,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "register-over-a-live-session",
+    class: "protocol",
     rule: "R113",
     description: "let a second incarnation register while the first one's session is live",
     edits: [
@@ -431,6 +632,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "unfence-before-caught-up",
+    class: "protocol",
     rule: "R115",
     description: "unfence a broker before it has replayed its own registration",
     edits: [
@@ -449,6 +651,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "unclean-election-without-permission",
+    class: "protocol",
     rule: "R123",
     description: "elect a replica from outside the ISR although the topic does not allow it",
     edits: [
@@ -467,6 +670,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "accept-isr-member-of-stale-epoch",
+    class: "protocol",
     rule: "R126",
     description:
       "accept an AlterPartition naming an ISR member with a broker epoch it no longer has (KIP-903)",

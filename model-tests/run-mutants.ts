@@ -29,6 +29,7 @@ export const applyEdits = (name: string, file: string, text: string, edits: read
 
 export interface MutantResult {
   readonly name: string;
+  readonly class: string;
   readonly rule: string;
   readonly caught: boolean;
   readonly property?: string;
@@ -96,6 +97,7 @@ const modelFor = (m: CheckerModules, mutant: Mutant): { model: Model<unknown>; d
       cluster: { ...m.DEFAULT_CLUSTER, ...mutant.cluster },
       bounds: { ...m.DEFAULT_BOUNDS, maxCrashes: 0, ...mutant.bounds },
       symmetry: true,
+      ...(mutant.start === undefined ? {} : { start: mutant.start }),
     });
     return { model: model as Model<unknown> };
   }
@@ -125,6 +127,7 @@ export const runMutant = async (
   const result = m.search(model, { mode: "bfs", maxSeconds, ...(depth === undefined ? {} : { depth }) });
   return {
     name: mutant.name,
+    class: mutant.class,
     rule: mutant.rule,
     caught: result.result === "violation",
     ...(result.property === undefined ? {} : { property: result.property }),
@@ -147,6 +150,12 @@ export const runMutant = async (
 const FLAGS: readonly FlagSpec[] = [
   { kind: "boolean", name: "json", default: false, description: "print a JSON array of results" },
   { kind: "string", name: "only", placeholder: "NAME", description: "run one mutant" },
+  {
+    kind: "string",
+    name: "class",
+    placeholder: "CLASS",
+    description: "run the mutants of one class (protocol, durability, roles, liveness, composition)",
+  },
   { kind: "integer", name: "max-seconds", min: 1, default: 120, description: "search time per mutant" },
   { kind: "boolean", name: "show", default: false, description: "print each counterexample" },
   {
@@ -171,9 +180,17 @@ const main = async (argv: readonly string[]): Promise<number> => {
     return 0;
   }
   const only = values["only"] as string | undefined;
-  const selected = only === undefined ? MUTANTS : MUTANTS.filter((m) => m.name === only);
-  if (selected.length === 0)
-    throw new UsageError(`no mutant named "${only}"; mutants: ${MUTANTS.map((m) => m.name).join(", ")}`);
+  const kind = values["class"] as string | undefined;
+  const selected = MUTANTS.filter(
+    (m) => (only === undefined || m.name === only) && (kind === undefined || m.class === kind),
+  );
+  if (selected.length === 0) {
+    throw new UsageError(
+      only !== undefined
+        ? `no mutant named "${only}"${kind === undefined ? "" : ` in class ${kind}`}; mutants: ${MUTANTS.map((m) => m.name).join(", ")}`
+        : `no mutant of class "${kind}"; classes: ${[...new Set(MUTANTS.map((m) => m.class))].join(", ")}`,
+    );
+  }
   const maxSeconds = values["max-seconds"] as number;
   const json = values["json"] === true;
   const results: (MutantResult & { baseline?: string })[] = [];
@@ -187,7 +204,7 @@ const main = async (argv: readonly string[]): Promise<number> => {
         ? `caught: ${result.property} in ${result.depth} steps`
         : `NOT CAUGHT (${result.result})`;
       console.log(
-        `${result.name.padEnd(40)} ${result.rule.padEnd(5)} ${verdict.padEnd(52)} ${result.seconds.toFixed(1).padStart(6)} s${baseline === undefined ? "" : `  baseline: ${baseline}`}`,
+        `${result.name.padEnd(40)} ${result.class.padEnd(12)} ${result.rule.padEnd(5)} ${verdict.padEnd(60)} ${result.seconds.toFixed(1).padStart(6)} s${baseline === undefined ? "" : `  baseline: ${baseline}`}`,
       );
       if (values["show"] === true && result.trace !== undefined) {
         console.log(`  ${result.violation}`);
@@ -203,8 +220,9 @@ const main = async (argv: readonly string[]): Promise<number> => {
   if (json)
     console.log(
       JSON.stringify(
-        results.map(({ name, rule, caught, depth, seconds, property, baseline }) => ({
+        results.map(({ name, class: kind, rule, caught, depth, seconds, property, baseline }) => ({
           name,
+          class: kind,
           rule,
           caught,
           depth,

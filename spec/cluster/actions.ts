@@ -6,6 +6,7 @@ import { type RaftConfig, type TimerKind, TimerKind as TimerKindSchema } from ".
 import {
   type ClusterSpec,
   clientAppend,
+  corrupt,
   crash,
   deliver,
   drop,
@@ -24,14 +25,19 @@ import {
 export type Action =
   | { readonly kind: "deliver"; readonly position: number }
   | { readonly kind: "drop"; readonly position: number }
+  /** The message is lost and nobody notices (the fair schedule's messages to a node that stays down). */
+  | { readonly kind: "vanish"; readonly position: number }
   | { readonly kind: "duplicate"; readonly position: number }
   | { readonly kind: "timer"; readonly node: number; readonly timer: TimerKind }
   | { readonly kind: "flush"; readonly node: number }
-  | { readonly kind: "append"; readonly node: number }
+  /** A client write to `node` for its current epoch, or (stale) for the epoch before. */
+  | { readonly kind: "append"; readonly node: number; readonly stale?: boolean }
   | { readonly kind: "crash"; readonly node: number }
+  /** A bad sector on a stopped node's disk at `offset`: found and cut at its next start (R146). */
+  | { readonly kind: "corrupt"; readonly node: number; readonly offset: number }
   | { readonly kind: "restart"; readonly node: number };
 
-export type FaultKind = "loss" | "duplicate" | "crash";
+export type FaultKind = "loss" | "duplicate" | "crash" | "corruption";
 
 export interface Bounds {
   /** No node may enter an epoch above this; steps that would are not taken. */
@@ -41,6 +47,8 @@ export interface Bounds {
   /** Client values a leader appends in one epoch. */
   readonly maxValuesPerEpoch: number;
   readonly maxCrashes: number;
+  /** Disks the world may corrupt (one bad record each, on a stopped node). */
+  readonly maxCorruptions?: number;
   readonly maxDuplicates: number;
   /** Whether any message may be lost. */
   readonly loss: boolean;
@@ -106,6 +114,9 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
     const state = slot.state;
     if (state === null) {
       actions.push({ kind: "restart", node });
+      if (world.corruptions < (bounds.maxCorruptions ?? 0) && faultOn(bounds, "corruption")) {
+        for (let offset = 0; offset < slot.durable; offset++) actions.push({ kind: "corrupt", node, offset });
+      }
       continue;
     }
     for (const timer of state.timers) actions.push({ kind: "timer", node, timer });
@@ -117,6 +128,9 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
       (state.role._tag !== "Leader" || valuesInEpoch(world, node, state.epoch) < bounds.maxValuesPerEpoch)
     ) {
       actions.push({ kind: "append", node });
+      // A client that has not heard of the leader's election still names the epoch before.
+      if (state.role._tag === "Leader" && state.epoch > 0)
+        actions.push({ kind: "append", node, stale: true });
     }
     if (world.crashes < bounds.maxCrashes && faultOn(bounds, "crash")) actions.push({ kind: "crash", node });
   }
@@ -130,6 +144,11 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
       return deliver(world, cluster, action.position);
     case "drop":
       return drop(world, cluster, action.position);
+    case "vanish": {
+      const network = world.network.slice();
+      network.splice(action.position, 1);
+      return { world: { ...world, network }, steps: [] };
+    }
     case "duplicate":
       return duplicate(world, cluster, action.position);
     case "timer":
@@ -137,9 +156,11 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
     case "flush":
       return flush(world, cluster, action.node);
     case "append":
-      return clientAppend(world, cluster, action.node);
+      return clientAppend(world, cluster, action.node, action.stale === true ? 1 : 0);
     case "crash":
-      return { world: crash(world, action.node), steps: [] };
+      return crash(world, cluster, action.node);
+    case "corrupt":
+      return { world: corrupt(world, action.node, action.offset), steps: [] };
     case "restart":
       return startNode(world, cluster, action.node);
   }
@@ -174,8 +195,16 @@ export const describeAction = (world: World, action: Action): string => {
       const e = world.network[action.position]!;
       return `${action.kind} ${e.from}->${e.to} ${e.message._tag}`;
     }
+    case "vanish": {
+      const e = world.network[action.position]!;
+      return `lose ${e.from}->${e.to} ${e.message._tag} (node ${e.to} is down; the sender's transport keeps waiting)`;
+    }
     case "timer":
       return `timeout ${nodeIdOf(action.node)} ${action.timer}`;
+    case "append":
+      return `append ${nodeIdOf(action.node)}${action.stale === true ? " (stale epoch)" : ""}`;
+    case "corrupt":
+      return `corrupt ${nodeIdOf(action.node)} ${action.offset}`;
     default:
       return `${action.kind} ${nodeIdOf(action.node)}`;
   }
@@ -286,7 +315,8 @@ const advanceClocks = (
  * disks that are fast next to the timeouts, timers that run out when their time is up.
  * 1. ("healed") a crashed node restarts;
  * 2. an outstanding flush completes;
- * 3. the first message in flight is delivered (no message is lost or duplicated);
+ * 3. the first message in flight is delivered (no message is lost or duplicated); one to a node that
+ *    stays down ("as-is") vanishes, its sender's transport still waiting;
  * 4. otherwise time passes until the next timer runs out (ties: lower node first), and it does.
  * Returns the action, what it did, the time it took and the clocks after it; null when nothing can
  * happen.
@@ -312,7 +342,13 @@ export const fairStep = (
   }
   const flushing = world.nodes.findIndex((slot) => slot.state !== null && slot.flushRequested);
   if (flushing >= 0) return take({ kind: "flush", node: flushing }, 0);
-  if (world.network.length > 0) return take({ kind: "deliver", position: 0 }, 0);
+  if (world.network.length > 0) {
+    const receiver = world.nodes[world.network[0]!.to - 1];
+    return take(
+      { kind: receiver !== undefined && receiver.state === null ? "vanish" : "deliver", position: 0 },
+      0,
+    );
+  }
   let first: TimerClock | undefined;
   for (const t of timed.timers) if (first === undefined || t.remainingMs < first.remainingMs) first = t;
   if (first === undefined) return null;

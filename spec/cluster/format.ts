@@ -123,5 +123,6 @@ export const formatState = (s: NodeState): string => {
       : ` inflight=[${s.inflight.map((r) => `${r.api}->${r.destination}`).join(" ")}]`;
   const timers = s.timers.length === 0 ? "" : ` timers=[${s.timers.join(" ")}]`;
   const shutdown = s.shuttingDown ? " shutting-down" : "";
-  return `${formatRole(s)} | ${formatLog(s.log)} hw=${s.highWatermark}${inflight}${timers}${shutdown}`;
+  const recovering = s.recovering ? " recovering" : "";
+  return `${formatRole(s)} | ${formatLog(s.log)} hw=${s.highWatermark}${inflight}${timers}${shutdown}${recovering}`;
 };

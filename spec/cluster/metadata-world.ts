@@ -38,13 +38,14 @@ import type { TimerKind } from "../raft/state.ts";
 import {
   applyInput,
   type ClusterSpec,
-  crash as crashRaft,
+  crashDown as crashRaft,
   drop as dropRaft,
   type Envelope,
   entryEpoch,
   entryValue,
   flushedSlot,
   nodeIdOf,
+  requestFailures,
   type StepTrace,
   startNode as startRaft,
   type World,
@@ -776,6 +777,9 @@ export const initialMetadataWorld = (spec: MetadataClusterSpec): MetaOutcome => 
         entries: [],
         durable: 0,
         flushRequested: false,
+        recovering: false,
+        lostFrom: -1,
+        lost: [],
       })),
       network: [],
       leaders: [],
@@ -783,6 +787,7 @@ export const initialMetadataWorld = (spec: MetadataClusterSpec): MetaOutcome => 
       valuesAppended: 0,
       crashes: 0,
       duplicates: 0,
+      corruptions: 0,
       broken: null,
     },
     apps: Array.from({ length: total }, () => emptyApp),
@@ -812,6 +817,8 @@ export const initialMetadataWorld = (spec: MetadataClusterSpec): MetaOutcome => 
 /** Kill node `index`: unflushed records are lost (R14); its controller or broker state is gone. */
 export const crashNode = (world: MetadataWorld, spec: MetadataClusterSpec, index: number): MetaOutcome => {
   if (world.raft.nodes[index]!.state === null) return { world, steps: [], events: 0 };
+  const id = nodeIdOf(index);
+  const lost = world.raft.network.filter((e) => e.to === id);
   const run: Run = { world, spec, steps: [], events: 0, queue: [] };
   run.world = {
     ...run.world,
@@ -821,7 +828,11 @@ export const crashNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
   };
   downApp(run, index);
   run.steps.push({ layer: "note", text: `n${nodeIdOf(index)} crashed` });
-  return { world: run.world, steps: run.steps, events: 0 };
+  // Whoever waited on it for a Raft answer hears that the request failed.
+  for (const { index: sender, input } of requestFailures(lost))
+    if (run.world.raft.nodes[sender]?.state != null) run.queue.push({ kind: "raft", index: sender, input });
+  drain(run);
+  return { world: run.world, steps: run.steps, events: run.events };
 };
 
 /** Deliver Raft message `position`. */
@@ -835,7 +846,15 @@ export const deliverRaftMessage = (
   network.splice(position, 1);
   const index = envelope.to - 1;
   const without = { ...world, raft: { ...world.raft, network } };
-  if (world.raft.nodes[index]?.state == null) return { world: without, steps: [], events: 0 };
+  if (world.raft.nodes[index]?.state == null) {
+    // Nobody there: a request's sender hears that it failed.
+    const failures = requestFailures([envelope]).filter((f) => world.raft.nodes[f.index]?.state != null);
+    return runWork(
+      without,
+      spec,
+      failures.map((f) => ({ kind: "raft" as const, index: f.index, input: f.input })),
+    );
+  }
   const input: RaftInput =
     envelope.correlationId === undefined
       ? { _tag: "Received", from: envelope.from, message: envelope.message }

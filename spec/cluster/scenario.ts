@@ -12,6 +12,7 @@ import {
   applyInput,
   type ClusterSpec,
   clientAppend,
+  corrupt,
   crash,
   DEFAULT_CLUSTER,
   deliver,
@@ -251,7 +252,14 @@ const runCommand = (session: Session, command: string): string[] => {
         }
         const envelope = session.world.network[0];
         if (envelope === undefined) return lines;
-        if (crossesPartition(session, envelope)) {
+        const receiver = session.world.nodes[envelope.to - 1];
+        if (receiver !== undefined && receiver.state === null) {
+          // Nobody there: lost, its sender's transport still waiting (a request-timeout command fails it).
+          lines.push(
+            `lost ${envelope.from}->${envelope.to} ${envelope.message._tag} (node ${envelope.to} is down)`,
+          );
+          session.world = { ...session.world, network: session.world.network.slice(1) };
+        } else if (crossesPartition(session, envelope)) {
           // Lost on a partitioned link without the sender noticing (its transport would only report
           // a failure after a timeout, and retrying at once would never let the run settle).
           lines.push(`lost ${envelope.from}->${envelope.to} ${envelope.message._tag} (partitioned)`);
@@ -307,8 +315,23 @@ const runCommand = (session: Session, command: string): string[] => {
       const slot = session.world.nodes[index]!;
       if (slot.state === null) return [`!! node ${args[0]} is already down`];
       const kept = slot.durable;
-      session.world = crash(session.world, index);
-      return [`n${args[0]} crashed: kept ${kept} of ${slot.entries.length} records`];
+      const outcome = crash(session.world, session.cluster, index);
+      return [`n${args[0]} crashed: kept ${kept} of ${slot.entries.length} records`, ...apply(outcome)];
+    }
+    case "corrupt": {
+      // A bad sector on a stopped node's disk: `corrupt N OFFSET` (found and cut at its next start).
+      const index = nodeIndex(session, args[0]);
+      const slot = session.world.nodes[index]!;
+      const offset = Number(args[1]);
+      if (slot.state !== null) return [`!! node ${args[0]} is running; crash it first`];
+      if (!Number.isInteger(offset) || offset < 0 || offset >= slot.durable)
+        return [
+          `!! node ${args[0]} has ${slot.durable} records on disk; corrupt one of offsets 0..${slot.durable - 1}`,
+        ];
+      session.world = corrupt(session.world, index, offset);
+      return [
+        `n${args[0]} disk corrupt at offset ${offset}: ${slot.durable - offset} records will be cut at restart`,
+      ];
     }
     case "restart": {
       const index = nodeIndex(session, args[0]);

@@ -34,6 +34,18 @@ export interface NodeSlot {
   readonly durable: number;
   /** A FlushLog is outstanding. */
   readonly flushRequested: boolean;
+  /**
+   * The shell's durable mark that records were cut from this disk that may have been acknowledged
+   * (R146): set when the world corrupts the disk, passed to every start, cleared by RecoveryComplete.
+   */
+  readonly recovering: boolean;
+  /**
+   * Ghost: the records a corruption cut from this disk, from offset `lostFrom` (-1: none), kept until
+   * the disk holds that many records again. A voter that lost a committed record this way still
+   * counts as holding it for CommittedDurability: the fault, not the protocol, took it.
+   */
+  readonly lostFrom: number;
+  readonly lost: readonly Entry[];
 }
 
 /**
@@ -58,6 +70,8 @@ export interface World {
   readonly valuesAppended: number;
   readonly crashes: number;
   readonly duplicates: number;
+  /** Disks the world corrupted so far. */
+  readonly corruptions: number;
   /** The first transition property this history broke, if any (see spec/invariants). */
   readonly broken: string | null;
 }
@@ -128,8 +142,12 @@ export interface StepTrace {
   readonly before: NodeState | null;
   readonly after: NodeState;
   readonly effects: readonly RaftEffect[];
-  /** For a process start: what its storage held (quorum-state and the durable log). */
-  readonly storage?: { readonly quorumState: ElectionState | null; readonly log: LogState };
+  /** For a process start: what its storage held (quorum-state, the durable log, the recovery mark). */
+  readonly storage?: {
+    readonly quorumState: ElectionState | null;
+    readonly log: LogState;
+    readonly recovering?: boolean;
+  };
 }
 
 export interface Outcome {
@@ -207,6 +225,7 @@ const applyEffects = (
   let durable = slot.durable;
   let persisted = slot.persisted;
   let flushRequested = slot.flushRequested;
+  let recovering = slot.recovering;
   for (const effect of effects) {
     broken ??= checkEffect(effect, {
       id,
@@ -275,6 +294,9 @@ const applyEffects = (
       case "FlushLog":
         flushRequested = true;
         break;
+      case "RecoveryComplete":
+        recovering = false;
+        break;
       case "HighWatermarkUpdated":
         if (after.role._tag === "Leader" && effect.offset > committed.length)
           committed = entries.slice(0, effect.offset);
@@ -295,7 +317,7 @@ const applyEffects = (
   }
   // What the node believes of its log must be what its effects did to the world's disk (R16, R67).
   broken ??= logClaimProblem(id, after, entries, durable);
-  slot = { state: after, persisted, entries, durable, flushRequested };
+  slot = settleLost({ ...slot, state: after, persisted, entries, durable, flushRequested, recovering });
   let leaders = world.leaders;
   if (after.role._tag === "Leader" && before?.role._tag !== "Leader") {
     const previous = leaders[after.epoch] ?? -1;
@@ -356,6 +378,9 @@ export const initialWorld = (cluster: ClusterSpec): Outcome => {
       entries: [],
       durable: 0,
       flushRequested: false,
+      recovering: false,
+      lostFrom: -1,
+      lost: [],
     })),
     network: [],
     leaders: [],
@@ -363,6 +388,7 @@ export const initialWorld = (cluster: ClusterSpec): Outcome => {
     valuesAppended: 0,
     crashes: 0,
     duplicates: 0,
+    corruptions: 0,
     broken: null,
   };
   const steps: StepTrace[] = [];
@@ -378,7 +404,29 @@ export const initialWorld = (cluster: ClusterSpec): Outcome => {
 export const startNode = (world: World, cluster: ClusterSpec, index: number): Outcome => {
   const slot = world.nodes[index]!;
   const log = logStateOf(slot.entries);
-  const result = initialize(slot.persisted ?? undefined, log, nodeConfig(cluster, nodeIdOf(index)));
+  // The new process has new connections: answers to its predecessor's requests, still on their way,
+  // must not be taken for answers to its own (R40(0)), so its request ids start past theirs.
+  const id = nodeIdOf(index);
+  let firstCorrelationId = 1;
+  for (const e of world.network) {
+    const requester = isRequest(e.message) ? e.from : e.to;
+    if (requester === id && e.correlationId !== undefined)
+      firstCorrelationId = Math.max(firstCorrelationId, e.correlationId + 1);
+  }
+  for (const other of world.nodes) {
+    const role = other.state?.role;
+    if (role?._tag !== "Leader") continue;
+    for (const p of role.parkedFetches)
+      if (p.replicaId === id && p.correlationId !== undefined)
+        firstCorrelationId = Math.max(firstCorrelationId, p.correlationId + 1);
+  }
+  const result = initialize(
+    slot.persisted ?? undefined,
+    log,
+    nodeConfig(cluster, id),
+    slot.recovering,
+    firstCorrelationId,
+  );
   const next = applyEffects(
     world,
     index,
@@ -397,13 +445,16 @@ export const startNode = (world: World, cluster: ClusterSpec, index: number): Ou
         before: null,
         after: result.state,
         effects: result.effects,
-        storage: { quorumState: slot.persisted, log },
+        storage: { quorumState: slot.persisted, log, recovering: slot.recovering },
       },
     ],
   };
 };
 
-/** Deliver the message at `position` of the network; a crashed receiver loses it. */
+/**
+ * Deliver the message at `position` of the network. A crashed receiver loses it; if it is a request,
+ * the sender's transport finds no one at the other end and reports the request failed.
+ */
 export const deliver = (world: World, cluster: ClusterSpec, position: number): Outcome => {
   const envelope = world.network[position]!;
   const network = world.network.slice();
@@ -411,7 +462,7 @@ export const deliver = (world: World, cluster: ClusterSpec, position: number): O
   const without: World = { ...world, network };
   const index = indexOfNode(envelope.to);
   if (index < 0 || index >= world.nodes.length || world.nodes[index]!.state === null)
-    return { world: without, steps: [] };
+    return failRequests(without, cluster, [envelope]);
   const input: RaftInput =
     envelope.correlationId === undefined
       ? { _tag: "Received", from: envelope.from, message: envelope.message }
@@ -493,11 +544,14 @@ export const fireTimer = (
 ): Outcome => applyInput(world, cluster, index, { _tag: "TimerExpired", timer });
 
 /** A slot after an fsync: every record written so far is on disk. */
-export const flushedSlot = (slot: NodeSlot): NodeSlot => ({
-  ...slot,
-  durable: slot.entries.length,
-  flushRequested: false,
-});
+export const flushedSlot = (slot: NodeSlot): NodeSlot =>
+  settleLost({ ...slot, durable: slot.entries.length, flushRequested: false });
+
+/** Ghost: records lost to a corruption are forgotten once the disk holds that many again. */
+const settleLost = (slot: NodeSlot): NodeSlot =>
+  slot.lostFrom >= 0 && slot.durable >= slot.lostFrom + slot.lost.length
+    ? { ...slot, lostFrom: -1, lost: [] }
+    : slot;
 
 /**
  * The world carries out an outstanding flush (an fsync): every record written so far reaches the
@@ -510,30 +564,147 @@ export const flush = (world: World, cluster: ClusterSpec, index: number): Outcom
   return applyInput(flushed, cluster, index, { _tag: "LogFlushed", offset: slot.entries.length });
 };
 
-/** A client asks `index` to append one value; only the leader of its epoch accepts it (R87). */
-export const clientAppend = (world: World, cluster: ClusterSpec, index: number): Outcome => {
+/**
+ * A client asks `index` to append one value in the epoch it believes current: the node's own, or
+ * `behind` epochs older (a client that has not yet heard of the latest election). Only the leader of
+ * exactly that epoch accepts it (R87).
+ */
+export const clientAppend = (world: World, cluster: ClusterSpec, index: number, behind = 0): Outcome => {
   const state = world.nodes[index]!.state;
   if (state === null) return { world, steps: [] };
-  return applyInput(world, cluster, index, { _tag: "ClientAppend", epoch: state.epoch, count: 1 });
+  const epoch = Math.max(0, state.epoch - behind);
+  return applyInput(world, cluster, index, { _tag: "ClientAppend", epoch, count: 1 });
+};
+
+/**
+ * The requests among `lost` were sent to a process that is not there: each sender hears from its
+ * transport that its request failed (a broken or refused connection). The inputs, by sender index.
+ */
+export const requestFailures = (
+  lost: readonly Envelope[],
+): { readonly index: number; readonly input: RaftInput }[] => {
+  const failures: { index: number; input: RaftInput }[] = [];
+  for (const e of lost) {
+    const api = trackedApi(e.message);
+    if (api === null || e.correlationId === undefined || !isRequest(e.message)) continue;
+    failures.push({
+      index: indexOfNode(e.from),
+      input: { _tag: "RequestFailed", destination: e.to, api, correlationId: e.correlationId },
+    });
+  }
+  return failures;
+};
+
+const failRequests = (world: World, cluster: ClusterSpec, lost: readonly Envelope[]): Outcome => {
+  let next = world;
+  const steps: StepTrace[] = [];
+  for (const { index, input } of requestFailures(lost)) {
+    const outcome = applyInput(next, cluster, index, input);
+    next = outcome.world;
+    steps.push(...outcome.steps);
+  }
+  return { world: next, steps };
 };
 
 /**
  * Kill a node: the disk keeps exactly what the world flushed to it, whatever the node believed; the
- * quorum-state the world wrote survives (R14). Its connections die with it, so nothing still on its
- * way to it arrives.
+ * quorum-state the world wrote survives (R14). Its connections die with it: nothing still on its way
+ * to it arrives, and whoever was waiting on it for an answer learns that its request failed.
  */
-export const crash = (world: World, index: number): World => {
+export const crash = (world: World, cluster: ClusterSpec, index: number): Outcome => {
+  if (world.nodes[index]!.state === null) return { world, steps: [] };
+  const id = nodeIdOf(index);
+  return failRequests(
+    crashDown(world, index),
+    cluster,
+    world.network.filter((e) => e.to === id),
+  );
+};
+
+/** The node goes down (see `crash`) without its peers hearing of it yet. */
+export const crashDown = (world: World, index: number): World => {
   const slot = world.nodes[index]!;
   if (slot.state === null) return world;
   const id = nodeIdOf(index);
   return {
     ...replaceNode({ ...world, network: world.network.filter((e) => e.to !== id) }, index, {
+      ...slot,
       state: null,
-      persisted: slot.persisted,
       entries: slot.entries.slice(0, slot.durable),
-      durable: slot.durable,
       flushRequested: false,
     }),
     crashes: world.crashes + 1,
   };
+};
+
+/**
+ * A bad sector on a stopped node's disk: the record at `offset` no longer reads back, so at the next
+ * start the CRC check cuts the log there — records that were flushed, and may have been acknowledged,
+ * are gone. The shell keeps a durable mark of the cut and reports it at every start until the node
+ * says it has recovered (R146).
+ */
+export const corrupt = (world: World, index: number, offset: number): World => {
+  const slot = world.nodes[index]!;
+  if (slot.state !== null || offset < 0 || offset >= slot.durable) return world;
+  // The ghost keeps, for every offset ever lost, the first record lost there.
+  const before = slot.lostFrom;
+  const lostFrom = before >= 0 ? Math.min(before, offset) : offset;
+  const end = Math.max(slot.durable, before >= 0 ? before + slot.lost.length : 0);
+  const lost: Entry[] = [];
+  for (let k = lostFrom; k < end; k++) {
+    const earlier = before >= 0 && k >= before ? slot.lost[k - before] : undefined;
+    lost.push(earlier ?? slot.entries[k]!);
+  }
+  return {
+    ...replaceNode(world, index, {
+      ...slot,
+      entries: slot.entries.slice(0, offset),
+      durable: offset,
+      recovering: true,
+      lostFrom,
+      lost,
+    }),
+    corruptions: world.corruptions + 1,
+  };
+};
+
+// ---- starting states -------------------------------------------------------------------------------
+
+/** Deliver every message and complete every flush until nothing is left (parked fetches stay parked). */
+const settleAll = (start: World, cluster: ClusterSpec): World => {
+  let world = start;
+  for (let i = 0; i < 10_000; i++) {
+    const flushing = world.nodes.findIndex((n) => n.state !== null && n.flushRequested);
+    if (flushing >= 0) world = flush(world, cluster, flushing).world;
+    else if (world.network.length > 0) world = deliver(world, cluster, 0).world;
+    else return world;
+  }
+  throw new Error("the cluster did not settle");
+};
+
+/**
+ * Where a run may start instead of a freshly formatted cluster (as the TLA+ specs start from an
+ * established leader, R139): node 1 leads epoch 1 and one client value is committed — durable on
+ * node 1 and node 2 — while node 1's answer carrying it to the other nodes is still on its way. The
+ * faults that matter after a commit (crashes, a corrupt disk, elections) are then a few steps away
+ * instead of the twenty it takes to get here.
+ */
+export const committedStart = (cluster: ClusterSpec): World => {
+  if (cluster.voters < 2) throw new Error("the committed start needs at least two voters");
+  let world = settleAll(fireTimer(initialWorld(cluster).world, cluster, 0, "election").world, cluster);
+  world = clientAppend(world, cluster, 0).world;
+  // Replicate to node 2 only: flush, deliver what passes between nodes 1 and 2.
+  for (let i = 0; i < 1000 && world.committed.length < 2; i++) {
+    const flushing = world.nodes.findIndex((n, index) => index < 2 && n.state !== null && n.flushRequested);
+    if (flushing >= 0) {
+      world = flush(world, cluster, flushing).world;
+      continue;
+    }
+    const position = world.network.findIndex((e) => e.from <= 2 && e.to <= 2);
+    if (position < 0) break;
+    world = deliver(world, cluster, position).world;
+  }
+  if (world.committed.length < 2 || world.nodes[0]!.state?.role._tag !== "Leader")
+    throw new Error("the committed start could not be built");
+  return world;
 };

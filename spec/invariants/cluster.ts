@@ -5,10 +5,6 @@
 import { entryEpoch, type NodeSlot, nodeIdOf, type World } from "../cluster/world.ts";
 import { majority } from "../raft/primitives.ts";
 
-/** The records a node keeps across a crash: what the world flushed to its disk. */
-export const durableEntries = (slot: NodeSlot): readonly number[] =>
-  slot.durable === slot.entries.length ? slot.entries : slot.entries.slice(0, slot.durable);
-
 const voterSlots = (world: World, voters: number): readonly NodeSlot[] => world.nodes.slice(0, voters);
 
 /** Transition properties the world saw broken somewhere in this history. */
@@ -76,15 +72,26 @@ export const leaderCompleteness = (world: World): string | null => {
 };
 
 /**
- * CommittedDurability (R16, R135, R145): every committed record is on the durable logs of a
- * majority of voters, so no crash of a minority can lose it.
+ * Whether a voter's disk holds committed record `offset` — or held it until a corruption cut it and
+ * has not yet held that many records again (the ghost of what the fault took, R146).
+ */
+const holds = (slot: NodeSlot, offset: number, committed: number): boolean => {
+  if (offset < slot.durable && slot.entries[offset] === committed) return true;
+  return slot.lostFrom >= 0 && offset >= slot.lostFrom && slot.lost[offset - slot.lostFrom] === committed;
+};
+
+/**
+ * CommittedDurability (R16, R135, R145): every committed record is on the disks of a majority of
+ * voters (as the world wrote them), so no crash of a minority can lose it. A record a disk corruption
+ * cut still counts for that voter: the fault took it, and R146 keeps the voter from acting as if it
+ * never had it.
  */
 export const committedDurability = (world: World, voters: number): string | null => {
   const needed = majority(voters);
-  const logs = voterSlots(world, voters).map(durableEntries);
+  const slots = voterSlots(world, voters);
   for (let offset = 0; offset < world.committed.length; offset++) {
     let holders = 0;
-    for (const log of logs) if (log[offset] === world.committed[offset]) holders++;
+    for (const slot of slots) if (holds(slot, offset, world.committed[offset]!)) holders++;
     if (holders < needed) {
       return `CommittedDurability: committed offset ${offset} is durable on ${holders} of ${voters} voters, fewer than a majority`;
     }
@@ -93,15 +100,17 @@ export const committedDurability = (world: World, voters: number): string | null
 };
 
 /**
- * MajorityReachedHighWatermark (R134): a running leader's high watermark is reached by the durable
- * logs of a majority of voters.
+ * MajorityReachedHighWatermark (R134): a running leader's high watermark is reached by the disks of
+ * a majority of voters (records a corruption cut count as in CommittedDurability).
  */
 export const majorityReachedHighWatermark = (world: World, voters: number): string | null => {
   for (let index = 0; index < world.nodes.length; index++) {
     const state = world.nodes[index]!.state;
     if (state === null || state.role._tag !== "Leader" || state.role.highWatermark < 0) continue;
     const hw = state.role.highWatermark;
-    const reached = voterSlots(world, voters).filter((slot) => durableEntries(slot).length >= hw).length;
+    const reached = voterSlots(world, voters).filter(
+      (slot) => slot.durable >= hw || (slot.lostFrom >= 0 && slot.lostFrom + slot.lost.length >= hw),
+    ).length;
     if (reached < majority(voters)) {
       return `MajorityReachedHighWatermark: leader ${nodeIdOf(index)} has high watermark ${hw} but only ${reached} voters hold that much durably`;
     }

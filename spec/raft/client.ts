@@ -3,7 +3,7 @@
 import { continueFetching } from "./fetch-follower.ts";
 import { completeParkedFetches, preferredSuccessors, updateHighWatermark } from "./leader.ts";
 import { appendToLog, markFlushed } from "./log.ts";
-import { isVoter, type Out } from "./node.ts";
+import { electsAsVoter, type Out } from "./node.ts";
 import type { NodeState, RaftConfig } from "./state.ts";
 import { enterResigned } from "./transitions.ts";
 
@@ -64,7 +64,7 @@ export const handleShutdown = (s: NodeState, config: RaftConfig, out: Out): Node
  */
 export const shutdownReady = (s: NodeState): boolean => {
   if (!s.shuttingDown) return false;
-  if (!isVoter(s) || s.voters.length === 1) return true;
+  if (!electsAsVoter(s) || s.voters.length === 1) return true;
   const role = s.role;
   return (
     role._tag === "Follower" ||

@@ -2,15 +2,18 @@
 // answer, truncation on divergence and the high watermark.
 import { appendToLog, endOffsetForEpoch, lastEpoch, truncateLog } from "./log.ts";
 import type { FetchRequest, FetchResponse } from "./messages.ts";
-import { armTimer, hasTimer, illegalState, isVoter, type Out, sendRequest } from "./node.ts";
+import { armTimer, electsAsVoter, hasTimer, illegalState, isVoter, type Out, sendRequest } from "./node.ts";
 import { METADATA_PARTITION, METADATA_TOPIC_ID } from "./primitives.ts";
 import type { Follower, NodeState, RaftConfig } from "./state.ts";
 
-/** Where this node fetches from now: its leader, or for a leaderless observer the next voter (R74). */
+/**
+ * Where this node fetches from now: its leader, or for a leaderless observer (or a voter recovering
+ * lost records, R146) the next voter (R74).
+ */
 const fetchTarget = (s: NodeState): number | undefined => {
   const role = s.role;
   if (role._tag === "Follower") return role.leaderId;
-  if (role._tag === "Unattached" && !isVoter(s) && s.voters.length > 0) {
+  if (role._tag === "Unattached" && !electsAsVoter(s) && s.voters.length > 0) {
     return s.voters[s.bootstrapCursor % s.voters.length]!.id;
   }
   return undefined;
@@ -118,6 +121,12 @@ export const handleFetchResponse = (
     }
   }
   const follower: Follower = role.hasFetchedFromLeader ? role : { ...role, hasFetchedFromLeader: true };
-  const next: NodeState = { ...s, log, highWatermark, role: follower };
+  let next: NodeState = { ...s, log, highWatermark, role: follower };
+  // R146: records this node had flushed before the fetch cover its leader's high watermark, so it
+  // holds everything committed again (a leader's high watermark covers all earlier epochs' commits).
+  if (s.recovering && response.highWatermark >= 0 && s.log.flushedOffset >= response.highWatermark) {
+    out.push({ _tag: "RecoveryComplete" });
+    next = { ...next, recovering: false };
+  }
   return armTimer(next, out, "fetch", config.fetchTimeoutMs);
 };

@@ -143,6 +143,13 @@ export const ClientRejected = Schema.TaggedStruct("ClientRejected", {
 });
 export type ClientRejected = typeof ClientRejected.Type;
 
+/**
+ * R146: the voter has caught up past the records it lost; the shell may forget that it lost them
+ * (the durable mark it kept since startup).
+ */
+export const RecoveryComplete = Schema.TaggedStruct("RecoveryComplete", {});
+export type RecoveryComplete = typeof RecoveryComplete.Type;
+
 /** R35: graceful shutdown may now complete. */
 export const ShutdownComplete = Schema.TaggedStruct("ShutdownComplete", {});
 export type ShutdownComplete = typeof ShutdownComplete.Type;
@@ -170,6 +177,7 @@ export const RaftEffect = Schema.Union([
   LeaderChanged,
   AppendAccepted,
   ClientRejected,
+  RecoveryComplete,
   ShutdownComplete,
   IllegalState,
 ]);

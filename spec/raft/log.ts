@@ -33,6 +33,19 @@ export const endOffsetForEpoch = (log: LogState, epoch: number): OffsetAndEpoch 
   return { epoch: lastEpoch(log), endOffset: log.endOffset };
 };
 
+/**
+ * R16, R43: the epoch of the last flushed record (0 when nothing is flushed): with the flushed offset,
+ * what a node can vouch for after a crash.
+ */
+export const lastFlushedEpoch = (log: LogState): number => {
+  let epoch = 0;
+  for (const entry of log.epochs) {
+    if (entry.startOffset >= log.flushedOffset) break;
+    epoch = entry.epoch;
+  }
+  return epoch;
+};
+
 /** Append `count` records written in `epoch` at the end of the log. */
 export const appendToLog = (log: LogState, epoch: number, count: number): LogState => {
   const epochs =

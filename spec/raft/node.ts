@@ -20,6 +20,12 @@ export const findVoter = (voters: readonly Voter[], key: ReplicaKey): Voter | un
 /** R8: a replica is a voter iff its key matches an entry of its latest voter set. */
 export const isVoter = (s: NodeState): boolean => findVoter(s.voters, localKey(s)) !== undefined;
 
+/**
+ * R146: a voter takes part in elections (votes, stands, keeps an election timer) unless it is
+ * recovering lost records; until then it looks for the leader the way an observer does (R74).
+ */
+export const electsAsVoter = (s: NodeState): boolean => !s.recovering && isVoter(s);
+
 export const isVoterId = (s: NodeState, id: number): boolean => s.voters.some((v) => v.id === id);
 
 export const otherVoters = (s: NodeState): readonly Voter[] => s.voters.filter((v) => v.id !== s.nodeId);

@@ -1,7 +1,7 @@
 // Startup from persisted state (R18–R22).
 import type { RaftEffect, StepResult } from "./io.ts";
 import { lastEpoch } from "./log.ts";
-import { armTimer, isVoter, localKey, type Out } from "./node.ts";
+import { armTimer, electsAsVoter, localKey, type Out } from "./node.ts";
 import { NO_ID, replicaKeyMatches } from "./primitives.ts";
 import type { ElectionState, LogState, NodeState, RaftConfig } from "./state.ts";
 import {
@@ -15,7 +15,13 @@ import {
 import { sendVoteRequests } from "./vote.ts";
 
 /** The state of a process that has just read its quorum-state and log, before choosing a role. */
-const bootState = (config: RaftConfig, epoch: number, log: LogState): NodeState => ({
+const bootState = (
+  config: RaftConfig,
+  epoch: number,
+  log: LogState,
+  recovering: boolean,
+  firstCorrelationId: number,
+): NodeState => ({
   nodeId: config.nodeId,
   ...(config.directoryId === undefined ? {} : { directoryId: config.directoryId }),
   epoch,
@@ -31,7 +37,9 @@ const bootState = (config: RaftConfig, epoch: number, log: LogState): NodeState 
       ? 0
       : Math.abs(config.nodeId) % config.voters.length,
   shuttingDown: false,
-  nextCorrelationId: 1,
+  // R146: a voter set of one has no other copy to recover from; it goes on with what it has.
+  recovering: recovering && config.voters.length > 1 && config.voters.some((v) => v.id === config.nodeId),
+  nextCorrelationId: firstCorrelationId,
 });
 
 /** R20: a voter that had voted for itself resumes its candidacy in the same epoch. */
@@ -45,12 +53,18 @@ const resumeCandidate = (s: NodeState, config: RaftConfig, out: Out): NodeState 
 /**
  * R18–R22: choose the starting role from the persisted election state and the log, write it
  * durably, and tell the listener the leader it knows (R86) — except a former leader, which comes back
- * Resigned (R19) and says nothing of its leadership.
+ * Resigned (R19) and says nothing of its leadership. `recovering` (R146): the shell had to cut records
+ * from the log that may have been flushed and acknowledged (a corrupt batch, not an unflushed torn
+ * tail), now or at an earlier start whose recovery has not completed. `firstCorrelationId` (R40(0)):
+ * where this process's request ids start; a shell whose old connections may still deliver answers
+ * (a simulated network) starts past the ids its previous process used.
  */
 export const initialize = (
   persisted: ElectionState | undefined,
   log: LogState,
   config: RaftConfig,
+  recovering = false,
+  firstCorrelationId = 1,
 ): StepResult<NodeState> => {
   const stored: ElectionState = persisted ?? { epoch: 0, leaderId: NO_ID };
   const out: Out = [];
@@ -59,7 +73,7 @@ export const initialize = (
   if (stored.epoch < logEpoch) {
     // R18: the log has seen a newer epoch than quorum-state recorded.
     state = enterUnattached(
-      bootState(config, logEpoch, log),
+      bootState(config, logEpoch, log, recovering, firstCorrelationId),
       config,
       out,
       logEpoch,
@@ -68,7 +82,7 @@ export const initialize = (
       "fresh",
     );
   } else {
-    const boot = bootState(config, stored.epoch, log);
+    const boot = bootState(config, stored.epoch, log, recovering, firstCorrelationId);
     const self = localKey(boot);
     const votedKey = stored.votedKey;
     if (stored.leaderId === config.nodeId) {
@@ -83,7 +97,7 @@ export const initialize = (
       stored.leaderId < 0 &&
       votedKey !== undefined &&
       replicaKeyMatches(votedKey, self) &&
-      isVoter(boot)
+      electsAsVoter(boot)
     ) {
       state = resumeCandidate(boot, config, out);
     } else if (stored.leaderId >= 0 && leaderReachable(boot, stored.leaderId)) {
@@ -93,7 +107,7 @@ export const initialize = (
     }
   }
   // R22: a lone voter does not wait for a timeout to elect itself.
-  if (state.role._tag === "Unattached" && isVoter(state) && state.voters.length === 1) {
+  if (state.role._tag === "Unattached" && electsAsVoter(state) && state.voters.length === 1) {
     state = config.preVote ? enterProspective(state, config, out) : enterCandidate(state, config, out);
   }
   const effects: RaftEffect[] = out.filter((e) => e._tag !== "LeaderChanged");

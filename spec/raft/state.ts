@@ -145,6 +145,11 @@ export const NodeState = Schema.Struct({
   bootstrapCursor: Schema.Int,
   /** R35: set once a graceful shutdown was requested. */
   shuttingDown: Schema.Boolean,
+  /**
+   * R146: this voter lost records at startup that it may have acknowledged (a corrupt log); until it
+   * has caught up with a leader it neither votes nor stands for election.
+   */
+  recovering: Schema.Boolean,
   /** The correlation id the next request will carry (R40(0)); only ever compared for equality. */
   nextCorrelationId: Int32,
 });

@@ -2,7 +2,7 @@
 import { continueFetching } from "./fetch-follower.ts";
 import { expireParkedFetches } from "./fetch-leader.ts";
 import { beginQuorumEpochResendMs, preferredSuccessors, sendBeginQuorumEpoch } from "./leader.ts";
-import { armTimer, hasTimer, isVoter, type Out } from "./node.ts";
+import { armTimer, electsAsVoter, hasTimer, type Out } from "./node.ts";
 import type { NodeState, RaftConfig, TimerKind } from "./state.ts";
 import { enterCandidate, enterProspective, enterResigned, enterUnattached } from "./transitions.ts";
 import { endProspective } from "./vote.ts";
@@ -15,7 +15,7 @@ const onElectionTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeStat
   const role = s.role;
   switch (role._tag) {
     case "Unattached":
-      return isVoter(s) ? startElection(s, config, out) : s;
+      return electsAsVoter(s) ? startElection(s, config, out) : s;
     // R24: a pre-vote that ran out of time; its timer is spent, so Unattached fires again at once.
     case "Prospective":
       return endProspective(s, config, out, role, "keep");
@@ -35,8 +35,9 @@ const onElectionTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeStat
 const onFetchTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
   if (role._tag !== "Follower") return s;
-  if (isVoter(s)) return startElection(s, config, out);
-  // An observer forgets the leader's liveness but keeps its id, and asks the voters again.
+  if (electsAsVoter(s)) return startElection(s, config, out);
+  // An observer (or a voter recovering lost records, R146) forgets the leader's liveness but keeps
+  // its id, and asks the voters again.
   return enterUnattached(s, config, out, s.epoch, role.leaderId, role.votedKey, "keep");
 };
 

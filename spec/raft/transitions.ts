@@ -7,7 +7,7 @@ import {
   armTimer,
   cancelTimersExcept,
   castVote,
-  isVoter,
+  electsAsVoter,
   keepTimer,
   knownLeader,
   localKey,
@@ -69,7 +69,7 @@ export const enterUnattached = (
     epoch,
     votedKey === undefined ? { _tag: "Unattached", leaderId } : { _tag: "Unattached", leaderId, votedKey },
   );
-  if (isVoter(next)) {
+  if (electsAsVoter(next)) {
     next = cancelTimersExcept(next, out, ["election"]);
     next =
       timer === "fresh"
@@ -79,7 +79,7 @@ export const enterUnattached = (
     next = cancelTimersExcept(next, out, []);
   }
   if (changed) notifyLeader(out, leaderId, epoch);
-  if (!isVoter(next)) next = sendFetch(next, config, out);
+  if (!electsAsVoter(next)) next = sendFetch(next, config, out);
   return next;
 };
 

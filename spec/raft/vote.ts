@@ -1,7 +1,7 @@
 // Vote and pre-vote (R43–R53): sending, the receiver's validation and grant tables, and the
 // election bookkeeping of Prospective and Candidate.
 import { validateClusterId } from "./common.ts";
-import { lastEpoch } from "./log.ts";
+import { lastEpoch, lastFlushedEpoch } from "./log.ts";
 import type { VoteRequest, VoteResponse } from "./messages.ts";
 import {
   armTimer,
@@ -28,7 +28,9 @@ import {
 
 /**
  * R45: ask every voter that has not answered yet. A pre-vote carries the current epoch, a standard
- * vote the bumped one; both carry the sender's last epoch and log end offset (R43).
+ * vote the bumped one; both carry the sender's last epoch and log end offset (R43) — of its flushed
+ * log (R16): a vote won with records a crash then takes away could elect a leader without a
+ * committed record.
  */
 export const sendVoteRequests = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
@@ -47,8 +49,8 @@ export const sendVoteRequests = (s: NodeState, config: RaftConfig, out: Out): No
       replicaId: s.nodeId,
       ...(s.directoryId === undefined ? {} : { replicaDirectoryId: s.directoryId }),
       ...(voter.directoryId === undefined ? {} : { voterDirectoryId: voter.directoryId }),
-      lastOffsetEpoch: lastEpoch(s.log),
-      lastOffset: s.log.endOffset,
+      lastOffsetEpoch: lastFlushedEpoch(s.log),
+      lastOffset: s.log.flushedOffset,
       preVote,
     };
     next = sendRequest(next, out, voter.id, "Vote", request);
@@ -184,15 +186,19 @@ export const handleVoteRequest = (
       ? { id: request.replicaId }
       : { id: request.replicaId, directoryId: request.replicaDirectoryId };
 
+  // R146: a voter recovering records it lost grants no vote of either kind until it has them back.
   if (request.preVote) {
-    respond(out, from, voteResponse(next, "NONE", grantsPreVote(next, request)), correlationId);
+    const granted = !next.recovering && grantsPreVote(next, request);
+    respond(out, from, voteResponse(next, "NONE", granted), correlationId);
     return next;
   }
 
   // R49: the standard-vote grant table.
   const role = next.role;
   let granted = false;
-  if (role._tag === "Unattached" || role._tag === "Prospective") {
+  if (next.recovering) {
+    granted = false;
+  } else if (role._tag === "Unattached" || role._tag === "Prospective") {
     if (role.votedKey !== undefined) {
       granted = replicaKeyMatches(role.votedKey, candidate);
     } else if (role.leaderId < 0 && logIsUpToDate(next, request)) {

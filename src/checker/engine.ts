@@ -505,7 +505,10 @@ export class LivenessChecker<S> {
     fingerprint(this.writer.words, this.writer.length, this.fp);
   }
 
-  /** The first eventually-property the fair schedule from `state` fails, or null. */
+  /**
+   * The first eventually-property the fair schedule from `state` fails, or null. (If the schedule
+   * broke a safety property instead, `brokenAhead` is set and null returned.)
+   */
   check(state: S): LivenessViolation | null {
     if (!this.active) return null;
     for (const group of this.groups) {
@@ -565,10 +568,16 @@ export class LivenessChecker<S> {
         elapsed.push(0);
       }
       const next = ++taken > this.maxSteps ? null : liveness.next(timed, suffix, false);
-      // A safety property broken on the way (beyond the search's bounds) fails the check too; the
-      // report shows which.
-      if (next === null || firstViolation(this.model.properties, next.timed.state) !== null) {
+      if (next === null) {
         result = NEVER;
+        break;
+      }
+      // A safety property broken on the way, beyond the search's bounds: the search may still find a
+      // shorter way to it within them, so it is kept aside (the search reports it if it finds
+      // nothing else) and this schedule's states stay unjudged.
+      if (firstViolation(this.model.properties, next.timed.state) !== null) {
+        this.brokenAhead ??= start.state;
+        result = UNKNOWN;
         break;
       }
       elapsed[elapsed.length - 1]! += next.elapsedMs;
@@ -584,8 +593,11 @@ export class LivenessChecker<S> {
       if (result >= 0) result += elapsed[i]!;
       memo.set(high[i]!, low[i]!, result);
     }
-    return result;
+    return result === UNKNOWN ? 0 : result;
   }
+
+  /** A state whose fair schedule broke a safety property (see distance), taken once. */
+  brokenAhead: S | undefined;
 
   /**
    * The fair schedule from `start`, step by step, as far as it goes: until its goals hold, it comes
@@ -594,6 +606,14 @@ export class LivenessChecker<S> {
    * in time.
    */
   explain(start: S, property: string): Explained | undefined {
+    // No property named: the schedule that broke a safety property (`brokenAhead`).
+    if (property === "") {
+      for (const g of this.groups) {
+        const explained = this.explain(start, g.goals[0]!.name);
+        if (explained?.how === "safety") return explained;
+      }
+      return undefined;
+    }
     const liveness = this.model.liveness;
     const group = this.groups.find((g) => g.goals.some((p) => p.name === property));
     if (liveness === undefined || group === undefined) return undefined;
@@ -687,8 +707,19 @@ const report = <S>(
       property?.kind === "always" ? (property.check(replayed.last) ?? found.detail) : found.detail;
     return { property: found.name, violation: detail, trace: replayed.trace, violatingState: replayed.last };
   }
-  const from = replayed.trace.length - 1;
-  const explained = checker.explain(replayed.last, found.name) ?? checker.explain(found.state, found.name);
+  let from = replayed.trace.length - 1;
+  let explained = checker.explain(replayed.last, found.name);
+  if (explained === undefined) {
+    // The schedule from the trace's own state reaches the goal (node names break its ties): follow
+    // the one from the state the search judged, whose nodes may be named differently; show it first.
+    explained = checker.explain(found.state, found.name);
+    replayed.trace.push({
+      step: from + 1,
+      action: "the same state, with its nodes named as the checker's canonical form names them",
+      nodes: model.describeState(found.state),
+    });
+    from++;
+  }
   if (explained === undefined) {
     return {
       property: found.name,
@@ -709,13 +740,13 @@ const report = <S>(
   }
   const how =
     explained.how === "cycle"
-      ? `comes back to the state after step ${from + explained.loopsTo!} with no time passed, and would repeat forever`
+      ? `comes back to the state after step ${from + explained.loopsTo!} with no time passed, and would repeat forever,`
       : explained.how === "deadlock"
-        ? `stops after ${explained.spentMs} ms: nothing can happen`
+        ? `comes to a stop after ${explained.spentMs} ms, with nothing left that can happen,`
         : `runs ${explained.spentMs} ms, past its bound of ${checker.boundFor(found.name)} ms,`;
   return {
     property: explained.unmet.name,
-    violation: `${explained.unmet.name}: after the last fault (step ${from}), the fair schedule ${how} without reaching the goal: ${explained.unmet.detail}`,
+    violation: `${explained.unmet.name}: from the state after step ${from}, with no more faults, the fair schedule ${how} without reaching the goal: ${explained.unmet.detail}`,
     trace,
     violatingState: replayed.last,
     stuck: {
@@ -732,12 +763,27 @@ const livenessSummary = <S>(checker: LivenessChecker<S>) =>
     ? { liveness: { properties: checker.names, bound: checker.bound, states: checker.states } }
     : {};
 
-/** Every check of a newly found state: safety first, then liveness from it. */
-const judge = <S>(model: Model<S>, liveness: LivenessChecker<S>, state: S): Found<S> | null => {
+/** The safety check of a newly found state. */
+const judgeSafety = <S>(model: Model<S>, state: S): Found<S> | null => {
   const problem = firstViolation(model.properties, state);
-  if (problem !== null) return { ...problem, state, kind: "safety" };
-  const stuck = liveness.check(state);
-  return stuck === null ? null : { ...stuck, state, kind: "liveness" };
+  return problem === null ? null : { ...problem, state, kind: "safety" };
+};
+
+/**
+ * The liveness check of a state, on its canonical form (decoded from its encoding): the fair schedule
+ * breaks ties by node name and follows the network's order, so symmetric states could be judged
+ * differently; judging one representative of each keeps the verdict a function of the state the
+ * search counts.
+ */
+const judgeLiveness = <S>(liveness: LivenessChecker<S>, canonical: S): Found<S> | null => {
+  const stuck = liveness.check(canonical);
+  return stuck === null ? null : { ...stuck, state: canonical, kind: "liveness" };
+};
+
+const canonicalOf = <S>(model: Model<S>, state: S, writer: WordWriter): S => {
+  writer.reset();
+  model.encode(state, writer);
+  return model.decode(writer.words, 0, writer.length);
 };
 
 // ---- breadth-first search ------------------------------------------------------------------------
@@ -768,6 +814,9 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   let stop: StopReason | undefined;
   let violation: (Found<S> & { index: number }) | undefined;
   const liveness = new LivenessChecker(model, options.livenessBound ?? DEFAULT_LIVENESS_BOUND_MS);
+  // The first state whose fair schedule broke a safety property beyond the bounds (reported only if
+  // the search finds no violation within them).
+  let ahead: (Found<S> & { index: number }) | undefined;
   let lastProgress = clock.seconds;
   // A depth bound: states that far are checked but not expanded; `cut` records that it mattered.
   const bound = options.depth;
@@ -791,7 +840,7 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
     const index = visited.add(fp[0]!, fp[1]!, -1, 0);
     reachedBy(model.properties, reached, 0, initial);
-    const found = judge(model, liveness, initial);
+    const found = judgeSafety(model, initial);
     if (found !== null) {
       violation = { ...found, index };
       break;
@@ -805,6 +854,14 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       while (current.count > 0 && violation === undefined && stop === undefined) {
         const parent = current.shift(reader);
         const state = model.decode(reader.words, 0, reader.length);
+        // Liveness is judged as a state is taken up: it is in canonical form here.
+        const stuck = judgeLiveness(liveness, state);
+        if (stuck !== null) {
+          violation = { ...stuck, index: parent };
+          break;
+        }
+        if (liveness.brokenAhead !== undefined && ahead === undefined)
+          ahead = { name: "", detail: "", state, kind: "liveness", index: parent };
         const actions = model.actionCount(state);
         for (let action = 0; action < actions; action++) {
           const result = model.step(state, action);
@@ -823,13 +880,23 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
             }
           }
           const index = visited.add(fp[0]!, fp[1]!, parent, action);
-          const found = judge(model, liveness, result.state);
+          const found = judgeSafety(model, result.state);
           if (found !== null) {
             violation = { ...found, index };
             break;
           }
-          if (bound !== undefined && depth + 1 >= bound) cut = true;
-          else next.push(index, writer.words, writer.length);
+          if (bound !== undefined && depth + 1 >= bound) {
+            // Not taken up: judge its liveness now.
+            cut = true;
+            const canonical = model.decode(writer.words, 0, writer.length);
+            const stuck = judgeLiveness(liveness, canonical);
+            if (stuck !== null) {
+              violation = { ...stuck, index };
+              break;
+            }
+            if (liveness.brokenAhead !== undefined && ahead === undefined)
+              ahead = { name: "", detail: "", state: canonical, kind: "liveness", index };
+          } else next.push(index, writer.words, writer.length);
           if (options.maxStates !== undefined && visited.size >= options.maxStates) {
             stop = "max-states";
             break;
@@ -862,6 +929,7 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   }
 
   peakRss = Math.max(peakRss, rssMB());
+  if (violation === undefined && stop === undefined) violation = ahead;
   const seconds = clock.seconds;
   const common = {
     distinctStates: visited.size,
@@ -908,6 +976,7 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   let stop: StopReason | undefined;
   let violation: (Found<S> & { path: S[]; actions: number[] }) | undefined;
   const liveness = new LivenessChecker(model, options.livenessBound ?? DEFAULT_LIVENESS_BOUND_MS);
+  let ahead: (Found<S> & { path: S[]; actions: number[] }) | undefined;
   let peakRss = rssMB();
 
   interface Frame {
@@ -919,7 +988,8 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     fingerprintOf(model, initial, writer, fp);
     if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
     visited.add(fp[0]!, fp[1]!, -1, 0);
-    const problem = judge(model, liveness, initial);
+    const problem =
+      judgeSafety(model, initial) ?? judgeLiveness(liveness, canonicalOf(model, initial, writer));
     if (problem !== null) {
       violation = { ...problem, path: [initial], actions: [0] };
       break;
@@ -941,7 +1011,18 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       fingerprintOf(model, result.state, writer, fp);
       if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
       visited.add(fp[0]!, fp[1]!, -1, action);
-      const problem = judge(model, liveness, result.state);
+      const canonical = canonicalOf(model, result.state, writer);
+      const problem = judgeSafety(model, result.state) ?? judgeLiveness(liveness, canonical);
+      if (problem === null && liveness.brokenAhead !== undefined && ahead === undefined) {
+        ahead = {
+          name: "",
+          detail: "",
+          state: canonical,
+          kind: "liveness",
+          path: [...stack.map((f) => f.state), result.state],
+          actions: [...actionsTaken, action],
+        };
+      }
       if (problem !== null) {
         violation = {
           ...problem,
@@ -967,6 +1048,7 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       }
     }
   }
+  if (violation === undefined && stop === undefined) violation = ahead;
   const seconds = clock.seconds;
   const common = {
     distinctStates: visited.size,
@@ -1067,9 +1149,13 @@ const simulate = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> =
         return violationAt(variant.model, path, actions, { ...problem, state, kind: "safety" }, walk);
     }
     // The walk's faults are over: from where it ended, the fair schedule must reach every goal.
-    const stuck = liveness.check(state);
-    if (stuck !== null)
-      return violationAt(variant.model, path, actions, { ...stuck, state, kind: "liveness" }, walk);
+    const canonical = canonicalOf(model, state, writer);
+    const stuck = judgeLiveness(liveness, canonical);
+    if (stuck !== null) return violationAt(variant.model, path, actions, stuck, walk);
+    if (liveness.brokenAhead !== undefined) {
+      const found: Found<S> = { name: "", detail: "", state: canonical, kind: "liveness" };
+      return violationAt(variant.model, path, actions, found, walk);
+    }
     done++;
     const seconds = clock.seconds;
     if (

@@ -200,7 +200,12 @@ const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number
   w.push(slot.entries.length);
   for (const e of slot.entries) w.push(e);
   w.push(slot.durable);
-  w.push(slot.flushRequested ? 1 : 0);
+  w.push((slot.flushRequested ? 1 : 0) | (slot.recovering ? 2 : 0));
+  w.push(slot.lostFrom);
+  if (slot.lostFrom >= 0) {
+    w.push(slot.lost.length);
+    for (const e of slot.lost) w.push(e);
+  }
   const s = slot.state;
   if (s === null) {
     w.push(0);
@@ -224,7 +229,7 @@ const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number
   w.push(s.highWatermark);
   w.push(s.log.flushedOffset);
   w.push(s.bootstrapCursor);
-  w.push(s.shuttingDown ? 1 : 0);
+  w.push((s.shuttingDown ? 1 : 0) | (s.recovering ? 2 : 0));
   let timers = 0;
   for (const t of s.timers) timers |= 1 << TIMERS.indexOf(t);
   w.push(timers);
@@ -472,6 +477,7 @@ export const encodeWith = (w: WordWriter, world: World, cluster: ClusterSpec, pe
   w.push(world.valuesAppended);
   w.push(world.crashes);
   w.push(world.duplicates);
+  w.push(world.corruptions);
   w.push(world.leaders.length);
   for (const l of world.leaders) w.push(relabel(ctx, l));
   w.push(world.committed.length);
@@ -513,9 +519,9 @@ const writeSignature = (world: World, index: number, out: Int32Array, at: number
   out[at + 5] = entries;
   out[at + 6] = s?.highWatermark ?? -1;
   out[at + 7] = s?.log.flushedOffset ?? -1;
-  out[at + 8] = (slot.flushRequested ? 1 : 0) | (slot.durable << 1);
+  out[at + 8] = (slot.flushRequested ? 1 : 0) | (slot.recovering ? 2 : 0) | (slot.durable << 2);
   out[at + 9] = s?.inflight.length ?? 0;
-  out[at + 10] = (s?.shuttingDown ? 1 : 0) | (timers << 1);
+  out[at + 10] = (s?.shuttingDown ? 1 : 0) | (s?.recovering ? 2 : 0) | (timers << 2);
   out[at + 11] = leaderOf;
 };
 
@@ -732,9 +738,20 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
   }
   const entries = Array.from({ length: r.next() }, () => r.next());
   const durable = r.next();
-  const flushRequested = r.next() === 1;
+  const diskFlags = r.next();
+  const lostFrom = r.next();
+  const lost = lostFrom < 0 ? [] : Array.from({ length: r.next() }, () => r.next());
+  const disk = {
+    persisted,
+    entries,
+    durable,
+    flushRequested: (diskFlags & 1) !== 0,
+    recovering: (diskFlags & 2) !== 0,
+    lostFrom,
+    lost,
+  };
   const running = r.next();
-  if (running === 0) return { state: null, persisted, entries, durable, flushRequested };
+  if (running === 0) return { state: null, ...disk };
   let shape = logStateOf(entries);
   if (running === 2) {
     const startOffset = r.next();
@@ -747,7 +764,9 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
   const highWatermark = r.next();
   const flushedOffset = r.next();
   const bootstrapCursor = r.next();
-  const shuttingDown = r.next() === 1;
+  const flags = r.next();
+  const shuttingDown = (flags & 1) !== 0;
+  const recovering = (flags & 2) !== 0;
   const timerBits = r.next();
   const timers = TIMERS.filter((_, i) => (timerBits & (1 << i)) !== 0);
   const inflight: InflightRequest[] = Array.from({ length: r.next() }, () => ({
@@ -767,9 +786,10 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
     timers,
     bootstrapCursor,
     shuttingDown,
+    recovering,
     nextCorrelationId: 0,
   };
-  return { state, persisted, entries, durable, flushRequested };
+  return { state, ...disk };
 };
 
 const readBatches = (r: WordReader): RecordBatch[] =>
@@ -872,6 +892,7 @@ export const decodeWorld = (words: Int32Array, start: number, end: number, clust
   const valuesAppended = r.next();
   const crashes = r.next();
   const duplicates = r.next();
+  const corruptions = r.next();
   const leaders = Array.from({ length: r.next() }, () => r.next());
   const committed = Array.from({ length: r.next() }, () => r.next());
   const total = cluster.voters + cluster.observers;
@@ -899,6 +920,7 @@ export const decodeWorld = (words: Int32Array, start: number, end: number, clust
     valuesAppended,
     crashes,
     duplicates,
+    corruptions,
     broken,
   };
 };

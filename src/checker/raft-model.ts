@@ -16,6 +16,7 @@ import {
 import { formatState } from "../../spec/cluster/format.ts";
 import {
   type ClusterSpec,
+  committedStart,
   entryEpoch,
   entryValue,
   initialWorld,
@@ -41,6 +42,11 @@ export interface RaftModelOptions {
   readonly symmetry: boolean;
   /** Skip steps that provably return to their starting state (default on; off only to test that). */
   readonly skipSelfLoops?: boolean;
+  /**
+   * Where runs start: a freshly formatted cluster, or one where node 1 leads and has just committed a
+   * value on node 2 (spec/cluster/world.ts, committedStart).
+   */
+  readonly start?: "fresh" | "committed";
 }
 
 /** Transition events a `sometimes` property can wait for. */
@@ -188,7 +194,7 @@ export const raftProperties = (voters: number): readonly Property<World>[] => {
   return [...steps, ...states, other, ...sometimes];
 };
 
-const FAULTS: readonly FaultKind[] = ["loss", "duplicate", "crash"];
+const FAULTS: readonly FaultKind[] = ["loss", "duplicate", "crash", "corruption"];
 
 /** Field-by-field equality of plain data (messages): one level of objects and arrays of objects. */
 const sameData = (a: unknown, b: unknown): boolean => {
@@ -322,7 +328,9 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
   const model: Model<World> = {
     name: "raft",
     properties: [...raftProperties(cluster.voters), ...raftEventually(cluster)],
-    initialStates: () => [initialWorld(cluster).world],
+    initialStates: () => [
+      options.start === "committed" ? committedStart(cluster) : initialWorld(cluster).world,
+    ],
     actionCount: (world) => actionsOf(world).length,
     step: (world, index) => {
       const action = actionsOf(world)[index];

@@ -6,7 +6,7 @@ import type { Bounds } from "../../spec/cluster/actions.ts";
 import { DEFAULT_META_BOUNDS, type MetaBounds } from "../../spec/cluster/metadata-actions.ts";
 import { DEFAULT_METADATA_CLUSTER, type MetadataClusterSpec } from "../../spec/cluster/metadata-world.ts";
 import { type ClusterSpec, DEFAULT_CLUSTER } from "../../spec/cluster/world.ts";
-import { type Progress, type SearchResult, search } from "../checker/engine.ts";
+import { DEFAULT_LIVENESS_BOUND_MS, type Progress, type SearchResult, search } from "../checker/engine.ts";
 import { metadataModel } from "../checker/metadata-model.ts";
 import type { Model } from "../checker/model.ts";
 import { raftModel } from "../checker/raft-model.ts";
@@ -87,6 +87,14 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     max: 100,
     default: 0,
     description: "crashes (each loses what was not flushed)",
+  },
+  {
+    kind: "integer",
+    name: "max-corruptions",
+    min: 0,
+    max: 10,
+    default: 0,
+    description: "raft model: disks corrupted (a stopped node's record cut at its next start, R146)",
   },
   { kind: "boolean", name: "loss", default: true, description: "raft model: any message may be lost" },
   {
@@ -197,6 +205,16 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   },
   {
     kind: "integer",
+    name: "liveness-ms",
+    min: 0,
+    max: 3600000,
+    default: DEFAULT_LIVENESS_BOUND_MS,
+    placeholder: "MS",
+    description:
+      "liveness: simulated time the fault-free fair schedule has to reach every eventually-goal from any state (0: no liveness check)",
+  },
+  {
+    kind: "integer",
     name: "max-states",
     min: 1,
     placeholder: "N",
@@ -278,6 +296,7 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       // A leader cannot append more in its epoch than the run allows in all.
       maxValuesPerEpoch: Math.min(values["max-values-per-epoch"] as number, values["max-values"] as number),
       maxCrashes: values["max-crashes"] as number,
+      maxCorruptions: values["max-corruptions"] as number,
       maxDuplicates: values["duplicates"] as number,
       loss: values["loss"] as boolean,
       network: values["network"] as "unordered" | "ordered",
@@ -358,6 +377,9 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
     `max epoch ${bounds.maxEpoch}`,
     `${bounds.maxValues} value${bounds.maxValues === 1 ? "" : "s"} (${bounds.maxValuesPerEpoch} per epoch)`,
     `${bounds.maxCrashes} crash${bounds.maxCrashes === 1 ? "" : "es"}`,
+    ...((bounds.maxCorruptions ?? 0) > 0
+      ? [`${bounds.maxCorruptions} corrupt disk${bounds.maxCorruptions === 1 ? "" : "s"}`]
+      : []),
     `${bounds.network}${bounds.loss ? " lossy" : ""} network`,
     ...(bounds.maxDuplicates > 0 ? [`${bounds.maxDuplicates} duplicates`] : []),
     `pre-vote ${cluster.preVote ? "on" : "off"}`,
@@ -453,6 +475,7 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
     ...(depth === undefined ? {} : { depth }),
     seed: values["seed"] as number,
     walks: values["walks"] as number,
+    livenessBound: values["liveness-ms"] as number,
     ...(progressSeconds > 0 ? { onProgress, progressIntervalMs: progressSeconds * 1000 } : {}),
   });
   if (io.isTTY && lastLineLength > 0) io.err("\n");
