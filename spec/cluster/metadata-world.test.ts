@@ -12,6 +12,7 @@ import {
   withinMetaBounds,
 } from "./metadata-actions.ts";
 import {
+  ADMIN_ID,
   activeController,
   bootstrappedWorld,
   crashNode,
@@ -190,7 +191,7 @@ describe("the metadata world's plumbing", () => {
     expect(dropMetaMessage({ ...world, network: [answer] }, spec, 0).world.network[0]?.body).toEqual({
       kind: "failed",
     });
-    const adminAnswer = { ...answer, to: 0 };
+    const adminAnswer = { ...answer, to: ADMIN_ID };
     expect(dropMetaMessage({ ...world, network: [adminAnswer] }, spec, 0).world.network).toEqual([]);
     expect(
       deliverMetaMessage({ ...world, network: [{ ...adminAnswer, body: { kind: "failed" } }] }, spec, 0)

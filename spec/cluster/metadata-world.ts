@@ -16,8 +16,6 @@ import {
   type BrokerEffect,
   type BrokerInput,
   type BrokerState,
-  brokerStep,
-  initialBrokerState,
   makeBrokerConfig,
 } from "../metadata/broker.ts";
 import {
@@ -25,18 +23,33 @@ import {
   type ControllerEffect,
   type ControllerInput,
   type ControllerState,
-  controllerStep,
   DEFAULT_CONTROLLER_CONFIG,
-  initialControllerState,
 } from "../metadata/controller.ts";
 import { uuidFrom } from "../metadata/ids.ts";
 import { apply, EMPTY_IMAGE, type MetadataImage, type OffsetRecord } from "../metadata/image.ts";
 import type { MetadataRecord } from "../metadata/records.ts";
-import type { ControllerRequest, ControllerResponse } from "../metadata/requests.ts";
+import type { ControllerRequest } from "../metadata/requests.ts";
+import {
+  FIRST_FORWARD_ID,
+  initializeNode,
+  type KraftNode,
+  type KraftNodeConfig,
+  type LayerStep,
+  type LogPayload,
+  type LogReader,
+  type NodeEffect,
+  type NodeInput,
+  type NodeRequest,
+  type NodeResponse,
+  type NodeStepResult,
+  nodeStep,
+} from "../node/node.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
+import { isRequest, type RaftMessage } from "../raft/messages.ts";
 import type { TimerKind } from "../raft/state.ts";
 import {
-  applyInput,
+  applyEffects,
+  applyStart,
   type ClusterSpec,
   crashDown as crashRaft,
   drop as dropRaft,
@@ -44,15 +57,17 @@ import {
   entryEpoch,
   entryValue,
   flushedSlot,
+  nodeConfig,
   nodeIdOf,
+  type PayloadOf,
   requestFailures,
   type StepTrace,
-  startNode as startRaft,
+  storageOf,
   type World,
 } from "./world.ts";
 
-/** The node id of the admin client (not a Raft node). */
-export const ADMIN_ID = 0;
+/** The requester id of the admin client: a client, not a node (spec/node: clients are negative). */
+export const ADMIN_ID = -1;
 
 export interface MetadataClusterSpec {
   readonly controllers: number;
@@ -115,6 +130,9 @@ export interface AppSlot {
   readonly broker: BrokerState | null;
   /** Records below this offset were handed to the listener (R85). */
   readonly listenerOffset: number;
+  /** Client requests the node passed on to the active controller (spec/node, R148). */
+  readonly forwards: KraftNode["forwards"];
+  readonly nextForwardId: number;
   /** Controller: brokers whose session timer is armed (R118), in id order. */
   readonly sessionTimers: readonly number[];
   readonly idleTimer: boolean;
@@ -127,8 +145,8 @@ export interface AppSlot {
 }
 
 export type MetaBody =
-  | { readonly kind: "request"; readonly request: ControllerRequest }
-  | { readonly kind: "response"; readonly response: ControllerResponse }
+  | { readonly kind: "request"; readonly request: NodeRequest }
+  | { readonly kind: "response"; readonly response: NodeResponse }
   /** The sender's transport gave up on the request (a lost message, a dead peer). */
   | { readonly kind: "failed" };
 
@@ -211,7 +229,7 @@ export type MetaStep =
       readonly layer: "admin";
       readonly from: number;
       readonly correlationId: number;
-      readonly response: ControllerResponse;
+      readonly response: NodeResponse;
     }
   | { readonly layer: "note"; readonly text: string };
 
@@ -259,25 +277,15 @@ export const committedImageAt = (world: MetadataWorld, offset: number): Metadata
 
 const sameImage = (a: MetadataImage, b: MetadataImage): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-// ---- the work loop --------------------------------------------------------------------------------
-
-type Work =
-  | {
-      readonly kind: "raft";
-      readonly index: number;
-      readonly input: RaftInput;
-      readonly fetched?: Envelope;
-      readonly values?: readonly number[];
-    }
-  | { readonly kind: "controller"; readonly index: number; readonly input: ControllerInput }
-  | { readonly kind: "broker"; readonly index: number; readonly input: BrokerInput };
+// ---- nodes: spec/node, stepped here -------------------------------------------------------------
 
 interface Run {
   world: MetadataWorld;
   readonly spec: MetadataClusterSpec;
   readonly steps: MetaStep[];
   events: number;
-  readonly queue: Work[];
+  /** Node inputs the world still owes (a flush it carried out at once, failed requests). */
+  readonly queue: { readonly index: number; readonly input: NodeInput; readonly envelope?: Envelope }[];
 }
 
 const setApp = (run: Run, index: number, app: AppSlot): void => {
@@ -352,75 +360,6 @@ const checkNewCommits = (run: Run, before: MetadataWorld): void => {
   if (invalid !== null) breakWith(run, `${invalid} (committed image at offset ${image.offset})`);
 };
 
-/** Hand the listener of `index` the records committed up to `highWatermark` (R85, R128). */
-const committedFor = (run: Run, index: number, highWatermark: number): OffsetRecord[] => {
-  const app = run.world.apps[index]!;
-  const entries = run.world.raft.nodes[index]!.entries;
-  const end = Math.min(highWatermark, entries.length);
-  const records: OffsetRecord[] = [];
-  for (let offset = app.listenerOffset; offset < end; offset++) {
-    const value = entryValue(entries[offset]!);
-    if (value > 0)
-      records.push({ offset, epoch: entryEpoch(entries[offset]!), record: run.world.records[value - 1]! });
-  }
-  if (end > app.listenerOffset) setApp(run, index, { ...app, listenerOffset: end });
-  return records;
-};
-
-const raftEffects = (run: Run, index: number, effects: readonly RaftEffect[]): void => {
-  const isController = isControllerIndex(run.spec, index);
-  const app = (): AppSlot => run.world.apps[index]!;
-  for (const effect of effects) {
-    switch (effect._tag) {
-      case "LeaderChanged": {
-        if (isController) {
-          if (app().controller === null) break;
-          const logEndOffset = run.world.raft.nodes[index]!.state?.log.endOffset ?? 0;
-          run.queue.push({
-            kind: "controller",
-            index,
-            input: { _tag: "LeaderChange", leaderId: effect.leaderId, epoch: effect.epoch, logEndOffset },
-          });
-        } else if (app().broker !== null) {
-          run.queue.push({
-            kind: "broker",
-            index,
-            input: { _tag: "LeaderChange", leaderId: effect.leaderId, epoch: effect.epoch },
-          });
-        }
-        break;
-      }
-      case "HighWatermarkUpdated": {
-        const records = committedFor(run, index, effect.offset);
-        if (records.length === 0) break;
-        if (isController) {
-          if (app().controller !== null)
-            run.queue.push({ kind: "controller", index, input: { _tag: "Committed", records } });
-        } else if (app().broker !== null) {
-          run.queue.push({ kind: "broker", index, input: { _tag: "Committed", records } });
-        }
-        break;
-      }
-      case "AppendAccepted":
-        if (isController && app().controller !== null) {
-          run.queue.push({
-            kind: "controller",
-            index,
-            input: { _tag: "AppendAccepted", baseOffset: effect.baseOffset, lastOffset: effect.lastOffset },
-          });
-        }
-        break;
-      case "ClientRejected":
-        if (isController && effect.operation === "append" && app().controller !== null) {
-          run.queue.push({ kind: "controller", index, input: { _tag: "AppendRejected" } });
-        }
-        break;
-      default:
-        break;
-    }
-  }
-};
-
 /** Determinism (R128): a node's committed image equals the replay of the committed log to its offset. */
 const checkImage = (run: Run, index: number, image: MetadataImage): void => {
   if (run.world.broken !== null) return;
@@ -433,41 +372,78 @@ const checkImage = (run: Run, index: number, image: MetadataImage): void => {
   }
 };
 
-const controllerEffects = (
-  run: Run,
-  index: number,
-  input: ControllerInput,
-  effects: readonly ControllerEffect[],
-): void => {
+/** The node configuration of node `index`: a controller (voter) or a broker (observer), R103. */
+const nodeConfigs = new WeakMap<MetadataClusterSpec, KraftNodeConfig[]>();
+export const kraftConfigOf = (spec: MetadataClusterSpec, index: number): KraftNodeConfig => {
+  let list = nodeConfigs.get(spec);
+  if (list === undefined) {
+    list = Array.from({ length: spec.controllers + spec.brokers }, (_, i) => {
+      const id = nodeIdOf(i);
+      const controller = isControllerIndex(spec, i);
+      return {
+        raft: nodeConfig(raftSpecOf(spec), id),
+        controller: controller ? controllerConfigOf(spec, id) : null,
+        broker: controller ? null : brokerConfigOf(spec, id),
+      };
+    });
+    nodeConfigs.set(spec, list);
+  }
+  return list[index]!;
+};
+
+/** Node `index` as spec/node sees it: its Raft state and its application half. */
+const kraftNodeOf = (world: MetadataWorld, index: number): KraftNode | null => {
+  const raft = world.raft.nodes[index]!.state;
+  if (raft === null) return null;
+  const app = world.apps[index]!;
+  return {
+    raft,
+    controller: app.controller,
+    broker: app.broker,
+    listenerOffset: app.listenerOffset,
+    forwards: app.forwards,
+    nextForwardId: app.nextForwardId,
+  };
+};
+
+/** The shell's side of the log for spec/node: the node's records as the world stores them. */
+const readerOf = (world: MetadataWorld, index: number): LogReader => ({
+  records: (from, to) => {
+    const entries = world.raft.nodes[index]!.entries;
+    const out: OffsetRecord[] = [];
+    for (let offset = from; offset < Math.min(to, entries.length); offset++) {
+      const value = entryValue(entries[offset]!);
+      if (value > 0)
+        out.push({ offset, epoch: entryEpoch(entries[offset]!), record: world.records[value - 1]! });
+    }
+    return out;
+  },
+});
+
+/** The payloads of a Fetch answer's records, as spec/node takes them. */
+const fetchedOf = (world: MetadataWorld, envelope: Envelope): LogPayload[] | undefined =>
+  envelope.payload === null
+    ? undefined
+    : envelope.payload.map((entry) => {
+        const value = entryValue(entry);
+        return value === 0
+          ? { control: null, record: null }
+          : { control: null, record: world.records[value - 1]! };
+      });
+
+/** Carry out the effects spec/node asks for that are not the Raft layer's. */
+const carryOut = (run: Run, index: number, effects: readonly NodeEffect[]): boolean => {
   const id = nodeIdOf(index);
-  let app = run.world.apps[index]!;
-  const proposed: { baseOffset: number; lastOffset: number; epoch: number }[] = [];
   for (const effect of effects) {
+    const app = run.world.apps[index]!;
     switch (effect._tag) {
-      case "Propose": {
-        const base = run.world.records.length;
-        const values = effect.records.map((_, i) => base + i + 1);
-        run.world = { ...run.world, records: [...run.world.records, ...effect.records] };
-        proposed.push({
-          baseOffset: effect.baseOffset,
-          lastOffset: effect.baseOffset + effect.records.length - 1,
-          epoch: effect.epoch,
-        });
-        run.queue.push({
-          kind: "raft",
-          index,
-          input: { _tag: "ClientAppend", epoch: effect.epoch, count: effect.records.length },
-          values,
-        });
-        break;
-      }
       case "Respond": {
         const write = run.world.writes.find(
           (w) => w.node === index && w.to === effect.to && w.correlationId === effect.correlationId,
         );
         if (write !== undefined) {
           run.world = { ...run.world, writes: run.world.writes.filter((w) => w !== write) };
-          if (reportsSuccess(effect.response)) {
+          if (effect.response._tag !== "NodeRefusal" && reportsSuccess(effect.response)) {
             // R104: success only for records that committed, as written.
             const committed = run.world.raft.committed;
             const intact =
@@ -501,70 +477,7 @@ const controllerEffects = (
         });
         break;
       }
-      case "ArmSessionTimer":
-        if (!app.sessionTimers.includes(effect.brokerId)) {
-          app = { ...app, sessionTimers: [...app.sessionTimers, effect.brokerId].sort((a, b) => a - b) };
-        }
-        break;
-      case "CancelSessionTimer":
-        app = { ...app, sessionTimers: app.sessionTimers.filter((b) => b !== effect.brokerId) };
-        break;
-      case "ArmIdleTimer":
-        app = { ...app, idleTimer: true };
-        break;
-      case "ResignLeadership":
-        run.queue.push({ kind: "raft", index, input: { _tag: "Resign", epoch: effect.epoch } });
-        break;
-      case "ReplayProblem":
-        breakWith(
-          run,
-          `RecordsFit: node ${id} could not replay committed offset ${effect.offset}: ${effect.problem}`,
-        );
-        break;
-    }
-  }
-  setApp(run, index, {
-    ...run.world.apps[index]!,
-    sessionTimers: app.sessionTimers,
-    idleTimer: app.idleTimer,
-  });
-  // Writes taken on in answer to a request are answered at commit (R104); remember them.
-  if (input._tag === "Request" && proposed.length > 0) {
-    const first = proposed[0]!;
-    const last = proposed[proposed.length - 1]!;
-    const answeredNow = effects.some(
-      (e) => e._tag === "Respond" && e.to === input.from && e.correlationId === input.correlationId,
-    );
-    const write: GhostWrite = {
-      node: index,
-      to: input.from,
-      correlationId: input.correlationId,
-      baseOffset: first.baseOffset,
-      lastOffset: last.lastOffset,
-      epoch: first.epoch,
-    };
-    if (answeredNow) {
-      const response = effects.find(
-        (e) => e._tag === "Respond" && e.to === input.from && e.correlationId === input.correlationId,
-      );
-      if (response?._tag === "Respond" && reportsSuccess(response.response)) {
-        breakWith(
-          run,
-          `SuccessOnlyWhenCommitted: node ${id} answered ${response.response._tag} to ${input.from}#${input.correlationId} in the step that proposed offsets ${write.baseOffset}..${write.lastOffset}`,
-        );
-      }
-    } else {
-      run.world = { ...run.world, writes: [...run.world.writes, write] };
-    }
-  }
-};
-
-const brokerEffects = (run: Run, index: number, effects: readonly BrokerEffect[]): void => {
-  const id = nodeIdOf(index);
-  for (const effect of effects) {
-    const app = run.world.apps[index]!;
-    switch (effect._tag) {
-      case "SendToController":
+      case "SendRequest":
         send(run, {
           from: id,
           to: effect.to,
@@ -574,20 +487,254 @@ const brokerEffects = (run: Run, index: number, effects: readonly BrokerEffect[]
           body: { kind: "request", request: effect.request },
         });
         break;
-      case "ArmHeartbeatTimer":
-        if (!app.heartbeatTimer) setApp(run, index, { ...app, heartbeatTimer: true });
+      case "ArmAppTimer":
+        if (effect.timer.kind === "session") {
+          const brokerId = effect.timer.brokerId;
+          if (!app.sessionTimers.includes(brokerId))
+            setApp(run, index, {
+              ...app,
+              sessionTimers: [...app.sessionTimers, brokerId].sort((a, b) => a - b),
+            });
+        } else if (effect.timer.kind === "idle") {
+          if (!app.idleTimer) setApp(run, index, { ...app, idleTimer: true });
+        } else if (!app.heartbeatTimer) {
+          setApp(run, index, { ...app, heartbeatTimer: true });
+        }
         break;
-      case "Published":
+      case "CancelAppTimer":
+        if (effect.timer.kind === "session") {
+          const brokerId = effect.timer.brokerId;
+          setApp(run, index, { ...app, sessionTimers: app.sessionTimers.filter((b) => b !== brokerId) });
+        }
         break;
       case "ShutdownNow":
         run.steps.push({ layer: "note", text: `n${id} shuts down` });
         stopNode(run, index);
-        return;
-      case "Problem":
-        breakWith(run, `RecordsFit: broker ${id}: ${effect.detail}`);
+        return false;
+      default:
         break;
     }
   }
+  return true;
+};
+
+/** Ghost bookkeeping of a controller step: writes taken on, answered only at commit (R104). */
+const judgeController = (
+  run: Run,
+  index: number,
+  step: Extract<LayerStep, { layer: "controller" }>,
+): void => {
+  const id = nodeIdOf(index);
+  breakWith(run, controllerStepProblem(step.before, step.input, step.after, step.effects));
+  if (step.input._tag === "Committed") checkImage(run, index, step.after.committed);
+  for (const effect of step.effects)
+    if (effect._tag === "ReplayProblem")
+      breakWith(
+        run,
+        `RecordsFit: node ${id} could not replay committed offset ${effect.offset}: ${effect.problem}`,
+      );
+  const input = step.input;
+  const proposed = step.effects.filter((e) => e._tag === "Propose");
+  if (input._tag !== "Request" || proposed.length === 0) return;
+  const first = proposed[0]!;
+  const last = proposed[proposed.length - 1]!;
+  const write: GhostWrite = {
+    node: index,
+    to: input.from,
+    correlationId: input.correlationId,
+    baseOffset: first.baseOffset,
+    lastOffset: last.baseOffset + last.records.length - 1,
+    epoch: first.epoch,
+  };
+  const answer = step.effects.find(
+    (e) => e._tag === "Respond" && e.to === input.from && e.correlationId === input.correlationId,
+  );
+  if (answer === undefined) {
+    run.world = { ...run.world, writes: [...run.world.writes, write] };
+  } else if (answer._tag === "Respond" && reportsSuccess(answer.response)) {
+    breakWith(
+      run,
+      `SuccessOnlyWhenCommitted: node ${id} answered ${answer.response._tag} to ${input.from}#${input.correlationId} in the step that proposed offsets ${write.baseOffset}..${write.lastOffset}`,
+    );
+  }
+};
+
+/**
+ * Apply a node step to the world, layer step by layer step: Raft's effects on the world's disk and
+ * network (with their ghost checks), the controller's and broker's judged, every node effect carried
+ * out in order. `start`: the step is a process start, whose Raft effects were applied already.
+ */
+const applyNodeStep = (
+  run: Run,
+  index: number,
+  result: NodeStepResult,
+  envelope: Envelope | null,
+  request: RaftMessage | null,
+  start: boolean,
+): void => {
+  const before = run.world;
+  const app = run.world.apps[index]!;
+  setApp(run, index, {
+    ...app,
+    controller: result.state.controller,
+    broker: result.state.broker,
+    listenerOffset: result.state.listenerOffset,
+    forwards: result.state.forwards,
+    nextForwardId: result.state.nextForwardId,
+    lastBrokerEpoch:
+      result.state.broker !== null && result.state.broker.brokerEpoch >= 0
+        ? result.state.broker.brokerEpoch
+        : app.lastBrokerEpoch,
+  });
+  // The node's own answers to the input come before its layers' steps.
+  let own = result.effects.length;
+  for (const s of result.steps) own -= s.out.length;
+  const admitted = result.effects.slice(0, own);
+  if (!carryOut(run, index, start ? admitted.filter((e) => !isRaftEffect(e)) : admitted)) return;
+  for (const step of result.steps) {
+    switch (step.layer) {
+      case "raft": {
+        const raftEffects = step.out.filter(isRaftEffect);
+        const payloadOf: PayloadOf = (effect, i) => {
+          const proposal = (effect as { records?: readonly MetadataRecord[] }).records;
+          if (proposal !== undefined) {
+            run.world = { ...run.world, records: [...run.world.records, proposal[i]!] };
+            return run.world.records.length;
+          }
+          if (effect.control !== undefined || envelope?.payload == null) return 0;
+          const base = (envelope.message as { records: readonly { baseOffset: number }[] }).records[0]!
+            .baseOffset;
+          return entryValue(envelope.payload[effect.baseOffset + i - base] ?? 0);
+        };
+        const raftWorld = applyEffects(
+          run.world.raft,
+          index,
+          step.before,
+          step.after,
+          raftEffects,
+          payloadOf,
+          step.input._tag === "Received" ? request : null,
+        );
+        run.world = { ...run.world, raft: raftWorld };
+        if (step.input._tag === "ClientAppend" && step.effects.some((e) => e._tag === "AppendAccepted")) {
+          run.world = {
+            ...run.world,
+            raft: { ...run.world.raft, valuesAppended: run.world.raft.valuesAppended + 1 },
+          };
+        }
+        run.steps.push({
+          layer: "raft",
+          step: {
+            node: nodeIdOf(index),
+            input: step.input,
+            before: step.before,
+            after: step.after,
+            effects: step.effects,
+          },
+        });
+        break;
+      }
+      case "controller":
+        run.steps.push({
+          layer: "controller",
+          node: nodeIdOf(index),
+          input: step.input,
+          effects: step.effects,
+          after: step.after,
+        });
+        judgeController(run, index, step);
+        if (!carryOut(run, index, step.out)) return;
+        break;
+      case "broker":
+        run.steps.push({
+          layer: "broker",
+          node: nodeIdOf(index),
+          input: step.input,
+          effects: step.effects,
+          after: step.after,
+        });
+        if (step.input._tag === "Committed") checkImage(run, index, step.after.image);
+        for (const effect of step.effects)
+          if (effect._tag === "Problem")
+            breakWith(run, `RecordsFit: broker ${nodeIdOf(index)}: ${effect.detail}`);
+        if (!carryOut(run, index, step.out)) return;
+        break;
+    }
+  }
+  // The node's Raft state after the whole step (the world's raft slot already has it, step by step).
+  const slot = run.world.raft.nodes[index]!;
+  if (run.spec.syncFlush && slot.flushRequested && slot.state !== null) {
+    const nodes = run.world.raft.nodes.slice();
+    nodes[index] = flushedSlot(slot);
+    run.world = { ...run.world, raft: { ...run.world.raft, nodes } };
+    run.queue.unshift({
+      index,
+      input: { _tag: "Raft", input: { _tag: "LogFlushed", offset: slot.entries.length } },
+    });
+  }
+  checkNewCommits(run, before);
+  run.events |= commitEvents(before, run.world);
+};
+
+const RAFT_EFFECT_TAGS = new Set([
+  "Send",
+  "PersistElectionState",
+  "AppendRecords",
+  "TruncateLog",
+  "FlushLog",
+  "SetTimer",
+  "CancelTimer",
+  "HighWatermarkUpdated",
+  "LeaderChanged",
+  "AppendAccepted",
+  "ClientRejected",
+  "RecoveryComplete",
+  "ShutdownComplete",
+  "IllegalState",
+]);
+const isRaftEffect = (e: NodeEffect): e is RaftEffect => RAFT_EFFECT_TAGS.has(e._tag);
+
+/** Give node `index` an input (if it runs), then whatever the world owes nodes as a result. */
+const stepNodeIn = (run: Run, index: number, input: NodeInput, envelope: Envelope | null = null): void => {
+  run.queue.push(envelope === null ? { index, input } : { index, input, envelope });
+  for (let guard = 0; run.queue.length > 0; guard++) {
+    if (guard > 10_000) throw new Error("metadata world: a step did not settle within 10000 inputs");
+    const next = run.queue.shift()!;
+    const node = kraftNodeOf(run.world, next.index);
+    if (node === null) continue;
+    const result = nodeStep(
+      node,
+      next.input,
+      kraftConfigOf(run.spec, next.index),
+      readerOf(run.world, next.index),
+    );
+    const request =
+      next.input._tag === "Raft" &&
+      next.input.input._tag === "Received" &&
+      isRequest(next.input.input.message)
+        ? next.input.input.message
+        : null;
+    applyNodeStep(run, next.index, result, next.envelope ?? null, request, false);
+  }
+};
+
+const runInput = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  index: number,
+  input: NodeInput,
+  envelope: Envelope | null = null,
+  notes: readonly string[] = [],
+): MetaOutcome => {
+  const run: Run = {
+    world,
+    spec,
+    steps: notes.map((text) => ({ layer: "note", text })),
+    events: 0,
+    queue: [],
+  };
+  stepNodeIn(run, index, input, envelope);
+  return { world: run.world, steps: run.steps, events: run.events };
 };
 
 /** A graceful stop: the log is flushed, the process ends; messages to it are lost. */
@@ -614,6 +761,8 @@ const downApp = (run: Run, index: number): void => {
     controller: null,
     broker: null,
     listenerOffset: 0,
+    forwards: [],
+    nextForwardId: FIRST_FORWARD_ID,
     sessionTimers: [],
     idleTimer: false,
     heartbeatTimer: false,
@@ -637,102 +786,14 @@ const downApp = (run: Run, index: number): void => {
   run.world = { ...run.world, network };
 };
 
-const drain = (run: Run): void => {
-  let guard = 0;
-  while (run.queue.length > 0) {
-    if (++guard > 10_000) throw new Error("metadata world: a step did not settle within 10000 inputs");
-    const work = run.queue.shift()!;
-    if (work.kind === "raft") {
-      const before = run.world;
-      const outcome = applyInput(
-        run.world.raft,
-        raftSpecOf(run.spec),
-        work.index,
-        work.input,
-        work.fetched ?? null,
-        work.values,
-      );
-      run.world = { ...run.world, raft: outcome.world };
-      for (const s of outcome.steps) {
-        run.steps.push({ layer: "raft", step: s });
-        raftEffects(run, work.index, s.effects);
-      }
-      const slot = run.world.raft.nodes[work.index]!;
-      if (run.spec.syncFlush && slot.flushRequested && slot.state !== null) {
-        const nodes = run.world.raft.nodes.slice();
-        nodes[work.index] = flushedSlot(slot);
-        run.world = { ...run.world, raft: { ...run.world.raft, nodes } };
-        run.queue.unshift({
-          kind: "raft",
-          index: work.index,
-          input: { _tag: "LogFlushed", offset: slot.entries.length },
-        });
-      }
-      checkNewCommits(run, before);
-      run.events |= commitEvents(before, run.world);
-    } else if (work.kind === "controller") {
-      const app = run.world.apps[work.index]!;
-      const before = app.controller;
-      if (before === null) continue;
-      const config = controllerConfigOf(run.spec, nodeIdOf(work.index));
-      const result = controllerStep(before, work.input, config);
-      setApp(run, work.index, { ...app, controller: result.state });
-      run.steps.push({
-        layer: "controller",
-        node: nodeIdOf(work.index),
-        input: work.input,
-        effects: result.effects,
-        after: result.state,
-      });
-      breakWith(run, controllerStepProblem(before, work.input, result.state, result.effects));
-      if (work.input._tag === "Committed") checkImage(run, work.index, result.state.committed);
-      controllerEffects(run, work.index, work.input, result.effects);
-    } else {
-      const app = run.world.apps[work.index]!;
-      const before = app.broker;
-      if (before === null) continue;
-      const result = brokerStep(before, work.input, brokerConfigOf(run.spec, nodeIdOf(work.index)));
-      setApp(run, work.index, {
-        ...app,
-        broker: result.state,
-        lastBrokerEpoch: result.state.brokerEpoch >= 0 ? result.state.brokerEpoch : app.lastBrokerEpoch,
-      });
-      run.steps.push({
-        layer: "broker",
-        node: nodeIdOf(work.index),
-        input: work.input,
-        effects: result.effects,
-        after: result.state,
-      });
-      if (work.input._tag === "Committed") checkImage(run, work.index, result.state.image);
-      brokerEffects(run, work.index, result.effects);
-    }
-  }
-};
-
-const runWork = (
-  world: MetadataWorld,
-  spec: MetadataClusterSpec,
-  work: readonly Work[],
-  notes: readonly string[] = [],
-): MetaOutcome => {
-  const run: Run = {
-    world,
-    spec,
-    steps: notes.map((text) => ({ layer: "note", text })),
-    events: 0,
-    queue: [...work],
-  };
-  drain(run);
-  return { world: run.world, steps: run.steps, events: run.events };
-};
-
 // ---- operations -----------------------------------------------------------------------------------
 
 const emptyApp: AppSlot = {
   controller: null,
   broker: null,
   listenerOffset: 0,
+  forwards: [],
+  nextForwardId: FIRST_FORWARD_ID,
   sessionTimers: [],
   idleTimer: false,
   heartbeatTimer: false,
@@ -744,25 +805,35 @@ const emptyApp: AppSlot = {
 export const incarnationOf = (brokerId: number, start: number): string =>
   uuidFrom(`incarnation/${brokerId}/${start}`);
 
-/** Start (or restart) node `index`: Raft from its storage, its controller or broker fresh (R18, R112). */
+/** Start (or restart) node `index`: spec/node's process start from its storage (R18, R112). */
 export const startNode = (world: MetadataWorld, spec: MetadataClusterSpec, index: number): MetaOutcome => {
   const id = nodeIdOf(index);
   const app = world.apps[index]!;
   const starts = app.starts + 1;
   const run: Run = { world, spec, steps: [], events: 0, queue: [] };
-  if (isControllerIndex(spec, index)) {
-    setApp(run, index, { ...app, controller: initialControllerState(id), starts, listenerOffset: 0 });
-  } else {
-    const broker = initialBrokerState(id, incarnationOf(id, starts), app.lastBrokerEpoch);
-    setApp(run, index, { ...app, broker, starts, listenerOffset: 0, heartbeatTimer: true });
+  setApp(run, index, { ...emptyApp, starts, lastBrokerEpoch: app.lastBrokerEpoch });
+  const storage = storageOf(run.world.raft, index);
+  const config = kraftConfigOf(spec, index);
+  const result = initializeNode(
+    config,
+    {
+      quorumState: storage.quorumState ?? undefined,
+      log: storage.log,
+      recovering: storage.recovering,
+      firstCorrelationId: storage.firstCorrelationId,
+      incarnationId: incarnationOf(id, starts),
+      previousBrokerEpoch: app.lastBrokerEpoch,
+    },
+    readerOf(run.world, index),
+  );
+  const started = applyStart(run.world.raft, index, result.start.state, result.start.effects, storage);
+  run.world = { ...run.world, raft: started.world };
+  for (const s of started.steps) run.steps.push({ layer: "raft", step: s });
+  applyNodeStep(run, index, result, null, null, true);
+  for (let guard = 0; run.queue.length > 0; guard++) {
+    const next = run.queue.shift()!;
+    stepNodeIn(run, next.index, next.input, next.envelope ?? null);
   }
-  const raft = startRaft(run.world.raft, raftSpecOf(spec), index);
-  run.world = { ...run.world, raft: raft.world };
-  for (const s of raft.steps) {
-    run.steps.push({ layer: "raft", step: s });
-    raftEffects(run, index, s.effects);
-  }
-  drain(run);
   return { world: run.world, steps: run.steps, events: run.events };
 };
 
@@ -827,11 +898,10 @@ export const crashNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
     brokerCrashes: run.world.brokerCrashes + (isControllerIndex(spec, index) ? 0 : 1),
   };
   downApp(run, index);
-  run.steps.push({ layer: "note", text: `n${nodeIdOf(index)} crashed` });
+  run.steps.push({ layer: "note", text: `n${id} crashed` });
   // Whoever waited on it for a Raft answer hears that the request failed.
-  for (const { index: sender, input } of requestFailures(lost))
-    if (run.world.raft.nodes[sender]?.state != null) run.queue.push({ kind: "raft", index: sender, input });
-  drain(run);
+  for (const failure of requestFailures(lost))
+    stepNodeIn(run, failure.index, { _tag: "Raft", input: failure.input });
   return { world: run.world, steps: run.steps, events: run.events };
 };
 
@@ -848,12 +918,10 @@ export const deliverRaftMessage = (
   const without = { ...world, raft: { ...world.raft, network } };
   if (world.raft.nodes[index]?.state == null) {
     // Nobody there: a request's sender hears that it failed.
-    const failures = requestFailures([envelope]).filter((f) => world.raft.nodes[f.index]?.state != null);
-    return runWork(
-      without,
-      spec,
-      failures.map((f) => ({ kind: "raft" as const, index: f.index, input: f.input })),
-    );
+    const run: Run = { world: without, spec, steps: [], events: 0, queue: [] };
+    for (const failure of requestFailures([envelope]))
+      stepNodeIn(run, failure.index, { _tag: "Raft", input: failure.input });
+    return { world: run.world, steps: run.steps, events: run.events };
   }
   const input: RaftInput =
     envelope.correlationId === undefined
@@ -864,7 +932,14 @@ export const deliverRaftMessage = (
           message: envelope.message,
           correlationId: envelope.correlationId,
         };
-  return runWork(without, spec, [{ kind: "raft", index, input, fetched: envelope }]);
+  const fetched = fetchedOf(world, envelope);
+  return runInput(
+    without,
+    spec,
+    index,
+    fetched === undefined ? { _tag: "Raft", input } : { _tag: "Raft", input, fetched },
+    envelope,
+  );
 };
 
 /** Lose Raft message `position`; its requester's transport reports the failure. */
@@ -880,10 +955,8 @@ export const dropRaftMessage = (
   };
   if (outcome.steps.length === 0) return { world: dropped, steps: [], events: 0 };
   const step = outcome.steps[0]!;
-  const index = step.node - 1;
-  // Re-run the failure through the wiring so its effects reach the application layer.
-  const input = step.input as RaftInput;
-  return runWork(dropped, spec, [{ kind: "raft", index, input }]);
+  // Re-run the failure through spec/node so its effects reach the layers above.
+  return runInput(dropped, spec, step.node - 1, { _tag: "Raft", input: step.input as RaftInput });
 };
 
 /** Fire Raft timer `timer` of node `index`. */
@@ -892,7 +965,7 @@ export const fireRaftTimer = (
   spec: MetadataClusterSpec,
   index: number,
   timer: TimerKind,
-): MetaOutcome => runWork(world, spec, [{ kind: "raft", index, input: { _tag: "TimerExpired", timer } }]);
+): MetaOutcome => runInput(world, spec, index, { _tag: "Raft", input: { _tag: "TimerExpired", timer } });
 
 /** Complete node `index`'s outstanding flush. */
 export const flushNode = (world: MetadataWorld, spec: MetadataClusterSpec, index: number): MetaOutcome => {
@@ -901,9 +974,10 @@ export const flushNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
   const nodes = world.raft.nodes.slice();
   nodes[index] = flushedSlot(slot);
   const cleared = { ...world, raft: { ...world.raft, nodes } };
-  return runWork(cleared, spec, [
-    { kind: "raft", index, input: { _tag: "LogFlushed", offset: slot.entries.length } },
-  ]);
+  return runInput(cleared, spec, index, {
+    _tag: "Raft",
+    input: { _tag: "LogFlushed", offset: slot.entries.length },
+  });
 };
 
 /** Deliver metadata-channel message `position` (a request, an answer, or a transport failure). */
@@ -926,37 +1000,34 @@ export const deliverMetaMessage = (
   }
   const index = e.to - 1;
   const app = world.apps[index];
-  if (app === undefined || app.starts !== e.toStart) return { world: without, steps: [], events: 0 };
-  if (app.controller !== null && e.body.kind === "request") {
+  if (app === undefined || app.starts !== e.toStart || world.raft.nodes[index]?.state == null)
+    return { world: without, steps: [], events: 0 };
+  if (e.body.kind === "request") {
     const origin: RequestOrigin = {
       node: index,
       from: e.from,
       correlationId: e.correlationId,
       fromStart: e.fromStart,
     };
-    return runWork({ ...without, origins: [...without.origins, origin] }, spec, [
-      {
-        kind: "controller",
-        index,
-        input: { _tag: "Request", from: e.from, correlationId: e.correlationId, request: e.body.request },
-      },
-    ]);
+    return runInput({ ...without, origins: [...without.origins, origin] }, spec, index, {
+      _tag: "Request",
+      from: e.from,
+      correlationId: e.correlationId,
+      request: e.body.request,
+    });
   }
-  if (app.broker !== null && e.body.kind === "response") {
-    return runWork(without, spec, [
-      {
-        kind: "broker",
-        index,
-        input: { _tag: "Response", correlationId: e.correlationId, response: e.body.response },
-      },
-    ]);
-  }
-  if (app.broker !== null && e.body.kind === "failed") {
-    return runWork(without, spec, [
-      { kind: "broker", index, input: { _tag: "RequestFailed", correlationId: e.correlationId } },
-    ]);
-  }
-  return { world: without, steps: [], events: 0 };
+  if (e.body.kind === "response")
+    return runInput(without, spec, index, {
+      _tag: "Response",
+      from: e.from,
+      correlationId: e.correlationId,
+      response: e.body.response,
+    });
+  return runInput(without, spec, index, {
+    _tag: "RequestFailed",
+    to: e.from,
+    correlationId: e.correlationId,
+  });
 };
 
 /** Lose metadata-channel message `position`: a request or answer's sender learns its request failed. */
@@ -1017,7 +1088,7 @@ export const expireSession = (
     ),
     sessionExpiries: world.sessionExpiries + 1,
   };
-  return runWork(cleared, spec, [{ kind: "controller", index, input: { _tag: "SessionExpired", brokerId } }]);
+  return runInput(cleared, spec, index, { _tag: "SessionExpired", brokerId });
 };
 
 /** A controller's idle timer runs out: it writes a NoOpRecord (R105). */
@@ -1032,7 +1103,7 @@ export const fireIdleTimer = (
     ...world,
     apps: world.apps.map((a, i) => (i === index ? { ...a, idleTimer: false } : a)),
   };
-  return runWork(cleared, spec, [{ kind: "controller", index, input: { _tag: "IdleTimeout" } }]);
+  return runInput(cleared, spec, index, { _tag: "IdleTimeout" });
 };
 
 /** A broker's heartbeat timer runs out: it registers or heartbeats (R112, R115). */
@@ -1047,19 +1118,19 @@ export const fireHeartbeat = (
     ...world,
     apps: world.apps.map((a, i) => (i === index ? { ...a, heartbeatTimer: false } : a)),
   };
-  return runWork(cleared, spec, [{ kind: "broker", index, input: { _tag: "HeartbeatTimer" } }]);
+  return runInput(cleared, spec, index, { _tag: "HeartbeatTimer" });
 };
 
-/** Give a broker any input (the shell's view of replication, a controlled shutdown request). */
+/** Give a broker what replication (IsrChange) or the operator (a controlled shutdown) tells it. */
 export const brokerInput = (
   world: MetadataWorld,
   spec: MetadataClusterSpec,
   index: number,
-  input: BrokerInput,
-): MetaOutcome => runWork(world, spec, [{ kind: "broker", index, input }]);
+  input: Extract<NodeInput, { _tag: "IsrChange" | "BeginControlledShutdown" }>,
+): MetaOutcome => runInput(world, spec, index, input);
 
-/** The admin client sends `request` to controller `to`. */
-export const adminRequest = (world: MetadataWorld, to: number, request: ControllerRequest): MetaOutcome => {
+/** The admin client sends `request` to node `to` (a controller, or a broker that passes it on). */
+export const adminRequest = (world: MetadataWorld, to: number, request: NodeRequest): MetaOutcome => {
   const correlationId = world.adminRequests + 1;
   const next: MetadataWorld = {
     ...world,

@@ -162,12 +162,23 @@ const replaceNode = (world: World, index: number, slot: NodeSlot): World => {
   return { ...world, nodes };
 };
 
-/** Where the payload of the next AppendRecords comes from while an input is handled. */
-interface PayloadSource {
-  /** The values of a client append's records, in order (one value repeats for every record). */
-  readonly clientValues: readonly number[];
-  readonly fetched: Envelope | null;
-}
+/**
+ * The value the world stores for record `i` of an AppendRecords (0 for a control record): the
+ * payload the shell holds for the input being handled.
+ */
+export type PayloadOf = (effect: Extract<RaftEffect, { _tag: "AppendRecords" }>, i: number) => number;
+
+/** Payloads of a client's values, or of the Fetch answer being handled (R63(c)). */
+const payloadSource =
+  (clientValues: readonly number[], fetched: Envelope | null): PayloadOf =>
+  (effect, i) => {
+    if (effect.control !== undefined) return 0;
+    if (fetched?.payload) {
+      const base = (fetched.message as { records: readonly { baseOffset: number }[] }).records[0]!.baseOffset;
+      return entryValue(fetched.payload[effect.baseOffset + i - base] ?? 0);
+    }
+    return clientValues[i] ?? clientValues[0] ?? 0;
+  };
 
 /**
  * The node's log shape against the world's records: the same end and epochs (its appends and
@@ -207,13 +218,13 @@ const logClaimProblem = (
  * Carry out one step's effects in order, as the runtime would, checking the transition properties
  * that only the effect stream can show (R14, R16, R144).
  */
-const applyEffects = (
+export const applyEffects = (
   world: World,
   index: number,
   before: NodeState | null,
   after: NodeState,
   effects: readonly RaftEffect[],
-  source: PayloadSource,
+  payloadOf: PayloadOf,
   request: RaftMessage | null,
 ): World => {
   const id = nodeIdOf(index);
@@ -268,21 +279,8 @@ const applyEffects = (
           break;
         }
         const next = entries.slice();
-        for (let i = 0; i < effect.count; i++) {
-          const offset = effect.baseOffset + i;
-          let value = 0;
-          if (effect.control === undefined) {
-            const fetched = source.fetched;
-            if (fetched?.payload) {
-              const base = (fetched.message as { records: readonly { baseOffset: number }[] }).records[0]!
-                .baseOffset;
-              value = entryValue(fetched.payload[offset - base] ?? 0);
-            } else {
-              value = source.clientValues[i] ?? source.clientValues[0] ?? 0;
-            }
-          }
-          next[offset] = makeEntry(effect.epoch, value);
-        }
+        for (let i = 0; i < effect.count; i++)
+          next[effect.baseOffset + i] = makeEntry(effect.epoch, payloadOf(effect, i));
         entries = next;
         break;
       }
@@ -356,7 +354,7 @@ export const applyInput = (
     before,
     result.state,
     result.effects,
-    { clientValues, fetched },
+    payloadSource(clientValues, fetched),
     request,
   );
   if (input._tag === "ClientAppend" && result.effects.some((e) => e._tag === "AppendAccepted")) {
@@ -402,6 +400,26 @@ export const initialWorld = (cluster: ClusterSpec): Outcome => {
 
 /** Start (or restart) a node from what its storage holds (R18–R22). */
 export const startNode = (world: World, cluster: ClusterSpec, index: number): Outcome => {
+  const storage = storageOf(world, index);
+  const result = initialize(
+    storage.quorumState ?? undefined,
+    storage.log,
+    nodeConfig(cluster, nodeIdOf(index)),
+    storage.recovering,
+    storage.firstCorrelationId,
+  );
+  return applyStart(world, index, result.state, result.effects, storage);
+};
+
+/** What node `index`'s storage holds for a process start, and where its request ids start. */
+export interface StartStorage {
+  readonly quorumState: ElectionState | null;
+  readonly log: LogState;
+  readonly recovering: boolean;
+  readonly firstCorrelationId: number;
+}
+
+export const storageOf = (world: World, index: number): StartStorage => {
   const slot = world.nodes[index]!;
   const log = logStateOf(slot.entries);
   // The new process has new connections: answers to its predecessor's requests, still on their way,
@@ -420,36 +438,29 @@ export const startNode = (world: World, cluster: ClusterSpec, index: number): Ou
       if (p.replicaId === id && p.correlationId !== undefined)
         firstCorrelationId = Math.max(firstCorrelationId, p.correlationId + 1);
   }
-  const result = initialize(
-    slot.persisted ?? undefined,
-    log,
-    nodeConfig(cluster, id),
-    slot.recovering,
-    firstCorrelationId,
-  );
-  const next = applyEffects(
-    world,
-    index,
-    null,
-    result.state,
-    result.effects,
-    { clientValues: [0], fetched: null },
-    null,
-  );
-  return {
-    world: next,
-    steps: [
-      {
-        node: nodeIdOf(index),
-        input: { _tag: "Start" },
-        before: null,
-        after: result.state,
-        effects: result.effects,
-        storage: { quorumState: slot.persisted, log, recovering: slot.recovering },
-      },
-    ],
-  };
+  return { quorumState: slot.persisted, log, recovering: slot.recovering, firstCorrelationId };
 };
+
+/** Carry out a process start's effects (the Raft layer's `initialize`) on the world. */
+export const applyStart = (
+  world: World,
+  index: number,
+  state: NodeState,
+  effects: readonly RaftEffect[],
+  storage: StartStorage,
+): Outcome => ({
+  world: applyEffects(world, index, null, state, effects, () => 0, null),
+  steps: [
+    {
+      node: nodeIdOf(index),
+      input: { _tag: "Start" },
+      before: null,
+      after: state,
+      effects,
+      storage: { quorumState: storage.quorumState, log: storage.log, recovering: storage.recovering },
+    },
+  ],
+});
 
 /**
  * Deliver the message at `position` of the network. A crashed receiver loses it; if it is a request,

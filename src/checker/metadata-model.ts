@@ -17,6 +17,7 @@ import {
   withinMetaBounds,
 } from "../../spec/cluster/metadata-actions.ts";
 import {
+  type AppSlot,
   bootstrappedWorld,
   describeBody,
   EVENT,
@@ -32,6 +33,7 @@ import type { BrokerState } from "../../spec/metadata/broker.ts";
 import type { ControllerState } from "../../spec/metadata/controller.ts";
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
+import { FIRST_FORWARD_ID } from "../../spec/node/node.ts";
 import type { Always, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
 import type { WordWriter } from "./words.ts";
@@ -195,7 +197,19 @@ const imageRef = (codec: Codec, image: MetadataImage): number => {
  */
 const correlationMaps = (world: MetadataWorld): Map<number, Map<number, number>> => {
   const live = new Map<number, Set<number>>();
+  // Forwarded requests' ids (spec/node) are renumbered apart, from FIRST_FORWARD_ID, so that they never
+  // meet the broker's own after decoding.
+  const forwards = new Map<number, Set<number>>();
   const note = (broker: number, id: number): void => {
+    if (id >= FIRST_FORWARD_ID) {
+      let set = forwards.get(broker);
+      if (set === undefined) {
+        set = new Set();
+        forwards.set(broker, set);
+      }
+      set.add(id);
+      return;
+    }
     let set = live.get(broker);
     if (set === undefined) {
       set = new Set();
@@ -213,11 +227,24 @@ const correlationMaps = (world: MetadataWorld): Map<number, Map<number, number>>
   for (const o of world.origins) note(o.from, o.correlationId);
   for (const w of world.writes) note(w.to, w.correlationId);
   for (const app of world.apps) for (const p of app.controller?.pending ?? []) note(p.to, p.correlationId);
+  world.apps.forEach((app, i) => {
+    for (const f of app.forwards) note(i + 1, f.id);
+  });
   const maps = new Map<number, Map<number, number>>();
   for (const [broker, ids] of live) {
-    if (broker === 0) continue;
+    if (broker < 0) continue;
     const sorted = [...ids].sort((a, b) => a - b);
     maps.set(broker, new Map(sorted.map((id, k) => [id, k + 1])));
+  }
+  for (const [node, ids] of forwards) {
+    if (node < 0) continue;
+    const map = maps.get(node) ?? new Map<number, number>();
+    [...ids]
+      .sort((a, b) => a - b)
+      .forEach((id, k) => {
+        map.set(id, FIRST_FORWARD_ID + k);
+      });
+    maps.set(node, map);
   }
   return maps;
 };
@@ -243,7 +270,8 @@ const canonicalBroker = (
   id: number,
 ): unknown => {
   const map = maps.get(id);
-  const size = map?.size ?? 0;
+  let size = 0;
+  for (const k of map?.keys() ?? []) if (k < FIRST_FORWARD_ID) size++;
   const inflight = (x: BrokerState["lifecycleInflight"]) =>
     x === null ? null : { ...x, correlationId: renumbered(maps, id, x.correlationId) };
   return {
@@ -266,6 +294,7 @@ const encodeMeta = (codec: Codec, world: MetadataWorld, w: WordWriter): void => 
       c: app.controller === null ? null : canonicalController(codec, app.controller, maps),
       b: app.broker === null ? null : canonicalBroker(codec, app.broker, maps, i + 1),
       l: app.listenerOffset,
+      f: app.forwards.map((f) => ({ ...f, id: renumbered(maps, i + 1, f.id) })).sort((a, b) => a.id - b.id),
       s: app.sessionTimers,
       i: app.idleTimer,
       h: app.heartbeatTimer,
@@ -279,7 +308,7 @@ const encodeMeta = (codec: Codec, world: MetadataWorld, w: WordWriter): void => 
     .map((e) => ({
       ...e,
       correlationId:
-        e.from === 0 || e.to === 0 ? e.correlationId : renumbered(maps, requester(e), e.correlationId),
+        e.from < 0 || e.to < 0 ? e.correlationId : renumbered(maps, requester(e), e.correlationId),
     }))
     .sort(linkOrder);
   const ghost = {
@@ -359,6 +388,7 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
           c: (Omit<ControllerState, "image" | "committed"> & { image: number; committed: number }) | null;
           b: (Omit<BrokerState, "image"> & { image: number }) | null;
           l: number;
+          f: AppSlot["forwards"];
           s: number[];
           i: boolean;
           h: boolean;
@@ -377,6 +407,8 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
                 },
           broker: part.b === null ? null : { ...part.b, image: restoreImage(codec, part.b.image) },
           listenerOffset: part.l,
+          forwards: part.f,
+          nextForwardId: FIRST_FORWARD_ID + part.f.length,
           sessionTimers: part.s,
           idleTimer: part.i,
           heartbeatTimer: part.h,
@@ -442,7 +474,7 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
         .join(" ");
       const raftInFlight = world.raft.network.map((e) => `${e.from}->${e.to} ${e.message._tag}`);
       const channel = world.network.map(
-        (e) => `${e.from === 0 ? "admin" : e.from}->${e.to === 0 ? "admin" : e.to} ${describeBody(e.body)}`,
+        (e) => `${e.from < 0 ? "admin" : e.from}->${e.to < 0 ? "admin" : e.to} ${describeBody(e.body)}`,
       );
       const inFlight = [...raftInFlight, ...channel];
       return [
