@@ -17,6 +17,8 @@ export interface Reducers {
     stored: ElectionState | undefined,
     log: LogState,
     config: RaftConfig,
+    recovering?: boolean,
+    firstCorrelationId?: number,
   ) => { readonly state: NodeState; readonly effects: readonly RaftEffect[] };
   readonly step: (
     state: NodeState,
@@ -74,7 +76,13 @@ export const serveAdapter = async (reducers: Reducers, input: Readable, output: 
       const request = decodeRequest(JSON.parse(line));
       switch (request._tag) {
         case "init": {
-          const result = reducers.initialize(request.quorumState ?? undefined, request.log, request.config);
+          const result = reducers.initialize(
+            request.quorumState ?? undefined,
+            request.log,
+            request.config,
+            request.recovering ?? false,
+            request.firstCorrelationId ?? 1,
+          );
           node = { layer: "raft", state: result.state, config: request.config };
           reply({ _tag: "ok", effects: result.effects, state: project(result.state) });
           break;

@@ -6,14 +6,14 @@ import type { Vector } from "./protocol.ts";
 
 const README = new URL("../spec/README.md", import.meta.url).pathname;
 
-/** Rules the Raft adapter protocol cannot exercise, and why. */
 /**
- * Rules the adapter protocol cannot exercise, and why. Empty today: even the whole-history
- * properties (R134–R136) have transcripts built around them, whose per-node vectors pin down the
- * behaviour that keeps them (and `kraft check`, the trace checker and the black-box mode check them
- * over whole runs).
+ * Rules the adapter protocol cannot exercise, and why. The whole-history safety properties
+ * (R134–R136) have transcripts built around them, whose per-node vectors pin down the behaviour that
+ * keeps them (and `kraft check`, the trace checker and the black-box mode check them over whole runs).
  */
-export const OUT_OF_REACH: Readonly<Record<string, string>> = {};
+export const OUT_OF_REACH: Readonly<Record<string, string>> = {
+  R137: "liveness is a property of whole runs once faults stop: kraft check judges it on its fair schedule from every state, and the black-box mode checks progress after healing; no single node's step can show it",
+};
 
 /** Every rule id spec/README.md defines (its `#### Rn` headings). */
 export const definedRules = (): string[] =>

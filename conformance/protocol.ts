@@ -30,6 +30,10 @@ export const Init = Schema.TaggedStruct("init", {
   quorumState: Schema.NullOr(ElectionState),
   /** The durable log's shape: every record below endOffset, with the epoch runs. */
   log: LogState,
+  /** R146: the storage reports records cut at startup that may have been acknowledged (default false). */
+  recovering: Schema.optionalKey(Schema.Boolean),
+  /** R40(0): where the process's request correlation ids start (default 1). */
+  firstCorrelationId: Schema.optionalKey(Schema.Int),
 });
 export type Init = typeof Init.Type;
 
@@ -66,6 +70,8 @@ export const Projection = Schema.Struct({
   votedId: Schema.NullOr(Int32),
   log: Schema.Struct({ endOffset: Int64, flushedOffset: Int64, epochs: Schema.Array(EpochStart) }),
   highWatermark: Int64,
+  /** R146: the node is recovering records it lost at startup (it neither votes nor stands). */
+  recovering: Schema.Boolean,
 });
 export type Projection = typeof Projection.Type;
 
@@ -137,6 +143,7 @@ export const project = (s: NodeState): Projection => {
     votedId,
     log: { endOffset: s.log.endOffset, flushedOffset: s.log.flushedOffset, epochs: s.log.epochs },
     highWatermark: s.highWatermark,
+    recovering: s.recovering,
   };
 };
 

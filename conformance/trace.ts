@@ -19,7 +19,11 @@ const StartLine = Schema.Struct({
   layer: Schema.Literal("raft"),
   input: Schema.TaggedStruct("Start", {}),
   config: RaftConfig,
-  storage: Schema.Struct({ quorumState: Schema.NullOr(ElectionState), log: LogState }),
+  storage: Schema.Struct({
+    quorumState: Schema.NullOr(ElectionState),
+    log: LogState,
+    recovering: Schema.optionalKey(Schema.Boolean),
+  }),
   effects: Schema.Array(RaftEffect),
 });
 const StepLine = Schema.Struct({
@@ -118,6 +122,7 @@ export const checkTrace = (lines: readonly TraceLine[], reducers: Reducers): Tra
         start.storage.quorumState ?? undefined,
         start.storage.log,
         start.config,
+        start.storage.recovering ?? false,
       );
       nodes.set(start.node, null);
       const difference = compareEffects(result.effects, start.effects, "exact");

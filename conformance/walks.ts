@@ -131,6 +131,10 @@ export const lifetimes = (
           config: nodeConfig(cluster, step.node),
           quorumState: step.storage.quorumState,
           log: step.storage.log,
+          ...(step.storage.recovering === true ? { recovering: true } : {}),
+          ...(step.storage.firstCorrelationId !== undefined && step.storage.firstCorrelationId !== 1
+            ? { firstCorrelationId: step.storage.firstCorrelationId }
+            : {}),
         },
         start: { effects: step.effects, state: project(step.after) },
         steps: [],

@@ -443,7 +443,7 @@ const carryOut = (run: Run, index: number, effects: readonly NodeEffect[]): bool
         );
         if (write !== undefined) {
           run.world = { ...run.world, writes: run.world.writes.filter((w) => w !== write) };
-          if (effect.response._tag !== "NodeRefusal" && reportsSuccess(effect.response)) {
+          if (effect.response._tag !== "AdminResponse" && reportsSuccess(effect.response)) {
             // R104: success only for records that committed, as written.
             const committed = run.world.raft.committed;
             const intact =
@@ -830,10 +830,8 @@ export const startNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
   run.world = { ...run.world, raft: started.world };
   for (const s of started.steps) run.steps.push({ layer: "raft", step: s });
   applyNodeStep(run, index, result, null, null, true);
-  for (let guard = 0; run.queue.length > 0; guard++) {
-    const next = run.queue.shift()!;
-    stepNodeIn(run, next.index, next.input, next.envelope ?? null);
-  }
+  const owed = run.queue.splice(0);
+  for (const next of owed) stepNodeIn(run, next.index, next.input, next.envelope ?? null);
   return { world: run.world, steps: run.steps, events: run.events };
 };
 

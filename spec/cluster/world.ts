@@ -147,6 +147,7 @@ export interface StepTrace {
     readonly quorumState: ElectionState | null;
     readonly log: LogState;
     readonly recovering?: boolean;
+    readonly firstCorrelationId?: number;
   };
 }
 
@@ -457,7 +458,12 @@ export const applyStart = (
       before: null,
       after: state,
       effects,
-      storage: { quorumState: storage.quorumState, log: storage.log, recovering: storage.recovering },
+      storage: {
+        quorumState: storage.quorumState,
+        log: storage.log,
+        recovering: storage.recovering,
+        firstCorrelationId: storage.firstCorrelationId,
+      },
     },
   ],
 });

@@ -74,21 +74,25 @@ export const LogPayload = Schema.Struct({
 });
 export type LogPayload = typeof LogPayload.Type;
 
-/** A DescribeQuorum a client sent to this node's client or controller listener (R88). */
-export const DescribeQuorumQuery = Schema.TaggedStruct("DescribeQuorumQuery", {});
+/** A DescribeQuorum a client sent to a node's client or controller listener (R88). */
+export const DescribeQuorumAdminRequest = Schema.TaggedStruct("DescribeQuorumAdminRequest", {});
 
 /** A request a node serves or passes on: a controller request, or DescribeQuorum. */
-export const NodeRequest = Schema.Union([ControllerRequest, DescribeQuorumQuery]);
+export const NodeRequest = Schema.Union([ControllerRequest, DescribeQuorumAdminRequest]);
 export type NodeRequest = typeof NodeRequest.Type;
 
-/** An answer that is not the controller's own: a refusal by the node, or a relayed DescribeQuorum. */
-export const NodeRefusal = Schema.TaggedStruct("NodeRefusal", {
+/**
+ * An answer that is not the controller's own: the node's refusal (body null), or the quorum's
+ * description (the shell's rendering of the Raft layer's DescribeQuorumResponse).
+ */
+export const AdminResponse = Schema.TaggedStruct("AdminResponse", {
   errorCode: Schema.String,
-  errorMessage: Schema.String,
+  errorMessage: Schema.NullOr(Schema.String),
+  body: Schema.Unknown,
 });
-export type NodeRefusal = typeof NodeRefusal.Type;
+export type AdminResponse = typeof AdminResponse.Type;
 
-export const NodeResponse = Schema.Union([ControllerResponse, NodeRefusal]);
+export const NodeResponse = Schema.Union([ControllerResponse, AdminResponse]);
 export type NodeResponse = typeof NodeResponse.Type;
 
 export const NodeInput = Schema.Union([
@@ -257,10 +261,14 @@ class Overlay {
   }
 }
 
-const refusal = (errorCode: MetadataErrorCode | "REQUEST_TIMED_OUT", errorMessage: string): NodeRefusal => ({
-  _tag: "NodeRefusal",
+const refusal = (
+  errorCode: MetadataErrorCode | "REQUEST_TIMED_OUT",
+  errorMessage: string,
+): AdminResponse => ({
+  _tag: "AdminResponse",
   errorCode,
   errorMessage,
+  body: null,
 });
 
 /** The leader this node's Raft layer knows (itself when it leads), or -1 (R39). */
@@ -351,7 +359,7 @@ const admit = (run: Run, input: NodeInput): void => {
     }
     case "Request": {
       const { from, correlationId, request } = input;
-      if (request._tag === "DescribeQuorumQuery") {
+      if (request._tag === "DescribeQuorumAdminRequest") {
         // R88, R148: the leader answers; another node passes it on once, else its Raft layer answers.
         if (
           run.state.raft.role._tag === "Leader" ||
@@ -414,7 +422,7 @@ const admit = (run: Run, input: NodeInput): void => {
         });
       } else if (run.state.broker !== null) {
         queue.push(
-          input._tag === "Response" && input.response._tag !== "NodeRefusal"
+          input._tag === "Response" && input.response._tag !== "AdminResponse"
             ? { layer: "broker", input: { _tag: "Response", correlationId: id, response: input.response } }
             : { layer: "broker", input: { _tag: "RequestFailed", correlationId: id } },
         );

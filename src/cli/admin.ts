@@ -3,7 +3,7 @@
 // --json one JSON document; a refusal exits 1 with the controller's error code and message.
 import type { BrokerRegistration, ConfigEntry, TopicImage } from "../../spec/metadata/image.ts";
 import type { ControllerResponse } from "../../spec/metadata/requests.ts";
-import type { NodeRequest, NodeResponse } from "../runtime/codec.ts";
+import type { NodeResponse, WireRequest } from "../runtime/codec.ts";
 import { ClientError, requestOnce } from "./client.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
 import type { Io } from "./node-commands.ts";
@@ -31,7 +31,7 @@ const COMMON: readonly FlagSpec[] = [
 const server = (values: FlagValues): string =>
   (values["bootstrap-server"] as string | undefined) ?? "127.0.0.1:19091";
 
-const ask = async (values: FlagValues, request: NodeRequest): Promise<NodeResponse> => {
+const ask = async (values: FlagValues, request: WireRequest): Promise<NodeResponse> => {
   try {
     return await requestOnce(server(values), request, values["timeout"] as number);
   } catch (error) {

@@ -6,8 +6,8 @@ import {
   encodeFrame,
   type Frame,
   FrameReader,
-  type NodeRequest,
   type NodeResponse,
+  type WireRequest,
 } from "../runtime/codec.ts";
 
 export class ClientError extends Error {
@@ -85,7 +85,7 @@ export class AdminClient {
     });
   }
 
-  request(request: NodeRequest, timeoutMs = 10_000): Promise<NodeResponse> {
+  request(request: WireRequest, timeoutMs = 10_000): Promise<NodeResponse> {
     const correlationId = this.nextCorrelationId++;
     const frame: Frame = { _tag: "Request", from: -1, correlationId, request };
     return new Promise((resolve, reject) => {
@@ -106,7 +106,7 @@ export class AdminClient {
 /** Open a connection, make one request, close. */
 export const requestOnce = async (
   address: string,
-  request: NodeRequest,
+  request: WireRequest,
   timeoutMs = 10_000,
 ): Promise<NodeResponse> => {
   const client = await AdminClient.connect(address, timeoutMs);

@@ -4,7 +4,7 @@
 // apiVersion and correlation id, then the message) changes no caller.
 import * as Schema from "effect/Schema";
 import { MetadataRecord } from "../../spec/metadata/records.ts";
-import { ControllerRequest, ControllerResponse } from "../../spec/metadata/requests.ts";
+import { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import { ControlRecord, RaftMessage } from "../../spec/raft/messages.ts";
 
 /** The largest frame accepted; a bigger length prefix means a broken or hostile peer. */
@@ -18,27 +18,19 @@ export const WireEntry = Schema.Struct({
 });
 export type WireEntry = typeof WireEntry.Type;
 
-/** Read-only questions a client may ask any node, answered from its image or forwarded. */
-export const AdminRequest = Schema.Union([
+/** Read-only questions a client may ask any node, answered by the shell from the node's image. */
+export const ImageQuery = Schema.Union([
   Schema.TaggedStruct("DescribeClusterRequest", {}),
   Schema.TaggedStruct("ListTopicsRequest", { topics: Schema.NullOr(Schema.Array(Schema.String)) }),
-  Schema.TaggedStruct("DescribeQuorumAdminRequest", {}),
 ]);
-export type AdminRequest = typeof AdminRequest.Type;
+export type ImageQuery = typeof ImageQuery.Type;
 
-export const NodeRequest = Schema.Union([ControllerRequest, AdminRequest]);
-export type NodeRequest = typeof NodeRequest.Type;
+/** Everything a request frame may carry: what spec/node routes (R148), and image queries. */
+export const WireRequest = Schema.Union([NodeRequest, ImageQuery]);
+export type WireRequest = typeof WireRequest.Type;
 
-/** Answers to admin requests are plain JSON documents (their shape is the CLI's concern). */
-export const NodeResponse = Schema.Union([
-  ControllerResponse,
-  Schema.TaggedStruct("AdminResponse", {
-    errorCode: Schema.String,
-    errorMessage: Schema.NullOr(Schema.String),
-    body: Schema.Unknown,
-  }),
-]);
-export type NodeResponse = typeof NodeResponse.Type;
+/** Answers: the controller's, or an AdminResponse (a JSON document whose shape is the CLI's concern). */
+export { NodeResponse };
 
 export const Frame = Schema.Union([
   /** A Raft RPC; a Fetch response carries the entries of its batches. */
@@ -48,7 +40,7 @@ export const Frame = Schema.Union([
     message: RaftMessage,
     entries: Schema.optionalKey(Schema.Array(WireEntry)),
   }),
-  Schema.TaggedStruct("Request", { from: Schema.Int, correlationId: Schema.Int, request: NodeRequest }),
+  Schema.TaggedStruct("Request", { from: Schema.Int, correlationId: Schema.Int, request: WireRequest }),
   Schema.TaggedStruct("Response", { correlationId: Schema.Int, response: NodeResponse }),
 ]);
 export type Frame = typeof Frame.Type;

@@ -1,42 +1,34 @@
-// The node driver: the imperative shell around the spec reducers. It turns sockets, timers and disk
-// into reducer inputs, and carries out the reducers' effects in order — persisting quorum-state
-// before anything that follows it leaves, flushing the log before reporting it flushed (R14, R16).
-// It makes no protocol decision of its own: it wires the Raft reducer to the controller and broker
-// reducers exactly as spec/cluster/metadata-world.ts does.
+// The node driver: the imperative shell around spec/node. It turns sockets, timers and disk into
+// node inputs, and carries out the node's effects in order — persisting quorum-state before anything
+// that follows it leaves, flushing the log before reporting it flushed (R14, R16). It makes no protocol
+// decision of its own: which layer an input is for, forwarding, refusals and what an answer from
+// another cluster means are spec/node's (R147–R149).
 import { closeSync, openSync, writeSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import {
-  type BrokerConfig,
-  type BrokerEffect,
-  type BrokerInput,
-  type BrokerState,
-  brokerStartEffects,
-  brokerStep,
-  initialBrokerState,
-} from "../../spec/metadata/broker.ts";
-import {
-  type ControllerConfig,
-  type ControllerInput,
-  type ControllerState,
-  controllerStep,
-  initialControllerState,
-} from "../../spec/metadata/controller.ts";
+import type { BrokerConfig } from "../../spec/metadata/broker.ts";
+import type { ControllerConfig } from "../../spec/metadata/controller.ts";
 import type { MetadataImage, OffsetRecord } from "../../spec/metadata/image.ts";
-import type { MetadataRecord } from "../../spec/metadata/records.ts";
-import type { ControllerRequest } from "../../spec/metadata/requests.ts";
-import type { RaftEffect, RaftInput } from "../../spec/raft/io.ts";
+import {
+  initializeNode,
+  type KraftNodeConfig,
+  type LogPayload,
+  type LogReader,
+  type NodeEffect,
+  type NodeInput,
+  type KraftNode as NodeOfSpec,
+  type NodeResponse,
+  nodeStep,
+} from "../../spec/node/node.ts";
+import type { RaftEffect } from "../../spec/raft/io.ts";
 import { isRequest, type RaftMessage } from "../../spec/raft/messages.ts";
-import { initialize } from "../../spec/raft/startup.ts";
 import {
   type ElectionState,
   type LogState,
   makeConfig,
-  type NodeState,
   type RaftConfig,
   type TimerKind,
 } from "../../spec/raft/state.ts";
-import { step } from "../../spec/raft/step.ts";
-import type { AdminRequest, Frame, NodeRequest, NodeResponse, WireEntry } from "./codec.ts";
+import type { Frame, ImageQuery, WireEntry, WireRequest } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
 import {
@@ -49,29 +41,19 @@ import {
 } from "./storage.ts";
 import { type Connection, Transport } from "./transport.ts";
 
-type Work =
-  | {
-      readonly kind: "raft";
-      readonly input: RaftInput;
-      readonly entries?: readonly WireEntry[];
-      readonly append?: readonly MetadataRecord[];
-    }
-  | { readonly kind: "controller"; readonly input: ControllerInput }
-  | { readonly kind: "broker"; readonly input: BrokerInput };
+/** An input waiting to be stepped; a Fetch answer keeps its records' payloads for the log. */
+interface Work {
+  readonly input: NodeInput;
+  readonly entries?: readonly WireEntry[];
+}
 
 /** A request this node sent and waits on. */
 interface Outstanding {
-  readonly kind: "raft" | "broker" | "forward";
+  readonly kind: "raft" | "node";
   readonly peer: number;
   readonly correlationId: number;
   readonly timer: NodeJS.Timeout;
   readonly api?: "Vote" | "BeginQuorumEpoch" | "EndQuorumEpoch" | "Fetch";
-  /** forward: where the answer goes. */
-  readonly client?: {
-    readonly connection: Connection;
-    readonly correlationId: number;
-    readonly admin: boolean;
-  };
 }
 
 const RAFT_API: Record<string, Outstanding["api"]> = {
@@ -103,16 +85,14 @@ export class KraftNode {
   readonly meta: MetaProperties;
   private readonly log: Log;
   private readonly raftConfig: RaftConfig;
-  private readonly controllerConfig: ControllerConfig;
-  private readonly brokerConfig: BrokerConfig;
+  private readonly nodeConfig: KraftNodeConfig;
   private readonly store: LogStore;
   private readonly quorum: QuorumStateStore;
   private readonly transport: Transport;
   private readonly unlock: () => void;
-  private raft: NodeState;
-  private controller: ControllerState | null;
-  private broker: BrokerState | null;
-  private listenerOffset = 0;
+  /** The node as spec/node knows it: Raft, controller and broker state. */
+  private node: NodeOfSpec;
+  private readonly reader: LogReader;
   private readonly queue: Work[] = [];
   private pumping = false;
   private flushWanted = false;
@@ -120,16 +100,17 @@ export class KraftNode {
   private readonly outstanding = new Map<string, Outstanding>();
   /** Requests this node must answer: where each answer goes, by requester and correlation id. */
   private readonly origins = new Map<string, Connection>();
-  /** Forwarded requests' correlation ids: far above the broker reducer's own, so answers never mix. */
-  private nextForwardId = 1 << 30;
-  private readonly clientIds = new Map<number, number>();
   /** When each replica last fetched (DescribeQuorum's timestamps; the reducer keeps no clock). */
   private readonly lastFetch = new Map<number, number>();
   private metricsServer: Server | null = null;
   private traceFd: number | null = null;
   private readonly startRecord: {
     readonly config: RaftConfig;
-    readonly storage: { readonly quorumState: ElectionState | null; readonly log: LogState };
+    readonly storage: {
+      readonly quorumState: ElectionState | null;
+      readonly log: LogState;
+      readonly recovering: boolean;
+    };
     readonly effects: readonly RaftEffect[];
   };
   private stopping: Promise<void> | null = null;
@@ -164,10 +145,12 @@ export class KraftNode {
       throw error;
     }
     if (this.store.recovery.truncated !== null) {
-      this.log.warn("cut a torn or corrupt tail off the metadata log", {
-        cut: this.store.recovery.truncated,
-        kept: this.store.endOffset,
-      });
+      this.log.warn(
+        this.store.recovery.lostFlushed
+          ? "cut corrupt records off the metadata log that may have been acknowledged: this voter neither votes nor stands for election until it has caught up with a leader (R146)"
+          : "cut a torn, unflushed tail off the metadata log",
+        { cut: this.store.recovery.truncated, kept: this.store.endOffset },
+      );
     }
     this.quorum = new QuorumStateStore(config.logDir, this.meta.clusterId);
     this.raftConfig = makeConfig({
@@ -180,7 +163,7 @@ export class KraftNode {
       fetchMaxWaitMs: config.fetchMaxWaitMs,
       retryBackoffMs: config.retryBackoffMs,
     });
-    this.controllerConfig = {
+    const controllerConfig: ControllerConfig = {
       nodeId: config.nodeId,
       clusterId: this.meta.clusterId,
       sessionTimeoutMs: config.sessionTimeoutMs,
@@ -190,7 +173,7 @@ export class KraftNode {
       bootstrapMetadataVersion: 21,
     };
     const clientListener = config.listeners.find((l) => l.name !== config.controllerListenerName);
-    this.brokerConfig = {
+    const brokerConfig: BrokerConfig = {
       brokerId: config.nodeId,
       clusterId: this.meta.clusterId,
       listeners:
@@ -208,22 +191,47 @@ export class KraftNode {
       rack: null,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
     };
-    this.controller = config.roles.includes("controller") ? initialControllerState(config.nodeId) : null;
-    this.broker = config.roles.includes("broker")
-      ? initialBrokerState(config.nodeId, randomIncarnation(), -1)
-      : null;
+    this.nodeConfig = {
+      raft: this.raftConfig,
+      controller: config.roles.includes("controller") ? controllerConfig : null,
+      broker: config.roles.includes("broker") ? brokerConfig : null,
+    };
+    this.reader = {
+      records: (from, to) => {
+        const records: OffsetRecord[] = [];
+        for (let offset = from; offset < Math.min(to, this.store.endOffset); offset++) {
+          const e = this.store.entry(offset)!;
+          if (e.record !== null) records.push({ offset, epoch: e.epoch, record: e.record });
+        }
+        return records;
+      },
+    };
     this.transport = new Transport(
       { onFrame: (c, f) => this.onFrame(c, f), onClose: (c) => this.onClose(c) },
       log,
     );
     for (const v of config.voters) if (v.id !== config.nodeId) this.transport.addPeer(v.id, v.host, v.port);
-    // The process start (R18–R22): the reducer decides the role from what storage holds.
-    const storage = { quorumState: this.quorum.read() ?? null, log: this.store.logState() };
-    const start = initialize(storage.quorumState ?? undefined, storage.log, this.raftConfig);
-    this.startRecord = { config: this.raftConfig, storage, effects: start.effects };
-    this.raft = start.state;
-    this.interpretRaft(start.effects, undefined, undefined);
-    if (this.broker !== null) this.interpretBroker(brokerStartEffects(this.brokerConfig));
+    // The process start (R18–R22, R146): spec/node decides the roles from what storage holds.
+    const storage = {
+      quorumState: this.quorum.read() ?? null,
+      log: this.store.logState(),
+      recovering: this.store.recovering,
+    };
+    const start = initializeNode(
+      this.nodeConfig,
+      {
+        quorumState: storage.quorumState ?? undefined,
+        log: storage.log,
+        recovering: storage.recovering,
+        firstCorrelationId: 1,
+        incarnationId: randomIncarnation(),
+        previousBrokerEpoch: -1,
+      },
+      this.reader,
+    );
+    this.startRecord = { config: this.raftConfig, storage, effects: start.start.effects };
+    this.node = start.state;
+    this.interpret(start.effects, undefined);
   }
 
   /** Bind the listeners and the metrics port, connect to the voters, and start processing. */
@@ -250,30 +258,29 @@ export class KraftNode {
 
   /** The Raft leader this node knows (itself when it leads), or -1. */
   private leaderId(): number {
-    const role = this.raft.role;
+    const role = this.node.raft.role;
     return role._tag === "Leader" ? this.config.nodeId : "leaderId" in role ? role.leaderId : -1;
   }
 
   status(): NodeStatus {
-    const role = this.raft.role;
-    const leaderId = this.leaderId();
+    const raft = this.node.raft;
     return {
       nodeId: this.config.nodeId,
       roles: this.config.roles,
-      role: role._tag,
-      epoch: this.raft.epoch,
-      leaderId,
-      highWatermark: this.raft.highWatermark,
-      logEndOffset: this.raft.log.endOffset,
-      activeController: this.controller?.active === true,
+      role: raft.role._tag,
+      epoch: raft.epoch,
+      leaderId: this.leaderId(),
+      highWatermark: raft.highWatermark,
+      logEndOffset: raft.log.endOffset,
+      activeController: this.node.controller?.active === true,
       metadataOffset: this.image()?.offset ?? -1,
-      brokerState: this.broker?.lifecycle ?? null,
+      brokerState: this.node.broker?.lifecycle ?? null,
     };
   }
 
   /** The committed image this node serves from. */
   image(): MetadataImage | null {
-    return this.broker?.image ?? this.controller?.committed ?? null;
+    return this.node.broker?.image ?? this.node.controller?.committed ?? null;
   }
 
   // ---- the work loop ------------------------------------------------------------------------------
@@ -289,10 +296,7 @@ export class KraftNode {
     this.pumping = true;
     try {
       while (this.queue.length > 0) {
-        const work = this.queue.shift()!;
-        if (work.kind === "raft") this.stepRaft(work.input, work.entries, work.append);
-        else if (work.kind === "controller") this.stepController(work.input);
-        else this.stepBroker(work.input);
+        this.stepNode(this.queue.shift()!);
         if (this.fatal !== null) return;
       }
     } catch (error) {
@@ -325,7 +329,7 @@ export class KraftNode {
     }
     this.counters.flushes++;
     this.counters.flushSeconds += (performance.now() - started) / 1000;
-    this.enqueue({ kind: "raft", input: { _tag: "LogFlushed", offset } });
+    this.enqueue({ input: { _tag: "Raft", input: { _tag: "LogFlushed", offset } } });
   }
 
   private trace(layer: string, input: unknown, effects: readonly unknown[]): void {
@@ -336,24 +340,72 @@ export class KraftNode {
     );
   }
 
-  private stepRaft(
-    input: RaftInput,
-    entries: readonly WireEntry[] | undefined,
-    append: readonly MetadataRecord[] | undefined,
-  ): void {
-    const result = step(this.raft, input, this.raftConfig);
-    this.counters.stepsRaft++;
-    this.raft = result.state;
-    this.trace("raft", input, result.effects);
-    this.interpretRaft(result.effects, entries, append, input);
+  /** One spec/node step: the node decides, the shell carries out its effects in order. */
+  private stepNode(work: Work): void {
+    const result = nodeStep(this.node, work.input, this.nodeConfig, this.reader);
+    const wasActive = this.node.controller?.active === true;
+    const brokerBefore = this.node.broker?.lifecycle;
+    this.node = result.state;
+    for (const step of result.steps) {
+      if (step.layer === "raft") {
+        this.counters.stepsRaft++;
+        this.trace("raft", step.input, step.effects);
+      } else if (step.layer === "controller") {
+        this.counters.stepsController++;
+        if (step.input._tag === "Committed") this.counters.committedRecords += step.input.records.length;
+        this.trace(
+          "controller",
+          step.input._tag === "Committed"
+            ? {
+                _tag: "Committed",
+                from: step.input.records[0]?.offset,
+                to: step.input.records[step.input.records.length - 1]?.offset,
+              }
+            : step.input,
+          step.effects,
+        );
+      } else {
+        this.counters.stepsBroker++;
+        if (step.input._tag === "Committed" && this.node.controller === null)
+          this.counters.committedRecords += step.input.records.length;
+        this.trace(
+          "broker",
+          step.input._tag === "Committed"
+            ? { _tag: "Committed", from: step.input.records[0]?.offset }
+            : step.input,
+          step.effects,
+        );
+        if (
+          step.input._tag === "Response" &&
+          step.input.response._tag === "BrokerRegistrationResponse" &&
+          step.input.response.errorCode === "DUPLICATE_BROKER_REGISTRATION"
+        ) {
+          this.log.error(
+            `another broker is registered with node id ${this.config.nodeId} and its session is live; this one retries until that session ends`,
+          );
+        }
+      }
+    }
+    const isActive = this.node.controller?.active === true;
+    if (wasActive !== isActive) {
+      this.log.info(
+        isActive ? "this node is the active controller" : "this node is no longer the active controller",
+        { epoch: this.node.controller?.epoch ?? -1 },
+      );
+    }
+    const brokerAfter = this.node.broker?.lifecycle;
+    if (brokerBefore !== brokerAfter)
+      this.log.info("broker state changed", {
+        from: brokerBefore ?? null,
+        to: brokerAfter ?? null,
+        brokerEpoch: this.node.broker?.brokerEpoch ?? -1,
+      });
+    this.interpret(result.effects, work.entries);
   }
 
-  private interpretRaft(
-    effects: readonly RaftEffect[],
-    entries: readonly WireEntry[] | undefined,
-    append: readonly MetadataRecord[] | undefined,
-    input?: RaftInput,
-  ): void {
+  /** Carry out spec/node's effects, strictly in order (R14: a send never overtakes a persist). */
+  private interpret(effects: readonly NodeEffect[], entries: readonly WireEntry[] | undefined): void {
+    let fetchBase = -1;
     for (const effect of effects) {
       switch (effect._tag) {
         case "PersistElectionState":
@@ -366,13 +418,15 @@ export class KraftNode {
           break;
         case "AppendRecords": {
           const batch: LogEntry[] = [];
+          if (fetchBase < 0) fetchBase = effect.baseOffset;
           for (let i = 0; i < effect.count; i++) {
             if (effect.control !== undefined) {
               batch.push({ epoch: effect.epoch, control: effect.control, record: null });
-            } else if (append !== undefined) {
-              batch.push({ epoch: effect.epoch, control: null, record: append[i]! });
+            } else if (effect.records !== undefined) {
+              batch.push({ epoch: effect.epoch, control: null, record: effect.records[i]! });
             } else {
-              const fetched = fetchedEntry(input, entries, effect.baseOffset + i);
+              // A follower's append: the records of the Fetch answer being handled.
+              const fetched = entries?.[effect.baseOffset - fetchBase + i];
               if (fetched === undefined) {
                 this.die(`a Fetch response lacked the record at offset ${effect.baseOffset + i}`);
                 return;
@@ -387,7 +441,6 @@ export class KraftNode {
         case "TruncateLog":
           this.log.warn("truncating the metadata log", { offset: effect.offset, end: this.store.endOffset });
           this.store.truncate(effect.offset);
-          this.listenerOffset = Math.min(this.listenerOffset, effect.offset);
           break;
         case "FlushLog":
           this.flushWanted = true;
@@ -398,49 +451,22 @@ export class KraftNode {
         case "SetTimer": {
           const jitter = effect.jitterMs > 0 ? Math.floor(Math.random() * effect.jitterMs) : 0;
           this.arm(`raft:${effect.timer}`, effect.delayMs + jitter, {
-            kind: "raft",
-            input: { _tag: "TimerExpired", timer: effect.timer as TimerKind },
+            input: { _tag: "Raft", input: { _tag: "TimerExpired", timer: effect.timer as TimerKind } },
           });
           break;
         }
         case "CancelTimer":
           this.disarm(`raft:${effect.timer}`);
           break;
-        case "HighWatermarkUpdated":
-          this.deliverCommitted(effect.offset);
-          break;
         case "LeaderChanged":
           if (effect.leaderId >= 0 && effect.leaderId !== this.config.nodeId)
             this.log.info("leader known", { leaderId: effect.leaderId, leaderEpoch: effect.epoch });
           if (effect.leaderId === this.config.nodeId)
             this.log.info("this node leads the quorum", { leaderEpoch: effect.epoch });
-          if (this.controller !== null) {
-            this.queue.push({
-              kind: "controller",
-              input: {
-                _tag: "LeaderChange",
-                leaderId: effect.leaderId,
-                epoch: effect.epoch,
-                logEndOffset: this.raft.log.endOffset,
-              },
-            });
-          }
-          if (this.broker !== null)
-            this.queue.push({
-              kind: "broker",
-              input: { _tag: "LeaderChange", leaderId: effect.leaderId, epoch: effect.epoch },
-            });
           break;
-        case "AppendAccepted":
-          if (this.controller !== null)
-            this.queue.push({
-              kind: "controller",
-              input: { _tag: "AppendAccepted", baseOffset: effect.baseOffset, lastOffset: effect.lastOffset },
-            });
-          break;
-        case "ClientRejected":
-          if (this.controller !== null && effect.operation === "append")
-            this.queue.push({ kind: "controller", input: { _tag: "AppendRejected" } });
+        case "RecoveryComplete":
+          this.store.clearRecovery();
+          this.log.info("caught up past the records lost at startup: this voter votes again (R146)");
           break;
         case "ShutdownComplete":
           this.resolveStopped?.();
@@ -448,149 +474,53 @@ export class KraftNode {
         case "IllegalState":
           this.die(`the Raft layer reports an illegal state (${effect.rule}): ${effect.detail}`);
           return;
-      }
-    }
-  }
-
-  /** R85, R128: hand the listener the records committed up to the high watermark. */
-  private deliverCommitted(highWatermark: number): void {
-    const end = Math.min(highWatermark, this.store.endOffset);
-    const records: OffsetRecord[] = [];
-    for (let offset = this.listenerOffset; offset < end; offset++) {
-      const e = this.store.entry(offset)!;
-      if (e.record !== null) records.push({ offset, epoch: e.epoch, record: e.record });
-    }
-    this.listenerOffset = Math.max(this.listenerOffset, end);
-    if (records.length === 0) return;
-    this.counters.committedRecords += records.length;
-    if (this.controller !== null)
-      this.queue.push({ kind: "controller", input: { _tag: "Committed", records } });
-    if (this.broker !== null) this.queue.push({ kind: "broker", input: { _tag: "Committed", records } });
-  }
-
-  private stepController(input: ControllerInput): void {
-    if (this.controller === null) return;
-    const result = controllerStep(this.controller, input, this.controllerConfig);
-    this.counters.stepsController++;
-    const wasActive = this.controller.active;
-    this.controller = result.state;
-    this.trace(
-      "controller",
-      input._tag === "Committed"
-        ? {
-            _tag: "Committed",
-            from: input.records[0]?.offset,
-            to: input.records[input.records.length - 1]?.offset,
-          }
-        : input,
-      result.effects,
-    );
-    if (wasActive !== this.controller.active) {
-      this.log.info(
-        this.controller.active
-          ? "this node is the active controller"
-          : "this node is no longer the active controller",
-        { epoch: this.controller.epoch },
-      );
-    }
-    for (const effect of result.effects) {
-      switch (effect._tag) {
-        case "Propose":
-          this.queue.push({
-            kind: "raft",
-            input: { _tag: "ClientAppend", epoch: effect.epoch, count: effect.records.length },
-            append: effect.records,
+        case "Respond":
+          this.answer(effect.to, effect.correlationId, effect.response);
+          break;
+        case "SendRequest":
+          this.request(effect.to, effect.correlationId, effect.request);
+          break;
+        case "ArmAppTimer":
+          this.arm(timerName(effect.timer), effect.delayMs, {
+            input:
+              effect.timer.kind === "session"
+                ? { _tag: "SessionExpired", brokerId: effect.timer.brokerId }
+                : effect.timer.kind === "idle"
+                  ? { _tag: "IdleTimeout" }
+                  : { _tag: "HeartbeatTimer" },
           });
           break;
-        case "Respond": {
-          const key = `ctl:${effect.to}:${effect.correlationId}`;
-          const connection = this.origins.get(key);
-          this.origins.delete(key);
-          connection?.send({
-            _tag: "Response",
-            correlationId: effect.correlationId,
-            response: effect.response,
-          });
-          break;
-        }
-        case "ArmSessionTimer":
-          this.arm(`session:${effect.brokerId}`, effect.delayMs, {
-            kind: "controller",
-            input: { _tag: "SessionExpired", brokerId: effect.brokerId },
-          });
-          break;
-        case "CancelSessionTimer":
-          this.disarm(`session:${effect.brokerId}`);
-          break;
-        case "ArmIdleTimer":
-          this.arm("idle", effect.delayMs, { kind: "controller", input: { _tag: "IdleTimeout" } });
-          break;
-        case "ResignLeadership":
-          this.log.warn("resigning the quorum leadership", { reason: effect.reason });
-          this.queue.push({ kind: "raft", input: { _tag: "Resign", epoch: effect.epoch } });
-          break;
-        case "ReplayProblem":
-          this.log.error("a committed record does not fit the image", {
-            offset: effect.offset,
-            problem: effect.problem,
-          });
-          break;
-      }
-    }
-  }
-
-  private stepBroker(input: BrokerInput): void {
-    if (this.broker === null) return;
-    const before = this.broker.lifecycle;
-    const result = brokerStep(this.broker, input, this.brokerConfig);
-    this.counters.stepsBroker++;
-    this.broker = result.state;
-    this.trace(
-      "broker",
-      input._tag === "Committed" ? { _tag: "Committed", from: input.records[0]?.offset } : input,
-      result.effects,
-    );
-    if (before !== this.broker.lifecycle)
-      this.log.info("broker state changed", {
-        from: before,
-        to: this.broker.lifecycle,
-        brokerEpoch: this.broker.brokerEpoch,
-      });
-    if (
-      input._tag === "Response" &&
-      input.response._tag === "BrokerRegistrationResponse" &&
-      input.response.errorCode === "DUPLICATE_BROKER_REGISTRATION"
-    ) {
-      this.log.error(
-        `another broker is registered with node id ${this.config.nodeId} and its session is live; this one retries until that session ends`,
-      );
-    }
-    this.interpretBroker(result.effects);
-  }
-
-  private interpretBroker(effects: readonly BrokerEffect[]): void {
-    for (const effect of effects) {
-      switch (effect._tag) {
-        case "SendToController":
-          this.request(effect.to, effect.correlationId, effect.request, "broker");
-          break;
-        case "ArmHeartbeatTimer":
-          this.arm("heartbeat", effect.delayMs, { kind: "broker", input: { _tag: "HeartbeatTimer" } });
-          break;
-        case "Published":
+        case "CancelAppTimer":
+          this.disarm(timerName(effect.timer));
           break;
         case "ShutdownNow":
           this.log.info("the controller agreed to the controlled shutdown");
           this.brokerReleased?.();
           break;
-        case "Problem":
-          this.log.error("a committed record does not fit the broker's image", { problem: effect.detail });
+        case "Alert":
+          this.alert(effect.level, effect.text);
+          break;
+        default:
+          // Listener notifications and appends' answers stay inside the node (spec/node).
           break;
       }
     }
   }
 
   private brokerReleased: (() => void) | null = null;
+
+  /** When each alert text was last logged: a repeated one is logged at most every ALERT_REPEAT_MS. */
+  private readonly alerted = new Map<string, number>();
+
+  private alert(level: "warn" | "error", text: string): void {
+    const now = Date.now();
+    const last = this.alerted.get(text);
+    if (last !== undefined && now - last < ALERT_REPEAT_MS) return;
+    if (this.alerted.size > 1000) this.alerted.clear();
+    this.alerted.set(text, now);
+    if (level === "error") this.log.error(text);
+    else this.log.warn(text);
+  }
 
   // ---- timers ------------------------------------------------------------------------------------
 
@@ -629,42 +559,51 @@ export class KraftNode {
     const key = `raft:${to}:${correlationId ?? -1}`;
     const connection = this.origins.get(key);
     this.origins.delete(key);
-    if (connection !== undefined) {
-      if (message._tag === "DescribeQuorumResponse" && to < 0) {
-        const stamp = (r: (typeof message.currentVoters)[number]) => {
-          const fetched =
-            r.replicaId === this.config.nodeId ? Date.now() : (this.lastFetch.get(r.replicaId) ?? -1);
-          return {
-            ...r,
-            lastFetchTimestamp: fetched,
-            lastCaughtUpTimestamp: r.logEndOffset >= message.highWatermark ? fetched : -1,
-          };
+    if (connection === undefined) return; // The requester went away; its request is lost like any other.
+    if (message._tag === "DescribeQuorumResponse") {
+      this.origins.delete(`node:${to}:${correlationId ?? -1}`);
+      // R88: DescribeQuorum is an admin question: the answer goes back as an admin document, with the
+      // fetch timestamps only the shell knows.
+      const stamp = (r: (typeof message.currentVoters)[number]) => {
+        const fetched =
+          r.replicaId === this.config.nodeId ? Date.now() : (this.lastFetch.get(r.replicaId) ?? -1);
+        return {
+          ...r,
+          lastFetchTimestamp: fetched,
+          lastCaughtUpTimestamp: r.logEndOffset >= message.highWatermark ? fetched : -1,
         };
-        const body = {
-          ...message,
-          currentVoters: message.currentVoters.map(stamp),
-          observers: message.observers.map(stamp),
-        };
-        connection.send({
-          _tag: "Response",
-          correlationId: this.clientIds.get(to) ?? -1,
-          response: { _tag: "AdminResponse", errorCode: message.errorCode, errorMessage: null, body },
-        });
-        return;
-      }
-      if (message._tag === "FetchResponse" && message.records.length > 0) {
-        // The records travel as the store's cached JSON: made once, sent to every replica.
-        const first = message.records[0]!.baseOffset;
-        const last = message.records[message.records.length - 1]!;
-        const head = JSON.stringify(frame);
-        connection.sendText(
-          `${head.slice(0, -1)},"entries":${this.store.wireJson(first, last.baseOffset + last.count)}}`,
-        );
-        return;
-      }
-      connection.send(frame);
+      };
+      const body = {
+        ...message,
+        currentVoters: message.currentVoters.map(stamp),
+        observers: message.observers.map(stamp),
+      };
+      connection.send({
+        _tag: "Response",
+        correlationId: correlationId ?? -1,
+        response: { _tag: "AdminResponse", errorCode: message.errorCode, errorMessage: null, body },
+      });
+      return;
     }
-    // No connection to answer on: the requester went away, and its request is lost like any other.
+    if (message._tag === "FetchResponse" && message.records.length > 0) {
+      // The records travel as the store's cached JSON: made once, sent to every replica.
+      const first = message.records[0]!.baseOffset;
+      const last = message.records[message.records.length - 1]!;
+      const head = JSON.stringify(frame);
+      connection.sendText(
+        `${head.slice(0, -1)},"entries":${this.store.wireJson(first, last.baseOffset + last.count)}}`,
+      );
+      return;
+    }
+    connection.send(frame);
+  }
+
+  /** Answer a request spec/node handled: on the connection it came on. */
+  private answer(to: number, correlationId: number, response: NodeResponse): void {
+    const key = `node:${to}:${correlationId}`;
+    const connection = this.origins.get(key);
+    this.origins.delete(key);
+    connection?.send({ _tag: "Response", correlationId, response });
   }
 
   private track(entry: Omit<Outstanding, "timer">): void {
@@ -673,7 +612,7 @@ export class KraftNode {
     this.outstanding.set(key, { ...entry, timer });
   }
 
-  /** A request this node sent will not be answered: tell whoever sent it (R40(0), R75). */
+  /** A request this node sent will not be answered: tell the node (R40(0), R75, R148). */
   private fail(key: string): void {
     const o = this.outstanding.get(key);
     if (o === undefined) return;
@@ -681,35 +620,19 @@ export class KraftNode {
     this.outstanding.delete(key);
     if (o.kind === "raft" && o.api !== undefined) {
       this.enqueue({
-        kind: "raft",
-        input: { _tag: "RequestFailed", destination: o.peer, api: o.api, correlationId: o.correlationId },
-      });
-    } else if (o.kind === "broker") {
-      this.enqueue({ kind: "broker", input: { _tag: "RequestFailed", correlationId: o.correlationId } });
-    } else if (o.client !== undefined) {
-      o.client.connection.send({
-        _tag: "Response",
-        correlationId: o.client.correlationId,
-        response: {
-          _tag: "AdminResponse",
-          errorCode: "REQUEST_TIMED_OUT",
-          errorMessage: `node ${o.peer} did not answer`,
-          body: null,
+        input: {
+          _tag: "Raft",
+          input: { _tag: "RequestFailed", destination: o.peer, api: o.api, correlationId: o.correlationId },
         },
       });
+    } else if (o.kind === "node") {
+      this.enqueue({ input: { _tag: "RequestFailed", to: o.peer, correlationId: o.correlationId } });
     }
   }
 
-  private request(
-    to: number,
-    correlationId: number,
-    request: NodeRequest,
-    kind: "broker" | "forward",
-    client?: Outstanding["client"],
-  ): void {
-    this.track(
-      client === undefined ? { kind, peer: to, correlationId } : { kind, peer: to, correlationId, client },
-    );
+  /** Send a request spec/node asked for (a broker's own, or a client's it passes on). */
+  private request(to: number, correlationId: number, request: WireRequest): void {
+    this.track({ kind: "node", peer: to, correlationId });
     const frame: Frame = { _tag: "Request", from: this.config.nodeId, correlationId, request };
     if (to === this.config.nodeId) {
       // process.roles=controller,broker: the broker's controller is this very process.
@@ -718,7 +641,7 @@ export class KraftNode {
     }
     if (!this.transport.sendTo(to, frame)) {
       // Failed later, not now: a reducer that retries at once must not spin this turn forever.
-      setImmediate(() => this.fail(`${kind}:${to}:${correlationId}`));
+      setImmediate(() => this.fail(`node:${to}:${correlationId}`));
     }
   }
 
@@ -741,11 +664,6 @@ export class KraftNode {
   /** Answers on the loopback arrive as if from this node's own controller. */
   private readonly loopbackAnswers: Connection;
 
-  /** Clients all say they are -1; each connection gets its own negative id so answers find it. */
-  private requesterId(connection: Connection, from: number): number {
-    return from >= 0 ? from : clientIdOf(connection);
-  }
-
   private onFrame(connection: Connection, frame: Frame): void {
     if (this.fatal !== null || this.stopping !== null) return;
     switch (frame._tag) {
@@ -756,26 +674,19 @@ export class KraftNode {
         this.onRequest(connection, frame.from, frame.correlationId, frame.request);
         return;
       case "Response": {
-        for (const kind of ["broker", "forward"] as const) {
-          const key = `${kind}:${connection.peer}:${frame.correlationId}`;
-          const o = this.outstanding.get(key);
-          if (o === undefined) continue;
-          clearTimeout(o.timer);
-          this.outstanding.delete(key);
-          if (kind === "broker" && frame.response._tag !== "AdminResponse") {
-            this.enqueue({
-              kind: "broker",
-              input: { _tag: "Response", correlationId: frame.correlationId, response: frame.response },
-            });
-          } else if (o.client !== undefined) {
-            o.client.connection.send({
-              _tag: "Response",
-              correlationId: o.client.correlationId,
-              response: frame.response,
-            });
-          }
-          return;
-        }
+        const key = `node:${connection.peer}:${frame.correlationId}`;
+        const o = this.outstanding.get(key);
+        if (o === undefined) return; // An answer nobody waits for (late, or not for this node).
+        clearTimeout(o.timer);
+        this.outstanding.delete(key);
+        this.enqueue({
+          input: {
+            _tag: "Response",
+            from: o.peer,
+            correlationId: frame.correlationId,
+            response: frame.response,
+          },
+        });
         return;
       }
     }
@@ -801,19 +712,19 @@ export class KraftNode {
         clearTimeout(o.timer);
         this.outstanding.delete(key);
       }
-      if ("errorCode" in message && message.errorCode === "INCONSISTENT_CLUSTER_ID") {
-        this.die(
-          `node ${frame.from} belongs to another cluster: this node was formatted with cluster id ${this.meta.clusterId}; reformat it with the cluster's id`,
-        );
-        return;
-      }
     }
-    const input: RaftInput =
+    const input =
       frame.correlationId === undefined
-        ? { _tag: "Received", from: frame.from, message }
-        : { _tag: "Received", from: frame.from, message, correlationId: frame.correlationId };
+        ? { _tag: "Received" as const, from: frame.from, message }
+        : { _tag: "Received" as const, from: frame.from, message, correlationId: frame.correlationId };
+    const fetched: LogPayload[] | undefined = frame.entries?.map((e) => ({
+      control: e.control,
+      record: e.record,
+    }));
     this.enqueue(
-      frame.entries === undefined ? { kind: "raft", input } : { kind: "raft", input, entries: frame.entries },
+      frame.entries === undefined || fetched === undefined
+        ? { input: { _tag: "Raft", input } }
+        : { input: { _tag: "Raft", input, fetched }, entries: frame.entries },
     );
   }
 
@@ -821,82 +732,21 @@ export class KraftNode {
     connection: Connection,
     claimedFrom: number,
     correlationId: number,
-    request: NodeRequest,
+    request: WireRequest,
   ): void {
-    // A DescribeQuorum is always answered as to a client, even when a node forwarded it: the
-    // requester's correlation ids then never meet the Raft layer's own.
-    const from =
-      request._tag === "DescribeQuorumAdminRequest"
-        ? clientIdOf(connection)
-        : this.requesterId(connection, claimedFrom);
-    const admin = from < 0;
-    switch (request._tag) {
-      case "DescribeClusterRequest":
-      case "ListTopicsRequest":
-        connection.send({ _tag: "Response", correlationId, response: this.answerAdmin(request) });
-        return;
-      case "DescribeQuorumAdminRequest": {
-        // Forward once at most: a request another node forwarded is answered here, whatever the role.
-        if (
-          this.raft.role._tag === "Leader" ||
-          claimedFrom >= 0 ||
-          !this.forward(connection, correlationId, request, admin)
-        ) {
-          this.clientIds.set(from, correlationId);
-          this.origins.set(`raft:${from}:${correlationId}`, connection);
-          this.enqueue({
-            kind: "raft",
-            input: {
-              _tag: "Received",
-              from,
-              message: { _tag: "DescribeQuorumRequest", topicName: "__cluster_metadata", partitionIndex: 0 },
-              correlationId,
-            },
-          });
-        }
-        return;
-      }
-      default: {
-        // Controller requests: the active controller serves them; an admin's request that reaches
-        // another node is forwarded to it (brokers forward admin requests, as in Kafka).
-        if (this.controller?.active === true || (this.controller !== null && !admin)) {
-          this.origins.set(`ctl:${from}:${correlationId}`, connection);
-          this.enqueue({
-            kind: "controller",
-            input: { _tag: "Request", from, correlationId, request: request as ControllerRequest },
-          });
-          return;
-        }
-        if (!this.forward(connection, correlationId, request, admin)) {
-          connection.send({
-            _tag: "Response",
-            correlationId,
-            response: {
-              _tag: "AdminResponse",
-              errorCode: "NOT_CONTROLLER",
-              errorMessage: "no active controller is known yet; retry shortly",
-              body: null,
-            },
-          });
-        }
-      }
+    if (request._tag === "DescribeClusterRequest" || request._tag === "ListTopicsRequest") {
+      connection.send({ _tag: "Response", correlationId, response: this.answerImage(request) });
+      return;
     }
+    // A node's requests carry its id; a client's carry -1 and are told apart by their connection.
+    const from = claimedFrom >= 0 ? claimedFrom : clientIdOf(connection);
+    if (request._tag === "DescribeQuorumAdminRequest")
+      this.origins.set(`raft:${from}:${correlationId}`, connection);
+    this.origins.set(`node:${from}:${correlationId}`, connection);
+    this.enqueue({ input: { _tag: "Request", from, correlationId, request } });
   }
 
-  /** Forward a client's request to the Raft leader (the active controller); false if none is known. */
-  private forward(
-    connection: Connection,
-    correlationId: number,
-    request: NodeRequest,
-    admin: boolean,
-  ): boolean {
-    const leader = this.leaderId();
-    if (leader < 0 || leader === this.config.nodeId || !this.transport.hasPeer(leader)) return false;
-    this.request(leader, this.nextForwardId++, request, "forward", { connection, correlationId, admin });
-    return true;
-  }
-
-  private answerAdmin(request: AdminRequest): NodeResponse {
+  private answerImage(request: ImageQuery): NodeResponse {
     const image = this.image();
     if (image === null)
       return { _tag: "AdminResponse", errorCode: "NOT_READY", errorMessage: "no metadata yet", body: null };
@@ -915,9 +765,7 @@ export class KraftNode {
       };
     }
     const topics =
-      request._tag === "ListTopicsRequest" && request.topics !== null
-        ? image.topics.filter((t) => request.topics!.includes(t.name))
-        : image.topics;
+      request.topics !== null ? image.topics.filter((t) => request.topics!.includes(t.name)) : image.topics;
     const configs = image.configs.filter(
       (c) => c.resourceType === 2 && topics.some((t) => t.name === c.resourceName),
     );
@@ -931,7 +779,6 @@ export class KraftNode {
 
   private onClose(connection: Connection): void {
     for (const [key, c] of this.origins) if (c === connection) this.origins.delete(key);
-    this.clientIds.delete(clientIdOf(connection));
     if (connection.peer < 0) return;
     // Collect first: failing a request can send a new one to the same peer, which must not be
     // failed by this same close.
@@ -956,18 +803,18 @@ export class KraftNode {
     if (this.stopping !== null) return this.stopping;
     this.stopping = (async () => {
       const deadline = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-      if (this.fatal === null && this.broker !== null && this.broker.brokerEpoch >= 0) {
+      if (this.fatal === null && this.node.broker !== null && this.node.broker.brokerEpoch >= 0) {
         const released = new Promise<void>((resolve) => {
           this.brokerReleased = resolve;
         });
-        this.enqueue({ kind: "broker", input: { _tag: "BeginControlledShutdown" } });
+        this.enqueue({ input: { _tag: "BeginControlledShutdown" } });
         await Promise.race([released, deadline(timeoutMs)]);
       }
-      if (this.fatal === null && this.controller !== null) {
+      if (this.fatal === null && this.node.controller !== null) {
         const stopped = new Promise<void>((resolve) => {
           this.resolveStopped = resolve;
         });
-        this.enqueue({ kind: "raft", input: { _tag: "Shutdown" } });
+        this.enqueue({ input: { _tag: "Raft", input: { _tag: "Shutdown" } } });
         await Promise.race([stopped, deadline(timeoutMs)]);
       }
       await this.close();
@@ -1072,20 +919,15 @@ export class KraftNode {
   }
 }
 
+/** A node that repeats an alert (say, every answer from a misconfigured peer) logs it this often. */
+const ALERT_REPEAT_MS = 10_000;
+
 /** The negative requester id a client connection's requests carry inside this node. */
 const clientIdOf = (connection: Connection): number => -1000 - connection.id;
 
-/** The record a follower appends from the Fetch response it is handling. */
-const fetchedEntry = (
-  input: RaftInput | undefined,
-  entries: readonly WireEntry[] | undefined,
-  offset: number,
-): WireEntry | undefined => {
-  if (input?._tag !== "Received" || input.message._tag !== "FetchResponse" || entries === undefined)
-    return undefined;
-  const first = input.message.records[0]?.baseOffset ?? 0;
-  return entries[offset - first];
-};
+/** The shell's name of an application timer (spec/node's ArmAppTimer). */
+const timerName = (timer: { readonly kind: string; readonly brokerId?: number }): string =>
+  timer.kind === "session" ? `session:${timer.brokerId}` : timer.kind;
 
 /** A fresh incarnation id per process start (R112): 16 random bytes, base64url like Kafka's Uuid. */
 const randomIncarnation = (): string => {

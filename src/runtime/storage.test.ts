@@ -65,7 +65,8 @@ describe("LogStore", () => {
     expect(log.flush()).toBe(5);
     log.close();
     const again = new LogStore(dir, 1 << 20);
-    expect(again.recovery).toEqual({ batches: 4, records: 5, truncated: null });
+    expect(again.recovery).toEqual({ batches: 4, records: 5, truncated: null, lostFlushed: false });
+    expect(again.recovering).toBe(false);
     expect(again.slice(0, 5)).toEqual([
       leaderChange(1, 2),
       noOp(1),

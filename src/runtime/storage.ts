@@ -237,7 +237,15 @@ export interface RecoveryReport {
   readonly records: number;
   /** What was cut from the tail, if anything. */
   readonly truncated: string | null;
+  /**
+   * Whether what was cut may have been flushed, hence acknowledged (R146): anything but an unflushed
+   * torn tail. Then, and until the node says it recovered, the log directory holds RECOVERY_MARK.
+   */
+  readonly lostFlushed: boolean;
 }
+
+/** R146: the durable mark of records cut that may have been acknowledged (in the log's directory). */
+export const RECOVERY_MARK = "openkraft-recovering.json";
 
 const segmentName = (baseOffset: number): string => `${String(baseOffset).padStart(20, "0")}.log`;
 
@@ -297,13 +305,24 @@ export class LogStore {
       .filter((f) => /^\d{20}\.log$/.test(f))
       .sort();
     let truncated: string | null = null;
+    let lostFlushed = false;
     let batches = 0;
-    for (const name of files) {
+    // R146: before anything that may have been flushed is cut, the cut is recorded durably.
+    const markLoss = (reason: string): void => {
+      if (lostFlushed) return;
+      lostFlushed = true;
+      atomicWrite(
+        join(this.dir, RECOVERY_MARK),
+        `${JSON.stringify({ cutAtOffset: this.entries.length, reason, time: new Date().toISOString() })}\n`,
+      );
+    };
+    for (const [i, name] of files.entries()) {
       const path = join(this.dir, name);
       const baseOffset = Number(name.slice(0, 20));
       if (truncated !== null || baseOffset !== this.entries.length) {
         // Everything after a cut, or a segment that does not continue the log, goes.
         truncated ??= `segment ${name} does not start at offset ${this.entries.length}`;
+        markLoss(truncated);
         unlinkSync(path);
         continue;
       }
@@ -315,6 +334,15 @@ export class LogStore {
         const problem = this.readBatch(data, position, segment);
         if (typeof problem === "string") {
           truncated = `${name} at byte ${position} (offset ${this.entries.length}): ${problem}; cut ${data.length - position} bytes`;
+          // An unflushed write torn by a crash can only be the last thing in the last segment: a
+          // batch the file ends inside, or bytes never written (zeros). Anything else — a whole batch
+          // whose CRC fails, garbage, data after it — may have been flushed and acknowledged.
+          const torn =
+            i === files.length - 1 &&
+            (problem === "torn batch header" ||
+              problem === "torn batch" ||
+              data.subarray(position).every((b) => b === 0));
+          if (!torn) markLoss(truncated);
           const fd = openSync(path, "r+");
           ftruncateSync(fd, position);
           fsyncSync(fd);
@@ -326,7 +354,18 @@ export class LogStore {
       }
       this.segments[segment]!.size = position;
     }
-    return { batches, records: this.entries.length, truncated };
+    return { batches, records: this.entries.length, truncated, lostFlushed };
+  }
+
+  /** R146: the mark of records lost that may have been acknowledged, from this start or an earlier one. */
+  get recovering(): boolean {
+    return existsSync(join(this.dir, RECOVERY_MARK));
+  }
+
+  /** R146: the node has caught up past what it lost; forget the loss (durably). */
+  clearRecovery(): void {
+    rmSync(join(this.dir, RECOVERY_MARK), { force: true });
+    fsyncDirectory(this.dir);
   }
 
   /** Read one batch at `position`; its size, or why it is not a valid batch. */

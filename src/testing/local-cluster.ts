@@ -10,7 +10,7 @@ import type { BrokerRegistration, TopicImage } from "../../spec/metadata/image.t
 import type { CreatableTopicResult } from "../../spec/metadata/requests.ts";
 import { requestOnce } from "../cli/client.ts";
 import { type ClusterNode, kraftBin, prepareCluster } from "../cli/cluster.ts";
-import type { NodeRequest, NodeResponse } from "../runtime/codec.ts";
+import type { NodeResponse, WireRequest } from "../runtime/codec.ts";
 import type { NodeStatus } from "../runtime/node.ts";
 
 export { kraftBin };
@@ -207,7 +207,7 @@ export class LocalCluster {
     return await response.text();
   }
 
-  request(id: number, request: NodeRequest, timeoutMs = 5000): Promise<NodeResponse> {
+  request(id: number, request: WireRequest, timeoutMs = 5000): Promise<NodeResponse> {
     return requestOnce(this.node(id).address, request, timeoutMs);
   }
 
