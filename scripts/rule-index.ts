@@ -63,7 +63,7 @@ export const testCitations = (files: readonly string[]): Map<number, Set<string>
 const specFiles = walk(join(root, "spec"));
 export const sourceFiles = specFiles.filter(
   (f) =>
-    (f.includes("/raft/") || f.includes("/metadata/")) &&
+    (f.includes("/raft/") || f.includes("/metadata/") || f.includes("/node/")) &&
     f.endsWith(".ts") &&
     !f.endsWith(".test.ts") &&
     !f.endsWith("index.ts"),
