@@ -20,6 +20,15 @@ export interface MutantVerdict {
   readonly firstFailure: string | null;
 }
 
+/**
+ * The mutants the adapter protocol can tell apart: those whose edits are in the layers it drives one
+ * at a time (spec/raft, spec/metadata). A bug in how spec/node composes them is beyond it (the
+ * protocol has no node-level session yet); kraft check catches those.
+ */
+export const CONFORMANCE_MUTANTS: readonly Mutant[] = MUTANTS.filter((m) =>
+  m.edits.every((e) => e.file.startsWith("raft/") || e.file.startsWith("metadata/")),
+);
+
 /** A copy of spec/ with the mutant's edits applied; returns its folder. */
 export const prepareMutantSpec = (mutant: Mutant): string => {
   const dir = join(scratch, mutant.name, "spec");
@@ -41,7 +50,7 @@ export const runConformanceMutants = async (
 ): Promise<{ verdicts: MutantVerdict[] }> => {
   const vectors = loadVectors();
   const verdicts: MutantVerdict[] = [];
-  for (const mutant of MUTANTS) {
+  for (const mutant of CONFORMANCE_MUTANTS) {
     const dir = prepareMutantSpec(mutant);
     const report = await runConformance(
       `${JSON.stringify(process.execPath)} ${JSON.stringify(kraft)} conformance adapter --spec ${JSON.stringify(dir)}`,

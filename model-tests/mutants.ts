@@ -42,6 +42,8 @@ export interface MetadataSetup {
   readonly bounds: Partial<MetaBounds>;
   /** The bfs depth bound. */
   readonly depth: number;
+  /** Judge the liveness properties in bfs too (costly in the metadata model; off unless asked). */
+  readonly liveness?: boolean;
 }
 
 /** The metadata bounds mutants start from: no faults unless the mutant asks for them. */
@@ -422,6 +424,22 @@ export const MUTANTS: readonly Mutant[] = [
     bounds: { maxEpoch: 2, maxValues: 1, maxCrashes: 2, maxCorruptions: 1, loss: false },
     start: "committed",
   },
+  {
+    name: "recovery-ends-at-first-answer",
+    class: "durability",
+    rule: "R146",
+    description:
+      "a recovering voter takes its first answer from a leader for its recovery, whatever its high watermark",
+    edits: [
+      {
+        file: "raft/fetch-follower.ts",
+        find: "  if (s.recovering && response.highWatermark >= 0 && s.log.flushedOffset >= response.highWatermark) {",
+        replace: "  if (s.recovering) {",
+      },
+    ],
+    bounds: { maxEpoch: 2, maxValues: 1, maxCrashes: 2, maxCorruptions: 1, loss: false },
+    start: "committed",
+  },
   // ---- roles that must refuse a client's write (R87) ---------------------------------------------
   {
     name: "resigned-accepts-writes",
@@ -686,6 +704,212 @@ export const MUTANTS: readonly Mutant[] = [
       partitions: 1,
       bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1, maxSessionExpiries: 1 },
       depth: 60,
+    },
+  },
+  // ---- the node: layers composed (spec/node) and requests routed --------------------------------
+  {
+    name: "leader-change-not-told-to-controller",
+    class: "composition",
+    rule: "R147",
+    description: "the node never tells its controller that the Raft leader changed",
+    edits: [
+      {
+        file: "node/node.ts",
+        find: `        if (run.state.controller !== null) {
+          queue.push({
+            layer: "controller",
+            input: {
+              _tag: "LeaderChange",`,
+        replace: `        if (run.state.controller !== null && false) {
+          queue.push({
+            layer: "controller",
+            input: {
+              _tag: "LeaderChange",`,
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxControllerCrashes: 1 },
+      depth: 8,
+      liveness: true,
+    },
+  },
+  {
+    name: "commits-not-handed-to-broker",
+    class: "composition",
+    rule: "R147",
+    description: "the node never hands its broker the records Raft committed",
+    edits: [
+      {
+        file: "node/node.ts",
+        find: '        if (run.state.broker !== null) queue.push({ layer: "broker", input: { _tag: "Committed", records } });',
+        replace: "",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1 },
+      depth: 6,
+      liveness: true,
+    },
+  },
+  {
+    name: "forwarded-answer-dropped",
+    class: "composition",
+    rule: "R148",
+    description: "a node passes a client's request on to the active controller but never relays the answer",
+    edits: [
+      {
+        file: "node/node.ts",
+        find: `        run.state = { ...run.state, forwards: run.state.forwards.filter((f) => f !== forward) };
+        effects.push({`,
+        replace: `        run.state = { ...run.state, forwards: run.state.forwards.filter((f) => f !== forward) };
+        if (input._tag === "Response") return;
+        effects.push({`,
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, adminOps: [createTopic("u", [4])] },
+      depth: 10,
+      liveness: true,
+    },
+  },
+  {
+    name: "client-speaks-for-a-broker",
+    class: "composition",
+    rule: "R148",
+    description: "a node serves or passes on a client's BrokerHeartbeat as if a broker had sent it",
+    edits: [
+      {
+        file: "node/node.ts",
+        find: "      if (lifecycle && from < 0) {",
+        replace: "      if (lifecycle && from < -1000000) {",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: {
+        ...QUIET_METADATA,
+        adminOps: [
+          {
+            _tag: "BrokerHeartbeatRequest",
+            brokerId: 4,
+            brokerEpoch: 0,
+            currentMetadataOffset: 0,
+            wantFence: true,
+            wantShutDown: true,
+          },
+        ],
+      },
+      depth: 6,
+    },
+  },
+  {
+    name: "foreign-cluster-answer-fatal",
+    class: "composition",
+    rule: "R149",
+    description: "a node treats any answer naming another cluster as fatal, even one that answers nothing",
+    edits: [
+      {
+        file: "node/node.ts",
+        find: `          message.errorCode === "INCONSISTENT_CLUSTER_ID" &&
+          api !== undefined &&
+          isAnswerTo(run.state.raft, raftInput.from, api, raftInput.correlationId)
+        ) {
+          effects.push({
+            _tag: "Alert",`,
+        replace: `          message.errorCode === "INCONSISTENT_CLUSTER_ID" &&
+          api !== undefined
+        ) {
+          effects.push({ _tag: "IllegalState", rule: "R149", detail: "another cluster answered" });
+          effects.push({
+            _tag: "Alert",`,
+      },
+    ],
+    metadata: { brokers: 1, partitions: 1, bounds: { ...QUIET_METADATA, maxForgedFrames: 1 }, depth: 3 },
+  },
+  // ---- roles and liveness in the metadata layer ---------------------------------------------------
+  {
+    name: "standby-controller-writes",
+    class: "roles",
+    rule: "R104",
+    description: "a standby controller serves a write as if it were active",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: `  if (!s.active) {
+    out.push({ _tag: "Respond", to: from, correlationId, response: notController(req) });
+    return s;
+  }`,
+        replace: "",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxEpoch: 2, maxDelays: 1, maxBrokerCrashes: 1 },
+      depth: 12,
+    },
+  },
+  {
+    name: "heartbeat-not-rearmed",
+    class: "liveness",
+    rule: "R115",
+    description: "a broker's heartbeat timer is not armed again once it ran",
+    edits: [
+      {
+        file: "metadata/broker.ts",
+        find: `const tick = (s: BrokerState, config: BrokerConfig, out: Out): BrokerState => {
+  out.push({ _tag: "ArmHeartbeatTimer", delayMs: config.heartbeatIntervalMs });`,
+        replace: `const tick = (s: BrokerState, config: BrokerConfig, out: Out): BrokerState => {
+  if (s.lifecycle === "STARTING") out.push({ _tag: "ArmHeartbeatTimer", delayMs: config.heartbeatIntervalMs });`,
+      },
+    ],
+    metadata: { brokers: 1, partitions: 1, bounds: { ...QUIET_METADATA }, depth: 4, liveness: true },
+  },
+  {
+    name: "fetched-records-not-read",
+    class: "composition",
+    rule: "R147",
+    description:
+      "records a follower appends and sees committed in the same step are read from the shell's log, which does not have them yet",
+    edits: [
+      {
+        file: "node/node.ts",
+        find: "        overlay.append(effect.baseOffset, effect.epoch, payloads);",
+        replace: "",
+      },
+    ],
+    metadata: { brokers: 1, partitions: 1, bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1 }, depth: 8 },
+  },
+  {
+    name: "leader-change-not-told-to-broker",
+    class: "composition",
+    rule: "R147",
+    description: "the node never tells its broker which controller leads",
+    edits: [
+      {
+        file: "node/node.ts",
+        find: `        if (run.state.broker !== null) {
+          queue.push({
+            layer: "broker",
+            input: { _tag: "LeaderChange", leaderId: effect.leaderId, epoch: effect.epoch },
+          });
+        }`,
+        replace: "",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1 },
+      depth: 4,
+      liveness: true,
     },
   },
 ];

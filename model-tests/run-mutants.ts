@@ -124,7 +124,13 @@ export const runMutant = async (
   prepare(dir, baseline ? undefined : mutant);
   const m = await load(dir);
   const { model, depth } = modelFor(m, mutant);
-  const result = m.search(model, { mode: "bfs", maxSeconds, ...(depth === undefined ? {} : { depth }) });
+  const liveness = mutant.metadata === undefined || mutant.metadata.liveness === true;
+  const result = m.search(model, {
+    mode: "bfs",
+    maxSeconds,
+    ...(depth === undefined ? {} : { depth }),
+    ...(liveness ? {} : { livenessBound: 0 }),
+  });
   return {
     name: mutant.name,
     class: mutant.class,

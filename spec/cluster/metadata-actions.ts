@@ -3,8 +3,9 @@
 // partition leader (a follower caught up or fell behind), crashes, restarts, controlled shutdowns and
 // admin requests. Bounds keep the space finite for the model checker; random tests walk the same
 // enumeration.
-import type { ControllerRequest } from "../metadata/requests.ts";
+import type { NodeRequest } from "../node/node.ts";
 import type { TimerKind } from "../raft/state.ts";
+import { type TimerClock, timerDurationMs, timerKey } from "./actions.ts";
 import {
   ADMIN_ID,
   adminRequest,
@@ -20,13 +21,15 @@ import {
   fireIdleTimer,
   fireRaftTimer,
   flushNode,
+  forgeFrame,
   isControllerIndex,
   type MetadataClusterSpec,
   type MetadataWorld,
   type MetaOutcome,
+  raftSpecOf,
   startNode,
 } from "./metadata-world.ts";
-import { nodeIdOf } from "./world.ts";
+import { nodeConfig, nodeIdOf } from "./world.ts";
 
 export type MetaAction =
   | { readonly kind: "raft-deliver"; readonly position: number }
@@ -50,7 +53,8 @@ export type MetaAction =
   | { readonly kind: "crash"; readonly node: number }
   | { readonly kind: "restart"; readonly node: number }
   | { readonly kind: "controlled-shutdown"; readonly node: number }
-  | { readonly kind: "admin"; readonly to: number; readonly op: number };
+  | { readonly kind: "admin"; readonly to: number; readonly op: number }
+  | { readonly kind: "forge"; readonly node: number };
 
 export interface MetaBounds {
   /** No Raft node enters a higher epoch. */
@@ -63,6 +67,11 @@ export interface MetaBounds {
   readonly maxControlledShutdowns: number;
   /** Raft timeouts with nothing failed: a follower giving up on a live leader, a leader on live voters. */
   readonly maxDelays: number;
+  /**
+   * Forged frames: an answer naming another cluster (INCONSISTENT_CLUSTER_ID) that answers no request,
+   * delivered to any running node (R149).
+   */
+  readonly maxForgedFrames?: number;
   /**
    * Which in-flight messages may arrive next: any (every interleaving), links (first in, first out
    * per link), or one (a fixed priority: the message to the lowest node id, then from the lowest).
@@ -82,8 +91,8 @@ export interface MetaBounds {
    * registration and first heartbeats still happen at any moment.
    */
   readonly slowEventsWhenQuiet: boolean;
-  /** Requests the admin client may send, each once, to any controller. */
-  readonly adminOps: readonly ControllerRequest[];
+  /** Requests the admin client may send, each once, to any node. */
+  readonly adminOps: readonly NodeRequest[];
 }
 
 export const DEFAULT_META_BOUNDS: MetaBounds = {
@@ -311,10 +320,13 @@ export const enabledMetaActions = (
       ? world.controllerCrashes < bounds.maxControllerCrashes
       : world.brokerCrashes < bounds.maxBrokerCrashes;
     if (crashes) actions.push({ kind: "crash", node });
+    if (world.forgedFrames < (bounds.maxForgedFrames ?? 0)) actions.push({ kind: "forge", node });
   });
+  // A client may ask any node (R148): a controller, active or not, or a broker that passes it on.
   bounds.adminOps.forEach((_, op) => {
     if (quiet && op === world.adminRequests) {
-      for (let c = 0; c < spec.controllers; c++) actions.push({ kind: "admin", to: nodeIdOf(c), op });
+      for (let n = 0; n < spec.controllers + spec.brokers; n++)
+        actions.push({ kind: "admin", to: nodeIdOf(n), op });
     }
   });
   return actions;
@@ -374,6 +386,8 @@ export const applyMetaAction = (
     }
     case "admin":
       return adminRequest(world, action.to, bounds.adminOps[action.op]!);
+    case "forge":
+      return forgeFrame(world, spec, action.node);
   }
 };
 
@@ -425,6 +439,148 @@ export const describeMetaAction = (world: MetadataWorld, action: MetaAction): st
     case "controlled-shutdown":
       return `controlled shutdown of broker ${nodeIdOf(action.node)}`;
     case "admin":
-      return `admin sends op ${action.op} to controller ${action.to}`;
+      return `admin sends op ${action.op} to node ${action.to}`;
+    case "forge":
+      return `a forged INCONSISTENT_CLUSTER_ID answer reaches node ${nodeIdOf(action.node)}`;
+  }
+};
+
+// ---- the fair schedule (liveness) ------------------------------------------------------------------
+
+/** A metadata world on the fair schedule, with how long each armed timer has left (sorted by key). */
+export interface TimedMetaWorld {
+  readonly state: MetadataWorld;
+  readonly timers: readonly TimerClock[];
+}
+
+/** Application timers' keys follow the Raft ones (node index × 8 + timer): 10 000 + node × 128 + … */
+const APP_KEYS = 10_000;
+const IDLE = 126;
+const HEARTBEAT = 127;
+const appKey = (node: number, slot: number): number => APP_KEYS + node * 128 + slot;
+
+type ArmedTimer =
+  | { readonly kind: "raft"; readonly node: number; readonly timer: TimerKind }
+  | { readonly kind: "session"; readonly node: number; readonly brokerId: number }
+  | { readonly kind: "idle" | "heartbeat"; readonly node: number };
+
+const armedTimers = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+): (ArmedTimer & { key: number; ms: number })[] => {
+  const out: (ArmedTimer & { key: number; ms: number })[] = [];
+  world.raft.nodes.forEach((slot, node) => {
+    if (slot.state === null) return;
+    const config = nodeConfig(raftSpecOf(spec), nodeIdOf(node));
+    for (const timer of slot.state.timers)
+      out.push({ kind: "raft", node, timer, key: timerKey(node, timer), ms: timerDurationMs(config, timer) });
+    const app = world.apps[node]!;
+    for (const brokerId of app.sessionTimers)
+      out.push({
+        kind: "session",
+        node,
+        brokerId,
+        key: appKey(node, brokerId),
+        ms: spec.controller.sessionTimeoutMs,
+      });
+    if (app.idleTimer && spec.controller.noOpIntervalMs > 0)
+      out.push({ kind: "idle", node, key: appKey(node, IDLE), ms: spec.controller.noOpIntervalMs });
+    if (app.heartbeatTimer && app.broker !== null)
+      out.push({ kind: "heartbeat", node, key: appKey(node, HEARTBEAT), ms: spec.heartbeatIntervalMs });
+  });
+  return out;
+};
+
+/** The fair schedule's start: every armed timer has its whole nominal duration ahead of it. */
+export const startMetaClocks = (world: MetadataWorld, spec: MetadataClusterSpec): TimedMetaWorld => ({
+  state: world,
+  timers: armedTimers(world, spec)
+    .map((t) => ({ key: t.key, remainingMs: t.ms }))
+    .sort((a, b) => a.key - b.key),
+});
+
+/** The clocks after a step: timers it (re-)armed run their delay, the others have `elapsedMs` less. */
+const advanceMetaClocks = (
+  before: TimedMetaWorld,
+  outcome: MetaOutcome,
+  elapsedMs: number,
+  spec: MetadataClusterSpec,
+): TimedMetaWorld => {
+  const set = new Map<number, number>();
+  for (const step of outcome.steps) {
+    if (step.layer === "raft") {
+      const node = step.step.node - 1;
+      for (const e of step.step.effects)
+        if (e._tag === "SetTimer") set.set(timerKey(node, e.timer), e.delayMs + Math.floor(e.jitterMs / 2));
+    } else if (step.layer === "controller") {
+      const node = step.node - 1;
+      for (const e of step.effects) {
+        if (e._tag === "ArmSessionTimer") set.set(appKey(node, e.brokerId), e.delayMs);
+        if (e._tag === "ArmIdleTimer") set.set(appKey(node, IDLE), e.delayMs);
+      }
+    } else if (step.layer === "broker") {
+      for (const e of step.effects)
+        if (e._tag === "ArmHeartbeatTimer") set.set(appKey(step.node - 1, HEARTBEAT), e.delayMs);
+    }
+  }
+  const previous = new Map(before.timers.map((t) => [t.key, t.remainingMs]));
+  const timers = armedTimers(outcome.world, spec).map((t) => {
+    const armed = set.get(t.key);
+    const left = previous.get(t.key);
+    return { key: t.key, remainingMs: armed ?? (left === undefined ? t.ms : Math.max(0, left - elapsedMs)) };
+  });
+  timers.sort((a, b) => a.key - b.key);
+  return { state: outcome.world, timers };
+};
+
+/**
+ * The metadata world's fair schedule after the last fault, as the Raft world's (actions.ts,
+ * fairStep): ("healed") a stopped node starts again; flushes, Raft messages and channel messages are
+ * delivered first, in order; then time passes until the next timer runs out — Raft's, or a
+ * controller's session and idle timers, or a broker's heartbeat — and it does.
+ */
+export const metaFairStep = (
+  timed: TimedMetaWorld,
+  spec: MetadataClusterSpec,
+  suffix: "healed" | "as-is",
+): {
+  readonly action: MetaAction;
+  readonly outcome: MetaOutcome;
+  readonly elapsedMs: number;
+  readonly timed: TimedMetaWorld;
+} | null => {
+  const world = timed.state;
+  const take = (action: MetaAction, elapsedMs: number) => {
+    const outcome = applyMetaAction(world, spec, DEFAULT_META_BOUNDS, action);
+    return { action, outcome, elapsedMs, timed: advanceMetaClocks(timed, outcome, elapsedMs, spec) };
+  };
+  if (suffix === "healed") {
+    const down = world.raft.nodes.findIndex((slot) => slot.state === null);
+    if (down >= 0) return take({ kind: "restart", node: down }, 0);
+  }
+  const flushing = world.raft.nodes.findIndex((slot) => slot.state !== null && slot.flushRequested);
+  if (flushing >= 0) return take({ kind: "flush", node: flushing }, 0);
+  if (world.raft.network.length > 0) return take({ kind: "raft-deliver", position: 0 }, 0);
+  if (world.network.length > 0) return take({ kind: "deliver", position: 0 }, 0);
+  let first: (ArmedTimer & { key: number }) | undefined;
+  let firstMs = Number.POSITIVE_INFINITY;
+  const remaining = new Map(timed.timers.map((t) => [t.key, t.remainingMs]));
+  for (const t of armedTimers(world, spec)) {
+    const ms = remaining.get(t.key) ?? t.ms;
+    if (ms < firstMs || (ms === firstMs && first !== undefined && t.key < first.key)) {
+      first = t;
+      firstMs = ms;
+    }
+  }
+  if (first === undefined) return null;
+  switch (first.kind) {
+    case "raft":
+      return take({ kind: "raft-timer", node: first.node, timer: first.timer, delay: false }, firstMs);
+    case "session":
+      return take({ kind: "session-expired", node: first.node, brokerId: first.brokerId }, firstMs);
+    case "idle":
+      return take({ kind: "idle", node: first.node }, firstMs);
+    case "heartbeat":
+      return take({ kind: "heartbeat", node: first.node }, firstMs);
   }
 };

@@ -188,12 +188,16 @@ export interface MetadataWorld {
   /** Requests a controller received and has not answered: whose process start the answer is for. */
   readonly origins: readonly RequestOrigin[];
   readonly adminRequests: number;
+  /** Ghost: the admin client's requests that got an answer, by correlation id. */
+  readonly adminAnswers: readonly number[];
   readonly controllerCrashes: number;
   readonly brokerCrashes: number;
   readonly sessionExpiries: number;
   readonly shutdowns: number;
   /** Raft timeouts taken with nothing failed (see MetaBounds.maxDelays). */
   readonly delays: number;
+  /** Forged frames delivered so far (see MetaBounds.maxForgedFrames). */
+  readonly forgedFrames: number;
   /** The first metadata property broken, if any (Raft's own are in raft.broken). */
   readonly broken: string | null;
 }
@@ -511,6 +515,9 @@ const carryOut = (run: Run, index: number, effects: readonly NodeEffect[]): bool
         run.steps.push({ layer: "note", text: `n${id} shuts down` });
         stopNode(run, index);
         return false;
+      case "IllegalState":
+        breakWith(run, `NoIllegalState: node ${id}: ${effect.rule}: ${effect.detail} (R136)`);
+        break;
       default:
         break;
     }
@@ -534,6 +541,17 @@ const judgeController = (
         `RecordsFit: node ${id} could not replay committed offset ${effect.offset}: ${effect.problem}`,
       );
   const input = step.input;
+  // R148: a controller hears of a broker's lifecycle only from that broker (the world knows who sent).
+  if (
+    input._tag === "Request" &&
+    (input.request._tag === "BrokerHeartbeatRequest" || input.request._tag === "BrokerRegistrationRequest") &&
+    input.from !== input.request.brokerId
+  ) {
+    breakWith(
+      run,
+      `OnlyBrokersSpeakForThemselves: controller ${id} handled a ${input.request._tag} for broker ${input.request.brokerId} that came from ${input.from < 0 ? "a client" : `node ${input.from}`} (R148)`,
+    );
+  }
   const proposed = step.effects.filter((e) => e._tag === "Propose");
   if (input._tag !== "Request" || proposed.length === 0) return;
   const first = proposed[0]!;
@@ -865,11 +883,13 @@ export const initialMetadataWorld = (spec: MetadataClusterSpec): MetaOutcome => 
     writes: [],
     origins: [],
     adminRequests: 0,
+    adminAnswers: [],
     controllerCrashes: 0,
     brokerCrashes: 0,
     sessionExpiries: 0,
     shutdowns: 0,
     delays: 0,
+    forgedFrames: 0,
     broken: null,
   };
   const steps: MetaStep[] = [];
@@ -991,7 +1011,7 @@ export const deliverMetaMessage = (
   if (e.to === ADMIN_ID) {
     if (e.body.kind !== "response") return { world: without, steps: [], events: 0 };
     return {
-      world: without,
+      world: { ...without, adminAnswers: [...without.adminAnswers, e.correlationId].sort((a, b) => a - b) },
       steps: [{ layer: "admin", from: e.from, correlationId: e.correlationId, response: e.body.response }],
       events: 0,
     };
@@ -1119,6 +1139,32 @@ export const fireHeartbeat = (
   return runInput(cleared, spec, index, { _tag: "HeartbeatTimer" });
 };
 
+/**
+ * A forged frame reaches node `index`: a Fetch answer naming another cluster, answering no request
+ * (its correlation id is one no node uses). R149: it must change nothing that matters.
+ */
+export const forgeFrame = (world: MetadataWorld, spec: MetadataClusterSpec, index: number): MetaOutcome => {
+  const counted = { ...world, forgedFrames: world.forgedFrames + 1 };
+  const from = index === 0 ? 2 : 1;
+  return runInput(counted, spec, index, {
+    _tag: "Raft",
+    input: {
+      _tag: "Received",
+      from,
+      correlationId: 0x7ffffff0,
+      message: {
+        _tag: "FetchResponse",
+        errorCode: "INCONSISTENT_CLUSTER_ID",
+        highWatermark: -1,
+        logStartOffset: 0,
+        leaderId: -1,
+        leaderEpoch: 0,
+        records: [],
+      },
+    },
+  });
+};
+
 /** Give a broker what replication (IsrChange) or the operator (a controlled shutdown) tells it. */
 export const brokerInput = (
   world: MetadataWorld,
@@ -1232,5 +1278,5 @@ export const bootstrappedWorld = (spec: MetadataClusterSpec, partitions: number)
   w = settle(w, spec);
   heartbeatAll();
   // The admin's answer was delivered; start counting the explored run's admin requests from zero.
-  return { ...w, adminRequests: 0, writes: [], sessionExpiries: 0, delays: 0 };
+  return { ...w, adminRequests: 0, adminAnswers: [], writes: [], sessionExpiries: 0, delays: 0 };
 };

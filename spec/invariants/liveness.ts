@@ -2,6 +2,7 @@
 // returns null when the goal holds, or a sentence saying what is still missing. The checker judges
 // them on its fair schedule (spec/cluster/actions.ts, fairStep); see spec/README.md, "Liveness".
 
+import type { MetadataWorld } from "../cluster/metadata-world.ts";
 import { nodeIdOf, type World } from "../cluster/world.ts";
 import { majority } from "../raft/primitives.ts";
 import type { NodeState } from "../raft/state.ts";
@@ -88,5 +89,49 @@ export const leaderWithoutQuorumResigns = (world: World, voters: number): string
       return `leader ${nodeIdOf(index)} of epoch ${state.epoch} still leads with ${running} of ${voters} voters running`;
     }
   }
+  return null;
+};
+
+// ---- the metadata layer (R137 with R103–R119) ----------------------------------------------------
+
+/**
+ * EventuallyActiveController (R103, R58): the Raft leader every controller follows runs the active
+ * controller.
+ */
+export const activeControllerStable = (world: MetadataWorld, controllers: number): string | null => {
+  const raft = stableLeader(world.raft, controllers);
+  if (raft !== null) return raft;
+  const leader = world.raft.nodes.findIndex((n) => n.state?.role._tag === "Leader");
+  const controller = world.apps[leader]?.controller;
+  if (controller == null || !controller.active)
+    return `controller ${nodeIdOf(leader)} leads the quorum but is not active`;
+  return null;
+};
+
+/**
+ * EventuallyBrokersRunning (R112, R115, R116, R128): every running broker is registered, unfenced and
+ * RUNNING, and has published the active controller's committed image.
+ */
+export const brokersRunning = (world: MetadataWorld): string | null => {
+  const controller = world.apps.find((a) => a.controller?.active === true)?.controller;
+  if (controller == null) return "no active controller";
+  for (let i = 0; i < world.apps.length; i++) {
+    const broker = world.apps[i]!.broker;
+    if (broker === null || world.raft.nodes[i]!.state === null) continue;
+    const registration = controller.committed.brokers.find((b) => b.id === broker.brokerId);
+    if (broker.lifecycle !== "RUNNING") return `broker ${broker.brokerId} is ${broker.lifecycle}`;
+    if (registration === undefined || registration.epoch !== broker.brokerEpoch)
+      return `broker ${broker.brokerId} (epoch ${broker.brokerEpoch}) is not registered as that incarnation`;
+    if (registration.fenced) return `broker ${broker.brokerId} is fenced`;
+    if (broker.image.offset !== controller.committed.offset)
+      return `broker ${broker.brokerId} has published the image at ${broker.image.offset}, the committed one is at ${controller.committed.offset}`;
+  }
+  return null;
+};
+
+/** EventuallyAdminAnswered (R104, R148): every request the admin client sent got an answer. */
+export const adminAnswered = (world: MetadataWorld): string | null => {
+  for (let id = 1; id <= world.adminRequests; id++)
+    if (!world.adminAnswers.includes(id)) return `the admin client's request #${id} has no answer`;
   return null;
 };

@@ -381,11 +381,9 @@ const admit = (run: Run, input: NodeInput): void => {
       const lifecycle =
         request._tag === "BrokerRegistrationRequest" || request._tag === "BrokerHeartbeatRequest";
       const controller = run.state.controller;
-      if (controller !== null && (controller.active || from >= 0)) {
-        // R148: the active controller serves it; a standby answers NOT_CONTROLLER itself.
-        queue.push({ layer: "controller", input: { _tag: "Request", from, correlationId, request } });
-      } else if (lifecycle && from < 0) {
-        // R148: only a broker speaks for itself; a client's lifecycle request is never passed on.
+      if (lifecycle && from < 0) {
+        // R148: only a broker speaks for itself; a client's lifecycle request is never served or
+        // passed on, so no client can fence a broker or stop it.
         effects.push({
           _tag: "Respond",
           to: from,
@@ -395,6 +393,9 @@ const admit = (run: Run, input: NodeInput): void => {
             `${request._tag} is sent by a broker to the controllers, not by a client`,
           ),
         });
+      } else if (controller !== null && (controller.active || from >= 0)) {
+        // R148: the active controller serves it; a standby answers NOT_CONTROLLER itself.
+        queue.push({ layer: "controller", input: { _tag: "Request", from, correlationId, request } });
       } else if (from >= 0 || !forwardTo(run, from, correlationId, request)) {
         effects.push({
           _tag: "Respond",

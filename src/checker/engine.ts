@@ -44,6 +44,13 @@ export interface SearchOptions {
  */
 export const DEFAULT_LIVENESS_BOUND_MS = 30_000;
 
+/**
+ * How long the goals must then hold without a break: longer than any timer that could undo them
+ * (a broker session, 9 s by default, is the longest), so a cluster that only passes through its goals
+ * is caught.
+ */
+export const DEFAULT_STABLE_MS = 10_000;
+
 export interface Progress {
   readonly depth: number;
   readonly generatedStates: number;
@@ -435,37 +442,49 @@ export interface LivenessViolation {
 
 /**
  * Bounded liveness under the model's fair schedule: from a state, the schedule (no faults, simulated
- * time) must reach a state where every `eventually` goal of its suffix holds within the liveness
- * bound (simulated milliseconds; a property may ask for less). The schedule is deterministic, so the
- * time from each timed state to its goal is memoized by the exact encoding of state and clocks, and
- * the schedules of all states share their work. A schedule that comes back to a timed state it
- * visited went around a loop in which no time passes: it would repeat forever (a livelock).
+ * time) must reach, within the liveness bound (simulated ms; a property may ask for less), a state
+ * from which every `eventually` goal of its suffix then holds without a break for the stability
+ * window: the cluster settles, it does not just pass through. The schedule is deterministic, so for
+ * each timed state (the exact encoding of state and clocks) the time to a settled window is memoized,
+ * and the schedules of all states share their work. A schedule that comes back to a timed state it
+ * visited goes around a loop forever: fine if the goals hold all around it, a livelock otherwise.
  */
 export class LivenessChecker<S> {
   private readonly groups: {
     suffix: string;
     goals: Eventually<S>[];
     withinMs: number;
+    /** time to a settled window (SETTLED_AT: the window starts here); `runs`: the goals' unbroken run. */
     memo: FingerprintMap;
+    runs: FingerprintMap;
   }[] = [];
   private readonly writer = new WordWriter();
   private readonly fp = new Int32Array(2);
   private readonly model: Model<S>;
   /** Simulated milliseconds the schedule has to reach its goals. */
   readonly bound: number;
+  /** Simulated milliseconds the goals must then hold without a break. */
+  readonly stableMs: number;
   readonly names: string[];
   /** Steps a schedule may take at most (a net under the time bound). */
   private readonly maxSteps: number;
 
-  constructor(model: Model<S>, boundMs: number) {
+  constructor(model: Model<S>, boundMs: number, stableMs = DEFAULT_STABLE_MS) {
     this.model = model;
     this.bound = boundMs;
-    this.maxSteps = 20_000;
+    this.stableMs = stableMs;
+    this.maxSteps = 50_000;
     for (const p of model.properties) {
       if (p.kind !== "eventually") continue;
       let group = this.groups.find((g) => g.suffix === p.suffix);
       if (group === undefined) {
-        group = { suffix: p.suffix, goals: [], withinMs: boundMs, memo: new FingerprintMap() };
+        group = {
+          suffix: p.suffix,
+          goals: [],
+          withinMs: boundMs,
+          memo: new FingerprintMap(),
+          runs: new FingerprintMap(),
+        };
         this.groups.push(group);
       }
       group.goals.push(p);
@@ -487,7 +506,7 @@ export class LivenessChecker<S> {
 
   get bytes(): number {
     let n = 0;
-    for (const g of this.groups) n += g.memo.bytes;
+    for (const g of this.groups) n += g.memo.bytes + g.runs.bytes;
     return n;
   }
 
@@ -526,21 +545,30 @@ export class LivenessChecker<S> {
   }
 
   /**
-   * Simulated milliseconds from `start` to its suffix's goals along the fair schedule, or NEVER. The
-   * same encoding again right after a step is a stale message delivered and ignored (the encoding
-   * does not keep such messages): progress, not a loop, taken without a new entry.
+   * Simulated milliseconds from `start` until its suffix's goals start to hold for a whole stability
+   * window, along the fair schedule; NEVER if they never do. The same encoding again right after a
+   * step is a stale message delivered and ignored (the encoding does not keep such messages):
+   * progress, not a loop, taken without a new entry.
    */
   private distance(group: (typeof this.groups)[number], start: Timed<S>): number {
     const liveness = this.model.liveness!;
-    const { memo, goals, suffix } = group;
+    const { memo, runs, goals, suffix } = group;
+    const W = this.stableMs;
     const high: number[] = [];
     const low: number[] = [];
+    const good: boolean[] = [];
     /** elapsed[i]: simulated time from chain state i to chain state i + 1. */
     const elapsed: number[] = [];
     let timed = start;
     let spent = 0;
     let taken = 0;
-    let result: number;
+    // What follows the last chain state: its settle time and goal run, once known.
+    let tailSettle = NEVER;
+    let tailRun = 0;
+    // States after this index are left unjudged (their future is not known).
+    let judgedUpTo = Number.POSITIVE_INFINITY;
+    let runStart = -1;
+    let runTime = 0;
     for (;;) {
       this.fingerprint(timed);
       const h = this.fp[0]!;
@@ -549,27 +577,47 @@ export class LivenessChecker<S> {
       if (last < 0 || high[last] !== h || low[last] !== l) {
         const known = memo.get(h, l, UNKNOWN);
         if (known >= 0 || known === NEVER) {
-          result = known;
+          tailSettle = known;
+          tailRun = runs.get(h, l, 0);
           break;
         }
-        // Back at a timed state on this very schedule: a loop in which no time passes.
         if (known === IN_PROGRESS) {
-          result = NEVER;
+          // A loop: it repeats forever. Settled if the goals hold all around it.
+          let from = high.length - 1;
+          while (from >= 0 && (high[from] !== h || low[from] !== l)) from--;
+          const allGood = from >= 0 && good.slice(from).every((g) => g);
+          tailSettle = allGood ? 0 : NEVER;
+          tailRun = allGood ? W : 0;
           break;
         }
-        if (this.unmet(goals, timed.state) === null) {
-          memo.set(h, l, 0);
-          result = 0;
-          break;
-        }
+        const holds = this.unmet(goals, timed.state) === null;
         memo.set(h, l, IN_PROGRESS);
         high.push(h);
         low.push(l);
+        good.push(holds);
         elapsed.push(0);
+        if (holds) {
+          if (runStart < 0) {
+            runStart = high.length - 1;
+            runTime = 0;
+          }
+        } else {
+          runStart = -1;
+        }
+      }
+      if (runStart >= 0 && runTime >= W) {
+        // A whole window of goals: settled from where the run began; later states stay unjudged.
+        judgedUpTo = runStart;
+        tailSettle = 0;
+        tailRun = W;
+        break;
       }
       const next = ++taken > this.maxSteps ? null : liveness.next(timed, suffix, false);
       if (next === null) {
-        result = NEVER;
+        // Nothing can happen any more: the cluster stays as it is.
+        tailSettle = good[good.length - 1] === true ? 0 : NEVER;
+        tailRun = good[good.length - 1] === true ? W : 0;
+        if (taken > this.maxSteps) tailSettle = NEVER;
         break;
       }
       // A safety property broken on the way, beyond the search's bounds: the search may still find a
@@ -577,22 +625,43 @@ export class LivenessChecker<S> {
       // nothing else) and this schedule's states stay unjudged.
       if (firstViolation(this.model.properties, next.timed.state) !== null) {
         this.brokenAhead ??= start.state;
-        result = UNKNOWN;
+        judgedUpTo = -1;
         break;
       }
       elapsed[elapsed.length - 1]! += next.elapsedMs;
       spent += next.elapsedMs;
-      // Past the bound from the start: the start has failed, and the search stops there.
-      if (spent > group.withinMs) {
-        result = NEVER;
+      if (runStart >= 0) runTime += next.elapsedMs;
+      // Past the bound and a window from the start: the start has failed; the search stops there.
+      if (spent > group.withinMs + W) {
+        tailSettle = NEVER;
         break;
       }
       timed = next.timed;
     }
+    // Backwards: each state's goal run (capped at the window) and its time to a settled window.
+    let settle = tailSettle;
+    let run = tailRun;
+    let result = NEVER;
     for (let i = high.length - 1; i >= 0; i--) {
-      if (result >= 0) result += elapsed[i]!;
-      memo.set(high[i]!, low[i]!, result);
+      const e = elapsed[i]!;
+      if (i > judgedUpTo) {
+        memo.set(high[i]!, low[i]!, UNKNOWN);
+        settle = UNKNOWN;
+        run = 0;
+        continue;
+      }
+      if (i === judgedUpTo) {
+        run = W;
+        settle = 0;
+      } else {
+        run = good[i]! ? Math.min(W, e + run) : 0;
+        settle = good[i]! && run >= W ? 0 : settle === NEVER || settle === UNKNOWN ? settle : e + settle;
+      }
+      memo.set(high[i]!, low[i]!, settle);
+      runs.set(high[i]!, low[i]!, run);
+      if (i === 0) result = settle;
     }
+    if (high.length === 0) result = tailSettle;
     return result === UNKNOWN ? 0 : result;
   }
 
@@ -600,10 +669,10 @@ export class LivenessChecker<S> {
   brokenAhead: S | undefined;
 
   /**
-   * The fair schedule from `start`, step by step, as far as it goes: until its goals hold, it comes
-   * back to a timed state (a loop in which no time passes), nothing can happen, it runs past the
-   * bound, or it breaks a safety property. For counterexamples; undefined when the goals are reached
-   * in time.
+   * The fair schedule from `start`, step by step, as far as it goes: until its goals settle (hold for a
+   * whole window), it comes back to a timed state with a goal unmet on the way (a loop), nothing can
+   * happen, it runs past the bound, or it breaks a safety property. For counterexamples; undefined
+   * when the goals settle in time.
    */
   explain(start: S, property: string): Explained | undefined {
     // No property named: the schedule that broke a safety property (`brokenAhead`).
@@ -617,31 +686,41 @@ export class LivenessChecker<S> {
     const liveness = this.model.liveness;
     const group = this.groups.find((g) => g.goals.some((p) => p.name === property));
     if (liveness === undefined || group === undefined) return undefined;
+    const W = this.stableMs;
     const seen = new Map<string, number>();
     const steps: TraceStep[] = [];
     let timed = liveness.start(start);
     let spent = 0;
+    let runSince = -1;
+    let lastUnmet: LivenessViolation | null = null;
+    const goodAt: boolean[] = [];
     for (let i = 0; ; i++) {
       const unmet = this.unmet(group.goals, timed.state);
-      if (unmet === null)
-        return spent > group.withinMs
-          ? {
-              steps,
-              how: "bound",
-              unmet: { name: group.goals[0]!.name, detail: `reached only after ${spent} ms` },
-              spentMs: spent,
-            }
-          : undefined;
+      if (unmet === null) {
+        if (runSince < 0) runSince = spent;
+        if (spent - runSince >= W) return spent - W > group.withinMs ? tooSlow() : undefined;
+      } else {
+        runSince = -1;
+        lastUnmet = unmet;
+      }
+      goodAt[i] = unmet === null;
       this.fingerprint(timed);
       const key = `${this.fp[0]}:${this.fp[1]}`;
       const earlier = seen.get(key);
       // The same encoding right after a step is an ignored stale message, not a loop.
-      if (earlier !== undefined && earlier !== i - 1)
-        return { steps, how: "cycle", loopsTo: earlier, unmet, spentMs: spent };
+      if (earlier !== undefined && earlier !== i - 1) {
+        if (goodAt.slice(earlier).every((g) => g))
+          return spent - (spent - runSince) > group.withinMs ? tooSlow() : undefined;
+        return { steps, how: "cycle", loopsTo: earlier, unmet: lastUnmet!, spentMs: spent };
+      }
       seen.set(key, i);
-      if (spent > group.withinMs || i > this.maxSteps) return { steps, how: "bound", unmet, spentMs: spent };
+      if (spent > group.withinMs + W || i > this.maxSteps)
+        return { steps, how: "bound", unmet: unmet ?? lastUnmet!, spentMs: spent };
       const next = liveness.next(timed, group.suffix, true);
-      if (next === null) return { steps, how: "deadlock", unmet, spentMs: spent };
+      if (next === null) {
+        if (unmet === null) return undefined;
+        return { steps, how: "deadlock", unmet, spentMs: spent };
+      }
       spent += next.elapsedMs;
       steps.push({
         step: i + 1,
@@ -654,6 +733,14 @@ export class LivenessChecker<S> {
       if (broken !== null)
         return { steps, how: "safety", unmet: broken, state: next.timed.state, spentMs: spent };
       timed = next.timed;
+    }
+    function tooSlow(): Explained {
+      return {
+        steps,
+        how: "bound",
+        unmet: lastUnmet ?? { name: group!.goals[0]!.name, detail: "settled only after the bound" },
+        spentMs: spent,
+      };
     }
   }
 }

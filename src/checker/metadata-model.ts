@@ -14,6 +14,9 @@ import {
   enabledMetaActions,
   type MetaAction,
   type MetaBounds,
+  metaFairStep,
+  startMetaClocks,
+  type TimedMetaWorld,
   withinMetaBounds,
 } from "../../spec/cluster/metadata-actions.ts";
 import {
@@ -28,13 +31,21 @@ import {
 } from "../../spec/cluster/metadata-world.ts";
 import { entryEpoch, entryValue, makeEntry, type World } from "../../spec/cluster/world.ts";
 import { CLUSTER_INVARIANTS } from "../../spec/invariants/cluster.ts";
+import {
+  activeControllerStable,
+  adminAnswered,
+  brokersRunning,
+  caughtUp,
+  leaderWithoutQuorumResigns,
+  writesCommitted,
+} from "../../spec/invariants/liveness.ts";
 import { imageProblem } from "../../spec/invariants/metadata.ts";
 import type { BrokerState } from "../../spec/metadata/broker.ts";
 import type { ControllerState } from "../../spec/metadata/controller.ts";
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { FIRST_FORWARD_ID } from "../../spec/node/node.ts";
-import type { Always, Model, Property, Sometimes } from "./model.ts";
+import type { Always, Eventually, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
 import type { WordWriter } from "./words.ts";
 
@@ -43,6 +54,8 @@ export interface MetadataModelOptions {
   readonly bounds: MetaBounds;
   /** Partitions of the topic the bootstrap creates (replication factor: every broker). */
   readonly partitions: number;
+  /** Judge the liveness properties too (default on). */
+  readonly liveness?: boolean;
 }
 
 // ---- properties --------------------------------------------------------------------------------------
@@ -81,6 +94,8 @@ const TRANSITIONS = [
   { name: "AlterPartitionFromCurrentIncarnation", rules: "R126" },
   { name: "IsrMembersEligible", rules: "R126" },
   { name: "TopicNameUnique", rules: "R109 R121" },
+  { name: "OnlyBrokersSpeakForThemselves", rules: "R148" },
+  { name: "NoIllegalState", rules: "R136 R149" },
 ] as const;
 
 export const metadataProperties = (voters: number): readonly Property<MetadataWorld>[] => {
@@ -152,6 +167,9 @@ interface Codec {
   readonly images: Interner;
   readonly imageObjects: (MetadataImage | undefined)[];
   readonly parts: Interner;
+  /** Interned numbers of record and image objects already seen: states share most of them. */
+  readonly recordIds: WeakMap<MetadataRecord, number>;
+  readonly imageIds: WeakMap<MetadataImage, number>;
 }
 
 const newCodec = (): Codec => ({
@@ -160,14 +178,20 @@ const newCodec = (): Codec => ({
   images: new Interner(),
   imageObjects: [],
   parts: new Interner(),
+  recordIds: new WeakMap(),
+  imageIds: new WeakMap(),
 });
 
 /** The global number of a world's record value (1-based; 0 stays a control record). */
 const globalValue = (codec: Codec, world: MetadataWorld, value: number): number => {
   if (value === 0) return 0;
   const record = world.records[value - 1]!;
-  const id = codec.records.intern(JSON.stringify(record));
-  if (codec.recordObjects.length <= id) codec.recordObjects[id] = record;
+  let id = codec.recordIds.get(record);
+  if (id === undefined) {
+    id = codec.records.intern(JSON.stringify(record));
+    if (codec.recordObjects.length <= id) codec.recordObjects[id] = record;
+    codec.recordIds.set(record, id);
+  }
   return id + 1;
 };
 
@@ -186,8 +210,12 @@ const canonicalRaft = (codec: Codec, world: MetadataWorld): World => ({
 });
 
 const imageRef = (codec: Codec, image: MetadataImage): number => {
-  const id = codec.images.intern(JSON.stringify(image));
-  if (codec.imageObjects.length <= id) codec.imageObjects[id] = image;
+  let id = codec.imageIds.get(image);
+  if (id === undefined) {
+    id = codec.images.intern(JSON.stringify(image));
+    if (codec.imageObjects.length <= id) codec.imageObjects[id] = image;
+    codec.imageIds.set(image, id);
+  }
   return id;
 };
 
@@ -319,6 +347,7 @@ const encodeMeta = (codec: Codec, world: MetadataWorld, w: WordWriter): void => 
     origins: world.origins
       .map((x) => ({ ...x, correlationId: renumbered(maps, x.from, x.correlationId) }))
       .sort((a, b) => a.node - b.node || a.from - b.from || a.correlationId - b.correlationId),
+    answered: world.adminAnswers,
   };
   w.push(codec.parts.intern(JSON.stringify(ghost)));
   w.push(world.adminRequests);
@@ -327,6 +356,7 @@ const encodeMeta = (codec: Codec, world: MetadataWorld, w: WordWriter): void => 
   w.push(world.sessionExpiries);
   w.push(world.shutdowns);
   w.push(world.delays);
+  w.push(world.forgedFrames);
   w.push(world.broken === null ? -1 : codec.parts.intern(world.broken));
 };
 
@@ -340,6 +370,62 @@ const isSelfLoop = (before: MetadataWorld, after: MetadataWorld): boolean =>
   after.apps === before.apps &&
   after.network === before.network &&
   after.broken === before.broken;
+
+/** What the checker assumes of time once faults stop, for the metadata model. */
+export const METADATA_FAIRNESS =
+  "after the last fault, every stopped node starts again, no message is lost, flushes and messages take no time, and each timer (Raft's, a controller's session and idle timers, a broker's heartbeat) runs out when its duration has passed";
+
+/** The metadata model's liveness properties (R137 with R103–R119). */
+export const metadataEventually = (spec: MetadataClusterSpec): readonly Eventually<MetadataWorld>[] => {
+  const healed: Eventually<MetadataWorld>[] = [
+    {
+      kind: "eventually",
+      name: "EventuallyActiveController",
+      rules: "R137 R103 R58",
+      suffix: "healed",
+      goal: (w) => activeControllerStable(w, spec.controllers),
+    },
+    {
+      kind: "eventually",
+      name: "EventuallyWritesResolved",
+      rules: "R137 R64 R87",
+      suffix: "healed",
+      goal: (w) => writesCommitted(w.raft),
+    },
+    {
+      kind: "eventually",
+      name: "EventuallyCaughtUp",
+      rules: "R61 R66 R74 R85",
+      suffix: "healed",
+      goal: (w) => caughtUp(w.raft),
+    },
+    {
+      kind: "eventually",
+      name: "EventuallyBrokersRunning",
+      rules: "R112 R115 R116 R128",
+      suffix: "healed",
+      goal: brokersRunning,
+    },
+    {
+      kind: "eventually",
+      name: "EventuallyAdminAnswered",
+      rules: "R104 R148",
+      suffix: "healed",
+      goal: adminAnswered,
+    },
+  ];
+  if (!spec.checkQuorum || spec.controllers < 2) return healed;
+  return [
+    ...healed,
+    {
+      kind: "eventually",
+      name: "EventuallyLeaderWithoutQuorumResigns",
+      rules: "R57",
+      suffix: "as-is",
+      goal: (w) => leaderWithoutQuorumResigns(w.raft, spec.controllers),
+    },
+  ];
+};
 
 export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorld> => {
   const { spec, bounds } = options;
@@ -356,7 +442,10 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
   };
   const model: Model<MetadataWorld> = {
     name: "metadata",
-    properties: metadataProperties(spec.controllers),
+    properties: [
+      ...metadataProperties(spec.controllers),
+      ...(options.liveness === false ? [] : metadataEventually(spec)),
+    ],
     initialStates: () => [bootstrappedWorld(spec, options.partitions)],
     actionCount: (world) => actionsOf(world).length,
     step: (world, index) => {
@@ -419,13 +508,14 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       const ghost = JSON.parse(codec.parts.values[next()]!) as Pick<
         MetadataWorld,
         "network" | "writes" | "origins"
-      >;
+      > & { answered: number[] };
       const adminRequests = next();
       const controllerCrashes = next();
       const brokerCrashes = next();
       const sessionExpiries = next();
       const shutdowns = next();
       const delays = next();
+      const forgedFrames = next();
       const brokenId = next();
       return {
         raft: { ...raft, broken: raft.broken === null ? null : "a Raft step property was broken" },
@@ -435,11 +525,13 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
         writes: ghost.writes,
         origins: ghost.origins,
         adminRequests,
+        adminAnswers: ghost.answered,
         controllerCrashes,
         brokerCrashes,
         sessionExpiries,
         shutdowns,
         delays,
+        forgedFrames,
         broken: brokenId < 0 ? null : codec.parts.values[brokenId]!,
       };
     },
@@ -489,6 +581,29 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       return applyMetaAction(world, spec, bounds, action).steps.map(
         (s) => JSON.parse(JSON.stringify(s)) as unknown,
       );
+    },
+    liveness: {
+      fairness: METADATA_FAIRNESS,
+      start: (world) => startMetaClocks(world, spec),
+      next: (timed, suffix, explain) => {
+        const taken = metaFairStep(timed as TimedMetaWorld, spec, suffix as "healed" | "as-is");
+        if (taken === null) return null;
+        const base = { timed: taken.timed, elapsedMs: taken.elapsedMs };
+        if (!explain) return { ...base, action: "" };
+        return {
+          ...base,
+          action: describeMetaAction(timed.state, taken.action),
+          details: taken.outcome.steps.map((s) => JSON.parse(JSON.stringify(s)) as unknown),
+        };
+      },
+      encode: (timed, writer) => {
+        model.encode(timed.state, writer);
+        writer.push(timed.timers.length);
+        for (const t of timed.timers) {
+          writer.push(t.key);
+          writer.push(t.remainingMs);
+        }
+      },
     },
     swarm: (random) => {
       // Swarm testing: each walk switches some kinds of fault off, so that the others get room.
