@@ -186,6 +186,28 @@ export const withinBounds = (world: World, bounds: Bounds): boolean => {
   return true;
 };
 
+/** An action as a command of the scenario transcripts (spec/cluster/scenario.ts). */
+export const commandOf = (world: World, action: Action): string => {
+  switch (action.kind) {
+    case "deliver":
+    case "drop":
+    case "duplicate":
+    case "vanish": {
+      const e = world.network[action.position]!;
+      const verb = action.kind === "vanish" ? "lose" : action.kind;
+      return `${verb} ${e.from}->${e.to}${e.correlationId === undefined ? "" : `#${e.correlationId}`} ${e.message._tag}`;
+    }
+    case "timer":
+      return `timeout ${nodeIdOf(action.node)} ${action.timer}`;
+    case "append":
+      return `append ${nodeIdOf(action.node)}${action.stale === true ? " stale" : ""}`;
+    case "corrupt":
+      return `corrupt ${nodeIdOf(action.node)} ${action.offset}`;
+    default:
+      return `${action.kind} ${nodeIdOf(action.node)}`;
+  }
+};
+
 /** A readable one-line name for an action, given the world it applies to. */
 export const describeAction = (world: World, action: Action): string => {
   switch (action.kind) {

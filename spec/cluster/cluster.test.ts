@@ -1,9 +1,26 @@
 // The simulator's own behaviour: action enumeration under each network and fault setting, bounds,
 // and clear errors from the transcript engine on bad scripts.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { applyAction, DEFAULT_BOUNDS, describeAction, enabledActions, withinBounds } from "./actions.ts";
+import {
+  applyAction,
+  commandOf,
+  DEFAULT_BOUNDS,
+  describeAction,
+  enabledActions,
+  withinBounds,
+} from "./actions.ts";
+import { formatState } from "./format.ts";
 import { parseTranscript, renderTranscript, runTranscript } from "./scenario.ts";
-import { DEFAULT_CLUSTER, fireTimer, initialWorld, type World } from "./world.ts";
+import {
+  committedStart,
+  DEFAULT_CLUSTER,
+  entryEpoch,
+  entryValue,
+  fireTimer,
+  initialWorld,
+  type World,
+} from "./world.ts";
 
 const electing = (): World =>
   fireTimer(initialWorld(DEFAULT_CLUSTER).world, DEFAULT_CLUSTER, 0, "election").world;
@@ -123,5 +140,49 @@ describe("transcript engine", () => {
     expect(outputs[3]).toEqual(["n1 []"]);
     expect(outputs[4]?.[0]).toMatch(/^n1 Prospective e0/);
     expect(outputs[6]).toEqual(['n2 down, quorum-state={"epoch":0,"leaderId":-1}']);
+  });
+
+  // kraft check writes counterexamples as transcripts (src/checker/transcript.ts): every action the
+  // checker takes must replay, as its command, to exactly the same world.
+  it("replays every checker action from its command to the same world", () => {
+    const bounds = {
+      ...DEFAULT_BOUNDS,
+      maxEpoch: 3,
+      maxValues: 2,
+      maxCrashes: 1,
+      maxCorruptions: 1,
+      maxDuplicates: 1,
+    };
+    const entries = (w: World, i: number) =>
+      w.nodes[i]!.entries.map((e) => `${entryEpoch(e)}:${entryValue(e) === 0 ? "c" : `v${entryValue(e)}`}`);
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(fc.nat(), { maxLength: 40 }), (committed, choices) => {
+        let world = committed ? committedStart(DEFAULT_CLUSTER) : initialWorld(DEFAULT_CLUSTER).world;
+        const commands = [`cluster voters=3${committed ? " start=committed" : ""}`];
+        for (const choice of choices) {
+          const actions = enabledActions(world, bounds);
+          if (actions.length === 0) break;
+          const action = actions[choice % actions.length]!;
+          const next = applyAction(world, DEFAULT_CLUSTER, action).world;
+          if (!withinBounds(next, bounds)) continue;
+          commands.push(commandOf(world, action));
+          world = next;
+        }
+        const script = [...commands, "state", "log", "network", "disk"].map((c) => `> ${c}\n`).join("");
+        const outputs = run(script);
+        const [state, log, network] = outputs.slice(-4);
+        expect(state).toEqual(
+          world.nodes.map((slot, i) =>
+            slot.state === null
+              ? `n${i + 1} down, quorum-state=${JSON.stringify(slot.persisted)}`
+              : `n${i + 1} ${formatState(slot.state)}`,
+          ),
+        );
+        expect(log).toEqual(world.nodes.map((_, i) => `n${i + 1} [${entries(world, i).join(" ")}]`));
+        expect(network).toEqual(world.network.map((e) => `${e.from}->${e.to} ${e.message._tag}`));
+        for (const output of outputs) for (const line of output) expect(line).not.toMatch(/^!!/);
+      }),
+      { numRuns: 150 },
+    );
   });
 });

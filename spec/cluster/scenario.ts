@@ -12,11 +12,13 @@ import {
   applyInput,
   type ClusterSpec,
   clientAppend,
+  committedStart,
   corrupt,
   crash,
   DEFAULT_CLUSTER,
   deliver,
   drop,
+  duplicate,
   type Envelope,
   entryEpoch,
   entryValue,
@@ -111,28 +113,33 @@ const renderSteps = (steps: readonly StepTrace[], options: FormatOptions): strin
 interface Filter {
   readonly from: number | null;
   readonly to: number | null;
+  /** `A->B#C`: the message of that request/response pair's correlation id. */
+  readonly correlationId: number | null;
   readonly types: readonly string[];
 }
 
 const parseFilter = (correlationIds: readonly string[]): Filter => {
   let from: number | null = null;
   let to: number | null = null;
+  let id: number | null = null;
   const types: string[] = [];
   for (const correlationId of correlationIds) {
-    const link = /^(\*|-?\d+)->(\*|-?\d+)$/.exec(correlationId);
+    const link = /^(\*|-?\d+)->(\*|-?\d+)(?:#(\d+))?$/.exec(correlationId);
     if (link !== null) {
       from = link[1] === "*" ? null : Number(link[1]);
       to = link[2] === "*" ? null : Number(link[2]);
+      id = link[3] === undefined ? null : Number(link[3]);
     } else {
       types.push(correlationId);
     }
   }
-  return { from, to, types };
+  return { from, to, correlationId: id, types };
 };
 
 const matches = (envelope: Envelope, filter: Filter): boolean =>
   (filter.from === null || envelope.from === filter.from) &&
   (filter.to === null || envelope.to === filter.to) &&
+  (filter.correlationId === null || envelope.correlationId === filter.correlationId) &&
   (filter.types.length === 0 || filter.types.some((t) => envelope.message._tag.startsWith(t)));
 
 const nodeIndex = (session: Session, correlationId: string | undefined): number => {
@@ -200,10 +207,15 @@ const runCommand = (session: Session, command: string): string[] => {
   };
   switch (verb) {
     case "cluster": {
-      session.cluster = parseCluster(args);
-      const outcome = initialWorld(session.cluster);
+      const committed = args.includes("start=committed");
+      session.cluster = parseCluster(args.filter((a) => a !== "start=committed" && a !== "start=fresh"));
       session.groups = null;
-      return apply(outcome);
+      if (committed) {
+        // The committed starting point of kraft check --start committed (spec/cluster/world.ts).
+        session.world = committedStart(session.cluster);
+        return [...session.world.nodes.map((slot, i) => `n${i + 1} ${formatState(slot.state!)}`)];
+      }
+      return apply(initialWorld(session.cluster));
     }
     case "timeout": {
       const index = nodeIndex(session, args[0]);
@@ -216,12 +228,14 @@ const runCommand = (session: Session, command: string): string[] => {
       return apply(fireTimer(session.world, session.cluster, index, timer as TimerKind));
     }
     case "deliver":
-    case "drop": {
+    case "drop":
+    case "duplicate": {
       const filter = parseFilter(args);
       const position = session.world.network.findIndex((e) => matches(e, filter));
       if (position < 0) return [`!! no message in flight matches "${args.join(" ")}"`];
       const envelope = session.world.network[position]!;
       if (verb === "deliver") return apply(deliver(session.world, session.cluster, position));
+      if (verb === "duplicate") return apply(duplicate(session.world, session.cluster, position));
       const outcome = drop(session.world, session.cluster, position);
       return [`dropped ${envelope.from}->${envelope.to} ${envelope.message._tag}`, ...apply(outcome)];
     }
@@ -303,11 +317,13 @@ const runCommand = (session: Session, command: string): string[] => {
     case "flush":
       return apply(flush(session.world, session.cluster, nodeIndex(session, args[0])));
     case "append": {
+      // `append N [K]`: K values; `append N stale`: one value for the epoch before the node's.
       const index = nodeIndex(session, args[0]);
-      const count = args[1] === undefined ? 1 : Number(args[1]);
+      const stale = args[1] === "stale";
+      const count = args[1] === undefined || stale ? 1 : Number(args[1]);
       const lines: string[] = [];
       for (let i = 0; i < count; i++)
-        lines.push(...apply(clientAppend(session.world, session.cluster, index)));
+        lines.push(...apply(clientAppend(session.world, session.cluster, index, stale ? 1 : 0)));
       return lines;
     }
     case "crash": {
@@ -415,6 +431,22 @@ const runCommand = (session: Session, command: string): string[] => {
     }
     case "network":
       return session.world.network.map((e) => `${e.from}->${e.to} ${e.message._tag}`);
+    case "disk": {
+      // What each node's disk holds: quorum-state, the flushed records, what is written but unflushed.
+      const indexes =
+        args.length === 0 ? session.world.nodes.map((_, i) => i) : args.map((a) => nodeIndex(session, a));
+      const entry = (e: number) => `${entryEpoch(e)}:${entryValue(e) === 0 ? "c" : `v${entryValue(e)}`}`;
+      return indexes.map((i) => {
+        const slot = session.world.nodes[i]!;
+        const q = slot.persisted;
+        const quorum =
+          q === null
+            ? "none"
+            : `epoch=${q.epoch} leader=${q.leaderId}${q.votedKey === undefined ? "" : ` voted=${q.votedKey.id}`}`;
+        const unflushed = slot.entries.slice(slot.durable).map(entry);
+        return `n${i + 1} quorum-state{${quorum}} disk=[${slot.entries.slice(0, slot.durable).map(entry).join(" ")}]${unflushed.length === 0 ? "" : ` unflushed=[${unflushed.join(" ")}]`}${slot.recovering ? " recovering" : ""}${slot.state === null ? " (down)" : ""}`;
+      });
+    }
     case "check":
       return [firstViolation(session.world, session.cluster.voters) ?? "ok"];
     default:

@@ -70,6 +70,8 @@ export interface TraceStep {
   readonly details?: readonly unknown[];
   /** Liveness counterexamples: this step belongs to the fault-free fair schedule after the faults. */
   readonly fair?: boolean;
+  /** The step as a transcript command, when the model has one. */
+  readonly command?: string;
 }
 
 /** How a liveness counterexample ends. */
@@ -409,11 +411,14 @@ const replayFrom = <S>(
       fingerprintOf(model, next.state, writer, fp);
       if (fp[0] === target[0] && fp[1] === target[1]) {
         const details = model.explain?.(state, action);
+        // A replay that renames nodes from step to step cannot be written as a transcript.
+        const command = canonical ? undefined : model.command?.(state, action);
         trace.push({
           step: i,
           action: model.describeAction(state, action),
           nodes: model.describeState(next.state),
           ...(details === undefined ? {} : { details }),
+          ...(command === undefined ? {} : { command }),
         });
         last = next.state;
         state = normalize(next.state);
@@ -727,6 +732,7 @@ export class LivenessChecker<S> {
         action: next.elapsedMs > 0 ? `${next.action} (+${next.elapsedMs} ms, at ${spent} ms)` : next.action,
         nodes: this.model.describeState(next.timed.state),
         ...(next.details === undefined ? {} : { details: next.details }),
+        ...(next.command === undefined ? {} : { command: next.command }),
         fair: true,
       });
       const broken = firstViolation(this.model.properties, next.timed.state);

@@ -61,6 +61,8 @@ export interface FairStep<S> {
   readonly elapsedMs: number;
   readonly action: string;
   readonly details?: readonly unknown[];
+  /** The step as a transcript command (see Model.command). */
+  readonly command?: string;
 }
 
 /** What a model offers for liveness checking: a fair, fault-free schedule with simulated time. */
@@ -97,6 +99,11 @@ export interface Model<S> {
   describeAction(state: S, action: number): string;
   /** What a trace shows of a state: one line per node. */
   describeState(state: S): readonly string[];
+  /**
+   * The action as a command of the model's scenario transcripts (spec/scenarios), so that a
+   * counterexample can be replayed and kept as a regression test; undefined if it has none.
+   */
+  command?(state: S, action: number): string | undefined;
   /** Machine-readable detail of what an action did (for NDJSON traces), as plain JSON values. */
   explain?(state: S, action: number): readonly unknown[];
   /** The fair scheduler behind the model's `eventually` properties. */

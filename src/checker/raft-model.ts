@@ -5,6 +5,7 @@ import {
   type Action,
   applyAction,
   type Bounds,
+  commandOf,
   describeAction,
   enabledActions,
   type FaultKind,
@@ -302,6 +303,7 @@ const fairStepOf = (
   return {
     ...base,
     action: describeAction(world, taken.action),
+    command: commandOf(world, taken.action),
     details: taken.outcome.steps.map((s) => ({
       node: s.node,
       input: s.input,
@@ -356,6 +358,10 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
       });
       const network = world.network.map((e) => `${e.from}->${e.to} ${e.message._tag}`).join(", ");
       return [...lines, `in flight: ${network.length === 0 ? "nothing" : network}`];
+    },
+    command: (world, index) => {
+      const action = actionsOf(world)[index];
+      return action === undefined ? undefined : commandOf(world, action);
     },
     explain: (world, index) => {
       const action = actionsOf(world)[index];

@@ -83,6 +83,34 @@ describe("kraft check", () => {
     expect(() => parse(["--trace-out"])).toThrow(/--trace-out needs a value/);
   });
 
+  it("refuses a flag that the chosen model does not read, naming the model it belongs to", () => {
+    expect(() => runCheck(["--brokers", "3", "--progress", "0"], capture())).toThrow(
+      new UsageError(
+        "--brokers applies to the metadata model (--model metadata) only, not to the raft model",
+      ),
+    );
+    expect(() => runCheck(["--model", "metadata", "--max-crashes", "1"], capture())).toThrow(
+      new UsageError(
+        "--max-crashes applies to the raft model only, not to the metadata model (--model metadata)",
+      ),
+    );
+    expect(() => runCheck(["--model", "metadata", "--start", "committed"], capture())).toThrow(
+      /--start applies to the raft model only/,
+    );
+    expect(() => parseFlags(CHECK_FLAGS, ["--start", "middle"])).toThrow(
+      /--start must be one of fresh, committed, not "middle"/,
+    );
+  });
+
+  it("starts the raft model from a committed value when asked, and says so", () => {
+    const io = capture();
+    expect(
+      runCheck(["--start", "committed", "--depth", "3", "--liveness-ms", "0", "--progress", "0"], io),
+    ).toBe(0);
+    expect(io.stderr[0]).toMatch(/starting from a committed value/);
+    expect(io.stdout.join("\n")).toMatch(/^OK: all \d+ properties hold in every behaviour of up to 3 steps/);
+  });
+
   it("exits 2 on bad usage and prints help on request", async () => {
     expect(await main(["check", "--voters", "0"])).toBe(2);
     expect(await main(["no-such-command"])).toBe(2);

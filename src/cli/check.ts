@@ -10,7 +10,15 @@ import { DEFAULT_LIVENESS_BOUND_MS, type Progress, type SearchResult, search } f
 import { metadataModel } from "../checker/metadata-model.ts";
 import type { Model } from "../checker/model.ts";
 import { raftModel } from "../checker/raft-model.ts";
-import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
+import { counterexampleTranscript } from "../checker/transcript.ts";
+import {
+  type FlagSpec,
+  type FlagValues,
+  parseFlags,
+  refuseOutOfScope,
+  renderHelp,
+  UsageError,
+} from "./flags.ts";
 
 /** The metadata model's default depth bound for bfs: it completes well within the CI budget. */
 export const METADATA_DEPTH = 14;
@@ -35,6 +43,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "brokers",
+    scope: "metadata",
     min: 1,
     max: 4,
     default: 2,
@@ -43,6 +52,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "partitions",
+    scope: "metadata",
     min: 1,
     max: 4,
     default: 1,
@@ -51,6 +61,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "observers",
+    scope: "raft",
     min: 0,
     max: 4,
     default: 0,
@@ -67,6 +78,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "max-values",
+    scope: "raft",
     min: 0,
     max: 100,
     default: 1,
@@ -75,6 +87,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "max-values-per-epoch",
+    scope: "raft",
     min: 0,
     max: 100,
     default: 1,
@@ -83,23 +96,41 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "max-crashes",
+    scope: "raft",
     min: 0,
     max: 100,
     default: 0,
     description: "crashes (each loses what was not flushed)",
   },
   {
+    kind: "choice",
+    name: "start",
+    scope: "raft",
+    choices: ["fresh", "committed"],
+    default: "fresh",
+    description:
+      "raft model: runs start from a freshly formatted cluster, or from one where node 1 leads and has just committed a value on node 2",
+  },
+  {
     kind: "integer",
     name: "max-corruptions",
+    scope: "raft",
     min: 0,
     max: 10,
     default: 0,
     description: "raft model: disks corrupted (a stopped node's record cut at its next start, R146)",
   },
-  { kind: "boolean", name: "loss", default: true, description: "raft model: any message may be lost" },
+  {
+    kind: "boolean",
+    name: "loss",
+    scope: "raft",
+    default: true,
+    description: "raft model: any message may be lost",
+  },
   {
     kind: "integer",
     name: "max-broker-crashes",
+    scope: "metadata",
     min: 0,
     max: 10,
     default: 1,
@@ -108,6 +139,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "max-controller-crashes",
+    scope: "metadata",
     min: 0,
     max: 10,
     default: 0,
@@ -116,6 +148,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "max-session-expiries",
+    scope: "metadata",
     min: 0,
     max: 10,
     default: 1,
@@ -124,6 +157,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "max-delays",
+    scope: "metadata",
     min: 0,
     max: 10,
     default: 1,
@@ -132,6 +166,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "integer",
     name: "max-controlled-shutdowns",
+    scope: "metadata",
     min: 0,
     max: 10,
     default: 0,
@@ -139,7 +174,17 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   },
   {
     kind: "integer",
+    name: "max-forged-frames",
+    scope: "metadata",
+    min: 0,
+    max: 10,
+    default: 0,
+    description: "metadata model: forged answers naming another cluster delivered to any node (R149)",
+  },
+  {
+    kind: "integer",
     name: "max-log",
+    scope: "metadata",
     min: 4,
     max: 1000,
     default: 16,
@@ -148,12 +193,14 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "boolean",
     name: "message-loss",
+    scope: "metadata",
     default: false,
     description: "metadata model: Raft and controller-channel messages may be lost",
   },
   {
     kind: "integer",
     name: "duplicates",
+    scope: "raft",
     min: 0,
     max: 100,
     default: 0,
@@ -162,6 +209,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "choice",
     name: "network",
+    scope: "raft",
     choices: ["unordered", "ordered"],
     default: "unordered",
     description: "message order: any, or first in first out per link",
@@ -176,6 +224,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "boolean",
     name: "symmetry",
+    scope: "raft",
     default: true,
     description: "treat voters that differ only in name as one state",
   },
@@ -251,7 +300,8 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     kind: "string",
     name: "trace-out",
     placeholder: "FILE",
-    description: "write a counterexample as an NDJSON trace",
+    description:
+      "write a counterexample: FILE.txt as a scenario transcript (raft model; keep it in spec/scenarios/), any other name as an NDJSON trace",
   },
   { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
 ];
@@ -275,6 +325,7 @@ export interface CheckConfig {
   readonly cluster: ClusterSpec;
   readonly bounds: Bounds;
   readonly symmetry: boolean;
+  readonly start: "fresh" | "committed";
 }
 
 export const checkConfigFrom = (values: FlagValues): CheckConfig => {
@@ -300,6 +351,7 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       network: values["network"] as "unordered" | "ordered",
     },
     symmetry: values["symmetry"] as boolean,
+    start: values["start"] as "fresh" | "committed",
   };
 };
 
@@ -330,6 +382,7 @@ export const metadataConfigFrom = (values: FlagValues): MetadataCheckConfig => (
     maxSessionExpiries: values["max-session-expiries"] as number,
     maxDelays: values["max-delays"] as number,
     maxControlledShutdowns: values["max-controlled-shutdowns"] as number,
+    maxForgedFrames: values["max-forged-frames"] as number,
     raftLoss: values["message-loss"] as boolean,
     metaLoss: values["message-loss"] as boolean,
   },
@@ -379,6 +432,7 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
       ? [`${bounds.maxCorruptions} corrupt disk${bounds.maxCorruptions === 1 ? "" : "s"}`]
       : []),
     `${bounds.network}${bounds.loss ? " lossy" : ""} network`,
+    ...(config.start === "committed" ? ["starting from a committed value"] : []),
     ...(bounds.maxDuplicates > 0 ? [`${bounds.maxDuplicates} duplicates`] : []),
     `pre-vote ${cluster.preVote ? "on" : "off"}`,
     `check quorum ${cluster.checkQuorum ? "on" : "off"}`,
@@ -419,7 +473,7 @@ export interface CheckIo {
 
 /** Run `kraft check`; returns the exit code. */
 export const runCheck = (argv: readonly string[], io: CheckIo): number => {
-  const { values, positional } = parseFlags(CHECK_FLAGS, argv);
+  const { values, positional, given } = parseFlags(CHECK_FLAGS, argv);
   if (values["help"] === true) {
     io.out(CHECK_HELP);
     return 0;
@@ -427,6 +481,9 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
   if (positional.length > 0)
     throw new UsageError(`kraft check takes no arguments, got "${positional.join(" ")}"`);
   const which = values["model"] as "raft" | "metadata";
+  refuseOutOfScope(CHECK_FLAGS, given, which, (model) =>
+    model === "raft" ? "the raft model" : "the metadata model (--model metadata)",
+  );
   const config = which === "raft" ? checkConfigFrom(values) : metadataConfigFrom(values);
   const traceTarget = values["trace-out"] as string | undefined;
   if (traceTarget !== undefined) {
@@ -480,9 +537,31 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
   });
   if (io.isTTY && lastLineLength > 0) io.err("\n");
   const traceOut = values["trace-out"] as string | undefined;
+  const property = model.properties.find((p) => p.name === result.property);
+  // The Raft model's counterexamples read as scenario transcripts (spec/scenarios).
+  const transcript =
+    result.result === "violation" && "cluster" in config
+      ? counterexampleTranscript(result, {
+          cluster: config.cluster,
+          start: config.start,
+          commandLine: ["kraft check", ...argv].join(" "),
+          rules: property?.rules ?? "",
+          ...(model.liveness === undefined ? {} : { fairness: model.liveness.fairness }),
+        })
+      : null;
   if (result.result === "violation" && traceOut !== undefined) {
     try {
-      writeFileSync(traceOut, `${traceLines(config, result).join("\n")}\n`);
+      if (traceOut.endsWith(".txt")) {
+        if (transcript === null) {
+          io.err(
+            `kraft check: this counterexample cannot be written as a transcript (${"cluster" in config ? "its replay follows the checker's renamed nodes" : "transcripts are written for the raft model"}); use --trace-out FILE.ndjson\n`,
+          );
+          return 2;
+        }
+        writeFileSync(traceOut, transcript);
+      } else {
+        writeFileSync(traceOut, `${traceLines(config, result).join("\n")}\n`);
+      }
     } catch (error) {
       io.err(`kraft check: cannot write the counterexample to ${traceOut}: ${(error as Error).message}\n`);
       return 2;
@@ -490,10 +569,10 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
   }
   if (json) {
     const { violatingState: _state, ...rest } = result;
-    const property = model.properties.find((p) => p.name === result.property);
     io.out(
       JSON.stringify({
         ...rest,
+        ...(transcript === null ? {} : { transcript }),
         ...(property === undefined ? {} : { rules: property.rules }),
         mode,
         model: which,
@@ -505,7 +584,7 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
     );
     return result.result === "violation" ? 1 : 0;
   }
-  io.out(renderResult(result, model, traceOut));
+  io.out(renderResult(result, model, traceOut, transcript));
   return result.result === "violation" ? 1 : 0;
 };
 
@@ -513,6 +592,7 @@ const renderResult = (
   result: SearchResult<unknown>,
   model: Model<unknown>,
   traceOut: string | undefined,
+  transcript: string | null,
 ): string => {
   const stats = `${count(result.distinctStates)} distinct states (${count(result.generatedStates)} generated), depth ${result.maxDepth}, ${result.seconds.toFixed(1)} s, ${count(result.distinctPerSecond)} distinct states/s, peak ${result.peakRssMB} MB`;
   const lines: string[] = [];
@@ -524,11 +604,15 @@ const renderResult = (
     lines.push("");
     const steps = (result.trace?.length ?? 1) - 1;
     lines.push(
-      `${result.walks === undefined ? "Shortest counterexample" : "Counterexample"} (${steps} step${steps === 1 ? "" : "s"}):`,
+      `${result.walks === undefined ? "Shortest counterexample" : "Counterexample"} (${steps} step${steps === 1 ? "" : "s"}${transcript === null ? "" : ", as a transcript: each command, then every input, effect and state it caused"}):`,
     );
-    for (const step of result.trace ?? []) {
-      lines.push(`${String(step.step).padStart(3)}. ${step.action}`);
-      for (const node of step.nodes) lines.push(`       ${node}`);
+    if (transcript !== null) {
+      lines.push(transcript.trimEnd());
+    } else {
+      for (const step of result.trace ?? []) {
+        lines.push(`${String(step.step).padStart(3)}. ${step.action}`);
+        for (const node of step.nodes) lines.push(`       ${node}`);
+      }
     }
     lines.push("");
     lines.push(`after ${stats}`);

@@ -11,6 +11,8 @@ interface Common {
   readonly description: string;
   /** A one-letter alias, e.g. "j" for -j. */
   readonly alias?: string;
+  /** The mode of the command the flag applies to (e.g. a model), if not all: given elsewhere, refused. */
+  readonly scope?: string;
 }
 
 export type FlagSpec =
@@ -61,8 +63,14 @@ const parseValue = (spec: FlagSpec, raw: string): string | number => {
 export const parseFlags = (
   specs: readonly FlagSpec[],
   argv: readonly string[],
-): { readonly values: FlagValues; readonly positional: readonly string[] } => {
+): {
+  readonly values: FlagValues;
+  readonly positional: readonly string[];
+  /** The flags the command line gave (not left at their defaults). */
+  readonly given: ReadonlySet<string>;
+} => {
   const values: FlagValues = {};
+  const given = new Set<string>();
   for (const spec of specs) values[spec.name] = spec.default;
   const positional: string[] = [];
   const byName = new Map(specs.map((s) => [s.name, s] as const));
@@ -99,6 +107,7 @@ export const parseFlags = (
       const known = specs.map((s) => `--${s.name}`).join(", ");
       throw new UsageError(`unknown flag ${namePart}; known flags: ${known}`);
     }
+    given.add(spec.name);
     if (spec.kind === "boolean") {
       if (inline !== undefined) {
         if (inline !== "true" && inline !== "false")
@@ -116,7 +125,23 @@ export const parseFlags = (
       );
     values[spec.name] = parseValue(spec, raw);
   }
-  return { values, positional };
+  return { values, positional, given };
+};
+
+/**
+ * Refuse flags given for another mode than `mode` (their `scope`), naming the flag, the mode it is
+ * for and the mode in use (`describe` names a mode, e.g. "the metadata model (--model metadata)").
+ */
+export const refuseOutOfScope = (
+  specs: readonly FlagSpec[],
+  given: ReadonlySet<string>,
+  mode: string,
+  describe: (scope: string) => string,
+): void => {
+  for (const spec of specs) {
+    if (spec.scope === undefined || spec.scope === mode || !given.has(spec.name)) continue;
+    throw new UsageError(`--${spec.name} applies to ${describe(spec.scope)} only, not to ${describe(mode)}`);
+  }
 };
 
 /** The help text of a command, from its flag table. */
