@@ -34,7 +34,7 @@ describe("conformance vectors", () => {
   it("cover every rule of spec/README.md, or say why a rule is out of the adapter's reach", () => {
     const coverage = ruleCoverage(loadVectors());
     expect(coverage.missing).toEqual([]);
-    expect(coverage.outOfReach).toEqual(Object.keys(OUT_OF_REACH));
+    expect([...coverage.outOfReach].sort()).toEqual(Object.keys(OUT_OF_REACH).sort());
     expect(coverage.covered).toEqual(definedRules().filter((r) => OUT_OF_REACH[r] === undefined));
   });
 

@@ -249,9 +249,10 @@ export const enabledMetaActions = (
   if (bounds.metaNetwork === "links")
     for (const position of heads(world.network)) actions.push({ kind: "deliver", position });
   else if (world.network.length > 0) actions.push({ kind: "deliver", position: first(world.network) });
+  // A request's failure is its requester's own transport giving up (a timeout): it cannot be lost.
   if (bounds.metaLoss)
-    world.network.forEach((_, position) => {
-      actions.push({ kind: "drop", position });
+    world.network.forEach((e, position) => {
+      if (e.body.kind !== "failed") actions.push({ kind: "drop", position });
     });
   world.raft.nodes.forEach((slot, node) => {
     const app = world.apps[node]!;

@@ -14,6 +14,7 @@ import {
 import {
   ADMIN_ID,
   activeController,
+  adminRequest,
   bootstrappedWorld,
   crashNode,
   DEFAULT_METADATA_CLUSTER,
@@ -197,5 +198,84 @@ describe("the metadata world's plumbing", () => {
       deliverMetaMessage({ ...world, network: [{ ...adminAnswer, body: { kind: "failed" } }] }, spec, 0)
         .steps,
     ).toEqual([]);
+  });
+
+  // A requester always learns what became of its request: an answer, or a failure from its own
+  // transport. Otherwise it waits forever (the liveness check found such runs).
+  it("fails the requests a crashed node had taken and not yet answered", () => {
+    const world = bootstrappedWorld(spec, 1);
+    // The admin asks the broker, which forwards to the active controller; the write is pending there.
+    let w = adminRequest(world, 4, {
+      _tag: "CreateTopicsRequest",
+      validateOnly: false,
+      topics: [{ name: "u", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    }).world;
+    w = deliverMetaMessage(w, spec, w.network.length - 1).world;
+    const forward = w.network.find((e) => e.from === 4 && e.to === 1)!;
+    w = deliverMetaMessage(w, spec, w.network.indexOf(forward)).world;
+    const atController = {
+      node: 0,
+      from: 4,
+      correlationId: forward.correlationId,
+      fromStart: forward.fromStart,
+    };
+    expect(w.origins).toContainEqual(atController);
+    const crashed = crashNode(w, spec, 0).world;
+    expect(crashed.origins).toEqual(w.origins.filter((o) => o.node !== 0));
+    expect(crashed.network.filter((e) => e.body.kind === "failed")).toEqual([
+      {
+        from: 1,
+        to: 4,
+        correlationId: forward.correlationId,
+        toStart: forward.fromStart,
+        fromStart: forward.toStart,
+        body: { kind: "failed" },
+      },
+    ]);
+  });
+
+  it("fails a request that reaches a stopped node or a process that is gone", () => {
+    const world = bootstrappedWorld(spec, 1);
+    const request = {
+      from: 4,
+      to: 2,
+      correlationId: 5,
+      toStart: world.apps[1]!.starts,
+      fromStart: world.apps[3]!.starts,
+      body: { kind: "request", request: { _tag: "DescribeConfigsRequest", resources: [] } },
+    } as const;
+    const failed = {
+      from: 2,
+      to: 4,
+      correlationId: 5,
+      toStart: request.fromStart,
+      fromStart: request.toStart,
+      body: { kind: "failed" },
+    };
+    const down = crashNode(world, spec, 1).world;
+    expect(deliverMetaMessage({ ...down, network: [request] }, spec, 0).world.network).toEqual([failed]);
+    const restarted = startNode(down, spec, 1).world;
+    expect(deliverMetaMessage({ ...restarted, network: [request] }, spec, 0).world.network).toEqual([failed]);
+    // An admin client's request to a stopped node is simply lost (its client has its own timeout).
+    const admin = { ...request, from: ADMIN_ID };
+    expect(deliverMetaMessage({ ...down, network: [admin] }, spec, 0).world.network).toEqual([]);
+  });
+
+  it("never loses a failure: it is the requester's own transport speaking", () => {
+    const world = bootstrappedWorld(spec, 1);
+    const failed = {
+      from: 1,
+      to: 4,
+      correlationId: 3,
+      toStart: 1,
+      fromStart: 1,
+      body: { kind: "failed" },
+    } as const;
+    const actions = enabledMetaActions({ ...world, network: [failed] }, spec, {
+      ...DEFAULT_META_BOUNDS,
+      metaLoss: true,
+    });
+    expect(actions.filter((a) => a.kind === "drop")).toEqual([]);
+    expect(actions.filter((a) => a.kind === "deliver")).toEqual([{ kind: "deliver", position: 0 }]);
   });
 });

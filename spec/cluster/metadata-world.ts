@@ -63,6 +63,7 @@ import {
   requestFailures,
   type StepTrace,
   storageOf,
+  unansweredBy,
   type World,
 } from "./world.ts";
 
@@ -755,11 +756,13 @@ const runInput = (
   return { world: run.world, steps: run.steps, events: run.events };
 };
 
-/** A graceful stop: the log is flushed, the process ends; messages to it are lost. */
+/** A graceful stop: the log is flushed, the process ends; requests to it fail at their senders. */
 const stopNode = (run: Run, index: number): void => {
   const id = nodeIdOf(index);
   const slot = run.world.raft.nodes[index]!;
   if (slot.state === null) return;
+  for (const failure of unansweredBy(run.world.raft, id))
+    run.queue.push({ index: failure.index, input: { _tag: "Raft", input: failure.input } });
   const nodes = run.world.raft.nodes.slice();
   nodes[index] = { ...flushedSlot(slot), state: null };
   run.world = {
@@ -769,6 +772,16 @@ const stopNode = (run: Run, index: number): void => {
   };
   downApp(run, index);
 };
+
+/** What a request's sender hears when its connection to the receiver breaks. */
+const failureOf = (request: MetaEnvelope): MetaEnvelope => ({
+  from: request.to,
+  to: request.from,
+  correlationId: request.correlationId,
+  toStart: request.fromStart,
+  fromStart: request.toStart,
+  body: { kind: "failed" },
+});
 
 /** The application half of a node that is no longer running; peers' requests to it fail. */
 const downApp = (run: Run, index: number): void => {
@@ -785,23 +798,27 @@ const downApp = (run: Run, index: number): void => {
     idleTimer: false,
     heartbeatTimer: false,
   });
-  run.world = { ...run.world, origins: run.world.origins.filter((o) => o.node !== index) };
   const network: MetaEnvelope[] = [];
-  for (const e of run.world.network) {
-    if (e.to !== id) network.push(e);
-    else if (e.body.kind === "request") {
-      // The requester's connection breaks: its transport reports the request failed.
-      network.push({
+  // Requests it took and had not answered: each requester's transport reports the request failed
+  // (its connection broke), as it does for those still on the wire (R40).
+  const unanswered: MetaEnvelope[] = [];
+  for (const o of run.world.origins)
+    if (o.node === index && o.from !== ADMIN_ID)
+      unanswered.push({
         from: id,
-        to: e.from,
-        correlationId: e.correlationId,
-        toStart: e.fromStart,
+        to: o.from,
+        correlationId: o.correlationId,
+        toStart: o.fromStart,
         fromStart: app.starts,
         body: { kind: "failed" },
       });
-    }
+  run.world = { ...run.world, origins: run.world.origins.filter((o) => o.node !== index) };
+  for (const e of run.world.network) {
+    if (e.to !== id) network.push(e);
+    // The requester's connection breaks: its transport reports the request failed.
+    else if (e.body.kind === "request") network.push(failureOf(e));
   }
-  run.world = { ...run.world, network };
+  run.world = { ...run.world, network: [...network, ...unanswered] };
 };
 
 // ---- operations -----------------------------------------------------------------------------------
@@ -907,7 +924,7 @@ export const initialMetadataWorld = (spec: MetadataClusterSpec): MetaOutcome => 
 export const crashNode = (world: MetadataWorld, spec: MetadataClusterSpec, index: number): MetaOutcome => {
   if (world.raft.nodes[index]!.state === null) return { world, steps: [], events: 0 };
   const id = nodeIdOf(index);
-  const lost = world.raft.network.filter((e) => e.to === id);
+  const unanswered = unansweredBy(world.raft, id);
   const run: Run = { world, spec, steps: [], events: 0, queue: [] };
   run.world = {
     ...run.world,
@@ -918,8 +935,7 @@ export const crashNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
   downApp(run, index);
   run.steps.push({ layer: "note", text: `n${id} crashed` });
   // Whoever waited on it for a Raft answer hears that the request failed.
-  for (const failure of requestFailures(lost))
-    stepNodeIn(run, failure.index, { _tag: "Raft", input: failure.input });
+  for (const failure of unanswered) stepNodeIn(run, failure.index, { _tag: "Raft", input: failure.input });
   return { world: run.world, steps: run.steps, events: run.events };
 };
 
@@ -1018,8 +1034,12 @@ export const deliverMetaMessage = (
   }
   const index = e.to - 1;
   const app = world.apps[index];
-  if (app === undefined || app.starts !== e.toStart || world.raft.nodes[index]?.state == null)
-    return { world: without, steps: [], events: 0 };
+  if (app === undefined || app.starts !== e.toStart || world.raft.nodes[index]?.state == null) {
+    // The process it was meant for is gone: a request's sender hears that it failed; anything else
+    // is for nobody.
+    if (e.body.kind !== "request" || e.from === ADMIN_ID) return { world: without, steps: [], events: 0 };
+    return { world: { ...without, network: [...without.network, failureOf(e)] }, steps: [], events: 0 };
+  }
   if (e.body.kind === "request") {
     const origin: RequestOrigin = {
       node: index,
@@ -1058,14 +1078,7 @@ export const dropMetaMessage = (
   const network = world.network.slice();
   network.splice(position, 1);
   if (e.body.kind === "request" && e.from !== ADMIN_ID) {
-    network.push({
-      from: e.to,
-      to: e.from,
-      correlationId: e.correlationId,
-      toStart: e.fromStart,
-      fromStart: e.toStart,
-      body: { kind: "failed" },
-    });
+    network.push(failureOf(e));
   } else if (e.body.kind === "response" && e.to !== ADMIN_ID) {
     network.push({
       from: e.from,

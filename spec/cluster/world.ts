@@ -479,7 +479,7 @@ export const deliver = (world: World, cluster: ClusterSpec, position: number): O
   const without: World = { ...world, network };
   const index = indexOfNode(envelope.to);
   if (index < 0 || index >= world.nodes.length || world.nodes[index]!.state === null)
-    return failRequests(without, cluster, [envelope]);
+    return failRequests(without, cluster, requestFailures([envelope]));
   const input: RaftInput =
     envelope.correlationId === undefined
       ? { _tag: "Received", from: envelope.from, message: envelope.message }
@@ -597,10 +597,13 @@ export const clientAppend = (world: World, cluster: ClusterSpec, index: number, 
  * The requests among `lost` were sent to a process that is not there: each sender hears from its
  * transport that its request failed (a broken or refused connection). The inputs, by sender index.
  */
-export const requestFailures = (
-  lost: readonly Envelope[],
-): { readonly index: number; readonly input: RaftInput }[] => {
-  const failures: { index: number; input: RaftInput }[] = [];
+export interface RequestFailure {
+  readonly index: number;
+  readonly input: RaftInput;
+}
+
+export const requestFailures = (lost: readonly Envelope[]): RequestFailure[] => {
+  const failures: RequestFailure[] = [];
   for (const e of lost) {
     const api = trackedApi(e.message);
     if (api === null || e.correlationId === undefined || !isRequest(e.message)) continue;
@@ -612,10 +615,10 @@ export const requestFailures = (
   return failures;
 };
 
-const failRequests = (world: World, cluster: ClusterSpec, lost: readonly Envelope[]): Outcome => {
+const failRequests = (world: World, cluster: ClusterSpec, failures: readonly RequestFailure[]): Outcome => {
   let next = world;
   const steps: StepTrace[] = [];
-  for (const { index, input } of requestFailures(lost)) {
+  for (const { index, input } of failures) {
     const outcome = applyInput(next, cluster, index, input);
     next = outcome.world;
     steps.push(...outcome.steps);
@@ -630,12 +633,34 @@ const failRequests = (world: World, cluster: ClusterSpec, lost: readonly Envelop
  */
 export const crash = (world: World, cluster: ClusterSpec, index: number): Outcome => {
   if (world.nodes[index]!.state === null) return { world, steps: [] };
-  const id = nodeIdOf(index);
-  return failRequests(
-    crashDown(world, index),
-    cluster,
-    world.network.filter((e) => e.to === id),
-  );
+  return failRequests(crashDown(world, index), cluster, unansweredBy(world, nodeIdOf(index)));
+};
+
+/**
+ * What node `id` going down fails: each peer's request to it still on the wire, and each it took and
+ * held without answering yet (a parked fetch, R61) — all but those whose answer is already on its way
+ * back. Their senders' connections break, so each hears that its request failed (R40).
+ */
+export const unansweredBy = (world: World, id: number): RequestFailure[] => {
+  const failures = requestFailures(world.network.filter((e) => e.to === id));
+  world.nodes.forEach((slot, index) => {
+    const requester = nodeIdOf(index);
+    if (slot.state === null || requester === id) return;
+    for (const r of slot.state.inflight) {
+      if (r.destination !== id) continue;
+      const onTheWire = world.network.some(
+        (e) =>
+          e.correlationId === r.correlationId &&
+          ((e.from === requester && e.to === id) || (e.from === id && e.to === requester)),
+      );
+      if (!onTheWire)
+        failures.push({
+          index,
+          input: { _tag: "RequestFailed", destination: id, api: r.api, correlationId: r.correlationId },
+        });
+    }
+  });
+  return failures;
 };
 
 /** The node goes down (see `crash`) without its peers hearing of it yet. */

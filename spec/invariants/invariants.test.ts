@@ -2,6 +2,7 @@
 // healthy cluster that does not. Rules: R14, R16, R29, R42, R66, R134, R135, R136, R144, R145.
 import { describe, expect, it } from "vitest";
 import {
+  applyEffects,
   clientAppend,
   DEFAULT_CLUSTER,
   deliver,
@@ -237,5 +238,67 @@ describe("step properties", () => {
     expect(checkStep(leader, { ...leader, epoch: 0 })).toMatch(/^MonotonicEpoch/);
     expect(checkStep(leader, { ...leader, highWatermark: 1 })).toMatch(/^MonotonicHighWatermark/);
     expect(checkStep(leader, { ...leader, highWatermark: 9 })).toMatch(/^HighWatermarkWithinLog/);
+  });
+});
+
+// The world judges these from what the effects did to its disk, never from what a node says.
+describe("step properties the world judges from its disk (R16, R66, R67, R87)", () => {
+  const world = healthy();
+  const follower = world.nodes[1]!.state!;
+  const leader = world.nodes[0]!.state!;
+  const payload = () => 7;
+  const judged = (index: number, before: NodeState, after: NodeState, effects: RaftEffect[]) =>
+    applyEffects(world, index, before, after, effects, payload, null).broken;
+
+  it("accept a correct append and flush", () => {
+    const appended = { ...leader, log: { ...leader.log, endOffset: 3 } };
+    expect(
+      judged(0, leader, appended, [
+        { _tag: "AppendRecords", baseOffset: 2, epoch: 1, count: 1 },
+        { _tag: "AppendAccepted", epoch: 1, baseOffset: 2, lastOffset: 2 },
+      ]),
+    ).toBeNull();
+  });
+
+  it("LogShapeMatchesDisk catches a node whose log is not what its effects left", () => {
+    const longer = { ...follower, log: { ...follower.log, endOffset: 3 } };
+    expect(judged(1, follower, longer, [])).toBe(
+      "LogShapeMatchesDisk: node 2 believes its log ends at 3, but its appends and truncations left 2 records (R67)",
+    );
+    const wrongEpochs = { ...follower, log: { ...follower.log, epochs: [{ epoch: 2, startOffset: 0 }] } };
+    expect(judged(1, follower, wrongEpochs, [])).toBe(
+      "LogShapeMatchesDisk: node 2's epoch cache does not match its records at offset 0 (R3, R67)",
+    );
+  });
+
+  it("FlushedWithinDisk catches a node counting an unflushed record as flushed", () => {
+    const appended = { ...follower, log: { ...follower.log, endOffset: 3, flushedOffset: 3 } };
+    expect(
+      judged(1, follower, appended, [{ _tag: "AppendRecords", baseOffset: 2, epoch: 1, count: 1 }]),
+    ).toBe("FlushedWithinDisk: node 2 counts 3 records as flushed, but only 2 reached the disk (R16)");
+  });
+
+  it("AppendAtLogEnd catches an append that does not start at the end of the disk's log", () => {
+    expect(
+      judged(1, follower, follower, [{ _tag: "AppendRecords", baseOffset: 1, epoch: 1, count: 1 }]),
+    ).toBe("AppendAtLogEnd: node 2 appended at offset 1 but its log ends at 2 (R66, R67)");
+  });
+
+  it("AcceptedOnlyByLeader catches a write taken by a node that does not lead that epoch", () => {
+    const appended = { ...follower, log: { ...follower.log, endOffset: 3 } };
+    expect(
+      judged(1, follower, appended, [
+        { _tag: "AppendRecords", baseOffset: 2, epoch: 1, count: 1 },
+        { _tag: "AppendAccepted", epoch: 1, baseOffset: 2, lastOffset: 2 },
+      ]),
+    ).toBe("AcceptedOnlyByLeader: node 2 accepted a client write in epoch 1 as Follower of epoch 1 (R87)");
+    // The leader itself, but for an epoch it does not lead: a stale client's write.
+    const appendedByLeader = { ...leader, log: { ...leader.log, endOffset: 3 } };
+    expect(
+      judged(0, leader, appendedByLeader, [
+        { _tag: "AppendRecords", baseOffset: 2, epoch: 1, count: 1 },
+        { _tag: "AppendAccepted", epoch: 0, baseOffset: 2, lastOffset: 2 },
+      ]),
+    ).toBe("AcceptedOnlyByLeader: node 1 accepted a client write in epoch 0 as Leader of epoch 1 (R87)");
   });
 });

@@ -7,7 +7,7 @@ import {
   type ControllerState,
   initialControllerState,
 } from "../metadata/controller.ts";
-import { EMPTY_IMAGE, type MetadataImage, type PartitionState } from "../metadata/image.ts";
+import { apply, EMPTY_IMAGE, type MetadataImage, type PartitionState } from "../metadata/image.ts";
 import type { MetadataRecord } from "../metadata/records.ts";
 import type { ControllerRequest, ControllerResponse } from "../metadata/requests.ts";
 import { controllerStepProblem, imageProblem, recordProblem, reportsSuccess } from "./metadata.ts";
@@ -169,6 +169,41 @@ describe("record properties", () => {
     expect(recordProblem(fenced5, { ...created, leader: 4 }, 11, 1)).toBe(
       "IsrUsableWhenAdded: offset 11 creates a partition with unusable ISR member 5",
     );
+  });
+});
+
+describe("the replay's epoch bumps (R122)", () => {
+  // A replay that forgets a bump: the record is fine, the image after it is not.
+  const forgets =
+    (field: "leaderEpoch" | "partitionEpoch") =>
+    (before: MetadataImage, record: MetadataRecord, offset: number, epoch: number) => {
+      const applied = apply(before, record, offset, epoch);
+      const stale = partitionOfImage(before);
+      return {
+        ...applied,
+        image: {
+          ...applied.image,
+          topics: applied.image.topics.map((t) => ({
+            ...t,
+            partitions: t.partitions.map((p) => ({ ...p, [field]: stale[field] })),
+          })),
+        },
+      };
+    };
+  const partitionOfImage = (img: MetadataImage): PartitionState => img.topics[0]!.partitions[0]!;
+
+  it("PartitionEpochBumps catches a change that leaves the partition epoch", () => {
+    expect(recordProblem(image(), change({ isr: [4] }), 11, 1, forgets("partitionEpoch"))).toBe(
+      "PartitionEpochBumps: t-0 went from partition epoch 0 to 0 at offset 11",
+    );
+  });
+
+  it("LeaderEpochBumps catches a new leader without a new leader epoch", () => {
+    expect(recordProblem(image(), change({ leader: 5, isr: [5] }), 11, 1, forgets("leaderEpoch"))).toBe(
+      "LeaderEpochBumps: t-0 went from leader epoch 0 to 0 at offset 11 (leader 5)",
+    );
+    // Without a change of leader the leader epoch stays: the same replay is then correct.
+    expect(recordProblem(image(), change({ isr: [4] }), 11, 1, forgets("leaderEpoch"))).toBeNull();
   });
 });
 

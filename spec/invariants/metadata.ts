@@ -74,8 +74,10 @@ export const recordProblem = (
   record: MetadataRecord,
   offset: number,
   epoch: number,
+  replay: typeof apply = apply,
 ): string | null => {
-  const applied = apply(before, record, offset, epoch);
+  // `replay` is the image replay being judged (R122: its epoch bumps are part of what is checked).
+  const applied = replay(before, record, offset, epoch);
   if (applied.problem !== undefined) return `RecordsFit: offset ${offset}: ${applied.problem}`;
   const after = applied.image;
   switch (record._tag) {

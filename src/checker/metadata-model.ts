@@ -99,11 +99,17 @@ const TRANSITIONS = [
 ] as const;
 
 export const metadataProperties = (voters: number): readonly Property<MetadataWorld>[] => {
+  // A name the Raft layer's judge uses too (NoIllegalState) is reported from either history.
   const transitions: Always<MetadataWorld>[] = TRANSITIONS.map(({ name, rules }) => ({
     kind: "always",
     name,
     rules,
-    check: (w) => (w.broken?.startsWith(`${name}:`) ? w.broken : null),
+    check: (w) =>
+      w.broken?.startsWith(`${name}:`)
+        ? w.broken
+        : w.raft.broken?.startsWith(`${name}:`)
+          ? w.raft.broken
+          : null,
   }));
   const otherTransition: Always<MetadataWorld> = {
     kind: "always",
