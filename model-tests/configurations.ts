@@ -7,6 +7,7 @@ export interface Configuration {
   readonly cluster: ClusterSpec;
   readonly bounds: Bounds;
   readonly symmetry: boolean;
+  readonly start?: "fresh" | "committed";
 }
 
 /** 3 voters, one election, one client value, any message may be lost; pre-vote and check quorum on. */
@@ -18,6 +19,31 @@ export const CI_CONFIGURATION: Configuration = {
 
 /** Distinct states of CI_CONFIGURATION. A deliberate change to the model updates this number. */
 export const CI_DISTINCT_STATES = 2_368_257;
+
+/**
+ * One corrupt disk (R146): from a committed value (node 1 leads epoch 1, the value is on nodes 1 and
+ * 2), one crash, one bad record on the stopped node's disk, one more election, no loss. Every
+ * behaviour of up to CORRUPTION_DEPTH steps is checked, liveness included: the shortest way to lose the
+ * committed value without R146 (crash node 2, corrupt it, restart, node 3 elected by 2 and 3) takes 8.
+ */
+export const CORRUPTION_CONFIGURATION: Configuration = {
+  cluster: { ...DEFAULT_CLUSTER, voters: 3 },
+  bounds: {
+    ...DEFAULT_BOUNDS,
+    maxEpoch: 2,
+    maxValues: 1,
+    maxCrashes: 1,
+    maxCorruptions: 1,
+    loss: false,
+  },
+  symmetry: true,
+  start: "committed",
+};
+
+export const CORRUPTION_DEPTH = 12;
+
+/** Distinct states of CORRUPTION_CONFIGURATION to CORRUPTION_DEPTH. */
+export const CORRUPTION_DISTINCT_STATES = 747_727;
 
 /**
  * The benchmark's reference: 3 voters, max epoch 3, one client value per epoch, one crash and

@@ -79,12 +79,18 @@ export const caughtUp = (world: World): string | null => {
  * EventuallyLeaderWithoutQuorumResigns (R57): a leader that a majority of voters cannot reach (they
  * are down) gives up its leadership.
  */
+/** How many of the voters (nodes 1..voters) are running. */
+export const runningVoters = (world: World, voters: number): number => {
+  let running = 0;
+  for (let v = 0; v < voters; v++) if (world.nodes[v]!.state !== null) running++;
+  return running;
+};
+
 export const leaderWithoutQuorumResigns = (world: World, voters: number): string | null => {
   for (let index = 0; index < world.nodes.length; index++) {
     const state = world.nodes[index]!.state;
     if (state?.role._tag !== "Leader") continue;
-    let running = 0;
-    for (let v = 0; v < voters; v++) if (world.nodes[v]!.state !== null) running++;
+    const running = runningVoters(world, voters);
     if (running < majority(voters)) {
       return `leader ${nodeIdOf(index)} of epoch ${state.epoch} still leads with ${running} of ${voters} voters running`;
     }

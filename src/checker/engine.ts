@@ -536,6 +536,7 @@ export class LivenessChecker<S> {
   check(state: S): LivenessViolation | null {
     if (!this.active) return null;
     for (const group of this.groups) {
+      if (group.goals.every((g) => g.holdsThroughout?.(state) === true)) continue;
       const ms = this.distance(group, this.model.liveness!.start(state));
       if (ms === NEVER || ms > group.withinMs) {
         return this.unmet(group.goals, state) ?? { name: group.goals[0]!.name, detail: "" };

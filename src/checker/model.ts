@@ -38,6 +38,11 @@ export interface Eventually<S> {
   readonly goal: (state: S) => string | null;
   /** A tighter bound than the search's, in simulated milliseconds. */
   readonly withinMs?: number;
+  /**
+   * A cheap sufficient condition: when it returns true, `goal` holds in every state of the suffix's
+   * fair schedule from `state`, so the schedule need not be walked. Never true otherwise.
+   */
+  readonly holdsThroughout?: (state: S) => boolean;
 }
 
 export type Property<S> = Always<S> | Sometimes<S> | Eventually<S>;

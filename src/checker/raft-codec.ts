@@ -94,15 +94,35 @@ const idsOfMask = (bits: number, total: number): number[] => {
   return ids;
 };
 
-const sortedRelabelled = (ctx: Context, ids: readonly number[]): number[] => {
-  const out: number[] = [];
-  for (const id of ids) {
-    const r = relabel(ctx, id);
-    let j = out.length;
-    while (j > 0 && out[j - 1]! > r) j--;
-    out.splice(j, 0, r);
+// Scratch space of the writers below (encoding is never re-entered): no allocation per state.
+let sortKeys = new Int32Array(16);
+let sortOrder = new Int32Array(16);
+
+/** Fill sortOrder[0..keys) with 0..n-1 ordered by sortKeys (insertion sort: a handful of entries). */
+const sortByKeys = (n: number): void => {
+  for (let i = 0; i < n; i++) {
+    let j = i;
+    while (j > 0 && sortKeys[sortOrder[j - 1]!]! > sortKeys[i]!) {
+      sortOrder[j] = sortOrder[j - 1]!;
+      j--;
+    }
+    sortOrder[j] = i;
   }
-  return out;
+};
+
+const reserveSortSpace = (n: number): void => {
+  if (sortKeys.length < n) {
+    sortKeys = new Int32Array(n * 2);
+    sortOrder = new Int32Array(n * 2);
+  }
+};
+
+/** Write the relabelled ids of `keys` in increasing order. */
+const writeSortedIds = (w: WordWriter, ctx: Context, keys: readonly { readonly id: number }[]): void => {
+  reserveSortSpace(keys.length);
+  for (let i = 0; i < keys.length; i++) sortKeys[i] = relabel(ctx, keys[i]!.id);
+  sortByKeys(keys.length);
+  for (let i = 0; i < keys.length; i++) w.push(sortKeys[sortOrder[i]!]!);
 };
 
 const key = (k: ReplicaKey | undefined, ctx: Context): number => {
@@ -147,38 +167,43 @@ const writeRole = (w: WordWriter, ctx: Context, s: NodeState): void => {
       w.push(mask(ctx, role.unackedVoters));
       w.push(role.preferredSuccessors.length);
       // R72: the order only sets how long each successor waits, which the checker does not model.
-      for (const id of sortedRelabelled(
-        ctx,
-        role.preferredSuccessors.map((k) => k.id),
-      ))
-        w.push(id);
+      writeSortedIds(w, ctx, role.preferredSuccessors);
       return;
     case "Leader": {
       w.push(role.epochStartOffset);
       w.push(role.highWatermark);
-      const voters = new Array<ReplicaProgress | undefined>(ctx.cluster.voters);
-      for (const v of role.voterStates) voters[relabel(ctx, v.id) - 1] = v;
+      const voters = ctx.cluster.voters;
+      if (role.voterStates.length !== voters) fail("a missing voter");
+      reserveSortSpace(voters);
+      for (let i = 0; i < voters; i++) sortKeys[i] = relabel(ctx, role.voterStates[i]!.id);
+      sortByKeys(voters);
       const self = relabel(ctx, s.nodeId) - 1;
-      for (let i = 0; i < voters.length; i++) {
-        const v = voters[i] ?? fail("a missing voter");
+      for (let i = 0; i < voters; i++) {
+        if (sortKeys[sortOrder[i]!] !== i + 1) fail("a missing voter");
+        const v = role.voterStates[sortOrder[i]!]!;
         // The leader's own entry is only a copy of its flushed offset (R64 reads the log itself).
         if (i === self) w.push(v.acknowledged ? 1 : 0);
         else writeProgress(w, v);
       }
-      const observers = role.observerStates.slice().sort((a, b) => relabel(ctx, a.id) - relabel(ctx, b.id));
+      const observers = role.observerStates;
+      reserveSortSpace(observers.length);
+      for (let i = 0; i < observers.length; i++) sortKeys[i] = relabel(ctx, observers[i]!.id);
+      sortByKeys(observers.length);
       w.push(observers.length);
-      for (const o of observers) {
-        w.push(relabel(ctx, o.id));
-        writeProgress(w, o);
+      for (let i = 0; i < observers.length; i++) {
+        w.push(sortKeys[sortOrder[i]!]!);
+        writeProgress(w, observers[sortOrder[i]!]!);
       }
       // Which voters fetched in this check-quorum interval (R57) only decides when the timer is reset;
       // the checker lets timers run out at any moment anyway, so it cannot change what happens next.
       w.push(0);
-      const parked = role.parkedFetches
-        .slice()
-        .sort((a, b) => relabel(ctx, a.replicaId) - relabel(ctx, b.replicaId));
-      w.push(parked.length);
-      for (const p of parked) {
+      const parkedFetches = role.parkedFetches;
+      reserveSortSpace(parkedFetches.length);
+      for (let i = 0; i < parkedFetches.length; i++) sortKeys[i] = relabel(ctx, parkedFetches[i]!.replicaId);
+      sortByKeys(parkedFetches.length);
+      w.push(parkedFetches.length);
+      for (let i = 0; i < parkedFetches.length; i++) {
+        const p = parkedFetches[sortOrder[i]!]!;
         if (p.replicaDirectoryId !== undefined) fail("a directory id");
         w.push(relabel(ctx, p.replicaId));
         w.push(p.fetchOffset);
@@ -280,11 +305,7 @@ const writeMessage = (w: WordWriter, ctx: Context, m: RaftMessage): void => {
       w.push(relabel(ctx, m.leaderId));
       w.push(m.leaderEpoch);
       w.push(m.preferredCandidates.length);
-      for (const id of sortedRelabelled(
-        ctx,
-        m.preferredCandidates.map((k) => k.id),
-      ))
-        w.push(id);
+      writeSortedIds(w, ctx, m.preferredCandidates);
       return;
     case "FetchRequest":
       if (m.topicId !== METADATA_TOPIC_ID || m.partition !== METADATA_PARTITION) fail("another topic");
@@ -461,11 +482,14 @@ const sortInflight = (ctx: Context, inflight: readonly InflightRequest[]): reado
 };
 
 let inverse = new Int32Array(8);
+// Reused by every encoding (encodeWith is never re-entered): the hot loop allocates nothing per state.
+const inflightBuffer: (readonly InflightRequest[] | null)[] = [];
 
 /** Encode `world` with node ids renamed by `perm`. */
 export const encodeWith = (w: WordWriter, world: World, cluster: ClusterSpec, perm: Permutation): void => {
   const total = world.nodes.length;
-  const inflight: (readonly InflightRequest[] | null)[] = new Array(total);
+  const inflight = inflightBuffer;
+  inflight.length = total;
   const ctx: Context = { cluster, perm, inflight };
   // Each node's correlation ids in flight are renumbered 1..k in this order.
   for (let i = 0; i < total; i++) {
@@ -558,6 +582,8 @@ const identity = (n: number): Permutation => {
   return cached;
 };
 
+let voterOrder = new Int32Array(8);
+let permBuffer = new Int32Array(0);
 const best = new WordWriter(1024);
 const candidate = new WordWriter(1024);
 let signatures = new Int32Array(0);
@@ -594,7 +620,8 @@ export const encodeCanonical = (
   if (signatures.length < voters * SIGNATURE_LENGTH) signatures = new Int32Array(voters * SIGNATURE_LENGTH);
   for (let i = 0; i < voters; i++) writeSignature(world, i, signatures, i * SIGNATURE_LENGTH);
   // Voters in order of signature (insertion sort: a handful of voters), noting whether any tie.
-  const order = new Int32Array(voters);
+  if (voterOrder.length < voters) voterOrder = new Int32Array(voters);
+  const order = voterOrder;
   let ties = false;
   for (let i = 0; i < voters; i++) {
     let j = i;
@@ -608,7 +635,8 @@ export const encodeCanonical = (
     order[j] = i;
   }
   const permFor = (arrangement: Int32Array): Permutation => {
-    const perm = new Int32Array(total);
+    if (permBuffer.length !== total) permBuffer = new Int32Array(total);
+    const perm = permBuffer;
     for (let j = 0; j < total; j++) perm[j] = j;
     for (let j = 0; j < voters; j++) perm[arrangement[j]!] = j;
     return perm;

@@ -1,0 +1,58 @@
+// The model checker's CI run for the metadata model (controllers and brokers over Raft): every
+// behaviour to the default depth bound, with its distinct-state count pinned, and seeded random walks
+// with every kind of fault whose ends are judged on the fair schedule (liveness).
+import { describe, expect, it } from "vitest";
+import { DEFAULT_META_BOUNDS } from "../spec/cluster/metadata-actions.ts";
+import { search } from "../src/checker/engine.ts";
+import { metadataModel } from "../src/checker/metadata-model.ts";
+import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom } from "../src/cli/check.ts";
+import { parseFlags } from "../src/cli/flags.ts";
+import { METADATA_CI_DISTINCT_STATES } from "./configurations.ts";
+
+describe("model checking in CI: the metadata model", () => {
+  it("checks the metadata model at the defaults of kraft check --model metadata", () => {
+    const config = metadataConfigFrom(parseFlags(CHECK_FLAGS, ["--model", "metadata"]).values);
+    // As kraft check does for the metadata model's bfs: liveness is judged by the walks below.
+    const result = search(metadataModel(config), {
+      mode: "bfs",
+      depth: METADATA_DEPTH,
+      maxSeconds: 900,
+      livenessBound: 0,
+    });
+    expect(result.violation).toBeUndefined();
+    expect(result.result).toBe("ok");
+    expect(result.depthBound).toBe(METADATA_DEPTH);
+    expect(result.distinctStates).toBe(METADATA_CI_DISTINCT_STATES);
+    expect(result.sometimesMissed).toEqual([]);
+    console.log(
+      `CI metadata model check: ${result.distinctStates} distinct states to depth ${result.depthBound}, ${result.seconds.toFixed(1)} s`,
+    );
+  }, 900_000);
+
+  it("finds no metadata violation, and every walk's end reaches every liveness goal, with every kind of fault", () => {
+    const config = metadataConfigFrom(
+      parseFlags(CHECK_FLAGS, ["--model", "metadata", "--brokers", "3", "--partitions", "2"]).values,
+    );
+    const model = metadataModel({
+      ...config,
+      bounds: {
+        ...DEFAULT_META_BOUNDS,
+        maxEpoch: 4,
+        maxLogLength: 40,
+        maxControllerCrashes: 1,
+        maxBrokerCrashes: 2,
+        maxSessionExpiries: 2,
+        maxDelays: 2,
+        maxControlledShutdowns: 1,
+        maxForgedFrames: 1,
+        raftLoss: true,
+        metaLoss: true,
+      },
+    });
+    const result = search(model, { mode: "simulate", seed: 20261124, walks: 200, depth: 200 });
+    expect(result.violation).toBeUndefined();
+    expect(result.result).toBe("ok");
+    expect(result.sometimesMissed).toEqual([]);
+    expect(result.liveness?.properties).toHaveLength(6);
+  }, 600_000);
+});
