@@ -10,6 +10,7 @@ import type { RaftEffect } from "../spec/raft/io.ts";
 import { LocalCluster, waitFor } from "../src/testing/local-cluster.ts";
 import { runBlackBox } from "./blackbox.ts";
 import { definedRules, OUT_OF_REACH, ruleCoverage } from "./coverage.ts";
+import { definedMarks, markCoverage } from "./marks.ts";
 import { CONFORMANCE_MUTANTS, prepareMutantSpec, runConformanceMutants } from "./run-mutants.ts";
 import { compareEffects, loadVectors, runConformance } from "./runner.ts";
 import { generateSchemas, SCHEMA_DIR } from "./schemas.ts";
@@ -36,6 +37,25 @@ describe("conformance vectors", () => {
     expect(coverage.missing).toEqual([]);
     expect([...coverage.outOfReach].sort()).toEqual(Object.keys(OUT_OF_REACH).sort());
     expect(coverage.covered).toEqual(definedRules().filter((r) => OUT_OF_REACH[r] === undefined));
+  });
+
+  it("take every coverage mark the spec's reducers define (spec/marks.ts), each naming a defined rule", () => {
+    const coverage = markCoverage(loadVectors());
+    expect(coverage.unhit).toEqual([]);
+    expect(coverage.undefinedMarks).toEqual([]);
+    const rules = new Set(definedRules());
+    const marks = [...definedMarks().keys()];
+    expect(marks.length).toBeGreaterThan(150);
+    expect(marks.filter((m) => !rules.has(m.slice(0, m.indexOf(":"))))).toEqual([]);
+  });
+
+  it("report a mark no vector takes: the transcripts alone leave adversarial branches unhit", () => {
+    const fromTranscripts = loadVectors().filter(
+      (v) => !v.source.startsWith("adversarial-") && !v.source.startsWith("walk-"),
+    );
+    const coverage = markCoverage(fromTranscripts);
+    expect(coverage.unhit).toContain("R36:answer-foreign-cluster");
+    expect(coverage.unhit).toContain("R113:registration-invalid-id");
   });
 
   it("the reference adapter passes every vector", async () => {

@@ -6,6 +6,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseTranscript, runTranscript } from "../spec/cluster/scenario.ts";
 import type { ClusterSpec, StepTrace } from "../spec/cluster/world.ts";
+import type { Mark } from "../spec/marks.ts";
+import { adversarialVectors } from "./adversarial.ts";
+import { marksOfVector } from "./marks.ts";
 import { generateMetadataVectors } from "./metadata-vectors.ts";
 import type { Vector } from "./protocol.ts";
 import { lifetimes, WALK_CONFIGS, walkVectors } from "./walks.ts";
@@ -37,6 +40,11 @@ export const generateVectors = (): Map<string, Vector[]> => {
   }
   for (const config of WALK_CONFIGS) out.set(config.name, walkVectors(config));
   for (const [source, vectors] of generateMetadataVectors()) out.set(source, vectors);
+  // Then adversarial single-node walks, for the rule branches no run of correct nodes takes.
+  const covered = new Set<Mark>();
+  for (const vectors of out.values())
+    for (const v of vectors) for (const m of marksOfVector(v)) covered.add(m);
+  for (const [source, vectors] of adversarialVectors(covered)) out.set(source, vectors);
   return out;
 };
 

@@ -79,8 +79,10 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/vote.ts",
-        find: "} else if (role.leaderId < 0 && logIsUpToDate(next, request)) {",
-        replace: "} else if (role.leaderId < 0) {",
+        find: `    } else if (!logIsUpToDate(next, request)) {
+      mark(out, "R48:vote-log-behind");
+    } else {`,
+        replace: "    } else {",
       },
     ],
     cluster: { preVote: false },
@@ -122,7 +124,7 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/vote.ts",
-        find: `      out.push({
+        find: `      out.effects.push({
         _tag: "PersistElectionState",
         epoch: next.epoch,
         leaderId: role.leaderId,
@@ -151,7 +153,7 @@ export const MUTANTS: readonly Mutant[] = [
     if (persisted >= 0) {
       const write = out.splice(persisted, 1)[0]!;
       respond(out, from, voteResponse(next, "NONE", granted), correlationId);
-      out.push(write);
+      out.effects.push(write);
       return next;
     }
   }
@@ -325,8 +327,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/fetch-follower.ts",
-        find: "  if (isVoter(s) && s.log.flushedOffset < s.log.endOffset) return s;",
-        replace: "",
+        find: "  if (isVoter(s) && s.log.flushedOffset < s.log.endOffset) {",
+        replace: "  if (false) {",
       },
     ],
     bounds: { maxEpoch: 1, maxValues: 1, loss: false },
@@ -353,12 +355,12 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/fetch-follower.ts",
-        find: '    out.push({ _tag: "TruncateLog", offset });',
+        find: '    out.effects.push({ _tag: "TruncateLog", offset });',
         replace: `    if (response.highWatermark > highWatermark) {
       highWatermark = Math.min(response.highWatermark, log.endOffset);
-      out.push({ _tag: "HighWatermarkUpdated", offset: highWatermark });
+      out.effects.push({ _tag: "HighWatermarkUpdated", offset: highWatermark });
     }
-    out.push({ _tag: "TruncateLog", offset });`,
+    out.effects.push({ _tag: "TruncateLog", offset });`,
       },
     ],
     cluster: { preVote: false, checkQuorum: false },
@@ -525,6 +527,7 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: "raft/timers.ts",
         find: `    case "Candidate":
+      mark(out, "R25:election-timed-out");
       return startElection(s, config, out);`,
         replace: `    case "Candidate":
       return s;`,
@@ -541,7 +544,7 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: "raft/leader.ts",
         find: `  const log = appendToLog(s.log, s.epoch, 1);
-  out.push({ _tag: "FlushLog", offset: log.endOffset });`,
+  out.effects.push({ _tag: "FlushLog", offset: log.endOffset });`,
         replace: "  const log = appendToLog(s.log, s.epoch, 1);",
       },
     ],
@@ -584,9 +587,9 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "metadata/controller.ts",
-        find: '  if (writer.records.length === 0) {\n    out.push({ _tag: "Respond", to, correlationId, response });\n    return s;\n  }',
+        find: '  if (writer.records.length === 0) {\n    out.effects.push({ _tag: "Respond", to, correlationId, response });\n    return s;\n  }',
         replace:
-          '  out.push({ _tag: "Respond", to, correlationId, response });\n  if (writer.records.length === 0) {\n    return s;\n  }',
+          '  out.effects.push({ _tag: "Respond", to, correlationId, response });\n  if (writer.records.length === 0) {\n    return s;\n  }',
       },
     ],
     metadata: {
@@ -843,7 +846,8 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: "metadata/controller.ts",
         find: `  if (!s.active) {
-    out.push({ _tag: "Respond", to: from, correlationId, response: notController(req) });
+    mark(out, "R104:standby-answers-not-controller");
+    out.effects.push({ _tag: "Respond", to: from, correlationId, response: notController(req) });
     return s;
   }`,
         replace: "",
@@ -865,9 +869,9 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: "metadata/broker.ts",
         find: `const tick = (s: BrokerState, config: BrokerConfig, out: Out): BrokerState => {
-  out.push({ _tag: "ArmHeartbeatTimer", delayMs: config.heartbeatIntervalMs });`,
+  out.effects.push({ _tag: "ArmHeartbeatTimer", delayMs: config.heartbeatIntervalMs });`,
         replace: `const tick = (s: BrokerState, config: BrokerConfig, out: Out): BrokerState => {
-  if (s.lifecycle === "STARTING") out.push({ _tag: "ArmHeartbeatTimer", delayMs: config.heartbeatIntervalMs });`,
+  if (s.lifecycle === "STARTING") out.effects.push({ _tag: "ArmHeartbeatTimer", delayMs: config.heartbeatIntervalMs });`,
       },
     ],
     metadata: { brokers: 1, partitions: 1, bounds: { ...QUIET_METADATA }, depth: 4, liveness: true },

@@ -3,6 +3,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ruleCoverage } from "../conformance/coverage.ts";
+import { markCoverage } from "../conformance/marks.ts";
 import { generateSchemas, SCHEMA_DIR } from "../conformance/schemas.ts";
 import { generateVectors, renderVectorFile, VECTOR_DIR } from "../conformance/vectors.ts";
 
@@ -15,10 +16,21 @@ for (const [source, vectors] of all) {
   count += vectors.length;
 }
 const coverage = ruleCoverage([...all.values()].flat());
+const marks = markCoverage([...all.values()].flat());
 mkdirSync(SCHEMA_DIR, { recursive: true });
 for (const [name, text] of generateSchemas()) writeFileSync(join(SCHEMA_DIR, name), text);
 process.stdout.write(
   `wrote ${count} vectors to ${VECTOR_DIR} and the schemas to ${SCHEMA_DIR}\n` +
     `rules covered: ${coverage.covered.length}; out of the adapter's reach: ${coverage.outOfReach.length} (${coverage.outOfReach.join(" ")}); missing: ${coverage.missing.length === 0 ? "none" : coverage.missing.join(" ")}\n`,
 );
-if (coverage.missing.length > 0) process.exitCode = 1;
+process.stdout.write(
+  `coverage marks hit: ${marks.hits.size - marks.unhit.length} of ${marks.hits.size}` +
+    (marks.unhit.length === 0
+      ? "\n"
+      : `; never hit (add a transcript or widen conformance/adversarial.ts): ${marks.unhit.join(" ")}\n`) +
+    (marks.undefinedMarks.length === 0
+      ? ""
+      : `marks built at run time, not literals in spec/ (write them out): ${marks.undefinedMarks.join(" ")}\n`),
+);
+if (coverage.missing.length > 0 || marks.unhit.length > 0 || marks.undefinedMarks.length > 0)
+  process.exitCode = 1;

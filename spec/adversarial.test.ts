@@ -12,7 +12,7 @@ import { DEFAULT_CLUSTER, nodeConfig } from "./cluster/world.ts";
 import { RaftEffect, type RaftInput } from "./raft/io.ts";
 import type { RaftMessage } from "./raft/messages.ts";
 import { METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from "./raft/primitives.ts";
-import type { NodeState } from "./raft/state.ts";
+import { type NodeState, TimerKind } from "./raft/state.ts";
 import { step } from "./raft/step.ts";
 import { walk } from "./test/walk.ts";
 
@@ -160,14 +160,7 @@ const inputArb: fc.Arbitrary<RaftInput> = fc.oneof(
   },
   fc.record({
     _tag: fc.constant("TimerExpired" as const),
-    timer: fc.constantFrom(
-      "election",
-      "fetch",
-      "checkQuorum",
-      "beginQuorumEpoch",
-      "fetchWait",
-      "retryBackoff",
-    ),
+    timer: fc.constantFrom(...TimerKind.literals),
   }),
   fc.record({
     _tag: fc.constant("ClientAppend" as const),

@@ -6,6 +6,7 @@
 // world's: what a crash keeps is what the world wrote and flushed, never what a node's state claims.
 
 import { checkEffect, checkStep } from "../invariants/transitions.ts";
+import type { Mark } from "../marks.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
 import { isRequest, type RaftMessage } from "../raft/messages.ts";
 import { initialize } from "../raft/startup.ts";
@@ -142,6 +143,8 @@ export interface StepTrace {
   readonly before: NodeState | null;
   readonly after: NodeState;
   readonly effects: readonly RaftEffect[];
+  /** The rule branches the step took (spec/marks.ts). */
+  readonly marks?: readonly Mark[];
   /** For a process start: what its storage held (quorum-state, the durable log, the recovery mark). */
   readonly storage?: {
     readonly quorumState: ElectionState | null;
@@ -363,7 +366,16 @@ export const applyInput = (
   }
   return {
     world: next,
-    steps: [{ node: nodeIdOf(index), input, before, after: result.state, effects: result.effects }],
+    steps: [
+      {
+        node: nodeIdOf(index),
+        input,
+        before,
+        after: result.state,
+        effects: result.effects,
+        marks: result.marks,
+      },
+    ],
   };
 };
 
@@ -409,7 +421,7 @@ export const startNode = (world: World, cluster: ClusterSpec, index: number): Ou
     storage.recovering,
     storage.firstCorrelationId,
   );
-  return applyStart(world, index, result.state, result.effects, storage);
+  return applyStart(world, index, result.state, result.effects, storage, result.marks);
 };
 
 /** What node `index`'s storage holds for a process start, and where its request ids start. */
@@ -449,6 +461,7 @@ export const applyStart = (
   state: NodeState,
   effects: readonly RaftEffect[],
   storage: StartStorage,
+  marks: readonly Mark[] = [],
 ): Outcome => ({
   world: applyEffects(world, index, null, state, effects, () => 0, null),
   steps: [
@@ -458,6 +471,7 @@ export const applyStart = (
       before: null,
       after: state,
       effects,
+      marks,
       storage: {
         quorumState: storage.quorumState,
         log: storage.log,

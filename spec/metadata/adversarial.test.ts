@@ -160,7 +160,7 @@ const serve = (requests: readonly ControllerRequest[]): void => {
     for (let offset = state.committed.offset + 1; offset < state.nextOffset; offset++) {
       records.push({ offset, epoch: 1, record: proposed.get(offset)! });
     }
-    if (records.length === 0) return { state, effects: [] };
+    if (records.length === 0) return { state, effects: [], marks: [] };
     return controllerStep({ ...state, proposals: [] }, { _tag: "Committed", records }, config);
   };
   const activation = controllerStep(

@@ -2,7 +2,9 @@
 // (register, heartbeat, get unfenced, controlled shutdown), the image it publishes from committed
 // records only, and the AlterPartition requests it sends as a partition leader. Replicating partition
 // data is not modelled: the shell says when a follower caught up or fell behind.
+
 import * as Schema from "effect/Schema";
+import { type Collector, type Mark, mark, newCollector } from "../marks.ts";
 import { Int32, Int64, Uuid } from "../raft/primitives.ts";
 import { EMPTY_IMAGE, findBroker, findTopicById, MetadataImage, replay } from "./image.ts";
 import {
@@ -159,7 +161,8 @@ export const brokerStartEffects = (config: BrokerConfig): readonly BrokerEffect[
   { _tag: "ArmHeartbeatTimer", delayMs: config.heartbeatIntervalMs },
 ];
 
-type Out = BrokerEffect[];
+/** Effects are collected in order, with the coverage marks of the branches taken (spec/marks.ts). */
+type Out = Collector<BrokerEffect>;
 
 const send = (
   s: BrokerState,
@@ -168,7 +171,7 @@ const send = (
   request: ControllerRequest,
 ): BrokerState => {
   const correlationId = s.nextCorrelationId;
-  out.push({ _tag: "SendToController", to: s.controllerId, correlationId, request });
+  out.effects.push({ _tag: "SendToController", to: s.controllerId, correlationId, request });
   return {
     ...s,
     nextCorrelationId: correlationId + 1,
@@ -178,9 +181,10 @@ const send = (
 
 /** R112, R115: what the lifecycle manager sends on each tick. */
 const tick = (s: BrokerState, config: BrokerConfig, out: Out): BrokerState => {
-  out.push({ _tag: "ArmHeartbeatTimer", delayMs: config.heartbeatIntervalMs });
+  out.effects.push({ _tag: "ArmHeartbeatTimer", delayMs: config.heartbeatIntervalMs });
   if (s.controllerId < 0 || s.lifecycleInflight !== null || s.lifecycle === "SHUTTING_DOWN") return s;
   if (s.lifecycle === "STARTING") {
+    mark(out, "R112:registers");
     return send(s, out, "lifecycleInflight", {
       _tag: "BrokerRegistrationRequest",
       brokerId: s.brokerId,
@@ -192,6 +196,10 @@ const tick = (s: BrokerState, config: BrokerConfig, out: Out): BrokerState => {
       previousBrokerEpoch: s.previousBrokerEpoch,
     });
   }
+  mark(
+    out,
+    s.lifecycle === "PENDING_CONTROLLED_SHUTDOWN" ? "R116:heartbeat-asks-to-shut-down" : "R115:heartbeats",
+  );
   return send(s, out, "lifecycleInflight", {
     _tag: "BrokerHeartbeatRequest",
     brokerId: s.brokerId,
@@ -206,21 +214,27 @@ const lifecycleResponse = (s: BrokerState, out: Out, response: ControllerRespons
   const cleared = { ...s, lifecycleInflight: null };
   switch (response._tag) {
     case "BrokerRegistrationResponse":
-      if (response.errorCode === "NONE")
+      if (response.errorCode === "NONE") {
+        mark(out, "R112:registered-recovers");
         return { ...cleared, lifecycle: "RECOVERY", brokerEpoch: response.brokerEpoch };
+      }
+      mark(out, "R112:registration-refused-retries");
       return cleared;
     case "BrokerHeartbeatResponse": {
       if (response.errorCode === "STALE_BROKER_EPOCH" || response.errorCode === "BROKER_ID_NOT_REGISTERED") {
         // The controller no longer knows this registration (it was replaced): register again.
+        mark(out, "R115:unknown-epoch-registers-again");
         return { ...cleared, lifecycle: "STARTING", brokerEpoch: -1, caughtUp: false };
       }
       if (response.errorCode !== "NONE") return cleared;
       if (response.shouldShutDown) {
-        out.push({ _tag: "ShutdownNow" });
+        mark(out, "R116:told-to-shut-down");
+        out.effects.push({ _tag: "ShutdownNow" });
         return { ...cleared, lifecycle: "SHUTTING_DOWN", caughtUp: response.isCaughtUp };
       }
       if (s.lifecycle === "PENDING_CONTROLLED_SHUTDOWN") return { ...cleared, caughtUp: response.isCaughtUp };
       // R116: unfenced ⇒ RUNNING; fenced again (e.g. after a session timeout) ⇒ back to RECOVERY.
+      mark(out, response.isFenced ? "R116:stays-fenced" : "R116:runs-unfenced");
       return {
         ...cleared,
         lifecycle: response.isFenced ? "RECOVERY" : "RUNNING",
@@ -246,6 +260,7 @@ const isrChange = (
   if (partition === undefined || partition.leader !== s.brokerId || input.follower === s.brokerId) return s;
   const inIsr = partition.isr.includes(input.follower);
   if (input.join === inIsr || (input.join && !partition.replicas.includes(input.follower))) return s;
+  mark(out, input.join ? "R127:proposes-follower-joins-isr" : "R127:proposes-follower-leaves-isr");
   const isr = input.join
     ? [...partition.isr, input.follower]
     : partition.isr.filter((id) => id !== input.follower);
@@ -284,11 +299,13 @@ const isrChange = (
 export interface BrokerStep {
   readonly state: BrokerState;
   readonly effects: readonly BrokerEffect[];
+  /** The rule branches this step took (spec/marks.ts). */
+  readonly marks: readonly Mark[];
 }
 
 /** Apply one input to a broker. Pure, and never throws on well-typed input. */
 export const brokerStep = (s: BrokerState, input: BrokerInput, config: BrokerConfig): BrokerStep => {
-  const out: Out = [];
+  const out: Out = newCollector();
   let next = s;
   switch (input._tag) {
     case "Committed": {
@@ -296,9 +313,11 @@ export const brokerStep = (s: BrokerState, input: BrokerInput, config: BrokerCon
       const fresh = input.records.filter((r) => r.offset > s.image.offset);
       if (fresh.length === 0) break;
       const replayed = replay(s.image, fresh);
-      for (const problem of replayed.problems) out.push({ _tag: "Problem", detail: problem });
+      if (replayed.problems.length > 0) mark(out, "R128:broker-replay-problem");
+      for (const problem of replayed.problems) out.effects.push({ _tag: "Problem", detail: problem });
+      mark(out, "R128:broker-publishes");
       next = { ...s, image: replayed.image };
-      out.push({ _tag: "Published", offset: replayed.image.offset });
+      out.effects.push({ _tag: "Published", offset: replayed.image.offset });
       break;
     }
     case "LeaderChange":
@@ -326,7 +345,7 @@ export const brokerStep = (s: BrokerState, input: BrokerInput, config: BrokerCon
         next = { ...s, lifecycle: "PENDING_CONTROLLED_SHUTDOWN" };
       else if (s.lifecycle === "STARTING") {
         // Never registered: nothing to hand over.
-        out.push({ _tag: "ShutdownNow" });
+        out.effects.push({ _tag: "ShutdownNow" });
         next = { ...s, lifecycle: "SHUTTING_DOWN" };
       }
       break;
@@ -334,5 +353,5 @@ export const brokerStep = (s: BrokerState, input: BrokerInput, config: BrokerCon
       next = isrChange(s, out, input);
       break;
   }
-  return { state: next, effects: out };
+  return { state: next, effects: out.effects, marks: out.marks };
 };

@@ -3,7 +3,9 @@
 // at once, proposes them to Raft, and answers only when they commit; losing leadership reverts to
 // the committed image and fails what is pending with NOT_CONTROLLER (R104). Standby controllers keep
 // the committed image. Time is never read: session expiry and idle writes are timers the shell arms.
+
 import * as Schema from "effect/Schema";
+import { type Collector, type Mark, mark, markOutcome, newCollector } from "../marks.ts";
 import { Int32, Int64 } from "../raft/primitives.ts";
 import { configDefs, configProblem, TOPIC_CONFIGS } from "./configs.ts";
 import { uuidFrom } from "./ids.ts";
@@ -193,7 +195,8 @@ export const ControllerEffect = Schema.Union([
 ]);
 export type ControllerEffect = typeof ControllerEffect.Type;
 
-type Out = ControllerEffect[];
+/** Effects are collected in order, with the coverage marks of the branches taken (spec/marks.ts). */
+type Out = Collector<ControllerEffect>;
 
 export const initialControllerState = (nodeId: number): ControllerState => ({
   nodeId,
@@ -246,10 +249,10 @@ const write = (
   response: ControllerResponse,
 ): ControllerState => {
   if (writer.records.length === 0) {
-    out.push({ _tag: "Respond", to, correlationId, response });
+    out.effects.push({ _tag: "Respond", to, correlationId, response });
     return s;
   }
-  out.push({ _tag: "Propose", epoch: s.epoch, baseOffset: s.nextOffset, records: writer.records });
+  out.effects.push({ _tag: "Propose", epoch: s.epoch, baseOffset: s.nextOffset, records: writer.records });
   const lastOffset = s.nextOffset + writer.records.length - 1;
   return {
     ...s,
@@ -322,7 +325,7 @@ const leadsAny = (image: MetadataImage, brokerId: number): boolean =>
 
 const withoutSession = (s: ControllerState, out: Out, brokerId: number): ControllerState => {
   if (!s.sessions.some((x) => x.brokerId === brokerId)) return s;
-  out.push({ _tag: "CancelSessionTimer", brokerId });
+  out.effects.push({ _tag: "CancelSessionTimer", brokerId });
   return { ...s, sessions: s.sessions.filter((x) => x.brokerId !== brokerId) };
 };
 
@@ -332,7 +335,7 @@ const withSession = (
   config: ControllerConfig,
   session: BrokerSession,
 ): ControllerState => {
-  out.push({ _tag: "ArmSessionTimer", brokerId: session.brokerId, delayMs: config.sessionTimeoutMs });
+  out.effects.push({ _tag: "ArmSessionTimer", brokerId: session.brokerId, delayMs: config.sessionTimeoutMs });
   const others = s.sessions.filter((x) => x.brokerId !== session.brokerId);
   let i = others.length;
   while (i > 0 && others[i - 1]!.brokerId > session.brokerId) i--;
@@ -355,11 +358,17 @@ const registration = (
     brokerEpoch,
   });
   const answer = (response: BrokerRegistrationResponse): ControllerState => {
-    out.push({ _tag: "Respond", to: from, correlationId, response });
+    out.effects.push({ _tag: "Respond", to: from, correlationId, response });
     return s;
   };
-  if (request.clusterId !== config.clusterId) return answer(reply("INCONSISTENT_CLUSTER_ID"));
-  if (request.brokerId < 0) return answer(reply("INVALID_REQUEST"));
+  if (request.clusterId !== config.clusterId) {
+    mark(out, "R113:registration-foreign-cluster");
+    return answer(reply("INCONSISTENT_CLUSTER_ID"));
+  }
+  if (request.brokerId < 0) {
+    mark(out, "R113:registration-invalid-id");
+    return answer(reply("INVALID_REQUEST"));
+  }
   // R113: every finalized feature must be within the broker's supported range.
   for (const feature of s.image.features) {
     const supported: BrokerFeature | undefined = request.features.find((f) => f.name === feature.name);
@@ -367,11 +376,15 @@ const registration = (
       supported === undefined
         ? feature.level === 0
         : feature.level >= supported.minSupportedVersion && feature.level <= supported.maxSupportedVersion;
-    if (!ok) return answer(reply("UNSUPPORTED_VERSION"));
+    if (!ok) {
+      mark(out, "R113:registration-unsupported-feature");
+      return answer(reply("UNSUPPORTED_VERSION"));
+    }
   }
   const existing = findBroker(s.image, request.brokerId);
   if (existing !== undefined && existing.incarnationId === request.incarnationId) {
     // R114: a retry of the same incarnation amends the registration, keeping its epoch and flags.
+    mark(out, "R114:same-incarnation-amends");
     const amended = new Writer(s.image, s.nextOffset, s.epoch);
     amended.add({
       _tag: "RegisterBrokerRecord",
@@ -387,8 +400,11 @@ const registration = (
     return write(s, out, amended, from, correlationId, reply("NONE", existing.epoch));
   }
   const live = s.sessions.some((x) => x.brokerId === request.brokerId);
-  if (existing !== undefined && !existing.fenced && live)
+  if (existing !== undefined && !existing.fenced && live) {
+    mark(out, "R114:duplicate-registration-refused");
     return answer(reply("DUPLICATE_BROKER_REGISTRATION"));
+  }
+  mark(out, existing === undefined ? "R114:first-registration" : "R114:new-incarnation");
   // R114: a new incarnation's epoch is the offset its registration record will have.
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
   const brokerEpoch = writer.nextOffset;
@@ -435,7 +451,8 @@ const heartbeat = (
     ...fields,
   });
   if (broker === undefined || broker.epoch !== request.brokerEpoch) {
-    out.push({
+    mark(out, broker === undefined ? "R115:heartbeat-unknown-broker" : "R115:heartbeat-stale-epoch");
+    out.effects.push({
       _tag: "Respond",
       to: from,
       correlationId,
@@ -455,8 +472,12 @@ const heartbeat = (
   let shouldShutDown = false;
   if (broker.fenced) {
     if (request.wantShutDown) {
+      mark(out, "R116:fenced-broker-shuts-down");
       shouldShutDown = true;
+    } else if (!request.wantFence && !caughtUp) {
+      mark(out, "R115:fenced-until-caught-up");
     } else if (!request.wantFence && caughtUp) {
+      mark(out, "R116:unfenced");
       // R116, R117: FENCED → UNFENCED: unfence, then give leaderless partitions a leader.
       writer.add({
         _tag: "BrokerRegistrationChangeRecord",
@@ -476,11 +497,13 @@ const heartbeat = (
         x.metadataOffset >= session.controlledShutdownOffset,
     );
     if (!leadsAny(s.image, broker.id) && othersCaughtUp) {
+      mark(out, "R116:controlled-shutdown-completes");
       shouldShutDown = true;
       fenceRecords(writer, broker);
     }
   } else if (request.wantShutDown && leadsAny(s.image, broker.id)) {
     // R116, R117: UNFENCED → CONTROLLED_SHUTDOWN: mark it, then move leadership and ISR membership away.
+    mark(out, "R116:controlled-shutdown-begins");
     writer.add({
       _tag: "BrokerRegistrationChangeRecord",
       brokerId: broker.id,
@@ -492,6 +515,7 @@ const heartbeat = (
     session = { ...session, controlledShutdownOffset: writer.nextOffset - 1 };
   } else if (request.wantShutDown || request.wantFence) {
     // R116, R117: UNFENCED → SHUTDOWN_NOW or FENCED.
+    mark(out, request.wantShutDown ? "R116:leaderless-broker-shuts-down" : "R116:broker-asks-to-be-fenced");
     shouldShutDown = request.wantShutDown;
     fenceRecords(writer, broker);
   }
@@ -508,9 +532,10 @@ const sessionExpired = (s: ControllerState, out: Out, brokerId: number): Control
   const next = withoutSession(s, out, brokerId);
   const broker = findBroker(s.image, brokerId);
   if (broker === undefined || broker.fenced) return next;
+  mark(out, "R118:session-expiry-fences");
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
   fenceRecords(writer, broker);
-  out.push({ _tag: "Propose", epoch: s.epoch, baseOffset: s.nextOffset, records: writer.records });
+  out.effects.push({ _tag: "Propose", epoch: s.epoch, baseOffset: s.nextOffset, records: writer.records });
   return {
     ...next,
     image: writer.image,
@@ -683,6 +708,39 @@ const createTopic = (
   };
 };
 
+/** The branch of R121 each per-topic answer shows. */
+const CREATE_TOPIC_MARKS: Partial<Record<MetadataErrorCode, Mark>> = {
+  NONE: "R121:topic-created",
+  INVALID_TOPIC_EXCEPTION: "R121:invalid-topic-name",
+  INVALID_REQUEST: "R121:invalid-request",
+  TOPIC_ALREADY_EXISTS: "R121:topic-already-exists",
+  INVALID_PARTITIONS: "R121:invalid-partitions",
+  INVALID_REPLICATION_FACTOR: "R121:invalid-replication-factor",
+  INVALID_REPLICA_ASSIGNMENT: "R121:invalid-replica-assignment",
+  INVALID_CONFIG: "R121:invalid-config",
+};
+
+/** The branch of R126 each per-partition answer shows. */
+const ALTER_PARTITION_MARKS: Partial<Record<MetadataErrorCode, Mark>> = {
+  NONE: "R126:isr-changed",
+  UNKNOWN_TOPIC_ID: "R126:unknown-topic",
+  UNKNOWN_TOPIC_OR_PARTITION: "R126:unknown-partition",
+  NOT_CONTROLLER: "R126:epoch-newer-than-controller",
+  FENCED_LEADER_EPOCH: "R126:fenced-leader-epoch",
+  INVALID_REQUEST: "R126:invalid-isr-or-requester",
+  INVALID_UPDATE_VERSION: "R126:stale-partition-epoch",
+  INELIGIBLE_REPLICA: "R126:ineligible-replica",
+};
+
+/** The branch of R123 each per-partition election result shows. */
+const ELECT_LEADERS_MARKS: Partial<Record<MetadataErrorCode, Mark>> = {
+  NONE: "R123:leader-elected",
+  ELECTION_NOT_NEEDED: "R123:election-not-needed",
+  UNKNOWN_TOPIC_OR_PARTITION: "R123:unknown-partition",
+  ELIGIBLE_LEADERS_NOT_AVAILABLE: "R123:no-eligible-leader",
+  PREFERRED_LEADER_NOT_AVAILABLE: "R123:preferred-leader-not-available",
+};
+
 const createTopics = (
   s: ControllerState,
   config: ControllerConfig,
@@ -698,6 +756,8 @@ const createTopics = (
     seen.add(t.name);
     return result;
   });
+  for (const t of topics) markOutcome(out, CREATE_TOPIC_MARKS, t.errorCode);
+  if (request.validateOnly) mark(out, "R121:validate-only");
   const response: CreateTopicsResponse = { _tag: "CreateTopicsResponse", topics };
   return write(s, out, writer, from, correlationId, response);
 };
@@ -734,6 +794,8 @@ const deleteTopics = (
       errorMessage: null,
     };
   });
+  for (const r of responses)
+    mark(out, r.errorCode === "NONE" ? "R111:topic-deleted" : "R111:delete-unknown-topic");
   const response: DeleteTopicsResponse = { _tag: "DeleteTopicsResponse", responses };
   return write(s, out, writer, from, correlationId, response);
 };
@@ -792,6 +854,8 @@ const createPartitions = (
     }
     return { name: t.name, errorCode: "NONE" as MetadataErrorCode, errorMessage: null };
   });
+  for (const r of results)
+    mark(out, r.errorCode === "NONE" ? "R109:partitions-added" : "R109:create-partitions-refused");
   const response: CreatePartitionsResponse = { _tag: "CreatePartitionsResponse", results };
   return write(s, out, writer, from, correlationId, response);
 };
@@ -822,7 +886,8 @@ const alterPartition = (
       errorCode: "STALE_BROKER_EPOCH",
       topics: [],
     };
-    out.push({ _tag: "Respond", to: from, correlationId, response });
+    mark(out, "R126:stale-broker-epoch");
+    out.effects.push({ _tag: "Respond", to: from, correlationId, response });
     return s;
   }
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
@@ -881,6 +946,7 @@ const alterPartition = (
     });
     return { topicId: t.topicId, partitions };
   });
+  for (const t of topics) for (const p of t.partitions) markOutcome(out, ALTER_PARTITION_MARKS, p.errorCode);
   const response: AlterPartitionResponse = { _tag: "AlterPartitionResponse", errorCode: "NONE", topics };
   return write(s, out, writer, from, correlationId, response);
 };
@@ -900,7 +966,8 @@ const electLeaders = (
       errorCode: "INVALID_REQUEST",
       replicaElectionResults: [],
     };
-    out.push({ _tag: "Respond", to: from, correlationId, response });
+    mark(out, "R123:unknown-election-type");
+    out.effects.push({ _tag: "Respond", to: from, correlationId, response });
     return s;
   }
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
@@ -950,6 +1017,8 @@ const electLeaders = (
     });
     return { topic: name, partitionResult };
   });
+  for (const t of replicaElectionResults)
+    for (const p of t.partitionResult) markOutcome(out, ELECT_LEADERS_MARKS, p.errorCode);
   const response: ElectLeadersResponse = {
     _tag: "ElectLeadersResponse",
     errorCode: "NONE",
@@ -1045,6 +1114,8 @@ const alterConfigs = (
     }
     return result("NONE");
   });
+  for (const r of responses)
+    mark(out, r.errorCode === "NONE" ? "R111:configs-altered" : "R111:alter-configs-refused");
   const response: IncrementalAlterConfigsResponse = { _tag: "IncrementalAlterConfigsResponse", responses };
   return write(s, out, writer, from, correlationId, response);
 };
@@ -1194,14 +1265,15 @@ export const failedWith = (
 
 /** R104: stop being active: back to the committed image, every pending write failed. */
 const deactivate = (s: ControllerState, out: Out): ControllerState => {
+  if (s.pending.length > 0) mark(out, "R104:lost-leadership-fails-pending-writes");
   for (const p of s.pending)
-    out.push({
+    out.effects.push({
       _tag: "Respond",
       to: p.to,
       correlationId: p.correlationId,
       response: failedWith(p.response, "NOT_CONTROLLER"),
     });
-  for (const x of s.sessions) out.push({ _tag: "CancelSessionTimer", brokerId: x.brokerId });
+  for (const x of s.sessions) out.effects.push({ _tag: "CancelSessionTimer", brokerId: x.brokerId });
   return { ...s, active: false, image: s.committed, proposals: [], pending: [], sessions: [] };
 };
 
@@ -1234,17 +1306,19 @@ const activate = (
         controlledShutdownOffset: -1,
       });
   }
+  mark(out, "R105:activates-on-committed-image");
   if (featureLevel(next.image, METADATA_VERSION) === 0) {
+    mark(out, "R105:bootstraps-metadata-version");
     const writer = new Writer(next.image, next.nextOffset, epoch);
     writer.add({
       _tag: "FeatureLevelRecord",
       name: METADATA_VERSION,
       featureLevel: config.bootstrapMetadataVersion,
     });
-    out.push({ _tag: "Propose", epoch, baseOffset: next.nextOffset, records: writer.records });
+    out.effects.push({ _tag: "Propose", epoch, baseOffset: next.nextOffset, records: writer.records });
     next = { ...next, image: writer.image, nextOffset: writer.nextOffset, proposals: [next.nextOffset] };
   }
-  if (config.noOpIntervalMs > 0) out.push({ _tag: "ArmIdleTimer", delayMs: config.noOpIntervalMs });
+  if (config.noOpIntervalMs > 0) out.effects.push({ _tag: "ArmIdleTimer", delayMs: config.noOpIntervalMs });
   return next;
 };
 
@@ -1253,14 +1327,16 @@ const committed = (s: ControllerState, out: Out, records: readonly OffsetRecord[
   const fresh = records.filter((r) => r.offset > s.committed.offset);
   if (fresh.length === 0) return s;
   const replayed = replay(s.committed, fresh);
+  if (replayed.problems.length > 0) mark(out, "R128:replay-problem-reported");
   replayed.problems.forEach((problem, i) => {
-    out.push({ _tag: "ReplayProblem", offset: fresh[i]?.offset ?? -1, problem });
+    out.effects.push({ _tag: "ReplayProblem", offset: fresh[i]?.offset ?? -1, problem });
   });
   const last = replayed.image.offset;
   if (!s.active) return { ...s, committed: replayed.image, image: replayed.image };
   const done = s.pending.filter((p) => p.lastOffset <= last);
+  if (done.length > 0) mark(out, "R104:write-answered-once-committed");
   for (const p of done)
-    out.push({ _tag: "Respond", to: p.to, correlationId: p.correlationId, response: p.response });
+    out.effects.push({ _tag: "Respond", to: p.to, correlationId: p.correlationId, response: p.response });
   return { ...s, committed: replayed.image, pending: s.pending.filter((p) => p.lastOffset > last) };
 };
 
@@ -1273,7 +1349,8 @@ const request = (
   req: ControllerRequest,
 ): ControllerState => {
   if (!s.active) {
-    out.push({ _tag: "Respond", to: from, correlationId, response: notController(req) });
+    mark(out, "R104:standby-answers-not-controller");
+    out.effects.push({ _tag: "Respond", to: from, correlationId, response: notController(req) });
     return s;
   }
   switch (req._tag) {
@@ -1294,7 +1371,12 @@ const request = (
     case "IncrementalAlterConfigsRequest":
       return alterConfigs(s, out, from, correlationId, req);
     case "DescribeConfigsRequest":
-      out.push({ _tag: "Respond", to: from, correlationId, response: describeConfigs(s.committed, req) });
+      out.effects.push({
+        _tag: "Respond",
+        to: from,
+        correlationId,
+        response: describeConfigs(s.committed, req),
+      });
       return s;
   }
 };
@@ -1302,6 +1384,8 @@ const request = (
 export interface ControllerStep {
   readonly state: ControllerState;
   readonly effects: readonly ControllerEffect[];
+  /** The rule branches this step took (spec/marks.ts). */
+  readonly marks: readonly Mark[];
 }
 
 /** Apply one input to a controller. Pure, and never throws on well-typed input. */
@@ -1310,7 +1394,7 @@ export const controllerStep = (
   input: ControllerInput,
   config: ControllerConfig,
 ): ControllerStep => {
-  const out: Out = [];
+  const out: Out = newCollector();
   let next = s;
   switch (input._tag) {
     case "Request":
@@ -1324,6 +1408,7 @@ export const controllerStep = (
       if (input.leaderId === s.nodeId && !(s.active && s.epoch === input.epoch)) {
         next = activate(s.active ? deactivate(s, out) : s, config, out, input.epoch, input.logEndOffset);
       } else if (input.leaderId !== s.nodeId && s.active) {
+        mark(out, "R104:active-controller-steps-down");
         next = { ...deactivate(s, out), epoch: input.epoch };
       } else {
         next = { ...s, epoch: input.epoch };
@@ -1334,7 +1419,8 @@ export const controllerStep = (
       if (!s.active || expected === undefined) break;
       if (input.baseOffset !== expected) {
         // R106: the records landed elsewhere than their epochs and offsets assumed: fail over.
-        out.push({
+        mark(out, "R106:misplaced-records-resign");
+        out.effects.push({
           _tag: "ResignLeadership",
           epoch: s.epoch,
           reason: `records expected at ${expected} were placed at ${input.baseOffset}`,
@@ -1347,7 +1433,12 @@ export const controllerStep = (
     }
     case "AppendRejected":
       if (s.active) {
-        out.push({ _tag: "ResignLeadership", epoch: s.epoch, reason: "the Raft layer refused a proposal" });
+        mark(out, "R104:refused-proposal-resigns");
+        out.effects.push({
+          _tag: "ResignLeadership",
+          epoch: s.epoch,
+          reason: "the Raft layer refused a proposal",
+        });
         next = deactivate(s, out);
       }
       break;
@@ -1357,18 +1448,25 @@ export const controllerStep = (
     case "IdleTimeout":
       // R105: keep the committed offset moving so brokers can tell they are caught up.
       if (s.active) {
+        mark(out, "R105:idle-no-op-record");
         const writer = new Writer(s.image, s.nextOffset, s.epoch);
         writer.add({ _tag: "NoOpRecord" });
-        out.push({ _tag: "Propose", epoch: s.epoch, baseOffset: s.nextOffset, records: writer.records });
+        out.effects.push({
+          _tag: "Propose",
+          epoch: s.epoch,
+          baseOffset: s.nextOffset,
+          records: writer.records,
+        });
         next = {
           ...s,
           image: writer.image,
           nextOffset: writer.nextOffset,
           proposals: [...s.proposals, s.nextOffset],
         };
-        if (config.noOpIntervalMs > 0) out.push({ _tag: "ArmIdleTimer", delayMs: config.noOpIntervalMs });
+        if (config.noOpIntervalMs > 0)
+          out.effects.push({ _tag: "ArmIdleTimer", delayMs: config.noOpIntervalMs });
       }
       break;
   }
-  return { state: next, effects: out };
+  return { state: next, effects: out.effects, marks: out.marks };
 };

@@ -1,5 +1,6 @@
 // What the state machine and the process ask of the Raft layer: appends (R87), resignation (R87),
 // graceful shutdown (R35), and the shell's report that a flush finished (R16).
+import { mark } from "../marks.ts";
 import { continueFetching } from "./fetch-follower.ts";
 import { completeParkedFetches, preferredSuccessors, updateHighWatermark } from "./leader.ts";
 import { appendToLog, markFlushed } from "./log.ts";
@@ -20,7 +21,8 @@ export const handleClientAppend = (
   correlationId: number | undefined,
 ): NodeState => {
   if (s.role._tag !== "Leader" || epoch !== s.epoch || s.shuttingDown) {
-    out.push(
+    mark(out, s.role._tag !== "Leader" ? "R87:append-refused-not-leader" : "R87:append-refused-wrong-epoch");
+    out.effects.push(
       correlationId === undefined
         ? { _tag: "ClientRejected", operation: "append", errorCode: "NOT_LEADER_OR_FOLLOWER" }
         : { _tag: "ClientRejected", operation: "append", correlationId, errorCode: "NOT_LEADER_OR_FOLLOWER" },
@@ -28,11 +30,12 @@ export const handleClientAppend = (
     return s;
   }
   const baseOffset = s.log.endOffset;
-  out.push({ _tag: "AppendRecords", baseOffset, epoch, count });
+  mark(out, "R87:append-accepted");
+  out.effects.push({ _tag: "AppendRecords", baseOffset, epoch, count });
   const log = appendToLog(s.log, epoch, count);
-  out.push({ _tag: "FlushLog", offset: log.endOffset });
+  out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
   const lastOffset = log.endOffset - 1;
-  out.push(
+  out.effects.push(
     correlationId === undefined
       ? { _tag: "AppendAccepted", epoch, baseOffset, lastOffset }
       : { _tag: "AppendAccepted", correlationId, epoch, baseOffset, lastOffset },
@@ -44,15 +47,18 @@ export const handleClientAppend = (
 export const handleResign = (s: NodeState, config: RaftConfig, out: Out, epoch: number): NodeState => {
   if (epoch < s.epoch) return s;
   if (s.role._tag !== "Leader" || epoch !== s.epoch) {
-    out.push({ _tag: "ClientRejected", operation: "resign", errorCode: "NOT_LEADER_OR_FOLLOWER" });
+    mark(out, "R87:resign-refused");
+    out.effects.push({ _tag: "ClientRejected", operation: "resign", errorCode: "NOT_LEADER_OR_FOLLOWER" });
     return s;
   }
+  mark(out, "R87:resign-accepted");
   return enterResigned(s, config, out, preferredSuccessors(s, s.role));
 };
 
 /** R35: a leader resigns and waits for a successor; everyone else finishes when shutdownReady says so. */
 export const handleShutdown = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const next: NodeState = s.shuttingDown ? s : { ...s, shuttingDown: true };
+  if (next.role._tag === "Leader") mark(out, "R35:leader-shutdown-resigns");
   return next.role._tag === "Leader"
     ? enterResigned(next, config, out, preferredSuccessors(next, next.role))
     : next;
@@ -80,6 +86,7 @@ export const handleLogFlushed = (s: NodeState, config: RaftConfig, out: Out, off
   const log = markFlushed(s.log, offset);
   if (log === s.log) return s;
   const next: NodeState = { ...s, log };
+  mark(out, next.role._tag === "Leader" ? "R16:leader-flush-counts" : "R16:follower-flush-lets-fetch");
   if (next.role._tag === "Leader") return updateHighWatermark(next, config, out);
   return continueFetching(next, config, out, false);
 };

@@ -1,4 +1,6 @@
 // Rules every request and response goes through (R36–R42).
+
+import { mark } from "../marks.ts";
 import type {
   BeginQuorumEpochResponse,
   EndQuorumEpochResponse,
@@ -24,6 +26,7 @@ export const leaderIsConsistent = (s: NodeState, out: Out, leaderId: number, epo
   if (leaderId < 0 || epoch < s.epoch) return true;
   if (leaderId === s.nodeId) {
     if (epoch === s.epoch && (s.role._tag === "Leader" || s.role._tag === "Resigned")) return true;
+    mark(out, "R42:told-it-leads");
     illegalState(
       out,
       "R42",
@@ -34,6 +37,7 @@ export const leaderIsConsistent = (s: NodeState, out: Out, leaderId: number, epo
   if (epoch === s.epoch) {
     const local = knownLeader(s);
     if (local >= 0 && local !== leaderId) {
+      mark(out, "R42:two-leaders-in-epoch");
       illegalState(
         out,
         "R42",
@@ -71,13 +75,17 @@ export const handleCommonResponse = (
   correlationId: number | undefined,
 ): CommonOutcome => {
   const taken = takeInflight(s, from, api, correlationId);
-  if (taken === undefined) return { state: s, proceed: false };
+  if (taken === undefined) {
+    mark(out, "R40:answer-to-nothing-in-flight");
+    return { state: s, proceed: false };
+  }
   const error = response.errorCode;
   if (
     response.leaderEpoch < taken.epoch ||
     error === "UNKNOWN_LEADER_EPOCH" ||
     error === "INCONSISTENT_CLUSTER_ID"
   ) {
+    mark(out, error === "INCONSISTENT_CLUSTER_ID" ? "R36:answer-foreign-cluster" : "R40:stale-answer");
     return { state: taken, proceed: false };
   }
   if (!leaderIsConsistent(taken, out, response.leaderId, response.leaderEpoch))
@@ -87,6 +95,7 @@ export const handleCommonResponse = (
     error === "FENCED_LEADER_EPOCH" ||
     error === "NOT_LEADER_OR_FOLLOWER"
   ) {
+    mark(out, response.leaderEpoch > taken.epoch ? "R41:answer-newer-epoch" : "R41:answer-fenced");
     return {
       state: maybeTransition(taken, config, out, response.leaderId, response.leaderEpoch),
       proceed: false,
@@ -94,6 +103,7 @@ export const handleCommonResponse = (
   }
   const next = maybeTransition(taken, config, out, response.leaderId, response.leaderEpoch);
   if (error === "INVALID_REQUEST") {
+    mark(out, "R40:answer-invalid-request");
     illegalState(out, "R40", `replica ${from} rejected a ${api} request from this node as invalid`);
     return { state: next, proceed: false };
   }

@@ -1,5 +1,6 @@
 // Fetch on followers and observers (R61, R66–R68, R74–R76): what to ask for, how to apply the
 // answer, truncation on divergence and the high watermark.
+import { mark } from "../marks.ts";
 import { appendToLog, endOffsetForEpoch, lastEpoch, truncateLog } from "./log.ts";
 import type { FetchRequest, FetchResponse } from "./messages.ts";
 import { armTimer, electsAsVoter, hasTimer, illegalState, isVoter, type Out, sendRequest } from "./node.ts";
@@ -27,7 +28,11 @@ export const sendFetch = (s: NodeState, config: RaftConfig, out: Out): NodeState
   const target = fetchTarget(s);
   if (target === undefined || hasTimer(s, "retryBackoff")) return s;
   if (s.inflight.some((r) => r.api === "Fetch")) return s;
-  if (isVoter(s) && s.log.flushedOffset < s.log.endOffset) return s;
+  if (isVoter(s) && s.log.flushedOffset < s.log.endOffset) {
+    mark(out, "R61:fetch-waits-for-flush");
+    return s;
+  }
+  if (s.role._tag === "Unattached") mark(out, "R74:leaderless-fetch-to-voter");
   const request: FetchRequest = {
     _tag: "FetchRequest",
     clusterId: config.clusterId,
@@ -56,9 +61,14 @@ export const continueFetching = (s: NodeState, config: RaftConfig, out: Out, fai
   )
     return s;
   let next = s;
-  if (failed && s.role._tag === "Unattached")
+  if (failed && s.role._tag === "Unattached") {
+    mark(out, "R74:next-voter-after-failure");
     next = { ...next, bootstrapCursor: (next.bootstrapCursor + 1) % next.voters.length };
-  if (failed) return armTimer(next, out, "retryBackoff", config.retryBackoffMs);
+  }
+  if (failed) {
+    mark(out, "R68:retry-after-backoff");
+    return armTimer(next, out, "retryBackoff", config.retryBackoffMs);
+  }
   return sendFetch(next, config, out);
 };
 
@@ -89,6 +99,7 @@ export const handleFetchResponse = (
   if (response.divergingEpoch !== undefined && response.divergingEpoch.epoch >= 0) {
     const offset = truncationOffset(s, response.divergingEpoch);
     if (offset < s.highWatermark) {
+      mark(out, "R66:truncation-below-high-watermark");
       illegalState(
         out,
         "R66",
@@ -96,13 +107,16 @@ export const handleFetchResponse = (
       );
       return s;
     }
-    out.push({ _tag: "TruncateLog", offset });
+    mark(out, "R67:truncate-on-divergence");
+    out.effects.push({ _tag: "TruncateLog", offset });
     log = truncateLog(log, offset);
   } else {
     const first = response.records[0];
+    if (first !== undefined && first.baseOffset !== log.endOffset) mark(out, "R66:records-not-at-log-end");
     if (first !== undefined && first.baseOffset === log.endOffset) {
+      mark(out, isVoter(s) ? "R66:voter-appends-and-flushes" : "R66:observer-appends");
       for (const batch of response.records) {
-        out.push({
+        out.effects.push({
           _tag: "AppendRecords",
           baseOffset: batch.baseOffset,
           epoch: batch.epoch,
@@ -110,13 +124,19 @@ export const handleFetchResponse = (
         });
         log = appendToLog(log, batch.epoch, batch.count);
       }
-      if (isVoter(s)) out.push({ _tag: "FlushLog", offset: log.endOffset });
+      if (isVoter(s)) out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
     }
     if (response.highWatermark >= 0) {
       const candidate = Math.min(response.highWatermark, log.endOffset);
       if (candidate > highWatermark) {
+        mark(
+          out,
+          candidate < response.highWatermark
+            ? "R66:high-watermark-capped-at-log-end"
+            : "R66:high-watermark-taken",
+        );
         highWatermark = candidate;
-        out.push({ _tag: "HighWatermarkUpdated", offset: candidate });
+        out.effects.push({ _tag: "HighWatermarkUpdated", offset: candidate });
       }
     }
   }
@@ -125,7 +145,8 @@ export const handleFetchResponse = (
   // R146: records this node had flushed before the fetch cover its leader's high watermark, so it
   // holds everything committed again (a leader's high watermark covers all earlier epochs' commits).
   if (s.recovering && response.highWatermark >= 0 && s.log.flushedOffset >= response.highWatermark) {
-    out.push({ _tag: "RecoveryComplete" });
+    mark(out, "R146:recovery-complete");
+    out.effects.push({ _tag: "RecoveryComplete" });
     next = { ...next, recovering: false };
   }
   return armTimer(next, out, "fetch", config.fetchTimeoutMs);

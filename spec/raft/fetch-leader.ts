@@ -1,5 +1,6 @@
 // Fetch on the leader (R61–R65, R69–R70) and the NOT_LEADER_OR_FOLLOWER answers through which
 // observers find the leader (R74). DescribeQuorum (R88) reads the same replica bookkeeping.
+import { type Mark, mark, markOutcome } from "../marks.ts";
 import { validateClusterId } from "./common.ts";
 import {
   completeParkedFetches,
@@ -19,6 +20,15 @@ import type {
 import { armTimer, findVoter, knownLeader, type Out, respond } from "./node.ts";
 import { type ErrorCode, METADATA_PARTITION, METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from "./primitives.ts";
 import type { Leader, NodeState, ParkedFetch, RaftConfig, ReplicaProgress } from "./state.ts";
+
+/** The branch of each reason a leader refuses a fetch (R36, R1, R63, R38). */
+const FETCH_REFUSAL_MARK: Partial<Record<ErrorCode, Mark>> = {
+  INCONSISTENT_CLUSTER_ID: "R36:fetch-foreign-cluster",
+  INVALID_REQUEST: "R63:fetch-invalid",
+  FENCED_LEADER_EPOCH: "R63:fetch-fenced-epoch",
+  UNKNOWN_LEADER_EPOCH: "R63:fetch-unknown-epoch",
+  NOT_LEADER_OR_FOLLOWER: "R74:fetch-to-non-leader",
+};
 
 const fetchError = (s: NodeState, errorCode: ErrorCode): FetchResponse => ({
   _tag: "FetchResponse",
@@ -94,6 +104,7 @@ const recordReplicaFetch = (
   }
   if (request.replicaId < 0) return s;
   const index = role.observerStates.findIndex((o) => o.id === request.replicaId);
+  mark(out, "R63:observer-progress-recorded");
   const updated = progressAfterFetch(role.observerStates[index], request, s.log.endOffset, nowMs);
   const observerStates =
     index < 0
@@ -113,6 +124,7 @@ export const handleFetchRequest = (
 ): NodeState => {
   const error = fetchRequestError(s, config, request);
   if (error !== undefined || s.role._tag !== "Leader") {
+    markOutcome(out, FETCH_REFUSAL_MARK, error ?? "NOT_LEADER_OR_FOLLOWER");
     respond(out, from, fetchError(s, error ?? "NOT_LEADER_OR_FOLLOWER"), correlationId);
     return s;
   }
@@ -121,6 +133,7 @@ export const handleFetchRequest = (
   if (!(s.log.startOffset === 0 && request.fetchOffset === 0)) {
     const end = endOffsetForEpoch(s.log, request.lastFetchedEpoch);
     if (end.epoch !== request.lastFetchedEpoch || end.endOffset < request.fetchOffset) {
+      mark(out, "R65:fetch-diverging");
       const diverging: FetchResponse = {
         ...fetchResponseFrom(s, s.role, request.fetchOffset),
         divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset },
@@ -135,6 +148,7 @@ export const handleFetchRequest = (
   if (role._tag !== "Leader") return next;
   // R63(d): answer now if there is anything to send, else park until there is.
   if (readBatches(next.log, request.fetchOffset).length > 0 || request.maxWaitMs === 0) {
+    mark(out, "R63:fetch-answered-at-once");
     respond(out, from, fetchResponseFrom(next, role, request.fetchOffset), correlationId);
     return next;
   }
@@ -149,11 +163,13 @@ export const handleFetchRequest = (
   const others: ParkedFetch[] = [];
   for (const p of role.parkedFetches) {
     if (p.replicaId === request.replicaId && request.replicaId >= 0) {
+      mark(out, "R63:older-parked-fetch-answered");
       respond(out, p.replicaId, fetchResponseFrom(next, role, p.fetchOffset), p.correlationId);
     } else {
       others.push(p);
     }
   }
+  mark(out, "R63:fetch-parked");
   next = { ...next, role: { ...role, parkedFetches: [...others, parked] } };
   if (others.length === 0) next = armTimer(next, out, "fetchWait", request.maxWaitMs);
   return next;
@@ -188,6 +204,7 @@ export const handleDescribeQuorumRequest = (
       : role._tag !== "Leader"
         ? "NOT_LEADER_OR_FOLLOWER"
         : "NONE";
+  mark(out, errorCode === "NONE" ? "R88:quorum-described" : "R88:describe-refused");
   const response: DescribeQuorumResponse =
     role._tag === "Leader" && errorCode === "NONE"
       ? {

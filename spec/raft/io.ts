@@ -2,6 +2,7 @@
 // (effects). The shell — runtime or checker — decides when inputs happen and carries out the
 // effects strictly in order (R14: a send never overtakes an earlier persist).
 import * as Schema from "effect/Schema";
+import type { Mark } from "../marks.ts";
 import { ControlRecord, RaftMessage, RequestApi } from "./messages.ts";
 import { ErrorCode, Int32, Int64, ReplicaKey } from "./primitives.ts";
 import { TimerKind } from "./state.ts";
@@ -186,4 +187,6 @@ export type RaftEffect = typeof RaftEffect.Type;
 export interface StepResult<S> {
   readonly state: S;
   readonly effects: readonly RaftEffect[];
+  /** The rule branches this step took (spec/marks.ts). */
+  readonly marks: readonly Mark[];
 }

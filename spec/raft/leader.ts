@@ -1,5 +1,6 @@
 // The leader's side of the protocol: taking office (R54–R56), the high watermark (R64), check quorum
 // (R57), listener notification (R58) and the fetch purgatory (R63(d)).
+import { mark } from "../marks.ts";
 import { appendToLog, readBatches } from "./log.ts";
 import type { BeginQuorumEpochRequest, FetchResponse, LeaderChangeMessage } from "./messages.ts";
 import { armTimer, cancelTimer, type Out, otherVoters, quorumSize, respond, sendRequest } from "./node.ts";
@@ -41,7 +42,7 @@ export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out):
     voters: s.voters.map(keyOf),
     grantingVoters: s.voters.filter((v) => granting.includes(v.id)).map(keyOf),
   };
-  out.push({
+  out.effects.push({
     _tag: "AppendRecords",
     baseOffset: epochStartOffset,
     epoch: s.epoch,
@@ -49,7 +50,7 @@ export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out):
     control: leaderChange,
   });
   const log = appendToLog(s.log, s.epoch, 1);
-  out.push({ _tag: "FlushLog", offset: log.endOffset });
+  out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
   let next: NodeState = {
     ...s,
     log,
@@ -112,6 +113,7 @@ export const updateHighWatermark = (s: NodeState, config: RaftConfig, out: Out):
   offsets.sort((a, b) => b - a);
   const candidate = offsets[quorumSize(s) - 1] ?? -1;
   if (candidate <= role.epochStartOffset || candidate <= role.highWatermark) {
+    if (candidate > role.highWatermark && candidate > 0) mark(out, "R64:majority-below-epoch-start");
     return voterStates.every((v, i) => v === role.voterStates[i])
       ? s
       : { ...s, role: { ...role, voterStates } };
@@ -121,8 +123,9 @@ export const updateHighWatermark = (s: NodeState, config: RaftConfig, out: Out):
     highWatermark: Math.max(s.highWatermark, candidate),
     role: { ...role, voterStates, highWatermark: candidate },
   };
-  out.push({ _tag: "HighWatermarkUpdated", offset: candidate });
-  if (role.highWatermark < 0) out.push({ _tag: "LeaderChanged", leaderId: s.nodeId, epoch: s.epoch });
+  out.effects.push({ _tag: "HighWatermarkUpdated", offset: candidate });
+  mark(out, role.highWatermark < 0 ? "R58:first-commit-tells-listener" : "R64:high-watermark-advanced");
+  if (role.highWatermark < 0) out.effects.push({ _tag: "LeaderChanged", leaderId: s.nodeId, epoch: s.epoch });
   next = completeParkedFetches(next, config, out);
   return next;
 };
@@ -142,6 +145,7 @@ export const fetchResponseFrom = (s: NodeState, role: Leader, fetchOffset: numbe
 export const completeParkedFetches = (s: NodeState, _config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
   if (role._tag !== "Leader" || role.parkedFetches.length === 0) return s;
+  mark(out, "R63:parked-fetches-answered");
   for (const parked of role.parkedFetches) {
     respond(out, parked.replicaId, fetchResponseFrom(s, role, parked.fetchOffset), parked.correlationId);
   }
@@ -156,6 +160,7 @@ export const failParkedFetches = (
   epoch: number,
   leaderId: number,
 ): void => {
+  if (role.parkedFetches.length > 0) mark(out, "R30:parked-fetches-refused-on-step-down");
   for (const parked of role.parkedFetches) {
     const response: FetchResponse = {
       _tag: "FetchResponse",
@@ -182,6 +187,7 @@ export const recordVoterFetch = (s: NodeState, config: RaftConfig, out: Out, vot
     : [...role.fetchedVoters, voterId];
   const needed = quorumSize(s) - (role.voterStates.some((v) => v.id === s.nodeId) ? 1 : 0);
   if (fetched.length >= needed) {
+    mark(out, "R57:check-quorum-interval-restarts");
     return armTimer(
       { ...s, role: { ...role, fetchedVoters: [] } },
       out,

@@ -1,12 +1,15 @@
 // Small helpers over NodeState shared by every handler: identity, voter membership, timers,
 // in-flight requests and the response fields every message carries (R39).
+import { type Collector, newCollector } from "../marks.ts";
 import type { RaftEffect } from "./io.ts";
 import type { RaftMessage, RequestApi } from "./messages.ts";
 import { majority, NO_ID, type ReplicaKey, replicaKeyMatches, type Voter } from "./primitives.ts";
 import type { NodeState, TimerKind } from "./state.ts";
 
-/** Effects are collected in order into a list owned by the current step. */
-export type Out = RaftEffect[];
+/** Effects are collected in order, with the coverage marks of the branches taken (spec/marks.ts). */
+export type Out = Collector<RaftEffect>;
+
+export const newOut = (): Out => newCollector<RaftEffect>();
 
 export const localKey = (s: NodeState): ReplicaKey =>
   s.directoryId === undefined ? { id: s.nodeId } : { id: s.nodeId, directoryId: s.directoryId };
@@ -75,7 +78,7 @@ export const armTimer = (
   delayMs: number,
   jitterMs = 0,
 ): NodeState => {
-  out.push({ _tag: "SetTimer", timer, delayMs, jitterMs });
+  out.effects.push({ _tag: "SetTimer", timer, delayMs, jitterMs });
   return hasTimer(s, timer) ? s : { ...s, timers: [...s.timers, timer] };
 };
 
@@ -88,7 +91,7 @@ export const keepTimer = (s: NodeState, out: Out, timer: TimerKind): NodeState =
 
 export const cancelTimer = (s: NodeState, out: Out, timer: TimerKind): NodeState => {
   if (!hasTimer(s, timer)) return s;
-  out.push({ _tag: "CancelTimer", timer });
+  out.effects.push({ _tag: "CancelTimer", timer });
   return { ...s, timers: s.timers.filter((t) => t !== timer) };
 };
 
@@ -123,7 +126,7 @@ export const sendRequest = (
 ): NodeState => {
   if (isInflight(s, destination, api)) return s;
   const correlationId = s.nextCorrelationId;
-  out.push({ _tag: "Send", to: destination, message, correlationId });
+  out.effects.push({ _tag: "Send", to: destination, message, correlationId });
   return {
     ...s,
     inflight: [...s.inflight, { destination, api, correlationId }],
@@ -154,7 +157,7 @@ export const respond = (
   message: RaftMessage,
   correlationId: number | undefined,
 ): void => {
-  out.push(
+  out.effects.push(
     correlationId === undefined
       ? { _tag: "Send", to, message }
       : { _tag: "Send", to, message, correlationId },
@@ -162,5 +165,5 @@ export const respond = (
 };
 
 export const illegalState = (out: Out, rule: string, detail: string): void => {
-  out.push({ _tag: "IllegalState", rule, detail });
+  out.effects.push({ _tag: "IllegalState", rule, detail });
 };

@@ -1,4 +1,5 @@
 // BeginQuorumEpoch (R59–R60) and EndQuorumEpoch with resignation (R71–R73).
+import { mark } from "../marks.ts";
 import { leaderIsConsistent, validateClusterId } from "./common.ts";
 import type {
   BeginQuorumEpochRequest,
@@ -54,6 +55,7 @@ export const handleBeginQuorumEpochRequest = (
 ): NodeState => {
   const error = quorumEpochError(s, config, request);
   if (error !== undefined) {
+    mark(out, error === "FENCED_LEADER_EPOCH" ? "R60:begin-epoch-stale" : "R60:begin-epoch-invalid");
     respond(out, from, answer("BeginQuorumEpochResponse", s, error), correlationId);
     return s;
   }
@@ -65,6 +67,7 @@ export const handleBeginQuorumEpochRequest = (
       (request.voterDirectoryId === undefined ||
         next.directoryId === undefined ||
         request.voterDirectoryId === next.directoryId));
+  mark(out, intended ? "R60:begin-epoch-followed" : "R100:begin-epoch-wrong-voter");
   respond(
     out,
     from,
@@ -137,6 +140,7 @@ export const handleEndQuorumEpochRequest = (
 ): NodeState => {
   const error = quorumEpochError(s, config, request);
   if (error !== undefined) {
+    mark(out, error === "FENCED_LEADER_EPOCH" ? "R71:end-epoch-stale" : "R71:end-epoch-invalid");
     respond(out, from, answer("EndQuorumEpochResponse", s, error), correlationId);
     return s;
   }
@@ -145,6 +149,7 @@ export const handleEndQuorumEpochRequest = (
   const role = next.role;
   if (role._tag === "Follower" && role.leaderId === request.leaderId && next.epoch === request.leaderEpoch) {
     const backoff = endEpochElectionBackoffMs(config, localKey(next), request.preferredCandidates);
+    mark(out, backoff === 0 ? "R72:first-successor-stands-at-once" : "R72:successor-backs-off");
     next = armTimer(next, out, "fetch", backoff);
   }
   respond(out, from, answer("EndQuorumEpochResponse", next, "NONE"), correlationId);

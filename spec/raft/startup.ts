@@ -1,7 +1,8 @@
 // Startup from persisted state (R18–R22).
+import { mark } from "../marks.ts";
 import type { RaftEffect, StepResult } from "./io.ts";
 import { lastEpoch } from "./log.ts";
-import { armTimer, electsAsVoter, localKey, type Out } from "./node.ts";
+import { armTimer, electsAsVoter, localKey, newOut, type Out } from "./node.ts";
 import { NO_ID, replicaKeyMatches } from "./primitives.ts";
 import type { ElectionState, LogState, NodeState, RaftConfig } from "./state.ts";
 import {
@@ -44,7 +45,7 @@ const bootState = (
 
 /** R20: a voter that had voted for itself resumes its candidacy in the same epoch. */
 const resumeCandidate = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
-  out.push({ _tag: "PersistElectionState", epoch: s.epoch, leaderId: NO_ID, votedKey: localKey(s) });
+  out.effects.push({ _tag: "PersistElectionState", epoch: s.epoch, leaderId: NO_ID, votedKey: localKey(s) });
   let next: NodeState = { ...s, role: { _tag: "Candidate", granted: [s.nodeId], rejected: [] } };
   next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
   return sendVoteRequests(next, config, out);
@@ -67,11 +68,12 @@ export const initialize = (
   firstCorrelationId = 1,
 ): StepResult<NodeState> => {
   const stored: ElectionState = persisted ?? { epoch: 0, leaderId: NO_ID };
-  const out: Out = [];
+  const out = newOut();
   const logEpoch = lastEpoch(log);
   let state: NodeState;
   if (stored.epoch < logEpoch) {
     // R18: the log has seen a newer epoch than quorum-state recorded.
+    mark(out, "R18:log-epoch-newer-than-quorum-state");
     state = enterUnattached(
       bootState(config, logEpoch, log, recovering, firstCorrelationId),
       config,
@@ -87,7 +89,8 @@ export const initialize = (
     const votedKey = stored.votedKey;
     if (stored.leaderId === config.nodeId) {
       // R19: never restart as leader; stay out of this epoch's elections.
-      out.push(
+      mark(out, "R19:former-leader-restarts-resigned");
+      out.effects.push(
         votedKey === undefined
           ? { _tag: "PersistElectionState", epoch: stored.epoch, leaderId: stored.leaderId }
           : { _tag: "PersistElectionState", epoch: stored.epoch, leaderId: stored.leaderId, votedKey },
@@ -99,22 +102,27 @@ export const initialize = (
       replicaKeyMatches(votedKey, self) &&
       electsAsVoter(boot)
     ) {
+      mark(out, "R20:candidate-resumes");
       state = resumeCandidate(boot, config, out);
     } else if (stored.leaderId >= 0 && leaderReachable(boot, stored.leaderId)) {
+      mark(out, "R21:restarts-following-known-leader");
       state = enterFollower(boot, config, out, stored.epoch, stored.leaderId, votedKey);
     } else {
+      mark(out, "R21:restarts-unattached");
       state = enterUnattached(boot, config, out, stored.epoch, stored.leaderId, votedKey, "fresh");
     }
   }
   // R22: a lone voter does not wait for a timeout to elect itself.
   if (state.role._tag === "Unattached" && electsAsVoter(state) && state.voters.length === 1) {
+    mark(out, "R22:lone-voter-elects-itself");
     state = config.preVote ? enterProspective(state, config, out) : enterCandidate(state, config, out);
   }
-  const effects: RaftEffect[] = out.filter((e) => e._tag !== "LeaderChanged");
+  if (state.recovering) mark(out, "R146:restarts-recovering");
+  const effects: RaftEffect[] = out.effects.filter((e) => e._tag !== "LeaderChanged");
   if (state.role._tag !== "Resigned" && state.role._tag !== "Leader") {
     const leaderId =
       state.role._tag === "Follower" || state.role._tag === "Unattached" ? state.role.leaderId : NO_ID;
     effects.push({ _tag: "LeaderChanged", leaderId, epoch: state.epoch });
   }
-  return { state, effects };
+  return { state, effects, marks: out.marks };
 };

@@ -1,4 +1,5 @@
 // The reducer: one input in, the next state and the effects to carry out, in order.
+import { mark } from "../marks.ts";
 import {
   handleClientAppend,
   handleLogFlushed,
@@ -12,7 +13,7 @@ import { handleDescribeQuorumRequest, handleFetchRequest } from "./fetch-leader.
 import type { RaftInput, RequestFailed, StepResult } from "./io.ts";
 import { preferredSuccessors } from "./leader.ts";
 import type { RaftMessage } from "./messages.ts";
-import { isAnswerTo, type Out, takeInflight } from "./node.ts";
+import { isAnswerTo, newOut, type Out, takeInflight } from "./node.ts";
 import {
   handleBeginQuorumEpochRequest,
   handleBeginQuorumEpochResponse,
@@ -78,11 +79,14 @@ const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: Reques
   if (next === undefined) return s;
   switch (input.api) {
     case "Vote":
+      mark(out, "R45:failed-vote-request-resent");
       return sendVoteRequests(next, config, out);
     case "EndQuorumEpoch":
+      mark(out, "R72:failed-end-epoch-resent");
       return sendEndQuorumEpoch(next, config, out);
     // R75: a leaderless observer tries the next voter; everyone else retries the same node.
     case "Fetch": {
+      mark(out, next.role._tag === "Unattached" ? "R75:failed-fetch-next-voter" : "R75:failed-fetch-retried");
       const moved =
         next.role._tag === "Unattached" && next.voters.length > 0
           ? { ...next, bootstrapCursor: (next.bootstrapCursor + 1) % next.voters.length }
@@ -91,6 +95,7 @@ const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: Reques
     }
     // R56: the resend timer will ask again.
     case "BeginQuorumEpoch":
+      mark(out, "R56:failed-begin-epoch-waits-for-resend");
       return next;
   }
 };
@@ -119,12 +124,14 @@ const dispatch = (s: NodeState, input: RaftInput, config: RaftConfig, out: Out):
  * mutated and nothing is thrown for well-typed input.
  */
 export const step = (state: NodeState, input: RaftInput, config: RaftConfig): StepResult<NodeState> => {
-  const out: Out = [];
+  const out = newOut();
   let next = dispatch(state, input, config, out);
   // R35: a node shutting down that just won an election hands leadership on at once.
   if (next.shuttingDown && next.role._tag === "Leader") {
+    mark(out, "R35:shutdown-hands-on-won-leadership");
     next = enterResigned(next, config, out, preferredSuccessors(next, next.role));
   }
-  if (shutdownReady(next) && !shutdownReady(state)) out.push({ _tag: "ShutdownComplete" });
-  return { state: next, effects: out };
+  if (shutdownReady(next) && !shutdownReady(state)) mark(out, "R35:shutdown-complete");
+  if (shutdownReady(next) && !shutdownReady(state)) out.effects.push({ _tag: "ShutdownComplete" });
+  return { state: next, effects: out.effects, marks: out.marks };
 };

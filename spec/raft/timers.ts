@@ -1,4 +1,5 @@
 // What each timer's expiry means in each role (R24–R28, R32, R33, R57, R63(d)).
+import { mark } from "../marks.ts";
 import { continueFetching } from "./fetch-follower.ts";
 import { expireParkedFetches } from "./fetch-leader.ts";
 import { beginQuorumEpochResendMs, preferredSuccessors, sendBeginQuorumEpoch } from "./leader.ts";
@@ -15,15 +16,20 @@ const onElectionTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeStat
   const role = s.role;
   switch (role._tag) {
     case "Unattached":
-      return electsAsVoter(s) ? startElection(s, config, out) : s;
+      if (!electsAsVoter(s)) return s;
+      mark(out, "R23:unattached-times-out");
+      return startElection(s, config, out);
     // R24: a pre-vote that ran out of time; its timer is spent, so Unattached fires again at once.
     case "Prospective":
+      mark(out, "R24:prevote-timed-out");
       return endProspective(s, config, out, role, "keep");
     // R25: [4.0+] a candidate that did not win goes back to pre-voting; [3.9] it stands again.
     case "Candidate":
+      mark(out, "R25:election-timed-out");
       return startElection(s, config, out);
     // R28: a resigned leader moves to the next epoch, never back into its own.
     case "Resigned":
+      mark(out, "R28:resigned-moves-to-next-epoch");
       return enterUnattached(s, config, out, s.epoch + 1, -1, undefined, "keep");
     case "Leader":
     case "Follower":
@@ -35,7 +41,11 @@ const onElectionTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeStat
 const onFetchTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
   if (role._tag !== "Follower") return s;
-  if (electsAsVoter(s)) return startElection(s, config, out);
+  if (electsAsVoter(s)) {
+    mark(out, "R27:follower-loses-leader");
+    return startElection(s, config, out);
+  }
+  mark(out, "R74:observer-loses-leader");
   // An observer (or a voter recovering lost records, R146) forgets the leader's liveness but keeps
   // its id, and asks the voters again.
   return enterUnattached(s, config, out, s.epoch, role.leaderId, role.votedKey, "keep");
@@ -48,7 +58,10 @@ export const handleTimerExpired = (
   timer: TimerKind,
 ): NodeState => {
   // A timer that was cancelled or re-armed after this expiry was queued is stale.
-  if (!hasTimer(s, timer)) return s;
+  if (!hasTimer(s, timer)) {
+    mark(out, "R31:stale-timer-ignored");
+    return s;
+  }
   const next: NodeState = { ...s, timers: s.timers.filter((t) => t !== timer) };
   const role = next.role;
   switch (timer) {
@@ -58,12 +71,14 @@ export const handleTimerExpired = (
       return onFetchTimeout(next, config, out);
     case "checkQuorum":
       // R57: not enough voters fetched within the interval: resign.
+      if (role._tag === "Leader") mark(out, "R57:leader-without-quorum-resigns");
       return role._tag === "Leader"
         ? enterResigned(next, config, out, preferredSuccessors(next, role))
         : next;
     case "beginQuorumEpoch":
       // R56: resend to the voters that have not acknowledged yet.
       if (role._tag !== "Leader") return next;
+      mark(out, "R56:begin-epoch-resent");
       return sendBeginQuorumEpoch(
         armTimer(next, out, "beginQuorumEpoch", beginQuorumEpochResendMs(config)),
         config,

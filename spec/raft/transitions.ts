@@ -1,6 +1,7 @@
 // Role transitions (R23–R30): what each state change persists (R15), which timers it arms (R31–R33),
 // what it tells the listener (R86) and what it sends on arrival.
 
+import { mark } from "../marks.ts";
 import { sendFetch } from "./fetch-follower.ts";
 import { becomeLeaderEffects, failParkedFetches } from "./leader.ts";
 import {
@@ -8,6 +9,7 @@ import {
   cancelTimersExcept,
   castVote,
   electsAsVoter,
+  isVoterId,
   keepTimer,
   knownLeader,
   localKey,
@@ -23,7 +25,7 @@ import { maybeWinElection, sendVoteRequests } from "./vote.ts";
 export type TimerMode = "fresh" | "keep";
 
 const persist = (out: Out, epoch: number, leaderId: number, votedKey: ReplicaKey | undefined): void => {
-  out.push(
+  out.effects.push(
     votedKey === undefined
       ? { _tag: "PersistElectionState", epoch, leaderId }
       : { _tag: "PersistElectionState", epoch, leaderId, votedKey },
@@ -43,7 +45,7 @@ const withRole = (s: NodeState, epoch: number, role: Role): NodeState => ({ ...s
 
 /** R86: tell the listener about a new epoch or a newly known leader. */
 const notifyLeader = (out: Out, leaderId: number, epoch: number): void => {
-  out.push({ _tag: "LeaderChanged", leaderId, epoch });
+  out.effects.push({ _tag: "LeaderChanged", leaderId, epoch });
 };
 
 /**
@@ -70,12 +72,14 @@ export const enterUnattached = (
     votedKey === undefined ? { _tag: "Unattached", leaderId } : { _tag: "Unattached", leaderId, votedKey },
   );
   if (electsAsVoter(next)) {
+    mark(out, timer === "fresh" ? "R31:unattached-fresh-timer" : "R31:unattached-keeps-timer");
     next = cancelTimersExcept(next, out, ["election"]);
     next =
       timer === "fresh"
         ? armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs)
         : keepTimer(next, out, "election");
   } else {
+    mark(out, isVoterId(next, next.nodeId) ? "R146:recovering-voter-unattached" : "R11:observer-unattached");
     next = cancelTimersExcept(next, out, []);
   }
   if (changed) notifyLeader(out, leaderId, epoch);
@@ -166,6 +170,7 @@ export const enterResigned = (
   out: Out,
   preferredSuccessors: readonly ReplicaKey[],
 ): NodeState => {
+  mark(out, preferredSuccessors.length > 0 ? "R26:leader-resigns" : "R26:lone-leader-resigns");
   let next = leave(s, out, s.epoch, s.nodeId);
   next = withRole(next, s.epoch, {
     _tag: "Resigned",
@@ -191,12 +196,16 @@ export const maybeTransition = (
 ): NodeState => {
   if (epoch > s.epoch) {
     const timer: TimerMode = freshTimerOnLeave(s) ? "fresh" : "keep";
-    if (leaderId >= 0 && leaderReachable(s, leaderId))
+    if (leaderId >= 0 && leaderReachable(s, leaderId)) {
+      mark(out, "R41:newer-epoch-follows-leader");
       return enterFollower(s, config, out, epoch, leaderId, undefined);
+    }
+    mark(out, leaderId >= 0 ? "R41:newer-epoch-unreachable-leader" : "R41:newer-epoch-no-leader");
     return enterUnattached(s, config, out, epoch, leaderId >= 0 ? leaderId : NO_ID, undefined, timer);
   }
   if (epoch === s.epoch && leaderId >= 0 && leaderId !== s.nodeId) {
     if (!knowsLeaderEndpoints(s) && leaderReachable(s, leaderId)) {
+      mark(out, "R41:same-epoch-learns-leader");
       return enterFollower(s, config, out, epoch, leaderId, castVote(s));
     }
   }

@@ -1,5 +1,6 @@
 // Vote and pre-vote (R43–R53): sending, the receiver's validation and grant tables, and the
 // election bookkeeping of Prospective and Candidate.
+import { mark } from "../marks.ts";
 import { validateClusterId } from "./common.ts";
 import { lastEpoch, lastFlushedEpoch } from "./log.ts";
 import type { VoteRequest, VoteResponse } from "./messages.ts";
@@ -72,8 +73,14 @@ const isLost = (s: NodeState, election: Election): boolean =>
 /** R22, R24, R25: a won pre-vote starts the real election; a won election makes a leader. */
 export const maybeWinElection = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
-  if (role._tag === "Prospective" && isWon(s, role)) return enterCandidate(s, config, out);
-  if (role._tag === "Candidate" && isWon(s, role)) return enterLeader(s, config, out);
+  if (role._tag === "Prospective" && isWon(s, role)) {
+    mark(out, "R24:prevote-won");
+    return enterCandidate(s, config, out);
+  }
+  if (role._tag === "Candidate" && isWon(s, role)) {
+    mark(out, "R25:election-won");
+    return enterLeader(s, config, out);
+  }
   return s;
 };
 
@@ -88,8 +95,11 @@ export const endProspective = (
   role: Prospective,
   timer: "fresh" | "keep",
 ): NodeState => {
-  if (role.leaderId >= 0 && leaderReachable(s, role.leaderId))
+  if (role.leaderId >= 0 && leaderReachable(s, role.leaderId)) {
+    mark(out, "R24:prospective-back-to-leader");
     return enterFollower(s, config, out, s.epoch, role.leaderId, role.votedKey);
+  }
+  mark(out, "R24:prospective-back-to-unattached");
   return enterUnattached(s, config, out, s.epoch, role.leaderId, role.votedKey, timer);
 };
 
@@ -159,6 +169,14 @@ export const handleVoteRequest = (
     clusterError ??
     (malformed ? "INVALID_REQUEST" : request.replicaEpoch < s.epoch ? "FENCED_LEADER_EPOCH" : undefined);
   if (error !== undefined) {
+    mark(
+      out,
+      clusterError !== undefined
+        ? "R36:vote-foreign-cluster"
+        : malformed
+          ? "R46:vote-malformed"
+          : "R47:vote-stale-epoch",
+    );
     respond(out, from, voteResponse(s, error, false), correlationId);
     return s;
   }
@@ -166,6 +184,7 @@ export const handleVoteRequest = (
   // R47: a higher epoch is adopted durably first, even for a pre-vote.
   let next = s;
   if (request.replicaEpoch > s.epoch) {
+    mark(out, request.preVote ? "R47:prevote-higher-epoch" : "R47:vote-higher-epoch");
     next = enterUnattached(
       s,
       config,
@@ -177,6 +196,7 @@ export const handleVoteRequest = (
     );
   }
   if (!isIntendedVoter(next, request)) {
+    mark(out, "R47:vote-wrong-voter");
     respond(out, from, voteResponse(next, "INVALID_VOTER_KEY", false), correlationId);
     return next;
   }
@@ -189,6 +209,18 @@ export const handleVoteRequest = (
   // R146: a voter recovering records it lost grants no vote of either kind until it has them back.
   if (request.preVote) {
     const granted = !next.recovering && grantsPreVote(next, request);
+    mark(
+      out,
+      next.recovering
+        ? "R146:recovering-refuses-prevote"
+        : granted
+          ? "R50:prevote-granted"
+          : next.role._tag === "Leader"
+            ? "R50:prevote-leader-refuses"
+            : next.role._tag === "Follower" && next.role.hasFetchedFromLeader
+              ? "R50:prevote-follower-of-live-leader"
+              : "R50:prevote-log-behind",
+    );
     respond(out, from, voteResponse(next, "NONE", granted), correlationId);
     return next;
   }
@@ -197,13 +229,19 @@ export const handleVoteRequest = (
   const role = next.role;
   let granted = false;
   if (next.recovering) {
-    granted = false;
+    mark(out, "R146:recovering-refuses-vote");
   } else if (role._tag === "Unattached" || role._tag === "Prospective") {
     if (role.votedKey !== undefined) {
       granted = replicaKeyMatches(role.votedKey, candidate);
-    } else if (role.leaderId < 0 && logIsUpToDate(next, request)) {
+      mark(out, granted ? "R49:vote-same-candidate-again" : "R49:vote-already-cast");
+    } else if (role.leaderId >= 0) {
+      mark(out, "R49:vote-leader-known");
+    } else if (!logIsUpToDate(next, request)) {
+      mark(out, "R48:vote-log-behind");
+    } else {
+      mark(out, "R51:vote-granted");
       // R51: record the vote durably (the persist precedes the response) and reset the timer.
-      out.push({
+      out.effects.push({
         _tag: "PersistElectionState",
         epoch: next.epoch,
         leaderId: role.leaderId,
@@ -213,6 +251,8 @@ export const handleVoteRequest = (
       next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
       granted = true;
     }
+  } else {
+    mark(out, "R49:vote-refused-by-role");
   }
   respond(out, from, voteResponse(next, "NONE", granted), correlationId);
   return next;
@@ -235,11 +275,15 @@ export const handleVoteResponse = (
   if (role._tag !== "Prospective" && role._tag !== "Candidate") return s;
   // R24: a voter too old to understand a pre-vote: go straight to the standard election.
   if (response.errorCode === "UNSUPPORTED_VERSION") {
-    return role._tag === "Prospective" ? enterCandidate(s, config, out) : s;
+    if (role._tag !== "Prospective") return s;
+    mark(out, "R24:prevote-unsupported-version");
+    return enterCandidate(s, config, out);
   }
   if (response.errorCode !== "NONE") return s;
   if (findVoter(s.voters, { id: from }) === undefined) return s;
+  // Defensive: a voter is asked again only while it has not answered (R45).
   if (role.granted.includes(from) || role.rejected.includes(from)) return s;
+  mark(out, response.voteGranted ? "R52:vote-grant-counted" : "R52:vote-rejection-counted");
   if (response.voteGranted) {
     const next = { ...s, role: { ...role, granted: [...role.granted, from] } };
     return maybeWinElection(next, config, out);
@@ -247,7 +291,10 @@ export const handleVoteResponse = (
   const updated: Election = { ...role, rejected: [...role.rejected, from] };
   const next = { ...s, role: updated };
   // R24: a lost pre-vote ends at once; R25: a lost election waits out its timer (KAFKA-18345).
-  if (updated._tag === "Prospective" && isLost(next, updated))
+  if (updated._tag === "Prospective" && isLost(next, updated)) {
+    mark(out, "R24:prevote-lost");
     return endProspective(next, config, out, updated, "fresh");
+  }
+  if (updated._tag === "Candidate" && isLost(next, updated)) mark(out, "R25:election-lost-waits-timer");
   return next;
 };

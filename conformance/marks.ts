@@ -1,0 +1,97 @@
+// Coverage marks (spec/marks.ts): every rule branch the spec notes, and which of them the vectors
+// take. A vector's marks come from running it through this copy of the spec, so they cannot drift
+// from the reducers; the marks the spec defines come from its source, so a new branch is reported
+// unhit until a vector takes it.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Mark } from "../spec/marks.ts";
+import { brokerStep, initialBrokerState } from "../spec/metadata/broker.ts";
+import { controllerStep, initialControllerState } from "../spec/metadata/controller.ts";
+import { initialize } from "../spec/raft/startup.ts";
+import { step } from "../spec/raft/step.ts";
+import type { Vector } from "./protocol.ts";
+
+const SPEC_DIR = new URL("../spec/", import.meta.url).pathname;
+
+/** The layers whose reducers the vectors drive; marks elsewhere (spec/node) are judged by the checker. */
+const MARKED_DIRS = ["raft", "metadata"];
+
+const MARK_LITERAL = /"(R\d+:[a-z0-9-]+)"/g;
+
+/** Every mark the spec's reducers can note, with the file that notes it. */
+export const definedMarks = (): Map<Mark, string> => {
+  const marks = new Map<Mark, string>();
+  for (const dir of MARKED_DIRS) {
+    for (const file of readdirSync(join(SPEC_DIR, dir)).sort()) {
+      if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
+      const text = readFileSync(join(SPEC_DIR, dir, file), "utf8");
+      for (const m of text.matchAll(MARK_LITERAL)) marks.set(m[1] as Mark, `spec/${dir}/${file}`);
+    }
+  }
+  return marks;
+};
+
+/** The marks one vector takes when run through the spec. */
+export const marksOfVector = (v: Vector): Set<Mark> => {
+  const hit = new Set<Mark>();
+  const note = (marks: readonly Mark[]) => {
+    for (const m of marks) hit.add(m);
+  };
+  if (v.layer === "raft") {
+    const start = initialize(
+      v.init.quorumState ?? undefined,
+      v.init.log,
+      v.init.config,
+      v.init.recovering ?? false,
+      v.init.firstCorrelationId ?? 1,
+    );
+    note(start.marks);
+    let state = start.state;
+    for (const s of v.steps) {
+      const result = step(state, s.input, v.init.config);
+      note(result.marks);
+      state = result.state;
+    }
+  } else if (v.layer === "controller") {
+    let state = initialControllerState(v.init.config.nodeId);
+    for (const s of v.steps) {
+      const result = controllerStep(state, s.input, v.init.config);
+      note(result.marks);
+      state = result.state;
+    }
+  } else {
+    let state = initialBrokerState(v.init.config.brokerId, v.init.incarnationId, v.init.previousBrokerEpoch);
+    for (const s of v.steps) {
+      const result = brokerStep(state, s.input, v.init.config);
+      note(result.marks);
+      state = result.state;
+    }
+  }
+  return hit;
+};
+
+export interface MarkCoverage {
+  /** How many vectors take each mark the spec defines (0: never hit). */
+  readonly hits: ReadonlyMap<Mark, number>;
+  readonly unhit: readonly Mark[];
+  /** Marks a vector took that the spec's source does not define: a mark built at run time. */
+  readonly undefinedMarks: readonly string[];
+}
+
+export const markCoverage = (vectors: readonly Vector[]): MarkCoverage => {
+  const defined = definedMarks();
+  const hits = new Map<Mark, number>([...defined.keys()].sort().map((m) => [m, 0]));
+  const strays = new Set<string>();
+  for (const v of vectors) {
+    for (const m of marksOfVector(v)) {
+      const n = hits.get(m);
+      if (n === undefined) strays.add(m);
+      else hits.set(m, n + 1);
+    }
+  }
+  return {
+    hits,
+    unhit: [...hits].filter(([, n]) => n === 0).map(([m]) => m),
+    undefinedMarks: [...strays].sort(),
+  };
+};
