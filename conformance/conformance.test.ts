@@ -198,16 +198,43 @@ describe("kraft conformance check-trace", () => {
       });
       expect(good.stderr).toBe("");
       expect(good.stdout).toMatch(
-        /^OK: the spec explains the whole trace: \d+ steps of 4 nodes over 5 process starts\n$/,
+        /^OK: the spec explains the whole trace: \d+ steps of 4 nodes over 5 process starts\nOK: spec\/node explains every node step: \d+ steps of 4 nodes over 5 process starts\n$/,
       );
       expect(good.status).toBe(0);
+      const originals = files.map((f) => readFileSync(f, "utf8"));
+
+      // One altered node step: the broker published its image at another offset than spec/node says.
+      const brokerFile = files[cluster.nodes.findIndex((n) => n.roles === "broker")]!;
+      const brokerLines = readFileSync(brokerFile, "utf8").trimEnd().split("\n");
+      const published = brokerLines.findIndex(
+        (l) => l.includes('"layer":"node"') && l.includes('"_tag":"Published"'),
+      );
+      expect(published).toBeGreaterThan(0);
+      brokerLines[published] = brokerLines[published]!.replace(
+        /"_tag":"Published","offset":(\d+)/,
+        (_m, o: string) => `"_tag":"Published","offset":${Number(o) + 1}`,
+      );
+      writeFileSync(brokerFile, `${brokerLines.join("\n")}\n`);
+      const badNode = spawnSync(process.execPath, [kraft, "conformance", "check-trace", ...files], {
+        encoding: "utf8",
+      });
+      expect(badNode.status).toBe(1);
+      expect(badNode.stdout).toContain(`NOT EXPLAINED by spec/node: ${brokerFile}:${published + 1}, node `);
+      expect(badNode.stdout).toMatch(
+        /is not what spec\/node does with this input\n {2}spec\/node: \{"_tag":"Published"/,
+      );
+      files.forEach((f, i) => {
+        writeFileSync(f, originals[i]!);
+      });
 
       // One altered event: a follower's election timer recorded with another delay.
       const victim = files.find(
         (_, i) => cluster.nodes[i]!.id !== leader.nodeId && cluster.nodes[i]!.roles === "controller",
       )!;
       const lines = readFileSync(victim, "utf8").trimEnd().split("\n");
-      const at = lines.findIndex((l) => l.includes('"timer":"fetch"') && l.includes('"SetTimer"'));
+      const at = lines.findIndex(
+        (l) => l.includes('"layer":"raft"') && l.includes('"timer":"fetch"') && l.includes('"SetTimer"'),
+      );
       expect(at).toBeGreaterThan(0);
       lines[at] = lines[at]!.replace(/"delayMs":(\d+)/, (_m, d: string) => `"delayMs":${Number(d) + 1}`);
       writeFileSync(victim, `${lines.join("\n")}\n`);

@@ -149,9 +149,9 @@ export const MUTANTS: readonly Mutant[] = [
 
 // ---- receiving a response (R52)`,
         replace: `  if (granted) {
-    const persisted = out.findIndex((e) => e._tag === "PersistElectionState" && e.votedKey !== undefined);
+    const persisted = out.effects.findIndex((e) => e._tag === "PersistElectionState" && e.votedKey !== undefined);
     if (persisted >= 0) {
-      const write = out.splice(persisted, 1)[0]!;
+      const write = out.effects.splice(persisted, 1)[0]!;
       respond(out, from, voteResponse(next, "NONE", granted), correlationId);
       out.effects.push(write);
       return next;

@@ -125,12 +125,27 @@ export const runMutant = async (
   const m = await load(dir);
   const { model, depth } = modelFor(m, mutant);
   const liveness = mutant.metadata === undefined || mutant.metadata.liveness === true;
-  const result = m.search(model, {
-    mode: "bfs",
-    maxSeconds,
-    ...(depth === undefined ? {} : { depth }),
-    ...(liveness ? {} : { livenessBound: 0 }),
-  });
+  let result: ReturnType<typeof m.search>;
+  try {
+    result = m.search(model, {
+      mode: "bfs",
+      maxSeconds,
+      ...(depth === undefined ? {} : { depth }),
+      ...(liveness ? {} : { livenessBound: 0 }),
+    });
+  } catch (error) {
+    // A mutant that crashes the checker is not caught: a crash is no counterexample.
+    return {
+      name: mutant.name,
+      class: mutant.class,
+      rule: mutant.rule,
+      caught: false,
+      seconds: 0,
+      distinctStates: 0,
+      result: "error",
+      violation: `the checker threw: ${(error as Error).message}`,
+    };
+  }
   return {
     name: mutant.name,
     class: mutant.class,

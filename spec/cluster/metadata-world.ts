@@ -42,6 +42,7 @@ import {
   type NodeRequest,
   type NodeResponse,
   type NodeStepResult,
+  type NodeStorage,
   nodeStep,
 } from "../node/node.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
@@ -242,7 +243,23 @@ export interface MetaOutcome {
   readonly world: MetadataWorld;
   readonly steps: readonly MetaStep[];
   readonly events: number;
+  /** Every whole-node step, as the runtime's trace records it (conformance/node-trace.ts replays it). */
+  readonly nodeSteps?: readonly NodeStepRecord[];
 }
+
+/** A whole-node step: a process start with what its storage held, or one input; and the node's effects. */
+export type NodeStepRecord =
+  | {
+      readonly node: number;
+      readonly start: {
+        readonly config: KraftNodeConfig;
+        readonly storage: NodeStorage;
+        /** The metadata records the stored log held. */
+        readonly records: readonly OffsetRecord[];
+      };
+      readonly effects: readonly NodeEffect[];
+    }
+  | { readonly node: number; readonly input: NodeInput; readonly effects: readonly NodeEffect[] };
 
 // ---- ghost: the committed log as records ----------------------------------------------------------
 
@@ -291,6 +308,7 @@ interface Run {
   events: number;
   /** Node inputs the world still owes (a flush it carried out at once, failed requests). */
   readonly queue: { readonly index: number; readonly input: NodeInput; readonly envelope?: Envelope }[];
+  readonly nodeSteps: NodeStepRecord[];
 }
 
 const setApp = (run: Run, index: number, app: AppSlot): void => {
@@ -727,6 +745,7 @@ const stepNodeIn = (run: Run, index: number, input: NodeInput, envelope: Envelop
       kraftConfigOf(run.spec, next.index),
       readerOf(run.world, next.index),
     );
+    run.nodeSteps.push({ node: nodeIdOf(next.index), input: next.input, effects: result.effects });
     const request =
       next.input._tag === "Raft" &&
       next.input.input._tag === "Received" &&
@@ -751,9 +770,10 @@ const runInput = (
     steps: notes.map((text) => ({ layer: "note", text })),
     events: 0,
     queue: [],
+    nodeSteps: [],
   };
   stepNodeIn(run, index, input, envelope);
-  return { world: run.world, steps: run.steps, events: run.events };
+  return { world: run.world, steps: run.steps, events: run.events, nodeSteps: run.nodeSteps };
 };
 
 /** A graceful stop: the log is flushed, the process ends; requests to it fail at their senders. */
@@ -845,29 +865,32 @@ export const startNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
   const id = nodeIdOf(index);
   const app = world.apps[index]!;
   const starts = app.starts + 1;
-  const run: Run = { world, spec, steps: [], events: 0, queue: [] };
+  const run: Run = { world, spec, steps: [], events: 0, queue: [], nodeSteps: [] };
   setApp(run, index, { ...emptyApp, starts, lastBrokerEpoch: app.lastBrokerEpoch });
   const storage = storageOf(run.world.raft, index);
   const config = kraftConfigOf(spec, index);
-  const result = initializeNode(
-    config,
-    {
-      quorumState: storage.quorumState ?? undefined,
-      log: storage.log,
-      recovering: storage.recovering,
-      firstCorrelationId: storage.firstCorrelationId,
-      incarnationId: incarnationOf(id, starts),
-      previousBrokerEpoch: app.lastBrokerEpoch,
-    },
-    readerOf(run.world, index),
-  );
+  const nodeStorage: NodeStorage = {
+    quorumState: storage.quorumState ?? undefined,
+    log: storage.log,
+    recovering: storage.recovering,
+    firstCorrelationId: storage.firstCorrelationId,
+    incarnationId: incarnationOf(id, starts),
+    previousBrokerEpoch: app.lastBrokerEpoch,
+  };
+  const reader = readerOf(run.world, index);
+  const result = initializeNode(config, nodeStorage, reader);
+  run.nodeSteps.push({
+    node: id,
+    start: { config, storage: nodeStorage, records: reader.records(0, storage.log.endOffset) },
+    effects: result.effects,
+  });
   const started = applyStart(run.world.raft, index, result.start.state, result.start.effects, storage);
   run.world = { ...run.world, raft: started.world };
   for (const s of started.steps) run.steps.push({ layer: "raft", step: s });
   applyNodeStep(run, index, result, null, null, true);
   const owed = run.queue.splice(0);
   for (const next of owed) stepNodeIn(run, next.index, next.input, next.envelope ?? null);
-  return { world: run.world, steps: run.steps, events: run.events };
+  return { world: run.world, steps: run.steps, events: run.events, nodeSteps: run.nodeSteps };
 };
 
 /** A freshly formatted cluster, every node started. */
@@ -910,14 +933,16 @@ export const initialMetadataWorld = (spec: MetadataClusterSpec): MetaOutcome => 
     broken: null,
   };
   const steps: MetaStep[] = [];
+  const nodeSteps: NodeStepRecord[] = [];
   let events = 0;
   for (let index = 0; index < total; index++) {
     const outcome = startNode(world, spec, index);
     world = outcome.world;
     steps.push(...outcome.steps);
+    nodeSteps.push(...(outcome.nodeSteps ?? []));
     events |= outcome.events;
   }
-  return { world, steps, events };
+  return { world, steps, events, nodeSteps };
 };
 
 /** Kill node `index`: unflushed records are lost (R14); its controller or broker state is gone. */
@@ -925,7 +950,7 @@ export const crashNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
   if (world.raft.nodes[index]!.state === null) return { world, steps: [], events: 0 };
   const id = nodeIdOf(index);
   const unanswered = unansweredBy(world.raft, id);
-  const run: Run = { world, spec, steps: [], events: 0, queue: [] };
+  const run: Run = { world, spec, steps: [], events: 0, queue: [], nodeSteps: [] };
   run.world = {
     ...run.world,
     raft: crashRaft(run.world.raft, index),
@@ -936,7 +961,7 @@ export const crashNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
   run.steps.push({ layer: "note", text: `n${id} crashed` });
   // Whoever waited on it for a Raft answer hears that the request failed.
   for (const failure of unanswered) stepNodeIn(run, failure.index, { _tag: "Raft", input: failure.input });
-  return { world: run.world, steps: run.steps, events: run.events };
+  return { world: run.world, steps: run.steps, events: run.events, nodeSteps: run.nodeSteps };
 };
 
 /** Deliver Raft message `position`. */
@@ -952,10 +977,10 @@ export const deliverRaftMessage = (
   const without = { ...world, raft: { ...world.raft, network } };
   if (world.raft.nodes[index]?.state == null) {
     // Nobody there: a request's sender hears that it failed.
-    const run: Run = { world: without, spec, steps: [], events: 0, queue: [] };
+    const run: Run = { world: without, spec, steps: [], events: 0, queue: [], nodeSteps: [] };
     for (const failure of requestFailures([envelope]))
       stepNodeIn(run, failure.index, { _tag: "Raft", input: failure.input });
-    return { world: run.world, steps: run.steps, events: run.events };
+    return { world: run.world, steps: run.steps, events: run.events, nodeSteps: run.nodeSteps };
   }
   const input: RaftInput =
     envelope.correlationId === undefined

@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadReducers, serveAdapter } from "../../conformance/adapter.ts";
 import { runBlackBox } from "../../conformance/blackbox.ts";
+import { type NodeTraceVerdict, renderNodeVerdict, replayNodeTrace } from "../../conformance/node-trace.ts";
 import { loadVectors, renderReport, runConformance } from "../../conformance/runner.ts";
 import { checkTrace, readTrace, renderVerdict, type TraceVerdict } from "../../conformance/trace.ts";
 import { VECTOR_DIR } from "../../conformance/vectors.ts";
@@ -183,15 +184,23 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
     if (files.length === 0)
       throw new UsageError("check-trace needs the trace files (NDJSON, as openkraft.trace.file writes)");
     let verdict: TraceVerdict;
+    let nodeVerdict: NodeTraceVerdict | undefined;
     try {
-      verdict = checkTrace(readTrace(files), await loadReducers(values["spec"] as string | undefined));
+      const lines = readTrace(files);
+      verdict = checkTrace(lines, await loadReducers(values["spec"] as string | undefined));
+      // openkraft's own runtime also records whole-node steps: every one must be spec/node's.
+      if (lines.some((l) => l.text.includes('"layer":"node"'))) nodeVerdict = replayNodeTrace(lines);
     } catch (error) {
       io.err(`kraft conformance check-trace: ${(error as Error).message}`);
       return 2;
     }
-    if (values["json"] === true) io.out(JSON.stringify(verdict));
-    else for (const line of renderVerdict(verdict)) io.out(line);
-    return verdict.ok ? 0 : 1;
+    if (values["json"] === true)
+      io.out(JSON.stringify(nodeVerdict === undefined ? verdict : { ...verdict, node: nodeVerdict }));
+    else {
+      for (const line of renderVerdict(verdict)) io.out(line);
+      if (nodeVerdict !== undefined) for (const line of renderNodeVerdict(nodeVerdict)) io.out(line);
+    }
+    return verdict.ok && nodeVerdict?.ok !== false ? 0 : 1;
   }
   if (sub !== "run")
     throw new UsageError(

@@ -3,7 +3,7 @@
 // that follows it leaves, flushing the log before reporting it flushed (R14, R16). It makes no protocol
 // decision of its own: which layer an input is for, forwarding, refusals and what an answer from
 // another cluster means are spec/node's (R147–R149).
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { BrokerConfig } from "../../spec/metadata/broker.ts";
 import type { ControllerConfig } from "../../spec/metadata/controller.ts";
@@ -17,6 +17,7 @@ import {
   type NodeInput,
   type KraftNode as NodeOfSpec,
   type NodeResponse,
+  type NodeStorage,
   nodeStep,
 } from "../../spec/node/node.ts";
 import type { RaftEffect } from "../../spec/raft/io.ts";
@@ -104,6 +105,13 @@ export class KraftNode {
   private readonly lastFetch = new Map<number, number>();
   private metricsServer: Server | null = null;
   private traceFd: number | null = null;
+  /** The process start as spec/node saw it, for the node trace (conformance/node-trace.ts). */
+  private readonly nodeStartRecord: {
+    readonly config: KraftNodeConfig;
+    readonly storage: Omit<NodeStorage, "quorumState"> & { readonly quorumState: ElectionState | null };
+    readonly records: readonly OffsetRecord[];
+    readonly effects: readonly NodeEffect[];
+  };
   private readonly startRecord: {
     readonly config: RaftConfig;
     readonly storage: {
@@ -217,19 +225,24 @@ export class KraftNode {
       log: this.store.logState(),
       recovering: this.store.recovering,
     };
-    const start = initializeNode(
-      this.nodeConfig,
-      {
-        quorumState: storage.quorumState ?? undefined,
-        log: storage.log,
-        recovering: storage.recovering,
-        firstCorrelationId: 1,
-        incarnationId: randomIncarnation(),
-        previousBrokerEpoch: -1,
-      },
-      this.reader,
-    );
+    const nodeStorage = {
+      quorumState: storage.quorumState ?? undefined,
+      log: storage.log,
+      recovering: storage.recovering,
+      firstCorrelationId: 1,
+      incarnationId: randomIncarnation(),
+      previousBrokerEpoch: -1,
+    };
+    // For the trace: the stored records as the start read them, before its own effects append any.
+    const storedRecords = config.traceFile.length > 0 ? this.reader.records(0, this.store.endOffset) : [];
+    const start = initializeNode(this.nodeConfig, nodeStorage, this.reader);
     this.startRecord = { config: this.raftConfig, storage, effects: start.start.effects };
+    this.nodeStartRecord = {
+      config: this.nodeConfig,
+      storage: { ...nodeStorage, quorumState: storage.quorumState },
+      records: storedRecords,
+      effects: start.effects,
+    };
     this.node = start.state;
     this.interpret(start.effects, undefined);
   }
@@ -241,9 +254,17 @@ export class KraftNode {
     if (this.config.traceFile.length > 0) {
       this.traceFd = openSync(this.config.traceFile, "a");
       // The process start, with what storage held: a trace checker replays the node from here.
+      const fresh = fstatSync(this.traceFd).size === 0;
       writeSync(
         this.traceFd,
         `${JSON.stringify({ time: Date.now(), node: this.config.nodeId, layer: "raft", input: { _tag: "Start" }, ...this.startRecord })}\n`,
+      );
+      // The same start for the node trace replay (conformance/node-trace.ts); the stored records only
+      // when this file has no earlier start, whose replay would otherwise have them.
+      const { records, ...nodeStart } = this.nodeStartRecord;
+      writeSync(
+        this.traceFd,
+        `${JSON.stringify({ time: Date.now(), node: this.config.nodeId, layer: "node", input: { _tag: "Start" }, ...nodeStart, ...(fresh ? { records } : {}) })}\n`,
       );
     }
     this.transport.dialAll();
@@ -343,6 +364,7 @@ export class KraftNode {
   /** One spec/node step: the node decides, the shell carries out its effects in order. */
   private stepNode(work: Work): void {
     const result = nodeStep(this.node, work.input, this.nodeConfig, this.reader);
+    this.trace("node", work.input, result.effects);
     const wasActive = this.node.controller?.active === true;
     const brokerBefore = this.node.broker?.lifecycle;
     this.node = result.state;
