@@ -4,6 +4,7 @@
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import * as Schema from "effect/Schema";
+import type { Mark } from "../spec/marks.ts";
 import type * as BrokerModule from "../spec/metadata/broker.ts";
 import { BrokerInput } from "../spec/metadata/broker.ts";
 import type * as ControllerModule from "../spec/metadata/controller.ts";
@@ -11,6 +12,7 @@ import { ControllerInput } from "../spec/metadata/controller.ts";
 import { type RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import type { ElectionState, LogState, NodeState, RaftConfig } from "../spec/raft/state.ts";
 import { AdapterRequest, project, projectBroker, projectController, type Reply } from "./protocol.ts";
+import { type BreakableRule, Variation } from "./vary.ts";
 
 export interface Reducers {
   readonly initialize: (
@@ -19,12 +21,20 @@ export interface Reducers {
     config: RaftConfig,
     recovering?: boolean,
     firstCorrelationId?: number,
-  ) => { readonly state: NodeState; readonly effects: readonly RaftEffect[] };
+  ) => {
+    readonly state: NodeState;
+    readonly effects: readonly RaftEffect[];
+    readonly marks?: readonly Mark[];
+  };
   readonly step: (
     state: NodeState,
     input: RaftInput,
     config: RaftConfig,
-  ) => { readonly state: NodeState; readonly effects: readonly RaftEffect[] };
+  ) => {
+    readonly state: NodeState;
+    readonly effects: readonly RaftEffect[];
+    readonly marks?: readonly Mark[];
+  };
   readonly controllerStep: typeof ControllerModule.controllerStep;
   readonly initialControllerState: typeof ControllerModule.initialControllerState;
   readonly brokerStep: typeof BrokerModule.brokerStep;
@@ -66,9 +76,21 @@ type Running =
     }
   | { readonly layer: "broker"; state: BrokerModule.BrokerState; readonly config: BrokerModule.BrokerConfig };
 
+/** Other free choices than the reducer's (`--vary SEED`), and optionally one violation (`--break RULE`). */
+export interface VaryOptions {
+  readonly seed: number;
+  readonly breaking?: BreakableRule;
+}
+
 /** Serve the protocol until the input ends. */
-export const serveAdapter = async (reducers: Reducers, input: Readable, output: Writable): Promise<void> => {
+export const serveAdapter = async (
+  reducers: Reducers,
+  input: Readable,
+  output: Writable,
+  vary?: VaryOptions,
+): Promise<void> => {
   let node: Running | null = null;
+  let variation: Variation | null = null;
   const reply = (r: Reply) => output.write(`${JSON.stringify(r)}\n`);
   for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     if (line.trim().length === 0) continue;
@@ -84,7 +106,14 @@ export const serveAdapter = async (reducers: Reducers, input: Readable, output: 
             request.firstCorrelationId ?? 1,
           );
           node = { layer: "raft", state: result.state, config: request.config };
-          reply({ _tag: "ok", effects: result.effects, state: project(result.state) });
+          variation = vary === undefined ? null : new Variation(vary.seed, request.config, vary.breaking);
+          variation?.start();
+          reply({
+            _tag: "ok",
+            effects:
+              variation === null ? result.effects : variation.effects(result.effects, result.marks ?? []),
+            state: project(result.state),
+          });
           break;
         }
         case "initController": {
@@ -111,9 +140,15 @@ export const serveAdapter = async (reducers: Reducers, input: Readable, output: 
           if (node === null) {
             reply({ _tag: "error", message: "an input before any init" });
           } else if (node.layer === "raft") {
-            const result = reducers.step(node.state, decodeRaftInput(request.input), node.config);
+            const decoded = decodeRaftInput(request.input);
+            const result = reducers.step(node.state, variation?.input(decoded) ?? decoded, node.config);
             node.state = result.state;
-            reply({ _tag: "ok", effects: result.effects, state: project(result.state) });
+            reply({
+              _tag: "ok",
+              effects:
+                variation === null ? result.effects : variation.effects(result.effects, result.marks ?? []),
+              state: project(result.state),
+            });
           } else if (node.layer === "controller") {
             const result = reducers.controllerStep(
               node.state,

@@ -37,6 +37,7 @@ import {
 import { initialize } from "../spec/raft/startup.ts";
 import { EMPTY_LOG, type NodeState, type RaftConfig, TimerKind } from "../spec/raft/state.ts";
 import { step } from "../spec/raft/step.ts";
+import { rulesOfMarks } from "./marks.ts";
 import {
   type BrokerVector,
   type ControllerVector,
@@ -52,12 +53,6 @@ type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const chance = (random: Random, p: number): boolean => random() < p;
 
-/** The rules of a set of marks, in rule order. */
-const rulesOf = (marks: ReadonlySet<Mark>): string[] =>
-  [...new Set([...marks].map((m) => m.slice(0, m.indexOf(":"))))].sort(
-    (a, b) => Number(a.slice(1)) - Number(b.slice(1)),
-  );
-
 /** Keep the walks that take a mark no kept walk took, in seed order. */
 const keepNew = <V extends Vector>(
   seeds: number,
@@ -69,7 +64,7 @@ const keepNew = <V extends Vector>(
     const { vector, marks } = walk(seed);
     if ([...marks].every((m) => covered.has(m))) continue;
     for (const m of marks) covered.add(m);
-    kept.push({ ...vector, rules: rulesOf(marks) });
+    kept.push({ ...vector, rules: rulesOfMarks(marks) });
   }
   return kept;
 };

@@ -31,12 +31,9 @@ export const definedMarks = (): Map<Mark, string> => {
   return marks;
 };
 
-/** The marks one vector takes when run through the spec. */
-export const marksOfVector = (v: Vector): Set<Mark> => {
-  const hit = new Set<Mark>();
-  const note = (marks: readonly Mark[]) => {
-    for (const m of marks) hit.add(m);
-  };
+/** The marks of each step of a vector when run through the spec: the start's first, then each step's. */
+export const stepMarks = (v: Vector): (readonly Mark[])[] => {
+  const out: (readonly Mark[])[] = [];
   if (v.layer === "raft") {
     const start = initialize(
       v.init.quorumState ?? undefined,
@@ -45,30 +42,41 @@ export const marksOfVector = (v: Vector): Set<Mark> => {
       v.init.recovering ?? false,
       v.init.firstCorrelationId ?? 1,
     );
-    note(start.marks);
+    out.push(start.marks);
     let state = start.state;
     for (const s of v.steps) {
       const result = step(state, s.input, v.init.config);
-      note(result.marks);
+      out.push(result.marks);
       state = result.state;
     }
   } else if (v.layer === "controller") {
+    out.push([]);
     let state = initialControllerState(v.init.config.nodeId);
     for (const s of v.steps) {
       const result = controllerStep(state, s.input, v.init.config);
-      note(result.marks);
+      out.push(result.marks);
       state = result.state;
     }
   } else {
+    out.push([]);
     let state = initialBrokerState(v.init.config.brokerId, v.init.incarnationId, v.init.previousBrokerEpoch);
     for (const s of v.steps) {
       const result = brokerStep(state, s.input, v.init.config);
-      note(result.marks);
+      out.push(result.marks);
       state = result.state;
     }
   }
-  return hit;
+  return out;
 };
+
+/** The marks one vector takes when run through the spec. */
+export const marksOfVector = (v: Vector): Set<Mark> => new Set(stepMarks(v).flat());
+
+/** The rules of a set of marks, in rule order. */
+export const rulesOfMarks = (marks: Iterable<Mark>): string[] =>
+  [...new Set([...marks].map((m) => m.slice(0, m.indexOf(":"))))].sort(
+    (a, b) => Number(a.slice(1)) - Number(b.slice(1)),
+  );
 
 export interface MarkCoverage {
   /** How many vectors take each mark the spec defines (0: never hit). */

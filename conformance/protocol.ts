@@ -151,8 +151,10 @@ const vectorFields = {
   /** `<source>/<n|c|b><node>#<start>`: the scenario, the node (Raft, controller or broker layer), which start. */
   name: Schema.String,
   source: Schema.String,
-  /** The rules the source scenario exercises (its `# Rules:` line). */
+  /** The rules the source scenario exercises (its `# Rules:` line), or an adversarial walk's marks do. */
   rules: Schema.Array(Schema.String),
+  /** The coverage marks (spec/README.md) the vector takes: the rule branches its steps run in the spec. */
+  marks: Schema.optionalKey(Schema.Array(Schema.String)),
 };
 
 /** One process lifetime of one layer: its start, then every input with what the spec does. */

@@ -7,7 +7,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import * as Schema from "effect/Schema";
+import type { Mark } from "../spec/marks.ts";
+import { nextContext, type StepContext } from "../spec/raft/allowed.ts";
+import type { RaftEffect } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
+import { definedRules } from "./coverage.ts";
+import { judgeRaftStep } from "./judge.ts";
+import { rulesOfMarks, stepMarks } from "./marks.ts";
 import {
   type AdapterRequest,
   type AnyEffect,
@@ -25,13 +31,30 @@ export interface Difference {
   readonly what: string;
   readonly expected: unknown;
   readonly actual: unknown;
+  /** The rules the difference breaks. */
+  readonly rules: readonly string[];
+  /** The coverage marks of the step where it happened. */
+  readonly marks?: readonly Mark[];
 }
 
 export interface VectorResult {
   readonly name: string;
+  /** The rules the vector exercises: its source's, and those of the coverage marks it takes. */
   readonly rules: readonly string[];
+  readonly marks: readonly Mark[];
   readonly passed: boolean;
+  /** The first violation. */
   readonly difference: Difference | null;
+  /** Every violation: a run goes on after one while the projected states still agree. */
+  readonly violations: readonly Difference[];
+  /** Why the run stopped before the vector's end (the states diverged, the adapter failed), or null. */
+  readonly stopped: string | null;
+}
+
+/** Vectors exercising a rule or a mark, and how many of them broke it. */
+export interface Tally {
+  readonly vectors: number;
+  readonly failed: number;
 }
 
 export interface ConformanceReport {
@@ -40,8 +63,12 @@ export interface ConformanceReport {
   readonly passed: number;
   readonly failed: number;
   readonly results: readonly VectorResult[];
-  /** Per rule: vectors exercising it, and how many of them failed. */
-  readonly rules: Readonly<Record<string, { readonly vectors: number; readonly failed: number }>>;
+  /** Per rule: vectors exercising it, and how many of them broke it. */
+  readonly rules: Readonly<Record<string, Tally>>;
+  /** Per coverage mark: vectors taking it, and how many of them broke a rule at a step taking it. */
+  readonly marks: Readonly<Record<string, Tally>>;
+  /** Rules of spec/README.md no vector of this run exercises. */
+  readonly notReached: readonly string[];
 }
 
 const decodeVector = Schema.decodeUnknownSync(Vector);
@@ -279,16 +306,34 @@ export const runConformance = async (
     adapterProcess.close();
   }
   const rules: Record<string, { vectors: number; failed: number }> = {};
+  const marks: Record<string, { vectors: number; failed: number }> = {};
   for (const r of results) {
-    for (const rule of r.rules) {
+    const broken = new Set(r.violations.flatMap((v) => v.rules));
+    for (const rule of new Set([...r.rules, ...broken])) {
       const entry = rules[rule] ?? { vectors: 0, failed: 0 };
       rules[rule] = entry;
       entry.vectors++;
-      if (!r.passed) entry.failed++;
+      if (broken.has(rule)) entry.failed++;
+    }
+    const brokenMarks = new Set(r.violations.flatMap((v) => v.marks ?? []));
+    for (const mark of r.marks) {
+      const entry = marks[mark] ?? { vectors: 0, failed: 0 };
+      marks[mark] = entry;
+      entry.vectors++;
+      if (brokenMarks.has(mark)) entry.failed++;
     }
   }
   const passed = results.filter((r) => r.passed).length;
-  return { adapter, vectors: results.length, passed, failed: results.length - passed, results, rules };
+  return {
+    adapter,
+    vectors: results.length,
+    passed,
+    failed: results.length - passed,
+    results,
+    rules,
+    marks,
+    notReached: definedRules().filter((r) => rules[r] === undefined),
+  };
 };
 
 const runVector = async (
@@ -297,44 +342,92 @@ const runVector = async (
   timeoutMs: number,
 ): Promise<VectorResult> => {
   const ids = new Map<number, number>();
-  const fail = (difference: Difference): VectorResult => ({
+  const marks = stepMarks(vector);
+  const allMarks = [...new Set(marks.flat())].sort();
+  const rules = [...new Set([...vector.rules, ...rulesOfMarks(allMarks)])].sort(
+    (a, b) => Number(a.slice(1)) - Number(b.slice(1)),
+  );
+  const violations: Difference[] = [];
+  const result = (stopped: string | null): VectorResult => ({
     name: vector.name,
-    rules: vector.rules,
-    passed: false,
-    difference,
+    rules,
+    marks: allMarks,
+    passed: violations.length === 0,
+    difference: violations[0] ?? null,
+    violations,
+    stopped,
   });
-  const check = (
+  let context: StepContext = {
+    armed: new Set(),
+    persisted: vector.layer === "raft" ? vector.init.quorumState : null,
+  };
+  /** Judge one reply; false when the runs can no longer be compared. */
+  const judge = (
     step: number,
     input: string,
     reply: Reply,
     expected: { readonly effects: readonly AnyEffect[]; readonly state: AnyProjection },
-  ): VectorResult | null => {
-    if (reply._tag === "error")
-      return fail({
+  ): boolean => {
+    const stepMarksHere = marks[step + 1] ?? [];
+    const stepRules = rulesOfMarks(stepMarksHere);
+    if (reply._tag === "error") {
+      violations.push({
         step,
         input,
         what: "the adapter reported an error",
         expected: null,
         actual: reply.message,
+        rules: stepRules,
+        marks: stepMarksHere,
       });
-    const difference =
-      compareEffects(expected.effects, reply.effects, ids) ?? compareState(expected.state, reply.state);
-    return difference === null ? null : fail({ step, input, ...difference });
+      return false;
+    }
+    const effects =
+      vector.layer === "raft"
+        ? judgeRaftStep(
+            expected.effects as readonly RaftEffect[],
+            reply.effects as readonly RaftEffect[],
+            context,
+            stepMarksHere,
+            vector.init.config,
+            ids,
+          )
+        : withRules(compareEffects(expected.effects, reply.effects, ids), stepRules);
+    if (effects !== null) violations.push({ step, input, ...effects, marks: stepMarksHere });
+    if (vector.layer === "raft") context = nextContext(context, expected.effects as readonly RaftEffect[]);
+    const state = compareState(expected.state, reply.state);
+    if (state !== null) {
+      violations.push({ step, input, ...state, rules: stepRules, marks: stepMarksHere });
+      return false;
+    }
+    return true;
   };
-  const start = check(-1, "init", await adapter.request(vector.init, timeoutMs), vector.start);
-  if (start !== null) return start;
+  const diverged = (step: number) =>
+    `the projected states differ after ${step < 0 ? "the start" : `step ${step}`}: the runs can no longer be compared`;
+  if (!judge(-1, "init", await adapter.request(vector.init, timeoutMs), vector.start))
+    return result(diverged(-1));
   for (const [i, s] of vector.steps.entries()) {
+    if (s.input._tag === "TimerExpired") {
+      const armed = new Set(context.armed);
+      armed.delete(s.input.timer);
+      context = { ...context, armed };
+    }
     const reply = await adapter.request(
       { _tag: "input", input: translate(vector.layer, s.input, ids) },
       timeoutMs,
     );
-    const result = check(i, describeInput(s.input), reply, s);
-    if (result !== null) return result;
+    if (!judge(i, describeInput(s.input), reply, s)) return result(diverged(i));
   }
-  return { name: vector.name, rules: vector.rules, passed: true, difference: null };
+  return result(null);
 };
 
-/** A readable account of a report: a summary, each failing vector's first difference, failing rules. */
+const withRules = (
+  difference: { what: string; expected: unknown; actual: unknown } | null,
+  rules: readonly string[],
+): { what: string; expected: unknown; actual: unknown; rules: readonly string[] } | null =>
+  difference === null ? null : { ...difference, rules };
+
+/** A readable account of a report: a summary, each failing vector's violations, the rules broken. */
 export const renderReport = (report: ConformanceReport, showPassing = false): string[] => {
   const lines = [
     `kraft conformance: ${report.vectors} vector${report.vectors === 1 ? "" : "s"} against ${JSON.stringify(report.adapter)}: ${report.passed} passed, ${report.failed} failed`,
@@ -344,18 +437,21 @@ export const renderReport = (report: ConformanceReport, showPassing = false): st
       if (showPassing) lines.push(`PASS ${r.name}`);
       continue;
     }
-    const d = r.difference!;
-    lines.push(
-      `FAIL ${r.name} at ${d.step < 0 ? "the start" : `step ${d.step} (${d.input})`}: ${d.what}`,
-      `  expected: ${JSON.stringify(d.expected)}`,
-      `  actual:   ${JSON.stringify(d.actual)}`,
-    );
+    lines.push(`FAIL ${r.name}${r.stopped === null ? "" : ` (${r.stopped})`}`);
+    for (const d of r.violations) {
+      lines.push(
+        `  at ${d.step < 0 ? "the start" : `step ${d.step} (${d.input})`}: ${d.what} [${d.rules.join(" ")}]`,
+        `    expected: ${JSON.stringify(d.expected)}`,
+        `    actual:   ${JSON.stringify(d.actual)}`,
+      );
+    }
   }
   const failing = Object.entries(report.rules)
     .filter(([, v]) => v.failed > 0)
     .map(([rule, v]) => `${rule} (${v.failed}/${v.vectors})`);
   lines.push(
-    `rules exercised: ${Object.keys(report.rules).length}; ${failing.length === 0 ? "every one passes" : `failing: ${failing.join(", ")}`}`,
+    `rules exercised: ${Object.keys(report.rules).length}, not reached: ${report.notReached.length === 0 ? "none" : report.notReached.join(" ")}; ${failing.length === 0 ? "every one passes" : `broken: ${failing.join(", ")}`}`,
+    `coverage marks taken: ${Object.keys(report.marks).length}; ${Object.values(report.marks).filter((m) => m.failed > 0).length} at a violation`,
   );
   return lines;
 };

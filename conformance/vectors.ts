@@ -45,6 +45,12 @@ export const generateVectors = (): Map<string, Vector[]> => {
   for (const vectors of out.values())
     for (const v of vectors) for (const m of marksOfVector(v)) covered.add(m);
   for (const [source, vectors] of adversarialVectors(covered)) out.set(source, vectors);
+  // Every vector names the marks it takes.
+  for (const [source, vectors] of out)
+    out.set(
+      source,
+      vectors.map((v) => ({ ...v, marks: [...marksOfVector(v)].sort() })),
+    );
   return out;
 };
 

@@ -8,6 +8,7 @@ import { runBlackBox } from "../../conformance/blackbox.ts";
 import { type NodeTraceVerdict, renderNodeVerdict, replayNodeTrace } from "../../conformance/node-trace.ts";
 import { loadVectors, renderReport, runConformance } from "../../conformance/runner.ts";
 import { checkTrace, readTrace, renderVerdict, type TraceVerdict } from "../../conformance/trace.ts";
+import { BREAKABLE_RULES, type BreakableRule } from "../../conformance/vary.ts";
 import { VECTOR_DIR } from "../../conformance/vectors.ts";
 import { renderProperties } from "../runtime/config.ts";
 import { kraftBin } from "../testing/local-cluster.ts";
@@ -41,11 +42,32 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
     description: "run: only vectors whose name contains TEXT",
   },
   {
+    kind: "choice",
+    name: "layer",
+    choices: ["all", "raft", "controller", "broker"],
+    default: "all",
+    description: "run: only vectors of this layer",
+  },
+  {
     kind: "integer",
     name: "timeout",
     min: 1,
     default: 10_000,
     description: "run: ms to wait for each reply",
+  },
+  {
+    kind: "integer",
+    name: "vary",
+    min: 0,
+    description:
+      "adapter: make the free choices the rules allow differently (seeded), as another implementation would",
+  },
+  {
+    kind: "choice",
+    name: "break",
+    choices: ["none", ...BREAKABLE_RULES],
+    default: "none",
+    description: "adapter, with --vary: also break this rule (a test of the runner's verdicts)",
   },
   {
     kind: "string",
@@ -130,10 +152,16 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
   }
   const sub = positional[0];
   if (sub === "adapter") {
+    const vary = values["vary"] as number | undefined;
+    const breaking = values["break"] as string;
+    if (breaking !== "none" && vary === undefined) throw new UsageError("--break needs --vary SEED");
     await serveAdapter(
       await loadReducers(values["spec"] as string | undefined),
       process.stdin,
       process.stdout,
+      vary === undefined
+        ? undefined
+        : { seed: vary, ...(breaking === "none" ? {} : { breaking: breaking as BreakableRule }) },
     );
     return 0;
   }
@@ -212,8 +240,12 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
   let vectors = loadVectors(values["vectors"] as string);
   const filter = values["filter"] as string | undefined;
   if (filter !== undefined) vectors = vectors.filter((v) => v.name.includes(filter));
+  const layer = values["layer"] as string;
+  if (layer !== "all") vectors = vectors.filter((v) => v.layer === layer);
   if (vectors.length === 0)
-    throw new UsageError(`no vectors${filter === undefined ? "" : ` match "${filter}"`}`);
+    throw new UsageError(
+      `no vectors${filter === undefined ? "" : ` match "${filter}"`}${layer === "all" ? "" : ` of the ${layer} layer`}`,
+    );
   let report: Awaited<ReturnType<typeof runConformance>>;
   try {
     const ran = await runConformance(adapter, vectors, {

@@ -1,0 +1,132 @@
+// Judging one Raft step of an implementation against the spec by what the rules require, not by the
+// reducer's incidental choices (spec/raft/allowed.ts): the effects in normal form compared as a
+// multiset, each timer by where it ends and within its allowed range, and order only where a rule
+// makes it matter. Correlation ids of the implementation's own requests are its business: they are
+// learnt as its requests are matched to the spec's.
+import type { Mark } from "../spec/marks.ts";
+import { allowedTimerRange, normalForm, ORDERINGS, type StepContext } from "../spec/raft/allowed.ts";
+import type { RaftEffect } from "../spec/raft/io.ts";
+import { isRequest } from "../spec/raft/messages.ts";
+import type { RaftConfig } from "../spec/raft/state.ts";
+import { rulesOfMarks } from "./marks.ts";
+import { stable } from "./runner.ts";
+
+export interface Violation {
+  readonly what: string;
+  /** The rules the difference breaks: an ordering's or a timer's rule, else the rules of the step's marks. */
+  readonly rules: readonly string[];
+  readonly expected: unknown;
+  readonly actual: unknown;
+}
+
+/** An effect as it is compared: a request the node sends without its correlation id. */
+const keyOf = (e: RaftEffect): string =>
+  e._tag === "Send" && isRequest(e.message) ? stable({ ...e, correlationId: 0 }) : stable(e);
+
+const TIMER_RULE: Readonly<Record<string, string>> = {
+  election: "R31",
+  fetch: "R32",
+  checkQuorum: "R33",
+  beginQuorumEpoch: "R33",
+  fetchWait: "R63",
+  retryBackoff: "R68",
+};
+
+/**
+ * Judge an implementation's effects for one step. `ids` maps the spec's correlation ids of requests
+ * to the implementation's and learns new ones. Null when the step is one the rules allow.
+ */
+export const judgeRaftStep = (
+  expected: readonly RaftEffect[],
+  actual: readonly RaftEffect[],
+  context: StepContext,
+  marks: readonly Mark[],
+  config: RaftConfig,
+  ids: Map<number, number>,
+): Violation | null => {
+  const spec = normalForm(expected, context);
+  const impl = normalForm(actual, context);
+  const stepRules = rulesOfMarks(marks);
+
+  // Timers: where each one ends, and for how long.
+  for (const timer of new Set([...spec.timers.keys(), ...impl.timers.keys()])) {
+    const e = spec.timers.get(timer);
+    const a = impl.timers.get(timer);
+    const rule = TIMER_RULE[timer] ?? "R31";
+    if (e === undefined || a === undefined || e._tag !== a._tag)
+      return {
+        what: `the ${timer} timer ends ${a === undefined ? "untouched" : a._tag === "SetTimer" ? "armed" : "cancelled"}, the spec ${e === undefined ? "leaves it untouched" : e._tag === "SetTimer" ? "arms it" : "cancels it"}`,
+        rules: [rule, ...stepRules],
+        expected: e ?? null,
+        actual: a ?? null,
+      };
+    if (e._tag === "SetTimer" && a._tag === "SetTimer") {
+      const [lo, hi] = allowedTimerRange(timer, e, marks, config);
+      if (a.delayMs < lo || a.delayMs + a.jitterMs > hi)
+        return {
+          what: `the ${timer} timer's duration [${a.delayMs}, ${a.delayMs + a.jitterMs}] is outside the allowed [${lo}, ${hi}]`,
+          rules: [rule],
+          expected: e,
+          actual: a,
+        };
+    }
+  }
+
+  // Everything else as a multiset: pair each spec effect with an equal one of the implementation's.
+  const pairedWith: number[] = [];
+  const taken = new Set<number>();
+  const actualKeys = impl.effects.map(keyOf);
+  for (const [i, e] of spec.effects.entries()) {
+    const key = keyOf(e);
+    const j = actualKeys.findIndex((k, at) => !taken.has(at) && k === key);
+    if (j < 0)
+      return {
+        what: `the spec's ${e._tag} is missing`,
+        rules: e._tag === "IllegalState" ? [e.rule] : stepRules,
+        expected: e,
+        actual:
+          impl.effects.filter((_, at) => !taken.has(at) && impl.effects[at]!._tag === e._tag)[0] ?? null,
+      };
+    taken.add(j);
+    pairedWith[i] = j;
+    const a = impl.effects[j]!;
+    if (e._tag === "Send" && a._tag === "Send" && isRequest(e.message) && e.correlationId !== undefined) {
+      const known = ids.get(e.correlationId);
+      if (a.correlationId === undefined || (known !== undefined && known !== a.correlationId))
+        return {
+          what: "a request reuses another request's correlation id",
+          rules: ["R40"],
+          expected: e,
+          actual: a,
+        };
+      ids.set(e.correlationId, a.correlationId);
+    }
+  }
+  const extra = impl.effects.findIndex((_, at) => !taken.has(at));
+  if (extra >= 0)
+    return {
+      what: `an extra ${impl.effects[extra]!._tag}`,
+      rules: stepRules,
+      expected: null,
+      actual: impl.effects[extra],
+    };
+
+  // Orderings a rule makes matter.
+  for (const ordering of ORDERINGS) {
+    for (const [p, first] of spec.effects.entries()) {
+      if (!ordering.before.includes(first._tag)) continue;
+      for (let q = p + 1; q < spec.effects.length; q++) {
+        const second = spec.effects[q]!;
+        if (!ordering.after.includes(second._tag)) continue;
+        if (pairedWith[p]! > pairedWith[q]!)
+          return {
+            what: `${second._tag} comes before ${first._tag}: ${ordering.why}`,
+            rules: [ordering.rule],
+            expected: [first, second],
+            actual: [impl.effects[pairedWith[q]!], impl.effects[pairedWith[p]!]],
+          };
+      }
+    }
+  }
+  return null;
+};

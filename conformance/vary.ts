@@ -1,0 +1,152 @@
+// A reference node that makes other free choices (`kraft conformance adapter --vary SEED`): the spec's
+// Raft reducer, with every choice spec/raft/allowed.ts leaves free made differently — effects in
+// another order that keeps the orderings rules require, quorum-state re-persisted, timers cancelled
+// that are not armed, timer durations elsewhere in their allowed ranges, its own request correlation
+// ids, other IllegalState text. A conforming implementation in everything but taste; the runner
+// must pass it on every vector. `--break RULE` adds one real violation, for tests of the verdicts.
+import type { Mark } from "../spec/marks.ts";
+import { allowedTimerRange, ORDERINGS } from "../spec/raft/allowed.ts";
+import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
+import { isRequest } from "../spec/raft/messages.ts";
+import type { RaftConfig, TimerKind } from "../spec/raft/state.ts";
+import { seededRandom } from "./walks.ts";
+
+/** The violations `--break` can add, each against the rule it breaks. */
+export const BREAKABLE_RULES = ["R14", "R31", "R16"] as const;
+export type BreakableRule = (typeof BREAKABLE_RULES)[number];
+
+const ID_OFFSET = 1_000_000;
+
+export class Variation {
+  private readonly random: () => number;
+  private armed = new Set<TimerKind>();
+
+  private readonly config: RaftConfig;
+  private readonly breaking: BreakableRule | undefined;
+
+  constructor(seed: number, config: RaftConfig, breaking: BreakableRule | undefined) {
+    this.random = seededRandom(seed);
+    this.config = config;
+    this.breaking = breaking;
+  }
+
+  /** A process start: no timer is armed. */
+  start(): void {
+    this.armed = new Set();
+  }
+
+  /** The input as the reducer must see it: answers to this node's requests carry the spec's ids. */
+  input(input: RaftInput): RaftInput {
+    if (input._tag === "TimerExpired") this.armed.delete(input.timer);
+    if (
+      input._tag === "Received" &&
+      !isRequest(input.message) &&
+      input.correlationId !== undefined &&
+      input.correlationId > ID_OFFSET
+    )
+      return { ...input, correlationId: input.correlationId - ID_OFFSET };
+    if (input._tag === "RequestFailed" && input.correlationId > ID_OFFSET)
+      return { ...input, correlationId: input.correlationId - ID_OFFSET };
+    return input;
+  }
+
+  /** The reducer's effects, with the free choices made differently. */
+  effects(effects: readonly RaftEffect[], marks: readonly Mark[]): RaftEffect[] {
+    const out: RaftEffect[] = [];
+    for (const e of effects) {
+      switch (e._tag) {
+        case "Send":
+          out.push(
+            isRequest(e.message) && e.correlationId !== undefined
+              ? { ...e, correlationId: e.correlationId + ID_OFFSET }
+              : e,
+          );
+          break;
+        case "SetTimer": {
+          const [lo, hi] = allowedTimerRange(e.timer, e, marks, this.config);
+          // Another duration in the allowed range: the middle half of it.
+          const delayMs = lo + Math.floor((hi - lo) / 4);
+          const jitterMs = Math.floor((hi - lo) / 2);
+          out.push(
+            this.breaking === "R31" && e.timer === "election" && hi > lo
+              ? { ...e, delayMs: hi, jitterMs: 1 }
+              : { ...e, delayMs, jitterMs },
+          );
+          this.armed.add(e.timer);
+          break;
+        }
+        case "CancelTimer":
+          out.push(e);
+          this.armed.delete(e.timer);
+          break;
+        case "PersistElectionState":
+          out.push(e);
+          // The same state written twice is idempotent.
+          if (this.random() < 0.3) out.push(e);
+          break;
+        case "IllegalState":
+          out.push({ ...e, detail: `another wording: ${e.detail.length} characters` });
+          break;
+        default:
+          out.push(e);
+      }
+    }
+    // A cancel of a timer that is not armed changes nothing.
+    for (const timer of ["fetchWait", "retryBackoff"] as const)
+      if (!this.armed.has(timer) && this.random() < 0.2) out.push({ _tag: "CancelTimer", timer });
+    const shuffled = this.shuffle(out);
+    return this.breaking === "R14"
+      ? sendFirst(shuffled)
+      : this.breaking === "R16"
+        ? flushFirst(shuffled)
+        : shuffled;
+  }
+
+  /** A random order that keeps every ordering a rule requires. */
+  private shuffle(effects: readonly RaftEffect[]): RaftEffect[] {
+    const n = effects.length;
+    const timerOf = (e: RaftEffect): string | undefined =>
+      e._tag === "SetTimer" || e._tag === "CancelTimer" ? e.timer : undefined;
+    // The orderings rules require, and a timer's last word being its last (normalForm).
+    const mustPrecede = (p: number, q: number): boolean =>
+      ORDERINGS.some((o) => o.before.includes(effects[p]!._tag) && o.after.includes(effects[q]!._tag)) ||
+      (timerOf(effects[p]!) !== undefined && timerOf(effects[p]!) === timerOf(effects[q]!));
+    const placed = new Array<boolean>(n).fill(false);
+    const out: RaftEffect[] = [];
+    while (out.length < n) {
+      const ready: number[] = [];
+      for (let q = 0; q < n; q++) {
+        if (placed[q]) continue;
+        let free = true;
+        for (let p = 0; p < q && free; p++) if (!placed[p] && mustPrecede(p, q)) free = false;
+        if (free) ready.push(q);
+      }
+      const q = ready[Math.floor(this.random() * ready.length)]!;
+      placed[q] = true;
+      out.push(effects[q]!);
+    }
+    return out;
+  }
+}
+
+/** R14 broken: the first send leaves before the quorum-state write that precedes it. */
+const sendFirst = (effects: RaftEffect[]): RaftEffect[] => {
+  const persist = effects.findIndex((e) => e._tag === "PersistElectionState");
+  const send = effects.findIndex((e, i) => i > persist && e._tag === "Send");
+  if (persist < 0 || send < 0) return effects;
+  const out = effects.slice();
+  const [moved] = out.splice(send, 1);
+  out.splice(persist, 0, moved!);
+  return out;
+};
+
+/** R16 broken: the flush is asked for before the append it covers. */
+const flushFirst = (effects: RaftEffect[]): RaftEffect[] => {
+  const append = effects.findIndex((e) => e._tag === "AppendRecords");
+  const flush = effects.findIndex((e, i) => i > append && e._tag === "FlushLog");
+  if (append < 0 || flush < 0) return effects;
+  const out = effects.slice();
+  const [moved] = out.splice(flush, 1);
+  out.splice(append, 0, moved!);
+  return out;
+};

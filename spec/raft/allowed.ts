@@ -1,0 +1,200 @@
+// What the Raft rules leave to an implementation. The reducer makes one choice wherever the rules
+// allow several; conformance must judge the protocol, not those choices. So a step's effects are
+// compared in a normal form: idempotent effects dropped, timers reduced to what each one ends up as
+// (with its duration checked against the range its rule allows), IllegalState by rule only, and
+// order kept only where a rule makes it matter. The tables below are the single source: the runner
+// applies them and spec/README.md renders them (npm run docs:rules).
+import type { Mark } from "../marks.ts";
+import type { RaftEffect } from "./io.ts";
+import type { ElectionState, RaftConfig, TimerKind } from "./state.ts";
+
+type Tag = RaftEffect["_tag"];
+
+/**
+ * An ordering within one step that a rule makes matter: when the spec puts an effect of `before`
+ * ahead of one of `after`, so must an implementation. Every other ordering is free.
+ */
+export interface Ordering {
+  readonly rule: string;
+  readonly before: readonly Tag[];
+  readonly after: readonly Tag[];
+  readonly why: string;
+}
+
+const LISTENER: readonly Tag[] = [
+  "LeaderChanged",
+  "HighWatermarkUpdated",
+  "RecoveryComplete",
+  "ShutdownComplete",
+];
+
+export const ORDERINGS: readonly Ordering[] = [
+  {
+    rule: "R14",
+    before: ["PersistElectionState"],
+    after: ["Send", "PersistElectionState"],
+    why: "a message that names an epoch or a vote leaves only once quorum-state records it; the last write wins",
+  },
+  {
+    rule: "R67",
+    before: ["TruncateLog"],
+    after: ["AppendRecords", "FlushLog"],
+    why: "truncate before appending over the cut",
+  },
+  {
+    rule: "R16",
+    before: ["AppendRecords"],
+    after: ["AppendRecords", "FlushLog", "AppendAccepted"],
+    why: "records are appended in offset order and flushed, or acknowledged to a client, only once appended",
+  },
+  {
+    rule: "R86",
+    before: LISTENER,
+    after: LISTENER,
+    why: "the listener hears of leaders and commits in the order they happened",
+  },
+];
+
+/** A free choice the rules allow, and the set an implementation may choose from. */
+export interface FreeChoice {
+  readonly rule: string;
+  readonly what: string;
+  readonly allowed: string;
+  /** The reducer's choice (Kafka's, where Kafka has one). */
+  readonly reference: string;
+}
+
+export const FREE_CHOICES: readonly FreeChoice[] = [
+  {
+    rule: "R14",
+    what: "the order of effects within a step",
+    allowed: "any order that keeps the orderings below; sends to several peers in any order",
+    reference: "persist, then timers, then sends",
+  },
+  {
+    rule: "R15",
+    what: "re-persisting a quorum-state identical to the one on disk",
+    allowed: "either (it is idempotent)",
+    reference: "persists on every transition",
+  },
+  {
+    rule: "R31",
+    what: "cancelling a timer that is not armed, re-arming one several times in a step",
+    allowed: "either: only what each timer ends up as counts",
+    reference: "cancels and resets freely",
+  },
+  {
+    rule: "R31",
+    what: "a fresh election timeout",
+    allowed: "any duration within [delayMs, delayMs + jitterMs] of the spec's SetTimer",
+    reference: "election.timeout.ms plus a uniform draw from [0, election.timeout.ms)",
+  },
+  {
+    rule: "R72",
+    what: "how long a follower of a resigning leader waits before standing",
+    allowed: "any duration within [0, election.backoff.max.ms]",
+    reference: "0 when first preferred, exponentially longer further down the list, the maximum when absent",
+  },
+  {
+    rule: "R68",
+    what: "the backoff before fetching again after a failed fetch",
+    allowed: "any duration within [0, retry.backoff.ms]",
+    reference: "retry.backoff.ms",
+  },
+  {
+    rule: "R40",
+    what: "the text of an IllegalState report",
+    allowed: "any text; only the rule it names counts",
+    reference: "an exception message",
+  },
+];
+
+/** What the reducer knew before a step, for the parts of the normal form that depend on it. */
+export interface StepContext {
+  /** The timers armed before the step. */
+  readonly armed: ReadonlySet<TimerKind>;
+  /** The quorum-state on disk before the step (null: none written yet). */
+  readonly persisted: ElectionState | null;
+}
+
+/** The range of durations an implementation may arm `timer` with, where the spec armed [lo, hi]. */
+export const allowedTimerRange = (
+  timer: TimerKind,
+  spec: { readonly delayMs: number; readonly jitterMs: number },
+  marks: readonly Mark[],
+  config: RaftConfig,
+): readonly [number, number] => {
+  if (timer === "fetch" && marks.some((m) => m.startsWith("R72:"))) return [0, config.electionBackoffMaxMs];
+  if (timer === "retryBackoff") return [0, config.retryBackoffMs];
+  return [spec.delayMs, spec.delayMs + spec.jitterMs];
+};
+
+/** A step's effects in normal form: what each timer ends up as, and everything else in order. */
+export interface NormalForm {
+  readonly timers: ReadonlyMap<TimerKind, Extract<RaftEffect, { _tag: "SetTimer" | "CancelTimer" }>>;
+  readonly effects: readonly RaftEffect[];
+}
+
+const sameElectionState = (
+  a: ElectionState | null,
+  e: Extract<RaftEffect, { _tag: "PersistElectionState" }>,
+): boolean =>
+  a !== null &&
+  a.epoch === e.epoch &&
+  a.leaderId === e.leaderId &&
+  a.votedKey?.id === e.votedKey?.id &&
+  a.votedKey?.directoryId === e.votedKey?.directoryId;
+
+/** Drop what is idempotent, reduce timers to their end, and IllegalState to its rule. */
+export const normalForm = (effects: readonly RaftEffect[], context: StepContext): NormalForm => {
+  const timers = new Map<TimerKind, Extract<RaftEffect, { _tag: "SetTimer" | "CancelTimer" }>>();
+  const armed = new Set(context.armed);
+  let persisted = context.persisted;
+  const rest: RaftEffect[] = [];
+  for (const e of effects) {
+    switch (e._tag) {
+      case "SetTimer":
+        timers.set(e.timer, e);
+        armed.add(e.timer);
+        break;
+      case "CancelTimer":
+        if (armed.has(e.timer) || timers.has(e.timer)) timers.set(e.timer, e);
+        armed.delete(e.timer);
+        break;
+      case "PersistElectionState":
+        if (sameElectionState(persisted, e)) break;
+        persisted =
+          e.votedKey === undefined
+            ? { epoch: e.epoch, leaderId: e.leaderId }
+            : { epoch: e.epoch, leaderId: e.leaderId, votedKey: e.votedKey };
+        rest.push(e);
+        break;
+      case "IllegalState":
+        rest.push({ _tag: "IllegalState", rule: e.rule, detail: "" });
+        break;
+      default:
+        rest.push(e);
+    }
+  }
+  // A cancel of a timer that was not armed before the step, after a set within it, ends unarmed as
+  // it began: nothing to compare.
+  for (const [timer, e] of timers)
+    if (e._tag === "CancelTimer" && !context.armed.has(timer)) timers.delete(timer);
+  return { timers, effects: rest };
+};
+
+/** The context after a step, from the spec's own effects. */
+export const nextContext = (context: StepContext, effects: readonly RaftEffect[]): StepContext => {
+  const armed = new Set(context.armed);
+  let persisted = context.persisted;
+  for (const e of effects) {
+    if (e._tag === "SetTimer") armed.add(e.timer);
+    else if (e._tag === "CancelTimer") armed.delete(e.timer);
+    else if (e._tag === "PersistElectionState")
+      persisted =
+        e.votedKey === undefined
+          ? { epoch: e.epoch, leaderId: e.leaderId }
+          : { epoch: e.epoch, leaderId: e.leaderId, votedKey: e.votedKey };
+  }
+  return { armed, persisted };
+};
