@@ -9,6 +9,7 @@ import { MUTANTS } from "../model-tests/mutants.ts";
 import type { RaftEffect } from "../spec/raft/io.ts";
 import { LocalCluster, waitFor } from "../src/testing/local-cluster.ts";
 import { runBlackBox } from "./blackbox.ts";
+import { withConventions } from "./conventions.ts";
 import { definedRules, OUT_OF_REACH, ruleCoverage } from "./coverage.ts";
 import { definedMarks, markCoverage } from "./marks.ts";
 import { CONFORMANCE_MUTANTS, prepareMutantSpec, runConformanceMutants } from "./run-mutants.ts";
@@ -31,6 +32,11 @@ describe("conformance vectors", () => {
       );
     for (const [name, text] of generateSchemas())
       expect(readFileSync(join(SCHEMA_DIR, name), "utf8"), name).toBe(text);
+  });
+
+  it("and the conventions the runner holds implementations to are documented as the spec does them", () => {
+    const readme = readFileSync(join(root, "conformance", "README.md"), "utf8");
+    expect(readme).toBe(withConventions(readme, loadVectors()));
   });
 
   it("cover every rule of spec/README.md, or say why a rule is out of the adapter's reach", () => {

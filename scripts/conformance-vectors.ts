@@ -1,7 +1,8 @@
 // `npm run conformance:vectors`: regenerate conformance/vectors/ from the Raft transcripts and
 // conformance/schemas/ from the adapter protocol's Effect Schemas.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { withConventions } from "../conformance/conventions.ts";
 import { ruleCoverage } from "../conformance/coverage.ts";
 import { markCoverage } from "../conformance/marks.ts";
 import { generateSchemas, SCHEMA_DIR } from "../conformance/schemas.ts";
@@ -19,6 +20,10 @@ const coverage = ruleCoverage([...all.values()].flat());
 const marks = markCoverage([...all.values()].flat());
 mkdirSync(SCHEMA_DIR, { recursive: true });
 for (const [name, text] of generateSchemas()) writeFileSync(join(SCHEMA_DIR, name), text);
+const readmePath = new URL("../conformance/README.md", import.meta.url).pathname;
+const readme = readFileSync(readmePath, "utf8");
+const rendered = withConventions(readme, [...all.values()].flat());
+if (rendered !== readme) writeFileSync(readmePath, rendered);
 process.stdout.write(
   `wrote ${count} vectors to ${VECTOR_DIR} and the schemas to ${SCHEMA_DIR}\n` +
     `rules covered: ${coverage.covered.length}; out of the adapter's reach: ${coverage.outOfReach.length} (${coverage.outOfReach.join(" ")}); missing: ${coverage.missing.length === 0 ? "none" : coverage.missing.join(" ")}\n`,
