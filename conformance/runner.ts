@@ -93,7 +93,7 @@ export const loadVectors = (dir: string = VECTOR_DIR): Vector[] =>
     );
 
 /** An adapter process answering one request per line. */
-class AdapterProcess {
+export class AdapterProcess {
   private readonly child: ChildProcess;
   private readonly lines: Interface;
   private readonly waiting: ((line: string | null) => void)[] = [];
@@ -244,7 +244,7 @@ export const compareEffects = (
   return null;
 };
 
-const compareState = (
+export const compareState = (
   expected: AnyProjection,
   actual: AnyProjection,
 ): { what: string; expected: unknown; actual: unknown } | null => {
@@ -256,7 +256,11 @@ const compareState = (
 };
 
 /** The input as the implementation must see it: answers to its own requests carry its own ids. */
-const translate = (layer: Vector["layer"], input: AnyInput, ids: ReadonlyMap<number, number>): AnyInput => {
+export const translate = (
+  layer: Vector["layer"],
+  input: AnyInput,
+  ids: ReadonlyMap<number, number>,
+): AnyInput => {
   const mapped = (id: number | undefined) => (id === undefined ? undefined : ids.get(id));
   if (layer === "raft" && input._tag === "Received" && !isRequest(input.message)) {
     const id = mapped(input.correlationId);

@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadReducers, serveAdapter } from "../../conformance/adapter.ts";
 import { runBlackBox } from "../../conformance/blackbox.ts";
+import { type ExploreReport, explore, renderExplore } from "../../conformance/explore.ts";
 import { type NodeTraceVerdict, renderNodeVerdict, replayNodeTrace } from "../../conformance/node-trace.ts";
 import { loadVectors, renderReport, runConformance } from "../../conformance/runner.ts";
 import { checkTrace, readTrace, renderVerdict, type TraceVerdict } from "../../conformance/trace.ts";
@@ -26,7 +27,7 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
     kind: "string",
     name: "adapter",
     placeholder: "CMD",
-    description: "run: the command that starts the implementation's adapter (run by the shell)",
+    description: "run, explore: the command that starts the implementation's adapter (run by the shell)",
   },
   {
     kind: "string",
@@ -53,7 +54,7 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
     name: "timeout",
     min: 1,
     default: 10_000,
-    description: "run: ms to wait for each reply",
+    description: "run, explore: ms to wait for each reply",
   },
   {
     kind: "integer",
@@ -90,7 +91,37 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
     default: 30,
     description: "cluster: how long to inject faults",
   },
-  { kind: "integer", name: "seed", min: 0, default: 1, description: "cluster: seed of the fault schedule" },
+  {
+    kind: "integer",
+    name: "seed",
+    min: 0,
+    default: 1,
+    description: "cluster, explore: seed of the fault schedule (explore: walk k uses seed + k)",
+  },
+  {
+    kind: "integer",
+    name: "walks",
+    min: 1,
+    max: 1_000_000,
+    default: 200,
+    description: "explore: how many walks",
+  },
+  {
+    kind: "integer",
+    name: "depth",
+    min: 1,
+    max: 10_000,
+    default: 60,
+    description: "explore: actions per walk",
+  },
+  {
+    kind: "integer",
+    name: "node",
+    min: 1,
+    max: 7,
+    default: 1,
+    description: "explore: the node of the 3-voter cluster your implementation plays",
+  },
   { kind: "integer", name: "id", min: 0, description: "node: node id" },
   { kind: "integer", name: "port", min: 0, max: 65535, description: "node: Raft (CONTROLLER) port" },
   { kind: "integer", name: "client-port", min: 0, max: 65535, description: "node: client (PLAINTEXT) port" },
@@ -124,13 +155,14 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const CONFORMANCE_HELP = renderHelp(
-  "kraft conformance run --adapter CMD | adapter | check-trace FILE... | cluster [--start CMD] | node …",
+  "kraft conformance run --adapter CMD | explore --adapter CMD | adapter | check-trace FILE... | cluster [--start CMD] | node …",
   "Check a KRaft implementation against the spec, vector by vector and rule by rule (conformance/README.md).",
   CONFORMANCE_FLAGS,
   [
     "examples:",
     '  kraft conformance run --adapter "kraft conformance adapter"     # the reference: all pass',
     '  kraft conformance run --adapter "./my-raft-adapter" --filter 08-follower --json',
+    '  kraft conformance explore --adapter "./my-raft-adapter" --node 2 --seed 7 --walks 500',
     "  kraft conformance check-trace node-1.trace node-2.trace node-3.trace",
     "  kraft conformance cluster --voters 3 --seconds 60 --seed 7          # the openkraft runtime",
     "exit codes: 0 every vector passes (the trace is explained), 1 a vector fails (an event is not),",
@@ -189,6 +221,34 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
     );
     return await runStart(["--config", config], io);
   }
+  if (sub === "explore") {
+    const given = values["adapter"] as string | undefined;
+    if (given === undefined) throw new UsageError("explore needs --adapter CMD");
+    let report: ExploreReport;
+    try {
+      report = {
+        ...(await explore(withThisKraft(given), {
+          node: values["node"] as number,
+          seed: values["seed"] as number,
+          walks: values["walks"] as number,
+          depth: values["depth"] as number,
+          timeoutMs: values["timeout"] as number,
+          onProgress: (walk, walks) => {
+            if (io.isTTY) io.err(`\rkraft conformance explore: walk ${walk}/${walks}`);
+          },
+        })),
+        adapter: given,
+      };
+    } catch (error) {
+      if (io.isTTY) io.err("\n");
+      io.err(`kraft conformance explore: ${(error as Error).message}`);
+      return 2;
+    }
+    if (io.isTTY) io.err("\n");
+    if (values["json"] === true) io.out(JSON.stringify(report));
+    else for (const line of renderExplore(report)) io.out(line);
+    return report.ok ? 0 : 1;
+  }
   if (sub === "cluster") {
     const start = withThisKraft(String(values["start"]));
     const report = await runBlackBox({
@@ -232,7 +292,7 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
   }
   if (sub !== "run")
     throw new UsageError(
-      `kraft conformance takes run, adapter, check-trace, cluster or node; got "${positional.join(" ")}"`,
+      `kraft conformance takes run, explore, adapter, check-trace, cluster or node; got "${positional.join(" ")}"`,
     );
   const given = values["adapter"] as string | undefined;
   if (given === undefined) throw new UsageError("run needs --adapter CMD");
