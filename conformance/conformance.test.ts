@@ -101,6 +101,21 @@ describe("conformance vectors", () => {
     }
   }, 120_000);
 
+  it("an independent implementation (Python, written from the docs) passes every Raft vector, and each of its five seeded bugs is reported against the rule it breaks", async () => {
+    const python = spawnSync("python3", ["--version"], { encoding: "utf8" });
+    if (python.status !== 0)
+      throw new Error("python3 (3.11 or newer) is needed for conformance/examples/python-raft");
+    const adapter = `python3 ${JSON.stringify(join(root, "conformance", "examples", "python-raft", "adapter.py"))}`;
+    const vectors = loadVectors().filter((v) => v.layer === "raft");
+    const clean = await runConformance(adapter, vectors);
+    expect(clean.results.filter((r) => !r.passed).map((r) => r.name)).toEqual([]);
+    for (const rule of ["R14", "R16", "R48", "R57", "R64"]) {
+      const report = await runConformance(`${adapter} --violate ${rule}`, vectors);
+      expect(report.failed, rule).toBeGreaterThan(20);
+      expect(report.rules[rule]?.failed, rule).toBeGreaterThan(0);
+    }
+  }, 180_000);
+
   it("every mutant of the mutation suite (Raft and controller layers) fails at least one vector", async () => {
     const { verdicts } = await runConformanceMutants();
     expect(verdicts.length).toBe(CONFORMANCE_MUTANTS.length);

@@ -253,7 +253,7 @@ export const renderConventions = (vectors: readonly Vector[]): string => {
     "",
     `- its vote request as a candidate (R45): ${failed(candidate.state, "Vote", voteTo2)}`,
     `- its BeginQuorumEpoch as a new leader (R56): ${failed(leader.state, "BeginQuorumEpoch", beginTo2)}`,
-    `- its EndQuorumEpoch as a resigned leader (R72): ${failed(resigned.state, "EndQuorumEpoch", endTo2)}`,
+    `- its EndQuorumEpoch as a resigned leader (R72): ${failed(resigned.state, "EndQuorumEpoch", endTo2)} (in general: to every voter that has not acknowledged and has none in flight)`,
     `- its fetch as a follower of 2 (R75): ${describeEffects(step(followerState, { _tag: "RequestFailed", destination: 2, api: "Fetch", correlationId: followerState.inflight.find((r) => r.api === "Fetch")?.correlationId ?? -1 }, config).effects)}`,
     "",
     "**Timers.** `SetTimer` asks the shell to fire `TimerExpired` after `delayMs` plus a uniform draw from `[0, jitterMs)`; arming a running timer restarts it; an expiry of a timer that was cancelled or re-armed since is stale and ignored (R31). The durations an implementation may choose are in spec/README.md.",

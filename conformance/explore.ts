@@ -28,8 +28,8 @@ import {
   nodeConfig,
   type StepTrace,
 } from "../spec/cluster/world.ts";
-import { nextContext, type StepContext } from "../spec/raft/allowed.ts";
-import { judgeRaftStep } from "./judge.ts";
+import { nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
+import { judgeRaftStep, withStep } from "./judge.ts";
 import { rulesOfMarks } from "./marks.ts";
 import { project } from "./protocol.ts";
 import { AdapterProcess, compareState, describeInput, translate } from "./runner.ts";
@@ -185,7 +185,15 @@ class Player {
       if (judged !== null) return found(judged.what, judged.rules, judged.expected, judged.actual);
       this.context = nextContext(this.context, s.effects);
       const state = compareState(project(s.after), reply.state);
-      if (state !== null) return found(state.what, rulesOfMarks(s.marks ?? []), state.expected, state.actual);
+      if (state !== null) {
+        const field = state.what.replace(/^state\.(\w+).*$/, "$1");
+        return found(
+          state.what,
+          withStep(PROJECTION_RULES[field] ?? [], rulesOfMarks(s.marks ?? [])),
+          state.expected,
+          state.actual,
+        );
+      }
     }
     return null;
   }

@@ -76,12 +76,13 @@ describe("judging a Raft step", () => {
     expect(judge([backoff], [other], ["R32:some-other-branch" as Mark])?.rules).toEqual(["R32"]);
   });
 
-  it("names the step's rules when an effect is missing, and IllegalState's own rule, whatever its text", () => {
+  it("names the effect's rules and the step's when an effect is missing, and IllegalState's own rule, whatever its text", () => {
     expect(
       judge(spec, [persist, election(1000, 1000), vote(2, 7)], ["R45:failed-vote-request-resent"]),
     ).toMatchObject({
       what: "the spec's Send is missing",
-      rules: ["R45"],
+      // The rules of a VoteRequest, then those of the branch the spec took.
+      rules: ["R45", "R43"],
     });
     const illegal: RaftEffect = { _tag: "IllegalState", rule: "R42", detail: "two leaders" };
     expect(judge([illegal], [{ ...illegal, detail: "other words" }])).toBeNull();

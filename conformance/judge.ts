@@ -4,12 +4,23 @@
 // makes it matter. Correlation ids of the implementation's own requests are its business: they are
 // learnt as its requests are matched to the spec's.
 import type { Mark } from "../spec/marks.ts";
-import { allowedTimerRange, normalForm, ORDERINGS, type StepContext } from "../spec/raft/allowed.ts";
+import {
+  allowedTimerRange,
+  normalForm,
+  ORDERINGS,
+  rulesOfEffect,
+  type StepContext,
+} from "../spec/raft/allowed.ts";
 import type { RaftEffect } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
 import type { RaftConfig } from "../spec/raft/state.ts";
 import { rulesOfMarks } from "./marks.ts";
 import { stable } from "./runner.ts";
+
+/** The rules of the differing effect or field first, then those of the branch the spec's step took. */
+export const withStep = (own: readonly string[], step: readonly string[]): string[] => [
+  ...new Set([...own, ...step]),
+];
 
 export interface Violation {
   readonly what: string;
@@ -82,7 +93,7 @@ export const judgeRaftStep = (
     if (j < 0)
       return {
         what: `the spec's ${e._tag} is missing`,
-        rules: e._tag === "IllegalState" ? [e.rule] : stepRules,
+        rules: withStep(rulesOfEffect(e), stepRules),
         expected: e,
         actual:
           impl.effects.filter((_, at) => !taken.has(at) && impl.effects[at]!._tag === e._tag)[0] ?? null,
@@ -106,7 +117,7 @@ export const judgeRaftStep = (
   if (extra >= 0)
     return {
       what: `an extra ${impl.effects[extra]!._tag}`,
-      rules: stepRules,
+      rules: withStep(rulesOfEffect(impl.effects[extra]!), stepRules),
       expected: null,
       actual: impl.effects[extra],
     };

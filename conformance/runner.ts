@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import * as Schema from "effect/Schema";
 import type { Mark } from "../spec/marks.ts";
-import { nextContext, type StepContext } from "../spec/raft/allowed.ts";
+import { nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
 import type { RaftEffect } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
 import { definedRules } from "./coverage.ts";
-import { judgeRaftStep } from "./judge.ts";
+import { judgeRaftStep, withStep } from "./judge.ts";
 import { rulesOfMarks, stepMarks } from "./marks.ts";
 import {
   type AdapterRequest,
@@ -401,7 +401,9 @@ const runVector = async (
     if (vector.layer === "raft") context = nextContext(context, expected.effects as readonly RaftEffect[]);
     const state = compareState(expected.state, reply.state);
     if (state !== null) {
-      violations.push({ step, input, ...state, rules: stepRules, marks: stepMarksHere });
+      const field = state.what.replace(/^state\.(\w+).*$/, "$1");
+      const own = vector.layer === "raft" ? (PROJECTION_RULES[field] ?? []) : [];
+      violations.push({ step, input, ...state, rules: withStep(own, stepRules), marks: stepMarksHere });
       return false;
     }
     return true;

@@ -198,3 +198,55 @@ export const nextContext = (context: StepContext, effects: readonly RaftEffect[]
   }
   return { armed, persisted };
 };
+
+/**
+ * The rules that govern each effect and each projected field: when an implementation's differs from
+ * the spec's, these are the rules it breaks (with the rules of the branch the spec's step took).
+ */
+const MESSAGE_RULES: Readonly<Record<string, readonly string[]>> = {
+  VoteRequest: ["R45", "R43"],
+  VoteResponse: ["R49", "R50", "R46"],
+  BeginQuorumEpochRequest: ["R56"],
+  BeginQuorumEpochResponse: ["R60"],
+  EndQuorumEpochRequest: ["R72"],
+  EndQuorumEpochResponse: ["R71"],
+  FetchRequest: ["R61"],
+  FetchResponse: ["R63", "R65"],
+  DescribeQuorumRequest: [],
+  DescribeQuorumResponse: ["R88"],
+};
+
+export const EFFECT_RULES: Readonly<Record<Tag, readonly string[]>> = {
+  Send: [],
+  PersistElectionState: ["R15"],
+  AppendRecords: ["R66", "R87"],
+  TruncateLog: ["R67"],
+  FlushLog: ["R16"],
+  SetTimer: ["R31"],
+  CancelTimer: ["R31"],
+  HighWatermarkUpdated: ["R64", "R66"],
+  LeaderChanged: ["R86", "R58"],
+  AppendAccepted: ["R87"],
+  ClientRejected: ["R87"],
+  RecoveryComplete: ["R146"],
+  ShutdownComplete: ["R35"],
+  IllegalState: [],
+};
+
+/** The rules an effect that differs breaks first. */
+export const rulesOfEffect = (e: RaftEffect): readonly string[] =>
+  e._tag === "Send"
+    ? (MESSAGE_RULES[e.message._tag] ?? [])
+    : e._tag === "IllegalState"
+      ? [e.rule]
+      : EFFECT_RULES[e._tag];
+
+export const PROJECTION_RULES: Readonly<Record<string, readonly string[]>> = {
+  role: ["R23"],
+  epoch: ["R41"],
+  leaderId: ["R39", "R41"],
+  votedId: ["R13", "R49"],
+  log: ["R66", "R67"],
+  highWatermark: ["R64", "R66"],
+  recovering: ["R146"],
+};

@@ -22,6 +22,13 @@ interface Command {
   readonly run: (argv: readonly string[]) => number | Promise<number>;
 }
 
+// A reader that stopped reading (`kraft … | head`) is not an error: end quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
+
 const io = {
   out: (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
   err: (text: string) =>
@@ -36,7 +43,7 @@ const COMMANDS: Record<string, Command> = {
     run: (argv) => runCheck(argv, io),
   },
   conformance: {
-    summary: "check an implementation against the spec (run, adapter, check-trace, cluster)",
+    summary: "check an implementation against the spec (run, explore, adapter, check-trace, cluster)",
     help: CONFORMANCE_HELP,
     run: (argv) => runConformanceCommand(argv, io),
   },
