@@ -11,7 +11,7 @@ import type { Mark } from "../spec/marks.ts";
 import { nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
 import type { RaftEffect } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
-import { definedRules } from "./coverage.ts";
+import { definedRules, OUT_OF_REACH } from "./coverage.ts";
 import { judgeRaftStep, withStep } from "./judge.ts";
 import { rulesOfMarks, stepMarks } from "./marks.ts";
 import {
@@ -67,8 +67,8 @@ export interface ConformanceReport {
   readonly rules: Readonly<Record<string, Tally>>;
   /** Per coverage mark: vectors taking it, and how many of them broke a rule at a step taking it. */
   readonly marks: Readonly<Record<string, Tally>>;
-  /** Rules of spec/README.md no vector of this run exercises. */
-  readonly notReached: readonly string[];
+  /** Rules of spec/README.md no vector of this run exercises, each with why (out of the adapter's reach, or filtered out). */
+  readonly notReached: Readonly<Record<string, string>>;
 }
 
 const decodeVector = Schema.decodeUnknownSync(Vector);
@@ -336,7 +336,14 @@ export const runConformance = async (
     results,
     rules,
     marks,
-    notReached: definedRules().filter((r) => rules[r] === undefined),
+    notReached: Object.fromEntries(
+      definedRules()
+        .filter((r) => rules[r] === undefined)
+        .map((r) => [
+          r,
+          OUT_OF_REACH[r] ?? "no vector of this run exercises it (--filter or --layer left them out)",
+        ]),
+    ),
   };
 };
 
@@ -456,8 +463,11 @@ export const renderReport = (report: ConformanceReport, showPassing = false): st
     .filter(([, v]) => v.failed > 0)
     .map(([rule, v]) => `${rule} (${v.failed}/${v.vectors})`);
   lines.push(
-    `rules exercised: ${Object.keys(report.rules).length}, not reached: ${report.notReached.length === 0 ? "none" : report.notReached.join(" ")}; ${failing.length === 0 ? "every one passes" : `broken: ${failing.join(", ")}`}`,
+    `rules exercised: ${Object.keys(report.rules).length}, not reached: ${Object.keys(report.notReached).length === 0 ? "none" : Object.keys(report.notReached).join(" ")}; ${failing.length === 0 ? "every one passes" : `broken: ${failing.join(", ")}`}`,
     `coverage marks taken: ${Object.keys(report.marks).length}; ${Object.values(report.marks).filter((m) => m.failed > 0).length} at a violation`,
   );
+  // Why a rule no vector could reach is left to other checks (the filtered-out ones need no list).
+  for (const [rule, why] of Object.entries(report.notReached))
+    if (OUT_OF_REACH[rule] !== undefined) lines.push(`  ${rule} not reached: ${why}`);
   return lines;
 };
