@@ -141,6 +141,34 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       io.err(`kraft ${name}: ${error.message}`);
       return 1;
     }
-    throw error;
+    io.err(`kraft ${name}: ${describeFailure(error)}`);
+    if (process.env["KRAFT_DEBUG"] === "1" && error instanceof Error && error.stack !== undefined)
+      io.err(error.stack);
+    return 1;
   }
+};
+
+/** What the operating system said, for people: the path and the cause, never a stack trace. */
+const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: "does not exist",
+  ENOTDIR: "is not a directory (or a part of the path is a file)",
+  EISDIR: "is a directory, where a file is needed",
+  EEXIST: "already exists and is not a directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOSPC: "no space left on the device",
+  EROFS: "the file system is read-only",
+  EADDRINUSE: "the address is already in use (another process listens on that port)",
+  EADDRNOTAVAIL: "the address is not available on this machine",
+  EMFILE: "too many open files (raise the limit with ulimit -n)",
+};
+
+export const describeFailure = (error: unknown): string => {
+  if (error instanceof Error && "code" in error && typeof error.code === "string") {
+    const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+    const what = SYSTEM_ERRORS[e.code ?? ""] ?? e.message;
+    const where = e.path ?? (e.port !== undefined ? `${e.address ?? ""}:${e.port}` : undefined);
+    return `${where === undefined ? "" : `${where}: `}${what} (${e.code}${e.syscall === undefined ? "" : ` in ${e.syscall}`})`;
+  }
+  return `unexpected failure: ${error instanceof Error ? error.message : String(error)} (KRAFT_DEBUG=1 shows where)`;
 };

@@ -143,6 +143,9 @@ export const runStart = async (argv: readonly string[], io: Io): Promise<number>
     node = new KraftNode(config, log);
     await node.start();
   } catch (error) {
+    // A node that was built but could not start (a port in use, say) must not linger: its timers
+    // and dials would keep the process alive with no listener.
+    if (node !== undefined) await node.close().catch(() => {});
     if (error instanceof ConfigError) throw new UsageError(`${file}: ${error.message}`);
     if (error instanceof StorageError || error instanceof NodeError) {
       io.err(`kraft start: ${error.message}`);

@@ -44,6 +44,16 @@ describe("frames", () => {
     );
   });
 
+  it("refuses an empty frame with a FrameError, alone or after other bytes", () => {
+    const empty = Buffer.alloc(4);
+    expect(() => new FrameReader().push(empty)).toThrow(
+      new FrameError("an empty frame (a frame has a body of at least one byte)"),
+    );
+    const body = Buffer.from("{}");
+    const one = Buffer.concat([Buffer.from([0, 0, 0, body.length]), body, empty]);
+    expect(() => new FrameReader().push(one)).toThrow(FrameError);
+  });
+
   it("names what is wrong with a body", () => {
     expect(() => decodeFrameBody(Buffer.from("{nope"))).toThrow(new FrameError("the frame is not JSON"));
     expect(() => decodeFrameBody(Buffer.from(JSON.stringify({ _tag: "Request", from: -1 })))).toThrow(

@@ -98,6 +98,7 @@ export class FrameReader {
         const length = head.readUInt32BE(0);
         if (length > MAX_FRAME_BYTES)
           throw new FrameError(`a frame of ${length} bytes is larger than ${MAX_FRAME_BYTES}`);
+        if (length === 0) throw new FrameError("an empty frame (a frame has a body of at least one byte)");
         this.needed = length;
       }
       if (this.buffered < this.needed) break;

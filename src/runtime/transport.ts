@@ -162,6 +162,17 @@ export class Transport {
     const socket = connect({ host: peer.host, port: peer.port });
     const connection = this.wrap(socket, "outbound", peer.id);
     socket.once("connect", () => {
+      // An outgoing connection whose local port is the one it dialled is connected to itself (the
+      // OS picked the peer's port as this end's ephemeral port): its frames would come back as the
+      // peer's answers. Drop it and dial again later.
+      if (socket.localPort === socket.remotePort && socket.localAddress === socket.remoteAddress) {
+        this.log.warn("a connection to a peer reached this node itself; dialling again", {
+          peer: peer.id,
+          port: peer.port,
+        });
+        socket.destroy();
+        return;
+      }
       peer.connecting = false;
       peer.connection = connection;
       peer.backoffMs = 50;
