@@ -53,6 +53,23 @@ describe("bad input", () => {
     );
   });
 
+  it("a lost quorum-state next to a log with records: the node refuses to start rather than vote twice", async () => {
+    const cluster = await LocalCluster.create(1, 0);
+    try {
+      cluster.startAll();
+      await cluster.waitForLeader(PROMPT_MS);
+      await cluster.stopAll();
+      rmSync(join(cluster.nodes[0]!.dir, "data", "quorum-state"));
+      expectOneLine(
+        kraft("start", "--config", cluster.nodes[0]!.config),
+        1,
+        /^kraft start: .*quorum-state is missing but the metadata log holds \d+ records: this node's votes are lost/,
+      );
+    } finally {
+      await cluster.destroy();
+    }
+  }, 60_000);
+
   it("a listener port another process holds: the node exits at once instead of running without it", async () => {
     // Three voters: a node of one would lead at once and arm nothing, so nothing would keep it alive.
     const cluster = await LocalCluster.create(3, 0);

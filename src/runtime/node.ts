@@ -39,6 +39,7 @@ import {
   type MetaProperties,
   QuorumStateStore,
   readMetaProperties,
+  StorageError,
 } from "./storage.ts";
 import { type Connection, Transport } from "./transport.ts";
 
@@ -225,6 +226,16 @@ export class KraftNode {
       log: this.store.logState(),
       recovering: this.store.recovering,
     };
+    // R13, R18: quorum-state is written before anything that names an epoch, so a log with records
+    // and no quorum-state means the file was lost, and with it the votes this node cast: starting
+    // as new could vote twice in one epoch. Refuse, and say what to do.
+    if (storage.quorumState === null && storage.log.endOffset > 0) {
+      this.store.close();
+      this.unlock();
+      throw new StorageError(
+        `${config.logDir}/quorum-state is missing but the metadata log holds ${storage.log.endOffset} records: this node's votes are lost and it could vote twice in an epoch; restore quorum-state from a backup, or remove this node's data directory and format it again so that it catches up from the quorum`,
+      );
+    }
     const nodeStorage = {
       quorumState: storage.quorumState ?? undefined,
       log: storage.log,
