@@ -83,6 +83,29 @@ const frame = (body: string | Buffer): Buffer => {
   return Buffer.concat([header, payload]);
 };
 
+/** Send raw bytes and resolve with the first frame body the node answers (the connection stays open). */
+const sendRawAndReadAnswer = (address: string, bytes: Buffer): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    const [host, port] = address.split(":");
+    const socket = connect({ host: host!, port: Number(port) });
+    let received = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`${address} did not answer`));
+    }, 5000);
+    socket.on("error", (error) => reject(error));
+    socket.on("connect", () => socket.write(bytes));
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 4 || received.length < 4 + received.readUInt32BE(0)) return;
+      clearTimeout(timer);
+      const body = received.subarray(4, 4 + received.readUInt32BE(0)).toString("utf8");
+      socket.end();
+      resolve(JSON.parse(body));
+    });
+    socket.on("close", () => reject(new Error(`${address} closed the connection instead of answering`)));
+  });
+
 const malformedCount = async (id: number): Promise<number> => {
   const match = /kraft_transport_malformed_frames_total (\d+)/.exec(await cluster.metrics(id));
   return Number(match?.[1] ?? Number.NaN);
@@ -147,6 +170,31 @@ describe("the reference cluster", () => {
       expect(await malformedCount(id)).toBe(before + 3);
       expect((await topicOn(id, "orders"))?.topicId).toBe(orders.topicId);
     }
+  });
+
+  it("a request with a field out of range is answered INVALID_REQUEST, naming the field, and the connection stays", async () => {
+    const request = {
+      _tag: "Request",
+      from: -1,
+      correlationId: 7,
+      request: {
+        _tag: "CreateTopicsRequest",
+        validateOnly: false,
+        topics: [{ name: "huge", numPartitions: 1, replicationFactor: 40_000, assignments: [], configs: [] }],
+      },
+    };
+    const answer = (await sendRawAndReadAnswer(
+      cluster.node(BROKERS[0]!).address,
+      frame(JSON.stringify(request)),
+    )) as {
+      _tag: string;
+      correlationId: number;
+      response: { errorCode: string; errorMessage: string };
+    };
+    expect(answer._tag).toBe("Response");
+    expect(answer.correlationId).toBe(7);
+    expect(answer.response.errorCode).toBe("INVALID_REQUEST");
+    expect(answer.response.errorMessage).toContain("replicationFactor");
   });
 
   it("kill -9 of the active controller: a new one is elected, the topic survives, writes succeed", async () => {

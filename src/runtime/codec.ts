@@ -73,11 +73,32 @@ export const decodeFrameBody = (body: Buffer): Frame => {
   try {
     return decodeFrame(json);
   } catch (error) {
-    throw new FrameError(
-      `the frame is not a valid message: ${String((error as Error).message).split("\n")[0]}`,
-    );
+    // The first thing wrong, and where: "Expected … at ["request"]["topics"][0]["replicationFactor"]".
+    const [first, second] = String((error as Error).message).split("\n");
+    const where = second?.trim().startsWith("at ") === true ? ` ${second.trim()}` : "";
+    const problem = `the frame is not a valid message: ${first}${where}`;
+    // A request whose envelope is sound but whose content is not (a field out of range, say) gets
+    // an answer, as Kafka answers INVALID_REQUEST, instead of a dropped connection.
+    const envelope = json as { _tag?: unknown; correlationId?: unknown } | null;
+    if (
+      envelope !== null &&
+      typeof envelope === "object" &&
+      envelope._tag === "Request" &&
+      Number.isSafeInteger(envelope.correlationId)
+    )
+      throw new InvalidRequestError(problem, envelope.correlationId as number);
+    throw new FrameError(problem);
   }
 };
+
+/** A request frame whose content is invalid: it is answered INVALID_REQUEST under its correlation id. */
+export class InvalidRequestError extends FrameError {
+  readonly correlationId: number;
+  constructor(message: string, correlationId: number) {
+    super(message);
+    this.correlationId = correlationId;
+  }
+}
 
 /** Splits a byte stream into frame bodies; a large frame's chunks are joined once, when complete. */
 export class FrameReader {

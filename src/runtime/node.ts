@@ -917,6 +917,8 @@ export class KraftNode {
       `kraft_transport_bytes_total{direction="out"} ${this.transport.bytesOut.value}`,
       "# TYPE kraft_transport_malformed_frames_total counter",
       `kraft_transport_malformed_frames_total ${this.transport.malformedFrames.value}`,
+      "# TYPE kraft_transport_invalid_requests_total counter",
+      `kraft_transport_invalid_requests_total ${this.transport.invalidRequests.value}`,
       "# TYPE kraft_reducer_steps_total counter",
       `kraft_reducer_steps_total{layer="raft"} ${this.counters.stepsRaft}`,
       `kraft_reducer_steps_total{layer="controller"} ${this.counters.stepsController}`,

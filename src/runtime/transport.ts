@@ -2,7 +2,14 @@
 // node with reconnect and backoff. A malformed frame closes its connection (the node keeps serving);
 // the node driver tracks request timeouts and turns lost connections into failed requests.
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { decodeFrameBody, encodeFrameText, type Frame, FrameError, FrameReader } from "./codec.ts";
+import {
+  decodeFrameBody,
+  encodeFrameText,
+  type Frame,
+  FrameError,
+  FrameReader,
+  InvalidRequestError,
+} from "./codec.ts";
 import type { Listener } from "./config.ts";
 import type { Log } from "./log.ts";
 
@@ -46,6 +53,8 @@ export class Transport {
   readonly bytesIn = { value: 0 };
   readonly bytesOut = { value: 0 };
   readonly malformedFrames = { value: 0 };
+  /** Requests answered INVALID_REQUEST because their content failed validation. */
+  readonly invalidRequests = { value: 0 };
 
   private readonly handlers: TransportHandlers;
   private readonly log: Log;
@@ -89,6 +98,20 @@ export class Transport {
         try {
           frame = decodeFrameBody(body);
         } catch (error) {
+          if (error instanceof InvalidRequestError) {
+            this.invalidRequests.value++;
+            connection.send({
+              _tag: "Response",
+              correlationId: error.correlationId,
+              response: {
+                _tag: "AdminResponse",
+                errorCode: "INVALID_REQUEST",
+                errorMessage: error.message,
+                body: null,
+              },
+            });
+            continue;
+          }
           this.reject(connection, error as Error);
           return;
         }

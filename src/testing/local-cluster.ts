@@ -36,7 +36,9 @@ const portIsFree = (port: number): Promise<boolean> =>
 /** A base port P such that P+1..P+n and P+101..P+100+n are all free now. */
 export const freeBasePort = async (nodes: number): Promise<number> => {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + 200 * Math.floor(Math.random() * 200);
+    // Below Linux's ephemeral range (32768 and up): there an outgoing connection can take a node's
+    // port before the node binds it.
+    const base = 20_000 + 200 * Math.floor(Math.random() * 60);
     let free = true;
     for (let i = 1; i <= nodes && free; i++)
       free = (await portIsFree(base + i)) && (await portIsFree(base + 100 + i));
