@@ -25,6 +25,8 @@ const FORBIDDEN: readonly { readonly pattern: RegExp; readonly what: string }[] 
     what: "an Effect module other than effect/Schema",
   },
   { pattern: /from\s+["']@effect\//, what: "an @effect package" },
+  // Declarations at column 0 are the module's own: a `let` there is state every call shares.
+  { pattern: /^(let|var)\s/, what: "module-level mutable state (a top-level let or var)" },
 ];
 
 /** Every reference to the outside world in a source text, with its line number. */

@@ -159,13 +159,22 @@ const replaceBroker = (image: MetadataImage, broker: BrokerRegistration): Metada
   ),
 });
 
-// Inside one `replay`, the topics array made by the previous record's replaceTopic is seen by
-// nobody else, so the next record may change it in place instead of copying it again. Every array
-// is a fresh copy made within that replay, so the caller's image is never touched.
-let replayOwned: TopicImage[] | null = null;
+/**
+ * Inside one `replay`, the topics array made by the previous record's replaceTopic is seen by
+ * nobody else, so the next record may change it in place instead of copying it again. Every array
+ * it holds is a fresh copy made within that replay, so the caller's image is never touched.
+ */
+interface ReplayScratch {
+  owned: TopicImage[] | null;
+}
 
-const replaceTopic = (image: MetadataImage, topic: TopicImage): MetadataImage => {
+const replaceTopic = (
+  image: MetadataImage,
+  topic: TopicImage,
+  scratch: ReplayScratch | null,
+): MetadataImage => {
   const current = topicIndexById(image.topics, topic.topicId);
+  const replayOwned = scratch?.owned ?? null;
   const owned = replayOwned !== null && image.topics === replayOwned;
   let topics: TopicImage[];
   let index: number;
@@ -179,7 +188,7 @@ const replaceTopic = (image: MetadataImage, topic: TopicImage): MetadataImage =>
     index = topicPosition(topics, topic.name);
     topics.splice(index, 0, topic);
   }
-  if (replayOwned !== null) replayOwned = topics;
+  if (scratch !== null) scratch.owned = topics;
   lastTopicIndex.set(topics, { topicId: topic.topicId, index });
   return { ...image, topics };
 };
@@ -208,7 +217,11 @@ const changeBroker = (
   return { image: replaceBroker(image, change(broker)) };
 };
 
-const applyRecord = (image: MetadataImage, record: MetadataRecord): Applied => {
+const applyRecord = (
+  image: MetadataImage,
+  record: MetadataRecord,
+  scratch: ReplayScratch | null,
+): Applied => {
   switch (record._tag) {
     case "RegisterBrokerRecord":
       return {
@@ -249,7 +262,9 @@ const applyRecord = (image: MetadataImage, record: MetadataRecord): Applied => {
       if (findTopicById(image, record.topicId) !== undefined) {
         return { image, problem: `topic id ${record.topicId} is already taken` };
       }
-      return { image: replaceTopic(image, { name: record.name, topicId: record.topicId, partitions: [] }) };
+      return {
+        image: replaceTopic(image, { name: record.name, topicId: record.topicId, partitions: [] }, scratch),
+      };
     case "RemoveTopicRecord": {
       const topic = findTopicById(image, record.topicId);
       if (topic === undefined) return { image, problem: `no topic with id ${record.topicId}` };
@@ -281,7 +296,7 @@ const applyRecord = (image: MetadataImage, record: MetadataRecord): Applied => {
         partitionEpoch: record.partitionEpoch,
       };
       const partitions = sortedInsert(topic.partitions, partition, (a, b) => a.partitionId - b.partitionId);
-      return { image: replaceTopic(image, { ...topic, partitions }) };
+      return { image: replaceTopic(image, { ...topic, partitions }, scratch) };
     }
     case "PartitionChangeRecord": {
       const topic = findTopicById(image, record.topicId);
@@ -304,7 +319,7 @@ const applyRecord = (image: MetadataImage, record: MetadataRecord): Applied => {
         partitionEpoch: partition.partitionEpoch + 1,
       };
       const partitions = topic.partitions.map((p) => (p.partitionId === record.partitionId ? changed : p));
-      return { image: replaceTopic(image, { ...topic, partitions }) };
+      return { image: replaceTopic(image, { ...topic, partitions }, scratch) };
     }
     case "ConfigRecord": {
       const key = { resourceType: record.resourceType, resourceName: record.resourceName, name: record.name };
@@ -356,8 +371,9 @@ export const apply = (
   record: MetadataRecord,
   offset: number,
   epoch: number,
+  scratch: ReplayScratch | null = null,
 ): Applied => {
-  const applied = applyRecord(image, record);
+  const applied = applyRecord(image, record, scratch);
   const moved = { ...applied.image, offset, epoch };
   return applied.problem === undefined ? { image: moved } : { image: moved, problem: applied.problem };
 };
@@ -376,15 +392,11 @@ export const replay = (
   let current = image;
   const problems: string[] = [];
   // A sentinel no image holds: the first replaceTopic copies, later ones reuse that copy.
-  replayOwned = [];
-  try {
-    for (const r of records) {
-      const applied = apply(current, r.record, r.offset, r.epoch);
-      current = applied.image;
-      if (applied.problem !== undefined) problems.push(`offset ${r.offset}: ${applied.problem}`);
-    }
-  } finally {
-    replayOwned = null;
+  const scratch: ReplayScratch = { owned: [] };
+  for (const r of records) {
+    const applied = apply(current, r.record, r.offset, r.epoch, scratch);
+    current = applied.image;
+    if (applied.problem !== undefined) problems.push(`offset ${r.offset}: ${applied.problem}`);
   }
   return { image: current, problems };
 };
