@@ -6,6 +6,7 @@ import { lastEpoch, lastFlushedEpoch } from "./log.ts";
 import type { VoteRequest, VoteResponse } from "./messages.ts";
 import {
   armTimer,
+  electsAsVoter,
   findVoter,
   knownLeader,
   type Out,
@@ -240,7 +241,8 @@ export const handleVoteRequest = (
       mark(out, "R48:vote-log-behind");
     } else {
       mark(out, "R51:vote-granted");
-      // R51: record the vote durably (the persist precedes the response) and reset the timer.
+      // R51: record the vote durably (the persist precedes the response) and reset the timer; R11:
+      // an observer (asked by a candidate whose voter set names it) votes but keeps no election timer.
       out.effects.push({
         _tag: "PersistElectionState",
         epoch: next.epoch,
@@ -248,7 +250,8 @@ export const handleVoteRequest = (
         votedKey: candidate,
       });
       next = { ...next, role: { ...role, votedKey: candidate } };
-      next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
+      if (electsAsVoter(next))
+        next = armTimer(next, out, "election", config.electionTimeoutMs, config.electionTimeoutMs);
       granted = true;
     }
   } else {

@@ -623,7 +623,10 @@ class RaftNode:
         if self.leader_id != -1 and self.leader_id in self.voter_ids:
             self._enter_follower(self.epoch, self.leader_id)
         else:
-            self._enter_unattached(self.epoch, -1, self.voted, keep_timer=not rejected)
+            # R24/R41: Unattached in the same epoch, keeping its vote and the
+            # leader it knew but cannot reach (not in its voter set), as when it
+            # learnt of it; R31: the kept timer (0+0 once it has run out).
+            self._enter_unattached(self.epoch, self.leader_id, self.voted, keep_timer=not rejected)
 
     def _on_fetch_timeout(self):
         if self.role == FOLLOWER:
@@ -847,13 +850,15 @@ class RaftNode:
         self._vote_response(frm, cid, "NONE", granted)
 
     def _record_vote(self, m: dict):
-        # R51: persist the vote and reset the election timer before answering.
+        # R51: persist the vote and reset the election timer before answering; R11: an observer
+        # records its vote but keeps no election timer.
         key = {"id": m["replicaId"]}
         if m.get("replicaDirectoryId") is not None:
             key["directoryId"] = m["replicaDirectoryId"]
         self.voted = key
         self.persist()
-        self.election_timer()
+        if self.is_voter:
+            self.election_timer()
 
     def _grant_pre_vote(self, ok: bool) -> bool:
         if self.recovering:
@@ -927,9 +932,15 @@ class RaftNode:
         a leaderless fetcher (observer, recovering voter) tries the next voter."""
         if api != "Fetch" or self.fetch_target() is None:
             return
-        if self.role == UNATTACHED or code in ("NOT_LEADER_OR_FOLLOWER", "FENCED_LEADER_EPOCH"):
-            # R74: move the rotation on (a follower's target stays its leader).
+        if self.role == UNATTACHED:
+            # R74: a leaderless fetcher moves the rotation on.
             self.rotation += 1
+        elif code in ("NOT_LEADER_OR_FOLLOWER", "FENCED_LEADER_EPOCH") and self.fetch_target() in self.voter_ids:
+            # R74: a follower's target stays its leader, and the kept position
+            # becomes its leader's place in the voter list (not the one after
+            # it): once leaderless it asks that voter first
+            # (adversarial-raft/n4#17 step 26, 34-recovery-after-corrupt-disk/n2#1 step 4).
+            self.rotation = self.voter_ids.index(self.fetch_target())
         self.set_timer("retryBackoff", self._retry_backoff())
 
     def _retry_backoff(self) -> int:
