@@ -309,4 +309,14 @@ describe("data directory", () => {
     unlock();
     expect(existsSync(join(dir, ".lock"))).toBe(false);
   });
+
+  it("an empty or garbled lock file (a write a full disk cut short) names no holder and is taken over", () => {
+    for (const left of ["", "\n", "12ab\n", "-1\n", "0\n"]) {
+      const dir = tempDir();
+      writeFileSync(join(dir, ".lock"), left);
+      const unlock = lockDirectory(dir);
+      expect(readFileSync(join(dir, ".lock"), "utf8"), JSON.stringify(left)).toBe(`${process.pid}\n`);
+      unlock();
+    }
+  });
 });

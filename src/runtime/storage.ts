@@ -113,7 +113,16 @@ export const lockDirectory = (dir: string): (() => void) => {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, "wx");
-      writeSync(fd, `${process.pid}\n`);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } catch (error) {
+        // A full disk, say: leave no empty lock behind for every later start to trip on.
+        closeSync(fd);
+        rmSync(path, { force: true });
+        throw new StorageError(
+          `could not write the lock file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        );
+      }
       closeSync(fd);
       return () => {
         try {
@@ -124,8 +133,10 @@ export const lockDirectory = (dir: string): (() => void) => {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const holder = Number(readFileSync(path, "utf8").trim());
-      if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
+      // An empty or garbled lock file (a write that failed half way) names no process: it is stale.
+      const text = readFileSync(path, "utf8").trim();
+      const holder = /^\d+$/.test(text) ? Number(text) : 0;
+      if (holder > 0 && holder !== process.pid && alive(holder)) {
         throw new StorageError(
           `${dir} is in use by process ${holder} (lock file ${path}); stop it first or use another directory`,
         );
