@@ -4,7 +4,7 @@
 import type { BrokerRegistration, ConfigEntry, TopicImage } from "../../spec/metadata/image.ts";
 import type { ControllerResponse } from "../../spec/metadata/requests.ts";
 import type { NodeResponse, WireRequest } from "../runtime/codec.ts";
-import { ClientError, requestOnce } from "./client.ts";
+import { ClientError, OUTCOME_UNKNOWN, requestOnce } from "./client.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
 import type { Io } from "./node-commands.ts";
 
@@ -48,7 +48,7 @@ const adminBody = <T>(response: NodeResponse): T => {
   if (response._tag !== "AdminResponse") throw new AdminFailure(`unexpected answer ${response._tag}`);
   if (response.errorCode !== "NONE")
     throw new AdminFailure(
-      `${response.errorCode}${response.errorMessage === null ? "" : `: ${response.errorMessage}`}`,
+      `${response.errorCode}${response.errorMessage === null ? "" : `: ${response.errorMessage}`}${response.errorCode === "REQUEST_TIMED_OUT" ? OUTCOME_UNKNOWN : ""}`,
     );
   return response.body as T;
 };
@@ -180,7 +180,7 @@ export const TOPICS_HELP = renderHelp(
 const controllerAnswer = (response: NodeResponse): ControllerResponse => {
   if (response._tag === "AdminResponse")
     throw new AdminFailure(
-      `${response.errorCode}${response.errorMessage === null ? "" : `: ${response.errorMessage}`}`,
+      `${response.errorCode}${response.errorMessage === null ? "" : `: ${response.errorMessage}`}${response.errorCode === "REQUEST_TIMED_OUT" ? OUTCOME_UNKNOWN : ""}`,
     );
   return response;
 };

@@ -91,7 +91,11 @@ export class AdminClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(correlationId);
-        reject(new ClientError(`${this.address} did not answer ${request._tag} within ${timeoutMs} ms`));
+        reject(
+          new ClientError(
+            `${this.address} did not answer ${request._tag} within ${timeoutMs} ms${READ_ONLY.has(request._tag) ? "" : OUTCOME_UNKNOWN}`,
+          ),
+        );
       }, timeoutMs);
       this.waiting.set(correlationId, { resolve, reject, timer });
       this.socket.write(encodeFrame(frame));
@@ -102,6 +106,18 @@ export class AdminClient {
     this.socket.destroy();
   }
 }
+
+/** Requests that change nothing: a timeout leaves no doubt about them. */
+const READ_ONLY: ReadonlySet<string> = new Set([
+  "DescribeClusterRequest",
+  "ListTopicsRequest",
+  "DescribeConfigsRequest",
+  "DescribeQuorumAdminRequest",
+]);
+
+/** What a caller must know when a write times out: it may have been carried out all the same. */
+export const OUTCOME_UNKNOWN =
+  "; its outcome is unknown: it may still have been carried out (check, e.g. with kraft topics describe, before retrying)";
 
 /** Open a connection, make one request, close. */
 export const requestOnce = async (
