@@ -195,7 +195,19 @@ export const commandOf = (world: World, action: Action): string => {
     case "vanish": {
       const e = world.network[action.position]!;
       const verb = action.kind === "vanish" ? "lose" : action.kind;
-      return `${verb} ${e.from}->${e.to}${e.correlationId === undefined ? "" : `#${e.correlationId}`} ${e.message._tag}`;
+      // Identical copies (after a duplicate) are told apart by their order in flight: `@2` is the second.
+      const same: number[] = [];
+      world.network.forEach((o, i) => {
+        if (
+          o.from === e.from &&
+          o.to === e.to &&
+          o.correlationId === e.correlationId &&
+          o.message._tag.startsWith(e.message._tag)
+        )
+          same.push(i);
+      });
+      const ordinal = same.length > 1 ? ` @${same.indexOf(action.position) + 1}` : "";
+      return `${verb} ${e.from}->${e.to}${e.correlationId === undefined ? "" : `#${e.correlationId}`} ${e.message._tag}${ordinal}`;
     }
     case "timer":
       return `timeout ${nodeIdOf(action.node)} ${action.timer}`;

@@ -182,7 +182,11 @@ describe("transcript engine", () => {
         expect(network).toEqual(world.network.map((e) => `${e.from}->${e.to} ${e.message._tag}`));
         for (const output of outputs) for (const line of output) expect(line).not.toMatch(/^!!/);
       }),
-      { numRuns: 150 },
+      {
+        numRuns: 150,
+        // A duplicate whose two copies were both answered: the second answer must be named `@2`.
+        examples: [[false, [1185940389, 1765949921, 1494028604, 988979898, 1361716069, 0, 1188542722]]],
+      },
     );
   });
 });

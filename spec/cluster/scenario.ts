@@ -116,16 +116,22 @@ interface Filter {
   /** `A->B#C`: the message of that request/response pair's correlation id. */
   readonly correlationId: number | null;
   readonly types: readonly string[];
+  /** `@N`: the Nth matching message in flight (identical copies, after a duplicate), not the first. */
+  readonly nth: number | null;
 }
 
 const parseFilter = (correlationIds: readonly string[]): Filter => {
   let from: number | null = null;
   let to: number | null = null;
   let id: number | null = null;
+  let nth: number | null = null;
   const types: string[] = [];
   for (const correlationId of correlationIds) {
     const link = /^(\*|-?\d+)->(\*|-?\d+)(?:#(\d+))?$/.exec(correlationId);
-    if (link !== null) {
+    const ordinal = /^@([1-9]\d*)$/.exec(correlationId);
+    if (ordinal !== null) {
+      nth = Number(ordinal[1]);
+    } else if (link !== null) {
       from = link[1] === "*" ? null : Number(link[1]);
       to = link[2] === "*" ? null : Number(link[2]);
       id = link[3] === undefined ? null : Number(link[3]);
@@ -133,7 +139,7 @@ const parseFilter = (correlationIds: readonly string[]): Filter => {
       types.push(correlationId);
     }
   }
-  return { from, to, correlationId: id, types };
+  return { from, to, correlationId: id, types, nth };
 };
 
 const matches = (envelope: Envelope, filter: Filter): boolean =>
@@ -141,6 +147,15 @@ const matches = (envelope: Envelope, filter: Filter): boolean =>
   (filter.to === null || envelope.to === filter.to) &&
   (filter.correlationId === null || envelope.correlationId === filter.correlationId) &&
   (filter.types.length === 0 || filter.types.some((t) => envelope.message._tag.startsWith(t)));
+
+/** Positions of the in-flight messages a filter matches, in network order. */
+const matchingPositions = (network: readonly Envelope[], filter: Filter): number[] => {
+  const positions: number[] = [];
+  network.forEach((e, i) => {
+    if (matches(e, filter)) positions.push(i);
+  });
+  return positions;
+};
 
 const nodeIndex = (session: Session, correlationId: string | undefined): number => {
   const id = Number(correlationId);
@@ -231,7 +246,7 @@ const runCommand = (session: Session, command: string): string[] => {
     case "drop":
     case "duplicate": {
       const filter = parseFilter(args);
-      const position = session.world.network.findIndex((e) => matches(e, filter));
+      const position = matchingPositions(session.world.network, filter)[(filter.nth ?? 1) - 1] ?? -1;
       if (position < 0) return [`!! no message in flight matches "${args.join(" ")}"`];
       const envelope = session.world.network[position]!;
       if (verb === "deliver") return apply(deliver(session.world, session.cluster, position));
@@ -287,7 +302,8 @@ const runCommand = (session: Session, command: string): string[] => {
     case "lose": {
       // The message vanishes and nobody notices (as on a partitioned link).
       const filter = parseFilter(args);
-      const lost = session.world.network.filter((e) => matches(e, filter));
+      const all = session.world.network.filter((e) => matches(e, filter));
+      const lost = filter.nth === null ? all : all.slice(filter.nth - 1, filter.nth);
       if (lost.length === 0) return [`!! no message in flight matches "${args.join(" ")}"`];
       session.world = { ...session.world, network: session.world.network.filter((e) => !lost.includes(e)) };
       return lost.map((e) => `lost ${e.from}->${e.to} ${e.message._tag}`);
