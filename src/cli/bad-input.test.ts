@@ -1,12 +1,12 @@
 // Bad input and a hostile environment never get a stack trace: every command answers with one line
 // naming what is wrong, a non-zero exit, and leaves nothing running.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { kraftBin, LocalCluster, TEST_TIMEOUTS } from "../testing/local-cluster.ts";
+import { freeBasePort, kraftBin, LocalCluster, TEST_TIMEOUTS } from "../testing/local-cluster.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "kraft-bad-input-"));
 const aFile = join(scratch, "a-file");
@@ -69,6 +69,76 @@ describe("bad input", () => {
       await cluster.destroy();
     }
   }, 60_000);
+
+  it("kraft cluster up: a second run on a running cluster's directory, or on its ports, refuses and never reports the other's leader", async () => {
+    const base = await freeBasePort(2);
+    const first = spawn(
+      process.execPath,
+      [
+        kraftBin,
+        "cluster",
+        "up",
+        "--dir",
+        join(scratch, "first"),
+        "--base-port",
+        String(base),
+        "--fast",
+        "--controllers",
+        "1",
+        "--brokers",
+        "1",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let firstOut = "";
+    first.stdout.on("data", (d: Buffer) => {
+      firstOut += d.toString();
+    });
+    try {
+      const deadline = Date.now() + PROMPT_MS;
+      while (!firstOut.includes("leader:") && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(firstOut).toContain("leader:");
+      const sameDir = kraft(
+        "cluster",
+        "up",
+        "--dir",
+        join(scratch, "first"),
+        "--base-port",
+        String(base),
+        "--fast",
+        "--controllers",
+        "1",
+        "--brokers",
+        "1",
+      );
+      expectOneLine(
+        sameDir,
+        1,
+        /^kraft cluster: a cluster is already running from .*first \(node 1 is process \d+\); stop it first/,
+      );
+      const samePorts = kraft(
+        "cluster",
+        "up",
+        "--dir",
+        join(scratch, "second"),
+        "--base-port",
+        String(base),
+        "--fast",
+        "--controllers",
+        "1",
+        "--brokers",
+        "1",
+      );
+      expect(samePorts.status).toBe(1);
+      expect(samePorts.stdout).not.toContain("leader:");
+      expect(samePorts.stderr).toContain("the cluster did not form");
+      expect(samePorts.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      first.kill("SIGTERM");
+      await new Promise((r) => first.once("exit", r));
+    }
+  }, 120_000);
 
   it("a listener port another process holds: the node exits at once instead of running without it", async () => {
     // Three voters: a node of one would lead at once and arm nothing, so nothing would keep it alive.

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "no
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderProperties } from "../runtime/config.ts";
+import { lockHolder } from "../runtime/storage.ts";
 import { requestOnce } from "./client.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
 import { formatDirectory, type Io, randomClusterId } from "./node-commands.ts";
@@ -152,6 +153,15 @@ export const prepareCluster = (
 };
 
 /** Start one node process; its log goes to node.log in its directory. */
+/** The last `n` lines of a file ("" when it cannot be read). */
+const lastLines = (file: string, n: number): string[] => {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-n);
+  } catch {
+    return [];
+  }
+};
+
 export const startNodeProcess = (node: ClusterNode): ChildProcess => {
   const logFile = openSync(join(node.dir, "node.log"), "a");
   return spawn(process.execPath, [kraftBin, "start", "--config", node.config], {
@@ -165,15 +175,29 @@ export interface QuorumSummary {
   readonly highWatermark: number;
 }
 
-/** Ask the nodes in turn for the quorum until one answers with a leader. */
+/**
+ * Ask the nodes in turn for the quorum until one answers with a leader. With `clusterId`, only a node
+ * of that cluster counts (another cluster's nodes on the same ports must not be taken for ours); with
+ * `stillRunning`, the wait ends as soon as it returns false.
+ */
 export const waitForLeader = async (
   addresses: readonly string[],
   timeoutMs: number,
+  clusterId?: string,
+  stillRunning: () => boolean = () => true,
 ): Promise<QuorumSummary | null> => {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && stillRunning()) {
     for (const address of addresses) {
       try {
+        if (clusterId !== undefined) {
+          const who = await requestOnce(address, { _tag: "DescribeClusterRequest" }, 1000);
+          const id =
+            who._tag === "AdminResponse"
+              ? (who.body as { clusterId?: unknown } | null)?.clusterId
+              : undefined;
+          if (id !== clusterId) continue;
+        }
         const r = await requestOnce(address, { _tag: "DescribeQuorumAdminRequest" }, 1000);
         if (r._tag === "AdminResponse" && r.errorCode === "NONE") {
           const body = r.body as { leaderId: number; leaderEpoch: number; highWatermark: number };
@@ -211,14 +235,37 @@ export const runClusterUp = async (argv: readonly string[], io: Io): Promise<num
     values["base-port"] as number,
     values["fast"] === true ? FAST_TIMEOUTS : [],
   );
+  // A cluster already running from this directory: say so now, before starting nodes that could
+  // only fail on its locks (and before taking its leader for ours).
+  for (const node of cluster.nodes) {
+    const holder = lockHolder(join(node.dir, "data"));
+    if (holder !== null) {
+      io.err(
+        `kraft cluster: a cluster is already running from ${resolve(values["dir"] as string)} (node ${node.id} is process ${holder}); stop it first, or use another --dir`,
+      );
+      return 1;
+    }
+  }
   const children = new Map<number, ChildProcess>();
   let stopping = false;
+  let finish: (code: number) => void = () => {};
+  const done = new Promise<number>((resolveDone) => {
+    finish = resolveDone;
+  });
+  const running = () => [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
   for (const node of cluster.nodes) {
     const child = startNodeProcess(node);
     children.set(node.id, child);
     child.on("exit", (code, signal) => {
-      if (!stopping)
-        io.err(`node ${node.id} exited (${signal ?? `code ${code}`}); see ${join(node.dir, "node.log")}`);
+      if (stopping) return;
+      const log = join(node.dir, "node.log");
+      io.err(`node ${node.id} exited (${signal ?? `code ${code}`}); the end of ${log}:`);
+      for (const line of lastLines(log, 5)) io.err(`  ${line}`);
+      // Nothing left to supervise: say so and end, rather than wait for a Ctrl-C that stops nothing.
+      if (running().length === 0) {
+        io.err("every node of the cluster has exited");
+        finish(1);
+      }
     });
   }
   if (json) {
@@ -272,16 +319,28 @@ export const runClusterUp = async (argv: readonly string[], io: Io): Promise<num
     }
     if (!json) io.out("stopped");
   };
-  const done = new Promise<number>((resolveDone) => {
-    const onSignal = () => void stopAll().then(() => resolveDone(0));
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-  });
-  const controllersAddresses = cluster.nodes.filter((n) => n.roles === "controller").map((n) => n.address);
-  const quorum = await waitForLeader(controllersAddresses, 30_000);
+  const onSignal = () => void stopAll().then(() => finish(0));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const controllerNodes = cluster.nodes.filter((n) => n.roles === "controller");
+  const controllersAddresses = controllerNodes.map((n) => n.address);
+  const controllersRunning = () =>
+    controllerNodes.every((n) => {
+      const c = children.get(n.id);
+      return c !== undefined && c.exitCode === null && c.signalCode === null;
+    });
+  const quorum = await waitForLeader(controllersAddresses, 30_000, cluster.clusterId, controllersRunning);
   if (!stopping) {
-    if (quorum === null) io.err("no leader was elected within 30 s; see the nodes' node.log files");
-    else if (json) io.out(JSON.stringify({ event: "leader", ...quorum }));
+    if (quorum === null || !controllersRunning()) {
+      io.err(
+        quorum === null && controllersRunning()
+          ? "no leader was elected within 30 s; see the nodes' node.log files"
+          : "the cluster did not form: a controller exited (above)",
+      );
+      await stopAll();
+      return 1;
+    }
+    if (json) io.out(JSON.stringify({ event: "leader", ...quorum }));
     else
       io.out(
         `leader: node ${quorum.leaderId} (epoch ${quorum.leaderEpoch}, high watermark ${quorum.highWatermark}). Try: kraft quorum describe --bootstrap-server ${controllersAddresses[0]}. Ctrl-C stops the cluster.`,

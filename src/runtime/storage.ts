@@ -104,6 +104,18 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** The live process holding a data directory's lock, if any (a stale or garbled lock holds nothing). */
+export const lockHolder = (dir: string): number | null => {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, ".lock"), "utf8").trim();
+  } catch {
+    return null;
+  }
+  const holder = /^\d+$/.test(text) ? Number(text) : 0;
+  return holder > 0 && holder !== process.pid && alive(holder) ? holder : null;
+};
+
 /**
  * Take the data directory's lock file (created exclusively, holding our pid). A lock left by a
  * process that no longer runs is taken over; one held by a live process is refused.
