@@ -5,16 +5,14 @@
 // renders them, with a complete worked example taken from a committed vector, into
 // conformance/README.md; a test fails when the README is not what this renders.
 
-import * as Schema from "effect/Schema";
 import type { RaftEffect } from "../spec/raft/io.ts";
 import type { RaftMessage } from "../spec/raft/messages.ts";
 import { METADATA_PARTITION, METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from "../spec/raft/primitives.ts";
 import { initialize } from "../spec/raft/startup.ts";
 import { EMPTY_LOG, makeConfig, type NodeState, type RaftConfig } from "../spec/raft/state.ts";
 import { step } from "../spec/raft/step.ts";
-import { type BrokerProjection, type ControllerProjection, type Projection, Vector } from "./protocol.ts";
-
-const decodeVector = Schema.decodeUnknownSync(Vector);
+import type { BrokerProjection, ControllerProjection, Projection, Vector } from "./protocol.ts";
+import { decodeVector } from "./runner.ts";
 
 /** Every field of the Raft projection and what it means. */
 export const RAFT_PROJECTION: Readonly<Record<keyof Projection, string>> = {

@@ -28,12 +28,12 @@ import {
   nodeConfig,
   type StepTrace,
 } from "../spec/cluster/world.ts";
-import { nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
+import { contextForInput, nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
 import { judgeRaftStep, withStep } from "./judge.ts";
 import { rulesOfMarks } from "./marks.ts";
 import { project } from "./protocol.ts";
 import { AdapterProcess, compareState, describeInput, translate } from "./runner.ts";
-import { seededRandom } from "./walks.ts";
+import { initOf, seededRandom } from "./walks.ts";
 
 export interface ExploreOptions {
   /** The node the implementation plays (1-based id). */
@@ -134,25 +134,9 @@ class Player {
         this.context = { armed: new Set(), persisted: storage.quorumState };
         input = "Start";
         this.starts++;
-        reply = await this.process.request(
-          {
-            _tag: "init",
-            config: this.config,
-            quorumState: storage.quorumState,
-            log: storage.log,
-            ...(storage.recovering === true ? { recovering: true } : {}),
-            ...(storage.firstCorrelationId !== undefined && storage.firstCorrelationId !== 1
-              ? { firstCorrelationId: storage.firstCorrelationId }
-              : {}),
-          },
-          this.timeoutMs,
-        );
+        reply = await this.process.request(initOf(this.config, storage), this.timeoutMs);
       } else {
-        if (s.input._tag === "TimerExpired") {
-          const armed = new Set(this.context.armed);
-          armed.delete(s.input.timer);
-          this.context = { ...this.context, armed };
-        }
+        this.context = contextForInput(this.context, s.input);
         input = describeInput(s.input);
         this.steps++;
         reply = await this.process.request(
@@ -186,10 +170,9 @@ class Player {
       this.context = nextContext(this.context, s.effects);
       const state = compareState(project(s.after), reply.state);
       if (state !== null) {
-        const field = state.what.replace(/^state\.(\w+).*$/, "$1");
         return found(
           state.what,
-          withStep(PROJECTION_RULES[field] ?? [], rulesOfMarks(s.marks ?? [])),
+          withStep(PROJECTION_RULES[state.field] ?? [], rulesOfMarks(s.marks ?? [])),
           state.expected,
           state.actual,
         );

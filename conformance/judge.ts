@@ -15,7 +15,16 @@ import type { RaftEffect } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
 import type { RaftConfig } from "../spec/raft/state.ts";
 import { rulesOfMarks } from "./marks.ts";
-import { stable } from "./runner.ts";
+
+/** JSON with keys sorted, so values compare equal however their fields were ordered. */
+export const stable = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
 
 /** The rules of the differing effect or field first, then those of the branch the spec's step took. */
 export const withStep = (own: readonly string[], step: readonly string[]): string[] => [

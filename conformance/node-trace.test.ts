@@ -64,7 +64,9 @@ const traceOf = (steps: readonly NodeStepRecord[]): TraceLine[] => {
             input: { _tag: "Start" },
             config: s.start.config,
             storage: { ...s.start.storage, quorumState: s.start.storage.quorumState ?? null },
-            ...(started.has(s.node) ? {} : { records: s.start.records }),
+            ...(started.has(s.node)
+              ? {}
+              : { records: s.start.log.records(0, s.start.storage.log.endOffset) }),
             effects: s.effects,
           }
         : { node: s.node, layer: "node", input: s.input, effects: s.effects };

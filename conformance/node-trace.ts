@@ -21,7 +21,7 @@ import {
   nodeStep,
 } from "../spec/node/node.ts";
 import { ElectionState, LogState, RaftConfig } from "../spec/raft/state.ts";
-import { stable } from "./runner.ts";
+import { stable } from "./judge.ts";
 import type { TraceLine, TraceVerdict } from "./trace.ts";
 
 const NodeStartLine = Schema.Struct({

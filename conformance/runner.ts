@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import * as Schema from "effect/Schema";
 import type { Mark } from "../spec/marks.ts";
-import { nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
+import { contextForInput, nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
 import type { RaftEffect } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
 import { definedRules, OUT_OF_REACH } from "./coverage.ts";
-import { judgeRaftStep, withStep } from "./judge.ts";
+import { judgeRaftStep, stable, withStep } from "./judge.ts";
 import { rulesOfMarks, stepMarks } from "./marks.ts";
 import {
   type AdapterRequest,
@@ -71,7 +71,7 @@ export interface ConformanceReport {
   readonly notReached: Readonly<Record<string, string>>;
 }
 
-const decodeVector = Schema.decodeUnknownSync(Vector);
+export const decodeVector = Schema.decodeUnknownSync(Vector);
 const decodeReply = Schema.decodeUnknownSync(Reply);
 
 /** Read every vector file (one vector per line) under `dir`. */
@@ -166,16 +166,6 @@ export class AdapterProcess {
 
 // ---- comparison -------------------------------------------------------------------------------
 
-/** JSON with keys sorted, so values compare equal however their fields were ordered. */
-export const stable = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
-
 /** Sends to several peers may leave in any order: sort each run of consecutive sends. */
 const normalizeOrder = (effects: readonly AnyEffect[]): AnyEffect[] => {
   const out: AnyEffect[] = [];
@@ -247,10 +237,10 @@ export const compareEffects = (
 export const compareState = (
   expected: AnyProjection,
   actual: AnyProjection,
-): { what: string; expected: unknown; actual: unknown } | null => {
+): { field: string; what: string; expected: unknown; actual: unknown } | null => {
   for (const field of Object.keys(expected) as (keyof AnyProjection)[]) {
     if (stable(expected[field]) !== stable(actual[field]))
-      return { what: `state.${field} differs`, expected: expected[field], actual: actual[field] };
+      return { field, what: `state.${field} differs`, expected: expected[field], actual: actual[field] };
   }
   return null;
 };
@@ -408,9 +398,9 @@ const runVector = async (
     if (vector.layer === "raft") context = nextContext(context, expected.effects as readonly RaftEffect[]);
     const state = compareState(expected.state, reply.state);
     if (state !== null) {
-      const field = state.what.replace(/^state\.(\w+).*$/, "$1");
+      const { field, ...difference } = state;
       const own = vector.layer === "raft" ? (PROJECTION_RULES[field] ?? []) : [];
-      violations.push({ step, input, ...state, rules: withStep(own, stepRules), marks: stepMarksHere });
+      violations.push({ step, input, ...difference, rules: withStep(own, stepRules), marks: stepMarksHere });
       return false;
     }
     return true;
@@ -420,11 +410,7 @@ const runVector = async (
   if (!judge(-1, "init", await adapter.request(vector.init, timeoutMs), vector.start))
     return result(diverged(-1));
   for (const [i, s] of vector.steps.entries()) {
-    if (s.input._tag === "TimerExpired") {
-      const armed = new Set(context.armed);
-      armed.delete(s.input.timer);
-      context = { ...context, armed };
-    }
+    context = contextForInput(context, s.input);
     const reply = await adapter.request(
       { _tag: "input", input: translate(vector.layer, s.input, ids) },
       timeoutMs,

@@ -11,8 +11,9 @@ import * as Schema from "effect/Schema";
 import { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { ElectionState, LogState, type NodeState, RaftConfig } from "../spec/raft/state.ts";
 import type { Reducers } from "./adapter.ts";
+import { stable } from "./judge.ts";
 import { type Projection, project } from "./protocol.ts";
-import { compareEffects, describeInput, stable } from "./runner.ts";
+import { compareEffects, describeInput } from "./runner.ts";
 
 const StartLine = Schema.Struct({
   node: Schema.Int,

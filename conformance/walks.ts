@@ -17,7 +17,8 @@ import {
   nodeConfig,
   type StepTrace,
 } from "../spec/cluster/world.ts";
-import { project, type RaftVector, type VectorInProgress } from "./protocol.ts";
+import type { RaftConfig } from "../spec/raft/state.ts";
+import { type Init, project, type RaftVector, type VectorInProgress } from "./protocol.ts";
 
 export interface WalkConfig {
   readonly name: string;
@@ -105,6 +106,18 @@ export const walkVectors = (config: WalkConfig): RaftVector[] => {
   return vectors;
 };
 
+/** The adapter's `init` for a process start from what its storage held (defaults left out). */
+export const initOf = (config: RaftConfig, storage: NonNullable<StepTrace["storage"]>): Init => ({
+  _tag: "init",
+  config,
+  quorumState: storage.quorumState,
+  log: storage.log,
+  ...(storage.recovering === true ? { recovering: true } : {}),
+  ...(storage.firstCorrelationId !== undefined && storage.firstCorrelationId !== 1
+    ? { firstCorrelationId: storage.firstCorrelationId }
+    : {}),
+});
+
 /** Split a run's steps into one vector per node start (each step with the cluster it ran in). */
 export const lifetimes = (
   source: string,
@@ -126,16 +139,7 @@ export const lifetimes = (
         name: `${source}/n${step.node}#${k}`,
         source,
         rules,
-        init: {
-          _tag: "init",
-          config: nodeConfig(cluster, step.node),
-          quorumState: step.storage.quorumState,
-          log: step.storage.log,
-          ...(step.storage.recovering === true ? { recovering: true } : {}),
-          ...(step.storage.firstCorrelationId !== undefined && step.storage.firstCorrelationId !== 1
-            ? { firstCorrelationId: step.storage.firstCorrelationId }
-            : {}),
-        },
+        init: initOf(nodeConfig(cluster, step.node), step.storage),
         start: { effects: step.effects, state: project(step.after) },
         steps: [],
       };

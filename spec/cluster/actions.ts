@@ -3,6 +3,7 @@
 // a client appends. Bounds keep the space finite for the model checker; random tests use the same
 // enumeration to walk it.
 import { type RaftConfig, type TimerKind, TimerKind as TimerKindSchema } from "../raft/state.ts";
+import { exactFilter, matchingPositions } from "./message-filter.ts";
 import {
   type ClusterSpec,
   clientAppend,
@@ -196,16 +197,7 @@ export const commandOf = (world: World, action: Action): string => {
       const e = world.network[action.position]!;
       const verb = action.kind === "vanish" ? "lose" : action.kind;
       // Identical copies (after a duplicate) are told apart by their order in flight: `@2` is the second.
-      const same: number[] = [];
-      world.network.forEach((o, i) => {
-        if (
-          o.from === e.from &&
-          o.to === e.to &&
-          o.correlationId === e.correlationId &&
-          o.message._tag.startsWith(e.message._tag)
-        )
-          same.push(i);
-      });
+      const same = matchingPositions(world.network, exactFilter(e));
       const ordinal = same.length > 1 ? ` @${same.indexOf(action.position) + 1}` : "";
       return `${verb} ${e.from}->${e.to}${e.correlationId === undefined ? "" : `#${e.correlationId}`} ${e.message._tag}${ordinal}`;
     }

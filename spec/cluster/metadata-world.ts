@@ -254,8 +254,8 @@ export type NodeStepRecord =
       readonly start: {
         readonly config: KraftNodeConfig;
         readonly storage: NodeStorage;
-        /** The metadata records the stored log held. */
-        readonly records: readonly OffsetRecord[];
+        /** The stored log as the start read it (its records are read only by whoever wants them). */
+        readonly log: LogReader;
       };
       readonly effects: readonly NodeEffect[];
     }
@@ -881,7 +881,7 @@ export const startNode = (world: MetadataWorld, spec: MetadataClusterSpec, index
   const result = initializeNode(config, nodeStorage, reader);
   run.nodeSteps.push({
     node: id,
-    start: { config, storage: nodeStorage, records: reader.records(0, storage.log.endOffset) },
+    start: { config, storage: nodeStorage, log: reader },
     effects: result.effects,
   });
   const started = applyStart(run.world.raft, index, result.start.state, result.start.effects, storage);

@@ -8,6 +8,7 @@ import type { RaftInput } from "../raft/io.ts";
 import { RaftMessage, RequestApi } from "../raft/messages.ts";
 import { ElectionState, type TimerKind, TimerKind as TimerKindSchema } from "../raft/state.ts";
 import { type FormatOptions, formatEffect, formatInput, formatState } from "./format.ts";
+import { matches, matchingPositions, parseFilter } from "./message-filter.ts";
 import {
   applyInput,
   type ClusterSpec,
@@ -108,53 +109,6 @@ const renderSteps = (steps: readonly StepTrace[], options: FormatOptions): strin
     lines.push(`  = ${formatState(s.after)}`);
   }
   return lines;
-};
-
-interface Filter {
-  readonly from: number | null;
-  readonly to: number | null;
-  /** `A->B#C`: the message of that request/response pair's correlation id. */
-  readonly correlationId: number | null;
-  readonly types: readonly string[];
-  /** `@N`: the Nth matching message in flight (identical copies, after a duplicate), not the first. */
-  readonly nth: number | null;
-}
-
-const parseFilter = (correlationIds: readonly string[]): Filter => {
-  let from: number | null = null;
-  let to: number | null = null;
-  let id: number | null = null;
-  let nth: number | null = null;
-  const types: string[] = [];
-  for (const correlationId of correlationIds) {
-    const link = /^(\*|-?\d+)->(\*|-?\d+)(?:#(\d+))?$/.exec(correlationId);
-    const ordinal = /^@([1-9]\d*)$/.exec(correlationId);
-    if (ordinal !== null) {
-      nth = Number(ordinal[1]);
-    } else if (link !== null) {
-      from = link[1] === "*" ? null : Number(link[1]);
-      to = link[2] === "*" ? null : Number(link[2]);
-      id = link[3] === undefined ? null : Number(link[3]);
-    } else {
-      types.push(correlationId);
-    }
-  }
-  return { from, to, correlationId: id, types, nth };
-};
-
-const matches = (envelope: Envelope, filter: Filter): boolean =>
-  (filter.from === null || envelope.from === filter.from) &&
-  (filter.to === null || envelope.to === filter.to) &&
-  (filter.correlationId === null || envelope.correlationId === filter.correlationId) &&
-  (filter.types.length === 0 || filter.types.some((t) => envelope.message._tag.startsWith(t)));
-
-/** Positions of the in-flight messages a filter matches, in network order. */
-const matchingPositions = (network: readonly Envelope[], filter: Filter): number[] => {
-  const positions: number[] = [];
-  network.forEach((e, i) => {
-    if (matches(e, filter)) positions.push(i);
-  });
-  return positions;
 };
 
 const nodeIndex = (session: Session, correlationId: string | undefined): number => {

@@ -75,17 +75,24 @@ export const caughtUp = (world: World): string | null => {
   return null;
 };
 
-/**
- * EventuallyLeaderWithoutQuorumResigns (R57): a leader that a majority of voters cannot reach (they
- * are down) gives up its leadership.
- */
 /** How many of the voters (nodes 1..voters) are running. */
-export const runningVoters = (world: World, voters: number): number => {
+const runningVoters = (world: World, voters: number): number => {
   let running = 0;
   for (let v = 0; v < voters; v++) if (world.nodes[v]!.state !== null) running++;
   return running;
 };
 
+/**
+ * Whether a majority of the voters runs: then no leader lacks a quorum, and while no node stops
+ * (the as-is schedule stops none) EventuallyLeaderWithoutQuorumResigns holds throughout.
+ */
+export const majorityRunning = (world: World, voters: number): boolean =>
+  runningVoters(world, voters) >= majority(voters);
+
+/**
+ * EventuallyLeaderWithoutQuorumResigns (R57): a leader that a majority of voters cannot reach (they
+ * are down) gives up its leadership.
+ */
 export const leaderWithoutQuorumResigns = (world: World, voters: number): string | null => {
   for (let index = 0; index < world.nodes.length; index++) {
     const state = world.nodes[index]!.state;

@@ -183,6 +183,18 @@ export const normalForm = (effects: readonly RaftEffect[], context: StepContext)
   return { timers, effects: rest };
 };
 
+/** The context a step's input leaves before the step runs: an expired timer is no longer armed. */
+export const contextForInput = (
+  context: StepContext,
+  input: { readonly _tag: string; readonly timer?: TimerKind },
+): StepContext => {
+  if (input._tag !== "TimerExpired" || input.timer === undefined || !context.armed.has(input.timer))
+    return context;
+  const armed = new Set(context.armed);
+  armed.delete(input.timer);
+  return { ...context, armed };
+};
+
 /** The context after a step, from the spec's own effects. */
 export const nextContext = (context: StepContext, effects: readonly RaftEffect[]): StepContext => {
   const armed = new Set(context.armed);

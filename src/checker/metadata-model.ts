@@ -37,7 +37,7 @@ import {
   brokersRunning,
   caughtUp,
   leaderWithoutQuorumResigns,
-  runningVoters,
+  majorityRunning,
   writesCommitted,
 } from "../../spec/invariants/liveness.ts";
 import { imageProblem } from "../../spec/invariants/metadata.ts";
@@ -46,7 +46,6 @@ import type { ControllerState } from "../../spec/metadata/controller.ts";
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { FIRST_FORWARD_ID } from "../../spec/node/node.ts";
-import { majority } from "../../spec/raft/primitives.ts";
 import type { Always, Eventually, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
 import type { WordWriter } from "./words.ts";
@@ -432,7 +431,7 @@ export const metadataEventually = (spec: MetadataClusterSpec): readonly Eventual
       suffix: "as-is",
       goal: (w) => leaderWithoutQuorumResigns(w.raft, spec.controllers),
       // The as-is schedule stops no controller (only a broker shuts itself down).
-      holdsThroughout: (w) => runningVoters(w.raft, spec.controllers) >= majority(spec.controllers),
+      holdsThroughout: (w) => majorityRunning(w.raft, spec.controllers),
     },
   ];
 };

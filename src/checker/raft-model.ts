@@ -28,11 +28,10 @@ import { CLUSTER_INVARIANTS } from "../../spec/invariants/cluster.ts";
 import {
   caughtUp,
   leaderWithoutQuorumResigns,
-  runningVoters,
+  majorityRunning,
   stableLeader,
   writesCommitted,
 } from "../../spec/invariants/liveness.ts";
-import { majority } from "../../spec/raft/primitives.ts";
 import type { NodeState } from "../../spec/raft/state.ts";
 import type { Always, Eventually, FairStep, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical, encodeWith, identityPermutation } from "./raft-codec.ts";
@@ -161,7 +160,7 @@ export const raftEventually = (cluster: ClusterSpec): readonly Eventually<World>
       suffix: "as-is",
       goal: (w) => leaderWithoutQuorumResigns(w, voters),
       // The as-is schedule stops no node: with a majority of voters running, no leader ever lacks one.
-      holdsThroughout: (w) => runningVoters(w, voters) >= majority(voters),
+      holdsThroughout: (w) => majorityRunning(w, voters),
     },
   ];
 };

@@ -19,6 +19,21 @@ const PROMPT_MS = 20 * Math.max(...TEST_TIMEOUTS.map(([, ms]) => ms));
 const kraft = (...args: string[]) =>
   spawnSync(process.execPath, [kraftBin, ...args], { encoding: "utf8", timeout: PROMPT_MS });
 
+/** `kraft cluster up` of one controller and one broker, in `dir` under the scratch folder, on `base`. */
+const clusterUp = (dir: string, base: number): string[] => [
+  "cluster",
+  "up",
+  "--dir",
+  join(scratch, dir),
+  "--base-port",
+  String(base),
+  "--fast",
+  "--controllers",
+  "1",
+  "--brokers",
+  "1",
+];
+
 /** One plain line says what is wrong (a node's own JSON log lines may come before it), no stack. */
 const expectOneLine = (run: ReturnType<typeof kraft>, code: number, pattern: RegExp): void => {
   expect(run.signal, "ended by itself").toBeNull();
@@ -72,24 +87,9 @@ describe("bad input", () => {
 
   it("kraft cluster up: a second run on a running cluster's directory, or on its ports, refuses and never reports the other's leader", async () => {
     const base = await freeBasePort(2);
-    const first = spawn(
-      process.execPath,
-      [
-        kraftBin,
-        "cluster",
-        "up",
-        "--dir",
-        join(scratch, "first"),
-        "--base-port",
-        String(base),
-        "--fast",
-        "--controllers",
-        "1",
-        "--brokers",
-        "1",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const first = spawn(process.execPath, [kraftBin, ...clusterUp("first", base)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let firstOut = "";
     first.stdout.on("data", (d: Buffer) => {
       firstOut += d.toString();
@@ -99,37 +99,13 @@ describe("bad input", () => {
       while (!firstOut.includes("leader:") && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 100));
       expect(firstOut).toContain("leader:");
-      const sameDir = kraft(
-        "cluster",
-        "up",
-        "--dir",
-        join(scratch, "first"),
-        "--base-port",
-        String(base),
-        "--fast",
-        "--controllers",
-        "1",
-        "--brokers",
-        "1",
-      );
+      const sameDir = kraft(...clusterUp("first", base));
       expectOneLine(
         sameDir,
         1,
         /^kraft cluster: a cluster is already running from .*first \(node 1 is process \d+\); stop it first/,
       );
-      const samePorts = kraft(
-        "cluster",
-        "up",
-        "--dir",
-        join(scratch, "second"),
-        "--base-port",
-        String(base),
-        "--fast",
-        "--controllers",
-        "1",
-        "--brokers",
-        "1",
-      );
+      const samePorts = kraft(...clusterUp("second", base));
       expect(samePorts.status).toBe(1);
       expect(samePorts.stdout).not.toContain("leader:");
       expect(samePorts.stderr).toContain("the cluster did not form");

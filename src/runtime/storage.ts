@@ -104,7 +104,10 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** The live process holding a data directory's lock, if any (a stale or garbled lock holds nothing). */
+/**
+ * The live process other than this one that holds a data directory's lock, if any. An empty or
+ * garbled lock file (a write that failed half way) names no process: it is stale.
+ */
 export const lockHolder = (dir: string): number | null => {
   let text: string;
   try {
@@ -145,10 +148,8 @@ export const lockDirectory = (dir: string): (() => void) => {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      // An empty or garbled lock file (a write that failed half way) names no process: it is stale.
-      const text = readFileSync(path, "utf8").trim();
-      const holder = /^\d+$/.test(text) ? Number(text) : 0;
-      if (holder > 0 && holder !== process.pid && alive(holder)) {
+      const holder = lockHolder(dir);
+      if (holder !== null) {
         throw new StorageError(
           `${dir} is in use by process ${holder} (lock file ${path}); stop it first or use another directory`,
         );
