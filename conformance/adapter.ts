@@ -9,9 +9,19 @@ import type * as BrokerModule from "../spec/metadata/broker.ts";
 import { BrokerInput } from "../spec/metadata/broker.ts";
 import type * as ControllerModule from "../spec/metadata/controller.ts";
 import { ControllerInput } from "../spec/metadata/controller.ts";
+import type * as NodeModule from "../spec/node/node.ts";
+import { NodeInput } from "../spec/node/node.ts";
 import { type RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import type { ElectionState, LogState, NodeState, RaftConfig } from "../spec/raft/state.ts";
-import { AdapterRequest, project, projectBroker, projectController, type Reply } from "./protocol.ts";
+import {
+  AdapterRequest,
+  project,
+  projectBroker,
+  projectController,
+  projectNode,
+  type Reply,
+} from "./protocol.ts";
+import { type NodeReducers, NodeSession } from "./shell-log.ts";
 import { type BreakableRule, Variation } from "./vary.ts";
 
 export interface Reducers {
@@ -40,6 +50,7 @@ export interface Reducers {
   readonly brokerStep: typeof BrokerModule.brokerStep;
   readonly initialBrokerState: typeof BrokerModule.initialBrokerState;
   readonly brokerStartEffects: typeof BrokerModule.brokerStartEffects;
+  readonly node: NodeReducers;
 }
 
 /** The spec's reducers, from this copy of spec/ or from `specDir`. */
@@ -50,6 +61,7 @@ export const loadReducers = async (specDir?: string): Promise<Reducers> => {
   const stepModule = (await import(new URL("raft/step.ts", base).href)) as Pick<Reducers, "step">;
   const controller = (await import(new URL("metadata/controller.ts", base).href)) as typeof ControllerModule;
   const broker = (await import(new URL("metadata/broker.ts", base).href)) as typeof BrokerModule;
+  const node = (await import(new URL("node/node.ts", base).href)) as typeof NodeModule;
   return {
     initialize: startup.initialize,
     step: stepModule.step,
@@ -58,6 +70,7 @@ export const loadReducers = async (specDir?: string): Promise<Reducers> => {
     brokerStep: broker.brokerStep,
     initialBrokerState: broker.initialBrokerState,
     brokerStartEffects: broker.brokerStartEffects,
+    node: { initializeNode: node.initializeNode, nodeStep: node.nodeStep },
   };
 };
 
@@ -66,6 +79,7 @@ const decodeRequest = Schema.decodeUnknownSync(AdapterRequest);
 const decodeRaftInput = Schema.decodeUnknownSync(RaftInput);
 const decodeControllerInput = Schema.decodeUnknownSync(ControllerInput);
 const decodeBrokerInput = Schema.decodeUnknownSync(BrokerInput);
+const decodeNodeInput = Schema.decodeUnknownSync(NodeInput);
 
 type Running =
   | { readonly layer: "raft"; state: NodeState; readonly config: RaftConfig }
@@ -74,7 +88,8 @@ type Running =
       state: ControllerModule.ControllerState;
       readonly config: ControllerModule.ControllerConfig;
     }
-  | { readonly layer: "broker"; state: BrokerModule.BrokerState; readonly config: BrokerModule.BrokerConfig };
+  | { readonly layer: "broker"; state: BrokerModule.BrokerState; readonly config: BrokerModule.BrokerConfig }
+  | { readonly layer: "node"; readonly session: NodeSession };
 
 /** Other free choices than the reducer's (`--vary SEED`), and optionally one violation (`--break RULE`). */
 export interface VaryOptions {
@@ -136,6 +151,19 @@ export const serveAdapter = async (
           });
           break;
         }
+        case "initNode": {
+          const { session, result } = NodeSession.start(reducers.node, request);
+          node = { layer: "node", session };
+          variation =
+            vary === undefined ? null : new Variation(vary.seed, request.config.raft, vary.breaking);
+          reply({
+            _tag: "ok",
+            effects:
+              variation === null ? result.effects : variation.nodeEffects(result.effects, result.marks),
+            state: projectNode(result.state),
+          });
+          break;
+        }
         case "input": {
           if (node === null) {
             reply({ _tag: "error", message: "an input before any init" });
@@ -157,6 +185,15 @@ export const serveAdapter = async (
             );
             node.state = result.state;
             reply({ _tag: "ok", effects: result.effects, state: projectController(result.state) });
+          } else if (node.layer === "node") {
+            const decoded = decodeNodeInput(request.input);
+            const result = node.session.step(variation?.nodeInput(decoded) ?? decoded);
+            reply({
+              _tag: "ok",
+              effects:
+                variation === null ? result.effects : variation.nodeEffects(result.effects, result.marks),
+              state: projectNode(result.state),
+            });
           } else {
             const result = reducers.brokerStep(node.state, decodeBrokerInput(request.input), node.config);
             node.state = result.state;

@@ -11,7 +11,13 @@ import { METADATA_PARTITION, METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from "../s
 import { initialize } from "../spec/raft/startup.ts";
 import { EMPTY_LOG, makeConfig, type NodeState, type RaftConfig } from "../spec/raft/state.ts";
 import { step } from "../spec/raft/step.ts";
-import type { BrokerProjection, ControllerProjection, Projection, Vector } from "./protocol.ts";
+import type {
+  BrokerProjection,
+  ControllerProjection,
+  NodeProjection,
+  Projection,
+  Vector,
+} from "./protocol.ts";
 import { decodeVector } from "./runner.ts";
 
 /** Every field of the Raft projection and what it means. */
@@ -45,6 +51,16 @@ export const BROKER_PROJECTION: Readonly<Record<keyof BrokerProjection, string>>
   controllerId: "the active controller as Raft reported it, -1 if none",
   controllerEpoch: "the epoch of that report",
   image: "the image it published: committed records only",
+};
+
+export const NODE_PROJECTION: Readonly<Record<keyof NodeProjection, string>> = {
+  raft: "the Raft projection above",
+  controller:
+    "null when the node has no controller; else `active`, `epoch`, `nextOffset` as above and `committedOffset`, the offset of the last record its committed image holds (-1 before any)",
+  broker:
+    "null when the node has no broker; else `lifecycle`, `brokerEpoch`, `controllerId`, `controllerEpoch` as above and `imageOffset`, the offset of the last record its published image holds (-1 before any)",
+  forwarding:
+    "how many client requests the node passed on to the active controller still await an answer (R148)",
 };
 
 const config: RaftConfig = makeConfig({
@@ -153,6 +169,7 @@ export const renderConventions = (vectors: readonly Vector[]): string => {
   table("The Raft projection", RAFT_PROJECTION);
   table("The controller projection", CONTROLLER_PROJECTION);
   table("The broker projection", BROKER_PROJECTION);
+  table("The whole node's projection", NODE_PROJECTION);
 
   const s = follower();
   lines.push(

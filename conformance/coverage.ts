@@ -12,9 +12,6 @@ const README = new URL("../spec/README.md", import.meta.url).pathname;
  * keeps them (and `kraft check`, the trace checker and the black-box mode check them over whole runs).
  */
 export const OUT_OF_REACH: Readonly<Record<string, string>> = {
-  R147: "the adapter protocol drives one layer at a time; how spec/node composes them is checked by kraft check --model metadata, the metadata transcripts and the node trace replay",
-  R148: "request routing is spec/node's; the adapter protocol has no node-level session yet (kraft check --model metadata and spec/node's tests judge it)",
-  R149: "answers from another cluster are judged by spec/node, beyond the per-layer adapter protocol (kraft check --model metadata with forged frames, spec/node's tests)",
   R137: "liveness is a property of whole runs once faults stop: kraft check judges it on its fair schedule from every state, and the black-box mode checks progress after healing; no single node's step can show it",
 };
 

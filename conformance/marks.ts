@@ -7,14 +7,16 @@ import { join } from "node:path";
 import type { Mark } from "../spec/marks.ts";
 import { brokerStep, initialBrokerState } from "../spec/metadata/broker.ts";
 import { controllerStep, initialControllerState } from "../spec/metadata/controller.ts";
+import { initializeNode, nodeStep } from "../spec/node/node.ts";
 import { initialize } from "../spec/raft/startup.ts";
 import { step } from "../spec/raft/step.ts";
 import type { Vector } from "./protocol.ts";
+import { NodeSession } from "./shell-log.ts";
 
 const SPEC_DIR = new URL("../spec/", import.meta.url).pathname;
 
-/** The layers whose reducers the vectors drive; marks elsewhere (spec/node) are judged by the checker. */
-const MARKED_DIRS = ["raft", "metadata"];
+/** The layers whose reducers the vectors drive. */
+const MARKED_DIRS = ["raft", "metadata", "node"];
 
 const MARK_LITERAL = /"(R\d+:[a-z0-9-]+)"/g;
 
@@ -57,6 +59,10 @@ export const stepMarks = (v: Vector): (readonly Mark[])[] => {
       out.push(result.marks);
       state = result.state;
     }
+  } else if (v.layer === "node") {
+    const { session, result } = NodeSession.start({ initializeNode, nodeStep }, v.init);
+    out.push(result.marks);
+    for (const s of v.steps) out.push(session.step(s.input).marks);
   } else {
     out.push([]);
     let state = initialBrokerState(v.init.config.brokerId, v.init.incarnationId, v.init.previousBrokerEpoch);

@@ -6,45 +6,26 @@
 // runtime carried out must be exactly an effect spec/node asked for, in order. The runtime makes no
 // protocol decision of its own; this is where that is checked.
 import * as Schema from "effect/Schema";
-import { BrokerConfig } from "../spec/metadata/broker.ts";
-import { ControllerConfig } from "../spec/metadata/controller.ts";
-import type { OffsetRecord } from "../spec/metadata/image.ts";
-import type { MetadataRecord } from "../spec/metadata/records.ts";
-import { MetadataRecord as MetadataRecordSchema } from "../spec/metadata/records.ts";
 import {
   initializeNode,
   type KraftNode,
   type KraftNodeConfig,
-  type LogReader,
-  type NodeEffect,
   NodeInput,
   nodeStep,
 } from "../spec/node/node.ts";
-import { ElectionState, LogState, RaftConfig } from "../spec/raft/state.ts";
 import { stable } from "./judge.ts";
+import { NodeConfig, NodeStorage, StoredRecord } from "./protocol.ts";
+import { ShellLog } from "./shell-log.ts";
 import type { TraceLine, TraceVerdict } from "./trace.ts";
 
 const NodeStartLine = Schema.Struct({
   node: Schema.Int,
   layer: Schema.Literal("node"),
   input: Schema.TaggedStruct("Start", {}),
-  config: Schema.Struct({
-    raft: RaftConfig,
-    controller: Schema.NullOr(ControllerConfig),
-    broker: Schema.NullOr(BrokerConfig),
-  }),
-  storage: Schema.Struct({
-    quorumState: Schema.NullOr(ElectionState),
-    log: LogState,
-    recovering: Schema.Boolean,
-    firstCorrelationId: Schema.Int,
-    incarnationId: Schema.String,
-    previousBrokerEpoch: Schema.Int,
-  }),
+  config: NodeConfig,
+  storage: NodeStorage,
   /** The metadata records the stored log held, when the trace has no earlier start of this node. */
-  records: Schema.optionalKey(
-    Schema.Array(Schema.Struct({ offset: Schema.Int, epoch: Schema.Int, record: MetadataRecordSchema })),
-  ),
+  records: Schema.optionalKey(Schema.Array(StoredRecord)),
   effects: Schema.Array(Schema.Unknown),
 });
 const NodeStepLine = Schema.Struct({
@@ -60,49 +41,6 @@ const decodeStep = Schema.decodeUnknownSync(NodeStepLine);
 export type NodeTraceVerdict =
   | Extract<TraceVerdict, { readonly ok: true }>
   | Omit<Extract<TraceVerdict, { readonly ok: false }>, "state">;
-
-/** The shell's log of one node, as its effects made it: the metadata record at each offset, or null. */
-class ShellLog implements LogReader {
-  readonly entries: (OffsetRecord | null)[] = [];
-
-  records(from: number, to: number): readonly OffsetRecord[] {
-    const out: OffsetRecord[] = [];
-    for (let offset = Math.max(0, from); offset < Math.min(to, this.entries.length); offset++) {
-      const e = this.entries[offset];
-      if (e != null) out.push(e);
-    }
-    return out;
-  }
-
-  /** Carry out a step's log effects as the runtime does (src/runtime/node.ts, interpret). */
-  apply(
-    effects: readonly NodeEffect[],
-    fetched: readonly { readonly record: MetadataRecord | null }[] | undefined,
-  ): string | null {
-    let fetchBase = -1;
-    for (const effect of effects) {
-      if (effect._tag === "TruncateLog") this.entries.length = Math.min(this.entries.length, effect.offset);
-      if (effect._tag !== "AppendRecords") continue;
-      if (effect.baseOffset !== this.entries.length)
-        return `an append at ${effect.baseOffset} to a log that ends at ${this.entries.length}`;
-      if (fetchBase < 0) fetchBase = effect.baseOffset;
-      for (let i = 0; i < effect.count; i++) {
-        const offset = effect.baseOffset + i;
-        let record: MetadataRecord | null;
-        if (effect.control !== undefined) record = null;
-        else if (effect.records !== undefined) record = effect.records[i] ?? null;
-        else {
-          const payload = fetched?.[offset - fetchBase];
-          if (payload === undefined)
-            return `a follower's append at ${offset} without that record in the Fetch answer`;
-          record = payload.record;
-        }
-        this.entries.push(record === null ? null : { offset, epoch: effect.epoch, record });
-      }
-    }
-    return null;
-  }
-}
 
 const asJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
@@ -162,14 +100,7 @@ export const replayNodeTrace = (lines: readonly TraceLine[]): NodeTraceVerdict =
         throw new Error(`${where}: not a node start line: ${(error as Error).message.split("\n")[0]}`);
       }
       let log = logs.get(line.node);
-      if (line.records !== undefined) {
-        log = new ShellLog();
-        for (const r of line.records) {
-          while (log.entries.length < r.offset) log.entries.push(null);
-          log.entries.push(r);
-        }
-        while (log.entries.length < line.storage.log.endOffset) log.entries.push(null);
-      }
+      if (line.records !== undefined) log = ShellLog.of(line.records, line.storage.log.endOffset);
       if (log === undefined) {
         if (line.storage.log.endOffset > 0)
           return wrong(

@@ -19,6 +19,8 @@ import {
   type ControllerState,
 } from "../spec/metadata/controller.ts";
 import { MetadataImage } from "../spec/metadata/image.ts";
+import { MetadataRecord } from "../spec/metadata/records.ts";
+import { type KraftNode, NodeEffect, NodeInput } from "../spec/node/node.ts";
 import { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { Int32, Int64 } from "../spec/raft/primitives.ts";
 import { ElectionState, EpochStart, LogState, type NodeState, RaftConfig } from "../spec/raft/state.ts";
@@ -49,13 +51,47 @@ export const InitBroker = Schema.TaggedStruct("initBroker", {
 });
 export type InitBroker = typeof InitBroker.Type;
 
-/** One input to the running node, of the layer its init started: Raft, controller or broker. */
+/** A whole node's configuration: its Raft layer, and its controller and/or broker (R147). */
+export const NodeConfig = Schema.Struct({
+  raft: RaftConfig,
+  controller: Schema.NullOr(ControllerConfig),
+  broker: Schema.NullOr(BrokerConfig),
+});
+
+/** What a whole node's process start reads from storage (R18–R22, R112, R146). */
+export const NodeStorage = Schema.Struct({
+  quorumState: Schema.NullOr(ElectionState),
+  log: LogState,
+  recovering: Schema.Boolean,
+  firstCorrelationId: Schema.Int,
+  incarnationId: Schema.String,
+  previousBrokerEpoch: Int64,
+});
+
+/** A metadata record of the stored log, where it is and the epoch it was written in. */
+export const StoredRecord = Schema.Struct({ offset: Int64, epoch: Int32, record: MetadataRecord });
+
+/**
+ * Start a whole node (R147–R149): the layers composed as spec/node composes them, from what storage
+ * holds, with the metadata records of the stored log (control records are not listed). The node's
+ * log from then on is what its own effects make it: appends (a proposal's AppendRecords carries its
+ * records, a follower's come in the Fetch answer's `fetched` payloads) and truncations.
+ */
+export const InitNode = Schema.TaggedStruct("initNode", {
+  config: NodeConfig,
+  storage: NodeStorage,
+  records: Schema.Array(StoredRecord),
+});
+export type InitNode = typeof InitNode.Type;
+
+/** One input to the running node, of the layer its init started: Raft, controller, broker or node. */
 export const Input = Schema.TaggedStruct("input", {
-  input: Schema.Union([RaftInput, ControllerInput, BrokerInput]),
+  // A node's inputs first: its Response names the sender, which decoding as a broker's would drop.
+  input: Schema.Union([NodeInput, RaftInput, ControllerInput, BrokerInput]),
 });
 export type Input = typeof Input.Type;
 
-export const AdapterRequest = Schema.Union([Init, InitController, InitBroker, Input]);
+export const AdapterRequest = Schema.Union([Init, InitController, InitBroker, InitNode, Input]);
 export type AdapterRequest = typeof AdapterRequest.Type;
 
 /**
@@ -95,6 +131,36 @@ export const BrokerProjection = Schema.Struct({
 });
 export type BrokerProjection = typeof BrokerProjection.Type;
 
+/**
+ * A whole node: the Raft projection, where the controller and broker stand (their images are judged in
+ * full by the layers' own vectors; here only the offset each has reached), and how many client
+ * requests it passed on still await an answer (R148).
+ */
+export const NodeProjection = Schema.Struct({
+  raft: Projection,
+  controller: Schema.NullOr(
+    Schema.Struct({
+      active: Schema.Boolean,
+      epoch: Int32,
+      nextOffset: Int64,
+      /** The offset of the last record in the committed image, -1 before any. */
+      committedOffset: Int64,
+    }),
+  ),
+  broker: Schema.NullOr(
+    Schema.Struct({
+      lifecycle: BrokerLifecycle,
+      brokerEpoch: Int64,
+      controllerId: Int32,
+      controllerEpoch: Int32,
+      /** The offset of the last record in the published image, -1 before any. */
+      imageOffset: Int64,
+    }),
+  ),
+  forwarding: Schema.Int,
+});
+export type NodeProjection = typeof NodeProjection.Type;
+
 export const projectController = (s: ControllerState): ControllerProjection => ({
   active: s.active,
   epoch: s.epoch,
@@ -113,8 +179,10 @@ export const projectBroker = (s: BrokerState): BrokerProjection => ({
 
 export const Reply = Schema.Union([
   Schema.TaggedStruct("ok", {
-    effects: Schema.Array(Schema.Union([RaftEffect, ControllerEffect, BrokerEffect])),
-    state: Schema.Union([Projection, ControllerProjection, BrokerProjection]),
+    // A node's effects first: they include Raft's, and a proposal's AppendRecords carries records that
+    // decoding as Raft's own AppendRecords would drop.
+    effects: Schema.Array(Schema.Union([NodeEffect, RaftEffect, ControllerEffect, BrokerEffect])),
+    state: Schema.Union([Projection, ControllerProjection, BrokerProjection, NodeProjection]),
   }),
   /** The adapter could not process the request (its message is shown to the user). */
   Schema.TaggedStruct("error", { message: Schema.String }),
@@ -147,8 +215,33 @@ export const project = (s: NodeState): Projection => {
   };
 };
 
+/** The projection of a whole node. */
+export const projectNode = (s: KraftNode): NodeProjection => ({
+  raft: project(s.raft),
+  controller:
+    s.controller === null
+      ? null
+      : {
+          active: s.controller.active,
+          epoch: s.controller.epoch,
+          nextOffset: s.controller.nextOffset,
+          committedOffset: s.controller.committed.offset,
+        },
+  broker:
+    s.broker === null
+      ? null
+      : {
+          lifecycle: s.broker.lifecycle,
+          brokerEpoch: s.broker.brokerEpoch,
+          controllerId: s.broker.controllerId,
+          controllerEpoch: s.broker.controllerEpoch,
+          imageOffset: s.broker.image.offset,
+        },
+  forwarding: s.forwards.length,
+});
+
 const vectorFields = {
-  /** `<source>/<n|c|b><node>#<start>`: the scenario, the node (Raft, controller or broker layer), which start. */
+  /** `<source>/<n|c|b|k><node>#<start>`: the scenario, the node (Raft, controller, broker layer or the whole KRaft node), which start. */
   name: Schema.String,
   source: Schema.String,
   /** The rules the source scenario exercises (its `# Rules:` line), or an adversarial walk's marks do. */
@@ -159,7 +252,7 @@ const vectorFields = {
 
 /** One process lifetime of one layer: its start, then every input with what the spec does. */
 const layerVector = <
-  L extends "raft" | "controller" | "broker",
+  L extends "raft" | "controller" | "broker" | "node",
   I extends Schema.Top,
   In extends Schema.Top,
   E extends Schema.Top,
@@ -191,11 +284,15 @@ export const ControllerVector = layerVector(
 /** The layer above Raft on a broker. */
 export const BrokerVector = layerVector("broker", InitBroker, BrokerInput, BrokerEffect, BrokerProjection);
 
-export const Vector = Schema.Union([RaftVector, ControllerVector, BrokerVector]);
+/** A whole node: the layers as spec/node composes them (R147–R149). */
+export const NodeVector = layerVector("node", InitNode, NodeInput, NodeEffect, NodeProjection);
+
+export const Vector = Schema.Union([RaftVector, ControllerVector, BrokerVector, NodeVector]);
 export type Vector = typeof Vector.Type;
 export type RaftVector = typeof RaftVector.Type;
 export type ControllerVector = typeof ControllerVector.Type;
 export type BrokerVector = typeof BrokerVector.Type;
+export type NodeVector = typeof NodeVector.Type;
 
 /** A vector while a generator is still appending its steps. */
 export type VectorInProgress<V extends Vector> = {
@@ -203,6 +300,6 @@ export type VectorInProgress<V extends Vector> = {
 };
 
 /** Anything an adapter reports as an effect, of any layer. */
-export type AnyEffect = RaftEffect | ControllerEffect | BrokerEffect;
-export type AnyInput = RaftInput | ControllerInput | BrokerInput;
-export type AnyProjection = Projection | ControllerProjection | BrokerProjection;
+export type AnyEffect = RaftEffect | ControllerEffect | BrokerEffect | NodeEffect;
+export type AnyInput = RaftInput | ControllerInput | BrokerInput | NodeInput;
+export type AnyProjection = Projection | ControllerProjection | BrokerProjection | NodeProjection;

@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { MUTANTS, type Mutant } from "../model-tests/mutants.ts";
 import { applyEdits } from "../model-tests/run-mutants.ts";
+import type { Vector } from "./protocol.ts";
 import { loadVectors, runConformance } from "./runner.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -21,13 +22,25 @@ export interface MutantVerdict {
 }
 
 /**
- * The mutants the adapter protocol can tell apart: those whose edits are in the layers it drives one
- * at a time (spec/raft, spec/metadata). A bug in how spec/node composes them is beyond it (the
- * protocol has no node-level session yet); kraft check catches those.
+ * The mutants the adapter protocol can tell apart: those whose edits are in the reducers it drives
+ * (spec/raft, spec/metadata, and spec/node for whole-node sessions). The rest are the checker's world.
  */
 export const CONFORMANCE_MUTANTS: readonly Mutant[] = MUTANTS.filter((m) =>
-  m.edits.every((e) => e.file.startsWith("raft/") || e.file.startsWith("metadata/")),
+  m.edits.every((e) => ["raft/", "metadata/", "node/"].some((dir) => e.file.startsWith(dir))),
 );
+
+/** The vectors' layers that run the code a mutant edits: a whole node runs every layer. */
+export const layersRunning = (mutant: Mutant): ReadonlySet<Vector["layer"]> => {
+  const layers = new Set<Vector["layer"]>(["node"]);
+  for (const e of mutant.edits) {
+    if (e.file.startsWith("raft/")) layers.add("raft");
+    if (e.file.startsWith("metadata/")) {
+      layers.add("controller");
+      layers.add("broker");
+    }
+  }
+  return layers;
+};
 
 /** A copy of spec/ with the mutant's edits applied; returns its folder. */
 export const prepareMutantSpec = (mutant: Mutant): string => {
@@ -52,9 +65,10 @@ export const runConformanceMutants = async (
   const verdicts: MutantVerdict[] = [];
   for (const mutant of CONFORMANCE_MUTANTS) {
     const dir = prepareMutantSpec(mutant);
+    const layers = layersRunning(mutant);
     const report = await runConformance(
       `${JSON.stringify(process.execPath)} ${JSON.stringify(kraft)} conformance adapter --spec ${JSON.stringify(dir)}`,
-      vectors,
+      vectors.filter((v) => layers.has(v.layer)),
     );
     const first = report.results.find((r) => !r.passed);
     const verdict: MutantVerdict = {

@@ -8,17 +8,20 @@ import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import * as Schema from "effect/Schema";
 import type { Mark } from "../spec/marks.ts";
+import { isRaftEffect, type NodeEffect } from "../spec/node/node.ts";
 import { contextForInput, nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
-import type { RaftEffect } from "../spec/raft/io.ts";
+import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
+import type { RaftConfig } from "../spec/raft/state.ts";
 import { definedRules, OUT_OF_REACH } from "./coverage.ts";
-import { judgeRaftStep, stable, withStep } from "./judge.ts";
+import { judgeRaftStep, stable, type Violation, withStep } from "./judge.ts";
 import { rulesOfMarks, stepMarks } from "./marks.ts";
 import {
   type AdapterRequest,
   type AnyEffect,
   type AnyInput,
   type AnyProjection,
+  type NodeProjection,
   Reply,
   Vector,
 } from "./protocol.ts";
@@ -191,7 +194,7 @@ const normalizeOrder = (effects: readonly AnyEffect[]): AnyEffect[] => {
  * broker's request to its controller (R112) — if the effect is one.
  */
 const ownRequestId = (e: AnyEffect): number | undefined =>
-  e._tag === "SendToController"
+  e._tag === "SendToController" || e._tag === "SendRequest"
     ? e.correlationId
     : e._tag === "Send" && isRequest(e.message)
       ? e.correlationId
@@ -220,7 +223,10 @@ export const compareEffects = (
     }
     const expectedId = ids === "exact" ? undefined : ownRequestId(x);
     if (ids !== "exact" && expectedId !== undefined && y._tag === x._tag) {
-      const actualId = y._tag === "Send" || y._tag === "SendToController" ? y.correlationId : undefined;
+      const actualId =
+        y._tag === "Send" || y._tag === "SendToController" || y._tag === "SendRequest"
+          ? y.correlationId
+          : undefined;
       const known = ids.get(expectedId);
       if (actualId === undefined || (known !== undefined && known !== actualId))
         return { what: `effect ${i} reuses another request's correlation id`, expected: x, actual: y };
@@ -245,13 +251,28 @@ export const compareState = (
   return null;
 };
 
-/** The input as the implementation must see it: answers to its own requests carry its own ids. */
+/**
+ * The input as the implementation must see it: answers to its own requests carry its own ids. A whole
+ * node numbers its Raft requests and its requests to other nodes apart (`nodeIds` for the latter).
+ */
 export const translate = (
   layer: Vector["layer"],
   input: AnyInput,
   ids: ReadonlyMap<number, number>,
+  nodeIds: ReadonlyMap<number, number> = ids,
 ): AnyInput => {
   const mapped = (id: number | undefined) => (id === undefined ? undefined : ids.get(id));
+  if (layer === "node") {
+    if (input._tag === "Raft") {
+      const inner = translate("raft", input.input, ids);
+      return inner === input.input ? input : { ...input, input: inner as RaftInput };
+    }
+    if (input._tag === "Response" || input._tag === "RequestFailed") {
+      const id = nodeIds.get(input.correlationId);
+      return id === undefined ? input : { ...input, correlationId: id };
+    }
+    return input;
+  }
   if (layer === "raft" && input._tag === "Received" && !isRequest(input.message)) {
     const id = mapped(input.correlationId);
     return id === undefined ? input : { ...input, correlationId: id };
@@ -265,15 +286,17 @@ export const translate = (
 
 /** An input in a few words, for reports. */
 export const describeInput = (input: AnyInput): string =>
-  input._tag === "Received"
-    ? `Received ${input.message._tag} from ${input.from}`
-    : input._tag === "TimerExpired"
-      ? `TimerExpired ${input.timer}`
-      : input._tag === "Request"
-        ? `Request ${input.request._tag} from ${input.from}`
-        : input._tag === "Response"
-          ? `Response ${input.response._tag}`
-          : input._tag;
+  input._tag === "Raft"
+    ? describeInput(input.input)
+    : input._tag === "Received"
+      ? `Received ${input.message._tag} from ${input.from}`
+      : input._tag === "TimerExpired"
+        ? `TimerExpired ${input.timer}`
+        : input._tag === "Request"
+          ? `Request ${input.request._tag} from ${input.from}`
+          : input._tag === "Response"
+            ? `Response ${input.response._tag}`
+            : input._tag;
 
 // ---- running ----------------------------------------------------------------------------------
 
@@ -358,9 +381,15 @@ const runVector = async (
     violations,
     stopped,
   });
+  const nodeIds = new Map<number, number>();
   let context: StepContext = {
     armed: new Set(),
-    persisted: vector.layer === "raft" ? vector.init.quorumState : null,
+    persisted:
+      vector.layer === "raft"
+        ? vector.init.quorumState
+        : vector.layer === "node"
+          ? vector.init.storage.quorumState
+          : null,
   };
   /** Judge one reply; false when the runs can no longer be compared. */
   const judge = (
@@ -393,13 +422,33 @@ const runVector = async (
             vector.init.config,
             ids,
           )
-        : withRules(compareEffects(expected.effects, reply.effects, ids), stepRules);
+        : vector.layer === "node"
+          ? judgeNodeStep(
+              expected.effects as readonly NodeEffect[],
+              reply.effects as readonly NodeEffect[],
+              context,
+              stepMarksHere,
+              vector.init.config.raft,
+              ids,
+              nodeIds,
+            )
+          : withRules(compareEffects(expected.effects, reply.effects, ids), stepRules);
     if (effects !== null) violations.push({ step, input, ...effects, marks: stepMarksHere });
     if (vector.layer === "raft") context = nextContext(context, expected.effects as readonly RaftEffect[]);
-    const state = compareState(expected.state, reply.state);
+    if (vector.layer === "node")
+      context = nextContext(context, (expected.effects as readonly NodeEffect[]).filter(isRaftEffect));
+    const state =
+      vector.layer === "node"
+        ? compareNodeState(expected.state as NodeProjection, reply.state as NodeProjection)
+        : compareState(expected.state, reply.state);
     if (state !== null) {
       const { field, ...difference } = state;
-      const own = vector.layer === "raft" ? (PROJECTION_RULES[field] ?? []) : [];
+      const own =
+        vector.layer === "raft"
+          ? (PROJECTION_RULES[field] ?? [])
+          : vector.layer === "node" && field.startsWith("raft.")
+            ? (PROJECTION_RULES[field.slice("raft.".length)] ?? [])
+            : [];
       violations.push({ step, input, ...difference, rules: withStep(own, stepRules), marks: stepMarksHere });
       return false;
     }
@@ -410,14 +459,78 @@ const runVector = async (
   if (!judge(-1, "init", await adapter.request(vector.init, timeoutMs), vector.start))
     return result(diverged(-1));
   for (const [i, s] of vector.steps.entries()) {
-    context = contextForInput(context, s.input);
+    const raftInput = vector.layer === "node" ? (s.input._tag === "Raft" ? s.input.input : null) : s.input;
+    if (raftInput !== null) context = contextForInput(context, raftInput as RaftInput);
     const reply = await adapter.request(
-      { _tag: "input", input: translate(vector.layer, s.input, ids) },
+      { _tag: "input", input: translate(vector.layer, s.input, ids, nodeIds) },
       timeoutMs,
     );
     if (!judge(i, describeInput(s.input), reply, s)) return result(diverged(i));
   }
   return result(null);
+};
+
+/** A node's report to its operator is judged by its level; its words are the implementation's own. */
+const forComparison = (e: NodeEffect): NodeEffect =>
+  e._tag === "Alert" ? { _tag: "Alert", level: e.level, text: "" } : e;
+
+/**
+ * Judge a whole node's step: its Raft effects as the Raft layer's are judged (free choices allowed,
+ * its Raft requests' ids learnt into `ids`), the rest — answers, requests to other nodes, application
+ * timers, reports — in order, with its requests to other nodes' ids learnt into `nodeIds` (R147–R149).
+ */
+export const judgeNodeStep = (
+  expected: readonly NodeEffect[],
+  actual: readonly NodeEffect[],
+  context: StepContext,
+  marks: readonly Mark[],
+  config: RaftConfig,
+  ids: Map<number, number>,
+  nodeIds: Map<number, number>,
+): Violation | null => {
+  const raft = judgeRaftStep(
+    expected.filter(isRaftEffect),
+    actual.filter(isRaftEffect),
+    context,
+    marks,
+    config,
+    ids,
+  );
+  if (raft !== null) return raft;
+  const rest = (effects: readonly NodeEffect[]) => effects.filter((e) => !isRaftEffect(e)).map(forComparison);
+  return withRules(compareEffects(rest(expected), rest(actual), nodeIds), rulesOfMarks(marks));
+};
+
+/** A node's projection, field by field (`raft.role`, `controller.active`, ...). */
+const compareNodeState = (
+  expected: NodeProjection,
+  actual: NodeProjection,
+): { field: string; what: string; expected: unknown; actual: unknown } | null => {
+  for (const layer of ["raft", "controller", "broker"] as const) {
+    const e = expected[layer] as Readonly<Record<string, unknown>> | null;
+    const a = actual[layer] as Readonly<Record<string, unknown>> | null | undefined;
+    if (e === null || a === null || a === undefined) {
+      if (stable(e) !== stable(a ?? null))
+        return { field: layer, what: `state.${layer} differs`, expected: e, actual: a ?? null };
+      continue;
+    }
+    for (const field of Object.keys(e))
+      if (stable(e[field]) !== stable(a[field]))
+        return {
+          field: `${layer}.${field}`,
+          what: `state.${layer}.${field} differs`,
+          expected: e[field],
+          actual: a[field],
+        };
+  }
+  if (expected.forwarding !== actual.forwarding)
+    return {
+      field: "forwarding",
+      what: "state.forwarding differs",
+      expected: expected.forwarding,
+      actual: actual.forwarding,
+    };
+  return null;
 };
 
 const withRules = (

@@ -2,9 +2,11 @@
 // Raft reducer, with every choice spec/raft/allowed.ts leaves free made differently — effects in
 // another order that keeps the orderings rules require, quorum-state re-persisted, timers cancelled
 // that are not armed, timer durations elsewhere in their allowed ranges, its own request correlation
-// ids, other IllegalState text. A conforming implementation in everything but taste; the runner
+// ids, other IllegalState text; a whole node's Raft effects the same way, and its own ids for requests to
+// other nodes and its own words for the operator. A conforming implementation in everything but taste; the runner
 // must pass it on every vector. `--break RULE` adds one real violation, for tests of the verdicts.
 import type { Mark } from "../spec/marks.ts";
+import { isRaftEffect, type NodeEffect, type NodeInput } from "../spec/node/node.ts";
 import { allowedTimerRange, ORDERINGS } from "../spec/raft/allowed.ts";
 import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
@@ -48,6 +50,32 @@ export class Variation {
     if (input._tag === "RequestFailed" && input.correlationId > ID_OFFSET)
       return { ...input, correlationId: input.correlationId - ID_OFFSET };
     return input;
+  }
+
+  /** A whole node's input as spec/node must see it: answers to its requests carry the spec's ids. */
+  nodeInput(input: NodeInput): NodeInput {
+    if (input._tag === "Raft") return { ...input, input: this.input(input.input) };
+    if ((input._tag === "Response" || input._tag === "RequestFailed") && input.correlationId > ID_OFFSET)
+      return { ...input, correlationId: input.correlationId - ID_OFFSET };
+    return input;
+  }
+
+  /**
+   * A whole node's effects with the free choices made differently: its Raft effects as the Raft
+   * layer's, then the rest with its own request ids and its own words for the operator.
+   */
+  nodeEffects(effects: readonly NodeEffect[], marks: readonly Mark[]): NodeEffect[] {
+    const rest = effects
+      .filter((e) => !isRaftEffect(e))
+      .map(
+        (e): NodeEffect =>
+          e._tag === "SendRequest"
+            ? { ...e, correlationId: e.correlationId + ID_OFFSET }
+            : e._tag === "Alert"
+              ? { ...e, text: `in other words: ${e.text.length} characters` }
+              : e,
+      );
+    return [...this.effects(effects.filter(isRaftEffect), marks), ...rest];
   }
 
   /** The reducer's effects, with the free choices made differently. */

@@ -10,6 +10,7 @@ import type { Mark } from "../spec/marks.ts";
 import { adversarialVectors } from "./adversarial.ts";
 import { marksOfVector } from "./marks.ts";
 import { generateMetadataVectors } from "./metadata-vectors.ts";
+import { generateNodeVectors } from "./node-vectors.ts";
 import type { Vector } from "./protocol.ts";
 import { lifetimes, WALK_CONFIGS, walkVectors } from "./walks.ts";
 
@@ -45,6 +46,8 @@ export const generateVectors = (): Map<string, Vector[]> => {
   for (const vectors of out.values())
     for (const v of vectors) for (const m of marksOfVector(v)) covered.add(m);
   for (const [source, vectors] of adversarialVectors(covered)) out.set(source, vectors);
+  // Whole nodes last: each layer's vectors cover its own marks for implementers of one layer.
+  for (const [source, vectors] of generateNodeVectors()) out.set(source, vectors);
   // Every vector names the marks it takes.
   for (const [source, vectors] of out)
     out.set(

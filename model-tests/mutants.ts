@@ -766,9 +766,9 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "node/node.ts",
-        find: `        run.state = { ...run.state, forwards: run.state.forwards.filter((f) => f !== forward) };
+        find: `        mark(run, input._tag === "Response" ? "R148:answer-relayed" : "R148:forward-failed");
         effects.push({`,
-        replace: `        run.state = { ...run.state, forwards: run.state.forwards.filter((f) => f !== forward) };
+        replace: `        mark(run, input._tag === "Response" ? "R148:answer-relayed" : "R148:forward-failed");
         if (input._tag === "Response") return;
         effects.push({`,
       },
@@ -820,18 +820,12 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "node/node.ts",
-        find: `          message.errorCode === "INCONSISTENT_CLUSTER_ID" &&
-          api !== undefined &&
-          isAnswerTo(run.state.raft, raftInput.from, api, raftInput.correlationId)
-        ) {
-          effects.push({
-            _tag: "Alert",`,
-        replace: `          message.errorCode === "INCONSISTENT_CLUSTER_ID" &&
-          api !== undefined
-        ) {
-          effects.push({ _tag: "IllegalState", rule: "R149", detail: "another cluster answered" });
-          effects.push({
-            _tag: "Alert",`,
+        find: `        if (foreign && !isAnswerTo(run.state.raft, raftInput.from, api, raftInput.correlationId))
+          mark(run, "R149:foreign-answer-ignored");
+        else if (foreign) {
+          mark(run, "R149:foreign-answer-reported");`,
+        replace: `        if (foreign) {
+          effects.push({ _tag: "IllegalState", rule: "R149", detail: "another cluster answered" });`,
       },
     ],
     metadata: { brokers: 1, partitions: 1, bounds: { ...QUIET_METADATA, maxForgedFrames: 1 }, depth: 3 },

@@ -41,6 +41,7 @@ import {
   type MetaOutcome,
   type MetaStep,
   metadataViolation,
+  type NodeStepRecord,
   startNode,
 } from "./metadata-world.ts";
 import { type Block, parseTranscript, renderTranscript, type Transcript } from "./scenario.ts";
@@ -64,6 +65,8 @@ export type MetaStepObserver = (
   steps: readonly MetaStep[],
   spec: MetadataClusterSpec,
   before: MetadataWorld | null,
+  /** The same steps as whole-node steps (spec/node's inputs and effects, starts with their storage). */
+  nodeSteps: readonly NodeStepRecord[],
 ) => void;
 
 const decodeRequest = Schema.decodeUnknownSync(ControllerRequest);
@@ -407,7 +410,7 @@ const runCommand = (session: Session, command: string): string[] => {
   const [verb, ...args] = command.split(/\s+/);
   const lines: string[] = [];
   const apply = (o: MetaOutcome, fresh = false): void => {
-    session.observe?.(o.steps, session.spec, fresh ? null : session.world);
+    session.observe?.(o.steps, session.spec, fresh ? null : session.world, o.nodeSteps ?? []);
     session.world = o.world;
     lines.push(...renderSteps(o.steps));
   };
@@ -617,7 +620,7 @@ export const runMetadataTranscript = (transcript: Transcript, observe?: MetaStep
   const initial = initialMetadataWorld(DEFAULT_METADATA_CLUSTER);
   // The default cluster is seen only if the transcript keeps it (a first `cluster` replaces it).
   if (!transcript.blocks[0]?.command.startsWith("cluster"))
-    observe?.(initial.steps, DEFAULT_METADATA_CLUSTER, null);
+    observe?.(initial.steps, DEFAULT_METADATA_CLUSTER, null, initial.nodeSteps ?? []);
   const session: Session = {
     spec: DEFAULT_METADATA_CLUSTER,
     world: initial.world,

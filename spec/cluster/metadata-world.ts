@@ -32,6 +32,7 @@ import type { ControllerRequest } from "../metadata/requests.ts";
 import {
   FIRST_FORWARD_ID,
   initializeNode,
+  isRaftEffect,
   type KraftNode,
   type KraftNodeConfig,
   type LayerStep,
@@ -45,7 +46,7 @@ import {
   type NodeStorage,
   nodeStep,
 } from "../node/node.ts";
-import type { RaftEffect, RaftInput } from "../raft/io.ts";
+import type { RaftInput } from "../raft/io.ts";
 import { isRequest, type RaftMessage } from "../raft/messages.ts";
 import type { TimerKind } from "../raft/state.ts";
 import {
@@ -653,6 +654,14 @@ const applyNodeStep = (
           step.input._tag === "Received" ? request : null,
         );
         run.world = { ...run.world, raft: raftWorld };
+        if (
+          !carryOut(
+            run,
+            index,
+            step.out.filter((e) => !isRaftEffect(e)),
+          )
+        )
+          return;
         if (step.input._tag === "ClientAppend" && step.effects.some((e) => e._tag === "AppendAccepted")) {
           run.world = {
             ...run.world,
@@ -712,24 +721,6 @@ const applyNodeStep = (
   checkNewCommits(run, before);
   run.events |= commitEvents(before, run.world);
 };
-
-const RAFT_EFFECT_TAGS = new Set([
-  "Send",
-  "PersistElectionState",
-  "AppendRecords",
-  "TruncateLog",
-  "FlushLog",
-  "SetTimer",
-  "CancelTimer",
-  "HighWatermarkUpdated",
-  "LeaderChanged",
-  "AppendAccepted",
-  "ClientRejected",
-  "RecoveryComplete",
-  "ShutdownComplete",
-  "IllegalState",
-]);
-const isRaftEffect = (e: NodeEffect): e is RaftEffect => RAFT_EFFECT_TAGS.has(e._tag);
 
 /** Give node `index` an input (if it runs), then whatever the world owes nodes as a result. */
 const stepNodeIn = (run: Run, index: number, input: NodeInput, envelope: Envelope | null = null): void => {

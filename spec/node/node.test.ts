@@ -261,7 +261,7 @@ describe("spec/node: routing requests (R148)", () => {
     ).toMatchObject([{ _tag: "Respond", response: { errorCode: "NOT_CONTROLLER" } }]);
   });
 
-  it("DescribeQuorum: a client's to a follower goes to the leader; a node's is answered by Raft", () => {
+  it("DescribeQuorum: a client's to a follower goes to the leader; a node's is answered by Raft, as the node's answer", () => {
     const { config, node, log } = standby();
     const fromClient = feed(node, config, log, {
       _tag: "Request",
@@ -276,11 +276,18 @@ describe("spec/node: routing requests (R148)", () => {
       correlationId: 1,
       request: { _tag: "DescribeQuorumAdminRequest" },
     });
+    // The Raft layer's answer goes back as the node's answer to the request it came with (R88).
     expect(fromNode.effects).toMatchObject([
       {
-        _tag: "Send",
+        _tag: "Respond",
         to: 3,
-        message: { _tag: "DescribeQuorumResponse", errorCode: "NOT_LEADER_OR_FOLLOWER", leaderId: 1 },
+        correlationId: 1,
+        response: {
+          _tag: "AdminResponse",
+          errorCode: "NOT_LEADER_OR_FOLLOWER",
+          errorMessage: null,
+          body: { _tag: "DescribeQuorumResponse", errorCode: "NOT_LEADER_OR_FOLLOWER", leaderId: 1 },
+        },
       },
     ]);
   });

@@ -3,6 +3,7 @@
 // does with an answer from another cluster (R149). The checker's metadata world, the transcripts and
 // the runtime all step nodes through `nodeStep`; nothing else connects the layers.
 import * as Schema from "effect/Schema";
+import { type Mark, mark } from "../marks.ts";
 import {
   type BrokerConfig,
   type BrokerEffect,
@@ -23,8 +24,25 @@ import {
 import type { OffsetRecord } from "../metadata/image.ts";
 import { MetadataRecord } from "../metadata/records.ts";
 import { ControllerRequest, ControllerResponse, type MetadataErrorCode } from "../metadata/requests.ts";
-import type { RaftEffect, RaftInput } from "../raft/io.ts";
-import { RaftInput as RaftInputSchema } from "../raft/io.ts";
+import {
+  AppendAccepted,
+  AppendRecords,
+  CancelTimer,
+  ClientRejected,
+  FlushLog,
+  HighWatermarkUpdated,
+  IllegalState,
+  LeaderChanged,
+  PersistElectionState,
+  type RaftEffect,
+  type RaftInput,
+  RaftInput as RaftInputSchema,
+  RecoveryComplete,
+  Send,
+  SetTimer,
+  ShutdownComplete,
+  TruncateLog,
+} from "../raft/io.ts";
 import { ControlRecord, type RequestApi } from "../raft/messages.ts";
 import { isAnswerTo } from "../raft/node.ts";
 import { Int32, Int64, NO_ID } from "../raft/primitives.ts";
@@ -129,38 +147,72 @@ export type NodeInput = typeof NodeInput.Type;
 // ---- effects ----------------------------------------------------------------------------------------
 
 /** The application timers the shell runs for the controller (R105, R118) and the broker (R115). */
-export type AppTimer =
-  | { readonly kind: "session"; readonly brokerId: number }
-  | { readonly kind: "idle" }
-  | { readonly kind: "heartbeat" };
+export const AppTimer = Schema.Union([
+  Schema.Struct({ kind: Schema.Literal("session"), brokerId: Int32 }),
+  Schema.Struct({ kind: Schema.Literal("idle") }),
+  Schema.Struct({ kind: Schema.Literal("heartbeat") }),
+]);
+export type AppTimer = typeof AppTimer.Type;
+
+/** Raft's AppendRecords; a node's own proposal carries its records, for the shell to write. */
+const NodeAppendRecords = Schema.TaggedStruct("AppendRecords", {
+  ...AppendRecords.fields,
+  records: Schema.optionalKey(Schema.Array(MetadataRecord)),
+});
 
 /**
  * What a node asks of its shell, in order: every Raft effect (an AppendRecords of the node's own
  * proposal carries its records), answers, requests to other nodes, application timers, and reports.
  */
-export type NodeEffect =
-  | Exclude<RaftEffect, { _tag: "AppendRecords" }>
-  | (Extract<RaftEffect, { _tag: "AppendRecords" }> & { readonly records?: readonly MetadataRecord[] })
-  | {
-      readonly _tag: "Respond";
-      readonly to: number;
-      readonly correlationId: number;
-      readonly response: NodeResponse;
-    }
-  | {
-      readonly _tag: "SendRequest";
-      readonly to: number;
-      readonly correlationId: number;
-      readonly request: NodeRequest;
-    }
-  | { readonly _tag: "ArmAppTimer"; readonly timer: AppTimer; readonly delayMs: number }
-  | { readonly _tag: "CancelAppTimer"; readonly timer: AppTimer }
+export const NodeEffect = Schema.Union([
+  // Raft's effects (spec/raft/io.ts RaftEffect), AppendRecords with its proposal's records.
+  Send,
+  PersistElectionState,
+  NodeAppendRecords,
+  TruncateLog,
+  FlushLog,
+  SetTimer,
+  CancelTimer,
+  HighWatermarkUpdated,
+  LeaderChanged,
+  AppendAccepted,
+  ClientRejected,
+  RecoveryComplete,
+  ShutdownComplete,
+  IllegalState,
+  Schema.TaggedStruct("Respond", { to: Int32, correlationId: Schema.Int, response: NodeResponse }),
+  Schema.TaggedStruct("SendRequest", { to: Int32, correlationId: Schema.Int, request: NodeRequest }),
+  Schema.TaggedStruct("ArmAppTimer", { timer: AppTimer, delayMs: Schema.Int }),
+  Schema.TaggedStruct("CancelAppTimer", { timer: AppTimer }),
   /** The controller agreed that this broker may stop (R116). */
-  | { readonly _tag: "ShutdownNow" }
+  Schema.TaggedStruct("ShutdownNow", {}),
   /** The broker published its image at this offset (R128). */
-  | { readonly _tag: "Published"; readonly offset: number }
+  Schema.TaggedStruct("Published", { offset: Int64 }),
   /** Something the operator should read: never a protocol decision the shell must take. */
-  | { readonly _tag: "Alert"; readonly level: "warn" | "error"; readonly text: string };
+  Schema.TaggedStruct("Alert", { level: Schema.Literals(["warn", "error"]), text: Schema.String }),
+]);
+export type NodeEffect = typeof NodeEffect.Type;
+
+/** Every Raft effect's tag (a Record, so the compiler names a new effect missing here). */
+const RAFT_EFFECT_TAGS: Readonly<Record<RaftEffect["_tag"], true>> = {
+  Send: true,
+  PersistElectionState: true,
+  AppendRecords: true,
+  TruncateLog: true,
+  FlushLog: true,
+  SetTimer: true,
+  CancelTimer: true,
+  HighWatermarkUpdated: true,
+  LeaderChanged: true,
+  AppendAccepted: true,
+  ClientRejected: true,
+  RecoveryComplete: true,
+  ShutdownComplete: true,
+  IllegalState: true,
+};
+
+/** Whether a node effect is one of its Raft layer's (the rest are the node's and its layers' above). */
+export const isRaftEffect = (e: NodeEffect): e is RaftEffect => Object.hasOwn(RAFT_EFFECT_TAGS, e._tag);
 
 /**
  * One layer's step inside a node step, for traces, transcripts and the checker's judgements: the
@@ -195,6 +247,8 @@ export interface NodeStepResult {
   readonly state: KraftNode;
   readonly effects: readonly NodeEffect[];
   readonly steps: readonly LayerStep[];
+  /** The rule branches the step took, the node's own and its layers', in order (spec/marks.ts). */
+  readonly marks: readonly Mark[];
 }
 
 /**
@@ -299,6 +353,7 @@ interface Run {
   readonly log: LogReader;
   readonly effects: NodeEffect[];
   readonly steps: LayerStep[];
+  readonly marks: Mark[];
   readonly queue: Work[];
   readonly overlay: Overlay;
   /** The payloads of the Fetch answer being handled, if any. */
@@ -311,6 +366,7 @@ const newRun = (state: KraftNode, config: KraftNodeConfig, log: LogReader): Run 
   log,
   effects: [],
   steps: [],
+  marks: [],
   queue: [],
   overlay: new Overlay(),
   fetched: undefined,
@@ -327,6 +383,7 @@ const forwardTo = (run: Run, from: number, correlationId: number, request: NodeR
     nextForwardId: id >= 0x7fffffff ? FIRST_FORWARD_ID : id + 1,
   };
   run.effects.push({ _tag: "SendRequest", to: leader, correlationId: id, request });
+  mark(run, "R148:forwarded");
   return true;
 };
 
@@ -341,11 +398,11 @@ const admit = (run: Run, input: NodeInput): void => {
       if (raftInput._tag === "Received" && "errorCode" in raftInput.message) {
         const message = raftInput.message;
         const api = API_OF_RESPONSE[message._tag];
-        if (
-          message.errorCode === "INCONSISTENT_CLUSTER_ID" &&
-          api !== undefined &&
-          isAnswerTo(run.state.raft, raftInput.from, api, raftInput.correlationId)
-        ) {
+        const foreign = message.errorCode === "INCONSISTENT_CLUSTER_ID" && api !== undefined;
+        if (foreign && !isAnswerTo(run.state.raft, raftInput.from, api, raftInput.correlationId))
+          mark(run, "R149:foreign-answer-ignored");
+        else if (foreign) {
+          mark(run, "R149:foreign-answer-reported");
           effects.push({
             _tag: "Alert",
             level: "error",
@@ -366,6 +423,7 @@ const admit = (run: Run, input: NodeInput): void => {
           from >= 0 ||
           !forwardTo(run, from, correlationId, request)
         ) {
+          mark(run, "R148:describe-quorum-asked-here");
           queue.push({
             layer: "raft",
             input: {
@@ -384,6 +442,7 @@ const admit = (run: Run, input: NodeInput): void => {
       if (lifecycle && from < 0) {
         // R148: only a broker speaks for itself; a client's lifecycle request is never served or
         // passed on, so no client can fence a broker or stop it.
+        mark(run, "R148:client-lifecycle-refused");
         effects.push({
           _tag: "Respond",
           to: from,
@@ -395,8 +454,10 @@ const admit = (run: Run, input: NodeInput): void => {
         });
       } else if (controller !== null && (controller.active || from >= 0)) {
         // R148: the active controller serves it; a standby answers NOT_CONTROLLER itself.
+        mark(run, "R148:to-controller");
         queue.push({ layer: "controller", input: { _tag: "Request", from, correlationId, request } });
       } else if (from >= 0 || !forwardTo(run, from, correlationId, request)) {
+        mark(run, "R148:no-controller-known");
         effects.push({
           _tag: "Respond",
           to: from,
@@ -412,6 +473,7 @@ const admit = (run: Run, input: NodeInput): void => {
       const forward = run.state.forwards.find((f) => f.id === id);
       if (forward !== undefined) {
         run.state = { ...run.state, forwards: run.state.forwards.filter((f) => f !== forward) };
+        mark(run, input._tag === "Response" ? "R148:answer-relayed" : "R148:forward-failed");
         effects.push({
           _tag: "Respond",
           to: forward.client,
@@ -467,6 +529,7 @@ const drain = (run: Run): NodeStepResult => {
       case "raft": {
         const before = run.state.raft;
         const result = raftStep(before, work.input, config.raft);
+        run.marks.push(...result.marks);
         run.state = { ...run.state, raft: result.state };
         const from = run.effects.length;
         routeRaft(run, result.effects, work);
@@ -484,6 +547,7 @@ const drain = (run: Run): NodeStepResult => {
         const before = run.state.controller;
         if (before === null || config.controller === null) break;
         const result = controllerStep(before, work.input, config.controller);
+        run.marks.push(...result.marks);
         run.state = { ...run.state, controller: result.state };
         const from = run.effects.length;
         routeController(run, result.effects);
@@ -501,6 +565,7 @@ const drain = (run: Run): NodeStepResult => {
         const before = run.state.broker;
         if (before === null || config.broker === null) break;
         const result = brokerStep(before, work.input, config.broker);
+        run.marks.push(...result.marks);
         run.state = { ...run.state, broker: result.state };
         const from = run.effects.length;
         routeBroker(run, result.effects);
@@ -516,7 +581,7 @@ const drain = (run: Run): NodeStepResult => {
       }
     }
   }
-  return { state: run.state, effects: run.effects, steps: run.steps };
+  return { state: run.state, effects: run.effects, steps: run.steps, marks: run.marks };
 };
 
 /** R147: the Raft layer's effects go to the shell, and its listener callbacks to the layers above. */
@@ -551,6 +616,7 @@ const routeRaft = (run: Run, raftEffects: readonly RaftEffect[], work: RaftWork)
         break;
       case "LeaderChanged":
         effects.push(effect);
+        mark(run, "R147:leader-change-told");
         if (run.state.controller !== null) {
           queue.push({
             layer: "controller",
@@ -578,6 +644,10 @@ const routeRaft = (run: Run, raftEffects: readonly RaftEffect[], work: RaftWork)
         const records = overlay.read(run.log, run.state.listenerOffset, end);
         run.state = { ...run.state, listenerOffset: end };
         if (records.length === 0) break;
+        mark(
+          run,
+          overlay.base >= 0 && end > overlay.base ? "R147:committed-fetched-in-step" : "R147:committed-told",
+        );
         if (run.state.controller !== null)
           queue.push({ layer: "controller", input: { _tag: "Committed", records } });
         if (run.state.broker !== null) queue.push({ layer: "broker", input: { _tag: "Committed", records } });
@@ -586,6 +656,7 @@ const routeRaft = (run: Run, raftEffects: readonly RaftEffect[], work: RaftWork)
       case "AppendAccepted":
         effects.push(effect);
         if (run.state.controller !== null && work.proposal !== undefined) {
+          mark(run, "R147:proposal-accepted");
           queue.push({
             layer: "controller",
             input: { _tag: "AppendAccepted", baseOffset: effect.baseOffset, lastOffset: effect.lastOffset },
@@ -594,8 +665,27 @@ const routeRaft = (run: Run, raftEffects: readonly RaftEffect[], work: RaftWork)
         break;
       case "ClientRejected":
         effects.push(effect);
-        if (run.state.controller !== null && effect.operation === "append" && work.proposal !== undefined)
+        if (run.state.controller !== null && effect.operation === "append" && work.proposal !== undefined) {
           queue.push({ layer: "controller", input: { _tag: "AppendRejected" } });
+        }
+        break;
+      case "Send":
+        if (effect.message._tag === "DescribeQuorumResponse") {
+          // R88, R148: DescribeQuorum is an admin question, asked of the node by a client or by the
+          // node that passed a client's on: the answer goes back as the node's answer to that request.
+          mark(run, "R148:describe-quorum-answered");
+          effects.push({
+            _tag: "Respond",
+            to: effect.to,
+            correlationId: effect.correlationId ?? -1,
+            response: {
+              _tag: "AdminResponse",
+              errorCode: effect.message.errorCode,
+              errorMessage: null,
+              body: effect.message,
+            },
+          });
+        } else effects.push(effect);
         break;
       default:
         effects.push(effect);
@@ -738,6 +828,7 @@ export const initializeNode = (
     nextForwardId: FIRST_FORWARD_ID,
   };
   const run = newRun(node, config, log);
+  run.marks.push(...start.marks);
   if (config.broker !== null) {
     for (const effect of brokerStartEffects(config.broker)) routeBroker(run, [effect]);
   }

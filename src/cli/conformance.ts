@@ -45,7 +45,7 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
   {
     kind: "choice",
     name: "layer",
-    choices: ["all", "raft", "controller", "broker"],
+    choices: ["all", "raft", "controller", "broker", "node"],
     default: "all",
     description: "run: only vectors of this layer",
   },

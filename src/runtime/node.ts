@@ -593,31 +593,6 @@ export class KraftNode {
     const connection = this.origins.get(key);
     this.origins.delete(key);
     if (connection === undefined) return; // The requester went away; its request is lost like any other.
-    if (message._tag === "DescribeQuorumResponse") {
-      this.origins.delete(`node:${to}:${correlationId ?? -1}`);
-      // R88: DescribeQuorum is an admin question: the answer goes back as an admin document, with the
-      // fetch timestamps only the shell knows.
-      const stamp = (r: (typeof message.currentVoters)[number]) => {
-        const fetched =
-          r.replicaId === this.config.nodeId ? Date.now() : (this.lastFetch.get(r.replicaId) ?? -1);
-        return {
-          ...r,
-          lastFetchTimestamp: fetched,
-          lastCaughtUpTimestamp: r.logEndOffset >= message.highWatermark ? fetched : -1,
-        };
-      };
-      const body = {
-        ...message,
-        currentVoters: message.currentVoters.map(stamp),
-        observers: message.observers.map(stamp),
-      };
-      connection.send({
-        _tag: "Response",
-        correlationId: correlationId ?? -1,
-        response: { _tag: "AdminResponse", errorCode: message.errorCode, errorMessage: null, body },
-      });
-      return;
-    }
     if (message._tag === "FetchResponse" && message.records.length > 0) {
       // The records travel as the store's cached JSON: made once, sent to every replica.
       const first = message.records[0]!.baseOffset;
@@ -636,7 +611,38 @@ export class KraftNode {
     const key = `node:${to}:${correlationId}`;
     const connection = this.origins.get(key);
     this.origins.delete(key);
-    connection?.send({ _tag: "Response", correlationId, response });
+    connection?.send({ _tag: "Response", correlationId, response: this.stamped(response) });
+  }
+
+  /**
+   * R88: a DescribeQuorum answer this node's Raft layer gave carries the fetch timestamps only the
+   * shell knows (the reducer keeps no clock); an answer relayed from another node has them already.
+   */
+  private stamped(response: NodeResponse): NodeResponse {
+    if (response._tag !== "AdminResponse") return response;
+    const message = response.body as RaftMessage | null;
+    if (
+      message?._tag !== "DescribeQuorumResponse" ||
+      "lastFetchTimestamp" in (message.currentVoters[0] ?? {})
+    )
+      return response;
+    const stamp = (r: (typeof message.currentVoters)[number]) => {
+      const fetched =
+        r.replicaId === this.config.nodeId ? Date.now() : (this.lastFetch.get(r.replicaId) ?? -1);
+      return {
+        ...r,
+        lastFetchTimestamp: fetched,
+        lastCaughtUpTimestamp: r.logEndOffset >= message.highWatermark ? fetched : -1,
+      };
+    };
+    return {
+      ...response,
+      body: {
+        ...message,
+        currentVoters: message.currentVoters.map(stamp),
+        observers: message.observers.map(stamp),
+      },
+    };
   }
 
   private track(entry: Omit<Outstanding, "timer">): void {
@@ -773,8 +779,6 @@ export class KraftNode {
     }
     // A node's requests carry its id; a client's carry -1 and are told apart by their connection.
     const from = claimedFrom >= 0 ? claimedFrom : clientIdOf(connection);
-    if (request._tag === "DescribeQuorumAdminRequest")
-      this.origins.set(`raft:${from}:${correlationId}`, connection);
     this.origins.set(`node:${from}:${correlationId}`, connection);
     this.enqueue({ input: { _tag: "Request", from, correlationId, request } });
   }
