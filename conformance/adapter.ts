@@ -120,13 +120,16 @@ export const serveAdapter = async (
             request.recovering ?? false,
             request.firstCorrelationId ?? 1,
           );
-          node = { layer: "raft", state: result.state, config: request.config };
           variation = vary === undefined ? null : new Variation(vary.seed, request.config, vary.breaking);
           variation?.start();
+          const chosen = variation?.fetchTarget(result.state, result.marks ?? []) ?? null;
+          node = { layer: "raft", state: chosen?.state ?? result.state, config: request.config };
           reply({
             _tag: "ok",
             effects:
-              variation === null ? result.effects : variation.effects(result.effects, result.marks ?? []),
+              variation === null
+                ? result.effects
+                : variation.effects(result.effects, result.marks ?? [], chosen?.to),
             state: project(result.state),
           });
           break;
@@ -159,7 +162,9 @@ export const serveAdapter = async (
           reply({
             _tag: "ok",
             effects:
-              variation === null ? result.effects : variation.nodeEffects(result.effects, result.marks),
+              variation === null
+                ? result.effects
+                : variation.nodeEffects(result.effects, result.marks, session),
             state: projectNode(result.state),
           });
           break;
@@ -170,11 +175,14 @@ export const serveAdapter = async (
           } else if (node.layer === "raft") {
             const decoded = decodeRaftInput(request.input);
             const result = reducers.step(node.state, variation?.input(decoded) ?? decoded, node.config);
-            node.state = result.state;
+            const chosen = variation?.fetchTarget(result.state, result.marks ?? []) ?? null;
+            node.state = chosen?.state ?? result.state;
             reply({
               _tag: "ok",
               effects:
-                variation === null ? result.effects : variation.effects(result.effects, result.marks ?? []),
+                variation === null
+                  ? result.effects
+                  : variation.effects(result.effects, result.marks ?? [], chosen?.to),
               state: project(result.state),
             });
           } else if (node.layer === "controller") {
@@ -191,7 +199,9 @@ export const serveAdapter = async (
             reply({
               _tag: "ok",
               effects:
-                variation === null ? result.effects : variation.nodeEffects(result.effects, result.marks),
+                variation === null
+                  ? result.effects
+                  : variation.nodeEffects(result.effects, result.marks, node.session),
               state: projectNode(result.state),
             });
           } else {

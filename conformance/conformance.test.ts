@@ -94,10 +94,11 @@ describe("conformance vectors", () => {
         failing.some((r) => r.violations.length > 1),
         rule,
       ).toBe(true);
+      // A vector stops early only where the node asked another voter for the leader (R74's free choice).
       expect(
-        failing.every((r) => r.stopped === null),
+        failing.filter((r) => r.stopped !== null && !r.stopped.includes("a free choice (R74)")),
         rule,
-      ).toBe(true);
+      ).toEqual([]);
     }
   }, 120_000);
 

@@ -213,7 +213,7 @@ export const renderConventions = (vectors: readonly Vector[]): string => {
   );
   const afterBackoff = step(refused.state, { _tag: "TimerExpired", timer: "retryBackoff" }, observerConfig);
   lines.push(
-    `**Observer rotation (R74, R75).** An observer that knows no leader asks the voters in the order of the voter list, starting at its id modulo the number of voters: observer 5 of voters 1, 2, 3 fetches from ${firstFetch?.to} first. When that request fails (RequestFailed) it asks ${secondFetch?.to} at once; when ${secondFetch?.to} answers NOT_LEADER_OR_FOLLOWER without naming a leader, it arms ${json(refused.effects.find((e) => e._tag === "SetTimer"))} and, when that fires, asks ${sendOf(afterBackoff.effects)?.to}. An answer naming a leader makes it follow that leader.`,
+    `**Observer rotation (R74, R75).** An observer that knows no leader asks the voters in the order of the voter list, starting at its id modulo the number of voters: observer 5 of voters 1, 2, 3 fetches from ${firstFetch?.to} first. When that request fails (RequestFailed) it asks ${secondFetch?.to} at once; when ${secondFetch?.to} answers NOT_LEADER_OR_FOLLOWER without naming a leader, it arms ${json(refused.effects.find((e) => e._tag === "SetTimer"))} and, when that fires, asks ${sendOf(afterBackoff.effects)?.to}. An answer naming a leader makes it follow that leader. Which voter it asks is a free choice (Kafka picks one at random): the runner accepts a fetch for the leader to any voter, and where yours differs from the reference's a vector stops there without failing (its later inputs answer the reference's request), while \`kraft conformance explore\` follows your choice (a transcript line \`redirect N TO\`).`,
     "",
   );
 

@@ -8,7 +8,9 @@
 // rules held to), its projected state against the spec's. What the other nodes receive is the spec's
 // side of that node: whatever the judge accepts differs from it only in choices that do not change
 // what the cluster sees (effect order, timer durations in range, request ids), so the cluster
-// properties the checker proves for the spec hold with the implementation in its place. A violation
+// properties the checker proves for the spec hold with the implementation in its place. The one
+// choice the cluster does see, the voter a fetch for the leader goes to (R74), is followed: the world's
+// request is redirected there and the shadow's rotation with it (`redirect N TO` in the transcript). A violation
 // ends the walk and comes back as a scenario transcript of the schedule, reproducible from the seed.
 
 import {
@@ -24,12 +26,14 @@ import { parseTranscript, renderTranscript, runTranscript } from "../spec/cluste
 import {
   type ClusterSpec,
   DEFAULT_CLUSTER,
+  indexOfNode,
   initialWorld,
   nodeConfig,
+  redirectLeaderlessFetch,
   type StepTrace,
 } from "../spec/cluster/world.ts";
 import { contextForInput, nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
-import { judgeRaftStep, withStep } from "./judge.ts";
+import { judgeRaftStep, otherFetchTarget, withStep } from "./judge.ts";
 import { rulesOfMarks } from "./marks.ts";
 import { project } from "./protocol.ts";
 import { AdapterProcess, compareState, describeInput, translate } from "./runner.ts";
@@ -72,6 +76,10 @@ export interface ExploreReport {
   /** Inputs the implementation took, over all walks. */
   readonly steps: number;
   readonly starts: number;
+  /** Times the implementation asked another voter for the leader than the spec (R74), and the walk followed it. */
+  readonly followed: number;
+  /** Walks that ended early: a choice of the implementation's the world could not follow. */
+  readonly unfollowed: number;
   readonly ok: boolean;
   readonly violation: ExploreViolation | null;
 }
@@ -110,6 +118,12 @@ class Player {
   private context: StepContext = { armed: new Set(), persisted: null };
   steps = 0;
   starts = 0;
+  /**
+   * The voter the implementation asked for the leader where the spec asked another (R74's free
+   * choice), in the steps just played; `followable` when no later step of the node in that batch came
+   * from the spec's choice. The caller redirects the world's request to follow it.
+   */
+  redirected: { readonly to: number; readonly followable: boolean } | null = null;
   private readonly process: AdapterProcess;
   private readonly node: number;
   private readonly config: ReturnType<typeof nodeConfig>;
@@ -124,8 +138,14 @@ class Player {
 
   /** Play the implementation's part of these steps; the first difference, or null. */
   async play(trace: readonly StepTrace[], actions: number): Promise<Finding | null> {
+    this.redirected = null;
     for (const s of trace) {
       if (s.node !== this.node) continue;
+      if (this.redirected !== null) {
+        // A later step of the node in the same batch followed the spec's choice, not the implementation's.
+        this.redirected = { ...this.redirected, followable: false };
+        return null;
+      }
       let input: string;
       let reply: Awaited<ReturnType<AdapterProcess["request"]>>;
       if (s.input._tag === "Start") {
@@ -177,6 +197,8 @@ class Player {
           state.actual,
         );
       }
+      const other = otherFetchTarget(s.effects, reply.effects as typeof s.effects, s.marks ?? []);
+      if (other !== null) this.redirected = { to: other.implementation, followable: true };
     }
     return null;
   }
@@ -257,6 +279,8 @@ export const explore = async (adapter: string, options: ExploreOptions): Promise
   const process = new AdapterProcess(adapter);
   let steps = 0;
   let starts = 0;
+  let followed = 0;
+  let unfollowed = 0;
   try {
     for (let walk = 0; walk < options.walks; walk++) {
       const seed = options.seed + walk;
@@ -266,7 +290,19 @@ export const explore = async (adapter: string, options: ExploreOptions): Promise
       const initial = initialWorld(cluster);
       let world = initial.world;
       let found = await player.play(initial.steps, 0);
-      for (let i = 0; found === null && i < options.depth; i++) {
+      /** Follow the implementation's choice of voter (R74); false when it cannot be followed. */
+      const follow = (): boolean => {
+        if (player.redirected === null) return true;
+        if (!player.redirected.followable) return false;
+        const redirected = redirectLeaderlessFetch(world, indexOfNode(node), player.redirected.to);
+        if (redirected === null) return false;
+        world = redirected;
+        commands.push(`redirect ${node} ${player.redirected.to}`);
+        followed++;
+        return true;
+      };
+      let following = found !== null || follow();
+      for (let i = 0; found === null && following && i < options.depth; i++) {
         const candidates: { action: Action; outcome: ReturnType<typeof applyAction> }[] = [];
         for (const action of enabledActions(world, bounds)) {
           const outcome = applyAction(world, cluster, action);
@@ -277,19 +313,14 @@ export const explore = async (adapter: string, options: ExploreOptions): Promise
         commands.push(commandOf(world, chosen.action));
         world = chosen.outcome.world;
         found = await player.play(chosen.outcome.steps, i + 1);
+        following = found !== null || follow();
       }
+      if (!following) unfollowed++;
       steps += player.steps;
       starts += player.starts;
       options.onProgress?.(walk + 1, options.walks);
       if (found !== null) {
-        const small = await shrink(
-          process,
-          node,
-          cluster,
-          commands.slice(0, found.actions),
-          found,
-          timeoutMs,
-        );
+        const small = await shrink(process, node, cluster, commands, found, timeoutMs);
         const f = small.finding;
         return {
           adapter,
@@ -297,6 +328,8 @@ export const explore = async (adapter: string, options: ExploreOptions): Promise
           walks: walk + 1,
           steps,
           starts,
+          followed,
+          unfollowed,
           ok: false,
           violation: {
             walk,
@@ -316,12 +349,30 @@ export const explore = async (adapter: string, options: ExploreOptions): Promise
   } finally {
     process.close();
   }
-  return { adapter, node, walks: options.walks, steps, starts, ok: true, violation: null };
+  return {
+    adapter,
+    node,
+    walks: options.walks,
+    steps,
+    starts,
+    followed,
+    unfollowed,
+    ok: true,
+    violation: null,
+  };
 };
 
 /** A readable account of an exploration. */
 export const renderExplore = (report: ExploreReport): string[] => {
-  const head = `kraft conformance explore: node ${report.node} played by ${JSON.stringify(report.adapter)}: ${report.walks} walk${report.walks === 1 ? "" : "s"}, ${report.steps} inputs, ${report.starts} process starts`;
+  const followed =
+    report.followed === 0
+      ? ""
+      : `, ${report.followed} choice${report.followed === 1 ? "" : "s"} of voter followed (R74)`;
+  const unfollowed =
+    report.unfollowed === 0
+      ? ""
+      : `, ${report.unfollowed} walk${report.unfollowed === 1 ? "" : "s"} ended early at a choice the world could not follow`;
+  const head = `kraft conformance explore: node ${report.node} played by ${JSON.stringify(report.adapter)}: ${report.walks} walk${report.walks === 1 ? "" : "s"}, ${report.steps} inputs, ${report.starts} process starts${followed}${unfollowed}`;
   const v = report.violation;
   if (v === null) return [`${head}: every step allowed`];
   return [

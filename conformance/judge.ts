@@ -2,7 +2,7 @@
 // reducer's incidental choices (spec/raft/allowed.ts): the effects in normal form compared as a
 // multiset, each timer by where it ends and within its allowed range, and order only where a rule
 // makes it matter. Correlation ids of the implementation's own requests are its business: they are
-// learnt as its requests are matched to the spec's.
+// learnt as its requests are matched to the spec's; so is the voter a fetch for the leader goes to.
 import type { Mark } from "../spec/marks.ts";
 import {
   allowedTimerRange,
@@ -39,9 +39,40 @@ export interface Violation {
   readonly actual: unknown;
 }
 
-/** An effect as it is compared: a request the node sends without its correlation id. */
-const keyOf = (e: RaftEffect): string =>
-  e._tag === "Send" && isRequest(e.message) ? stable({ ...e, correlationId: 0 }) : stable(e);
+/** The branch of a step that sends a fetch for the leader, to a voter of the node's choosing (R74). */
+const LEADERLESS_FETCH: Mark = "R74:leaderless-fetch-to-voter";
+
+/**
+ * An effect as it is compared: a request the node sends without its correlation id, and a fetch for
+ * the leader (when `anyVoter` says the step sends one) without its destination if that is a voter.
+ */
+const keyOf = (e: RaftEffect, anyVoter: ReadonlySet<number> | null): string => {
+  if (e._tag !== "Send" || !isRequest(e.message)) return stable(e);
+  const to = anyVoter !== null && e.message._tag === "FetchRequest" && anyVoter.has(e.to) ? -1 : e.to;
+  return stable({ ...e, to, correlationId: 0 });
+};
+
+const fetchSend = (effects: readonly RaftEffect[]): Extract<RaftEffect, { _tag: "Send" }> | undefined =>
+  effects.find(
+    (e): e is Extract<RaftEffect, { _tag: "Send" }> => e._tag === "Send" && e.message._tag === "FetchRequest",
+  );
+
+/**
+ * R74's free choice taken another way: the voter the implementation asked for the leader, where the
+ * spec asked another. The step is allowed; what follows answers the spec's request, so a vector can no
+ * longer be compared, and explore follows the implementation (spec/cluster/world.ts,
+ * redirectLeaderlessFetch).
+ */
+export const otherFetchTarget = (
+  expected: readonly RaftEffect[],
+  actual: readonly RaftEffect[],
+  marks: readonly Mark[],
+): { readonly spec: number; readonly implementation: number } | null => {
+  if (!marks.includes(LEADERLESS_FETCH)) return null;
+  const e = fetchSend(expected);
+  const a = fetchSend(actual);
+  return e === undefined || a === undefined || e.to === a.to ? null : { spec: e.to, implementation: a.to };
+};
 
 const TIMER_RULE: Readonly<Record<string, string>> = {
   election: "R31",
@@ -67,6 +98,7 @@ export const judgeRaftStep = (
   const spec = normalForm(expected, context);
   const impl = normalForm(actual, context);
   const stepRules = rulesOfMarks(marks);
+  const anyVoter = marks.includes(LEADERLESS_FETCH) ? new Set(config.voters.map((v) => v.id)) : null;
 
   // Timers: where each one ends, and for how long.
   for (const timer of new Set([...spec.timers.keys(), ...impl.timers.keys()])) {
@@ -95,9 +127,9 @@ export const judgeRaftStep = (
   // Everything else as a multiset: pair each spec effect with an equal one of the implementation's.
   const pairedWith: number[] = [];
   const taken = new Set<number>();
-  const actualKeys = impl.effects.map(keyOf);
+  const actualKeys = impl.effects.map((e) => keyOf(e, anyVoter));
   for (const [i, e] of spec.effects.entries()) {
-    const key = keyOf(e);
+    const key = keyOf(e, anyVoter);
     const j = actualKeys.findIndex((k, at) => !taken.has(at) && k === key);
     if (j < 0)
       return {

@@ -14,7 +14,7 @@ import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
 import type { RaftConfig } from "../spec/raft/state.ts";
 import { definedRules, OUT_OF_REACH } from "./coverage.ts";
-import { judgeRaftStep, stable, type Violation, withStep } from "./judge.ts";
+import { judgeRaftStep, otherFetchTarget, stable, type Violation, withStep } from "./judge.ts";
 import { rulesOfMarks, stepMarks } from "./marks.ts";
 import {
   type AdapterRequest,
@@ -65,6 +65,8 @@ export interface ConformanceReport {
   readonly vectors: number;
   readonly passed: number;
   readonly failed: number;
+  /** Passing vectors whose run stopped early: the implementation took a free choice the inputs cannot follow. */
+  readonly stoppedEarly: number;
   readonly results: readonly VectorResult[];
   /** Per rule: vectors exercising it, and how many of them broke it. */
   readonly rules: Readonly<Record<string, Tally>>;
@@ -346,6 +348,7 @@ export const runConformance = async (
     vectors: results.length,
     passed,
     failed: results.length - passed,
+    stoppedEarly: results.filter((r) => r.passed && r.stopped !== null).length,
     results,
     rules,
     marks,
@@ -391,13 +394,15 @@ const runVector = async (
           ? vector.init.storage.quorumState
           : null,
   };
-  /** Judge one reply; false when the runs can no longer be compared. */
+  const diverged = (step: number) =>
+    `the projected states differ after ${step < 0 ? "the start" : `step ${step}`}: the runs can no longer be compared`;
+  /** Judge one reply; why the runs can no longer be compared, or null to go on. */
   const judge = (
     step: number,
     input: string,
     reply: Reply,
     expected: { readonly effects: readonly AnyEffect[]; readonly state: AnyProjection },
-  ): boolean => {
+  ): string | null => {
     const stepMarksHere = marks[step + 1] ?? [];
     const stepRules = rulesOfMarks(stepMarksHere);
     if (reply._tag === "error") {
@@ -410,7 +415,7 @@ const runVector = async (
         rules: stepRules,
         marks: stepMarksHere,
       });
-      return false;
+      return diverged(step);
     }
     const effects =
       vector.layer === "raft"
@@ -450,14 +455,21 @@ const runVector = async (
             ? (PROJECTION_RULES[field.slice("raft.".length)] ?? [])
             : [];
       violations.push({ step, input, ...difference, rules: withStep(own, stepRules), marks: stepMarksHere });
-      return false;
+      return diverged(step);
     }
-    return true;
+    if (vector.layer === "raft" || vector.layer === "node") {
+      const raftOf = (list: readonly AnyEffect[]) =>
+        vector.layer === "node"
+          ? (list as readonly NodeEffect[]).filter(isRaftEffect)
+          : (list as RaftEffect[]);
+      const other = otherFetchTarget(raftOf(expected.effects), raftOf(reply.effects), stepMarksHere);
+      if (other !== null)
+        return `the node asked voter ${other.implementation} for the leader where the spec asked ${other.spec} after ${step < 0 ? "the start" : `step ${step}`}: a free choice (R74), but the inputs that follow answer the spec's request, so the runs can no longer be compared (kraft conformance explore follows such choices)`;
+    }
+    return null;
   };
-  const diverged = (step: number) =>
-    `the projected states differ after ${step < 0 ? "the start" : `step ${step}`}: the runs can no longer be compared`;
-  if (!judge(-1, "init", await adapter.request(vector.init, timeoutMs), vector.start))
-    return result(diverged(-1));
+  const startStop = judge(-1, "init", await adapter.request(vector.init, timeoutMs), vector.start);
+  if (startStop !== null) return result(startStop);
   for (const [i, s] of vector.steps.entries()) {
     const raftInput = vector.layer === "node" ? (s.input._tag === "Raft" ? s.input.input : null) : s.input;
     if (raftInput !== null) context = contextForInput(context, raftInput as RaftInput);
@@ -465,7 +477,8 @@ const runVector = async (
       { _tag: "input", input: translate(vector.layer, s.input, ids, nodeIds) },
       timeoutMs,
     );
-    if (!judge(i, describeInput(s.input), reply, s)) return result(diverged(i));
+    const stop = judge(i, describeInput(s.input), reply, s);
+    if (stop !== null) return result(stop);
   }
   return result(null);
 };
@@ -544,9 +557,14 @@ export const renderReport = (report: ConformanceReport, showPassing = false): st
   const lines = [
     `kraft conformance: ${report.vectors} vector${report.vectors === 1 ? "" : "s"} against ${JSON.stringify(report.adapter)}: ${report.passed} passed, ${report.failed} failed`,
   ];
+  if (report.stoppedEarly > 0)
+    lines.push(
+      `${report.stoppedEarly} passing vector${report.stoppedEarly === 1 ? "" : "s"} stopped early where the node took a free choice the vector's inputs cannot follow (listed with --verbose); kraft conformance explore follows them`,
+    );
   for (const r of report.results) {
     if (r.passed) {
-      if (showPassing) lines.push(`PASS ${r.name}`);
+      if (showPassing)
+        lines.push(`PASS ${r.name}${r.stopped === null ? "" : ` (stopped early: ${r.stopped})`}`);
       continue;
     }
     lines.push(`FAIL ${r.name}${r.stopped === null ? "" : ` (${r.stopped})`}`);

@@ -5,12 +5,14 @@
 // ids, other IllegalState text; a whole node's Raft effects the same way, and its own ids for requests to
 // other nodes and its own words for the operator. A conforming implementation in everything but taste; the runner
 // must pass it on every vector. `--break RULE` adds one real violation, for tests of the verdicts.
+
+import { redirectFetchState } from "../spec/cluster/world.ts";
 import type { Mark } from "../spec/marks.ts";
-import { isRaftEffect, type NodeEffect, type NodeInput } from "../spec/node/node.ts";
+import { isRaftEffect, type KraftNode, type NodeEffect, type NodeInput } from "../spec/node/node.ts";
 import { allowedTimerRange, ORDERINGS } from "../spec/raft/allowed.ts";
 import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
-import type { RaftConfig, TimerKind } from "../spec/raft/state.ts";
+import type { NodeState, RaftConfig, TimerKind } from "../spec/raft/state.ts";
 import { seededRandom } from "./walks.ts";
 
 /** The violations `--break` can add, each against the rule it breaks. */
@@ -64,7 +66,13 @@ export class Variation {
    * A whole node's effects with the free choices made differently: its Raft effects as the Raft
    * layer's, then the rest with its own request ids and its own words for the operator.
    */
-  nodeEffects(effects: readonly NodeEffect[], marks: readonly Mark[]): NodeEffect[] {
+  nodeEffects(
+    effects: readonly NodeEffect[],
+    marks: readonly Mark[],
+    session: { state: KraftNode },
+  ): NodeEffect[] {
+    const chosen = this.fetchTarget(session.state.raft, marks);
+    if (chosen !== null) session.state = { ...session.state, raft: chosen.state };
     const rest = effects
       .filter((e) => !isRaftEffect(e))
       .map(
@@ -75,21 +83,39 @@ export class Variation {
               ? { ...e, text: `in other words: ${e.text.length} characters` }
               : e,
       );
-    return [...this.effects(effects.filter(isRaftEffect), marks), ...rest];
+    return [...this.effects(effects.filter(isRaftEffect), marks, chosen?.to), ...rest];
   }
 
-  /** The reducer's effects, with the free choices made differently. */
-  effects(effects: readonly RaftEffect[], marks: readonly Mark[]): RaftEffect[] {
+  /**
+   * R74 chosen another way: a fetch for the leader goes, half the time, to another voter than the
+   * reducer's rotation picked; the state is changed to match (the rotation stands there, the request
+   * in flight is to that voter). The state to keep, and the voter chosen, if any.
+   */
+  fetchTarget(state: NodeState, marks: readonly Mark[]): { state: NodeState; to: number } | null {
+    if (!marks.includes("R74:leaderless-fetch-to-voter") || this.random() < 0.5) return null;
+    const others = state.voters.filter(
+      (v) => v.id !== state.inflight.find((r) => r.api === "Fetch")?.destination,
+    );
+    const to = others[Math.floor(this.random() * others.length)]?.id;
+    if (to === undefined) return null;
+    const redirected = redirectFetchState(state, to);
+    return redirected === null ? null : { state: redirected.state, to };
+  }
+
+  /** The reducer's effects, with the free choices made differently (`fetchTo`: R74, see fetchTarget). */
+  effects(effects: readonly RaftEffect[], marks: readonly Mark[], fetchTo?: number): RaftEffect[] {
     const out: RaftEffect[] = [];
     for (const e of effects) {
       switch (e._tag) {
-        case "Send":
+        case "Send": {
+          const to = fetchTo !== undefined && e.message._tag === "FetchRequest" ? fetchTo : e.to;
           out.push(
             isRequest(e.message) && e.correlationId !== undefined
-              ? { ...e, correlationId: e.correlationId + ID_OFFSET }
+              ? { ...e, to, correlationId: e.correlationId + ID_OFFSET }
               : e,
           );
           break;
+        }
         case "SetTimer": {
           const [lo, hi] = allowedTimerRange(e.timer, e, marks, this.config);
           // Another duration in the allowed range: the middle half of it.

@@ -28,6 +28,7 @@ import {
   indexOfNode,
   initialWorld,
   type Outcome,
+  redirectLeaderlessFetch,
   type StepTrace,
   startNode,
   type World,
@@ -356,6 +357,17 @@ const runCommand = (session: Session, command: string): string[] => {
           ? { _tag: "Received", from, message }
           : { _tag: "Received", from, message, correlationId: Number(link[3]) };
       return apply(applyInput(session.world, session.cluster, index, input));
+    }
+    case "redirect": {
+      const index = nodeIndex(session, args[0]);
+      const to = Number(args[1]);
+      const world = redirectLeaderlessFetch(session.world, index, to);
+      if (world === null)
+        throw new Error(
+          `redirect ${args[0]} ${args[1]}: node ${args[0]} has no fetch for the leader in flight (it must be without a leader), or ${args[1]} is not a voter`,
+        );
+      session.world = world;
+      return [`n${index + 1}'s fetch for the leader goes to ${to} instead (a free choice, R74)`];
     }
     case "describe": {
       const index = nodeIndex(session, args[0]);

@@ -160,6 +160,56 @@ export interface Outcome {
   readonly steps: readonly StepTrace[];
 }
 
+/**
+ * R74's free choice made another way: node `index`'s fetch for the leader, in flight, goes to voter
+ * `to` instead, as if its rotation had stood there (the cursor moves with it). What an
+ * implementation that picks voters otherwise does; `kraft conformance explore` follows it with this,
+ * and the transcripts say `redirect N TO`. Null when the node has no such fetch in flight or `to` is
+ * not a voter.
+ */
+export const redirectLeaderlessFetch = (world: World, index: number, to: number): World | null => {
+  const slot = world.nodes[index];
+  const state = slot?.state;
+  if (slot === undefined || state == null) return null;
+  const redirected = redirectFetchState(state, to);
+  if (redirected === null) return null;
+  const from = nodeIdOf(index);
+  const position = world.network.findIndex(
+    (e) =>
+      e.from === from &&
+      e.to === redirected.from &&
+      e.correlationId === redirected.correlationId &&
+      e.message._tag === "FetchRequest",
+  );
+  if (position < 0) return null;
+  const network = world.network.slice();
+  network[position] = { ...network[position]!, to };
+  return { ...replaceNode(world, index, { ...slot, state: redirected.state }), network };
+};
+
+/**
+ * The node side of redirectLeaderlessFetch: a leaderless node's fetch in flight recorded as sent to
+ * voter `to`, its rotation standing there. Null when there is no such fetch or `to` is not a voter.
+ */
+export const redirectFetchState = (
+  state: NodeState,
+  to: number,
+): { readonly state: NodeState; readonly from: number; readonly correlationId: number } | null => {
+  if (state.role._tag !== "Unattached") return null;
+  const cursor = state.voters.findIndex((v) => v.id === to);
+  const request = state.inflight.find((r) => r.api === "Fetch");
+  if (cursor < 0 || request === undefined) return null;
+  return {
+    state: {
+      ...state,
+      bootstrapCursor: cursor,
+      inflight: state.inflight.map((r) => (r === request ? { ...r, destination: to } : r)),
+    },
+    from: request.destination,
+    correlationId: request.correlationId,
+  };
+};
+
 const replaceNode = (world: World, index: number, slot: NodeSlot): World => {
   const nodes = world.nodes.slice();
   nodes[index] = slot;

@@ -102,6 +102,12 @@ export const FREE_CHOICES: readonly FreeChoice[] = [
     reference: "retry.backoff.ms",
   },
   {
+    rule: "R74",
+    what: "which voter a node without a leader it can reach asks for the leader",
+    allowed: "any voter; a vector stops (without failing) where the choice differs, explore follows it",
+    reference: "round robin over the voter list from its id modulo the number of voters (Kafka: at random)",
+  },
+  {
     rule: "R40",
     what: "the text of an IllegalState report",
     allowed: "any text; only the rule it names counts",

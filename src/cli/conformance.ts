@@ -11,6 +11,7 @@ import { loadVectors, renderReport, runConformance } from "../../conformance/run
 import { checkTrace, readTrace, renderVerdict, type TraceVerdict } from "../../conformance/trace.ts";
 import { BREAKABLE_RULES, type BreakableRule } from "../../conformance/vary.ts";
 import { VECTOR_DIR } from "../../conformance/vectors.ts";
+import { DEFAULT_CLUSTER } from "../../spec/cluster/world.ts";
 import { renderProperties } from "../runtime/config.ts";
 import { kraftBin } from "../testing/local-cluster.ts";
 import type { CheckIo as Io } from "./check.ts";
@@ -28,6 +29,12 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
     name: "adapter",
     placeholder: "CMD",
     description: "run, explore: the command that starts the implementation's adapter (run by the shell)",
+  },
+  {
+    kind: "boolean",
+    name: "verbose",
+    default: false,
+    description: "run: list passing vectors too, and why any stopped early",
   },
   {
     kind: "string",
@@ -120,7 +127,17 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
     min: 1,
     max: 7,
     default: 1,
-    description: "explore: the node of the 3-voter cluster your implementation plays",
+    description:
+      "explore: the node your implementation plays: 1-3 a voter of the 3-voter cluster, 4 and up an observer",
+  },
+  {
+    kind: "integer",
+    name: "observers",
+    min: 0,
+    max: 4,
+    default: 1,
+    description:
+      "explore: observers in the simulated cluster (nodes 4 and up), which look for the leader (R74)",
   },
   { kind: "integer", name: "id", min: 0, description: "node: node id" },
   { kind: "integer", name: "port", min: 0, max: 65535, description: "node: Raft (CONTROLLER) port" },
@@ -229,6 +246,7 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
       report = {
         ...(await explore(withThisKraft(given), {
           node: values["node"] as number,
+          cluster: { ...DEFAULT_CLUSTER, observers: values["observers"] as number },
           seed: values["seed"] as number,
           walks: values["walks"] as number,
           depth: values["depth"] as number,
@@ -322,6 +340,6 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
   }
   if (io.isTTY) io.err("\n");
   if (values["json"] === true) io.out(JSON.stringify(report));
-  else for (const line of renderReport(report)) io.out(line);
+  else for (const line of renderReport(report, values["verbose"] === true)) io.out(line);
   return report.failed === 0 ? 0 : 1;
 };
