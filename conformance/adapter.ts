@@ -22,7 +22,7 @@ import {
   type Reply,
 } from "./protocol.ts";
 import { type NodeReducers, NodeSession } from "./shell-log.ts";
-import { type BreakableRule, Variation } from "./vary.ts";
+import { type BreakableRule, TopicIdVariation, Variation } from "./vary.ts";
 
 export interface Reducers {
   readonly initialize: (
@@ -106,11 +106,21 @@ export const serveAdapter = async (
 ): Promise<void> => {
   let node: Running | null = null;
   let variation: Variation | null = null;
-  const reply = (r: Reply) => output.write(`${JSON.stringify(r)}\n`);
+  let topicIds: TopicIdVariation | null = null;
+  const reply = (r: Reply) => {
+    // Effects first: a new topic's id is chosen where its TopicRecord appears.
+    const shown =
+      topicIds === null || r._tag !== "ok"
+        ? r
+        : { ...r, effects: topicIds.outgoing(r.effects), state: topicIds.outgoing(r.state) };
+    output.write(`${JSON.stringify(shown)}\n`);
+  };
   for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     if (line.trim().length === 0) continue;
     try {
-      const request = decodeRequest(JSON.parse(line));
+      const decoded = decodeRequest(JSON.parse(line));
+      if (decoded._tag !== "input") topicIds = vary === undefined ? null : new TopicIdVariation(vary.seed);
+      const request = topicIds === null ? decoded : topicIds.incoming(decoded);
       switch (request._tag) {
         case "init": {
           const result = reducers.initialize(

@@ -79,6 +79,32 @@ describe("conformance vectors", () => {
     expect(report.passed).toBe(vectors.length);
   });
 
+  it("a controller that names its topics with ids of its own (R121's free choice) passes: the runner reads them back as the spec's", async () => {
+    const vectors = loadVectors().filter(
+      (v) => (v.layer === "controller" || v.layer === "node") && JSON.stringify(v).includes('"TopicRecord"'),
+    );
+    expect(vectors.length).toBeGreaterThan(20);
+    const proposes = (x: (typeof vectors)[number]) =>
+      JSON.stringify(x.steps.map((s) => s.effects)).includes('"TopicRecord"');
+    expect(vectors.filter(proposes).length).toBeGreaterThan(10);
+    const v = vectors.find((x) => x.layer === "controller" && proposes(x))!;
+    const requests = [v.init, ...v.steps.map((s) => ({ _tag: "input", input: s.input }))];
+    const ids = (args: string[]) =>
+      [
+        ...spawnSync(process.execPath, [kraft, "conformance", "adapter", ...args], {
+          input: requests.map((r) => JSON.stringify(r)).join("\n"),
+          encoding: "utf8",
+        }).stdout.matchAll(/"TopicRecord","name":"[^"]*","topicId":"([^"]*)"/g),
+      ].map((m) => m[1]);
+    const own = ids(["--vary", "7"]);
+    const spec = ids([]);
+    expect(own.length).toBeGreaterThan(0);
+    expect(own.length).toBe(spec.length);
+    expect(own.every((id, i) => id !== spec[i])).toBe(true);
+    const report = await runConformance(`${reference} --vary 7`, vectors);
+    expect(report.failed).toBe(0);
+  }, 120_000);
+
   it("a seeded violation is reported against the rule it breaks, and the runs go on past it", async () => {
     const vectors = loadVectors().filter((v) => v.layer === "raft");
     for (const rule of BREAKABLE_RULES) {

@@ -13,6 +13,7 @@ import { contextForInput, nextContext, PROJECTION_RULES, type StepContext } from
 import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
 import type { RaftConfig } from "../spec/raft/state.ts";
+import { ChosenIds } from "./chosen-ids.ts";
 import { definedRules, OUT_OF_REACH } from "./coverage.ts";
 import { judgeRaftStep, otherFetchTarget, stable, type Violation, withStep } from "./judge.ts";
 import { rulesOfMarks, stepMarks } from "./marks.ts";
@@ -369,6 +370,7 @@ const runVector = async (
   timeoutMs: number,
 ): Promise<VectorResult> => {
   const ids = new Map<number, number>();
+  const chosen = new ChosenIds();
   const marks = stepMarks(vector);
   const allMarks = [...new Set(marks.flat())].sort();
   const rules = [...new Set([...vector.rules, ...rulesOfMarks(allMarks)])].sort(
@@ -400,11 +402,14 @@ const runVector = async (
   const judge = (
     step: number,
     input: string,
-    reply: Reply,
+    answer: Reply,
     expected: { readonly effects: readonly AnyEffect[]; readonly state: AnyProjection },
   ): string | null => {
     const stepMarksHere = marks[step + 1] ?? [];
     const stepRules = rulesOfMarks(stepMarksHere);
+    // Topic ids the implementation chose are read back as the spec's (chosen-ids.ts).
+    if (answer._tag === "ok" && vector.layer !== "raft") chosen.learn(expected.effects, answer.effects);
+    const reply = vector.layer === "raft" ? answer : chosen.fromImplementation(answer);
     if (reply._tag === "error") {
       violations.push({
         step,
@@ -473,8 +478,9 @@ const runVector = async (
   for (const [i, s] of vector.steps.entries()) {
     const raftInput = vector.layer === "node" ? (s.input._tag === "Raft" ? s.input.input : null) : s.input;
     if (raftInput !== null) context = contextForInput(context, raftInput as RaftInput);
+    const sent = translate(vector.layer, s.input, ids, nodeIds);
     const reply = await adapter.request(
-      { _tag: "input", input: translate(vector.layer, s.input, ids, nodeIds) },
+      { _tag: "input", input: vector.layer === "raft" ? sent : chosen.forImplementation(sent) },
       timeoutMs,
     );
     const stop = judge(i, describeInput(s.input), reply, s);

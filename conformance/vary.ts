@@ -8,11 +8,13 @@
 
 import { redirectFetchState } from "../spec/cluster/world.ts";
 import type { Mark } from "../spec/marks.ts";
+import { uuidFrom } from "../spec/metadata/ids.ts";
 import { isRaftEffect, type KraftNode, type NodeEffect, type NodeInput } from "../spec/node/node.ts";
 import { allowedTimerRange, ORDERINGS } from "../spec/raft/allowed.ts";
 import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
 import type { NodeState, RaftConfig, TimerKind } from "../spec/raft/state.ts";
+import { ChosenIds, topicRecords } from "./chosen-ids.ts";
 import { seededRandom } from "./walks.ts";
 
 /** The violations `--break` can add, each against the rule it breaks. */
@@ -204,3 +206,30 @@ const flushFirst = (effects: RaftEffect[]): RaftEffect[] => {
   out.splice(append, 0, moved!);
   return out;
 };
+
+/**
+ * Topic ids of its own (R121 leaves them free; Kafka's are random): every topic the reducer creates
+ * gets another id, used consistently in what the node says and translated back in what it is told.
+ */
+export class TopicIdVariation {
+  private readonly ids = new ChosenIds();
+  private readonly seed: number;
+
+  constructor(seed: number) {
+    this.seed = seed;
+  }
+
+  /** What the reducer is told, with this node's ids read back as the reducer's. */
+  incoming<T>(value: T): T {
+    return this.ids.fromImplementation(value);
+  }
+
+  /** What the reducer says (its effects first, where new topics appear), with this node's ids. */
+  outgoing<T>(value: T): T {
+    for (const [name, topicId] of topicRecords(value)) {
+      const own = uuidFrom(`vary/${this.seed}/${topicId}`);
+      this.ids.learn([{ _tag: "TopicRecord", name, topicId }], [{ _tag: "TopicRecord", name, topicId: own }]);
+    }
+    return this.ids.forImplementation(value);
+  }
+}

@@ -108,6 +108,13 @@ export const FREE_CHOICES: readonly FreeChoice[] = [
     reference: "round robin over the voter list from its id modulo the number of voters (Kafka: at random)",
   },
   {
+    rule: "R121",
+    what: "the id of a new topic",
+    allowed:
+      "any Uuid not in use (the reserved 0 and 1 aside); the runner learns it from the TopicRecord proposed and reads it back as the spec's",
+    reference: "derived from the name and the offset, so runs replay (Kafka: random)",
+  },
+  {
     rule: "R40",
     what: "the text of an IllegalState report",
     allowed: "any text; only the rule it names counts",
