@@ -19,6 +19,7 @@ import {
   findTopicById,
   isUsable,
   MetadataImage,
+  newReplayScratch,
   type OffsetRecord,
   type PartitionState,
   replay,
@@ -233,8 +234,11 @@ class Writer {
     return this.base + this.records.length;
   }
 
+  /** The write's own arrays, changed in place as records are added (image.ts, ReplayScratch). */
+  private readonly scratch = newReplayScratch();
+
   add(record: MetadataRecord): void {
-    this.image = apply(this.image, record, this.nextOffset, this.epoch).image;
+    this.image = apply(this.image, record, this.nextOffset, this.epoch, this.scratch).image;
     this.records.push(record);
   }
 }
@@ -666,9 +670,10 @@ const createTopic = (
     if (problem !== null) return fail("INVALID_CONFIG", problem);
   }
   const assignments: number[][] = [];
+  const manualByIndex = new Map(topic.assignments.map((a) => [a.partitionIndex, a]));
   for (let p = 0; p < numPartitions; p++) {
     if (manual) {
-      const a = topic.assignments.find((x) => x.partitionIndex === p);
+      const a = manualByIndex.get(p);
       if (a === undefined) return fail("INVALID_REPLICA_ASSIGNMENT", `no assignment for partition ${p}`);
       const problem = assignmentProblem(writer.image, a.brokerIds, replicationFactor);
       if (problem !== null) return fail("INVALID_REPLICA_ASSIGNMENT", problem);
@@ -709,6 +714,9 @@ const createTopic = (
 };
 
 /** The branch of R121 each per-topic answer shows. */
+/** R121: the most partitions one CreateTopics may create (Kafka's MAX_PARTITIONS_PER_BATCH). */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+
 const CREATE_TOPIC_MARKS: Partial<Record<MetadataErrorCode, Mark>> = {
   NONE: "R121:topic-created",
   INVALID_TOPIC_EXCEPTION: "R121:invalid-topic-name",
@@ -749,6 +757,38 @@ const createTopics = (
   correlationId: number,
   request: CreateTopicsRequest,
 ): ControllerState => {
+  // R121: one request creates at most MAX_PARTITIONS_PER_REQUEST partitions (counting what each topic
+  // asks for), or none of it is done.
+  const asked = request.topics.reduce(
+    (sum, t) =>
+      sum +
+      (t.assignments.length > 0
+        ? t.assignments.length
+        : t.numPartitions === -1
+          ? config.defaultNumPartitions
+          : Math.max(0, t.numPartitions)),
+    0,
+  );
+  if (asked > MAX_PARTITIONS_PER_REQUEST) {
+    mark(out, "R121:too-many-partitions");
+    const refused = request.topics.map(
+      (t): CreatableTopicResult => ({
+        name: t.name,
+        topicId: null,
+        errorCode: "POLICY_VIOLATION",
+        errorMessage: `Excessively large number of partitions per request: ${asked} asked for, at most ${MAX_PARTITIONS_PER_REQUEST}.`,
+        numPartitions: -1,
+        replicationFactor: -1,
+      }),
+    );
+    out.effects.push({
+      _tag: "Respond",
+      to: from,
+      correlationId,
+      response: { _tag: "CreateTopicsResponse", topics: refused },
+    });
+    return s;
+  }
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
   const seen = new Set<string>();
   const topics = request.topics.map((t) => {
@@ -807,6 +847,28 @@ const createPartitions = (
   correlationId: number,
   request: CreatePartitionsRequest,
 ): ControllerState => {
+  // R109: as many new partitions in one request as CreateTopics may make (R121), or none.
+  const asked = request.topics.reduce(
+    (sum, t) => sum + Math.max(0, t.count - (findTopic(s.image, t.name)?.partitions.length ?? t.count)),
+    0,
+  );
+  if (asked > MAX_PARTITIONS_PER_REQUEST) {
+    mark(out, "R121:too-many-new-partitions");
+    out.effects.push({
+      _tag: "Respond",
+      to: from,
+      correlationId,
+      response: {
+        _tag: "CreatePartitionsResponse",
+        results: request.topics.map((t) => ({
+          name: t.name,
+          errorCode: "POLICY_VIOLATION",
+          errorMessage: `Excessively large number of partitions per request: ${asked} new ones asked for, at most ${MAX_PARTITIONS_PER_REQUEST}.`,
+        })),
+      },
+    });
+    return s;
+  }
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
   const results = request.topics.map((t) => {
     const fail = (errorCode: MetadataErrorCode, errorMessage: string) => ({

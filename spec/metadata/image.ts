@@ -106,26 +106,54 @@ export const findTopic = (image: MetadataImage, name: string): TopicImage | unde
   return topic?.name === name ? topic : undefined;
 };
 
-// A memo of where a topic id was last found or placed in a topics array. It never changes a result:
-// it only saves the scan when consecutive records touch the same topic (a topic and its partitions
-// are written together), which keeps replay linear in the records instead of topics x records.
-const lastTopicIndex = new WeakMap<
-  readonly TopicImage[],
-  { readonly topicId: string; readonly index: number }
->();
+/** Where topic `topicId` is in `topics` (-1 if absent); a replay remembers the last one it touched. */
+const topicIndexById = (
+  topics: readonly TopicImage[],
+  topicId: string,
+  scratch: ReplayScratch | null = null,
+): number => {
+  const memo = scratch?.lastTopic;
+  if (memo !== undefined && memo !== null && memo.topics === topics) {
+    if (memo.topicId === topicId) return memo.index;
+    // Walking the topics in order (as R117's sweeps do), the next one is usually the one asked for.
+    if (topics[memo.index + 1]?.topicId === topicId)
+      return remember(scratch!, topics, topicId, memo.index + 1);
+  }
+  const index = topics.findIndex((t) => t.topicId === topicId);
+  return scratch === null || index < 0 ? index : remember(scratch, topics, topicId, index);
+};
 
-const topicIndexById = (topics: readonly TopicImage[], topicId: string): number => {
-  const memo = lastTopicIndex.get(topics);
-  if (memo !== undefined && memo.topicId === topicId) return memo.index;
-  // Walking the topics in order (as R117's sweeps do), the next one is usually the one asked for.
-  const next = memo === undefined ? -1 : memo.index + 1;
-  const index = topics[next]?.topicId === topicId ? next : topics.findIndex((t) => t.topicId === topicId);
-  if (index >= 0) lastTopicIndex.set(topics, { topicId, index });
+const remember = (scratch: ReplayScratch, topics: readonly TopicImage[], topicId: string, index: number) => {
+  scratch.lastTopic = { topics, topicId, index };
   return index;
 };
 
-export const findTopicById = (image: MetadataImage, topicId: string): TopicImage | undefined =>
-  image.topics[topicIndexById(image.topics, topicId)];
+/** Where partition `partitionId` is, or would be inserted, in partitions sorted by id. */
+const partitionPosition = (partitions: readonly PartitionState[], partitionId: number): number => {
+  // Partitions are created in order: the common case is past the end.
+  const last = partitions[partitions.length - 1];
+  if (last === undefined || last.partitionId < partitionId) return partitions.length;
+  let low = 0;
+  let high = partitions.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (partitions[middle]!.partitionId < partitionId) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+};
+
+export const findTopicById = (
+  image: MetadataImage,
+  topicId: string,
+  scratch: ReplayScratch | null = null,
+): TopicImage | undefined => image.topics[topicIndexById(image.topics, topicId, scratch)];
+
+/** A topic's partition by id (binary search: partitions are kept in id order). */
+export const findPartition = (topic: TopicImage, partitionId: number): PartitionState | undefined => {
+  const partition = topic.partitions[partitionPosition(topic.partitions, partitionId)];
+  return partition?.partitionId === partitionId ? partition : undefined;
+};
 
 export const featureLevel = (image: MetadataImage, name: string): number =>
   image.features.find((f) => f.name === name)?.level ?? 0;
@@ -160,20 +188,45 @@ const replaceBroker = (image: MetadataImage, broker: BrokerRegistration): Metada
 });
 
 /**
- * Inside one `replay`, the topics array made by the previous record's replaceTopic is seen by
- * nobody else, so the next record may change it in place instead of copying it again. Every array
- * it holds is a fresh copy made within that replay, so the caller's image is never touched.
+ * Inside one `replay` (or one controller write), the arrays made by earlier records are seen by
+ * nobody else until it ends, so later records may change them in place instead of copying them again:
+ * the cost of a record is then independent of the image's size. Every array it holds is a fresh copy
+ * made within that replay, so the caller's image is never touched. It also remembers where the last
+ * topic it touched is, since a topic's records come together.
  */
-interface ReplayScratch {
+export interface ReplayScratch {
   owned: TopicImage[] | null;
+  /** Partition arrays made within this replay. */
+  readonly ownedPartitions: Set<readonly PartitionState[]>;
+  lastTopic: {
+    readonly topics: readonly TopicImage[];
+    readonly topicId: string;
+    readonly index: number;
+  } | null;
 }
+
+/** A fresh scratch: the first change copies, later ones reuse that copy. */
+export const newReplayScratch = (): ReplayScratch => ({
+  // A sentinel no image holds.
+  owned: [],
+  ownedPartitions: new Set(),
+  lastTopic: null,
+});
+
+/** `partitions` as an array this replay may change: itself if made within it, else a copy. */
+const writablePartitions = (partitions: readonly PartitionState[], scratch: ReplayScratch | null) => {
+  if (scratch?.ownedPartitions.has(partitions) === true) return partitions as PartitionState[];
+  const copy = partitions.slice();
+  scratch?.ownedPartitions.add(copy);
+  return copy;
+};
 
 const replaceTopic = (
   image: MetadataImage,
   topic: TopicImage,
   scratch: ReplayScratch | null,
 ): MetadataImage => {
-  const current = topicIndexById(image.topics, topic.topicId);
+  const current = topicIndexById(image.topics, topic.topicId, scratch);
   const replayOwned = scratch?.owned ?? null;
   const owned = replayOwned !== null && image.topics === replayOwned;
   let topics: TopicImage[];
@@ -188,8 +241,10 @@ const replaceTopic = (
     index = topicPosition(topics, topic.name);
     topics.splice(index, 0, topic);
   }
-  if (scratch !== null) scratch.owned = topics;
-  lastTopicIndex.set(topics, { topicId: topic.topicId, index });
+  if (scratch !== null) {
+    scratch.owned = topics;
+    remember(scratch, topics, topic.topicId, index);
+  }
   return { ...image, topics };
 };
 
@@ -279,9 +334,10 @@ const applyRecord = (
       };
     }
     case "PartitionRecord": {
-      const topic = findTopicById(image, record.topicId);
+      const topic = findTopicById(image, record.topicId, scratch);
       if (topic === undefined) return { image, problem: `no topic with id ${record.topicId}` };
-      if (topic.partitions.some((p) => p.partitionId === record.partitionId)) {
+      const at = partitionPosition(topic.partitions, record.partitionId);
+      if (topic.partitions[at]?.partitionId === record.partitionId) {
         return { image, problem: `partition ${record.partitionId} of ${topic.name} already exists` };
       }
       const partition: PartitionState = {
@@ -295,13 +351,15 @@ const applyRecord = (
         leaderEpoch: record.leaderEpoch,
         partitionEpoch: record.partitionEpoch,
       };
-      const partitions = sortedInsert(topic.partitions, partition, (a, b) => a.partitionId - b.partitionId);
+      const partitions = writablePartitions(topic.partitions, scratch);
+      partitions.splice(at, 0, partition);
       return { image: replaceTopic(image, { ...topic, partitions }, scratch) };
     }
     case "PartitionChangeRecord": {
-      const topic = findTopicById(image, record.topicId);
-      const partition = topic?.partitions.find((p) => p.partitionId === record.partitionId);
-      if (topic === undefined || partition === undefined) {
+      const topic = findTopicById(image, record.topicId, scratch);
+      const at = topic === undefined ? -1 : partitionPosition(topic.partitions, record.partitionId);
+      const partition = topic?.partitions[at];
+      if (topic === undefined || partition?.partitionId !== record.partitionId) {
         return { image, problem: `no partition ${record.partitionId} of topic id ${record.topicId}` };
       }
       // R122: absent fields are unchanged; any leader value other than -2 bumps the leader epoch, and
@@ -318,7 +376,8 @@ const applyRecord = (
         leaderEpoch: record.leader === NO_LEADER_CHANGE ? partition.leaderEpoch : partition.leaderEpoch + 1,
         partitionEpoch: partition.partitionEpoch + 1,
       };
-      const partitions = topic.partitions.map((p) => (p.partitionId === record.partitionId ? changed : p));
+      const partitions = writablePartitions(topic.partitions, scratch);
+      partitions[at] = changed;
       return { image: replaceTopic(image, { ...topic, partitions }, scratch) };
     }
     case "ConfigRecord": {
@@ -391,8 +450,7 @@ export const replay = (
 ): { readonly image: MetadataImage; readonly problems: readonly string[] } => {
   let current = image;
   const problems: string[] = [];
-  // A sentinel no image holds: the first replaceTopic copies, later ones reuse that copy.
-  const scratch: ReplayScratch = { owned: [] };
+  const scratch = newReplayScratch();
   for (const r of records) {
     const applied = apply(current, r.record, r.offset, r.epoch, scratch);
     current = applied.image;

@@ -33,6 +33,7 @@ export const MetadataErrorCode = Schema.Literals([
   "ELECTION_NOT_NEEDED",
   "ELIGIBLE_LEADERS_NOT_AVAILABLE",
   "PREFERRED_LEADER_NOT_AVAILABLE",
+  "POLICY_VIOLATION",
 ]);
 export type MetadataErrorCode = typeof MetadataErrorCode.Type;
 

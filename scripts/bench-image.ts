@@ -1,0 +1,180 @@
+// npm run bench:image: what a PartitionRecord costs as the metadata image grows from 10 to 100,000
+// partitions, on the active controller (the CreateTopics request, building the write) and on replay
+// (the records committed, as a broker or a standby applies them). Topics are created through the
+// controller in requests of at most its per-request limit. Prints one JSON line; the cost per record
+// should stay flat (issue 12: the image applies records in time proportional to the records).
+//   npm run bench:image -- [--max 100000] [--per-topic 1000] [--probe 1000]
+import {
+  type ControllerInput,
+  type ControllerState,
+  controllerStep,
+  DEFAULT_CONTROLLER_CONFIG,
+  initialControllerState,
+  MAX_PARTITIONS_PER_REQUEST,
+} from "../spec/metadata/controller.ts";
+import { EMPTY_IMAGE, findBroker, type OffsetRecord, replay } from "../spec/metadata/image.ts";
+import type { ControllerRequest } from "../spec/metadata/requests.ts";
+
+const arg = (name: string, fallback: number): number => {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at < 0 ? fallback : Number(process.argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  return value;
+};
+const max = arg("max", 100_000);
+const perTopic = Math.min(arg("per-topic", 1000), MAX_PARTITIONS_PER_REQUEST);
+/** The partitions of each timed request. */
+const probe = Math.min(arg("probe", 1000), MAX_PARTITIONS_PER_REQUEST);
+
+const config = { ...DEFAULT_CONTROLLER_CONFIG, nodeId: 1, clusterId: "bench" };
+
+/** One run from an empty cluster up to `max` partitions. */
+const run = (max: number, oneTopic: boolean) => {
+  let state: ControllerState = initialControllerState(1);
+  let committed: OffsetRecord[] = [];
+  let correlation = 0;
+
+  const step = (input: ControllerInput): void => {
+    const result = controllerStep(state, input, config);
+    state = result.state;
+    for (const e of result.effects)
+      if (e._tag === "Propose")
+        e.records.forEach((record, i) => {
+          committed.push({ offset: e.baseOffset + i, epoch: e.epoch, record });
+        });
+  };
+  /** Raft accepts and commits everything proposed; returns the records committed. */
+  const commit = (): OffsetRecord[] => {
+    const records = committed;
+    committed = [];
+    if (records.length === 0) return records;
+    step({ _tag: "AppendAccepted", baseOffset: records[0]!.offset, lastOffset: records.at(-1)!.offset });
+    state = { ...state, proposals: [] };
+    step({ _tag: "Committed", records });
+    return records;
+  };
+  const request = (r: ControllerRequest, from = 100): void =>
+    step({ _tag: "Request", from, correlationId: ++correlation, request: r });
+
+  step({ _tag: "LeaderChange", leaderId: 1, epoch: 1, logEndOffset: 1 });
+  commit();
+  for (const id of [4, 5, 6]) {
+    request(
+      {
+        _tag: "BrokerRegistrationRequest",
+        brokerId: id,
+        clusterId: "bench",
+        incarnationId: `incarnation-${id}`.padEnd(22, "x"),
+        listeners: [],
+        features: [{ name: "metadata.version", minSupportedVersion: 7, maxSupportedVersion: 21 }],
+        rack: null,
+        previousBrokerEpoch: -1,
+      },
+      id,
+    );
+    commit();
+  }
+  for (const id of [4, 5, 6]) {
+    const epoch = findBroker(state.image, id)!.epoch;
+    request(
+      {
+        _tag: "BrokerHeartbeatRequest",
+        brokerId: id,
+        brokerEpoch: epoch,
+        currentMetadataOffset: state.committed.offset,
+        wantFence: false,
+        wantShutDown: false,
+      },
+      id,
+    );
+    commit();
+  }
+
+  let brokerImage = EMPTY_IMAGE;
+  const allRecords: OffsetRecord[] = [];
+  let partitions = 0;
+  let topics = 0;
+
+  /** Create one topic of `count` partitions and replay its records; the time of each, in ms. */
+  const createTopic = (count: number): { controllerMs: number; replayMs: number } => {
+    const name = `t${String(topics).padStart(6, "0")}`;
+    const t0 = performance.now();
+    if (oneTopic && partitions > 0)
+      request({
+        _tag: "CreatePartitionsRequest",
+        validateOnly: false,
+        topics: [{ name: "t000000", count: partitions + count, assignments: null }],
+      });
+    else
+      request({
+        _tag: "CreateTopicsRequest",
+        validateOnly: false,
+        topics: [{ name, numPartitions: count, replicationFactor: 3, assignments: [], configs: [] }],
+      });
+    const records = commit();
+    const t1 = performance.now();
+    const replayed = replay(brokerImage, records);
+    const t2 = performance.now();
+    if (replayed.problems.length > 0) throw new Error(`replay problems: ${replayed.problems[0]}`);
+    brokerImage = replayed.image;
+    for (const r of records) allRecords.push(r);
+    partitions += count;
+    topics++;
+    return { controllerMs: t1 - t0, replayMs: t2 - t1 };
+  };
+
+  const median = (values: number[]): number => values.sort((a, b) => a - b)[values.length >> 1]!;
+  const checkpoints: {
+    partitions: number;
+    topics: number;
+    controllerMicrosPerPartition: number;
+    replayMicrosPerPartition: number;
+  }[] = [];
+  for (let size = 10; size <= max; size *= 10) {
+    // Grow the image to `size` partitions, then time probes of `probe` partitions each (the median).
+    while (partitions < size) createTopic(Math.min(perTopic, size - partitions));
+    const runs = Array.from({ length: 5 }, () => createTopic(probe));
+    const micros = (ms: number) => Math.round(((ms * 1000) / probe) * 100) / 100;
+    checkpoints.push({
+      partitions: size,
+      topics,
+      controllerMicrosPerPartition: micros(median(runs.map((r) => r.controllerMs))),
+      replayMicrosPerPartition: micros(median(runs.map((r) => r.replayMs))),
+    });
+  }
+  // A standby's or restarted broker's full replay of the whole log, per record.
+  const t3 = performance.now();
+  replay(EMPTY_IMAGE, allRecords);
+  const fullReplayMicrosPerRecord = ((performance.now() - t3) * 1000) / allRecords.length;
+  return { checkpoints, fullReplayMicrosPerRecord, records: allRecords.length };
+};
+
+// The first run warms the JIT up; the second is measured.
+run(Math.min(max, 10_000), false);
+const { checkpoints, fullReplayMicrosPerRecord, records } = run(max, false);
+// One topic grown by CreatePartitions, the shape that froze the controller before.
+const oneTopic = run(max, true).checkpoints;
+/** The cost at the largest image over the cost at the smallest. */
+const ratio = (
+  points: readonly Record<"controllerMicrosPerPartition" | "replayMicrosPerPartition", number>[],
+  key: "controllerMicrosPerPartition" | "replayMicrosPerPartition",
+): number => Math.round((points.at(-1)![key] / points[0]![key]) * 100) / 100;
+console.log(
+  JSON.stringify({
+    benchmark: "image",
+    partitionsPerTopic: perTopic,
+    checkpoints,
+    oneTopic,
+    fullReplay: {
+      records,
+      microsPerRecord: Math.round(fullReplayMicrosPerRecord * 100) / 100,
+    },
+    growth: {
+      controller: ratio(checkpoints, "controllerMicrosPerPartition"),
+      replay: ratio(checkpoints, "replayMicrosPerPartition"),
+      oneTopicController: ratio(oneTopic, "controllerMicrosPerPartition"),
+      oneTopicReplay: ratio(oneTopic, "replayMicrosPerPartition"),
+    },
+    target: "cost per partition flat (growth near 1) from 10 to 100,000 partitions",
+  }),
+);
