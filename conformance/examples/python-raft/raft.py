@@ -492,8 +492,23 @@ class RaftNode:
         self.send(to, msg, self.new_cid(), "EndQuorumEpoch")
 
     def _observer_rotation_start(self):
-        # R74: start at node id modulo the number of voters.
-        self.rotation = self.node_id % len(self.voter_ids) if self.voter_ids else 0
+        # R74 (free choice): which voter a node without a leader it can reach
+        # asks is ours.  The reference walks the voter list forward from
+        # position (node id mod n); python-raft walks it BACKWARDS from
+        # position (node id + 1) mod n.  With voters 1..n a recovering voter
+        # thus asks itself last; observer 4 of voters 1, 2, 3 asks 3, then 2,
+        # then 1 (the reference: 2, 3, 1).
+        n = len(self.voter_ids)
+        self.rotation = (self.node_id + 1) % n if n else 0
+
+    def _rotate(self):
+        """R74/R75: move the rotation one step on, i.e. back one place in the
+        voter list (our free choice of direction).  When it moves is the
+        rule's, not ours: after a failed fetch or an unusable answer that
+        leaves the node fetching without a leader."""
+        self.rotation -= 1
+        if self.voter_ids:
+            self.rotation %= len(self.voter_ids)
 
     def fetch_target(self) -> int | None:
         if self.role == FOLLOWER:
@@ -738,7 +753,7 @@ class RaftNode:
                     self._send_end_epoch(v)
         elif api == "Fetch":
             if self.role == UNATTACHED and (not self.is_voter or self.recovering):
-                self.rotation += 1  # R75: try the next voter
+                self._rotate()  # R75: try the next voter (in our order)
                 self._send_fetch()
             else:
                 self._send_fetch()  # R75: retried at once
@@ -933,13 +948,15 @@ class RaftNode:
         if api != "Fetch" or self.fetch_target() is None:
             return
         if self.role == UNATTACHED:
-            # R74: a leaderless fetcher moves the rotation on.
-            self.rotation += 1
+            # R74: a leaderless fetcher moves the rotation on (in our order).
+            self._rotate()
         elif code in ("NOT_LEADER_OR_FOLLOWER", "FENCED_LEADER_EPOCH") and self.fetch_target() in self.voter_ids:
             # R74: a follower's target stays its leader, and the kept position
             # becomes its leader's place in the voter list (not the one after
-            # it): once leaderless it asks that voter first
-            # (adversarial-raft/n4#17 step 26, 34-recovery-after-corrupt-disk/n2#1 step 4).
+            # it): once leaderless it asks that voter first, then walks on in
+            # our (backward) order (as the reference does with its forward
+            # order: adversarial-raft/n4#17 step 26,
+            # 34-recovery-after-corrupt-disk/n2#1 step 4).
             self.rotation = self.voter_ids.index(self.fetch_target())
         self.set_timer("retryBackoff", self._retry_backoff())
 
