@@ -60,6 +60,8 @@ export const prepareMutantSpec = (mutant: Mutant): string => {
 
 export const runConformanceMutants = async (
   onResult?: (verdict: MutantVerdict) => void,
+  /** Stop each mutant's run at its first failing vector (failedVectors is then 1 for a killed one). */
+  quick = false,
 ): Promise<{ verdicts: MutantVerdict[] }> => {
   const vectors = loadVectors();
   const verdicts: MutantVerdict[] = [];
@@ -69,6 +71,7 @@ export const runConformanceMutants = async (
     const report = await runConformance(
       `${JSON.stringify(process.execPath)} ${JSON.stringify(kraft)} conformance adapter --spec ${JSON.stringify(dir)}`,
       vectors.filter((v) => layers.has(v.layer)),
+      { stopAtFirstFailure: quick },
     );
     const first = report.results.find((r) => !r.passed);
     const verdict: MutantVerdict = {

@@ -306,6 +306,8 @@ export const describeInput = (input: AnyInput): string =>
 export interface RunOptions {
   readonly timeoutMs?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Stop at the first failing vector (the mutation run only needs to know one fails). */
+  readonly stopAtFirstFailure?: boolean;
 }
 
 /** Run every vector against the adapter; a vector stops at its first difference. */
@@ -319,8 +321,10 @@ export const runConformance = async (
   const results: VectorResult[] = [];
   try {
     for (const vector of vectors) {
-      results.push(await runVector(adapterProcess, vector, timeoutMs));
+      const result = await runVector(adapterProcess, vector, timeoutMs);
+      results.push(result);
       options.onProgress?.(results.length, vectors.length);
+      if (options.stopAtFirstFailure === true && !result.passed) break;
     }
   } finally {
     adapterProcess.close();
@@ -364,6 +368,17 @@ export const runConformance = async (
   };
 };
 
+/** Each vector's step marks, computed once however many runs judge it (the mutation run: 48). */
+const stepMarksCache = new WeakMap<Vector, (readonly Mark[])[]>();
+const marksOf = (vector: Vector): (readonly Mark[])[] => {
+  let marks = stepMarksCache.get(vector);
+  if (marks === undefined) {
+    marks = stepMarks(vector);
+    stepMarksCache.set(vector, marks);
+  }
+  return marks;
+};
+
 const runVector = async (
   adapter: AdapterProcess,
   vector: Vector,
@@ -371,7 +386,7 @@ const runVector = async (
 ): Promise<VectorResult> => {
   const ids = new Map<number, number>();
   const chosen = new ChosenIds();
-  const marks = stepMarks(vector);
+  const marks = marksOf(vector);
   const allMarks = [...new Set(marks.flat())].sort();
   const rules = [...new Set([...vector.rules, ...rulesOfMarks(allMarks)])].sort(
     (a, b) => Number(a.slice(1)) - Number(b.slice(1)),
