@@ -114,11 +114,15 @@ describe("broker lifecycle", () => {
 
   it("asks to shut down, and stops when the controller agrees", () => {
     let s = registered();
-    s = step(s, { _tag: "BeginControlledShutdown" }).state;
-    expect(s.lifecycle).toBe("PENDING_CONTROLLED_SHUTDOWN");
-    const tick = step(s, { _tag: "HeartbeatTimer" });
-    expect(tick.effects[1]).toMatchObject({ request: { wantShutDown: true } });
-    s = step(tick.state, { _tag: "Response", correlationId: 2, response: heartbeatAnswer({}) }).state;
+    // It asks at once, without waiting for its next heartbeat.
+    const begin = step(s, { _tag: "BeginControlledShutdown" });
+    expect(begin.state.lifecycle).toBe("PENDING_CONTROLLED_SHUTDOWN");
+    expect(begin.effects[1]).toMatchObject({ request: { wantShutDown: true } });
+    // Its next heartbeat waits for the answer to that one.
+    expect(step(begin.state, { _tag: "HeartbeatTimer" }).effects).toEqual([
+      { _tag: "ArmHeartbeatTimer", delayMs: 2000 },
+    ]);
+    s = step(begin.state, { _tag: "Response", correlationId: 2, response: heartbeatAnswer({}) }).state;
     expect(s.lifecycle).toBe("PENDING_CONTROLLED_SHUTDOWN");
     const done = step(step(s, { _tag: "HeartbeatTimer" }).state, {
       _tag: "Response",

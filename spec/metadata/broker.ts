@@ -341,8 +341,9 @@ export const brokerStep = (s: BrokerState, input: BrokerInput, config: BrokerCon
       else if (s.alterInflight?.correlationId === input.correlationId) next = { ...s, alterInflight: null };
       break;
     case "BeginControlledShutdown":
+      // R116: ask at once, not at the next heartbeat (Kafka's BrokerLifecycleManager does the same).
       if (s.lifecycle === "RUNNING" || s.lifecycle === "RECOVERY")
-        next = { ...s, lifecycle: "PENDING_CONTROLLED_SHUTDOWN" };
+        next = tick({ ...s, lifecycle: "PENDING_CONTROLLED_SHUTDOWN" }, config, out);
       else if (s.lifecycle === "STARTING") {
         // Never registered: nothing to hand over.
         out.effects.push({ _tag: "ShutdownNow" });

@@ -166,6 +166,8 @@ export const startNodeProcess = (node: ClusterNode): ChildProcess => {
   const logFile = openSync(join(node.dir, "node.log"), "a");
   return spawn(process.execPath, [kraftBin, "start", "--config", node.config], {
     stdio: ["ignore", logFile, logFile],
+    // The supervisor stops its nodes in order; a terminal's Ctrl-C to the whole group is its alone.
+    env: { ...process.env, KRAFT_SUPERVISED: "1" },
   });
 };
 
@@ -295,28 +297,45 @@ export const runClusterUp = async (argv: readonly string[], io: Io): Promise<num
     if (stopping) return;
     stopping = true;
     if (!json) io.out("stopping the cluster…");
-    // Brokers first (their controlled shutdown needs a controller), then controllers.
-    for (const group of [
-      cluster.nodes.filter((n) => n.roles === "broker"),
-      cluster.nodes.filter((n) => n.roles !== "broker"),
-    ]) {
+    // Brokers first (their controlled shutdown needs a controller), then controllers. Once every
+    // other controller is down no successor can be elected, so the last ones are told to stop at
+    // once rather than wait out their resignation (a second SIGTERM).
+    const stopGroup = async (nodes: readonly ClusterNode[], hurryAfterMs: number | null): Promise<void> => {
+      const running = nodes.flatMap((n) => {
+        const child = children.get(n.id);
+        return child === undefined || child.exitCode !== null || child.signalCode !== null ? [] : [child];
+      });
+      let left = running.length;
+      const hurry = () => {
+        for (const child of running)
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      };
+      const hurryTimer = hurryAfterMs === null ? null : setTimeout(hurry, hurryAfterMs);
       await Promise.all(
-        group.map(
-          (n) =>
+        running.map(
+          (child) =>
             new Promise<void>((resolveExit) => {
-              const child = children.get(n.id);
-              if (child === undefined || child.exitCode !== null || child.signalCode !== null)
-                return resolveExit();
               const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
               child.once("exit", () => {
                 clearTimeout(kill);
+                left--;
+                if (hurryAfterMs !== null && left === 1) hurry();
                 resolveExit();
               });
               child.kill("SIGTERM");
             }),
         ),
       );
-    }
+      if (hurryTimer !== null) clearTimeout(hurryTimer);
+    };
+    await stopGroup(
+      cluster.nodes.filter((n) => n.roles === "broker"),
+      null,
+    );
+    await stopGroup(
+      cluster.nodes.filter((n) => n.roles !== "broker"),
+      1000,
+    );
     if (!json) io.out("stopped");
   };
   const onSignal = () => void stopAll().then(() => finish(0));

@@ -105,7 +105,7 @@ export const START_FLAGS: readonly FlagSpec[] = [
 
 export const START_HELP = renderHelp(
   "kraft start --config FILE",
-  "Run one node until SIGTERM or SIGINT; logs are JSON lines on stderr.",
+  "Run one node until SIGTERM or SIGINT, then stop gracefully (a broker's controlled shutdown, a leader's resignation; a second signal stops at once); logs are JSON lines on stderr.",
   START_FLAGS,
   [
     "properties (Kafka's names and defaults):",
@@ -168,11 +168,26 @@ export const runStart = async (argv: readonly string[], io: Io): Promise<number>
     running.onFatal.push(() => {
       void running.close().then(() => finish(1));
     });
-    const stop = (signal: string) => {
-      log.info("stopping", { signal });
-      void running.stop().then(() => finish(0));
+    // A first signal stops gracefully (a broker's controlled shutdown, a leader's resignation); a second
+    // one stops at once. Under kraft cluster up (KRAFT_SUPERVISED=1) a terminal's Ctrl-C reaches every
+    // process of the group: the supervisor stops the nodes in order, so a node leaves SIGINT to it.
+    const supervised = process.env["KRAFT_SUPERVISED"] === "1";
+    let signals = 0;
+    const stop = (signal: NodeJS.Signals) => {
+      if (signal === "SIGINT" && supervised) {
+        log.info("SIGINT left to the supervisor (kraft cluster up), which stops the nodes in order");
+        return;
+      }
+      signals++;
+      if (signals === 1) {
+        log.info("stopping gracefully; a second signal stops at once", { signal });
+        void running.stop().then(() => finish(0));
+      } else {
+        log.warn("stopping at once", { signal });
+        running.hurryStop();
+      }
     };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
   });
 };

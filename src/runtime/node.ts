@@ -78,6 +78,9 @@ export interface NodeStatus {
   readonly brokerState: string | null;
 }
 
+/** How long each part of a graceful stop (a broker's controlled shutdown, a leader's resignation) may take. */
+export const GRACEFUL_STOP_MS = 5000;
+
 export class NodeError extends Error {
   override readonly name = "NodeError";
 }
@@ -704,7 +707,9 @@ export class KraftNode {
   private readonly loopbackAnswers: Connection;
 
   private onFrame(connection: Connection, frame: Frame): void {
-    if (this.fatal !== null || this.stopping !== null) return;
+    // A graceful stop still needs its answers: the controller's to the broker's last heartbeat (R116),
+    // the votes and fetches that elect a successor to a resigning leader (R35).
+    if (this.fatal !== null) return;
     switch (frame._tag) {
       case "Raft":
         this.onRaft(connection, frame);
@@ -825,6 +830,9 @@ export class KraftNode {
 
   // ---- lifecycle -----------------------------------------------------------------------------------
 
+  /** Ends the waits of a graceful stop in progress (hurryStop). */
+  private hurry: (() => void) | null = null;
+
   private die(reason: string): void {
     if (this.fatal !== null) return;
     this.fatal = reason;
@@ -836,10 +844,17 @@ export class KraftNode {
    * Graceful stop: a broker first asks for a controlled shutdown (R116) and a voter resigns (R35),
    * each for at most `timeoutMs`; then everything is flushed and closed.
    */
-  stop(timeoutMs = 5000): Promise<void> {
+  stop(timeoutMs = GRACEFUL_STOP_MS): Promise<void> {
     if (this.stopping !== null) return this.stopping;
+    const hurried = new Promise<void>((resolve) => {
+      this.hurry = resolve;
+    });
     this.stopping = (async () => {
-      const deadline = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+      // Each wait ends at its deadline or when hurried; its timer must not outlive the stop (a pending
+      // timer kept a stopped process alive for the rest of it).
+      const timers: NodeJS.Timeout[] = [];
+      const deadline = (ms: number) =>
+        Promise.race([new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms))), hurried]);
       if (this.fatal === null && this.node.broker !== null && this.node.broker.brokerEpoch >= 0) {
         const released = new Promise<void>((resolve) => {
           this.brokerReleased = resolve;
@@ -854,9 +869,19 @@ export class KraftNode {
         this.enqueue({ input: { _tag: "Raft", input: { _tag: "Shutdown" } } });
         await Promise.race([stopped, deadline(timeoutMs)]);
       }
+      for (const timer of timers) clearTimeout(timer);
       await this.close();
     })();
     return this.stopping;
+  }
+
+  /**
+   * Cut a graceful stop short: what is left of its waits (the controlled shutdown, the resignation) is
+   * skipped and the node closes. For a second signal, or a supervisor stopping the whole cluster, where
+   * no successor can be elected anyway.
+   */
+  hurryStop(): void {
+    this.hurry?.();
   }
 
   /** Stop at once: timers, sockets, files. */
@@ -874,6 +899,7 @@ export class KraftNode {
     if (this.traceFd !== null) closeSync(this.traceFd);
     this.unlock();
     this.log.info("node stopped");
+    setTimeout(() => console.error("RESOURCES", process.getActiveResourcesInfo().join(",")), 100).unref();
   }
 
   // ---- metrics -------------------------------------------------------------------------------------
