@@ -40,7 +40,9 @@ describe("frames", () => {
     const header = Buffer.alloc(4);
     header.writeUInt32BE(MAX_FRAME_BYTES + 1);
     expect(() => new FrameReader().push(header)).toThrow(
-      new FrameError(`a frame of ${MAX_FRAME_BYTES + 1} bytes is larger than ${MAX_FRAME_BYTES}`),
+      new FrameError(
+        `a frame of ${MAX_FRAME_BYTES + 1} bytes is larger than ${MAX_FRAME_BYTES} (socket.request.max.bytes)`,
+      ),
     );
   });
 

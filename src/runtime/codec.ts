@@ -7,8 +7,8 @@ import { MetadataRecord } from "../../spec/metadata/records.ts";
 import { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import { ControlRecord, RaftMessage } from "../../spec/raft/messages.ts";
 
-/** The largest frame accepted; a bigger length prefix means a broken or hostile peer. */
-export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** The largest frame accepted by default (Kafka's socket.request.max.bytes, 100 MiB). */
+export const MAX_FRAME_BYTES = 104_857_600;
 
 /** A log position as a Fetch response carries it: its epoch and a control or metadata record. */
 export const WireEntry = Schema.Struct({
@@ -103,7 +103,14 @@ export class InvalidRequestError extends FrameError {
 /** Splits a byte stream into frame bodies; a large frame's chunks are joined once, when complete. */
 export class FrameReader {
   private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** Bytes received and not yet returned in a frame. */
+  buffered = 0;
+  private readonly maxFrameBytes: number;
+
+  /** `maxFrameBytes`: socket.request.max.bytes; a longer frame is refused as soon as its length is read. */
+  constructor(maxFrameBytes: number = MAX_FRAME_BYTES) {
+    this.maxFrameBytes = maxFrameBytes;
+  }
   /** The length of the frame being assembled, once its prefix has arrived. */
   private needed = -1;
 
@@ -117,8 +124,10 @@ export class FrameReader {
         if (this.buffered < 4) break;
         const head = this.take(4);
         const length = head.readUInt32BE(0);
-        if (length > MAX_FRAME_BYTES)
-          throw new FrameError(`a frame of ${length} bytes is larger than ${MAX_FRAME_BYTES}`);
+        if (length > this.maxFrameBytes)
+          throw new FrameError(
+            `a frame of ${length} bytes is larger than ${this.maxFrameBytes} (socket.request.max.bytes)`,
+          );
         if (length === 0) throw new FrameError("an empty frame (a frame has a body of at least one byte)");
         this.needed = length;
       }

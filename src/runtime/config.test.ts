@@ -19,6 +19,24 @@ const configWith = (changes: Record<string, string | null>) => {
 };
 
 describe("kraft start properties", () => {
+  it("bounds what peers may make a node hold, with Kafka's names; a frame must fit in what may be held", () => {
+    expect(configWith({}).limits).toEqual({
+      maxFrameBytes: 104857600,
+      maxConnections: 1000,
+      connectionsMaxIdleMs: 600000,
+      queuedMaxRequestBytes: 268435456,
+    });
+    expect(configWith({ "max.connections": "10", "socket.request.max.bytes": "65536" }).limits).toMatchObject(
+      { maxConnections: 10, maxFrameBytes: 65536 },
+    );
+    expect(() => configWith({ "max.connections": "0" })).toThrow(
+      new ConfigError("max.connections must be between 1 and 2147483647, not 0"),
+    );
+    expect(() =>
+      configWith({ "queued.max.request.bytes": "2048", "socket.request.max.bytes": "4096" }),
+    ).toThrow(/queued\.max\.request\.bytes \(2048\) is below socket\.request\.max\.bytes \(4096\)/);
+  });
+
   it("takes Kafka's names and defaults", () => {
     const config = configWith({});
     expect(config).toMatchObject({

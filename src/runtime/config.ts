@@ -3,6 +3,7 @@
 // single source of the accepted properties; `kraft start --help` prints it.
 import { DEFAULT_CONTROLLER_CONFIG } from "../../spec/metadata/controller.ts";
 import { DEFAULT_TIMEOUTS } from "../../spec/raft/state.ts";
+import { MAX_FRAME_BYTES } from "./codec.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -42,11 +43,27 @@ export interface NodeConfig {
   readonly numPartitions: number;
   readonly defaultReplicationFactor: number;
   readonly segmentBytes: number;
+  /** The transport's limits (Kafka's names): what one peer or all of them may hold of this node. */
+  readonly limits: TransportLimits;
   /** openkraft.metrics.port: Prometheus text format over HTTP; 0 = off. */
   readonly metricsPort: number;
   readonly metricsHost: string;
   /** openkraft.trace.file: record an NDJSON trace of every reducer step ("" = off). */
   readonly traceFile: string;
+}
+
+export interface TransportLimits {
+  /** socket.request.max.bytes: the largest frame a connection may send. */
+  readonly maxFrameBytes: number;
+  /** max.connections: inbound connections open at once; past it, new ones are closed. */
+  readonly maxConnections: number;
+  /** connections.max.idle.ms: an inbound connection with no traffic this long is closed. */
+  readonly connectionsMaxIdleMs: number;
+  /**
+   * queued.max.request.bytes: bytes of partly received frames held over all connections; past it,
+   * connections are not read until some of it is freed.
+   */
+  readonly queuedMaxRequestBytes: number;
 }
 
 interface PropertyDef {
@@ -125,6 +142,27 @@ export const PROPERTIES: readonly PropertyDef[] = [
     name: "metadata.log.segment.bytes",
     default: "8388608",
     description: "roll a metadata log segment past this size",
+  },
+  {
+    name: "socket.request.max.bytes",
+    default: String(MAX_FRAME_BYTES),
+    description: "the largest frame a connection may send; a longer one closes the connection",
+  },
+  {
+    name: "max.connections",
+    default: "1000",
+    description: "inbound connections open at once; past it, new ones are closed (Kafka: unbounded)",
+  },
+  {
+    name: "connections.max.idle.ms",
+    default: "600000",
+    description: "an inbound connection with no traffic this long is closed",
+  },
+  {
+    name: "queued.max.request.bytes",
+    default: "268435456",
+    description:
+      "bytes of partly received frames held over all connections; past it, reading waits (Kafka: unbounded)",
   },
   {
     name: "openkraft.metrics.port",
@@ -246,10 +284,34 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
     numPartitions: int(props, "num.partitions", 1),
     defaultReplicationFactor: int(props, "default.replication.factor", 1, 32767),
     segmentBytes: int(props, "metadata.log.segment.bytes", 1024),
+    limits: limitsFrom(props),
     metricsPort: int(props, "openkraft.metrics.port", 0, 65535),
     metricsHost: props.get("openkraft.metrics.host") ?? "127.0.0.1",
     traceFile: props.get("openkraft.trace.file") ?? "",
   };
+};
+
+/** The limits at their defaults (tests and tools that build a transport without a configuration). */
+export const DEFAULT_LIMITS: TransportLimits = {
+  maxFrameBytes: MAX_FRAME_BYTES,
+  maxConnections: 1000,
+  connectionsMaxIdleMs: 600_000,
+  queuedMaxRequestBytes: 268_435_456,
+};
+
+const limitsFrom = (props: Map<string, string>): TransportLimits => {
+  const limits = {
+    maxFrameBytes: int(props, "socket.request.max.bytes", 1024, 2147483647),
+    maxConnections: int(props, "max.connections", 1, 2147483647),
+    connectionsMaxIdleMs: int(props, "connections.max.idle.ms", 1, 2147483647),
+    queuedMaxRequestBytes: int(props, "queued.max.request.bytes", 1024, 2147483647),
+  };
+  // One frame must fit in what may be held, or a large one could never be read.
+  if (limits.queuedMaxRequestBytes < limits.maxFrameBytes)
+    throw new ConfigError(
+      `queued.max.request.bytes (${limits.queuedMaxRequestBytes}) is below socket.request.max.bytes (${limits.maxFrameBytes}): one frame could never be held; raise it or lower socket.request.max.bytes`,
+    );
+  return limits;
 };
 
 /** Render a configuration back to properties (what `kraft cluster up` writes for each node). */

@@ -221,6 +221,7 @@ export class KraftNode {
     this.transport = new Transport(
       { onFrame: (c, f) => this.onFrame(c, f), onClose: (c) => this.onClose(c) },
       log,
+      config.limits,
     );
     for (const v of config.voters) if (v.id !== config.nodeId) this.transport.addPeer(v.id, v.host, v.port);
     // The process start (R18–R22, R146): spec/node decides the roles from what storage holds.
@@ -949,6 +950,12 @@ export class KraftNode {
       `kraft_transport_malformed_frames_total ${this.transport.malformedFrames.value}`,
       "# TYPE kraft_transport_invalid_requests_total counter",
       `kraft_transport_invalid_requests_total ${this.transport.invalidRequests.value}`,
+      "# TYPE kraft_transport_refused_connections_total counter",
+      `kraft_transport_refused_connections_total ${this.transport.refusedConnections.value}`,
+      "# TYPE kraft_transport_idle_closed_total counter",
+      `kraft_transport_idle_closed_total ${this.transport.idleClosed.value}`,
+      "# TYPE kraft_transport_held_bytes gauge",
+      `kraft_transport_held_bytes ${this.transport.held.value}`,
       "# TYPE kraft_reducer_steps_total counter",
       `kraft_reducer_steps_total{layer="raft"} ${this.counters.stepsRaft}`,
       `kraft_reducer_steps_total{layer="controller"} ${this.counters.stepsController}`,

@@ -10,7 +10,7 @@ import {
   FrameReader,
   InvalidRequestError,
 } from "./codec.ts";
-import type { Listener } from "./config.ts";
+import { DEFAULT_LIMITS, type Listener, type TransportLimits } from "./config.ts";
 import type { Log } from "./log.ts";
 
 export interface Connection {
@@ -55,18 +55,36 @@ export class Transport {
   readonly malformedFrames = { value: 0 };
   /** Requests answered INVALID_REQUEST because their content failed validation. */
   readonly invalidRequests = { value: 0 };
+  /** Inbound connections closed at once: max.connections were open. */
+  readonly refusedConnections = { value: 0 };
+  /** Inbound connections closed after connections.max.idle.ms without traffic. */
+  readonly idleClosed = { value: 0 };
+  /** Bytes of partly received frames held now, over all connections (queued.max.request.bytes). */
+  readonly held = { value: 0 };
 
   private readonly handlers: TransportHandlers;
   private readonly log: Log;
+  private readonly limits: TransportLimits;
+  /** Connections not read while the held bytes are over queued.max.request.bytes. */
+  private readonly waiting = new Set<Socket>();
+  private lastRefusalLog = 0;
 
-  constructor(handlers: TransportHandlers, log: Log) {
+  constructor(handlers: TransportHandlers, log: Log, limits: TransportLimits = DEFAULT_LIMITS) {
     this.handlers = handlers;
     this.log = log;
+    this.limits = limits;
+  }
+
+  /** Read the connections that waited for held bytes, once there is room again. */
+  private resumeWaiting(): void {
+    if (this.held.value > this.limits.queuedMaxRequestBytes) return;
+    for (const socket of this.waiting) socket.resume();
+    this.waiting.clear();
   }
 
   private wrap(socket: Socket, listener: string, peer: number): Connection {
     const id = this.nextConnectionId++;
-    const reader = new FrameReader();
+    const reader = new FrameReader(this.limits.maxFrameBytes);
     const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     socket.setNoDelay(true);
     const connection: Connection = {
@@ -87,12 +105,20 @@ export class Transport {
     socket.on("data", (chunk: Buffer) => {
       this.bytesIn.value += chunk.length;
       let bodies: Buffer[];
+      const before = reader.buffered;
       try {
         bodies = reader.push(chunk);
       } catch (error) {
         this.reject(connection, error as Error);
         return;
+      } finally {
+        this.held.value += reader.buffered - before;
       }
+      if (this.held.value > this.limits.queuedMaxRequestBytes) {
+        // Backpressure: stop reading this peer until other frames complete or connections close.
+        socket.pause();
+        this.waiting.add(socket);
+      } else if (this.waiting.size > 0 && reader.buffered < before) this.resumeWaiting();
       for (const body of bodies) {
         let frame: Frame;
         try {
@@ -121,7 +147,13 @@ export class Transport {
     socket.on("error", () => {
       // "close" follows; a reset connection is an ordinary event here.
     });
-    socket.on("close", () => this.handlers.onClose(connection));
+    socket.on("close", () => {
+      this.held.value -= reader.buffered;
+      reader.buffered = 0;
+      this.waiting.delete(socket);
+      this.resumeWaiting();
+      this.handlers.onClose(connection);
+    });
     return connection;
   }
 
@@ -140,6 +172,25 @@ export class Transport {
   listen(listener: Listener): Promise<void> {
     return new Promise((resolve, reject) => {
       const server = createServer((socket) => {
+        if (this.inbound.size >= this.limits.maxConnections) {
+          this.refusedConnections.value++;
+          // One line per ten seconds at most: a flood must not flood the log too.
+          if (Date.now() - this.lastRefusalLog > 10_000) {
+            this.lastRefusalLog = Date.now();
+            this.log.warn("refusing connections: max.connections are open", {
+              listener: listener.name,
+              maxConnections: this.limits.maxConnections,
+              refusedSoFar: this.refusedConnections.value,
+            });
+          }
+          socket.destroy();
+          return;
+        }
+        // connections.max.idle.ms: a peer that sends and receives nothing that long is gone or stuck.
+        socket.setTimeout(this.limits.connectionsMaxIdleMs, () => {
+          this.idleClosed.value++;
+          socket.destroy();
+        });
         const connection = this.wrap(socket, listener.name, -1);
         this.inbound.add(connection);
         socket.on("close", () => this.inbound.delete(connection));

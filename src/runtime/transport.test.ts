@@ -1,0 +1,119 @@
+// The transport's limits, each with Kafka's property name: no peer can make a node hold more than it
+// allows, and every limit reached says so and costs the offender its connection, not the node.
+import { connect, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { freeBasePort } from "../testing/local-cluster.ts";
+import { encodeFrameText, type Frame } from "./codec.ts";
+import { DEFAULT_LIMITS, type TransportLimits } from "./config.ts";
+import { silentLog } from "./log.ts";
+import { type Connection, Transport } from "./transport.ts";
+
+const open: Transport[] = [];
+afterEach(async () => {
+  for (const t of open.splice(0)) await t.close();
+});
+
+/** A transport listening on a free port below the ephemeral range; the frames it received. */
+const serve = async (limits: Partial<TransportLimits>) => {
+  const frames: Frame[] = [];
+  const closed: Connection[] = [];
+  const transport = new Transport(
+    { onFrame: (_c, f) => frames.push(f), onClose: (c) => closed.push(c) },
+    silentLog,
+    { ...DEFAULT_LIMITS, ...limits },
+  );
+  open.push(transport);
+  const port = (await freeBasePort(1)) + 1;
+  await transport.listen({ name: "PLAINTEXT", host: "127.0.0.1", port });
+  return { transport, port, frames, closed };
+};
+
+const dial = (port: number): Promise<Socket> =>
+  new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => resolve(socket));
+    socket.once("error", reject);
+  });
+
+const ended = (socket: Socket): Promise<void> =>
+  new Promise((resolve) => {
+    if (socket.destroyed) resolve();
+    socket.once("close", () => resolve());
+  });
+
+const until = async (check: () => boolean, ms = 5000): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  expect(check()).toBe(true);
+};
+
+const request: Frame = {
+  _tag: "Request",
+  from: -1,
+  correlationId: 1,
+  request: { _tag: "DescribeQuorumAdminRequest" },
+};
+
+describe("transport limits", () => {
+  it("max.connections: a connection past the limit is closed at once, and counted", async () => {
+    const { transport, port } = await serve({ maxConnections: 2 });
+    const a = await dial(port);
+    const b = await dial(port);
+    await until(() => transport.refusedConnections.value === 0);
+    const c = await dial(port);
+    await ended(c);
+    expect(transport.refusedConnections.value).toBe(1);
+    expect(a.destroyed || b.destroyed).toBe(false);
+    // Once one closes, a new one is let in.
+    a.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const d = await dial(port);
+    d.write(encodeFrameText(JSON.stringify(request)));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(d.destroyed).toBe(false);
+    expect(transport.refusedConnections.value).toBe(1);
+    b.destroy();
+    d.destroy();
+  });
+
+  it("connections.max.idle.ms: a connection with no traffic is closed", async () => {
+    const { transport, port } = await serve({ connectionsMaxIdleMs: 200 });
+    const socket = await dial(port);
+    const started = Date.now();
+    await ended(socket);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(transport.idleClosed.value).toBe(1);
+  });
+
+  it("socket.request.max.bytes: a longer frame closes its connection as soon as its length arrives", async () => {
+    const { transport, port } = await serve({ maxFrameBytes: 4096, queuedMaxRequestBytes: 8192 });
+    const socket = await dial(port);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(4097);
+    // Only the length: the connection must not wait for a body that is never coming.
+    socket.write(header);
+    await ended(socket);
+    expect(transport.malformedFrames.value).toBe(1);
+  });
+
+  it("queued.max.request.bytes: partly sent frames past the limit stop being read, and reading resumes when room is made", async () => {
+    const { transport, port, frames } = await serve({ maxFrameBytes: 4096, queuedMaxRequestBytes: 6000 });
+    // Two peers each send most of a large frame: together they pass what may be held.
+    const body = JSON.stringify({ ...request, padding: "x".repeat(3500) });
+    const frame = encodeFrameText(body);
+    const a = await dial(port);
+    const b = await dial(port);
+    a.write(frame.subarray(0, frame.length - 10));
+    await until(() => transport.held.value > 3000);
+    b.write(frame.subarray(0, frame.length - 10));
+    await until(() => transport.held.value > 6000);
+    // Over the limit: what is held stays bounded by the limit and one socket read per connection.
+    expect(transport.held.value).toBeLessThan(6000 + 2 * 65536);
+    // a finishes its frame: its bytes are freed, and b is read again and finishes too.
+    a.write(frame.subarray(frame.length - 10));
+    b.write(frame.subarray(frame.length - 10));
+    await until(() => frames.length === 2);
+    expect(transport.held.value).toBe(0);
+    a.destroy();
+    b.destroy();
+  });
+});
