@@ -32,6 +32,7 @@ import {
   redirectLeaderlessFetch,
   type StepTrace,
 } from "../spec/cluster/world.ts";
+import { firstViolation } from "../spec/invariants/cluster.ts";
 import { contextForInput, nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
 import { judgeRaftStep, otherFetchTarget, withStep } from "./judge.ts";
 import { rulesOfMarks } from "./marks.ts";
@@ -314,6 +315,18 @@ export const explore = async (adapter: string, options: ExploreOptions): Promise
         world = chosen.outcome.world;
         found = await player.play(chosen.outcome.steps, i + 1);
         following = found !== null || follow();
+        // The cluster properties kraft check proves, over the run with the implementation's choices
+        // followed (a violation here is the spec's or an unsound free choice, reported all the same).
+        const broken = found === null ? (world.broken ?? firstViolation(world, cluster.voters)) : null;
+        if (broken !== null)
+          found = {
+            actions: i + 1,
+            input: commands.at(-1) ?? "",
+            what: `a cluster property broke: ${broken}`,
+            rules: ["R134"],
+            expected: null,
+            actual: broken,
+          };
       }
       if (!following) unfollowed++;
       steps += player.steps;
