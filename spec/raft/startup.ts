@@ -32,7 +32,8 @@ const bootState = (
   voters: config.voters,
   inflight: [],
   timers: [],
-  // R74: observers start asking the voters at different places; voters never use the cursor.
+  // R74: observers start asking the voters at different places; a voter, which asks only while
+  // recovering (R146), starts at the first.
   bootstrapCursor:
     config.voters.length === 0 || config.voters.some((v) => v.id === config.nodeId)
       ? 0
