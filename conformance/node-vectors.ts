@@ -17,16 +17,15 @@ import {
   adminRequest,
   DEFAULT_METADATA_CLUSTER,
   deliverMetaMessage,
-  deliverRaftMessage,
   dropMetaMessage,
   fireHeartbeat,
   fireRaftTimer,
-  flushNode,
   initialMetadataWorld,
   type MetadataClusterSpec,
   type MetadataWorld,
   type MetaOutcome,
   type NodeStepRecord,
+  settle,
 } from "../spec/cluster/metadata-world.ts";
 import { parseTranscript } from "../spec/cluster/scenario.ts";
 import { initializeNode, type NodeInput, nodeStep } from "../spec/node/node.ts";
@@ -229,31 +228,9 @@ export const scriptedNodeVectors = (): NodeVector[] => {
     }, builder);
     vectors.push(...builder.vectors);
   };
-  /** Deliver, flush and answer until nothing is in flight. */
-  const quiet = (world: MetadataWorld, take: (o: MetaOutcome) => MetadataWorld): MetadataWorld => {
-    let w = world;
-    for (let i = 0; i < 5000; i++) {
-      const flushing = w.raft.nodes.findIndex((n) => n.state !== null && n.flushRequested);
-      if (flushing >= 0) w = take(flushNode(w, spec, flushing));
-      else if (w.raft.network.length > 0) w = take(deliverRaftMessage(w, spec, 0));
-      else if (w.network.length > 0) w = take(deliverMetaMessage(w, spec, 0));
-      else {
-        // Observers that have not found the leader yet ask again; a parked fetch is answered.
-        const retrying = w.raft.nodes.findIndex(
-          (n) => n.state?.role._tag !== "Leader" && n.state?.timers.includes("retryBackoff") === true,
-        );
-        const parked = w.raft.nodes.findIndex(
-          (n) =>
-            n.state?.timers.includes("fetchWait") === true &&
-            w.raft.nodes.some((m) => m.state !== null && m.state.highWatermark < w.raft.committed.length),
-        );
-        if (retrying >= 0) w = take(fireRaftTimer(w, spec, retrying, "retryBackoff"));
-        else if (parked >= 0) w = take(fireRaftTimer(w, spec, parked, "fetchWait"));
-        else return w;
-      }
-    }
-    throw new Error("scripted node run: the cluster did not go quiet");
-  };
+  /** Deliver, flush and answer until nothing is in flight, recording every node step. */
+  const quiet = (world: MetadataWorld, take: (o: MetaOutcome) => MetadataWorld): MetadataWorld =>
+    settle(world, spec, take);
   script("node-scripted-forward-lost", (take) => {
     let w = take(initialMetadataWorld(spec));
     w = quiet(take(fireRaftTimer(w, spec, 0, "election")), take);

@@ -654,7 +654,9 @@ const applyNodeStep = (
           step.input._tag === "Received" ? request : null,
         );
         run.world = { ...run.world, raft: raftWorld };
+        // The node's answers a Raft step produced (a DescribeQuorum's), if any: most steps have none.
         if (
+          step.out.length > raftEffects.length &&
           !carryOut(
             run,
             index,
@@ -1249,11 +1251,16 @@ export const activeController = (world: MetadataWorld): number | null => {
 
 // ---- the bootstrapped starting state -------------------------------------------------------------
 
-/** Deliver, flush and answer parked fetches until the cluster is quiet. */
-export const settle = (world: MetadataWorld, spec: MetadataClusterSpec): MetadataWorld => {
+/** Deliver, flush and answer parked fetches until the cluster is quiet; `observe` sees every outcome. */
+export const settle = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  observe?: (outcome: MetaOutcome) => void,
+): MetadataWorld => {
   let w = world;
   const take = (o: MetaOutcome): void => {
     w = o.world;
+    observe?.(o);
   };
   for (let round = 0; round < 20; round++) {
     for (let i = 0; i < 5000; i++) {

@@ -89,17 +89,21 @@ export const EMPTY_IMAGE: MetadataImage = {
 export const findBroker = (image: MetadataImage, id: number): BrokerRegistration | undefined =>
   image.brokers.find((b) => b.id === id);
 
-/** Where `name` is, or would be inserted, in topics sorted by name (binary search). */
-const topicPosition = (topics: readonly TopicImage[], name: string): number => {
+/** The first position in sorted `items` whose item is not `before` the one looked for (binary search). */
+const lowerBound = <T>(items: readonly T[], before: (item: T) => boolean): number => {
   let low = 0;
-  let high = topics.length;
+  let high = items.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (topics[middle]!.name < name) low = middle + 1;
+    if (before(items[middle]!)) low = middle + 1;
     else high = middle;
   }
   return low;
 };
+
+/** Where `name` is, or would be inserted, in topics sorted by name. */
+const topicPosition = (topics: readonly TopicImage[], name: string): number =>
+  lowerBound(topics, (t) => t.name < name);
 
 export const findTopic = (image: MetadataImage, name: string): TopicImage | undefined => {
   const topic = image.topics[topicPosition(image.topics, name)];
@@ -133,14 +137,7 @@ const partitionPosition = (partitions: readonly PartitionState[], partitionId: n
   // Partitions are created in order: the common case is past the end.
   const last = partitions[partitions.length - 1];
   if (last === undefined || last.partitionId < partitionId) return partitions.length;
-  let low = 0;
-  let high = partitions.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (partitions[middle]!.partitionId < partitionId) low = middle + 1;
-    else high = middle;
-  }
-  return low;
+  return lowerBound(partitions, (p) => p.partitionId < partitionId);
 };
 
 export const findTopicById = (
