@@ -3,10 +3,22 @@
 
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { ConfigError, nodeConfigFrom, PROPERTIES, parseProperties } from "../runtime/config.ts";
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Option from "effect/Option";
+import * as Scope from "effect/Scope";
+import {
+  ConfigError,
+  type NodeConfig,
+  nodeConfigFrom,
+  PROPERTIES,
+  parseProperties,
+} from "../runtime/config.ts";
+import { kraftNode, liveLayer } from "../runtime/layers.ts";
 import { makeLog } from "../runtime/log.ts";
-import { KraftNode, NodeError } from "../runtime/node.ts";
-import { StorageError, writeMetaProperties } from "../runtime/storage.ts";
+import type { KraftNode } from "../runtime/node.ts";
+import { writeMetaProperties } from "../runtime/storage.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
 
 export interface Io {
@@ -137,26 +149,30 @@ export const runStart = async (argv: readonly string[], io: Io): Promise<number>
     const s = node.status();
     return { ...context, role: s.role, epoch: s.epoch };
   });
+  let config: NodeConfig;
   try {
-    const config = nodeConfigFrom(parseProperties(text));
-    context["node"] = config.nodeId;
-    node = new KraftNode(config, log);
-    await node.start();
+    config = nodeConfigFrom(parseProperties(text));
   } catch (error) {
-    // A node that was built but could not start (a port in use, say) must not linger: its timers
-    // and dials would keep the process alive with no listener.
-    if (node !== undefined) await node.close().catch(() => {});
     if (error instanceof ConfigError) throw new UsageError(`${file}: ${error.message}`);
-    if (error instanceof StorageError || error instanceof NodeError) {
-      io.err(`kraft start: ${error.message}`);
-      return 1;
-    }
-    if (error instanceof Error && error.message.startsWith("listener")) {
-      io.err(`kraft start: ${error.message}`);
-      return 1;
-    }
     throw error;
   }
+  context["node"] = config.nodeId;
+  // The node is a scoped resource on the live services: if its start fails at any step (a port in
+  // use, a held lock, a foreign cluster id), what it had acquired is released and it exits with one line.
+  const scope = Effect.runSync(Scope.make());
+  const started = await Effect.runPromiseExit(
+    kraftNode(config).pipe(Scope.provide(scope), Effect.provide(liveLayer(log))),
+  );
+  if (Exit.isFailure(started)) {
+    await Effect.runPromise(Scope.close(scope, started));
+    const failure = Cause.findErrorOption(started.cause);
+    if (Option.isSome(failure)) {
+      io.err(`kraft start: ${failure.value.message}`);
+      return 1;
+    }
+    throw Cause.squash(started.cause);
+  }
+  node = started.value;
   const running = node;
   return await new Promise<number>((resolve) => {
     let done = false;

@@ -32,16 +32,15 @@ import {
 import type { Frame, ImageQuery, WireEntry, WireRequest } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
+import type { Cancel, Clock, Connection, Entropy, NodeServices, NodeTransport } from "./services.ts";
 import {
   type LogEntry,
   LogStore,
-  lockDirectory,
   type MetaProperties,
   QuorumStateStore,
   readMetaProperties,
   StorageError,
 } from "./storage.ts";
-import { type Connection, Transport } from "./transport.ts";
 
 /** An input waiting to be stepped; a Fetch answer keeps its records' payloads for the log. */
 interface Work {
@@ -54,7 +53,7 @@ interface Outstanding {
   readonly kind: "raft" | "node";
   readonly peer: number;
   readonly correlationId: number;
-  readonly timer: NodeJS.Timeout;
+  readonly cancel: Cancel;
   readonly api?: "Vote" | "BeginQuorumEpoch" | "EndQuorumEpoch" | "Fetch";
 }
 
@@ -93,7 +92,10 @@ export class KraftNode {
   private readonly nodeConfig: KraftNodeConfig;
   private readonly store: LogStore;
   private readonly quorum: QuorumStateStore;
-  private readonly transport: Transport;
+  private readonly transport: NodeTransport;
+  private readonly clock: Clock;
+  private readonly entropy: Entropy;
+  private readonly services: NodeServices;
   private readonly unlock: () => void;
   /** The node as spec/node knows it: Raft, controller and broker state. */
   private node: NodeOfSpec;
@@ -101,7 +103,7 @@ export class KraftNode {
   private readonly queue: Work[] = [];
   private pumping = false;
   private flushWanted = false;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, Cancel>();
   private readonly outstanding = new Map<string, Outstanding>();
   /** Requests this node must answer: where each answer goes, by requester and correlation id. */
   private readonly origins = new Map<string, Connection>();
@@ -139,19 +141,23 @@ export class KraftNode {
   };
   readonly onFatal: ((reason: string) => void)[] = [];
 
-  constructor(config: NodeConfig, log: Log) {
+  constructor(config: NodeConfig, services: NodeServices) {
     this.config = config;
-    this.log = log;
+    this.services = services;
+    this.log = services.log;
+    this.clock = services.clock;
+    this.entropy = services.entropy;
+    const disk = services.disk;
     this.loopbackAnswers = { ...this.loopback, peer: config.nodeId };
-    this.meta = readMetaProperties(config.logDir);
+    this.meta = readMetaProperties(config.logDir, disk);
     if (this.meta.nodeId !== config.nodeId) {
       throw new NodeError(
         `${config.logDir} was formatted for node ${this.meta.nodeId}, but node.id is ${config.nodeId}; use the directory formatted for this node`,
       );
     }
-    this.unlock = lockDirectory(config.logDir);
+    this.unlock = disk.lock(config.logDir);
     try {
-      this.store = new LogStore(`${config.logDir}/__cluster_metadata-0`, config.segmentBytes);
+      this.store = new LogStore(`${config.logDir}/__cluster_metadata-0`, config.segmentBytes, disk);
     } catch (error) {
       this.unlock();
       throw error;
@@ -164,7 +170,7 @@ export class KraftNode {
         { cut: this.store.recovery.truncated, kept: this.store.endOffset },
       );
     }
-    this.quorum = new QuorumStateStore(config.logDir, this.meta.clusterId);
+    this.quorum = new QuorumStateStore(config.logDir, this.meta.clusterId, disk);
     this.raftConfig = makeConfig({
       nodeId: config.nodeId,
       clusterId: this.meta.clusterId,
@@ -218,9 +224,9 @@ export class KraftNode {
         return records;
       },
     };
-    this.transport = new Transport(
+    this.transport = services.network.transport(
       { onFrame: (c, f) => this.onFrame(c, f), onClose: (c) => this.onClose(c) },
-      log,
+      this.log,
       config.limits,
     );
     for (const v of config.voters) if (v.id !== config.nodeId) this.transport.addPeer(v.id, v.host, v.port);
@@ -245,7 +251,7 @@ export class KraftNode {
       log: storage.log,
       recovering: storage.recovering,
       firstCorrelationId: 1,
-      incarnationId: randomIncarnation(),
+      incarnationId: Buffer.from(this.entropy.bytes(16)).toString("base64url"),
       previousBrokerEpoch: -1,
     };
     // For the trace: the stored records as the start read them, before its own effects append any.
@@ -259,14 +265,17 @@ export class KraftNode {
       effects: start.effects,
     };
     this.node = start.state;
-    this.interpret(start.effects, undefined);
+    this.startEffects = start.effects;
   }
+
+  /** The start's effects, carried out by start() (a constructor arms no timer and sends nothing). */
+  private startEffects: readonly NodeEffect[];
 
   /** Bind the listeners and the metrics port, connect to the voters, and start processing. */
   async start(): Promise<void> {
     for (const listener of this.config.listeners) await this.transport.listen(listener);
-    if (this.config.metricsPort > 0) await this.startMetrics();
-    if (this.config.traceFile.length > 0) {
+    if (this.config.metricsPort > 0 && this.services.processLocal) await this.startMetrics();
+    if (this.config.traceFile.length > 0 && this.services.processLocal) {
       this.traceFd = openSync(this.config.traceFile, "a");
       // The process start, with what storage held: a trace checker replays the node from here.
       const fresh = fstatSync(this.traceFd).size === 0;
@@ -282,6 +291,8 @@ export class KraftNode {
         `${JSON.stringify({ time: Date.now(), node: this.config.nodeId, layer: "node", input: { _tag: "Start" }, ...nodeStart, ...(fresh ? { records } : {}) })}\n`,
       );
     }
+    this.interpret(this.startEffects, undefined);
+    this.startEffects = [];
     this.transport.dialAll();
     this.log.info("node started", {
       clusterId: this.meta.clusterId,
@@ -314,6 +325,11 @@ export class KraftNode {
     };
   }
 
+  /** The log entry at `offset` as it travels in a Fetch answer (the simulator compares these). */
+  entryJson(offset: number): string | undefined {
+    return offset >= 0 && offset < this.store.endOffset ? this.store.wireJson(offset, offset + 1) : undefined;
+  }
+
   /** The committed image this node serves from. */
   image(): MetadataImage | null {
     return this.node.broker?.image ?? this.node.controller?.committed ?? null;
@@ -344,35 +360,49 @@ export class KraftNode {
     if (this.flushWanted && this.flushScheduled === null) {
       // Adaptive batching: the flush runs after every socket event already waiting has been handled,
       // so one fsync covers all their appends; on an idle node that is at once (no linger).
-      this.flushScheduled = setImmediate(() => this.flushNow());
+      this.flushScheduled = this.clock.defer(() => this.flushNow());
     }
   }
 
-  private flushScheduled: NodeJS.Immediate | null = null;
+  private flushScheduled: Cancel | null = null;
+  /** Resolves when the flush in flight ends (close waits for it: its file must not close under it). */
+  private flushDone: Promise<void> | null = null;
 
+  /**
+   * Flush the log off the event loop (R16): appends go on meanwhile, and LogFlushed reports only what
+   * the fsync covered. One flush at a time; appends made during one are covered by the next.
+   */
   private flushNow(): void {
     this.flushScheduled = null;
-    if (!this.flushWanted || this.fatal !== null) return;
+    if (!this.flushWanted || this.fatal !== null || this.store.flushing) return;
     this.flushWanted = false;
     const started = performance.now();
-    let offset: number;
-    try {
-      offset = this.store.flush();
-    } catch (error) {
-      // fsync failed: what the log holds is unknown, so nothing may be reported durable.
-      this.die(`the metadata log could not be flushed: ${(error as Error).message}`);
-      return;
-    }
-    this.counters.flushes++;
-    this.counters.flushSeconds += (performance.now() - started) / 1000;
-    this.enqueue({ input: { _tag: "Raft", input: { _tag: "LogFlushed", offset } } });
+    let finished: () => void = () => {};
+    this.flushDone = new Promise((resolve) => {
+      finished = resolve;
+    });
+    this.store.flushAsync((result) => {
+      this.flushDone = null;
+      finished();
+      if (result instanceof Error) {
+        // fsync failed: what the log holds is unknown, so nothing may be reported durable.
+        this.die(`the metadata log could not be flushed: ${result.message}`);
+        return;
+      }
+      this.counters.flushes++;
+      this.counters.flushSeconds += (performance.now() - started) / 1000;
+      this.enqueue({ input: { _tag: "Raft", input: { _tag: "LogFlushed", offset: result } } });
+      // Appends made while this flush was in flight asked for another.
+      if (this.flushWanted && this.flushScheduled === null && this.fatal === null)
+        this.flushScheduled = this.clock.defer(() => this.flushNow());
+    });
   }
 
   private trace(layer: string, input: unknown, effects: readonly unknown[]): void {
     if (this.traceFd === null) return;
     writeSync(
       this.traceFd,
-      `${JSON.stringify({ time: Date.now(), node: this.config.nodeId, layer, input, effects })}\n`,
+      `${JSON.stringify({ time: this.clock.now(), node: this.config.nodeId, layer, input, effects })}\n`,
     );
   }
 
@@ -486,7 +516,7 @@ export class KraftNode {
           this.sendRaft(effect.to, effect.message, effect.correlationId);
           break;
         case "SetTimer": {
-          const jitter = effect.jitterMs > 0 ? Math.floor(Math.random() * effect.jitterMs) : 0;
+          const jitter = effect.jitterMs > 0 ? Math.floor(this.entropy.next() * effect.jitterMs) : 0;
           this.arm(`raft:${effect.timer}`, effect.delayMs + jitter, {
             input: { _tag: "Raft", input: { _tag: "TimerExpired", timer: effect.timer as TimerKind } },
           });
@@ -550,7 +580,7 @@ export class KraftNode {
   private readonly alerted = new Map<string, number>();
 
   private alert(level: "warn" | "error", text: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const last = this.alerted.get(text);
     if (last !== undefined && now - last < ALERT_REPEAT_MS) return;
     if (this.alerted.size > 1000) this.alerted.clear();
@@ -563,17 +593,17 @@ export class KraftNode {
 
   private arm(name: string, delayMs: number, work: Work): void {
     this.disarm(name);
-    const timer = setTimeout(() => {
+    const cancel = this.clock.after(delayMs, () => {
       this.timers.delete(name);
       this.enqueue(work);
-    }, delayMs);
-    this.timers.set(name, timer);
+    });
+    this.timers.set(name, cancel);
   }
 
   private disarm(name: string): void {
-    const timer = this.timers.get(name);
-    if (timer !== undefined) {
-      clearTimeout(timer);
+    const cancel = this.timers.get(name);
+    if (cancel !== undefined) {
+      cancel();
       this.timers.delete(name);
     }
   }
@@ -632,7 +662,7 @@ export class KraftNode {
       return response;
     const stamp = (r: (typeof message.currentVoters)[number]) => {
       const fetched =
-        r.replicaId === this.config.nodeId ? Date.now() : (this.lastFetch.get(r.replicaId) ?? -1);
+        r.replicaId === this.config.nodeId ? this.clock.now() : (this.lastFetch.get(r.replicaId) ?? -1);
       return {
         ...r,
         lastFetchTimestamp: fetched,
@@ -649,17 +679,17 @@ export class KraftNode {
     };
   }
 
-  private track(entry: Omit<Outstanding, "timer">): void {
+  private track(entry: Omit<Outstanding, "cancel">): void {
     const key = `${entry.kind}:${entry.peer}:${entry.correlationId}`;
-    const timer = setTimeout(() => this.fail(key), this.config.requestTimeoutMs);
-    this.outstanding.set(key, { ...entry, timer });
+    const cancel = this.clock.after(this.config.requestTimeoutMs, () => this.fail(key));
+    this.outstanding.set(key, { ...entry, cancel });
   }
 
   /** A request this node sent will not be answered: tell the node (R40(0), R75, R148). */
   private fail(key: string): void {
     const o = this.outstanding.get(key);
     if (o === undefined) return;
-    clearTimeout(o.timer);
+    o.cancel();
     this.outstanding.delete(key);
     if (o.kind === "raft" && o.api !== undefined) {
       this.enqueue({
@@ -679,12 +709,12 @@ export class KraftNode {
     const frame: Frame = { _tag: "Request", from: this.config.nodeId, correlationId, request };
     if (to === this.config.nodeId) {
       // process.roles=controller,broker: the broker's controller is this very process.
-      setImmediate(() => this.onFrame(this.loopback, frame));
+      this.clock.defer(() => this.onFrame(this.loopback, frame));
       return;
     }
     if (!this.transport.sendTo(to, frame)) {
       // Failed later, not now: a reducer that retries at once must not spin this turn forever.
-      setImmediate(() => this.fail(`node:${to}:${correlationId}`));
+      this.clock.defer(() => this.fail(`node:${to}:${correlationId}`));
     }
   }
 
@@ -697,7 +727,7 @@ export class KraftNode {
     peer: -2,
     remote: "loopback",
     send: (frame) => {
-      setImmediate(() => this.onFrame(this.loopbackAnswers, frame));
+      this.clock.defer(() => this.onFrame(this.loopbackAnswers, frame));
       return true;
     },
     sendText: (body) => this.loopback.send(JSON.parse(body) as Frame),
@@ -722,7 +752,7 @@ export class KraftNode {
         const key = `node:${connection.peer}:${frame.correlationId}`;
         const o = this.outstanding.get(key);
         if (o === undefined) return; // An answer nobody waits for (late, or not for this node).
-        clearTimeout(o.timer);
+        o.cancel();
         this.outstanding.delete(key);
         this.enqueue({
           input: {
@@ -748,13 +778,13 @@ export class KraftNode {
       return;
     }
     if (isRequest(message)) {
-      if (message._tag === "FetchRequest") this.lastFetch.set(frame.from, Date.now());
+      if (message._tag === "FetchRequest") this.lastFetch.set(frame.from, this.clock.now());
       this.origins.set(`raft:${frame.from}:${frame.correlationId ?? -1}`, connection);
     } else {
       const key = `raft:${connection.peer >= 0 ? connection.peer : frame.from}:${frame.correlationId}`;
       const o = this.outstanding.get(key);
       if (o !== undefined) {
-        clearTimeout(o.timer);
+        o.cancel();
         this.outstanding.delete(key);
       }
     }
@@ -853,9 +883,9 @@ export class KraftNode {
     this.stopping = (async () => {
       // Each wait ends at its deadline or when hurried; its timer must not outlive the stop (a pending
       // timer kept a stopped process alive for the rest of it).
-      const timers: NodeJS.Timeout[] = [];
+      const timers: Cancel[] = [];
       const deadline = (ms: number) =>
-        Promise.race([new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms))), hurried]);
+        Promise.race([new Promise<void>((resolve) => timers.push(this.clock.after(ms, resolve))), hurried]);
       if (this.fatal === null && this.node.broker !== null && this.node.broker.brokerEpoch >= 0) {
         const released = new Promise<void>((resolve) => {
           this.brokerReleased = resolve;
@@ -870,7 +900,7 @@ export class KraftNode {
         this.enqueue({ input: { _tag: "Raft", input: { _tag: "Shutdown" } } });
         await Promise.race([stopped, deadline(timeoutMs)]);
       }
-      for (const timer of timers) clearTimeout(timer);
+      for (const cancel of timers) cancel();
       await this.close();
     })();
     return this.stopping;
@@ -885,22 +915,39 @@ export class KraftNode {
     this.hurry?.();
   }
 
-  /** Stop at once: timers, sockets, files. */
-  async close(): Promise<void> {
-    if (this.flushScheduled !== null) clearImmediate(this.flushScheduled);
-    for (const t of this.timers.values()) clearTimeout(t);
+  private closing: Promise<void> | null = null;
+
+  /** Stop at once: timers, sockets, files. Closing twice is closing once. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    this.flushScheduled?.();
+    this.flushScheduled = null;
+    for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
-    for (const o of this.outstanding.values()) clearTimeout(o.timer);
+    for (const o of this.outstanding.values()) o.cancel();
     this.outstanding.clear();
     await this.transport.close();
+    // The fsync in flight ends before its file closes (and before the lock is given up).
+    if (this.flushDone !== null) await this.flushDone;
     await new Promise<void>((resolve) =>
       this.metricsServer === null ? resolve() : this.metricsServer.close(() => resolve()),
     );
-    this.store.close();
-    if (this.traceFd !== null) closeSync(this.traceFd);
-    this.unlock();
+    // Every release runs even when one before it fails (a failed fsync must not keep the lock held).
+    const release = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (error) {
+        this.log.error(`could not ${what} while stopping: ${(error as Error).message}`);
+      }
+    };
+    release("sync and close the metadata log", () => this.store.close());
+    if (this.traceFd !== null) release("close the trace file", () => closeSync(this.traceFd!));
+    release("release the data directory's lock", () => this.unlock());
     this.log.info("node stopped");
-    setTimeout(() => console.error("RESOURCES", process.getActiveResourcesInfo().join(",")), 100).unref();
   }
 
   // ---- metrics -------------------------------------------------------------------------------------
@@ -1000,10 +1047,3 @@ const clientIdOf = (connection: Connection): number => -1000 - connection.id;
 /** The shell's name of an application timer (spec/node's ArmAppTimer). */
 const timerName = (timer: { readonly kind: string; readonly brokerId?: number }): string =>
   timer.kind === "session" ? `session:${timer.brokerId}` : timer.kind;
-
-/** A fresh incarnation id per process start (R112): 16 random bytes, base64url like Kafka's Uuid. */
-const randomIncarnation = (): string => {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return Buffer.from(bytes).toString("base64url");
-};

@@ -3,21 +3,7 @@
 // directory lock. Recovery validates the log's tail and cuts a torn or corrupt suffix, saying what it
 // cut.
 
-import {
-  closeSync,
-  existsSync,
-  fdatasyncSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { crc32c } from "@node-rs/crc32";
 import * as Schema from "effect/Schema";
@@ -26,6 +12,7 @@ import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/reco
 import { type ControlRecord, ControlRecord as ControlRecordSchema } from "../../spec/raft/messages.ts";
 import type { LogState } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
+import { type Disk, makeLiveDisk } from "./services.ts";
 
 export class StorageError extends Error {
   override readonly name = "StorageError";
@@ -41,15 +28,15 @@ export interface MetaProperties {
 
 export const META_PROPERTIES = "meta.properties";
 
-export const readMetaProperties = (dir: string): MetaProperties => {
+export const readMetaProperties = (dir: string, disk: Disk = liveDisk): MetaProperties => {
   const path = join(dir, META_PROPERTIES);
-  if (!existsSync(path)) {
+  if (!disk.exists(path)) {
     throw new StorageError(
       `${dir} is not formatted (no ${META_PROPERTIES}); run kraft format --cluster-id ID --node-id N --dir ${dir}`,
     );
   }
   const props = new Map<string, string>();
-  for (const line of readFileSync(path, "utf8").split("\n")) {
+  for (const line of disk.readFile(path).toString("utf8").split("\n")) {
     const m = /^([^#=]+)=(.*)$/.exec(line.trim());
     if (m !== null) props.set(m[1]!.trim(), m[2]!.trim());
   }
@@ -60,32 +47,23 @@ export const readMetaProperties = (dir: string): MetaProperties => {
   return { clusterId, nodeId, directoryId: props.get("directory.id") ?? "" };
 };
 
-export const writeMetaProperties = (dir: string, meta: MetaProperties): void => {
+export const writeMetaProperties = (dir: string, meta: MetaProperties, disk: Disk = liveDisk): void => {
   const text = `#\n# written by kraft format\nversion=1\ncluster.id=${meta.clusterId}\nnode.id=${meta.nodeId}\ndirectory.id=${meta.directoryId}\n`;
-  atomicWrite(join(dir, META_PROPERTIES), text);
+  atomicWrite(join(dir, META_PROPERTIES), text, disk);
 };
 
 /** Write a file so that a crash leaves the old or the new content, never a mix (R14). */
-export const atomicWrite = (path: string, content: string): void => {
+export const atomicWrite = (path: string, content: string, disk: Disk = liveDisk): void => {
   const temp = `${path}.tmp`;
-  const fd = openSync(temp, "w");
+  const fd = disk.open(temp, "w");
   try {
-    writeSync(fd, content);
-    fsyncSync(fd);
+    disk.write(fd, content);
+    disk.fsync(fd);
   } finally {
-    closeSync(fd);
+    disk.close(fd);
   }
-  renameSync(temp, path);
-  fsyncDirectory(join(path, ".."));
-};
-
-const fsyncDirectory = (dir: string): void => {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  disk.rename(temp, path);
+  disk.syncDirectory(join(path, ".."));
 };
 
 const alive = (pid: number): boolean => {
@@ -160,6 +138,9 @@ export const lockDirectory = (dir: string): (() => void) => {
   throw new StorageError(`could not take the lock ${path}`);
 };
 
+/** The real file system, with the pid-file lock above. */
+export const liveDisk: Disk = makeLiveDisk(lockDirectory);
+
 // ---- quorum-state (R14) --------------------------------------------------------------------------
 
 const decodeElectionState = Schema.decodeUnknownSync(ElectionState);
@@ -168,15 +149,17 @@ const decodeElectionState = Schema.decodeUnknownSync(ElectionState);
 export class QuorumStateStore {
   readonly path: string;
   readonly clusterId: string;
-  constructor(dir: string, clusterId: string) {
+  private readonly disk: Disk;
+  constructor(dir: string, clusterId: string, disk: Disk = liveDisk) {
     this.path = join(dir, "quorum-state");
     this.clusterId = clusterId;
+    this.disk = disk;
   }
 
   read(): ElectionState | undefined {
-    if (!existsSync(this.path)) return undefined;
+    if (!this.disk.exists(this.path)) return undefined;
     try {
-      const data = JSON.parse(readFileSync(this.path, "utf8")) as Record<string, unknown>;
+      const data = JSON.parse(this.disk.readFile(this.path).toString("utf8")) as Record<string, unknown>;
       if (typeof data["clusterId"] === "string" && data["clusterId"] !== this.clusterId)
         throw new Error(`it belongs to cluster ${data["clusterId"]}, not ${this.clusterId}`);
       const state: Record<string, unknown> = { epoch: data["leaderEpoch"], leaderId: data["leaderId"] };
@@ -202,7 +185,7 @@ export class QuorumStateStore {
       currentVoters: null,
       data_version: 0,
     };
-    atomicWrite(this.path, `${JSON.stringify(data)}\n`);
+    atomicWrite(this.path, `${JSON.stringify(data)}\n`, this.disk);
   }
 }
 
@@ -288,12 +271,18 @@ export class LogStore {
   private readonly items: string[] = [];
   private fd: number | null = null;
   private flushed = 0;
+  private readonly disk: Disk;
+  /** The asynchronous fsync in flight: what it covers, and the lowest truncation since it began. */
+  private syncing: { readonly fd: number; readonly target: number; truncatedTo: number } | null = null;
+  /** Files closed while an fsync on them was in flight: closed once it ends (no fd reused under it). */
+  private readonly closeAfterSync: number[] = [];
   readonly recovery: RecoveryReport;
 
-  constructor(dir: string, segmentBytes: number) {
+  constructor(dir: string, segmentBytes: number, disk: Disk = liveDisk) {
     this.dir = dir;
     this.segmentBytes = segmentBytes;
-    mkdirSync(dir, { recursive: true });
+    this.disk = disk;
+    disk.mkdirp(dir);
     this.recovery = this.recover();
     this.flushed = this.entries.length;
   }
@@ -325,7 +314,8 @@ export class LogStore {
   }
 
   private recover(): RecoveryReport {
-    const files = readdirSync(this.dir)
+    const files = this.disk
+      .list(this.dir)
       .filter((f) => /^\d{20}\.log$/.test(f))
       .sort();
     let truncated: string | null = null;
@@ -337,7 +327,8 @@ export class LogStore {
       lostFlushed = true;
       atomicWrite(
         join(this.dir, RECOVERY_MARK),
-        `${JSON.stringify({ cutAtOffset: this.entries.length, reason, time: new Date().toISOString() })}\n`,
+        `${JSON.stringify({ cutAtOffset: this.entries.length, reason })}\n`,
+        this.disk,
       );
     };
     for (const [i, name] of files.entries()) {
@@ -347,10 +338,10 @@ export class LogStore {
         // Everything after a cut, or a segment that does not continue the log, goes.
         truncated ??= `segment ${name} does not start at offset ${this.entries.length}`;
         markLoss(truncated);
-        unlinkSync(path);
+        this.disk.remove(path);
         continue;
       }
-      const data = readFileSync(path);
+      const data = this.disk.readFile(path);
       const segment = this.segments.length;
       this.segments.push({ baseOffset, path, size: 0 });
       let position = 0;
@@ -367,10 +358,10 @@ export class LogStore {
               problem === "torn batch" ||
               data.subarray(position).every((b) => b === 0));
           if (!torn) markLoss(truncated);
-          const fd = openSync(path, "r+");
-          ftruncateSync(fd, position);
-          fsyncSync(fd);
-          closeSync(fd);
+          const fd = this.disk.open(path, "r+");
+          this.disk.truncate(fd, position);
+          this.disk.fsync(fd);
+          this.disk.close(fd);
           break;
         }
         position += problem;
@@ -383,13 +374,13 @@ export class LogStore {
 
   /** R146: the mark of records lost that may have been acknowledged, from this start or an earlier one. */
   get recovering(): boolean {
-    return existsSync(join(this.dir, RECOVERY_MARK));
+    return this.disk.exists(join(this.dir, RECOVERY_MARK));
   }
 
   /** R146: the node has caught up past what it lost; forget the loss (durably). */
   clearRecovery(): void {
-    rmSync(join(this.dir, RECOVERY_MARK), { force: true });
-    fsyncDirectory(this.dir);
+    this.disk.remove(join(this.dir, RECOVERY_MARK));
+    this.disk.syncDirectory(this.dir);
   }
 
   /** Read one batch at `position`; its size, or why it is not a valid batch. */
@@ -438,17 +429,17 @@ export class LogStore {
     const last = this.segments[this.segments.length - 1];
     if (last === undefined || last.size >= this.segmentBytes) {
       if (this.fd !== null) {
-        fsyncSync(this.fd);
-        closeSync(this.fd);
+        this.disk.fsync(this.fd);
+        this.release(this.fd);
       }
       const baseOffset = this.entries.length;
       const path = join(this.dir, segmentName(baseOffset));
+      this.fd = this.disk.open(path, "a");
       this.segments.push({ baseOffset, path, size: 0 });
-      this.fd = openSync(path, "a");
       // The new file's name must be as durable as the records about to be flushed into it.
-      fsyncDirectory(this.dir);
+      this.disk.syncDirectory(this.dir);
     } else if (this.fd === null) {
-      this.fd = openSync(last.path, "a");
+      this.fd = this.disk.open(last.path, "a");
     }
     return this.fd;
   }
@@ -480,7 +471,7 @@ export class LogStore {
     const items = entries.map(itemJson);
     const buf = encodeBatch(baseOffset, entries, items);
     const fd = this.activeFd();
-    writeSync(fd, buf);
+    this.disk.write(fd, buf);
     const segment = this.segments.length - 1;
     const file = this.segments[segment]!;
     this.index.push({ baseOffset, count: entries.length, segment, position: file.size, size: buf.length });
@@ -511,40 +502,82 @@ export class LogStore {
     const cut = this.index[at]!;
     const kept = this.entries.slice(cut.baseOffset, offset);
     if (this.fd !== null) {
-      closeSync(this.fd);
+      this.release(this.fd);
       this.fd = null;
     }
     const removed = this.segments.splice(cut.segment + 1);
-    for (const s of removed) unlinkSync(s.path);
-    if (removed.length > 0) fsyncDirectory(this.dir);
+    for (const s of removed) this.disk.remove(s.path);
+    if (removed.length > 0) this.disk.syncDirectory(this.dir);
     const file = this.segments[cut.segment]!;
-    const fd = openSync(file.path, "r+");
-    ftruncateSync(fd, cut.position);
-    fsyncSync(fd);
-    closeSync(fd);
+    const fd = this.disk.open(file.path, "r+");
+    this.disk.truncate(fd, cut.position);
+    this.disk.fsync(fd);
+    this.disk.close(fd);
+    // Everything below the cut is durable now; a sync in flight covers nothing at or above it.
+    if (this.syncing !== null) this.syncing.truncatedTo = Math.min(this.syncing.truncatedTo, offset);
     file.size = cut.position;
     this.index.length = at;
     this.entries.length = cut.baseOffset;
     this.items.length = cut.baseOffset;
     if (kept.length > 0) {
       this.appendBatch(kept);
-      fsyncSync(this.fd!);
+      this.disk.fsync(this.fd!);
     }
     this.flushed = Math.min(this.flushed, offset);
+  }
+
+  /** Close a file now, or once the fsync in flight on it has ended. */
+  private release(fd: number): void {
+    if (this.syncing?.fd === fd) this.closeAfterSync.push(fd);
+    else this.disk.close(fd);
   }
 
   /** fsync the active segment: everything appended so far is durable (R16). */
   flush(): number {
     // fdatasync: the data and the file's size, which is all an append changes.
-    if (this.fd !== null) fdatasyncSync(this.fd);
+    if (this.fd !== null) this.disk.fdatasync(this.fd);
     this.flushed = this.entries.length;
     return this.flushed;
   }
 
+  /** Whether an asynchronous flush is in flight (one at a time). */
+  get flushing(): boolean {
+    return this.syncing !== null;
+  }
+
+  /**
+   * fsync off the event loop (R16): `done` gets the offset below which everything is durable — what
+   * was appended when the flush began, less anything truncated meanwhile — or the error. Appends may
+   * go on meanwhile; they are covered by the next flush.
+   */
+  flushAsync(done: (result: number | Error) => void): void {
+    if (this.syncing !== null) throw new StorageError("a flush is already in flight");
+    const target = this.entries.length;
+    if (this.fd === null) {
+      // Nothing written since the last file was synced and closed.
+      this.flushed = Math.max(this.flushed, target);
+      done(target);
+      return;
+    }
+    const syncing = { fd: this.fd, target, truncatedTo: target };
+    this.syncing = syncing;
+    this.disk.fdatasyncAsync(syncing.fd, (error) => {
+      this.syncing = null;
+      for (const fd of this.closeAfterSync.splice(0)) this.disk.close(fd);
+      if (error !== null) {
+        done(error);
+        return;
+      }
+      const durable = Math.min(syncing.target, syncing.truncatedTo);
+      this.flushed = Math.max(this.flushed, durable);
+      done(durable);
+    });
+  }
+
   close(): void {
     if (this.fd !== null) {
-      fsyncSync(this.fd);
-      closeSync(this.fd);
+      this.disk.fsync(this.fd);
+      this.release(this.fd);
       this.fd = null;
     }
   }

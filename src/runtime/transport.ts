@@ -12,25 +12,9 @@ import {
 } from "./codec.ts";
 import { DEFAULT_LIMITS, type Listener, type TransportLimits } from "./config.ts";
 import type { Log } from "./log.ts";
+import type { Connection, Network, NodeTransport, TransportHandlers } from "./services.ts";
 
-export interface Connection {
-  readonly id: number;
-  /** The listener it came in on, or "outbound" for connections this node opened. */
-  readonly listener: string;
-  /** The peer node at the other end of an outbound connection, else -1. */
-  readonly peer: number;
-  readonly remote: string;
-  send(frame: Frame): boolean;
-  /** Send a frame whose JSON body was built by the caller (large Fetch answers). */
-  sendText(body: string): boolean;
-  close(): void;
-}
-
-export interface TransportHandlers {
-  readonly onFrame: (connection: Connection, frame: Frame) => void;
-  /** A connection closed (either direction); requests in flight on it will never be answered. */
-  readonly onClose: (connection: Connection) => void;
-}
+export type { Connection, TransportHandlers };
 
 interface Peer {
   readonly id: number;
@@ -44,7 +28,12 @@ interface Peer {
   retryTimer: NodeJS.Timeout | null;
 }
 
-export class Transport {
+/** Redial a lost peer after this long, doubling up to the maximum (both the live and simulated transports). */
+export const DIAL_BACKOFF = { initialMs: 50, maxMs: 1000 } as const;
+/** Frames that may wait for a peer's connection to be made. */
+export const MAX_PENDING_FRAMES = 1000;
+
+export class Transport implements NodeTransport {
   private readonly servers: Server[] = [];
   private readonly peers = new Map<number, Peer>();
   private readonly inbound = new Set<Connection>();
@@ -67,6 +56,8 @@ export class Transport {
   private readonly limits: TransportLimits;
   /** Connections not read while the held bytes are over queued.max.request.bytes. */
   private readonly waiting = new Set<Socket>();
+  /** Connections not read until what was written to them drains (a peer that does not read its answers). */
+  private readonly draining = new WeakSet<Socket>();
   private lastRefusalLog = 0;
 
   constructor(handlers: TransportHandlers, log: Log, limits: TransportLimits = DEFAULT_LIMITS) {
@@ -78,7 +69,7 @@ export class Transport {
   /** Read the connections that waited for held bytes, once there is room again. */
   private resumeWaiting(): void {
     if (this.held.value > this.limits.queuedMaxRequestBytes) return;
-    for (const socket of this.waiting) socket.resume();
+    for (const socket of this.waiting) if (!this.draining.has(socket)) socket.resume();
     this.waiting.clear();
   }
 
@@ -98,6 +89,16 @@ export class Transport {
         const bytes = encodeFrameText(body);
         this.bytesOut.value += bytes.length;
         socket.write(bytes);
+        if (socket.writableNeedDrain && !this.draining.has(socket)) {
+          // Backpressure: read no more requests from a peer that does not read its answers, so what
+          // is buffered for it stays bounded by the answers to what was already read.
+          this.draining.add(socket);
+          socket.pause();
+          socket.once("drain", () => {
+            this.draining.delete(socket);
+            if (!this.waiting.has(socket)) socket.resume();
+          });
+        }
         return true;
       },
       close: () => socket.destroy(),
@@ -221,7 +222,7 @@ export class Transport {
         connection: null,
         connecting: false,
         pending: [],
-        backoffMs: 50,
+        backoffMs: DIAL_BACKOFF.initialMs,
         retryTimer: null,
       });
   }
@@ -249,7 +250,7 @@ export class Transport {
       }
       peer.connecting = false;
       peer.connection = connection;
-      peer.backoffMs = 50;
+      peer.backoffMs = DIAL_BACKOFF.initialMs;
       for (const frame of peer.pending.splice(0)) connection.send(frame);
     });
     socket.once("close", () => {
@@ -262,7 +263,7 @@ export class Transport {
         peer.retryTimer = null;
         this.dial(peer);
       }, peer.backoffMs);
-      peer.backoffMs = Math.min(peer.backoffMs * 2, 1000);
+      peer.backoffMs = Math.min(peer.backoffMs * 2, DIAL_BACKOFF.maxMs);
     });
   }
 
@@ -274,7 +275,7 @@ export class Transport {
     const peer = this.peers.get(id);
     if (peer === undefined) return false;
     if (peer.connection === null) {
-      if (peer.pending.length >= 1000) return false;
+      if (peer.pending.length >= MAX_PENDING_FRAMES) return false;
       peer.pending.push(frame);
       this.dial(peer);
       return true;
@@ -297,3 +298,8 @@ export class Transport {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
+
+/** The live network: TCP. */
+export const liveNetwork: Network = {
+  transport: (handlers, log, limits) => new Transport(handlers, log, limits),
+};

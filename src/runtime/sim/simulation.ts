@@ -1,0 +1,543 @@
+// The deterministic simulator of the real runtime: N real node drivers (src/runtime/node.ts, with the
+// real LogStore, quorum-state file and codec) in one process, on a simulated network and simulated
+// disks, driven by one seeded scheduler. Faults (crashes that lose unsynced writes, graceful restarts,
+// partitions, connection resets, full disks, failing fsyncs) and admin clients are drawn from the seed.
+// After every event it checks the model checker's cluster properties; after the faults it heals
+// everything and checks that the cluster makes progress and kept every acknowledged write.
+
+import type { CreateTopicsResponse } from "../../../spec/metadata/requests.ts";
+import { Random } from "../../checker/random.ts";
+import type { Frame } from "../codec.ts";
+import { type NodeConfig, nodeConfigFrom, parseProperties, renderProperties } from "../config.ts";
+import type { Log } from "../log.ts";
+import { KraftNode } from "../node.ts";
+import type { Entropy, NodeServices } from "../services.ts";
+import { writeMetaProperties } from "../storage.ts";
+import { SimDisk } from "./disk.ts";
+import { SimClientEndpoint, SimNetwork, type SimTransport, simNetwork } from "./network.ts";
+import { Scheduler } from "./scheduler.ts";
+
+export interface SimulationOptions {
+  readonly seed: number;
+  /** Simulated milliseconds of faults and client load. */
+  readonly faultMs: number;
+  /** Simulated milliseconds the healed cluster has to make progress. */
+  readonly healMs: number;
+  /** Controllers and brokers as separate processes, or every node both (process.roles=broker,controller). */
+  readonly topology: "separate" | "combined";
+  /** Whether to inject faults at all (without: a smoke run). */
+  readonly faults: boolean;
+  /** Disks whose fsync makes nothing durable: to show that the checks catch lost writes. */
+  readonly lyingDisks?: boolean;
+}
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly topology: string;
+  readonly ok: boolean;
+  readonly violations: readonly string[];
+  readonly simulatedMs: number;
+  readonly events: number;
+  readonly faults: Readonly<Record<string, number>>;
+  readonly clients: { readonly acknowledged: number; readonly refused: number; readonly unknown: number };
+  readonly committedOffset: number;
+  readonly maxEpoch: number;
+  /** The last lines each node logged, when the run failed. */
+  readonly logTail: readonly string[];
+}
+
+const CLUSTER_ID = "c2ltdWxhdGVkY2x1c3Rlcg";
+const CONTROLLER_PORT = 9093;
+const BROKER_PORT = 9092;
+/** The client's id on the network (never partitioned). */
+const CLIENT_NODE = 1000;
+const LOG_LINES_KEPT = 60;
+
+/** A per-node Entropy from the run's seed. */
+const entropyOf = (random: Random): Entropy => ({
+  next: () => random.next(),
+  bytes: (n) => Uint8Array.from({ length: n }, () => random.below(256)),
+});
+
+class SimNode {
+  node: KraftNode | null = null;
+  incarnation = 0;
+  /** Why it is down (crash, death, stop), or null when up. */
+  down: string | null = "not started";
+  readonly lines: string[] = [];
+  /** Highest high watermark seen in this incarnation. */
+  highWatermark = 0;
+  /** Offsets below this were compared with the committed log in this incarnation. */
+  checked = 0;
+  wasLeaderInEpoch = -1;
+  restart: (() => void) | null = null;
+  transport: SimTransport | null = null;
+
+  readonly id: number;
+  readonly config: NodeConfig;
+  readonly disk: SimDisk;
+  readonly random: Random;
+
+  constructor(id: number, config: NodeConfig, disk: SimDisk, random: Random) {
+    this.id = id;
+    this.config = config;
+    this.disk = disk;
+    this.random = random;
+  }
+
+  get isBroker(): boolean {
+    return this.config.roles.includes("broker");
+  }
+
+  get brokerAddress(): string {
+    return `n${this.id}:${BROKER_PORT}`;
+  }
+}
+
+const propertiesFor = (id: number, roles: string, voters: string, listeners: string): string =>
+  renderProperties([
+    ["node.id", id],
+    ["process.roles", roles],
+    ["controller.quorum.voters", voters],
+    ["listeners", listeners],
+    ["log.dirs", `/n${id}`],
+    // Small segments, so that rolls (and their syncs) happen within a run.
+    ["metadata.log.segment.bytes", 16384],
+    ["default.replication.factor", 2],
+  ]);
+
+export class Simulation {
+  readonly scheduler = new Scheduler();
+  private readonly random: Random;
+  private readonly network: SimNetwork;
+  private readonly nodes: SimNode[] = [];
+  private readonly violations: string[] = [];
+  /** The committed log as every node has reported it: entry JSON by offset. */
+  private readonly committed: string[] = [];
+  /** The leader of each epoch. */
+  private readonly leaders = new Map<number, number>();
+  private readonly faultCounts: Record<string, number> = {};
+  private readonly acknowledged = new Set<string>();
+  private refused = 0;
+  private unknown = 0;
+  private nextTopic = 0;
+  private nextCorrelationId = 1;
+  private readonly clients = new Map<string, SimClientEndpoint>();
+  /** Node stops and starts in progress (promises the run loop must let settle). */
+  private asyncPending = 0;
+
+  readonly options: SimulationOptions;
+
+  constructor(options: SimulationOptions) {
+    this.options = options;
+    this.random = new Random(options.seed);
+    this.network = new SimNetwork(this.scheduler, new Random(options.seed ^ 0x5eed));
+    const controllers = [1, 2, 3];
+    const voters = controllers.map((id) => `${id}@n${id}:${CONTROLLER_PORT}`).join(",");
+    const specs: { id: number; text: string }[] =
+      options.topology === "combined"
+        ? controllers.map((id) => ({
+            id,
+            text: propertiesFor(
+              id,
+              "broker,controller",
+              voters,
+              `PLAINTEXT://n${id}:${BROKER_PORT},CONTROLLER://n${id}:${CONTROLLER_PORT}`,
+            ),
+          }))
+        : [
+            ...controllers.map((id) => ({
+              id,
+              text: propertiesFor(id, "controller", voters, `CONTROLLER://n${id}:${CONTROLLER_PORT}`),
+            })),
+            ...[4, 5].map((id) => ({
+              id,
+              text: propertiesFor(id, "broker", voters, `PLAINTEXT://n${id}:${BROKER_PORT}`),
+            })),
+          ];
+    for (const { id, text } of specs) {
+      const random = new Random((options.seed * 31 + id) | 0);
+      const disk = new SimDisk(random, (ms, fn) => this.scheduler.after(ms, fn));
+      const config = nodeConfigFrom(parseProperties(text));
+      disk.mkdirp(config.logDir);
+      writeMetaProperties(
+        config.logDir,
+        { clusterId: CLUSTER_ID, nodeId: id, directoryId: `dir${id}` },
+        disk,
+      );
+      disk.faults.liesAboutSync = options.lyingDisks === true;
+      this.nodes.push(new SimNode(id, config, disk, random));
+    }
+  }
+
+  private count(fault: string): void {
+    this.faultCounts[fault] = (this.faultCounts[fault] ?? 0) + 1;
+  }
+
+  private violate(what: string): void {
+    if (this.violations.length < 20) this.violations.push(`t=${this.scheduler.now}ms: ${what}`);
+  }
+
+  private logFor(n: SimNode): Log {
+    const line = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+      const status = n.node?.status();
+      const text = `t=${this.scheduler.now} n${n.id}#${n.incarnation} ${level} ${status === undefined ? "" : `${status.role}@${status.epoch} `}${message}${fields === undefined ? "" : ` ${JSON.stringify(fields)}`}`;
+      n.lines.push(text);
+      if (n.lines.length > LOG_LINES_KEPT) n.lines.shift();
+    };
+    return { info: line("INFO"), warn: line("WARN"), error: line("ERROR") };
+  }
+
+  // ---- node lifecycle ----------------------------------------------------------------------------
+
+  private start(n: SimNode): void {
+    if (n.down === null) return;
+    const incarnation = ++n.incarnation;
+    const alive = () => n.incarnation === incarnation && n.down === null;
+    const network = simNetwork(this.network, n.id, alive);
+    const services: NodeServices = {
+      clock: this.scheduler.clockFor(alive),
+      entropy: entropyOf(n.random),
+      disk: n.disk,
+      network,
+      log: this.logFor(n),
+      processLocal: false,
+    };
+    let node: KraftNode;
+    try {
+      node = new KraftNode(n.config, services);
+    } catch (error) {
+      this.violate(`node ${n.id} could not start: ${(error as Error).message}`);
+      return;
+    }
+    n.node = node;
+    n.transport = network.last;
+    n.down = null;
+    n.highWatermark = 0;
+    n.checked = 0;
+    n.wasLeaderInEpoch = -1;
+    node.onFatal.push((reason) => {
+      if (n.node !== node) return;
+      this.count("deaths");
+      n.lines.push(`t=${this.scheduler.now} n${n.id} DIED ${reason}`);
+      this.kill(n, "died");
+      this.restartLater(n, 500 + this.random.below(2500));
+    });
+    this.asyncPending++;
+    node.start().then(
+      () => this.asyncPending--,
+      (error: Error) => {
+        // Its disk failed it at start (kraft start exits 1 with one line): a restart may succeed.
+        this.asyncPending--;
+        if (n.node !== node) return;
+        this.count("failedStarts");
+        n.lines.push(`t=${this.scheduler.now} n${n.id} FAILED TO START ${error.message}`);
+        void node.close();
+        this.kill(n, "failed to start");
+        this.restartLater(n, 500 + this.random.below(2500));
+      },
+    );
+  }
+
+  /** Power loss: unsynced writes may be lost or torn, connections close, timers stop. */
+  private kill(n: SimNode, why: string): void {
+    if (n.down !== null) return;
+    n.down = why;
+    if (n.transport !== null) this.network.crashed(n.transport);
+    n.transport = null;
+    n.node = null;
+    n.disk.crash();
+  }
+
+  private restartLater(n: SimNode, ms: number): void {
+    n.restart?.();
+    n.restart = this.scheduler.after(ms, () => {
+      n.restart = null;
+      this.start(n);
+    });
+  }
+
+  /** A graceful stop (controlled shutdown, resignation), then a restart. */
+  private stopGracefully(n: SimNode): void {
+    const node = n.node;
+    if (node === null || n.down !== null) return;
+    this.asyncPending++;
+    void node.stop().then(() => {
+      this.asyncPending--;
+      if (n.node !== node) return;
+      n.down = "stopped";
+      n.node = null;
+      this.restartLater(n, 200 + this.random.below(2000));
+    });
+  }
+
+  // ---- faults and clients ------------------------------------------------------------------------
+
+  private up(): SimNode[] {
+    return this.nodes.filter((n) => n.down === null);
+  }
+
+  private pick<A>(items: readonly A[]): A | undefined {
+    return items[this.random.below(items.length)];
+  }
+
+  private injectFault(): void {
+    const ids = this.nodes.map((n) => n.id);
+    const target = this.pick(this.up());
+    switch (this.random.below(7)) {
+      case 0:
+        if (target === undefined) return;
+        this.count("crashes");
+        this.kill(target, "crashed");
+        this.restartLater(target, 300 + this.random.below(5000));
+        return;
+      case 1:
+        if (target === undefined) return;
+        this.count("gracefulRestarts");
+        this.stopGracefully(target);
+        return;
+      case 2: {
+        const isolated = this.pick(ids)!;
+        this.count("partitions");
+        this.network.partition(isolated, ids);
+        this.scheduler.after(500 + this.random.below(6000), () => this.network.heal());
+        return;
+      }
+      case 3: {
+        const side = ids.filter(() => this.random.below(2) === 0);
+        this.count("splits");
+        for (const id of side)
+          this.network.partition(
+            id,
+            ids.filter((o) => !side.includes(o)),
+          );
+        this.scheduler.after(500 + this.random.below(6000), () => this.network.heal());
+        return;
+      }
+      case 4:
+        if (this.network.resetRandomConnection()) this.count("connectionResets");
+        return;
+      case 5:
+        if (target === undefined) return;
+        this.count("fullDisks");
+        target.disk.faults.full = true;
+        this.scheduler.after(500 + this.random.below(3000), () => {
+          target.disk.faults.full = false;
+        });
+        return;
+      default:
+        if (target === undefined) return;
+        this.count("failedFsyncs");
+        target.disk.faults.failingSyncs = 1 + this.random.below(2);
+        return;
+    }
+  }
+
+  private client(address: string): SimClientEndpoint {
+    let client = this.clients.get(address);
+    if (client === undefined) {
+      client = new SimClientEndpoint(this.network, CLIENT_NODE);
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  /** An admin client creates a topic through a broker; `done` gets whether it was acknowledged. */
+  private createTopic(name: string, done?: (acknowledged: boolean) => void): void {
+    const broker = this.pick(this.nodes.filter((n) => n.isBroker))!;
+    const client = this.client(broker.brokerAddress);
+    const correlationId = this.nextCorrelationId++;
+    let settled = false;
+    const settle = (outcome: "acknowledged" | "refused" | "unknown") => {
+      if (settled) return;
+      settled = true;
+      if (outcome === "acknowledged") this.acknowledged.add(name);
+      else if (outcome === "refused") this.refused++;
+      else this.unknown++;
+      done?.(outcome === "acknowledged");
+    };
+    const frame: Frame = {
+      _tag: "Request",
+      from: -1,
+      correlationId,
+      request: {
+        _tag: "CreateTopicsRequest",
+        validateOnly: false,
+        topics: [{ name, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] }],
+      },
+    };
+    const timeout = this.scheduler.after(30_000, () => {
+      client.abandon(correlationId);
+      settle("unknown");
+    });
+    client.request(broker.brokerAddress, frame as Frame & { correlationId: number }, (answer) => {
+      timeout();
+      if (answer === null || answer._tag !== "Response") {
+        settle("unknown");
+        return;
+      }
+      const response = answer.response;
+      if (response._tag === "CreateTopicsResponse") {
+        const result = (response as CreateTopicsResponse).topics[0];
+        settle(result?.errorCode === "NONE" ? "acknowledged" : "refused");
+        return;
+      }
+      // An AdminResponse error (no controller, request timed out, ...): the outcome may be unknown.
+      settle(
+        response._tag === "AdminResponse" && response.errorCode === "REQUEST_TIMED_OUT"
+          ? "unknown"
+          : "refused",
+      );
+    });
+  }
+
+  // ---- properties --------------------------------------------------------------------------------
+
+  private check(): void {
+    for (const n of this.nodes) {
+      const node = n.node;
+      if (node === null || n.down !== null) continue;
+      const s = node.status();
+      if (s.role === "Leader") {
+        const leader = this.leaders.get(s.epoch);
+        if (leader === undefined) this.leaders.set(s.epoch, n.id);
+        else if (leader !== n.id)
+          this.violate(`two leaders in epoch ${s.epoch}: nodes ${leader} and ${n.id}`);
+        if (n.wasLeaderInEpoch !== s.epoch) {
+          n.wasLeaderInEpoch = s.epoch;
+          // A new leader holds every committed entry (leader completeness).
+          for (let offset = 0; offset < this.committed.length; offset++) {
+            if (node.entryJson(offset) !== this.committed[offset]) {
+              this.violate(
+                `node ${n.id} leads epoch ${s.epoch} without the committed entry at offset ${offset} (its log ends at ${s.logEndOffset}, ${this.committed.length} committed)`,
+              );
+              break;
+            }
+          }
+        }
+      }
+      if (s.highWatermark < n.highWatermark)
+        this.violate(`node ${n.id}'s high watermark went back from ${n.highWatermark} to ${s.highWatermark}`);
+      n.highWatermark = Math.max(n.highWatermark, s.highWatermark);
+      // Committed entries never change: what any node reports below its high watermark is one log.
+      for (let offset = n.checked; offset < s.highWatermark; offset++) {
+        const entry = node.entryJson(offset);
+        if (entry === undefined) {
+          this.violate(
+            `node ${n.id}'s high watermark ${s.highWatermark} is past its log end ${s.logEndOffset}`,
+          );
+          break;
+        }
+        const known = this.committed[offset];
+        if (known === undefined) this.committed[offset] = entry;
+        else if (known !== entry) {
+          this.violate(`committed entry at offset ${offset} differs on node ${n.id}: ${entry} vs ${known}`);
+          break;
+        }
+      }
+      n.checked = Math.max(n.checked, s.highWatermark);
+    }
+  }
+
+  /** Why the healed cluster has not yet made progress, or null once it has. */
+  private notYetHealed(finalTopic: string, finalAcknowledged: boolean): string | null {
+    const down = this.nodes.filter((n) => n.down !== null);
+    if (down.length > 0) return `nodes ${down.map((n) => n.id).join(",")} are down`;
+    const leaders = this.nodes.filter((n) => n.node?.status().role === "Leader");
+    if (leaders.length === 0) return "no leader";
+    for (const n of this.nodes.filter((b) => b.isBroker)) {
+      const state = n.node?.status().brokerState;
+      if (state !== "RUNNING") return `broker ${n.id} is ${state}`;
+    }
+    if (!finalAcknowledged) return `the topic ${finalTopic} was not acknowledged`;
+    for (const n of this.nodes.filter((b) => b.isBroker)) {
+      const names = new Set(n.node?.image()?.topics.map((t) => t.name));
+      for (const name of [...this.acknowledged, finalTopic])
+        if (!names.has(name)) return `broker ${n.id}'s metadata lacks the acknowledged topic ${name}`;
+    }
+    return null;
+  }
+
+  // ---- the run -----------------------------------------------------------------------------------
+
+  private async runUntil(time: number, stop: () => boolean = () => false): Promise<void> {
+    while (this.violations.length === 0 && !stop()) {
+      // Out of events before `time`: a pending start or stop waits on a later one, or on nothing.
+      if (!this.scheduler.step(time)) break;
+      this.check();
+      // Node starts and stops are promises: let them settle before the next event.
+      if (this.asyncPending > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (this.scheduler.now < time && this.violations.length === 0 && !stop()) this.scheduler.now = time;
+  }
+
+  async run(): Promise<SimulationResult> {
+    for (const n of this.nodes) this.start(n);
+    const { faultMs, healMs } = this.options;
+    // Faults and client requests at random moments through the fault phase.
+    let t = 1000;
+    while (t < faultMs) {
+      t += 200 + this.random.below(1800);
+      if (this.options.faults && t < faultMs) this.scheduler.at(t, () => this.injectFault());
+    }
+    for (let c = 500 + this.random.below(1000); c < faultMs; c += 300 + this.random.below(1200))
+      this.scheduler.at(c, () => this.createTopic(`topic-${this.nextTopic++}`));
+    await this.runUntil(faultMs);
+
+    // Heal: no partitions, no disk faults, every node up; then the cluster must make progress.
+    this.network.heal();
+    for (const n of this.nodes) {
+      n.disk.faults.full = false;
+      n.disk.faults.failingSyncs = 0;
+      n.restart?.();
+      n.restart = null;
+      if (n.down !== null) this.start(n);
+    }
+    const finalTopic = "after-healing";
+    let finalAcknowledged = false;
+    let asking = false;
+    const ask = () => {
+      if (finalAcknowledged || asking) return;
+      asking = true;
+      this.createTopic(finalTopic, (ok) => {
+        asking = false;
+        finalAcknowledged ||= ok;
+      });
+    };
+    const deadline = this.scheduler.now + healMs;
+    for (let at = this.scheduler.now + 1000; at < deadline; at += 2000) this.scheduler.at(at, ask);
+    await this.runUntil(deadline, () => this.notYetHealed(finalTopic, finalAcknowledged) === null);
+    const stuck = this.notYetHealed(finalTopic, finalAcknowledged);
+    if (stuck !== null && this.violations.length === 0)
+      this.violate(`no progress within ${healMs} ms after healing: ${stuck}`);
+    for (const n of this.nodes) if (n.node !== null) void n.node.close();
+    const ok = this.violations.length === 0;
+    return {
+      seed: this.options.seed,
+      topology: this.options.topology,
+      ok,
+      violations: this.violations,
+      simulatedMs: this.scheduler.now,
+      events: this.scheduler.steps,
+      faults: { ...this.faultCounts },
+      clients: { acknowledged: this.acknowledged.size, refused: this.refused, unknown: this.unknown },
+      committedOffset: this.committed.length,
+      maxEpoch: Math.max(0, ...this.leaders.keys()),
+      logTail: ok ? [] : this.nodes.flatMap((n) => n.lines.slice(-25)),
+    };
+  }
+}
+
+/** One seeded run with the defaults `npm test` and `npm run simulate` use. */
+export const simulate = (
+  seed: number,
+  overrides: Partial<SimulationOptions> = {},
+): Promise<SimulationResult> =>
+  new Simulation({
+    seed,
+    faultMs: 60_000,
+    healMs: 60_000,
+    topology: seed % 3 === 0 ? "combined" : "separate",
+    faults: true,
+    ...overrides,
+  }).run();
