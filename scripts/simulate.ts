@@ -1,7 +1,7 @@
 // npm run simulate: run the deterministic simulator of the real runtime over many seeds (or one), print
 // progress and a summary, and for every failing seed the command that replays it. Exit 1 on a failure.
 import { parseArgs } from "node:util";
-import { simulate } from "../src/runtime/sim/simulation.ts";
+import { Simulation, simulate } from "../src/runtime/sim/simulation.ts";
 
 const HELP = `npm run simulate -- [--seeds N] [--from S] [--seed S] [--fault-ms MS] [--heal-ms MS] [--json]
 
@@ -16,6 +16,10 @@ high watermarks; after healing, that the cluster makes progress and kept every a
   --seed S       run this one seed, and print its nodes' last log lines if it fails
   --fault-ms MS  simulated milliseconds of faults (default 60000)
   --heal-ms MS   simulated milliseconds the healed cluster has to make progress (default 60000)
+  --failover crash|partition
+                 instead: per seed, how long clients wait through a broker after the active
+                 controller crashes (or is cut off by a partition, like a hung process); prints
+                 the distribution as JSON
   --json         one JSON object per seed, then a summary object
   -h, --help     show this help`;
 
@@ -34,6 +38,7 @@ try {
       "fault-ms": { type: "string" },
       "heal-ms": { type: "string" },
       json: { type: "boolean", default: false },
+      failover: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -63,6 +68,22 @@ const healMs = integer("heal-ms", 60_000, 1_000, 3_600_000);
 const json = values["json"] === true;
 
 const started = performance.now();
+const failover = values["failover"];
+if (failover !== undefined) {
+  if (failover !== "crash" && failover !== "partition")
+    fail(`--failover ${String(failover)} is not crash or partition`);
+  const times: (number | null)[] = [];
+  for (let seed = from; seed < from + count; seed++) {
+    const sim = new Simulation({ seed, faultMs: 0, healMs, topology: "separate", faults: false });
+    times.push(await sim.failover(failover as "crash" | "partition"));
+  }
+  const measured = times.filter((t): t is number => t !== null).sort((a, b) => a - b);
+  const at = (q: number) => measured[Math.min(measured.length - 1, Math.floor(q * measured.length))] ?? null;
+  process.stdout.write(
+    `${JSON.stringify({ failover, seeds: count, from, noProgressWithin60s: times.length - measured.length, p50Ms: at(0.5), p90Ms: at(0.9), maxMs: measured.at(-1) ?? null, wallMs: Math.round(performance.now() - started) })}\n`,
+  );
+  process.exit(measured.length === times.length ? 0 : 1);
+}
 const failures: number[] = [];
 let events = 0;
 let simulatedMs = 0;

@@ -225,7 +225,11 @@ export class KraftNode {
       },
     };
     this.transport = services.network.transport(
-      { onFrame: (c, f) => this.onFrame(c, f), onClose: (c) => this.onClose(c) },
+      {
+        onFrame: (c, f) => this.onFrame(c, f),
+        onClose: (c) => this.onClose(c),
+        onUndelivered: (peer, frames) => this.onUndelivered(peer, frames),
+      },
       this.log,
       config.limits,
     );
@@ -848,6 +852,15 @@ export class KraftNode {
       errorMessage: null,
       body: { metadataOffset: image.offset, topics, configs },
     };
+  }
+
+  /** Requests that never left because the dial to their peer failed fail now (R75: try again). */
+  private onUndelivered(peer: number, frames: readonly Frame[]): void {
+    for (const frame of frames) {
+      if (frame._tag === "Raft" && frame.correlationId !== undefined)
+        this.fail(`raft:${peer}:${frame.correlationId}`);
+      else if (frame._tag === "Request") this.fail(`node:${peer}:${frame.correlationId}`);
+    }
   }
 
   private onClose(connection: Connection): void {

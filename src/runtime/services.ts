@@ -89,6 +89,11 @@ export interface TransportHandlers {
   readonly onFrame: (connection: Connection, frame: Frame) => void;
   /** A connection closed (either direction); requests in flight on it will never be answered. */
   readonly onClose: (connection: Connection) => void;
+  /**
+   * Frames queued for a peer while its connection was being made, when the dial failed: they never
+   * left, so their requests fail now rather than at their timeout.
+   */
+  readonly onUndelivered: (peer: number, frames: readonly Frame[]) => void;
 }
 
 /** What the metrics endpoint reports of a transport. */

@@ -14,11 +14,21 @@ afterEach(async () => {
 });
 
 /** A transport listening on a free port below the ephemeral range; the frames it received. */
-const serve = async (limits: Partial<TransportLimits>) => {
+const serve = async (
+  limits: Partial<TransportLimits>,
+  answer?: (connection: Connection, frame: Frame) => void,
+) => {
   const frames: Frame[] = [];
   const closed: Connection[] = [];
   const transport = new Transport(
-    { onFrame: (_c, f) => frames.push(f), onClose: (c) => closed.push(c) },
+    {
+      onFrame: (c, f) => {
+        frames.push(f);
+        answer?.(c, f);
+      },
+      onClose: (c) => closed.push(c),
+      onUndelivered: () => {},
+    },
     silentLog,
     { ...DEFAULT_LIMITS, ...limits },
   );
@@ -115,5 +125,55 @@ describe("transport limits", () => {
     expect(transport.held.value).toBe(0);
     a.destroy();
     b.destroy();
+  });
+});
+
+describe("transport delivery", () => {
+  it("a frame queued for a peer nobody listens on fails at once, not at its request timeout", async () => {
+    const undelivered: { peer: number; frames: readonly Frame[] }[] = [];
+    const transport = new Transport(
+      {
+        onFrame: () => {},
+        onClose: () => {},
+        onUndelivered: (peer, frames) => undelivered.push({ peer, frames }),
+      },
+      silentLog,
+      DEFAULT_LIMITS,
+    );
+    open.push(transport);
+    const port = (await freeBasePort(1)) + 1;
+    transport.addPeer(7, "127.0.0.1", port);
+    const started = Date.now();
+    expect(transport.sendTo(7, request)).toBe(true);
+    await until(() => undelivered.length > 0);
+    expect(undelivered).toEqual([{ peer: 7, frames: [request] }]);
+    // A refused dial answers within milliseconds; Kafka's request timeout is 2 s.
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("a peer that does not read its answers is not read either (write backpressure)", async () => {
+    const big = "x".repeat(1 << 20);
+    let answered = 0;
+    const { port, frames } = await serve({}, (connection, frame) => {
+      if (frame._tag !== "Request") return;
+      answered++;
+      connection.send({
+        _tag: "Response",
+        correlationId: frame.correlationId,
+        response: { _tag: "AdminResponse", errorCode: "NONE", errorMessage: big, body: null },
+      });
+    });
+    const socket = await dial(port);
+    socket.pause(); // reads nothing: the answers pile up in the server's socket buffer
+    const requests = 64;
+    for (let i = 1; i <= requests; i++)
+      socket.write(encodeFrameText(JSON.stringify({ ...request, correlationId: i })));
+    await new Promise((r) => setTimeout(r, 500));
+    // The server stopped reading requests once its writes to this peer backed up.
+    expect(answered).toBeLessThan(requests);
+    socket.resume();
+    await until(() => frames.length === requests, 20_000);
+    expect(answered).toBe(requests);
+    socket.destroy();
   });
 });

@@ -255,8 +255,9 @@ export class Transport implements NodeTransport {
     });
     socket.once("close", () => {
       peer.connecting = false;
-      // Frames that never left are lost; their requests time out like any lost request.
-      peer.pending.length = 0;
+      // Frames that never left: their requests fail now (a refused dial is an answer of sorts).
+      const undelivered = peer.pending.splice(0);
+      if (undelivered.length > 0 && !this.closed) this.handlers.onUndelivered(peer.id, undelivered);
       if (peer.connection === connection) peer.connection = null;
       if (this.closed || peer.retryTimer !== null) return;
       peer.retryTimer = setTimeout(() => {

@@ -291,8 +291,9 @@ export class SimTransport implements NodeTransport, Endpoint {
       peer.connecting = false;
       if (!this.alive()) return;
       if (connection === null) {
-        peer.pending.length = 0;
+        const undelivered = peer.pending.splice(0);
         this.scheduleRedial(peer);
+        if (undelivered.length > 0) this.handlers.onUndelivered(peer.id, undelivered);
         return;
       }
       this.open.add(connection);

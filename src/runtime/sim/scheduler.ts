@@ -37,6 +37,12 @@ export class Scheduler {
     return this.heap.length;
   }
 
+  /** Whether an event is due at or before `time`. */
+  hasEventBy(time: number): boolean {
+    const next = this.heap[0];
+    return next !== undefined && next.time <= time;
+  }
+
   /** Run the next event; false when none is left at or before `until`. */
   step(until: number): boolean {
     for (;;) {

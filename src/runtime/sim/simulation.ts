@@ -458,12 +458,56 @@ export class Simulation {
     return null;
   }
 
+  // ---- failover --------------------------------------------------------------------------------------
+
+  /**
+   * How long clients wait through a broker when the active controller fails: from its crash (or its
+   * isolation by a partition, which looks like a hung process) until a CreateTopics sent through a
+   * broker every 100 ms is first acknowledged. Simulated milliseconds, or null if none was within 60 s.
+   */
+  async failover(how: "crash" | "partition"): Promise<number | null> {
+    for (const n of this.nodes) this.start(n);
+    const settled = () =>
+      this.nodes.every(
+        (n) => n.node !== null && (!n.isBroker || n.node.status().brokerState === "RUNNING"),
+      ) && this.nodes.some((n) => n.node?.status().activeController === true);
+    await this.runUntil(30_000, settled);
+    await this.runUntil(this.scheduler.now + 2_000);
+    const active = this.nodes.find((n) => n.node?.status().activeController === true);
+    if (active === undefined || !settled()) return null;
+    const failedAt = this.scheduler.now;
+    if (how === "crash") this.kill(active, "crashed");
+    else
+      this.network.partition(
+        active.id,
+        this.nodes.map((n) => n.id),
+      );
+    let acknowledgedAt: number | null = null;
+    let next = 0;
+    const probe = () => {
+      if (acknowledgedAt !== null) return;
+      const sentAt = this.scheduler.now;
+      this.createTopic(`failover-${next++}`, (ok) => {
+        if (ok && acknowledgedAt === null && sentAt >= failedAt) acknowledgedAt = this.scheduler.now;
+      });
+      this.scheduler.after(100, probe);
+    };
+    probe();
+    await this.runUntil(failedAt + 60_000, () => acknowledgedAt !== null);
+    return acknowledgedAt === null ? null : acknowledgedAt - failedAt;
+  }
+
   // ---- the run -----------------------------------------------------------------------------------
 
   private async runUntil(time: number, stop: () => boolean = () => false): Promise<void> {
     while (this.violations.length === 0 && !stop()) {
-      // Out of events before `time`: a pending start or stop waits on a later one, or on nothing.
-      if (!this.scheduler.step(time)) break;
+      if (!this.scheduler.step(time)) {
+        // Out of events before `time`: a start or stop in progress may still schedule some.
+        if (this.asyncPending === 0) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!this.scheduler.hasEventBy(time)) break;
+        continue;
+      }
       this.check();
       // Node starts and stops are promises: let them settle before the next event.
       if (this.asyncPending > 0) await new Promise<void>((resolve) => setImmediate(resolve));
