@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { crc32c } from "@node-rs/crc32";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import { Random } from "../checker/random.ts";
+import { SimDisk } from "./sim/disk.ts";
 import {
   type LogEntry,
   LogStore,
@@ -318,5 +320,76 @@ describe("data directory", () => {
       expect(readFileSync(join(dir, ".lock"), "utf8"), JSON.stringify(left)).toBe(`${process.pid}\n`);
       unlock();
     }
+  });
+});
+
+describe("LogStore's flush off the event loop (R16)", () => {
+  /** A simulated disk whose asynchronous fsyncs complete only when the test says so. */
+  const manualDisk = () => {
+    const pending: (() => void)[] = [];
+    const disk = new SimDisk(new Random(1), (_ms, fn) => pending.push(fn));
+    disk.mkdirp("/log");
+    const completeSyncs = () => {
+      for (const fn of pending.splice(0)) fn();
+    };
+    return { disk, completeSyncs };
+  };
+
+  it("reports only what was appended when the fsync began; later appends wait for the next flush", () => {
+    const { disk, completeSyncs } = manualDisk();
+    const log = new LogStore("/log", 1 << 20, disk);
+    log.append(0, [noOp(1), noOp(1), noOp(1)]);
+    const results: (number | Error)[] = [];
+    log.flushAsync((r) => results.push(r));
+    expect(log.flushing).toBe(true);
+    expect(() => log.flushAsync(() => {})).toThrow(/already in flight/);
+    log.append(3, [noOp(1), noOp(1)]);
+    completeSyncs();
+    expect(results).toEqual([3]);
+    expect(log.flushedOffset).toBe(3);
+    // A crash now keeps the three flushed records whatever happens to the two that were not.
+    disk.crash();
+    expect(new LogStore("/log", 1 << 20, disk).endOffset).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a truncation while the fsync is in flight caps what it reports at the cut", () => {
+    const { disk, completeSyncs } = manualDisk();
+    const log = new LogStore("/log", 1 << 20, disk);
+    log.append(0, [noOp(1), noOp(1), noOp(1), noOp(1), noOp(1)]);
+    const results: (number | Error)[] = [];
+    log.flushAsync((r) => results.push(r));
+    log.truncate(2);
+    log.append(2, [noOp(2), noOp(2), noOp(2), noOp(2)]);
+    completeSyncs();
+    // Not 5: offsets 2..5 now hold epoch-2 records that no fsync has covered.
+    expect(results).toEqual([2]);
+    expect(log.flushedOffset).toBe(2);
+  });
+
+  it("a segment rolled while the fsync is in flight closes its file only after the fsync", () => {
+    const { disk, completeSyncs } = manualDisk();
+    const log = new LogStore("/log", 1024, disk);
+    log.append(0, [topic(1, "a")]);
+    const results: (number | Error)[] = [];
+    log.flushAsync((r) => results.push(r));
+    for (let i = 1; i < 40; i++) log.append(i, [topic(1, `t${i}`)]);
+    expect(disk.list("/log").filter((f) => f.endsWith(".log")).length).toBeGreaterThan(1);
+    completeSyncs();
+    expect(results).toEqual([1]);
+    log.close();
+    expect(new LogStore("/log", 1024, disk).endOffset).toBe(40);
+  });
+
+  it("a failed fsync is reported as the error, and nothing more counts as flushed", () => {
+    const { disk, completeSyncs } = manualDisk();
+    const log = new LogStore("/log", 1 << 20, disk);
+    log.append(0, [noOp(1)]);
+    disk.faults.failingSyncs = 1;
+    const results: (number | Error)[] = [];
+    log.flushAsync((r) => results.push(r));
+    completeSyncs();
+    expect(results).toHaveLength(1);
+    expect((results[0] as Error).message).toMatch(/EIO/);
+    expect(log.flushedOffset).toBe(0);
   });
 });
