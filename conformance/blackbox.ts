@@ -61,7 +61,9 @@ export const runBlackBox = async (options: BlackBoxOptions): Promise<BlackBoxRep
   const say = options.onEvent ?? (() => {});
   const next = seededRandom(options.seed);
   const root = mkdtempSync(join(tmpdir(), "openkraft-blackbox-"));
-  const base = await freeBasePort(options.voters * 2);
+  // Ports from the seed (when free), below the ephemeral range. The fault schedule is the seed's too;
+  // the processes' timing is not, so exact replay is the simulator's (npm run simulate -- --seed S).
+  const base = await freeBasePort(options.voters * 2, options.seed);
   const slots: Slot[] = Array.from({ length: options.voters }, (_, i) => ({
     id: i + 1,
     port: base + i + 1,

@@ -2,7 +2,7 @@
 // same formatting and process start as `kraft cluster up`, on free ports, with helpers to kill,
 // restart and query nodes. Nothing here decides protocol behaviour; it only drives processes.
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,18 +33,39 @@ const portIsFree = (port: number): Promise<boolean> =>
     server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 
-/** A base port P such that P+1..P+n and P+101..P+100+n are all free now. */
-export const freeBasePort = async (nodes: number): Promise<number> => {
+/** The OS's ephemeral port range (Linux's default when /proc says nothing). */
+export const ephemeralPortRange = (): { readonly low: number; readonly high: number } => {
+  try {
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return { low: low!, high: high! };
+  } catch {
+    // Not Linux: assume its default.
+  }
+  return { low: 32768, high: 60999 };
+};
+
+/**
+ * A base port P such that P+1..P+n and P+101..P+100+n are all free now, below the OS's ephemeral
+ * range (there an outgoing connection can take a node's port before the node binds it). With a
+ * `seed`, the first block tried is the seed's, so a seeded run uses the same ports when they are free.
+ */
+export const freeBasePort = async (nodes: number, seed?: number): Promise<number> => {
+  const { low } = ephemeralPortRange();
+  const first = 10_000;
+  const blocks = Math.max(1, Math.floor((Math.min(low, 65_536) - first - 200) / 200));
   for (let attempt = 0; attempt < 50; attempt++) {
-    // Below Linux's ephemeral range (32768 and up): there an outgoing connection can take a node's
-    // port before the node binds it.
-    const base = 20_000 + 200 * Math.floor(Math.random() * 60);
+    const block =
+      seed === undefined ? Math.floor(Math.random() * blocks) : (Math.abs(seed) + attempt) % blocks;
+    const base = first + 200 * block;
     let free = true;
     for (let i = 1; i <= nodes && free; i++)
       free = (await portIsFree(base + i)) && (await portIsFree(base + 100 + i));
     if (free) return base;
   }
-  throw new Error("no free block of ports found for a local cluster");
+  throw new Error("no free block of ports below the ephemeral range found for a local cluster");
 };
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
