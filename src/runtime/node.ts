@@ -4,7 +4,7 @@
 // decision of its own: which layer an input is for, forwarding, refusals and what an answer from
 // another cluster means are spec/node's (R147–R149).
 import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:net";
 import type { BrokerConfig } from "../../spec/metadata/broker.ts";
 import type { ControllerConfig } from "../../spec/metadata/controller.ts";
 import type { MetadataImage, OffsetRecord } from "../../spec/metadata/image.ts";
@@ -32,6 +32,7 @@ import {
 import type { Frame, ImageQuery, WireEntry, WireRequest } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
+import { serveScrape } from "./scrape-http.ts";
 import type { Cancel, Clock, Connection, Entropy, NodeServices, NodeTransport } from "./services.ts";
 import {
   type LogEntry,
@@ -1026,28 +1027,17 @@ export class KraftNode {
     return `${lines.join("\n")}\n`;
   }
 
-  private startMetrics(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((req, res) => {
-        if (req.url === "/metrics" || req.url === "/") {
-          res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-          res.end(this.metricsText());
-        } else if (req.url === "/status") {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify(this.status()));
-        } else {
-          res.writeHead(404);
-          res.end();
-        }
+  private async startMetrics(): Promise<void> {
+    const metrics = () => ({ contentType: "text/plain; version=0.0.4", body: this.metricsText() });
+    try {
+      this.metricsServer = await serveScrape(this.config.metricsPort, this.config.metricsHost, {
+        "/": metrics,
+        "/metrics": metrics,
+        "/status": () => ({ contentType: "application/json", body: JSON.stringify(this.status()) }),
       });
-      server.once("error", (error) =>
-        reject(new Error(`openkraft.metrics.port ${this.config.metricsPort}: ${error.message}`)),
-      );
-      server.listen(this.config.metricsPort, this.config.metricsHost, () => {
-        this.metricsServer = server;
-        resolve();
-      });
-    });
+    } catch (error) {
+      throw new Error(`openkraft.metrics.port ${this.config.metricsPort}: ${(error as Error).message}`);
+    }
   }
 }
 

@@ -11,10 +11,10 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { crc32c } from "@node-rs/crc32";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { Random } from "../checker/random.ts";
+import { crc32c } from "./crc32c.ts";
 import { SimDisk } from "./sim/disk.ts";
 import {
   type LogEntry,

@@ -5,13 +5,13 @@
 
 import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { crc32c } from "@node-rs/crc32";
 import * as Schema from "effect/Schema";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/records.ts";
 import { type ControlRecord, ControlRecord as ControlRecordSchema } from "../../spec/raft/messages.ts";
 import type { LogState } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
+import { crc32c } from "./crc32c.ts";
 import { type Disk, makeLiveDisk } from "./services.ts";
 
 export class StorageError extends Error {
