@@ -5,7 +5,8 @@
 //   commit       one CreateTopics at a time to the active controller, answered at commit (fsync on);
 //   throughput   committed metadata records/s under concurrent CreateTopics load;
 //   propagation  a commit answered by the controller → the topic served by each broker;
-//   idleRss      each node's resident memory when the cluster is idle.
+//   idleRss      each node's resident memory when the cluster is idle; rssAfterLoad, once idle again
+//                after the throughput load (the image holds its topics then).
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
@@ -154,14 +155,16 @@ const steady = async () => {
   const cluster = await startCluster([]);
   try {
     await sleep(3000);
-    const idleRss = Object.fromEntries(
-      await Promise.all(
-        cluster.nodes.map(async (n) => {
-          const match = /process_resident_memory_bytes (\d+)/.exec(await cluster.metrics(n.id));
-          return [`${n.id}:${n.roles}`, Math.round(Number(match?.[1]) / 1024 / 1024)] as const;
-        }),
-      ),
-    );
+    const rssNow = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          cluster.nodes.map(async (n) => {
+            const match = /process_resident_memory_bytes (\d+)/.exec(await cluster.metrics(n.id));
+            return [`${n.id}:${n.roles}`, Math.round(Number(match?.[1]) / 1024 / 1024)] as const;
+          }),
+        ),
+      );
+    const idleRss = await rssNow();
     progress(`idle RSS (MiB): ${JSON.stringify(idleRss)}`);
 
     const leader = await cluster.waitForLeader(10_000);
@@ -259,11 +262,16 @@ const steady = async () => {
       cores: availableParallelism(),
     };
     progress(`throughput: ${JSON.stringify(throughput)}`);
+    // Idle again after the load: what the image and the heap kept.
+    await sleep(3000);
+    const afterLoadRss = await rssNow();
+    progress(`RSS after the load (MiB): ${JSON.stringify(afterLoadRss)}`);
     return {
       commitMs: summary(commit),
       propagationMs: summary(propagation),
       throughput,
       idleRssMiB: idleRss,
+      rssAfterLoadMiB: afterLoadRss,
     };
   } finally {
     await cluster.destroy();

@@ -162,9 +162,15 @@ const lastLines = (file: string, n: number): string[] => {
   }
 };
 
+/**
+ * V8 flags for a node process: a young generation of 1 MB semi-spaces (the default grows to 16 MB)
+ * keeps an idle node's resident memory about 15 MB lower; a node allocates little per message.
+ */
+export const NODE_PROCESS_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
+
 export const startNodeProcess = (node: ClusterNode): ChildProcess => {
   const logFile = openSync(join(node.dir, "node.log"), "a");
-  return spawn(process.execPath, [kraftBin, "start", "--config", node.config], {
+  return spawn(process.execPath, [...NODE_PROCESS_FLAGS, kraftBin, "start", "--config", node.config], {
     stdio: ["ignore", logFile, logFile],
     // The supervisor stops its nodes in order; a terminal's Ctrl-C to the whole group is its alone.
     env: { ...process.env, KRAFT_SUPERVISED: "1" },

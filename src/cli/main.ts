@@ -1,24 +1,11 @@
 // The `kraft` command: dispatches to a subcommand and maps outcomes to exit codes
 // (0 success, 1 a failed check or operation, 2 bad usage).
 import { readFileSync } from "node:fs";
-import {
-  AdminFailure,
-  BROKERS_HELP,
-  QUORUM_HELP,
-  runBrokers,
-  runQuorum,
-  runTopics,
-  TOPICS_HELP,
-} from "./admin.ts";
-import { CHECK_HELP, runCheck } from "./check.ts";
-import { CLUSTER_HELP, runClusterUp } from "./cluster.ts";
-import { CONFORMANCE_HELP, runConformanceCommand } from "./conformance.ts";
 import { UsageError } from "./flags.ts";
-import { FORMAT_HELP, randomClusterId, runFormat, runStart, START_HELP } from "./node-commands.ts";
 
+/** A subcommand; its module is loaded only when it runs (a node process loads no checker). */
 interface Command {
   readonly summary: string;
-  readonly help: string;
   readonly run: (argv: readonly string[]) => number | Promise<number>;
 }
 
@@ -39,65 +26,65 @@ const io = {
 const COMMANDS: Record<string, Command> = {
   check: {
     summary: "model-check a small KRaft cluster built from the spec reducers",
-    help: CHECK_HELP,
-    run: (argv) => runCheck(argv, io),
+    run: async (argv) => (await import("./check.ts")).runCheck(argv, io),
   },
   conformance: {
     summary: "check an implementation against the spec (run, explore, adapter, check-trace, cluster)",
-    help: CONFORMANCE_HELP,
-    run: (argv) => runConformanceCommand(argv, io),
+    run: async (argv) => (await import("./conformance.ts")).runConformanceCommand(argv, io),
   },
   cluster: {
     summary: "start a local cluster of controller and broker processes (cluster up)",
-    help: CLUSTER_HELP,
-    run: (argv) => runClusterUp(argv, io),
+    run: async (argv) => (await import("./cluster.ts")).runClusterUp(argv, io),
   },
   start: {
     summary: "run one node from a properties file",
-    help: START_HELP,
-    run: (argv) => runStart(argv, io),
+    run: async (argv) => (await import("./node-commands.ts")).runStart(argv, io),
   },
   format: {
     summary: "prepare a node's data directory",
-    help: FORMAT_HELP,
-    run: (argv) => runFormat(argv, io),
+    run: async (argv) => (await import("./node-commands.ts")).runFormat(argv, io),
   },
   "random-cluster-id": {
     summary: "print a new cluster id",
-    help: "usage: kraft random-cluster-id\n\nPrint a new random cluster id for kraft format.",
-    run: (argv) => {
+    run: async (argv) => {
       if (argv.includes("--help") || argv.includes("-h")) {
         io.out("usage: kraft random-cluster-id\n\nPrint a new random cluster id for kraft format.");
         return 0;
       }
       if (argv.length > 0)
         throw new UsageError(`kraft random-cluster-id takes no arguments, got "${argv.join(" ")}"`);
-      io.out(randomClusterId());
+      io.out((await import("./node-commands.ts")).randomClusterId());
       return 0;
     },
   },
   quorum: {
     summary: "describe the metadata quorum (quorum describe)",
-    help: QUORUM_HELP,
-    run: (argv) => runQuorum(argv, io),
+    run: async (argv) => (await import("./admin.ts")).runQuorum(argv, io),
   },
   topics: {
     summary: "create, list, describe and delete topics",
-    help: TOPICS_HELP,
-    run: (argv) => runTopics(argv, io),
+    run: async (argv) => (await import("./admin.ts")).runTopics(argv, io),
   },
   brokers: {
     summary: "list the registered brokers (brokers list)",
-    help: BROKERS_HELP,
-    run: (argv) => runBrokers(argv, io),
+    run: async (argv) => (await import("./admin.ts")).runBrokers(argv, io),
   },
 };
 
 const version = (): string => {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
+  // From src/cli or from its build in dist/src/cli.
+  for (const path of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as {
+        name?: string;
+        version: string;
+      };
+      if (pkg.name === "openkraft") return pkg.version;
+    } catch {
+      // Not there: try the next place.
+    }
+  }
+  return "unknown";
 };
 
 const mainHelp = (): string =>
@@ -137,7 +124,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       io.err(`kraft ${name}: ${error.message}\n(see kraft ${name} --help)`);
       return 2;
     }
-    if (error instanceof AdminFailure) {
+    if (error instanceof Error && error.name === "AdminFailure") {
       io.err(`kraft ${name}: ${error.message}`);
       return 1;
     }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { BrokerRegistration, TopicImage } from "../../spec/metadata/image.ts";
 import type { CreatableTopicResult } from "../../spec/metadata/requests.ts";
 import { requestOnce } from "../cli/client.ts";
-import { type ClusterNode, kraftBin, prepareCluster } from "../cli/cluster.ts";
+import { type ClusterNode, kraftBin, NODE_PROCESS_FLAGS, prepareCluster } from "../cli/cluster.ts";
 import type { NodeResponse, WireRequest } from "../runtime/codec.ts";
 import type { NodeStatus } from "../runtime/node.ts";
 
@@ -142,9 +142,13 @@ export class LocalCluster {
   start(id: number): ChildProcess {
     const node = this.node(id);
     if (this.isRunning(id)) throw new Error(`node ${id} is already running`);
-    const child = spawn(process.execPath, [kraftBin, "start", "--config", node.config], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...NODE_PROCESS_FLAGS, kraftBin, "start", "--config", node.config],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     const logFile = join(node.dir, "node.log");
     child.stderr?.on("data", (chunk: Buffer) => {
