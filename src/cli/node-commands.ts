@@ -3,7 +3,6 @@
 
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
 import * as Cause from "effect/Cause";
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
@@ -174,9 +173,6 @@ export const runStart = async (argv: readonly string[], io: Io): Promise<number>
     throw Cause.squash(started.cause);
   }
   node = started.value;
-  // Started with a small young generation (kraft cluster up passes NODE_PROCESS_FLAGS), the start's
-  // garbage left it small; from here on it may grow under load, where it saves scavenges.
-  setFlagsFromString("--max-semi-space-size=16");
   const running = node;
   return await new Promise<number>((resolve) => {
     let done = false;

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import type * as Scope from "effect/Scope";
 import type { NodeConfig } from "./config.ts";
+import { holdDirectoryLock, holdsDirectoryLock } from "./dir-lock.ts";
 import type { Log } from "./log.ts";
 import { KraftNode } from "./node.ts";
 import {
@@ -17,10 +18,11 @@ import {
   type Entropy,
   liveClock,
   liveEntropy,
+  makeLiveDisk,
   type Network,
   type NodeServices,
 } from "./services.ts";
-import { liveDisk } from "./storage.ts";
+import { lockDirectory } from "./storage.ts";
 import { liveNetwork } from "./transport.ts";
 
 export class ClockService extends Context.Service<ClockService, Clock>()("openkraft/Clock") {}
@@ -52,11 +54,14 @@ export const servicesLayer = (services: NodeServices): Layer.Layer<NodeServiceKe
     Layer.succeed(ProcessLocalService, services.processLocal),
   );
 
+/** The file system, whose .lock file defers to the OS-level lock when this process holds it. */
+const liveProcessDisk = makeLiveDisk((dir) => lockDirectory(dir, holdsDirectoryLock(dir)));
+
 /** The live services: real time, real randomness, the file system, TCP. */
 export const liveServices = (log: Log): NodeServices => ({
   clock: liveClock,
   entropy: liveEntropy,
-  disk: liveDisk,
+  disk: liveProcessDisk,
   network: liveNetwork,
   log,
   processLocal: true,
@@ -92,6 +97,13 @@ export const kraftNode = (
 ): Effect.Effect<KraftNode, NodeStartError, NodeServiceKeys | Scope.Scope> =>
   Effect.gen(function* () {
     const services = yield* nodeServices;
+    // A real process holds its directory with an OS-level lock first (released by the kernel however
+    // the process ends); the node's own .lock file then only names it.
+    if (services.processLocal)
+      yield* Effect.acquireRelease(
+        Effect.tryPromise({ try: () => holdDirectoryLock(config.logDir), catch: startError }),
+        (release) => Effect.sync(release),
+      );
     const node = yield* Effect.acquireRelease(
       Effect.try({ try: () => new KraftNode(config, services), catch: startError }),
       (opened) => Effect.promise(() => opened.close()),

@@ -101,11 +101,12 @@ export const lockHolder = (dir: string): number | null => {
  * Take the data directory's lock file (created exclusively, holding our pid). A lock left by a
  * process that no longer runs is taken over; one held by a live process is refused.
  */
-export const lockDirectory = (dir: string): (() => void) => {
+export const lockDirectory = (dir: string, osLockHeld = false): (() => void) => {
   const path = join(dir, ".lock");
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(path, "wx");
+      // Holding the OS-level lock (dir-lock.ts), whatever the file says is stale: overwrite it.
+      const fd = openSync(path, osLockHeld ? "w" : "wx");
       try {
         writeSync(fd, `${process.pid}\n`);
       } catch (error) {
