@@ -105,7 +105,7 @@ export const kraftNode = (
         (release) => Effect.sync(release),
       );
     const node = yield* Effect.acquireRelease(
-      Effect.try({ try: () => new KraftNode(config, services), catch: startError }),
+      Effect.try({ try: () => KraftNode.open(config, services), catch: startError }),
       (opened) => Effect.promise(() => opened.close()),
     );
     yield* Effect.tryPromise({ try: () => node.start(), catch: startError });

@@ -81,6 +81,15 @@ export interface NodeStatus {
 /** How long each part of a graceful stop (a broker's controlled shutdown, a leader's resignation) may take. */
 export const GRACEFUL_STOP_MS = 5000;
 
+/** What KraftNode.open acquired and read before the node is built. */
+interface OpenedStorage {
+  readonly meta: MetaProperties;
+  readonly unlock: () => void;
+  readonly store: LogStore;
+  readonly quorum: QuorumStateStore;
+  readonly quorumState: ElectionState | null;
+}
+
 export class NodeError extends Error {
   override readonly name = "NodeError";
 }
@@ -142,36 +151,52 @@ export class KraftNode {
   };
   readonly onFatal: ((reason: string) => void)[] = [];
 
-  constructor(config: NodeConfig, services: NodeServices) {
+  /**
+   * Open a node's storage — meta.properties, the directory's lock, the metadata log (recovering its
+   * tail) and quorum-state — and build the node on it. If any step fails, what the steps before it
+   * acquired is released. Nothing runs until start().
+   */
+  static open(config: NodeConfig, services: NodeServices): KraftNode {
+    const disk = services.disk;
+    const meta = readMetaProperties(config.logDir, disk);
+    if (meta.nodeId !== config.nodeId) {
+      throw new NodeError(
+        `${config.logDir} was formatted for node ${meta.nodeId}, but node.id is ${config.nodeId}; use the directory formatted for this node`,
+      );
+    }
+    const unlock = disk.lock(config.logDir);
+    let store: LogStore | undefined;
+    try {
+      store = new LogStore(`${config.logDir}/__cluster_metadata-0`, config.segmentBytes, disk);
+      const quorum = new QuorumStateStore(config.logDir, meta.clusterId, disk);
+      const quorumState = quorum.read() ?? null;
+      // R13, R18: quorum-state is written before anything that names an epoch, so a log with records
+      // and no quorum-state means the file was lost, and with it the votes this node cast: starting
+      // as new could vote twice in one epoch. Refuse, and say what to do.
+      if (quorumState === null && store.endOffset > 0) {
+        throw new StorageError(
+          `${config.logDir}/quorum-state is missing but the metadata log holds ${store.endOffset} records: this node's votes are lost and it could vote twice in an epoch; restore quorum-state from a backup, or remove this node's data directory and format it again so that it catches up from the quorum`,
+        );
+      }
+      return new KraftNode(config, services, { meta, unlock, store, quorum, quorumState });
+    } catch (error) {
+      store?.close();
+      unlock();
+      throw error;
+    }
+  }
+
+  private constructor(config: NodeConfig, services: NodeServices, opened: OpenedStorage) {
     this.config = config;
     this.services = services;
     this.log = services.log;
     this.clock = services.clock;
     this.entropy = services.entropy;
-    const disk = services.disk;
     this.loopbackAnswers = { ...this.loopback, peer: config.nodeId };
-    this.meta = readMetaProperties(config.logDir, disk);
-    if (this.meta.nodeId !== config.nodeId) {
-      throw new NodeError(
-        `${config.logDir} was formatted for node ${this.meta.nodeId}, but node.id is ${config.nodeId}; use the directory formatted for this node`,
-      );
-    }
-    this.unlock = disk.lock(config.logDir);
-    try {
-      this.store = new LogStore(`${config.logDir}/__cluster_metadata-0`, config.segmentBytes, disk);
-    } catch (error) {
-      this.unlock();
-      throw error;
-    }
-    if (this.store.recovery.truncated !== null) {
-      this.log.warn(
-        this.store.recovery.lostFlushed
-          ? "cut corrupt records off the metadata log that may have been acknowledged: this voter neither votes nor stands for election until it has caught up with a leader (R146)"
-          : "cut a torn, unflushed tail off the metadata log",
-        { cut: this.store.recovery.truncated, kept: this.store.endOffset },
-      );
-    }
-    this.quorum = new QuorumStateStore(config.logDir, this.meta.clusterId, disk);
+    this.meta = opened.meta;
+    this.unlock = opened.unlock;
+    this.store = opened.store;
+    this.quorum = opened.quorum;
     this.raftConfig = makeConfig({
       nodeId: config.nodeId,
       clusterId: this.meta.clusterId,
@@ -237,20 +262,10 @@ export class KraftNode {
     for (const v of config.voters) if (v.id !== config.nodeId) this.transport.addPeer(v.id, v.host, v.port);
     // The process start (R18–R22, R146): spec/node decides the roles from what storage holds.
     const storage = {
-      quorumState: this.quorum.read() ?? null,
+      quorumState: opened.quorumState,
       log: this.store.logState(),
       recovering: this.store.recovering,
     };
-    // R13, R18: quorum-state is written before anything that names an epoch, so a log with records
-    // and no quorum-state means the file was lost, and with it the votes this node cast: starting
-    // as new could vote twice in one epoch. Refuse, and say what to do.
-    if (storage.quorumState === null && storage.log.endOffset > 0) {
-      this.store.close();
-      this.unlock();
-      throw new StorageError(
-        `${config.logDir}/quorum-state is missing but the metadata log holds ${storage.log.endOffset} records: this node's votes are lost and it could vote twice in an epoch; restore quorum-state from a backup, or remove this node's data directory and format it again so that it catches up from the quorum`,
-      );
-    }
     const nodeStorage = {
       quorumState: storage.quorumState ?? undefined,
       log: storage.log,
@@ -278,6 +293,14 @@ export class KraftNode {
 
   /** Bind the listeners and the metrics port, connect to the voters, and start processing. */
   async start(): Promise<void> {
+    if (this.store.recovery.truncated !== null) {
+      this.log.warn(
+        this.store.recovery.lostFlushed
+          ? "cut corrupt records off the metadata log that may have been acknowledged: this voter neither votes nor stands for election until it has caught up with a leader (R146)"
+          : "cut a torn, unflushed tail off the metadata log",
+        { cut: this.store.recovery.truncated, kept: this.store.endOffset },
+      );
+    }
     for (const listener of this.config.listeners) await this.transport.listen(listener);
     if (this.config.metricsPort > 0 && this.services.processLocal) await this.startMetrics();
     if (this.config.traceFile.length > 0 && this.services.processLocal) {

@@ -205,7 +205,7 @@ export class Simulation {
     };
     let node: KraftNode;
     try {
-      node = new KraftNode(n.config, services);
+      node = KraftNode.open(n.config, services);
     } catch (error) {
       this.violate(`node ${n.id} could not start: ${(error as Error).message}`);
       return;
