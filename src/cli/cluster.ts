@@ -163,12 +163,13 @@ const lastLines = (file: string, n: number): string[] => {
 };
 
 /**
- * V8 flags for a node process: a young generation of 1 MB semi-spaces (the default grows to 16 MB)
- * keeps an idle node's resident memory about 12 MB lower (bench:cluster: 87 -> 74 MB), at the price
- * of more scavenges under a burst of writes (about 20% fewer records/s in bench:cluster's throughput
- * test). V8 fixes the limit at start; a node run by hand takes whatever flags it is given.
+ * V8 flags for a node process: a young generation of 2 MB semi-spaces (the default grows to 16 MB)
+ * keeps an idle node's resident memory about 11 MB lower (bench:cluster: 87 -> 76 MB), for more
+ * scavenges under a burst of writes: in the simulator's load test about 25% more wall time; in
+ * bench:cluster's throughput test within its run-to-run spread (15.5k-19.6k records/s against
+ * 19.7k-22.5k without). V8 fixes the limit at start; a node run by hand takes the flags it is given.
  */
-export const NODE_PROCESS_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
+export const NODE_PROCESS_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
 
 export const startNodeProcess = (node: ClusterNode): ChildProcess => {
   const logFile = openSync(join(node.dir, "node.log"), "a");
