@@ -131,13 +131,14 @@ describe("transport limits", () => {
 describe("transport delivery", () => {
   it("a frame queued for a peer nobody listens on fails at once, not at its request timeout", async () => {
     const undelivered: { peer: number; frames: readonly Frame[] }[] = [];
+    const warnings: { message: string; fields: Record<string, unknown> | undefined }[] = [];
     const transport = new Transport(
       {
         onFrame: () => {},
         onClose: () => {},
         onUndelivered: (peer, frames) => undelivered.push({ peer, frames }),
       },
-      silentLog,
+      { ...silentLog, warn: (message, fields) => warnings.push({ message, fields }) },
       DEFAULT_LIMITS,
     );
     open.push(transport);
@@ -149,6 +150,14 @@ describe("transport delivery", () => {
     expect(undelivered).toEqual([{ peer: 7, frames: [request] }]);
     // A refused dial answers within milliseconds; Kafka's request timeout is 2 s.
     expect(Date.now() - started).toBeLessThan(1000);
+    // The failure is logged once, with the cause; the redials that follow within 30 s are not.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(warnings).toEqual([
+      {
+        message: "cannot reach a peer; retrying with backoff",
+        fields: { peer: 7, address: `127.0.0.1:${port}`, error: "ECONNREFUSED", failedDials: 1 },
+      },
+    ]);
   });
 
   it("a peer that does not read its answers is not read either (write backpressure)", async () => {

@@ -26,7 +26,13 @@ interface Peer {
   pending: Frame[];
   backoffMs: number;
   retryTimer: NodeJS.Timeout | null;
+  /** Dials that failed in a row, and when that was last logged. */
+  failedDials: number;
+  failureLoggedAt: number;
 }
+
+/** While a peer cannot be reached, the failure is logged at first and then this often. */
+const DIAL_FAILURE_LOG_MS = 30_000;
 
 /** Redial a lost peer after this long, doubling up to the maximum (both the live and simulated transports). */
 export const DIAL_BACKOFF = { initialMs: 50, maxMs: 1000 } as const;
@@ -224,6 +230,8 @@ export class Transport implements NodeTransport {
         pending: [],
         backoffMs: DIAL_BACKOFF.initialMs,
         retryTimer: null,
+        failedDials: 0,
+        failureLoggedAt: 0,
       });
   }
 
@@ -236,6 +244,10 @@ export class Transport implements NodeTransport {
     peer.connecting = true;
     const socket = connect({ host: peer.host, port: peer.port });
     const connection = this.wrap(socket, "outbound", peer.id);
+    let dialError = "closed";
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      dialError = error.code ?? error.message;
+    });
     socket.once("connect", () => {
       // An outgoing connection whose local port is the one it dialled is connected to itself (the
       // OS picked the peer's port as this end's ephemeral port): its frames would come back as the
@@ -251,9 +263,26 @@ export class Transport implements NodeTransport {
       peer.connecting = false;
       peer.connection = connection;
       peer.backoffMs = DIAL_BACKOFF.initialMs;
+      if (peer.failedDials > 0)
+        this.log.info("reached a peer again", { peer: peer.id, failedDials: peer.failedDials });
+      peer.failedDials = 0;
       for (const frame of peer.pending.splice(0)) connection.send(frame);
     });
     socket.once("close", () => {
+      if (peer.connection !== connection && !this.closed) {
+        // Never connected: say so at the first failure, then every DIAL_FAILURE_LOG_MS.
+        peer.failedDials++;
+        const now = Date.now();
+        if (peer.failedDials === 1 || now - peer.failureLoggedAt >= DIAL_FAILURE_LOG_MS) {
+          peer.failureLoggedAt = now;
+          this.log.warn("cannot reach a peer; retrying with backoff", {
+            peer: peer.id,
+            address: `${peer.host}:${peer.port}`,
+            error: dialError,
+            failedDials: peer.failedDials,
+          });
+        }
+      }
       peer.connecting = false;
       // Frames that never left: their requests fail now (a refused dial is an answer of sorts).
       const undelivered = peer.pending.splice(0);
