@@ -25,6 +25,7 @@ describe("kraft start properties", () => {
       maxConnections: 1000,
       connectionsMaxIdleMs: 600000,
       queuedMaxRequestBytes: 268435456,
+      queuedMaxRequests: 500,
     });
     expect(configWith({ "max.connections": "10", "socket.request.max.bytes": "65536" }).limits).toMatchObject(
       { maxConnections: 10, maxFrameBytes: 65536 },

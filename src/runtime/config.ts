@@ -64,6 +64,11 @@ export interface TransportLimits {
    * connections are not read until some of it is freed.
    */
   readonly queuedMaxRequestBytes: number;
+  /**
+   * queued.max.requests: client requests taken in and not yet answered; past it, the client
+   * listeners are not read until some are answered.
+   */
+  readonly queuedMaxRequests: number;
 }
 
 interface PropertyDef {
@@ -157,6 +162,12 @@ export const PROPERTIES: readonly PropertyDef[] = [
     name: "connections.max.idle.ms",
     default: "600000",
     description: "an inbound connection with no traffic this long is closed",
+  },
+  {
+    name: "queued.max.requests",
+    default: "500",
+    description:
+      "client requests taken in and not yet answered; past it, client listeners are not read until some are answered",
   },
   {
     name: "queued.max.request.bytes",
@@ -297,6 +308,7 @@ export const DEFAULT_LIMITS: TransportLimits = {
   maxConnections: 1000,
   connectionsMaxIdleMs: 600_000,
   queuedMaxRequestBytes: 268_435_456,
+  queuedMaxRequests: 500,
 };
 
 const limitsFrom = (props: Map<string, string>): TransportLimits => {
@@ -305,6 +317,7 @@ const limitsFrom = (props: Map<string, string>): TransportLimits => {
     maxConnections: int(props, "max.connections", 1, 2147483647),
     connectionsMaxIdleMs: int(props, "connections.max.idle.ms", 1, 2147483647),
     queuedMaxRequestBytes: int(props, "queued.max.request.bytes", 1024, 2147483647),
+    queuedMaxRequests: int(props, "queued.max.requests", 1, 2147483647),
   };
   // One frame must fit in what may be held, or a large one could never be read.
   if (limits.queuedMaxRequestBytes < limits.maxFrameBytes)

@@ -117,6 +117,8 @@ export class KraftNode {
   private readonly outstanding = new Map<string, Outstanding>();
   /** Requests this node must answer: where each answer goes, by requester and correlation id. */
   private readonly origins = new Map<string, Connection>();
+  /** The client requests among them (queued.max.requests bounds how many). */
+  private readonly clientRequests = new Set<string>();
   /** When each replica last fetched (DescribeQuorum's timestamps; the reducer keeps no clock). */
   private readonly lastFetch = new Map<number, number>();
   private metricsServer: Server | null = null;
@@ -673,6 +675,7 @@ export class KraftNode {
     const key = `node:${to}:${correlationId}`;
     const connection = this.origins.get(key);
     this.origins.delete(key);
+    if (this.clientRequests.delete(key)) this.boundClientRequests();
     connection?.send({ _tag: "Response", correlationId, response: this.stamped(response) });
   }
 
@@ -844,6 +847,10 @@ export class KraftNode {
     // A node's requests carry its id; a client's carry -1 and are told apart by their connection.
     const from = claimedFrom >= 0 ? claimedFrom : clientIdOf(connection);
     this.origins.set(`node:${from}:${correlationId}`, connection);
+    if (from < 0) {
+      this.clientRequests.add(`node:${from}:${correlationId}`);
+      this.boundClientRequests();
+    }
     this.enqueue({ input: { _tag: "Request", from, correlationId, request } });
   }
 
@@ -887,8 +894,32 @@ export class KraftNode {
     }
   }
 
+  /**
+   * queued.max.requests: with that many client requests unanswered, the client listeners are not read
+   * (the controller's stays read: Raft must go on) until answers bring the count below it.
+   */
+  private boundClientRequests(): void {
+    const full = this.clientRequests.size >= this.config.limits.queuedMaxRequests;
+    if (full === this.clientListenersPaused) return;
+    this.clientListenersPaused = full;
+    if (full)
+      this.log.warn("queued.max.requests client requests are unanswered: client listeners wait", {
+        queuedMaxRequests: this.config.limits.queuedMaxRequests,
+      });
+    for (const listener of this.config.listeners)
+      if (listener.name !== this.config.controllerListenerName)
+        this.transport.pauseReading(listener.name, full);
+  }
+
+  private clientListenersPaused = false;
+
   private onClose(connection: Connection): void {
-    for (const [key, c] of this.origins) if (c === connection) this.origins.delete(key);
+    for (const [key, c] of this.origins) {
+      if (c !== connection) continue;
+      this.origins.delete(key);
+      this.clientRequests.delete(key);
+    }
+    this.boundClientRequests();
     if (connection.peer < 0) return;
     // Collect first: failing a request can send a new one to the same peer, which must not be
     // failed by this same close.

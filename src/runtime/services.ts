@@ -112,6 +112,8 @@ export interface NodeTransport extends TransportCounters {
   listen(listener: Listener): Promise<void>;
   addPeer(id: number, host: string, port: number): void;
   dialAll(): void;
+  /** Stop (or resume) reading the connections that came in on `listener` (queued.max.requests). */
+  pauseReading(listener: string, paused: boolean): void;
   /** Send to a peer node; false when it cannot be sent (unknown peer, full wait queue). */
   sendTo(id: number, frame: Frame): boolean;
   close(): Promise<void>;

@@ -129,6 +129,20 @@ describe("transport limits", () => {
 });
 
 describe("transport delivery", () => {
+  it("queued.max.requests: a paused listener's connections are not read until it resumes", async () => {
+    const { transport, port, frames } = await serve({});
+    const socket = await dial(port);
+    transport.pauseReading("PLAINTEXT", true);
+    await new Promise((r) => setTimeout(r, 50));
+    socket.write(encodeFrameText(JSON.stringify(request)));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(frames).toEqual([]);
+    transport.pauseReading("PLAINTEXT", false);
+    await until(() => frames.length === 1);
+    expect(frames).toEqual([request]);
+    socket.destroy();
+  });
+
   it("a frame queued for a peer nobody listens on fails at once, not at its request timeout", async () => {
     const undelivered: { peer: number; frames: readonly Frame[] }[] = [];
     const warnings: { message: string; fields: Record<string, unknown> | undefined }[] = [];

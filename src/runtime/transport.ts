@@ -64,6 +64,10 @@ export class Transport implements NodeTransport {
   private readonly waiting = new Set<Socket>();
   /** Connections not read until what was written to them drains (a peer that does not read its answers). */
   private readonly draining = new WeakSet<Socket>();
+  /** Listeners whose connections are not read while the node has too many requests unanswered. */
+  private readonly pausedListeners = new Set<string>();
+  private readonly inboundSockets = new Map<Connection, Socket>();
+  private readonly listenerOf = new WeakMap<Socket, string>();
   private lastRefusalLog = 0;
 
   constructor(handlers: TransportHandlers, log: Log, limits: TransportLimits = DEFAULT_LIMITS) {
@@ -75,8 +79,31 @@ export class Transport implements NodeTransport {
   /** Read the connections that waited for held bytes, once there is room again. */
   private resumeWaiting(): void {
     if (this.held.value > this.limits.queuedMaxRequestBytes) return;
-    for (const socket of this.waiting) if (!this.draining.has(socket)) socket.resume();
+    const waiting = [...this.waiting];
     this.waiting.clear();
+    for (const socket of waiting) this.resumeIfFree(socket);
+  }
+
+  /** Read a socket again unless another reason to hold it still stands. */
+  private resumeIfFree(socket: Socket): void {
+    const listener = this.listenerOf.get(socket);
+    if (
+      !this.waiting.has(socket) &&
+      !this.draining.has(socket) &&
+      (listener === undefined || !this.pausedListeners.has(listener))
+    )
+      socket.resume();
+  }
+
+  pauseReading(listener: string, paused: boolean): void {
+    if (paused === this.pausedListeners.has(listener)) return;
+    if (paused) this.pausedListeners.add(listener);
+    else this.pausedListeners.delete(listener);
+    for (const [connection, socket] of this.inboundSockets) {
+      if (connection.listener !== listener) continue;
+      if (paused) socket.pause();
+      else this.resumeIfFree(socket);
+    }
   }
 
   private wrap(socket: Socket, listener: string, peer: number): Connection {
@@ -102,7 +129,7 @@ export class Transport implements NodeTransport {
           socket.pause();
           socket.once("drain", () => {
             this.draining.delete(socket);
-            if (!this.waiting.has(socket)) socket.resume();
+            this.resumeIfFree(socket);
           });
         }
         return true;
@@ -200,7 +227,13 @@ export class Transport implements NodeTransport {
         });
         const connection = this.wrap(socket, listener.name, -1);
         this.inbound.add(connection);
-        socket.on("close", () => this.inbound.delete(connection));
+        this.inboundSockets.set(connection, socket);
+        this.listenerOf.set(socket, listener.name);
+        if (this.pausedListeners.has(listener.name)) socket.pause();
+        socket.on("close", () => {
+          this.inbound.delete(connection);
+          this.inboundSockets.delete(connection);
+        });
       });
       server.once("error", (error: NodeJS.ErrnoException) => {
         reject(

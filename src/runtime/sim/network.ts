@@ -226,6 +226,11 @@ export class SimTransport implements NodeTransport, Endpoint {
   private readonly peers = new Map<number, Peer>();
   private readonly open = new Set<Connection>();
   private closedDown = false;
+  private readonly pausedListeners = new Set<string>();
+  /** Frames read from connections that came in (the simulator's tests count them). */
+  framesReadInbound = 0;
+  /** Frames that arrived on a paused listener's connections, delivered in order once it resumes. */
+  private readonly heldFrames: { readonly connection: Connection; readonly frame: Frame }[] = [];
 
   private readonly network: SimNetwork;
   readonly node: number;
@@ -244,7 +249,26 @@ export class SimTransport implements NodeTransport, Endpoint {
   }
 
   deliver(connection: Connection, frame: Frame): void {
-    if (this.open.has(connection)) this.handlers.onFrame(connection, frame);
+    if (!this.open.has(connection)) return;
+    if (this.pausedListeners.has(connection.listener)) this.heldFrames.push({ connection, frame });
+    else {
+      if (connection.listener !== "outbound") this.framesReadInbound++;
+      this.handlers.onFrame(connection, frame);
+    }
+  }
+
+  pauseReading(listener: string, paused: boolean): void {
+    if (paused) {
+      this.pausedListeners.add(listener);
+      return;
+    }
+    this.pausedListeners.delete(listener);
+    const resumed = this.heldFrames.filter((h) => h.connection.listener === listener);
+    for (let i = this.heldFrames.length - 1; i >= 0; i--)
+      if (this.heldFrames[i]!.connection.listener === listener) this.heldFrames.splice(i, 1);
+    this.network.scheduler.after(0, () => {
+      for (const { connection, frame } of resumed) this.deliver(connection, frame);
+    });
   }
 
   closed(connection: Connection): void {

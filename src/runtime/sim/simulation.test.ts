@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LogStore } from "../storage.ts";
-import { type SimulationResult, simulate } from "./simulation.ts";
+import { Simulation, type SimulationResult, simulate } from "./simulation.ts";
 
 /** The seeds `npm test` runs (both topologies: every third seed is combined). */
 const SEEDS = Array.from({ length: 48 }, (_, i) => i + 1);
@@ -70,5 +70,20 @@ describe("the deterministic simulator of the real runtime", () => {
     } finally {
       LogStore.prototype.flushAsync = original;
     }
+  });
+
+  it("queued.max.requests: a broker whose controller went away stops reading clients at the limit", async () => {
+    const flood = (limit: number) =>
+      new Simulation({
+        seed: 5,
+        faultMs: 0,
+        healMs: 0,
+        topology: "separate",
+        faults: false,
+        properties: { "queued.max.requests": limit },
+      }).flood(50, 500);
+    // Every request waits on the unreachable controller (a request timeout is 2 s): 10 are taken in.
+    expect(await flood(10)).toEqual({ taken: 10, paused: true });
+    expect(await flood(500)).toEqual({ taken: 50, paused: false });
   });
 });

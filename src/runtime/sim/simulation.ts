@@ -29,6 +29,8 @@ export interface SimulationOptions {
   readonly faults: boolean;
   /** Disks whose fsync makes nothing durable: to show that the checks catch lost writes. */
   readonly lyingDisks?: boolean;
+  /** Properties added to every node's configuration. */
+  readonly properties?: Readonly<Record<string, string | number>>;
 }
 
 export interface SimulationResult {
@@ -158,7 +160,10 @@ export class Simulation {
     for (const { id, text } of specs) {
       const random = new Random((options.seed * 31 + id) | 0);
       const disk = new SimDisk(random, (ms, fn) => this.scheduler.after(ms, fn));
-      const config = nodeConfigFrom(parseProperties(text));
+      const extra = Object.entries(options.properties ?? {});
+      const config = nodeConfigFrom(
+        parseProperties(extra.length === 0 ? text : text + renderProperties(extra)),
+      );
       disk.mkdirp(config.logDir);
       writeMetaProperties(
         config.logDir,
@@ -456,6 +461,46 @@ export class Simulation {
         if (!names.has(name)) return `broker ${n.id}'s metadata lacks the acknowledged topic ${name}`;
     }
     return null;
+  }
+
+  /**
+   * Clients flood a broker whose controllers have all become unreachable: every request it takes in
+   * waits on the controller. Returns how many requests the broker took in (it logs when it stops
+   * reading), after `requests` were sent and `waitMs` passed.
+   */
+  async flood(requests: number, waitMs: number): Promise<{ taken: number; paused: boolean }> {
+    for (const n of this.nodes) this.start(n);
+    const running = () =>
+      this.nodes.every((n) => n.node !== null && (!n.isBroker || n.node.status().brokerState === "RUNNING"));
+    await this.runUntil(30_000, running);
+    const broker = this.nodes.find((n) => n.isBroker)!;
+    const controllers = this.nodes.filter((n) => n.config.roles.includes("controller")).map((n) => n.id);
+    for (const id of controllers) this.network.partition(id, [broker.id]);
+    const before = broker.transport?.framesReadInbound ?? 0;
+    const client = this.client(broker.brokerAddress);
+    for (let i = 0; i < requests; i++)
+      client.request(
+        broker.brokerAddress,
+        {
+          _tag: "Request",
+          from: -1,
+          correlationId: this.nextCorrelationId++,
+          request: {
+            _tag: "CreateTopicsRequest",
+            validateOnly: false,
+            topics: [
+              { name: `flood-${i}`, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] },
+            ],
+          },
+        },
+        () => {},
+      );
+    await this.runUntil(this.scheduler.now + waitMs);
+    const taken = (broker.transport?.framesReadInbound ?? 0) - before;
+    return {
+      taken,
+      paused: broker.lines.some((l) => l.includes("queued.max.requests client requests are unanswered")),
+    };
   }
 
   // ---- failover --------------------------------------------------------------------------------------
