@@ -56,6 +56,8 @@ export const BrokerState = Schema.Struct({
   nextCorrelationId: Int32,
   /** The controller's last word: has this broker replayed its own registration (R115)? */
   caughtUp: Schema.Boolean,
+  /** R116: whether the controller has answered a heartbeat of this controlled shutdown yet. */
+  shutdownAnswered: Schema.Boolean,
 });
 export type BrokerState = typeof BrokerState.Type;
 
@@ -154,6 +156,7 @@ export const initialBrokerState = (
   alterInflight: null,
   nextCorrelationId: 1,
   caughtUp: false,
+  shutdownAnswered: false,
 });
 
 /** What a starting broker asks for (R112): arm the heartbeat timer that drives registration. */
@@ -178,6 +181,9 @@ const send = (
     [slot]: { correlationId, controllerId: s.controllerId, request },
   };
 };
+
+/** R116: how soon a broker in controlled shutdown asks again after the controller's first answer. */
+export const CONTROLLED_SHUTDOWN_RECHECK_MS = 50;
 
 /** R112, R115: what the lifecycle manager sends on each tick. */
 const tick = (s: BrokerState, config: BrokerConfig, out: Out): BrokerState => {
@@ -232,7 +238,15 @@ const lifecycleResponse = (s: BrokerState, out: Out, response: ControllerRespons
         out.effects.push({ _tag: "ShutdownNow" });
         return { ...cleared, lifecycle: "SHUTTING_DOWN", caughtUp: response.isCaughtUp };
       }
-      if (s.lifecycle === "PENDING_CONTROLLED_SHUTDOWN") return { ...cleared, caughtUp: response.isCaughtUp };
+      if (s.lifecycle === "PENDING_CONTROLLED_SHUTDOWN") {
+        // R116: after the first answer that is not yet SHUTDOWN_NOW (the controller has just moved
+        // leadership away), ask again soon rather than a heartbeat interval later, as Kafka does.
+        if (!s.shutdownAnswered) {
+          mark(out, "R116:first-pending-answer-asks-again-soon");
+          out.effects.push({ _tag: "ArmHeartbeatTimer", delayMs: CONTROLLED_SHUTDOWN_RECHECK_MS });
+        }
+        return { ...cleared, caughtUp: response.isCaughtUp, shutdownAnswered: true };
+      }
       // R116: unfenced ⇒ RUNNING; fenced again (e.g. after a session timeout) ⇒ back to RECOVERY.
       mark(out, response.isFenced ? "R116:stays-fenced" : "R116:runs-unfenced");
       return {
