@@ -133,9 +133,23 @@ describe("the reference cluster", () => {
     // DescribeQuorum answers through a broker too (forwarded to the leader).
     const quorum = await cluster.request(BROKERS[0]!, { _tag: "DescribeQuorumAdminRequest" });
     expect(quorum).toMatchObject({ _tag: "AdminResponse", errorCode: "NONE" });
-    const body = (quorum as { body: { leaderId: number; currentVoters: { replicaId: number }[] } }).body;
+    const body = (
+      quorum as {
+        body: {
+          leaderId: number;
+          currentVoters: { replicaId: number; lastFetchTimestamp: number }[];
+          observers: { replicaId: number; lastFetchTimestamp: number }[];
+        };
+      }
+    ).body;
     expect(body.leaderId).toBe(leader.nodeId);
     expect(body.currentVoters.map((v) => v.replicaId).sort()).toEqual(CONTROLLERS);
+    // R88: the leader reports when each follower and observer last fetched (the time it received it).
+    const asked = Date.now();
+    for (const r of [...body.currentVoters, ...body.observers].filter((r) => r.replicaId !== leader.nodeId)) {
+      expect(r.lastFetchTimestamp, `replica ${r.replicaId}`).toBeGreaterThan(asked - 60_000);
+      expect(r.lastFetchTimestamp, `replica ${r.replicaId}`).toBeLessThanOrEqual(asked);
+    }
   });
 
   it("a topic created through a broker appears on every node with the same id and assignment", async () => {

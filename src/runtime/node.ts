@@ -119,8 +119,6 @@ export class KraftNode {
   private readonly origins = new Map<string, Connection>();
   /** The client requests among them (queued.max.requests bounds how many). */
   private readonly clientRequests = new Set<string>();
-  /** When each replica last fetched (DescribeQuorum's timestamps; the reducer keeps no clock). */
-  private readonly lastFetch = new Map<number, number>();
   private metricsServer: Server | null = null;
   private traceFd: number | null = null;
   /** The process start as spec/node saw it, for the node trace (conformance/node-trace.ts). */
@@ -676,38 +674,7 @@ export class KraftNode {
     const connection = this.origins.get(key);
     this.origins.delete(key);
     if (this.clientRequests.delete(key)) this.boundClientRequests();
-    connection?.send({ _tag: "Response", correlationId, response: this.stamped(response) });
-  }
-
-  /**
-   * R88: a DescribeQuorum answer this node's Raft layer gave carries the fetch timestamps only the
-   * shell knows (the reducer keeps no clock); an answer relayed from another node has them already.
-   */
-  private stamped(response: NodeResponse): NodeResponse {
-    if (response._tag !== "AdminResponse") return response;
-    const message = response.body as RaftMessage | null;
-    if (
-      message?._tag !== "DescribeQuorumResponse" ||
-      "lastFetchTimestamp" in (message.currentVoters[0] ?? {})
-    )
-      return response;
-    const stamp = (r: (typeof message.currentVoters)[number]) => {
-      const fetched =
-        r.replicaId === this.config.nodeId ? this.clock.now() : (this.lastFetch.get(r.replicaId) ?? -1);
-      return {
-        ...r,
-        lastFetchTimestamp: fetched,
-        lastCaughtUpTimestamp: r.logEndOffset >= message.highWatermark ? fetched : -1,
-      };
-    };
-    return {
-      ...response,
-      body: {
-        ...message,
-        currentVoters: message.currentVoters.map(stamp),
-        observers: message.observers.map(stamp),
-      },
-    };
+    connection?.send({ _tag: "Response", correlationId, response });
   }
 
   private track(entry: Omit<Outstanding, "cancel">): void {
@@ -809,7 +776,6 @@ export class KraftNode {
       return;
     }
     if (isRequest(message)) {
-      if (message._tag === "FetchRequest") this.lastFetch.set(frame.from, this.clock.now());
       this.origins.set(`raft:${frame.from}:${frame.correlationId ?? -1}`, connection);
     } else {
       const key = `raft:${connection.peer >= 0 ? connection.peer : frame.from}:${frame.correlationId}`;
@@ -819,10 +785,15 @@ export class KraftNode {
         this.outstanding.delete(key);
       }
     }
-    const input =
-      frame.correlationId === undefined
-        ? { _tag: "Received" as const, from: frame.from, message }
-        : { _tag: "Received" as const, from: frame.from, message, correlationId: frame.correlationId };
+    // R88: a fetch carries the time it arrived, which the leader keeps for DescribeQuorum (the reducer
+    // keeps no clock).
+    const input = {
+      _tag: "Received" as const,
+      from: frame.from,
+      message,
+      ...(frame.correlationId === undefined ? {} : { correlationId: frame.correlationId }),
+      ...(message._tag === "FetchRequest" ? { nowMs: this.clock.now() } : {}),
+    };
     const fetched: LogPayload[] | undefined = frame.entries?.map((e) => ({
       control: e.control,
       record: e.record,
