@@ -187,7 +187,8 @@ export interface QuorumSummary {
 }
 
 /**
- * Ask the nodes in turn for the quorum until one answers with a leader. With `clusterId`, only a node
+ * Ask the nodes in turn for the quorum until one answers with a leader that has committed in its epoch.
+ * With `clusterId`, only a node
  * of that cluster counts (another cluster's nodes on the same ports must not be taken for ours); with
  * `stillRunning`, the wait ends as soon as it returns false.
  */
@@ -212,7 +213,8 @@ export const waitForLeader = async (
         const r = await requestOnce(address, { _tag: "DescribeQuorumAdminRequest" }, 1000);
         if (r._tag === "AdminResponse" && r.errorCode === "NONE") {
           const body = r.body as { leaderId: number; leaderEpoch: number; highWatermark: number };
-          if (body.leaderId >= 0)
+          // A leader counts once it has committed in its epoch (before that its high watermark is -1).
+          if (body.leaderId >= 0 && body.highWatermark >= 0)
             return {
               leaderId: body.leaderId,
               leaderEpoch: body.leaderEpoch,
