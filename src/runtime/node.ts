@@ -380,8 +380,15 @@ export class KraftNode {
         if (this.fatal !== null) return;
       }
     } catch (error) {
-      // A bug or a disk failure: stop rather than go on from a state nobody checked.
-      this.die(`stopping on an unexpected error: ${(error as Error).stack ?? String(error)}`);
+      // A bug or a disk failure: stop rather than go on from a state nobody checked. A system error (a
+      // full disk, an I/O error) is the environment's, said in one line; anything else is a bug, with
+      // its stack.
+      const code = (error as NodeJS.ErrnoException).code;
+      this.die(
+        typeof code === "string"
+          ? `stopping: the disk failed (${(error as Error).message}); fix it and restart the node`
+          : `stopping on an unexpected error: ${(error as Error).stack ?? String(error)}`,
+      );
     } finally {
       this.pumping = false;
     }

@@ -114,7 +114,8 @@ export class SimNetwork {
 
   bind(address: string, transport: SimTransport, listener: string): void {
     const held = this.listeners.get(address);
-    if (held !== undefined && held.transport !== transport)
+    // A dead process's ports are free again, as the OS frees them.
+    if (held !== undefined && held.transport !== transport && held.transport.alive())
       throw new Error(
         `listener ${listener}://${address}: the port is in use (another node with this address?)`,
       );
@@ -287,6 +288,8 @@ export class SimTransport implements NodeTransport, Endpoint {
   }
 
   listen(listener: Listener): Promise<void> {
+    // A node that crashed while it was starting binds nothing (its process is gone).
+    if (!this.alive()) return Promise.reject(new Error(`listener ${listener.name}: the node is down`));
     try {
       this.network.bind(`${listener.host}:${listener.port}`, this, listener.name);
     } catch (error) {

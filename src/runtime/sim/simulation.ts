@@ -546,6 +546,8 @@ export class Simulation {
 
   private async runUntil(time: number, stop: () => boolean = () => false): Promise<void> {
     while (this.violations.length === 0 && !stop()) {
+      // Node starts and stops are promises: let them settle before the next event.
+      if (this.asyncPending > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       if (!this.scheduler.step(time)) {
         // Out of events before `time`: a start or stop in progress may still schedule some.
         if (this.asyncPending === 0) break;
@@ -554,8 +556,6 @@ export class Simulation {
         continue;
       }
       this.check();
-      // Node starts and stops are promises: let them settle before the next event.
-      if (this.asyncPending > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (this.scheduler.now < time && this.violations.length === 0 && !stop()) this.scheduler.now = time;
   }
