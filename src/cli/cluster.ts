@@ -165,8 +165,8 @@ const lastLines = (file: string, n: number): string[] => {
 /**
  * V8 flags for a node process: a young generation of 2 MB semi-spaces (the default grows to 16 MB)
  * keeps an idle node's resident memory about 11 MB lower (bench:cluster: 87 -> 76 MB), for more
- * scavenges under a burst of writes: in the simulator's load test about 25% more wall time; in
- * bench:cluster's throughput test within its run-to-run spread (15.5k-19.6k records/s against
+ * scavenges under a burst of writes: about 6% fewer records/s in the simulator's load test (1 MB:
+ * 11%); bench:cluster's throughput runs spread too widely to show it (15.5k-19.6k records/s against
  * 19.7k-22.5k without). V8 fixes the limit at start; a node run by hand takes the flags it is given.
  */
 export const NODE_PROCESS_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
