@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { holdDirectoryLock, holdsDirectoryLock } from "./dir-lock.ts";
-import { lockDirectory } from "./storage.ts";
+import { holdDirectoryLock } from "./dir-lock.ts";
+import { holdsDirectoryLock, lockDirectory } from "./storage.ts";
 
 const dirs: string[] = [];
 afterEach(() => {

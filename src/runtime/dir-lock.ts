@@ -4,22 +4,10 @@
 // a reused pid. The .lock file beside it only names the holder for messages. Elsewhere than Linux,
 // the .lock file alone is the lock.
 import { createHash } from "node:crypto";
-import { realpathSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Cancel } from "./services.ts";
-import { lockHolder, StorageError } from "./storage.ts";
-
-/** Real paths of the directories whose OS-level lock this process holds. */
-export const heldDirectoryLocks = new Set<string>();
-
-const realDirectory = (dir: string): string => {
-  try {
-    return realpathSync(dir);
-  } catch {
-    return dir;
-  }
-};
+import { heldDirectoryLocks, lockHolder, realDirectory, StorageError } from "./storage.ts";
 
 const lockAddress = (real: string): string =>
   `\0openkraft-dir-lock-${createHash("sha256").update(real).digest("hex").slice(0, 40)}`;
@@ -52,6 +40,3 @@ export const holdDirectoryLock = (dir: string): Promise<Cancel> => {
     });
   });
 };
-
-/** Whether this process holds `dir`'s OS-level lock (then its .lock file is this process's to write). */
-export const holdsDirectoryLock = (dir: string): boolean => heldDirectoryLocks.has(realDirectory(dir));

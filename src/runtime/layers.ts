@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import type * as Scope from "effect/Scope";
 import type { NodeConfig } from "./config.ts";
-import { holdDirectoryLock, holdsDirectoryLock } from "./dir-lock.ts";
+import { holdDirectoryLock } from "./dir-lock.ts";
 import type { Log } from "./log.ts";
 import { KraftNode } from "./node.ts";
 import {
@@ -18,11 +18,10 @@ import {
   type Entropy,
   liveClock,
   liveEntropy,
-  makeLiveDisk,
   type Network,
   type NodeServices,
 } from "./services.ts";
-import { lockDirectory } from "./storage.ts";
+import { liveDisk } from "./storage.ts";
 import { liveNetwork } from "./transport.ts";
 
 export class ClockService extends Context.Service<ClockService, Clock>()("openkraft/Clock") {}
@@ -54,14 +53,11 @@ export const servicesLayer = (services: NodeServices): Layer.Layer<NodeServiceKe
     Layer.succeed(ProcessLocalService, services.processLocal),
   );
 
-/** The file system, whose .lock file defers to the OS-level lock when this process holds it. */
-const liveProcessDisk = makeLiveDisk((dir) => lockDirectory(dir, holdsDirectoryLock(dir)));
-
 /** The live services: real time, real randomness, the file system, TCP. */
 export const liveServices = (log: Log): NodeServices => ({
   clock: liveClock,
   entropy: liveEntropy,
-  disk: liveProcessDisk,
+  disk: liveDisk,
   network: liveNetwork,
   log,
   processLocal: true,

@@ -105,7 +105,8 @@ export class KraftNode {
   private readonly transport: NodeTransport;
   private readonly clock: Clock;
   private readonly entropy: Entropy;
-  private readonly services: NodeServices;
+  /** Whether this node may open a metrics port and a trace file (not in the simulator). */
+  private readonly processLocal: boolean;
   private readonly unlock: () => void;
   /** The node as spec/node knows it: Raft, controller and broker state. */
   private node: NodeOfSpec;
@@ -188,7 +189,7 @@ export class KraftNode {
 
   private constructor(config: NodeConfig, services: NodeServices, opened: OpenedStorage) {
     this.config = config;
-    this.services = services;
+    this.processLocal = services.processLocal;
     this.log = services.log;
     this.clock = services.clock;
     this.entropy = services.entropy;
@@ -302,8 +303,8 @@ export class KraftNode {
       );
     }
     for (const listener of this.config.listeners) await this.transport.listen(listener);
-    if (this.config.metricsPort > 0 && this.services.processLocal) await this.startMetrics();
-    if (this.config.traceFile.length > 0 && this.services.processLocal) {
+    if (this.config.metricsPort > 0 && this.processLocal) await this.startMetrics();
+    if (this.config.traceFile.length > 0 && this.processLocal) {
       this.traceFd = openSync(this.config.traceFile, "a");
       // The process start, with what storage held: a trace checker replays the node from here.
       const fresh = fstatSync(this.traceFd).size === 0;
@@ -426,10 +427,8 @@ export class KraftNode {
       }
       this.counters.flushes++;
       this.counters.flushSeconds += (performance.now() - started) / 1000;
+      // Its pump schedules the next flush if appends made meanwhile want one.
       this.enqueue({ input: { _tag: "Raft", input: { _tag: "LogFlushed", offset: result } } });
-      // Appends made while this flush was in flight asked for another.
-      if (this.flushWanted && this.flushScheduled === null && this.fatal === null)
-        this.flushScheduled = this.clock.defer(() => this.flushNow());
     });
   }
 

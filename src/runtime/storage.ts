@@ -3,7 +3,7 @@
 // directory lock. Recovery validates the log's tail and cuts a torn or corrupt suffix, saying what it
 // cut.
 
-import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, realpathSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as Schema from "effect/Schema";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
@@ -97,11 +97,25 @@ export const lockHolder = (dir: string): number | null => {
   return holder > 0 && holder !== process.pid && alive(holder) ? holder : null;
 };
 
+/** Real paths of the directories whose OS-level lock (dir-lock.ts) this process holds. */
+export const heldDirectoryLocks = new Set<string>();
+
+export const realDirectory = (dir: string): string => {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+};
+
+/** Whether this process holds `dir`'s OS-level lock (then its .lock file is this process's to write). */
+export const holdsDirectoryLock = (dir: string): boolean => heldDirectoryLocks.has(realDirectory(dir));
+
 /**
  * Take the data directory's lock file (created exclusively, holding our pid). A lock left by a
  * process that no longer runs is taken over; one held by a live process is refused.
  */
-export const lockDirectory = (dir: string, osLockHeld = false): (() => void) => {
+export const lockDirectory = (dir: string, osLockHeld = holdsDirectoryLock(dir)): (() => void) => {
   const path = join(dir, ".lock");
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -139,7 +153,7 @@ export const lockDirectory = (dir: string, osLockHeld = false): (() => void) => 
   throw new StorageError(`could not take the lock ${path}`);
 };
 
-/** The real file system, with the pid-file lock above. */
+/** The real file system, with the lock above (the .lock file, deferring to the OS-level lock if held). */
 export const liveDisk: Disk = makeLiveDisk(lockDirectory);
 
 // ---- quorum-state (R14) --------------------------------------------------------------------------

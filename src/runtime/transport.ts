@@ -12,37 +12,19 @@ import {
 } from "./codec.ts";
 import { DEFAULT_LIMITS, type Listener, type TransportLimits } from "./config.ts";
 import type { Log } from "./log.ts";
-import type { Connection, Network, NodeTransport, TransportHandlers } from "./services.ts";
+import { type DialEvents, type PeerAddress, Peers } from "./peers.ts";
+import {
+  type Connection,
+  liveClock,
+  type Network,
+  type NodeTransport,
+  type TransportHandlers,
+} from "./services.ts";
 
 export type { Connection, TransportHandlers };
 
-interface Peer {
-  readonly id: number;
-  readonly host: string;
-  readonly port: number;
-  connection: Connection | null;
-  connecting: boolean;
-  /** Frames sent while the connection was being made; written once it is up. */
-  pending: Frame[];
-  backoffMs: number;
-  retryTimer: NodeJS.Timeout | null;
-  /** Dials that failed in a row, and when that was last logged. */
-  failedDials: number;
-  failureLoggedAt: number;
-}
-
-/** While a peer cannot be reached, the failure is logged at first and then this often. */
-const DIAL_FAILURE_LOG_MS = 30_000;
-
-/** Redial a lost peer after this long, doubling up to the maximum (both the live and simulated transports). */
-export const DIAL_BACKOFF = { initialMs: 50, maxMs: 1000 } as const;
-/** Frames that may wait for a peer's connection to be made. */
-export const MAX_PENDING_FRAMES = 1000;
-
 export class Transport implements NodeTransport {
   private readonly servers: Server[] = [];
-  private readonly peers = new Map<number, Peer>();
-  private readonly inbound = new Set<Connection>();
   private nextConnectionId = 1;
   private closed = false;
   readonly bytesIn = { value: 0 };
@@ -66,14 +48,23 @@ export class Transport implements NodeTransport {
   private readonly draining = new WeakSet<Socket>();
   /** Listeners whose connections are not read while the node has too many requests unanswered. */
   private readonly pausedListeners = new Set<string>();
+  /** The connections that came in, with their sockets. */
   private readonly inboundSockets = new Map<Connection, Socket>();
   private readonly listenerOf = new WeakMap<Socket, string>();
   private lastRefusalLog = 0;
+  private readonly peers: Peers;
 
   constructor(handlers: TransportHandlers, log: Log, limits: TransportLimits = DEFAULT_LIMITS) {
     this.handlers = handlers;
     this.log = log;
     this.limits = limits;
+    this.peers = new Peers(
+      liveClock,
+      log,
+      (peer, events) => this.dial(peer, events),
+      handlers.onUndelivered,
+      () => !this.closed,
+    );
   }
 
   /** Read the connections that waited for held bytes, once there is room again. */
@@ -206,7 +197,7 @@ export class Transport implements NodeTransport {
   listen(listener: Listener): Promise<void> {
     return new Promise((resolve, reject) => {
       const server = createServer((socket) => {
-        if (this.inbound.size >= this.limits.maxConnections) {
+        if (this.inboundSockets.size >= this.limits.maxConnections) {
           this.refusedConnections.value++;
           // One line per ten seconds at most: a flood must not flood the log too.
           if (Date.now() - this.lastRefusalLog > 10_000) {
@@ -226,14 +217,10 @@ export class Transport implements NodeTransport {
           socket.destroy();
         });
         const connection = this.wrap(socket, listener.name, -1);
-        this.inbound.add(connection);
         this.inboundSockets.set(connection, socket);
         this.listenerOf.set(socket, listener.name);
         if (this.pausedListeners.has(listener.name)) socket.pause();
-        socket.on("close", () => {
-          this.inbound.delete(connection);
-          this.inboundSockets.delete(connection);
-        });
+        socket.on("close", () => this.inboundSockets.delete(connection));
       });
       server.once("error", (error: NodeJS.ErrnoException) => {
         reject(
@@ -253,31 +240,15 @@ export class Transport implements NodeTransport {
 
   /** A node this one sends to, dialled on first use and redialled with backoff when lost. */
   addPeer(id: number, host: string, port: number): void {
-    if (!this.peers.has(id))
-      this.peers.set(id, {
-        id,
-        host,
-        port,
-        connection: null,
-        connecting: false,
-        pending: [],
-        backoffMs: DIAL_BACKOFF.initialMs,
-        retryTimer: null,
-        failedDials: 0,
-        failureLoggedAt: 0,
-      });
+    this.peers.add(id, host, port);
   }
 
-  hasPeer(id: number): boolean {
-    return this.peers.has(id);
-  }
-
-  private dial(peer: Peer): void {
-    if (this.closed || peer.connecting || peer.connection !== null) return;
-    peer.connecting = true;
+  /** Dial a peer over TCP; what happens is reported to the peer table. */
+  private dial(peer: PeerAddress, events: DialEvents): void {
     const socket = connect({ host: peer.host, port: peer.port });
     const connection = this.wrap(socket, "outbound", peer.id);
     let dialError = "closed";
+    let connected = false;
     socket.once("error", (error: NodeJS.ErrnoException) => {
       dialError = error.code ?? error.message;
     });
@@ -293,71 +264,24 @@ export class Transport implements NodeTransport {
         socket.destroy();
         return;
       }
-      peer.connecting = false;
-      peer.connection = connection;
-      peer.backoffMs = DIAL_BACKOFF.initialMs;
-      if (peer.failedDials > 0)
-        this.log.info("reached a peer again", { peer: peer.id, failedDials: peer.failedDials });
-      peer.failedDials = 0;
-      for (const frame of peer.pending.splice(0)) connection.send(frame);
+      connected = true;
+      events.connected(connection);
     });
-    socket.once("close", () => {
-      if (peer.connection !== connection && !this.closed) {
-        // Never connected: say so at the first failure, then every DIAL_FAILURE_LOG_MS.
-        peer.failedDials++;
-        const now = Date.now();
-        if (peer.failedDials === 1 || now - peer.failureLoggedAt >= DIAL_FAILURE_LOG_MS) {
-          peer.failureLoggedAt = now;
-          this.log.warn("cannot reach a peer; retrying with backoff", {
-            peer: peer.id,
-            address: `${peer.host}:${peer.port}`,
-            error: dialError,
-            failedDials: peer.failedDials,
-          });
-        }
-      }
-      peer.connecting = false;
-      // Frames that never left: their requests fail now (a refused dial is an answer of sorts).
-      const undelivered = peer.pending.splice(0);
-      if (undelivered.length > 0 && !this.closed) this.handlers.onUndelivered(peer.id, undelivered);
-      if (peer.connection === connection) peer.connection = null;
-      if (this.closed || peer.retryTimer !== null) return;
-      peer.retryTimer = setTimeout(() => {
-        peer.retryTimer = null;
-        this.dial(peer);
-      }, peer.backoffMs);
-      peer.backoffMs = Math.min(peer.backoffMs * 2, DIAL_BACKOFF.maxMs);
-    });
+    socket.once("close", () => (connected ? events.lost() : events.failed(dialError)));
   }
 
-  /**
-   * Send to a peer node. Without a connection the frame waits (up to 1,000 of them) while one is
-   * made; false when the peer is unknown or the wait queue is full.
-   */
   sendTo(id: number, frame: Frame): boolean {
-    const peer = this.peers.get(id);
-    if (peer === undefined) return false;
-    if (peer.connection === null) {
-      if (peer.pending.length >= MAX_PENDING_FRAMES) return false;
-      peer.pending.push(frame);
-      this.dial(peer);
-      return true;
-    }
-    return peer.connection.send(frame);
+    return this.peers.sendTo(id, frame);
   }
 
-  /** Open connections to every peer now, so the first messages need not wait for a dial. */
   dialAll(): void {
-    for (const peer of this.peers.values()) this.dial(peer);
+    this.peers.connectAll();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const peer of this.peers.values()) {
-      if (peer.retryTimer !== null) clearTimeout(peer.retryTimer);
-      peer.connection?.close();
-    }
-    for (const c of this.inbound) c.close();
+    this.peers.close();
+    for (const c of this.inboundSockets.keys()) c.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }

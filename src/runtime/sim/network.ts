@@ -7,8 +7,8 @@ import type { Random } from "../../checker/random.ts";
 import { decodeFrameBody, type Frame } from "../codec.ts";
 import type { Listener, TransportLimits } from "../config.ts";
 import type { Log } from "../log.ts";
+import { type DialEvents, type PeerAddress, Peers } from "../peers.ts";
 import type { Connection, Network, NodeTransport, TransportHandlers } from "../services.ts";
-import { DIAL_BACKOFF, MAX_PENDING_FRAMES } from "../transport.ts";
 import type { Scheduler } from "./scheduler.ts";
 
 /** One end of a simulated connection. */
@@ -205,16 +205,6 @@ export class SimNetwork {
 
 const endpoint = (end: End): Endpoint => end.owner;
 
-interface Peer {
-  readonly id: number;
-  readonly address: string;
-  connection: Connection | null;
-  connecting: boolean;
-  pending: Frame[];
-  backoffMs: number;
-  retry: (() => void) | null;
-}
-
 /** One node's transport on the simulated network: the live transport's contract, with its backoff. */
 export class SimTransport implements NodeTransport, Endpoint {
   readonly bytesIn = { value: 0 };
@@ -224,25 +214,41 @@ export class SimTransport implements NodeTransport, Endpoint {
   readonly refusedConnections = { value: 0 };
   readonly idleClosed = { value: 0 };
   readonly held = { value: 0 };
-  private readonly peers = new Map<number, Peer>();
+  private readonly peers: Peers;
   private readonly open = new Set<Connection>();
+  /** What to tell the peer table when a connection this node dialled is lost. */
+  private readonly dialled = new Map<Connection, () => void>();
   private closedDown = false;
   private readonly pausedListeners = new Set<string>();
   /** Frames read from connections that came in (the simulator's tests count them). */
   framesReadInbound = 0;
   /** Frames that arrived on a paused listener's connections, delivered in order once it resumes. */
-  private readonly heldFrames: { readonly connection: Connection; readonly frame: Frame }[] = [];
+  private heldFrames: { readonly connection: Connection; readonly frame: Frame }[] = [];
 
   private readonly network: SimNetwork;
   readonly node: number;
   private readonly handlers: TransportHandlers;
   private readonly isAlive: () => boolean;
 
-  constructor(network: SimNetwork, node: number, handlers: TransportHandlers, isAlive: () => boolean) {
+  constructor(
+    network: SimNetwork,
+    node: number,
+    handlers: TransportHandlers,
+    log: Log,
+    isAlive: () => boolean,
+  ) {
     this.network = network;
     this.node = node;
     this.handlers = handlers;
     this.isAlive = isAlive;
+    const scheduler = network.scheduler;
+    this.peers = new Peers(
+      scheduler.clockFor(() => true),
+      log,
+      (peer, events) => this.dial(peer, events),
+      handlers.onUndelivered,
+      () => this.alive(),
+    );
   }
 
   alive(): boolean {
@@ -265,8 +271,7 @@ export class SimTransport implements NodeTransport, Endpoint {
     }
     this.pausedListeners.delete(listener);
     const resumed = this.heldFrames.filter((h) => h.connection.listener === listener);
-    for (let i = this.heldFrames.length - 1; i >= 0; i--)
-      if (this.heldFrames[i]!.connection.listener === listener) this.heldFrames.splice(i, 1);
+    this.heldFrames = this.heldFrames.filter((h) => h.connection.listener !== listener);
     this.network.scheduler.after(0, () => {
       for (const { connection, frame } of resumed) this.deliver(connection, frame);
     });
@@ -274,12 +279,9 @@ export class SimTransport implements NodeTransport, Endpoint {
 
   closed(connection: Connection): void {
     if (!this.open.delete(connection)) return;
-    for (const peer of this.peers.values()) {
-      if (peer.connection === connection) {
-        peer.connection = null;
-        this.scheduleRedial(peer);
-      }
-    }
+    const lost = this.dialled.get(connection);
+    this.dialled.delete(connection);
+    lost?.();
     if (this.isAlive()) this.handlers.onClose(connection);
   }
 
@@ -299,68 +301,34 @@ export class SimTransport implements NodeTransport, Endpoint {
   }
 
   addPeer(id: number, host: string, port: number): void {
-    if (!this.peers.has(id))
-      this.peers.set(id, {
-        id,
-        address: `${host}:${port}`,
-        connection: null,
-        connecting: false,
-        pending: [],
-        backoffMs: DIAL_BACKOFF.initialMs,
-        retry: null,
-      });
+    this.peers.add(id, host, port);
   }
 
-  private dial(peer: Peer): void {
-    if (!this.alive() || peer.connecting || peer.connection !== null) return;
-    peer.connecting = true;
-    this.network.dial(this, peer.address, peer.id, (connection) => {
-      peer.connecting = false;
-      if (!this.alive()) return;
+  /** Dial a peer on the simulated network; what happens is reported to the peer table. */
+  private dial(peer: PeerAddress, events: DialEvents): void {
+    // The network answers only while this node is alive.
+    this.network.dial(this, `${peer.host}:${peer.port}`, peer.id, (connection) => {
       if (connection === null) {
-        const undelivered = peer.pending.splice(0);
-        this.scheduleRedial(peer);
-        if (undelivered.length > 0) this.handlers.onUndelivered(peer.id, undelivered);
+        events.failed("refused");
         return;
       }
       this.open.add(connection);
-      peer.connection = connection;
-      peer.backoffMs = DIAL_BACKOFF.initialMs;
-      for (const frame of peer.pending.splice(0)) connection.send(frame);
+      this.dialled.set(connection, () => events.lost());
+      events.connected(connection);
     });
-  }
-
-  private scheduleRedial(peer: Peer): void {
-    if (!this.alive() || peer.retry !== null) return;
-    peer.retry = this.network.scheduler.after(peer.backoffMs, () => {
-      peer.retry = null;
-      this.dial(peer);
-    });
-    peer.backoffMs = Math.min(peer.backoffMs * 2, DIAL_BACKOFF.maxMs);
   }
 
   sendTo(id: number, frame: Frame): boolean {
-    const peer = this.peers.get(id);
-    if (peer === undefined) return false;
-    if (peer.connection === null) {
-      if (peer.pending.length >= MAX_PENDING_FRAMES) return false;
-      peer.pending.push(frame);
-      this.dial(peer);
-      return true;
-    }
-    return peer.connection.send(frame);
+    return this.peers.sendTo(id, frame);
   }
 
   dialAll(): void {
-    for (const peer of this.peers.values()) this.dial(peer);
+    this.peers.connectAll();
   }
 
   close(): Promise<void> {
-    for (const peer of this.peers.values()) {
-      peer.retry?.();
-      peer.retry = null;
-    }
     for (const connection of [...this.open]) connection.close();
+    this.peers.close();
     this.closedDown = true;
     this.network.unbind(this);
     return Promise.resolve();
@@ -375,8 +343,8 @@ export const simNetwork = (
 ): Network & { last: SimTransport | null } => {
   const service = {
     last: null as SimTransport | null,
-    transport: (handlers: TransportHandlers, _log: Log, _limits: TransportLimits): NodeTransport => {
-      const transport = new SimTransport(network, node, handlers, alive);
+    transport: (handlers: TransportHandlers, log: Log, _limits: TransportLimits): NodeTransport => {
+      const transport = new SimTransport(network, node, handlers, log, alive);
       service.last = transport;
       return transport;
     },

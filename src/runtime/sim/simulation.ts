@@ -55,6 +55,21 @@ const BROKER_PORT = 9092;
 const CLIENT_NODE = 1000;
 const LOG_LINES_KEPT = 60;
 
+/** An admin client's CreateTopics of one partition with the default replication factor. */
+const createTopicFrame = (
+  name: string,
+  correlationId: number,
+): Frame & { readonly correlationId: number } => ({
+  _tag: "Request",
+  from: -1,
+  correlationId,
+  request: {
+    _tag: "CreateTopicsRequest",
+    validateOnly: false,
+    topics: [{ name, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] }],
+  },
+});
+
 /** A per-node Entropy from the run's seed. */
 const entropyOf = (random: Random): Entropy => ({
   next: () => random.next(),
@@ -361,21 +376,12 @@ export class Simulation {
       else this.unknown++;
       done?.(outcome === "acknowledged");
     };
-    const frame: Frame = {
-      _tag: "Request",
-      from: -1,
-      correlationId,
-      request: {
-        _tag: "CreateTopicsRequest",
-        validateOnly: false,
-        topics: [{ name, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] }],
-      },
-    };
+    const frame = createTopicFrame(name, correlationId);
     const timeout = this.scheduler.after(30_000, () => {
       client.abandon(correlationId);
       settle("unknown");
     });
-    client.request(broker.brokerAddress, frame as Frame & { correlationId: number }, (answer) => {
+    client.request(broker.brokerAddress, frame, (answer) => {
       timeout();
       if (answer === null || answer._tag !== "Response") {
         settle("unknown");
@@ -469,10 +475,7 @@ export class Simulation {
    * reading), after `requests` were sent and `waitMs` passed.
    */
   async flood(requests: number, waitMs: number): Promise<{ taken: number; paused: boolean }> {
-    for (const n of this.nodes) this.start(n);
-    const running = () =>
-      this.nodes.every((n) => n.node !== null && (!n.isBroker || n.node.status().brokerState === "RUNNING"));
-    await this.runUntil(30_000, running);
+    await this.startAndSettle();
     const broker = this.nodes.find((n) => n.isBroker)!;
     const controllers = this.nodes.filter((n) => n.config.roles.includes("controller")).map((n) => n.id);
     for (const id of controllers) this.network.partition(id, [broker.id]);
@@ -481,18 +484,7 @@ export class Simulation {
     for (let i = 0; i < requests; i++)
       client.request(
         broker.brokerAddress,
-        {
-          _tag: "Request",
-          from: -1,
-          correlationId: this.nextCorrelationId++,
-          request: {
-            _tag: "CreateTopicsRequest",
-            validateOnly: false,
-            topics: [
-              { name: `flood-${i}`, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] },
-            ],
-          },
-        },
+        createTopicFrame(`flood-${i}`, this.nextCorrelationId++),
         () => {},
       );
     await this.runUntil(this.scheduler.now + waitMs);
@@ -503,6 +495,21 @@ export class Simulation {
     };
   }
 
+  /** Every node up, every broker RUNNING, and an active controller. */
+  private settled(): boolean {
+    return (
+      this.nodes.every(
+        (n) => n.node !== null && (!n.isBroker || n.node.status().brokerState === "RUNNING"),
+      ) && this.nodes.some((n) => n.node?.status().activeController === true)
+    );
+  }
+
+  /** Start every node, without faults, and run until the cluster has settled (at most 30 s). */
+  private async startAndSettle(): Promise<void> {
+    for (const n of this.nodes) this.start(n);
+    await this.runUntil(30_000, () => this.settled());
+  }
+
   // ---- failover --------------------------------------------------------------------------------------
 
   /**
@@ -511,15 +518,10 @@ export class Simulation {
    * broker every 100 ms is first acknowledged. Simulated milliseconds, or null if none was within 60 s.
    */
   async failover(how: "crash" | "partition"): Promise<number | null> {
-    for (const n of this.nodes) this.start(n);
-    const settled = () =>
-      this.nodes.every(
-        (n) => n.node !== null && (!n.isBroker || n.node.status().brokerState === "RUNNING"),
-      ) && this.nodes.some((n) => n.node?.status().activeController === true);
-    await this.runUntil(30_000, settled);
+    await this.startAndSettle();
     await this.runUntil(this.scheduler.now + 2_000);
     const active = this.nodes.find((n) => n.node?.status().activeController === true);
-    if (active === undefined || !settled()) return null;
+    if (active === undefined || !this.settled()) return null;
     const failedAt = this.scheduler.now;
     if (how === "crash") this.kill(active, "crashed");
     else
