@@ -10,6 +10,7 @@ import {
   ORDERINGS,
   rulesOfEffect,
   type StepContext,
+  timerIsFree,
 } from "../spec/raft/allowed.ts";
 import type { RaftEffect } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
@@ -105,6 +106,8 @@ export const judgeRaftStep = (
     const e = spec.timers.get(timer);
     const a = impl.timers.get(timer);
     const rule = TIMER_RULE[timer] ?? "R31";
+    const free = timerIsFree(timer, marks);
+    if (free && (e?._tag !== "SetTimer" || a?._tag !== "SetTimer")) continue;
     if (e === undefined || a === undefined || e._tag !== a._tag)
       return {
         what: `the ${timer} timer ends ${a === undefined ? "untouched" : a._tag === "SetTimer" ? "armed" : "cancelled"}, the spec ${e === undefined ? "leaves it untouched" : e._tag === "SetTimer" ? "arms it" : "cancels it"}`,

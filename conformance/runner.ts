@@ -9,7 +9,13 @@ import { createInterface, type Interface } from "node:readline";
 import * as Schema from "effect/Schema";
 import type { Mark } from "../spec/marks.ts";
 import { isRaftEffect, type NodeEffect } from "../spec/node/node.ts";
-import { contextForInput, nextContext, PROJECTION_RULES, type StepContext } from "../spec/raft/allowed.ts";
+import {
+  contextForInput,
+  nextContext,
+  PROJECTION_RULES,
+  QUIET_LEADER_HEARSAY,
+  type StepContext,
+} from "../spec/raft/allowed.ts";
 import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
 import { isRequest } from "../spec/raft/messages.ts";
 import type { RaftConfig } from "../spec/raft/state.ts";
@@ -413,6 +419,8 @@ const runVector = async (
   };
   const diverged = (step: number) =>
     `the projected states differ after ${step < 0 ? "the start" : `step ${step}`}: the runs can no longer be compared`;
+  const quietLeaderFollowed = (step: number) =>
+    `the node followed a leader that went quiet on it on another node's word at step ${step}, where the spec waits for the leader's own answer: a free choice (R74), but the runs can no longer be compared`;
   /** Judge one reply; why the runs can no longer be compared, or null to go on. */
   const judge = (
     step: number,
@@ -458,6 +466,10 @@ const runVector = async (
               nodeIds,
             )
           : withRules(compareEffects(expected.effects, reply.effects, ids), stepRules);
+    // R74: the node followed, on another's word, a leader that went quiet on it, where the spec
+    // waits for the leader's own; both are allowed, and the runs part here.
+    const hearsay = stepMarksHere.includes(QUIET_LEADER_HEARSAY);
+    if (effects !== null && hearsay) return quietLeaderFollowed(step);
     if (effects !== null) violations.push({ step, input, ...effects, marks: stepMarksHere });
     if (vector.layer === "raft") context = nextContext(context, expected.effects as readonly RaftEffect[]);
     if (vector.layer === "node")
@@ -466,6 +478,7 @@ const runVector = async (
       vector.layer === "node"
         ? compareNodeState(expected.state as NodeProjection, reply.state as NodeProjection)
         : compareState(expected.state, reply.state);
+    if (state !== null && hearsay) return quietLeaderFollowed(step);
     if (state !== null) {
       const { field, ...difference } = state;
       const own =

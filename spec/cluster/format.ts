@@ -7,6 +7,7 @@ import {
   METADATA_PARTITION,
   METADATA_TOPIC_ID,
   METADATA_TOPIC_NAME,
+  NO_ID,
   type ReplicaKey,
 } from "../raft/primitives.ts";
 import type { LogState, NodeState, ReplicaProgress } from "../raft/state.ts";
@@ -124,5 +125,6 @@ export const formatState = (s: NodeState): string => {
   const timers = s.timers.length === 0 ? "" : ` timers=[${s.timers.join(" ")}]`;
   const shutdown = s.shuttingDown ? " shutting-down" : "";
   const recovering = s.recovering ? " recovering" : "";
-  return `${formatRole(s)} | ${formatLog(s.log)} hw=${s.highWatermark}${inflight}${timers}${shutdown}${recovering}`;
+  const quiet = s.quietLeaderId === NO_ID ? "" : ` quiet-leader=${s.quietLeaderId}`;
+  return `${formatRole(s)} | ${formatLog(s.log)} hw=${s.highWatermark}${inflight}${timers}${quiet}${shutdown}${recovering}`;
 };

@@ -108,6 +108,14 @@ export const FREE_CHOICES: readonly FreeChoice[] = [
     reference: "round robin over the voter list from its id modulo the number of voters (Kafka: at random)",
   },
   {
+    rule: "R74",
+    what: "how an observer whose leader went quiet looks for it: whether it passes over that leader and waits for its own word",
+    allowed:
+      "either: the fetch timer ends armed (within the fetch timeout) or not where the leader goes quiet; where the spec does not take the quiet leader back on another node's word and the node does, a vector stops there without failing",
+    reference:
+      "suspects the quiet leader for one fetch timeout: asks the other voters first and follows it only on its own answer (Kafka: any voter's word)",
+  },
+  {
     rule: "R121",
     what: "the id of a new topic",
     allowed:
@@ -121,6 +129,19 @@ export const FREE_CHOICES: readonly FreeChoice[] = [
     reference: "an exception message",
   },
 ];
+
+/**
+ * R74: a step where the fetch timer is the spec's choice alone: an observer whose leader went quiet
+ * may arm it (to bound its suspicion) or not.
+ */
+export const timerIsFree = (timer: TimerKind, marks: readonly Mark[]): boolean =>
+  timer === "fetch" && marks.includes("R74:observer-loses-leader");
+
+/**
+ * R74: a step where the spec keeps an observer from following, on another node's word, a leader that
+ * went quiet on it; an implementation that follows takes the other free choice, and the runs part.
+ */
+export const QUIET_LEADER_HEARSAY: Mark = "R74:quiet-leader-not-taken-on-hearsay";
 
 /** What the reducer knew before a step, for the parts of the normal form that depend on it. */
 export interface StepContext {
@@ -139,6 +160,7 @@ export const allowedTimerRange = (
 ): readonly [number, number] => {
   if (timer === "fetch" && marks.some((m) => m.startsWith("R72:"))) return [0, config.electionBackoffMaxMs];
   if (timer === "retryBackoff") return [0, config.retryBackoffMs];
+  if (timer === "fetch" && marks.includes("R74:observer-loses-leader")) return [0, config.fetchTimeoutMs];
   return [spec.delayMs, spec.delayMs + spec.jitterMs];
 };
 

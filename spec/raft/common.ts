@@ -90,6 +90,17 @@ export const handleCommonResponse = (
   }
   if (!leaderIsConsistent(taken, out, response.leaderId, response.leaderEpoch))
     return { state: taken, proceed: false };
+  // R74: the leader that went quiet on this observer is taken back in its epoch on its own answer,
+  // not on another node's word.
+  if (
+    taken.role._tag === "Unattached" &&
+    response.leaderEpoch === taken.epoch &&
+    response.leaderId === taken.quietLeaderId &&
+    from !== response.leaderId
+  ) {
+    mark(out, "R74:quiet-leader-not-taken-on-hearsay");
+    return { state: taken, proceed: false };
+  }
   if (
     response.leaderEpoch > taken.epoch ||
     error === "FENCED_LEADER_EPOCH" ||

@@ -8,6 +8,32 @@ import { METADATA_PARTITION, METADATA_TOPIC_ID } from "./primitives.ts";
 import type { Follower, NodeState, RaftConfig } from "./state.ts";
 
 /**
+ * R74: the rotation's position, moved past the voter that went quiet as this node's leader while
+ * another voter remains to be asked.
+ */
+export const skipQuietLeader = (
+  voters: NodeState["voters"],
+  cursor: number,
+  quietLeaderId: number,
+): number =>
+  voters.length > 1 && voters[cursor % voters.length]?.id === quietLeaderId
+    ? (cursor + 1) % voters.length
+    : cursor;
+
+/** R74: the next voter in the rotation after a failed fetch or an answer that cannot be used. */
+export const nextVoter = (s: NodeState): NodeState =>
+  s.voters.length === 0
+    ? s
+    : {
+        ...s,
+        bootstrapCursor: skipQuietLeader(
+          s.voters,
+          (s.bootstrapCursor + 1) % s.voters.length,
+          s.quietLeaderId,
+        ),
+      };
+
+/**
  * Where this node fetches from now: its leader, or for a leaderless observer (or a voter recovering
  * lost records, R146) the next voter (R74).
  */
@@ -63,7 +89,7 @@ export const continueFetching = (s: NodeState, config: RaftConfig, out: Out, fai
   let next = s;
   if (failed && s.role._tag === "Unattached") {
     mark(out, "R74:next-voter-after-failure");
-    next = { ...next, bootstrapCursor: (next.bootstrapCursor + 1) % next.voters.length };
+    next = nextVoter(next);
   }
   if (failed) {
     mark(out, "R68:retry-after-backoff");

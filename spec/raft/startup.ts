@@ -38,6 +38,7 @@ const bootState = (
     config.voters.length === 0 || config.voters.some((v) => v.id === config.nodeId)
       ? 0
       : Math.abs(config.nodeId) % config.voters.length,
+  quietLeaderId: NO_ID,
   shuttingDown: false,
   // R146: a voter set of one has no other copy to recover from; it goes on with what it has.
   recovering: recovering && config.voters.length > 1 && config.voters.some((v) => v.id === config.nodeId),

@@ -143,6 +143,11 @@ export const NodeState = Schema.Struct({
   timers: Schema.Array(TimerKind),
   /** Observers without a known leader fetch from the voters in turn (R74). */
   bootstrapCursor: Schema.Int,
+  /**
+   * R74: the leader whose fetch timeout this observer saw expire, asked last and not followed on
+   * another node's word until a fetch timeout has passed or it follows a leader; NO_ID otherwise.
+   */
+  quietLeaderId: Int32,
   /** R35: set once a graceful shutdown was requested. */
   shuttingDown: Schema.Boolean,
   /**

@@ -8,7 +8,7 @@ import {
   shutdownReady,
 } from "./client.ts";
 import { handleCommonResponse } from "./common.ts";
-import { continueFetching, handleFetchResponse } from "./fetch-follower.ts";
+import { continueFetching, handleFetchResponse, nextVoter } from "./fetch-follower.ts";
 import { handleDescribeQuorumRequest, handleFetchRequest } from "./fetch-leader.ts";
 import type { RaftInput, RequestFailed, StepResult } from "./io.ts";
 import { preferredSuccessors } from "./leader.ts";
@@ -87,10 +87,7 @@ const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: Reques
     // R75: a leaderless observer tries the next voter; everyone else retries the same node.
     case "Fetch": {
       mark(out, next.role._tag === "Unattached" ? "R75:failed-fetch-next-voter" : "R75:failed-fetch-retried");
-      const moved =
-        next.role._tag === "Unattached" && next.voters.length > 0
-          ? { ...next, bootstrapCursor: (next.bootstrapCursor + 1) % next.voters.length }
-          : next;
+      const moved = next.role._tag === "Unattached" ? nextVoter(next) : next;
       return continueFetching(moved, config, out, false);
     }
     // R56: the resend timer will ask again.

@@ -1,9 +1,10 @@
 // What each timer's expiry means in each role (R24–R28, R32, R33, R57, R63(d)).
 import { mark } from "../marks.ts";
-import { continueFetching } from "./fetch-follower.ts";
+import { continueFetching, skipQuietLeader } from "./fetch-follower.ts";
 import { expireParkedFetches } from "./fetch-leader.ts";
 import { beginQuorumEpochResendMs, preferredSuccessors, sendBeginQuorumEpoch } from "./leader.ts";
 import { armTimer, electsAsVoter, hasTimer, type Out } from "./node.ts";
+import { NO_ID } from "./primitives.ts";
 import type { NodeState, RaftConfig, TimerKind } from "./state.ts";
 import { enterCandidate, enterProspective, enterResigned, enterUnattached } from "./transitions.ts";
 import { endProspective } from "./vote.ts";
@@ -40,6 +41,10 @@ const onElectionTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeStat
 /** R27: a follower that heard nothing from its leader for a fetch timeout. */
 const onFetchTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
+  if (role._tag === "Unattached" && s.quietLeaderId !== NO_ID) {
+    mark(out, "R74:quiet-leader-asked-again");
+    return { ...s, quietLeaderId: NO_ID };
+  }
   if (role._tag !== "Follower") return s;
   if (electsAsVoter(s)) {
     mark(out, "R27:follower-loses-leader");
@@ -48,7 +53,15 @@ const onFetchTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeState =
   mark(out, "R74:observer-loses-leader");
   // An observer (or a voter recovering lost records, R146) forgets the leader's liveness but keeps
   // its id, and asks the voters again.
-  return enterUnattached(s, config, out, s.epoch, role.leaderId, role.votedKey, "keep");
+  // It asks the other voters first, for one fetch timeout, and does not take the quiet leader back
+  // on their word in this epoch: only the leader's own answer, or a newer epoch, brings it back.
+  const quiet: NodeState = {
+    ...s,
+    quietLeaderId: role.leaderId,
+    bootstrapCursor: skipQuietLeader(s.voters, s.bootstrapCursor, role.leaderId),
+  };
+  const next = armTimer(quiet, out, "fetch", config.fetchTimeoutMs);
+  return enterUnattached(next, config, out, s.epoch, role.leaderId, role.votedKey, "keep");
 };
 
 export const handleTimerExpired = (

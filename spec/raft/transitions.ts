@@ -80,7 +80,8 @@ export const enterUnattached = (
         : keepTimer(next, out, "election");
   } else {
     mark(out, isVoterId(next, next.nodeId) ? "R146:recovering-voter-unattached" : "R11:observer-unattached");
-    next = cancelTimersExcept(next, out, []);
+    // R74: the fetch timer of an observer whose leader went quiet bounds how long it passes over it.
+    next = cancelTimersExcept(next, out, next.quietLeaderId === NO_ID ? [] : ["fetch"]);
   }
   if (changed) notifyLeader(out, leaderId, epoch);
   if (!electsAsVoter(next)) next = sendFetch(next, config, out);
@@ -154,6 +155,7 @@ export const enterFollower = (
       ? { _tag: "Follower", leaderId, hasFetchedFromLeader: false }
       : { _tag: "Follower", leaderId, votedKey, hasFetchedFromLeader: false },
   );
+  if (next.quietLeaderId !== NO_ID) next = { ...next, quietLeaderId: NO_ID };
   next = cancelTimersExcept(next, out, ["fetch"]);
   next = armTimer(next, out, "fetch", config.fetchTimeoutMs);
   if (epoch !== s.epoch || knownLeader(s) !== leaderId) notifyLeader(out, leaderId, epoch);

@@ -254,6 +254,7 @@ const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number
   w.push(s.highWatermark);
   w.push(s.log.flushedOffset);
   w.push(s.bootstrapCursor);
+  w.push(relabel(ctx, s.quietLeaderId));
   w.push((s.shuttingDown ? 1 : 0) | (s.recovering ? 2 : 0));
   let timers = 0;
   for (const t of s.timers) timers |= 1 << TIMERS.indexOf(t);
@@ -792,6 +793,7 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
   const highWatermark = r.next();
   const flushedOffset = r.next();
   const bootstrapCursor = r.next();
+  const quietLeaderId = r.next();
   const flags = r.next();
   const shuttingDown = (flags & 1) !== 0;
   const recovering = (flags & 2) !== 0;
@@ -813,6 +815,7 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
     inflight,
     timers,
     bootstrapCursor,
+    quietLeaderId,
     shuttingDown,
     recovering,
     nextCorrelationId: 0,

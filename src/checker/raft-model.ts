@@ -253,7 +253,8 @@ const isSelfLoop = (before: World, action: Action, outcome: Outcome): boolean =>
   if (
     a.highWatermark !== b.highWatermark ||
     a.shuttingDown !== b.shuttingDown ||
-    a.bootstrapCursor !== b.bootstrapCursor
+    a.bootstrapCursor !== b.bootstrapCursor ||
+    a.quietLeaderId !== b.quietLeaderId
   ) {
     return false;
   }
