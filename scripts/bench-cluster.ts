@@ -7,6 +7,9 @@
 //   propagation  a commit answered by the controller → the topic served by each broker;
 //   idleRss      each node's resident memory when the cluster is idle; rssAfterLoad, once idle again
 //                after the throughput load (the image holds its topics then).
+// The steady-state part (commit, throughput, propagation, memory) runs --runs times on fresh clusters
+// and reports each run and the median of each figure with its range: one run of it varies by about
+// ±15% on a 2-core machine, too much to tell a regression from noise.
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
@@ -18,6 +21,7 @@ import { LocalCluster, sleep, waitFor } from "../src/testing/local-cluster.ts";
 const { values } = parseArgs({
   options: {
     trials: { type: "string", default: "20" },
+    runs: { type: "string", default: "3" },
     "commit-samples": { type: "string", default: "500" },
     "throughput-seconds": { type: "string", default: "10" },
     "throughput-clients": { type: "string", default: "16" },
@@ -28,11 +32,12 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    `usage: npm run bench:cluster -- [--trials 20] [--commit-samples 500] [--throughput-seconds 10]
+    `usage: npm run bench:cluster -- [--runs 3] [--trials 20] [--commit-samples 500] [--throughput-seconds 10]
          [--throughput-clients 16] [--partitions-per-topic 50] [--skip failover-default,failover-fast,steady]
 
 Starts local clusters (3 controllers, 2 brokers) and prints one JSON document with failover,
-commit latency, throughput, propagation delay and idle memory. Progress goes to stderr.
+commit latency, throughput, propagation delay and idle memory. The steady-state figures come from
+--runs fresh clusters, as medians with their ranges (and every run). Progress goes to stderr.
 `,
   );
   process.exit(0);
@@ -46,6 +51,7 @@ const positive = (name: string, raw: string): number => {
   return n;
 };
 const trials = positive("trials", values.trials);
+const runs = positive("runs", values.runs);
 const commitSamples = positive("commit-samples", values["commit-samples"]);
 const throughputSeconds = positive("throughput-seconds", values["throughput-seconds"]);
 const throughputClients = positive("throughput-clients", values["throughput-clients"]);
@@ -278,11 +284,54 @@ const steady = async () => {
   }
 };
 
+type SteadyRun = Awaited<ReturnType<typeof steady>>;
+
+/** The median of each steady-state figure over the runs, with its range. */
+const medians = (all: readonly SteadyRun[]) => {
+  const figure = (pick: (run: SteadyRun) => number) => {
+    const values = all.map(pick).sort((a, b) => a - b);
+    const mid = values.length >> 1;
+    const median = values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+    return { median: Math.round(median * 100) / 100, min: values[0]!, max: values.at(-1)! };
+  };
+  // CPU per record by role: the active controller's id changes from run to run.
+  const cpu = (run: SteadyRun, role: string) => {
+    const used = Object.entries(run.throughput.cpuMicrosecondsPerRecord)
+      .filter(([label, us]) => label.endsWith(`:${role}`) && us !== null)
+      .map(([, us]) => us as number);
+    return used.length === 0 ? Number.NaN : used.reduce((a, b) => a + b, 0) / used.length;
+  };
+  const mostRss = (rss: Record<string, number>) => Math.max(...Object.values(rss));
+  return {
+    runs: all.length,
+    commitP50Ms: figure((r) => r.commitMs.p50),
+    commitP99Ms: figure((r) => r.commitMs.p99),
+    propagationP50Ms: figure((r) => r.propagationMs.p50),
+    propagationP99Ms: figure((r) => r.propagationMs.p99),
+    committedRecordsPerSecond: figure((r) => r.throughput.committedRecordsPerSecond),
+    cpuMicrosecondsPerRecord: {
+      activeController: figure((r) => cpu(r, "active-controller")),
+      otherController: figure((r) => cpu(r, "controller")),
+      broker: figure((r) => cpu(r, "broker")),
+    },
+    largestIdleRssMiB: figure((r) => mostRss(r.idleRssMiB)),
+    largestRssAfterLoadMiB: figure((r) => mostRss(r.rssAfterLoadMiB)),
+  };
+};
+
 const result: Record<string, unknown> = {
   node: process.version,
   cluster: "3 controllers + 2 brokers, separate processes on 127.0.0.1, fsync on",
 };
-if (!skip.has("steady")) Object.assign(result, await steady());
+if (!skip.has("steady")) {
+  const all: SteadyRun[] = [];
+  for (let run = 1; run <= runs; run++) {
+    progress(`steady-state run ${run}/${runs}`);
+    all.push(await steady());
+  }
+  result["steady"] = medians(all);
+  result["steadyRuns"] = all;
+}
 if (!skip.has("failover-fast"))
   result["failoverFastMs"] = await failover("failover (10x shorter timeouts)", FAST_TIMEOUTS, 200);
 if (!skip.has("failover-default"))

@@ -165,9 +165,10 @@ const lastLines = (file: string, n: number): string[] => {
 /**
  * V8 flags for a node process: a young generation of 2 MB semi-spaces (the default grows to 16 MB)
  * keeps an idle node's resident memory about 11 MB lower (bench:cluster: 87 -> 76 MB), for more
- * scavenges under a burst of writes: about 6% fewer records/s in the simulator's load test (1 MB:
- * 11%); bench:cluster's throughput runs spread too widely to show it (15.5k-19.6k records/s against
- * 19.7k-22.5k without). V8 fixes the limit at start; a node run by hand takes the flags it is given.
+ * scavenges under a burst of writes. The log store's batch and fetch encoding allocate once per
+ * batch so that this costs nothing measurable: bench:cluster's medians of 5 runs give 23.5k records/s
+ * and 14-21 µs of CPU per record, as before the flag and those changes (22.5k, 13.5-21 µs). V8 fixes
+ * the limit at start; a node run by hand takes the flags it is given.
  */
 export const NODE_PROCESS_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
 

@@ -88,6 +88,24 @@ describe("LogStore", () => {
     again.close();
   });
 
+  it("writes multi-byte UTF-8 exactly (the payload's length is in bytes, not characters)", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 1 << 20);
+    const config: LogEntry = {
+      epoch: 1,
+      control: null,
+      record: { _tag: "ConfigRecord", resourceType: 2, resourceName: "t", name: "x", value: 'é∑😀 \u0000"' },
+    };
+    log.append(0, [noOp(1), config, topic(1, "a")]);
+    expect(log.flush()).toBe(3);
+    log.close();
+    const again = new LogStore(dir, 1 << 20);
+    expect(again.recovery).toEqual({ batches: 1, records: 3, truncated: null, lostFlushed: false });
+    expect(again.slice(0, 3)).toEqual([noOp(1), config, topic(1, "a")]);
+    expect(JSON.parse(again.wireJson(0, 3))).toEqual([noOp(1), config, topic(1, "a")]);
+    again.close();
+  });
+
   it("refuses an append that does not continue the log, and writes nothing", () => {
     const dir = tempDir();
     const log = new LogStore(dir, 1 << 20);
