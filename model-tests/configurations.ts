@@ -43,7 +43,7 @@ export const CORRUPTION_CONFIGURATION: Configuration = {
 export const CORRUPTION_DEPTH = 12;
 
 /** Distinct states of CORRUPTION_CONFIGURATION to CORRUPTION_DEPTH. */
-export const CORRUPTION_DISTINCT_STATES = 747_727;
+export const CORRUPTION_DISTINCT_STATES = 803_901;
 
 /**
  * The benchmark's reference: 3 voters, max epoch 3, one client value per epoch, one crash and
@@ -68,4 +68,4 @@ export const REFERENCE_CONFIGURATION: Configuration = {
  * Distinct states of `kraft check --model metadata` at its defaults (3 controllers, 2 brokers, one
  * topic of one partition, one broker crash, one session expiry, one delay, max epoch 2, depth 14).
  */
-export const METADATA_CI_DISTINCT_STATES = 353_519;
+export const METADATA_CI_DISTINCT_STATES = 457_919;
