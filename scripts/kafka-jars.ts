@@ -1,0 +1,83 @@
+// Apache Kafka's jars from Maven Central, cached and checked against Maven's SHA-1, and the files in
+// them. The message generator reads Kafka 4.4's own JSON message definitions from these jars (the
+// exact versions Kafka 4.4 speaks); nothing read from them is copied into the project.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { inflateRawSync } from "node:zlib";
+
+export const KAFKA_VERSION = "4.4.0";
+const MAVEN = process.env["OPENKRAFT_MAVEN_URL"] ?? "https://repo1.maven.org/maven2";
+export const CACHE_DIR = process.env["OPENKRAFT_CACHE"] ?? join(homedir(), ".cache", "openkraft");
+
+/** The path of `org.apache.kafka:<artifact>:<version>`'s jar in the cache, downloaded if missing. */
+export const kafkaJar = async (artifact: string, version = KAFKA_VERSION): Promise<string> => {
+  const dir = join(CACHE_DIR, "maven", "org.apache.kafka", artifact, version);
+  const path = join(dir, `${artifact}-${version}.jar`);
+  if (existsSync(path)) return path;
+  const url = `${MAVEN}/org/apache/kafka/${artifact}/${version}/${artifact}-${version}.jar`;
+  const get = async (u: string): Promise<Buffer> => {
+    const response = await fetch(u, { signal: AbortSignal.timeout(120_000) });
+    if (!response.ok) throw new Error(`GET ${u}: HTTP ${response.status}`);
+    return Buffer.from(await response.arrayBuffer());
+  };
+  const [jar, sha1] = await Promise.all([get(url), get(`${url}.sha1`)]);
+  const expected = sha1.toString("utf8").trim().split(/\s+/)[0];
+  const actual = createHash("sha1").update(jar).digest("hex");
+  if (actual !== expected) throw new Error(`${url}: SHA-1 ${actual}, Maven says ${expected}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${path}.part`, jar);
+  renameSync(`${path}.part`, path);
+  return path;
+};
+
+/** The files of a zip (a jar) whose names `wanted` accepts, by name. */
+export const zipEntries = (zip: Buffer, wanted: (name: string) => boolean): Map<string, Buffer> => {
+  // The end of central directory record: signature 0x06054b50, within the last 64 KiB + 22 bytes.
+  let eocd = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 65_557); i--)
+    if (zip.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  if (eocd < 0) throw new Error("not a zip file: no end of central directory");
+  const count = zip.readUInt16LE(eocd + 10);
+  let at = zip.readUInt32LE(eocd + 16);
+  const out = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error("zip: bad central directory entry");
+    const method = zip.readUInt16LE(at + 10);
+    const compressed = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.toString("utf8", at + 46, at + 46 + nameLength);
+    at += 46 + nameLength + extraLength + commentLength;
+    if (!wanted(name)) continue;
+    const dataAt = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(dataAt, dataAt + compressed);
+    if (method === 0) out.set(name, Buffer.from(data));
+    else if (method === 8) out.set(name, inflateRawSync(data));
+    else throw new Error(`zip: ${name} uses compression method ${method}`);
+  }
+  return out;
+};
+
+/** Kafka's JSON definitions in a jar (`common/message/`, `common/metadata/`, …), comments stripped. */
+export const kafkaDefinitions = async (artifact: string, folder: string): Promise<Map<string, unknown>> => {
+  const jar = readFileSync(await kafkaJar(artifact));
+  const files = zipEntries(jar, (name) => name.startsWith(`${folder}/`) && name.endsWith(".json"));
+  const out = new Map<string, unknown>();
+  for (const [name, data] of files) {
+    // Kafka's definitions carry // comments (the license header, notes on versions).
+    const text = data
+      .toString("utf8")
+      .split("\n")
+      .map((line) => (line.trimStart().startsWith("//") ? "" : line))
+      .join("\n");
+    out.set(name.slice(folder.length + 1, -".json".length), JSON.parse(text));
+  }
+  return out;
+};
