@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import * as generated from "./generated/messages.ts";
 import { DESCRIPTORS, type FieldDescriptor } from "./generated/messages.ts";
+import golden from "./golden.json" with { type: "json" };
 import { KafkaDecodeError, KafkaEncodeError, Reader, uuidBytes, uuidString, Writer } from "./wire.ts";
 
 const codecs = Object.values(generated as Record<string, unknown>).filter(
@@ -184,6 +185,60 @@ describe("Kafka message codecs generated from Kafka 4.4's definitions", () => {
     expect(() => new Reader(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).unsignedVarint()).toThrow(
       /longer than 5 bytes/,
     );
+  });
+
+  it(`golden bytes from Kafka ${golden.kafka}'s own serializers decode and encode back byte for byte`, () => {
+    const byName = new Map(codecs.map((c) => [c.name, c]));
+    const decoded = new Map<string, Record<string, unknown>>();
+    for (const g of golden.messages) {
+      const codec = byName.get(g.name);
+      expect(codec, g.name).toBeDefined();
+      const bytes = Buffer.from(g.hex, "hex");
+      const value = decodeMessage(codec!, bytes, g.version) as Record<string, unknown>;
+      expect(Buffer.from(encodeMessage(codec!, value, g.version)).toString("hex"), g.name).toBe(g.hex);
+      decoded.set(g.name, value);
+    }
+    // The values are the ones KafkaGolden.java set, field for field.
+    expect(decoded.get("RequestHeader")).toEqual({
+      requestApiKey: 18,
+      requestApiVersion: 3,
+      correlationId: 7,
+      clientId: "rdkafka",
+    });
+    expect(decoded.get("ApiVersionsRequest")).toMatchObject({
+      clientSoftwareName: "kcat",
+      clientSoftwareVersion: "1.7.0",
+    });
+    const vote = decoded.get("VoteRequest") as unknown as generated.VoteRequestData;
+    expect(vote.clusterId).toBe("MkU3OEVBNTcwNTJENDM2Qk");
+    expect(vote.topics[0]!.partitions[0]).toEqual({
+      partitionIndex: 0,
+      replicaEpoch: 5,
+      replicaId: 1,
+      replicaDirectoryId: "Wtx4FqWiQmKa3mD5DS3b7A",
+      voterDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      lastOffsetEpoch: 4,
+      lastOffset: 1234n,
+      preVote: true,
+    });
+    const fetch = decoded.get("FetchRequest") as unknown as generated.FetchRequestData;
+    expect(fetch.clusterId).toBe("MkU3OEVBNTcwNTJENDM2Qk");
+    expect(fetch.replicaState).toEqual({ replicaId: 2, replicaEpoch: -1n });
+    expect(fetch.topics[0]!.partitions[0]).toMatchObject({
+      fetchOffset: 42n,
+      lastFetchedEpoch: 5,
+      replicaDirectoryId: "Wtx4FqWiQmKa3mD5DS3b7A",
+    });
+    const begin = decoded.get("BeginQuorumEpochRequest") as unknown as generated.BeginQuorumEpochRequestData;
+    expect(begin.leaderEndpoints).toEqual([{ name: "CONTROLLER", host: "localhost", port: 9093 }]);
+    const record = decoded.get("RegisterBrokerRecord") as unknown as generated.RegisterBrokerRecordData;
+    expect(record).toMatchObject({
+      brokerId: 4,
+      brokerEpoch: 10n,
+      rack: null,
+      fenced: true,
+      logDirs: ["Wtx4FqWiQmKa3mD5DS3b7A"],
+    });
   });
 
   it("the committed codecs match what the generator writes from Kafka's jars (npm run generate:kafka)", () => {
