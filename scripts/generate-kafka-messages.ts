@@ -429,10 +429,9 @@ class Generator {
         );
       readBody.push("        default: r.skip(size);");
       readBody.push("      }");
+      // The generated line holds a template literal of its own: its placeholders are escaped here.
       readBody.push(
-        "      if (r.offset !== start + size) throw new KafkaDecodeError(`tagged field ${tag} of " +
-          s.name +
-          " claims ${size} bytes but holds ${r.offset - start}`);",
+        `      if (r.offset !== start + size) throw new KafkaDecodeError(\`tagged field \${tag} of ${s.name} claims \${size} bytes but holds \${r.offset - start}\`);`,
       );
       readBody.push("    }");
       readBody.push("  }");

@@ -29,6 +29,7 @@ import {
   type RaftConfig,
   type TimerKind,
 } from "../../spec/raft/state.ts";
+import { handleKafkaRequest } from "../kafka/server.ts";
 import type { Frame, ImageQuery, WireEntry, WireRequest } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
@@ -254,6 +255,7 @@ export class KraftNode {
     this.transport = services.network.transport(
       {
         onFrame: (c, f) => this.onFrame(c, f),
+        onKafkaRequest: (c, body) => this.onKafkaRequest(c, body),
         onClose: (c) => this.onClose(c),
         onUndelivered: (peer, frames) => this.onUndelivered(peer, frames),
       },
@@ -735,6 +737,8 @@ export class KraftNode {
       return true;
     },
     sendText: (body) => this.loopback.send(JSON.parse(body) as Frame),
+    // Kafka's binary frames come only from clients, never over the loopback.
+    sendBytes: () => false,
     close: () => {},
   };
 
@@ -830,6 +834,32 @@ export class KraftNode {
     }
     this.enqueue({ input: { _tag: "Request", from, correlationId, request } });
   }
+
+  /** A request in Kafka's protocol, answered from the image (src/kafka/server.ts). */
+  private onKafkaRequest(connection: Connection, body: Buffer): void {
+    if (this.fatal !== null) return;
+    const outcome = handleKafkaRequest(body, {
+      clusterId: this.meta.clusterId,
+      listenerName: connection.listener,
+      controllerListener: connection.listener === this.config.controllerListenerName,
+      image: this.image(),
+    });
+    if (outcome._tag === "Answer") {
+      this.kafkaRequests.value++;
+      connection.sendBytes(outcome.body);
+      return;
+    }
+    this.transport.malformedFrames.value++;
+    this.log.warn("closing a connection: a Kafka request this node does not serve", {
+      remote: connection.remote,
+      listener: connection.listener,
+      problem: outcome.reason,
+    });
+    connection.close();
+  }
+
+  /** Kafka protocol requests answered (kraft_kafka_requests_total). */
+  private readonly kafkaRequests = { value: 0 };
 
   private answerImage(request: ImageQuery): NodeResponse {
     const image = this.image();
@@ -1042,6 +1072,9 @@ export class KraftNode {
       `kraft_transport_malformed_frames_total ${this.transport.malformedFrames.value}`,
       "# TYPE kraft_transport_invalid_requests_total counter",
       `kraft_transport_invalid_requests_total ${this.transport.invalidRequests.value}`,
+      "# HELP kraft_kafka_requests_total Requests in Kafka's binary protocol answered.",
+      "# TYPE kraft_kafka_requests_total counter",
+      `kraft_kafka_requests_total ${this.kafkaRequests.value}`,
       "# TYPE kraft_transport_refused_connections_total counter",
       `kraft_transport_refused_connections_total ${this.transport.refusedConnections.value}`,
       "# TYPE kraft_transport_idle_closed_total counter",

@@ -82,11 +82,15 @@ export interface Connection {
   send(frame: Frame): boolean;
   /** Send a frame whose JSON body was built by the caller (large Fetch answers). */
   sendText(body: string): boolean;
+  /** Send a frame whose body is Kafka's binary protocol (a response header, then the message). */
+  sendBytes(body: Uint8Array): boolean;
   close(): void;
 }
 
 export interface TransportHandlers {
   readonly onFrame: (connection: Connection, frame: Frame) => void;
+  /** A request in Kafka's binary protocol on a listener a client connected to (src/kafka/server.ts). */
+  readonly onKafkaRequest: (connection: Connection, body: Buffer) => void;
   /** A connection closed (either direction); requests in flight on it will never be answered. */
   readonly onClose: (connection: Connection) => void;
   /**

@@ -26,6 +26,7 @@ const serve = async (
         frames.push(f);
         answer?.(c, f);
       },
+      onKafkaRequest: () => {},
       onClose: (c) => closed.push(c),
       onUndelivered: () => {},
     },
@@ -149,6 +150,7 @@ describe("transport delivery", () => {
     const transport = new Transport(
       {
         onFrame: () => {},
+        onKafkaRequest: () => {},
         onClose: () => {},
         onUndelivered: (peer, frames) => undelivered.push({ peer, frames }),
       },

@@ -102,28 +102,35 @@ export class Transport implements NodeTransport {
     const reader = new FrameReader(this.limits.maxFrameBytes);
     const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     socket.setNoDelay(true);
+    /** Write one whole frame (its length prefix included). */
+    const write = (bytes: Buffer): boolean => {
+      if (socket.destroyed || !socket.writable) return false;
+      this.bytesOut.value += bytes.length;
+      socket.write(bytes);
+      if (socket.writableNeedDrain && !this.draining.has(socket)) {
+        // Backpressure: read no more requests from a peer that does not read its answers, so what
+        // is buffered for it stays bounded by the answers to what was already read.
+        this.draining.add(socket);
+        socket.pause();
+        socket.once("drain", () => {
+          this.draining.delete(socket);
+          this.resumeIfFree(socket);
+        });
+      }
+      return true;
+    };
     const connection: Connection = {
       id,
       listener,
       peer,
       remote,
       send: (frame) => connection.sendText(JSON.stringify(frame)),
-      sendText: (body) => {
-        if (socket.destroyed || !socket.writable) return false;
-        const bytes = encodeFrameText(body);
-        this.bytesOut.value += bytes.length;
-        socket.write(bytes);
-        if (socket.writableNeedDrain && !this.draining.has(socket)) {
-          // Backpressure: read no more requests from a peer that does not read its answers, so what
-          // is buffered for it stays bounded by the answers to what was already read.
-          this.draining.add(socket);
-          socket.pause();
-          socket.once("drain", () => {
-            this.draining.delete(socket);
-            this.resumeIfFree(socket);
-          });
-        }
-        return true;
+      sendText: (body) => write(encodeFrameText(body)),
+      sendBytes: (body) => {
+        const bytes = Buffer.allocUnsafe(4 + body.length);
+        bytes.writeUInt32BE(body.length, 0);
+        bytes.set(body, 4);
+        return write(bytes);
       },
       close: () => socket.destroy(),
     };
@@ -145,6 +152,12 @@ export class Transport implements NodeTransport {
         this.waiting.add(socket);
       } else if (this.waiting.size > 0 && reader.buffered < before) this.resumeWaiting();
       for (const body of bodies) {
+        // Kafka's requests begin with an int16 API key (its first byte is 0 for every key there is);
+        // openkraft's JSON frames with "{". A client listener serves both.
+        if (listener !== "outbound" && body[0] !== 0x7b) {
+          this.handlers.onKafkaRequest(connection, body);
+          continue;
+        }
         let frame: Frame;
         try {
           frame = decodeFrameBody(body);

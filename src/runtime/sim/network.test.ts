@@ -6,7 +6,12 @@ import type { TransportHandlers } from "../services.ts";
 import { SimNetwork, simNetwork } from "./network.ts";
 import { Scheduler } from "./scheduler.ts";
 
-const handlers: TransportHandlers = { onFrame: () => {}, onClose: () => {}, onUndelivered: () => {} };
+const handlers: TransportHandlers = {
+  onFrame: () => {},
+  onKafkaRequest: () => {},
+  onClose: () => {},
+  onUndelivered: () => {},
+};
 const listener = { name: "CONTROLLER", host: "n1", port: 9093 };
 
 describe("the simulated network", () => {

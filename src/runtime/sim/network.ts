@@ -196,6 +196,8 @@ export class SimNetwork {
           });
           return true;
         },
+        // The simulated network carries openkraft's JSON frames; its clients speak nothing else.
+        sendBytes: () => false,
         close: () => this.close(link, link.a === self ? 0 : 1),
       },
     };

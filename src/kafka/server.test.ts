@@ -1,0 +1,226 @@
+import { describe, expect, it } from "vitest";
+import type { MetadataImage } from "../../spec/metadata/image.ts";
+import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
+import {
+  ApiVersionsRequest,
+  ApiVersionsResponse,
+  MetadataRequest,
+  MetadataResponse,
+  RequestHeader,
+  ResponseHeader,
+} from "./generated/messages.ts";
+import { handleKafkaRequest, KafkaError, type KafkaServerContext } from "./server.ts";
+import { Reader } from "./wire.ts";
+
+const TOPIC_ID = "My3je8VlLG3ShQKtBtLaYg";
+const image: MetadataImage = {
+  offset: 40n,
+  epoch: 1,
+  features: [],
+  brokers: [4, 5, 6].map((id) => ({
+    id,
+    incarnationId: "Wtx4FqWiQmKa3mD5DS3b7A",
+    epoch: BigInt(id),
+    endPoints: [
+      { name: "PLAINTEXT", host: "127.0.0.1", port: 19090 + id, securityProtocol: 0 },
+      { name: "INTERNAL", host: `n${id}.internal`, port: 29090 + id, securityProtocol: 0 },
+    ],
+    features: [],
+    rack: id === 6 ? "rack-b" : null,
+    fenced: id === 5,
+    inControlledShutdown: false,
+  })),
+  topics: [
+    {
+      name: "orders",
+      topicId: TOPIC_ID,
+      partitions: [
+        { partitionId: 0, replicas: [4, 5], isr: [4], leader: 4, leaderEpoch: 1 },
+        { partitionId: 1, replicas: [5], isr: [5], leader: -1, leaderEpoch: 2 },
+      ].map((p) => ({
+        ...p,
+        removingReplicas: [],
+        addingReplicas: [],
+        leaderRecoveryState: 0,
+        partitionEpoch: 3,
+      })),
+    },
+  ],
+  configs: [],
+  nextProducerId: 0n,
+} as unknown as MetadataImage;
+
+const context: KafkaServerContext = {
+  clusterId: "GEvbuDUdvZm5QFSxvWEm3A",
+  listenerName: "PLAINTEXT",
+  controllerListener: false,
+  image,
+};
+
+/** A request frame body as a client writes it: the header, then the message. */
+const request = <T>(
+  codec: MessageCodec<T>,
+  apiKey: number,
+  version: number,
+  value: T,
+  headerVersion: number,
+) => {
+  const header = encodeMessage(
+    RequestHeader,
+    { requestApiKey: apiKey, requestApiVersion: version, correlationId: 42, clientId: "test" },
+    headerVersion,
+  );
+  const body = version > codec.highestVersion ? new Uint8Array(0) : encodeMessage(codec, value, version);
+  return new Uint8Array([...header, ...body]);
+};
+
+/** The answer's correlation id and message, as a client reads them. */
+const answer = <T>(codec: MessageCodec<T>, body: Uint8Array, version: number, headerVersion: number) => {
+  const r = new Reader(body);
+  const header = ResponseHeader.read(r, headerVersion);
+  return {
+    correlationId: header.correlationId,
+    message: decodeMessage(codec, body.subarray(r.offset), version),
+  };
+};
+
+describe("Kafka's protocol on a node's listeners", () => {
+  it("ApiVersions, every version: header v0, the APIs this listener serves and nothing else", () => {
+    for (let version = 0; version <= ApiVersionsRequest.highestVersion; version++) {
+      const outcome = handleKafkaRequest(
+        request(
+          ApiVersionsRequest,
+          18,
+          version,
+          { ...ApiVersionsRequest.defaults(), clientSoftwareName: "kcat" },
+          version >= 3 ? 2 : 1,
+        ),
+        context,
+      );
+      if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+      const { correlationId, message } = answer(ApiVersionsResponse, outcome.body, version, 0);
+      expect(correlationId).toBe(42);
+      expect(message.errorCode).toBe(KafkaError.NONE);
+      expect(message.apiKeys).toEqual([
+        { apiKey: 18, minVersion: 0, maxVersion: ApiVersionsRequest.highestVersion },
+        { apiKey: 3, minVersion: MetadataRequest.lowestVersion, maxVersion: MetadataRequest.highestVersion },
+      ]);
+    }
+    const controller = handleKafkaRequest(
+      request(ApiVersionsRequest, 18, 3, ApiVersionsRequest.defaults(), 2),
+      {
+        ...context,
+        controllerListener: true,
+      },
+    );
+    if (controller._tag !== "Answer") throw new Error(controller.reason);
+    expect(answer(ApiVersionsResponse, controller.body, 3, 0).message.apiKeys.map((a) => a.apiKey)).toEqual([
+      18,
+    ]);
+  });
+
+  it("KIP-511: an ApiVersions version it does not speak is answered in v0 with UNSUPPORTED_VERSION", () => {
+    const outcome = handleKafkaRequest(
+      request(ApiVersionsRequest, 18, 99, ApiVersionsRequest.defaults(), 2),
+      context,
+    );
+    if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+    const { message } = answer(ApiVersionsResponse, outcome.body, 0, 0);
+    expect(message.errorCode).toBe(KafkaError.UNSUPPORTED_VERSION);
+    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3]);
+  });
+
+  it("Metadata, every version: unfenced brokers on the request's listener, topics, leaders, ISR, offline replicas", () => {
+    for (let version = MetadataRequest.lowestVersion; version <= MetadataRequest.highestVersion; version++) {
+      const flexible = version >= MetadataRequest.lowestFlexibleVersion;
+      const all = { ...MetadataRequest.defaults(), topics: version === 0 ? [] : null };
+      const outcome = handleKafkaRequest(
+        request(MetadataRequest, 3, version, all, flexible ? 2 : 1),
+        context,
+      );
+      if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+      const { correlationId, message } = answer(MetadataResponse, outcome.body, version, flexible ? 1 : 0);
+      expect(correlationId).toBe(42);
+      expect(message.brokers.map((b) => [b.nodeId, b.host, b.port])).toEqual([
+        [4, "127.0.0.1", 19094],
+        [6, "127.0.0.1", 19096],
+      ]);
+      if (version >= 1) expect(message.brokers[1]!.rack).toBe("rack-b");
+      if (version >= 2) expect(message.clusterId).toBe("GEvbuDUdvZm5QFSxvWEm3A");
+      if (version >= 1) expect(message.controllerId).toBe(4);
+      expect(message.topics).toHaveLength(1);
+      const topic = message.topics[0]!;
+      expect(topic.name).toBe("orders");
+      if (version >= 10) expect(topic.topicId).toBe(TOPIC_ID);
+      expect(
+        topic.partitions.map((p) => [p.partitionIndex, p.errorCode, p.leaderId, p.replicaNodes, p.isrNodes]),
+      ).toEqual([
+        [0, KafkaError.NONE, 4, [4, 5], [4]],
+        [1, KafkaError.LEADER_NOT_AVAILABLE, -1, [5], [5]],
+      ]);
+      if (version >= 5) expect(topic.partitions.map((p) => p.offlineReplicas)).toEqual([[5], [5]]);
+      if (version >= 7) expect(topic.partitions[0]!.leaderEpoch).toBe(1);
+    }
+  });
+
+  it("Metadata for named topics: an unknown one is UNKNOWN_TOPIC_OR_PARTITION; another listener's endpoints", () => {
+    const named = {
+      ...MetadataRequest.defaults(),
+      topics: [
+        { topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "nosuch" },
+        { topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "orders" },
+      ],
+    };
+    const outcome = handleKafkaRequest(request(MetadataRequest, 3, 12, named, 2), {
+      ...context,
+      listenerName: "INTERNAL",
+    });
+    if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+    const { message } = answer(MetadataResponse, outcome.body, 12, 1);
+    expect(message.topics.map((t) => [t.name, t.errorCode])).toEqual([
+      ["orders", KafkaError.NONE],
+      ["nosuch", KafkaError.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    expect(message.brokers.map((b) => `${b.host}:${b.port}`)).toEqual([
+      "n4.internal:29094",
+      "n6.internal:29096",
+    ]);
+  });
+
+  it("refuses what it does not serve by closing, as Kafka does, naming why", () => {
+    const metadataOnController = handleKafkaRequest(
+      request(MetadataRequest, 3, 12, MetadataRequest.defaults(), 2),
+      {
+        ...context,
+        controllerListener: true,
+      },
+    );
+    expect(metadataOnController).toEqual({
+      _tag: "Close",
+      reason: "API key 3 is not served (see ApiVersions)",
+    });
+    const unknownKey = new Uint8Array([0x00, 0x63, 0, 0, 0, 0, 0, 1, 0xff, 0xff]);
+    expect(handleKafkaRequest(unknownKey, context)).toEqual({
+      _tag: "Close",
+      reason: "API key 99 is not served (see ApiVersions)",
+    });
+    expect(handleKafkaRequest(new Uint8Array([0, 18, 0]), context)).toEqual({
+      _tag: "Close",
+      reason: "a request of 3 bytes has no header",
+    });
+    const truncated = request(MetadataRequest, 3, 12, { ...MetadataRequest.defaults(), topics: null }, 2);
+    const outcome = handleKafkaRequest(truncated.subarray(0, truncated.length - 2), context);
+    expect(outcome._tag).toBe("Close");
+    expect(outcome._tag === "Close" && outcome.reason).toMatch(/^MetadataRequest v12: /);
+  });
+
+  it("answers before the node has an image: no brokers, no topics", () => {
+    const outcome = handleKafkaRequest(
+      request(MetadataRequest, 3, 12, { ...MetadataRequest.defaults(), topics: null }, 2),
+      { ...context, image: null },
+    );
+    if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+    const { message } = answer(MetadataResponse, outcome.body, 12, 1);
+    expect(message).toMatchObject({ brokers: [], topics: [], controllerId: -1 });
+  });
+});

@@ -1,0 +1,233 @@
+// Kafka's binary protocol on a node's client listeners: a request frame's body (header, then the
+// message) in, the response frame's body out. It answers from the node's metadata image, as the JSON
+// image queries do (src/runtime/node.ts); it makes no protocol decision of the spec's. So far:
+// ApiVersions (with KIP-511's downgrade) and Metadata, enough for `kcat -L`; every other API is absent
+// from ApiVersions, so clients see it unsupported before they ask.
+import type { MetadataImage } from "../../spec/metadata/image.ts";
+import { decodeMessage, type MessageCodec } from "./codec.ts";
+import {
+  ApiVersionsRequest,
+  ApiVersionsResponse,
+  type ApiVersionsResponseData,
+  MetadataRequest,
+  MetadataResponse,
+  type MetadataResponseData,
+  RequestHeader,
+  ResponseHeader,
+} from "./generated/messages.ts";
+import { KafkaDecodeError, Reader, Writer } from "./wire.ts";
+
+/** Kafka's error codes the answers use (org.apache.kafka.common.protocol.Errors). */
+export const KafkaError = {
+  NONE: 0,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  LEADER_NOT_AVAILABLE: 5,
+  UNSUPPORTED_VERSION: 35,
+  INVALID_REQUEST: 42,
+} as const;
+
+/** What a node knows that the answers need. */
+export interface KafkaServerContext {
+  readonly clusterId: string;
+  /** The listener the request came on: brokers are listed with their endpoint of that name. */
+  readonly listenerName: string;
+  /**
+   * Whether that is a controller listener, which serves only what `--bootstrap-controller` needs
+   * (Kafka's controller listeners do not answer Metadata).
+   */
+  readonly controllerListener: boolean;
+  /** The node's metadata image, or null before it has one. */
+  readonly image: MetadataImage | null;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the request and response types differ per API; each handler narrows its own
+type AnyCodec = MessageCodec<any>;
+
+export interface Api {
+  readonly request: AnyCodec;
+  readonly response: AnyCodec;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+const apiOf = (request: AnyCodec, response: AnyCodec): Api => ({
+  request,
+  response,
+  minVersion: request.lowestVersion,
+  maxVersion: request.highestVersion,
+});
+
+const API_VERSIONS = apiOf(ApiVersionsRequest, ApiVersionsResponse);
+const METADATA = apiOf(MetadataRequest, MetadataResponse);
+
+/** The APIs served, by key, on each kind of listener: exactly what ApiVersions advertises there. */
+const BROKER_APIS: ReadonlyMap<number, Api> = new Map([
+  [ApiVersionsRequest.apiKey, API_VERSIONS],
+  [MetadataRequest.apiKey, METADATA],
+]);
+const CONTROLLER_APIS: ReadonlyMap<number, Api> = new Map([[ApiVersionsRequest.apiKey, API_VERSIONS]]);
+
+export const servedApis = (controllerListener: boolean): ReadonlyMap<number, Api> =>
+  controllerListener ? CONTROLLER_APIS : BROKER_APIS;
+
+/** An answer, or why the connection must close (a frame Kafka would also refuse to answer). */
+export type KafkaOutcome =
+  | {
+      readonly _tag: "Answer";
+      readonly body: Uint8Array;
+      readonly apiKey: number;
+      readonly apiVersion: number;
+    }
+  | { readonly _tag: "Close"; readonly reason: string };
+
+/** The request header's version: v2 for a flexible request version, v1 before (Kafka 4 has no v0 left here). */
+const requestHeaderVersion = (api: Api, version: number): number =>
+  api.request.lowestFlexibleVersion >= 0 && version >= api.request.lowestFlexibleVersion ? 2 : 1;
+
+/** ApiVersions answers with header v0 whatever its version (KIP-511: a client must read it before it knows). */
+const responseHeaderVersion = (api: Api, version: number): number =>
+  api.request === ApiVersionsRequest
+    ? 0
+    : api.response.lowestFlexibleVersion >= 0 && version >= api.response.lowestFlexibleVersion
+      ? 1
+      : 0;
+
+const frame = (
+  correlationId: number,
+  headerVersion: number,
+  codec: AnyCodec,
+  value: unknown,
+  version: number,
+) => {
+  const header = { correlationId };
+  const headerSize = ResponseHeader.size(header, headerVersion);
+  const size = headerSize + codec.size(value, version);
+  const w = Writer.ofSize(size);
+  ResponseHeader.write(w, header, headerVersion);
+  codec.write(w, value, version);
+  return w.buffer;
+};
+
+/** Answer one request frame body. */
+export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext): KafkaOutcome => {
+  if (body.length < 8) return { _tag: "Close", reason: `a request of ${body.length} bytes has no header` };
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const apiKey = view.getInt16(0);
+  const apiVersion = view.getInt16(2);
+  const correlationId = view.getInt32(4);
+  const apis = servedApis(context.controllerListener);
+  const api = apis.get(apiKey);
+  if (api === undefined)
+    // Kafka closes the connection on an API key it does not know; one it knows but does not serve
+    // here is absent from ApiVersions, so a well-behaved client never sends it.
+    return { _tag: "Close", reason: `API key ${apiKey} is not served (see ApiVersions)` };
+  if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
+    if (api.request === ApiVersionsRequest) {
+      // KIP-511: an ApiVersions the broker cannot parse is answered in v0 with UNSUPPORTED_VERSION
+      // and the versions it does speak, so the client can retry with one of them.
+      return {
+        _tag: "Answer",
+        apiKey,
+        apiVersion: 0,
+        body: frame(
+          correlationId,
+          0,
+          ApiVersionsResponse,
+          apiVersions(apis, KafkaError.UNSUPPORTED_VERSION),
+          0,
+        ),
+      };
+    }
+    return {
+      _tag: "Close",
+      reason: `${api.request.name} v${apiVersion} is not served (${api.minVersion}-${api.maxVersion})`,
+    };
+  }
+  let request: unknown;
+  try {
+    const r = new Reader(body);
+    RequestHeader.read(r, requestHeaderVersion(api, apiVersion));
+    request = decodeMessage(api.request, body.subarray(r.offset), apiVersion);
+  } catch (error) {
+    if (error instanceof KafkaDecodeError)
+      return { _tag: "Close", reason: `${api.request.name} v${apiVersion}: ${error.message}` };
+    throw error;
+  }
+  const response =
+    api.request === ApiVersionsRequest
+      ? apiVersions(apis, KafkaError.NONE)
+      : metadata(request as Parameters<typeof metadata>[0], apiVersion, context);
+  return {
+    _tag: "Answer",
+    apiKey,
+    apiVersion,
+    body: frame(correlationId, responseHeaderVersion(api, apiVersion), api.response, response, apiVersion),
+  };
+};
+
+const apiVersions = (apis: ReadonlyMap<number, Api>, errorCode: number): ApiVersionsResponseData => ({
+  ...ApiVersionsResponse.defaults(),
+  errorCode,
+  apiKeys: [...apis.entries()].map(([apiKey, api]) => ({
+    apiKey,
+    minVersion: api.minVersion,
+    maxVersion: api.maxVersion,
+  })),
+});
+
+const metadata = (
+  request: { readonly topics: readonly { readonly name: string | null }[] | null },
+  version: number,
+  context: KafkaServerContext,
+): MetadataResponseData => {
+  const base = MetadataResponse.defaults();
+  const image = context.image;
+  const brokers = (image?.brokers ?? [])
+    .filter((b) => !b.fenced)
+    .flatMap((b) => {
+      const endpoint = b.endPoints.find((e) => e.name === context.listenerName) ?? b.endPoints[0];
+      return endpoint === undefined
+        ? []
+        : [{ nodeId: b.id, host: endpoint.host, port: endpoint.port, rack: b.rack }];
+    });
+  const live = new Set(brokers.map((b) => b.nodeId));
+  // v0 asks for every topic with an empty list; from v1 on, null asks for every topic.
+  const all = request.topics === null || (version === 0 && request.topics.length === 0);
+  const wanted = all ? null : request.topics!.map((t) => t.name).filter((n): n is string => n !== null);
+  const topics = image?.topics ?? [];
+  const listed = wanted === null ? topics : topics.filter((t) => wanted.includes(t.name));
+  const unknown = wanted === null ? [] : wanted.filter((n) => !topics.some((t) => t.name === n));
+  return {
+    ...base,
+    brokers,
+    clusterId: context.clusterId,
+    // Clients reach the controller only through brokers (KIP-590): name a live broker, as Kafka does.
+    controllerId: brokers[0]?.nodeId ?? -1,
+    topics: [
+      ...listed.map((t) => ({
+        errorCode: KafkaError.NONE,
+        name: t.name,
+        topicId: t.topicId,
+        isInternal: false,
+        topicAuthorizedOperations: -2147483648,
+        partitions: t.partitions.map((p) => ({
+          errorCode: p.leader < 0 ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.NONE,
+          partitionIndex: p.partitionId,
+          leaderId: p.leader,
+          leaderEpoch: p.leaderEpoch,
+          replicaNodes: [...p.replicas],
+          isrNodes: [...p.isr],
+          offlineReplicas: p.replicas.filter((r) => !live.has(r)),
+        })),
+      })),
+      ...unknown.map((name) => ({
+        errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+        name,
+        topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+        isInternal: false,
+        partitions: [],
+        topicAuthorizedOperations: -2147483648,
+      })),
+    ],
+  };
+};
