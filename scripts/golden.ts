@@ -6,11 +6,16 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KAFKA_VERSION, kafkaJar } from "./kafka-jars.ts";
+import { KAFKA_VERSION, kafkaJar, mavenJar } from "./kafka-jars.ts";
 
 const source = join(import.meta.dirname, "golden", "KafkaGolden.java");
 const out = join(import.meta.dirname, "..", "src", "kafka", "golden.json");
-const classpath = [await kafkaJar("kafka-clients"), await kafkaJar("kafka-metadata")].join(":");
+// Kafka's Errors logs through SLF4J (with no binding it logs nothing).
+const classpath = [
+  await kafkaJar("kafka-clients"),
+  await kafkaJar("kafka-metadata"),
+  await mavenJar("org.slf4j", "slf4j-api", "2.0.17"),
+].join(":");
 const classes = mkdtempSync(join(tmpdir(), "openkraft-golden-"));
 const run = (command: string, args: readonly string[]): string => {
   const result = spawnSync(command, args, { encoding: "utf8" });
@@ -20,10 +25,14 @@ const run = (command: string, args: readonly string[]): string => {
 };
 try {
   run("javac", ["-d", classes, "-cp", classpath, source]);
-  const lines = run("java", ["-cp", `${classpath}:${classes}`, "KafkaGolden"])
+  const [errors, ...lines] = run("java", ["-cp", `${classpath}:${classes}`, "KafkaGolden"])
     .trim()
     .split("\n");
-  const golden = { kafka: KAFKA_VERSION, messages: lines.map((line) => JSON.parse(line) as unknown) };
+  const golden = {
+    kafka: KAFKA_VERSION,
+    errors: (JSON.parse(errors!) as { errors: Record<string, number> }).errors,
+    messages: lines.map((line) => JSON.parse(line) as unknown),
+  };
   writeFileSync(out, `${JSON.stringify(golden, null, 2)}\n`);
   process.stdout.write(`golden: wrote ${lines.length} messages from Kafka ${KAFKA_VERSION} to ${out}\n`);
 } finally {

@@ -12,11 +12,15 @@ const MAVEN = process.env["OPENKRAFT_MAVEN_URL"] ?? "https://repo1.maven.org/mav
 export const CACHE_DIR = process.env["OPENKRAFT_CACHE"] ?? join(homedir(), ".cache", "openkraft");
 
 /** The path of `org.apache.kafka:<artifact>:<version>`'s jar in the cache, downloaded if missing. */
-export const kafkaJar = async (artifact: string, version = KAFKA_VERSION): Promise<string> => {
-  const dir = join(CACHE_DIR, "maven", "org.apache.kafka", artifact, version);
+export const kafkaJar = (artifact: string, version = KAFKA_VERSION): Promise<string> =>
+  mavenJar("org.apache.kafka", artifact, version);
+
+/** The path of a Maven artifact's jar in the cache, downloaded if missing. */
+export const mavenJar = async (group: string, artifact: string, version: string): Promise<string> => {
+  const dir = join(CACHE_DIR, "maven", group, artifact, version);
   const path = join(dir, `${artifact}-${version}.jar`);
   if (existsSync(path)) return path;
-  const url = `${MAVEN}/org/apache/kafka/${artifact}/${version}/${artifact}-${version}.jar`;
+  const url = `${MAVEN}/${group.replaceAll(".", "/")}/${artifact}/${version}/${artifact}-${version}.jar`;
   const get = async (u: string): Promise<Buffer> => {
     const response = await fetch(u, { signal: AbortSignal.timeout(120_000) });
     if (!response.ok) throw new Error(`GET ${u}: HTTP ${response.status}`);

@@ -1,5 +1,6 @@
 // Prints golden bytes for openkraft's codec tests: a few messages built and serialized by Apache
-// Kafka's own generated classes (kafka-clients), one JSON line each: name, version, hex.
+// Kafka's own generated classes (kafka-clients), one JSON line each: name, version, hex; and, first,
+// Kafka's table of error codes.
 // Run by scripts/golden.ts, which fetches the jars; its output is committed as
 // src/kafka/golden.json with the Kafka version that made it.
 import java.nio.ByteBuffer;
@@ -8,6 +9,7 @@ import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.*;
 import org.apache.kafka.common.metadata.*;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
+import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.protocol.Message;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
 
@@ -23,6 +25,10 @@ public class KafkaGolden {
   }
 
   public static void main(String[] args) {
+    StringBuilder errors = new StringBuilder();
+    for (Errors e : Errors.values())
+      errors.append(errors.length() == 0 ? "" : ",").append("\"").append(e.name()).append("\":").append(e.code());
+    System.out.println("{\"errors\":{" + errors + "}}");
     Uuid dir = Uuid.fromString("Wtx4FqWiQmKa3mD5DS3b7A");
     Uuid topic = Uuid.fromString("AAAAAAAAAAAAAAAAAAAAAQ");
     print("RequestHeader", new RequestHeaderData().setRequestApiKey((short) 18).setRequestApiVersion((short) 3)

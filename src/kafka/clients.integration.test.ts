@@ -9,6 +9,10 @@ import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import {
   ApiVersionsRequest,
   ApiVersionsResponse,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
   MetadataRequest,
   MetadataResponse,
   RequestHeader,
@@ -54,11 +58,13 @@ afterAll(async () => {
   await cluster?.destroy();
 }, FORM_MS);
 
-/** One connection speaking Kafka's protocol: send a request, read its answer. */
+/** One connection speaking Kafka's protocol: requests may be pipelined; answers are read in order. */
 class KafkaConnection {
   private readonly socket: Socket;
   private buffered = Buffer.alloc(0);
-  private waiting: ((body: Buffer) => void) | null = null;
+  private readonly bodies: Buffer[] = [];
+  private readonly waiters: ((body: Buffer) => void)[] = [];
+  private nextCorrelationId = 1;
   closed = false;
 
   constructor(address: string) {
@@ -66,11 +72,13 @@ class KafkaConnection {
     this.socket = connect({ host: host!, port: Number(port) });
     this.socket.on("data", (chunk: Buffer) => {
       this.buffered = Buffer.concat([this.buffered, chunk]);
-      if (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readUInt32BE(0)) {
+      while (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readUInt32BE(0)) {
         const size = this.buffered.readUInt32BE(0);
         const body = this.buffered.subarray(4, 4 + size);
         this.buffered = this.buffered.subarray(4 + size);
-        this.waiting?.(body);
+        const waiter = this.waiters.shift();
+        if (waiter === undefined) this.bodies.push(body);
+        else waiter(body);
       }
     });
     this.socket.on("error", () => {});
@@ -83,6 +91,29 @@ class KafkaConnection {
     this.socket.write(bytes);
   }
 
+  /** Send a request; returns its correlation id. */
+  send<Q>(codec: MessageCodec<Q>, version: number, value: Q, headerVersion: number): number {
+    const correlationId = this.nextCorrelationId++;
+    const header = encodeMessage(
+      RequestHeader,
+      { requestApiKey: codec.apiKey, requestApiVersion: version, correlationId, clientId: "openkraft-test" },
+      headerVersion,
+    );
+    const message = encodeMessage(codec, value, version);
+    const size = Buffer.alloc(4);
+    size.writeUInt32BE(header.length + message.length);
+    this.socket.write(Buffer.concat([size, header, message]));
+    return correlationId;
+  }
+
+  /** The next answer on the connection, with its correlation id. */
+  async receive<A>(codec: MessageCodec<A>, version: number, headerVersion: number) {
+    const body = this.bodies.shift() ?? (await new Promise<Buffer>((resolve) => this.waiters.push(resolve)));
+    const r = new Reader(body);
+    const correlationId = ResponseHeader.read(r, headerVersion).correlationId;
+    return { correlationId, message: decodeMessage(codec, body.subarray(r.offset), version) };
+  }
+
   async request<Q, A>(
     codec: MessageCodec<Q>,
     answer: MessageCodec<A>,
@@ -90,26 +121,10 @@ class KafkaConnection {
     value: Q,
     headers: { request: number; response: number },
   ): Promise<A> {
-    const header = encodeMessage(
-      RequestHeader,
-      {
-        requestApiKey: codec.apiKey,
-        requestApiVersion: version,
-        correlationId: 9,
-        clientId: "openkraft-test",
-      },
-      headers.request,
-    );
-    const message = encodeMessage(codec, value, version);
-    const size = Buffer.alloc(4);
-    size.writeUInt32BE(header.length + message.length);
-    const body = await new Promise<Buffer>((resolve) => {
-      this.waiting = resolve;
-      this.socket.write(Buffer.concat([size, header, message]));
-    });
-    const r = new Reader(body);
-    expect(ResponseHeader.read(r, headers.response).correlationId).toBe(9);
-    return decodeMessage(answer, body.subarray(r.offset), version);
+    const correlationId = this.send(codec, version, value, headers.request);
+    const received = await this.receive(answer, version, headers.response);
+    expect(received.correlationId).toBe(correlationId);
+    return received.message;
   }
 
   /** ApiVersions v3 (flexible: request header v2; its answer's header is always v0). */
@@ -125,6 +140,12 @@ class KafkaConnection {
   }
 }
 
+const FLEXIBLE = { request: 2, response: 1 };
+const createTopic = (name: string, numPartitions: number, replicationFactor: number) => ({
+  ...CreateTopicsRequest.defaults(),
+  topics: [{ name, numPartitions, replicationFactor, assignments: [], configs: [] }],
+});
+
 describe("Kafka clients against the reference cluster", () => {
   it("openkraft's codec over TCP: ApiVersions, then Metadata with the brokers' image", async () => {
     const broker = cluster.brokers[1]!;
@@ -132,7 +153,7 @@ describe("Kafka clients against the reference cluster", () => {
     try {
       const versions = await c.apiVersions();
       expect(versions.errorCode).toBe(0);
-      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3]);
+      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37]);
       const metadata = await c.request(
         MetadataRequest,
         MetadataResponse,
@@ -149,6 +170,59 @@ describe("Kafka clients against the reference cluster", () => {
       expect(
         metadata.topics[0]!.partitions.map((p) => [p.partitionIndex, p.leaderId, p.replicaNodes, p.isrNodes]),
       ).toEqual(image[0]!.partitions.map((p) => [p.partitionId, p.leader, p.replicas, p.isr]));
+    } finally {
+      c.close();
+    }
+  });
+
+  it("CreateTopics and DeleteTopics through a broker, answered in request order when pipelined", async () => {
+    const c = new KafkaConnection(cluster.brokers[0]!.address);
+    try {
+      const created = await c.request(
+        CreateTopicsRequest,
+        CreateTopicsResponse,
+        7,
+        createTopic("payments", 2, 2),
+        FLEXIBLE,
+      );
+      expect(created.topics).toMatchObject([
+        { name: "payments", errorCode: 0, numPartitions: 2, replicationFactor: 2 },
+      ]);
+      expect(created.topics[0]!.topicId).not.toBe("AAAAAAAAAAAAAAAAAAAAAA");
+      const again = await c.request(
+        CreateTopicsRequest,
+        CreateTopicsResponse,
+        7,
+        createTopic("payments", 2, 2),
+        FLEXIBLE,
+      );
+      expect(again.topics[0]!.errorCode).toBe(36); // TOPIC_ALREADY_EXISTS
+      // Pipelined: the Metadata answer waits for the CreateTopics answer before it.
+      const first = c.send(CreateTopicsRequest, 7, createTopic("shipments", 1, 1), 2);
+      const second = c.send(MetadataRequest, 12, { ...MetadataRequest.defaults(), topics: null }, 2);
+      const a = await c.receive(CreateTopicsResponse, 7, 1);
+      const b = await c.receive(MetadataResponse, 12, 1);
+      expect([a.correlationId, b.correlationId]).toEqual([first, second]);
+      expect(a.message.topics[0]).toMatchObject({ name: "shipments", errorCode: 0 });
+      const deleted = await c.request(
+        DeleteTopicsRequest,
+        DeleteTopicsResponse,
+        6,
+        {
+          ...DeleteTopicsRequest.defaults(),
+          topics: [{ name: "payments", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+        },
+        FLEXIBLE,
+      );
+      expect(deleted.responses).toMatchObject([{ name: "payments", errorCode: 0 }]);
+      await waitFor(
+        "payments to leave the broker's image",
+        async () =>
+          (await cluster.topics(cluster.brokers[0]!.id)).some((t) => t.name === "payments")
+            ? undefined
+            : true,
+        FORM_MS,
+      );
     } finally {
       c.close();
     }

@@ -2,7 +2,9 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { MetadataErrorCode } from "../../spec/metadata/requests.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
+import { KAFKA_ERROR_CODES } from "./errors.ts";
 import * as generated from "./generated/messages.ts";
 import { DESCRIPTORS, type FieldDescriptor } from "./generated/messages.ts";
 import golden from "./golden.json" with { type: "json" };
@@ -239,6 +241,12 @@ describe("Kafka message codecs generated from Kafka 4.4's definitions", () => {
       fenced: true,
       logDirs: ["Wtx4FqWiQmKa3mD5DS3b7A"],
     });
+  });
+
+  it(`error codes: openkraft's table is Kafka ${golden.kafka}'s, and names every error the spec answers with`, () => {
+    const kafka = golden.errors as Record<string, number>;
+    for (const [name, code] of Object.entries(KAFKA_ERROR_CODES)) expect(kafka[name], name).toBe(code);
+    for (const name of MetadataErrorCode.literals) expect(KAFKA_ERROR_CODES[name], name).toBeDefined();
   });
 
   it("the committed codecs match what the generator writes from Kafka's jars (npm run generate:kafka)", () => {

@@ -4,6 +4,11 @@ import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import {
   ApiVersionsRequest,
   ApiVersionsResponse,
+  CreatePartitionsRequest,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
   MetadataRequest,
   MetadataResponse,
   RequestHeader,
@@ -97,14 +102,23 @@ describe("Kafka's protocol on a node's listeners", () => {
         ),
         context,
       );
-      if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+      if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
       const { correlationId, message } = answer(ApiVersionsResponse, outcome.body, version, 0);
       expect(correlationId).toBe(42);
       expect(message.errorCode).toBe(KafkaError.NONE);
-      expect(message.apiKeys).toEqual([
-        { apiKey: 18, minVersion: 0, maxVersion: ApiVersionsRequest.highestVersion },
-        { apiKey: 3, minVersion: MetadataRequest.lowestVersion, maxVersion: MetadataRequest.highestVersion },
-      ]);
+      expect(message.apiKeys).toEqual(
+        [
+          ApiVersionsRequest,
+          MetadataRequest,
+          CreateTopicsRequest,
+          DeleteTopicsRequest,
+          CreatePartitionsRequest,
+        ].map((c) => ({
+          apiKey: c.apiKey,
+          minVersion: c.lowestVersion,
+          maxVersion: c.highestVersion,
+        })),
+      );
     }
     const controller = handleKafkaRequest(
       request(ApiVersionsRequest, 18, 3, ApiVersionsRequest.defaults(), 2),
@@ -113,7 +127,7 @@ describe("Kafka's protocol on a node's listeners", () => {
         controllerListener: true,
       },
     );
-    if (controller._tag !== "Answer") throw new Error(controller.reason);
+    if (controller._tag !== "Answer") throw new Error(`not answered: ${controller._tag}`);
     expect(answer(ApiVersionsResponse, controller.body, 3, 0).message.apiKeys.map((a) => a.apiKey)).toEqual([
       18,
     ]);
@@ -124,10 +138,10 @@ describe("Kafka's protocol on a node's listeners", () => {
       request(ApiVersionsRequest, 18, 99, ApiVersionsRequest.defaults(), 2),
       context,
     );
-    if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+    if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
     const { message } = answer(ApiVersionsResponse, outcome.body, 0, 0);
     expect(message.errorCode).toBe(KafkaError.UNSUPPORTED_VERSION);
-    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3]);
+    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37]);
   });
 
   it("Metadata, every version: unfenced brokers on the request's listener, topics, leaders, ISR, offline replicas", () => {
@@ -138,7 +152,7 @@ describe("Kafka's protocol on a node's listeners", () => {
         request(MetadataRequest, 3, version, all, flexible ? 2 : 1),
         context,
       );
-      if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+      if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
       const { correlationId, message } = answer(MetadataResponse, outcome.body, version, flexible ? 1 : 0);
       expect(correlationId).toBe(42);
       expect(message.brokers.map((b) => [b.nodeId, b.host, b.port])).toEqual([
@@ -175,7 +189,7 @@ describe("Kafka's protocol on a node's listeners", () => {
       ...context,
       listenerName: "INTERNAL",
     });
-    if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+    if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
     const { message } = answer(MetadataResponse, outcome.body, 12, 1);
     expect(message.topics.map((t) => [t.name, t.errorCode])).toEqual([
       ["orders", KafkaError.NONE],
@@ -214,12 +228,135 @@ describe("Kafka's protocol on a node's listeners", () => {
     expect(outcome._tag === "Close" && outcome.reason).toMatch(/^MetadataRequest v12: /);
   });
 
+  it("CreateTopics becomes the spec's request, and its answer Kafka's response, whatever the version", () => {
+    for (
+      let version = CreateTopicsRequest.lowestVersion;
+      version <= CreateTopicsRequest.highestVersion;
+      version++
+    ) {
+      const asked = {
+        ...CreateTopicsRequest.defaults(),
+        topics: [
+          {
+            name: "orders",
+            numPartitions: 3,
+            replicationFactor: 2,
+            assignments: [],
+            configs: [{ name: "cleanup.policy", value: "compact" }],
+          },
+          { name: "bad name!", numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] },
+        ],
+      };
+      const outcome = handleKafkaRequest(
+        request(CreateTopicsRequest, 19, version, asked, version >= 5 ? 2 : 1),
+        context,
+      );
+      if (outcome._tag !== "Forward") throw new Error(`not forwarded: ${outcome._tag}`);
+      expect(outcome.request).toEqual({
+        _tag: "CreateTopicsRequest",
+        validateOnly: false,
+        topics: [
+          {
+            name: "orders",
+            numPartitions: 3,
+            replicationFactor: 2,
+            assignments: [],
+            configs: [{ name: "cleanup.policy", value: "compact" }],
+          },
+          { name: "bad name!", numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] },
+        ],
+      });
+      const body = outcome.respond({
+        _tag: "CreateTopicsResponse",
+        topics: [
+          {
+            name: "orders",
+            topicId: TOPIC_ID,
+            errorCode: "NONE",
+            errorMessage: null,
+            numPartitions: 3,
+            replicationFactor: 2,
+          },
+          {
+            name: "bad name!",
+            topicId: null,
+            errorCode: "INVALID_TOPIC_EXCEPTION",
+            errorMessage: "illegal character",
+            numPartitions: -1,
+            replicationFactor: -1,
+          },
+        ],
+      });
+      const { correlationId, message } = answer(CreateTopicsResponse, body, version, version >= 5 ? 1 : 0);
+      expect(correlationId).toBe(42);
+      expect(message.topics.map((t) => [t.name, t.errorCode])).toEqual([
+        ["orders", 0],
+        ["bad name!", 17],
+      ]);
+      if (version >= 1) expect(message.topics[1]!.errorMessage).toBe("illegal character");
+      if (version >= 7) expect(message.topics[0]!.topicId).toBe(TOPIC_ID);
+      if (version >= 5) expect(message.topics[0]!.numPartitions).toBe(3);
+    }
+  });
+
+  it("a request the node could not get answered fails every topic with that error (REQUEST_TIMED_OUT)", () => {
+    const asked = {
+      ...CreateTopicsRequest.defaults(),
+      topics: [{ name: "a", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    };
+    const outcome = handleKafkaRequest(request(CreateTopicsRequest, 19, 7, asked, 2), context);
+    if (outcome._tag !== "Forward") throw new Error(`not forwarded: ${outcome._tag}`);
+    const body = outcome.respond({
+      _tag: "AdminResponse",
+      errorCode: "REQUEST_TIMED_OUT",
+      errorMessage: "node 1 did not answer",
+      body: null,
+    });
+    expect(answer(CreateTopicsResponse, body, 7, 1).message.topics).toMatchObject([
+      { name: "a", errorCode: 7, errorMessage: "node 1 did not answer" },
+    ]);
+  });
+
+  it("DeleteTopics names topics by name before v6 and by name or id from v6", () => {
+    const byName = handleKafkaRequest(
+      request(DeleteTopicsRequest, 20, 5, { ...DeleteTopicsRequest.defaults(), topicNames: ["orders"] }, 2),
+      context,
+    );
+    if (byName._tag !== "Forward") throw new Error(`not forwarded: ${byName._tag}`);
+    expect(byName.request).toEqual({
+      _tag: "DeleteTopicsRequest",
+      topics: [{ name: "orders", topicId: null }],
+    });
+    const byId = handleKafkaRequest(
+      request(
+        DeleteTopicsRequest,
+        20,
+        6,
+        { ...DeleteTopicsRequest.defaults(), topics: [{ name: null, topicId: TOPIC_ID }] },
+        2,
+      ),
+      context,
+    );
+    if (byId._tag !== "Forward") throw new Error(`not forwarded: ${byId._tag}`);
+    expect(byId.request).toEqual({
+      _tag: "DeleteTopicsRequest",
+      topics: [{ name: null, topicId: TOPIC_ID }],
+    });
+    const body = byId.respond({
+      _tag: "DeleteTopicsResponse",
+      responses: [{ name: "orders", topicId: TOPIC_ID, errorCode: "NONE", errorMessage: null }],
+    });
+    expect(answer(DeleteTopicsResponse, body, 6, 1).message.responses).toEqual([
+      { name: "orders", topicId: TOPIC_ID, errorCode: 0, errorMessage: null },
+    ]);
+  });
+
   it("answers before the node has an image: no brokers, no topics", () => {
     const outcome = handleKafkaRequest(
       request(MetadataRequest, 3, 12, { ...MetadataRequest.defaults(), topics: null }, 2),
       { ...context, image: null },
     );
-    if (outcome._tag !== "Answer") throw new Error(outcome.reason);
+    if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
     const { message } = answer(MetadataResponse, outcome.body, 12, 1);
     expect(message).toMatchObject({ brokers: [], topics: [], controllerId: -1 });
   });

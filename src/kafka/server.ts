@@ -1,14 +1,33 @@
 // Kafka's binary protocol on a node's client listeners: a request frame's body (header, then the
 // message) in, the response frame's body out. It answers from the node's metadata image, as the JSON
-// image queries do (src/runtime/node.ts); it makes no protocol decision of the spec's. So far:
-// ApiVersions (with KIP-511's downgrade) and Metadata, enough for `kcat -L`; every other API is absent
-// from ApiVersions, so clients see it unsupported before they ask.
+// image queries do (src/runtime/node.ts), and turns admin requests into the spec's requests, whose
+// answers it renders back (src/kafka/admin.ts); it makes no protocol decision of the spec's. So far:
+// ApiVersions (with KIP-511's downgrade), Metadata, CreateTopics, DeleteTopics and CreatePartitions;
+// every other API is absent from ApiVersions, so clients see it unsupported before they ask.
 import type { MetadataImage } from "../../spec/metadata/image.ts";
+import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
+import {
+  createPartitionsRequest,
+  createPartitionsResponse,
+  createTopicsRequest,
+  createTopicsResponse,
+  deleteTopicsRequest,
+  deleteTopicsResponse,
+} from "./admin.ts";
 import { decodeMessage, type MessageCodec } from "./codec.ts";
 import {
   ApiVersionsRequest,
   ApiVersionsResponse,
   type ApiVersionsResponseData,
+  CreatePartitionsRequest,
+  type CreatePartitionsRequestData,
+  CreatePartitionsResponse,
+  CreateTopicsRequest,
+  type CreateTopicsRequestData,
+  CreateTopicsResponse,
+  DeleteTopicsRequest,
+  type DeleteTopicsRequestData,
+  DeleteTopicsResponse,
   MetadataRequest,
   MetadataResponse,
   type MetadataResponseData,
@@ -64,6 +83,9 @@ const METADATA = apiOf(MetadataRequest, MetadataResponse);
 const BROKER_APIS: ReadonlyMap<number, Api> = new Map([
   [ApiVersionsRequest.apiKey, API_VERSIONS],
   [MetadataRequest.apiKey, METADATA],
+  [CreateTopicsRequest.apiKey, apiOf(CreateTopicsRequest, CreateTopicsResponse)],
+  [DeleteTopicsRequest.apiKey, apiOf(DeleteTopicsRequest, DeleteTopicsResponse)],
+  [CreatePartitionsRequest.apiKey, apiOf(CreatePartitionsRequest, CreatePartitionsResponse)],
 ]);
 const CONTROLLER_APIS: ReadonlyMap<number, Api> = new Map([[ApiVersionsRequest.apiKey, API_VERSIONS]]);
 
@@ -77,6 +99,12 @@ export type KafkaOutcome =
       readonly body: Uint8Array;
       readonly apiKey: number;
       readonly apiVersion: number;
+    }
+  /** A request for the spec (spec/node routes it, R148); `respond` renders its answer. */
+  | {
+      readonly _tag: "Forward";
+      readonly request: NodeRequest;
+      readonly respond: (response: NodeResponse) => Uint8Array;
     }
   | { readonly _tag: "Close"; readonly reason: string };
 
@@ -153,16 +181,45 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
       return { _tag: "Close", reason: `${api.request.name} v${apiVersion}: ${error.message}` };
     throw error;
   }
-  const response =
-    api.request === ApiVersionsRequest
-      ? apiVersions(apis, KafkaError.NONE)
-      : metadata(request as Parameters<typeof metadata>[0], apiVersion, context);
-  return {
-    _tag: "Answer",
-    apiKey,
-    apiVersion,
-    body: frame(correlationId, responseHeaderVersion(api, apiVersion), api.response, response, apiVersion),
-  };
+  const headerVersion = responseHeaderVersion(api, apiVersion);
+  const render = (value: unknown) => frame(correlationId, headerVersion, api.response, value, apiVersion);
+  switch (api.request) {
+    case ApiVersionsRequest:
+      return { _tag: "Answer", apiKey, apiVersion, body: render(apiVersions(apis, KafkaError.NONE)) };
+    case MetadataRequest:
+      return {
+        _tag: "Answer",
+        apiKey,
+        apiVersion,
+        body: render(metadata(request as Parameters<typeof metadata>[0], apiVersion, context)),
+      };
+    case CreateTopicsRequest: {
+      const asked = request as CreateTopicsRequestData;
+      return {
+        _tag: "Forward",
+        request: createTopicsRequest(asked),
+        respond: (answer) => render(createTopicsResponse(asked, answer)),
+      };
+    }
+    case DeleteTopicsRequest: {
+      const asked = request as DeleteTopicsRequestData;
+      return {
+        _tag: "Forward",
+        request: deleteTopicsRequest(asked, apiVersion),
+        respond: (answer) => render(deleteTopicsResponse(asked, apiVersion, answer)),
+      };
+    }
+    case CreatePartitionsRequest: {
+      const asked = request as CreatePartitionsRequestData;
+      return {
+        _tag: "Forward",
+        request: createPartitionsRequest(asked),
+        respond: (answer) => render(createPartitionsResponse(asked, answer)),
+      };
+    }
+    default:
+      return { _tag: "Close", reason: `${api.request.name} has no handler` };
+  }
 };
 
 const apiVersions = (apis: ReadonlyMap<number, Api>, errorCode: number): ApiVersionsResponseData => ({

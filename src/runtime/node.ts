@@ -682,6 +682,12 @@ export class KraftNode {
     const connection = this.origins.get(key);
     this.origins.delete(key);
     if (this.clientRequests.delete(key)) this.boundClientRequests();
+    const respond = this.kafkaPending.get(key);
+    if (respond !== undefined) {
+      this.kafkaPending.delete(key);
+      if (connection !== undefined) this.kafkaAnswered(connection, respond(response));
+      return;
+    }
     connection?.send({ _tag: "Response", correlationId, response });
   }
 
@@ -835,31 +841,82 @@ export class KraftNode {
     this.enqueue({ input: { _tag: "Request", from, correlationId, request } });
   }
 
-  /** A request in Kafka's protocol, answered from the image (src/kafka/server.ts). */
+  /**
+   * A request in Kafka's protocol (src/kafka/server.ts). As Kafka's brokers do, a connection's
+   * requests are handled one at a time: the next waits until the one before it is answered, so
+   * answers leave in request order and each request sees what the one before it did.
+   */
   private onKafkaRequest(connection: Connection, body: Buffer): void {
     if (this.fatal !== null) return;
+    const waiting = this.kafkaWaiting.get(connection);
+    if (waiting !== undefined && waiting.length >= this.config.limits.queuedMaxRequests) {
+      // Kafka stops reading a connection while it handles one of its requests; a client that keeps
+      // sending meanwhile is held to queued.max.requests of them, then cut off.
+      this.log.warn("closing a connection that sent more than queued.max.requests requests ahead", {
+        remote: connection.remote,
+        queuedMaxRequests: this.config.limits.queuedMaxRequests,
+      });
+      this.transport.malformedFrames.value++;
+      this.kafkaWaiting.delete(connection);
+      connection.close();
+      return;
+    }
+    if (waiting !== undefined) {
+      waiting.push(body);
+      return;
+    }
+    this.kafkaWaiting.set(connection, []);
+    this.handleKafka(connection, body);
+  }
+
+  private handleKafka(connection: Connection, body: Buffer): void {
     const outcome = handleKafkaRequest(body, {
       clusterId: this.meta.clusterId,
       listenerName: connection.listener,
       controllerListener: connection.listener === this.config.controllerListenerName,
       image: this.image(),
     });
-    if (outcome._tag === "Answer") {
-      this.kafkaRequests.value++;
-      connection.sendBytes(outcome.body);
+    if (outcome._tag === "Close") {
+      this.transport.malformedFrames.value++;
+      this.log.warn("closing a connection: a Kafka request this node does not serve", {
+        remote: connection.remote,
+        listener: connection.listener,
+        problem: outcome.reason,
+      });
+      this.kafkaWaiting.delete(connection);
+      connection.close();
       return;
     }
-    this.transport.malformedFrames.value++;
-    this.log.warn("closing a connection: a Kafka request this node does not serve", {
-      remote: connection.remote,
-      listener: connection.listener,
-      problem: outcome.reason,
-    });
-    connection.close();
+    if (outcome._tag === "Answer") {
+      this.kafkaAnswered(connection, outcome.body);
+      return;
+    }
+    const from = clientIdOf(connection);
+    const correlationId = this.nextKafkaCorrelationId++;
+    const key = `node:${from}:${correlationId}`;
+    this.origins.set(key, connection);
+    this.kafkaPending.set(key, outcome.respond);
+    this.clientRequests.add(key);
+    this.boundClientRequests();
+    this.enqueue({ input: { _tag: "Request", from, correlationId, request: outcome.request } });
+  }
+
+  /** Send a Kafka answer, then take the connection's next request. */
+  private kafkaAnswered(connection: Connection, body: Uint8Array): void {
+    this.kafkaRequests.value++;
+    connection.sendBytes(body);
+    const next = this.kafkaWaiting.get(connection)?.shift();
+    if (next === undefined) this.kafkaWaiting.delete(connection);
+    else this.handleKafka(connection, next);
   }
 
   /** Kafka protocol requests answered (kraft_kafka_requests_total). */
   private readonly kafkaRequests = { value: 0 };
+  /** Connections with a Kafka request in hand, and the requests that came after it. */
+  private readonly kafkaWaiting = new Map<Connection, Buffer[]>();
+  /** Kafka requests the spec is handling, by origin key: how their answer is rendered. */
+  private readonly kafkaPending = new Map<string, (response: NodeResponse) => Uint8Array>();
+  private nextKafkaCorrelationId = 0;
 
   private answerImage(request: ImageQuery): NodeResponse {
     const image = this.image();
@@ -925,7 +982,9 @@ export class KraftNode {
       if (c !== connection) continue;
       this.origins.delete(key);
       this.clientRequests.delete(key);
+      this.kafkaPending.delete(key);
     }
+    this.kafkaWaiting.delete(connection);
     this.boundClientRequests();
     if (connection.peer < 0) return;
     // Collect first: failing a request can send a new one to the same peer, which must not be

@@ -1,0 +1,130 @@
+// The admin APIs a Kafka client sends a broker, as the spec's controller requests (spec/metadata/
+// requests.ts mirrors Kafka's messages field for field), and the spec's answers as Kafka's responses.
+// Pure translation: the spec decides, and its error names become Kafka's codes.
+import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
+import { errorCode } from "./errors.ts";
+import type {
+  CreatePartitionsRequestData,
+  CreatePartitionsResponseData,
+  CreateTopicsRequestData,
+  CreateTopicsResponseData,
+  DeleteTopicsRequestData,
+  DeleteTopicsResponseData,
+} from "./generated/messages.ts";
+import { ZERO_UUID } from "./wire.ts";
+
+/** The spec's request for a Kafka CreateTopics (its timeoutMs is the node's own request timeout). */
+export const createTopicsRequest = (r: CreateTopicsRequestData): NodeRequest => ({
+  _tag: "CreateTopicsRequest",
+  validateOnly: r.validateOnly,
+  topics: r.topics.map((t) => ({
+    name: t.name,
+    numPartitions: t.numPartitions,
+    replicationFactor: t.replicationFactor,
+    assignments: t.assignments.map((a) => ({ partitionIndex: a.partitionIndex, brokerIds: a.brokerIds })),
+    configs: t.configs.map((c) => ({ name: c.name, value: c.value })),
+  })),
+});
+
+/** An answer that is not the controller's own (a timeout, a refusal) fails every topic with its error. */
+const refusal = (response: NodeResponse): { errorCode: number; errorMessage: string | null } | null =>
+  response._tag === "AdminResponse"
+    ? { errorCode: errorCode(response.errorCode), errorMessage: response.errorMessage }
+    : null;
+
+export const createTopicsResponse = (
+  request: CreateTopicsRequestData,
+  response: NodeResponse,
+): CreateTopicsResponseData => {
+  const failed = refusal(response);
+  const results =
+    response._tag === "CreateTopicsResponse"
+      ? response.topics
+      : request.topics.map((t) => ({
+          name: t.name,
+          topicId: null,
+          errorCode: "NONE" as const,
+          errorMessage: null,
+          numPartitions: -1,
+          replicationFactor: -1,
+        }));
+  return {
+    throttleTimeMs: 0,
+    topics: results.map((t) => ({
+      name: t.name,
+      topicId: t.topicId ?? ZERO_UUID,
+      errorCode: failed?.errorCode ?? errorCode(t.errorCode),
+      errorMessage: failed?.errorMessage ?? t.errorMessage,
+      topicConfigErrorCode: 0,
+      numPartitions: t.numPartitions,
+      replicationFactor: t.replicationFactor,
+      configs: null,
+    })),
+  };
+};
+
+/** DeleteTopics names its topics by name before v6, by name or id from v6 on. */
+export const deleteTopicsRequest = (r: DeleteTopicsRequestData, version: number): NodeRequest => ({
+  _tag: "DeleteTopicsRequest",
+  topics:
+    version >= 6
+      ? r.topics.map((t) => ({ name: t.name, topicId: t.topicId === ZERO_UUID ? null : t.topicId }))
+      : r.topicNames.map((name) => ({ name, topicId: null })),
+});
+
+export const deleteTopicsResponse = (
+  request: DeleteTopicsRequestData,
+  version: number,
+  response: NodeResponse,
+): DeleteTopicsResponseData => {
+  const failed = refusal(response);
+  const asked =
+    version >= 6 ? request.topics : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+  const results =
+    response._tag === "DeleteTopicsResponse"
+      ? response.responses
+      : asked.map((t) => ({
+          name: t.name,
+          topicId: t.topicId,
+          errorCode: "NONE" as const,
+          errorMessage: null,
+        }));
+  return {
+    throttleTimeMs: 0,
+    responses: results.map((t) => ({
+      name: t.name,
+      topicId: t.topicId ?? ZERO_UUID,
+      errorCode: failed?.errorCode ?? errorCode(t.errorCode),
+      errorMessage: failed?.errorMessage ?? t.errorMessage,
+    })),
+  };
+};
+
+export const createPartitionsRequest = (r: CreatePartitionsRequestData): NodeRequest => ({
+  _tag: "CreatePartitionsRequest",
+  validateOnly: r.validateOnly,
+  topics: r.topics.map((t) => ({
+    name: t.name,
+    count: t.count,
+    assignments: t.assignments === null ? null : t.assignments.map((a) => ({ brokerIds: a.brokerIds })),
+  })),
+});
+
+export const createPartitionsResponse = (
+  request: CreatePartitionsRequestData,
+  response: NodeResponse,
+): CreatePartitionsResponseData => {
+  const failed = refusal(response);
+  const results =
+    response._tag === "CreatePartitionsResponse"
+      ? response.results
+      : request.topics.map((t) => ({ name: t.name, errorCode: "NONE" as const, errorMessage: null }));
+  return {
+    throttleTimeMs: 0,
+    results: results.map((t) => ({
+      name: t.name,
+      errorCode: failed?.errorCode ?? errorCode(t.errorCode),
+      errorMessage: failed?.errorMessage ?? t.errorMessage,
+    })),
+  };
+};
