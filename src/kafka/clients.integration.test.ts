@@ -153,7 +153,7 @@ describe("Kafka clients against the reference cluster", () => {
     try {
       const versions = await c.apiVersions();
       expect(versions.errorCode).toBe(0);
-      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37]);
+      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60]);
       const metadata = await c.request(
         MetadataRequest,
         MetadataResponse,

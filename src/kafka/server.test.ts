@@ -9,6 +9,8 @@ import {
   CreateTopicsResponse,
   DeleteTopicsRequest,
   DeleteTopicsResponse,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
   MetadataRequest,
   MetadataResponse,
   RequestHeader,
@@ -113,6 +115,7 @@ describe("Kafka's protocol on a node's listeners", () => {
           CreateTopicsRequest,
           DeleteTopicsRequest,
           CreatePartitionsRequest,
+          DescribeClusterRequest,
         ].map((c) => ({
           apiKey: c.apiKey,
           minVersion: c.lowestVersion,
@@ -141,7 +144,7 @@ describe("Kafka's protocol on a node's listeners", () => {
     if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
     const { message } = answer(ApiVersionsResponse, outcome.body, 0, 0);
     expect(message.errorCode).toBe(KafkaError.UNSUPPORTED_VERSION);
-    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37]);
+    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60]);
   });
 
   it("Metadata, every version: unfenced brokers on the request's listener, topics, leaders, ISR, offline replicas", () => {
@@ -226,6 +229,38 @@ describe("Kafka's protocol on a node's listeners", () => {
     const outcome = handleKafkaRequest(truncated.subarray(0, truncated.length - 2), context);
     expect(outcome._tag).toBe("Close");
     expect(outcome._tag === "Close" && outcome.reason).toMatch(/^MetadataRequest v12: /);
+  });
+
+  it("DescribeCluster, every version: the brokers (fenced ones when asked), the cluster id; controllers elsewhere", () => {
+    for (let version = 0; version <= DescribeClusterRequest.highestVersion; version++) {
+      const asked = { ...DescribeClusterRequest.defaults(), includeFencedBrokers: version >= 2 };
+      const outcome = handleKafkaRequest(request(DescribeClusterRequest, 60, version, asked, 2), context);
+      if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
+      const { message } = answer(DescribeClusterResponse, outcome.body, version, 1);
+      expect(message).toMatchObject({ errorCode: 0, clusterId: "GEvbuDUdvZm5QFSxvWEm3A", controllerId: 4 });
+      expect(message.brokers.map((b) => [b.brokerId, b.port, b.rack])).toEqual(
+        version >= 2
+          ? [
+              [4, 19094, null],
+              [5, 19095, null],
+              [6, 19096, "rack-b"],
+            ]
+          : [
+              [4, 19094, null],
+              [6, 19096, "rack-b"],
+            ],
+      );
+      if (version >= 2) expect(message.brokers.map((b) => b.isFenced)).toEqual([false, true, false]);
+    }
+    const controllers = handleKafkaRequest(
+      request(DescribeClusterRequest, 60, 1, { ...DescribeClusterRequest.defaults(), endpointType: 2 }, 2),
+      context,
+    );
+    if (controllers._tag !== "Answer") throw new Error(`not answered: ${controllers._tag}`);
+    expect(answer(DescribeClusterResponse, controllers.body, 1, 1).message).toMatchObject({
+      errorCode: 114,
+      brokers: [],
+    });
   });
 
   it("CreateTopics becomes the spec's request, and its answer Kafka's response, whatever the version", () => {

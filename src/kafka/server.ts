@@ -2,8 +2,9 @@
 // message) in, the response frame's body out. It answers from the node's metadata image, as the JSON
 // image queries do (src/runtime/node.ts), and turns admin requests into the spec's requests, whose
 // answers it renders back (src/kafka/admin.ts); it makes no protocol decision of the spec's. So far:
-// ApiVersions (with KIP-511's downgrade), Metadata, CreateTopics, DeleteTopics and CreatePartitions;
-// every other API is absent from ApiVersions, so clients see it unsupported before they ask.
+// ApiVersions (with KIP-511's downgrade), Metadata, DescribeCluster, CreateTopics, DeleteTopics and
+// CreatePartitions; every other API is absent from ApiVersions, so clients see it unsupported before
+// they ask.
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import {
@@ -28,6 +29,10 @@ import {
   DeleteTopicsRequest,
   type DeleteTopicsRequestData,
   DeleteTopicsResponse,
+  DescribeClusterRequest,
+  type DescribeClusterRequestData,
+  DescribeClusterResponse,
+  type DescribeClusterResponseData,
   MetadataRequest,
   MetadataResponse,
   type MetadataResponseData,
@@ -43,6 +48,7 @@ export const KafkaError = {
   LEADER_NOT_AVAILABLE: 5,
   UNSUPPORTED_VERSION: 35,
   INVALID_REQUEST: 42,
+  MISMATCHED_ENDPOINT_TYPE: 114,
 } as const;
 
 /** What a node knows that the answers need. */
@@ -86,6 +92,7 @@ const BROKER_APIS: ReadonlyMap<number, Api> = new Map([
   [CreateTopicsRequest.apiKey, apiOf(CreateTopicsRequest, CreateTopicsResponse)],
   [DeleteTopicsRequest.apiKey, apiOf(DeleteTopicsRequest, DeleteTopicsResponse)],
   [CreatePartitionsRequest.apiKey, apiOf(CreatePartitionsRequest, CreatePartitionsResponse)],
+  [DescribeClusterRequest.apiKey, apiOf(DescribeClusterRequest, DescribeClusterResponse)],
 ]);
 const CONTROLLER_APIS: ReadonlyMap<number, Api> = new Map([[ApiVersionsRequest.apiKey, API_VERSIONS]]);
 
@@ -193,6 +200,13 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
         apiVersion,
         body: render(metadata(request as Parameters<typeof metadata>[0], apiVersion, context)),
       };
+    case DescribeClusterRequest:
+      return {
+        _tag: "Answer",
+        apiKey,
+        apiVersion,
+        body: render(describeCluster(request as DescribeClusterRequestData, context)),
+      };
     case CreateTopicsRequest: {
       const asked = request as CreateTopicsRequestData;
       return {
@@ -232,6 +246,46 @@ const apiVersions = (apis: ReadonlyMap<number, Api>, errorCode: number): ApiVers
   })),
 });
 
+/** The brokers a client can reach on this listener: unfenced unless fenced ones are asked for too. */
+const reachableBrokers = (context: KafkaServerContext, includeFenced: boolean) =>
+  (context.image?.brokers ?? [])
+    .filter((b) => includeFenced || !b.fenced)
+    .flatMap((b) => {
+      const endpoint = b.endPoints.find((e) => e.name === context.listenerName) ?? b.endPoints[0];
+      return endpoint === undefined
+        ? []
+        : [{ nodeId: b.id, host: endpoint.host, port: endpoint.port, rack: b.rack, fenced: b.fenced }];
+    });
+
+/** DescribeCluster on a broker listener describes the brokers (endpoint type 1, KIP-919). */
+const describeCluster = (
+  request: DescribeClusterRequestData,
+  context: KafkaServerContext,
+): DescribeClusterResponseData => {
+  const base = DescribeClusterResponse.defaults();
+  if (request.endpointType !== 1)
+    return {
+      ...base,
+      errorCode: KafkaError.MISMATCHED_ENDPOINT_TYPE,
+      errorMessage: "a broker listener describes brokers; ask a controller listener for controllers",
+      endpointType: request.endpointType,
+    };
+  const brokers = reachableBrokers(context, request.includeFencedBrokers);
+  return {
+    ...base,
+    endpointType: 1,
+    clusterId: context.clusterId,
+    controllerId: brokers.find((b) => !b.fenced)?.nodeId ?? -1,
+    brokers: brokers.map((b) => ({
+      brokerId: b.nodeId,
+      host: b.host,
+      port: b.port,
+      rack: b.rack,
+      isFenced: b.fenced,
+    })),
+  };
+};
+
 const metadata = (
   request: { readonly topics: readonly { readonly name: string | null }[] | null },
   version: number,
@@ -239,14 +293,12 @@ const metadata = (
 ): MetadataResponseData => {
   const base = MetadataResponse.defaults();
   const image = context.image;
-  const brokers = (image?.brokers ?? [])
-    .filter((b) => !b.fenced)
-    .flatMap((b) => {
-      const endpoint = b.endPoints.find((e) => e.name === context.listenerName) ?? b.endPoints[0];
-      return endpoint === undefined
-        ? []
-        : [{ nodeId: b.id, host: endpoint.host, port: endpoint.port, rack: b.rack }];
-    });
+  const brokers = reachableBrokers(context, false).map(({ nodeId, host, port, rack }) => ({
+    nodeId,
+    host,
+    port,
+    rack,
+  }));
   const live = new Set(brokers.map((b) => b.nodeId));
   // v0 asks for every topic with an empty list; from v1 on, null asks for every topic.
   const all = request.topics === null || (version === 0 && request.topics.length === 0);
