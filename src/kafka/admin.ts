@@ -13,6 +13,9 @@ import type {
 } from "./generated/messages.ts";
 import { ZERO_UUID } from "./wire.ts";
 
+/** Kafka's ConfigSource of a config set on the topic itself. */
+const DYNAMIC_TOPIC_CONFIG = 1;
+
 /** The spec's request for a Kafka CreateTopics (its timeoutMs is the node's own request timeout). */
 export const createTopicsRequest = (r: CreateTopicsRequestData): NodeRequest => ({
   _tag: "CreateTopicsRequest",
@@ -58,7 +61,15 @@ export const createTopicsResponse = (
       topicConfigErrorCode: 0,
       numPartitions: t.numPartitions,
       replicationFactor: t.replicationFactor,
-      configs: null,
+      // The configs the topic was created with (Kafka lists every config; its Java client reads
+      // the list and cannot take null here).
+      configs: (request.topics.find((r) => r.name === t.name)?.configs ?? []).map((c) => ({
+        name: c.name,
+        value: c.value,
+        readOnly: false,
+        configSource: DYNAMIC_TOPIC_CONFIG,
+        isSensitive: false,
+      })),
     })),
   };
 };

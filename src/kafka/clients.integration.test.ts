@@ -1,8 +1,12 @@
 // Real Kafka clients against the reference cluster (real processes on 127.0.0.1): librdkafka's kcat
 // (`.ci/run` installs Debian's package), and openkraft's own codec speaking Kafka's protocol over TCP.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kafkaJar, mavenJar } from "../../scripts/kafka-jars.ts";
 import { DEFAULT_TIMEOUTS } from "../../spec/raft/state.ts";
 import { LocalCluster, waitFor } from "../testing/local-cluster.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
@@ -24,8 +28,8 @@ import { Reader } from "./wire.ts";
 // broker's registration and unfencing; the margin is wide for a loaded machine.
 const FORM_MS = 10 * (DEFAULT_TIMEOUTS.fetchTimeoutMs + 2 * DEFAULT_TIMEOUTS.electionTimeoutMs);
 
-const kcat = spawnSync("kcat", ["-V"], { encoding: "utf8" });
-const hasKcat = kcat.status === 0;
+const hasKcat = spawnSync("kcat", ["-V"], { encoding: "utf8" }).status === 0;
+const hasJava = spawnSync("javac", ["-version"], { encoding: "utf8" }).status === 0;
 
 let cluster: LocalCluster;
 
@@ -287,5 +291,68 @@ describe("Kafka clients against the reference cluster", () => {
         })),
       );
     },
+  );
+
+  it.skipIf(!hasJava)(
+    "Apache Kafka 4.4's Java AdminClient: describeCluster, createTopics, listTopics, createPartitions, describeTopics, deleteTopics",
+    async () => {
+      // kafka-clients and slf4j-api from Maven Central (cached); AdminProbe.java is compiled here.
+      const classpath = [
+        await kafkaJar("kafka-clients"),
+        await mavenJar("org.slf4j", "slf4j-api", "2.0.17"),
+      ].join(":");
+      const classes = mkdtempSync(join(tmpdir(), "openkraft-admin-probe-"));
+      try {
+        const javac = spawnSync(
+          "javac",
+          ["-d", classes, "-cp", classpath, join(import.meta.dirname, "java", "AdminProbe.java")],
+          {
+            encoding: "utf8",
+          },
+        );
+        expect(javac.stderr).toBe("");
+        const run = spawnSync(
+          "java",
+          ["-cp", `${classpath}:${classes}`, "AdminProbe", cluster.brokers[1]!.address, "java-orders"],
+          {
+            encoding: "utf8",
+            timeout: 3 * FORM_MS,
+          },
+        );
+        expect(run.status).toBe(0);
+        const steps = Object.fromEntries(
+          run.stdout
+            .trim()
+            .split("\n")
+            .map((line) => JSON.parse(line) as { step: string })
+            .map(({ step, ...rest }) => [step, rest]),
+        );
+        expect(steps["describeCluster"]).toEqual({
+          clusterId: cluster.clusterId,
+          controller: cluster.brokers[0]!.id,
+          nodes: cluster.brokers.map((b) => b.id),
+        });
+        expect(steps["createTopics"]).toEqual({ ok: true });
+        expect(steps["createTopicsAgain"]).toEqual({
+          error: "TopicExistsException",
+          message: "Topic 'java-orders' already exists.",
+        });
+        expect((steps["listTopics"] as { names: string[] }).names).toContain("java-orders");
+        expect(steps["createPartitions"]).toEqual({ ok: true });
+        const described = steps["describeTopics"] as {
+          partitions: { partition: number; replicas: number; isr: number }[];
+        };
+        expect(described.partitions.map((p) => [p.partition, p.replicas, p.isr])).toEqual([
+          [0, 2, 2],
+          [1, 2, 2],
+          [2, 2, 2],
+          [3, 2, 2],
+        ]);
+        expect(steps["deleteTopics"]).toEqual({ ok: true });
+      } finally {
+        rmSync(classes, { recursive: true, force: true });
+      }
+    },
+    6 * FORM_MS,
   );
 });

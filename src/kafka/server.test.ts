@@ -331,6 +331,19 @@ describe("Kafka's protocol on a node's listeners", () => {
       if (version >= 1) expect(message.topics[1]!.errorMessage).toBe("illegal character");
       if (version >= 7) expect(message.topics[0]!.topicId).toBe(TOPIC_ID);
       if (version >= 5) expect(message.topics[0]!.numPartitions).toBe(3);
+      if (version >= 5)
+        expect(message.topics.map((t) => t.configs)).toEqual([
+          [
+            {
+              name: "cleanup.policy",
+              value: "compact",
+              readOnly: false,
+              configSource: 1,
+              isSensitive: false,
+            },
+          ],
+          [],
+        ]);
     }
   });
 

@@ -1,0 +1,80 @@
+// Apache Kafka's Java AdminClient against a cluster, for src/kafka/clients.integration.test.ts: each
+// step prints one JSON line (what it saw, or the exception's class and message).
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.NewPartitions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+
+public class AdminProbe {
+  static String q(String s) {
+    return s == null ? "null" : "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+  }
+
+  static void print(String step, String json) {
+    System.out.println("{\"step\":" + q(step) + "," + json + "}");
+  }
+
+  static void failed(String step, Throwable e) {
+    Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+    print(step, "\"error\":" + q(cause.getClass().getSimpleName()) + ",\"message\":" + q(cause.getMessage()));
+  }
+
+  public static void main(String[] args) throws Exception {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
+    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
+    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+    String topic = args[1];
+    try (Admin admin = Admin.create(props)) {
+      try {
+        DescribeClusterResult cluster = admin.describeCluster();
+        String nodes = cluster.nodes().get().stream().map(n -> String.valueOf(n.id())).sorted()
+            .collect(Collectors.joining(","));
+        print("describeCluster", "\"clusterId\":" + q(cluster.clusterId().get()) + ",\"controller\":"
+            + cluster.controller().get().id() + ",\"nodes\":[" + nodes + "]");
+      } catch (Exception e) { failed("describeCluster", e); }
+      try {
+        admin.createTopics(List.of(new NewTopic(topic, 3, (short) 2))).all().get();
+        print("createTopics", "\"ok\":true");
+      } catch (Exception e) { failed("createTopics", e); }
+      try {
+        admin.createTopics(List.of(new NewTopic(topic, 3, (short) 2))).all().get();
+        print("createTopicsAgain", "\"ok\":true");
+      } catch (Exception e) { failed("createTopicsAgain", e); }
+      try {
+        String names = admin.listTopics().names().get().stream().sorted().map(AdminProbe::q)
+            .collect(Collectors.joining(","));
+        print("listTopics", "\"names\":[" + names + "]");
+      } catch (Exception e) { failed("listTopics", e); }
+      try {
+        admin.createPartitions(Map.of(topic, NewPartitions.increaseTo(4))).all().get();
+        print("createPartitions", "\"ok\":true");
+      } catch (Exception e) { failed("createPartitions", e); }
+      try {
+        // The broker's image may lag the controller's commit: ask until the new partition shows.
+        TopicDescription d = null;
+        for (int i = 0; i < 100; i++) {
+          d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+          if (d.partitions().size() == 4) break;
+          Thread.sleep(100);
+        }
+        String partitions = d.partitions().stream().map(p -> "{\"partition\":" + p.partition() + ",\"leader\":"
+            + (p.leader() == null ? -1 : p.leader().id()) + ",\"replicas\":" + p.replicas().size() + ",\"isr\":"
+            + p.isr().size() + "}").collect(Collectors.joining(","));
+        print("describeTopics", "\"topicId\":" + q(d.topicId().toString()) + ",\"partitions\":[" + partitions + "]");
+      } catch (Exception e) { failed("describeTopics", e); }
+      try {
+        admin.deleteTopics(List.of(topic)).all().get();
+        print("deleteTopics", "\"ok\":true");
+      } catch (Exception e) { failed("deleteTopics", e); }
+    }
+  }
+}
