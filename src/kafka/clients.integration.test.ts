@@ -157,7 +157,7 @@ describe("Kafka clients against the reference cluster", () => {
     try {
       const versions = await c.apiVersions();
       expect(versions.errorCode).toBe(0);
-      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60]);
+      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55]);
       const metadata = await c.request(
         MetadataRequest,
         MetadataResponse,
@@ -294,7 +294,7 @@ describe("Kafka clients against the reference cluster", () => {
   );
 
   it.skipIf(!hasJava)(
-    "Apache Kafka 4.4's Java AdminClient: describeCluster, createTopics, listTopics, createPartitions, describeTopics, deleteTopics",
+    "Apache Kafka 4.4's Java AdminClient: describeCluster, createTopics, listTopics, createPartitions, describeTopics, deleteTopics, describeMetadataQuorum (through a broker and --bootstrap-controller)",
     async () => {
       // kafka-clients and slf4j-api from Maven Central (cached); AdminProbe.java is compiled here.
       const classpath = [
@@ -313,7 +313,14 @@ describe("Kafka clients against the reference cluster", () => {
         expect(javac.stderr).toBe("");
         const run = spawnSync(
           "java",
-          ["-cp", `${classpath}:${classes}`, "AdminProbe", cluster.brokers[1]!.address, "java-orders"],
+          [
+            "-cp",
+            `${classpath}:${classes}`,
+            "AdminProbe",
+            cluster.brokers[1]!.address,
+            "java-orders",
+            cluster.controllers[1]!.address,
+          ],
           {
             encoding: "utf8",
             timeout: 3 * FORM_MS,
@@ -349,6 +356,20 @@ describe("Kafka clients against the reference cluster", () => {
           [3, 2, 2],
         ]);
         expect(steps["deleteTopics"]).toEqual({ ok: true });
+        // DescribeQuorum through a broker, passed on to the active controller, and straight to the
+        // controllers as kafka-metadata-quorum --bootstrap-controller does.
+        const leader = await cluster.waitForLeader(FORM_MS);
+        for (const step of ["describeMetadataQuorum", "describeMetadataQuorumViaControllers"])
+          expect(steps[step], step).toMatchObject({
+            leaderId: leader.nodeId,
+            voters: cluster.controllers.map((c) => c.id),
+            observers: cluster.brokers.map((b) => b.id),
+          });
+        expect(steps["describeClusterViaControllers"]).toEqual({
+          clusterId: cluster.clusterId,
+          controller: leader.nodeId,
+          nodes: cluster.controllers.map((c) => c.id),
+        });
       } finally {
         rmSync(classes, { recursive: true, force: true });
       }

@@ -11,6 +11,8 @@ import {
   DeleteTopicsResponse,
   DescribeClusterRequest,
   DescribeClusterResponse,
+  DescribeQuorumRequest,
+  DescribeQuorumResponse,
   MetadataRequest,
   MetadataResponse,
   RequestHeader,
@@ -62,6 +64,9 @@ const context: KafkaServerContext = {
   listenerName: "PLAINTEXT",
   controllerListener: false,
   image,
+  voters: [1, 2, 3].map((id) => ({ id, host: "127.0.0.1", port: 19090 + id })),
+  controllerListenerName: "CONTROLLER",
+  leaderId: 2,
 };
 
 /** A request frame body as a client writes it: the header, then the message. */
@@ -116,6 +121,7 @@ describe("Kafka's protocol on a node's listeners", () => {
           DeleteTopicsRequest,
           CreatePartitionsRequest,
           DescribeClusterRequest,
+          DescribeQuorumRequest,
         ].map((c) => ({
           apiKey: c.apiKey,
           minVersion: c.lowestVersion,
@@ -132,7 +138,7 @@ describe("Kafka's protocol on a node's listeners", () => {
     );
     if (controller._tag !== "Answer") throw new Error(`not answered: ${controller._tag}`);
     expect(answer(ApiVersionsResponse, controller.body, 3, 0).message.apiKeys.map((a) => a.apiKey)).toEqual([
-      18,
+      18, 60, 55,
     ]);
   });
 
@@ -144,7 +150,7 @@ describe("Kafka's protocol on a node's listeners", () => {
     if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
     const { message } = answer(ApiVersionsResponse, outcome.body, 0, 0);
     expect(message.errorCode).toBe(KafkaError.UNSUPPORTED_VERSION);
-    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60]);
+    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55]);
   });
 
   it("Metadata, every version: unfenced brokers on the request's listener, topics, leaders, ISR, offline replicas", () => {
@@ -260,6 +266,83 @@ describe("Kafka's protocol on a node's listeners", () => {
     expect(answer(DescribeClusterResponse, controllers.body, 1, 1).message).toMatchObject({
       errorCode: 114,
       brokers: [],
+    });
+    // On a controller listener: the controllers, and the active one.
+    const onController = handleKafkaRequest(
+      request(DescribeClusterRequest, 60, 1, { ...DescribeClusterRequest.defaults(), endpointType: 2 }, 2),
+      { ...context, controllerListener: true },
+    );
+    if (onController._tag !== "Answer") throw new Error(`not answered: ${onController._tag}`);
+    const described = answer(DescribeClusterResponse, onController.body, 1, 1).message;
+    expect(described).toMatchObject({ errorCode: 0, endpointType: 2, controllerId: 2 });
+    expect(described.brokers.map((b) => `${b.brokerId}@${b.host}:${b.port}`)).toEqual([
+      "1@127.0.0.1:19091",
+      "2@127.0.0.1:19092",
+      "3@127.0.0.1:19093",
+    ]);
+  });
+
+  it("DescribeQuorum, every version: passed to the spec, its Raft answer as Kafka's, with the voters' endpoints in v2", () => {
+    for (let version = 0; version <= DescribeQuorumRequest.highestVersion; version++) {
+      const asked = {
+        topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }],
+      };
+      const outcome = handleKafkaRequest(request(DescribeQuorumRequest, 55, version, asked, 2), {
+        ...context,
+        controllerListener: true,
+      });
+      if (outcome._tag !== "Forward") throw new Error(`not forwarded: ${outcome._tag}`);
+      expect(outcome.request).toEqual({ _tag: "DescribeQuorumAdminRequest" });
+      const voter = (replicaId: number, logEndOffset: number) => ({
+        replicaId,
+        logEndOffset,
+        lastFetchTimestamp: 1_700_000_000_000,
+        lastCaughtUpTimestamp: 1_700_000_000_000,
+      });
+      const body = outcome.respond({
+        _tag: "AdminResponse",
+        errorCode: "NONE",
+        errorMessage: null,
+        body: {
+          _tag: "DescribeQuorumResponse",
+          errorCode: "NONE",
+          leaderId: 2,
+          leaderEpoch: 7,
+          highWatermark: 40,
+          currentVoters: [voter(1, 40), voter(2, 40), voter(3, 39)],
+          observers: [voter(4, 40)],
+        },
+      });
+      const { message } = answer(DescribeQuorumResponse, body, version, 1);
+      const partition = message.topics[0]!.partitions[0]!;
+      expect(partition).toMatchObject({ leaderId: 2, leaderEpoch: 7, highWatermark: 40n });
+      expect(partition.currentVoters.map((v) => [v.replicaId, v.logEndOffset])).toEqual([
+        [1, 40n],
+        [2, 40n],
+        [3, 39n],
+      ]);
+      expect(partition.observers.map((v) => v.replicaId)).toEqual([4]);
+      if (version >= 1) expect(partition.currentVoters[0]!.lastFetchTimestamp).toBe(1_700_000_000_000n);
+      expect(message.nodes).toEqual(
+        version >= 2
+          ? [1, 2, 3].map((id) => ({
+              nodeId: id,
+              listeners: [{ name: "CONTROLLER", host: "127.0.0.1", port: 19090 + id }],
+            }))
+          : [],
+      );
+    }
+    const refused = handleKafkaRequest(request(DescribeQuorumRequest, 55, 2, { topics: [] }, 2), context);
+    if (refused._tag !== "Forward") throw new Error(`not forwarded: ${refused._tag}`);
+    const body = refused.respond({
+      _tag: "AdminResponse",
+      errorCode: "REQUEST_TIMED_OUT",
+      errorMessage: "no answer",
+      body: null,
+    });
+    expect(answer(DescribeQuorumResponse, body, 2, 1).message).toMatchObject({
+      errorCode: 7,
+      errorMessage: "no answer",
     });
   });
 

@@ -2,11 +2,12 @@
 // message) in, the response frame's body out. It answers from the node's metadata image, as the JSON
 // image queries do (src/runtime/node.ts), and turns admin requests into the spec's requests, whose
 // answers it renders back (src/kafka/admin.ts); it makes no protocol decision of the spec's. So far:
-// ApiVersions (with KIP-511's downgrade), Metadata, DescribeCluster, CreateTopics, DeleteTopics and
-// CreatePartitions; every other API is absent from ApiVersions, so clients see it unsupported before
+// ApiVersions (with KIP-511's downgrade), Metadata, DescribeCluster, DescribeQuorum, CreateTopics,
+// DeleteTopics and CreatePartitions; every other API is absent from ApiVersions, so clients see it unsupported before
 // they ask.
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
+import type { DescribeQuorumResponse as RaftDescribeQuorumResponse } from "../../spec/raft/messages.ts";
 import {
   createPartitionsRequest,
   createPartitionsResponse,
@@ -16,6 +17,7 @@ import {
   deleteTopicsResponse,
 } from "./admin.ts";
 import { decodeMessage, type MessageCodec } from "./codec.ts";
+import { errorCode } from "./errors.ts";
 import {
   ApiVersionsRequest,
   ApiVersionsResponse,
@@ -33,13 +35,16 @@ import {
   type DescribeClusterRequestData,
   DescribeClusterResponse,
   type DescribeClusterResponseData,
+  DescribeQuorumRequest,
+  DescribeQuorumResponse,
+  type DescribeQuorumResponseData,
   MetadataRequest,
   MetadataResponse,
   type MetadataResponseData,
   RequestHeader,
   ResponseHeader,
 } from "./generated/messages.ts";
-import { KafkaDecodeError, Reader, Writer } from "./wire.ts";
+import { KafkaDecodeError, Reader, Writer, ZERO_UUID } from "./wire.ts";
 
 /** Kafka's error codes the answers use (org.apache.kafka.common.protocol.Errors). */
 export const KafkaError = {
@@ -63,6 +68,11 @@ export interface KafkaServerContext {
   readonly controllerListener: boolean;
   /** The node's metadata image, or null before it has one. */
   readonly image: MetadataImage | null;
+  /** The voters and their controller endpoints (controller.quorum.voters), for DescribeQuorum v2. */
+  readonly voters: readonly { readonly id: number; readonly host: string; readonly port: number }[];
+  readonly controllerListenerName: string;
+  /** The quorum's leader as this node knows it (-1: none known): the active controller. */
+  readonly leaderId: number;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the request and response types differ per API; each handler narrows its own
@@ -84,6 +94,7 @@ const apiOf = (request: AnyCodec, response: AnyCodec): Api => ({
 
 const API_VERSIONS = apiOf(ApiVersionsRequest, ApiVersionsResponse);
 const METADATA = apiOf(MetadataRequest, MetadataResponse);
+const DESCRIBE_QUORUM = apiOf(DescribeQuorumRequest, DescribeQuorumResponse);
 
 /** The APIs served, by key, on each kind of listener: exactly what ApiVersions advertises there. */
 const BROKER_APIS: ReadonlyMap<number, Api> = new Map([
@@ -93,8 +104,13 @@ const BROKER_APIS: ReadonlyMap<number, Api> = new Map([
   [DeleteTopicsRequest.apiKey, apiOf(DeleteTopicsRequest, DeleteTopicsResponse)],
   [CreatePartitionsRequest.apiKey, apiOf(CreatePartitionsRequest, CreatePartitionsResponse)],
   [DescribeClusterRequest.apiKey, apiOf(DescribeClusterRequest, DescribeClusterResponse)],
+  [DescribeQuorumRequest.apiKey, DESCRIBE_QUORUM],
 ]);
-const CONTROLLER_APIS: ReadonlyMap<number, Api> = new Map([[ApiVersionsRequest.apiKey, API_VERSIONS]]);
+const CONTROLLER_APIS: ReadonlyMap<number, Api> = new Map([
+  [ApiVersionsRequest.apiKey, API_VERSIONS],
+  [DescribeClusterRequest.apiKey, apiOf(DescribeClusterRequest, DescribeClusterResponse)],
+  [DescribeQuorumRequest.apiKey, DESCRIBE_QUORUM],
+]);
 
 export const servedApis = (controllerListener: boolean): ReadonlyMap<number, Api> =>
   controllerListener ? CONTROLLER_APIS : BROKER_APIS;
@@ -207,6 +223,13 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
         apiVersion,
         body: render(describeCluster(request as DescribeClusterRequestData, context)),
       };
+    case DescribeQuorumRequest:
+      // Asked of any node: a broker passes it on to the active controller, as Kafka's do (R148).
+      return {
+        _tag: "Forward",
+        request: { _tag: "DescribeQuorumAdminRequest" },
+        respond: (answer) => render(describeQuorum(answer, apiVersion, context)),
+      };
     case CreateTopicsRequest: {
       const asked = request as CreateTopicsRequestData;
       return {
@@ -246,6 +269,57 @@ const apiVersions = (apis: ReadonlyMap<number, Api>, errorCode: number): ApiVers
   })),
 });
 
+/** The Raft layer's description of the quorum (R88) as Kafka's DescribeQuorumResponse. */
+const describeQuorum = (
+  answer: NodeResponse,
+  version: number,
+  context: KafkaServerContext,
+): DescribeQuorumResponseData => {
+  const base = DescribeQuorumResponse.defaults();
+  const body = answer._tag === "AdminResponse" ? (answer.body as RaftDescribeQuorumResponse | null) : null;
+  if (answer._tag !== "AdminResponse" || body === null || body?._tag !== "DescribeQuorumResponse")
+    return {
+      ...base,
+      errorCode: errorCode(answer._tag === "AdminResponse" ? answer.errorCode : "UNKNOWN_SERVER_ERROR"),
+      errorMessage: answer._tag === "AdminResponse" ? answer.errorMessage : null,
+    };
+  const replica = (r: RaftDescribeQuorumResponse["currentVoters"][number]) => ({
+    replicaId: r.replicaId,
+    replicaDirectoryId: r.replicaDirectoryId ?? ZERO_UUID,
+    logEndOffset: BigInt(r.logEndOffset),
+    lastFetchTimestamp: BigInt(r.lastFetchTimestamp),
+    lastCaughtUpTimestamp: BigInt(r.lastCaughtUpTimestamp),
+  });
+  return {
+    ...base,
+    errorCode: errorCode(body.errorCode),
+    topics: [
+      {
+        topicName: "__cluster_metadata",
+        partitions: [
+          {
+            partitionIndex: 0,
+            errorCode: errorCode(body.errorCode),
+            errorMessage: null,
+            leaderId: body.leaderId,
+            leaderEpoch: body.leaderEpoch,
+            highWatermark: BigInt(body.highWatermark),
+            currentVoters: body.currentVoters.map(replica),
+            observers: body.observers.map(replica),
+          },
+        ],
+      },
+    ],
+    nodes:
+      version >= 2
+        ? context.voters.map((v) => ({
+            nodeId: v.id,
+            listeners: [{ name: context.controllerListenerName, host: v.host, port: v.port }],
+          }))
+        : [],
+  };
+};
+
 /** The brokers a client can reach on this listener: unfenced unless fenced ones are asked for too. */
 const reachableBrokers = (context: KafkaServerContext, includeFenced: boolean) =>
   (context.image?.brokers ?? [])
@@ -257,12 +331,37 @@ const reachableBrokers = (context: KafkaServerContext, includeFenced: boolean) =
         : [{ nodeId: b.id, host: endpoint.host, port: endpoint.port, rack: b.rack, fenced: b.fenced }];
     });
 
-/** DescribeCluster on a broker listener describes the brokers (endpoint type 1, KIP-919). */
+/**
+ * DescribeCluster describes the brokers on a broker listener (endpoint type 1) and the controllers on
+ * a controller listener (endpoint type 2, KIP-919: how `--bootstrap-controller` finds them).
+ */
 const describeCluster = (
   request: DescribeClusterRequestData,
   context: KafkaServerContext,
 ): DescribeClusterResponseData => {
   const base = DescribeClusterResponse.defaults();
+  if (context.controllerListener) {
+    if (request.endpointType !== 2)
+      return {
+        ...base,
+        errorCode: KafkaError.MISMATCHED_ENDPOINT_TYPE,
+        errorMessage: "a controller listener describes controllers; ask a broker listener for brokers",
+        endpointType: request.endpointType,
+      };
+    return {
+      ...base,
+      endpointType: 2,
+      clusterId: context.clusterId,
+      controllerId: context.leaderId,
+      brokers: context.voters.map((v) => ({
+        brokerId: v.id,
+        host: v.host,
+        port: v.port,
+        rack: null,
+        isFenced: false,
+      })),
+    };
+  }
   if (request.endpointType !== 1)
     return {
       ...base,

@@ -875,6 +875,9 @@ export class KraftNode {
       listenerName: connection.listener,
       controllerListener: connection.listener === this.config.controllerListenerName,
       image: this.image(),
+      voters: this.config.voters,
+      controllerListenerName: this.config.controllerListenerName,
+      leaderId: this.leaderId(),
     });
     if (outcome._tag === "Close") {
       this.transport.malformedFrames.value++;

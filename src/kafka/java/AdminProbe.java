@@ -11,6 +11,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.QuorumInfo;
 import org.apache.kafka.clients.admin.TopicDescription;
 
 public class AdminProbe {
@@ -25,6 +26,18 @@ public class AdminProbe {
   static void failed(String step, Throwable e) {
     Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
     print(step, "\"error\":" + q(cause.getClass().getSimpleName()) + ",\"message\":" + q(cause.getMessage()));
+  }
+
+  static void quorum(String step, Admin admin) {
+    try {
+      QuorumInfo q = admin.describeMetadataQuorum().quorumInfo().get();
+      String voters = q.voters().stream().map(r -> String.valueOf(r.replicaId())).sorted()
+          .collect(Collectors.joining(","));
+      String observers = q.observers().stream().map(r -> String.valueOf(r.replicaId())).sorted()
+          .collect(Collectors.joining(","));
+      print(step, "\"leaderId\":" + q.leaderId() + ",\"leaderEpoch\":" + q.leaderEpoch() + ",\"highWatermark\":"
+          + q.highWatermark() + ",\"voters\":[" + voters + "],\"observers\":[" + observers + "]");
+    } catch (Exception e) { failed(step, e); }
   }
 
   public static void main(String[] args) throws Exception {
@@ -75,6 +88,22 @@ public class AdminProbe {
         admin.deleteTopics(List.of(topic)).all().get();
         print("deleteTopics", "\"ok\":true");
       } catch (Exception e) { failed("deleteTopics", e); }
+      quorum("describeMetadataQuorum", admin);
+    }
+    // As kafka-metadata-quorum --bootstrap-controller does: straight to the controllers (KIP-919).
+    Properties controllers = new Properties();
+    controllers.put(AdminClientConfig.BOOTSTRAP_CONTROLLERS_CONFIG, args[2]);
+    controllers.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
+    controllers.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+    try (Admin admin = Admin.create(controllers)) {
+      try {
+        DescribeClusterResult cluster = admin.describeCluster();
+        String nodes = cluster.nodes().get().stream().map(n -> String.valueOf(n.id())).sorted()
+            .collect(Collectors.joining(","));
+        print("describeClusterViaControllers", "\"clusterId\":" + q(cluster.clusterId().get()) + ",\"controller\":"
+            + cluster.controller().get().id() + ",\"nodes\":[" + nodes + "]");
+      } catch (Exception e) { failed("describeClusterViaControllers", e); }
+      quorum("describeMetadataQuorumViaControllers", admin);
     }
   }
 }
