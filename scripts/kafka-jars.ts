@@ -85,3 +85,37 @@ export const kafkaDefinitions = async (artifact: string, folder: string): Promis
   }
   return out;
 };
+
+/**
+ * What Apache Kafka's command-line tools need on the classpath (kafka-tools and what it loads for
+ * kafka-topics, kafka-metadata-quorum and kafka-cluster), downloaded into the cache if missing.
+ */
+export const kafkaToolsClasspath = async (): Promise<string> =>
+  (
+    await Promise.all([
+      ...[
+        "kafka-tools",
+        "kafka-tools-api",
+        "kafka-clients",
+        "kafka-server-common",
+        "kafka-metadata",
+        "kafka-raft",
+        "kafka-storage",
+        "kafka-storage-api",
+      ].map((artifact) => kafkaJar(artifact)),
+      mavenJar("net.sourceforge.argparse4j", "argparse4j", "0.7.0"),
+      mavenJar("net.sf.jopt-simple", "jopt-simple", "5.0.4"),
+      mavenJar("com.fasterxml.jackson.core", "jackson-databind", "2.19.2"),
+      mavenJar("com.fasterxml.jackson.core", "jackson-core", "2.19.2"),
+      mavenJar("com.fasterxml.jackson.core", "jackson-annotations", "2.19.2"),
+      mavenJar("com.fasterxml.jackson.datatype", "jackson-datatype-jdk8", "2.19.2"),
+      mavenJar("org.slf4j", "slf4j-api", "2.0.17"),
+    ])
+  ).join(":");
+
+/** The Kafka tools `npm run kafka-tool` runs, by their script names in Kafka's bin/. */
+export const KAFKA_TOOLS: Readonly<Record<string, string>> = {
+  "kafka-topics": "org.apache.kafka.tools.TopicCommand",
+  "kafka-metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
+  "kafka-cluster": "org.apache.kafka.tools.ClusterTool",
+};

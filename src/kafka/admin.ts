@@ -10,6 +10,10 @@ import type {
   CreateTopicsResponseData,
   DeleteTopicsRequestData,
   DeleteTopicsResponseData,
+  DescribeConfigsRequestData,
+  DescribeConfigsResponseData,
+  IncrementalAlterConfigsRequestData,
+  IncrementalAlterConfigsResponseData,
 } from "./generated/messages.ts";
 import { ZERO_UUID } from "./wire.ts";
 
@@ -136,6 +140,87 @@ export const createPartitionsResponse = (
       name: t.name,
       errorCode: failed?.errorCode ?? errorCode(t.errorCode),
       errorMessage: failed?.errorMessage ?? t.errorMessage,
+    })),
+  };
+};
+
+export const describeConfigsRequest = (r: DescribeConfigsRequestData): NodeRequest => ({
+  _tag: "DescribeConfigsRequest",
+  resources: r.resources.map((x) => ({
+    resourceType: x.resourceType,
+    resourceName: x.resourceName,
+    configurationKeys: x.configurationKeys,
+  })),
+});
+
+export const describeConfigsResponse = (
+  request: DescribeConfigsRequestData,
+  response: NodeResponse,
+): DescribeConfigsResponseData => {
+  const failed = refusal(response);
+  const results =
+    response._tag === "DescribeConfigsResponse"
+      ? response.results
+      : request.resources.map((x) => ({
+          errorCode: "NONE" as const,
+          errorMessage: null,
+          resourceType: x.resourceType,
+          resourceName: x.resourceName,
+          configs: [],
+        }));
+  return {
+    throttleTimeMs: 0,
+    results: results.map((x) => ({
+      errorCode: failed?.errorCode ?? errorCode(x.errorCode),
+      errorMessage: failed?.errorMessage ?? x.errorMessage,
+      resourceType: x.resourceType,
+      resourceName: x.resourceName,
+      configs: x.configs.map((c) => ({
+        name: c.name,
+        value: c.value,
+        readOnly: c.readOnly,
+        isDefault: c.isDefault,
+        configSource: c.configSource,
+        isSensitive: c.isSensitive,
+        synonyms: [],
+        configType: 0,
+        documentation: null,
+      })),
+    })),
+  };
+};
+
+export const incrementalAlterConfigsRequest = (r: IncrementalAlterConfigsRequestData): NodeRequest => ({
+  _tag: "IncrementalAlterConfigsRequest",
+  validateOnly: r.validateOnly,
+  resources: r.resources.map((x) => ({
+    resourceType: x.resourceType,
+    resourceName: x.resourceName,
+    configs: x.configs.map((c) => ({ name: c.name, configOperation: c.configOperation, value: c.value })),
+  })),
+});
+
+export const incrementalAlterConfigsResponse = (
+  request: IncrementalAlterConfigsRequestData,
+  response: NodeResponse,
+): IncrementalAlterConfigsResponseData => {
+  const failed = refusal(response);
+  const results =
+    response._tag === "IncrementalAlterConfigsResponse"
+      ? response.responses
+      : request.resources.map((x) => ({
+          errorCode: "NONE" as const,
+          errorMessage: null,
+          resourceType: x.resourceType,
+          resourceName: x.resourceName,
+        }));
+  return {
+    throttleTimeMs: 0,
+    responses: results.map((x) => ({
+      errorCode: failed?.errorCode ?? errorCode(x.errorCode),
+      errorMessage: failed?.errorMessage ?? x.errorMessage,
+      resourceType: x.resourceType,
+      resourceName: x.resourceName,
     })),
   };
 };

@@ -6,7 +6,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaJar, mavenJar } from "../../scripts/kafka-jars.ts";
+import { KAFKA_TOOLS, kafkaJar, kafkaToolsClasspath, mavenJar } from "../../scripts/kafka-jars.ts";
 import { DEFAULT_TIMEOUTS } from "../../spec/raft/state.ts";
 import { LocalCluster, waitFor } from "../testing/local-cluster.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
@@ -157,7 +157,7 @@ describe("Kafka clients against the reference cluster", () => {
     try {
       const versions = await c.apiVersions();
       expect(versions.errorCode).toBe(0);
-      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55]);
+      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44]);
       const metadata = await c.request(
         MetadataRequest,
         MetadataResponse,
@@ -294,7 +294,7 @@ describe("Kafka clients against the reference cluster", () => {
   );
 
   it.skipIf(!hasJava)(
-    "Apache Kafka 4.4's Java AdminClient: describeCluster, createTopics, listTopics, createPartitions, describeTopics, deleteTopics, describeMetadataQuorum (through a broker and --bootstrap-controller)",
+    "Apache Kafka 4.4's Java AdminClient: describeCluster, createTopics, listTopics, createPartitions, describeTopics, incrementalAlterConfigs, describeConfigs, deleteTopics, describeMetadataQuorum (through a broker and --bootstrap-controller)",
     async () => {
       // kafka-clients and slf4j-api from Maven Central (cached); AdminProbe.java is compiled here.
       const classpath = [
@@ -355,6 +355,7 @@ describe("Kafka clients against the reference cluster", () => {
           [2, 2, 2],
           [3, 2, 2],
         ]);
+        expect(steps["alterConfigs"]).toEqual({ "retention.ms": "1000" });
         expect(steps["deleteTopics"]).toEqual({ ok: true });
         // DescribeQuorum through a broker, passed on to the active controller, and straight to the
         // controllers as kafka-metadata-quorum --bootstrap-controller does.
@@ -373,6 +374,72 @@ describe("Kafka clients against the reference cluster", () => {
       } finally {
         rmSync(classes, { recursive: true, force: true });
       }
+    },
+    6 * FORM_MS,
+  );
+
+  it.skipIf(!hasJava)(
+    "Apache Kafka 4.4's own tools: kafka-topics, kafka-metadata-quorum (--bootstrap-server and --bootstrap-controller), kafka-cluster",
+    async () => {
+      const classpath = await kafkaToolsClasspath();
+      const tool = (name: string, ...args: string[]) => {
+        const run = spawnSync("java", ["-cp", classpath, KAFKA_TOOLS[name]!, ...args], {
+          encoding: "utf8",
+          timeout: 3 * FORM_MS,
+        });
+        expect(run.status, `${name} ${args.join(" ")}: ${run.stdout}${run.stderr}`).toBe(0);
+        return run.stdout;
+      };
+      const broker = ["--bootstrap-server", cluster.brokers[0]!.address];
+      expect(
+        tool(
+          "kafka-topics",
+          ...broker,
+          "--create",
+          "--topic",
+          "tools-t",
+          "--partitions",
+          "2",
+          "--replication-factor",
+          "2",
+          "--config",
+          "cleanup.policy=compact",
+        ),
+      ).toBe("Created topic tools-t.\n");
+      expect(tool("kafka-topics", ...broker, "--list").split("\n")).toContain("tools-t");
+      const described = tool("kafka-topics", ...broker, "--describe", "--topic", "tools-t");
+      expect(described).toMatch(
+        /Topic: tools-t\tTopicId: \S{22}\tPartitionCount: 2\tReplicationFactor: 2\tConfigs: cleanup.policy=compact/,
+      );
+      expect(described.match(/\tPartition: \d\tLeader: \d\tReplicas: \d,\d\tIsr: \d,\d/g)).toHaveLength(2);
+      tool("kafka-topics", ...broker, "--delete", "--topic", "tools-t");
+      expect(tool("kafka-cluster", "cluster-id", ...broker)).toBe(`Cluster ID: ${cluster.clusterId}\n`);
+      const leader = await cluster.waitForLeader(FORM_MS);
+      const status = tool("kafka-metadata-quorum", ...broker, "describe", "--status");
+      expect(status).toContain(`ClusterId:              ${cluster.clusterId}\n`);
+      expect(status).toContain(`LeaderId:               ${leader.nodeId}\n`);
+      for (const c of cluster.controllers)
+        expect(status).toContain(`{"id": ${c.id}, "endpoints": ["CONTROLLER://${c.address}"]}`);
+      const replication = tool(
+        "kafka-metadata-quorum",
+        "--bootstrap-controller",
+        cluster.controllers[0]!.address,
+        "describe",
+        "--replication",
+      );
+      const rows = replication
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((line) => line.split("\t").map((cell) => cell.trim()));
+      expect(
+        rows.map((r) => [Number(r[0]), r.find((cell) => /^(Leader|Follower|Observer)$/.test(cell))]).sort(),
+      ).toEqual(
+        [
+          ...cluster.controllers.map((c) => [c.id, c.id === leader.nodeId ? "Leader" : "Follower"]),
+          ...cluster.brokers.map((b) => [b.id, "Observer"]),
+        ].sort(),
+      );
     },
     6 * FORM_MS,
   );

@@ -11,8 +11,12 @@ import {
   DeleteTopicsResponse,
   DescribeClusterRequest,
   DescribeClusterResponse,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
   DescribeQuorumRequest,
   DescribeQuorumResponse,
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
   MetadataRequest,
   MetadataResponse,
   RequestHeader,
@@ -122,6 +126,8 @@ describe("Kafka's protocol on a node's listeners", () => {
           CreatePartitionsRequest,
           DescribeClusterRequest,
           DescribeQuorumRequest,
+          DescribeConfigsRequest,
+          IncrementalAlterConfigsRequest,
         ].map((c) => ({
           apiKey: c.apiKey,
           minVersion: c.lowestVersion,
@@ -150,7 +156,7 @@ describe("Kafka's protocol on a node's listeners", () => {
     if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
     const { message } = answer(ApiVersionsResponse, outcome.body, 0, 0);
     expect(message.errorCode).toBe(KafkaError.UNSUPPORTED_VERSION);
-    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55]);
+    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44]);
   });
 
   it("Metadata, every version: unfenced brokers on the request's listener, topics, leaders, ISR, offline replicas", () => {
@@ -344,6 +350,91 @@ describe("Kafka's protocol on a node's listeners", () => {
       errorCode: 7,
       errorMessage: "no answer",
     });
+  });
+
+  it("DescribeConfigs and IncrementalAlterConfigs become the spec's requests; their answers Kafka's", () => {
+    const describe = handleKafkaRequest(
+      request(
+        DescribeConfigsRequest,
+        32,
+        4,
+        {
+          ...DescribeConfigsRequest.defaults(),
+          resources: [{ resourceType: 2, resourceName: "orders", configurationKeys: null }],
+        },
+        2,
+      ),
+      context,
+    );
+    if (describe._tag !== "Forward") throw new Error(`not forwarded: ${describe._tag}`);
+    expect(describe.request).toEqual({
+      _tag: "DescribeConfigsRequest",
+      resources: [{ resourceType: 2, resourceName: "orders", configurationKeys: null }],
+    });
+    const described = describe.respond({
+      _tag: "DescribeConfigsResponse",
+      results: [
+        {
+          errorCode: "NONE",
+          errorMessage: null,
+          resourceType: 2,
+          resourceName: "orders",
+          configs: [
+            {
+              name: "cleanup.policy",
+              value: "compact",
+              readOnly: false,
+              isDefault: false,
+              configSource: 1,
+              isSensitive: false,
+            },
+          ],
+        },
+      ],
+    });
+    expect(answer(DescribeConfigsResponse, described, 4, 1).message.results[0]!.configs).toMatchObject([
+      { name: "cleanup.policy", value: "compact", configSource: 1, readOnly: false },
+    ]);
+    const alter = handleKafkaRequest(
+      request(
+        IncrementalAlterConfigsRequest,
+        44,
+        1,
+        {
+          ...IncrementalAlterConfigsRequest.defaults(),
+          resources: [
+            {
+              resourceType: 2,
+              resourceName: "orders",
+              configs: [{ name: "retention.ms", configOperation: 0, value: "1000" }],
+            },
+          ],
+        },
+        2,
+      ),
+      context,
+    );
+    if (alter._tag !== "Forward") throw new Error(`not forwarded: ${alter._tag}`);
+    expect(alter.request).toEqual({
+      _tag: "IncrementalAlterConfigsRequest",
+      validateOnly: false,
+      resources: [
+        {
+          resourceType: 2,
+          resourceName: "orders",
+          configs: [{ name: "retention.ms", configOperation: 0, value: "1000" }],
+        },
+      ],
+    });
+    const altered = alter.respond({
+      _tag: "IncrementalAlterConfigsResponse",
+      responses: [
+        { errorCode: "INVALID_CONFIG", errorMessage: "no", resourceType: 2, resourceName: "orders" },
+      ],
+    });
+    expect(answer(IncrementalAlterConfigsResponse, altered, 1, 1).message.responses).toEqual([
+      { errorCode: 40, errorMessage: "no", resourceType: 2, resourceName: "orders" },
+    ]);
   });
 
   it("CreateTopics becomes the spec's request, and its answer Kafka's response, whatever the version", () => {

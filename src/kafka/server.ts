@@ -3,7 +3,7 @@
 // image queries do (src/runtime/node.ts), and turns admin requests into the spec's requests, whose
 // answers it renders back (src/kafka/admin.ts); it makes no protocol decision of the spec's. So far:
 // ApiVersions (with KIP-511's downgrade), Metadata, DescribeCluster, DescribeQuorum, CreateTopics,
-// DeleteTopics and CreatePartitions; every other API is absent from ApiVersions, so clients see it unsupported before
+// DeleteTopics, CreatePartitions, DescribeConfigs and IncrementalAlterConfigs; every other API is absent from ApiVersions, so clients see it unsupported before
 // they ask.
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
@@ -15,6 +15,10 @@ import {
   createTopicsResponse,
   deleteTopicsRequest,
   deleteTopicsResponse,
+  describeConfigsRequest,
+  describeConfigsResponse,
+  incrementalAlterConfigsRequest,
+  incrementalAlterConfigsResponse,
 } from "./admin.ts";
 import { decodeMessage, type MessageCodec } from "./codec.ts";
 import { errorCode } from "./errors.ts";
@@ -35,9 +39,15 @@ import {
   type DescribeClusterRequestData,
   DescribeClusterResponse,
   type DescribeClusterResponseData,
+  DescribeConfigsRequest,
+  type DescribeConfigsRequestData,
+  DescribeConfigsResponse,
   DescribeQuorumRequest,
   DescribeQuorumResponse,
   type DescribeQuorumResponseData,
+  IncrementalAlterConfigsRequest,
+  type IncrementalAlterConfigsRequestData,
+  IncrementalAlterConfigsResponse,
   MetadataRequest,
   MetadataResponse,
   type MetadataResponseData,
@@ -105,6 +115,11 @@ const BROKER_APIS: ReadonlyMap<number, Api> = new Map([
   [CreatePartitionsRequest.apiKey, apiOf(CreatePartitionsRequest, CreatePartitionsResponse)],
   [DescribeClusterRequest.apiKey, apiOf(DescribeClusterRequest, DescribeClusterResponse)],
   [DescribeQuorumRequest.apiKey, DESCRIBE_QUORUM],
+  [DescribeConfigsRequest.apiKey, apiOf(DescribeConfigsRequest, DescribeConfigsResponse)],
+  [
+    IncrementalAlterConfigsRequest.apiKey,
+    apiOf(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
+  ],
 ]);
 const CONTROLLER_APIS: ReadonlyMap<number, Api> = new Map([
   [ApiVersionsRequest.apiKey, API_VERSIONS],
@@ -230,6 +245,22 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
         request: { _tag: "DescribeQuorumAdminRequest" },
         respond: (answer) => render(describeQuorum(answer, apiVersion, context)),
       };
+    case DescribeConfigsRequest: {
+      const asked = request as DescribeConfigsRequestData;
+      return {
+        _tag: "Forward",
+        request: describeConfigsRequest(asked),
+        respond: (answer) => render(describeConfigsResponse(asked, answer)),
+      };
+    }
+    case IncrementalAlterConfigsRequest: {
+      const asked = request as IncrementalAlterConfigsRequestData;
+      return {
+        _tag: "Forward",
+        request: incrementalAlterConfigsRequest(asked),
+        respond: (answer) => render(incrementalAlterConfigsResponse(asked, answer)),
+      };
+    }
     case CreateTopicsRequest: {
       const asked = request as CreateTopicsRequestData;
       return {

@@ -11,7 +11,10 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.QuorumInfo;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.clients.admin.TopicDescription;
 
 public class AdminProbe {
@@ -84,6 +87,13 @@ public class AdminProbe {
             + p.isr().size() + "}").collect(Collectors.joining(","));
         print("describeTopics", "\"topicId\":" + q(d.topicId().toString()) + ",\"partitions\":[" + partitions + "]");
       } catch (Exception e) { failed("describeTopics", e); }
+      try {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
+            new ConfigEntry("retention.ms", "1000"), AlterConfigOp.OpType.SET)))).all().get();
+        String value = admin.describeConfigs(List.of(resource)).all().get().get(resource).get("retention.ms").value();
+        print("alterConfigs", "\"retention.ms\":" + q(value));
+      } catch (Exception e) { failed("alterConfigs", e); }
       try {
         admin.deleteTopics(List.of(topic)).all().get();
         print("deleteTopics", "\"ok\":true");
