@@ -2,7 +2,7 @@
 // requests.ts mirrors Kafka's messages field for field), and the spec's answers as Kafka's responses.
 // Pure translation: the spec decides, and its error names become Kafka's codes.
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
-import { errorCode } from "./errors.ts";
+import { errorCode, KAFKA_ERROR_CODES } from "./errors.ts";
 import type {
   CreatePartitionsRequestData,
   CreatePartitionsResponseData,
@@ -12,6 +12,8 @@ import type {
   DeleteTopicsResponseData,
   DescribeConfigsRequestData,
   DescribeConfigsResponseData,
+  ElectLeadersRequestData,
+  ElectLeadersResponseData,
   IncrementalAlterConfigsRequestData,
   IncrementalAlterConfigsResponseData,
 } from "./generated/messages.ts";
@@ -221,6 +223,47 @@ export const incrementalAlterConfigsResponse = (
       errorMessage: failed?.errorMessage ?? x.errorMessage,
       resourceType: x.resourceType,
       resourceName: x.resourceName,
+    })),
+  };
+};
+
+export const electLeadersRequest = (r: ElectLeadersRequestData): NodeRequest => ({
+  _tag: "ElectLeadersRequest",
+  electionType: r.electionType,
+  topicPartitions:
+    r.topicPartitions === null
+      ? null
+      : r.topicPartitions.map((t) => ({ topic: t.topic, partitions: t.partitions })),
+});
+
+export const electLeadersResponse = (
+  request: ElectLeadersRequestData,
+  response: NodeResponse,
+): ElectLeadersResponseData => {
+  const failed = refusal(response);
+  if (response._tag !== "ElectLeadersResponse")
+    return {
+      throttleTimeMs: 0,
+      errorCode: failed?.errorCode ?? KAFKA_ERROR_CODES["UNKNOWN_SERVER_ERROR"]!,
+      replicaElectionResults: (request.topicPartitions ?? []).map((t) => ({
+        topic: t.topic,
+        partitionResult: t.partitions.map((partitionId) => ({
+          partitionId,
+          errorCode: failed?.errorCode ?? KAFKA_ERROR_CODES["UNKNOWN_SERVER_ERROR"]!,
+          errorMessage: failed?.errorMessage ?? null,
+        })),
+      })),
+    };
+  return {
+    throttleTimeMs: 0,
+    errorCode: errorCode(response.errorCode),
+    replicaElectionResults: response.replicaElectionResults.map((t) => ({
+      topic: t.topic,
+      partitionResult: t.partitionResult.map((p) => ({
+        partitionId: p.partitionId,
+        errorCode: errorCode(p.errorCode),
+        errorMessage: p.errorMessage,
+      })),
     })),
   };
 };

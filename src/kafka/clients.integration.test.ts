@@ -157,7 +157,7 @@ describe("Kafka clients against the reference cluster", () => {
     try {
       const versions = await c.apiVersions();
       expect(versions.errorCode).toBe(0);
-      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44]);
+      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44, 43]);
       const metadata = await c.request(
         MetadataRequest,
         MetadataResponse,
@@ -356,6 +356,10 @@ describe("Kafka clients against the reference cluster", () => {
           [3, 2, 2],
         ]);
         expect(steps["alterConfigs"]).toEqual({ "retention.ms": "1000" });
+        expect(steps["electLeaders"]).toEqual({
+          error: "ElectionNotNeededException",
+          message: "Leader election not needed for topic partition.",
+        });
         expect(steps["deleteTopics"]).toEqual({ ok: true });
         // DescribeQuorum through a broker, passed on to the active controller, and straight to the
         // controllers as kafka-metadata-quorum --bootstrap-controller does.

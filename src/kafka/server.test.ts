@@ -15,6 +15,8 @@ import {
   DescribeConfigsResponse,
   DescribeQuorumRequest,
   DescribeQuorumResponse,
+  ElectLeadersRequest,
+  ElectLeadersResponse,
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
   MetadataRequest,
@@ -128,6 +130,7 @@ describe("Kafka's protocol on a node's listeners", () => {
           DescribeQuorumRequest,
           DescribeConfigsRequest,
           IncrementalAlterConfigsRequest,
+          ElectLeadersRequest,
         ].map((c) => ({
           apiKey: c.apiKey,
           minVersion: c.lowestVersion,
@@ -156,7 +159,7 @@ describe("Kafka's protocol on a node's listeners", () => {
     if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
     const { message } = answer(ApiVersionsResponse, outcome.body, 0, 0);
     expect(message.errorCode).toBe(KafkaError.UNSUPPORTED_VERSION);
-    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44]);
+    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44, 43]);
   });
 
   it("Metadata, every version: unfenced brokers on the request's listener, topics, leaders, ISR, offline replicas", () => {
@@ -435,6 +438,54 @@ describe("Kafka's protocol on a node's listeners", () => {
     expect(answer(IncrementalAlterConfigsResponse, altered, 1, 1).message.responses).toEqual([
       { errorCode: 40, errorMessage: "no", resourceType: 2, resourceName: "orders" },
     ]);
+  });
+
+  it("ElectLeaders: the spec's request, and its per-partition results (or its refusal for every partition)", () => {
+    const asked = {
+      ...ElectLeadersRequest.defaults(),
+      electionType: 0,
+      topicPartitions: [{ topic: "orders", partitions: [0, 1] }],
+    };
+    const outcome = handleKafkaRequest(request(ElectLeadersRequest, 43, 2, asked, 2), context);
+    if (outcome._tag !== "Forward") throw new Error(`not forwarded: ${outcome._tag}`);
+    expect(outcome.request).toEqual({
+      _tag: "ElectLeadersRequest",
+      electionType: 0,
+      topicPartitions: [{ topic: "orders", partitions: [0, 1] }],
+    });
+    const body = outcome.respond({
+      _tag: "ElectLeadersResponse",
+      errorCode: "NONE",
+      replicaElectionResults: [
+        {
+          topic: "orders",
+          partitionResult: [
+            {
+              partitionId: 0,
+              errorCode: "ELECTION_NOT_NEEDED",
+              errorMessage: "already the preferred leader",
+            },
+            { partitionId: 1, errorCode: "NONE", errorMessage: null },
+          ],
+        },
+      ],
+    });
+    expect(
+      answer(ElectLeadersResponse, body, 2, 1).message.replicaElectionResults[0]!.partitionResult,
+    ).toEqual([
+      { partitionId: 0, errorCode: 84, errorMessage: "already the preferred leader" },
+      { partitionId: 1, errorCode: 0, errorMessage: null },
+    ]);
+    const timedOut = outcome.respond({
+      _tag: "AdminResponse",
+      errorCode: "REQUEST_TIMED_OUT",
+      errorMessage: "late",
+      body: null,
+    });
+    expect(answer(ElectLeadersResponse, timedOut, 2, 1).message).toMatchObject({
+      errorCode: 7,
+      replicaElectionResults: [{ topic: "orders", partitionResult: [{ errorCode: 7 }, { errorCode: 7 }] }],
+    });
   });
 
   it("CreateTopics becomes the spec's request, and its answer Kafka's response, whatever the version", () => {

@@ -3,8 +3,8 @@
 // image queries do (src/runtime/node.ts), and turns admin requests into the spec's requests, whose
 // answers it renders back (src/kafka/admin.ts); it makes no protocol decision of the spec's. So far:
 // ApiVersions (with KIP-511's downgrade), Metadata, DescribeCluster, DescribeQuorum, CreateTopics,
-// DeleteTopics, CreatePartitions, DescribeConfigs and IncrementalAlterConfigs; every other API is absent from ApiVersions, so clients see it unsupported before
-// they ask.
+// DeleteTopics, CreatePartitions, DescribeConfigs, IncrementalAlterConfigs and ElectLeaders; every
+// other API is absent from ApiVersions, so clients see it unsupported before they ask.
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import type { DescribeQuorumResponse as RaftDescribeQuorumResponse } from "../../spec/raft/messages.ts";
@@ -17,6 +17,8 @@ import {
   deleteTopicsResponse,
   describeConfigsRequest,
   describeConfigsResponse,
+  electLeadersRequest,
+  electLeadersResponse,
   incrementalAlterConfigsRequest,
   incrementalAlterConfigsResponse,
 } from "./admin.ts";
@@ -45,6 +47,9 @@ import {
   DescribeQuorumRequest,
   DescribeQuorumResponse,
   type DescribeQuorumResponseData,
+  ElectLeadersRequest,
+  type ElectLeadersRequestData,
+  ElectLeadersResponse,
   IncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsRequestData,
   IncrementalAlterConfigsResponse,
@@ -120,6 +125,7 @@ const BROKER_APIS: ReadonlyMap<number, Api> = new Map([
     IncrementalAlterConfigsRequest.apiKey,
     apiOf(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
   ],
+  [ElectLeadersRequest.apiKey, apiOf(ElectLeadersRequest, ElectLeadersResponse)],
 ]);
 const CONTROLLER_APIS: ReadonlyMap<number, Api> = new Map([
   [ApiVersionsRequest.apiKey, API_VERSIONS],
@@ -259,6 +265,14 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
         _tag: "Forward",
         request: incrementalAlterConfigsRequest(asked),
         respond: (answer) => render(incrementalAlterConfigsResponse(asked, answer)),
+      };
+    }
+    case ElectLeadersRequest: {
+      const asked = request as ElectLeadersRequestData;
+      return {
+        _tag: "Forward",
+        request: electLeadersRequest(asked),
+        respond: (answer) => render(electLeadersResponse(asked, answer)),
       };
     }
     case CreateTopicsRequest: {

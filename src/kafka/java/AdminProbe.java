@@ -14,6 +14,9 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.QuorumInfo;
+import java.util.Set;
+import org.apache.kafka.common.ElectionType;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.clients.admin.TopicDescription;
 
@@ -94,6 +97,10 @@ public class AdminProbe {
         String value = admin.describeConfigs(List.of(resource)).all().get().get(resource).get("retention.ms").value();
         print("alterConfigs", "\"retention.ms\":" + q(value));
       } catch (Exception e) { failed("alterConfigs", e); }
+      try {
+        admin.electLeaders(ElectionType.PREFERRED, Set.of(new TopicPartition(topic, 0))).all().get();
+        print("electLeaders", "\"ok\":true");
+      } catch (Exception e) { failed("electLeaders", e); }
       try {
         admin.deleteTopics(List.of(topic)).all().get();
         print("deleteTopics", "\"ok\":true");
