@@ -14,6 +14,7 @@ const out = join(import.meta.dirname, "..", "src", "kafka", "golden.json");
 const classpath = [
   await kafkaJar("kafka-clients"),
   await kafkaJar("kafka-metadata"),
+  await kafkaJar("kafka-server-common"),
   await mavenJar("org.slf4j", "slf4j-api", "2.0.17"),
 ].join(":");
 const classes = mkdtempSync(join(tmpdir(), "openkraft-golden-"));

@@ -12,6 +12,11 @@ import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.protocol.Message;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.internal.MemoryRecords;
+import org.apache.kafka.common.record.internal.SimpleRecord;
+import org.apache.kafka.metadata.MetadataRecordSerde;
+import org.apache.kafka.server.common.ApiMessageAndVersion;
 
 public class KafkaGolden {
   static void print(String name, Message m, int version) {
@@ -22,6 +27,23 @@ public class KafkaGolden {
     StringBuilder hex = new StringBuilder();
     for (byte b : buf.array()) hex.append(String.format("%02x", b));
     System.out.println("{\"name\":\"" + name + "\",\"version\":" + version + ",\"hex\":\"" + hex + "\"}");
+  }
+
+  static String hex(ByteBuffer buf) {
+    StringBuilder hex = new StringBuilder();
+    ByteBuffer b = buf.duplicate();
+    while (b.hasRemaining()) hex.append(String.format("%02x", b.get()));
+    return hex.toString();
+  }
+
+  /** A metadata record's value as KRaft frames it (MetadataRecordSerde). */
+  static byte[] metadataValue(Message m, int version) {
+    ApiMessageAndVersion record = new ApiMessageAndVersion((org.apache.kafka.common.protocol.ApiMessage) m, (short) version);
+    ObjectSerializationCache cache = new ObjectSerializationCache();
+    int size = MetadataRecordSerde.INSTANCE.recordSize(record, cache);
+    ByteBuffer buf = ByteBuffer.allocate(size);
+    MetadataRecordSerde.INSTANCE.write(record, cache, new ByteBufferAccessor(buf));
+    return buf.array();
   }
 
   public static void main(String[] args) {
@@ -85,6 +107,18 @@ public class KafkaGolden {
     print("PartitionRecord", new PartitionRecord().setPartitionId(0).setTopicId(topic).setReplicas(List.of(4, 5))
         .setIsr(List.of(4, 5)).setLeader(4).setLeaderEpoch(0).setPartitionEpoch(0)
         .setDirectories(List.of(dir, dir)), 1);
+    // Record batches: two metadata records at offsets 100-101 in leader epoch 6, and a LeaderChange
+    // control batch.
+    MemoryRecords metadata = MemoryRecords.withRecords(100L, Compression.NONE, 6,
+        new SimpleRecord(1700000000000L, null, metadataValue(new TopicRecord().setName("orders").setTopicId(topic), 0)),
+        new SimpleRecord(1700000000005L, null, metadataValue(new PartitionRecord().setPartitionId(0).setTopicId(topic)
+            .setReplicas(List.of(4, 5)).setIsr(List.of(4, 5)).setLeader(4).setLeaderEpoch(0).setPartitionEpoch(0), 0)));
+    System.out.println("{\"name\":\"batch:metadata\",\"version\":2,\"hex\":\"" + hex(metadata.buffer()) + "\"}");
+    MemoryRecords leaderChange = MemoryRecords.withLeaderChangeMessage(7L, 1700000000000L, 6, ByteBuffer.allocate(256),
+        new LeaderChangeMessage().setVersion((short) 0).setLeaderId(1)
+            .setVoters(List.of(new LeaderChangeMessage.Voter().setVoterId(1), new LeaderChangeMessage.Voter().setVoterId(2)))
+            .setGrantingVoters(List.of(new LeaderChangeMessage.Voter().setVoterId(1))));
+    System.out.println("{\"name\":\"batch:leader-change\",\"version\":2,\"hex\":\"" + hex(leaderChange.buffer()) + "\"}");
     print("RegisterBrokerRecord", new RegisterBrokerRecord().setBrokerId(4).setIncarnationId(dir).setBrokerEpoch(10L)
         .setEndPoints(new RegisterBrokerRecord.BrokerEndpointCollection(List.of(
             new RegisterBrokerRecord.BrokerEndpoint().setName("PLAINTEXT").setHost("localhost").setPort(9092).setSecurityProtocol((short) 0)).iterator()))

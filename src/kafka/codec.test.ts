@@ -192,7 +192,8 @@ describe("Kafka message codecs generated from Kafka 4.4's definitions", () => {
   it(`golden bytes from Kafka ${golden.kafka}'s own serializers decode and encode back byte for byte`, () => {
     const byName = new Map(codecs.map((c) => [c.name, c]));
     const decoded = new Map<string, Record<string, unknown>>();
-    for (const g of golden.messages) {
+    // Record batches ("batch:…") are records.test.ts's.
+    for (const g of golden.messages.filter((m) => !m.name.startsWith("batch:"))) {
       const codec = byName.get(g.name);
       expect(codec, g.name).toBeDefined();
       const bytes = Buffer.from(g.hex, "hex");
