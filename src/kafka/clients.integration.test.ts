@@ -232,6 +232,37 @@ describe("Kafka clients against the reference cluster", () => {
     }
   });
 
+  it("fuzzed Kafka frames (random bodies after a valid length) never stop a broker from serving", async () => {
+    const broker = cluster.brokers[0]!;
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    for (let i = 0; i < 200; i++) {
+      const c = new KafkaConnection(broker.address);
+      // A real header for a served API and version, then random bytes: the codecs' fuzzing, end to end.
+      const apiKey = [18, 3, 19, 20, 32, 37, 43, 44, 55, 60][random() % 10]!;
+      const body = Buffer.alloc(8 + (random() % 64));
+      body.writeInt16BE(apiKey, 0);
+      body.writeInt16BE(random() % 4, 2);
+      body.writeInt32BE(i, 4);
+      for (let b = 8; b < body.length; b++) body[b] = random() & 0xff;
+      const frame = Buffer.alloc(4 + body.length);
+      frame.writeUInt32BE(body.length, 0);
+      body.copy(frame, 4);
+      c.raw(frame);
+      c.close();
+    }
+    const good = new KafkaConnection(broker.address);
+    try {
+      expect((await good.apiVersions()).errorCode).toBe(0);
+      expect(cluster.isRunning(broker.id)).toBe(true);
+    } finally {
+      good.close();
+    }
+  });
+
   it("bad input over the wire: an unknown API key closes the connection, the node keeps serving, it is counted", async () => {
     const broker = cluster.brokers[0]!;
     const before = Number(

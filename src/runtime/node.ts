@@ -29,7 +29,7 @@ import {
   type RaftConfig,
   type TimerKind,
 } from "../../spec/raft/state.ts";
-import { handleKafkaRequest } from "../kafka/server.ts";
+import { handleKafkaRequest, type KafkaOutcome } from "../kafka/server.ts";
 import type { Frame, ImageQuery, WireEntry, WireRequest } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
@@ -685,7 +685,15 @@ export class KraftNode {
     const respond = this.kafkaPending.get(key);
     if (respond !== undefined) {
       this.kafkaPending.delete(key);
-      if (connection !== undefined) this.kafkaAnswered(connection, respond(response));
+      if (connection === undefined) return;
+      let body: Uint8Array;
+      try {
+        body = respond(response);
+      } catch (error) {
+        this.kafkaFailed(connection, error);
+        return;
+      }
+      this.kafkaAnswered(connection, body);
       return;
     }
     connection?.send({ _tag: "Response", correlationId, response });
@@ -870,15 +878,21 @@ export class KraftNode {
   }
 
   private handleKafka(connection: Connection, body: Buffer): void {
-    const outcome = handleKafkaRequest(body, {
-      clusterId: this.meta.clusterId,
-      listenerName: connection.listener,
-      controllerListener: connection.listener === this.config.controllerListenerName,
-      image: this.image(),
-      voters: this.config.voters,
-      controllerListenerName: this.config.controllerListenerName,
-      leaderId: this.leaderId(),
-    });
+    let outcome: KafkaOutcome;
+    try {
+      outcome = handleKafkaRequest(body, {
+        clusterId: this.meta.clusterId,
+        listenerName: connection.listener,
+        controllerListener: connection.listener === this.config.controllerListenerName,
+        image: this.image(),
+        voters: this.config.voters,
+        controllerListenerName: this.config.controllerListenerName,
+        leaderId: this.leaderId(),
+      });
+    } catch (error) {
+      this.kafkaFailed(connection, error);
+      return;
+    }
     if (outcome._tag === "Close") {
       this.transport.malformedFrames.value++;
       this.log.warn("closing a connection: a Kafka request this node does not serve", {
@@ -902,6 +916,20 @@ export class KraftNode {
     this.clientRequests.add(key);
     this.boundClientRequests();
     this.enqueue({ input: { _tag: "Request", from, correlationId, request: outcome.request } });
+  }
+
+  /**
+   * A Kafka request or answer the codec could not render (a value no version can carry): the client
+   * gets no half answer; its connection closes, logged and counted, and the node goes on.
+   */
+  private kafkaFailed(connection: Connection, error: unknown): void {
+    this.transport.malformedFrames.value++;
+    this.log.error("closing a connection: its Kafka request could not be answered", {
+      remote: connection.remote,
+      problem: error instanceof Error ? error.message : String(error),
+    });
+    this.kafkaWaiting.delete(connection);
+    connection.close();
   }
 
   /** Send a Kafka answer, then take the connection's next request. */
