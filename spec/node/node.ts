@@ -124,7 +124,13 @@ export const NodeInput = Schema.Union([
    * own request, or a client's that a node passed on: answered here whatever this node's role, so a
    * request is passed on once at most, R148).
    */
-  Schema.TaggedStruct("Request", { from: Int32, correlationId: Schema.Int, request: NodeRequest }),
+  Schema.TaggedStruct("Request", {
+    from: Int32,
+    correlationId: Schema.Int,
+    request: NodeRequest,
+    /** When it arrived (R88: the leader reports its own progress as of then); absent in tests. */
+    nowMs: Schema.optionalKey(Int64),
+  }),
   /** The answer to a request this node sent (SendRequest). */
   Schema.TaggedStruct("Response", { from: Int32, correlationId: Schema.Int, response: NodeResponse }),
   /** A request this node sent will not be answered (timeout, lost connection). */
@@ -431,6 +437,7 @@ const admit = (run: Run, input: NodeInput): void => {
               from,
               correlationId,
               message: { _tag: "DescribeQuorumRequest", topicName: "__cluster_metadata", partitionIndex: 0 },
+              ...(input.nowMs === undefined ? {} : { nowMs: input.nowMs }),
             },
           });
         }

@@ -189,13 +189,17 @@ const replicaState = (p: ReplicaProgress, logEndOffset: number): ReplicaState =>
   lastCaughtUpTimestamp: p.lastCaughtUpTimestamp,
 });
 
-/** R88: only the leader describes the quorum; everyone else points at the leader it knows. */
+/**
+ * R88: only the leader describes the quorum; everyone else points at the leader it knows. The leader
+ * reports itself as fetched and caught up at the request's arrival, as Kafka does (KAFKA-13986).
+ */
 export const handleDescribeQuorumRequest = (
   s: NodeState,
   out: Out,
   from: number,
   request: DescribeQuorumRequest,
   correlationId: number | undefined,
+  nowMs: number,
 ): NodeState => {
   const role = s.role;
   const errorCode: ErrorCode =
@@ -214,7 +218,12 @@ export const handleDescribeQuorumRequest = (
           leaderEpoch: s.epoch,
           highWatermark: role.highWatermark,
           currentVoters: role.voterStates.map((v) =>
-            replicaState(v, v.id === s.nodeId ? s.log.endOffset : v.endOffset),
+            v.id === s.nodeId
+              ? {
+                  ...replicaState(v, s.log.endOffset),
+                  ...(nowMs >= 0 ? { lastFetchTimestamp: nowMs, lastCaughtUpTimestamp: nowMs } : {}),
+                }
+              : replicaState(v, v.endOffset),
           ),
           observers: role.observerStates.map((o) => replicaState(o, o.endOffset)),
         }

@@ -111,3 +111,38 @@ describe("R72 election backoff after EndQuorumEpoch", () => {
     expect(endEpochElectionBackoffMs(cfg, { id: 9 }, preferred)).toBe(1000);
   });
 });
+
+describe("R88 DescribeQuorum", () => {
+  const describeQuorum = {
+    _tag: "DescribeQuorumRequest" as const,
+    topicName: "__cluster_metadata",
+    partitionIndex: 0,
+  };
+  const answer = (nowMs?: number) => {
+    const result = step(
+      leader,
+      {
+        _tag: "Received",
+        from: -1,
+        correlationId: 3,
+        message: describeQuorum,
+        ...(nowMs === undefined ? {} : { nowMs }),
+      },
+      config(leader),
+    );
+    const send = result.effects.find((e) => e._tag === "Send");
+    if (send?._tag !== "Send" || send.message._tag !== "DescribeQuorumResponse") throw new Error("no answer");
+    return send.message;
+  };
+
+  it("the leader reports itself fetched and caught up at the request's arrival, as Kafka's does", () => {
+    const self = answer(1_800_000_000_000).currentVoters.find((v) => v.replicaId === leader.nodeId)!;
+    expect(self).toMatchObject({
+      lastFetchTimestamp: 1_800_000_000_000,
+      lastCaughtUpTimestamp: 1_800_000_000_000,
+    });
+    // Without a time (a transcript, a vector), it reports none.
+    const unknown = answer().currentVoters.find((v) => v.replicaId === leader.nodeId)!;
+    expect(unknown).toMatchObject({ lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1 });
+  });
+});

@@ -45,7 +45,7 @@ const receive = (
     case "FetchRequest":
       return handleFetchRequest(s, config, out, from, message, correlationId, nowMs);
     case "DescribeQuorumRequest":
-      return handleDescribeQuorumRequest(s, out, from, message, correlationId);
+      return handleDescribeQuorumRequest(s, out, from, message, correlationId, nowMs);
     case "VoteResponse": {
       const common = handleCommonResponse(s, config, out, from, "Vote", message, correlationId);
       return common.proceed ? handleVoteResponse(common.state, config, out, from, message) : common.state;

@@ -453,6 +453,8 @@ describe("Kafka clients against the reference cluster", () => {
       const status = tool("kafka-metadata-quorum", ...broker, "describe", "--status");
       expect(status).toContain(`ClusterId:              ${cluster.clusterId}\n`);
       expect(status).toContain(`LeaderId:               ${leader.nodeId}\n`);
+      // The leader reports itself caught up now (R88), so the lag time is a time, not -1.
+      expect(status).toMatch(/\nMaxFollowerLagTimeMs:\s+\d+\n/);
       for (const c of cluster.controllers)
         expect(status).toContain(`{"id": ${c.id}, "endpoints": ["CONTROLLER://${c.address}"]}`);
       const replication = tool(

@@ -846,7 +846,7 @@ export class KraftNode {
       this.clientRequests.add(`node:${from}:${correlationId}`);
       this.boundClientRequests();
     }
-    this.enqueue({ input: { _tag: "Request", from, correlationId, request } });
+    this.enqueue({ input: { _tag: "Request", from, correlationId, request, nowMs: this.clock.now() } });
   }
 
   /**
@@ -915,7 +915,9 @@ export class KraftNode {
     this.kafkaPending.set(key, outcome.respond);
     this.clientRequests.add(key);
     this.boundClientRequests();
-    this.enqueue({ input: { _tag: "Request", from, correlationId, request: outcome.request } });
+    this.enqueue({
+      input: { _tag: "Request", from, correlationId, request: outcome.request, nowMs: this.clock.now() },
+    });
   }
 
   /**
