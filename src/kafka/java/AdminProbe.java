@@ -69,8 +69,13 @@ public class AdminProbe {
         print("createTopicsAgain", "\"ok\":true");
       } catch (Exception e) { failed("createTopicsAgain", e); }
       try {
-        String names = admin.listTopics().names().get().stream().sorted().map(AdminProbe::q)
-            .collect(Collectors.joining(","));
+        // The broker's image follows the controller's commit: ask until the topic shows.
+        java.util.Set<String> listed = admin.listTopics().names().get();
+        for (int i = 0; i < 100 && !listed.contains(topic); i++) {
+          Thread.sleep(100);
+          listed = admin.listTopics().names().get();
+        }
+        String names = listed.stream().sorted().map(AdminProbe::q).collect(Collectors.joining(","));
         print("listTopics", "\"names\":[" + names + "]");
       } catch (Exception e) { failed("listTopics", e); }
       try {
