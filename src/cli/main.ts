@@ -69,6 +69,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "list the registered brokers (brokers list)",
     run: async (argv) => (await import("./admin.ts")).runBrokers(argv, io),
   },
+  metadata: {
+    summary: "decode Kafka-format metadata log segments and snapshots (metadata dump)",
+    run: async (argv) => (await import("./metadata.ts")).runMetadata(argv, io),
+  },
 };
 
 const version = (): string => {
