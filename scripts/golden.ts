@@ -6,16 +6,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KAFKA_VERSION, kafkaJar, mavenJar } from "./kafka-jars.ts";
+import { KAFKA_VERSION, kafkaJar, slf4jApiJar } from "./kafka-jars.ts";
 
 const source = join(import.meta.dirname, "golden", "KafkaGolden.java");
 const out = join(import.meta.dirname, "..", "src", "kafka", "golden.json");
-// Kafka's Errors logs through SLF4J (with no binding it logs nothing).
 const classpath = [
   await kafkaJar("kafka-clients"),
   await kafkaJar("kafka-metadata"),
   await kafkaJar("kafka-server-common"),
-  await mavenJar("org.slf4j", "slf4j-api", "2.0.17"),
+  await slf4jApiJar(),
 ].join(":");
 const classes = mkdtempSync(join(tmpdir(), "openkraft-golden-"));
 const run = (command: string, args: readonly string[]): string => {

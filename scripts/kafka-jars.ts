@@ -86,6 +86,9 @@ export const kafkaDefinitions = async (artifact: string, folder: string): Promis
   return out;
 };
 
+/** SLF4J's API, which Kafka's classes log through (with no binding it logs nothing). */
+export const slf4jApiJar = (): Promise<string> => mavenJar("org.slf4j", "slf4j-api", "2.0.17");
+
 /**
  * What Apache Kafka's command-line tools need on the classpath (kafka-tools and what it loads for
  * kafka-topics, kafka-metadata-quorum and kafka-cluster), downloaded into the cache if missing.
@@ -109,7 +112,7 @@ export const kafkaToolsClasspath = async (): Promise<string> =>
       mavenJar("com.fasterxml.jackson.core", "jackson-core", "2.19.2"),
       mavenJar("com.fasterxml.jackson.core", "jackson-annotations", "2.19.2"),
       mavenJar("com.fasterxml.jackson.datatype", "jackson-datatype-jdk8", "2.19.2"),
-      mavenJar("org.slf4j", "slf4j-api", "2.0.17"),
+      slf4jApiJar(),
     ])
   ).join(":");
 

@@ -44,12 +44,7 @@ export const METADATA_HELP = renderHelp(
 const MAX_FILE_BYTES = 1 << 30;
 
 const codecsByKind = (kind: string): Map<number, MessageCodec<unknown>> =>
-  new Map(
-    Object.values(generated as Record<string, unknown>)
-      .filter((c): c is MessageCodec<unknown> => typeof c === "object" && c !== null && "descriptor" in c)
-      .filter((c) => c.kind === kind)
-      .map((c) => [c.apiKey, c]),
-  );
+  new Map(generated.CODECS.filter((c) => c.kind === kind).map((c) => [c.apiKey, c]));
 
 const CONTROL_CODECS: ReadonlyMap<number, MessageCodec<unknown>> = new Map([
   [ControlRecordType.LEADER_CHANGE, generated.LeaderChangeMessage as MessageCodec<unknown>],

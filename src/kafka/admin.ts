@@ -2,7 +2,7 @@
 // requests.ts mirrors Kafka's messages field for field), and the spec's answers as Kafka's responses.
 // Pure translation: the spec decides, and its error names become Kafka's codes.
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
-import { errorCode, KAFKA_ERROR_CODES } from "./errors.ts";
+import { errorCode, KafkaError } from "./errors.ts";
 import type {
   CreatePartitionsRequestData,
   CreatePartitionsResponseData,
@@ -41,6 +41,15 @@ const refusal = (response: NodeResponse): { errorCode: number; errorMessage: str
     ? { errorCode: errorCode(response.errorCode), errorMessage: response.errorMessage }
     : null;
 
+type Refusal = ReturnType<typeof refusal>;
+
+/** An item's error fields: the node's refusal of the whole request if any, else the spec's answer. */
+const errorOf = (
+  failed: Refusal,
+  item: { readonly errorCode: string; readonly errorMessage: string | null },
+): { errorCode: number; errorMessage: string | null } =>
+  failed ?? { errorCode: errorCode(item.errorCode), errorMessage: item.errorMessage };
+
 export const createTopicsResponse = (
   request: CreateTopicsRequestData,
   response: NodeResponse,
@@ -62,8 +71,7 @@ export const createTopicsResponse = (
     topics: results.map((t) => ({
       name: t.name,
       topicId: t.topicId ?? ZERO_UUID,
-      errorCode: failed?.errorCode ?? errorCode(t.errorCode),
-      errorMessage: failed?.errorMessage ?? t.errorMessage,
+      ...errorOf(failed, t),
       topicConfigErrorCode: 0,
       numPartitions: t.numPartitions,
       replicationFactor: t.replicationFactor,
@@ -111,8 +119,7 @@ export const deleteTopicsResponse = (
     responses: results.map((t) => ({
       name: t.name,
       topicId: t.topicId ?? ZERO_UUID,
-      errorCode: failed?.errorCode ?? errorCode(t.errorCode),
-      errorMessage: failed?.errorMessage ?? t.errorMessage,
+      ...errorOf(failed, t),
     })),
   };
 };
@@ -140,8 +147,7 @@ export const createPartitionsResponse = (
     throttleTimeMs: 0,
     results: results.map((t) => ({
       name: t.name,
-      errorCode: failed?.errorCode ?? errorCode(t.errorCode),
-      errorMessage: failed?.errorMessage ?? t.errorMessage,
+      ...errorOf(failed, t),
     })),
   };
 };
@@ -173,8 +179,7 @@ export const describeConfigsResponse = (
   return {
     throttleTimeMs: 0,
     results: results.map((x) => ({
-      errorCode: failed?.errorCode ?? errorCode(x.errorCode),
-      errorMessage: failed?.errorMessage ?? x.errorMessage,
+      ...errorOf(failed, x),
       resourceType: x.resourceType,
       resourceName: x.resourceName,
       configs: x.configs.map((c) => ({
@@ -219,8 +224,7 @@ export const incrementalAlterConfigsResponse = (
   return {
     throttleTimeMs: 0,
     responses: results.map((x) => ({
-      errorCode: failed?.errorCode ?? errorCode(x.errorCode),
-      errorMessage: failed?.errorMessage ?? x.errorMessage,
+      ...errorOf(failed, x),
       resourceType: x.resourceType,
       resourceName: x.resourceName,
     })),
@@ -244,12 +248,12 @@ export const electLeadersResponse = (
   if (response._tag !== "ElectLeadersResponse")
     return {
       throttleTimeMs: 0,
-      errorCode: failed?.errorCode ?? KAFKA_ERROR_CODES["UNKNOWN_SERVER_ERROR"]!,
+      errorCode: failed?.errorCode ?? KafkaError.UNKNOWN_SERVER_ERROR,
       replicaElectionResults: (request.topicPartitions ?? []).map((t) => ({
         topic: t.topic,
         partitionResult: t.partitions.map((partitionId) => ({
           partitionId,
-          errorCode: failed?.errorCode ?? KAFKA_ERROR_CODES["UNKNOWN_SERVER_ERROR"]!,
+          errorCode: failed?.errorCode ?? KafkaError.UNKNOWN_SERVER_ERROR,
           errorMessage: failed?.errorMessage ?? null,
         })),
       })),

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KAFKA_TOOLS, kafkaJar, kafkaToolsClasspath, mavenJar } from "../../scripts/kafka-jars.ts";
+import { KAFKA_TOOLS, kafkaJar, kafkaToolsClasspath, slf4jApiJar } from "../../scripts/kafka-jars.ts";
 import { DEFAULT_TIMEOUTS } from "../../spec/raft/state.ts";
 import { LocalCluster, waitFor } from "../testing/local-cluster.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
@@ -343,10 +343,7 @@ describe("Kafka clients against the reference cluster", () => {
     "Apache Kafka 4.4's Java AdminClient: describeCluster, createTopics, listTopics, createPartitions, describeTopics, incrementalAlterConfigs, describeConfigs, deleteTopics, describeMetadataQuorum (through a broker and --bootstrap-controller)",
     async () => {
       // kafka-clients and slf4j-api from Maven Central (cached); AdminProbe.java is compiled here.
-      const classpath = [
-        await kafkaJar("kafka-clients"),
-        await mavenJar("org.slf4j", "slf4j-api", "2.0.17"),
-      ].join(":");
+      const classpath = [await kafkaJar("kafka-clients"), await slf4jApiJar()].join(":");
       const classes = mkdtempSync(join(tmpdir(), "openkraft-admin-probe-"));
       try {
         const javac = spawnSync(

@@ -19,16 +19,35 @@ export interface MessageCodec<T> {
   readonly descriptor: string;
 }
 
-const checkVersion = (codec: MessageCodec<unknown>, version: number): void => {
-  if (!Number.isInteger(version) || version < codec.lowestVersion || version > codec.highestVersion)
-    throw new KafkaEncodeError(
-      `${codec.name} has versions ${codec.lowestVersion}-${codec.highestVersion}, not ${version}`,
-    );
-};
+/** A codec whatever its message: lists of codecs (by API key, by record type) hold these. */
+// biome-ignore lint/suspicious/noExplicitAny: a codec of any message; its user pairs values with it by API key
+export type AnyMessageCodec = MessageCodec<any>;
+
+/** One field of a generated struct, for tests that build values of any message and version. */
+export interface FieldDescriptor {
+  readonly key: string;
+  /** A Kafka primitive type, string, bytes or records, or a struct's descriptor name. */
+  readonly type: string;
+  readonly array: boolean;
+  readonly struct: boolean;
+  readonly versions: string;
+  readonly nullable: string;
+  readonly tagged: string;
+}
+
+/** Why `version` is not one of the codec's, or null when it is. */
+const versionProblem = (
+  codec: { name: string; lowestVersion: number; highestVersion: number },
+  version: number,
+) =>
+  !Number.isInteger(version) || version < codec.lowestVersion || version > codec.highestVersion
+    ? `${codec.name} has versions ${codec.lowestVersion}-${codec.highestVersion}, not ${version}`
+    : null;
 
 /** `value` as `version` of the message: sized first, then written into one buffer of that size. */
 export const encodeMessage = <T>(codec: MessageCodec<T>, value: T, version: number): Uint8Array => {
-  checkVersion(codec as MessageCodec<unknown>, version);
+  const problem = versionProblem(codec, version);
+  if (problem !== null) throw new KafkaEncodeError(problem);
   const size = codec.size(value, version);
   const w = Writer.ofSize(size);
   codec.write(w, value, version);
@@ -38,10 +57,8 @@ export const encodeMessage = <T>(codec: MessageCodec<T>, value: T, version: numb
 
 /** Decode exactly `bytes` as `version` of the message; trailing bytes are an error. */
 export const decodeMessage = <T>(codec: MessageCodec<T>, bytes: Uint8Array, version: number): T => {
-  if (!Number.isInteger(version) || version < codec.lowestVersion || version > codec.highestVersion)
-    throw new KafkaDecodeError(
-      `${codec.name} has versions ${codec.lowestVersion}-${codec.highestVersion}, not ${version}`,
-    );
+  const problem = versionProblem(codec, version);
+  if (problem !== null) throw new KafkaDecodeError(problem);
   const r = new Reader(bytes);
   let value: T;
   try {

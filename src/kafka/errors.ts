@@ -1,7 +1,7 @@
 // Kafka's error codes by name (org.apache.kafka.common.protocol.Errors), for the names the spec and
 // the node answer with. src/kafka/golden.json holds Kafka 4.4's own table; a test checks this one
 // against it.
-export const KAFKA_ERROR_CODES: Readonly<Record<string, number>> = {
+export const KafkaError = {
   UNKNOWN_SERVER_ERROR: -1,
   NONE: 0,
   UNKNOWN_TOPIC_OR_PARTITION: 3,
@@ -32,13 +32,16 @@ export const KAFKA_ERROR_CODES: Readonly<Record<string, number>> = {
   INCONSISTENT_CLUSTER_ID: 104,
   INELIGIBLE_REPLICA: 107,
   NEW_LEADER_ELECTED: 108,
-};
+  MISMATCHED_ENDPOINT_TYPE: 114,
+} as const;
+
+const BY_NAME: Readonly<Record<string, number>> = KafkaError;
 
 /**
  * Kafka's code for an error name. A node that has no metadata yet (NOT_READY, openkraft's own) answers
  * as a Kafka broker that is still loading does: LEADER_NOT_AVAILABLE, which clients retry.
  */
 export const errorCode = (name: string): number => {
-  if (name === "NOT_READY") return KAFKA_ERROR_CODES["LEADER_NOT_AVAILABLE"]!;
-  return KAFKA_ERROR_CODES[name] ?? KAFKA_ERROR_CODES["UNKNOWN_SERVER_ERROR"]!;
+  if (name === "NOT_READY") return KafkaError.LEADER_NOT_AVAILABLE;
+  return BY_NAME[name] ?? KafkaError.UNKNOWN_SERVER_ERROR;
 };

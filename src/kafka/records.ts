@@ -10,6 +10,7 @@ import {
   KafkaEncodeError,
   Reader,
   unsignedVarintSize,
+  utf8Length,
   varintSize,
   varlongSize,
   Writer,
@@ -22,7 +23,6 @@ export const BATCH_HEADER_BYTES = 61;
 const LOG_OVERHEAD = 12;
 const ATTRIBUTES_OFFSET = 21;
 
-const TRANSACTIONAL = 0x10;
 const CONTROL = 0x20;
 
 export interface RecordHeader {
@@ -54,7 +54,6 @@ export interface RecordBatch {
 }
 
 export const isControlBatch = (batch: RecordBatch): boolean => (batch.attributes & CONTROL) !== 0;
-export const isTransactionalBatch = (batch: RecordBatch): boolean => (batch.attributes & TRANSACTIONAL) !== 0;
 
 const nullableBytesSize = (b: Uint8Array | null): number =>
   b === null ? varintSize(-1) : varintSize(b.length) + b.length;
@@ -65,21 +64,15 @@ const recordBodySize = (r: KafkaRecord): number => {
   n += nullableBytesSize(r.key) + nullableBytesSize(r.value);
   n += varintSize(r.headers.length);
   for (const h of r.headers) {
-    const key = new TextEncoder().encode(h.key);
-    n += varintSize(key.length) + key.length + nullableBytesSize(h.value);
+    const key = utf8Length(h.key);
+    n += varintSize(key) + key + nullableBytesSize(h.value);
   }
   return n;
 };
 
-/** The size of a batch as written. */
-export const recordBatchSize = (batch: RecordBatch): number => {
-  let n = BATCH_HEADER_BYTES;
-  for (const r of batch.records) {
-    const body = recordBodySize(r);
-    n += varintSize(body) + body;
-  }
-  return n;
-};
+/** The size of a batch as written, given its records' body sizes. */
+const batchSize = (bodies: readonly number[]): number =>
+  bodies.reduce((n, body) => n + varintSize(body) + body, BATCH_HEADER_BYTES);
 
 const writeNullableBytes = (w: Writer, b: Uint8Array | null): void => {
   if (b === null) w.varint(-1);
@@ -89,12 +82,12 @@ const writeNullableBytes = (w: Writer, b: Uint8Array | null): void => {
   }
 };
 
-/** Write a batch at the writer's position, its CRC included. */
-export const writeRecordBatch = (w: Writer, batch: RecordBatch): void => {
+/** Write a batch whose records' body sizes are known (sized once, for the buffer and the rows). */
+const writeBatch = (w: Writer, batch: RecordBatch, bodies: readonly number[]): void => {
   if ((batch.attributes & 0x07) !== 0)
     throw new KafkaEncodeError("compressed record batches are not written here (compression must be none)");
   const start = w.offset;
-  const size = recordBatchSize(batch);
+  const size = batchSize(bodies);
   w.int64(batch.baseOffset);
   w.int32(size - LOG_OVERHEAD);
   w.int32(batch.partitionLeaderEpoch);
@@ -109,8 +102,8 @@ export const writeRecordBatch = (w: Writer, batch: RecordBatch): void => {
   w.int16(batch.producerEpoch);
   w.int32(batch.baseSequence);
   w.int32(batch.records.length);
-  for (const r of batch.records) {
-    w.varint(recordBodySize(r));
+  for (const [i, r] of batch.records.entries()) {
+    w.varint(bodies[i]!);
     w.int8(r.attributes);
     w.varlong(r.timestampDelta);
     w.varint(r.offsetDelta);
@@ -118,9 +111,8 @@ export const writeRecordBatch = (w: Writer, batch: RecordBatch): void => {
     writeNullableBytes(w, r.value);
     w.varint(r.headers.length);
     for (const h of r.headers) {
-      const key = new TextEncoder().encode(h.key);
-      w.varint(key.length);
-      w.raw(key);
+      w.varint(utf8Length(h.key));
+      w.utf8(h.key);
       writeNullableBytes(w, h.value);
     }
   }
@@ -131,8 +123,9 @@ export const writeRecordBatch = (w: Writer, batch: RecordBatch): void => {
 };
 
 export const encodeRecordBatch = (batch: RecordBatch): Uint8Array => {
-  const w = Writer.ofSize(recordBatchSize(batch));
-  writeRecordBatch(w, batch);
+  const bodies = batch.records.map(recordBodySize);
+  const w = Writer.ofSize(batchSize(bodies));
+  writeBatch(w, batch, bodies);
   return w.buffer;
 };
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
+import { KafkaError } from "./errors.ts";
 import {
   ApiVersionsRequest,
   ApiVersionsResponse,
@@ -24,7 +25,7 @@ import {
   RequestHeader,
   ResponseHeader,
 } from "./generated/messages.ts";
-import { handleKafkaRequest, KafkaError, type KafkaServerContext } from "./server.ts";
+import { handleKafkaRequest, type KafkaServerContext } from "./server.ts";
 import { Reader } from "./wire.ts";
 
 const TOPIC_ID = "My3je8VlLG3ShQKtBtLaYg";

@@ -22,36 +22,30 @@ import {
   incrementalAlterConfigsRequest,
   incrementalAlterConfigsResponse,
 } from "./admin.ts";
-import { decodeMessage, type MessageCodec } from "./codec.ts";
-import { errorCode } from "./errors.ts";
+import { type AnyMessageCodec, decodeMessage, type MessageCodec } from "./codec.ts";
+import { errorCode, KafkaError } from "./errors.ts";
 import {
   ApiVersionsRequest,
   ApiVersionsResponse,
   type ApiVersionsResponseData,
   CreatePartitionsRequest,
-  type CreatePartitionsRequestData,
   CreatePartitionsResponse,
   CreateTopicsRequest,
-  type CreateTopicsRequestData,
   CreateTopicsResponse,
   DeleteTopicsRequest,
-  type DeleteTopicsRequestData,
   DeleteTopicsResponse,
   DescribeClusterRequest,
   type DescribeClusterRequestData,
   DescribeClusterResponse,
   type DescribeClusterResponseData,
   DescribeConfigsRequest,
-  type DescribeConfigsRequestData,
   DescribeConfigsResponse,
   DescribeQuorumRequest,
   DescribeQuorumResponse,
   type DescribeQuorumResponseData,
   ElectLeadersRequest,
-  type ElectLeadersRequestData,
   ElectLeadersResponse,
   IncrementalAlterConfigsRequest,
-  type IncrementalAlterConfigsRequestData,
   IncrementalAlterConfigsResponse,
   MetadataRequest,
   MetadataResponse,
@@ -60,16 +54,6 @@ import {
   ResponseHeader,
 } from "./generated/messages.ts";
 import { KafkaDecodeError, Reader, Writer, ZERO_UUID } from "./wire.ts";
-
-/** Kafka's error codes the answers use (org.apache.kafka.common.protocol.Errors). */
-export const KafkaError = {
-  NONE: 0,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  LEADER_NOT_AVAILABLE: 5,
-  UNSUPPORTED_VERSION: 35,
-  INVALID_REQUEST: 42,
-  MISMATCHED_ENDPOINT_TYPE: 114,
-} as const;
 
 /** What a node knows that the answers need. */
 export interface KafkaServerContext {
@@ -90,60 +74,90 @@ export interface KafkaServerContext {
   readonly leaderId: number;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the request and response types differ per API; each handler narrows its own
-type AnyCodec = MessageCodec<any>;
+/**
+ * What an API's handler makes of a request: an answer now, or the spec's request (spec/node routes
+ * it, R148) and how to render the spec's answer.
+ */
+type Reply<A> =
+  | { readonly answer: A }
+  | { readonly forward: NodeRequest; readonly render: (response: NodeResponse) => A };
+
+type Handler<Q, A> = (request: Q, version: number, context: KafkaServerContext) => Reply<A>;
 
 export interface Api {
-  readonly request: AnyCodec;
-  readonly response: AnyCodec;
-  readonly minVersion: number;
-  readonly maxVersion: number;
+  /** Each API pairs its own types; `api` checks the pairing. */
+  readonly request: AnyMessageCodec;
+  readonly response: AnyMessageCodec;
+  readonly handle: Handler<unknown, unknown>;
 }
 
-const apiOf = (request: AnyCodec, response: AnyCodec): Api => ({
+/** An API served: its request and response codecs, and its handler, type-checked together. */
+const api = <Q, A>(request: MessageCodec<Q>, response: MessageCodec<A>, handle: Handler<Q, A>): Api => ({
   request,
   response,
-  minVersion: request.lowestVersion,
-  maxVersion: request.highestVersion,
+  // The request reaching it was decoded by `request`: its type is Q.
+  handle: handle as Handler<unknown, unknown>,
 });
 
-const API_VERSIONS = apiOf(ApiVersionsRequest, ApiVersionsResponse);
-const METADATA = apiOf(MetadataRequest, MetadataResponse);
-const DESCRIBE_QUORUM = apiOf(DescribeQuorumRequest, DescribeQuorumResponse);
+const API_VERSIONS = api(ApiVersionsRequest, ApiVersionsResponse, (_request, _version, context) => ({
+  answer: apiVersions(servedApis(context.controllerListener), KafkaError.NONE),
+}));
+const DESCRIBE_CLUSTER = api(
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  (request, _version, context) => ({
+    answer: describeCluster(request, context),
+  }),
+);
+// Asked of any node: a broker passes it on to the active controller, as Kafka's do (R148).
+const DESCRIBE_QUORUM = api(DescribeQuorumRequest, DescribeQuorumResponse, (_request, version, context) => ({
+  forward: { _tag: "DescribeQuorumAdminRequest" },
+  render: (answer) => describeQuorum(answer, version, context),
+}));
 
 /** The APIs served, by key, on each kind of listener: exactly what ApiVersions advertises there. */
-const BROKER_APIS: ReadonlyMap<number, Api> = new Map([
-  [ApiVersionsRequest.apiKey, API_VERSIONS],
-  [MetadataRequest.apiKey, METADATA],
-  [CreateTopicsRequest.apiKey, apiOf(CreateTopicsRequest, CreateTopicsResponse)],
-  [DeleteTopicsRequest.apiKey, apiOf(DeleteTopicsRequest, DeleteTopicsResponse)],
-  [CreatePartitionsRequest.apiKey, apiOf(CreatePartitionsRequest, CreatePartitionsResponse)],
-  [DescribeClusterRequest.apiKey, apiOf(DescribeClusterRequest, DescribeClusterResponse)],
-  [DescribeQuorumRequest.apiKey, DESCRIBE_QUORUM],
-  [DescribeConfigsRequest.apiKey, apiOf(DescribeConfigsRequest, DescribeConfigsResponse)],
-  [
-    IncrementalAlterConfigsRequest.apiKey,
-    apiOf(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
-  ],
-  [ElectLeadersRequest.apiKey, apiOf(ElectLeadersRequest, ElectLeadersResponse)],
+const byKey = (apis: readonly Api[]): ReadonlyMap<number, Api> =>
+  new Map(apis.map((a) => [a.request.apiKey, a]));
+const BROKER_APIS = byKey([
+  API_VERSIONS,
+  api(MetadataRequest, MetadataResponse, (request, version, context) => ({
+    answer: metadata(request, version, context),
+  })),
+  api(CreateTopicsRequest, CreateTopicsResponse, (request) => ({
+    forward: createTopicsRequest(request),
+    render: (answer) => createTopicsResponse(request, answer),
+  })),
+  api(DeleteTopicsRequest, DeleteTopicsResponse, (request, version) => ({
+    forward: deleteTopicsRequest(request, version),
+    render: (answer) => deleteTopicsResponse(request, version, answer),
+  })),
+  api(CreatePartitionsRequest, CreatePartitionsResponse, (request) => ({
+    forward: createPartitionsRequest(request),
+    render: (answer) => createPartitionsResponse(request, answer),
+  })),
+  DESCRIBE_CLUSTER,
+  DESCRIBE_QUORUM,
+  api(DescribeConfigsRequest, DescribeConfigsResponse, (request) => ({
+    forward: describeConfigsRequest(request),
+    render: (answer) => describeConfigsResponse(request, answer),
+  })),
+  api(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, (request) => ({
+    forward: incrementalAlterConfigsRequest(request),
+    render: (answer) => incrementalAlterConfigsResponse(request, answer),
+  })),
+  api(ElectLeadersRequest, ElectLeadersResponse, (request) => ({
+    forward: electLeadersRequest(request),
+    render: (answer) => electLeadersResponse(request, answer),
+  })),
 ]);
-const CONTROLLER_APIS: ReadonlyMap<number, Api> = new Map([
-  [ApiVersionsRequest.apiKey, API_VERSIONS],
-  [DescribeClusterRequest.apiKey, apiOf(DescribeClusterRequest, DescribeClusterResponse)],
-  [DescribeQuorumRequest.apiKey, DESCRIBE_QUORUM],
-]);
+const CONTROLLER_APIS = byKey([API_VERSIONS, DESCRIBE_CLUSTER, DESCRIBE_QUORUM]);
 
 export const servedApis = (controllerListener: boolean): ReadonlyMap<number, Api> =>
   controllerListener ? CONTROLLER_APIS : BROKER_APIS;
 
 /** An answer, or why the connection must close (a frame Kafka would also refuse to answer). */
 export type KafkaOutcome =
-  | {
-      readonly _tag: "Answer";
-      readonly body: Uint8Array;
-      readonly apiKey: number;
-      readonly apiVersion: number;
-    }
+  | { readonly _tag: "Answer"; readonly body: Uint8Array }
   /** A request for the spec (spec/node routes it, R148); `respond` renders its answer. */
   | {
       readonly _tag: "Forward";
@@ -153,28 +167,27 @@ export type KafkaOutcome =
   | { readonly _tag: "Close"; readonly reason: string };
 
 /** The request header's version: v2 for a flexible request version, v1 before (Kafka 4 has no v0 left here). */
-const requestHeaderVersion = (api: Api, version: number): number =>
-  api.request.lowestFlexibleVersion >= 0 && version >= api.request.lowestFlexibleVersion ? 2 : 1;
+const requestHeaderVersion = (served: Api, version: number): number =>
+  served.request.lowestFlexibleVersion >= 0 && version >= served.request.lowestFlexibleVersion ? 2 : 1;
 
 /** ApiVersions answers with header v0 whatever its version (KIP-511: a client must read it before it knows). */
-const responseHeaderVersion = (api: Api, version: number): number =>
-  api.request === ApiVersionsRequest
+const responseHeaderVersion = (served: Api, version: number): number =>
+  served === API_VERSIONS
     ? 0
-    : api.response.lowestFlexibleVersion >= 0 && version >= api.response.lowestFlexibleVersion
+    : served.response.lowestFlexibleVersion >= 0 && version >= served.response.lowestFlexibleVersion
       ? 1
       : 0;
 
-const frame = (
+/** A response frame's body: the response header, then the message, in one buffer. */
+const frame = <A>(
   correlationId: number,
   headerVersion: number,
-  codec: AnyCodec,
-  value: unknown,
+  codec: MessageCodec<A>,
+  value: A,
   version: number,
 ) => {
   const header = { correlationId };
-  const headerSize = ResponseHeader.size(header, headerVersion);
-  const size = headerSize + codec.size(value, version);
-  const w = Writer.ofSize(size);
+  const w = Writer.ofSize(ResponseHeader.size(header, headerVersion) + codec.size(value, version));
   ResponseHeader.write(w, header, headerVersion);
   codec.write(w, value, version);
   return w.buffer;
@@ -188,129 +201,49 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
   const apiVersion = view.getInt16(2);
   const correlationId = view.getInt32(4);
   const apis = servedApis(context.controllerListener);
-  const api = apis.get(apiKey);
-  if (api === undefined)
+  const served = apis.get(apiKey);
+  if (served === undefined)
     // Kafka closes the connection on an API key it does not know; one it knows but does not serve
     // here is absent from ApiVersions, so a well-behaved client never sends it.
     return { _tag: "Close", reason: `API key ${apiKey} is not served (see ApiVersions)` };
-  if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
-    if (api.request === ApiVersionsRequest) {
+  const { lowestVersion, highestVersion } = served.request;
+  if (apiVersion < lowestVersion || apiVersion > highestVersion) {
+    if (served === API_VERSIONS) {
       // KIP-511: an ApiVersions the broker cannot parse is answered in v0 with UNSUPPORTED_VERSION
       // and the versions it does speak, so the client can retry with one of them.
-      return {
-        _tag: "Answer",
-        apiKey,
-        apiVersion: 0,
-        body: frame(
-          correlationId,
-          0,
-          ApiVersionsResponse,
-          apiVersions(apis, KafkaError.UNSUPPORTED_VERSION),
-          0,
-        ),
-      };
+      const refused = apiVersions(apis, KafkaError.UNSUPPORTED_VERSION);
+      return { _tag: "Answer", body: frame(correlationId, 0, ApiVersionsResponse, refused, 0) };
     }
     return {
       _tag: "Close",
-      reason: `${api.request.name} v${apiVersion} is not served (${api.minVersion}-${api.maxVersion})`,
+      reason: `${served.request.name} v${apiVersion} is not served (${lowestVersion}-${highestVersion})`,
     };
   }
   let request: unknown;
   try {
     const r = new Reader(body);
-    RequestHeader.read(r, requestHeaderVersion(api, apiVersion));
-    request = decodeMessage(api.request, body.subarray(r.offset), apiVersion);
+    RequestHeader.read(r, requestHeaderVersion(served, apiVersion));
+    request = decodeMessage(served.request, body.subarray(r.offset), apiVersion);
   } catch (error) {
     if (error instanceof KafkaDecodeError)
-      return { _tag: "Close", reason: `${api.request.name} v${apiVersion}: ${error.message}` };
+      return { _tag: "Close", reason: `${served.request.name} v${apiVersion}: ${error.message}` };
     throw error;
   }
-  const headerVersion = responseHeaderVersion(api, apiVersion);
-  const render = (value: unknown) => frame(correlationId, headerVersion, api.response, value, apiVersion);
-  switch (api.request) {
-    case ApiVersionsRequest:
-      return { _tag: "Answer", apiKey, apiVersion, body: render(apiVersions(apis, KafkaError.NONE)) };
-    case MetadataRequest:
-      return {
-        _tag: "Answer",
-        apiKey,
-        apiVersion,
-        body: render(metadata(request as Parameters<typeof metadata>[0], apiVersion, context)),
-      };
-    case DescribeClusterRequest:
-      return {
-        _tag: "Answer",
-        apiKey,
-        apiVersion,
-        body: render(describeCluster(request as DescribeClusterRequestData, context)),
-      };
-    case DescribeQuorumRequest:
-      // Asked of any node: a broker passes it on to the active controller, as Kafka's do (R148).
-      return {
-        _tag: "Forward",
-        request: { _tag: "DescribeQuorumAdminRequest" },
-        respond: (answer) => render(describeQuorum(answer, apiVersion, context)),
-      };
-    case DescribeConfigsRequest: {
-      const asked = request as DescribeConfigsRequestData;
-      return {
-        _tag: "Forward",
-        request: describeConfigsRequest(asked),
-        respond: (answer) => render(describeConfigsResponse(asked, answer)),
-      };
-    }
-    case IncrementalAlterConfigsRequest: {
-      const asked = request as IncrementalAlterConfigsRequestData;
-      return {
-        _tag: "Forward",
-        request: incrementalAlterConfigsRequest(asked),
-        respond: (answer) => render(incrementalAlterConfigsResponse(asked, answer)),
-      };
-    }
-    case ElectLeadersRequest: {
-      const asked = request as ElectLeadersRequestData;
-      return {
-        _tag: "Forward",
-        request: electLeadersRequest(asked),
-        respond: (answer) => render(electLeadersResponse(asked, answer)),
-      };
-    }
-    case CreateTopicsRequest: {
-      const asked = request as CreateTopicsRequestData;
-      return {
-        _tag: "Forward",
-        request: createTopicsRequest(asked),
-        respond: (answer) => render(createTopicsResponse(asked, answer)),
-      };
-    }
-    case DeleteTopicsRequest: {
-      const asked = request as DeleteTopicsRequestData;
-      return {
-        _tag: "Forward",
-        request: deleteTopicsRequest(asked, apiVersion),
-        respond: (answer) => render(deleteTopicsResponse(asked, apiVersion, answer)),
-      };
-    }
-    case CreatePartitionsRequest: {
-      const asked = request as CreatePartitionsRequestData;
-      return {
-        _tag: "Forward",
-        request: createPartitionsRequest(asked),
-        respond: (answer) => render(createPartitionsResponse(asked, answer)),
-      };
-    }
-    default:
-      return { _tag: "Close", reason: `${api.request.name} has no handler` };
-  }
+  const headerVersion = responseHeaderVersion(served, apiVersion);
+  const render = (value: unknown) => frame(correlationId, headerVersion, served.response, value, apiVersion);
+  const reply = served.handle(request, apiVersion, context);
+  return "answer" in reply
+    ? { _tag: "Answer", body: render(reply.answer) }
+    : { _tag: "Forward", request: reply.forward, respond: (answer) => render(reply.render(answer)) };
 };
 
 const apiVersions = (apis: ReadonlyMap<number, Api>, errorCode: number): ApiVersionsResponseData => ({
   ...ApiVersionsResponse.defaults(),
   errorCode,
-  apiKeys: [...apis.entries()].map(([apiKey, api]) => ({
-    apiKey,
-    minVersion: api.minVersion,
-    maxVersion: api.maxVersion,
+  apiKeys: [...apis.values()].map((a) => ({
+    apiKey: a.request.apiKey,
+    minVersion: a.request.lowestVersion,
+    maxVersion: a.request.highestVersion,
   })),
 });
 

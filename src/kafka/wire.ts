@@ -313,7 +313,7 @@ export class Reader {
     return uuidString(this.raw(16, "a uuid"));
   }
   /** Skip a tagged field this version does not know. */
-  skip(n: number): void {
+  discard(n: number): void {
     this.need(n, "a tagged field");
     this.offset += n;
   }

@@ -16,6 +16,7 @@ import {
   type NodeEffect,
   type NodeInput,
   type KraftNode as NodeOfSpec,
+  type NodeRequest,
   type NodeResponse,
   type NodeStorage,
   nodeStep,
@@ -840,13 +841,23 @@ export class KraftNode {
       return;
     }
     // A node's requests carry its id; a client's carry -1 and are told apart by their connection.
-    const from = claimedFrom >= 0 ? claimedFrom : clientIdOf(connection);
-    this.origins.set(`node:${from}:${correlationId}`, connection);
+    this.admit(connection, claimedFrom >= 0 ? claimedFrom : clientIdOf(connection), correlationId, request);
+  }
+
+  /**
+   * Hand a request to spec/node, remembering the connection its answer goes back on; a client's
+   * counts toward queued.max.requests until answered.
+   */
+  private admit(connection: Connection, from: number, correlationId: number, request: NodeRequest): void {
+    const key = `node:${from}:${correlationId}`;
+    this.origins.set(key, connection);
     if (from < 0) {
-      this.clientRequests.add(`node:${from}:${correlationId}`);
+      this.clientRequests.add(key);
       this.boundClientRequests();
     }
-    this.enqueue({ input: { _tag: "Request", from, correlationId, request, nowMs: this.clock.now() } });
+    // R88: DescribeQuorum is the one request whose answer reports a time, as of its arrival.
+    const nowMs = request._tag === "DescribeQuorumAdminRequest" ? { nowMs: this.clock.now() } : {};
+    this.enqueue({ input: { _tag: "Request", from, correlationId, request, ...nowMs } });
   }
 
   /**
@@ -860,13 +871,14 @@ export class KraftNode {
     if (waiting !== undefined && waiting.length >= this.config.limits.queuedMaxRequests) {
       // Kafka stops reading a connection while it handles one of its requests; a client that keeps
       // sending meanwhile is held to queued.max.requests of them, then cut off.
-      this.log.warn("closing a connection that sent more than queued.max.requests requests ahead", {
-        remote: connection.remote,
-        queuedMaxRequests: this.config.limits.queuedMaxRequests,
-      });
-      this.transport.malformedFrames.value++;
-      this.kafkaWaiting.delete(connection);
-      connection.close();
+      this.closeKafka(
+        connection,
+        "warn",
+        "closing a connection that sent more than queued.max.requests requests ahead",
+        {
+          queuedMaxRequests: this.config.limits.queuedMaxRequests,
+        },
+      );
       return;
     }
     if (waiting !== undefined) {
@@ -894,14 +906,10 @@ export class KraftNode {
       return;
     }
     if (outcome._tag === "Close") {
-      this.transport.malformedFrames.value++;
-      this.log.warn("closing a connection: a Kafka request this node does not serve", {
-        remote: connection.remote,
+      this.closeKafka(connection, "warn", "closing a connection: a Kafka request this node does not serve", {
         listener: connection.listener,
         problem: outcome.reason,
       });
-      this.kafkaWaiting.delete(connection);
-      connection.close();
       return;
     }
     if (outcome._tag === "Answer") {
@@ -910,14 +918,9 @@ export class KraftNode {
     }
     const from = clientIdOf(connection);
     const correlationId = this.nextKafkaCorrelationId++;
-    const key = `node:${from}:${correlationId}`;
-    this.origins.set(key, connection);
-    this.kafkaPending.set(key, outcome.respond);
-    this.clientRequests.add(key);
-    this.boundClientRequests();
-    this.enqueue({
-      input: { _tag: "Request", from, correlationId, request: outcome.request, nowMs: this.clock.now() },
-    });
+    // Before it is handed over: a leader may answer it at once, within admit.
+    this.kafkaPending.set(`node:${from}:${correlationId}`, outcome.respond);
+    this.admit(connection, from, correlationId, outcome.request);
   }
 
   /**
@@ -925,11 +928,20 @@ export class KraftNode {
    * gets no half answer; its connection closes, logged and counted, and the node goes on.
    */
   private kafkaFailed(connection: Connection, error: unknown): void {
-    this.transport.malformedFrames.value++;
-    this.log.error("closing a connection: its Kafka request could not be answered", {
-      remote: connection.remote,
+    this.closeKafka(connection, "error", "closing a connection: its Kafka request could not be answered", {
       problem: error instanceof Error ? error.message : String(error),
     });
+  }
+
+  /** Cut a Kafka client off: counted as a malformed frame, logged once, its waiting requests dropped. */
+  private closeKafka(
+    connection: Connection,
+    level: "warn" | "error",
+    message: string,
+    fields: Record<string, unknown>,
+  ): void {
+    this.transport.malformedFrames.value++;
+    this.log[level](message, { remote: connection.remote, ...fields });
     this.kafkaWaiting.delete(connection);
     connection.close();
   }
