@@ -399,7 +399,13 @@ describe("the reference cluster", () => {
       ]),
     );
     const leader = await cluster.waitForLeader(10_000);
-    const before = (await cluster.brokersSeenBy(leader.nodeId)).find((b) => b.id === 4)!;
+    // An earlier test's failover may leave broker 4 fenced for a heartbeat or two: start from a settled
+    // registration, or the comparison below sees broker 4 unfence on its own.
+    const before = await waitFor(
+      "broker 4 registered and unfenced",
+      async () => (await cluster.brokersSeenBy(leader.nodeId)).find((b) => b.id === 4 && !b.fenced),
+      10_000,
+    );
     const result = await runKraft(
       ["start", "--config", config],
       4_000,
