@@ -91,7 +91,7 @@ export const slf4jApiJar = (): Promise<string> => mavenJar("org.slf4j", "slf4j-a
 
 /**
  * What Apache Kafka's command-line tools need on the classpath (kafka-tools and what it loads for
- * kafka-topics, kafka-metadata-quorum and kafka-cluster), downloaded into the cache if missing.
+ * the tools in KAFKA_TOOLS), downloaded into the cache if missing.
  */
 export const kafkaToolsClasspath = async (): Promise<string> =>
   (
@@ -105,7 +105,16 @@ export const kafkaToolsClasspath = async (): Promise<string> =>
         "kafka-raft",
         "kafka-storage",
         "kafka-storage-api",
+        // kafka-configs checks its arguments against the broker's config definitions, which load
+        // the coordinators' configs too.
+        "kafka-server",
+        "kafka-group-coordinator",
+        "kafka-group-coordinator-api",
+        "kafka-transaction-coordinator",
+        "kafka-share-coordinator",
+        "kafka-coordinator-common",
       ].map((artifact) => kafkaJar(artifact)),
+      mavenJar("commons-validator", "commons-validator", "1.10.0"),
       mavenJar("net.sourceforge.argparse4j", "argparse4j", "0.7.0"),
       mavenJar("net.sf.jopt-simple", "jopt-simple", "5.0.4"),
       mavenJar("com.fasterxml.jackson.core", "jackson-databind", "2.19.2"),
@@ -121,4 +130,71 @@ export const KAFKA_TOOLS: Readonly<Record<string, string>> = {
   "kafka-topics": "org.apache.kafka.tools.TopicCommand",
   "kafka-metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
   "kafka-cluster": "org.apache.kafka.tools.ClusterTool",
+  "kafka-configs": "org.apache.kafka.tools.ConfigCommand",
+  "kafka-dump-log": "org.apache.kafka.tools.DumpLogSegments",
 };
+
+/**
+ * Apache Kafka 4.4.0's broker and controller (`kafka.Kafka`, `kafka.tools.StorageTool`) and what they
+ * load: the compile and runtime dependencies of kafka_2.13's POM, followed through Kafka's own
+ * artifacts' POMs, plus the third-party jars those need (jackson-core and -annotations, snakeyaml,
+ * commons-validator's). Exact versions, so a run is reproducible.
+ */
+const KAFKA_SERVER_JARS = [
+  ...[
+    "kafka_2.13",
+    "kafka-clients",
+    "kafka-coordinator-common",
+    "kafka-group-coordinator",
+    "kafka-group-coordinator-api",
+    "kafka-metadata",
+    "kafka-raft",
+    "kafka-server",
+    "kafka-server-common",
+    "kafka-share-coordinator",
+    "kafka-storage",
+    "kafka-storage-api",
+    "kafka-tools-api",
+    "kafka-transaction-coordinator",
+  ].map((artifact) => `org.apache.kafka:${artifact}:${KAFKA_VERSION}`),
+  "at.yawk.lz4:lz4-java:1.11.2",
+  "com.dynatrace.hash4j:hash4j:0.22.0",
+  "com.fasterxml.jackson.core:jackson-annotations:2.21",
+  "com.fasterxml.jackson.core:jackson-core:2.21.7",
+  "com.fasterxml.jackson.core:jackson-databind:2.21.7",
+  "com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.21.7",
+  "com.fasterxml.jackson.datatype:jackson-datatype-jdk8:2.21.7",
+  "com.github.ben-manes.caffeine:caffeine:3.2.0",
+  "com.github.luben:zstd-jni:1.5.7-17",
+  "com.google.re2j:re2j:1.8",
+  "com.typesafe.scala-logging:scala-logging_2.13:3.9.6",
+  "com.yammer.metrics:metrics-core:2.2.0",
+  "commons-beanutils:commons-beanutils:1.11.0",
+  "commons-collections:commons-collections:3.2.2",
+  "commons-digester:commons-digester:2.1",
+  "commons-logging:commons-logging:1.3.5",
+  "commons-validator:commons-validator:1.10.1",
+  "net.sf.jopt-simple:jopt-simple:5.0.4",
+  "net.sourceforge.argparse4j:argparse4j:0.7.0",
+  "org.apache.logging.log4j:log4j-api:2.25.5",
+  "org.apache.logging.log4j:log4j-core:2.25.5",
+  "org.bitbucket.b_c:jose4j:0.9.6",
+  "org.hdrhistogram:HdrHistogram:2.2.2",
+  "org.pcollections:pcollections:4.0.2",
+  "org.scala-lang:scala-library:2.13.18",
+  "org.scala-lang:scala-reflect:2.13.18",
+  "org.slf4j:slf4j-api:1.7.36",
+  "org.xerial.snappy:snappy-java:1.1.10.7",
+  "org.yaml:snakeyaml:2.4",
+];
+
+/** The classpath of Apache Kafka's server, downloaded into the cache if missing (about 45 MB). */
+export const kafkaServerClasspath = async (): Promise<string> =>
+  (
+    await Promise.all(
+      KAFKA_SERVER_JARS.map((coordinates) => {
+        const [group, artifact, version] = coordinates.split(":") as [string, string, string];
+        return mavenJar(group, artifact, version);
+      }),
+    )
+  ).join(":");

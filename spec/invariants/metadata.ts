@@ -164,6 +164,7 @@ export const reportsSuccess = (response: ControllerResponse): boolean => {
         response.replicaElectionResults.some((t) => t.partitionResult.some((p) => p.errorCode === "NONE"))
       );
     case "IncrementalAlterConfigsResponse":
+    case "AlterConfigsResponse":
       return response.responses.some((r) => r.errorCode === "NONE");
     case "DescribeConfigsResponse":
       return response.results.some((r) => r.errorCode === "NONE");

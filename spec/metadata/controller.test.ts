@@ -309,6 +309,11 @@ describe("the write path (R104, R106)", () => {
         resources: [{ resourceType: RESOURCE_TOPIC, resourceName: "t", configs: [] }],
       },
       {
+        _tag: "AlterConfigsRequest",
+        validateOnly: false,
+        resources: [{ resourceType: RESOURCE_TOPIC, resourceName: "t", configs: [] }],
+      },
+      {
         _tag: "DescribeConfigsRequest",
         resources: [{ resourceType: RESOURCE_TOPIC, resourceName: "t", configurationKeys: null }],
       },
@@ -357,6 +362,10 @@ describe("the write path (R104, R106)", () => {
       { _tag: "ElectLeadersResponse", errorCode: "NONE", replicaElectionResults: [] },
       {
         _tag: "IncrementalAlterConfigsResponse",
+        responses: [{ errorCode: "NONE", errorMessage: null, resourceType: 2, resourceName: "t" }],
+      },
+      {
+        _tag: "AlterConfigsResponse",
         responses: [{ errorCode: "NONE", errorMessage: null, resourceType: 2, resourceName: "t" }],
       },
     ];
@@ -892,6 +901,55 @@ describe("configs", () => {
     expect(code(7, "x", CONFIG_SET, "a", "1")).toBe("INVALID_REQUEST");
     expect(code(RESOURCE_BROKER, "", CONFIG_SET, "unclean.leader.election.enable", "true")).toBe("NONE");
     expect(code(RESOURCE_BROKER, "4", CONFIG_SET, "log.cleaner.threads", "2")).toBe("NONE");
+  });
+
+  it("R111: the legacy AlterConfigs makes the given configs the whole set, deleting the rest", () => {
+    const h = cluster();
+    h.createTopic(
+      "t",
+      [[4]],
+      [
+        { name: "retention.ms", value: "10" },
+        { name: "cleanup.policy", value: "compact" },
+      ],
+    );
+    const legacy = (configs: { name: string; value: string | null }[], validateOnly = false) => {
+      const r = h.request({
+        _tag: "AlterConfigsRequest",
+        validateOnly,
+        resources: [{ resourceType: RESOURCE_TOPIC, resourceName: "t", configs }],
+      });
+      if (r._tag !== "AlterConfigsResponse") throw new Error(r._tag);
+      return r.responses[0]!;
+    };
+    const before = h.state.committed;
+    expect(legacy([{ name: "retention.ms", value: "99" }], true)).toEqual({
+      errorCode: "NONE",
+      errorMessage: null,
+      resourceType: RESOURCE_TOPIC,
+      resourceName: "t",
+    });
+    expect(h.state.committed).toBe(before);
+    expect(legacy([{ name: "retention.ms", value: "99" }]).errorCode).toBe("NONE");
+    expect(h.state.committed.configs).toEqual([
+      { resourceType: 2, resourceName: "t", name: "retention.ms", value: "99" },
+    ]);
+    // A key given twice, an invalid value: refused whole, nothing written.
+    const refusedFrom = h.state.committed;
+    expect(
+      legacy([
+        { name: "retention.ms", value: "1" },
+        { name: "retention.ms", value: "2" },
+      ]),
+    ).toMatchObject({
+      errorCode: "INVALID_REQUEST",
+      errorMessage: "configuration retention.ms is given more than once",
+    });
+    expect(legacy([{ name: "retention.ms", value: "-5" }]).errorCode).toBe("INVALID_CONFIG");
+    expect(h.state.committed).toBe(refusedFrom);
+    // The empty set deletes every explicit value.
+    expect(legacy([]).errorCode).toBe("NONE");
+    expect(h.state.committed.configs).toEqual([]);
   });
 
   it("describes committed values, defaults, and filtered keys", () => {

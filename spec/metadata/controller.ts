@@ -39,6 +39,8 @@ import {
   RESOURCE_TOPIC,
 } from "./records.ts";
 import {
+  type AlterConfigsRequest,
+  type AlterConfigsResponse,
   type AlterPartitionRequest,
   type AlterPartitionResponse,
   type AlterPartitionResult,
@@ -1119,6 +1121,61 @@ const currentValue = (
     (c) => c.resourceType === resourceType && c.resourceName === resourceName && c.name === name,
   )?.value;
 
+/** R111: check and apply one IncrementalAlterConfigs resource's operations; its answer. */
+const alterResource = (
+  writer: Writer,
+  r: IncrementalAlterConfigsRequest["resources"][number],
+  validateOnly: boolean,
+): IncrementalAlterConfigsResponse["responses"][number] => {
+  const result = (errorCode: MetadataErrorCode, errorMessage: string | null = null) => ({
+    errorCode,
+    errorMessage,
+    resourceType: r.resourceType,
+    resourceName: r.resourceName,
+  });
+  const problem = resourceProblem(writer.image, r.resourceType, r.resourceName);
+  if (problem !== null) return result(problem[0], problem[1]);
+  const changes: { name: string; value: string | null }[] = [];
+  for (const c of r.configs) {
+    const def = configDefs(r.resourceType)?.find((d) => d.name === c.name);
+    if (def === undefined) return result("INVALID_CONFIG", `unknown configuration ${c.name}`);
+    const current = currentValue(writer.image, r.resourceType, r.resourceName, c.name) ?? def.default;
+    let value: string | null;
+    if (c.configOperation === CONFIG_SET) {
+      if (c.value === null) return result("INVALID_REQUEST", `SET ${c.name} needs a value`);
+      value = c.value;
+    } else if (c.configOperation === CONFIG_DELETE) {
+      value = null;
+    } else if (c.configOperation === CONFIG_APPEND || c.configOperation === CONFIG_SUBTRACT) {
+      if (def.list !== true) return result("INVALID_CONFIG", `${c.name} is not a list`);
+      const items = current.split(",").filter((x) => x.length > 0);
+      const given = (c.value ?? "").split(",").filter((x) => x.length > 0);
+      const merged =
+        c.configOperation === CONFIG_APPEND
+          ? [...items, ...given.filter((g) => !items.includes(g))]
+          : items.filter((i) => !given.includes(i));
+      value = merged.join(",");
+    } else {
+      return result("INVALID_REQUEST", `unknown config operation ${c.configOperation}`);
+    }
+    const invalid = configProblem(r.resourceType, c.name, value);
+    if (invalid !== null) return result("INVALID_CONFIG", invalid);
+    changes.push({ name: c.name, value });
+  }
+  if (!validateOnly) {
+    for (const c of changes) {
+      writer.add({
+        _tag: "ConfigRecord",
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+        name: c.name,
+        value: c.value,
+      });
+    }
+  }
+  return result("NONE");
+};
+
 const alterConfigs = (
   s: ControllerState,
   out: Out,
@@ -1127,58 +1184,56 @@ const alterConfigs = (
   request: IncrementalAlterConfigsRequest,
 ): ControllerState => {
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
-  const responses = request.resources.map((r) => {
-    const result = (errorCode: MetadataErrorCode, errorMessage: string | null = null) => ({
-      errorCode,
-      errorMessage,
-      resourceType: r.resourceType,
-      resourceName: r.resourceName,
-    });
-    const problem = resourceProblem(writer.image, r.resourceType, r.resourceName);
-    if (problem !== null) return result(problem[0], problem[1]);
-    const changes: { name: string; value: string | null }[] = [];
-    for (const c of r.configs) {
-      const def = configDefs(r.resourceType)?.find((d) => d.name === c.name);
-      if (def === undefined) return result("INVALID_CONFIG", `unknown configuration ${c.name}`);
-      const current = currentValue(writer.image, r.resourceType, r.resourceName, c.name) ?? def.default;
-      let value: string | null;
-      if (c.configOperation === CONFIG_SET) {
-        if (c.value === null) return result("INVALID_REQUEST", `SET ${c.name} needs a value`);
-        value = c.value;
-      } else if (c.configOperation === CONFIG_DELETE) {
-        value = null;
-      } else if (c.configOperation === CONFIG_APPEND || c.configOperation === CONFIG_SUBTRACT) {
-        if (def.list !== true) return result("INVALID_CONFIG", `${c.name} is not a list`);
-        const items = current.split(",").filter((x) => x.length > 0);
-        const given = (c.value ?? "").split(",").filter((x) => x.length > 0);
-        const merged =
-          c.configOperation === CONFIG_APPEND
-            ? [...items, ...given.filter((g) => !items.includes(g))]
-            : items.filter((i) => !given.includes(i));
-        value = merged.join(",");
-      } else {
-        return result("INVALID_REQUEST", `unknown config operation ${c.configOperation}`);
-      }
-      const invalid = configProblem(r.resourceType, c.name, value);
-      if (invalid !== null) return result("INVALID_CONFIG", invalid);
-      changes.push({ name: c.name, value });
-    }
-    if (!request.validateOnly) {
-      for (const c of changes) {
-        writer.add({
-          _tag: "ConfigRecord",
-          resourceType: r.resourceType,
-          resourceName: r.resourceName,
-          name: c.name,
-          value: c.value,
-        });
-      }
-    }
-    return result("NONE");
-  });
+  const responses = request.resources.map((r) => alterResource(writer, r, request.validateOnly));
   for (const r of responses)
     mark(out, r.errorCode === "NONE" ? "R111:configs-altered" : "R111:alter-configs-refused");
   const response: IncrementalAlterConfigsResponse = { _tag: "IncrementalAlterConfigsResponse", responses };
+  return write(s, out, writer, from, correlationId, response);
+};
+
+/**
+ * R111: the legacy AlterConfigs as the operations it stands for against the controller's latest image:
+ * SET each key given (DELETE one given a null value), DELETE each explicit value not given. A key
+ * given twice is refused, as Kafka does.
+ */
+const legacyAlterConfigs = (
+  s: ControllerState,
+  out: Out,
+  from: number,
+  correlationId: number,
+  request: AlterConfigsRequest,
+): ControllerState => {
+  const writer = new Writer(s.image, s.nextOffset, s.epoch);
+  const responses = request.resources.map((r) => {
+    const names = r.configs.map((c) => c.name);
+    const repeated = names.find((n, i) => names.indexOf(n) !== i);
+    if (repeated !== undefined)
+      return {
+        errorCode: "INVALID_REQUEST" as MetadataErrorCode,
+        errorMessage: `configuration ${repeated} is given more than once`,
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+      };
+    const removed = writer.image.configs
+      .filter(
+        (c) =>
+          c.resourceType === r.resourceType && c.resourceName === r.resourceName && !names.includes(c.name),
+      )
+      .map((c) => ({ name: c.name, configOperation: CONFIG_DELETE, value: null }));
+    const given = r.configs.map((c) => ({
+      name: c.name,
+      configOperation: c.value === null ? CONFIG_DELETE : CONFIG_SET,
+      value: c.value,
+    }));
+    return alterResource(
+      writer,
+      { resourceType: r.resourceType, resourceName: r.resourceName, configs: [...given, ...removed] },
+      request.validateOnly,
+    );
+  });
+  for (const r of responses)
+    mark(out, r.errorCode === "NONE" ? "R111:configs-altered" : "R111:alter-configs-refused");
+  const response: AlterConfigsResponse = { _tag: "AlterConfigsResponse", responses };
   return write(s, out, writer, from, correlationId, response);
 };
 
@@ -1261,8 +1316,10 @@ const notController = (request: ControllerRequest): ControllerResponse => {
     case "ElectLeadersRequest":
       return { _tag: "ElectLeadersResponse", errorCode: "NOT_CONTROLLER", replicaElectionResults: [] };
     case "IncrementalAlterConfigsRequest":
+    case "AlterConfigsRequest":
       return {
-        _tag: "IncrementalAlterConfigsResponse",
+        _tag:
+          request._tag === "AlterConfigsRequest" ? "AlterConfigsResponse" : "IncrementalAlterConfigsResponse",
         responses: request.resources.map((r) => ({
           errorCode: "NOT_CONTROLLER",
           errorMessage: null,
@@ -1314,6 +1371,7 @@ export const failedWith = (
     case "ElectLeadersResponse":
       return { ...response, errorCode };
     case "IncrementalAlterConfigsResponse":
+    case "AlterConfigsResponse":
       return {
         ...response,
         responses: response.responses.map((r) => (r.errorCode === "NONE" ? { ...r, errorCode } : r)),
@@ -1432,6 +1490,8 @@ const request = (
       return electLeaders(s, out, from, correlationId, req);
     case "IncrementalAlterConfigsRequest":
       return alterConfigs(s, out, from, correlationId, req);
+    case "AlterConfigsRequest":
+      return legacyAlterConfigs(s, out, from, correlationId, req);
     case "DescribeConfigsRequest":
       out.effects.push({
         _tag: "Respond",

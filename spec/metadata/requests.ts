@@ -252,6 +252,27 @@ export const IncrementalAlterConfigsResponse = Schema.TaggedStruct("IncrementalA
 });
 export type IncrementalAlterConfigsResponse = typeof IncrementalAlterConfigsResponse.Type;
 
+/**
+ * R111: the legacy AlterConfigs: each resource's configs given are its whole set of explicit values
+ * afterwards; an explicit value not given is deleted. A null value deletes the key.
+ */
+export const AlterConfigsRequest = Schema.TaggedStruct("AlterConfigsRequest", {
+  resources: Schema.Array(
+    Schema.Struct({
+      resourceType: Int8,
+      resourceName: Schema.String,
+      configs: Schema.Array(Schema.Struct({ name: Schema.String, value: Schema.NullOr(Schema.String) })),
+    }),
+  ),
+  validateOnly: Schema.Boolean,
+});
+export type AlterConfigsRequest = typeof AlterConfigsRequest.Type;
+
+export const AlterConfigsResponse = Schema.TaggedStruct("AlterConfigsResponse", {
+  responses: IncrementalAlterConfigsResponse.fields.responses,
+});
+export type AlterConfigsResponse = typeof AlterConfigsResponse.Type;
+
 export const DescribeConfigsRequest = Schema.TaggedStruct("DescribeConfigsRequest", {
   resources: Schema.Array(
     Schema.Struct({
@@ -299,6 +320,7 @@ export const ControllerRequest = Schema.Union([
   AlterPartitionRequest,
   ElectLeadersRequest,
   IncrementalAlterConfigsRequest,
+  AlterConfigsRequest,
   DescribeConfigsRequest,
 ]);
 export type ControllerRequest = typeof ControllerRequest.Type;
@@ -312,6 +334,7 @@ export const ControllerResponse = Schema.Union([
   AlterPartitionResponse,
   ElectLeadersResponse,
   IncrementalAlterConfigsResponse,
+  AlterConfigsResponse,
   DescribeConfigsResponse,
 ]);
 export type ControllerResponse = typeof ControllerResponse.Type;

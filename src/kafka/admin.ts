@@ -4,6 +4,8 @@
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import { errorCode, KafkaError } from "./errors.ts";
 import type {
+  AlterConfigsRequestData,
+  AlterConfigsResponseData,
   CreatePartitionsRequestData,
   CreatePartitionsResponseData,
   CreateTopicsRequestData,
@@ -207,15 +209,18 @@ export const incrementalAlterConfigsRequest = (r: IncrementalAlterConfigsRequest
   })),
 });
 
-export const incrementalAlterConfigsResponse = (
-  request: IncrementalAlterConfigsRequestData,
+/** Both config-altering APIs answer per resource, with the same fields. */
+const configResourceResults = (
+  resources: readonly { readonly resourceType: number; readonly resourceName: string }[],
+  answered: NodeResponse["_tag"],
   response: NodeResponse,
-): IncrementalAlterConfigsResponseData => {
+) => {
   const failed = refusal(response);
   const results =
-    response._tag === "IncrementalAlterConfigsResponse"
+    (response._tag === "IncrementalAlterConfigsResponse" || response._tag === "AlterConfigsResponse") &&
+    response._tag === answered
       ? response.responses
-      : request.resources.map((x) => ({
+      : resources.map((x) => ({
           errorCode: "NONE" as const,
           errorMessage: null,
           resourceType: x.resourceType,
@@ -230,6 +235,27 @@ export const incrementalAlterConfigsResponse = (
     })),
   };
 };
+
+export const incrementalAlterConfigsResponse = (
+  request: IncrementalAlterConfigsRequestData,
+  response: NodeResponse,
+): IncrementalAlterConfigsResponseData =>
+  configResourceResults(request.resources, "IncrementalAlterConfigsResponse", response);
+
+export const alterConfigsRequest = (r: AlterConfigsRequestData): NodeRequest => ({
+  _tag: "AlterConfigsRequest",
+  validateOnly: r.validateOnly,
+  resources: r.resources.map((x) => ({
+    resourceType: x.resourceType,
+    resourceName: x.resourceName,
+    configs: x.configs.map((c) => ({ name: c.name, value: c.value })),
+  })),
+});
+
+export const alterConfigsResponse = (
+  request: AlterConfigsRequestData,
+  response: NodeResponse,
+): AlterConfigsResponseData => configResourceResults(request.resources, "AlterConfigsResponse", response);
 
 export const electLeadersRequest = (r: ElectLeadersRequestData): NodeRequest => ({
   _tag: "ElectLeadersRequest",

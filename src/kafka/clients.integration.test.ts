@@ -158,7 +158,7 @@ describe("Kafka clients against the reference cluster", () => {
     try {
       const versions = await c.apiVersions();
       expect(versions.errorCode).toBe(0);
-      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44, 43]);
+      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44, 33, 43]);
       const metadata = await c.request(
         MetadataRequest,
         MetadataResponse,
@@ -426,7 +426,7 @@ describe("Kafka clients against the reference cluster", () => {
   );
 
   it.skipIf(!hasJava)(
-    "Apache Kafka 4.4's own tools: kafka-topics, kafka-metadata-quorum (--bootstrap-server and --bootstrap-controller), kafka-cluster",
+    "Apache Kafka 4.4's own tools: kafka-topics, kafka-configs, kafka-dump-log of our segment, kafka-metadata-quorum (--bootstrap-server and --bootstrap-controller), kafka-cluster",
     async () => {
       const classpath = await kafkaToolsClasspath();
       const tool = (name: string, ...args: string[]) => {
@@ -470,6 +470,41 @@ describe("Kafka clients against the reference cluster", () => {
         /Topic: tools-t\tTopicId: \S{22}\tPartitionCount: 2\tReplicationFactor: 2\tConfigs: cleanup.policy=compact/,
       );
       expect(described.match(/\tPartition: \d\tLeader: \d\tReplicas: \d,\d\tIsr: \d,\d/g)).toHaveLength(2);
+      // kafka-configs: IncrementalAlterConfigs, then DescribeConfigs of the dynamic configs.
+      const configs = (...args: string[]) =>
+        tool("kafka-configs", ...broker, "--entity-type", "topics", "--entity-name", "tools-t", ...args);
+      expect(configs("--alter", "--add-config", "retention.ms=1000")).toBe(
+        "Completed updating config for topic tools-t.\n",
+      );
+      await waitFor(
+        "retention.ms on the broker",
+        async () => (configs("--describe").includes("retention.ms=1000") ? true : undefined),
+        FORM_MS,
+        200,
+      );
+      expect(configs("--describe")).toBe(
+        "Dynamic configs for topic tools-t are:\n  cleanup.policy=compact sensitive=false synonyms={}\n  retention.ms=1000 sensitive=false synonyms={}\n",
+      );
+      configs("--alter", "--delete-config", "retention.ms");
+      // kafka-dump-log (DumpLogSegments) reads an openkraft segment as a Kafka one: every batch valid,
+      // every record decoded by Kafka's own metadata decoder.
+      const log = join(cluster.node(cluster.controllers[0]!.id).dir, "data", "__cluster_metadata-0");
+      const dumped = tool(
+        "kafka-dump-log",
+        "--cluster-metadata-decoder",
+        "--files",
+        join(log, "00000000000000000000.log"),
+      );
+      expect(dumped).not.toContain("isvalid: false");
+      expect(dumped).toMatch(/isControl: true .* isvalid: true/);
+      expect(dumped).toContain("LeaderChange: {");
+      expect(dumped).toMatch(
+        /payload: \{"type":"TOPIC_RECORD","version":0,"data":\{"name":"tools-t","topicId":"\S{22}"\}\}/,
+      );
+      expect(dumped).toMatch(
+        /"type":"CONFIG_RECORD","version":0,"data":\{"resourceType":2,"resourceName":"tools-t","name":"retention.ms","value":"1000"\}/,
+      );
+      expect(dumped).not.toMatch(/Error|Exception|[Cc]orrupt/);
       tool("kafka-topics", ...broker, "--delete", "--topic", "tools-t");
       expect(tool("kafka-cluster", "cluster-id", ...broker)).toBe(`Cluster ID: ${cluster.clusterId}\n`);
       const leader = await cluster.waitForLeader(FORM_MS);
@@ -505,7 +540,7 @@ describe("Kafka clients against the reference cluster", () => {
   );
 
   it(
-    "kafkajs admin (npm): describeCluster, createTopics, listTopics, fetchTopicMetadata, createPartitions, describeConfigs, deleteTopics",
+    "kafkajs admin (npm): describeCluster, createTopics, listTopics, fetchTopicMetadata, createPartitions, describeConfigs, alterConfigs, deleteTopics",
     async () => {
       const admin = new Kafka({
         clientId: "openkraft-test",
@@ -542,14 +577,27 @@ describe("Kafka clients against the reference cluster", () => {
         expect(
           configs.resources[0]!.configEntries.find((c) => c.configName === "cleanup.policy")?.configValue,
         ).toBe("delete");
-        // kafkajs alters configs with the legacy AlterConfigs API, which is not served yet: refused up
-        // front from ApiVersions, not by a dropped connection.
+        // kafkajs alters configs with the legacy AlterConfigs API: the given keys become the whole set.
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [{ type: 2, name: "kjs", configEntries: [{ name: "retention.ms", value: "1000" }] }],
+        });
+        const explicit = async () =>
+          (
+            await admin.describeConfigs({ resources: [{ type: 2, name: "kjs" }], includeSynonyms: false })
+          ).resources[0]!.configEntries.filter((c) => !c.isDefault).map((c) => [c.configName, c.configValue]);
+        await waitFor(
+          "retention.ms=1000 on the broker",
+          async () => ((await explicit()).length === 1 ? true : undefined),
+          FORM_MS,
+        );
+        expect(await explicit()).toEqual([["retention.ms", "1000"]]);
         await expect(
           admin.alterConfigs({
             validateOnly: false,
-            resources: [{ type: 2, name: "kjs", configEntries: [{ name: "retention.ms", value: "1000" }] }],
+            resources: [{ type: 2, name: "kjs", configEntries: [{ name: "retention.ms", value: "-5" }] }],
           }),
-        ).rejects.toThrow(/does not support the requested API version/);
+        ).rejects.toMatchObject({ type: "INVALID_CONFIG" });
         await admin.deleteTopics({ topics: ["kjs"] });
         // The broker serves Metadata from its image, which follows the controller's commit.
         await waitFor(

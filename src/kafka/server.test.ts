@@ -3,6 +3,7 @@ import type { MetadataImage } from "../../spec/metadata/image.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import { KafkaError } from "./errors.ts";
 import {
+  AlterConfigsRequest,
   ApiVersionsRequest,
   ApiVersionsResponse,
   CreatePartitionsRequest,
@@ -131,6 +132,7 @@ describe("Kafka's protocol on a node's listeners", () => {
           DescribeQuorumRequest,
           DescribeConfigsRequest,
           IncrementalAlterConfigsRequest,
+          AlterConfigsRequest,
           ElectLeadersRequest,
         ].map((c) => ({
           apiKey: c.apiKey,
@@ -160,7 +162,7 @@ describe("Kafka's protocol on a node's listeners", () => {
     if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
     const { message } = answer(ApiVersionsResponse, outcome.body, 0, 0);
     expect(message.errorCode).toBe(KafkaError.UNSUPPORTED_VERSION);
-    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44, 43]);
+    expect(message.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44, 33, 43]);
   });
 
   it("Metadata, every version: unfenced brokers on the request's listener, topics, leaders, ISR, offline replicas", () => {

@@ -3,12 +3,14 @@
 // image queries do (src/runtime/node.ts), and turns admin requests into the spec's requests, whose
 // answers it renders back (src/kafka/admin.ts); it makes no protocol decision of the spec's. So far:
 // ApiVersions (with KIP-511's downgrade), Metadata, DescribeCluster, DescribeQuorum, CreateTopics,
-// DeleteTopics, CreatePartitions, DescribeConfigs, IncrementalAlterConfigs and ElectLeaders; every
+// DeleteTopics, CreatePartitions, DescribeConfigs, IncrementalAlterConfigs, AlterConfigs and ElectLeaders; every
 // other API is absent from ApiVersions, so clients see it unsupported before they ask.
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import type { DescribeQuorumResponse as RaftDescribeQuorumResponse } from "../../spec/raft/messages.ts";
 import {
+  alterConfigsRequest,
+  alterConfigsResponse,
   createPartitionsRequest,
   createPartitionsResponse,
   createTopicsRequest,
@@ -25,6 +27,8 @@ import {
 import { type AnyMessageCodec, decodeMessage, type MessageCodec } from "./codec.ts";
 import { errorCode, KafkaError } from "./errors.ts";
 import {
+  AlterConfigsRequest,
+  AlterConfigsResponse,
   ApiVersionsRequest,
   ApiVersionsResponse,
   type ApiVersionsResponseData,
@@ -144,6 +148,10 @@ const BROKER_APIS = byKey([
   api(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, (request) => ({
     forward: incrementalAlterConfigsRequest(request),
     render: (answer) => incrementalAlterConfigsResponse(request, answer),
+  })),
+  api(AlterConfigsRequest, AlterConfigsResponse, (request) => ({
+    forward: alterConfigsRequest(request),
+    render: (answer) => alterConfigsResponse(request, answer),
   })),
   api(ElectLeadersRequest, ElectLeadersResponse, (request) => ({
     forward: electLeadersRequest(request),

@@ -14,7 +14,14 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { Random } from "../checker/random.ts";
-import { crc32c } from "./crc32c.ts";
+import { AccessControlEntryRecord } from "../kafka/generated/messages.ts";
+import { decodeMetadataRecord, logBatch } from "../kafka/metadata-records.ts";
+import {
+  encodeRecordBatch,
+  isControlBatch,
+  metadataRecordValue,
+  readRecordBatches,
+} from "../kafka/records.ts";
 import { SimDisk } from "./sim/disk.ts";
 import {
   type LogEntry,
@@ -86,6 +93,62 @@ describe("LogStore", () => {
       ],
     });
     again.close();
+  });
+
+  it("writes Kafka's layout: record batches, the offset index, leader-epoch-checkpoint, partition.metadata", () => {
+    const dir = tempDir();
+    const log = new LogStore(dir, 1 << 20, undefined, () => 1_700_000_000_000);
+    log.append(0, [leaderChange(1, 2), noOp(1), topic(1, "a")]);
+    log.append(3, [leaderChange(2, 3)]);
+    for (let i = 0; i < 200; i++) log.append(4 + i, [topic(2, `topic-${i}-${"x".repeat(40)}`)]);
+    log.close();
+    const segment = readFileSync(join(dir, "00000000000000000000.log"));
+    const { batches, partialBytes } = readRecordBatches(segment);
+    expect(partialBytes).toBe(0);
+    expect(
+      batches
+        .map((b) => [b.baseOffset, b.partitionLeaderEpoch, isControlBatch(b), b.records.length])
+        .slice(0, 4),
+    ).toEqual([
+      [0n, 1, true, 1],
+      [1n, 1, false, 2],
+      [3n, 2, true, 1],
+      [4n, 2, false, 1],
+    ]);
+    expect(batches[1]!.baseTimestamp).toBe(1_700_000_000_000n);
+    expect(batches[1]!.records.map((r) => decodeMetadataRecord(r.value!))).toEqual([
+      noOp(1).record,
+      topic(1, "a").record,
+    ]);
+    // Kafka's sparse index: an entry (last offset of the batch, its position) once more than 4096
+    // bytes went by since the previous one.
+    const index = readFileSync(join(dir, "00000000000000000000.index"));
+    const entries = Array.from({ length: index.length / 8 }, (_, i) => [
+      index.readInt32BE(i * 8),
+      index.readInt32BE(i * 8 + 4),
+    ]);
+    expect(entries.length).toBeGreaterThan(2);
+    const positions = new Map<number, number>();
+    let at = 0;
+    for (const b of batches) {
+      positions.set(Number(b.baseOffset) + b.lastOffsetDelta, at);
+      at += 12 + segment.readInt32BE(at + 8);
+    }
+    for (const [offset, position] of entries) expect(positions.get(offset!)).toBe(position);
+    for (const [i, [, position]] of entries.entries()) {
+      const previous = i === 0 ? 0 : entries[i - 1]![1]!;
+      expect(position! - previous).toBeGreaterThan(4096);
+    }
+    expect(readFileSync(join(dir, "leader-epoch-checkpoint"), "utf8")).toBe("0\n2\n1 0\n2 3\n");
+    expect(readFileSync(join(dir, "partition.metadata"), "utf8")).toBe(
+      "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ",
+    );
+    // Truncation rewrites both: the index loses what was cut, the checkpoint the epoch.
+    const again = new LogStore(dir, 1 << 20);
+    again.truncate(2);
+    again.close();
+    expect(readFileSync(join(dir, "leader-epoch-checkpoint"), "utf8")).toBe("0\n1\n1 0\n");
+    expect(readFileSync(join(dir, "00000000000000000000.index")).length).toBe(0);
   });
 
   it("writes multi-byte UTF-8 exactly (the payload's length is in bytes, not characters)", () => {
@@ -171,6 +234,34 @@ describe("LogStore", () => {
     third.close();
   });
 
+  it("tells a torn write (a prefix of the batch due there, or zeros) from other bytes (R146)", () => {
+    const recover = (tail: (next: Buffer) => Buffer) => {
+      const dir = tempDir();
+      const log = new LogStore(dir, 1 << 20);
+      log.append(0, [noOp(1)]);
+      log.append(1, [topic(1, "next")]);
+      log.close();
+      const file = join(dir, segments(dir)[0]!);
+      const bytes = readFileSync(file);
+      const first = 12 + bytes.readInt32BE(8);
+      writeFileSync(file, Buffer.concat([bytes.subarray(0, first), tail(bytes.subarray(first))]));
+      const again = new LogStore(dir, 1 << 20);
+      again.close();
+      return { ...again.recovery, recovering: again.recovering, end: again.endOffset };
+    };
+    // The first 30 bytes of the batch at offset 1: a torn write, nothing flushed was lost.
+    expect(recover((next) => next.subarray(0, 30))).toMatchObject({
+      lostFlushed: false,
+      recovering: false,
+      end: 1,
+    });
+    expect(recover((next) => Buffer.alloc(next.length))).toMatchObject({ lostFlushed: false, end: 1 });
+    // Short garbage is not a torn write: it may hide flushed records.
+    const garbage = recover(() => Buffer.from("not a record batch at all, just bytes"));
+    expect(garbage).toMatchObject({ lostFlushed: true, recovering: true, end: 1 });
+    expect(garbage.truncated).toContain("bytes that are not the batch at offset 1");
+  });
+
   it("detects a flipped byte with CRC-32C and cuts from that batch on", () => {
     const dir = tempDir();
     const log = new LogStore(dir, 1 << 20);
@@ -196,19 +287,28 @@ describe("LogStore", () => {
     log.close();
     const file = join(dir, segments(dir)[0]!);
     const bytes = readFileSync(file);
-    // A well-formed batch (valid CRC) whose record is not one this version knows.
-    const payload = Buffer.from(JSON.stringify([{ _tag: "FutureRecord" }]));
-    const batch = Buffer.alloc(26 + payload.length);
-    batch.writeUInt8(2, 0);
-    batch.writeBigInt64BE(1n, 5);
-    batch.writeInt32BE(1, 13);
-    batch.writeInt32BE(1, 17);
-    batch.writeInt32BE(payload.length, 22);
-    payload.copy(batch, 26);
-    batch.writeUInt32BE(crc32c(batch.subarray(5)), 1);
+    // A well-formed Kafka batch (valid CRC) whose record is a type this version does not model.
+    const acl = metadataRecordValue(
+      AccessControlEntryRecord,
+      {
+        id: "AAAAAAAAAAAAAAAAAAAAAQ",
+        resourceType: 2,
+        resourceName: "t",
+        patternType: 3,
+        principal: "User:a",
+        host: "*",
+        operation: 3,
+        permissionType: 3,
+      },
+      0,
+    );
+    const batch = encodeRecordBatch({
+      ...logBatch(1, [noOp(1)], 0),
+      records: [{ attributes: 0, timestampDelta: 0n, offsetDelta: 0, key: null, value: acl, headers: [] }],
+    });
     writeFileSync(file, Buffer.concat([bytes, batch]));
     expect(() => new LogStore(dir, 1 << 20)).toThrow(
-      /00000000000000000000\.log holds a record at offset 1 that this version cannot read .*; refusing to start rather than cut it/,
+      "00000000000000000000.log holds a record at offset 1 that this version cannot read (AccessControlEntryRecord is not a record type this version models); refusing to start rather than cut it",
     );
     expect(statSync(file).size).toBe(bytes.length + batch.length);
   });

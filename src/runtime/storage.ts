@@ -1,5 +1,6 @@
-// Durable storage of a node (R14, R16): the metadata log as segment files of CRC-32C-checked batches
-// with an offset index, the quorum-state file written atomically, meta.properties, and the data
+// Durable storage of a node (R14, R16) in Kafka's layout: the metadata log as segment files of Kafka
+// record batches (magic v2, CRC-32C) with their offset index, leader-epoch-checkpoint and
+// partition.metadata; the quorum-state file written atomically, meta.properties, and the data
 // directory lock. Recovery validates the log's tail and cuts a torn or corrupt suffix, saying what it
 // cut.
 
@@ -8,9 +9,19 @@ import { join } from "node:path";
 import * as Schema from "effect/Schema";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/records.ts";
-import { type ControlRecord, ControlRecord as ControlRecordSchema } from "../../spec/raft/messages.ts";
+import type { ControlRecord } from "../../spec/raft/messages.ts";
 import type { LogState } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
+import { decodeControlRecord, decodeMetadataRecord, logBatch } from "../kafka/metadata-records.ts";
+import {
+  BATCH_HEADER_BYTES,
+  encodeRecordBatch,
+  isControlBatch,
+  MAGIC_V2,
+  type RecordBatch,
+  readRecordBatch,
+} from "../kafka/records.ts";
+import { KafkaDecodeError, Reader } from "../kafka/wire.ts";
 import { crc32c } from "./crc32c.ts";
 import { type Disk, makeLiveDisk } from "./services.ts";
 
@@ -213,46 +224,45 @@ export interface LogEntry {
   readonly record: MetadataRecord | null;
 }
 
+/** Spec records from the Kafka codec are re-checked against the spec's schema (ranges, uuids). */
 const decodeRecord = Schema.decodeUnknownSync(MetadataRecordSchema);
-const decodeControl = Schema.decodeUnknownSync(ControlRecordSchema);
 
-// A batch on disk: magic u8 (2), crc32c u32 (of everything after it), baseOffset i64, epoch i32,
-// count i32, control u8, payload length i32, payload (JSON array of records).
-const HEADER = 1 + 4 + 8 + 4 + 4 + 1 + 4;
-const MAGIC = 2;
+/** Kafka's offset index granularity (index.interval.bytes): one entry per this many bytes of batches. */
+const INDEX_INTERVAL_BYTES = 4096;
+/** The topic id Kafka gives `__cluster_metadata` (Uuid.METADATA_TOPIC_ID), in partition.metadata. */
+const METADATA_TOPIC_ID = "AAAAAAAAAAAAAAAAAAAAAQ";
+/** Bytes up to and including a batch's length field (baseOffset, batchLength). */
+const LOG_OVERHEAD = 12;
+/** Where the CRC-covered part of a batch starts (after partitionLeaderEpoch, magic and the CRC). */
+const CRC_COVERED_FROM = 21;
 
-/** The JSON of what a log position holds (its control record or metadata record). */
+/** Entries of one epoch and kind as one of Kafka's record batches (magic v2), stamped `nowMs`. */
+const encodeBatch = (baseOffset: number, entries: readonly LogEntry[], nowMs: number): Uint8Array =>
+  encodeRecordBatch(logBatch(baseOffset, entries, nowMs));
+
+/** The JSON of what a log position holds (its control record or metadata record), for JSON Fetch. */
 const itemJson = (e: LogEntry): string => JSON.stringify(e.control ?? e.record);
-
-const encodeBatch = (baseOffset: number, entries: readonly LogEntry[], items: readonly string[]): Buffer => {
-  const epoch = entries[0]!.epoch;
-  const control = entries[0]!.control !== null;
-  // The payload `[item,item,…]` is written straight into the batch: one allocation per batch.
-  let payloadLength = 1 + items.length;
-  for (const item of items) payloadLength += Buffer.byteLength(item, "utf8");
-  const buf = Buffer.allocUnsafe(HEADER + payloadLength);
-  buf.writeUInt8(MAGIC, 0);
-  buf.writeBigInt64BE(BigInt(baseOffset), 5);
-  buf.writeInt32BE(epoch, 13);
-  buf.writeInt32BE(entries.length, 17);
-  buf.writeUInt8(control ? 1 : 0, 21);
-  buf.writeInt32BE(payloadLength, 22);
-  let at = HEADER;
-  buf[at++] = 0x5b; // [
-  for (const [i, item] of items.entries()) {
-    if (i > 0) buf[at++] = 0x2c; // ,
-    at += buf.write(item, at, "utf8");
-  }
-  buf[at++] = 0x5d; // ]
-  buf.writeUInt32BE(crc32c(buf.subarray(5)), 1);
-  return buf;
-};
 
 interface SegmentFile {
   readonly baseOffset: number;
   readonly path: string;
   size: number;
+  /** Its offset index: (offset relative to baseOffset, byte position) pairs, as written. */
+  readonly index: { relativeOffset: number; position: number }[];
+  /** Batch bytes written since the last index entry (Kafka's bytesSinceLastIndexEntry). */
+  bytesSinceIndexEntry: number;
+  /** A write of its index failed: appends leave it alone until it is rewritten whole. */
+  indexStale: boolean;
 }
+
+const newSegment = (baseOffset: number, path: string): SegmentFile => ({
+  baseOffset,
+  path,
+  size: 0,
+  index: [],
+  bytesSinceIndexEntry: 0,
+  indexStale: false,
+});
 
 interface BatchPosition {
   readonly baseOffset: number;
@@ -278,11 +288,17 @@ export interface RecoveryReport {
 export const RECOVERY_MARK = "openkraft-recovering.json";
 
 const segmentName = (baseOffset: number): string => `${String(baseOffset).padStart(20, "0")}.log`;
+const indexName = (segmentPath: string): string => segmentPath.replace(/\.log$/, ".index");
+
+export const LEADER_EPOCH_CHECKPOINT = "leader-epoch-checkpoint";
+export const PARTITION_METADATA = "partition.metadata";
 
 /**
- * The metadata log: segment files of batches, each batch checked by CRC-32C; an offset index of
- * batch positions kept in memory (rebuilt by the recovery scan); every entry kept in memory too, so
- * Fetch is answered without reading the disk. Appends are buffered writes; flush fsyncs (R16).
+ * The metadata log in Kafka's layout: segment files of record batches, each checked by CRC-32C, with
+ * Kafka's sparse offset index beside each (derived data, rebuilt by recovery), the leader epoch
+ * checkpoint and partition.metadata. Batch positions are kept in memory (rebuilt by the recovery
+ * scan), every entry too, so Fetch is answered without reading the disk. Appends are buffered writes;
+ * flush fsyncs (R16).
  */
 export class LogStore {
   readonly dir: string;
@@ -293,21 +309,40 @@ export class LogStore {
   /** Each entry's JSON, made once: Fetch answers to every replica reuse it. */
   private readonly items: string[] = [];
   private fd: number | null = null;
+  /** The active segment's offset index, open for appends. */
+  private indexFd: number | null = null;
   private flushed = 0;
   private readonly disk: Disk;
+  private readonly now: () => number;
   /** The asynchronous fsync in flight: what it covers, and the lowest truncation since it began. */
   private syncing: { readonly fd: number; readonly target: number; truncatedTo: number } | null = null;
   /** Files closed while an fsync on them was in flight: closed once it ends (no fd reused under it). */
   private readonly closeAfterSync: number[] = [];
+  /** The leader epoch checkpoint's content as last written, so it is rewritten only on a change. */
+  private epochCheckpoint = "";
+  /**
+   * Why the last write of a derived file (index, leader-epoch-checkpoint, partition.metadata) failed.
+   * They are Kafka's layout, not this node's state: a full disk or a failed fsync there never stops
+   * the node; the next restart or truncation writes them again.
+   */
+  derivedFileError: string | null = null;
   readonly recovery: RecoveryReport;
 
-  constructor(dir: string, segmentBytes: number, disk: Disk = liveDisk) {
+  /** `now` stamps each batch's timestamps (Kafka's append time); nothing reads them back. */
+  constructor(dir: string, segmentBytes: number, disk: Disk = liveDisk, now: () => number = Date.now) {
     this.dir = dir;
     this.segmentBytes = segmentBytes;
     this.disk = disk;
+    this.now = now;
     disk.mkdirp(dir);
     this.recovery = this.recover();
     this.flushed = this.entries.length;
+    const metadata = join(dir, PARTITION_METADATA);
+    this.derived(() => {
+      if (!disk.exists(metadata)) atomicWrite(metadata, `version: 0\ntopic_id: ${METADATA_TOPIC_ID}`, disk);
+    });
+    for (const segment of this.segments) this.rewriteIndex(segment);
+    this.writeEpochCheckpoint();
   }
 
   get endOffset(): number {
@@ -326,14 +361,81 @@ export class LogStore {
     return this.entries.slice(from, to);
   }
 
-  /** The log's shape for the reducer: everything on disk after recovery is durable. */
-  logState(): LogState {
+  private epochs(): { epoch: number; startOffset: number }[] {
     const epochs: { epoch: number; startOffset: number }[] = [];
     this.entries.forEach((e, offset) => {
       if (epochs.length === 0 || epochs[epochs.length - 1]!.epoch !== e.epoch)
         epochs.push({ epoch: e.epoch, startOffset: offset });
     });
-    return { startOffset: 0, endOffset: this.entries.length, flushedOffset: this.flushed, epochs };
+    return epochs;
+  }
+
+  /** The log's shape for the reducer: everything on disk after recovery is durable. */
+  logState(): LogState {
+    return {
+      startOffset: 0,
+      endOffset: this.entries.length,
+      flushedOffset: this.flushed,
+      epochs: this.epochs(),
+    };
+  }
+
+  /** Kafka's leader-epoch-checkpoint (version 0, count, then `epoch startOffset` lines), when it changed. */
+  private writeEpochCheckpoint(): void {
+    const epochs = this.epochs();
+    const text = `0\n${epochs.length}\n${epochs.map((e) => `${e.epoch} ${e.startOffset}\n`).join("")}`;
+    if (text === this.epochCheckpoint) return;
+    this.derived(() => {
+      atomicWrite(join(this.dir, LEADER_EPOCH_CHECKPOINT), text, this.disk);
+      this.epochCheckpoint = text;
+    });
+  }
+
+  private derived(write: () => void): boolean {
+    try {
+      write();
+      return true;
+    } catch (error) {
+      this.derivedFileError = (error as Error).message;
+      return false;
+    }
+  }
+
+  /** Write a segment's offset index whole, from what is known of it (recovery, truncation). */
+  private rewriteIndex(segment: SegmentFile): void {
+    const bytes = Buffer.alloc(segment.index.length * 8);
+    segment.index.forEach((e, i) => {
+      bytes.writeInt32BE(e.relativeOffset, i * 8);
+      bytes.writeInt32BE(e.position, i * 8 + 4);
+    });
+    segment.indexStale = !this.derived(() => {
+      const fd = this.disk.open(indexName(segment.path), "w");
+      try {
+        this.disk.write(fd, bytes);
+      } finally {
+        this.disk.close(fd);
+      }
+    });
+  }
+
+  /** Kafka's rule (LogSegment.append): an entry for a batch once more than the interval was written. */
+  private indexBatch(
+    segment: SegmentFile,
+    lastOffset: number,
+    position: number,
+    size: number,
+  ): Buffer | null {
+    let entry: Buffer | null = null;
+    if (segment.bytesSinceIndexEntry > INDEX_INTERVAL_BYTES) {
+      const relativeOffset = lastOffset - segment.baseOffset;
+      segment.index.push({ relativeOffset, position });
+      entry = Buffer.alloc(8);
+      entry.writeInt32BE(relativeOffset, 0);
+      entry.writeInt32BE(position, 4);
+      segment.bytesSinceIndexEntry = 0;
+    }
+    segment.bytesSinceIndexEntry += size;
+    return entry;
   }
 
   private recover(): RecoveryReport {
@@ -362,11 +464,12 @@ export class LogStore {
         truncated ??= `segment ${name} does not start at offset ${this.entries.length}`;
         markLoss(truncated);
         this.disk.remove(path);
+        this.disk.remove(indexName(path));
         continue;
       }
       const data = this.disk.readFile(path);
       const segment = this.segments.length;
-      this.segments.push({ baseOffset, path, size: 0 });
+      this.segments.push(newSegment(baseOffset, path));
       let position = 0;
       while (position < data.length) {
         const problem = this.readBatch(data, position, segment);
@@ -408,44 +511,68 @@ export class LogStore {
 
   /** Read one batch at `position`; its size, or why it is not a valid batch. */
   private readBatch(data: Buffer, position: number, segment: number): number | string {
-    if (data.length - position < HEADER) return "torn batch header";
-    if (data.readUInt8(position) !== MAGIC) return `unknown batch format ${data.readUInt8(position)}`;
-    const length = data.readInt32BE(position + 22);
-    if (length < 0 || data.length - position - HEADER < length) return "torn batch";
-    const crc = data.readUInt32BE(position + 1);
-    const body = data.subarray(position + 5, position + HEADER + length);
-    if (crc32c(body) !== crc) return "CRC-32C mismatch";
-    const baseOffset = Number(data.readBigInt64BE(position + 5));
-    if (baseOffset !== this.entries.length)
-      return `batch at offset ${baseOffset} where ${this.entries.length} was expected`;
-    const epoch = data.readInt32BE(position + 13);
-    const count = data.readInt32BE(position + 17);
-    const control = data.readUInt8(position + 21) === 1;
-    let items: unknown[];
+    const available = data.length - position;
+    const expected = this.entries.length;
+    // A torn write is a prefix of the batch that belongs here: its first bytes name this offset.
+    if (available >= 8 && data.readBigInt64BE(position) !== BigInt(expected))
+      return `bytes that are not the batch at offset ${expected} (baseOffset ${data.readBigInt64BE(position)})`;
+    if (available >= 17 && data.readInt8(position + 16) !== MAGIC_V2)
+      return `unknown batch format (magic ${data.readInt8(position + 16)})`;
+    if (available < BATCH_HEADER_BYTES) return "torn batch header";
+    const length = data.readInt32BE(position + 8);
+    const size = LOG_OVERHEAD + length;
+    if (size < BATCH_HEADER_BYTES) return `batch length ${length} is shorter than a batch header`;
+    if (available < size) return "torn batch";
+    const crc = data.readUInt32BE(position + 17);
+    if (crc32c(data.subarray(position + CRC_COVERED_FROM, position + size)) !== crc)
+      return "CRC-32C mismatch";
+    let batch: RecordBatch;
     try {
-      items = JSON.parse(
-        data.subarray(position + HEADER, position + HEADER + length).toString("utf8"),
-      ) as unknown[];
-    } catch {
-      return "unreadable payload";
+      batch = readRecordBatch(new Reader(data.subarray(position, position + size)));
+    } catch (error) {
+      if (error instanceof KafkaDecodeError) return `unreadable batch (${error.message})`;
+      throw error;
     }
-    if (!Array.isArray(items) || items.length !== count) return "record count does not match";
-    for (const [i, item] of items.entries()) {
+    const control = isControlBatch(batch);
+    for (const [i, r] of batch.records.entries()) {
       try {
-        const entry: LogEntry = control
-          ? { epoch, control: decodeControl(item), record: null }
-          : { epoch, control: null, record: decodeRecord(item) };
+        if (r.offsetDelta !== i)
+          throw new KafkaDecodeError(`offset delta ${r.offsetDelta} where ${i} was expected`);
+        let entry: LogEntry;
+        if (control) {
+          const decoded = decodeControlRecord(r.key, r.value);
+          if (decoded._tag !== "LeaderChangeMessage")
+            throw new KafkaDecodeError(`control record type ${decoded.type} is not one this version writes`);
+          entry = { epoch: batch.partitionLeaderEpoch, control: decoded, record: null };
+        } else {
+          if (r.value === null) throw new KafkaDecodeError("a metadata record has no value");
+          const decoded = decodeMetadataRecord(r.value);
+          if (decoded._tag === "Unmodelled")
+            throw new KafkaDecodeError(`${decoded.type} is not a record type this version models`);
+          entry = { epoch: batch.partitionLeaderEpoch, control: null, record: decodeRecord(decoded) };
+        }
         this.entries.push(entry);
         this.items.push(itemJson(entry));
       } catch (error) {
         // The CRC says this batch is whole: it may be committed, so it is never cut.
         throw new StorageError(
-          `${this.segments[segment]!.path.split("/").at(-1)} holds a record at offset ${baseOffset + i} that this version cannot read (${(error as Error).message.split("\n")[0]}); refusing to start rather than cut it`,
+          `${this.segments[segment]!.path.split("/").at(-1)} holds a record at offset ${expected + i} that this version cannot read (${(error as Error).message.split("\n")[0]}); refusing to start rather than cut it`,
         );
       }
     }
-    this.index.push({ baseOffset, count, segment, position, size: HEADER + length });
-    return HEADER + length;
+    const file = this.segments[segment]!;
+    this.indexBatch(file, expected + batch.records.length - 1, position, size);
+    this.index.push({ baseOffset: expected, count: batch.records.length, segment, position, size });
+    return size;
+  }
+
+  private openIndex(segment: SegmentFile, mode: "w" | "a"): void {
+    if (this.indexFd !== null) this.disk.close(this.indexFd);
+    this.indexFd = null;
+    if (segment.indexStale) return;
+    segment.indexStale = !this.derived(() => {
+      this.indexFd = this.disk.open(indexName(segment.path), mode);
+    });
   }
 
   private activeFd(): number {
@@ -458,11 +585,13 @@ export class LogStore {
       const baseOffset = this.entries.length;
       const path = join(this.dir, segmentName(baseOffset));
       this.fd = this.disk.open(path, "a");
-      this.segments.push({ baseOffset, path, size: 0 });
+      this.segments.push(newSegment(baseOffset, path));
+      this.openIndex(this.segments[this.segments.length - 1]!, "w");
       // The new file's name must be as durable as the records about to be flushed into it.
       this.disk.syncDirectory(this.dir);
     } else if (this.fd === null) {
       this.fd = this.disk.open(last.path, "a");
+      this.openIndex(last, "a");
     }
     return this.fd;
   }
@@ -491,16 +620,22 @@ export class LogStore {
 
   private appendBatch(entries: readonly LogEntry[]): void {
     const baseOffset = this.entries.length;
-    const items = entries.map(itemJson);
-    const buf = encodeBatch(baseOffset, entries, items);
+    const newEpoch = this.entries.at(-1)?.epoch !== entries[0]!.epoch;
+    const buf = encodeBatch(baseOffset, entries, this.now());
     const fd = this.activeFd();
     this.disk.write(fd, buf);
     const segment = this.segments.length - 1;
     const file = this.segments[segment]!;
+    const indexEntry = this.indexBatch(file, baseOffset + entries.length - 1, file.size, buf.length);
+    if (indexEntry !== null && !file.indexStale && this.indexFd !== null) {
+      const indexFd = this.indexFd;
+      file.indexStale = !this.derived(() => this.disk.write(indexFd, indexEntry));
+    }
     this.index.push({ baseOffset, count: entries.length, segment, position: file.size, size: buf.length });
     file.size += buf.length;
     this.entries.push(...entries);
-    this.items.push(...items);
+    for (const e of entries) this.items.push(itemJson(e));
+    if (newEpoch) this.writeEpochCheckpoint();
   }
 
   /** Entries `from`..`to` as the JSON array of wire entries ({epoch, control, record}). */
@@ -530,8 +665,15 @@ export class LogStore {
       this.release(this.fd);
       this.fd = null;
     }
+    if (this.indexFd !== null) {
+      this.disk.close(this.indexFd);
+      this.indexFd = null;
+    }
     const removed = this.segments.splice(cut.segment + 1);
-    for (const s of removed) this.disk.remove(s.path);
+    for (const s of removed) {
+      this.disk.remove(s.path);
+      this.disk.remove(indexName(s.path));
+    }
     if (removed.length > 0) this.disk.syncDirectory(this.dir);
     const file = this.segments[cut.segment]!;
     const fd = this.disk.open(file.path, "r+");
@@ -544,10 +686,19 @@ export class LogStore {
     this.index.length = at;
     this.entries.length = cut.baseOffset;
     this.items.length = cut.baseOffset;
+    // The segment's index loses its entries at or past the cut, and counts again from the last kept.
+    while (file.index.length > 0 && file.index[file.index.length - 1]!.position >= cut.position)
+      file.index.pop();
+    const lastIndexed = file.index.at(-1)?.position ?? 0;
+    file.bytesSinceIndexEntry = 0;
+    for (const b of this.index)
+      if (b.segment === cut.segment && b.position >= lastIndexed) file.bytesSinceIndexEntry += b.size;
+    this.rewriteIndex(file);
     if (kept.length > 0) {
       this.appendBatch(kept);
       this.disk.fsync(this.fd!);
     }
+    this.writeEpochCheckpoint();
     this.flushed = Math.min(this.flushed, offset);
   }
 
@@ -604,6 +755,10 @@ export class LogStore {
       this.disk.fsync(this.fd);
       this.release(this.fd);
       this.fd = null;
+    }
+    if (this.indexFd !== null) {
+      this.disk.close(this.indexFd);
+      this.indexFd = null;
     }
   }
 }
