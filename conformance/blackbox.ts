@@ -6,13 +6,20 @@
 // The contract with the implementation (conformance/README.md):
 //   --start "CMD"   placeholders {id} {port} {clientPort} {statusPort} {dir} {voters} {clusterId};
 //   status          GET http://127.0.0.1:{statusPort}/status → {role, epoch, leaderId, highWatermark};
-//   writes, reads   CreateTopics / ListTopics over openkraft's framed protocol on {clientPort} (the
-//                   Kafka wire protocol replaces this when it lands).
+//   writes, reads   CreateTopics and Metadata in Kafka's binary protocol on {clientPort}, as a Kafka
+//                   node's broker listener serves them.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requestOnce } from "../src/cli/client.ts";
+import { requestOnce } from "../src/kafka/client.ts";
+import { KafkaError } from "../src/kafka/errors.ts";
+import {
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  MetadataRequest,
+  MetadataResponse,
+} from "../src/kafka/generated/messages.ts";
 import { freeBasePort, sleep } from "../src/testing/local-cluster.ts";
 import { seededRandom } from "./walks.ts";
 
@@ -144,16 +151,18 @@ export const runBlackBox = async (options: BlackBoxOptions): Promise<BlackBoxRep
     const name = `bb-${options.seed}-${attempted++}`;
     for (const slot of slots.filter((s) => running(s) && !s.paused)) {
       try {
-        const r = await requestOnce(
+        const answer = await requestOnce(
           `127.0.0.1:${slot.clientPort}`,
+          CreateTopicsRequest,
+          CreateTopicsResponse,
           {
-            _tag: "CreateTopicsRequest",
-            validateOnly: false,
+            ...CreateTopicsRequest.defaults(),
+            timeoutMs: 2000,
             topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
           },
-          2000,
+          { timeoutMs: 2000, write: true },
         );
-        if (r._tag === "CreateTopicsResponse" && r.topics[0]?.errorCode === "NONE") {
+        if (answer.topics[0]?.errorCode === KafkaError.NONE) {
           acknowledged.push(name);
           return true;
         }
@@ -165,13 +174,15 @@ export const runBlackBox = async (options: BlackBoxOptions): Promise<BlackBoxRep
   };
   const committedOn = async (slot: Slot): Promise<Set<string> | null> => {
     try {
-      const r = await requestOnce(
+      const answer = await requestOnce(
         `127.0.0.1:${slot.clientPort}`,
-        { _tag: "ListTopicsRequest", topics: null },
-        2000,
+        MetadataRequest,
+        MetadataResponse,
+        { ...MetadataRequest.defaults(), topics: null, allowAutoTopicCreation: false },
+        { timeoutMs: 2000 },
       );
-      if (r._tag !== "AdminResponse" || r.errorCode !== "NONE") return null;
-      return new Set((r.body as { topics: { name: string }[] }).topics.map((t) => t.name));
+      if (answer.errorCode !== KafkaError.NONE) return null;
+      return new Set(answer.topics.filter((t) => t.errorCode === KafkaError.NONE).map((t) => t.name ?? ""));
     } catch {
       return null;
     }

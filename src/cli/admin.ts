@@ -1,19 +1,38 @@
-// Admin commands against a running cluster, through any node: `kraft quorum describe`,
-// `kraft topics create|list|describe|delete`, `kraft brokers list`. Each prints a table, or with
-// --json one JSON document; a refusal exits 1 with the controller's error code and message.
-import type { BrokerRegistration, ConfigEntry, TopicImage } from "../../spec/metadata/image.ts";
-import type { ControllerResponse } from "../../spec/metadata/requests.ts";
-import type { NodeResponse, WireRequest } from "../runtime/codec.ts";
-import { ClientError, OUTCOME_UNKNOWN, requestOnce } from "./client.ts";
+// Admin commands against a running cluster, over Kafka's binary protocol (src/kafka/client.ts), so they
+// work against Apache Kafka too: `kraft quorum describe` (DescribeQuorum), `kraft topics
+// create|list|describe|delete` (CreateTopics, Metadata and DescribeConfigs, DeleteTopics), `kraft
+// brokers list` (DescribeCluster). Each prints a table, or with --json one JSON document; a refusal
+// exits 1 with Kafka's error name and the server's message.
+import { KafkaClient, KafkaClientError } from "../kafka/client.ts";
+import type { MessageCodec } from "../kafka/codec.ts";
+import { errorName, KafkaError } from "../kafka/errors.ts";
+import {
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+  DescribeQuorumRequest,
+  DescribeQuorumResponse,
+  MetadataRequest,
+  MetadataResponse,
+} from "../kafka/generated/messages.ts";
+import { ZERO_UUID } from "../kafka/wire.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
 import type { Io } from "./node-commands.ts";
+
+/** The first broker of `kraft cluster up`: Kafka's tools take a broker as --bootstrap-server too. */
+const DEFAULT_SERVER = "127.0.0.1:19094";
 
 const COMMON: readonly FlagSpec[] = [
   {
     kind: "string",
     name: "bootstrap-server",
     placeholder: "HOST:PORT",
-    description: "any controller or broker (default 127.0.0.1:19091, the first node of kraft cluster up)",
+    description: `a broker of openkraft or Apache Kafka (default ${DEFAULT_SERVER}, the first broker of kraft cluster up); quorum describe and topics create|delete also take a controller`,
   },
   {
     kind: "integer",
@@ -29,29 +48,41 @@ const COMMON: readonly FlagSpec[] = [
 ];
 
 const server = (values: FlagValues): string =>
-  (values["bootstrap-server"] as string | undefined) ?? "127.0.0.1:19091";
-
-const ask = async (values: FlagValues, request: WireRequest): Promise<NodeResponse> => {
-  try {
-    return await requestOnce(server(values), request, values["timeout"] as number);
-  } catch (error) {
-    if (error instanceof ClientError) throw new AdminFailure(error.message);
-    throw error;
-  }
-};
+  (values["bootstrap-server"] as string | undefined) ?? DEFAULT_SERVER;
 
 export class AdminFailure extends Error {
   override readonly name = "AdminFailure";
 }
 
-const adminBody = <T>(response: NodeResponse): T => {
-  if (response._tag !== "AdminResponse") throw new AdminFailure(`unexpected answer ${response._tag}`);
-  if (response.errorCode !== "NONE")
-    throw new AdminFailure(
-      `${response.errorCode}${response.errorMessage === null ? "" : `: ${response.errorMessage}`}${response.errorCode === "REQUEST_TIMED_OUT" ? OUTCOME_UNKNOWN : ""}`,
-    );
-  return response.body as T;
+/** One request over a fresh connection; a client-side failure becomes an AdminFailure (exit 1). */
+const ask = async <Req, Res>(
+  values: FlagValues,
+  request: MessageCodec<Req>,
+  response: MessageCodec<Res>,
+  build: (version: number) => Req,
+  write = false,
+): Promise<Res> => {
+  const timeoutMs = values["timeout"] as number;
+  let client: KafkaClient | undefined;
+  try {
+    client = await KafkaClient.connect(server(values), timeoutMs);
+    const version = client.version(request as MessageCodec<unknown>);
+    if (version === null)
+      throw new AdminFailure(
+        `${server(values)} does not serve ${request.name.replace(/Request(Data)?$/, "")}${request === (MetadataRequest as MessageCodec<unknown>) ? " (a controller's listener does not): give a broker's address with --bootstrap-server" : ""}`,
+      );
+    return await client.request(request, response, build(version), { timeoutMs, write });
+  } catch (error) {
+    if (error instanceof KafkaClientError) throw new AdminFailure(error.message);
+    throw error;
+  } finally {
+    client?.close();
+  }
 };
+
+/** "NAME: message" of a non-zero error code. */
+const refusal = (code: number, message: string | null): string =>
+  `${errorName(code)}${message === null || message === "" ? "" : `: ${message}`}`;
 
 const table = (header: readonly string[], rows: readonly (readonly (string | number)[])[]): string => {
   const cells = [header, ...rows.map((r) => r.map(String))];
@@ -75,20 +106,7 @@ export const QUORUM_HELP = renderHelp(
   QUORUM_FLAGS,
 );
 
-interface ReplicaStatus {
-  readonly replicaId: number;
-  readonly logEndOffset: number;
-  readonly lastFetchTimestamp: number;
-  readonly lastCaughtUpTimestamp: number;
-}
-
-interface QuorumBody {
-  readonly leaderId: number;
-  readonly leaderEpoch: number;
-  readonly highWatermark: number;
-  readonly currentVoters: readonly ReplicaStatus[];
-  readonly observers: readonly ReplicaStatus[];
-}
+const METADATA_TOPIC = "__cluster_metadata";
 
 export const runQuorum = async (argv: readonly string[], io: Io): Promise<number> => {
   const { values, positional } = parseFlags(QUORUM_FLAGS, argv);
@@ -98,23 +116,33 @@ export const runQuorum = async (argv: readonly string[], io: Io): Promise<number
   }
   if (positional[0] !== "describe")
     throw new UsageError(`kraft quorum takes the subcommand "describe", got "${positional.join(" ")}"`);
-  const body = adminBody<QuorumBody>(await ask(values, { _tag: "DescribeQuorumAdminRequest" }));
+  const answer = await ask(values, DescribeQuorumRequest, DescribeQuorumResponse, () => ({
+    topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] }],
+  }));
+  if (answer.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage));
+  const partition = answer.topics[0]?.partitions[0];
+  if (partition === undefined)
+    throw new AdminFailure(`${server(values)} described no ${METADATA_TOPIC} partition`);
+  if (partition.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(refusal(partition.errorCode, partition.errorMessage));
+  const highWatermark = Number(partition.highWatermark);
   const now = Date.now();
-  const describe = (r: ReplicaStatus) => ({
+  const describe = (r: (typeof partition.currentVoters)[number]) => ({
     id: r.replicaId,
-    logEndOffset: r.logEndOffset,
-    lag: Math.max(0, body.highWatermark - r.logEndOffset),
-    lastFetchTimestamp: r.lastFetchTimestamp,
-    lastCaughtUpTimestamp: r.lastCaughtUpTimestamp,
+    logEndOffset: Number(r.logEndOffset),
+    lag: Math.max(0, highWatermark - Number(r.logEndOffset)),
+    lastFetchTimestamp: Number(r.lastFetchTimestamp),
+    lastCaughtUpTimestamp: Number(r.lastCaughtUpTimestamp),
   });
-  const voters = body.currentVoters.map(describe);
-  const observers = body.observers.map(describe);
+  const voters = partition.currentVoters.map(describe);
+  const observers = partition.observers.map(describe);
   if (values["json"] === true) {
     io.out(
       JSON.stringify({
-        leaderId: body.leaderId,
-        leaderEpoch: body.leaderEpoch,
-        highWatermark: body.highWatermark,
+        leaderId: partition.leaderId,
+        leaderEpoch: partition.leaderEpoch,
+        highWatermark,
         voters,
         observers,
       }),
@@ -122,17 +150,17 @@ export const runQuorum = async (argv: readonly string[], io: Io): Promise<number
     return 0;
   }
   const ago = (t: number) => (t < 0 ? "-" : `${Math.max(0, now - t)} ms ago`);
-  io.out(`leader ${body.leaderId}, epoch ${body.leaderEpoch}, high watermark ${body.highWatermark}`);
+  io.out(`leader ${partition.leaderId}, epoch ${partition.leaderEpoch}, high watermark ${highWatermark}`);
   io.out(
     table(
       ["ROLE", "ID", "LOG END", "LAG", "LAST FETCH"],
       [
         ...voters.map((v) => [
-          v.id === body.leaderId ? "leader" : "voter",
+          v.id === partition.leaderId ? "leader" : "voter",
           v.id,
           v.logEndOffset,
           v.lag,
-          v.id === body.leaderId ? "-" : ago(v.lastFetchTimestamp),
+          v.id === partition.leaderId ? "-" : ago(v.lastFetchTimestamp),
         ]),
         ...observers.map((o) => ["observer", o.id, o.logEndOffset, o.lag, ago(o.lastFetchTimestamp)]),
       ],
@@ -177,19 +205,72 @@ export const TOPICS_HELP = renderHelp(
   ],
 );
 
-const controllerAnswer = (response: NodeResponse): ControllerResponse => {
-  if (response._tag === "AdminResponse")
-    throw new AdminFailure(
-      `${response.errorCode}${response.errorMessage === null ? "" : `: ${response.errorMessage}`}${response.errorCode === "REQUEST_TIMED_OUT" ? OUTCOME_UNKNOWN : ""}`,
-    );
-  return response;
+/** A topic's partitions as the cluster's metadata describes them. */
+interface TopicDescription {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitions: readonly {
+    readonly partitionId: number;
+    readonly leader: number;
+    readonly leaderEpoch: number;
+    readonly replicas: readonly number[];
+    readonly isr: readonly number[];
+  }[];
+}
+
+/** Metadata of every topic (null) or of some, in name order; a broker serves it, not a controller. */
+const describeTopics = async (
+  values: FlagValues,
+  names: readonly string[] | null,
+): Promise<TopicDescription[]> => {
+  const answer = await ask(values, MetadataRequest, MetadataResponse, () => ({
+    ...MetadataRequest.defaults(),
+    topics: names === null ? null : names.map((name) => ({ topicId: ZERO_UUID, name })),
+    allowAutoTopicCreation: false,
+  }));
+  const found: TopicDescription[] = [];
+  for (const t of answer.topics) {
+    if (t.errorCode === KafkaError.UNKNOWN_TOPIC_OR_PARTITION) continue;
+    if (t.errorCode !== KafkaError.NONE)
+      throw new AdminFailure(`topic ${t.name ?? t.topicId}: ${refusal(t.errorCode, null)}`);
+    found.push({
+      name: t.name ?? "",
+      topicId: t.topicId,
+      partitions: t.partitions
+        .map((p) => ({
+          partitionId: p.partitionIndex,
+          leader: p.leaderId,
+          leaderEpoch: p.leaderEpoch,
+          replicas: p.replicaNodes,
+          isr: p.isrNodes,
+        }))
+        .sort((x, y) => x.partitionId - y.partitionId),
+    });
+  }
+  return found.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
 };
 
-interface TopicsBody {
-  readonly metadataOffset: number;
-  readonly topics: readonly TopicImage[];
-  readonly configs: readonly ConfigEntry[];
-}
+/** DescribeConfigs' source of a value set on the topic itself (DYNAMIC_TOPIC_CONFIG). */
+const TOPIC_CONFIG_SOURCE = 1;
+
+/** The configurations set on a topic itself (not defaults, not the brokers'), in name order. */
+const topicConfigs = async (
+  values: FlagValues,
+  topic: string,
+): Promise<{ name: string; value: string | null }[]> => {
+  const answer = await ask(values, DescribeConfigsRequest, DescribeConfigsResponse, () => ({
+    ...DescribeConfigsRequest.defaults(),
+    resources: [{ resourceType: 2, resourceName: topic, configurationKeys: null }],
+  }));
+  const result = answer.results[0];
+  if (result === undefined) throw new AdminFailure(`${server(values)} described no configs of ${topic}`);
+  if (result.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(refusal(result.errorCode, result.errorMessage));
+  return result.configs
+    .filter((c) => c.configSource === TOPIC_CONFIG_SOURCE)
+    .map((c) => ({ name: c.name, value: c.value }))
+    .sort((x, y) => (x.name < y.name ? -1 : 1));
+};
 
 export const runTopics = async (argv: readonly string[], io: Io): Promise<number> => {
   const { values, positional } = parseFlags(TOPICS_FLAGS, argv);
@@ -205,6 +286,7 @@ export const runTopics = async (argv: readonly string[], io: Io): Promise<number
   };
   switch (positional[0]) {
     case "create": {
+      const name = need();
       const configs = ((values["config"] as string | undefined) ?? "")
         .split(",")
         .filter((c) => c.length > 0)
@@ -213,26 +295,40 @@ export const runTopics = async (argv: readonly string[], io: Io): Promise<number
           if (i <= 0) throw new UsageError(`--config: "${c}" is not key=value`);
           return { name: c.slice(0, i), value: c.slice(i + 1) };
         });
-      const response = controllerAnswer(
-        await ask(values, {
-          _tag: "CreateTopicsRequest",
-          validateOnly: false,
+      const answer = await ask(
+        values,
+        CreateTopicsRequest,
+        CreateTopicsResponse,
+        () => ({
+          ...CreateTopicsRequest.defaults(),
           topics: [
             {
-              name: need(),
+              name,
               numPartitions: (values["partitions"] as number | undefined) ?? -1,
               replicationFactor: (values["replication-factor"] as number | undefined) ?? -1,
               assignments: [],
               configs,
             },
           ],
+          timeoutMs: values["timeout"] as number,
+          validateOnly: false,
         }),
+        true,
       );
-      const result = response._tag === "CreateTopicsResponse" ? response.topics[0] : undefined;
-      if (result === undefined) throw new AdminFailure(`unexpected answer ${response._tag}`);
-      if (json) io.out(JSON.stringify(result));
-      if (result.errorCode !== "NONE") {
-        if (!json) io.err(`kraft topics create: ${result.errorCode}: ${result.errorMessage ?? ""}`);
+      const result = answer.topics[0];
+      if (result === undefined)
+        throw new AdminFailure(`${server(values)} answered CreateTopics with no topic`);
+      const outcome = {
+        name: result.name,
+        topicId: result.topicId,
+        errorCode: errorName(result.errorCode),
+        errorMessage: result.errorMessage,
+        numPartitions: result.numPartitions,
+        replicationFactor: result.replicationFactor,
+      };
+      if (json) io.out(JSON.stringify(outcome));
+      if (result.errorCode !== KafkaError.NONE) {
+        if (!json) io.err(`kraft topics create: ${refusal(result.errorCode, result.errorMessage)}`);
         return 1;
       }
       if (!json)
@@ -242,74 +338,89 @@ export const runTopics = async (argv: readonly string[], io: Io): Promise<number
       return 0;
     }
     case "delete": {
-      const response = controllerAnswer(
-        await ask(values, { _tag: "DeleteTopicsRequest", topics: [{ name: need(), topicId: null }] }),
+      const name = need();
+      const answer = await ask(
+        values,
+        DeleteTopicsRequest,
+        DeleteTopicsResponse,
+        (version) => ({
+          ...DeleteTopicsRequest.defaults(),
+          // v6 names topics by name or id; before, by name only.
+          ...(version >= 6 ? { topics: [{ name, topicId: ZERO_UUID }] } : { topicNames: [name] }),
+          timeoutMs: values["timeout"] as number,
+        }),
+        true,
       );
-      const result = response._tag === "DeleteTopicsResponse" ? response.responses[0] : undefined;
-      if (result === undefined) throw new AdminFailure(`unexpected answer ${response._tag}`);
-      if (json) io.out(JSON.stringify(result));
-      if (result.errorCode !== "NONE") {
-        if (!json) io.err(`kraft topics delete: ${result.errorCode}: ${result.errorMessage ?? ""}`);
+      const result = answer.responses[0];
+      if (result === undefined)
+        throw new AdminFailure(`${server(values)} answered DeleteTopics with no topic`);
+      if (json)
+        io.out(
+          JSON.stringify({
+            name: result.name,
+            topicId: result.topicId,
+            errorCode: errorName(result.errorCode),
+            errorMessage: result.errorMessage,
+          }),
+        );
+      if (result.errorCode !== KafkaError.NONE) {
+        if (!json) io.err(`kraft topics delete: ${refusal(result.errorCode, result.errorMessage)}`);
         return 1;
       }
       if (!json) io.out(`deleted topic ${result.name}`);
       return 0;
     }
-    case "list":
-    case "describe": {
-      const wanted = positional[0] === "describe" ? [need()] : null;
-      const body = adminBody<TopicsBody>(await ask(values, { _tag: "ListTopicsRequest", topics: wanted }));
-      if (positional[0] === "describe" && body.topics.length === 0) {
-        io.err(`kraft topics describe: UNKNOWN_TOPIC_OR_PARTITION: topic ${topic} does not exist`);
-        return 1;
-      }
+    case "list": {
+      const topics = await describeTopics(values, null);
       if (json) {
         io.out(
-          JSON.stringify(
-            positional[0] === "list"
-              ? {
-                  topics: body.topics.map((t) => ({
-                    name: t.name,
-                    topicId: t.topicId,
-                    partitions: t.partitions.length,
-                  })),
-                }
-              : body,
-          ),
+          JSON.stringify({
+            topics: topics.map((t) => ({
+              name: t.name,
+              topicId: t.topicId,
+              partitions: t.partitions.length,
+            })),
+          }),
         );
         return 0;
       }
-      if (positional[0] === "list") {
-        io.out(
-          body.topics.length === 0
-            ? "no topics"
-            : table(
-                ["TOPIC", "ID", "PARTITIONS"],
-                body.topics.map((t) => [t.name, t.topicId, t.partitions.length]),
-              ),
-        );
+      io.out(
+        topics.length === 0
+          ? "no topics"
+          : table(
+              ["TOPIC", "ID", "PARTITIONS"],
+              topics.map((t) => [t.name, t.topicId, t.partitions.length]),
+            ),
+      );
+      return 0;
+    }
+    case "describe": {
+      const name = need();
+      const [described] = await describeTopics(values, [name]);
+      if (described === undefined) {
+        io.err(`kraft topics describe: UNKNOWN_TOPIC_OR_PARTITION: topic ${name} does not exist`);
+        return 1;
+      }
+      const configs = await topicConfigs(values, name);
+      if (json) {
+        io.out(JSON.stringify({ ...described, configs }));
         return 0;
       }
-      for (const t of body.topics) {
-        const configs = body.configs
-          .filter((c) => c.resourceName === t.name)
-          .map((c) => `${c.name}=${c.value}`);
-        io.out(
-          `topic ${t.name}  id ${t.topicId}  partitions ${t.partitions.length}${configs.length > 0 ? `  configs ${configs.join(",")}` : ""}`,
-        );
-        io.out(
-          table(
-            ["PARTITION", "LEADER", "LEADER EPOCH", "REPLICAS", "ISR"],
-            t.partitions.map((p) => [
-              p.partitionId,
-              p.leader,
-              p.leaderEpoch,
-              p.replicas.join(","),
-              p.isr.join(","),
-            ]),
-          ),
-        );
-      }
+      io.out(
+        `topic ${described.name}  id ${described.topicId}  partitions ${described.partitions.length}${configs.length > 0 ? `  configs ${configs.map((c) => `${c.name}=${c.value}`).join(",")}` : ""}`,
+      );
+      io.out(
+        table(
+          ["PARTITION", "LEADER", "LEADER EPOCH", "REPLICAS", "ISR"],
+          described.partitions.map((p) => [
+            p.partitionId,
+            p.leader,
+            p.leaderEpoch,
+            p.replicas.join(","),
+            p.isr.join(","),
+          ]),
+        ),
+      );
       return 0;
     }
     default:
@@ -328,6 +439,9 @@ export const BROKERS_HELP = renderHelp(
   BROKERS_FLAGS,
 );
 
+/** DescribeCluster's endpoint type for brokers (KIP-919). */
+const BROKER_ENDPOINTS = 1;
+
 export const runBrokers = async (argv: readonly string[], io: Io): Promise<number> => {
   const { values, positional } = parseFlags(BROKERS_FLAGS, argv);
   if (values["help"] === true) {
@@ -336,23 +450,27 @@ export const runBrokers = async (argv: readonly string[], io: Io): Promise<numbe
   }
   if (positional[0] !== "list")
     throw new UsageError(`kraft brokers takes the subcommand "list", got "${positional.join(" ")}"`);
-  const body = adminBody<{ clusterId: string; controllerId: number; brokers: readonly BrokerRegistration[] }>(
-    await ask(values, { _tag: "DescribeClusterRequest" }),
-  );
+  const answer = await ask(values, DescribeClusterRequest, DescribeClusterResponse, () => ({
+    ...DescribeClusterRequest.defaults(),
+    endpointType: BROKER_ENDPOINTS,
+    includeFencedBrokers: true,
+  }));
+  if (answer.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage));
+  const brokers = answer.brokers
+    .map((b) => ({ id: b.brokerId, host: b.host, port: b.port, rack: b.rack, fenced: b.isFenced }))
+    .sort((x, y) => x.id - y.id);
+  // A broker's DescribeCluster names a broker as "controller" (Kafka's compatibility choice), not the
+  // active controller: quorum describe tells that.
   if (values["json"] === true) {
-    io.out(JSON.stringify(body));
+    io.out(JSON.stringify({ clusterId: answer.clusterId, brokers }));
     return 0;
   }
-  io.out(`cluster ${body.clusterId}, active controller ${body.controllerId}`);
+  io.out(`cluster ${answer.clusterId}`);
   io.out(
     table(
-      ["ID", "EPOCH", "STATE", "ENDPOINTS"],
-      body.brokers.map((b) => [
-        b.id,
-        b.epoch,
-        b.fenced ? "fenced" : b.inControlledShutdown ? "shutting down" : "unfenced",
-        b.endPoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(","),
-      ]),
+      ["ID", "STATE", "ENDPOINT", "RACK"],
+      brokers.map((b) => [b.id, b.fenced ? "fenced" : "unfenced", `${b.host}:${b.port}`, b.rack ?? "-"]),
     ),
   );
   return 0;

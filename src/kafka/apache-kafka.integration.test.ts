@@ -1,11 +1,13 @@
-// Apache Kafka 4.4 itself, started from its Maven jars: `kraft metadata dump` must decode the metadata
-// log and the snapshots a real Kafka controller writes, and rebuild its image at an offset.
+// Apache Kafka 4.4 itself, started from its Maven jars: the project's admin commands must work against
+// it, and `kraft metadata dump` must decode the metadata log and the snapshots a real Kafka controller
+// writes, and rebuild its image at an offset.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exerciseAdminCli } from "../testing/admin-cli.ts";
 import { ApacheKafka, hasJava } from "../testing/apache-kafka.ts";
 import { kraftBin, waitFor } from "../testing/local-cluster.ts";
 
@@ -39,6 +41,18 @@ const snapshotEnds = (dir: string): number[] =>
 
 describe.skipIf(!hasJava)("Apache Kafka 4.4's own metadata log", () => {
   it(
+    "kraft quorum describe, topics create|list|describe|delete and brokers list work against it",
+    async () => {
+      await exerciseAdminCli(
+        { broker: kafka!.brokerAddress, controller: kafka!.controllerAddress, brokerIds: [1], voterIds: [1] },
+        "cli-t",
+        START_MS,
+      );
+    },
+    6 * START_MS,
+  );
+
+  it(
     "kraft metadata dump decodes its segments and snapshots, and rebuilds its image at an offset",
     async () => {
       const server = kafka!;
@@ -62,7 +76,7 @@ describe.skipIf(!hasJava)("Apache Kafka 4.4's own metadata log", () => {
       } finally {
         await admin.disconnect();
       }
-      // The offset of the ConfigRecord Kafka wrote, from its own log as we decode it.
+      // The offset of the ConfigRecord Kafka wrote for orders, from its own log as we decode it.
       const configOffset = await waitFor(
         "the ConfigRecord in Kafka's log",
         async () => {
@@ -71,7 +85,12 @@ describe.skipIf(!hasJava)("Apache Kafka 4.4's own metadata log", () => {
             .split("\n")
             .filter((l) => l.startsWith("{"))
             .map((l) => JSON.parse(l) as { offset: string; type: string; record: Record<string, unknown> })
-            .find((r) => r.type === "ConfigRecord v0" && r.record["name"] === "retention.ms");
+            .find(
+              (r) =>
+                r.type === "ConfigRecord v0" &&
+                r.record["resourceName"] === "orders" &&
+                r.record["name"] === "retention.ms",
+            );
           return line === undefined ? undefined : Number(line.offset);
         },
         START_MS,

@@ -9,6 +9,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KAFKA_TOOLS, kafkaJar, kafkaToolsClasspath, slf4jApiJar } from "../../scripts/kafka-jars.ts";
 import { DEFAULT_TIMEOUTS } from "../../spec/raft/state.ts";
+import { exerciseAdminCli } from "../testing/admin-cli.ts";
 import { LocalCluster, waitFor } from "../testing/local-cluster.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import {
@@ -158,7 +159,7 @@ describe("Kafka clients against the reference cluster", () => {
     try {
       const versions = await c.apiVersions();
       expect(versions.errorCode).toBe(0);
-      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 19, 20, 37, 60, 55, 32, 44, 33, 43]);
+      expect(versions.apiKeys.map((a) => a.apiKey)).toEqual([18, 3, 60, 55, 19, 20, 37, 32, 44, 33, 43]);
       const metadata = await c.request(
         MetadataRequest,
         MetadataResponse,
@@ -534,6 +535,23 @@ describe("Kafka clients against the reference cluster", () => {
           ...cluster.controllers.map((c) => [c.id, c.id === leader.nodeId ? "Leader" : "Follower"]),
           ...cluster.brokers.map((b) => [b.id, "Observer"]),
         ].sort(),
+      );
+    },
+    6 * FORM_MS,
+  );
+
+  it(
+    "kraft quorum describe, topics create|list|describe|delete and brokers list, over Kafka's protocol",
+    async () => {
+      await exerciseAdminCli(
+        {
+          broker: cluster.brokers[0]!.address,
+          controller: cluster.controllers[0]!.address,
+          brokerIds: cluster.brokers.map((b) => b.id),
+          voterIds: cluster.controllers.map((c) => c.id),
+        },
+        "cli-t",
+        FORM_MS,
       );
     },
     6 * FORM_MS,

@@ -45,3 +45,10 @@ export const errorCode = (name: string): number => {
   if (name === "NOT_READY") return KafkaError.LEADER_NOT_AVAILABLE;
   return BY_NAME[name] ?? KafkaError.UNKNOWN_SERVER_ERROR;
 };
+
+const BY_CODE: ReadonlyMap<number, string> = new Map(
+  Object.entries(KafkaError).map(([name, code]) => [code, name]),
+);
+
+/** A code's name, for messages; a code outside this table is shown as a number. */
+export const errorName = (code: number): string => BY_CODE.get(code) ?? `error ${code}`;

@@ -17,7 +17,7 @@ import {
   metadataRecordValue,
   type RecordBatch,
 } from "./records.ts";
-import { KafkaDecodeError } from "./wire.ts";
+import { KafkaDecodeError, ZERO_UUID } from "./wire.ts";
 
 /**
  * The version each record is written at: the lowest that carries every field the spec models, so
@@ -27,8 +27,6 @@ const VERSIONS = {
   RegisterBrokerRecord: 1, // inControlledShutdown from v1
   BrokerRegistrationChangeRecord: 1, // inControlledShutdown from v1
 } as const;
-
-const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 /** A record's value as Kafka frames it (frame version 1, its type, its version, the record). */
 export const encodeMetadataRecord = (record: MetadataRecord): Uint8Array => {

@@ -65,8 +65,8 @@ export interface KafkaServerContext {
   /** The listener the request came on: brokers are listed with their endpoint of that name. */
   readonly listenerName: string;
   /**
-   * Whether that is a controller listener, which serves only what `--bootstrap-controller` needs
-   * (Kafka's controller listeners do not answer Metadata).
+   * Whether that is a controller listener, which serves what Kafka's controller listeners serve:
+   * not Metadata, and DescribeCluster names the controllers (KIP-919).
    */
   readonly controllerListener: boolean;
   /** The node's metadata image, or null before it has one. */
@@ -122,11 +122,11 @@ const DESCRIBE_QUORUM = api(DescribeQuorumRequest, DescribeQuorumResponse, (_req
 /** The APIs served, by key, on each kind of listener: exactly what ApiVersions advertises there. */
 const byKey = (apis: readonly Api[]): ReadonlyMap<number, Api> =>
   new Map(apis.map((a) => [a.request.apiKey, a]));
-const BROKER_APIS = byKey([
-  API_VERSIONS,
-  api(MetadataRequest, MetadataResponse, (request, version, context) => ({
-    answer: metadata(request, version, context),
-  })),
+/**
+ * The admin APIs Kafka serves on both kinds of listener (their specs' "listeners" include
+ * "controller"); whichever node receives one passes it to the active controller (R148).
+ */
+const ADMIN_APIS: readonly Api[] = [
   api(CreateTopicsRequest, CreateTopicsResponse, (request) => ({
     forward: createTopicsRequest(request),
     render: (answer) => createTopicsResponse(request, answer),
@@ -139,8 +139,6 @@ const BROKER_APIS = byKey([
     forward: createPartitionsRequest(request),
     render: (answer) => createPartitionsResponse(request, answer),
   })),
-  DESCRIBE_CLUSTER,
-  DESCRIBE_QUORUM,
   api(DescribeConfigsRequest, DescribeConfigsResponse, (request) => ({
     forward: describeConfigsRequest(request),
     render: (answer) => describeConfigsResponse(request, answer),
@@ -157,8 +155,17 @@ const BROKER_APIS = byKey([
     forward: electLeadersRequest(request),
     render: (answer) => electLeadersResponse(request, answer),
   })),
+];
+const BROKER_APIS = byKey([
+  API_VERSIONS,
+  api(MetadataRequest, MetadataResponse, (request, version, context) => ({
+    answer: metadata(request, version, context),
+  })),
+  DESCRIBE_CLUSTER,
+  DESCRIBE_QUORUM,
+  ...ADMIN_APIS,
 ]);
-const CONTROLLER_APIS = byKey([API_VERSIONS, DESCRIBE_CLUSTER, DESCRIBE_QUORUM]);
+const CONTROLLER_APIS = byKey([API_VERSIONS, DESCRIBE_CLUSTER, DESCRIBE_QUORUM, ...ADMIN_APIS]);
 
 export const servedApis = (controllerListener: boolean): ReadonlyMap<number, Api> =>
   controllerListener ? CONTROLLER_APIS : BROKER_APIS;
