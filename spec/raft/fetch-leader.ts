@@ -152,6 +152,12 @@ export const handleFetchRequest = (
     respond(out, from, fetchResponseFrom(next, role, request.fetchOffset), correlationId);
     return next;
   }
+  // R63 (KIP-1166): the replica's high watermark is behind this leader's: the news is the answer.
+  if (request.highWatermark !== undefined && request.highWatermark < role.highWatermark) {
+    mark(out, "R63:stale-high-watermark-answered-at-once");
+    respond(out, from, fetchResponseFrom(next, role, request.fetchOffset), correlationId);
+    return next;
+  }
   const parked = {
     replicaId: request.replicaId,
     ...(request.replicaDirectoryId === undefined ? {} : { replicaDirectoryId: request.replicaDirectoryId }),

@@ -110,6 +110,11 @@ export const FetchRequest = Schema.TaggedStruct("FetchRequest", {
   currentLeaderEpoch: Int32,
   fetchOffset: Int64,
   lastFetchedEpoch: Int32,
+  /**
+   * R63, KIP-1166 (Fetch v18): the high watermark the replica knows (-1: none yet). Absent: the replica
+   * does not send it (Kafka's "not supported"), and the leader never answers early for it.
+   */
+  highWatermark: Schema.optionalKey(Int64),
 });
 export type FetchRequest = typeof FetchRequest.Type;
 

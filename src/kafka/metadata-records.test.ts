@@ -7,10 +7,10 @@ import {
   decodeControlRecord,
   decodeMetadataRecord,
   encodeControlRecord,
+  encodeLogBatch,
   encodeMetadataRecord,
-  logBatch,
 } from "./metadata-records.ts";
-import { encodeRecordBatch, metadataRecordFrame, metadataRecordValue, readRecordBatches } from "./records.ts";
+import { metadataRecordFrame, metadataRecordValue, readRecordBatches } from "./records.ts";
 import { KafkaDecodeError } from "./wire.ts";
 
 const uuid = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString("base64url"));
@@ -201,8 +201,12 @@ describe("LeaderChangeMessage, as Kafka writes it (R55)", () => {
       voters: [{ id: 1 }, { id: 2 }],
       grantingVoters: [{ id: 1 }],
     });
-    const ours = logBatch(7, [{ epoch: 6, control: control as never, record: null }], 1_700_000_000_000);
-    expect(Buffer.from(encodeRecordBatch(ours))).toEqual(kafka);
+    const ours = encodeLogBatch(
+      7,
+      [{ epoch: 6, control: control as never, record: null }],
+      1_700_000_000_000,
+    );
+    expect(Buffer.from(ours)).toEqual(kafka);
     expect(encodeControlRecord(control as never).value).toEqual(new Uint8Array(batch.records[0]!.value!));
   });
 });

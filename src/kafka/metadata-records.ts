@@ -9,15 +9,16 @@ import type { ControlRecord } from "../../spec/raft/messages.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import * as generated from "./generated/messages.ts";
 import {
+  CONTROL_ATTRIBUTE,
   ControlRecordType,
   controlRecordKey,
   controlRecordType,
-  type KafkaRecord,
+  encodeBatchInPlace,
   metadataRecordFrame,
   metadataRecordValue,
-  type RecordBatch,
+  type RecordToWrite,
 } from "./records.ts";
-import { KafkaDecodeError, ZERO_UUID } from "./wire.ts";
+import { KafkaDecodeError, unsignedVarintSize, ZERO_UUID } from "./wire.ts";
 
 /**
  * The version each record is written at: the lowest that carries every field the spec models, so
@@ -28,19 +29,30 @@ const VERSIONS = {
   BrokerRegistrationChangeRecord: 1, // inControlledShutdown from v1
 } as const;
 
-/** A record's value as Kafka frames it (frame version 1, its type, its version, the record). */
-export const encodeMetadataRecord = (record: MetadataRecord): Uint8Array => {
+/** A spec record as Kafka's: the codec of its type, its fields, the version it is written at. */
+interface KafkaForm<T> {
+  readonly codec: MessageCodec<T>;
+  readonly data: T;
+  readonly version: number;
+}
+
+// The spec's arrays are readonly, the codecs' mutable: encoding only reads them, so they are passed
+// as they are rather than copied per record.
+const form = <T>(codec: MessageCodec<T>, data: T, version: number): KafkaForm<unknown> =>
+  ({ codec, data, version }) as KafkaForm<unknown>;
+
+const kafkaForm = (record: MetadataRecord): KafkaForm<unknown> => {
   switch (record._tag) {
     case "RegisterBrokerRecord":
-      return metadataRecordValue(
+      return form(
         generated.RegisterBrokerRecord,
         {
           brokerId: record.brokerId,
           isMigratingZkBroker: false,
           incarnationId: record.incarnationId,
           brokerEpoch: BigInt(record.brokerEpoch),
-          endPoints: record.endPoints.map((e) => ({ ...e })),
-          features: record.features.map((f) => ({ ...f })),
+          endPoints: record.endPoints as generated.RegisterBrokerRecordBrokerEndpoint[],
+          features: record.features as generated.RegisterBrokerRecordBrokerFeature[],
           rack: record.rack,
           fenced: record.fenced,
           inControlledShutdown: record.inControlledShutdown,
@@ -50,25 +62,17 @@ export const encodeMetadataRecord = (record: MetadataRecord): Uint8Array => {
         VERSIONS.RegisterBrokerRecord,
       );
     case "UnregisterBrokerRecord":
-      return metadataRecordValue(
+      return form(
         generated.UnregisterBrokerRecord,
         { brokerId: record.brokerId, brokerEpoch: BigInt(record.brokerEpoch) },
         0,
       );
     case "FenceBrokerRecord":
-      return metadataRecordValue(
-        generated.FenceBrokerRecord,
-        { id: record.id, epoch: BigInt(record.epoch) },
-        0,
-      );
+      return form(generated.FenceBrokerRecord, { id: record.id, epoch: BigInt(record.epoch) }, 0);
     case "UnfenceBrokerRecord":
-      return metadataRecordValue(
-        generated.UnfenceBrokerRecord,
-        { id: record.id, epoch: BigInt(record.epoch) },
-        0,
-      );
+      return form(generated.UnfenceBrokerRecord, { id: record.id, epoch: BigInt(record.epoch) }, 0);
     case "BrokerRegistrationChangeRecord":
-      return metadataRecordValue(
+      return form(
         generated.BrokerRegistrationChangeRecord,
         {
           brokerId: record.brokerId,
@@ -81,19 +85,19 @@ export const encodeMetadataRecord = (record: MetadataRecord): Uint8Array => {
         VERSIONS.BrokerRegistrationChangeRecord,
       );
     case "TopicRecord":
-      return metadataRecordValue(generated.TopicRecord, { name: record.name, topicId: record.topicId }, 0);
+      return form(generated.TopicRecord, { name: record.name, topicId: record.topicId }, 0);
     case "RemoveTopicRecord":
-      return metadataRecordValue(generated.RemoveTopicRecord, { topicId: record.topicId }, 0);
+      return form(generated.RemoveTopicRecord, { topicId: record.topicId }, 0);
     case "PartitionRecord":
-      return metadataRecordValue(
+      return form(
         generated.PartitionRecord,
         {
           partitionId: record.partitionId,
           topicId: record.topicId,
-          replicas: [...record.replicas],
-          isr: [...record.isr],
-          removingReplicas: [...record.removingReplicas],
-          addingReplicas: [...record.addingReplicas],
+          replicas: record.replicas as number[],
+          isr: record.isr as number[],
+          removingReplicas: record.removingReplicas as number[],
+          addingReplicas: record.addingReplicas as number[],
           leader: record.leader,
           leaderRecoveryState: record.leaderRecoveryState,
           leaderEpoch: record.leaderEpoch,
@@ -105,16 +109,16 @@ export const encodeMetadataRecord = (record: MetadataRecord): Uint8Array => {
         0,
       );
     case "PartitionChangeRecord":
-      return metadataRecordValue(
+      return form(
         generated.PartitionChangeRecord,
         {
           partitionId: record.partitionId,
           topicId: record.topicId,
-          isr: record.isr === null ? null : [...record.isr],
+          isr: record.isr as number[] | null,
           leader: record.leader,
-          replicas: record.replicas === null ? null : [...record.replicas],
-          removingReplicas: record.removingReplicas === null ? null : [...record.removingReplicas],
-          addingReplicas: record.addingReplicas === null ? null : [...record.addingReplicas],
+          replicas: record.replicas as number[] | null,
+          removingReplicas: record.removingReplicas as number[] | null,
+          addingReplicas: record.addingReplicas as number[] | null,
           leaderRecoveryState: record.leaderRecoveryState,
           directories: null,
           eligibleLeaderReplicas: null,
@@ -123,7 +127,7 @@ export const encodeMetadataRecord = (record: MetadataRecord): Uint8Array => {
         0,
       );
     case "ConfigRecord":
-      return metadataRecordValue(
+      return form(
         generated.ConfigRecord,
         {
           resourceType: record.resourceType,
@@ -134,15 +138,11 @@ export const encodeMetadataRecord = (record: MetadataRecord): Uint8Array => {
         0,
       );
     case "FeatureLevelRecord":
-      return metadataRecordValue(
-        generated.FeatureLevelRecord,
-        { name: record.name, featureLevel: record.featureLevel },
-        0,
-      );
+      return form(generated.FeatureLevelRecord, { name: record.name, featureLevel: record.featureLevel }, 0);
     case "NoOpRecord":
-      return metadataRecordValue(generated.NoOpRecord, {}, 0);
+      return form(generated.NoOpRecord, {}, 0);
     case "ProducerIdsRecord":
-      return metadataRecordValue(
+      return form(
         generated.ProducerIdsRecord,
         {
           brokerId: record.brokerId,
@@ -152,6 +152,28 @@ export const encodeMetadataRecord = (record: MetadataRecord): Uint8Array => {
         0,
       );
   }
+};
+
+/** A record's value as Kafka frames it (frame version 1, its type, its version, the record). */
+export const encodeMetadataRecord = (record: MetadataRecord): Uint8Array => {
+  const { codec, data, version } = kafkaForm(record);
+  return metadataRecordValue(codec, data, version);
+};
+
+/** The same value, sized now and written later straight into its record batch. */
+const metadataRecordToWrite = (record: MetadataRecord): RecordToWrite => {
+  const { codec, data, version } = kafkaForm(record);
+  const frame = unsignedVarintSize(1) + unsignedVarintSize(codec.apiKey) + unsignedVarintSize(version);
+  return {
+    key: null,
+    valueSize: frame + codec.size(data, version),
+    writeValue: (w) => {
+      w.unsignedVarint(1);
+      w.unsignedVarint(codec.apiKey);
+      w.unsignedVarint(version);
+      codec.write(w, data, version);
+    },
+  };
 };
 
 /** A record Kafka writes that the spec does not model (ACLs, controller registrations, …). */
@@ -339,36 +361,36 @@ export interface LogItem {
 }
 
 /**
- * Entries of one epoch and one kind (control or metadata) as one Kafka record batch at `baseOffset`:
- * partitionLeaderEpoch is their epoch, every record stamped `timestampMs` (Kafka's append time).
+ * Entries of one epoch and one kind (control or metadata) as one Kafka record batch at `baseOffset`,
+ * in one buffer: partitionLeaderEpoch is their epoch, every record stamped `timestampMs` (Kafka's
+ * append time).
  */
-export const logBatch = (
+export const encodeLogBatch = (
   baseOffset: number,
   entries: readonly LogItem[],
   timestampMs: number,
-): RecordBatch => {
+): Uint8Array => {
   const first = entries[0];
   if (first === undefined) throw new Error("a record batch needs at least one record");
   const control = first.control !== null;
-  const records: KafkaRecord[] = entries.map((e, i) => {
+  const records: RecordToWrite[] = entries.map((e) => {
     if ((e.control !== null) !== control || e.epoch !== first.epoch)
       throw new Error("a record batch holds records of one epoch and one kind");
-    const kv =
-      e.control !== null
-        ? encodeControlRecord(e.control)
-        : { key: null, value: encodeMetadataRecord(e.record!) };
-    return { attributes: 0, timestampDelta: 0n, offsetDelta: i, key: kv.key, value: kv.value, headers: [] };
+    if (e.control === null) return metadataRecordToWrite(e.record!);
+    const { key, value } = encodeControlRecord(e.control);
+    return { key, valueSize: value.length, writeValue: (w) => w.raw(value) };
   });
-  return {
-    baseOffset: BigInt(baseOffset),
-    partitionLeaderEpoch: first.epoch,
-    attributes: control ? 0x20 : 0,
-    lastOffsetDelta: entries.length - 1,
-    baseTimestamp: BigInt(timestampMs),
-    maxTimestamp: BigInt(timestampMs),
-    producerId: -1n,
-    producerEpoch: -1,
-    baseSequence: -1,
+  return encodeBatchInPlace(
+    {
+      baseOffset: BigInt(baseOffset),
+      partitionLeaderEpoch: first.epoch,
+      attributes: control ? CONTROL_ATTRIBUTE : 0,
+      baseTimestamp: BigInt(timestampMs),
+      maxTimestamp: BigInt(timestampMs),
+      producerId: -1n,
+      producerEpoch: -1,
+      baseSequence: -1,
+    },
     records,
-  };
+  );
 };

@@ -23,7 +23,9 @@ export const BATCH_HEADER_BYTES = 61;
 const LOG_OVERHEAD = 12;
 const ATTRIBUTES_OFFSET = 21;
 
-const CONTROL = 0x20;
+/** The attributes bit of a control batch. */
+export const CONTROL_ATTRIBUTE = 0x20;
+const CONTROL = CONTROL_ATTRIBUTE;
 
 export interface RecordHeader {
   readonly key: string;
@@ -82,12 +84,15 @@ const writeNullableBytes = (w: Writer, b: Uint8Array | null): void => {
   }
 };
 
-/** Write a batch whose records' body sizes are known (sized once, for the buffer and the rows). */
-const writeBatch = (w: Writer, batch: RecordBatch, bodies: readonly number[]): void => {
+/** A batch's fields before its records, and how many records follow; where its CRC goes. */
+const writeBatchHeader = (
+  w: Writer,
+  batch: Omit<RecordBatch, "records">,
+  size: number,
+  count: number,
+): number => {
   if ((batch.attributes & 0x07) !== 0)
     throw new KafkaEncodeError("compressed record batches are not written here (compression must be none)");
-  const start = w.offset;
-  const size = batchSize(bodies);
   w.int64(batch.baseOffset);
   w.int32(size - LOG_OVERHEAD);
   w.int32(batch.partitionLeaderEpoch);
@@ -101,7 +106,23 @@ const writeBatch = (w: Writer, batch: RecordBatch, bodies: readonly number[]): v
   w.int64(batch.producerId);
   w.int16(batch.producerEpoch);
   w.int32(batch.baseSequence);
-  w.int32(batch.records.length);
+  w.int32(count);
+  return crcAt;
+};
+
+/** Check the batch came out at its size, then fill in its CRC-32C. */
+const sealBatch = (w: Writer, start: number, size: number, crcAt: number): void => {
+  if (w.offset - start !== size)
+    throw new Error(`record batch sized ${size} bytes, wrote ${w.offset - start}`);
+  const crc = crc32c(w.buffer.subarray(start + ATTRIBUTES_OFFSET, w.offset));
+  new DataView(w.buffer.buffer, w.buffer.byteOffset).setUint32(crcAt, crc);
+};
+
+/** Write a batch whose records' body sizes are known (sized once, for the buffer and the rows). */
+const writeBatch = (w: Writer, batch: RecordBatch, bodies: readonly number[]): void => {
+  const start = w.offset;
+  const size = batchSize(bodies);
+  const crcAt = writeBatchHeader(w, batch, size, batch.records.length);
   for (const [i, r] of batch.records.entries()) {
     w.varint(bodies[i]!);
     w.int8(r.attributes);
@@ -116,10 +137,45 @@ const writeBatch = (w: Writer, batch: RecordBatch, bodies: readonly number[]): v
       writeNullableBytes(w, h.value);
     }
   }
-  if (w.offset - start !== size)
-    throw new Error(`record batch sized ${size} bytes, wrote ${w.offset - start}`);
-  const crc = crc32c(w.buffer.subarray(start + ATTRIBUTES_OFFSET, w.offset));
-  new DataView(w.buffer.buffer, w.buffer.byteOffset).setUint32(crcAt, crc);
+  sealBatch(w, start, size, crcAt);
+};
+
+/**
+ * A record whose value is written straight into its batch, sized first: a log of many small metadata
+ * records needs no buffer per record. It has no headers, attributes 0 and its batch's timestamp.
+ */
+export interface RecordToWrite {
+  readonly key: Uint8Array | null;
+  readonly valueSize: number;
+  readonly writeValue: (w: Writer) => void;
+}
+
+/** A batch of `records` at offset deltas 0, 1, …, in one buffer. */
+export const encodeBatchInPlace = (
+  batch: Omit<RecordBatch, "records" | "lastOffsetDelta">,
+  records: readonly RecordToWrite[],
+): Uint8Array => {
+  const bodies = records.map(
+    (r, i) => 3 + varintSize(i) + nullableBytesSize(r.key) + varintSize(r.valueSize) + r.valueSize,
+  );
+  const size = batchSize(bodies);
+  const w = Writer.ofSize(size);
+  const crcAt = writeBatchHeader(w, { ...batch, lastOffsetDelta: records.length - 1 }, size, records.length);
+  for (const [i, r] of records.entries()) {
+    w.varint(bodies[i]!);
+    w.int8(0); // attributes
+    w.varlong(0n); // timestampDelta
+    w.varint(i);
+    writeNullableBytes(w, r.key);
+    w.varint(r.valueSize);
+    const valueStart = w.offset;
+    r.writeValue(w);
+    if (w.offset - valueStart !== r.valueSize)
+      throw new Error(`a record value sized ${r.valueSize} bytes wrote ${w.offset - valueStart}`);
+    w.varint(0); // headers
+  }
+  sealBatch(w, 0, size, crcAt);
+  return w.buffer;
 };
 
 export const encodeRecordBatch = (batch: RecordBatch): Uint8Array => {

@@ -172,8 +172,9 @@ export class Writer {
     this.raw(b);
   }
   uuid(id: string): void {
-    const bytes = uuidBytes(id);
-    this.raw(bytes);
+    // Decoded straight into the buffer: a record batch of partitions writes one per record.
+    writeUuid(id, this.buffer, this.offset);
+    this.offset += 16;
   }
 }
 
@@ -340,21 +341,28 @@ export const uuidString = (bytes: Uint8Array): string => {
 
 export const uuidBytes = (id: string): Uint8Array => {
   const out = new Uint8Array(16);
+  writeUuid(id, out, 0);
+  return out;
+};
+
+/** Decode a Kafka UUID's 22 base64url characters into `out` at `at` (16 bytes). */
+const writeUuid = (id: string, out: Uint8Array, at: number): void => {
   if (id.length !== 22) throw new KafkaEncodeError(`"${id}" is not a Kafka UUID (22 base64url characters)`);
   let bits = 0;
   let acc = 0;
-  let o = 0;
+  let o = at;
+  const end = at + 16;
   for (let i = 0; i < 22; i++) {
-    const v = BASE64URL_INDEX[id.charCodeAt(i) & 127] ?? -1;
-    if (v < 0 || id.charCodeAt(i) > 127) throw new KafkaEncodeError(`"${id}" is not a Kafka UUID`);
-    acc = (acc << 6) | v;
+    const code = id.charCodeAt(i);
+    const v = code > 127 ? -1 : (BASE64URL_INDEX[code] ?? -1);
+    if (v < 0) throw new KafkaEncodeError(`"${id}" is not a Kafka UUID`);
+    acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      if (o < 16) out[o++] = (acc >> bits) & 0xff;
+      if (o < end) out[o++] = (acc >> bits) & 0xff;
     }
   }
   // 22 characters carry 132 bits: the last 4 must be zero, or two texts would name one id.
   if ((acc & 0xf) !== 0) throw new KafkaEncodeError(`"${id}" is not a canonical Kafka UUID`);
-  return out;
 };

@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { Random } from "../checker/random.ts";
 import { AccessControlEntryRecord } from "../kafka/generated/messages.ts";
-import { decodeMetadataRecord, logBatch } from "../kafka/metadata-records.ts";
+import { decodeMetadataRecord, encodeLogBatch } from "../kafka/metadata-records.ts";
 import {
   encodeRecordBatch,
   isControlBatch,
@@ -303,7 +303,7 @@ describe("LogStore", () => {
       0,
     );
     const batch = encodeRecordBatch({
-      ...logBatch(1, [noOp(1)], 0),
+      ...readRecordBatches(encodeLogBatch(1, [noOp(1)], 0)).batches[0]!,
       records: [{ attributes: 0, timestampDelta: 0n, offsetDelta: 0, key: null, value: acl, headers: [] }],
     });
     writeFileSync(file, Buffer.concat([bytes, batch]));

@@ -12,10 +12,9 @@ import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/reco
 import type { ControlRecord } from "../../spec/raft/messages.ts";
 import type { LogState } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
-import { decodeControlRecord, decodeMetadataRecord, logBatch } from "../kafka/metadata-records.ts";
+import { decodeControlRecord, decodeMetadataRecord, encodeLogBatch } from "../kafka/metadata-records.ts";
 import {
   BATCH_HEADER_BYTES,
-  encodeRecordBatch,
   isControlBatch,
   MAGIC_V2,
   type RecordBatch,
@@ -238,7 +237,7 @@ const CRC_COVERED_FROM = 21;
 
 /** Entries of one epoch and kind as one of Kafka's record batches (magic v2), stamped `nowMs`. */
 const encodeBatch = (baseOffset: number, entries: readonly LogEntry[], nowMs: number): Uint8Array =>
-  encodeRecordBatch(logBatch(baseOffset, entries, nowMs));
+  encodeLogBatch(baseOffset, entries, nowMs);
 
 /** The JSON of what a log position holds (its control record or metadata record), for JSON Fetch. */
 const itemJson = (e: LogEntry): string => JSON.stringify(e.control ?? e.record);
