@@ -44,13 +44,16 @@ export interface Violation {
 const LEADERLESS_FETCH: Mark = "R74:leaderless-fetch-to-voter";
 
 /**
- * An effect as it is compared: a request the node sends without its correlation id, and a fetch for
- * the leader (when `anyVoter` says the step sends one) without its destination if that is a voter.
+ * An effect as it is compared: a request the node sends without its correlation id, a fetch without
+ * its high watermark, and a fetch for the leader (when `anyVoter` says the step sends one) without its
+ * destination if that is a voter.
  */
 const keyOf = (e: RaftEffect, anyVoter: ReadonlySet<number> | null): string => {
   if (e._tag !== "Send" || !isRequest(e.message)) return stable(e);
   const to = anyVoter !== null && e.message._tag === "FetchRequest" && anyVoter.has(e.to) ? -1 : e.to;
-  return stable({ ...e, to, correlationId: 0 });
+  // R63: a fetch's high watermark (KIP-1166) is optional, and not compared (FREE_CHOICES).
+  const message = e.message._tag === "FetchRequest" ? { ...e.message, highWatermark: undefined } : e.message;
+  return stable({ ...e, message, to, correlationId: 0 });
 };
 
 const fetchSend = (effects: readonly RaftEffect[]): Extract<RaftEffect, { _tag: "Send" }> | undefined =>

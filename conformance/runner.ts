@@ -14,6 +14,7 @@ import {
   nextContext,
   PROJECTION_RULES,
   QUIET_LEADER_HEARSAY,
+  STALE_HIGH_WATERMARK_ANSWERED,
   type StepContext,
 } from "../spec/raft/allowed.ts";
 import type { RaftEffect, RaftInput } from "../spec/raft/io.ts";
@@ -421,6 +422,8 @@ const runVector = async (
     `the projected states differ after ${step < 0 ? "the start" : `step ${step}`}: the runs can no longer be compared`;
   const quietLeaderFollowed = (step: number) =>
     `the node followed a leader that went quiet on it on another node's word at step ${step}, where the spec waits for the leader's own answer: a free choice (R74), but the runs can no longer be compared`;
+  const staleHighWatermarkParked = (step: number) =>
+    `the node parked a fetch whose high watermark was behind at step ${step}, where the spec answers it at once (KIP-1166): a free choice (R63), but the runs can no longer be compared`;
   /** Judge one reply; why the runs can no longer be compared, or null to go on. */
   const judge = (
     step: number,
@@ -470,6 +473,10 @@ const runVector = async (
     // waits for the leader's own; both are allowed, and the runs part here.
     const hearsay = stepMarksHere.includes(QUIET_LEADER_HEARSAY);
     if (effects !== null && hearsay) return quietLeaderFollowed(step);
+    // R63 (KIP-1166): the spec answers at once a fetch whose high watermark is behind; a node
+    // without KIP-1166 parks it. Both are allowed, and the runs part here.
+    const early = stepMarksHere.includes(STALE_HIGH_WATERMARK_ANSWERED);
+    if (effects !== null && early) return staleHighWatermarkParked(step);
     if (effects !== null) violations.push({ step, input, ...effects, marks: stepMarksHere });
     if (vector.layer === "raft") context = nextContext(context, expected.effects as readonly RaftEffect[]);
     if (vector.layer === "node")
@@ -479,6 +486,7 @@ const runVector = async (
         ? compareNodeState(expected.state as NodeProjection, reply.state as NodeProjection)
         : compareState(expected.state, reply.state);
     if (state !== null && hearsay) return quietLeaderFollowed(step);
+    if (state !== null && early) return staleHighWatermarkParked(step);
     if (state !== null) {
       const { field, ...difference } = state;
       const own =

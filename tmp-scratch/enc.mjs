@@ -1,11 +1,26 @@
 import { encodeLogBatch } from "../dist/src/kafka/metadata-records.js";
 import { encodeRecordBatch } from "../src/kafka/records.ts";
+
 const topicId = "AAAAAAAAAAAAAAAAAAAAAg";
 const entries = Array.from({ length: 51 }, (_, i) => ({
-  epoch: 3, control: null,
-  record: i === 0 ? { _tag: "TopicRecord", name: "bench-123-456", topicId } : {
-    _tag: "PartitionRecord", partitionId: i, topicId, replicas: [4], isr: [4], removingReplicas: [], addingReplicas: [],
-    leader: 4, leaderRecoveryState: 0, leaderEpoch: 0, partitionEpoch: 0 },
+  epoch: 3,
+  control: null,
+  record:
+    i === 0
+      ? { _tag: "TopicRecord", name: "bench-123-456", topicId }
+      : {
+          _tag: "PartitionRecord",
+          partitionId: i,
+          topicId,
+          replicas: [4],
+          isr: [4],
+          removingReplicas: [],
+          addingReplicas: [],
+          leader: 4,
+          leaderRecoveryState: 0,
+          leaderEpoch: 0,
+          partitionEpoch: 0,
+        },
 }));
 for (let round = 0; round < 3; round++) {
   let t = performance.now();

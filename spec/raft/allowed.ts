@@ -116,6 +116,13 @@ export const FREE_CHOICES: readonly FreeChoice[] = [
       "suspects the quiet leader for one fetch timeout: asks the other voters first and follows it only on its own answer (Kafka: any voter's word)",
   },
   {
+    rule: "R63",
+    what: "KIP-1166: whether a fetch carries the replica's high watermark, and whether a leader answers at once a fetch with nothing to read whose high watermark is behind its own",
+    allowed:
+      "either (Kafka before Fetch v18 does neither): a FetchRequest's highWatermark is not compared; where the spec answers such a fetch at once and the node parks it, a vector stops there without failing",
+    reference: "sends it, and answers at once (Kafka 4.x, Fetch v18)",
+  },
+  {
     rule: "R121",
     what: "the id of a new topic",
     allowed:
@@ -142,6 +149,12 @@ export const timerIsFree = (timer: TimerKind, marks: readonly Mark[]): boolean =
  * went quiet on it; an implementation that follows takes the other free choice, and the runs part.
  */
 export const QUIET_LEADER_HEARSAY: Mark = "R74:quiet-leader-not-taken-on-hearsay";
+
+/**
+ * R63 (KIP-1166): a step where the spec answers at once a fetch whose high watermark is behind; an
+ * implementation without KIP-1166 parks it, the other free choice, and the runs part.
+ */
+export const STALE_HIGH_WATERMARK_ANSWERED: Mark = "R63:stale-high-watermark-answered-at-once";
 
 /** What the reducer knew before a step, for the parts of the normal form that depend on it. */
 export interface StepContext {

@@ -39,6 +39,11 @@ import type {
 import { TimerKind as TimerKinds } from "../../spec/raft/state.ts";
 import { compareWords, WordReader, WordWriter } from "./words.ts";
 
+/** How a FetchRequest without a high watermark is encoded (a real one is -1 or more). */
+const NO_HIGH_WATERMARK = -2;
+const optionalHighWatermark = (word: number): { highWatermark?: number } =>
+  word === NO_HIGH_WATERMARK ? {} : { highWatermark: word };
+
 const ERROR_CODES: readonly ErrorCode[] = ErrorCodes.literals;
 const TIMERS: readonly TimerKind[] = TimerKinds.literals;
 const APIS = ["Vote", "BeginQuorumEpoch", "EndQuorumEpoch", "Fetch"] as const;
@@ -317,6 +322,8 @@ const writeMessage = (w: WordWriter, ctx: Context, m: RaftMessage): void => {
       w.push(m.currentLeaderEpoch);
       w.push(m.fetchOffset);
       w.push(m.lastFetchedEpoch);
+      // R63 (KIP-1166): a high watermark is -1 or more; -2 stands for a fetch without one.
+      w.push(m.highWatermark ?? NO_HIGH_WATERMARK);
       return;
     case "VoteResponse":
       w.push(ERROR_CODES.indexOf(m.errorCode));
@@ -879,6 +886,7 @@ const readMessage = (r: WordReader, cluster: ClusterSpec): RaftMessage => {
         currentLeaderEpoch: r.next(),
         fetchOffset: r.next(),
         lastFetchedEpoch: r.next(),
+        ...optionalHighWatermark(r.next()),
       };
     case "VoteResponse":
       return {
