@@ -18,7 +18,7 @@ export const CI_CONFIGURATION: Configuration = {
 };
 
 /** Distinct states of CI_CONFIGURATION. A deliberate change to the model updates this number. */
-export const CI_DISTINCT_STATES = 2_368_257;
+export const CI_DISTINCT_STATES = 2_331_663;
 
 /**
  * One corrupt disk (R146): from a committed value (node 1 leads epoch 1, the value is on nodes 1 and
@@ -43,7 +43,7 @@ export const CORRUPTION_CONFIGURATION: Configuration = {
 export const CORRUPTION_DEPTH = 12;
 
 /** Distinct states of CORRUPTION_CONFIGURATION to CORRUPTION_DEPTH. */
-export const CORRUPTION_DISTINCT_STATES = 803_901;
+export const CORRUPTION_DISTINCT_STATES = 975_245;
 
 /**
  * The benchmark's reference: 3 voters, max epoch 3, one client value per epoch, one crash and
@@ -68,4 +68,4 @@ export const REFERENCE_CONFIGURATION: Configuration = {
  * Distinct states of `kraft check --model metadata` at its defaults (3 controllers, 2 brokers, one
  * topic of one partition, one broker crash, one session expiry, one delay, max epoch 2, depth 14).
  */
-export const METADATA_CI_DISTINCT_STATES = 457_919;
+export const METADATA_CI_DISTINCT_STATES = 365_407;
