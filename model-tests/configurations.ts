@@ -68,4 +68,4 @@ export const REFERENCE_CONFIGURATION: Configuration = {
  * Distinct states of `kraft check --model metadata` at its defaults (3 controllers, 2 brokers, one
  * topic of one partition, one broker crash, one session expiry, one delay, max epoch 2, depth 14).
  */
-export const METADATA_CI_DISTINCT_STATES = 365_407;
+export const METADATA_CI_DISTINCT_STATES = 465_332;

@@ -107,6 +107,9 @@ export const raftSpecOf = (spec: MetadataClusterSpec): ClusterSpec => {
       preVote: spec.preVote,
       checkQuorum: spec.checkQuorum,
       clusterId: spec.clusterId,
+      // KIP-1166's early answers add Raft steps after every commit, which the metadata model's depth
+      // bound would spend on the Raft layer; the Raft model checks KIP-1166 (R63).
+      fetchHighWatermark: false,
     };
     raftSpecs.set(spec, raft);
   }

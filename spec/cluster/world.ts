@@ -83,6 +83,8 @@ export interface ClusterSpec {
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly clusterId: string;
+  /** R63, KIP-1166: whether fetches carry the replica's high watermark (absent: they do). */
+  readonly fetchHighWatermark?: boolean;
 }
 
 export const DEFAULT_CLUSTER: ClusterSpec = {
@@ -104,6 +106,7 @@ const makeNodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
     voters: Array.from({ length: cluster.voters }, (_, i) => ({ id: nodeIdOf(i) })),
     preVote: cluster.preVote,
     checkQuorum: cluster.checkQuorum,
+    ...(cluster.fetchHighWatermark === false ? { fetchHighWatermark: false } : {}),
   });
 
 // Configurations are immutable values; building them once per cluster keeps them off the hot path.

@@ -71,7 +71,7 @@ export const sendFetch = (s: NodeState, config: RaftConfig, out: Out): NodeState
     fetchOffset: s.log.endOffset,
     lastFetchedEpoch: lastEpoch(s.log),
     // R63 (KIP-1166): so that a leader whose high watermark moved on answers at once.
-    highWatermark: s.highWatermark,
+    ...(config.fetchHighWatermark === false ? {} : { highWatermark: s.highWatermark }),
   };
   return sendRequest(s, out, target, "Fetch", request);
 };

@@ -186,6 +186,11 @@ export const RaftConfig = Schema.Struct({
   preVote: Schema.Boolean,
   /** KAFKA-15489 check quorum (R57). */
   checkQuorum: Schema.Boolean,
+  /**
+   * R63, KIP-1166: whether this node's fetches carry its high watermark (Fetch v18). Absent: they do;
+   * false is a replica that speaks an older Fetch.
+   */
+  fetchHighWatermark: Schema.optionalKey(Schema.Boolean),
 });
 export type RaftConfig = typeof RaftConfig.Type;
 

@@ -33,6 +33,7 @@ export const KafkaError = {
   INELIGIBLE_REPLICA: 107,
   NEW_LEADER_ELECTED: 108,
   MISMATCHED_ENDPOINT_TYPE: 114,
+  INVALID_VOTER_KEY: 125,
 } as const;
 
 const BY_NAME: Readonly<Record<string, number>> = KafkaError;

@@ -1,0 +1,425 @@
+// The spec's KRaft RPCs (spec/raft/messages.ts) as Kafka's messages: Vote, BeginQuorumEpoch,
+// EndQuorumEpoch and Fetch, requests and responses, both ways. The spec flattens Kafka's one topic
+// and one partition (R1 is still checked: the topic and partition travel); a Fetch response's
+// records travel as Kafka record batches, which the runtime makes from its log (metadata-records.ts).
+// This is the translation the nodes' binary transport is built on; it makes no protocol decision.
+
+import type {
+  BeginQuorumEpochRequest,
+  BeginQuorumEpochResponse,
+  EndQuorumEpochRequest,
+  EndQuorumEpochResponse,
+  FetchRequest,
+  FetchResponse,
+  RaftRequest,
+  RaftResponse,
+  RecordBatch,
+  VoteRequest,
+  VoteResponse,
+} from "../../spec/raft/messages.ts";
+import type { ErrorCode } from "../../spec/raft/primitives.ts";
+import type { MessageCodec } from "./codec.ts";
+import { errorCode, errorName } from "./errors.ts";
+import * as generated from "./generated/messages.ts";
+import { KafkaDecodeError, ZERO_UUID } from "./wire.ts";
+
+/** A Kafka message and the codec it goes with. */
+export interface KafkaMessage {
+  readonly codec: MessageCodec<unknown>;
+  readonly data: unknown;
+}
+
+const message = <T>(codec: MessageCodec<T>, data: T): KafkaMessage => ({ codec, data }) as KafkaMessage;
+
+const SPEC_ERRORS: ReadonlySet<string> = new Set([
+  "NONE",
+  "INCONSISTENT_CLUSTER_ID",
+  "INVALID_REQUEST",
+  "FENCED_LEADER_EPOCH",
+  "UNKNOWN_LEADER_EPOCH",
+  "NOT_LEADER_OR_FOLLOWER",
+  "BROKER_NOT_AVAILABLE",
+  "INVALID_VOTER_KEY",
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "UNKNOWN_TOPIC_ID",
+  "REQUEST_TIMED_OUT",
+  "UNSUPPORTED_VERSION",
+]);
+
+/** A Kafka error code as the spec names it; one the spec does not know is a decode error. */
+const specError = (code: number): ErrorCode => {
+  const name = errorName(code);
+  if (!SPEC_ERRORS.has(name))
+    throw new KafkaDecodeError(`error code ${code} (${name}) is not one KRaft answers`);
+  return name as ErrorCode;
+};
+
+const safe = (value: bigint, field: string): number => {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
+    throw new KafkaDecodeError(`${field} ${value} is beyond what this implementation models (2^53)`);
+  return Number(value);
+};
+
+/** The one topic and one partition of a KRaft message, or a decode error naming what is there. */
+const only = <T>(items: readonly T[], what: string): T => {
+  if (items.length !== 1) throw new KafkaDecodeError(`a KRaft message has ${items.length} ${what}, not 1`);
+  return items[0]!;
+};
+
+const optionalUuid = <K extends string>(key: K, value: string): { [P in K]?: string } =>
+  (value === ZERO_UUID ? {} : { [key]: value }) as { [P in K]?: string };
+
+// ---- requests ----------------------------------------------------------------------------------
+
+export const kafkaRequest = (request: RaftRequest): KafkaMessage => {
+  switch (request._tag) {
+    case "VoteRequest":
+      return message(generated.VoteRequest, {
+        clusterId: request.clusterId,
+        voterId: request.voterId,
+        topics: [
+          {
+            topicName: request.topicName,
+            partitions: [
+              {
+                partitionIndex: request.partitionIndex,
+                replicaEpoch: request.replicaEpoch,
+                replicaId: request.replicaId,
+                replicaDirectoryId: request.replicaDirectoryId ?? ZERO_UUID,
+                voterDirectoryId: request.voterDirectoryId ?? ZERO_UUID,
+                lastOffsetEpoch: request.lastOffsetEpoch,
+                lastOffset: BigInt(request.lastOffset),
+                preVote: request.preVote,
+              },
+            ],
+          },
+        ],
+      });
+    case "BeginQuorumEpochRequest":
+      return message(generated.BeginQuorumEpochRequest, {
+        clusterId: request.clusterId,
+        voterId: request.voterId,
+        topics: [
+          {
+            topicName: request.topicName,
+            partitions: [
+              {
+                partitionIndex: request.partitionIndex,
+                voterDirectoryId: request.voterDirectoryId ?? ZERO_UUID,
+                leaderId: request.leaderId,
+                leaderEpoch: request.leaderEpoch,
+              },
+            ],
+          },
+        ],
+        leaderEndpoints: [],
+      });
+    case "EndQuorumEpochRequest":
+      return message(generated.EndQuorumEpochRequest, {
+        clusterId: request.clusterId,
+        topics: [
+          {
+            topicName: request.topicName,
+            partitions: [
+              {
+                partitionIndex: request.partitionIndex,
+                leaderId: request.leaderId,
+                leaderEpoch: request.leaderEpoch,
+                preferredSuccessors: [],
+                preferredCandidates: request.preferredCandidates.map((c) => ({
+                  candidateId: c.id,
+                  candidateDirectoryId: c.directoryId ?? ZERO_UUID,
+                })),
+              },
+            ],
+          },
+        ],
+        leaderEndpoints: [],
+      });
+    case "FetchRequest":
+      return message(generated.FetchRequest, {
+        ...generated.FetchRequest.defaults(),
+        clusterId: request.clusterId,
+        replicaState: { replicaId: request.replicaId, replicaEpoch: -1n },
+        maxWaitMs: request.maxWaitMs,
+        topics: [
+          {
+            topic: "",
+            topicId: request.topicId,
+            partitions: [
+              {
+                ...generated.defaultFetchRequestFetchPartition(),
+                partition: request.partition,
+                currentLeaderEpoch: request.currentLeaderEpoch,
+                fetchOffset: BigInt(request.fetchOffset),
+                lastFetchedEpoch: request.lastFetchedEpoch,
+                logStartOffset: -1n,
+                partitionMaxBytes: 0,
+                replicaDirectoryId: request.replicaDirectoryId ?? ZERO_UUID,
+                // Kafka's "not supported" when the replica sends none (R63, KIP-1166).
+                highWatermark:
+                  request.highWatermark === undefined ? 9223372036854775807n : BigInt(request.highWatermark),
+              },
+            ],
+          },
+        ],
+      });
+    case "DescribeQuorumRequest":
+      return message(generated.DescribeQuorumRequest, {
+        topics: [{ topicName: request.topicName, partitions: [{ partitionIndex: request.partitionIndex }] }],
+      });
+  }
+};
+
+/** A Kafka request of a KRaft API as the spec's; a shape KRaft never sends is a decode error. */
+export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
+  switch (apiKey) {
+    case generated.VoteRequest.apiKey: {
+      const r = data as generated.VoteRequestData;
+      const topic = only(r.topics, "topics");
+      const p = only(topic.partitions, "partitions");
+      const vote: VoteRequest = {
+        _tag: "VoteRequest",
+        clusterId: r.clusterId,
+        voterId: r.voterId,
+        topicName: topic.topicName,
+        partitionIndex: p.partitionIndex,
+        replicaEpoch: p.replicaEpoch,
+        replicaId: p.replicaId,
+        ...optionalUuid("replicaDirectoryId", p.replicaDirectoryId),
+        ...optionalUuid("voterDirectoryId", p.voterDirectoryId),
+        lastOffsetEpoch: p.lastOffsetEpoch,
+        lastOffset: safe(p.lastOffset, "lastOffset"),
+        preVote: p.preVote,
+      };
+      return vote;
+    }
+    case generated.BeginQuorumEpochRequest.apiKey: {
+      const r = data as generated.BeginQuorumEpochRequestData;
+      const topic = only(r.topics, "topics");
+      const p = only(topic.partitions, "partitions");
+      const begin: BeginQuorumEpochRequest = {
+        _tag: "BeginQuorumEpochRequest",
+        clusterId: r.clusterId,
+        voterId: r.voterId,
+        topicName: topic.topicName,
+        partitionIndex: p.partitionIndex,
+        ...optionalUuid("voterDirectoryId", p.voterDirectoryId),
+        leaderId: p.leaderId,
+        leaderEpoch: p.leaderEpoch,
+      };
+      return begin;
+    }
+    case generated.EndQuorumEpochRequest.apiKey: {
+      const r = data as generated.EndQuorumEpochRequestData;
+      const topic = only(r.topics, "topics");
+      const p = only(topic.partitions, "partitions");
+      const end: EndQuorumEpochRequest = {
+        _tag: "EndQuorumEpochRequest",
+        clusterId: r.clusterId,
+        topicName: topic.topicName,
+        partitionIndex: p.partitionIndex,
+        leaderId: p.leaderId,
+        leaderEpoch: p.leaderEpoch,
+        // v0 names successors by id only (PreferredSuccessors); v1 by key (PreferredCandidates).
+        preferredCandidates:
+          p.preferredCandidates.length > 0
+            ? p.preferredCandidates.map((c) =>
+                c.candidateDirectoryId === ZERO_UUID
+                  ? { id: c.candidateId }
+                  : { id: c.candidateId, directoryId: c.candidateDirectoryId },
+              )
+            : p.preferredSuccessors.map((id) => ({ id })),
+      };
+      return end;
+    }
+    case generated.FetchRequest.apiKey: {
+      const r = data as generated.FetchRequestData;
+      const topic = only(r.topics, "topics");
+      const p = only(topic.partitions, "partitions");
+      const fetch: FetchRequest = {
+        _tag: "FetchRequest",
+        clusterId: r.clusterId,
+        // v15 moved the replica id into ReplicaState; before, it is the top-level field.
+        replicaId: r.replicaState.replicaId >= 0 ? r.replicaState.replicaId : r.replicaId,
+        ...optionalUuid("replicaDirectoryId", p.replicaDirectoryId),
+        maxWaitMs: r.maxWaitMs,
+        topicId: topic.topicId,
+        partition: p.partition,
+        currentLeaderEpoch: p.currentLeaderEpoch,
+        fetchOffset: safe(p.fetchOffset, "fetchOffset"),
+        lastFetchedEpoch: p.lastFetchedEpoch,
+        ...(p.highWatermark === 9223372036854775807n
+          ? {}
+          : { highWatermark: safe(p.highWatermark, "highWatermark") }),
+      };
+      return fetch;
+    }
+    case generated.DescribeQuorumRequest.apiKey: {
+      const r = data as generated.DescribeQuorumRequestData;
+      const topic = only(r.topics, "topics");
+      const p = only(topic.partitions, "partitions");
+      return { _tag: "DescribeQuorumRequest", topicName: topic.topicName, partitionIndex: p.partitionIndex };
+    }
+    default:
+      throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft request`);
+  }
+};
+
+// ---- responses -----------------------------------------------------------------------------------
+
+/**
+ * The topic and partition a response answers for: the spec's responses do not carry them (its
+ * requests do), so the caller passes those of the request it answers.
+ */
+export interface Answering {
+  readonly topicName: string;
+  readonly topicId: string;
+  readonly partitionIndex: number;
+}
+
+/** A response of the spec's as Kafka's. A Fetch response's records are Kafka record batches. */
+export const kafkaResponse = (
+  response: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>,
+  answering: Answering,
+  records: Uint8Array | null = null,
+): KafkaMessage => {
+  const partition = {
+    partitionIndex: answering.partitionIndex,
+    errorCode: errorCode(response.errorCode),
+    leaderId: response.leaderId,
+    leaderEpoch: response.leaderEpoch,
+  };
+  switch (response._tag) {
+    case "VoteResponse":
+      return message(generated.VoteResponse, {
+        errorCode: 0,
+        topics: [
+          {
+            topicName: answering.topicName,
+            partitions: [{ ...partition, voteGranted: response.voteGranted }],
+          },
+        ],
+        nodeEndpoints: [],
+      });
+    case "BeginQuorumEpochResponse":
+      return message(generated.BeginQuorumEpochResponse, {
+        errorCode: 0,
+        topics: [{ topicName: answering.topicName, partitions: [partition] }],
+        nodeEndpoints: [],
+      });
+    case "EndQuorumEpochResponse":
+      return message(generated.EndQuorumEpochResponse, {
+        errorCode: 0,
+        topics: [{ topicName: answering.topicName, partitions: [partition] }],
+        nodeEndpoints: [],
+      });
+    case "FetchResponse": {
+      const defaults = generated.FetchResponse.defaults();
+      return message(generated.FetchResponse, {
+        ...defaults,
+        responses: [
+          {
+            topic: "",
+            topicId: answering.topicId,
+            partitions: [
+              {
+                partitionIndex: answering.partitionIndex,
+                errorCode: errorCode(response.errorCode),
+                highWatermark: BigInt(response.highWatermark),
+                lastStableOffset: -1n,
+                logStartOffset: BigInt(response.logStartOffset),
+                divergingEpoch:
+                  response.divergingEpoch === undefined
+                    ? { epoch: -1, endOffset: -1n }
+                    : {
+                        epoch: response.divergingEpoch.epoch,
+                        endOffset: BigInt(response.divergingEpoch.endOffset),
+                      },
+                currentLeader: { leaderId: response.leaderId, leaderEpoch: response.leaderEpoch },
+                snapshotId: { endOffset: -1n, epoch: -1 },
+                abortedTransactions: null,
+                preferredReadReplica: -1,
+                records,
+              },
+            ],
+          },
+        ],
+      });
+    }
+  }
+};
+
+/** What a Fetch response carries besides the spec's fields: the records themselves. */
+export interface SpecResponse {
+  readonly response: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>;
+  /** A Fetch response's record batches, as Kafka bytes (null: none). */
+  readonly records: Uint8Array | null;
+}
+
+/**
+ * A Kafka response of a KRaft API as the spec's. `batches` reads the record batches of a Fetch
+ * response into the spec's batch descriptions (baseOffset, epoch, count).
+ */
+export const specResponse = (
+  apiKey: number,
+  data: unknown,
+  batches: (records: Uint8Array) => readonly RecordBatch[],
+): SpecResponse => {
+  const partitionOf = (topics: readonly { partitions: readonly unknown[] }[]) =>
+    only(only(topics, "topics").partitions, "partitions");
+  switch (apiKey) {
+    case generated.VoteResponse.apiKey: {
+      const r = data as generated.VoteResponseData;
+      const p = partitionOf(r.topics) as generated.VoteResponsePartitionData;
+      const vote: VoteResponse = {
+        _tag: "VoteResponse",
+        errorCode: specError(r.errorCode !== 0 ? r.errorCode : p.errorCode),
+        leaderId: p.leaderId,
+        leaderEpoch: p.leaderEpoch,
+        voteGranted: p.voteGranted,
+      };
+      return { response: vote, records: null };
+    }
+    case generated.BeginQuorumEpochResponse.apiKey:
+    case generated.EndQuorumEpochResponse.apiKey: {
+      const r = data as generated.BeginQuorumEpochResponseData;
+      const p = partitionOf(r.topics) as generated.BeginQuorumEpochResponsePartitionData;
+      const fields = {
+        errorCode: specError(r.errorCode !== 0 ? r.errorCode : p.errorCode),
+        leaderId: p.leaderId,
+        leaderEpoch: p.leaderEpoch,
+      };
+      const response: BeginQuorumEpochResponse | EndQuorumEpochResponse =
+        apiKey === generated.BeginQuorumEpochResponse.apiKey
+          ? { _tag: "BeginQuorumEpochResponse", ...fields }
+          : { _tag: "EndQuorumEpochResponse", ...fields };
+      return { response, records: null };
+    }
+    case generated.FetchResponse.apiKey: {
+      const r = data as generated.FetchResponseData;
+      const p = only(only(r.responses, "topics").partitions, "partitions");
+      const records = p.records === null || p.records.length === 0 ? null : p.records;
+      const fetch: FetchResponse = {
+        _tag: "FetchResponse",
+        errorCode: specError(r.errorCode !== 0 ? r.errorCode : p.errorCode),
+        highWatermark: safe(p.highWatermark, "highWatermark"),
+        logStartOffset: safe(p.logStartOffset, "logStartOffset"),
+        ...(p.divergingEpoch.epoch < 0
+          ? {}
+          : {
+              divergingEpoch: {
+                epoch: p.divergingEpoch.epoch,
+                endOffset: safe(p.divergingEpoch.endOffset, "divergingEpoch.endOffset"),
+              },
+            }),
+        leaderId: p.currentLeader.leaderId,
+        leaderEpoch: p.currentLeader.leaderEpoch,
+        records: records === null ? [] : batches(records),
+      };
+      return { response: fetch, records };
+    }
+    default:
+      throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft response`);
+  }
+};
