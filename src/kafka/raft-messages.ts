@@ -17,7 +17,7 @@ import type {
   VoteRequest,
   VoteResponse,
 } from "../../spec/raft/messages.ts";
-import type { ErrorCode } from "../../spec/raft/primitives.ts";
+import { ErrorCode } from "../../spec/raft/primitives.ts";
 import type { MessageCodec } from "./codec.ts";
 import { errorCode, errorName } from "./errors.ts";
 import * as generated from "./generated/messages.ts";
@@ -31,20 +31,8 @@ export interface KafkaMessage {
 
 const message = <T>(codec: MessageCodec<T>, data: T): KafkaMessage => ({ codec, data }) as KafkaMessage;
 
-const SPEC_ERRORS: ReadonlySet<string> = new Set([
-  "NONE",
-  "INCONSISTENT_CLUSTER_ID",
-  "INVALID_REQUEST",
-  "FENCED_LEADER_EPOCH",
-  "UNKNOWN_LEADER_EPOCH",
-  "NOT_LEADER_OR_FOLLOWER",
-  "BROKER_NOT_AVAILABLE",
-  "INVALID_VOTER_KEY",
-  "UNKNOWN_TOPIC_OR_PARTITION",
-  "UNKNOWN_TOPIC_ID",
-  "REQUEST_TIMED_OUT",
-  "UNSUPPORTED_VERSION",
-]);
+/** The error codes KRaft's messages carry, as the spec names them. */
+const SPEC_ERRORS: ReadonlySet<string> = new Set(ErrorCode.literals);
 
 /** A Kafka error code as the spec names it; one the spec does not know is a decode error. */
 const specError = (code: number): ErrorCode => {
