@@ -1,6 +1,7 @@
 // A small admin client: one connection to a node, requests answered by correlation id, a timeout per
 // request. The CLI commands and the integration tests use it.
 import { connect, type Socket } from "node:net";
+import { OUTCOME_UNKNOWN } from "../kafka/client.ts";
 import {
   decodeFrameBody,
   encodeFrame,
@@ -9,6 +10,8 @@ import {
   type NodeResponse,
   type WireRequest,
 } from "../runtime/codec.ts";
+
+export { OUTCOME_UNKNOWN };
 
 export class ClientError extends Error {
   override readonly name = "ClientError";
@@ -114,10 +117,6 @@ const READ_ONLY: ReadonlySet<string> = new Set([
   "DescribeConfigsRequest",
   "DescribeQuorumAdminRequest",
 ]);
-
-/** What a caller must know when a write times out: it may have been carried out all the same. */
-export const OUTCOME_UNKNOWN =
-  "; its outcome is unknown: it may still have been carried out (check, e.g. with kraft topics describe, before retrying)";
 
 /** Open a connection, make one request, close. */
 export const requestOnce = async (

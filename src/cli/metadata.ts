@@ -237,18 +237,8 @@ export const runMetadata = (argv: readonly string[], io: Io): number => {
   const limit = typeof values["limit"] === "number" ? values["limit"] : Number.POSITIVE_INFINITY;
   let printed = 0;
   for (const file of files) {
-    const size = statSync(file).size;
-    if (size > MAX_FILE_BYTES)
-      throw new UsageError(`${file} is ${size} bytes, more than the ${MAX_FILE_BYTES} read at once`);
-    const bytes = readFileSync(file);
-    let read: ReturnType<typeof readRecordBatches>;
-    try {
-      read = readRecordBatches(bytes);
-    } catch (error) {
-      if (!(error instanceof KafkaDecodeError)) throw error;
-      io.err(`kraft metadata dump: ${file}: ${error.message}`);
-      return 1;
-    }
+    const read = batchesOf(file, io);
+    if (read === null) return 1;
     if (values["json"] !== true) io.out(`# ${file}: ${read.batches.length} batches`);
     for (const batch of read.batches) {
       for (const record of batch.records) {
@@ -285,10 +275,6 @@ export const runMetadata = (argv: readonly string[], io: Io): number => {
         printed++;
       }
     }
-    if (read.partialBytes > 0)
-      io.err(
-        `kraft metadata dump: ${file}: the last ${read.partialBytes} bytes are a partial batch (a torn write), not shown`,
-      );
   }
   return 0;
 };

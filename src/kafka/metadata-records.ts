@@ -18,7 +18,7 @@ import {
   metadataRecordValue,
   type RecordToWrite,
 } from "./records.ts";
-import { KafkaDecodeError, unsignedVarintSize, ZERO_UUID } from "./wire.ts";
+import { KafkaDecodeError, safeNumber, unsignedVarintSize, ZERO_UUID } from "./wire.ts";
 
 /**
  * The version each record is written at: the lowest that carries every field the spec models, so
@@ -188,13 +188,6 @@ const METADATA_CODECS: ReadonlyMap<number, MessageCodec<unknown>> = new Map(
   generated.CODECS.filter((c) => c.kind === "metadata").map((c) => [c.apiKey, c as MessageCodec<unknown>]),
 );
 
-/** A number the spec keeps as a JS number (offsets, epochs, ids below 2^53). */
-const safe = (value: bigint, field: string): number => {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
-    throw new KafkaDecodeError(`${field} ${value} is beyond what this implementation models (2^53)`);
-  return Number(value);
-};
-
 /** What a framed record value holds: the spec's record, or Kafka's fields of a type it does not model. */
 export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord | UnmodelledRecord => {
   const frame = metadataRecordFrame(value);
@@ -208,7 +201,7 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord | Unmode
         _tag: "RegisterBrokerRecord",
         brokerId: r.brokerId,
         incarnationId: r.incarnationId,
-        brokerEpoch: safe(r.brokerEpoch, "brokerEpoch"),
+        brokerEpoch: safeNumber(r.brokerEpoch, "brokerEpoch"),
         endPoints: r.endPoints.map((e) => ({ ...e })),
         features: r.features.map((f) => ({ ...f })),
         rack: r.rack,
@@ -221,23 +214,23 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord | Unmode
       return {
         _tag: "UnregisterBrokerRecord",
         brokerId: r.brokerId,
-        brokerEpoch: safe(r.brokerEpoch, "brokerEpoch"),
+        brokerEpoch: safeNumber(r.brokerEpoch, "brokerEpoch"),
       };
     }
     case generated.FenceBrokerRecord as MessageCodec<unknown>: {
       const r = data as generated.FenceBrokerRecordData;
-      return { _tag: "FenceBrokerRecord", id: r.id, epoch: safe(r.epoch, "epoch") };
+      return { _tag: "FenceBrokerRecord", id: r.id, epoch: safeNumber(r.epoch, "epoch") };
     }
     case generated.UnfenceBrokerRecord as MessageCodec<unknown>: {
       const r = data as generated.UnfenceBrokerRecordData;
-      return { _tag: "UnfenceBrokerRecord", id: r.id, epoch: safe(r.epoch, "epoch") };
+      return { _tag: "UnfenceBrokerRecord", id: r.id, epoch: safeNumber(r.epoch, "epoch") };
     }
     case generated.BrokerRegistrationChangeRecord as MessageCodec<unknown>: {
       const r = data as generated.BrokerRegistrationChangeRecordData;
       return {
         _tag: "BrokerRegistrationChangeRecord",
         brokerId: r.brokerId,
-        brokerEpoch: safe(r.brokerEpoch, "brokerEpoch"),
+        brokerEpoch: safeNumber(r.brokerEpoch, "brokerEpoch"),
         fenced: r.fenced,
         inControlledShutdown: r.inControlledShutdown,
       };
@@ -299,8 +292,8 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord | Unmode
       return {
         _tag: "ProducerIdsRecord",
         brokerId: r.brokerId,
-        brokerEpoch: safe(r.brokerEpoch, "brokerEpoch"),
-        nextProducerId: safe(r.nextProducerId, "nextProducerId"),
+        brokerEpoch: safeNumber(r.brokerEpoch, "brokerEpoch"),
+        nextProducerId: safeNumber(r.nextProducerId, "nextProducerId"),
       };
     }
     default:

@@ -21,7 +21,7 @@ import { ErrorCode } from "../../spec/raft/primitives.ts";
 import type { MessageCodec } from "./codec.ts";
 import { errorCode, errorName } from "./errors.ts";
 import * as generated from "./generated/messages.ts";
-import { KafkaDecodeError, ZERO_UUID } from "./wire.ts";
+import { KafkaDecodeError, safeNumber, ZERO_UUID } from "./wire.ts";
 
 /** A Kafka message and the codec it goes with. */
 export interface KafkaMessage {
@@ -42,16 +42,18 @@ const specError = (code: number): ErrorCode => {
   return name as ErrorCode;
 };
 
-const safe = (value: bigint, field: string): number => {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
-    throw new KafkaDecodeError(`${field} ${value} is beyond what this implementation models (2^53)`);
-  return Number(value);
-};
-
 /** The one topic and one partition of a KRaft message, or a decode error naming what is there. */
 const only = <T>(items: readonly T[], what: string): T => {
   if (items.length !== 1) throw new KafkaDecodeError(`a KRaft message has ${items.length} ${what}, not 1`);
   return items[0]!;
+};
+
+/** The one topic of a KRaft message and its one partition. */
+const onlyPartition = <T extends { readonly partitions: readonly unknown[] }>(
+  topics: readonly T[],
+): [T, T["partitions"][number]] => {
+  const topic = only(topics, "topics");
+  return [topic, only(topic.partitions, "partitions")];
 };
 
 const optionalUuid = <K extends string>(key: K, value: string): { [P in K]?: string } =>
@@ -164,8 +166,7 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
   switch (apiKey) {
     case generated.VoteRequest.apiKey: {
       const r = data as generated.VoteRequestData;
-      const topic = only(r.topics, "topics");
-      const p = only(topic.partitions, "partitions");
+      const [topic, p] = onlyPartition(r.topics);
       const vote: VoteRequest = {
         _tag: "VoteRequest",
         clusterId: r.clusterId,
@@ -177,15 +178,14 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
         ...optionalUuid("replicaDirectoryId", p.replicaDirectoryId),
         ...optionalUuid("voterDirectoryId", p.voterDirectoryId),
         lastOffsetEpoch: p.lastOffsetEpoch,
-        lastOffset: safe(p.lastOffset, "lastOffset"),
+        lastOffset: safeNumber(p.lastOffset, "lastOffset"),
         preVote: p.preVote,
       };
       return vote;
     }
     case generated.BeginQuorumEpochRequest.apiKey: {
       const r = data as generated.BeginQuorumEpochRequestData;
-      const topic = only(r.topics, "topics");
-      const p = only(topic.partitions, "partitions");
+      const [topic, p] = onlyPartition(r.topics);
       const begin: BeginQuorumEpochRequest = {
         _tag: "BeginQuorumEpochRequest",
         clusterId: r.clusterId,
@@ -200,8 +200,7 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
     }
     case generated.EndQuorumEpochRequest.apiKey: {
       const r = data as generated.EndQuorumEpochRequestData;
-      const topic = only(r.topics, "topics");
-      const p = only(topic.partitions, "partitions");
+      const [topic, p] = onlyPartition(r.topics);
       const end: EndQuorumEpochRequest = {
         _tag: "EndQuorumEpochRequest",
         clusterId: r.clusterId,
@@ -223,8 +222,7 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
     }
     case generated.FetchRequest.apiKey: {
       const r = data as generated.FetchRequestData;
-      const topic = only(r.topics, "topics");
-      const p = only(topic.partitions, "partitions");
+      const [topic, p] = onlyPartition(r.topics);
       const fetch: FetchRequest = {
         _tag: "FetchRequest",
         clusterId: r.clusterId,
@@ -235,18 +233,17 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
         topicId: topic.topicId,
         partition: p.partition,
         currentLeaderEpoch: p.currentLeaderEpoch,
-        fetchOffset: safe(p.fetchOffset, "fetchOffset"),
+        fetchOffset: safeNumber(p.fetchOffset, "fetchOffset"),
         lastFetchedEpoch: p.lastFetchedEpoch,
         ...(p.highWatermark === 9223372036854775807n
           ? {}
-          : { highWatermark: safe(p.highWatermark, "highWatermark") }),
+          : { highWatermark: safeNumber(p.highWatermark, "highWatermark") }),
       };
       return fetch;
     }
     case generated.DescribeQuorumRequest.apiKey: {
       const r = data as generated.DescribeQuorumRequestData;
-      const topic = only(r.topics, "topics");
-      const p = only(topic.partitions, "partitions");
+      const [topic, p] = onlyPartition(r.topics);
       return { _tag: "DescribeQuorumRequest", topicName: topic.topicName, partitionIndex: p.partitionIndex };
     }
     default:
@@ -354,12 +351,10 @@ export const specResponse = (
   data: unknown,
   batches: (records: Uint8Array) => readonly RecordBatch[],
 ): SpecResponse => {
-  const partitionOf = (topics: readonly { partitions: readonly unknown[] }[]) =>
-    only(only(topics, "topics").partitions, "partitions");
   switch (apiKey) {
     case generated.VoteResponse.apiKey: {
       const r = data as generated.VoteResponseData;
-      const p = partitionOf(r.topics) as generated.VoteResponsePartitionData;
+      const p = onlyPartition(r.topics)[1];
       const vote: VoteResponse = {
         _tag: "VoteResponse",
         errorCode: specError(r.errorCode !== 0 ? r.errorCode : p.errorCode),
@@ -372,7 +367,7 @@ export const specResponse = (
     case generated.BeginQuorumEpochResponse.apiKey:
     case generated.EndQuorumEpochResponse.apiKey: {
       const r = data as generated.BeginQuorumEpochResponseData;
-      const p = partitionOf(r.topics) as generated.BeginQuorumEpochResponsePartitionData;
+      const p = onlyPartition(r.topics)[1];
       const fields = {
         errorCode: specError(r.errorCode !== 0 ? r.errorCode : p.errorCode),
         leaderId: p.leaderId,
@@ -386,19 +381,19 @@ export const specResponse = (
     }
     case generated.FetchResponse.apiKey: {
       const r = data as generated.FetchResponseData;
-      const p = only(only(r.responses, "topics").partitions, "partitions");
+      const [, p] = onlyPartition(r.responses);
       const records = p.records === null || p.records.length === 0 ? null : p.records;
       const fetch: FetchResponse = {
         _tag: "FetchResponse",
         errorCode: specError(r.errorCode !== 0 ? r.errorCode : p.errorCode),
-        highWatermark: safe(p.highWatermark, "highWatermark"),
-        logStartOffset: safe(p.logStartOffset, "logStartOffset"),
+        highWatermark: safeNumber(p.highWatermark, "highWatermark"),
+        logStartOffset: safeNumber(p.logStartOffset, "logStartOffset"),
         ...(p.divergingEpoch.epoch < 0
           ? {}
           : {
               divergingEpoch: {
                 epoch: p.divergingEpoch.epoch,
-                endOffset: safe(p.divergingEpoch.endOffset, "divergingEpoch.endOffset"),
+                endOffset: safeNumber(p.divergingEpoch.endOffset, "divergingEpoch.endOffset"),
               },
             }),
         leaderId: p.currentLeader.leaderId,

@@ -25,7 +25,6 @@ const ATTRIBUTES_OFFSET = 21;
 
 /** The attributes bit of a control batch. */
 export const CONTROL_ATTRIBUTE = 0x20;
-const CONTROL = CONTROL_ATTRIBUTE;
 
 export interface RecordHeader {
   readonly key: string;
@@ -55,7 +54,7 @@ export interface RecordBatch {
   readonly records: readonly KafkaRecord[];
 }
 
-export const isControlBatch = (batch: RecordBatch): boolean => (batch.attributes & CONTROL) !== 0;
+export const isControlBatch = (batch: RecordBatch): boolean => (batch.attributes & CONTROL_ATTRIBUTE) !== 0;
 
 const nullableBytesSize = (b: Uint8Array | null): number =>
   b === null ? varintSize(-1) : varintSize(b.length) + b.length;

@@ -328,6 +328,13 @@ for (let i = 0; i < BASE64URL.length; i++) BASE64URL_INDEX[BASE64URL.charCodeAt(
 
 export const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
+/** An int64 the spec keeps as a JS number (offsets, epochs, ids): beyond 2^53 is a decode error, not rounded. */
+export const safeNumber = (value: bigint, field: string): number => {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
+    throw new KafkaDecodeError(`${field} ${value} is beyond what this implementation models (2^53)`);
+  return Number(value);
+};
+
 export const uuidString = (bytes: Uint8Array): string => {
   let out = "";
   let i = 0;
