@@ -14,8 +14,10 @@ import {
   controlRecordKey,
   controlRecordType,
   encodeBatchInPlace,
+  isControlBatch,
   metadataRecordFrame,
   metadataRecordValue,
+  type RecordBatch,
   type RecordToWrite,
 } from "./records.ts";
 import { KafkaDecodeError, safeNumber, unsignedVarintSize, ZERO_UUID } from "./wire.ts";
@@ -386,4 +388,42 @@ export const encodeLogBatch = (
     },
     records,
   );
+};
+
+/** A record of a batch that cannot be read: `index` is its place in the batch. */
+export class LogRecordDecodeError extends KafkaDecodeError {
+  readonly index: number;
+  constructor(index: number, message: string) {
+    super(message);
+    this.index = index;
+  }
+}
+
+/**
+ * The log items of one Kafka record batch of the metadata log: its LeaderChangeMessages or metadata
+ * records, each at the batch's epoch. A record this version cannot read (another control type, a
+ * record type the spec does not model, offsets out of order) is a LogRecordDecodeError.
+ */
+export const decodeLogBatch = (batch: RecordBatch): LogItem[] => {
+  const control = isControlBatch(batch);
+  return batch.records.map((r, i): LogItem => {
+    try {
+      if (r.offsetDelta !== i)
+        throw new KafkaDecodeError(`offset delta ${r.offsetDelta} where ${i} was expected`);
+      if (control) {
+        const decoded = decodeControlRecord(r.key, r.value);
+        if (decoded._tag !== "LeaderChangeMessage")
+          throw new KafkaDecodeError(`control record type ${decoded.type} is not one this version writes`);
+        return { epoch: batch.partitionLeaderEpoch, control: decoded, record: null };
+      }
+      if (r.value === null) throw new KafkaDecodeError("a metadata record has no value");
+      const decoded = decodeMetadataRecord(r.value);
+      if (decoded._tag === "Unmodelled")
+        throw new KafkaDecodeError(`${decoded.type} is not a record type this version models`);
+      return { epoch: batch.partitionLeaderEpoch, control: null, record: decoded };
+    } catch (error) {
+      if (error instanceof KafkaDecodeError) throw new LogRecordDecodeError(i, error.message);
+      throw error;
+    }
+  });
 };

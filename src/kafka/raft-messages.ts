@@ -18,10 +18,13 @@ import type {
   VoteResponse,
 } from "../../spec/raft/messages.ts";
 import { ErrorCode } from "../../spec/raft/primitives.ts";
-import type { MessageCodec } from "./codec.ts";
+import { decodeMessage, type MessageCodec } from "./codec.ts";
 import { errorCode, errorName } from "./errors.ts";
 import * as generated from "./generated/messages.ts";
-import { KafkaDecodeError, safeNumber, ZERO_UUID } from "./wire.ts";
+import { RequestHeader, ResponseHeader } from "./generated/messages.ts";
+import { decodeLogBatch, type LogItem } from "./metadata-records.ts";
+import { readRecordBatches } from "./records.ts";
+import { KafkaDecodeError, KafkaEncodeError, Reader, safeNumber, Writer, ZERO_UUID } from "./wire.ts";
 
 /** A Kafka message and the codec it goes with. */
 export interface KafkaMessage {
@@ -406,3 +409,150 @@ export const specResponse = (
       throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft response`);
   }
 };
+
+// ---- frames between nodes ------------------------------------------------------------------------
+
+/** The header version for a message at `version`: the flexible one (request v2, response v1) or the one before. */
+const flexible = (codec: MessageCodec<unknown>, version: number): boolean =>
+  codec.lowestFlexibleVersion >= 0 && version >= codec.lowestFlexibleVersion;
+
+/** The responses of the KRaft APIs a node sends, by API key. */
+const RESPONSE_CODECS: ReadonlyMap<number, MessageCodec<unknown>> = new Map(
+  [
+    generated.VoteResponse,
+    generated.BeginQuorumEpochResponse,
+    generated.EndQuorumEpochResponse,
+    generated.FetchResponse,
+  ].map((codec) => [codec.apiKey, codec as MessageCodec<unknown>]),
+);
+
+/** A KRaft request as one node sends it to another, ready for the wire. */
+export interface OutgoingRaftRequest {
+  readonly apiKey: number;
+  readonly version: number;
+  /** The request header, then the message (the frame's length prefix is the transport's). */
+  readonly body: Uint8Array;
+}
+
+/**
+ * A KRaft request as Kafka's request frame body, at the highest version Kafka 4.4 speaks (Vote v2,
+ * BeginQuorumEpoch v1, EndQuorumEpoch v1, Fetch v18), under `correlationId`.
+ */
+export const encodeRaftRequest = (
+  request: RaftRequest,
+  correlationId: number,
+  clientId: string,
+): OutgoingRaftRequest => {
+  const { codec, data } = kafkaRequest(request);
+  const version = codec.highestVersion;
+  const header = { requestApiKey: codec.apiKey, requestApiVersion: version, correlationId, clientId };
+  const headerVersion = flexible(codec, version) ? 2 : 1;
+  const w = Writer.ofSize(RequestHeader.size(header, headerVersion) + codec.size(data, version));
+  RequestHeader.write(w, header, headerVersion);
+  codec.write(w, data, version);
+  return { apiKey: codec.apiKey, version, body: w.buffer };
+};
+
+/** The node a KRaft request comes from, as the request names it. */
+export const raftRequestSender = (request: RaftRequest): number => {
+  switch (request._tag) {
+    case "VoteRequest":
+    case "FetchRequest":
+      return request.replicaId;
+    case "BeginQuorumEpochRequest":
+    case "EndQuorumEpochRequest":
+      return request.leaderId;
+    case "DescribeQuorumRequest":
+      return -1;
+  }
+};
+
+/** The records a Fetch response brought: the spec's batches (one per epoch run) and what each offset holds. */
+export interface FetchedRecords {
+  readonly batches: readonly RecordBatch[];
+  readonly items: readonly LogItem[];
+}
+
+/**
+ * Read a Fetch response's record batches (each checked against its CRC-32C) into the spec's batch
+ * descriptions, one per run of one epoch as the leader's log lists them (R63), and their log items.
+ * Batches must follow each other without a gap.
+ */
+export const readFetchedRecords = (records: Uint8Array): FetchedRecords => {
+  const { batches } = readRecordBatches(records);
+  const described: { baseOffset: number; epoch: number; count: number }[] = [];
+  const items: LogItem[] = [];
+  for (const batch of batches) {
+    const baseOffset = safeNumber(batch.baseOffset, "baseOffset");
+    const last = described.at(-1);
+    if (last !== undefined && last.baseOffset + last.count !== baseOffset)
+      throw new KafkaDecodeError(
+        `a Fetch response's batch at offset ${baseOffset} does not follow the one ending at ${last.baseOffset + last.count}`,
+      );
+    const batchItems = decodeLogBatch(batch);
+    if (batchItems.length === 0) continue;
+    items.push(...batchItems);
+    if (last !== undefined && last.epoch === batch.partitionLeaderEpoch) last.count += batchItems.length;
+    else described.push({ baseOffset, epoch: batch.partitionLeaderEpoch, count: batchItems.length });
+  }
+  return { batches: described, items };
+};
+
+/** A KRaft response as a node receives it: the spec's message, and a Fetch response's records. */
+export interface IncomingRaftResponse {
+  readonly response: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>;
+  readonly fetched: readonly LogItem[] | null;
+}
+
+/**
+ * A response frame body to a KRaft request sent at `apiKey` and `version`: its header, then the
+ * message, as the spec's. Anything KRaft never answers is a KafkaDecodeError.
+ */
+export const decodeRaftResponse = (
+  body: Uint8Array,
+  apiKey: number,
+  version: number,
+): IncomingRaftResponse => {
+  const codec = RESPONSE_CODECS.get(apiKey);
+  if (codec === undefined) throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft request`);
+  const r = new Reader(body);
+  ResponseHeader.read(r, flexible(codec, version) ? 1 : 0);
+  const data = decodeMessage(codec, body.subarray(r.offset), version);
+  let fetched: readonly LogItem[] | null = null;
+  const { response } = specResponse(apiKey, data, (records) => {
+    const read = readFetchedRecords(records);
+    fetched = read.items;
+    return read.batches;
+  });
+  return { response, fetched };
+};
+
+/**
+ * How a node answers a KRaft request that came as Kafka's: the answer's frame body (response header
+ * under the request's correlation id, then the message at the request's version), with a Fetch
+ * response's records as Kafka batch bytes.
+ */
+export const raftResponseFrame = (
+  apiKey: number,
+  version: number,
+  correlationId: number,
+  response: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>,
+  answering: Answering,
+  records: Uint8Array | null,
+): Uint8Array => {
+  const codec = RESPONSE_CODECS.get(apiKey);
+  if (codec === undefined) throw new KafkaEncodeError(`API key ${apiKey} is not a KRaft request`);
+  const { data } = kafkaResponse(response, answering, records);
+  const headerVersion = flexible(codec, version) ? 1 : 0;
+  const header = { correlationId };
+  const w = Writer.ofSize(ResponseHeader.size(header, headerVersion) + codec.size(data, version));
+  ResponseHeader.write(w, header, headerVersion);
+  codec.write(w, data, version);
+  return w.buffer;
+};
+
+/** The topic and partition a KRaft request names, which its answer repeats. */
+export const answeringOf = (request: RaftRequest): Answering =>
+  request._tag === "FetchRequest"
+    ? { topicName: "", topicId: request.topicId, partitionIndex: request.partition }
+    : { topicName: request.topicName, topicId: ZERO_UUID, partitionIndex: request.partitionIndex };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MetadataImage } from "../../spec/metadata/image.ts";
+import type { VoteRequest as VoteRequestOfSpec } from "../../spec/raft/messages.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import { KafkaError } from "./errors.ts";
 import {
@@ -25,7 +26,10 @@ import {
   MetadataResponse,
   RequestHeader,
   ResponseHeader,
+  VoteRequest,
+  type VoteRequestData,
 } from "./generated/messages.ts";
+import { decodeRaftResponse, encodeRaftRequest, kafkaRequest, raftRequestSender } from "./raft-messages.ts";
 import { handleKafkaRequest, type KafkaServerContext } from "./server.ts";
 import { Reader } from "./wire.ts";
 
@@ -151,9 +155,56 @@ describe("Kafka's protocol on a node's listeners", () => {
     if (controller._tag !== "Answer") throw new Error(`not answered: ${controller._tag}`);
     expect(answer(ApiVersionsResponse, controller.body, 3, 0).message.apiKeys.map((a) => a.apiKey)).toEqual([
       // What Kafka's controller listeners serve: no Metadata; the admin APIs, passed to the active
-      // controller (R148).
-      18, 60, 55, 19, 20, 37, 32, 44, 33, 43,
+      // controller (R148); KRaft's own RPCs (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch).
+      18, 60, 55, 19, 20, 37, 32, 44, 33, 43, 52, 53, 54, 1,
     ]);
+  });
+
+  it("KRaft's RPCs between nodes: a request in Kafka's bytes reaches the Raft layer, its answer goes back as Kafka's", () => {
+    const vote: VoteRequestOfSpec = {
+      _tag: "VoteRequest",
+      clusterId: "c",
+      voterId: 2,
+      topicName: "__cluster_metadata",
+      partitionIndex: 0,
+      replicaEpoch: 4,
+      replicaId: 1,
+      lastOffsetEpoch: 3,
+      lastOffset: 17,
+      preVote: true,
+    };
+    const sent = encodeRaftRequest(vote, 77, "raft-client-1");
+    expect([sent.apiKey, sent.version]).toEqual([52, 2]);
+    // Only a controller listener takes it; a broker listener closes, as for any API it does not serve.
+    expect(handleKafkaRequest(sent.body, context)._tag).toBe("Close");
+    const outcome = handleKafkaRequest(sent.body, { ...context, controllerListener: true });
+    if (outcome._tag !== "Raft") throw new Error(`not for the Raft layer: ${outcome._tag}`);
+    expect(outcome.request).toEqual(vote);
+    expect(outcome.correlationId).toBe(77);
+    expect(raftRequestSender(outcome.request)).toBe(1);
+    const granted = {
+      _tag: "VoteResponse",
+      errorCode: "NONE",
+      leaderId: -1,
+      leaderEpoch: 4,
+      voteGranted: true,
+    } as const;
+    const body = outcome.respond(granted, null);
+    expect(new DataView(body.buffer, body.byteOffset).getInt32(0)).toBe(77);
+    expect(decodeRaftResponse(body, sent.apiKey, sent.version)).toEqual({ response: granted, fetched: null });
+    // A shape KRaft never sends (two partitions) closes the connection, naming why.
+    const data = kafkaRequest(vote).data as VoteRequestData;
+    const topic = data.topics[0]!;
+    const twoPartitions = {
+      ...data,
+      topics: [{ ...topic, partitions: [topic.partitions[0]!, topic.partitions[0]!] }],
+    };
+    expect(
+      handleKafkaRequest(request(VoteRequest, 52, 2, twoPartitions, 2), {
+        ...context,
+        controllerListener: true,
+      }),
+    ).toEqual({ _tag: "Close", reason: "VoteRequest v2: a KRaft message has 2 partitions, not 1" });
   });
 
   it("KIP-511: an ApiVersions version it does not speak is answered in v0 with UNSUPPORTED_VERSION", () => {

@@ -7,7 +7,11 @@
 // other API is absent from ApiVersions, so clients see it unsupported before they ask.
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
-import type { DescribeQuorumResponse as RaftDescribeQuorumResponse } from "../../spec/raft/messages.ts";
+import type {
+  DescribeQuorumResponse as RaftDescribeQuorumResponse,
+  RaftRequest,
+  RaftResponse,
+} from "../../spec/raft/messages.ts";
 import {
   alterConfigsRequest,
   alterConfigsResponse,
@@ -32,6 +36,8 @@ import {
   ApiVersionsRequest,
   ApiVersionsResponse,
   type ApiVersionsResponseData,
+  BeginQuorumEpochRequest,
+  BeginQuorumEpochResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
   CreateTopicsRequest,
@@ -49,6 +55,10 @@ import {
   type DescribeQuorumResponseData,
   ElectLeadersRequest,
   ElectLeadersResponse,
+  EndQuorumEpochRequest,
+  EndQuorumEpochResponse,
+  FetchRequest,
+  FetchResponse,
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
   MetadataRequest,
@@ -56,7 +66,10 @@ import {
   type MetadataResponseData,
   RequestHeader,
   ResponseHeader,
+  VoteRequest,
+  VoteResponse,
 } from "./generated/messages.ts";
+import { answeringOf, raftResponseFrame, specRequest } from "./raft-messages.ts";
 import { KafkaDecodeError, Reader, Writer, ZERO_UUID } from "./wire.ts";
 
 /** What a node knows that the answers need. */
@@ -84,7 +97,8 @@ export interface KafkaServerContext {
  */
 type Reply<A> =
   | { readonly answer: A }
-  | { readonly forward: NodeRequest; readonly render: (response: NodeResponse) => A };
+  | { readonly forward: NodeRequest; readonly render: (response: NodeResponse) => A }
+  | { readonly raft: RaftRequest };
 
 type Handler<Q, A> = (request: Q, version: number, context: KafkaServerContext) => Reply<A>;
 
@@ -156,6 +170,18 @@ const ADMIN_APIS: readonly Api[] = [
     render: (answer) => electLeadersResponse(request, answer),
   })),
 ];
+/**
+ * KRaft's own RPCs between nodes (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch), on controller
+ * listeners as Kafka's: the request goes to the Raft layer, which answers it (R40–R76).
+ */
+const raftApi = (request: AnyMessageCodec, response: AnyMessageCodec): Api =>
+  api(request, response, (data) => ({ raft: specRequest(request.apiKey, data) }));
+const RAFT_APIS: readonly Api[] = [
+  raftApi(VoteRequest, VoteResponse),
+  raftApi(BeginQuorumEpochRequest, BeginQuorumEpochResponse),
+  raftApi(EndQuorumEpochRequest, EndQuorumEpochResponse),
+  raftApi(FetchRequest, FetchResponse),
+];
 const BROKER_APIS = byKey([
   API_VERSIONS,
   api(MetadataRequest, MetadataResponse, (request, version, context) => ({
@@ -165,7 +191,7 @@ const BROKER_APIS = byKey([
   DESCRIBE_QUORUM,
   ...ADMIN_APIS,
 ]);
-const CONTROLLER_APIS = byKey([API_VERSIONS, DESCRIBE_CLUSTER, DESCRIBE_QUORUM, ...ADMIN_APIS]);
+const CONTROLLER_APIS = byKey([API_VERSIONS, DESCRIBE_CLUSTER, DESCRIBE_QUORUM, ...ADMIN_APIS, ...RAFT_APIS]);
 
 export const servedApis = (controllerListener: boolean): ReadonlyMap<number, Api> =>
   controllerListener ? CONTROLLER_APIS : BROKER_APIS;
@@ -179,7 +205,17 @@ export type KafkaOutcome =
       readonly request: NodeRequest;
       readonly respond: (response: NodeResponse) => Uint8Array;
     }
+  /** A KRaft request for the Raft layer; `respond` renders the Raft layer's answer to it. */
+  | {
+      readonly _tag: "Raft";
+      readonly request: RaftRequest;
+      readonly correlationId: number;
+      readonly respond: (response: RaftAnswer, records: Uint8Array | null) => Uint8Array;
+    }
   | { readonly _tag: "Close"; readonly reason: string };
+
+/** What the Raft layer answers a KRaft request with. */
+export type RaftAnswer = Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>;
 
 /** The request header's version: v2 for a flexible request version, v1 before (Kafka 4 has no v0 left here). */
 const requestHeaderVersion = (served: Api, version: number): number =>
@@ -235,10 +271,13 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
     };
   }
   let request: unknown;
+  let reply: Reply<unknown>;
   try {
     const r = new Reader(body);
     RequestHeader.read(r, requestHeaderVersion(served, apiVersion));
     request = decodeMessage(served.request, body.subarray(r.offset), apiVersion);
+    // A KRaft request of a shape KRaft never sends (two partitions, say) is refused like bad bytes.
+    reply = served.handle(request, apiVersion, context);
   } catch (error) {
     if (error instanceof KafkaDecodeError)
       return { _tag: "Close", reason: `${served.request.name} v${apiVersion}: ${error.message}` };
@@ -246,7 +285,17 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
   }
   const headerVersion = responseHeaderVersion(served, apiVersion);
   const render = (value: unknown) => frame(correlationId, headerVersion, served.response, value, apiVersion);
-  const reply = served.handle(request, apiVersion, context);
+  if ("raft" in reply) {
+    const raft = reply.raft;
+    const answering = answeringOf(raft);
+    return {
+      _tag: "Raft",
+      request: raft,
+      correlationId,
+      respond: (response, records) =>
+        raftResponseFrame(apiKey, apiVersion, correlationId, response, answering, records),
+    };
+  }
   return "answer" in reply
     ? { _tag: "Answer", body: render(reply.answer) }
     : { _tag: "Forward", request: reply.forward, respond: (answer) => render(reply.render(answer)) };

@@ -1,22 +1,14 @@
-// The wire codec: length-prefixed frames (a 4-byte big-endian length, then the body) whose body is
-// JSON validated against the Effect Schemas of the spec's messages. Everything the transport carries
-// is a Frame; swapping this module for Apache Kafka's binary protocol (request header with apiKey,
-// apiVersion and correlation id, then the message) changes no caller.
+// The transport's frames: a 4-byte big-endian length, then the body. A body is either Kafka's binary
+// protocol (a request or response header, then the message: src/kafka/) or an openkraft JSON frame,
+// validated against the Effect Schemas of the spec's messages, which still carries the requests
+// spec/node routes (a broker's own, and what it passes to the controller) and the JSON admin
+// client's. The first byte tells them apart: "{" for JSON, never the first byte of a Kafka frame.
 import * as Schema from "effect/Schema";
-import { MetadataRecord } from "../../spec/metadata/records.ts";
 import { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
-import { ControlRecord, RaftMessage } from "../../spec/raft/messages.ts";
+import type { Connection, TransportHandlers } from "./services.ts";
 
 /** The largest frame accepted by default (Kafka's socket.request.max.bytes, 100 MiB). */
 export const MAX_FRAME_BYTES = 104_857_600;
-
-/** A log position as a Fetch response carries it: its epoch and a control or metadata record. */
-export const WireEntry = Schema.Struct({
-  epoch: Schema.Int,
-  control: Schema.NullOr(ControlRecord),
-  record: Schema.NullOr(MetadataRecord),
-});
-export type WireEntry = typeof WireEntry.Type;
 
 /** Read-only questions a client may ask any node, answered by the shell from the node's image. */
 export const ImageQuery = Schema.Union([
@@ -33,17 +25,16 @@ export type WireRequest = typeof WireRequest.Type;
 export { NodeResponse };
 
 export const Frame = Schema.Union([
-  /** A Raft RPC; a Fetch response carries the entries of its batches. */
-  Schema.TaggedStruct("Raft", {
-    from: Schema.Int,
-    correlationId: Schema.optionalKey(Schema.Int),
-    message: RaftMessage,
-    entries: Schema.optionalKey(Schema.Array(WireEntry)),
-  }),
   Schema.TaggedStruct("Request", { from: Schema.Int, correlationId: Schema.Int, request: WireRequest }),
   Schema.TaggedStruct("Response", { correlationId: Schema.Int, response: NodeResponse }),
 ]);
 export type Frame = typeof Frame.Type;
+
+/**
+ * What a node sends a peer: an openkraft JSON frame, or a Kafka request frame body (the KRaft RPCs);
+ * `key` names the request to fail if it never leaves (its dial failed).
+ */
+export type Outgoing = Frame | { readonly _tag: "Kafka"; readonly body: Uint8Array; readonly key: string };
 
 const decodeFrame = Schema.decodeUnknownSync(Frame);
 
@@ -89,6 +80,26 @@ export const decodeFrameBody = (body: Buffer): Frame => {
       throw new InvalidRequestError(problem, envelope.correlationId as number);
     throw new FrameError(problem);
   }
+};
+
+/** The first byte of an openkraft JSON frame ("{"); a Kafka frame starts with 0 (an API key or a correlation id below 2^24). */
+const JSON_FRAME_START = 0x7b;
+
+/**
+ * Hand one frame body to its handler: Kafka's protocol (a request on a listener, an answer on a
+ * connection this node opened) or a JSON frame, decoded here (a FrameError when it does not decode).
+ */
+export const routeBody = (
+  connection: Connection,
+  body: Buffer,
+  handlers: Pick<TransportHandlers, "onFrame" | "onKafkaRequest" | "onKafkaResponse">,
+): void => {
+  if (body[0] !== JSON_FRAME_START) {
+    if (connection.listener === "outbound") handlers.onKafkaResponse(connection, body);
+    else handlers.onKafkaRequest(connection, body);
+    return;
+  }
+  handlers.onFrame(connection, decodeFrameBody(body));
 };
 
 /** A request frame whose content is invalid: it is answered INVALID_REQUEST under its correlation id. */

@@ -11,7 +11,6 @@ import type { MetadataImage, OffsetRecord } from "../../spec/metadata/image.ts";
 import {
   initializeNode,
   type KraftNodeConfig,
-  type LogPayload,
   type LogReader,
   type NodeEffect,
   type NodeInput,
@@ -30,8 +29,11 @@ import {
   type RaftConfig,
   type TimerKind,
 } from "../../spec/raft/state.ts";
-import { handleKafkaRequest, type KafkaOutcome } from "../kafka/server.ts";
-import type { Frame, ImageQuery, WireEntry, WireRequest } from "./codec.ts";
+import type { LogItem } from "../kafka/metadata-records.ts";
+import { decodeRaftResponse, encodeRaftRequest, raftRequestSender } from "../kafka/raft-messages.ts";
+import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
+import { KafkaDecodeError } from "../kafka/wire.ts";
+import type { Frame, ImageQuery, Outgoing, WireRequest } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
 import { serveScrape } from "./scrape-http.ts";
@@ -48,7 +50,7 @@ import {
 /** An input waiting to be stepped; a Fetch answer keeps its records' payloads for the log. */
 interface Work {
   readonly input: NodeInput;
-  readonly entries?: readonly WireEntry[];
+  readonly entries?: readonly LogItem[];
 }
 
 /** A request this node sent and waits on. */
@@ -58,7 +60,29 @@ interface Outstanding {
   readonly correlationId: number;
   readonly cancel: Cancel;
   readonly api?: "Vote" | "BeginQuorumEpoch" | "EndQuorumEpoch" | "Fetch";
+  /** A Raft request's key among the requests sent in Kafka's protocol (wireRequests). */
+  readonly wireKey?: string;
 }
+
+/** A Raft request sent in Kafka's protocol: what its answer is decoded as, and the spec's id for it. */
+interface SentRaftRequest {
+  readonly key: string;
+  readonly apiKey: number;
+  readonly version: number;
+  readonly correlationId: number;
+}
+
+/** A Raft request that came in Kafka's protocol: where its answer goes, and how it is rendered. */
+interface RaftOrigin {
+  readonly connection: Connection;
+  readonly respond: (response: RaftAnswer, records: Uint8Array | null) => Uint8Array;
+}
+
+/**
+ * Correlation ids of the Raft requests a node sends stay below 2^24, so a Kafka frame on a peer
+ * connection never starts with "{" (an openkraft JSON frame's first byte).
+ */
+const WIRE_CORRELATION_IDS = 1 << 24;
 
 const RAFT_API: Record<string, Outstanding["api"]> = {
   VoteRequest: "Vote",
@@ -120,6 +144,11 @@ export class KraftNode {
   private readonly outstanding = new Map<string, Outstanding>();
   /** Requests this node must answer: where each answer goes, by requester and correlation id. */
   private readonly origins = new Map<string, Connection>();
+  /** Raft requests that came in Kafka's protocol and await the Raft layer's answer, by origin key. */
+  private readonly raftOrigins = new Map<string, RaftOrigin>();
+  /** Raft requests this node sent in Kafka's protocol, by peer and wire correlation id. */
+  private readonly wireRequests = new Map<string, SentRaftRequest>();
+  private nextWireId = 1;
   /** The client requests among them (queued.max.requests bounds how many). */
   private readonly clientRequests = new Set<string>();
   private metricsServer: Server | null = null;
@@ -256,6 +285,7 @@ export class KraftNode {
     this.transport = services.network.transport(
       {
         onFrame: (c, f) => this.onFrame(c, f),
+        onKafkaResponse: (c, body) => this.onKafkaResponse(c, body),
         onKafkaRequest: (c, body) => this.onKafkaRequest(c, body),
         onClose: (c) => this.onClose(c),
         onUndelivered: (peer, frames) => this.onUndelivered(peer, frames),
@@ -359,7 +389,8 @@ export class KraftNode {
 
   /** The log entry at `offset` as it travels in a Fetch answer (the simulator compares these). */
   entryJson(offset: number): string | undefined {
-    return offset >= 0 && offset < this.store.endOffset ? this.store.wireJson(offset, offset + 1) : undefined;
+    const entry = offset >= 0 ? this.store.entry(offset) : undefined;
+    return entry === undefined ? undefined : JSON.stringify(entry);
   }
 
   /** The committed image this node serves from. */
@@ -508,7 +539,7 @@ export class KraftNode {
   }
 
   /** Carry out spec/node's effects, strictly in order (R14: a send never overtakes a persist). */
-  private interpret(effects: readonly NodeEffect[], entries: readonly WireEntry[] | undefined): void {
+  private interpret(effects: readonly NodeEffect[], entries: readonly LogItem[] | undefined): void {
     let fetchBase = -1;
     for (const effect of effects) {
       switch (effect._tag) {
@@ -647,34 +678,119 @@ export class KraftNode {
 
   // ---- sending -------------------------------------------------------------------------------------
 
+  /**
+   * Send a Raft message in Kafka's protocol: a request on this node's connection to the peer, under a
+   * correlation id of the wire's own (the spec's ids are per node, Kafka's per connection); an answer
+   * on the connection its request came on.
+   */
   private sendRaft(to: number, message: RaftMessage, correlationId: number | undefined): void {
-    const frame: Frame =
-      correlationId === undefined
-        ? { _tag: "Raft", from: this.config.nodeId, message }
-        : { _tag: "Raft", from: this.config.nodeId, correlationId, message };
     if (isRequest(message)) {
       const api = RAFT_API[message._tag];
-      if (api !== undefined && correlationId !== undefined)
-        this.track({ kind: "raft", peer: to, correlationId, api });
-      this.transport.sendTo(to, frame);
+      if (api === undefined || correlationId === undefined || message._tag === "DescribeQuorumRequest")
+        return;
+      const wireId = this.nextWireId;
+      this.nextWireId = (this.nextWireId + 1) % WIRE_CORRELATION_IDS || 1;
+      const key = `raft:${to}:${correlationId}`;
+      const wireKey = `${to}:${wireId}`;
+      let outgoing: ReturnType<typeof encodeRaftRequest>;
+      try {
+        outgoing = encodeRaftRequest(message, wireId, this.clientId);
+      } catch (error) {
+        this.die(`could not encode a ${message._tag}: ${(error as Error).message}`);
+        return;
+      }
+      this.wireRequests.set(wireKey, {
+        key,
+        apiKey: outgoing.apiKey,
+        version: outgoing.version,
+        correlationId,
+      });
+      this.track({ kind: "raft", peer: to, correlationId, api, wireKey });
+      this.transport.sendTo(to, { _tag: "Kafka", body: outgoing.body, key });
       return;
     }
-    // An answer goes back on the connection its request came on.
+    if (message._tag === "DescribeQuorumResponse") return; // Answered to clients through spec/node (R88).
     const key = `raft:${to}:${correlationId ?? -1}`;
-    const connection = this.origins.get(key);
-    this.origins.delete(key);
-    if (connection === undefined) return; // The requester went away; its request is lost like any other.
-    if (message._tag === "FetchResponse" && message.records.length > 0) {
-      // The records travel as the store's cached JSON: made once, sent to every replica.
-      const first = message.records[0]!.baseOffset;
-      const last = message.records[message.records.length - 1]!;
-      const head = JSON.stringify(frame);
-      connection.sendText(
-        `${head.slice(0, -1)},"entries":${this.store.wireJson(first, last.baseOffset + last.count)}}`,
-      );
+    const origin = this.raftOrigins.get(key);
+    this.raftOrigins.delete(key);
+    if (origin === undefined) return; // The requester went away; its request is lost like any other.
+    // A Fetch answer's records are the stored batches' own bytes, made once and sent to every replica.
+    const records =
+      message._tag === "FetchResponse" && message.records.length > 0
+        ? this.store.batchBytes(
+            message.records[0]!.baseOffset,
+            message.records.at(-1)!.baseOffset + message.records.at(-1)!.count,
+          )
+        : null;
+    let body: Uint8Array;
+    try {
+      body = origin.respond(message, records);
+    } catch (error) {
+      this.kafkaFailed(origin.connection, error);
       return;
     }
-    connection.send(frame);
+    origin.connection.sendBytes(body);
+  }
+
+  /** Client id of this node's Raft requests, as Kafka's raft client names itself. */
+  private get clientId(): string {
+    return `raft-client-${this.config.nodeId}`;
+  }
+
+  /** A Kafka answer on a connection this node opened: to a Raft request it sent. */
+  private onKafkaResponse(connection: Connection, body: Buffer): void {
+    if (this.fatal !== null) return;
+    if (body.length < 4) {
+      this.peerFailed(connection, `a response of ${body.length} bytes`);
+      return;
+    }
+    const wireKey = `${connection.peer}:${body.readInt32BE(0)}`;
+    const sent = this.wireRequests.get(wireKey);
+    // An answer nobody waits for: its request timed out (and failed, R40(0)) or was never sent.
+    if (sent === undefined) return;
+    this.wireRequests.delete(wireKey);
+    let incoming: ReturnType<typeof decodeRaftResponse>;
+    try {
+      incoming = decodeRaftResponse(body, sent.apiKey, sent.version);
+    } catch (error) {
+      if (!(error instanceof KafkaDecodeError)) throw error;
+      this.peerFailed(connection, error.message);
+      return;
+    }
+    const o = this.outstanding.get(sent.key);
+    if (o !== undefined) {
+      o.cancel();
+      this.outstanding.delete(sent.key);
+    }
+    const input = {
+      _tag: "Received" as const,
+      from: connection.peer,
+      message: incoming.response,
+      correlationId: sent.correlationId,
+    };
+    const fetched = incoming.fetched;
+    this.enqueue(
+      fetched === null
+        ? { input: { _tag: "Raft", input } }
+        : {
+            input: {
+              _tag: "Raft",
+              input,
+              fetched: fetched.map((e) => ({ control: e.control, record: e.record })),
+            },
+            entries: fetched,
+          },
+    );
+  }
+
+  /** A peer answered with bytes this node cannot read: its connection closes, its requests fail. */
+  private peerFailed(connection: Connection, problem: string): void {
+    this.transport.malformedFrames.value++;
+    this.log.warn("closing a connection to a peer that sent a malformed answer", {
+      peer: connection.peer,
+      problem,
+    });
+    connection.close();
   }
 
   /** Answer a request spec/node handled: on the connection it came on. */
@@ -712,6 +828,7 @@ export class KraftNode {
     if (o === undefined) return;
     o.cancel();
     this.outstanding.delete(key);
+    if (o.wireKey !== undefined) this.wireRequests.delete(o.wireKey);
     if (o.kind === "raft" && o.api !== undefined) {
       this.enqueue({
         input: {
@@ -765,9 +882,6 @@ export class KraftNode {
     // the votes and fetches that elect a successor to a resigning leader (R35).
     if (this.fatal !== null) return;
     switch (frame._tag) {
-      case "Raft":
-        this.onRaft(connection, frame);
-        return;
       case "Request":
         this.onRequest(connection, frame.from, frame.correlationId, frame.request);
         return;
@@ -788,46 +902,6 @@ export class KraftNode {
         return;
       }
     }
-  }
-
-  private onRaft(connection: Connection, frame: Extract<Frame, { _tag: "Raft" }>): void {
-    const message = frame.message;
-    if (
-      connection.listener !== "outbound" &&
-      connection.listener !== this.config.controllerListenerName &&
-      message._tag !== "DescribeQuorumRequest"
-    ) {
-      connection.close();
-      return;
-    }
-    if (isRequest(message)) {
-      this.origins.set(`raft:${frame.from}:${frame.correlationId ?? -1}`, connection);
-    } else {
-      const key = `raft:${connection.peer >= 0 ? connection.peer : frame.from}:${frame.correlationId}`;
-      const o = this.outstanding.get(key);
-      if (o !== undefined) {
-        o.cancel();
-        this.outstanding.delete(key);
-      }
-    }
-    // R88: a fetch carries the time it arrived, which the leader keeps for DescribeQuorum (the reducer
-    // keeps no clock).
-    const input = {
-      _tag: "Received" as const,
-      from: frame.from,
-      message,
-      ...(frame.correlationId === undefined ? {} : { correlationId: frame.correlationId }),
-      ...(message._tag === "FetchRequest" ? { nowMs: this.clock.now() } : {}),
-    };
-    const fetched: LogPayload[] | undefined = frame.entries?.map((e) => ({
-      control: e.control,
-      record: e.record,
-    }));
-    this.enqueue(
-      frame.entries === undefined || fetched === undefined
-        ? { input: { _tag: "Raft", input } }
-        : { input: { _tag: "Raft", input, fetched }, entries: frame.entries },
-    );
   }
 
   private onRequest(
@@ -916,6 +990,14 @@ export class KraftNode {
       this.kafkaAnswered(connection, outcome.body);
       return;
     }
+    if (outcome._tag === "Raft") {
+      this.onRaftRequest(connection, outcome);
+      // Raft requests do not hold up the connection: a parked Fetch is answered when the leader
+      // decides (R63). Kafka's raft client has one request in flight per connection, so its answers
+      // still come in order.
+      this.kafkaNext(connection);
+      return;
+    }
     const from = clientIdOf(connection);
     const correlationId = this.nextKafkaCorrelationId++;
     // Before it is handed over: a leader may answer it at once, within admit.
@@ -950,9 +1032,34 @@ export class KraftNode {
   private kafkaAnswered(connection: Connection, body: Uint8Array): void {
     this.kafkaRequests.value++;
     connection.sendBytes(body);
+    this.kafkaNext(connection);
+  }
+
+  /** Take a connection's next Kafka request, if one waits. */
+  private kafkaNext(connection: Connection): void {
     const next = this.kafkaWaiting.get(connection)?.shift();
     if (next === undefined) this.kafkaWaiting.delete(connection);
     else this.handleKafka(connection, next);
+  }
+
+  /** A KRaft request from a peer (or a tool): to the Raft layer, its answer rendered back in Kafka's form. */
+  private onRaftRequest(connection: Connection, outcome: Extract<KafkaOutcome, { _tag: "Raft" }>): void {
+    const message = outcome.request;
+    const from = raftRequestSender(message);
+    this.raftOrigins.set(`raft:${from}:${outcome.correlationId}`, {
+      connection,
+      respond: outcome.respond,
+    });
+    // R88: a fetch carries the time it arrived, which the leader keeps for DescribeQuorum (the reducer
+    // keeps no clock).
+    const input = {
+      _tag: "Received" as const,
+      from,
+      message,
+      correlationId: outcome.correlationId,
+      ...(message._tag === "FetchRequest" ? { nowMs: this.clock.now() } : {}),
+    };
+    this.enqueue({ input: { _tag: "Raft", input } });
   }
 
   /** Kafka protocol requests answered (kraft_kafka_requests_total). */
@@ -995,10 +1102,9 @@ export class KraftNode {
   }
 
   /** Requests that never left because the dial to their peer failed fail now (R75: try again). */
-  private onUndelivered(peer: number, frames: readonly Frame[]): void {
+  private onUndelivered(peer: number, frames: readonly Outgoing[]): void {
     for (const frame of frames) {
-      if (frame._tag === "Raft" && frame.correlationId !== undefined)
-        this.fail(`raft:${peer}:${frame.correlationId}`);
+      if (frame._tag === "Kafka") this.fail(frame.key);
       else if (frame._tag === "Request") this.fail(`node:${peer}:${frame.correlationId}`);
     }
   }
@@ -1029,6 +1135,8 @@ export class KraftNode {
       this.clientRequests.delete(key);
       this.kafkaPending.delete(key);
     }
+    for (const [key, origin] of this.raftOrigins)
+      if (origin.connection === connection) this.raftOrigins.delete(key);
     this.kafkaWaiting.delete(connection);
     this.boundClientRequests();
     if (connection.peer < 0) return;

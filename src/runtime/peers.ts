@@ -2,7 +2,7 @@
 // one connection per peer, dialled on first use and redialled with backoff when lost or refused;
 // frames sent meanwhile wait (a bounded number) and fail at once when the dial fails. A failing peer
 // is logged at the first failure and then every DIAL_FAILURE_LOG_MS, its recovery once.
-import type { Frame } from "./codec.ts";
+import type { Outgoing } from "./codec.ts";
 import type { Log } from "./log.ts";
 import type { Cancel, Clock, Connection } from "./services.ts";
 
@@ -33,7 +33,7 @@ interface Peer extends PeerAddress {
   connection: Connection | null;
   connecting: boolean;
   /** Frames sent while the connection was being made; written once it is up. */
-  pending: Frame[];
+  pending: Outgoing[];
   backoffMs: number;
   retry: Cancel | null;
   /** Dials that failed in a row, and when that was last logged. */
@@ -41,13 +41,17 @@ interface Peer extends PeerAddress {
   failureLoggedAt: number;
 }
 
+/** Write one frame: Kafka's bytes as they are, a JSON frame as its text. */
+const write = (connection: Connection, frame: Outgoing): boolean =>
+  frame._tag === "Kafka" ? connection.sendBytes(frame.body) : connection.send(frame);
+
 export class Peers {
   private readonly peers = new Map<number, Peer>();
   private readonly clock: Clock;
   private readonly log: Log;
   private readonly dial: Dial;
   /** Frames that never left because their peer's dial failed (their requests fail now). */
-  private readonly onUndelivered: (peer: number, frames: readonly Frame[]) => void;
+  private readonly onUndelivered: (peer: number, frames: readonly Outgoing[]) => void;
   /** Whether the transport still runs (not closed, its node not crashed). */
   private readonly active: () => boolean;
 
@@ -55,7 +59,7 @@ export class Peers {
     clock: Clock,
     log: Log,
     dial: Dial,
-    onUndelivered: (peer: number, frames: readonly Frame[]) => void,
+    onUndelivered: (peer: number, frames: readonly Outgoing[]) => void,
     active: () => boolean,
   ) {
     this.clock = clock;
@@ -92,7 +96,7 @@ export class Peers {
         if (peer.failedDials > 0)
           this.log.info("reached a peer again", { peer: peer.id, failedDials: peer.failedDials });
         peer.failedDials = 0;
-        for (const frame of peer.pending.splice(0)) connection.send(frame);
+        for (const frame of peer.pending.splice(0)) write(connection, frame);
       },
       failed: (error) => {
         peer.connecting = false;
@@ -132,7 +136,7 @@ export class Peers {
    * Send to a peer node. Without a connection the frame waits (up to MAX_PENDING_FRAMES of them)
    * while one is made; false when the peer is unknown or the wait queue is full.
    */
-  sendTo(id: number, frame: Frame): boolean {
+  sendTo(id: number, frame: Outgoing): boolean {
     const peer = this.peers.get(id);
     if (peer === undefined) return false;
     if (peer.connection === null) {
@@ -141,7 +145,7 @@ export class Peers {
       this.connect(peer);
       return true;
     }
-    return peer.connection.send(frame);
+    return write(peer.connection, frame);
   }
 
   /** Open connections to every peer now, so the first messages need not wait for a dial. */

@@ -17,7 +17,7 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
-import type { Frame } from "./codec.ts";
+import type { Frame, Outgoing } from "./codec.ts";
 import type { Listener, TransportLimits } from "./config.ts";
 import type { Log } from "./log.ts";
 
@@ -91,13 +91,15 @@ export interface TransportHandlers {
   readonly onFrame: (connection: Connection, frame: Frame) => void;
   /** A request in Kafka's binary protocol on a listener a client connected to (src/kafka/server.ts). */
   readonly onKafkaRequest: (connection: Connection, body: Buffer) => void;
+  /** A Kafka response on a connection this node opened: the answer to a KRaft request it sent. */
+  readonly onKafkaResponse: (connection: Connection, body: Buffer) => void;
   /** A connection closed (either direction); requests in flight on it will never be answered. */
   readonly onClose: (connection: Connection) => void;
   /**
    * Frames queued for a peer while its connection was being made, when the dial failed: they never
    * left, so their requests fail now rather than at their timeout.
    */
-  readonly onUndelivered: (peer: number, frames: readonly Frame[]) => void;
+  readonly onUndelivered: (peer: number, frames: readonly Outgoing[]) => void;
 }
 
 /** What the metrics endpoint reports of a transport. */
@@ -119,7 +121,7 @@ export interface NodeTransport extends TransportCounters {
   /** Stop (or resume) reading the connections that came in on `listener` (queued.max.requests). */
   pauseReading(listener: string, paused: boolean): void;
   /** Send to a peer node; false when it cannot be sent (unknown peer, full wait queue). */
-  sendTo(id: number, frame: Frame): boolean;
+  sendTo(id: number, frame: Outgoing): boolean;
   close(): Promise<void>;
 }
 

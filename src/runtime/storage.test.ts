@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Random } from "../checker/random.ts";
 import { AccessControlEntryRecord } from "../kafka/generated/messages.ts";
 import { decodeMetadataRecord, encodeLogBatch } from "../kafka/metadata-records.ts";
+import { readFetchedRecords } from "../kafka/raft-messages.ts";
 import {
   encodeRecordBatch,
   isControlBatch,
@@ -165,7 +166,18 @@ describe("LogStore", () => {
     const again = new LogStore(dir, 1 << 20);
     expect(again.recovery).toEqual({ batches: 1, records: 3, truncated: null, lostFlushed: false });
     expect(again.slice(0, 3)).toEqual([noOp(1), config, topic(1, "a")]);
-    expect(JSON.parse(again.wireJson(0, 3))).toEqual([noOp(1), config, topic(1, "a")]);
+    // What a Fetch answer sends: the batch as it lies in the segment, byte for byte, and a range
+    // that cuts the batch encoded again with just its records.
+    const segment = readFileSync(join(dir, "00000000000000000000.log"));
+    expect(Buffer.from(again.batchBytes(0, 3))).toEqual(segment);
+    expect(readFetchedRecords(again.batchBytes(0, 3))).toEqual({
+      batches: [{ baseOffset: 0, epoch: 1, count: 3 }],
+      items: [noOp(1), config, topic(1, "a")],
+    });
+    expect(readFetchedRecords(again.batchBytes(1, 3))).toEqual({
+      batches: [{ baseOffset: 1, epoch: 1, count: 2 }],
+      items: [config, topic(1, "a")],
+    });
     again.close();
   });
 

@@ -12,14 +12,13 @@ import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/reco
 import type { ControlRecord } from "../../spec/raft/messages.ts";
 import type { LogState } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
-import { decodeControlRecord, decodeMetadataRecord, encodeLogBatch } from "../kafka/metadata-records.ts";
 import {
-  BATCH_HEADER_BYTES,
-  isControlBatch,
-  MAGIC_V2,
-  type RecordBatch,
-  readRecordBatch,
-} from "../kafka/records.ts";
+  decodeLogBatch,
+  encodeLogBatch,
+  type LogItem,
+  LogRecordDecodeError,
+} from "../kafka/metadata-records.ts";
+import { BATCH_HEADER_BYTES, MAGIC_V2, type RecordBatch, readRecordBatch } from "../kafka/records.ts";
 import { KafkaDecodeError, Reader } from "../kafka/wire.ts";
 import { crc32c } from "./crc32c.ts";
 import { type Disk, makeLiveDisk } from "./services.ts";
@@ -239,9 +238,6 @@ const CRC_COVERED_FROM = 21;
 const encodeBatch = (baseOffset: number, entries: readonly LogEntry[], nowMs: number): Uint8Array =>
   encodeLogBatch(baseOffset, entries, nowMs);
 
-/** The JSON of what a log position holds (its control record or metadata record), for JSON Fetch. */
-const itemJson = (e: LogEntry): string => JSON.stringify(e.control ?? e.record);
-
 interface SegmentFile {
   readonly baseOffset: number;
   readonly path: string;
@@ -269,6 +265,8 @@ interface BatchPosition {
   readonly segment: number;
   readonly position: number;
   readonly size: number;
+  /** The batch as written: what a Fetch response sends of it. */
+  readonly bytes: Uint8Array;
 }
 
 export interface RecoveryReport {
@@ -306,7 +304,6 @@ export class LogStore {
   private readonly index: BatchPosition[] = [];
   private readonly entries: LogEntry[] = [];
   /** Each entry's JSON, made once: Fetch answers to every replica reuse it. */
-  private readonly items: string[] = [];
   private fd: number | null = null;
   /** The active segment's offset index, open for appends. */
   private indexFd: number | null = null;
@@ -532,36 +529,31 @@ export class LogStore {
       if (error instanceof KafkaDecodeError) return `unreadable batch (${error.message})`;
       throw error;
     }
-    const control = isControlBatch(batch);
-    for (const [i, r] of batch.records.entries()) {
-      try {
-        if (r.offsetDelta !== i)
-          throw new KafkaDecodeError(`offset delta ${r.offsetDelta} where ${i} was expected`);
-        let entry: LogEntry;
-        if (control) {
-          const decoded = decodeControlRecord(r.key, r.value);
-          if (decoded._tag !== "LeaderChangeMessage")
-            throw new KafkaDecodeError(`control record type ${decoded.type} is not one this version writes`);
-          entry = { epoch: batch.partitionLeaderEpoch, control: decoded, record: null };
-        } else {
-          if (r.value === null) throw new KafkaDecodeError("a metadata record has no value");
-          const decoded = decodeMetadataRecord(r.value);
-          if (decoded._tag === "Unmodelled")
-            throw new KafkaDecodeError(`${decoded.type} is not a record type this version models`);
-          entry = { epoch: batch.partitionLeaderEpoch, control: null, record: decodeRecord(decoded) };
-        }
-        this.entries.push(entry);
-        this.items.push(itemJson(entry));
-      } catch (error) {
-        // The CRC says this batch is whole: it may be committed, so it is never cut.
-        throw new StorageError(
-          `${this.segments[segment]!.path.split("/").at(-1)} holds a record at offset ${expected + i} that this version cannot read (${(error as Error).message.split("\n")[0]}); refusing to start rather than cut it`,
-        );
-      }
+    let items: LogItem[];
+    let at = expected;
+    try {
+      items = decodeLogBatch(batch).map((item, i) => {
+        at = expected + i;
+        return item.record === null ? item : { ...item, record: decodeRecord(item.record) };
+      });
+    } catch (error) {
+      if (error instanceof LogRecordDecodeError) at = expected + error.index;
+      // The CRC says this batch is whole: it may be committed, so it is never cut.
+      throw new StorageError(
+        `${this.segments[segment]!.path.split("/").at(-1)} holds a record at offset ${at} that this version cannot read (${(error as Error).message.split("\n")[0]}); refusing to start rather than cut it`,
+      );
     }
+    this.entries.push(...items);
     const file = this.segments[segment]!;
     this.indexBatch(file, expected + batch.records.length - 1, position, size);
-    this.index.push({ baseOffset: expected, count: batch.records.length, segment, position, size });
+    this.index.push({
+      baseOffset: expected,
+      count: batch.records.length,
+      segment,
+      position,
+      size,
+      bytes: data.subarray(position, position + size),
+    });
     return size;
   }
 
@@ -630,34 +622,57 @@ export class LogStore {
       const indexFd = this.indexFd;
       file.indexStale = !this.derived(() => this.disk.write(indexFd, indexEntry));
     }
-    this.index.push({ baseOffset, count: entries.length, segment, position: file.size, size: buf.length });
+    this.index.push({
+      baseOffset,
+      count: entries.length,
+      segment,
+      position: file.size,
+      size: buf.length,
+      bytes: buf,
+    });
     file.size += buf.length;
     this.entries.push(...entries);
-    for (const e of entries) this.items.push(itemJson(e));
     if (newEpoch) this.writeEpochCheckpoint();
   }
 
-  /** Entries `from`..`to` as the JSON array of wire entries ({epoch, control, record}). */
-  wireJson(from: number, to: number): string {
-    // Concatenated rather than joined: V8 keeps the pieces as a rope and flattens it once, when the
-    // frame is written into its buffer.
-    let json = "[";
-    for (let offset = from; offset < to; offset++) {
-      const e = this.entries[offset]!;
-      const item = this.items[offset]!;
-      if (offset > from) json += ",";
-      json +=
-        e.control !== null
-          ? `{"epoch":${e.epoch},"control":${item},"record":null}`
-          : `{"epoch":${e.epoch},"control":null,"record":${item}}`;
+  /**
+   * Entries `from`..`to` as Kafka record batches, as a Fetch response carries them (R63): the stored
+   * batches' own bytes, made once at append and sent to every replica; only a batch that the range
+   * cuts (a follower whose log came from another leader ends inside one) is encoded again.
+   */
+  batchBytes(from: number, to: number): Uint8Array {
+    const parts: Uint8Array[] = [];
+    for (let i = this.batchAt(from); i < this.index.length; i++) {
+      const b = this.index[i]!;
+      if (b.baseOffset >= to) break;
+      const start = Math.max(from, b.baseOffset);
+      const end = Math.min(to, b.baseOffset + b.count);
+      parts.push(
+        start === b.baseOffset && end === b.baseOffset + b.count
+          ? b.bytes
+          : encodeBatch(start, this.entries.slice(start, end), this.now()),
+      );
     }
-    return `${json}]`;
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** The position in the batch list of the batch holding `offset` (the list's length past the end). */
+  private batchAt(offset: number): number {
+    let low = 0;
+    let high = this.index.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const b = this.index[mid]!;
+      if (b.baseOffset + b.count <= offset) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   /** Remove everything at or above `offset` (R67). A batch cut in two keeps its first part. */
   truncate(offset: number): void {
     if (offset >= this.entries.length) return;
-    const at = this.index.findIndex((b) => b.baseOffset + b.count > offset);
+    const at = this.batchAt(offset);
     const cut = this.index[at]!;
     const kept = this.entries.slice(cut.baseOffset, offset);
     if (this.fd !== null) {
@@ -684,7 +699,6 @@ export class LogStore {
     file.size = cut.position;
     this.index.length = at;
     this.entries.length = cut.baseOffset;
-    this.items.length = cut.baseOffset;
     // The segment's index loses its entries at or past the cut, and counts again from the last kept.
     while (file.index.length > 0 && file.index[file.index.length - 1]!.position >= cut.position)
       file.index.pop();

@@ -3,7 +3,7 @@
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { freeBasePort } from "../testing/local-cluster.ts";
-import { encodeFrameText, type Frame } from "./codec.ts";
+import { encodeFrameText, type Frame, type Outgoing } from "./codec.ts";
 import { DEFAULT_LIMITS, type TransportLimits } from "./config.ts";
 import { silentLog } from "./log.ts";
 import { type Connection, Transport } from "./transport.ts";
@@ -27,6 +27,7 @@ const serve = async (
         answer?.(c, f);
       },
       onKafkaRequest: () => {},
+      onKafkaResponse: () => {},
       onClose: (c) => closed.push(c),
       onUndelivered: () => {},
     },
@@ -145,12 +146,13 @@ describe("transport delivery", () => {
   });
 
   it("a frame queued for a peer nobody listens on fails at once, not at its request timeout", async () => {
-    const undelivered: { peer: number; frames: readonly Frame[] }[] = [];
+    const undelivered: { peer: number; frames: readonly Outgoing[] }[] = [];
     const warnings: { message: string; fields: Record<string, unknown> | undefined }[] = [];
     const transport = new Transport(
       {
         onFrame: () => {},
         onKafkaRequest: () => {},
+        onKafkaResponse: () => {},
         onClose: () => {},
         onUndelivered: (peer, frames) => undelivered.push({ peer, frames }),
       },

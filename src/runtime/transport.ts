@@ -3,12 +3,12 @@
 // the node driver tracks request timeouts and turns lost connections into failed requests.
 import { connect, createServer, type Server, type Socket } from "node:net";
 import {
-  decodeFrameBody,
   encodeFrameText,
-  type Frame,
   FrameError,
   FrameReader,
   InvalidRequestError,
+  type Outgoing,
+  routeBody,
 } from "./codec.ts";
 import { DEFAULT_LIMITS, type Listener, type TransportLimits } from "./config.ts";
 import type { Log } from "./log.ts";
@@ -152,15 +152,8 @@ export class Transport implements NodeTransport {
         this.waiting.add(socket);
       } else if (this.waiting.size > 0 && reader.buffered < before) this.resumeWaiting();
       for (const body of bodies) {
-        // Kafka's requests begin with an int16 API key (its first byte is 0 for every key there is);
-        // openkraft's JSON frames with "{". A client listener serves both.
-        if (listener !== "outbound" && body[0] !== 0x7b) {
-          this.handlers.onKafkaRequest(connection, body);
-          continue;
-        }
-        let frame: Frame;
         try {
-          frame = decodeFrameBody(body);
+          routeBody(connection, body, this.handlers);
         } catch (error) {
           if (error instanceof InvalidRequestError) {
             this.invalidRequests.value++;
@@ -176,10 +169,10 @@ export class Transport implements NodeTransport {
             });
             continue;
           }
-          this.reject(connection, error as Error);
+          if (!(error instanceof FrameError)) throw error;
+          this.reject(connection, error);
           return;
         }
-        this.handlers.onFrame(connection, frame);
       }
     });
     socket.on("error", () => {
@@ -283,7 +276,7 @@ export class Transport implements NodeTransport {
     socket.once("close", () => (connected ? events.lost() : events.failed(dialError)));
   }
 
-  sendTo(id: number, frame: Frame): boolean {
+  sendTo(id: number, frame: Outgoing): boolean {
     return this.peers.sendTo(id, frame);
   }
 

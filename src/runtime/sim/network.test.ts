@@ -9,6 +9,7 @@ import { Scheduler } from "./scheduler.ts";
 const handlers: TransportHandlers = {
   onFrame: () => {},
   onKafkaRequest: () => {},
+  onKafkaResponse: () => {},
   onClose: () => {},
   onUndelivered: () => {},
 };

@@ -2,9 +2,10 @@
 // in order after a random latency (so frames on different connections reorder); a partition drops
 // what crosses it silently until it heals, after which the connections that lost frames are reset; a
 // crashed node's connections close; a dial to an address nobody listens on, or across a partition,
-// fails. Frames travel as the JSON the live transport sends and are decoded by the same codec.
+// fails. Frames travel as the bytes the live transport sends (Kafka's protocol between nodes, JSON
+// frames where those remain) and are routed and decoded by the same code.
 import type { Random } from "../../checker/random.ts";
-import { decodeFrameBody, type Frame } from "../codec.ts";
+import { decodeFrameBody, type Frame, type Outgoing, routeBody } from "../codec.ts";
 import type { Listener, TransportLimits } from "../config.ts";
 import type { Log } from "../log.ts";
 import { type DialEvents, type PeerAddress, Peers } from "../peers.ts";
@@ -31,7 +32,7 @@ interface Link {
 interface Endpoint {
   readonly node: number;
   alive(): boolean;
-  deliver(connection: Connection, frame: Frame): void;
+  deliver(connection: Connection, body: Buffer): void;
   closed(connection: Connection): void;
 }
 
@@ -177,8 +178,11 @@ export class SimNetwork {
         peer,
         remote,
         send: (frame) => self.connection.sendText(JSON.stringify(frame)),
-        sendText: (body) => {
+        sendText: (text) => self.connection.sendBytes(Buffer.from(text)),
+        sendBytes: (bytes) => {
           if (link.closed || !owner.alive()) return false;
+          // A copy: the sender may reuse its buffer, and the far end reads what was sent then.
+          const body = Buffer.from(bytes);
           const far = link.a === self ? link.b : link.a;
           this.stats.frames++;
           if (owner instanceof SimTransport) owner.bytesOut.value += body.length;
@@ -192,12 +196,10 @@ export class SimNetwork {
           this.scheduler.at(arrival, () => {
             if (link.closed || !far.owner.alive()) return;
             if (far.owner instanceof SimTransport) far.owner.bytesIn.value += body.length;
-            far.owner.deliver(far.connection, decodeFrameBody(Buffer.from(body)));
+            far.owner.deliver(far.connection, body);
           });
           return true;
         },
-        // The simulated network carries openkraft's JSON frames; its clients speak nothing else.
-        sendBytes: () => false,
         close: () => this.close(link, link.a === self ? 0 : 1),
       },
     };
@@ -225,7 +227,7 @@ export class SimTransport implements NodeTransport, Endpoint {
   /** Frames read from connections that came in (the simulator's tests count them). */
   framesReadInbound = 0;
   /** Frames that arrived on a paused listener's connections, delivered in order once it resumes. */
-  private heldFrames: { readonly connection: Connection; readonly frame: Frame }[] = [];
+  private heldFrames: { readonly connection: Connection; readonly body: Buffer }[] = [];
 
   private readonly network: SimNetwork;
   readonly node: number;
@@ -257,12 +259,12 @@ export class SimTransport implements NodeTransport, Endpoint {
     return this.isAlive() && !this.closedDown;
   }
 
-  deliver(connection: Connection, frame: Frame): void {
+  deliver(connection: Connection, body: Buffer): void {
     if (!this.open.has(connection)) return;
-    if (this.pausedListeners.has(connection.listener)) this.heldFrames.push({ connection, frame });
+    if (this.pausedListeners.has(connection.listener)) this.heldFrames.push({ connection, body });
     else {
       if (connection.listener !== "outbound") this.framesReadInbound++;
-      this.handlers.onFrame(connection, frame);
+      routeBody(connection, body, this.handlers);
     }
   }
 
@@ -275,7 +277,7 @@ export class SimTransport implements NodeTransport, Endpoint {
     const resumed = this.heldFrames.filter((h) => h.connection.listener === listener);
     this.heldFrames = this.heldFrames.filter((h) => h.connection.listener !== listener);
     this.network.scheduler.after(0, () => {
-      for (const { connection, frame } of resumed) this.deliver(connection, frame);
+      for (const { connection, body } of resumed) this.deliver(connection, body);
     });
   }
 
@@ -320,7 +322,7 @@ export class SimTransport implements NodeTransport, Endpoint {
     });
   }
 
-  sendTo(id: number, frame: Frame): boolean {
+  sendTo(id: number, frame: Outgoing): boolean {
     return this.peers.sendTo(id, frame);
   }
 
@@ -371,7 +373,8 @@ export class SimClientEndpoint implements Endpoint {
     return true;
   }
 
-  deliver(_connection: Connection, frame: Frame): void {
+  deliver(_connection: Connection, body: Buffer): void {
+    const frame = decodeFrameBody(body);
     if (frame._tag !== "Response") return;
     const done = this.waiting.get(frame.correlationId);
     this.waiting.delete(frame.correlationId);
