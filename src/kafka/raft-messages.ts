@@ -18,13 +18,13 @@ import type {
   VoteResponse,
 } from "../../spec/raft/messages.ts";
 import { ErrorCode } from "../../spec/raft/primitives.ts";
-import { decodeMessage, type MessageCodec } from "./codec.ts";
+import type { MessageCodec } from "./codec.ts";
 import { errorCode, errorName } from "./errors.ts";
+import { type OutgoingRequest, readResponseFrame, requestFrame, responseFrame } from "./frames.ts";
 import * as generated from "./generated/messages.ts";
-import { RequestHeader, ResponseHeader } from "./generated/messages.ts";
 import { decodeLogBatch, type LogItem } from "./metadata-records.ts";
 import { readRecordBatches } from "./records.ts";
-import { KafkaDecodeError, KafkaEncodeError, Reader, safeNumber, Writer, ZERO_UUID } from "./wire.ts";
+import { KafkaDecodeError, KafkaEncodeError, safeNumber, ZERO_UUID } from "./wire.ts";
 
 /** A Kafka message and the codec it goes with. */
 export interface KafkaMessage {
@@ -412,10 +412,6 @@ export const specResponse = (
 
 // ---- frames between nodes ------------------------------------------------------------------------
 
-/** The header version for a message at `version`: the flexible one (request v2, response v1) or the one before. */
-const flexible = (codec: MessageCodec<unknown>, version: number): boolean =>
-  codec.lowestFlexibleVersion >= 0 && version >= codec.lowestFlexibleVersion;
-
 /** The responses of the KRaft APIs a node sends, by API key. */
 const RESPONSE_CODECS: ReadonlyMap<number, MessageCodec<unknown>> = new Map(
   [
@@ -426,14 +422,6 @@ const RESPONSE_CODECS: ReadonlyMap<number, MessageCodec<unknown>> = new Map(
   ].map((codec) => [codec.apiKey, codec as MessageCodec<unknown>]),
 );
 
-/** A KRaft request as one node sends it to another, ready for the wire. */
-export interface OutgoingRaftRequest {
-  readonly apiKey: number;
-  readonly version: number;
-  /** The request header, then the message (the frame's length prefix is the transport's). */
-  readonly body: Uint8Array;
-}
-
 /**
  * A KRaft request as Kafka's request frame body, at the highest version Kafka 4.4 speaks (Vote v2,
  * BeginQuorumEpoch v1, EndQuorumEpoch v1, Fetch v18), under `correlationId`.
@@ -442,15 +430,9 @@ export const encodeRaftRequest = (
   request: RaftRequest,
   correlationId: number,
   clientId: string,
-): OutgoingRaftRequest => {
+): OutgoingRequest => {
   const { codec, data } = kafkaRequest(request);
-  const version = codec.highestVersion;
-  const header = { requestApiKey: codec.apiKey, requestApiVersion: version, correlationId, clientId };
-  const headerVersion = flexible(codec, version) ? 2 : 1;
-  const w = Writer.ofSize(RequestHeader.size(header, headerVersion) + codec.size(data, version));
-  RequestHeader.write(w, header, headerVersion);
-  codec.write(w, data, version);
-  return { apiKey: codec.apiKey, version, body: w.buffer };
+  return requestFrame(codec, data, correlationId, clientId);
 };
 
 /** The node a KRaft request comes from, as the request names it. */
@@ -515,9 +497,7 @@ export const decodeRaftResponse = (
 ): IncomingRaftResponse => {
   const codec = RESPONSE_CODECS.get(apiKey);
   if (codec === undefined) throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft request`);
-  const r = new Reader(body);
-  ResponseHeader.read(r, flexible(codec, version) ? 1 : 0);
-  const data = decodeMessage(codec, body.subarray(r.offset), version);
+  const data = readResponseFrame(codec, body, version);
   let fetched: readonly LogItem[] | null = null;
   const { response } = specResponse(apiKey, data, (records) => {
     const read = readFetchedRecords(records);
@@ -542,13 +522,7 @@ export const raftResponseFrame = (
 ): Uint8Array => {
   const codec = RESPONSE_CODECS.get(apiKey);
   if (codec === undefined) throw new KafkaEncodeError(`API key ${apiKey} is not a KRaft request`);
-  const { data } = kafkaResponse(response, answering, records);
-  const headerVersion = flexible(codec, version) ? 1 : 0;
-  const header = { correlationId };
-  const w = Writer.ofSize(ResponseHeader.size(header, headerVersion) + codec.size(data, version));
-  ResponseHeader.write(w, header, headerVersion);
-  codec.write(w, data, version);
-  return w.buffer;
+  return responseFrame(codec, kafkaResponse(response, answering, records).data, version, correlationId);
 };
 
 /** The topic and partition a KRaft request names, which its answer repeats. */

@@ -2,7 +2,17 @@ import { describe, expect, it } from "vitest";
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { VoteRequest as VoteRequestOfSpec } from "../../spec/raft/messages.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
+import {
+  brokerResponseCodec,
+  envelopeRequest,
+  kafkaBrokerRequest,
+  nodeClientId,
+  relayedAnswer,
+  relayedBytes,
+  specBrokerResponse,
+} from "./controller-channel.ts";
 import { KafkaError } from "./errors.ts";
+import { readResponseFrame, requestFrame } from "./frames.ts";
 import {
   AlterConfigsRequest,
   ApiVersionsRequest,
@@ -20,6 +30,8 @@ import {
   DescribeQuorumResponse,
   ElectLeadersRequest,
   ElectLeadersResponse,
+  EnvelopeRequest,
+  EnvelopeResponse,
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
   MetadataRequest,
@@ -155,8 +167,9 @@ describe("Kafka's protocol on a node's listeners", () => {
     if (controller._tag !== "Answer") throw new Error(`not answered: ${controller._tag}`);
     expect(answer(ApiVersionsResponse, controller.body, 3, 0).message.apiKeys.map((a) => a.apiKey)).toEqual([
       // What Kafka's controller listeners serve: no Metadata; the admin APIs, passed to the active
-      // controller (R148); KRaft's own RPCs (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch).
-      18, 60, 55, 19, 20, 37, 32, 44, 33, 43, 52, 53, 54, 1,
+      // controller (R148); KRaft's own RPCs (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch); a broker's
+      // requests (BrokerRegistration, BrokerHeartbeat, AlterPartition) and Envelope.
+      18, 60, 55, 19, 20, 37, 32, 44, 33, 43, 52, 53, 54, 1, 62, 63, 56, 58,
     ]);
   });
 
@@ -205,6 +218,114 @@ describe("Kafka's protocol on a node's listeners", () => {
         controllerListener: true,
       }),
     ).toEqual({ _tag: "Close", reason: "VoteRequest v2: a KRaft message has 2 partitions, not 1" });
+  });
+
+  it("a broker's own requests on a controller listener: for the controller, speaking for the broker they name", () => {
+    const controllerContext = { ...context, controllerListener: true };
+    const heartbeat = {
+      _tag: "BrokerHeartbeatRequest",
+      brokerId: 4,
+      brokerEpoch: 12,
+      currentMetadataOffset: 30,
+      wantFence: false,
+      wantShutDown: true,
+    } as const;
+    const { codec, data } = kafkaBrokerRequest(heartbeat);
+    const sent = requestFrame(codec, data, 5, nodeClientId(4));
+    expect([sent.apiKey, sent.version]).toEqual([63, 2]);
+    expect(handleKafkaRequest(sent.body, context)._tag).toBe("Close");
+    const outcome = handleKafkaRequest(sent.body, controllerContext);
+    if (outcome._tag !== "Forward") throw new Error(`not for the controller: ${outcome._tag}`);
+    expect(outcome.request).toEqual(heartbeat);
+    expect(outcome.sender).toBe(4);
+    const answered = {
+      _tag: "BrokerHeartbeatResponse",
+      errorCode: "NONE",
+      isCaughtUp: true,
+      isFenced: false,
+      shouldShutDown: true,
+    } as const;
+    const read = (body: Uint8Array) =>
+      specBrokerResponse(63, readResponseFrame(brokerResponseCodec(63), body, sent.version));
+    expect(read(outcome.respond(answered))).toEqual(answered);
+    // The node's own refusal (no active controller known) carries its code in the answer's.
+    expect(
+      read(
+        outcome.respond({
+          _tag: "AdminResponse",
+          errorCode: "NOT_CONTROLLER",
+          errorMessage: "no",
+          body: null,
+        }),
+      ),
+    ).toEqual({
+      ...answered,
+      errorCode: "NOT_CONTROLLER",
+      isCaughtUp: false,
+      isFenced: true,
+      shouldShutDown: false,
+    });
+  });
+
+  it("Envelope: a client's request a node passed on is served for that node, its answer the client's bytes inside", () => {
+    const controllerContext = { ...context, controllerListener: true };
+    const asked = {
+      ...CreateTopicsRequest.defaults(),
+      topics: [{ name: "orders", numPartitions: 3, replicationFactor: 2, assignments: [], configs: [] }],
+    };
+    const clientBytes = request(CreateTopicsRequest, 19, 7, asked, 2);
+    const envelope = (bytes: Uint8Array, clientId: string) =>
+      requestFrame(EnvelopeRequest, envelopeRequest(bytes), 9, clientId).body;
+    const outcome = handleKafkaRequest(envelope(clientBytes, nodeClientId(4)), controllerContext);
+    if (outcome._tag !== "Forward") throw new Error(`not for the controller: ${outcome._tag}`);
+    expect(outcome.sender).toBe(4);
+    expect(outcome.request._tag).toBe("CreateTopicsRequest");
+    const created = {
+      _tag: "CreateTopicsResponse",
+      topics: [
+        {
+          name: "orders",
+          topicId: TOPIC_ID,
+          errorCode: "NONE",
+          errorMessage: null,
+          numPartitions: 3,
+          replicationFactor: 2,
+        },
+      ],
+    } as const;
+    const wrapped = outcome.respond(created as never);
+    expect(new DataView(wrapped.buffer, wrapped.byteOffset).getInt32(0)).toBe(9);
+    const opened = readResponseFrame(EnvelopeResponse, wrapped, 0);
+    expect(opened.errorCode).toBe(0);
+    // The client's answer under the client's own correlation id (42), relayed through spec/node as is.
+    const inner = relayedBytes(relayedAnswer(opened.responseData!))!;
+    const { correlationId, message } = answer(CreateTopicsResponse, inner, 7, 1);
+    expect(correlationId).toBe(42);
+    expect(message.topics.map((t) => [t.name, t.topicId, t.errorCode, t.numPartitions])).toEqual([
+      ["orders", TOPIC_ID, 0, 3],
+    ]);
+    // Refused inside the Envelope, as Kafka does: a sender that is not a node, a broker's own request,
+    // an Envelope in an Envelope, bytes that are no request.
+    const refused = (body: Uint8Array) => {
+      const o = handleKafkaRequest(body, controllerContext);
+      if (o._tag !== "Answer") throw new Error(`not answered: ${o._tag}`);
+      return readResponseFrame(EnvelopeResponse, o.body, 0);
+    };
+    const heartbeat = kafkaBrokerRequest({
+      _tag: "BrokerHeartbeatRequest",
+      brokerId: 4,
+      brokerEpoch: 1,
+      currentMetadataOffset: 1,
+      wantFence: false,
+      wantShutDown: false,
+    });
+    for (const body of [
+      envelope(clientBytes, "kcat"),
+      envelope(requestFrame(heartbeat.codec, heartbeat.data, 1, "x").body, nodeClientId(4)),
+      envelope(envelope(clientBytes, nodeClientId(4)), nodeClientId(4)),
+      envelope(new Uint8Array([0, 1, 2]), nodeClientId(4)),
+    ])
+      expect(refused(body)).toEqual({ responseData: null, errorCode: KafkaError.INVALID_REQUEST });
   });
 
   it("KIP-511: an ApiVersions version it does not speak is answered in v0 with UNSUPPORTED_VERSION", () => {

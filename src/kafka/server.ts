@@ -29,15 +29,22 @@ import {
   incrementalAlterConfigsResponse,
 } from "./admin.ts";
 import { type AnyMessageCodec, decodeMessage, type MessageCodec } from "./codec.ts";
+import { kafkaBrokerResponse, nodeOfClientId, specBrokerRequest } from "./controller-channel.ts";
 import { errorCode, KafkaError } from "./errors.ts";
 import {
   AlterConfigsRequest,
   AlterConfigsResponse,
+  AlterPartitionRequest,
+  AlterPartitionResponse,
   ApiVersionsRequest,
   ApiVersionsResponse,
   type ApiVersionsResponseData,
   BeginQuorumEpochRequest,
   BeginQuorumEpochResponse,
+  BrokerHeartbeatRequest,
+  BrokerHeartbeatResponse,
+  BrokerRegistrationRequest,
+  BrokerRegistrationResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
   CreateTopicsRequest,
@@ -57,6 +64,10 @@ import {
   ElectLeadersResponse,
   EndQuorumEpochRequest,
   EndQuorumEpochResponse,
+  EnvelopeRequest,
+  type EnvelopeRequestData,
+  EnvelopeResponse,
+  type EnvelopeResponseData,
   FetchRequest,
   FetchResponse,
   IncrementalAlterConfigsRequest,
@@ -97,7 +108,12 @@ export interface KafkaServerContext {
  */
 type Reply<A> =
   | { readonly answer: A }
-  | { readonly forward: NodeRequest; readonly render: (response: NodeResponse) => A }
+  | {
+      readonly forward: NodeRequest;
+      readonly render: (response: NodeResponse) => A;
+      /** The node the request speaks for (a broker's own request); absent: a client's. */
+      readonly sender?: number;
+    }
   | { readonly raft: RaftRequest };
 
 type Handler<Q, A> = (request: Q, version: number, context: KafkaServerContext) => Reply<A>;
@@ -182,6 +198,28 @@ const RAFT_APIS: readonly Api[] = [
   raftApi(EndQuorumEpochRequest, EndQuorumEpochResponse),
   raftApi(FetchRequest, FetchResponse),
 ];
+/**
+ * A broker's own requests to the controller (R112–R119, R126), on controller listeners as Kafka's:
+ * for the controller, speaking for the broker they name.
+ */
+const brokerApi = (request: AnyMessageCodec, response: AnyMessageCodec): Api =>
+  api(request, response, (data, version) => {
+    const forward = specBrokerRequest(request.apiKey, data, version);
+    return {
+      forward,
+      sender: forward.brokerId,
+      render: (answer) => kafkaBrokerResponse(request.apiKey, answer),
+    };
+  });
+const BROKER_TO_CONTROLLER_APIS: readonly Api[] = [
+  brokerApi(BrokerRegistrationRequest, BrokerRegistrationResponse),
+  brokerApi(BrokerHeartbeatRequest, BrokerHeartbeatResponse),
+  brokerApi(AlterPartitionRequest, AlterPartitionResponse),
+];
+/** Envelope (KIP-590): handled by handleKafkaRequest itself, which opens it. */
+const ENVELOPE_API = api(EnvelopeRequest, EnvelopeResponse, () => {
+  throw new Error("an Envelope is opened by handleKafkaRequest");
+});
 const BROKER_APIS = byKey([
   API_VERSIONS,
   api(MetadataRequest, MetadataResponse, (request, version, context) => ({
@@ -191,7 +229,15 @@ const BROKER_APIS = byKey([
   DESCRIBE_QUORUM,
   ...ADMIN_APIS,
 ]);
-const CONTROLLER_APIS = byKey([API_VERSIONS, DESCRIBE_CLUSTER, DESCRIBE_QUORUM, ...ADMIN_APIS, ...RAFT_APIS]);
+const CONTROLLER_APIS = byKey([
+  API_VERSIONS,
+  DESCRIBE_CLUSTER,
+  DESCRIBE_QUORUM,
+  ...ADMIN_APIS,
+  ...RAFT_APIS,
+  ...BROKER_TO_CONTROLLER_APIS,
+  ENVELOPE_API,
+]);
 
 export const servedApis = (controllerListener: boolean): ReadonlyMap<number, Api> =>
   controllerListener ? CONTROLLER_APIS : BROKER_APIS;
@@ -204,6 +250,11 @@ export type KafkaOutcome =
       readonly _tag: "Forward";
       readonly request: NodeRequest;
       readonly respond: (response: NodeResponse) => Uint8Array;
+      /**
+       * The node the request comes from, when a node sent it: a broker's own request, or a client's
+       * that a node passed on in an Envelope (R148). Absent: a client's, to be routed here.
+       */
+      readonly sender?: number;
     }
   /** A KRaft request for the Raft layer; `respond` renders the Raft layer's answer to it. */
   | {
@@ -274,8 +325,10 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
   let reply: Reply<unknown>;
   try {
     const r = new Reader(body);
-    RequestHeader.read(r, requestHeaderVersion(served, apiVersion));
+    const header = RequestHeader.read(r, requestHeaderVersion(served, apiVersion));
     request = decodeMessage(served.request, body.subarray(r.offset), apiVersion);
+    if (served === ENVELOPE_API)
+      return openEnvelope(request as EnvelopeRequestData, header.clientId, correlationId, context);
     // A KRaft request of a shape KRaft never sends (two partitions, say) is refused like bad bytes.
     reply = served.handle(request, apiVersion, context);
   } catch (error) {
@@ -296,9 +349,50 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
         raftResponseFrame(apiKey, apiVersion, correlationId, response, answering, records),
     };
   }
-  return "answer" in reply
-    ? { _tag: "Answer", body: render(reply.answer) }
-    : { _tag: "Forward", request: reply.forward, respond: (answer) => render(reply.render(answer)) };
+  if ("answer" in reply) return { _tag: "Answer", body: render(reply.answer) };
+  return {
+    _tag: "Forward",
+    request: reply.forward,
+    respond: (answer) => render(reply.render(answer)),
+    ...(reply.sender === undefined ? {} : { sender: reply.sender }),
+  };
+};
+
+/**
+ * An Envelope: a client's request a node passed on (R148). Its answer is the client's answer, rendered
+ * here, inside an EnvelopeResponse; what cannot be served inside one is answered with the Envelope's
+ * own error, as Kafka does.
+ */
+const openEnvelope = (
+  envelope: EnvelopeRequestData,
+  clientId: string | null,
+  correlationId: number,
+  context: KafkaServerContext,
+): KafkaOutcome => {
+  const answer = (data: EnvelopeResponseData): Uint8Array =>
+    frame(correlationId, 1, EnvelopeResponse, data, 0);
+  const refuse = (): KafkaOutcome => ({
+    _tag: "Answer",
+    body: answer({ responseData: null, errorCode: KafkaError.INVALID_REQUEST }),
+  });
+  const sender = nodeOfClientId(clientId);
+  if (sender === null) return refuse();
+  const inner = handleKafkaRequest(envelope.requestData, { ...context, controllerListener: true });
+  switch (inner._tag) {
+    case "Answer":
+      return { _tag: "Answer", body: answer({ responseData: inner.body, errorCode: 0 }) };
+    case "Forward":
+      // Only a client's request travels in an Envelope: not a broker's own, nor another Envelope.
+      if (inner.sender !== undefined) return refuse();
+      return {
+        _tag: "Forward",
+        request: inner.request,
+        sender,
+        respond: (response) => answer({ responseData: inner.respond(response), errorCode: 0 }),
+      };
+    default:
+      return refuse();
+  }
 };
 
 const apiVersions = (apis: ReadonlyMap<number, Api>, errorCode: number): ApiVersionsResponseData => ({

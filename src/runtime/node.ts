@@ -29,6 +29,20 @@ import {
   type RaftConfig,
   type TimerKind,
 } from "../../spec/raft/state.ts";
+import {
+  brokerResponseCodec,
+  ENVELOPE,
+  envelopeRequest,
+  isBrokerRequest,
+  kafkaBrokerRequest,
+  nodeClientId,
+  relayedAnswer,
+  relayedBytes,
+  specBrokerResponse,
+} from "../kafka/controller-channel.ts";
+import { errorName } from "../kafka/errors.ts";
+import { type OutgoingRequest, readResponseFrame, requestFrame } from "../kafka/frames.ts";
+import { EnvelopeRequest, EnvelopeResponse } from "../kafka/generated/messages.ts";
 import type { LogItem } from "../kafka/metadata-records.ts";
 import { decodeRaftResponse, encodeRaftRequest, raftRequestSender } from "../kafka/raft-messages.ts";
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
@@ -64,8 +78,9 @@ interface Outstanding {
   readonly wireKey?: string;
 }
 
-/** A Raft request sent in Kafka's protocol: what its answer is decoded as, and the spec's id for it. */
-interface SentRaftRequest {
+/** A request sent in Kafka's protocol: what its answer is decoded as, and the spec's id for it. */
+interface SentRequest {
+  readonly kind: "raft" | "node";
   readonly key: string;
   readonly apiKey: number;
   readonly version: number;
@@ -146,8 +161,8 @@ export class KraftNode {
   private readonly origins = new Map<string, Connection>();
   /** Raft requests that came in Kafka's protocol and await the Raft layer's answer, by origin key. */
   private readonly raftOrigins = new Map<string, RaftOrigin>();
-  /** Raft requests this node sent in Kafka's protocol, by peer and wire correlation id. */
-  private readonly wireRequests = new Map<string, SentRaftRequest>();
+  /** Requests this node sent in Kafka's protocol, by peer and wire correlation id. */
+  private readonly wireRequests = new Map<string, SentRequest>();
   private nextWireId = 1;
   /** The client requests among them (queued.max.requests bounds how many). */
   private readonly clientRequests = new Set<string>();
@@ -688,25 +703,9 @@ export class KraftNode {
       const api = RAFT_API[message._tag];
       if (api === undefined || correlationId === undefined || message._tag === "DescribeQuorumRequest")
         return;
-      const wireId = this.nextWireId;
-      this.nextWireId = (this.nextWireId + 1) % WIRE_CORRELATION_IDS || 1;
-      const key = `raft:${to}:${correlationId}`;
-      const wireKey = `${to}:${wireId}`;
-      let outgoing: ReturnType<typeof encodeRaftRequest>;
-      try {
-        outgoing = encodeRaftRequest(message, wireId, this.clientId);
-      } catch (error) {
-        this.die(`could not encode a ${message._tag}: ${(error as Error).message}`);
-        return;
-      }
-      this.wireRequests.set(wireKey, {
-        key,
-        apiKey: outgoing.apiKey,
-        version: outgoing.version,
-        correlationId,
-      });
-      this.track({ kind: "raft", peer: to, correlationId, api, wireKey });
-      this.transport.sendTo(to, { _tag: "Kafka", body: outgoing.body, key });
+      this.sendKafka(to, "raft", correlationId, api, (wireId) =>
+        encodeRaftRequest(message, wireId, `raft-client-${this.config.nodeId}`),
+      );
       return;
     }
     if (message._tag === "DescribeQuorumResponse") return; // Answered to clients through spec/node (R88).
@@ -732,9 +731,41 @@ export class KraftNode {
     origin.connection.sendBytes(body);
   }
 
-  /** Client id of this node's Raft requests, as Kafka's raft client names itself. */
-  private get clientId(): string {
-    return `raft-client-${this.config.nodeId}`;
+  /**
+   * Send a request in Kafka's protocol under a correlation id of the wire's own (the spec's ids are per
+   * node, Kafka's per connection), tracked for its answer or its timeout.
+   */
+  private sendKafka(
+    to: number,
+    kind: "raft" | "node",
+    correlationId: number,
+    api: Outstanding["api"],
+    encode: (wireId: number) => OutgoingRequest,
+  ): void {
+    const wireId = this.nextWireId;
+    this.nextWireId = (this.nextWireId + 1) % WIRE_CORRELATION_IDS || 1;
+    const key = `${kind}:${to}:${correlationId}`;
+    const wireKey = `${to}:${wireId}`;
+    let outgoing: OutgoingRequest;
+    try {
+      outgoing = encode(wireId);
+    } catch (error) {
+      this.die(`could not encode a request to node ${to}: ${(error as Error).message}`);
+      return;
+    }
+    this.wireRequests.set(wireKey, {
+      kind,
+      key,
+      apiKey: outgoing.apiKey,
+      version: outgoing.version,
+      correlationId,
+    });
+    this.track({ kind, peer: to, correlationId, wireKey, ...(api === undefined ? {} : { api }) });
+    // A node request that cannot be sent fails later, not now: a reducer that retries at once must not
+    // spin this turn forever. A Raft request is left to its timeout, as before the binary protocol:
+    // some of Raft's retries (R75) follow a failure at once.
+    if (!this.transport.sendTo(to, { _tag: "Kafka", body: outgoing.body, key }) && kind === "node")
+      this.clock.defer(() => this.fail(key));
   }
 
   /** A Kafka answer on a connection this node opened: to a Raft request it sent. */
@@ -749,11 +780,13 @@ export class KraftNode {
     // An answer nobody waits for: its request timed out (and failed, R40(0)) or was never sent.
     if (sent === undefined) return;
     this.wireRequests.delete(wireKey);
-    let incoming: ReturnType<typeof decodeRaftResponse>;
+    let work: Work;
     try {
-      incoming = decodeRaftResponse(body, sent.apiKey, sent.version);
+      work = this.answerWork(sent, connection.peer, body);
     } catch (error) {
       if (!(error instanceof KafkaDecodeError)) throw error;
+      // Its request failed (R75): it was answered with nothing this node can use.
+      this.fail(sent.key);
       this.peerFailed(connection, error.message);
       return;
     }
@@ -762,25 +795,60 @@ export class KraftNode {
       o.cancel();
       this.outstanding.delete(sent.key);
     }
+    this.enqueue(work);
+  }
+
+  /** The input an answer in Kafka's protocol makes, decoded (a KafkaDecodeError if it does not read). */
+  private answerWork(sent: SentRequest, from: number, body: Uint8Array): Work {
+    if (sent.kind === "node")
+      return {
+        input: {
+          _tag: "Response",
+          from,
+          correlationId: sent.correlationId,
+          response: this.controllerAnswer(sent, body),
+        },
+      };
+    const incoming = decodeRaftResponse(body, sent.apiKey, sent.version);
     const input = {
       _tag: "Received" as const,
-      from: connection.peer,
+      from,
       message: incoming.response,
       correlationId: sent.correlationId,
     };
     const fetched = incoming.fetched;
-    this.enqueue(
-      fetched === null
-        ? { input: { _tag: "Raft", input } }
-        : {
-            input: {
-              _tag: "Raft",
-              input,
-              fetched: fetched.map((e) => ({ control: e.control, record: e.record })),
-            },
-            entries: fetched,
+    return fetched === null
+      ? { input: { _tag: "Raft", input } }
+      : {
+          input: {
+            _tag: "Raft",
+            input,
+            fetched: fetched.map((e) => ({ control: e.control, record: e.record })),
           },
-    );
+          entries: fetched,
+        };
+  }
+
+  /**
+   * The active controller's answer to a request this node sent it: a broker's own request's answer as
+   * the spec's, or the client's answer in an Envelope, relayed as it is (R148).
+   */
+  private controllerAnswer(sent: SentRequest, body: Uint8Array): NodeResponse {
+    if (sent.apiKey !== ENVELOPE)
+      return specBrokerResponse(
+        sent.apiKey,
+        readResponseFrame(brokerResponseCodec(sent.apiKey), body, sent.version),
+      );
+    const envelope = readResponseFrame(EnvelopeResponse, body, sent.version);
+    if (envelope.errorCode === 0 && envelope.responseData !== null)
+      return relayedAnswer(envelope.responseData);
+    const code = envelope.errorCode === 0 ? "UNKNOWN_SERVER_ERROR" : errorName(envelope.errorCode);
+    return {
+      _tag: "AdminResponse",
+      errorCode: code,
+      errorMessage: `the active controller refused the request passed on to it (${code})`,
+      body: null,
+    };
   }
 
   /** A peer answered with bytes this node cannot read: its connection closes, its requests fail. */
@@ -799,18 +867,23 @@ export class KraftNode {
     const connection = this.origins.get(key);
     this.origins.delete(key);
     if (this.clientRequests.delete(key)) this.boundClientRequests();
-    const respond = this.kafkaPending.get(key);
-    if (respond !== undefined) {
+    const pending = this.kafkaPending.get(key);
+    if (pending !== undefined) {
       this.kafkaPending.delete(key);
+      this.kafkaBodies.delete(key);
       if (connection === undefined) return;
       let body: Uint8Array;
       try {
-        body = respond(response);
+        // An answer the active controller rendered for this client is relayed as it is (R148).
+        body = relayedBytes(response) ?? pending.respond(response);
       } catch (error) {
         this.kafkaFailed(connection, error);
         return;
       }
-      this.kafkaAnswered(connection, body);
+      if (pending.pipelined) {
+        this.kafkaRequests.value++;
+        connection.sendBytes(body);
+      } else this.kafkaAnswered(connection, body);
       return;
     }
     connection?.send({ _tag: "Response", correlationId, response });
@@ -843,6 +916,22 @@ export class KraftNode {
 
   /** Send a request spec/node asked for (a broker's own, or a client's it passes on). */
   private request(to: number, correlationId: number, request: WireRequest): void {
+    const clientId = nodeClientId(this.config.nodeId);
+    if (to !== this.config.nodeId && isBrokerRequest(request)) {
+      const { codec, data } = kafkaBrokerRequest(request);
+      this.sendKafka(to, "node", correlationId, undefined, (wireId) =>
+        requestFrame(codec, data, wireId, clientId),
+      );
+      return;
+    }
+    // A client's request passed on (R148): the bytes the client sent, in an Envelope.
+    const clientBytes = to === this.config.nodeId ? undefined : this.forwardedBytes(correlationId);
+    if (clientBytes !== undefined) {
+      this.sendKafka(to, "node", correlationId, undefined, (wireId) =>
+        requestFrame(EnvelopeRequest, envelopeRequest(clientBytes), wireId, clientId),
+      );
+      return;
+    }
     this.track({ kind: "node", peer: to, correlationId });
     const frame: Frame = { _tag: "Request", from: this.config.nodeId, correlationId, request };
     if (to === this.config.nodeId) {
@@ -854,6 +943,14 @@ export class KraftNode {
       // Failed later, not now: a reducer that retries at once must not spin this turn forever.
       this.clock.defer(() => this.fail(`node:${to}:${correlationId}`));
     }
+  }
+
+  /** The Kafka bytes of the client request that spec/node passes on under `forwardId`, if it came so. */
+  private forwardedBytes(forwardId: number): Buffer | undefined {
+    const forward = this.node.forwards.find((f) => f.id === forwardId);
+    return forward === undefined
+      ? undefined
+      : this.kafkaBodies.get(`node:${forward.client}:${forward.clientCorrelationId}`);
   }
 
   // ---- receiving -----------------------------------------------------------------------------------
@@ -998,10 +1095,24 @@ export class KraftNode {
       this.kafkaNext(connection);
       return;
     }
-    const from = clientIdOf(connection);
     const correlationId = this.nextKafkaCorrelationId++;
+    if (outcome.sender !== undefined) {
+      // A node's request (a broker's own, or a client's passed on in an Envelope): like Raft's, it does
+      // not hold up the connection; Kafka's nodes send these one at a time per connection.
+      this.kafkaPending.set(`node:${outcome.sender}:${correlationId}`, {
+        respond: outcome.respond,
+        pipelined: true,
+      });
+      this.admit(connection, outcome.sender, correlationId, outcome.request);
+      this.kafkaNext(connection);
+      return;
+    }
+    const from = clientIdOf(connection);
+    const key = `node:${from}:${correlationId}`;
     // Before it is handed over: a leader may answer it at once, within admit.
-    this.kafkaPending.set(`node:${from}:${correlationId}`, outcome.respond);
+    this.kafkaPending.set(key, { respond: outcome.respond, pipelined: false });
+    // Kept while it is in hand, in case spec/node passes it on to the active controller (R148).
+    this.kafkaBodies.set(key, body);
     this.admit(connection, from, correlationId, outcome.request);
   }
 
@@ -1067,7 +1178,12 @@ export class KraftNode {
   /** Connections with a Kafka request in hand, and the requests that came after it. */
   private readonly kafkaWaiting = new Map<Connection, Buffer[]>();
   /** Kafka requests the spec is handling, by origin key: how their answer is rendered. */
-  private readonly kafkaPending = new Map<string, (response: NodeResponse) => Uint8Array>();
+  private readonly kafkaPending = new Map<
+    string,
+    { readonly respond: (response: NodeResponse) => Uint8Array; readonly pipelined: boolean }
+  >();
+  /** The bytes of client requests in hand, by origin key: what an Envelope carries if they are passed on. */
+  private readonly kafkaBodies = new Map<string, Buffer>();
   private nextKafkaCorrelationId = 0;
 
   private answerImage(request: ImageQuery): NodeResponse {
@@ -1134,6 +1250,7 @@ export class KraftNode {
       this.origins.delete(key);
       this.clientRequests.delete(key);
       this.kafkaPending.delete(key);
+      this.kafkaBodies.delete(key);
     }
     for (const [key, origin] of this.raftOrigins)
       if (origin.connection === connection) this.raftOrigins.delete(key);
