@@ -6,9 +6,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { requestOnce } from "../kafka/client.ts";
+import {
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  DescribeQuorumRequest,
+  DescribeQuorumResponse,
+} from "../kafka/generated/messages.ts";
 import { renderProperties } from "../runtime/config.ts";
 import { lockHolder } from "../runtime/storage.ts";
-import { requestOnce } from "./client.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
 import { formatDirectory, type Io, randomClusterId } from "./node-commands.ts";
 
@@ -204,22 +210,30 @@ export const waitForLeader = async (
     for (const address of addresses) {
       try {
         if (clusterId !== undefined) {
-          const who = await requestOnce(address, { _tag: "DescribeClusterRequest" }, 1000);
-          const id =
-            who._tag === "AdminResponse"
-              ? (who.body as { clusterId?: unknown } | null)?.clusterId
-              : undefined;
-          if (id !== clusterId) continue;
+          const who = await requestOnce(
+            address,
+            DescribeClusterRequest,
+            DescribeClusterResponse,
+            DescribeClusterRequest.defaults(),
+            { timeoutMs: 1000 },
+          );
+          if (who.clusterId !== clusterId) continue;
         }
-        const r = await requestOnce(address, { _tag: "DescribeQuorumAdminRequest" }, 1000);
-        if (r._tag === "AdminResponse" && r.errorCode === "NONE") {
-          const body = r.body as { leaderId: number; leaderEpoch: number; highWatermark: number };
-          // A leader counts once it has committed in its epoch (before that its high watermark is -1).
-          if (body.leaderId >= 0 && body.highWatermark >= 0)
+        const quorum = await requestOnce(
+          address,
+          DescribeQuorumRequest,
+          DescribeQuorumResponse,
+          { topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }] },
+          { timeoutMs: 1000 },
+        );
+        const partition = quorum.topics[0]?.partitions[0];
+        // A leader counts once it has committed in its epoch (before that its high watermark is -1).
+        if (quorum.errorCode === 0 && partition !== undefined && partition.errorCode === 0) {
+          if (partition.leaderId >= 0 && partition.highWatermark >= 0n)
             return {
-              leaderId: body.leaderId,
-              leaderEpoch: body.leaderEpoch,
-              highWatermark: body.highWatermark,
+              leaderId: partition.leaderId,
+              leaderEpoch: partition.leaderEpoch,
+              highWatermark: Number(partition.highWatermark),
             };
         }
       } catch {

@@ -18,8 +18,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TopicImage } from "../../spec/metadata/image.ts";
-import { requestOnce } from "../cli/client.ts";
 import { formatDirectory } from "../cli/node-commands.ts";
+import { KafkaClient, requestOnce } from "../kafka/client.ts";
+import { KafkaError } from "../kafka/errors.ts";
+import {
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  DescribeQuorumRequest,
+  DescribeQuorumResponse,
+} from "../kafka/generated/messages.ts";
 import { freeBasePort, kraftBin, LocalCluster, sleep, waitFor } from "../testing/local-cluster.ts";
 import { renderProperties } from "./config.ts";
 
@@ -83,29 +90,6 @@ const frame = (body: string | Buffer): Buffer => {
   return Buffer.concat([header, payload]);
 };
 
-/** Send raw bytes and resolve with the first frame body the node answers (the connection stays open). */
-const sendRawAndReadAnswer = (address: string, bytes: Buffer): Promise<unknown> =>
-  new Promise((resolve, reject) => {
-    const [host, port] = address.split(":");
-    const socket = connect({ host: host!, port: Number(port) });
-    let received = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`${address} did not answer`));
-    }, 5000);
-    socket.on("error", (error) => reject(error));
-    socket.on("connect", () => socket.write(bytes));
-    socket.on("data", (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length < 4 || received.length < 4 + received.readUInt32BE(0)) return;
-      clearTimeout(timer);
-      const body = received.subarray(4, 4 + received.readUInt32BE(0)).toString("utf8");
-      socket.end();
-      resolve(JSON.parse(body));
-    });
-    socket.on("close", () => reject(new Error(`${address} closed the connection instead of answering`)));
-  });
-
 const malformedCount = async (id: number): Promise<number> => {
   const match = /kraft_transport_malformed_frames_total (\d+)/.exec(await cluster.metrics(id));
   return Number(match?.[1] ?? Number.NaN);
@@ -131,22 +115,25 @@ describe("the reference cluster", () => {
     const brokers = await cluster.brokersSeenBy(leader.nodeId);
     expect(brokers.map((b) => [b.id, b.fenced])).toEqual(BROKERS.map((id) => [id, false]));
     // DescribeQuorum answers through a broker too (forwarded to the leader).
-    const quorum = await cluster.request(BROKERS[0]!, { _tag: "DescribeQuorumAdminRequest" });
-    expect(quorum).toMatchObject({ _tag: "AdminResponse", errorCode: "NONE" });
-    const body = (
-      quorum as {
-        body: {
-          leaderId: number;
-          currentVoters: { replicaId: number; lastFetchTimestamp: number }[];
-          observers: { replicaId: number; lastFetchTimestamp: number }[];
-        };
-      }
-    ).body;
+    const quorum = await requestOnce(
+      cluster.node(BROKERS[0]!).address,
+      DescribeQuorumRequest,
+      DescribeQuorumResponse,
+      { topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }] },
+    );
+    expect(quorum.errorCode).toBe(0);
+    const body = quorum.topics[0]!.partitions[0]!;
+    const time = (r: { replicaId: number; lastFetchTimestamp: bigint }) => ({
+      replicaId: r.replicaId,
+      lastFetchTimestamp: Number(r.lastFetchTimestamp),
+    });
+    const voters = body.currentVoters.map(time);
+    const observers = body.observers.map(time);
     expect(body.leaderId).toBe(leader.nodeId);
-    expect(body.currentVoters.map((v) => v.replicaId).sort()).toEqual(CONTROLLERS);
+    expect(voters.map((v) => v.replicaId).sort()).toEqual(CONTROLLERS);
     // R88: the leader reports when each follower and observer last fetched (the time it received it).
     const asked = Date.now();
-    for (const r of [...body.currentVoters, ...body.observers].filter((r) => r.replicaId !== leader.nodeId)) {
+    for (const r of [...voters, ...observers].filter((r) => r.replicaId !== leader.nodeId)) {
       expect(r.lastFetchTimestamp, `replica ${r.replicaId}`).toBeGreaterThan(asked - 60_000);
       expect(r.lastFetchTimestamp, `replica ${r.replicaId}`).toBeLessThanOrEqual(asked);
     }
@@ -177,8 +164,10 @@ describe("the reference cluster", () => {
     for (const id of [CONTROLLERS[0]!, BROKERS[0]!]) {
       const address = cluster.node(id).address;
       const before = await malformedCount(id);
-      await sendRawAndWaitForClose(address, frame("{ this is not json"));
-      await sendRawAndWaitForClose(address, frame(JSON.stringify({ _tag: "Request", from: -1 })));
+      // Bytes that are no request (API key 0x7b20 does not exist), and a CreateTopics v7 header whose
+      // message is missing.
+      await sendRawAndWaitForClose(address, frame("{ this is not a request"));
+      await sendRawAndWaitForClose(address, frame(Buffer.from([0, 19, 0, 7, 0, 0, 0, 1, 0xff, 0xff, 0])));
       // A length prefix past the frame limit is refused before any body arrives.
       await sendRawAndWaitForClose(address, Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
       expect(await malformedCount(id)).toBe(before + 3);
@@ -186,29 +175,26 @@ describe("the reference cluster", () => {
     }
   });
 
-  it("a request with a field out of range is answered INVALID_REQUEST, naming the field, and the connection stays", async () => {
-    const request = {
-      _tag: "Request",
-      from: -1,
-      correlationId: 7,
-      request: {
-        _tag: "CreateTopicsRequest",
-        validateOnly: false,
-        topics: [{ name: "huge", numPartitions: 1, replicationFactor: 40_000, assignments: [], configs: [] }],
-      },
-    };
-    const answer = (await sendRawAndReadAnswer(
-      cluster.node(BROKERS[0]!).address,
-      frame(JSON.stringify(request)),
-    )) as {
-      _tag: string;
-      correlationId: number;
-      response: { errorCode: string; errorMessage: string };
-    };
-    expect(answer._tag).toBe("Response");
-    expect(answer.correlationId).toBe(7);
-    expect(answer.response.errorCode).toBe("INVALID_REQUEST");
-    expect(answer.response.errorMessage).toContain("replicationFactor");
+  it("a request the controller cannot serve is answered with Kafka's error, and the connection stays", async () => {
+    // The largest replication factor the wire can carry (int16), far above the brokers there are.
+    const client = await KafkaClient.connect(cluster.node(BROKERS[0]!).address);
+    try {
+      const created = await client.request(CreateTopicsRequest, CreateTopicsResponse, {
+        ...CreateTopicsRequest.defaults(),
+        topics: [{ name: "huge", numPartitions: 1, replicationFactor: 32_767, assignments: [], configs: [] }],
+      });
+      expect(created.topics.map((t) => [t.name, t.errorCode])).toEqual([
+        ["huge", KafkaError.INVALID_REPLICATION_FACTOR],
+      ]);
+      expect(created.topics[0]!.errorMessage).toContain("32767");
+      // The same connection serves the next request.
+      const quorum = await client.request(DescribeQuorumRequest, DescribeQuorumResponse, {
+        topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }],
+      });
+      expect(quorum.errorCode).toBe(0);
+    } finally {
+      client.close();
+    }
   });
 
   it("kill -9 of the active controller: a new one is elected, the topic survives, writes succeed", async () => {
@@ -475,24 +461,17 @@ describe("a combined node (process.roles=controller,broker)", () => {
         20_000,
       );
       expect(status.role).toBe("Leader");
-      const created = await requestOnce(`127.0.0.1:${base + 2}`, {
-        _tag: "CreateTopicsRequest",
-        validateOnly: false,
+      const created = await requestOnce(`127.0.0.1:${base + 2}`, CreateTopicsRequest, CreateTopicsResponse, {
+        ...CreateTopicsRequest.defaults(),
         topics: [{ name: "solo", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
       });
-      expect(created).toMatchObject({
-        _tag: "CreateTopicsResponse",
-        topics: [{ name: "solo", errorCode: "NONE" }],
-      });
+      expect(created.topics.map((t) => [t.name, t.errorCode])).toEqual([["solo", 0]]);
       const listed = await waitFor(
         "solo to be served",
         async () => {
-          const r = await requestOnce(`127.0.0.1:${base + 2}`, {
-            _tag: "ListTopicsRequest",
-            topics: ["solo"],
-          });
-          const topics = (r as { body: { topics: TopicImage[] } }).body.topics;
-          return topics.length === 1 ? topics[0] : undefined;
+          const response = await fetch(`http://127.0.0.1:${base + 101}/image`);
+          const topics = ((await response.json()) as { topics: TopicImage[] }).topics;
+          return topics.find((t) => t.name === "solo");
         },
         5_000,
       );

@@ -1,22 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  decodeFrameBody,
-  encodeFrame,
-  type Frame,
-  FrameError,
-  FrameReader,
-  MAX_FRAME_BYTES,
-} from "./codec.ts";
+import { encodeFrame, FrameError, FrameReader, MAX_FRAME_BYTES } from "./codec.ts";
 
-const frames: Frame[] = [
-  { _tag: "Request", from: -1, correlationId: 7, request: { _tag: "ListTopicsRequest", topics: null } },
-  { _tag: "Request", from: 4, correlationId: 1 << 30, request: { _tag: "DescribeQuorumAdminRequest" } },
-  {
-    _tag: "Response",
-    correlationId: 7,
-    response: { _tag: "AdminResponse", errorCode: "NONE", errorMessage: null, body: { topics: ["é", "🙂"] } },
-  },
+/** Frame bodies of a few sizes (a Kafka header alone, a larger message, one byte). */
+const frames: Buffer[] = [
+  Buffer.from([0, 18, 0, 3, 0, 0, 0, 42, 0, 4, 0x6b, 0x63, 0x61, 0x74, 0]),
+  Buffer.alloc(70_000, 7),
+  Buffer.from([1]),
 ];
 
 describe("frames", () => {
@@ -26,10 +16,10 @@ describe("frames", () => {
       fc.property(fc.array(fc.integer({ min: 0, max: stream.length }), { maxLength: 12 }), (cuts) => {
         const points = [...new Set([0, ...cuts, stream.length])].sort((a, b) => a - b);
         const reader = new FrameReader();
-        const out: Frame[] = [];
+        const out: Buffer[] = [];
         for (let i = 1; i < points.length; i++)
           for (const body of reader.push(stream.subarray(points[i - 1]!, points[i]!)))
-            out.push(decodeFrameBody(body));
+            out.push(Buffer.from(body));
         expect(out).toEqual(frames);
       }),
       { numRuns: 300 },
@@ -51,15 +41,8 @@ describe("frames", () => {
     expect(() => new FrameReader().push(empty)).toThrow(
       new FrameError("an empty frame (a frame has a body of at least one byte)"),
     );
-    const body = Buffer.from("{}");
+    const body = Buffer.from([0, 1]);
     const one = Buffer.concat([Buffer.from([0, 0, 0, body.length]), body, empty]);
     expect(() => new FrameReader().push(one)).toThrow(FrameError);
-  });
-
-  it("names what is wrong with a body", () => {
-    expect(() => decodeFrameBody(Buffer.from("{nope"))).toThrow(new FrameError("the frame is not JSON"));
-    expect(() => decodeFrameBody(Buffer.from(JSON.stringify({ _tag: "Request", from: -1 })))).toThrow(
-      /^the frame is not a valid message: /,
-    );
   });
 });

@@ -47,7 +47,7 @@ import type { LogItem } from "../kafka/metadata-records.ts";
 import { decodeRaftResponse, encodeRaftRequest, raftRequestSender } from "../kafka/raft-messages.ts";
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
 import { KafkaDecodeError } from "../kafka/wire.ts";
-import type { Frame, ImageQuery, Outgoing, WireRequest } from "./codec.ts";
+import type { Outgoing } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
 import { serveScrape } from "./scrape-http.ts";
@@ -239,7 +239,19 @@ export class KraftNode {
     this.log = services.log;
     this.clock = services.clock;
     this.entropy = services.entropy;
-    this.loopbackAnswers = { ...this.loopback, peer: config.nodeId };
+    this.loopback = {
+      id: 0,
+      listener: config.controllerListenerName,
+      peer: -2,
+      remote: "loopback",
+      sendBytes: (body) => {
+        const bytes = Buffer.from(body);
+        this.clock.defer(() => this.onKafkaResponse(this.loopbackAnswers, bytes));
+        return true;
+      },
+      close: () => {},
+    };
+    this.loopbackAnswers = { ...this.loopback, listener: "outbound", peer: config.nodeId };
     this.meta = opened.meta;
     this.unlock = opened.unlock;
     this.store = opened.store;
@@ -299,11 +311,10 @@ export class KraftNode {
     };
     this.transport = services.network.transport(
       {
-        onFrame: (c, f) => this.onFrame(c, f),
         onKafkaResponse: (c, body) => this.onKafkaResponse(c, body),
         onKafkaRequest: (c, body) => this.onKafkaRequest(c, body),
         onClose: (c) => this.onClose(c),
-        onUndelivered: (peer, frames) => this.onUndelivered(peer, frames),
+        onUndelivered: (_peer, frames) => this.onUndelivered(frames),
       },
       this.log,
       config.limits,
@@ -764,7 +775,13 @@ export class KraftNode {
     // A node request that cannot be sent fails later, not now: a reducer that retries at once must not
     // spin this turn forever. A Raft request is left to its timeout, as before the binary protocol:
     // some of Raft's retries (R75) follow a failure at once.
-    if (!this.transport.sendTo(to, { _tag: "Kafka", body: outgoing.body, key }) && kind === "node")
+    if (to === this.config.nodeId) {
+      // process.roles=controller,broker: the broker's controller is this very process.
+      const body = Buffer.from(outgoing.body);
+      this.clock.defer(() => this.onKafkaRequest(this.loopback, body));
+      return;
+    }
+    if (!this.transport.sendTo(to, { body: outgoing.body, key }) && kind === "node")
       this.clock.defer(() => this.fail(key));
   }
 
@@ -884,9 +901,7 @@ export class KraftNode {
         this.kafkaRequests.value++;
         connection.sendBytes(body);
       } else this.kafkaAnswered(connection, body);
-      return;
     }
-    connection?.send({ _tag: "Response", correlationId, response });
   }
 
   private track(entry: Omit<Outstanding, "cancel">): void {
@@ -914,35 +929,29 @@ export class KraftNode {
     }
   }
 
-  /** Send a request spec/node asked for (a broker's own, or a client's it passes on). */
-  private request(to: number, correlationId: number, request: WireRequest): void {
+  /**
+   * Send a request spec/node asked for, in Kafka's protocol: a broker's own as its message, a client's
+   * it passes on (R148) as the client's bytes in an Envelope. A combined node's broker asks its own
+   * controller over the loopback, in the same bytes.
+   */
+  private request(to: number, correlationId: number, request: NodeRequest): void {
     const clientId = nodeClientId(this.config.nodeId);
-    if (to !== this.config.nodeId && isBrokerRequest(request)) {
+    if (isBrokerRequest(request)) {
       const { codec, data } = kafkaBrokerRequest(request);
       this.sendKafka(to, "node", correlationId, undefined, (wireId) =>
         requestFrame(codec, data, wireId, clientId),
       );
       return;
     }
-    // A client's request passed on (R148): the bytes the client sent, in an Envelope.
-    const clientBytes = to === this.config.nodeId ? undefined : this.forwardedBytes(correlationId);
-    if (clientBytes !== undefined) {
-      this.sendKafka(to, "node", correlationId, undefined, (wireId) =>
-        requestFrame(EnvelopeRequest, envelopeRequest(clientBytes), wireId, clientId),
-      );
+    const clientBytes = this.forwardedBytes(correlationId);
+    if (clientBytes === undefined) {
+      // spec/node passes on only requests that came in Kafka's protocol, whose bytes are kept.
+      this.die(`spec/node passed on a ${request._tag} whose bytes this node does not have`);
       return;
     }
-    this.track({ kind: "node", peer: to, correlationId });
-    const frame: Frame = { _tag: "Request", from: this.config.nodeId, correlationId, request };
-    if (to === this.config.nodeId) {
-      // process.roles=controller,broker: the broker's controller is this very process.
-      this.clock.defer(() => this.onFrame(this.loopback, frame));
-      return;
-    }
-    if (!this.transport.sendTo(to, frame)) {
-      // Failed later, not now: a reducer that retries at once must not spin this turn forever.
-      this.clock.defer(() => this.fail(`node:${to}:${correlationId}`));
-    }
+    this.sendKafka(to, "node", correlationId, undefined, (wireId) =>
+      requestFrame(EnvelopeRequest, envelopeRequest(clientBytes), wireId, clientId),
+    );
   }
 
   /** The Kafka bytes of the client request that spec/node passes on under `forwardId`, if it came so. */
@@ -955,65 +964,14 @@ export class KraftNode {
 
   // ---- receiving -----------------------------------------------------------------------------------
 
-  /** In a combined node, the connection between its broker and its own controller. */
-  private readonly loopback: Connection = {
-    id: 0,
-    listener: "outbound",
-    peer: -2,
-    remote: "loopback",
-    send: (frame) => {
-      this.clock.defer(() => this.onFrame(this.loopbackAnswers, frame));
-      return true;
-    },
-    sendText: (body) => this.loopback.send(JSON.parse(body) as Frame),
-    // Kafka's binary frames come only from clients, never over the loopback.
-    sendBytes: () => false,
-    close: () => {},
-  };
+  /**
+   * In a combined node, the connection between its broker and its own controller: requests go in on
+   * the controller listener, answers come back as if from this node's own outbound connection.
+   */
+  private readonly loopback: Connection;
 
   /** Answers on the loopback arrive as if from this node's own controller. */
   private readonly loopbackAnswers: Connection;
-
-  private onFrame(connection: Connection, frame: Frame): void {
-    // A graceful stop still needs its answers: the controller's to the broker's last heartbeat (R116),
-    // the votes and fetches that elect a successor to a resigning leader (R35).
-    if (this.fatal !== null) return;
-    switch (frame._tag) {
-      case "Request":
-        this.onRequest(connection, frame.from, frame.correlationId, frame.request);
-        return;
-      case "Response": {
-        const key = `node:${connection.peer}:${frame.correlationId}`;
-        const o = this.outstanding.get(key);
-        if (o === undefined) return; // An answer nobody waits for (late, or not for this node).
-        o.cancel();
-        this.outstanding.delete(key);
-        this.enqueue({
-          input: {
-            _tag: "Response",
-            from: o.peer,
-            correlationId: frame.correlationId,
-            response: frame.response,
-          },
-        });
-        return;
-      }
-    }
-  }
-
-  private onRequest(
-    connection: Connection,
-    claimedFrom: number,
-    correlationId: number,
-    request: WireRequest,
-  ): void {
-    if (request._tag === "DescribeClusterRequest" || request._tag === "ListTopicsRequest") {
-      connection.send({ _tag: "Response", correlationId, response: this.answerImage(request) });
-      return;
-    }
-    // A node's requests carry its id; a client's carry -1 and are told apart by their connection.
-    this.admit(connection, claimedFrom >= 0 ? claimedFrom : clientIdOf(connection), correlationId, request);
-  }
 
   /**
    * Hand a request to spec/node, remembering the connection its answer goes back on; a client's
@@ -1186,43 +1144,29 @@ export class KraftNode {
   private readonly kafkaBodies = new Map<string, Buffer>();
   private nextKafkaCorrelationId = 0;
 
-  private answerImage(request: ImageQuery): NodeResponse {
+  /**
+   * What this node's committed image holds, for operators and tests (`/image` on the metrics port):
+   * the brokers with their fencing, the topics with their partitions, topic configs and features.
+   * Kafka's protocol cannot ask a controller for this (its DescribeCluster names controllers).
+   */
+  imageView(): object {
     const image = this.image();
     if (image === null)
-      return { _tag: "AdminResponse", errorCode: "NOT_READY", errorMessage: "no metadata yet", body: null };
-    if (request._tag === "DescribeClusterRequest") {
-      return {
-        _tag: "AdminResponse",
-        errorCode: "NONE",
-        errorMessage: null,
-        body: {
-          clusterId: this.meta.clusterId,
-          controllerId: this.leaderId(),
-          metadataOffset: image.offset,
-          brokers: image.brokers,
-          features: image.features,
-        },
-      };
-    }
-    const topics =
-      request.topics !== null ? image.topics.filter((t) => request.topics!.includes(t.name)) : image.topics;
-    const configs = image.configs.filter(
-      (c) => c.resourceType === 2 && topics.some((t) => t.name === c.resourceName),
-    );
+      return { metadataOffset: -1, clusterId: this.meta.clusterId, brokers: [], topics: [] };
     return {
-      _tag: "AdminResponse",
-      errorCode: "NONE",
-      errorMessage: null,
-      body: { metadataOffset: image.offset, topics, configs },
+      metadataOffset: image.offset,
+      clusterId: this.meta.clusterId,
+      controllerId: this.leaderId(),
+      brokers: image.brokers,
+      topics: image.topics,
+      configs: image.configs,
+      features: image.features,
     };
   }
 
   /** Requests that never left because the dial to their peer failed fail now (R75: try again). */
-  private onUndelivered(peer: number, frames: readonly Outgoing[]): void {
-    for (const frame of frames) {
-      if (frame._tag === "Kafka") this.fail(frame.key);
-      else if (frame._tag === "Request") this.fail(`node:${peer}:${frame.correlationId}`);
-    }
+  private onUndelivered(frames: readonly Outgoing[]): void {
+    for (const frame of frames) this.fail(frame.key);
   }
 
   /**
@@ -1399,8 +1343,6 @@ export class KraftNode {
       `kraft_transport_bytes_total{direction="out"} ${this.transport.bytesOut.value}`,
       "# TYPE kraft_transport_malformed_frames_total counter",
       `kraft_transport_malformed_frames_total ${this.transport.malformedFrames.value}`,
-      "# TYPE kraft_transport_invalid_requests_total counter",
-      `kraft_transport_invalid_requests_total ${this.transport.invalidRequests.value}`,
       "# HELP kraft_kafka_requests_total Requests in Kafka's binary protocol answered.",
       "# TYPE kraft_kafka_requests_total counter",
       `kraft_kafka_requests_total ${this.kafkaRequests.value}`,
@@ -1427,6 +1369,7 @@ export class KraftNode {
         "/": metrics,
         "/metrics": metrics,
         "/status": () => ({ contentType: "application/json", body: JSON.stringify(this.status()) }),
+        "/image": () => ({ contentType: "application/json", body: JSON.stringify(this.imageView()) }),
       });
     } catch (error) {
       throw new Error(`openkraft.metrics.port ${this.config.metricsPort}: ${(error as Error).message}`);

@@ -41,9 +41,7 @@ interface Peer extends PeerAddress {
   failureLoggedAt: number;
 }
 
-/** Write one frame: Kafka's bytes as they are, a JSON frame as its text. */
-const write = (connection: Connection, frame: Outgoing): boolean =>
-  frame._tag === "Kafka" ? connection.sendBytes(frame.body) : connection.send(frame);
+const write = (connection: Connection, frame: Outgoing): boolean => connection.sendBytes(frame.body);
 
 export class Peers {
   private readonly peers = new Map<number, Peer>();

@@ -17,7 +17,7 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
-import type { Frame, Outgoing } from "./codec.ts";
+import type { Outgoing } from "./codec.ts";
 import type { Listener, TransportLimits } from "./config.ts";
 import type { Log } from "./log.ts";
 
@@ -79,17 +79,13 @@ export interface Connection {
   /** The peer node at the other end of an outbound connection, else -1. */
   readonly peer: number;
   readonly remote: string;
-  send(frame: Frame): boolean;
-  /** Send a frame whose JSON body was built by the caller (large Fetch answers). */
-  sendText(body: string): boolean;
-  /** Send a frame whose body is Kafka's binary protocol (a response header, then the message). */
+  /** Send a frame whose body is Kafka's binary protocol (a header, then the message). */
   sendBytes(body: Uint8Array): boolean;
   close(): void;
 }
 
 export interface TransportHandlers {
-  readonly onFrame: (connection: Connection, frame: Frame) => void;
-  /** A request in Kafka's binary protocol on a listener a client connected to (src/kafka/server.ts). */
+  /** A request on a listener (src/kafka/server.ts): a client's, or a peer node's. */
   readonly onKafkaRequest: (connection: Connection, body: Buffer) => void;
   /** A Kafka response on a connection this node opened: the answer to a KRaft request it sent. */
   readonly onKafkaResponse: (connection: Connection, body: Buffer) => void;
@@ -107,7 +103,6 @@ export interface TransportCounters {
   readonly bytesIn: { value: number };
   readonly bytesOut: { value: number };
   readonly malformedFrames: { value: number };
-  readonly invalidRequests: { value: number };
   readonly refusedConnections: { value: number };
   readonly idleClosed: { value: number };
   readonly held: { value: number };

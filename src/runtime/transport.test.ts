@@ -3,7 +3,7 @@
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { freeBasePort } from "../testing/local-cluster.ts";
-import { encodeFrameText, type Frame, type Outgoing } from "./codec.ts";
+import { encodeFrame, type Outgoing } from "./codec.ts";
 import { DEFAULT_LIMITS, type TransportLimits } from "./config.ts";
 import { silentLog } from "./log.ts";
 import { type Connection, Transport } from "./transport.ts";
@@ -13,20 +13,19 @@ afterEach(async () => {
   for (const t of open.splice(0)) await t.close();
 });
 
-/** A transport listening on a free port below the ephemeral range; the frames it received. */
+/** A transport listening on a free port below the ephemeral range; the request frame bodies it received. */
 const serve = async (
   limits: Partial<TransportLimits>,
-  answer?: (connection: Connection, frame: Frame) => void,
+  answer?: (connection: Connection, body: Buffer) => void,
 ) => {
-  const frames: Frame[] = [];
+  const frames: Buffer[] = [];
   const closed: Connection[] = [];
   const transport = new Transport(
     {
-      onFrame: (c, f) => {
-        frames.push(f);
-        answer?.(c, f);
+      onKafkaRequest: (c, body) => {
+        frames.push(Buffer.from(body));
+        answer?.(c, body);
       },
-      onKafkaRequest: () => {},
       onKafkaResponse: () => {},
       onClose: (c) => closed.push(c),
       onUndelivered: () => {},
@@ -58,12 +57,16 @@ const until = async (check: () => boolean, ms = 5000): Promise<void> => {
   expect(check()).toBe(true);
 };
 
-const request: Frame = {
-  _tag: "Request",
-  from: -1,
-  correlationId: 1,
-  request: { _tag: "DescribeQuorumAdminRequest" },
+/** A request frame body (an ApiVersions v3 header and an empty body) under `correlationId`, padded. */
+const requestBody = (correlationId = 1, padding = 0): Buffer => {
+  const body = Buffer.alloc(10 + padding);
+  body.writeInt16BE(18, 0);
+  body.writeInt16BE(3, 2);
+  body.writeInt32BE(correlationId, 4);
+  body.writeInt16BE(-1, 8);
+  return body;
 };
+const request = requestBody();
 
 describe("transport limits", () => {
   it("max.connections: a connection past the limit is closed at once, and counted", async () => {
@@ -79,7 +82,7 @@ describe("transport limits", () => {
     a.destroy();
     await new Promise((r) => setTimeout(r, 50));
     const d = await dial(port);
-    d.write(encodeFrameText(JSON.stringify(request)));
+    d.write(encodeFrame(request));
     await new Promise((r) => setTimeout(r, 100));
     expect(d.destroyed).toBe(false);
     expect(transport.refusedConnections.value).toBe(1);
@@ -110,8 +113,7 @@ describe("transport limits", () => {
   it("queued.max.request.bytes: partly sent frames past the limit stop being read, and reading resumes when room is made", async () => {
     const { transport, port, frames } = await serve({ maxFrameBytes: 4096, queuedMaxRequestBytes: 6000 });
     // Two peers each send most of a large frame: together they pass what may be held.
-    const body = JSON.stringify({ ...request, padding: "x".repeat(3500) });
-    const frame = encodeFrameText(body);
+    const frame = encodeFrame(requestBody(1, 3500));
     const a = await dial(port);
     const b = await dial(port);
     a.write(frame.subarray(0, frame.length - 10));
@@ -136,7 +138,7 @@ describe("transport delivery", () => {
     const socket = await dial(port);
     transport.pauseReading("PLAINTEXT", true);
     await new Promise((r) => setTimeout(r, 50));
-    socket.write(encodeFrameText(JSON.stringify(request)));
+    socket.write(encodeFrame(request));
     await new Promise((r) => setTimeout(r, 200));
     expect(frames).toEqual([]);
     transport.pauseReading("PLAINTEXT", false);
@@ -150,7 +152,6 @@ describe("transport delivery", () => {
     const warnings: { message: string; fields: Record<string, unknown> | undefined }[] = [];
     const transport = new Transport(
       {
-        onFrame: () => {},
         onKafkaRequest: () => {},
         onKafkaResponse: () => {},
         onClose: () => {},
@@ -163,9 +164,10 @@ describe("transport delivery", () => {
     const port = (await freeBasePort(1)) + 1;
     transport.addPeer(7, "127.0.0.1", port);
     const started = Date.now();
-    expect(transport.sendTo(7, request)).toBe(true);
+    const outgoing: Outgoing = { body: request, key: "node:7:1" };
+    expect(transport.sendTo(7, outgoing)).toBe(true);
     await until(() => undelivered.length > 0);
-    expect(undelivered).toEqual([{ peer: 7, frames: [request] }]);
+    expect(undelivered).toEqual([{ peer: 7, frames: [outgoing] }]);
     // A refused dial answers within milliseconds; Kafka's request timeout is 2 s.
     expect(Date.now() - started).toBeLessThan(1000);
     // The failure is logged once, with the cause; the redials that follow within 30 s are not.
@@ -179,22 +181,17 @@ describe("transport delivery", () => {
   });
 
   it("a peer that does not read its answers is not read either (write backpressure)", async () => {
-    const big = "x".repeat(1 << 20);
+    const big = Buffer.alloc(1 << 20, 7);
     let answered = 0;
-    const { port, frames } = await serve({}, (connection, frame) => {
-      if (frame._tag !== "Request") return;
+    const { port, frames } = await serve({}, (connection, body) => {
       answered++;
-      connection.send({
-        _tag: "Response",
-        correlationId: frame.correlationId,
-        response: { _tag: "AdminResponse", errorCode: "NONE", errorMessage: big, body: null },
-      });
+      big.writeInt32BE(body.readInt32BE(4), 0);
+      connection.sendBytes(big);
     });
     const socket = await dial(port);
     socket.pause(); // reads nothing: the answers pile up in the server's socket buffer
     const requests = 64;
-    for (let i = 1; i <= requests; i++)
-      socket.write(encodeFrameText(JSON.stringify({ ...request, correlationId: i })));
+    for (let i = 1; i <= requests; i++) socket.write(encodeFrame(requestBody(i)));
     await new Promise((r) => setTimeout(r, 500));
     // The server stopped reading requests once its writes to this peer backed up.
     expect(answered).toBeLessThan(requests);

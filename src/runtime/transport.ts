@@ -2,14 +2,7 @@
 // node with reconnect and backoff. A malformed frame closes its connection (the node keeps serving);
 // the node driver tracks request timeouts and turns lost connections into failed requests.
 import { connect, createServer, type Server, type Socket } from "node:net";
-import {
-  encodeFrameText,
-  FrameError,
-  FrameReader,
-  InvalidRequestError,
-  type Outgoing,
-  routeBody,
-} from "./codec.ts";
+import { encodeFrame, FrameError, FrameReader, type Outgoing } from "./codec.ts";
 import { DEFAULT_LIMITS, type Listener, type TransportLimits } from "./config.ts";
 import type { Log } from "./log.ts";
 import { type DialEvents, type PeerAddress, Peers } from "./peers.ts";
@@ -30,8 +23,6 @@ export class Transport implements NodeTransport {
   readonly bytesIn = { value: 0 };
   readonly bytesOut = { value: 0 };
   readonly malformedFrames = { value: 0 };
-  /** Requests answered INVALID_REQUEST because their content failed validation. */
-  readonly invalidRequests = { value: 0 };
   /** Inbound connections closed at once: max.connections were open. */
   readonly refusedConnections = { value: 0 };
   /** Inbound connections closed after connections.max.idle.ms without traffic. */
@@ -124,14 +115,7 @@ export class Transport implements NodeTransport {
       listener,
       peer,
       remote,
-      send: (frame) => connection.sendText(JSON.stringify(frame)),
-      sendText: (body) => write(encodeFrameText(body)),
-      sendBytes: (body) => {
-        const bytes = Buffer.allocUnsafe(4 + body.length);
-        bytes.writeUInt32BE(body.length, 0);
-        bytes.set(body, 4);
-        return write(bytes);
-      },
+      sendBytes: (body) => write(encodeFrame(body)),
       close: () => socket.destroy(),
     };
     socket.on("data", (chunk: Buffer) => {
@@ -152,27 +136,9 @@ export class Transport implements NodeTransport {
         this.waiting.add(socket);
       } else if (this.waiting.size > 0 && reader.buffered < before) this.resumeWaiting();
       for (const body of bodies) {
-        try {
-          routeBody(connection, body, this.handlers);
-        } catch (error) {
-          if (error instanceof InvalidRequestError) {
-            this.invalidRequests.value++;
-            connection.send({
-              _tag: "Response",
-              correlationId: error.correlationId,
-              response: {
-                _tag: "AdminResponse",
-                errorCode: "INVALID_REQUEST",
-                errorMessage: error.message,
-                body: null,
-              },
-            });
-            continue;
-          }
-          if (!(error instanceof FrameError)) throw error;
-          this.reject(connection, error);
-          return;
-        }
+        // A request on a listener; on a connection this node opened, an answer to one of its own.
+        if (listener === "outbound") this.handlers.onKafkaResponse(connection, body);
+        else this.handlers.onKafkaRequest(connection, body);
       }
     });
     socket.on("error", () => {

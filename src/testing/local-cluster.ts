@@ -7,10 +7,12 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrokerRegistration, TopicImage } from "../../spec/metadata/image.ts";
-import type { CreatableTopicResult } from "../../spec/metadata/requests.ts";
-import { requestOnce } from "../cli/client.ts";
+import type { CreatableTopicResult, MetadataErrorCode } from "../../spec/metadata/requests.ts";
 import { type ClusterNode, kraftBin, NODE_PROCESS_FLAGS, prepareCluster } from "../cli/cluster.ts";
-import type { NodeResponse, WireRequest } from "../runtime/codec.ts";
+import { requestOnce } from "../kafka/client.ts";
+import { errorName } from "../kafka/errors.ts";
+import { CreateTopicsRequest, CreateTopicsResponse } from "../kafka/generated/messages.ts";
+import { ZERO_UUID } from "../kafka/wire.ts";
 import type { NodeStatus } from "../runtime/node.ts";
 
 export { kraftBin };
@@ -234,8 +236,13 @@ export class LocalCluster {
     return await response.text();
   }
 
-  request(id: number, request: WireRequest, timeoutMs = 5000): Promise<NodeResponse> {
-    return requestOnce(this.node(id).address, request, timeoutMs);
+  /** What node `id`'s committed image holds (`/image` on its metrics port). */
+  async image(
+    id: number,
+  ): Promise<{ readonly brokers: BrokerRegistration[]; readonly topics: TopicImage[] }> {
+    const url = this.node(id).metrics.replace(/\/metrics$/, "/image");
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return (await response.json()) as { brokers: BrokerRegistration[]; topics: TopicImage[] };
   }
 
   /** The leader every running controller agrees on, once they do. */
@@ -262,28 +269,35 @@ export class LocalCluster {
     numPartitions = -1,
     replicationFactor = -1,
   ): Promise<CreatableTopicResult> {
-    const response = await this.request(via, {
-      _tag: "CreateTopicsRequest",
-      validateOnly: false,
-      topics: [{ name, numPartitions, replicationFactor, assignments: [], configs: [] }],
-    });
-    if (response._tag !== "CreateTopicsResponse" || response.topics[0] === undefined)
-      throw new Error(`CreateTopics through node ${via} answered ${JSON.stringify(response)}`);
-    return response.topics[0];
+    // Over Kafka's protocol, as a client would: a broker passes it on to the active controller.
+    const response = await requestOnce(
+      this.node(via).address,
+      CreateTopicsRequest,
+      CreateTopicsResponse,
+      {
+        ...CreateTopicsRequest.defaults(),
+        topics: [{ name, numPartitions, replicationFactor, assignments: [], configs: [] }],
+      },
+      { timeoutMs: 5000, write: true },
+    );
+    const topic = response.topics[0];
+    if (topic === undefined) throw new Error(`CreateTopics through node ${via} answered no topic`);
+    return {
+      name: topic.name,
+      topicId: topic.topicId === ZERO_UUID ? null : topic.topicId,
+      errorCode: errorName(topic.errorCode) as MetadataErrorCode,
+      errorMessage: topic.errorMessage,
+      numPartitions: topic.numPartitions,
+      replicationFactor: topic.replicationFactor,
+    };
   }
 
   /** The topics node `id` serves from its committed image. */
   async topics(id: number): Promise<TopicImage[]> {
-    const response = await this.request(id, { _tag: "ListTopicsRequest", topics: null });
-    if (response._tag !== "AdminResponse" || response.errorCode !== "NONE")
-      throw new Error(`ListTopics on node ${id} answered ${JSON.stringify(response)}`);
-    return (response.body as { topics: TopicImage[] }).topics;
+    return (await this.image(id)).topics;
   }
 
   async brokersSeenBy(id: number): Promise<BrokerRegistration[]> {
-    const response = await this.request(id, { _tag: "DescribeClusterRequest" });
-    if (response._tag !== "AdminResponse" || response.errorCode !== "NONE")
-      throw new Error(`DescribeCluster on node ${id} answered ${JSON.stringify(response)}`);
-    return (response.body as { brokers: BrokerRegistration[] }).brokers;
+    return (await this.image(id)).brokers;
   }
 }

@@ -7,7 +7,6 @@ import { SimNetwork, simNetwork } from "./network.ts";
 import { Scheduler } from "./scheduler.ts";
 
 const handlers: TransportHandlers = {
-  onFrame: () => {},
   onKafkaRequest: () => {},
   onKafkaResponse: () => {},
   onClose: () => {},

@@ -2,10 +2,10 @@
 // in order after a random latency (so frames on different connections reorder); a partition drops
 // what crosses it silently until it heals, after which the connections that lost frames are reset; a
 // crashed node's connections close; a dial to an address nobody listens on, or across a partition,
-// fails. Frames travel as the bytes the live transport sends (Kafka's protocol between nodes, JSON
-// frames where those remain) and are routed and decoded by the same code.
+// fails. Frames travel as the bytes the live transport sends: Kafka's protocol, between nodes and from
+// the simulator's admin clients.
 import type { Random } from "../../checker/random.ts";
-import { decodeFrameBody, type Frame, type Outgoing, routeBody } from "../codec.ts";
+import type { Outgoing } from "../codec.ts";
 import type { Listener, TransportLimits } from "../config.ts";
 import type { Log } from "../log.ts";
 import { type DialEvents, type PeerAddress, Peers } from "../peers.ts";
@@ -177,8 +177,6 @@ export class SimNetwork {
         listener,
         peer,
         remote,
-        send: (frame) => self.connection.sendText(JSON.stringify(frame)),
-        sendText: (text) => self.connection.sendBytes(Buffer.from(text)),
         sendBytes: (bytes) => {
           if (link.closed || !owner.alive()) return false;
           // A copy: the sender may reuse its buffer, and the far end reads what was sent then.
@@ -214,7 +212,6 @@ export class SimTransport implements NodeTransport, Endpoint {
   readonly bytesIn = { value: 0 };
   readonly bytesOut = { value: 0 };
   readonly malformedFrames = { value: 0 };
-  readonly invalidRequests = { value: 0 };
   readonly refusedConnections = { value: 0 };
   readonly idleClosed = { value: 0 };
   readonly held = { value: 0 };
@@ -264,7 +261,8 @@ export class SimTransport implements NodeTransport, Endpoint {
     if (this.pausedListeners.has(connection.listener)) this.heldFrames.push({ connection, body });
     else {
       if (connection.listener !== "outbound") this.framesReadInbound++;
-      routeBody(connection, body, this.handlers);
+      if (connection.listener === "outbound") this.handlers.onKafkaResponse(connection, body);
+      else this.handlers.onKafkaRequest(connection, body);
     }
   }
 
@@ -356,11 +354,14 @@ export const simNetwork = (
   return service;
 };
 
-/** A client of the cluster (an admin tool) on the simulated network: one connection, answers by id. */
+/**
+ * A client of the cluster (an admin tool) on the simulated network: one connection, requests in
+ * Kafka's protocol, answers matched by their correlation id.
+ */
 export class SimClientEndpoint implements Endpoint {
   readonly node: number;
   private connection: Connection | null = null;
-  private readonly waiting = new Map<number, (frame: Frame | null) => void>();
+  private readonly waiting = new Map<number, (body: Buffer | null) => void>();
 
   private readonly network: SimNetwork;
 
@@ -374,11 +375,11 @@ export class SimClientEndpoint implements Endpoint {
   }
 
   deliver(_connection: Connection, body: Buffer): void {
-    const frame = decodeFrameBody(body);
-    if (frame._tag !== "Response") return;
-    const done = this.waiting.get(frame.correlationId);
-    this.waiting.delete(frame.correlationId);
-    done?.(frame);
+    if (body.length < 4) return;
+    const correlationId = body.readInt32BE(0);
+    const done = this.waiting.get(correlationId);
+    this.waiting.delete(correlationId);
+    done?.(body);
   }
 
   closed(connection: Connection): void {
@@ -387,16 +388,20 @@ export class SimClientEndpoint implements Endpoint {
     this.waiting.clear();
   }
 
-  /** Send one request to `address`; `done` gets the answer, or null if the connection failed. */
+  /**
+   * Send one request frame body to `address` under `correlationId`; `done` gets the answer's frame
+   * body, or null if the connection failed.
+   */
   request(
     address: string,
-    frame: Frame & { readonly correlationId: number },
-    done: (frame: Frame | null) => void,
+    correlationId: number,
+    body: Uint8Array,
+    done: (answer: Buffer | null) => void,
   ): void {
     const send = (connection: Connection) => {
-      this.waiting.set(frame.correlationId, done);
-      if (!connection.send(frame)) {
-        this.waiting.delete(frame.correlationId);
+      this.waiting.set(correlationId, done);
+      if (!connection.sendBytes(body)) {
+        this.waiting.delete(correlationId);
         done(null);
       }
     };

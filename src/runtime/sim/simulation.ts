@@ -5,9 +5,10 @@
 // After every event it checks the model checker's cluster properties; after the faults it heals
 // everything and checks that the cluster makes progress and kept every acknowledged write.
 
-import type { CreateTopicsResponse } from "../../../spec/metadata/requests.ts";
 import { Random } from "../../checker/random.ts";
-import type { Frame } from "../codec.ts";
+import { KafkaError } from "../../kafka/errors.ts";
+import { readResponseFrame, requestFrame } from "../../kafka/frames.ts";
+import { CreateTopicsRequest, CreateTopicsResponse } from "../../kafka/generated/messages.ts";
 import { type NodeConfig, nodeConfigFrom, parseProperties, renderProperties } from "../config.ts";
 import type { Log } from "../log.ts";
 import { KraftNode } from "../node.ts";
@@ -56,19 +57,19 @@ const CLIENT_NODE = 1000;
 const LOG_LINES_KEPT = 60;
 
 /** An admin client's CreateTopics of one partition with the default replication factor. */
-const createTopicFrame = (
-  name: string,
-  correlationId: number,
-): Frame & { readonly correlationId: number } => ({
-  _tag: "Request",
-  from: -1,
-  correlationId,
-  request: {
-    _tag: "CreateTopicsRequest",
-    validateOnly: false,
-    topics: [{ name, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] }],
-  },
-});
+/** An admin client's CreateTopics of one topic, as Kafka's CreateTopics v7 request frame body. */
+const createTopicFrame = (name: string, correlationId: number): Uint8Array =>
+  requestFrame(
+    CreateTopicsRequest,
+    {
+      ...CreateTopicsRequest.defaults(),
+      topics: [{ name, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] }],
+    },
+    correlationId,
+    "sim-admin",
+    CREATE_TOPICS_VERSION,
+  ).body;
+const CREATE_TOPICS_VERSION = 7;
 
 /** A per-node Entropy from the run's seed. */
 const entropyOf = (random: Random): Entropy => ({
@@ -376,28 +377,25 @@ export class Simulation {
       else this.unknown++;
       done?.(outcome === "acknowledged");
     };
-    const frame = createTopicFrame(name, correlationId);
     const timeout = this.scheduler.after(30_000, () => {
       client.abandon(correlationId);
       settle("unknown");
     });
-    client.request(broker.brokerAddress, frame, (answer) => {
+    client.request(broker.brokerAddress, correlationId, createTopicFrame(name, correlationId), (answer) => {
       timeout();
-      if (answer === null || answer._tag !== "Response") {
+      if (answer === null) {
         settle("unknown");
         return;
       }
-      const response = answer.response;
-      if (response._tag === "CreateTopicsResponse") {
-        const result = (response as CreateTopicsResponse).topics[0];
-        settle(result?.errorCode === "NONE" ? "acknowledged" : "refused");
-        return;
-      }
-      // An AdminResponse error (no controller, request timed out, ...): the outcome may be unknown.
+      const code = readResponseFrame(CreateTopicsResponse, answer, CREATE_TOPICS_VERSION).topics[0]
+        ?.errorCode;
+      // REQUEST_TIMED_OUT (no answer from the controller in time): the topic may exist or not.
       settle(
-        response._tag === "AdminResponse" && response.errorCode === "REQUEST_TIMED_OUT"
-          ? "unknown"
-          : "refused",
+        code === KafkaError.NONE
+          ? "acknowledged"
+          : code === KafkaError.REQUEST_TIMED_OUT
+            ? "unknown"
+            : "refused",
       );
     });
   }
@@ -481,12 +479,15 @@ export class Simulation {
     for (const id of controllers) this.network.partition(id, [broker.id]);
     const before = broker.transport?.framesReadInbound ?? 0;
     const client = this.client(broker.brokerAddress);
-    for (let i = 0; i < requests; i++)
+    for (let i = 0; i < requests; i++) {
+      const correlationId = this.nextCorrelationId++;
       client.request(
         broker.brokerAddress,
-        createTopicFrame(`flood-${i}`, this.nextCorrelationId++),
+        correlationId,
+        createTopicFrame(`flood-${i}`, correlationId),
         () => {},
       );
+    }
     await this.runUntil(this.scheduler.now + waitMs);
     const taken = (broker.transport?.framesReadInbound ?? 0) - before;
     return {
