@@ -210,14 +210,15 @@ export const waitForLeader = async (
     for (const address of addresses) {
       try {
         if (clusterId !== undefined) {
+          // A controller listener describes the controllers (KIP-919's endpoint type 2).
           const who = await requestOnce(
             address,
             DescribeClusterRequest,
             DescribeClusterResponse,
-            DescribeClusterRequest.defaults(),
+            { ...DescribeClusterRequest.defaults(), endpointType: 2 },
             { timeoutMs: 1000 },
           );
-          if (who.clusterId !== clusterId) continue;
+          if (who.errorCode !== 0 || who.clusterId !== clusterId) continue;
         }
         const quorum = await requestOnce(
           address,
