@@ -1,10 +1,14 @@
-// Kafka's binary protocol on a node's client listeners: a request frame's body (header, then the
-// message) in, the response frame's body out. It answers from the node's metadata image, as the JSON
-// image queries do (src/runtime/node.ts), and turns admin requests into the spec's requests, whose
-// answers it renders back (src/kafka/admin.ts); it makes no protocol decision of the spec's. So far:
-// ApiVersions (with KIP-511's downgrade), Metadata, DescribeCluster, DescribeQuorum, CreateTopics,
-// DeleteTopics, CreatePartitions, DescribeConfigs, IncrementalAlterConfigs, AlterConfigs and ElectLeaders; every
-// other API is absent from ApiVersions, so clients see it unsupported before they ask.
+// Kafka's binary protocol on a node's listeners: a request frame's body (header, then the message)
+// in, the response frame's body out. It answers from the node's metadata image, turns admin requests
+// into the spec's requests, whose answers it renders back (src/kafka/admin.ts), hands KRaft's RPCs to
+// the Raft layer (src/kafka/raft-messages.ts) and a broker's requests to the controller
+// (src/kafka/controller-channel.ts), and opens Envelopes; it makes no protocol decision of the
+// spec's. Broker listeners: ApiVersions (with KIP-511's downgrade), Metadata, DescribeCluster,
+// DescribeQuorum, CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs,
+// IncrementalAlterConfigs, AlterConfigs and ElectLeaders. Controller listeners: the same but Metadata,
+// plus Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, BrokerRegistration, BrokerHeartbeat,
+// AlterPartition and Envelope. Every other API is absent from ApiVersions, so clients see it
+// unsupported before they ask.
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import type {

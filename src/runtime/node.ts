@@ -93,11 +93,8 @@ interface RaftOrigin {
   readonly respond: (response: RaftAnswer, records: Uint8Array | null) => Uint8Array;
 }
 
-/**
- * Correlation ids of the Raft requests a node sends stay below 2^24, so a Kafka frame on a peer
- * connection never starts with "{" (an openkraft JSON frame's first byte).
- */
-const WIRE_CORRELATION_IDS = 1 << 24;
+/** The correlation ids of a node's requests to its peers: Kafka's int32, positive, wrapping. */
+const WIRE_CORRELATION_IDS = 0x7fffffff;
 
 const RAFT_API: Record<string, Outstanding["api"]> = {
   VoteRequest: "Vote",
