@@ -93,8 +93,12 @@ interface RaftOrigin {
   readonly respond: (response: RaftAnswer, records: Uint8Array | null) => Uint8Array;
 }
 
-/** The correlation ids of a node's requests to its peers: Kafka's int32, positive, wrapping. */
-const WIRE_CORRELATION_IDS = 0x7fffffff;
+/**
+ * Correlation ids on the wire, Kafka's positive int32s in two halves that never meet on a connection:
+ * a Raft request travels under the spec's own id (below 2^30), so the receiver's trace names the id
+ * the sender's trace does; a node request under one of the other half, from a counter of its own.
+ */
+const RAFT_WIRE_IDS = 1 << 30;
 
 const RAFT_API: Record<string, Outstanding["api"]> = {
   VoteRequest: "Vote",
@@ -160,7 +164,7 @@ export class KraftNode {
   private readonly raftOrigins = new Map<string, RaftOrigin>();
   /** Requests this node sent in Kafka's protocol, by peer and wire correlation id. */
   private readonly wireRequests = new Map<string, SentRequest>();
-  private nextWireId = 1;
+  private nextWireId = 0;
   /** The client requests among them (queued.max.requests bounds how many). */
   private readonly clientRequests = new Set<string>();
   private metricsServer: Server | null = null;
@@ -750,8 +754,11 @@ export class KraftNode {
     api: Outstanding["api"],
     encode: (wireId: number) => OutgoingRequest,
   ): void {
-    const wireId = this.nextWireId;
-    this.nextWireId = (this.nextWireId + 1) % WIRE_CORRELATION_IDS || 1;
+    let wireId = correlationId % RAFT_WIRE_IDS;
+    if (kind === "node") {
+      wireId = RAFT_WIRE_IDS + this.nextWireId;
+      this.nextWireId = (this.nextWireId + 1) % RAFT_WIRE_IDS;
+    }
     const key = `${kind}:${to}:${correlationId}`;
     const wireKey = `${to}:${wireId}`;
     let outgoing: OutgoingRequest;
