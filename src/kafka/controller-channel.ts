@@ -16,6 +16,7 @@ import type { NodeResponse } from "../../spec/node/node.ts";
 import type { MessageCodec } from "./codec.ts";
 import { errorCode, errorName } from "./errors.ts";
 import * as generated from "./generated/messages.ts";
+import { type KafkaMessage, kafkaMessage } from "./raft-messages.ts";
 import { KafkaDecodeError, safeNumber } from "./wire.ts";
 
 /** A broker's own request to the controller. */
@@ -32,12 +33,7 @@ const specError = (code: number): MetadataErrorCode => {
   return name as MetadataErrorCode;
 };
 
-/** A Kafka message and its codec. */
-export interface BrokerMessage {
-  readonly codec: MessageCodec<unknown>;
-  readonly data: unknown;
-}
-const message = <T>(codec: MessageCodec<T>, data: T): BrokerMessage => ({ codec, data }) as BrokerMessage;
+const message = kafkaMessage;
 
 export const BROKER_REGISTRATION = generated.BrokerRegistrationRequest.apiKey;
 export const BROKER_HEARTBEAT = generated.BrokerHeartbeatRequest.apiKey;
@@ -52,7 +48,7 @@ export const isBrokerRequest = (request: { readonly _tag: string }): request is 
 
 // ---- requests ------------------------------------------------------------------------------------
 
-export const kafkaBrokerRequest = (request: BrokerRequest): BrokerMessage => {
+export const kafkaBrokerRequest = (request: BrokerRequest): KafkaMessage => {
   switch (request._tag) {
     case "BrokerRegistrationRequest":
       return message(generated.BrokerRegistrationRequest, {

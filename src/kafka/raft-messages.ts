@@ -32,7 +32,10 @@ export interface KafkaMessage {
   readonly data: unknown;
 }
 
-const message = <T>(codec: MessageCodec<T>, data: T): KafkaMessage => ({ codec, data }) as KafkaMessage;
+/** A message of `codec`, typed together. */
+export const kafkaMessage = <T>(codec: MessageCodec<T>, data: T): KafkaMessage =>
+  ({ codec, data }) as KafkaMessage;
+const message = kafkaMessage;
 
 /** The error codes KRaft's messages carry, as the spec names them. */
 const SPEC_ERRORS: ReadonlySet<string> = new Set(ErrorCode.literals);
