@@ -97,6 +97,24 @@ const answerTo = (random: Random, s: NodeState, to: number, api: string): RaftMe
       return { _tag: "BeginQuorumEpochResponse", errorCode, leaderId, leaderEpoch };
     case "EndQuorumEpoch":
       return { _tag: "EndQuorumEpochResponse", errorCode, leaderId, leaderEpoch };
+    case "FetchSnapshot": {
+      // Mostly the part the download waits for; sometimes another snapshot, position or error.
+      const download = s.role._tag === "Follower" ? s.role.fetchingSnapshot : undefined;
+      const id = download ?? { endOffset: s.log.endOffset + 2, epoch: leaderEpoch, position: 0 };
+      const size = pick(random, [id.endOffset, id.position + 1, id.position + 2]);
+      return {
+        _tag: "FetchSnapshotResponse",
+        errorCode: pick(random, [...ANSWER_ERRORS, "SNAPSHOT_NOT_FOUND", "POSITION_OUT_OF_RANGE"]),
+        leaderId: errorCode === "NONE" ? to : leaderId,
+        leaderEpoch,
+        snapshotId: chance(random, 0.85)
+          ? { endOffset: id.endOffset, epoch: id.epoch }
+          : { endOffset: id.endOffset + 1, epoch: id.epoch },
+        size,
+        position: chance(random, 0.85) ? id.position : id.position + 1,
+        bytes: Math.max(0, Math.min(pick(random, [1, 2]), size - id.position)),
+      };
+    }
     default: {
       const end = s.log.endOffset;
       const records = chance(random, 0.5)
@@ -116,6 +134,16 @@ const answerTo = (random: Random, s: NodeState, to: number, api: string): RaftMe
             },
           }
         : {};
+      // R65: sometimes the leader names a snapshot to download (or a malformed id).
+      const snapshot =
+        diverging.divergingEpoch === undefined && chance(random, 0.15)
+          ? {
+              snapshotId: {
+                endOffset: pick(random, [end + 1, end + 3, Math.max(0, s.highWatermark - 1), -1]),
+                epoch: pick(random, [leaderEpoch, lastEpoch(s.log), -1]),
+              },
+            }
+          : {};
       return {
         _tag: "FetchResponse",
         errorCode,
@@ -123,8 +151,9 @@ const answerTo = (random: Random, s: NodeState, to: number, api: string): RaftMe
         logStartOffset: 0,
         leaderId: errorCode === "NONE" ? to : leaderId,
         leaderEpoch,
-        records: diverging.divergingEpoch === undefined ? records : [],
+        records: diverging.divergingEpoch === undefined && snapshot.snapshotId === undefined ? records : [],
         ...diverging,
+        ...snapshot,
       };
     }
   }
@@ -138,7 +167,7 @@ const requestFrom = (random: Random, s: NodeState, config: RaftConfig, from: num
   const otherVoter = config.voters.find((v) => v.id !== s.nodeId)?.id ?? 2;
   const voterId = pick(random, [s.nodeId, s.nodeId, s.nodeId, otherVoter, -1]);
   const topicName = chance(random, 0.95) ? METADATA_TOPIC_NAME : "another-topic";
-  switch (pick(random, ["Vote", "Vote", "Begin", "End", "Fetch", "Fetch", "Describe"])) {
+  switch (pick(random, ["Vote", "Vote", "Begin", "End", "Fetch", "Fetch", "FetchSnapshot", "Describe"])) {
     case "Vote": {
       const preVote = chance(random, 0.5);
       const lastOffsetEpoch = Math.max(
@@ -190,6 +219,24 @@ const requestFrom = (random: Random, s: NodeState, config: RaftConfig, from: num
         fetchOffset: Math.max(0, end + pick(random, [-1, 0, 0, 1])),
         lastFetchedEpoch: Math.min(s.epoch, pick(random, [0, lastEpoch(s.log), s.epoch])),
       };
+    case "FetchSnapshot": {
+      const snapshots = s.log.snapshots ?? [];
+      const known = snapshots.length > 0 ? pick(random, snapshots) : undefined;
+      return {
+        _tag: "FetchSnapshotRequest",
+        clusterId,
+        replicaId: pick(random, [from, from, 4]),
+        maxBytes: pick(random, [1, 2, 8 * 1024 * 1024]),
+        topicName,
+        partitionIndex: METADATA_PARTITION,
+        currentLeaderEpoch: Math.max(0, s.epoch + pick(random, [-1, 0, 0, 0, 1])),
+        snapshotId:
+          known !== undefined && chance(random, 0.8)
+            ? { endOffset: known.endOffset, epoch: known.epoch }
+            : { endOffset: Math.max(1, end), epoch: lastEpoch(s.log) },
+        position: pick(random, [0, 0, 1, -1, (known?.size ?? 1) + 1]),
+      };
+    }
     default:
       return { _tag: "DescribeQuorumRequest", topicName, partitionIndex: METADATA_PARTITION };
   }
@@ -234,7 +281,17 @@ const raftInput = (random: Random, s: NodeState, config: RaftConfig, correlation
       count: 1,
       correlationId,
     };
-  if (roll < 0.95) return { _tag: "LogFlushed", offset: s.log.endOffset };
+  if (roll < 0.93) return { _tag: "LogFlushed", offset: s.log.endOffset };
+  // R77, R79: the state machine's snapshot requests and retention, around what the log holds.
+  const newest = s.log.snapshots?.[s.log.snapshots.length - 1]?.endOffset ?? 0;
+  if (roll < 0.945)
+    return {
+      _tag: "CreateSnapshot",
+      endOffset: pick(random, [s.highWatermark, s.log.endOffset, s.log.startOffset, newest, 0]),
+      size: pick(random, [1, 3]),
+    };
+  if (roll < 0.95)
+    return { _tag: "DeleteBeforeSnapshot", endOffset: pick(random, [newest, s.highWatermark, 2]) };
   if (roll < 0.99) return { _tag: "Resign", epoch: s.epoch + pick(random, [-1, 0, 0, 1]) };
   return { _tag: "Shutdown" };
 };

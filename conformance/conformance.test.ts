@@ -148,7 +148,7 @@ describe("conformance vectors", () => {
     expect(CONFORMANCE_MUTANTS.length).toBe(MUTANTS.length);
     expect(verdicts.length).toBe(MUTANTS.length);
     expect(verdicts.filter((v) => !v.killed).map((v) => v.name)).toEqual([]);
-  }, 240_000);
+  }, 600_000);
 });
 
 describe("kraft conformance run", () => {

@@ -104,7 +104,15 @@ export const Projection = Schema.Struct({
   epoch: Int32,
   leaderId: Int32,
   votedId: Schema.NullOr(Int32),
-  log: Schema.Struct({ endOffset: Int64, flushedOffset: Int64, epochs: Schema.Array(EpochStart) }),
+  log: Schema.Struct({
+    /** R79: where the log starts (the end of the oldest snapshot once above 0). */
+    startOffset: Int64,
+    endOffset: Int64,
+    flushedOffset: Int64,
+    epochs: Schema.Array(EpochStart),
+    /** R77: the snapshots, oldest first, by id. */
+    snapshots: Schema.Array(Schema.Struct({ endOffset: Int64, epoch: Int32 })),
+  }),
   highWatermark: Int64,
   /** R146: the node is recovering records it lost at startup (it neither votes nor stands). */
   recovering: Schema.Boolean,
@@ -209,7 +217,13 @@ export const project = (s: NodeState): Projection => {
     epoch: s.epoch,
     leaderId,
     votedId,
-    log: { endOffset: s.log.endOffset, flushedOffset: s.log.flushedOffset, epochs: s.log.epochs },
+    log: {
+      startOffset: s.log.startOffset,
+      endOffset: s.log.endOffset,
+      flushedOffset: s.log.flushedOffset,
+      epochs: s.log.epochs,
+      snapshots: (s.log.snapshots ?? []).map((x) => ({ endOffset: x.endOffset, epoch: x.epoch })),
+    },
     highWatermark: s.highWatermark,
     recovering: s.recovering,
   };

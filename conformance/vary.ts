@@ -143,6 +143,9 @@ export class Variation {
         case "IllegalState":
           out.push({ ...e, detail: `another wording: ${e.detail.length} characters` });
           break;
+        case "SnapshotRefused":
+          out.push({ ...e, reason: `another wording: ${e.reason.length} characters` });
+          break;
         default:
           out.push(e);
       }

@@ -70,6 +70,15 @@ const createTopic = (name: string, brokerIds: number[]): ControllerRequest => ({
   ],
 });
 
+/** Snapshot mutants: one value committed, one crash, snapshots and log-start moves (R77–R84). */
+const SNAPSHOT_BOUNDS: Partial<Bounds> = {
+  maxEpoch: 1,
+  maxValues: 1,
+  maxCrashes: 1,
+  loss: false,
+  snapshots: true,
+};
+
 export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-without-log-check",
@@ -909,5 +918,184 @@ export const MUTANTS: readonly Mutant[] = [
       depth: 4,
       liveness: true,
     },
+  },
+
+  // ---- snapshots (R77–R84) ------------------------------------------------------------------------
+  {
+    name: "leader-serves-records-below-log-start",
+    class: "protocol",
+    rule: "R65",
+    description: "a leader answers a fetch below its log start with records instead of its snapshot",
+    edits: [
+      {
+        file: "raft/fetch-leader.ts",
+        find: "  const newest = latestSnapshot(log);\n  if (newest === undefined) return undefined;",
+        replace:
+          "  const newest = latestSnapshot(log);\n  if (newest === undefined || newest.endOffset >= 0) return undefined;",
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "snapshot-above-high-watermark",
+    class: "protocol",
+    rule: "R77",
+    description: "take a snapshot above the high watermark when the state machine asks",
+    edits: [
+      {
+        file: "raft/snapshot.ts",
+        find: "  if (endOffset > s.highWatermark) {",
+        replace: "  if (endOffset > s.log.endOffset) {",
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "log-start-keeps-epoch-cache",
+    class: "protocol",
+    rule: "R79",
+    description: "move the log start without dropping the epoch cache entries below it",
+    edits: [
+      {
+        file: "raft/log.ts",
+        find: "    if (end <= offset) continue;",
+        replace: "",
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "last-epoch-ignores-snapshot",
+    class: "liveness",
+    rule: "R81",
+    description: "a log holding only a snapshot reports epoch 0 as its last epoch",
+    edits: [
+      {
+        file: "raft/log.ts",
+        find: "  log.epochs.length === 0 ? (latestSnapshot(log)?.epoch ?? 0) : log.epochs[log.epochs.length - 1]!.epoch;",
+        replace: "  log.epochs.length === 0 ? 0 : log.epochs[log.epochs.length - 1]!.epoch;",
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "snapshot-chunk-past-its-end",
+    class: "protocol",
+    rule: "R83",
+    description: "a leader sends MaxBytes of a snapshot even where less of it is left",
+    edits: [
+      {
+        file: "raft/snapshot.ts",
+        find: "      bytes: Math.max(0, Math.min(request.maxBytes, snapshot.size - request.position)),",
+        replace: "      bytes: request.maxBytes,",
+      },
+    ],
+    cluster: { snapshotChunk: 2 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "snapshot-chunk-from-start",
+    class: "protocol",
+    rule: "R83",
+    description: "a leader answers every FetchSnapshot from byte 0, whatever position was asked for",
+    edits: [
+      {
+        file: "raft/snapshot.ts",
+        find: "      position: request.position,\n      bytes:",
+        replace: "      position: 0,\n      bytes:",
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "snapshot-installed-before-whole",
+    class: "durability",
+    rule: "R83",
+    description: "install a downloaded snapshot one part before its last",
+    edits: [
+      {
+        file: "raft/snapshot.ts",
+        find: "  if (position < response.size) {",
+        replace: "  if (position < response.size - 1) {",
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "snapshot-install-keeps-log-tail",
+    class: "protocol",
+    rule: "R83",
+    description: "install a snapshot by moving the log start instead of truncating the log fully",
+    edits: [
+      {
+        file: "raft/snapshot.ts",
+        find: "    log: logOfSnapshot(snapshot),",
+        replace: "    log: { ...s.log, startOffset: snapshot.endOffset, snapshots: [snapshot] },",
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "snapshot-gone-download-kept",
+    class: "liveness",
+    rule: "R83",
+    description: "keep asking for a snapshot the leader answered SNAPSHOT_NOT_FOUND for",
+    edits: [
+      {
+        file: "raft/snapshot.ts",
+        find: '    const { fetchingSnapshot: _dropped, ...rest } = role;\n    return armTimer({ ...s, role: rest }, out, "fetch", config.fetchTimeoutMs);',
+        replace: '    return armTimer(s, out, "fetch", config.fetchTimeoutMs);',
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "snapshot-installed-not-loaded",
+    class: "protocol",
+    rule: "R84",
+    description: "install a downloaded snapshot without telling the listener to load it",
+    edits: [
+      {
+        file: "raft/snapshot.ts",
+        find: '  out.effects.push({ _tag: "LoadSnapshot", endOffset: snapshot.endOffset, epoch: snapshot.epoch });',
+        replace: "",
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
+  },
+  {
+    name: "start-without-loading-snapshot",
+    class: "protocol",
+    rule: "R84",
+    description: "a process whose log starts above 0 starts without its listener loading a snapshot",
+    edits: [
+      {
+        file: "raft/startup.ts",
+        find: "  if (log.startOffset > 0 && newest !== undefined) {",
+        replace: "  if (log.startOffset < 0 && newest !== undefined) {",
+      },
+    ],
+    cluster: { snapshotChunk: 1 },
+    bounds: SNAPSHOT_BOUNDS,
+    start: "committed",
   },
 ];

@@ -9,6 +9,8 @@ import {
   clientAppend,
   corrupt,
   crash,
+  createSnapshot,
+  deleteBeforeSnapshot,
   deliver,
   drop,
   duplicate,
@@ -36,7 +38,14 @@ export type Action =
   | { readonly kind: "crash"; readonly node: number }
   /** A bad sector on a stopped node's disk at `offset`: found and cut at its next start (R146). */
   | { readonly kind: "corrupt"; readonly node: number; readonly offset: number }
-  | { readonly kind: "restart"; readonly node: number };
+  | { readonly kind: "restart"; readonly node: number }
+  /**
+   * The state machine of `node` asks for a snapshot at its high watermark (R77), or (ahead) at its
+   * log end: a state machine that got ahead of the commit, which the Raft layer must refuse.
+   */
+  | { readonly kind: "snapshot"; readonly node: number; readonly ahead?: boolean }
+  /** Retention moves `node`'s log start to its newest snapshot (R79, R80). */
+  | { readonly kind: "trim"; readonly node: number };
 
 export type FaultKind = "loss" | "duplicate" | "crash" | "corruption";
 
@@ -57,6 +66,11 @@ export interface Bounds {
   readonly network: "unordered" | "ordered";
   /** Fault kinds switched off for this run (swarm testing). */
   readonly disabledFaults?: readonly FaultKind[];
+  /**
+   * Snapshots (R77–R84): any running node may snapshot at its high watermark when that is beyond its
+   * newest snapshot, and move its log start to its newest snapshot. Bounded by the values committed.
+   */
+  readonly snapshots?: boolean;
 }
 
 export const DEFAULT_BOUNDS: Bounds = {
@@ -134,6 +148,13 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
         actions.push({ kind: "append", node, stale: true });
     }
     if (world.crashes < bounds.maxCrashes && faultOn(bounds, "crash")) actions.push({ kind: "crash", node });
+    if (bounds.snapshots === true) {
+      const newest = slot.snapshots[slot.snapshots.length - 1]?.endOffset ?? 0;
+      if (state.highWatermark > newest) actions.push({ kind: "snapshot", node });
+      if (state.log.endOffset > Math.max(newest, state.highWatermark))
+        actions.push({ kind: "snapshot", node, ahead: true });
+      if (newest > slot.startOffset) actions.push({ kind: "trim", node });
+    }
   }
   return actions;
 };
@@ -164,6 +185,10 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
       return { world: corrupt(world, action.node, action.offset), steps: [] };
     case "restart":
       return startNode(world, cluster, action.node);
+    case "snapshot":
+      return createSnapshot(world, cluster, action.node, action.ahead === true);
+    case "trim":
+      return deleteBeforeSnapshot(world, cluster, action.node);
   }
 };
 
@@ -207,6 +232,8 @@ export const commandOf = (world: World, action: Action): string => {
       return `append ${nodeIdOf(action.node)}${action.stale === true ? " stale" : ""}`;
     case "corrupt":
       return `corrupt ${nodeIdOf(action.node)} ${action.offset}`;
+    case "snapshot":
+      return `snapshot ${nodeIdOf(action.node)}${action.ahead === true ? " ahead" : ""}`;
     default:
       return `${action.kind} ${nodeIdOf(action.node)}`;
   }
@@ -231,6 +258,8 @@ export const describeAction = (world: World, action: Action): string => {
       return `append ${nodeIdOf(action.node)}${action.stale === true ? " (stale epoch)" : ""}`;
     case "corrupt":
       return `corrupt ${nodeIdOf(action.node)} ${action.offset}`;
+    case "snapshot":
+      return `snapshot ${nodeIdOf(action.node)}${action.ahead === true ? " (at its log end, ahead of the commit)" : ""}`;
     default:
       return `${action.kind} ${nodeIdOf(action.node)}`;
   }

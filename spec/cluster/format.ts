@@ -83,7 +83,11 @@ export const formatInput = (input: RaftInput | StartInput, options: FormatOption
 export const formatLog = (log: LogState): string => {
   const epochs = log.epochs.map((e) => `e${e.epoch}@${e.startOffset}`).join(",");
   const start = log.startOffset === 0 ? "" : `start=${log.startOffset} `;
-  return `log=${start}[${epochs}] end=${log.endOffset} flushed=${log.flushedOffset}`;
+  const snapshots =
+    log.snapshots === undefined || log.snapshots.length === 0
+      ? ""
+      : ` snapshots=[${log.snapshots.map((x) => `${x.endOffset}-${x.epoch}`).join(" ")}]`;
+  return `log=${start}[${epochs}] end=${log.endOffset} flushed=${log.flushedOffset}${snapshots}`;
 };
 
 const progress = (p: ReplicaProgress): string => `${p.id}:${p.endOffset}${p.acknowledged ? "" : "?"}`;
@@ -100,7 +104,7 @@ export const formatRole = (s: NodeState): string => {
     case "Candidate":
       return `${head} granted=[${role.granted.join(" ")}] rejected=[${role.rejected.join(" ")}]`;
     case "Follower":
-      return `${head} leader=${role.leaderId}${role.votedKey === undefined ? "" : ` voted=${key(role.votedKey)}`}${role.hasFetchedFromLeader ? " fetched" : ""}`;
+      return `${head} leader=${role.leaderId}${role.votedKey === undefined ? "" : ` voted=${key(role.votedKey)}`}${role.hasFetchedFromLeader ? " fetched" : ""}${role.fetchingSnapshot === undefined ? "" : ` downloading=${role.fetchingSnapshot.endOffset}-${role.fetchingSnapshot.epoch}@${role.fetchingSnapshot.position}`}`;
     case "Resigned":
       return `${head} unacked=[${role.unackedVoters.join(" ")}] successors=[${role.preferredSuccessors.map(key).join(" ")}]`;
     case "Leader": {

@@ -16,7 +16,9 @@ import {
   committedStart,
   corrupt,
   crash,
+  createSnapshot,
   DEFAULT_CLUSTER,
+  deleteBeforeSnapshot,
   deliver,
   drop,
   duplicate,
@@ -155,9 +157,14 @@ const parseCluster = (correlationIds: readonly string[]): ClusterSpec => {
       case "checkquorum":
         cluster = { ...cluster, checkQuorum: on };
         break;
+      case "chunk":
+        cluster = { ...cluster, snapshotChunk: Number(value) };
+        if (!Number.isInteger(cluster.snapshotChunk) || (cluster.snapshotChunk ?? 0) < 1)
+          throw new Error(`chunk must be a positive integer, not "${value}"`);
+        break;
       default:
         throw new Error(
-          `unknown cluster option "${correlationId}" (voters=N observers=N prevote=on|off checkquorum=on|off)`,
+          `unknown cluster option "${correlationId}" (voters=N observers=N prevote=on|off checkquorum=on|off chunk=K)`,
         );
     }
   }
@@ -320,6 +327,20 @@ const runCommand = (session: Session, command: string): string[] => {
         `n${args[0]} disk corrupt at offset ${offset}: ${slot.durable - offset} records will be cut at restart`,
       ];
     }
+    case "snapshot": {
+      // The state machine of node N asks for a snapshot at its high watermark (R77); `ahead`: at its
+      // log end, as a state machine ahead of the commit would (refused).
+      const index = nodeIndex(session, args[0]);
+      if (session.world.nodes[index]!.state === null) return [`!! node ${args[0]} is down`];
+      return apply(createSnapshot(session.world, session.cluster, index, args[1] === "ahead"));
+    }
+    case "trim": {
+      // Retention asks node N to move its log start to its newest snapshot (R79, R80).
+      const index = nodeIndex(session, args[0]);
+      if (session.world.nodes[index]!.state === null) return [`!! node ${args[0]} is down`];
+      if (session.world.nodes[index]!.snapshots.length === 0) return [`!! node ${args[0]} has no snapshot`];
+      return apply(deleteBeforeSnapshot(session.world, session.cluster, index));
+    }
     case "restart": {
       const index = nodeIndex(session, args[0]);
       if (session.world.nodes[index]!.state !== null) return [`!! node ${args[0]} is running`];
@@ -426,7 +447,15 @@ const runCommand = (session: Session, command: string): string[] => {
             ? "none"
             : `epoch=${q.epoch} leader=${q.leaderId}${q.votedKey === undefined ? "" : ` voted=${q.votedKey.id}`}`;
         const unflushed = slot.entries.slice(slot.durable).map(entry);
-        return `n${i + 1} quorum-state{${quorum}} disk=[${slot.entries.slice(0, slot.durable).map(entry).join(" ")}]${unflushed.length === 0 ? "" : ` unflushed=[${unflushed.join(" ")}]`}${slot.recovering ? " recovering" : ""}${slot.state === null ? " (down)" : ""}`;
+        const snapshots =
+          slot.snapshots.length === 0
+            ? ""
+            : ` snapshots=${slot.snapshots.map((x) => `${x.endOffset}-${x.epoch}`).join(",")} start=${slot.startOffset}`;
+        const partial =
+          slot.partial === null
+            ? ""
+            : ` downloading=${slot.partial.endOffset}-${slot.partial.epoch}[${slot.partial.entries.map(entry).join(" ")}]`;
+        return `n${i + 1} quorum-state{${quorum}} disk=[${slot.entries.slice(0, slot.durable).map(entry).join(" ")}]${unflushed.length === 0 ? "" : ` unflushed=[${unflushed.join(" ")}]`}${snapshots}${partial}${slot.recovering ? " recovering" : ""}${slot.state === null ? " (down)" : ""}`;
       });
     }
     case "check":

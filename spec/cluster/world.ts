@@ -8,9 +8,9 @@
 import { checkEffect, checkStep } from "../invariants/transitions.ts";
 import type { Mark } from "../marks.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
-import { isRequest, type RaftMessage } from "../raft/messages.ts";
+import { isRequest, type RaftMessage, type RequestApi } from "../raft/messages.ts";
 import { initialize } from "../raft/startup.ts";
-import type { ElectionState, LogState, NodeState, RaftConfig } from "../raft/state.ts";
+import type { ElectionState, LogState, NodeState, RaftConfig, SnapshotInfo } from "../raft/state.ts";
 import { makeConfig } from "../raft/state.ts";
 import { step } from "../raft/step.ts";
 
@@ -47,6 +47,21 @@ export interface NodeSlot {
    */
   readonly lostFrom: number;
   readonly lost: readonly Entry[];
+  /**
+   * The log start on disk (R79): records below it are no longer in the log, and `entries` keeps them
+   * only as the content of the snapshots (each snapshot's content is the prefix it replaces).
+   */
+  readonly startOffset: number;
+  /** The snapshots on disk, oldest first (R77, R79); their `size` is their end offset here. */
+  readonly snapshots: readonly SnapshotInfo[];
+  /** A snapshot being downloaded (R83), with the records received so far; a crash loses it. */
+  readonly partial: SnapshotDownloadOnDisk | null;
+}
+
+export interface SnapshotDownloadOnDisk {
+  readonly endOffset: number;
+  readonly epoch: number;
+  readonly entries: readonly Entry[];
 }
 
 /**
@@ -85,6 +100,8 @@ export interface ClusterSpec {
   readonly clusterId: string;
   /** R63, KIP-1166: whether fetches carry the replica's high watermark (absent: they do). */
   readonly fetchHighWatermark?: boolean;
+  /** R82: how many records (bytes here: one per record) one FetchSnapshot answer carries at most. */
+  readonly snapshotChunk?: number;
 }
 
 export const DEFAULT_CLUSTER: ClusterSpec = {
@@ -107,6 +124,7 @@ const makeNodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
     preVote: cluster.preVote,
     checkQuorum: cluster.checkQuorum,
     ...(cluster.fetchHighWatermark === false ? { fetchHighWatermark: false } : {}),
+    ...(cluster.snapshotChunk === undefined ? {} : { fetchSnapshotMaxBytes: cluster.snapshotChunk }),
   });
 
 // Configurations are immutable values; building them once per cluster keeps them off the hot path.
@@ -123,15 +141,24 @@ export const nodeConfig = (cluster: ClusterSpec, id: number): RaftConfig => {
   return list[id - 1] ?? makeNodeConfig(cluster, id);
 };
 
-/** The log shape of stored entries, all of them durable. */
-export const logStateOf = (entries: readonly Entry[]): LogState => {
+/**
+ * The log shape of stored entries, all of them durable: the log from `startOffset` on, and the
+ * snapshots (R77) that replace what lies below it.
+ */
+export const logStateOf = (
+  entries: readonly Entry[],
+  startOffset = 0,
+  snapshots: readonly SnapshotInfo[] = [],
+): LogState => {
   const epochs: { epoch: number; startOffset: number }[] = [];
-  for (let offset = 0; offset < entries.length; offset++) {
+  for (let offset = startOffset; offset < entries.length; offset++) {
     const epoch = entryEpoch(entries[offset]!);
     if (epochs.length === 0 || epochs[epochs.length - 1]!.epoch !== epoch)
       epochs.push({ epoch, startOffset: offset });
   }
-  return { startOffset: 0, endOffset: entries.length, flushedOffset: entries.length, epochs };
+  const end = Math.max(entries.length, startOffset);
+  const log: LogState = { startOffset, endOffset: end, flushedOffset: end, epochs };
+  return snapshots.length === 0 ? log : { ...log, snapshots };
 };
 
 /** A process start is not a reducer input; traces show it as this pseudo-input. */
@@ -247,14 +274,30 @@ const logClaimProblem = (
   state: NodeState,
   entries: readonly Entry[],
   durable: number,
+  startOffset: number,
+  snapshots: readonly SnapshotInfo[],
 ): string | null => {
   const log = state.log;
-  if (log.endOffset !== entries.length || log.startOffset !== 0) {
+  if (log.endOffset !== entries.length) {
     return `LogShapeMatchesDisk: node ${id} believes its log ends at ${log.endOffset}, but its appends and truncations left ${entries.length} records (R67)`;
+  }
+  if (log.startOffset !== startOffset) {
+    return `LogShapeMatchesDisk: node ${id} believes its log starts at ${log.startOffset}, but its disk's starts at ${startOffset} (R79)`;
+  }
+  const claimed = log.snapshots ?? [];
+  if (
+    claimed.length !== snapshots.length ||
+    claimed.some((x, i) => x.endOffset !== snapshots[i]!.endOffset || x.epoch !== snapshots[i]!.epoch)
+  ) {
+    return `LogShapeMatchesDisk: node ${id} believes it has snapshots ${claimed.map((x) => `${x.endOffset}-${x.epoch}`).join(",") || "none"}, but its disk holds ${snapshots.map((x) => `${x.endOffset}-${x.epoch}`).join(",") || "none"} (R77, R79)`;
+  }
+  // R79 (SnapshotAtLogStart): once the log start is above 0, a snapshot ends exactly there.
+  if (startOffset > 0 && snapshots[0]?.endOffset !== startOffset) {
+    return `SnapshotAtLogStart: node ${id}'s log starts at ${startOffset}, but its oldest snapshot ends at ${snapshots[0]?.endOffset ?? "none"} (R79, R134)`;
   }
   let run = -1;
   let at = 0;
-  for (let offset = 0; offset < entries.length; offset++) {
+  for (let offset = startOffset; offset < entries.length; offset++) {
     const epoch = entryEpoch(entries[offset]!);
     if (epoch === run) continue;
     run = epoch;
@@ -283,6 +326,8 @@ export const applyEffects = (
   effects: readonly RaftEffect[],
   payloadOf: PayloadOf,
   request: RaftMessage | null,
+  /** The records of the FetchSnapshot answer being handled (R83), for WriteSnapshotChunk. */
+  chunk: readonly Entry[] | null = null,
 ): World => {
   const id = nodeIdOf(index);
   let slot = world.nodes[index]!;
@@ -294,6 +339,10 @@ export const applyEffects = (
   let persisted = slot.persisted;
   let flushRequested = slot.flushRequested;
   let recovering = slot.recovering;
+  let startOffset = slot.startOffset;
+  let snapshots = slot.snapshots;
+  let partial = slot.partial;
+  let loaded = false;
   for (const effect of effects) {
     broken ??= checkEffect(effect, {
       id,
@@ -311,6 +360,10 @@ export const applyEffects = (
           const first = effect.message.records[0]!.baseOffset;
           const last = effect.message.records[effect.message.records.length - 1]!;
           payload = entries.slice(first, last.baseOffset + last.count);
+        }
+        if (effect.message._tag === "FetchSnapshotResponse" && effect.message.bytes > 0) {
+          const { position, bytes } = effect.message;
+          payload = entries.slice(position, position + bytes);
         }
         network ??= world.network.slice();
         network.push({
@@ -352,6 +405,59 @@ export const applyEffects = (
       case "RecoveryComplete":
         recovering = false;
         break;
+      case "WriteSnapshot":
+        broken ??= snapshotContentProblem(id, "wrote", effect.endOffset, entries, committed);
+        snapshots = [
+          ...snapshots,
+          { endOffset: effect.endOffset, epoch: effect.epoch, size: effect.endOffset },
+        ];
+        break;
+      case "DeleteLogBefore":
+        startOffset = effect.offset;
+        snapshots = snapshots.filter((x) => x.endOffset >= effect.offset);
+        durable = Math.max(durable, Math.min(effect.offset, entries.length));
+        break;
+      case "WriteSnapshotChunk": {
+        const received = chunk ?? [];
+        if (effect.position === 0) {
+          partial = { endOffset: effect.endOffset, epoch: effect.epoch, entries: received };
+        } else if (
+          partial === null ||
+          partial.endOffset !== effect.endOffset ||
+          partial.epoch !== effect.epoch ||
+          partial.entries.length !== effect.position
+        ) {
+          broken ??= `SnapshotChunkInOrder: node ${id} wrote snapshot ${effect.endOffset}-${effect.epoch} at byte ${effect.position}, but its partial download holds ${partial === null ? "nothing" : `${partial.endOffset}-${partial.epoch} up to ${partial.entries.length}`} (R83)`;
+        } else {
+          partial = { ...partial, entries: [...partial.entries, ...received] };
+        }
+        break;
+      }
+      case "InstallSnapshot": {
+        const downloaded = partial?.entries ?? [];
+        if (
+          partial === null ||
+          partial.endOffset !== effect.endOffset ||
+          partial.epoch !== effect.epoch ||
+          downloaded.length !== effect.endOffset
+        ) {
+          broken ??= `SnapshotDownloadedWhole: node ${id} installed snapshot ${effect.endOffset}-${effect.epoch} but downloaded ${downloaded.length} of its records (R83)`;
+          break;
+        }
+        broken ??= snapshotContentProblem(id, "installed", effect.endOffset, downloaded, committed);
+        entries = downloaded;
+        durable = downloaded.length;
+        startOffset = effect.endOffset;
+        snapshots = [{ endOffset: effect.endOffset, epoch: effect.epoch, size: effect.endOffset }];
+        partial = null;
+        break;
+      }
+      case "LoadSnapshot":
+        loaded = true;
+        // R84, R134: a replica the listener knows as leader never loads a snapshot.
+        if (before?.role._tag === "Leader")
+          broken ??= `LeaderNeverLoadSnapshot: node ${id} leads epoch ${before.epoch} and loads snapshot ${effect.endOffset}-${effect.epoch} (R84, R134)`;
+        break;
       case "HighWatermarkUpdated":
         if (after.role._tag === "Leader" && effect.offset > committed.length)
           committed = entries.slice(0, effect.offset);
@@ -370,9 +476,25 @@ export const applyEffects = (
         break;
     }
   }
+  // R84 (ListenerLoadsSnapshot): a listener whose next offset falls below the log start loads a
+  // snapshot: after an install, and at a process start of a log that starts above 0.
+  const mustLoad = effects.some((e) => e._tag === "InstallSnapshot") || (before === null && startOffset > 0);
+  if (mustLoad && !loaded)
+    broken ??= `ListenerLoadsSnapshot: node ${id}'s log starts at ${startOffset}, beyond what its listener has, and it was not told to load a snapshot (R84)`;
   // What the node believes of its log must be what its effects did to the world's disk (R16, R67).
-  broken ??= logClaimProblem(id, after, entries, durable);
-  slot = settleLost({ ...slot, state: after, persisted, entries, durable, flushRequested, recovering });
+  broken ??= logClaimProblem(id, after, entries, durable, startOffset, snapshots);
+  slot = settleLost({
+    ...slot,
+    state: after,
+    persisted,
+    entries,
+    durable,
+    flushRequested,
+    recovering,
+    startOffset,
+    snapshots,
+    partial,
+  });
   let leaders = world.leaders;
   if (after.role._tag === "Leader" && before?.role._tag !== "Leader") {
     const previous = leaders[after.epoch] ?? -1;
@@ -388,6 +510,26 @@ export const applyEffects = (
   broken ??= checkStep(before, after);
   const result: World = { ...replaceNode(world, index, slot), committed, leaders, broken };
   return network === null ? result : { ...result, network };
+};
+
+/**
+ * R77, R135 (SnapshotMatchesCommitted): a snapshot holds exactly the committed prefix it replaces;
+ * one that ends beyond anything ever committed, or differs from it, breaks the property.
+ */
+const snapshotContentProblem = (
+  id: number,
+  verb: string,
+  endOffset: number,
+  entries: readonly Entry[],
+  committed: readonly Entry[],
+): string | null => {
+  if (endOffset > committed.length)
+    return `SnapshotMatchesCommitted: node ${id} ${verb} a snapshot ending at ${endOffset}, beyond the ${committed.length} records ever committed (R77, R144)`;
+  for (let offset = 0; offset < endOffset; offset++) {
+    if (entries[offset] !== committed[offset])
+      return `SnapshotMatchesCommitted: node ${id} ${verb} a snapshot whose record at offset ${offset} is not the committed one (R77, R135)`;
+  }
+  return null;
 };
 
 /** Feed one input to a running node and carry out what it asks. */
@@ -413,6 +555,7 @@ export const applyInput = (
     result.effects,
     payloadSource(clientValues, fetched),
     request,
+    fetched?.message._tag === "FetchSnapshotResponse" ? fetched.payload : null,
   );
   if (input._tag === "ClientAppend" && result.effects.some((e) => e._tag === "AppendAccepted")) {
     next = { ...next, valuesAppended: next.valuesAppended + 1 };
@@ -445,6 +588,9 @@ export const initialWorld = (cluster: ClusterSpec): Outcome => {
       recovering: false,
       lostFrom: -1,
       lost: [],
+      startOffset: 0,
+      snapshots: [],
+      partial: null,
     })),
     network: [],
     leaders: [],
@@ -487,7 +633,7 @@ export interface StartStorage {
 
 export const storageOf = (world: World, index: number): StartStorage => {
   const slot = world.nodes[index]!;
-  const log = logStateOf(slot.entries);
+  const log = logStateOf(slot.entries, slot.startOffset, slot.snapshots);
   // The new process has new connections: answers to its predecessor's requests, still on their way,
   // must not be taken for answers to its own (R40(0)), so its request ids start past theirs.
   const id = nodeIdOf(index);
@@ -560,9 +706,7 @@ export const deliver = (world: World, cluster: ClusterSpec, position: number): O
 };
 
 /** The API whose request/response pair a message belongs to, if the requester tracks it. */
-const trackedApi = (
-  message: RaftMessage,
-): "Vote" | "BeginQuorumEpoch" | "EndQuorumEpoch" | "Fetch" | null => {
+const trackedApi = (message: RaftMessage): RequestApi | null => {
   switch (message._tag) {
     case "VoteRequest":
     case "VoteResponse":
@@ -576,6 +720,9 @@ const trackedApi = (
     case "FetchRequest":
     case "FetchResponse":
       return "Fetch";
+    case "FetchSnapshotRequest":
+    case "FetchSnapshotResponse":
+      return "FetchSnapshot";
     default:
       return null;
   }
@@ -661,6 +808,30 @@ export const clientAppend = (world: World, cluster: ClusterSpec, index: number, 
 };
 
 /**
+ * The state machine of node `index` asks for a snapshot at its high watermark (R77), or (`ahead`) at
+ * its log end, which only a state machine ahead of the commit would; its size here is its end offset
+ * (one byte per record).
+ */
+export const createSnapshot = (world: World, cluster: ClusterSpec, index: number, ahead = false): Outcome => {
+  const state = world.nodes[index]!.state;
+  if (state === null) return { world, steps: [] };
+  const endOffset = ahead ? state.log.endOffset : state.highWatermark;
+  return applyInput(world, cluster, index, {
+    _tag: "CreateSnapshot",
+    endOffset,
+    size: Math.max(1, endOffset),
+  });
+};
+
+/** Retention asks node `index` to move its log start to its newest snapshot (R79, R80). */
+export const deleteBeforeSnapshot = (world: World, cluster: ClusterSpec, index: number): Outcome => {
+  const slot = world.nodes[index]!;
+  const newest = slot.snapshots[slot.snapshots.length - 1];
+  if (slot.state === null || newest === undefined) return { world, steps: [] };
+  return applyInput(world, cluster, index, { _tag: "DeleteBeforeSnapshot", endOffset: newest.endOffset });
+};
+
+/**
  * The requests among `lost` were sent to a process that is not there: each sender hears from its
  * transport that its request failed (a broken or refused connection). The inputs, by sender index.
  */
@@ -738,12 +909,29 @@ export const crashDown = (world: World, index: number): World => {
   return {
     ...replaceNode({ ...world, network: world.network.filter((e) => e.to !== id) }, index, {
       ...slot,
+      ...afterCrash(slot),
       state: null,
-      entries: slot.entries.slice(0, slot.durable),
       flushRequested: false,
+      partial: null,
     }),
     crashes: world.crashes + 1,
   };
+};
+
+/**
+ * What a crash leaves on a disk: the flushed records, and the snapshots (written durably). A
+ * snapshot ending beyond the flushed records makes the next start truncate the log fully to it, as
+ * Kafka's log recovery does (R83): the log then starts and ends at its end.
+ */
+const afterCrash = (slot: NodeSlot): Pick<NodeSlot, "entries" | "durable" | "startOffset"> => {
+  const newest = slot.snapshots[slot.snapshots.length - 1]?.endOffset ?? 0;
+  if (newest <= slot.durable)
+    return {
+      entries: slot.entries.slice(0, slot.durable),
+      durable: slot.durable,
+      startOffset: slot.startOffset,
+    };
+  return { entries: slot.entries.slice(0, newest), durable: newest, startOffset: newest };
 };
 
 /**
@@ -754,7 +942,9 @@ export const crashDown = (world: World, index: number): World => {
  */
 export const corrupt = (world: World, index: number, offset: number): World => {
   const slot = world.nodes[index]!;
-  if (slot.state !== null || offset < 0 || offset >= slot.durable) return world;
+  // Only the log's records can be cut: what a snapshot holds is read back whole (R77).
+  const floor = Math.max(slot.startOffset, slot.snapshots[slot.snapshots.length - 1]?.endOffset ?? 0);
+  if (slot.state !== null || offset < floor || offset >= slot.durable) return world;
   // The ghost keeps, for every offset ever lost, the first record lost there.
   const before = slot.lostFrom;
   const lostFrom = before >= 0 ? Math.min(before, offset) : offset;

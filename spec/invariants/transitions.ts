@@ -14,6 +14,7 @@ export const senderEpoch = (message: RaftMessage): number => {
     case "EndQuorumEpochRequest":
       return message.leaderEpoch;
     case "FetchRequest":
+    case "FetchSnapshotRequest":
       return message.currentLeaderEpoch;
     case "DescribeQuorumRequest":
       return -1;

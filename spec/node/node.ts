@@ -29,10 +29,13 @@ import {
   AppendRecords,
   CancelTimer,
   ClientRejected,
+  DeleteLogBefore,
   FlushLog,
   HighWatermarkUpdated,
   IllegalState,
+  InstallSnapshot,
   LeaderChanged,
+  LoadSnapshot,
   PersistElectionState,
   type RaftEffect,
   type RaftInput,
@@ -41,7 +44,10 @@ import {
   Send,
   SetTimer,
   ShutdownComplete,
+  SnapshotRefused,
   TruncateLog,
+  WriteSnapshot,
+  WriteSnapshotChunk,
 } from "../raft/io.ts";
 import { ControlRecord, type RequestApi } from "../raft/messages.ts";
 import { isAnswerTo } from "../raft/node.ts";
@@ -186,6 +192,12 @@ export const NodeEffect = Schema.Union([
   RecoveryComplete,
   ShutdownComplete,
   IllegalState,
+  WriteSnapshot,
+  DeleteLogBefore,
+  WriteSnapshotChunk,
+  InstallSnapshot,
+  LoadSnapshot,
+  SnapshotRefused,
   Schema.TaggedStruct("Respond", { to: Int32, correlationId: Schema.Int, response: NodeResponse }),
   Schema.TaggedStruct("SendRequest", { to: Int32, correlationId: Schema.Int, request: NodeRequest }),
   Schema.TaggedStruct("ArmAppTimer", { timer: AppTimer, delayMs: Schema.Int }),
@@ -215,6 +227,12 @@ const RAFT_EFFECT_TAGS: Readonly<Record<RaftEffect["_tag"], true>> = {
   RecoveryComplete: true,
   ShutdownComplete: true,
   IllegalState: true,
+  WriteSnapshot: true,
+  DeleteLogBefore: true,
+  WriteSnapshotChunk: true,
+  InstallSnapshot: true,
+  LoadSnapshot: true,
+  SnapshotRefused: true,
 };
 
 /** Whether a node effect is one of its Raft layer's (the rest are the node's and its layers' above). */

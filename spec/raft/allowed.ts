@@ -23,6 +23,7 @@ export interface Ordering {
 
 const LISTENER: readonly Tag[] = [
   "LeaderChanged",
+  "LoadSnapshot",
   "HighWatermarkUpdated",
   "RecoveryComplete",
   "ShutdownComplete",
@@ -135,6 +136,12 @@ export const FREE_CHOICES: readonly FreeChoice[] = [
     allowed: "any text; only the rule it names counts",
     reference: "an exception message",
   },
+  {
+    rule: "R77",
+    what: "the reason a SnapshotRefused gives",
+    allowed: "any text; only the operation and the offset refused count",
+    reference: "names the condition that failed",
+  },
 ];
 
 /**
@@ -193,7 +200,10 @@ const sameElectionState = (
   a.votedKey?.id === e.votedKey?.id &&
   a.votedKey?.directoryId === e.votedKey?.directoryId;
 
-/** Drop what is idempotent, reduce timers to their end, and IllegalState to its rule. */
+/**
+ * Drop what is idempotent, reduce timers to their end, IllegalState to its rule and SnapshotRefused to
+ * what it refused.
+ */
 export const normalForm = (effects: readonly RaftEffect[], context: StepContext): NormalForm => {
   const timers = new Map<TimerKind, Extract<RaftEffect, { _tag: "SetTimer" | "CancelTimer" }>>();
   const armed = new Set(context.armed);
@@ -219,6 +229,9 @@ export const normalForm = (effects: readonly RaftEffect[], context: StepContext)
         break;
       case "IllegalState":
         rest.push({ _tag: "IllegalState", rule: e.rule, detail: "" });
+        break;
+      case "SnapshotRefused":
+        rest.push({ ...e, reason: "" });
         break;
       default:
         rest.push(e);
@@ -272,6 +285,8 @@ const MESSAGE_RULES: Readonly<Record<string, readonly string[]>> = {
   EndQuorumEpochResponse: ["R71"],
   FetchRequest: ["R61"],
   FetchResponse: ["R63", "R65"],
+  FetchSnapshotRequest: ["R82"],
+  FetchSnapshotResponse: ["R83"],
   DescribeQuorumRequest: [],
   DescribeQuorumResponse: ["R88"],
 };
@@ -291,6 +306,12 @@ export const EFFECT_RULES: Readonly<Record<Tag, readonly string[]>> = {
   RecoveryComplete: ["R146"],
   ShutdownComplete: ["R35"],
   IllegalState: [],
+  WriteSnapshot: ["R77"],
+  DeleteLogBefore: ["R79"],
+  WriteSnapshotChunk: ["R83"],
+  InstallSnapshot: ["R83"],
+  LoadSnapshot: ["R84"],
+  SnapshotRefused: ["R77", "R79"],
 };
 
 /** The rules an effect that differs breaks first. */
@@ -306,7 +327,7 @@ export const PROJECTION_RULES: Readonly<Record<string, readonly string[]>> = {
   epoch: ["R41"],
   leaderId: ["R39", "R41"],
   votedId: ["R13", "R49"],
-  log: ["R66", "R67"],
+  log: ["R66", "R67", "R79", "R83"],
   highWatermark: ["R64", "R66"],
   recovering: ["R146"],
 };

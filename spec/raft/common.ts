@@ -5,6 +5,7 @@ import type {
   BeginQuorumEpochResponse,
   EndQuorumEpochResponse,
   FetchResponse,
+  FetchSnapshotResponse,
   RequestApi,
   VoteResponse,
 } from "./messages.ts";
@@ -49,7 +50,12 @@ export const leaderIsConsistent = (s: NodeState, out: Out, leaderId: number, epo
   return true;
 };
 
-type CommonResponse = VoteResponse | BeginQuorumEpochResponse | EndQuorumEpochResponse | FetchResponse;
+type CommonResponse =
+  | VoteResponse
+  | BeginQuorumEpochResponse
+  | EndQuorumEpochResponse
+  | FetchResponse
+  | FetchSnapshotResponse;
 
 export interface CommonOutcome {
   readonly state: NodeState;

@@ -5,6 +5,7 @@ import { appendToLog, endOffsetForEpoch, lastEpoch, truncateLog } from "./log.ts
 import type { FetchRequest, FetchResponse } from "./messages.ts";
 import { armTimer, electsAsVoter, hasTimer, illegalState, isVoter, type Out, sendRequest } from "./node.ts";
 import { METADATA_PARTITION, METADATA_TOPIC_ID } from "./primitives.ts";
+import { sendFetchSnapshot, startSnapshotDownload } from "./snapshot.ts";
 import type { Follower, NodeState, RaftConfig } from "./state.ts";
 
 /**
@@ -53,7 +54,10 @@ const fetchTarget = (s: NodeState): number | undefined => {
 export const sendFetch = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const target = fetchTarget(s);
   if (target === undefined || hasTimer(s, "retryBackoff")) return s;
-  if (s.inflight.some((r) => r.api === "Fetch")) return s;
+  if (fetchInFlight(s)) return s;
+  // R66(ii): while a snapshot is being downloaded, its next part is asked for instead.
+  if (s.role._tag === "Follower" && s.role.fetchingSnapshot !== undefined)
+    return sendFetchSnapshot(s, config, out, s.role);
   if (isVoter(s) && s.log.flushedOffset < s.log.endOffset) {
     mark(out, "R61:fetch-waits-for-flush");
     return s;
@@ -76,18 +80,17 @@ export const sendFetch = (s: NodeState, config: RaftConfig, out: Out): NodeState
   return sendRequest(s, out, target, "Fetch", request);
 };
 
+/** A Fetch or FetchSnapshot of this node is on its way: one at a time (R61, R82). */
+export const fetchInFlight = (s: NodeState): boolean =>
+  s.inflight.some((r) => r.api === "Fetch" || r.api === "FetchSnapshot");
+
 /**
  * Keep fetching after an answer or a failure: a follower or leaderless observer with nothing in
  * flight asks again, after the retry backoff when the last attempt went wrong (R68, R75); a
  * leaderless observer moves on to the next voter.
  */
 export const continueFetching = (s: NodeState, config: RaftConfig, out: Out, failed: boolean): NodeState => {
-  if (
-    fetchTarget(s) === undefined ||
-    s.inflight.some((r) => r.api === "Fetch") ||
-    hasTimer(s, "retryBackoff")
-  )
-    return s;
+  if (fetchTarget(s) === undefined || fetchInFlight(s) || hasTimer(s, "retryBackoff")) return s;
   let next = s;
   if (failed && s.role._tag === "Unattached") {
     mark(out, "R74:next-voter-after-failure");
@@ -124,6 +127,19 @@ export const handleFetchResponse = (
   if (role._tag !== "Follower" || role.leaderId !== from) return s;
   let log = s.log;
   let highWatermark = s.highWatermark;
+  if (response.snapshotId !== undefined && response.divergingEpoch === undefined) {
+    const started = startSnapshotDownload(s, out, role, response.snapshotId);
+    const follower = started.role._tag === "Follower" ? started.role : role;
+    return armTimer(
+      {
+        ...started,
+        role: follower.hasFetchedFromLeader ? follower : { ...follower, hasFetchedFromLeader: true },
+      },
+      out,
+      "fetch",
+      config.fetchTimeoutMs,
+    );
+  }
   if (response.divergingEpoch !== undefined && response.divergingEpoch.epoch >= 0) {
     const offset = truncationOffset(s, response.divergingEpoch);
     if (offset < s.highWatermark) {

@@ -9,7 +9,7 @@ import {
   recordVoterFetch,
   updateHighWatermark,
 } from "./leader.ts";
-import { endOffsetForEpoch, readBatches } from "./log.ts";
+import { earliestSnapshot, endOffsetForEpoch, latestSnapshot, readBatches } from "./log.ts";
 import type {
   DescribeQuorumRequest,
   DescribeQuorumResponse,
@@ -19,7 +19,15 @@ import type {
 } from "./messages.ts";
 import { armTimer, findVoter, knownLeader, type Out, respond } from "./node.ts";
 import { type ErrorCode, METADATA_PARTITION, METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from "./primitives.ts";
-import type { Leader, NodeState, ParkedFetch, RaftConfig, ReplicaProgress } from "./state.ts";
+import type {
+  Leader,
+  LogState,
+  NodeState,
+  ParkedFetch,
+  RaftConfig,
+  ReplicaProgress,
+  SnapshotInfo,
+} from "./state.ts";
 
 /** The branch of each reason a leader refuses a fetch (R36, R1, R63, R38). */
 const FETCH_REFUSAL_MARK: Partial<Record<ErrorCode, Mark>> = {
@@ -113,6 +121,24 @@ const recordReplicaFetch = (
   return { ...s, role: { ...role, observerStates } };
 };
 
+/**
+ * R63(a), R65: the snapshot a fetch must be answered with, if any: the newest one when the replica
+ * asks from offset 0 while one exists (KAFKA-15078), or when it asks for what lies below the log
+ * start, or ends at the log start (or before the snapshot there) in another epoch than that snapshot.
+ */
+export const snapshotToSend = (log: LogState, request: FetchRequest): SnapshotInfo | undefined => {
+  const newest = latestSnapshot(log);
+  if (newest === undefined) return undefined;
+  if (request.fetchOffset === 0) return newest;
+  const earliest = earliestSnapshot(log);
+  if (log.startOffset === 0 || earliest === undefined) return undefined;
+  return request.fetchOffset < log.startOffset ||
+    (request.fetchOffset === log.startOffset && request.lastFetchedEpoch !== earliest.epoch) ||
+    request.lastFetchedEpoch < earliest.epoch
+    ? newest
+    : undefined;
+};
+
 export const handleFetchRequest = (
   s: NodeState,
   config: RaftConfig,
@@ -126,6 +152,19 @@ export const handleFetchRequest = (
   if (error !== undefined || s.role._tag !== "Leader") {
     markOutcome(out, FETCH_REFUSAL_MARK, error ?? "NOT_LEADER_OR_FOLLOWER");
     respond(out, from, fetchError(s, error ?? "NOT_LEADER_OR_FOLLOWER"), correlationId);
+    return s;
+  }
+  // R63(a), R65: a replica that needs records this log replaced by a snapshot (or that starts from
+  // nothing while a snapshot exists) is told to download the newest snapshot first.
+  const snapshot = snapshotToSend(s.log, request);
+  if (snapshot !== undefined) {
+    mark(out, "R65:fetch-answered-with-snapshot");
+    const answer: FetchResponse = {
+      ...fetchResponseFrom(s, s.role, request.fetchOffset),
+      snapshotId: { endOffset: snapshot.endOffset, epoch: snapshot.epoch },
+      records: [],
+    };
+    respond(out, from, answer, correlationId);
     return s;
   }
   // R65: a fetch from the very start of the log is always valid; otherwise the replica's last epoch

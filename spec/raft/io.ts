@@ -55,6 +55,23 @@ export type Resign = typeof Resign.Type;
 export const Shutdown = Schema.TaggedStruct("Shutdown", {});
 export type Shutdown = typeof Shutdown.Type;
 
+/**
+ * R77: the state machine has its state as of `endOffset` (exclusive) serialized in `size` bytes and
+ * asks for it to become a snapshot. The Raft layer names the epoch and says whether it may.
+ */
+export const CreateSnapshot = Schema.TaggedStruct("CreateSnapshot", {
+  endOffset: Int64,
+  size: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+});
+export type CreateSnapshot = typeof CreateSnapshot.Type;
+
+/**
+ * R79, R80: the shell's retention limits (bytes or age) are exceeded by the log below snapshot
+ * `endOffset`; the Raft layer decides whether the log start may move there.
+ */
+export const DeleteBeforeSnapshot = Schema.TaggedStruct("DeleteBeforeSnapshot", { endOffset: Int64 });
+export type DeleteBeforeSnapshot = typeof DeleteBeforeSnapshot.Type;
+
 export const RaftInput = Schema.Union([
   Received,
   TimerExpired,
@@ -63,6 +80,8 @@ export const RaftInput = Schema.Union([
   RequestFailed,
   Resign,
   Shutdown,
+  CreateSnapshot,
+  DeleteBeforeSnapshot,
 ]);
 export type RaftInput = typeof RaftInput.Type;
 
@@ -123,6 +142,53 @@ export type CancelTimer = typeof CancelTimer.Type;
 export const HighWatermarkUpdated = Schema.TaggedStruct("HighWatermarkUpdated", { offset: Int64 });
 export type HighWatermarkUpdated = typeof HighWatermarkUpdated.Type;
 
+/**
+ * R77: write the state machine's state prepared for CreateSnapshot as snapshot
+ * `<endOffset>-<epoch>.checkpoint` (fsync and atomic rename) before any later effect.
+ */
+export const WriteSnapshot = Schema.TaggedStruct("WriteSnapshot", { endOffset: Int64, epoch: Int32 });
+export type WriteSnapshot = typeof WriteSnapshot.Type;
+
+/**
+ * R79: the log start moves to `offset` (the end of a snapshot): delete the records below it and
+ * every snapshot older than the one ending there.
+ */
+export const DeleteLogBefore = Schema.TaggedStruct("DeleteLogBefore", { offset: Int64 });
+export type DeleteLogBefore = typeof DeleteLogBefore.Type;
+
+/**
+ * R83: write the bytes of the FetchSnapshot answer being handled at `position` of the partial
+ * snapshot `endOffset`-`epoch` (position 0 starts it afresh).
+ */
+export const WriteSnapshotChunk = Schema.TaggedStruct("WriteSnapshotChunk", {
+  endOffset: Int64,
+  epoch: Int32,
+  position: Int64,
+});
+export type WriteSnapshotChunk = typeof WriteSnapshotChunk.Type;
+
+/**
+ * R83: the download is complete: freeze the snapshot (fsync, rename) and truncate the log fully to
+ * it: the log start and end become its end offset, and older snapshots are forgotten.
+ */
+export const InstallSnapshot = Schema.TaggedStruct("InstallSnapshot", { endOffset: Int64, epoch: Int32 });
+export type InstallSnapshot = typeof InstallSnapshot.Type;
+
+/**
+ * R84: the listener must rebuild its state from this snapshot before it is handed the records from
+ * its end offset on (never on a node that is leader, LeaderNeverLoadSnapshot).
+ */
+export const LoadSnapshot = Schema.TaggedStruct("LoadSnapshot", { endOffset: Int64, epoch: Int32 });
+export type LoadSnapshot = typeof LoadSnapshot.Type;
+
+/** R77, R79: a snapshot request the Raft layer refused, and why (the state machine may try later). */
+export const SnapshotRefused = Schema.TaggedStruct("SnapshotRefused", {
+  operation: Schema.Literals(["create", "deleteBefore"]),
+  endOffset: Int64,
+  reason: Schema.String,
+});
+export type SnapshotRefused = typeof SnapshotRefused.Type;
+
 /** R86: the listener learns of a new epoch or leader (self only after R58). */
 export const LeaderChanged = Schema.TaggedStruct("LeaderChanged", { leaderId: Int32, epoch: Int32 });
 export type LeaderChanged = typeof LeaderChanged.Type;
@@ -181,6 +247,12 @@ export const RaftEffect = Schema.Union([
   RecoveryComplete,
   ShutdownComplete,
   IllegalState,
+  WriteSnapshot,
+  DeleteLogBefore,
+  WriteSnapshotChunk,
+  InstallSnapshot,
+  LoadSnapshot,
+  SnapshotRefused,
 ]);
 export type RaftEffect = typeof RaftEffect.Type;
 

@@ -1,11 +1,28 @@
 // Pure operations on the log's shape (LogState): the epoch cache lookups that drive divergence
 // detection (R65, R67) and the bookkeeping of appends, truncations and flushes.
 import type { RecordBatch } from "./messages.ts";
-import type { EpochStart, LogState } from "./state.ts";
+import type { EpochStart, LogState, SnapshotInfo } from "./state.ts";
 
-/** R43, R61: the epoch of the last record, or 0 for an empty log (no snapshots yet). */
+const NO_SNAPSHOTS: readonly SnapshotInfo[] = [];
+
+/** R77: the log's snapshots, oldest first. */
+export const snapshotsOf = (log: LogState): readonly SnapshotInfo[] => log.snapshots ?? NO_SNAPSHOTS;
+
+/** R77: the newest snapshot, if any. */
+export const latestSnapshot = (log: LogState): SnapshotInfo | undefined => {
+  const snapshots = log.snapshots;
+  return snapshots === undefined ? undefined : snapshots[snapshots.length - 1];
+};
+
+/** R79: the oldest snapshot, the one the log start sits on once it is above 0. */
+export const earliestSnapshot = (log: LogState): SnapshotInfo | undefined => log.snapshots?.[0];
+
+/**
+ * R43, R61, R81: the epoch of the last record; for a log with no records above its snapshot, the
+ * newest snapshot's epoch; 0 for an empty log without snapshots.
+ */
 export const lastEpoch = (log: LogState): number =>
-  log.epochs.length === 0 ? 0 : log.epochs[log.epochs.length - 1]!.epoch;
+  log.epochs.length === 0 ? (latestSnapshot(log)?.epoch ?? 0) : log.epochs[log.epochs.length - 1]!.epoch;
 
 export interface OffsetAndEpoch {
   readonly epoch: number;
@@ -26,6 +43,13 @@ export const endOffsetForEpoch = (log: LogState, epoch: number): OffsetAndEpoch 
   for (let i = 0; i < epochs.length; i++) {
     const entry = epochs[i]!;
     if (entry.epoch > epoch) {
+      if (floor === undefined) {
+        // R81: an epoch older than every record above the log start ends, as far as this log can
+        // say, where the snapshot at the log start ends.
+        const earliest = earliestSnapshot(log);
+        if (earliest !== undefined && entry.startOffset === log.startOffset && log.startOffset > 0)
+          return { epoch: earliest.epoch, endOffset: earliest.endOffset };
+      }
       return { epoch: floor === undefined ? epoch : floor.epoch, endOffset: entry.startOffset };
     }
     floor = entry;
@@ -34,11 +58,61 @@ export const endOffsetForEpoch = (log: LogState, epoch: number): OffsetAndEpoch 
 };
 
 /**
+ * R77: the epoch of the record at `offset - 1` (what a snapshot ending at `offset` is named by), or
+ * undefined when this log cannot say (the record is below the log start and no snapshot ends there).
+ */
+export const epochBefore = (log: LogState, offset: number): number | undefined => {
+  if (offset <= log.startOffset || log.epochs.length === 0) {
+    if (offset === 0) return 0;
+    for (const snapshot of snapshotsOf(log)) if (snapshot.endOffset === offset) return snapshot.epoch;
+    return undefined;
+  }
+  if (offset > log.endOffset) return undefined;
+  let epoch: number | undefined;
+  for (const entry of log.epochs) {
+    if (entry.startOffset >= offset) break;
+    epoch = entry.epoch;
+  }
+  return epoch;
+};
+
+/**
+ * R79: the log starts at `offset` (the end of one of its snapshots): the records below it and every
+ * snapshot ending before it are gone; the epoch cache keeps only what covers the records left.
+ */
+export const deleteLogBefore = (log: LogState, offset: number): LogState => {
+  const epochs: EpochStart[] = [];
+  for (let i = 0; i < log.epochs.length; i++) {
+    const entry = log.epochs[i]!;
+    const end = i + 1 < log.epochs.length ? log.epochs[i + 1]!.startOffset : log.endOffset;
+    if (end <= offset) continue;
+    epochs.push(entry.startOffset >= offset ? entry : { epoch: entry.epoch, startOffset: offset });
+  }
+  return {
+    startOffset: offset,
+    endOffset: Math.max(log.endOffset, offset),
+    flushedOffset: Math.max(log.flushedOffset, offset),
+    epochs,
+    snapshots: snapshotsOf(log).filter((snapshot) => snapshot.endOffset >= offset),
+  };
+};
+
+/** R83: the log truncated fully to a downloaded snapshot: it starts and ends where the snapshot does. */
+export const logOfSnapshot = (snapshot: SnapshotInfo): LogState => ({
+  startOffset: snapshot.endOffset,
+  endOffset: snapshot.endOffset,
+  flushedOffset: snapshot.endOffset,
+  epochs: [],
+  snapshots: [snapshot],
+});
+
+/**
  * R16, R43: the epoch of the last flushed record (0 when nothing is flushed): with the flushed offset,
  * what a node can vouch for after a crash.
  */
 export const lastFlushedEpoch = (log: LogState): number => {
-  let epoch = 0;
+  // R81: below the log start, the snapshot there speaks for the records it replaced.
+  let epoch = log.startOffset > 0 ? (earliestSnapshot(log)?.epoch ?? 0) : 0;
   for (const entry of log.epochs) {
     if (entry.startOffset >= log.flushedOffset) break;
     epoch = entry.epoch;
@@ -52,12 +126,7 @@ export const appendToLog = (log: LogState, epoch: number, count: number): LogSta
     lastEpoch(log) === epoch && log.epochs.length > 0
       ? log.epochs
       : [...log.epochs, { epoch, startOffset: log.endOffset }];
-  return {
-    startOffset: log.startOffset,
-    endOffset: log.endOffset + count,
-    flushedOffset: log.flushedOffset,
-    epochs,
-  };
+  return { ...log, endOffset: log.endOffset + count, epochs };
 };
 
 /**
@@ -69,7 +138,7 @@ export const truncateLog = (log: LogState, offset: number): LogState => {
   let keep = log.epochs.length;
   while (keep > 0 && log.epochs[keep - 1]!.startOffset >= end) keep--;
   return {
-    startOffset: log.startOffset,
+    ...log,
     endOffset: end,
     flushedOffset: Math.min(log.flushedOffset, end),
     epochs: keep === log.epochs.length ? log.epochs : log.epochs.slice(0, keep),

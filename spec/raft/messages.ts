@@ -124,11 +124,44 @@ export const FetchResponse = Schema.TaggedStruct("FetchResponse", {
   highWatermark: Int64,
   logStartOffset: Int64,
   divergingEpoch: Schema.optionalKey(Schema.Struct({ epoch: Int32, endOffset: Int64 })),
+  /** R63(a), R65: present only when the replica must download this snapshot first. */
+  snapshotId: Schema.optionalKey(Schema.Struct({ endOffset: Int64, epoch: Int32 })),
   leaderId: Int32,
   leaderEpoch: Int32,
   records: Schema.Array(RecordBatch),
 });
 export type FetchResponse = typeof FetchResponse.Type;
+
+// ---- FetchSnapshot (apiKey 59) ------------------------------------------------------------------
+
+/** R82: ask the leader for `maxBytes` of snapshot `snapshotId` from byte `position` on. */
+export const FetchSnapshotRequest = Schema.TaggedStruct("FetchSnapshotRequest", {
+  clusterId: ClusterId,
+  replicaId: Int32,
+  replicaDirectoryId: Schema.optionalKey(Uuid),
+  maxBytes: Int32,
+  topicName: Schema.String,
+  partitionIndex: Int32,
+  currentLeaderEpoch: Int32,
+  snapshotId: Schema.Struct({ endOffset: Int64, epoch: Int32 }),
+  position: Int64,
+});
+export type FetchSnapshotRequest = typeof FetchSnapshotRequest.Type;
+
+/**
+ * R82: `bytes` of the snapshot from `position` on (Kafka's UnalignedRecords; the shell carries the
+ * bytes themselves), out of `size` in all. On an error the snapshot fields are -1 and bytes 0.
+ */
+export const FetchSnapshotResponse = Schema.TaggedStruct("FetchSnapshotResponse", {
+  errorCode: ErrorCode,
+  leaderId: Int32,
+  leaderEpoch: Int32,
+  snapshotId: Schema.Struct({ endOffset: Int64, epoch: Int32 }),
+  size: Int64,
+  position: Int64,
+  bytes: Int64,
+});
+export type FetchSnapshotResponse = typeof FetchSnapshotResponse.Type;
 
 // ---- DescribeQuorum (apiKey 55) ----------------------------------------------------------------
 
@@ -167,6 +200,7 @@ export const RaftRequest = Schema.Union([
   BeginQuorumEpochRequest,
   EndQuorumEpochRequest,
   FetchRequest,
+  FetchSnapshotRequest,
   DescribeQuorumRequest,
 ]);
 export type RaftRequest = typeof RaftRequest.Type;
@@ -176,6 +210,7 @@ export const RaftResponse = Schema.Union([
   BeginQuorumEpochResponse,
   EndQuorumEpochResponse,
   FetchResponse,
+  FetchSnapshotResponse,
   DescribeQuorumResponse,
 ]);
 export type RaftResponse = typeof RaftResponse.Type;
@@ -184,7 +219,13 @@ export const RaftMessage = Schema.Union([RaftRequest, RaftResponse]);
 export type RaftMessage = typeof RaftMessage.Type;
 
 /** The request APIs a node sends and tracks while in flight (R40(0)). */
-export const RequestApi = Schema.Literals(["Vote", "BeginQuorumEpoch", "EndQuorumEpoch", "Fetch"]);
+export const RequestApi = Schema.Literals([
+  "Vote",
+  "BeginQuorumEpoch",
+  "EndQuorumEpoch",
+  "Fetch",
+  "FetchSnapshot",
+]);
 export type RequestApi = typeof RequestApi.Type;
 
 /** Requests and responses are told apart by their names, as in Kafka's message specs. */

@@ -45,6 +45,8 @@ export const ErrorCode = Schema.Literals([
   "UNKNOWN_TOPIC_ID",
   "REQUEST_TIMED_OUT",
   "UNSUPPORTED_VERSION",
+  "SNAPSHOT_NOT_FOUND",
+  "POSITION_OUT_OF_RANGE",
 ]);
 export type ErrorCode = typeof ErrorCode.Type;
 

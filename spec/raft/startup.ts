@@ -1,7 +1,7 @@
 // Startup from persisted state (R18–R22).
 import { mark } from "../marks.ts";
 import type { RaftEffect, StepResult } from "./io.ts";
-import { lastEpoch } from "./log.ts";
+import { lastEpoch, latestSnapshot } from "./log.ts";
 import { armTimer, electsAsVoter, localKey, newOut, type Out } from "./node.ts";
 import { NO_ID, replicaKeyMatches } from "./primitives.ts";
 import type { ElectionState, LogState, NodeState, RaftConfig } from "./state.ts";
@@ -121,6 +121,12 @@ export const initialize = (
   }
   if (state.recovering) mark(out, "R146:restarts-recovering");
   const effects: RaftEffect[] = out.effects.filter((e) => e._tag !== "LeaderChanged");
+  // R84: a new listener whose next offset (0) is below the log start loads the newest snapshot first.
+  const newest = latestSnapshot(log);
+  if (log.startOffset > 0 && newest !== undefined) {
+    mark(out, "R84:start-loads-snapshot");
+    effects.push({ _tag: "LoadSnapshot", endOffset: newest.endOffset, epoch: newest.epoch });
+  }
   if (state.role._tag !== "Resigned" && state.role._tag !== "Leader") {
     const leaderId =
       state.role._tag === "Follower" || state.role._tag === "Unattached" ? state.role.leaderId : NO_ID;

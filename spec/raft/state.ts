@@ -10,15 +10,29 @@ export const EpochStart = Schema.Struct({ epoch: Int32, startOffset: Int64 });
 export type EpochStart = typeof EpochStart.Type;
 
 /**
+ * R77: a snapshot of the state machine: it replaces the records below `endOffset` (exclusive), the
+ * last of which `epoch` wrote. `size` is its length in bytes as the shell wrote it; FetchSnapshot
+ * positions are byte positions in it (R83).
+ */
+export const SnapshotId = Schema.Struct({ endOffset: Int64, epoch: Int32 });
+export type SnapshotId = typeof SnapshotId.Type;
+
+export const SnapshotInfo = Schema.Struct({ endOffset: Int64, epoch: Int32, size: Int64 });
+export type SnapshotInfo = typeof SnapshotInfo.Type;
+
+/**
  * What protocol decisions need of the log (ARCHITECTURE "The log"): its bounds, how much of it is
- * durable, and which epoch wrote which offsets. Payloads live with the shell (disk or checker).
- * All end offsets are exclusive (R2).
+ * durable, which epoch wrote which offsets, and the snapshots that replace its prefix (R77–R81).
+ * Payloads live with the shell (disk or checker). All end offsets are exclusive (R2). The epoch
+ * cache covers only the records from startOffset on; `snapshots` (absent: none) is in ascending
+ * order, and once startOffset > 0 the first one ends exactly there (R79, SnapshotAtLogStart).
  */
 export const LogState = Schema.Struct({
   startOffset: Int64,
   endOffset: Int64,
   flushedOffset: Int64,
   epochs: Schema.Array(EpochStart),
+  snapshots: Schema.optionalKey(Schema.Array(SnapshotInfo)),
 });
 export type LogState = typeof LogState.Type;
 
@@ -88,11 +102,20 @@ export const Leader = Schema.TaggedStruct("Leader", {
 });
 export type Leader = typeof Leader.Type;
 
-/** R10: hasFetchedFromLeader drives the pre-vote grant table (R50). */
+/** R83: a snapshot this follower is downloading from its leader, and how many bytes it holds. */
+export const SnapshotDownload = Schema.Struct({ endOffset: Int64, epoch: Int32, position: Int64 });
+export type SnapshotDownload = typeof SnapshotDownload.Type;
+
+/**
+ * R10: hasFetchedFromLeader drives the pre-vote grant table (R50). fetchingSnapshot: the leader
+ * answered a Fetch with a snapshot id (R66(ii)); until it is downloaded the follower sends
+ * FetchSnapshot instead of Fetch. A new role drops it (a partial download is never used).
+ */
 export const Follower = Schema.TaggedStruct("Follower", {
   leaderId: Int32,
   votedKey: Schema.optionalKey(ReplicaKey),
   hasFetchedFromLeader: Schema.Boolean,
+  fetchingSnapshot: Schema.optionalKey(SnapshotDownload),
 });
 export type Follower = typeof Follower.Type;
 
@@ -191,6 +214,8 @@ export const RaftConfig = Schema.Struct({
    * false is a replica that speaks an older Fetch.
    */
   fetchHighWatermark: Schema.optionalKey(Schema.Boolean),
+  /** R82: FetchSnapshot's MaxBytes, the most of a snapshot one answer carries (absent: Kafka's 8 MiB). */
+  fetchSnapshotMaxBytes: Schema.optionalKey(Int32),
 });
 export type RaftConfig = typeof RaftConfig.Type;
 

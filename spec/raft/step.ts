@@ -21,6 +21,12 @@ import {
   handleEndQuorumEpochResponse,
   sendEndQuorumEpoch,
 } from "./quorum-epoch.ts";
+import {
+  handleCreateSnapshot,
+  handleDeleteBeforeSnapshot,
+  handleFetchSnapshotRequest,
+  handleFetchSnapshotResponse,
+} from "./snapshot.ts";
 import type { NodeState, RaftConfig } from "./state.ts";
 import { handleTimerExpired } from "./timers.ts";
 import { enterResigned } from "./transitions.ts";
@@ -46,6 +52,8 @@ const receive = (
       return handleFetchRequest(s, config, out, from, message, correlationId, nowMs);
     case "DescribeQuorumRequest":
       return handleDescribeQuorumRequest(s, out, from, message, correlationId, nowMs);
+    case "FetchSnapshotRequest":
+      return handleFetchSnapshotRequest(s, config, out, from, message, correlationId);
     case "VoteResponse": {
       const common = handleCommonResponse(s, config, out, from, "Vote", message, correlationId);
       return common.proceed ? handleVoteResponse(common.state, config, out, from, message) : common.state;
@@ -66,6 +74,18 @@ const receive = (
         : common.state;
       // R68, R75: keep fetching; after an answer that was not NONE, only after a backoff.
       return continueFetching(next, config, out, !common.proceed);
+    }
+    case "FetchSnapshotResponse": {
+      if (!isAnswerTo(s, from, "FetchSnapshot", correlationId)) return s;
+      const common = handleCommonResponse(s, config, out, from, "FetchSnapshot", message, correlationId);
+      // R83: SNAPSHOT_NOT_FOUND and POSITION_OUT_OF_RANGE are answers the download handles itself.
+      const own = message.errorCode === "SNAPSHOT_NOT_FOUND" || message.errorCode === "POSITION_OUT_OF_RANGE";
+      const next =
+        common.proceed ||
+        (own && common.state.role._tag === "Follower" && common.state.epoch === message.leaderEpoch)
+          ? handleFetchSnapshotResponse(common.state, config, out, from, message)
+          : common.state;
+      return continueFetching(next, config, out, !common.proceed && !own);
     }
     // Nodes never ask each other to describe the quorum; an answer is for a client, not for a node.
     case "DescribeQuorumResponse":
@@ -90,6 +110,10 @@ const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: Reques
       const moved = next.role._tag === "Unattached" ? nextVoter(next) : next;
       return continueFetching(moved, config, out, false);
     }
+    // R75: a part of a snapshot that did not arrive is asked for again, after the backoff.
+    case "FetchSnapshot":
+      mark(out, "R83:failed-fetch-snapshot-retried");
+      return continueFetching(next, config, out, false);
     // R56: the resend timer will ask again.
     case "BeginQuorumEpoch":
       mark(out, "R56:failed-begin-epoch-waits-for-resend");
@@ -113,6 +137,10 @@ const dispatch = (s: NodeState, input: RaftInput, config: RaftConfig, out: Out):
       return handleResign(s, config, out, input.epoch);
     case "Shutdown":
       return handleShutdown(s, config, out);
+    case "CreateSnapshot":
+      return handleCreateSnapshot(s, out, input.endOffset, input.size);
+    case "DeleteBeforeSnapshot":
+      return handleDeleteBeforeSnapshot(s, out, input.endOffset);
   }
 };
 

@@ -34,6 +34,7 @@ import type {
   ParkedFetch,
   ReplicaProgress,
   Role,
+  SnapshotInfo,
   TimerKind,
 } from "../../spec/raft/state.ts";
 import { TimerKind as TimerKinds } from "../../spec/raft/state.ts";
@@ -46,7 +47,7 @@ const optionalHighWatermark = (word: number): { highWatermark?: number } =>
 
 const ERROR_CODES: readonly ErrorCode[] = ErrorCodes.literals;
 const TIMERS: readonly TimerKind[] = TimerKinds.literals;
-const APIS = ["Vote", "BeginQuorumEpoch", "EndQuorumEpoch", "Fetch"] as const;
+const APIS = ["Vote", "BeginQuorumEpoch", "EndQuorumEpoch", "Fetch", "FetchSnapshot"] as const;
 const MESSAGE_TAGS = [
   "VoteRequest",
   "VoteResponse",
@@ -56,6 +57,8 @@ const MESSAGE_TAGS = [
   "EndQuorumEpochResponse",
   "FetchRequest",
   "FetchResponse",
+  "FetchSnapshotRequest",
+  "FetchSnapshotResponse",
 ] as const;
 const ROLE_TAGS = ["Unattached", "Prospective", "Candidate", "Leader", "Follower", "Resigned"] as const;
 
@@ -163,11 +166,18 @@ const writeRole = (w: WordWriter, ctx: Context, s: NodeState): void => {
       w.push(mask(ctx, role.granted));
       w.push(mask(ctx, role.rejected));
       return;
-    case "Follower":
+    case "Follower": {
       w.push(relabel(ctx, role.leaderId));
       w.push(key(role.votedKey, ctx));
       w.push(role.hasFetchedFromLeader ? 1 : 0);
+      const download = role.fetchingSnapshot;
+      w.push(download === undefined ? -1 : download.endOffset);
+      if (download !== undefined) {
+        w.push(download.epoch);
+        w.push(download.position);
+      }
       return;
+    }
     case "Resigned":
       w.push(mask(ctx, role.unackedVoters));
       w.push(role.preferredSuccessors.length);
@@ -219,6 +229,25 @@ const writeRole = (w: WordWriter, ctx: Context, s: NodeState): void => {
   }
 };
 
+/** Snapshots as (end offset, epoch): in the model a snapshot's size is its end offset (world.ts). */
+const writeSnapshots = (w: WordWriter, snapshots: readonly SnapshotInfo[]): void => {
+  w.push(snapshots.length);
+  for (const x of snapshots) {
+    if (x.size !== x.endOffset) fail("a snapshot size other than its end offset");
+    w.push(x.endOffset);
+    w.push(x.epoch);
+  }
+};
+
+const sameSnapshots = (a: readonly SnapshotInfo[], b: readonly SnapshotInfo[]): boolean =>
+  a.length === b.length && a.every((x, i) => x.endOffset === b[i]!.endOffset && x.epoch === b[i]!.epoch);
+
+const readSnapshots = (r: WordReader): SnapshotInfo[] =>
+  Array.from({ length: r.next() }, () => {
+    const endOffset = r.next();
+    return { endOffset, epoch: r.next(), size: endOffset };
+  });
+
 const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number): void => {
   const self = oldIndex + 1;
   const p = slot.persisted;
@@ -236,6 +265,15 @@ const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number
     w.push(slot.lost.length);
     for (const e of slot.lost) w.push(e);
   }
+  w.push(slot.startOffset);
+  writeSnapshots(w, slot.snapshots);
+  const partial = slot.partial;
+  w.push(partial === null ? -1 : partial.endOffset);
+  if (partial !== null) {
+    w.push(partial.epoch);
+    w.push(partial.entries.length);
+    for (const e of partial.entries) w.push(e);
+  }
   const s = slot.state;
   if (s === null) {
     w.push(0);
@@ -243,7 +281,11 @@ const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number
   }
   // A node whose log shape is not its records has broken LogShapeMatchesDisk; its state is never
   // expanded, but its encoding must still tell it apart, so the shape is written out.
-  if (s.log.startOffset !== 0 || s.log.endOffset !== slot.entries.length) {
+  if (
+    s.log.startOffset !== slot.startOffset ||
+    s.log.endOffset !== slot.entries.length ||
+    !sameSnapshots(s.log.snapshots ?? [], slot.snapshots)
+  ) {
     w.push(2);
     w.push(s.log.startOffset);
     w.push(s.log.endOffset);
@@ -252,6 +294,7 @@ const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number
       w.push(e.epoch);
       w.push(e.startOffset);
     }
+    writeSnapshots(w, s.log.snapshots ?? []);
   } else {
     w.push(1);
   }
@@ -325,6 +368,27 @@ const writeMessage = (w: WordWriter, ctx: Context, m: RaftMessage): void => {
       // R63 (KIP-1166): a high watermark is -1 or more; -2 stands for a fetch without one.
       w.push(m.highWatermark ?? NO_HIGH_WATERMARK);
       return;
+    case "FetchSnapshotRequest":
+      checkTopic(m.topicName, m.partitionIndex);
+      if (m.replicaDirectoryId !== undefined) fail("a directory id");
+      w.push(clusterCode(ctx, m.clusterId));
+      w.push(relabel(ctx, m.replicaId));
+      w.push(m.maxBytes);
+      w.push(m.currentLeaderEpoch);
+      w.push(m.snapshotId.endOffset);
+      w.push(m.snapshotId.epoch);
+      w.push(m.position);
+      return;
+    case "FetchSnapshotResponse":
+      w.push(ERROR_CODES.indexOf(m.errorCode));
+      w.push(relabel(ctx, m.leaderId));
+      w.push(m.leaderEpoch);
+      w.push(m.snapshotId.endOffset);
+      w.push(m.snapshotId.epoch);
+      w.push(m.size);
+      w.push(m.position);
+      w.push(m.bytes);
+      return;
     case "VoteResponse":
       w.push(ERROR_CODES.indexOf(m.errorCode));
       w.push(relabel(ctx, m.leaderId));
@@ -346,6 +410,12 @@ const writeMessage = (w: WordWriter, ctx: Context, m: RaftMessage): void => {
       } else {
         w.push(m.divergingEpoch.epoch);
         w.push(m.divergingEpoch.endOffset);
+      }
+      if (m.snapshotId === undefined) {
+        w.push(-2);
+      } else {
+        w.push(m.snapshotId.endOffset);
+        w.push(m.snapshotId.epoch);
       }
       w.push(relabel(ctx, m.leaderId));
       w.push(m.leaderEpoch);
@@ -403,6 +473,7 @@ const isInertRequest = (ctx: Context, world: World, e: Envelope): boolean => {
     case "EndQuorumEpochRequest":
       return m.leaderEpoch < receiver.epoch;
     case "FetchRequest":
+    case "FetchSnapshotRequest":
       return m.currentLeaderEpoch < receiver.epoch;
     default:
       return false;
@@ -718,10 +789,15 @@ const readRole = (
     case "Follower": {
       const leaderId = r.next();
       const votedKey = readKey(r);
-      return {
+      const hasFetchedFromLeader = r.next() === 1;
+      const downloadEnd = r.next();
+      const follower = {
         ...withKey({ _tag: "Follower" as const, leaderId }, votedKey),
-        hasFetchedFromLeader: r.next() === 1,
+        hasFetchedFromLeader,
       };
+      return downloadEnd < 0
+        ? follower
+        : { ...follower, fetchingSnapshot: { endOffset: downloadEnd, epoch: r.next(), position: r.next() } };
     }
     case "Resigned": {
       const unackedVoters = idsOfMask(r.next(), total);
@@ -777,6 +853,13 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
   const diskFlags = r.next();
   const lostFrom = r.next();
   const lost = lostFrom < 0 ? [] : Array.from({ length: r.next() }, () => r.next());
+  const startOffset = r.next();
+  const snapshots = readSnapshots(r);
+  const partialEnd = r.next();
+  const partial =
+    partialEnd < 0
+      ? null
+      : { endOffset: partialEnd, epoch: r.next(), entries: Array.from({ length: r.next() }, () => r.next()) };
   const disk = {
     persisted,
     entries,
@@ -785,15 +868,20 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
     recovering: (diskFlags & 2) !== 0,
     lostFrom,
     lost,
+    startOffset,
+    snapshots,
+    partial,
   };
   const running = r.next();
   if (running === 0) return { state: null, ...disk };
-  let shape = logStateOf(entries);
+  let shape = logStateOf(entries, startOffset, snapshots);
   if (running === 2) {
-    const startOffset = r.next();
+    const logStart = r.next();
     const endOffset = r.next();
     const epochs = Array.from({ length: r.next() }, () => ({ epoch: r.next(), startOffset: r.next() }));
-    shape = { startOffset, endOffset, flushedOffset: endOffset, epochs };
+    const claimed = readSnapshots(r);
+    shape = { startOffset: logStart, endOffset, flushedOffset: endOffset, epochs };
+    if (claimed.length > 0) shape = { ...shape, snapshots: claimed };
   }
   const config = nodeConfig(cluster, index + 1);
   const nodeEpoch = r.next();
@@ -906,6 +994,8 @@ const readMessage = (r: WordReader, cluster: ClusterSpec): RaftMessage => {
       const divergingFirst = r.next();
       const divergingEpoch =
         divergingFirst === -2 ? undefined : { epoch: divergingFirst, endOffset: r.next() };
+      const snapshotEnd = r.next();
+      const snapshotId = snapshotEnd === -2 ? undefined : { endOffset: snapshotEnd, epoch: r.next() };
       const leaderId = r.next();
       const leaderEpoch = r.next();
       const records = readBatches(r);
@@ -918,8 +1008,32 @@ const readMessage = (r: WordReader, cluster: ClusterSpec): RaftMessage => {
         leaderEpoch,
         records,
       };
-      return divergingEpoch === undefined ? base : { ...base, divergingEpoch };
+      const withDiverging = divergingEpoch === undefined ? base : { ...base, divergingEpoch };
+      return snapshotId === undefined ? withDiverging : { ...withDiverging, snapshotId };
     }
+    case "FetchSnapshotRequest":
+      return {
+        _tag: "FetchSnapshotRequest",
+        clusterId: clusterId(),
+        replicaId: r.next(),
+        maxBytes: r.next(),
+        topicName: METADATA_TOPIC_NAME,
+        partitionIndex: METADATA_PARTITION,
+        currentLeaderEpoch: r.next(),
+        snapshotId: { endOffset: r.next(), epoch: r.next() },
+        position: r.next(),
+      };
+    case "FetchSnapshotResponse":
+      return {
+        _tag: "FetchSnapshotResponse",
+        errorCode: ERROR_CODES[r.next()]!,
+        leaderId: r.next(),
+        leaderEpoch: r.next(),
+        snapshotId: { endOffset: r.next(), epoch: r.next() },
+        size: r.next(),
+        position: r.next(),
+        bytes: r.next(),
+      };
     default:
       throw new Error("state codec: unknown message");
   }

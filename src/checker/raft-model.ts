@@ -115,6 +115,12 @@ const STEP_PROPERTIES: readonly { readonly name: string; readonly rules: string 
   { name: "FlushedWithinDisk", rules: "R16" },
   { name: "AppendAtLogEnd", rules: "R66 R67" },
   { name: "AcceptedOnlyByLeader", rules: "R87" },
+  { name: "SnapshotAtLogStart", rules: "R79 R134 R144" },
+  { name: "SnapshotMatchesCommitted", rules: "R77 R135 R144" },
+  { name: "SnapshotChunkInOrder", rules: "R83" },
+  { name: "SnapshotDownloadedWhole", rules: "R83" },
+  { name: "LeaderNeverLoadSnapshot", rules: "R84 R134 R145" },
+  { name: "ListenerLoadsSnapshot", rules: "R84" },
 ];
 
 /**

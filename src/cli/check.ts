@@ -128,6 +128,14 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     description: "raft model: any message may be lost",
   },
   {
+    kind: "boolean",
+    name: "snapshots",
+    scope: "raft",
+    default: false,
+    description:
+      "raft model: nodes snapshot at their high watermark and move their log start to it; lagging replicas download snapshots (R77-R84)",
+  },
+  {
     kind: "integer",
     name: "max-broker-crashes",
     scope: "metadata",
@@ -338,6 +346,8 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       observers,
       preVote: values["pre-vote"] as boolean,
       checkQuorum: values["check-quorum"] as boolean,
+      // R82: one record per FetchSnapshot answer, so that downloads come in parts that can be lost.
+      ...(values["snapshots"] === true ? { snapshotChunk: 1 } : {}),
     },
     bounds: {
       maxEpoch: (values["max-epoch"] as number | undefined) ?? 1,
@@ -349,6 +359,7 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       maxDuplicates: values["duplicates"] as number,
       loss: values["loss"] as boolean,
       network: values["network"] as "unordered" | "ordered",
+      ...(values["snapshots"] === true ? { snapshots: true } : {}),
     },
     symmetry: values["symmetry"] as boolean,
     start: values["start"] as "fresh" | "committed",
@@ -434,6 +445,7 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
     `${bounds.network}${bounds.loss ? " lossy" : ""} network`,
     ...(config.start === "committed" ? ["starting from a committed value"] : []),
     ...(bounds.maxDuplicates > 0 ? [`${bounds.maxDuplicates} duplicates`] : []),
+    ...(bounds.snapshots === true ? ["snapshots (downloaded one record per FetchSnapshot)"] : []),
     `pre-vote ${cluster.preVote ? "on" : "off"}`,
     `check quorum ${cluster.checkQuorum ? "on" : "off"}`,
     `symmetry ${symmetryUsed ? "on" : config.symmetry ? "off (observers are not symmetric)" : "off"}`,

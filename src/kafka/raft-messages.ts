@@ -11,6 +11,8 @@ import type {
   EndQuorumEpochResponse,
   FetchRequest,
   FetchResponse,
+  FetchSnapshotRequest,
+  FetchSnapshotResponse,
   RaftRequest,
   RaftResponse,
   RecordBatch,
@@ -160,6 +162,29 @@ export const kafkaRequest = (request: RaftRequest): KafkaMessage => {
           },
         ],
       });
+    case "FetchSnapshotRequest":
+      return message(generated.FetchSnapshotRequest, {
+        clusterId: request.clusterId,
+        replicaId: request.replicaId,
+        maxBytes: request.maxBytes,
+        topics: [
+          {
+            name: request.topicName,
+            partitions: [
+              {
+                partition: request.partitionIndex,
+                currentLeaderEpoch: request.currentLeaderEpoch,
+                snapshotId: {
+                  endOffset: BigInt(request.snapshotId.endOffset),
+                  epoch: request.snapshotId.epoch,
+                },
+                position: BigInt(request.position),
+                replicaDirectoryId: request.replicaDirectoryId ?? ZERO_UUID,
+              },
+            ],
+          },
+        ],
+      });
     case "DescribeQuorumRequest":
       return message(generated.DescribeQuorumRequest, {
         topics: [{ topicName: request.topicName, partitions: [{ partitionIndex: request.partitionIndex }] }],
@@ -247,6 +272,26 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
       };
       return fetch;
     }
+    case generated.FetchSnapshotRequest.apiKey: {
+      const r = data as generated.FetchSnapshotRequestData;
+      const [topic, p] = onlyPartition(r.topics);
+      const fetchSnapshot: FetchSnapshotRequest = {
+        _tag: "FetchSnapshotRequest",
+        clusterId: r.clusterId,
+        replicaId: r.replicaId,
+        ...optionalUuid("replicaDirectoryId", p.replicaDirectoryId),
+        maxBytes: r.maxBytes,
+        topicName: topic.name,
+        partitionIndex: p.partition,
+        currentLeaderEpoch: p.currentLeaderEpoch,
+        snapshotId: {
+          endOffset: safeNumber(p.snapshotId.endOffset, "snapshotId.endOffset"),
+          epoch: p.snapshotId.epoch,
+        },
+        position: safeNumber(p.position, "position"),
+      };
+      return fetchSnapshot;
+    }
     case generated.DescribeQuorumRequest.apiKey: {
       const r = data as generated.DescribeQuorumRequestData;
       const [topic, p] = onlyPartition(r.topics);
@@ -328,7 +373,10 @@ export const kafkaResponse = (
                         endOffset: BigInt(response.divergingEpoch.endOffset),
                       },
                 currentLeader: { leaderId: response.leaderId, leaderEpoch: response.leaderEpoch },
-                snapshotId: { endOffset: -1n, epoch: -1 },
+                snapshotId:
+                  response.snapshotId === undefined
+                    ? { endOffset: -1n, epoch: -1 }
+                    : { endOffset: BigInt(response.snapshotId.endOffset), epoch: response.snapshotId.epoch },
                 abortedTransactions: null,
                 preferredReadReplica: -1,
                 records,
@@ -338,6 +386,31 @@ export const kafkaResponse = (
         ],
       });
     }
+    case "FetchSnapshotResponse":
+      return message(generated.FetchSnapshotResponse, {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        topics: [
+          {
+            name: answering.topicName,
+            partitions: [
+              {
+                index: answering.partitionIndex,
+                errorCode: errorCode(response.errorCode),
+                snapshotId: {
+                  endOffset: BigInt(response.snapshotId.endOffset),
+                  epoch: response.snapshotId.epoch,
+                },
+                currentLeader: { leaderId: response.leaderId, leaderEpoch: response.leaderEpoch },
+                size: BigInt(response.size),
+                position: BigInt(response.position),
+                unalignedRecords: records ?? new Uint8Array(0),
+              },
+            ],
+          },
+        ],
+        nodeEndpoints: [],
+      });
   }
 };
 
@@ -402,11 +475,38 @@ export const specResponse = (
                 endOffset: safeNumber(p.divergingEpoch.endOffset, "divergingEpoch.endOffset"),
               },
             }),
+        ...(p.snapshotId.epoch < 0 && p.snapshotId.endOffset < 0n
+          ? {}
+          : {
+              snapshotId: {
+                endOffset: safeNumber(p.snapshotId.endOffset, "snapshotId.endOffset"),
+                epoch: p.snapshotId.epoch,
+              },
+            }),
         leaderId: p.currentLeader.leaderId,
         leaderEpoch: p.currentLeader.leaderEpoch,
         records: records === null ? [] : batches(records),
       };
       return { response: fetch, records };
+    }
+    case generated.FetchSnapshotResponse.apiKey: {
+      const r = data as generated.FetchSnapshotResponseData;
+      const [, p] = onlyPartition(r.topics);
+      const bytes = p.unalignedRecords;
+      const fetchSnapshot: FetchSnapshotResponse = {
+        _tag: "FetchSnapshotResponse",
+        errorCode: specError(r.errorCode !== 0 ? r.errorCode : p.errorCode),
+        leaderId: p.currentLeader.leaderId,
+        leaderEpoch: p.currentLeader.leaderEpoch,
+        snapshotId: {
+          endOffset: safeNumber(p.snapshotId.endOffset, "snapshotId.endOffset"),
+          epoch: p.snapshotId.epoch,
+        },
+        size: safeNumber(p.size, "size"),
+        position: safeNumber(p.position, "position"),
+        bytes: bytes.length,
+      };
+      return { response: fetchSnapshot, records: bytes.length === 0 ? null : bytes };
     }
     default:
       throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft response`);
@@ -422,6 +522,7 @@ const RESPONSE_CODECS: ReadonlyMap<number, MessageCodec<unknown>> = new Map(
     generated.BeginQuorumEpochResponse,
     generated.EndQuorumEpochResponse,
     generated.FetchResponse,
+    generated.FetchSnapshotResponse,
   ].map((codec) => [codec.apiKey, codec as MessageCodec<unknown>]),
 );
 
@@ -443,6 +544,7 @@ export const raftRequestSender = (request: RaftRequest): number => {
   switch (request._tag) {
     case "VoteRequest":
     case "FetchRequest":
+    case "FetchSnapshotRequest":
       return request.replicaId;
     case "BeginQuorumEpochRequest":
     case "EndQuorumEpochRequest":

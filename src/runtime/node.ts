@@ -662,6 +662,24 @@ export class KraftNode {
         case "Alert":
           this.alert(effect.level, effect.text);
           break;
+        case "SnapshotRefused":
+          this.log.warn("a snapshot request was refused", {
+            operation: effect.operation,
+            endOffset: effect.endOffset,
+            reason: effect.reason,
+          });
+          break;
+        case "WriteSnapshot":
+        case "DeleteLogBefore":
+        case "WriteSnapshotChunk":
+        case "InstallSnapshot":
+        case "LoadSnapshot":
+          // The spec has snapshots (R77-R84); this runtime does not store them yet, so it stops rather
+          // than let its log and the Raft layer's view of it part ways.
+          this.die(
+            `the Raft layer asks for ${effect._tag} (snapshots, KIP-630), which this runtime does not carry out yet`,
+          );
+          return;
         default:
           // Listener notifications and appends' answers stay inside the node (spec/node).
           break;

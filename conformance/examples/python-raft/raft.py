@@ -102,6 +102,10 @@ class RaftNode:
         self.log_end: int = log["endOffset"]
         self.flushed: int = log["flushedOffset"]
         self.epochs: list[list[int]] = [[e["epoch"], e["startOffset"]] for e in log["epochs"]]
+        # R77: snapshots as [end offset, epoch, size], oldest first.
+        self.snapshots: list[list[int]] = [[x["endOffset"], x["epoch"], x["size"]]
+                                           for x in log.get("snapshots", [])]
+        self.snapshot_max_bytes: int = config.get("fetchSnapshotMaxBytes", 8 * 1024 * 1024)  # R82
 
         self.quorum_state = quorum_state
         # What quorum-state holds, as a PersistElectionState effect would write it.
@@ -121,7 +125,7 @@ class RaftNode:
         self.leader_id = -1
         self.voted: dict | None = None
 
-        self.high_watermark = 0
+        self.high_watermark = self.log_start  # R79: what lies below the log start is committed
         self.armed: set[str] = set()
         self.in_flight: dict[int, tuple[int, str]] = {}  # cid -> (dest, api)
         self.announced: tuple[int, int] | None = None  # last LeaderChanged
@@ -156,6 +160,7 @@ class RaftNode:
         # Follower
         self.fetched_from_leader = False
         self.fetch_pending_flush = False
+        self.downloading: list[int] | None = None  # R83: [end offset, epoch, position]
         # Resigned
         self.end_acked: set[int] = set()
         self.preferred: list[int] = []
@@ -167,11 +172,14 @@ class RaftNode:
         return [v for v in self.voter_ids if v != self.node_id]
 
     def last_epoch(self) -> int:
-        return self.epochs[-1][0] if self.epochs else 0
+        if self.epochs:
+            return self.epochs[-1][0]
+        # R81: a log with nothing above its snapshot reports the snapshot's epoch.
+        return self.snapshots[-1][1] if self.snapshots else 0
 
     def flushed_last_epoch(self) -> int:
-        # R16: the epoch of the last *flushed* record.
-        e = 0
+        # R16: the epoch of the last *flushed* record (R81: below the log start, the snapshot's).
+        e = self.snapshots[0][1] if self.log_start > 0 and self.snapshots else 0
         for ep, start in self.epochs:
             if start < self.flushed:
                 e = ep
@@ -186,7 +194,10 @@ class RaftNode:
                 best = (ep, nxt)
         if best is None:
             if not self.epochs:
-                return (-1, -1)
+                return (self.last_epoch(), self.log_end) if self.snapshots else (-1, -1)
+            if self.log_start > 0 and self.snapshots and self.epochs[0][1] == self.log_start:
+                # R81: older than the log start: where the snapshot at the start ends.
+                return (self.snapshots[0][1], self.snapshots[0][0])
             # Older than every epoch here: the log diverges from its first record.
             return (epoch, self.epochs[0][1])
         return best
@@ -278,9 +289,11 @@ class RaftNode:
             "leaderId": leader,
             "votedId": voted,
             "log": {
+                "startOffset": self.log_start,
                 "endOffset": self.log_end,
                 "flushedOffset": self.flushed,
                 "epochs": [{"epoch": e, "startOffset": s} for e, s in self.epochs],
+                "snapshots": [{"endOffset": x[0], "epoch": x[1]} for x in self.snapshots],
             },
             "highWatermark": self.high_watermark,
             "recovering": self.recovering,
@@ -324,6 +337,10 @@ class RaftNode:
             # R22: a lone voter elects itself.
             if self.is_voter and not self.recovering and self.other_voters() == [] :
                 self._on_election_timeout()
+        if self.log_start > 0 and self.snapshots:
+            # R84: the new listener is below the log start: it loads the newest snapshot.
+            self.fx.add({"_tag": "LoadSnapshot", "endOffset": self.snapshots[-1][0],
+                         "epoch": self.snapshots[-1][1]})
         return self.take_effects()
 
     # ------------------------------------------------------------ transitions
@@ -397,8 +414,6 @@ class RaftNode:
         self._send_fetch()
         if self.shutdown_pending:
             self.shutdown_pending = False  # R35: a successor is known
-            self.notify_leader()  # R86: the listener hears of the leader first
-            self.fx.add({"_tag": "ShutdownComplete"})
 
     def _enter_prospective(self):
         self._leave_role()
@@ -523,6 +538,18 @@ class RaftNode:
         to = self.fetch_target()
         if to is None:
             return
+        if self.role == FOLLOWER and self.downloading is not None:
+            # R83: the next part of the snapshot instead of records.
+            end, epoch, position = self.downloading
+            msg = {"_tag": "FetchSnapshotRequest", "clusterId": self.cluster_id,
+                   "replicaId": self.node_id, "maxBytes": self.snapshot_max_bytes,
+                   "topicName": METADATA_TOPIC, "partitionIndex": 0,
+                   "currentLeaderEpoch": self.epoch,
+                   "snapshotId": {"endOffset": end, "epoch": epoch}, "position": position}
+            if self.directory_id is not None:
+                msg["replicaDirectoryId"] = self.directory_id
+            self.send(to, msg, self.new_cid(), "FetchSnapshot")
+            return
         # R16/R61: a voter fetches only once its log is flushed.
         if (self.is_voter and self.flushed < self.log_end) and not self.v.on("R16"):
             self.fetch_pending_flush = True
@@ -577,7 +604,24 @@ class RaftNode:
         return out
 
     # ============================================================== handlers
+    def _shutdown_ready(self) -> bool:
+        """R35: a voter may stop once another node leads (or it takes no part in elections)."""
+        if not self.shutting_down:
+            return False
+        if not self.is_voter or self.recovering or len(self.voter_ids) == 1:
+            return True
+        return self.role == FOLLOWER or (
+            self.role == UNATTACHED and self.leader_id >= 0 and self.leader_id != self.node_id)
+
     def handle(self, inp: dict) -> list[dict]:
+        ready_before = self._shutdown_ready()
+        self._dispatch(inp)
+        if not ready_before and self._shutdown_ready():
+            self.notify_leader()  # R86: the listener hears of the leader first
+            self.fx.add({"_tag": "ShutdownComplete"})
+        return self.take_effects()
+
+    def _dispatch(self, inp: dict):
         tag = inp["_tag"]
         if tag == "Received":
             self._received(inp)
@@ -593,7 +637,147 @@ class RaftNode:
             self._resign(inp)
         elif tag == "Shutdown":
             self._shutdown()
-        return self.take_effects()
+        elif tag == "CreateSnapshot":
+            self._create_snapshot(inp["endOffset"], inp["size"])
+        elif tag == "DeleteBeforeSnapshot":
+            self._delete_before_snapshot(inp["endOffset"])
+
+    # ------------------------------------------------------------- snapshots
+    def _epoch_before(self, offset: int) -> int | None:
+        """R77: the epoch of the record at offset - 1, if this log can name it."""
+        if offset <= self.log_start or not self.epochs:
+            if offset == 0:
+                return 0
+            for end, epoch, _size in self.snapshots:
+                if end == offset:
+                    return epoch
+            return None
+        if offset > self.log_end:
+            return None
+        found = None
+        for epoch, start in self.epochs:
+            if start >= offset:
+                break
+            found = epoch
+        return found
+
+    def _refuse_snapshot(self, op: str, end: int, reason: str):
+        self.fx.add({"_tag": "SnapshotRefused", "operation": op, "endOffset": end, "reason": reason})
+
+    def _create_snapshot(self, end: int, size: int):
+        newest = self.snapshots[-1][0] if self.snapshots else None
+        if end > self.high_watermark:
+            return self._refuse_snapshot("create", end, "above the high watermark")
+        if end < self.log_start or end <= 0:
+            return self._refuse_snapshot("create", end, "below the log start")
+        if newest is not None and end <= newest:
+            return self._refuse_snapshot("create", end, "not newer than the newest snapshot")
+        epoch = self._epoch_before(end)
+        if epoch is None:
+            return self._refuse_snapshot("create", end, "epoch unknown")
+        self.fx.add({"_tag": "WriteSnapshot", "endOffset": end, "epoch": epoch})
+        self.snapshots.append([end, epoch, size])
+
+    def _delete_before_snapshot(self, end: int):
+        if not any(x[0] == end for x in self.snapshots):
+            return self._refuse_snapshot("deleteBefore", end, "no such snapshot")
+        if end <= self.log_start:
+            return self._refuse_snapshot("deleteBefore", end, "log starts there already")
+        if end > self.high_watermark:
+            return self._refuse_snapshot("deleteBefore", end, "above the high watermark")
+        self.fx.add({"_tag": "DeleteLogBefore", "offset": end})  # R79
+        kept = []
+        for i, (epoch, start) in enumerate(self.epochs):
+            stop = self.epochs[i + 1][1] if i + 1 < len(self.epochs) else self.log_end
+            if stop > end:
+                kept.append([epoch, max(start, end)])
+        self.epochs = kept
+        self.log_start = end
+        self.log_end = max(self.log_end, end)
+        self.flushed = max(self.flushed, end)
+        self.snapshots = [x for x in self.snapshots if x[0] >= end]
+
+    def _snapshot_to_send(self, offset: int, last_epoch: int) -> list[int] | None:
+        """R63(a), R65: the snapshot a fetch must be answered with, if any."""
+        if not self.snapshots:
+            return None
+        newest, earliest = self.snapshots[-1], self.snapshots[0]
+        if offset == 0:
+            return newest
+        if self.log_start == 0:
+            return None
+        if (offset < self.log_start or (offset == self.log_start and last_epoch != earliest[1])
+                or last_epoch < earliest[1]):
+            return newest
+        return None
+
+    def _fetch_snapshot_error(self, to: int, cid, code: str):
+        self.send(to, {"_tag": "FetchSnapshotResponse", "errorCode": code,
+                       "leaderId": self._response_leader(), "leaderEpoch": self.epoch,
+                       "snapshotId": {"endOffset": -1, "epoch": -1}, "size": -1, "position": -1,
+                       "bytes": 0}, cid)
+
+    def _on_fetch_snapshot_request(self, frm: int, cid, m: dict):
+        if m["clusterId"] is not None and m["clusterId"] != self.cluster_id:
+            return self._fetch_snapshot_error(frm, cid, "INCONSISTENT_CLUSTER_ID")  # R36
+        if m["topicName"] != METADATA_TOPIC or m["partitionIndex"] != 0:
+            return self._fetch_snapshot_error(frm, cid, "UNKNOWN_TOPIC_OR_PARTITION")
+        if m["currentLeaderEpoch"] < self.epoch:
+            return self._fetch_snapshot_error(frm, cid, "FENCED_LEADER_EPOCH")  # R38
+        if m["currentLeaderEpoch"] > self.epoch:
+            return self._fetch_snapshot_error(frm, cid, "UNKNOWN_LEADER_EPOCH")
+        if self.role != LEADER:
+            return self._fetch_snapshot_error(frm, cid, "NOT_LEADER_OR_FOLLOWER")
+        if self.shutting_down:
+            return self._fetch_snapshot_error(frm, cid, "BROKER_NOT_AVAILABLE")
+        sid = m["snapshotId"]
+        found = next((x for x in self.snapshots if x[0] == sid["endOffset"] and x[1] == sid["epoch"]), None)
+        if found is None:
+            return self._fetch_snapshot_error(frm, cid, "SNAPSHOT_NOT_FOUND")  # R83
+        size, position = found[2], m["position"]
+        if position < 0 or position >= size:
+            return self._fetch_snapshot_error(frm, cid, "POSITION_OUT_OF_RANGE")
+        self.send(frm, {"_tag": "FetchSnapshotResponse", "errorCode": "NONE",
+                        "leaderId": self.node_id, "leaderEpoch": self.epoch,
+                        "snapshotId": {"endOffset": found[0], "epoch": found[1]}, "size": size,
+                        "position": position, "bytes": max(0, min(m["maxBytes"], size - position))}, cid)
+        rid = m["replicaId"]
+        if any(self._key_matches(v, rid, m.get("replicaDirectoryId")) for v in self.voters) \
+                and rid != self.node_id:
+            self._check_quorum_fetch(rid)  # R83: counts for check quorum, not the high watermark
+
+    def _on_fetch_snapshot_response(self, frm: int, m: dict):
+        if self.role != FOLLOWER or frm != self.leader_id:
+            return
+        d = self.downloading
+        if m["errorCode"] != "NONE" or d is None:
+            self.downloading = None  # R83: start over with a Fetch
+            self.set_timer("fetch", self.fetch_timeout_ms)
+            return
+        sid = m["snapshotId"]
+        if sid["endOffset"] != d[0] or sid["epoch"] != d[1] or m["position"] != d[2]:
+            self.illegal("R83", f"part {sid} at {m['position']} does not continue {d}")
+            return
+        self.fx.add({"_tag": "WriteSnapshotChunk", "endOffset": d[0], "epoch": d[1], "position": d[2]})
+        position = d[2] + m["bytes"]
+        if position < m["size"]:
+            self.downloading = [d[0], d[1], position]
+            self.set_timer("fetch", self.fetch_timeout_ms)
+            return
+        end, epoch = d[0], d[1]
+        if end < self.high_watermark:
+            self.illegal("R83", f"snapshot {end} ends below the high watermark {self.high_watermark}")
+            return
+        self.fx.add({"_tag": "InstallSnapshot", "endOffset": end, "epoch": epoch})
+        self.fx.add({"_tag": "LoadSnapshot", "endOffset": end, "epoch": epoch})  # R84
+        if end > self.high_watermark:
+            self.high_watermark = end
+            self.fx.add({"_tag": "HighWatermarkUpdated", "offset": end})
+        self.log_start = self.log_end = self.flushed = end
+        self.epochs = []
+        self.snapshots = [[end, epoch, m["size"]]]
+        self.downloading = None
+        self.set_timer("fetch", self.fetch_timeout_ms)
 
     # ---------------------------------------------------------------- timers
     def _timer(self, timer: str):
@@ -719,8 +903,7 @@ class RaftNode:
         if self.shutting_down:
             return
         self.shutting_down = True
-        if self.role == FOLLOWER or not self.is_voter:
-            self.fx.add({"_tag": "ShutdownComplete"})
+        if self._shutdown_ready():
             return
         self.shutdown_pending = True
         if self.role == LEADER:
@@ -751,6 +934,8 @@ class RaftNode:
             for v in self.other_voters():
                 if v not in self.end_acked and v not in asking:
                     self._send_end_epoch(v)
+        elif api == "FetchSnapshot":
+            self._send_fetch()  # R83: asked again at once, as a Fetch is (R75)
         elif api == "Fetch":
             if self.role == UNATTACHED and (not self.is_voter or self.recovering):
                 self._rotate()  # R75: try the next voter (in our order)
@@ -773,6 +958,8 @@ class RaftNode:
             self._on_end_epoch_request(frm, cid, msg)
         elif t == "FetchRequest":
             self._on_fetch_request(frm, cid, msg)
+        elif t == "FetchSnapshotRequest":
+            self._on_fetch_snapshot_request(frm, cid, msg)
         elif t == "DescribeQuorumRequest":
             self._on_describe_quorum(frm, cid, msg)
         else:
@@ -903,9 +1090,9 @@ class RaftNode:
             self._fetch_retry(api)
             return
         if epoch > self.epoch:
-            self._learn(epoch, leader)  # R40(b)
-            if api == "Fetch" and self.role == UNATTACHED and "Fetch" not in self._apis_in_flight():
-                self._fetch_retry(api)
+            learned = self._learn(epoch, leader)  # R40(b)
+            if not learned or (api == "Fetch" and self.role == UNATTACHED and not self._fetching()):
+                self._fetch_retry(api)  # R42: a fetcher told nonsense backs off, as after any failure
             return
         # Same epoch.
         if leader != -1 and (self._response_leader() != leader or (
@@ -925,6 +1112,12 @@ class RaftNode:
         if code in ("FENCED_LEADER_EPOCH", "NOT_LEADER_OR_FOLLOWER"):
             self._fetch_retry(api, code)  # R68, R74
             return
+        if api == "FetchSnapshot" and code in ("NONE", "UNSUPPORTED_VERSION", "SNAPSHOT_NOT_FOUND",
+                                               "POSITION_OUT_OF_RANGE"):
+            self._on_fetch_snapshot_response(frm, m)
+            if not self._fetching():
+                self._send_fetch()
+            return
         if code != "NONE" and not (api == "Vote" and code == "UNSUPPORTED_VERSION"):
             self._fetch_retry(api)
             return
@@ -942,10 +1135,14 @@ class RaftNode:
     def _apis_in_flight(self) -> set:
         return {api for _d, api in self.in_flight.values()}
 
+    def _fetching(self) -> bool:
+        """A Fetch or FetchSnapshot is on its way: one at a time (R61, R82)."""
+        return bool(self._apis_in_flight() & {"Fetch", "FetchSnapshot"})
+
     def _fetch_retry(self, api: str, code: str = ""):
         """R68/R74: a fetch that got no usable answer is retried after a backoff;
         a leaderless fetcher (observer, recovering voter) tries the next voter."""
-        if api != "Fetch" or self.fetch_target() is None:
+        if api not in ("Fetch", "FetchSnapshot") or self.fetch_target() is None:
             return
         if self.role == UNATTACHED:
             # R74: a leaderless fetcher moves the rotation on (in our order).
@@ -1075,8 +1272,16 @@ class RaftNode:
             self._fetch_error(frm, cid, "BROKER_NOT_AVAILABLE")
             return
         is_voter = frm in self.voter_ids
-        # R65: divergence.
         off, lfe = m["fetchOffset"], m["lastFetchedEpoch"]
+        snapshot = self._snapshot_to_send(off, lfe)
+        if snapshot is not None:
+            # R63(a), R65: download the newest snapshot first.
+            self.send(frm, {"_tag": "FetchResponse", "errorCode": "NONE",
+                            "highWatermark": self._leader_hw_field(), "logStartOffset": self.log_start,
+                            "snapshotId": {"endOffset": snapshot[0], "epoch": snapshot[1]},
+                            "leaderId": self.node_id, "leaderEpoch": self.epoch, "records": []}, cid)
+            return
+        # R65: divergence.
         diverging = None
         if off > 0 or lfe > 0:
             ep, end = self.end_offset_for_epoch(lfe)
@@ -1173,6 +1378,15 @@ class RaftNode:
             return
         self.fetched_from_leader = True
         div = m.get("divergingEpoch")
+        sid = m.get("snapshotId")
+        if sid is not None and div is None:
+            # R66(ii): download this snapshot first (an id below 0 is ignored).
+            if sid["endOffset"] >= 0 and sid["epoch"] >= 0:
+                self.downloading = [sid["endOffset"], sid["epoch"], 0]
+            self.set_timer("fetch", self.fetch_timeout_ms)
+            if not self._fetching():
+                self._send_fetch()
+            return
         if div is not None:
             ep, end = self.end_offset_for_epoch(div["epoch"])
             cut = min(div["endOffset"], end) if ep == div["epoch"] else min(div["endOffset"], end if ep >= 0 else 0)
@@ -1180,12 +1394,12 @@ class RaftNode:
                 cut = 0
             if cut < self.high_watermark:
                 self.illegal("R66", f"asked to truncate to {cut} below the high watermark {self.high_watermark}")
-                if "Fetch" not in self._apis_in_flight():
+                if not self._fetching():
                     self._send_fetch()
                 return
             self._truncate(cut)
             self.set_timer("fetch", self.fetch_timeout_ms)
-            if "Fetch" not in self._apis_in_flight():
+            if not self._fetching():
                 self._send_fetch()
             return
         appended = False
@@ -1206,7 +1420,7 @@ class RaftNode:
             self.recovering = False
             self.fx.add({"_tag": "RecoveryComplete"})  # R146
         self.set_timer("fetch", self.fetch_timeout_ms)  # R32
-        if "Fetch" not in self._apis_in_flight():
+        if not self._fetching():
             self._send_fetch()
 
     # ---- DescribeQuorum (R88)
