@@ -7,7 +7,12 @@ import { DEFAULT_BOUNDS } from "../spec/cluster/actions.ts";
 import { DEFAULT_CLUSTER } from "../spec/cluster/world.ts";
 import { search } from "../src/checker/engine.ts";
 import { raftModel } from "../src/checker/raft-model.ts";
-import { CI_CONFIGURATION, CI_DISTINCT_STATES } from "./configurations.ts";
+import {
+  CI_CONFIGURATION,
+  CI_DISTINCT_STATES,
+  SNAPSHOT_CONFIGURATION,
+  SNAPSHOT_DISTINCT_STATES,
+} from "./configurations.ts";
 
 describe("model checking in CI: the Raft model", () => {
   it("explores every state of the CI configuration and finds no violation, liveness included", () => {
@@ -27,6 +32,17 @@ describe("model checking in CI: the Raft model", () => {
       `CI model check: ${result.distinctStates} distinct states, ${result.generatedStates} generated, depth ${result.maxDepth}, ${result.liveness?.states} timed states on fair schedules, ${result.seconds.toFixed(1)} s`,
     );
   }, 1_200_000);
+
+  it("explores every state of the snapshot configuration (R77–R84) and finds no violation, liveness included", () => {
+    const result = search(raftModel(SNAPSHOT_CONFIGURATION), { mode: "bfs", maxSeconds: 600 });
+    expect(result.violation).toBeUndefined();
+    expect(result.result).toBe("ok");
+    expect(result.complete).toBe(true);
+    expect(result.distinctStates).toBe(SNAPSHOT_DISTINCT_STATES);
+    console.log(
+      `snapshot model check: ${result.distinctStates} distinct states, depth ${result.maxDepth}, ${result.seconds.toFixed(1)} s`,
+    );
+  }, 900_000);
 
   it("finds no violation in seeded random walks with epochs, values, crashes, an observer and a corrupt disk", () => {
     const model = raftModel({

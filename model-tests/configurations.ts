@@ -21,6 +21,21 @@ export const CI_CONFIGURATION: Configuration = {
 export const CI_DISTINCT_STATES = 2_331_663;
 
 /**
+ * Snapshots (R77–R84): from a committed value, every node may snapshot at its high watermark (or ask
+ * above it) and move its log start there; the lagging node downloads the snapshot one record per
+ * FetchSnapshot. One election, no loss, no crash.
+ */
+export const SNAPSHOT_CONFIGURATION: Configuration = {
+  cluster: { ...DEFAULT_CLUSTER, voters: 3, snapshotChunk: 1 },
+  bounds: { ...DEFAULT_BOUNDS, maxEpoch: 1, maxValues: 1, maxCrashes: 0, loss: false, snapshots: true },
+  symmetry: true,
+  start: "committed",
+};
+
+/** Distinct states of SNAPSHOT_CONFIGURATION. */
+export const SNAPSHOT_DISTINCT_STATES = 35_878;
+
+/**
  * One corrupt disk (R146): from a committed value (node 1 leads epoch 1, the value is on nodes 1 and
  * 2), one crash, one bad record on the stopped node's disk, one more election, no loss. Every
  * behaviour of up to CORRUPTION_DEPTH steps is checked, liveness included: the shortest way to lose the

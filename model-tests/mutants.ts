@@ -987,19 +987,21 @@ export const MUTANTS: readonly Mutant[] = [
     start: "committed",
   },
   {
-    name: "snapshot-chunk-past-its-end",
-    class: "protocol",
-    rule: "R83",
-    description: "a leader sends MaxBytes of a snapshot even where less of it is left",
+    name: "log-start-past-snapshot",
+    class: "durability",
+    rule: "R79",
+    description: "retention deletes the whole log up to its end rather than up to the snapshot it names",
     edits: [
       {
         file: "raft/snapshot.ts",
-        find: "      bytes: Math.max(0, Math.min(request.maxBytes, snapshot.size - request.position)),",
-        replace: "      bytes: request.maxBytes,",
+        find: `  out.effects.push({ _tag: "DeleteLogBefore", offset: endOffset });
+  return { ...s, log: deleteLogBefore(s.log, endOffset) };`,
+        replace: `  out.effects.push({ _tag: "DeleteLogBefore", offset: s.log.endOffset });
+  return { ...s, log: deleteLogBefore(s.log, s.log.endOffset) };`,
       },
     ],
-    cluster: { snapshotChunk: 2 },
-    bounds: SNAPSHOT_BOUNDS,
+    cluster: { snapshotChunk: 1 },
+    bounds: { ...SNAPSHOT_BOUNDS, maxValues: 2, maxValuesPerEpoch: 2, maxCrashes: 0 },
     start: "committed",
   },
   {
@@ -1044,22 +1046,6 @@ export const MUTANTS: readonly Mutant[] = [
         file: "raft/snapshot.ts",
         find: "    log: logOfSnapshot(snapshot),",
         replace: "    log: { ...s.log, startOffset: snapshot.endOffset, snapshots: [snapshot] },",
-      },
-    ],
-    cluster: { snapshotChunk: 1 },
-    bounds: SNAPSHOT_BOUNDS,
-    start: "committed",
-  },
-  {
-    name: "snapshot-gone-download-kept",
-    class: "liveness",
-    rule: "R83",
-    description: "keep asking for a snapshot the leader answered SNAPSHOT_NOT_FOUND for",
-    edits: [
-      {
-        file: "raft/snapshot.ts",
-        find: '    const { fetchingSnapshot: _dropped, ...rest } = role;\n    return armTimer({ ...s, role: rest }, out, "fetch", config.fetchTimeoutMs);',
-        replace: '    return armTimer(s, out, "fetch", config.fetchTimeoutMs);',
       },
     ],
     cluster: { snapshotChunk: 1 },
