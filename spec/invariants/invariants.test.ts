@@ -284,6 +284,58 @@ describe("step properties the world judges from its disk (R16, R66, R67, R87)", 
     ).toBe("AppendAtLogEnd: node 2 appended at offset 1 but its log ends at 2 (R66, R67)");
   });
 
+  it("the snapshot properties catch a log start without a snapshot, a snapshot beyond the commit, parts out of order, a partial install, a leader loading and a listener not told (R77-R84)", () => {
+    const committed = world.committed.length;
+    const trimmed = {
+      ...follower,
+      log: {
+        ...follower.log,
+        startOffset: 1,
+        epochs: follower.log.epochs.map((e) => ({ ...e, startOffset: 1 })),
+      },
+    };
+    expect(judged(1, follower, trimmed, [{ _tag: "DeleteLogBefore", offset: 1 }])).toBe(
+      "SnapshotAtLogStart: node 2's log starts at 1, but its oldest snapshot ends at none (R79, R134)",
+    );
+    expect(
+      judged(1, follower, follower, [{ _tag: "WriteSnapshot", endOffset: committed + 1, epoch: 1 }]),
+    ).toBe(
+      `SnapshotMatchesCommitted: node 2 wrote a snapshot ending at ${committed + 1}, beyond the ${committed} records ever committed (R77, R144)`,
+    );
+    expect(
+      judged(1, follower, follower, [{ _tag: "WriteSnapshotChunk", endOffset: 2, epoch: 1, position: 1 }]),
+    ).toBe(
+      "SnapshotChunkInOrder: node 2 wrote snapshot 2-1 at byte 1, but its partial download holds nothing (R83)",
+    );
+    expect(judged(1, follower, follower, [{ _tag: "InstallSnapshot", endOffset: 2, epoch: 1 }])).toBe(
+      "SnapshotDownloadedWhole: node 2 installed snapshot 2-1 but downloaded 0 of its records (R83)",
+    );
+    expect(judged(0, leader, leader, [{ _tag: "LoadSnapshot", endOffset: 2, epoch: 1 }])).toBe(
+      `LeaderNeverLoadSnapshot: node 1 leads epoch ${leader.epoch} and loads snapshot 2-1 (R84, R134)`,
+    );
+    // A whole download installed without the listener being told to load it.
+    const slot = world.nodes[1]!;
+    const downloading = {
+      ...world,
+      nodes: world.nodes.map((n, i) =>
+        i === 1 ? { ...slot, partial: { endOffset: committed, epoch: 1, entries: world.committed } } : n,
+      ),
+    };
+    expect(
+      applyEffects(
+        downloading,
+        1,
+        follower,
+        follower,
+        [{ _tag: "InstallSnapshot", endOffset: committed, epoch: 1 }],
+        payload,
+        null,
+      ).broken,
+    ).toBe(
+      `ListenerLoadsSnapshot: node 2's log starts at ${committed}, beyond what its listener has, and it was not told to load a snapshot (R84)`,
+    );
+  });
+
   it("AcceptedOnlyByLeader catches a write taken by a node that does not lead that epoch", () => {
     const appended = { ...follower, log: { ...follower.log, endOffset: 3 } };
     expect(
