@@ -97,6 +97,10 @@ export const EndQuorumEpochResponse = Schema.TaggedStruct("EndQuorumEpochRespons
 });
 export type EndQuorumEpochResponse = typeof EndQuorumEpochResponse.Type;
 
+/** R77: a snapshot's id: it replaces the records below `endOffset`, the last of which `epoch` wrote. */
+export const SnapshotId = Schema.Struct({ endOffset: Int64, epoch: Int32 });
+export type SnapshotId = typeof SnapshotId.Type;
+
 // ---- Fetch (apiKey 1) --------------------------------------------------------------------------
 
 /** R61 */
@@ -125,7 +129,7 @@ export const FetchResponse = Schema.TaggedStruct("FetchResponse", {
   logStartOffset: Int64,
   divergingEpoch: Schema.optionalKey(Schema.Struct({ epoch: Int32, endOffset: Int64 })),
   /** R63(a), R65: present only when the replica must download this snapshot first. */
-  snapshotId: Schema.optionalKey(Schema.Struct({ endOffset: Int64, epoch: Int32 })),
+  snapshotId: Schema.optionalKey(SnapshotId),
   leaderId: Int32,
   leaderEpoch: Int32,
   records: Schema.Array(RecordBatch),
@@ -143,7 +147,7 @@ export const FetchSnapshotRequest = Schema.TaggedStruct("FetchSnapshotRequest", 
   topicName: Schema.String,
   partitionIndex: Int32,
   currentLeaderEpoch: Int32,
-  snapshotId: Schema.Struct({ endOffset: Int64, epoch: Int32 }),
+  snapshotId: SnapshotId,
   position: Int64,
 });
 export type FetchSnapshotRequest = typeof FetchSnapshotRequest.Type;
@@ -156,7 +160,7 @@ export const FetchSnapshotResponse = Schema.TaggedStruct("FetchSnapshotResponse"
   errorCode: ErrorCode,
   leaderId: Int32,
   leaderEpoch: Int32,
-  snapshotId: Schema.Struct({ endOffset: Int64, epoch: Int32 }),
+  snapshotId: SnapshotId,
   size: Int64,
   position: Int64,
   bytes: Int64,

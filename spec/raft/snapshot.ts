@@ -4,7 +4,7 @@ import { type Mark, mark, markOutcome } from "../marks.ts";
 import { validateClusterId } from "./common.ts";
 import { recordVoterFetch } from "./leader.ts";
 import { deleteLogBefore, epochBefore, latestSnapshot, logOfSnapshot, snapshotsOf } from "./log.ts";
-import type { FetchSnapshotRequest, FetchSnapshotResponse } from "./messages.ts";
+import type { FetchSnapshotRequest, FetchSnapshotResponse, SnapshotId } from "./messages.ts";
 import { armTimer, findVoter, illegalState, knownLeader, type Out, respond, sendRequest } from "./node.ts";
 import { type ErrorCode, METADATA_PARTITION, METADATA_TOPIC_NAME } from "./primitives.ts";
 import type { Follower, NodeState, RaftConfig, SnapshotInfo } from "./state.ts";
@@ -198,7 +198,7 @@ export const startSnapshotDownload = (
   s: NodeState,
   out: Out,
   role: Follower,
-  id: { readonly endOffset: number; readonly epoch: number },
+  id: SnapshotId,
 ): NodeState => {
   if (id.endOffset < 0 || id.epoch < 0) {
     mark(out, "R66:invalid-snapshot-id-ignored");

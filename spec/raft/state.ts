@@ -1,6 +1,6 @@
 // The node state, the persisted election state and the configuration of the Raft layer.
 import * as Schema from "effect/Schema";
-import { RequestApi } from "./messages.ts";
+import { RequestApi, SnapshotId } from "./messages.ts";
 import { Int32, Int64, ReplicaKey, Uuid, Voter } from "./primitives.ts";
 
 // ---- the log's shape ---------------------------------------------------------------------------
@@ -14,10 +14,7 @@ export type EpochStart = typeof EpochStart.Type;
  * last of which `epoch` wrote. `size` is its length in bytes as the shell wrote it; FetchSnapshot
  * positions are byte positions in it (R83).
  */
-export const SnapshotId = Schema.Struct({ endOffset: Int64, epoch: Int32 });
-export type SnapshotId = typeof SnapshotId.Type;
-
-export const SnapshotInfo = Schema.Struct({ endOffset: Int64, epoch: Int32, size: Int64 });
+export const SnapshotInfo = Schema.Struct({ ...SnapshotId.fields, size: Int64 });
 export type SnapshotInfo = typeof SnapshotInfo.Type;
 
 /**
@@ -103,7 +100,7 @@ export const Leader = Schema.TaggedStruct("Leader", {
 export type Leader = typeof Leader.Type;
 
 /** R83: a snapshot this follower is downloading from its leader, and how many bytes it holds. */
-export const SnapshotDownload = Schema.Struct({ endOffset: Int64, epoch: Int32, position: Int64 });
+export const SnapshotDownload = Schema.Struct({ ...SnapshotId.fields, position: Int64 });
 export type SnapshotDownload = typeof SnapshotDownload.Type;
 
 /**
