@@ -194,12 +194,7 @@ export const sendFetchSnapshot = (s: NodeState, config: RaftConfig, out: Out, ro
  * R66(ii): the leader says this replica must first download snapshot `id`: the download starts
  * from byte 0 (any partial one is dropped), and Fetch waits until it is done.
  */
-export const startSnapshotDownload = (
-  s: NodeState,
-  out: Out,
-  role: Follower,
-  id: SnapshotId,
-): NodeState => {
+export const startSnapshotDownload = (s: NodeState, out: Out, role: Follower, id: SnapshotId): NodeState => {
   if (id.endOffset < 0 || id.epoch < 0) {
     mark(out, "R66:invalid-snapshot-id-ignored");
     return s;
