@@ -36,6 +36,12 @@ export class ShellLog implements LogReader {
     let fetchBase = -1;
     for (const effect of effects) {
       if (effect._tag === "TruncateLog") this.entries.length = Math.min(this.entries.length, effect.offset);
+      // R83: an installed snapshot replaces the whole log; what lies below its end is in the snapshot,
+      // which the listener loads (R84) instead of reading records.
+      if (effect._tag === "InstallSnapshot") {
+        this.entries.length = 0;
+        while (this.entries.length < effect.endOffset) this.entries.push(null);
+      }
       if (effect._tag !== "AppendRecords") continue;
       if (effect.baseOffset !== this.entries.length)
         return `an append at ${effect.baseOffset} to a log that ends at ${this.entries.length}`;

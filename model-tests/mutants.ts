@@ -79,6 +79,17 @@ const SNAPSHOT_BOUNDS: Partial<Bounds> = {
   snapshots: true,
 };
 
+/**
+ * Metadata snapshot mutants: a broker crash and a session expiry (so that a broker is fenced and a
+ * leader moves), snapshots and log-start moves anywhere; a restarted broker catches up from one.
+ */
+const METADATA_SNAPSHOTS: Partial<MetaBounds> = {
+  ...QUIET_METADATA,
+  maxBrokerCrashes: 1,
+  maxSessionExpiries: 1,
+  snapshots: true,
+};
+
 export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-without-log-check",
@@ -755,7 +766,7 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "node/node.ts",
-        find: '        if (run.state.broker !== null) queue.push({ layer: "broker", input: { _tag: "Committed", records } });',
+        find: '  if (run.state.broker !== null) queue.push({ layer: "broker", input: { _tag: "Committed", records } });',
         replace: "",
       },
     ],
@@ -1072,16 +1083,72 @@ export const MUTANTS: readonly Mutant[] = [
     name: "start-without-loading-snapshot",
     class: "protocol",
     rule: "R84",
-    description: "a process whose log starts above 0 starts without its listener loading a snapshot",
+    description: "a process that finds a snapshot starts without its listener loading it",
     edits: [
       {
         file: "raft/startup.ts",
-        find: "  if (log.startOffset > 0 && newest !== undefined) {",
-        replace: "  if (log.startOffset < 0 && newest !== undefined) {",
+        find: "  if (newest !== undefined) {",
+        replace: "  if (newest !== undefined && log.startOffset < 0) {",
       },
     ],
     cluster: { snapshotChunk: 1 },
     bounds: SNAPSHOT_BOUNDS,
     start: "committed",
+  },
+  // ---- metadata snapshots (R84, R131) -----------------------------------------------------------
+  {
+    name: "snapshot-forgets-fencing",
+    class: "protocol",
+    rule: "R131",
+    description: "write every broker into a metadata snapshot as unfenced",
+    edits: [
+      { file: "metadata/image.ts", find: "      fenced: b.fenced,\n", replace: "      fenced: false,\n" },
+    ],
+    metadata: { brokers: 2, partitions: 1, bounds: METADATA_SNAPSHOTS, depth: 40 },
+  },
+  {
+    name: "snapshot-resets-leader-epochs",
+    class: "protocol",
+    rule: "R131",
+    description: "write partitions into a metadata snapshot with their leader epoch back at 0",
+    edits: [
+      {
+        file: "metadata/image.ts",
+        find: '    for (const p of t.partitions) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p });',
+        replace:
+          '    for (const p of t.partitions) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p, leaderEpoch: 0 });',
+      },
+    ],
+    metadata: { brokers: 2, partitions: 1, bounds: METADATA_SNAPSHOTS, depth: 40 },
+  },
+  {
+    name: "broker-ignores-snapshot",
+    class: "composition",
+    rule: "R84",
+    description: "a broker told to load a snapshot keeps the image it had",
+    edits: [
+      {
+        file: "metadata/broker.ts",
+        find: "      next = { ...s, image: loaded.image };",
+        replace: "      next = { ...s, image: { ...s.image, offset: loaded.image.offset } };",
+      },
+    ],
+    metadata: { brokers: 2, partitions: 1, bounds: METADATA_SNAPSHOTS, depth: 40 },
+  },
+  {
+    name: "load-restarts-listener-at-zero",
+    class: "composition",
+    rule: "R84",
+    description: "after loading a snapshot, hand the listener the log from offset 0 again",
+    edits: [
+      {
+        file: "node/node.ts",
+        find: "      run.state = { ...run.state, listenerOffset: input.endOffset, snapshotToLoad: null };",
+        replace: "      run.state = { ...run.state, listenerOffset: 0, snapshotToLoad: null };",
+      },
+    ],
+    // Replayed again from 0, the records a broker has are skipped; below a log start they are gone,
+    // and the broker never catches up: a liveness bug.
+    metadata: { brokers: 2, partitions: 1, bounds: METADATA_SNAPSHOTS, depth: 40, liveness: true },
   },
 ];

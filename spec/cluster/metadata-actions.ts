@@ -28,6 +28,8 @@ import {
   type MetaOutcome,
   raftSpecOf,
   startNode,
+  takeSnapshot,
+  trimLog,
 } from "./metadata-world.ts";
 import { nodeConfig, nodeIdOf } from "./world.ts";
 
@@ -54,7 +56,11 @@ export type MetaAction =
   | { readonly kind: "restart"; readonly node: number }
   | { readonly kind: "controlled-shutdown"; readonly node: number }
   | { readonly kind: "admin"; readonly to: number; readonly op: number }
-  | { readonly kind: "forge"; readonly node: number };
+  | { readonly kind: "forge"; readonly node: number }
+  /** The node snapshots its committed image (R131, R77). */
+  | { readonly kind: "snapshot"; readonly node: number }
+  /** Retention moves the node's log start to its newest snapshot (R79, R80). */
+  | { readonly kind: "trim"; readonly node: number };
 
 export interface MetaBounds {
   /** No Raft node enters a higher epoch. */
@@ -72,6 +78,12 @@ export interface MetaBounds {
    * delivered to any running node (R149).
    */
   readonly maxForgedFrames?: number;
+  /**
+   * Snapshots (R77–R84, R131): a running node may snapshot its committed image when it has handed
+   * its listener records beyond its newest snapshot, and move its log start to its newest snapshot;
+   * nodes behind a leader's log start then download the snapshot and load it.
+   */
+  readonly snapshots?: boolean;
   /**
    * Which in-flight messages may arrive next: any (every interleaving), links (first in, first out
    * per link), or one (a fixed priority: the message to the lowest node id, then from the lowest).
@@ -322,6 +334,14 @@ export const enabledMetaActions = (
       : world.brokerCrashes < bounds.maxBrokerCrashes;
     if (crashes) actions.push({ kind: "crash", node });
     if (world.forgedFrames < (bounds.maxForgedFrames ?? 0)) actions.push({ kind: "forge", node });
+    if (bounds.snapshots === true) {
+      const slot = world.raft.nodes[node]!;
+      const newest = slot.snapshots[slot.snapshots.length - 1]?.endOffset ?? 0;
+      const app = world.apps[node]!;
+      if (slot.state !== null && app.snapshotToLoad === null && app.listenerOffset > newest)
+        actions.push({ kind: "snapshot", node });
+      if (slot.state !== null && newest > slot.startOffset) actions.push({ kind: "trim", node });
+    }
   });
   // A client may ask any node (R148): a controller, active or not, or a broker that passes it on.
   bounds.adminOps.forEach((_, op) => {
@@ -389,6 +409,10 @@ export const applyMetaAction = (
       return adminRequest(world, action.to, bounds.adminOps[action.op]!);
     case "forge":
       return forgeFrame(world, spec, action.node);
+    case "snapshot":
+      return takeSnapshot(world, spec, action.node);
+    case "trim":
+      return trimLog(world, spec, action.node);
   }
 };
 
@@ -443,6 +467,10 @@ export const describeMetaAction = (world: MetadataWorld, action: MetaAction): st
       return `admin sends op ${action.op} to node ${action.to}`;
     case "forge":
       return `a forged INCONSISTENT_CLUSTER_ID answer reaches node ${nodeIdOf(action.node)}`;
+    case "snapshot":
+      return `node ${nodeIdOf(action.node)} snapshots its image`;
+    case "trim":
+      return `node ${nodeIdOf(action.node)} moves its log start to its newest snapshot`;
   }
 };
 

@@ -43,6 +43,8 @@ import {
   metadataViolation,
   type NodeStepRecord,
   startNode,
+  takeSnapshot,
+  trimLog,
 } from "./metadata-world.ts";
 import { type Block, parseTranscript, renderTranscript, type Transcript } from "./scenario.ts";
 
@@ -87,12 +89,21 @@ const formatControllerInput = (input: ControllerInput): string => {
       const last = input.records[input.records.length - 1]!.offset;
       return `Committed ${first}..${last}`;
     }
+    case "LoadSnapshot":
+      return formatLoad(input);
     default:
       return fmt(input)
         .replace(/^(\w+)\{/, "$1 {")
         .replace(/ \{\}$/, "");
   }
 };
+
+/** A snapshot load names the snapshot and how many records it holds, not each of them. */
+const formatLoad = (input: {
+  endOffset: number;
+  epoch: number;
+  records: readonly MetadataRecord[];
+}): string => `LoadSnapshot ${input.endOffset}-${input.epoch} (${input.records.length} records)`;
 
 const formatControllerEffect = (e: ControllerEffect): string[] => {
   switch (e._tag) {
@@ -134,6 +145,8 @@ const formatBrokerInput = (input: BrokerInput): string => {
     }
     case "Response":
       return `Response #${input.correlationId} ${fmt(input.response)}`;
+    case "LoadSnapshot":
+      return formatLoad(input);
     default:
       return fmt(input)
         .replace(/^(\w+)\{/, "$1 {")
@@ -162,6 +175,20 @@ const renderSteps = (steps: readonly MetaStep[]): string[] => {
           if (e._tag === "LeaderChanged" && e.leaderId === st.node)
             lines.push(`raft n${st.node} leads epoch ${e.epoch}`);
           if (e._tag === "IllegalState") lines.push(`raft n${st.node} IllegalState ${e.rule}: ${e.detail}`);
+          // Snapshots (R77–R84): what each node's Raft layer did with them.
+          if (e._tag === "WriteSnapshot")
+            lines.push(`raft n${st.node} writes snapshot ${e.endOffset}-${e.epoch}`);
+          if (e._tag === "SnapshotRefused")
+            lines.push(
+              `raft n${st.node} refuses to ${e.operation === "create" ? "snapshot at" : "start the log at"} ${e.endOffset}: ${e.reason}`,
+            );
+          if (e._tag === "DeleteLogBefore") lines.push(`raft n${st.node} log starts at ${e.offset}`);
+          if (e._tag === "InstallSnapshot")
+            lines.push(
+              `raft n${st.node} installs snapshot ${e.endOffset}-${e.epoch} downloaded from the leader`,
+            );
+          if (e._tag === "LoadSnapshot")
+            lines.push(`raft n${st.node} tells its listener to load snapshot ${e.endOffset}-${e.epoch}`);
         }
         break;
       }
@@ -565,6 +592,25 @@ const runCommand = (session: Session, command: string): string[] => {
       const index = nodeIndex(session, args[0]);
       if (session.world.raft.nodes[index]!.state !== null) return [`!! node ${args[0]} is running`];
       apply(startNode(session.world, session.spec, index));
+      return lines;
+    }
+    case "snapshot":
+    case "trim": {
+      const index = nodeIndex(session, args[0]);
+      if (session.world.raft.nodes[index]!.state === null) return [`!! node ${args[0]} is down`];
+      // `snapshot N [at=OFFSET]`: at the node's image (its listener's offset) unless told otherwise.
+      const at = options(args.slice(1)).get("at");
+      const outcome =
+        verb === "snapshot"
+          ? takeSnapshot(session.world, session.spec, index, at === undefined ? undefined : Number(at))
+          : trimLog(session.world, session.spec, index);
+      apply(outcome);
+      // A node refuses before its Raft layer sees the request when its image is elsewhere (R131).
+      if (!outcome.steps.some((s) => s.layer === "raft"))
+        for (const step of outcome.nodeSteps ?? [])
+          for (const e of step.effects)
+            if (e._tag === "SnapshotRefused")
+              lines.push(`n${step.node} refuses to snapshot at ${e.endOffset}: ${e.reason}`);
       return lines;
     }
     case "partition":

@@ -26,7 +26,14 @@ import {
   DEFAULT_CONTROLLER_CONFIG,
 } from "../metadata/controller.ts";
 import { uuidFrom } from "../metadata/ids.ts";
-import { apply, EMPTY_IMAGE, type MetadataImage, type OffsetRecord } from "../metadata/image.ts";
+import {
+  apply,
+  EMPTY_IMAGE,
+  loadSnapshotImage,
+  type MetadataImage,
+  type OffsetRecord,
+  snapshotRecords,
+} from "../metadata/image.ts";
 import type { MetadataRecord } from "../metadata/records.ts";
 import type { ControllerRequest } from "../metadata/requests.ts";
 import {
@@ -45,6 +52,7 @@ import {
   type NodeStepResult,
   type NodeStorage,
   nodeStep,
+  snapshotContent,
 } from "../node/node.ts";
 import type { RaftInput } from "../raft/io.ts";
 import { isRequest, type RaftMessage } from "../raft/messages.ts";
@@ -136,6 +144,8 @@ export interface AppSlot {
   readonly broker: BrokerState | null;
   /** Records below this offset were handed to the listener (R85). */
   readonly listenerOffset: number;
+  /** R84: the snapshot the listener was told to load and has not read yet. */
+  readonly snapshotToLoad: KraftNode["snapshotToLoad"];
   /** Client requests the node passed on to the active controller (spec/node, R148). */
   readonly forwards: KraftNode["forwards"];
   readonly nextForwardId: number;
@@ -428,6 +438,7 @@ const kraftNodeOf = (world: MetadataWorld, index: number): KraftNode | null => {
     controller: app.controller,
     broker: app.broker,
     listenerOffset: app.listenerOffset,
+    snapshotToLoad: app.snapshotToLoad,
     forwards: app.forwards,
     nextForwardId: app.nextForwardId,
   };
@@ -620,6 +631,7 @@ const applyNodeStep = (
     controller: result.state.controller,
     broker: result.state.broker,
     listenerOffset: result.state.listenerOffset,
+    snapshotToLoad: result.state.snapshotToLoad,
     forwards: result.state.forwards,
     nextForwardId: result.state.nextForwardId,
     lastBrokerEpoch:
@@ -655,6 +667,7 @@ const applyNodeStep = (
           raftEffects,
           payloadOf,
           step.input._tag === "Received" ? request : null,
+          envelope?.message._tag === "FetchSnapshotResponse" ? envelope.payload : null,
         );
         run.world = { ...run.world, raft: raftWorld };
         // The node's answers a Raft step produced (a DescribeQuorum's), if any: most steps have none.
@@ -723,6 +736,21 @@ const applyNodeStep = (
       input: { _tag: "Raft", input: { _tag: "LogFlushed", offset: slot.entries.length } },
     });
   }
+  // R84: the shell reads the snapshot the node was told to load. Every snapshot holds the image of
+  // the committed log it replaces (checked where it is written), so the ghost's image is its content.
+  for (const effect of result.effects)
+    if (effect._tag === "WriteSnapshot") checkSnapshot(run, index, effect.endOffset, effect.records ?? []);
+  for (const effect of result.effects)
+    if (effect._tag === "LoadSnapshot")
+      run.queue.push({
+        index,
+        input: {
+          _tag: "SnapshotRead",
+          endOffset: effect.endOffset,
+          epoch: effect.epoch,
+          records: snapshotRecords(committedImageAt(run.world, effect.endOffset - 1)),
+        },
+      });
   checkNewCommits(run, before);
   run.events |= commitEvents(before, run.world);
 };
@@ -808,6 +836,7 @@ const downApp = (run: Run, index: number): void => {
     controller: null,
     broker: null,
     listenerOffset: 0,
+    snapshotToLoad: null,
     forwards: [],
     nextForwardId: FIRST_FORWARD_ID,
     sessionTimers: [],
@@ -843,6 +872,7 @@ const emptyApp: AppSlot = {
   controller: null,
   broker: null,
   listenerOffset: 0,
+  snapshotToLoad: null,
   forwards: [],
   nextForwardId: FIRST_FORWARD_ID,
   sessionTimers: [],
@@ -1199,6 +1229,54 @@ export const forgeFrame = (world: MetadataWorld, spec: MetadataClusterSpec, inde
         records: [],
       },
     },
+  });
+};
+
+/**
+ * Node `index` takes a snapshot of its image (R131): what spec/node says it holds must rebuild the
+ * committed image where it ends (SnapshotMatchesImage), and Raft is asked for it (R77).
+ */
+export const takeSnapshot = (
+  world: MetadataWorld,
+  spec: MetadataClusterSpec,
+  index: number,
+  at?: number,
+): MetaOutcome => {
+  const node = kraftNodeOf(world, index);
+  const content = node === null ? null : snapshotContent(node);
+  const endOffset = at ?? content?.endOffset;
+  if (node === null || endOffset === undefined) return { world, steps: [], events: 0 };
+  // The size is the records' count here: a snapshot's bytes are the shell's (R78).
+  return runInput(world, spec, index, {
+    _tag: "Raft",
+    input: { _tag: "CreateSnapshot", endOffset, size: Math.max(1, endOffset) },
+  });
+};
+
+/** SnapshotMatchesImage (R131): what a node writes as its snapshot rebuilds the committed image there. */
+const checkSnapshot = (
+  run: Run,
+  index: number,
+  endOffset: number,
+  records: readonly MetadataRecord[],
+): void => {
+  const ghost = committedImageAt(run.world, endOffset - 1);
+  const loaded = loadSnapshotImage(records, endOffset, ghost.epoch).image;
+  if (!sameImage({ ...loaded, offset: ghost.offset, epoch: ghost.epoch }, ghost))
+    breakWith(
+      run,
+      `SnapshotMatchesImage: node ${nodeIdOf(index)}'s snapshot at ${endOffset} does not rebuild the committed image there (R131)`,
+    );
+};
+
+/** Retention moves node `index`'s log start to its newest snapshot (R79, R80). */
+export const trimLog = (world: MetadataWorld, spec: MetadataClusterSpec, index: number): MetaOutcome => {
+  const slot = world.raft.nodes[index]!;
+  const newest = slot.snapshots[slot.snapshots.length - 1];
+  if (slot.state === null || newest === undefined) return { world, steps: [], events: 0 };
+  return runInput(world, spec, index, {
+    _tag: "Raft",
+    input: { _tag: "DeleteBeforeSnapshot", endOffset: newest.endOffset },
   });
 };
 

@@ -477,8 +477,9 @@ export const applyEffects = (
     }
   }
   // R84 (ListenerLoadsSnapshot): a listener whose next offset falls below the log start loads a
-  // snapshot: after an install, and at a process start of a log that starts above 0.
-  const mustLoad = effects.some((e) => e._tag === "InstallSnapshot") || (before === null && startOffset > 0);
+  // snapshot after an install, and a new listener (a process start) loads the newest one there is.
+  const mustLoad =
+    effects.some((e) => e._tag === "InstallSnapshot") || (before === null && snapshots.length > 0);
   if (mustLoad && !loaded)
     broken ??= `ListenerLoadsSnapshot: node ${id}'s log starts at ${startOffset}, beyond what its listener has, and it was not told to load a snapshot (R84)`;
   // What the node believes of its log must be what its effects did to the world's disk (R16, R67).

@@ -4,6 +4,7 @@
 
 import type { MetadataWorld } from "../cluster/metadata-world.ts";
 import { nodeIdOf, type World } from "../cluster/world.ts";
+import type { MetadataImage } from "../metadata/image.ts";
 import { majority } from "../raft/primitives.ts";
 import type { NodeState } from "../raft/state.ts";
 
@@ -136,11 +137,17 @@ export const brokersRunning = (world: MetadataWorld): string | null => {
     if (registration === undefined || registration.epoch !== broker.brokerEpoch)
       return `broker ${broker.brokerId} (epoch ${broker.brokerEpoch}) is not registered as that incarnation`;
     if (registration.fenced) return `broker ${broker.brokerId} is fenced`;
-    if (broker.image.offset !== controller.committed.offset)
+    // A snapshot's image is as of its last offset (R131), which may be a control record after the
+    // last metadata record: the broker has the committed image if it is as far and holds the same.
+    if (broker.image.offset < controller.committed.offset || !sameContent(broker.image, controller.committed))
       return `broker ${broker.brokerId} has published the image at ${broker.image.offset}, the committed one is at ${controller.committed.offset}`;
   }
   return null;
 };
+
+/** Two images hold the same cluster, whatever offsets they are as of. */
+const sameContent = (a: MetadataImage, b: MetadataImage): boolean =>
+  a === b || JSON.stringify({ ...a, offset: 0, epoch: 0 }) === JSON.stringify({ ...b, offset: 0, epoch: 0 });
 
 /** EventuallyAdminAnswered (R104, R148): every request the admin client sent got an answer. */
 export const adminAnswered = (world: MetadataWorld): string | null => {

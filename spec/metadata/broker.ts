@@ -6,7 +6,7 @@
 import * as Schema from "effect/Schema";
 import { type Collector, type Mark, mark, newCollector } from "../marks.ts";
 import { Int32, Int64, Uuid } from "../raft/primitives.ts";
-import { EMPTY_IMAGE, findBroker, findTopicById, MetadataImage, replay } from "./image.ts";
+import { EMPTY_IMAGE, findBroker, findTopicById, loadSnapshotImage, MetadataImage, replay } from "./image.ts";
 import {
   BrokerEndpoint,
   BrokerFeature,
@@ -88,6 +88,12 @@ export const makeBrokerConfig = (brokerId: number, clusterId: string): BrokerCon
 const Committed = Schema.TaggedStruct("Committed", {
   records: Schema.Array(Schema.Struct({ offset: Int64, epoch: Int32, record: MetadataRecord })),
 });
+/** R84, R131: rebuild the image from a snapshot (its records; they end before endOffset). */
+const LoadSnapshot = Schema.TaggedStruct("LoadSnapshot", {
+  endOffset: Int64,
+  epoch: Int32,
+  records: Schema.Array(MetadataRecord),
+});
 const LeaderChange = Schema.TaggedStruct("LeaderChange", { leaderId: Int32, epoch: Int32 });
 const HeartbeatTimer = Schema.TaggedStruct("HeartbeatTimer", {});
 const Response = Schema.TaggedStruct("Response", { correlationId: Int32, response: ControllerResponse });
@@ -109,6 +115,7 @@ const IsrChange = Schema.TaggedStruct("IsrChange", {
 
 export const BrokerInput = Schema.Union([
   Committed,
+  LoadSnapshot,
   LeaderChange,
   HeartbeatTimer,
   Response,
@@ -332,6 +339,19 @@ export const brokerStep = (s: BrokerState, input: BrokerInput, config: BrokerCon
       mark(out, "R128:broker-publishes");
       next = { ...s, image: replayed.image };
       out.effects.push({ _tag: "Published", offset: replayed.image.offset });
+      break;
+    }
+    case "LoadSnapshot": {
+      // R84, R128: the snapshot's image replaces the broker's, and is published as any new image.
+      const loaded = loadSnapshotImage(input.records, input.endOffset, input.epoch);
+      mark(out, "R84:broker-loads-snapshot");
+      for (const problem of loaded.problems)
+        out.effects.push({
+          _tag: "Problem",
+          detail: `snapshot ${input.endOffset}-${input.epoch}: ${problem}`,
+        });
+      next = { ...s, image: loaded.image };
+      out.effects.push({ _tag: "Published", offset: loaded.image.offset });
       break;
     }
     case "LeaderChange":

@@ -18,6 +18,7 @@ import {
   findTopic,
   findTopicById,
   isUsable,
+  loadSnapshotImage,
   MetadataImage,
   newReplayScratch,
   type OffsetRecord,
@@ -145,6 +146,15 @@ const Request = Schema.TaggedStruct("Request", {
 const Committed = Schema.TaggedStruct("Committed", {
   records: Schema.Array(Schema.Struct({ offset: Int64, epoch: Int32, record: MetadataRecordSchema })),
 });
+/**
+ * R84, R131: Raft asks the listener to rebuild its state from a snapshot: the records it holds, and
+ * its id (the records end before endOffset; the last one is of `epoch`).
+ */
+const LoadSnapshot = Schema.TaggedStruct("LoadSnapshot", {
+  endOffset: Int64,
+  epoch: Int32,
+  records: Schema.Array(MetadataRecordSchema),
+});
 /** R58, R86: the Raft leader changed; logEndOffset is where a new leader's next record goes. */
 const LeaderChange = Schema.TaggedStruct("LeaderChange", {
   leaderId: Int32,
@@ -161,6 +171,7 @@ const IdleTimeout = Schema.TaggedStruct("IdleTimeout", {});
 export const ControllerInput = Schema.Union([
   Request,
   Committed,
+  LoadSnapshot,
   LeaderChange,
   AppendAccepted,
   AppendRejected,
@@ -1460,6 +1471,38 @@ const committed = (s: ControllerState, out: Out, records: readonly OffsetRecord[
   return { ...s, committed: replayed.image, pending: s.pending.filter((p) => p.lastOffset > last) };
 };
 
+/**
+ * R84, R131: a standby rebuilds its committed image from a snapshot, which replaces whatever it had.
+ * The active controller is the Raft leader, which never loads one (LeaderNeverLoadSnapshot): if
+ * asked, it keeps its image and reports the problem.
+ */
+const loadSnapshot = (
+  s: ControllerState,
+  out: Out,
+  records: readonly MetadataRecord[],
+  endOffset: number,
+  epoch: number,
+): ControllerState => {
+  if (s.active) {
+    // Defensive: Raft never asks its leader (R84), so no transcript reaches this branch.
+    out.effects.push({
+      _tag: "ReplayProblem",
+      offset: endOffset - 1,
+      problem: `the active controller was asked to load snapshot ${endOffset}-${epoch}`,
+    });
+    return s;
+  }
+  const loaded = loadSnapshotImage(records, endOffset, epoch);
+  mark(out, "R84:controller-loads-snapshot");
+  for (const problem of loaded.problems)
+    out.effects.push({
+      _tag: "ReplayProblem",
+      offset: endOffset - 1,
+      problem: `snapshot ${endOffset}-${epoch}: ${problem}`,
+    });
+  return { ...s, committed: loaded.image, image: loaded.image };
+};
+
 const request = (
   s: ControllerState,
   config: ControllerConfig,
@@ -1524,6 +1567,9 @@ export const controllerStep = (
       break;
     case "Committed":
       next = committed(s, out, input.records);
+      break;
+    case "LoadSnapshot":
+      next = loadSnapshot(s, out, input.records, input.endOffset, input.epoch);
       break;
     case "LeaderChange":
       if (input.epoch < s.epoch) break;

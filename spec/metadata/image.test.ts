@@ -19,7 +19,15 @@ import {
   type MetadataWorld,
   metadataViolation,
 } from "../cluster/metadata-world.ts";
-import { apply, EMPTY_IMAGE, type MetadataImage, type OffsetRecord, replay } from "./image.ts";
+import {
+  apply,
+  EMPTY_IMAGE,
+  loadSnapshotImage,
+  type MetadataImage,
+  type OffsetRecord,
+  replay,
+  snapshotRecords,
+} from "./image.ts";
 import type { MetadataRecord } from "./records.ts";
 
 const T1 = "AAAAAAAAAAAAAAAAAAAAAQ";
@@ -280,6 +288,74 @@ describe("replay is deterministic (R128)", () => {
           expect(replayInChunks(records, cuts)).toEqual(replay(EMPTY_IMAGE, records).image);
         },
       ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe("metadata snapshots (R131, R84)", () => {
+  it("write every part of the image as the record that creates it, metadata.version first", () => {
+    const { image } = run([
+      register(4, 0),
+      { _tag: "FeatureLevelRecord", name: "a.feature", featureLevel: 2 },
+      { _tag: "FeatureLevelRecord", name: "metadata.version", featureLevel: 21 },
+      { _tag: "TopicRecord", name: "t", topicId: T1 },
+      partition(),
+      change({ leader: 5 }),
+      { _tag: "ConfigRecord", resourceType: 2, resourceName: "t", name: "a", value: "1" },
+      { _tag: "ProducerIdsRecord", brokerId: 4, brokerEpoch: 0, nextProducerId: 1000 },
+      { _tag: "NoOpRecord" },
+    ]);
+    const records = snapshotRecords(image);
+    expect(records.map((r) => r._tag)).toEqual([
+      "FeatureLevelRecord",
+      "FeatureLevelRecord",
+      "RegisterBrokerRecord",
+      "TopicRecord",
+      "PartitionRecord",
+      "ConfigRecord",
+      "ProducerIdsRecord",
+    ]);
+    expect(records[0]).toEqual({ _tag: "FeatureLevelRecord", name: "metadata.version", featureLevel: 21 });
+    // The partition as it stands after the change: leader 5 in leader epoch 1, partition epoch 1.
+    expect(records[4]).toMatchObject({ leader: 5, leaderEpoch: 1, partitionEpoch: 1, isr: [4, 5] });
+    expect(records[6]).toEqual({
+      _tag: "ProducerIdsRecord",
+      brokerId: -1,
+      brokerEpoch: -1,
+      nextProducerId: 1000,
+    });
+    const loaded = loadSnapshotImage(records, 9, 3);
+    expect(loaded.problems).toEqual([]);
+    expect(loaded.image).toEqual({ ...image, offset: 8, epoch: 3 });
+  });
+
+  it("an empty image makes an empty snapshot, which loads as the empty image at the snapshot's end", () => {
+    expect(snapshotRecords(EMPTY_IMAGE)).toEqual([]);
+    expect(loadSnapshotImage([], 5, 2)).toEqual({
+      image: { ...EMPTY_IMAGE, offset: 4, epoch: 2 },
+      problems: [],
+    });
+  });
+
+  it("loading a snapshot taken at any committed offset, then replaying the rest of the log, gives the image the whole log gives", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(1000), { minLength: 20, maxLength: 120 }), fc.nat(1000), (choices, cut) => {
+        const worlds = walk(choices);
+        const records = committedRecords(worlds[worlds.length - 1]!);
+        const whole = replay(EMPTY_IMAGE, records).image;
+        const at = cut % (records.length + 1);
+        const before = replay(EMPTY_IMAGE, records.slice(0, at)).image;
+        // The snapshot ends after the last record it holds (control records may follow; none here).
+        const endOffset = before.offset + 1;
+        const loaded = loadSnapshotImage(snapshotRecords(before), endOffset, before.epoch);
+        expect(loaded.problems).toEqual([]);
+        expect(loaded.image).toEqual(before);
+        const rest = records.filter((r) => r.offset >= endOffset);
+        expect(replay(loaded.image, rest).image).toEqual(whole);
+        // A snapshot of the loaded image is the snapshot it was loaded from.
+        expect(snapshotRecords(loaded.image)).toEqual(snapshotRecords(before));
+      }),
       { numRuns: 60 },
     );
   });

@@ -455,3 +455,64 @@ export const replay = (
   }
   return { image: current, problems };
 };
+
+// ---- snapshots (R131) ------------------------------------------------------------------------------
+
+/**
+ * R131: the records that rebuild `image` from nothing — what a metadata snapshot holds after its
+ * header. Every part of the image is written as the record that creates it in its current state:
+ * features (metadata.version first, since every later record is read at that version), brokers with
+ * their epochs and fencing, topics each followed by their partitions, configs, and producer ids.
+ */
+export const snapshotRecords = (image: MetadataImage): MetadataRecord[] => {
+  const records: MetadataRecord[] = [];
+  const features = [...image.features].sort((a, b) =>
+    a.name === METADATA_VERSION ? -1 : b.name === METADATA_VERSION ? 1 : 0,
+  );
+  for (const f of features) records.push({ _tag: "FeatureLevelRecord", name: f.name, featureLevel: f.level });
+  for (const b of image.brokers) {
+    records.push({
+      _tag: "RegisterBrokerRecord",
+      brokerId: b.id,
+      incarnationId: b.incarnationId,
+      brokerEpoch: b.epoch,
+      endPoints: b.endPoints,
+      features: b.features,
+      rack: b.rack,
+      fenced: b.fenced,
+      inControlledShutdown: b.inControlledShutdown,
+    });
+  }
+  for (const t of image.topics) {
+    records.push({ _tag: "TopicRecord", name: t.name, topicId: t.topicId });
+    for (const p of t.partitions) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p });
+  }
+  for (const c of image.configs) records.push({ _tag: "ConfigRecord", ...c });
+  // Kafka's ProducerIdsImage writes the next block with no broker behind it (-1, -1).
+  if (image.nextProducerId > 0)
+    records.push({
+      _tag: "ProducerIdsRecord",
+      brokerId: -1,
+      brokerEpoch: -1,
+      nextProducerId: image.nextProducerId,
+    });
+  return records;
+};
+
+/**
+ * R84, R131: the image a snapshot rebuilds: its records replayed onto the empty image, with the
+ * snapshot's provenance (its last contained offset and that record's epoch). A record that does
+ * not fit is reported, as in a log replay.
+ */
+export const loadSnapshotImage = (
+  records: readonly MetadataRecord[],
+  endOffset: number,
+  epoch: number,
+): { readonly image: MetadataImage; readonly problems: readonly string[] } => {
+  const offset = endOffset - 1;
+  const replayed = replay(
+    EMPTY_IMAGE,
+    records.map((record) => ({ offset, epoch, record })),
+  );
+  return { image: { ...replayed.image, offset, epoch }, problems: replayed.problems };
+};

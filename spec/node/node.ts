@@ -21,7 +21,7 @@ import {
   controllerStep,
   initialControllerState,
 } from "../metadata/controller.ts";
-import type { OffsetRecord } from "../metadata/image.ts";
+import { type OffsetRecord, snapshotRecords } from "../metadata/image.ts";
 import { MetadataRecord } from "../metadata/records.ts";
 import { ControllerRequest, ControllerResponse, type MetadataErrorCode } from "../metadata/requests.ts";
 import {
@@ -49,7 +49,7 @@ import {
   WriteSnapshot,
   WriteSnapshotChunk,
 } from "../raft/io.ts";
-import { ControlRecord, type RequestApi } from "../raft/messages.ts";
+import { ControlRecord, type RequestApi, SnapshotId } from "../raft/messages.ts";
 import { isAnswerTo } from "../raft/node.ts";
 import { Int32, Int64, NO_ID } from "../raft/primitives.ts";
 import { initialize } from "../raft/startup.ts";
@@ -75,6 +75,11 @@ export const KraftNode = Schema.Struct({
   broker: Schema.NullOr(BrokerState),
   /** Records below this offset were handed to the controller or broker (R85). */
   listenerOffset: Int64,
+  /**
+   * R84: the snapshot Raft told the listener to load, until the shell has read it (SnapshotRead);
+   * no committed record is handed on meanwhile.
+   */
+  snapshotToLoad: Schema.NullOr(SnapshotId),
   forwards: Schema.Array(Forward),
   /** Forwarded requests' ids start far above the broker's own, so answers never mix. */
   nextForwardId: Schema.Int,
@@ -141,6 +146,12 @@ export const NodeInput = Schema.Union([
   Schema.TaggedStruct("Response", { from: Int32, correlationId: Schema.Int, response: NodeResponse }),
   /** A request this node sent will not be answered (timeout, lost connection). */
   Schema.TaggedStruct("RequestFailed", { to: Int32, correlationId: Schema.Int }),
+  /** R84: the records of the snapshot the node was told to load (LoadSnapshot), as the shell read them. */
+  Schema.TaggedStruct("SnapshotRead", {
+    endOffset: Int64,
+    epoch: Int32,
+    records: Schema.Array(MetadataRecord),
+  }),
   Schema.TaggedStruct("SessionExpired", { brokerId: Int32 }),
   Schema.TaggedStruct("IdleTimeout", {}),
   Schema.TaggedStruct("HeartbeatTimer", {}),
@@ -165,6 +176,15 @@ export const AppTimer = Schema.Union([
   Schema.Struct({ kind: Schema.Literal("heartbeat") }),
 ]);
 export type AppTimer = typeof AppTimer.Type;
+
+/**
+ * Raft's WriteSnapshot; a node's carries the records of the image it holds (R131), for the shell to
+ * write (absent only on a node with neither a controller nor a broker).
+ */
+const NodeWriteSnapshot = Schema.TaggedStruct("WriteSnapshot", {
+  ...WriteSnapshot.fields,
+  records: Schema.optionalKey(Schema.Array(MetadataRecord)),
+});
 
 /** Raft's AppendRecords; a node's own proposal carries its records, for the shell to write. */
 const NodeAppendRecords = Schema.TaggedStruct("AppendRecords", {
@@ -192,7 +212,7 @@ export const NodeEffect = Schema.Union([
   RecoveryComplete,
   ShutdownComplete,
   IllegalState,
-  WriteSnapshot,
+  NodeWriteSnapshot,
   DeleteLogBefore,
   WriteSnapshotChunk,
   InstallSnapshot,
@@ -435,6 +455,21 @@ const admit = (run: Run, input: NodeInput): void => {
         }
       }
       run.fetched = input.fetched;
+      if (
+        raftInput._tag === "CreateSnapshot" &&
+        (run.state.controller !== null || run.state.broker !== null) &&
+        (run.state.snapshotToLoad !== null || raftInput.endOffset !== run.state.listenerOffset)
+      ) {
+        // R131: a node snapshots its image, which is as of the records handed to its listener.
+        mark(run, "R131:snapshot-not-at-image-refused");
+        effects.push({
+          _tag: "SnapshotRefused",
+          operation: "create",
+          endOffset: raftInput.endOffset,
+          reason: `the image is as of offset ${run.state.listenerOffset}${run.state.snapshotToLoad === null ? "" : " and a snapshot is still to be loaded"}, not ${raftInput.endOffset}`,
+        });
+        return;
+      }
       queue.push({ layer: "raft", input: raftInput });
       return;
     }
@@ -515,6 +550,27 @@ const admit = (run: Run, input: NodeInput): void => {
             : { layer: "broker", input: { _tag: "RequestFailed", correlationId: id } },
         );
       }
+      return;
+    }
+    case "SnapshotRead": {
+      const wanted = run.state.snapshotToLoad;
+      if (wanted === null || wanted.endOffset !== input.endOffset || wanted.epoch !== input.epoch) {
+        // A newer snapshot was asked for since (or none): this read is stale. Defensive: the shells
+        // read a snapshot before they take the node's next input, so no transcript reaches it.
+        return;
+      }
+      mark(run, "R84:listener-loads-snapshot");
+      const load = {
+        _tag: "LoadSnapshot",
+        endOffset: input.endOffset,
+        epoch: input.epoch,
+        records: input.records,
+      } as const;
+      if (run.state.controller !== null) queue.push({ layer: "controller", input: load });
+      if (run.state.broker !== null) queue.push({ layer: "broker", input: load });
+      run.state = { ...run.state, listenerOffset: input.endOffset, snapshotToLoad: null };
+      // Then what committed beyond the snapshot, from the log the shell holds.
+      handCommitted(run, run.state.raft.highWatermark);
       return;
     }
     case "SessionExpired":
@@ -609,6 +665,30 @@ const drain = (run: Run): NodeStepResult => {
   return { state: run.state, effects: run.effects, steps: run.steps, marks: run.marks };
 };
 
+/**
+ * R85, R128: hand the layers above the records committed since the last time, in order, up to
+ * `highWatermark`. Not while a snapshot is to be loaded (R84): the records below the log start are gone.
+ */
+const handCommitted = (run: Run, highWatermark: number): void => {
+  const { queue, overlay } = run;
+  const end = Math.min(highWatermark, run.state.raft.log.endOffset);
+  if (end <= run.state.listenerOffset || (run.state.controller === null && run.state.broker === null)) return;
+  if (run.state.snapshotToLoad !== null || run.state.listenerOffset < run.state.raft.log.startOffset) {
+    mark(run, "R84:commits-wait-for-snapshot");
+    return;
+  }
+  const records = overlay.read(run.log, run.state.listenerOffset, end);
+  run.state = { ...run.state, listenerOffset: end };
+  if (records.length === 0) return;
+  mark(
+    run,
+    overlay.base >= 0 && end > overlay.base ? "R147:committed-fetched-in-step" : "R147:committed-told",
+  );
+  if (run.state.controller !== null)
+    queue.push({ layer: "controller", input: { _tag: "Committed", records } });
+  if (run.state.broker !== null) queue.push({ layer: "broker", input: { _tag: "Committed", records } });
+};
+
 /** R147: the Raft layer's effects go to the shell, and its listener callbacks to the layers above. */
 const routeRaft = (run: Run, raftEffects: readonly RaftEffect[], work: RaftWork): void => {
   const { effects, queue, overlay } = run;
@@ -660,24 +740,32 @@ const routeRaft = (run: Run, raftEffects: readonly RaftEffect[], work: RaftWork)
           });
         }
         break;
-      case "HighWatermarkUpdated": {
+      case "HighWatermarkUpdated":
         effects.push(effect);
-        // R85, R128: hand the layers above the records committed since the last time, in order.
-        const end = Math.min(effect.offset, run.state.raft.log.endOffset);
-        if (end <= run.state.listenerOffset || (run.state.controller === null && run.state.broker === null))
-          break;
-        const records = overlay.read(run.log, run.state.listenerOffset, end);
-        run.state = { ...run.state, listenerOffset: end };
-        if (records.length === 0) break;
-        mark(
-          run,
-          overlay.base >= 0 && end > overlay.base ? "R147:committed-fetched-in-step" : "R147:committed-told",
-        );
-        if (run.state.controller !== null)
-          queue.push({ layer: "controller", input: { _tag: "Committed", records } });
-        if (run.state.broker !== null) queue.push({ layer: "broker", input: { _tag: "Committed", records } });
+        handCommitted(run, effect.offset);
+        break;
+      case "WriteSnapshot": {
+        // R131: what the snapshot holds is the image the layers above have replayed (admit checked
+        // it is as of the snapshot's end).
+        const image = run.state.controller?.committed ?? run.state.broker?.image;
+        if (image === undefined) effects.push(effect);
+        else {
+          mark(run, "R131:snapshot-of-image-written");
+          effects.push({ ...effect, records: snapshotRecords(image) });
+        }
         break;
       }
+      case "LoadSnapshot":
+        effects.push(effect);
+        // R84: the listener waits for the snapshot's records (SnapshotRead) before anything else.
+        if (run.state.controller !== null || run.state.broker !== null) {
+          mark(run, "R84:listener-told-to-load-snapshot");
+          run.state = {
+            ...run.state,
+            snapshotToLoad: { endOffset: effect.endOffset, epoch: effect.epoch },
+          };
+        }
+        break;
       case "AppendAccepted":
         effects.push(effect);
         if (run.state.controller !== null && work.proposal !== undefined) {
@@ -849,6 +937,7 @@ export const initializeNode = (
         ? null
         : initialBrokerState(config.raft.nodeId, storage.incarnationId, storage.previousBrokerEpoch),
     listenerOffset: 0,
+    snapshotToLoad: null,
     forwards: [],
     nextForwardId: FIRST_FORWARD_ID,
   };
@@ -860,3 +949,41 @@ export const initializeNode = (
   routeRaft(run, start.effects, { layer: "raft", input: { _tag: "Shutdown" }, start: true });
   return { ...drain(run), start };
 };
+
+// ---- snapshots of the image (R131) -------------------------------------------------------------------
+
+/**
+ * R131: what a snapshot of this node's image holds, and where it ends: the committed image its
+ * controller (or else its broker) has replayed, which covers exactly the records below the listener's
+ * offset. Null when there is nothing to snapshot yet, or while a snapshot is being loaded. The shell
+ * writes these records and asks Raft for the snapshot (CreateSnapshot at `endOffset`, R77).
+ */
+export const snapshotContent = (
+  node: KraftNode,
+): { readonly endOffset: number; readonly records: readonly MetadataRecord[] } | null => {
+  if (node.snapshotToLoad !== null || node.listenerOffset <= 0) return null;
+  const image = node.controller?.committed ?? node.broker?.image;
+  if (image === undefined) return null;
+  return { endOffset: node.listenerOffset, records: snapshotRecords(image) };
+};
+
+/** R131: when a node takes its next snapshot (Kafka's metadata.log.max.* settings). */
+export interface SnapshotPolicy {
+  /** metadata.log.max.record.bytes.between.snapshots (20 MiB). */
+  readonly maxBytesBetween: number;
+  /** metadata.log.max.snapshot.interval.ms (1 hour); 0 turns the time trigger off. */
+  readonly maxIntervalMs: number;
+}
+
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = {
+  maxBytesBetween: 20 * 1024 * 1024,
+  maxIntervalMs: 60 * 60 * 1000,
+};
+
+/**
+ * R131: a snapshot is due once enough committed bytes were handed to the listener since the last one,
+ * or enough time passed with at least one new committed record.
+ */
+export const snapshotDue = (policy: SnapshotPolicy, bytesSinceLast: number, msSinceLast: number): boolean =>
+  bytesSinceLast >= policy.maxBytesBetween ||
+  (policy.maxIntervalMs > 0 && bytesSinceLast > 0 && msSinceLast >= policy.maxIntervalMs);

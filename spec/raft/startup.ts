@@ -121,9 +121,10 @@ export const initialize = (
   }
   if (state.recovering) mark(out, "R146:restarts-recovering");
   const effects: RaftEffect[] = out.effects.filter((e) => e._tag !== "LeaderChanged");
-  // R84: a new listener whose next offset (0) is below the log start loads the newest snapshot first.
+  // R84: a new listener (its next offset is 0) loads the newest snapshot first, if there is one:
+  // always when the log starts above 0, and otherwise to start from the snapshot, not the log's start.
   const newest = latestSnapshot(log);
-  if (log.startOffset > 0 && newest !== undefined) {
+  if (newest !== undefined) {
     mark(out, "R84:start-loads-snapshot");
     effects.push({ _tag: "LoadSnapshot", endOffset: newest.endOffset, epoch: newest.epoch });
   }

@@ -97,6 +97,7 @@ const TRANSITIONS = [
   { name: "TopicNameUnique", rules: "R109 R121" },
   { name: "OnlyBrokersSpeakForThemselves", rules: "R148" },
   { name: "NoIllegalState", rules: "R136 R149" },
+  { name: "SnapshotMatchesImage", rules: "R131" },
 ] as const;
 
 export const metadataProperties = (voters: number): readonly Property<MetadataWorld>[] => {
@@ -329,6 +330,8 @@ const encodeMeta = (codec: Codec, world: MetadataWorld, w: WordWriter): void => 
       c: app.controller === null ? null : canonicalController(codec, app.controller, maps),
       b: app.broker === null ? null : canonicalBroker(codec, app.broker, maps, i + 1),
       l: app.listenerOffset,
+      // Only when set, so that the encoding of worlds without snapshots is what it was.
+      ...(app.snapshotToLoad === null ? {} : { t: app.snapshotToLoad }),
       f: app.forwards.map((f) => ({ ...f, id: renumbered(maps, i + 1, f.id) })).sort((a, b) => a.id - b.id),
       s: app.sessionTimers,
       i: app.idleTimer,
@@ -492,6 +495,7 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
           h: boolean;
           n: number;
           e: number;
+          t?: { endOffset: number; epoch: number };
         };
         void i;
         return {
@@ -505,6 +509,7 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
                 },
           broker: part.b === null ? null : { ...part.b, image: restoreImage(codec, part.b.image) },
           listenerOffset: part.l,
+          snapshotToLoad: part.t ?? null,
           forwards: part.f,
           nextForwardId: FIRST_FORWARD_ID + part.f.length,
           sessionTimers: part.s,

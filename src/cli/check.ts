@@ -130,10 +130,9 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   {
     kind: "boolean",
     name: "snapshots",
-    scope: "raft",
     default: false,
     description:
-      "raft model: nodes snapshot at their high watermark and move their log start to it; lagging replicas download snapshots (R77-R84)",
+      "nodes snapshot (the raft model at the high watermark, the metadata model its committed image) and move their log start to it; lagging replicas download snapshots and load them (R77-R84, R131)",
   },
   {
     kind: "integer",
@@ -396,6 +395,7 @@ export const metadataConfigFrom = (values: FlagValues): MetadataCheckConfig => (
     maxForgedFrames: values["max-forged-frames"] as number,
     raftLoss: values["message-loss"] as boolean,
     metaLoss: values["message-loss"] as boolean,
+    ...(values["snapshots"] === true ? { snapshots: true } : {}),
   },
   partitions: values["partitions"] as number,
 });
@@ -421,6 +421,7 @@ const describeMetadataConfig = (
       ? [plural(bounds.maxControlledShutdowns, "controlled shutdown")]
       : []),
     bounds.raftLoss ? "lossy network" : "no message loss",
+    ...(bounds.snapshots === true ? ["snapshots"] : []),
     ...(mode === "bfs" && depth !== undefined ? [`depth ≤ ${depth}`] : []),
   ];
   return `kraft check: metadata model, ${mode}: ${parts.join(", ")}`;

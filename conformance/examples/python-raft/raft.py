@@ -337,8 +337,8 @@ class RaftNode:
             # R22: a lone voter elects itself.
             if self.is_voter and not self.recovering and self.other_voters() == [] :
                 self._on_election_timeout()
-        if self.log_start > 0 and self.snapshots:
-            # R84: the new listener is below the log start: it loads the newest snapshot.
+        if self.snapshots:
+            # R84: a new listener loads the newest snapshot there is.
             self.fx.add({"_tag": "LoadSnapshot", "endOffset": self.snapshots[-1][0],
                          "epoch": self.snapshots[-1][1]})
         return self.take_effects()
