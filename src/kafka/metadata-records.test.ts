@@ -6,9 +6,11 @@ import golden from "./golden.json" with { type: "json" };
 import {
   decodeControlRecord,
   decodeMetadataRecord,
+  decodeSnapshot,
   encodeControlRecord,
   encodeLogBatch,
   encodeMetadataRecord,
+  encodeSnapshot,
 } from "./metadata-records.ts";
 import { metadataRecordFrame, metadataRecordValue, readRecordBatches } from "./records.ts";
 import { KafkaDecodeError } from "./wire.ts";
@@ -210,3 +212,60 @@ describe("LeaderChangeMessage, as Kafka writes it (R55)", () => {
     expect(encodeControlRecord(control as never).value).toEqual(new Uint8Array(batch.records[0]!.value!));
   });
 });
+
+describe("snapshot files, as Kafka writes them (R78)", () => {
+  it("hold a header batch, the records from offset 1 in batches of the snapshot's epoch, and a footer batch", () => {
+    const records: MetadataRecord[] = Array.from({ length: 2500 }, () => ({ _tag: "NoOpRecord" }));
+    const bytes = encodeSnapshot(7, records, 1_700_000_000_000, 1_700_000_000_500);
+    const { batches, partialBytes } = readRecordBatches(bytes);
+    expect(partialBytes).toBe(0);
+    expect(batches.map((b) => [Number(b.baseOffset), b.records.length, b.partitionLeaderEpoch])).toEqual([
+      [0, 1, 7],
+      [1, 1000, 7],
+      [1001, 1000, 7],
+      [2001, 500, 7],
+      [2501, 1, 7],
+    ]);
+    expect(batches[0]!.attributes & 0x20).toBe(0x20);
+    expect(batches[4]!.attributes & 0x20).toBe(0x20);
+    const content = decodeSnapshot(bytes);
+    expect(content.records).toHaveLength(2500);
+    expect(content.lastContainedLogTimestampMs).toBe(1_700_000_000_000);
+    expect(content.unmodelled.size).toBe(0);
+  });
+
+  it("read back exactly the records written, whatever they are", () => {
+    fc.assert(
+      fc.property(fc.array(metadataRecord, { maxLength: 30 }), fc.nat(2 ** 31 - 1), (records, epoch) => {
+        expect(decodeSnapshot(encodeSnapshot(epoch, records, 5, 6)).records).toEqual(records);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("are refused when not whole, out of order or followed by anything, naming what is wrong", () => {
+    const records: MetadataRecord[] = [{ _tag: "NoOpRecord" }, { _tag: "NoOpRecord" }];
+    const whole = encodeSnapshot(1, records, 0, 0);
+    const noFooter = Buffer.from(whole.subarray(0, whole.length - lastBatchSize(whole)));
+    expect(() => decodeSnapshot(noFooter)).toThrow(/no SnapshotFooterRecord: it is not whole/);
+    expect(() => decodeSnapshot(whole.subarray(0, whole.length - 3))).toThrow(/ends inside a batch/);
+    expect(() => decodeSnapshot(Buffer.concat([whole, whole]))).toThrow(/after its SnapshotFooterRecord/);
+    const noHeader = encodeLogBatch(0, [{ epoch: 1, control: null, record: { _tag: "NoOpRecord" } }], 0);
+    expect(() => decodeSnapshot(noHeader)).toThrow(/does not start with a SnapshotHeaderRecord/);
+    const corrupt = Buffer.from(whole);
+    corrupt[corrupt.length - lastBatchSize(whole) - 2]! ^= 0xff;
+    expect(() => decodeSnapshot(corrupt)).toThrow(KafkaDecodeError);
+  });
+});
+
+/** The size of the last record batch in `bytes` (batches are laid end to end). */
+const lastBatchSize = (bytes: Uint8Array): number => {
+  let position = 0;
+  let last = 0;
+  const view = Buffer.from(bytes);
+  while (position < view.length) {
+    last = 12 + view.readInt32BE(position + 8);
+    position += last;
+  }
+  return last;
+};

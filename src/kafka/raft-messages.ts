@@ -589,6 +589,8 @@ export const readFetchedRecords = (records: Uint8Array): FetchedRecords => {
 export interface IncomingRaftResponse {
   readonly response: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>;
   readonly fetched: readonly LogItem[] | null;
+  /** A FetchSnapshot response's part of the snapshot (UnalignedRecords), as raw bytes. */
+  readonly snapshotBytes: Uint8Array | null;
 }
 
 /**
@@ -604,12 +606,13 @@ export const decodeRaftResponse = (
   if (codec === undefined) throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft request`);
   const data = readResponseFrame(codec, body, version);
   let fetched: readonly LogItem[] | null = null;
-  const { response } = specResponse(apiKey, data, (records) => {
+  const { response, records } = specResponse(apiKey, data, (records) => {
     const read = readFetchedRecords(records);
     fetched = read.items;
     return read.batches;
   });
-  return { response, fetched };
+  const snapshotBytes = response._tag === "FetchSnapshotResponse" ? (records ?? null) : null;
+  return { response, fetched, snapshotBytes };
 };
 
 /**

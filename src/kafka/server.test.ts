@@ -167,9 +167,10 @@ describe("Kafka's protocol on a node's listeners", () => {
     if (controller._tag !== "Answer") throw new Error(`not answered: ${controller._tag}`);
     expect(answer(ApiVersionsResponse, controller.body, 3, 0).message.apiKeys.map((a) => a.apiKey)).toEqual([
       // What Kafka's controller listeners serve: no Metadata; the admin APIs, passed to the active
-      // controller (R148); KRaft's own RPCs (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch); a broker's
-      // requests (BrokerRegistration, BrokerHeartbeat, AlterPartition) and Envelope.
-      18, 60, 55, 19, 20, 37, 32, 44, 33, 43, 52, 53, 54, 1, 62, 63, 56, 58,
+      // controller (R148); KRaft's own RPCs (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch,
+      // FetchSnapshot); a broker's requests (BrokerRegistration, BrokerHeartbeat, AlterPartition) and
+      // Envelope.
+      18, 60, 55, 19, 20, 37, 32, 44, 33, 43, 52, 53, 54, 1, 59, 62, 63, 56, 58,
     ]);
   });
 
@@ -204,7 +205,11 @@ describe("Kafka's protocol on a node's listeners", () => {
     } as const;
     const body = outcome.respond(granted, null);
     expect(new DataView(body.buffer, body.byteOffset).getInt32(0)).toBe(77);
-    expect(decodeRaftResponse(body, sent.apiKey, sent.version)).toEqual({ response: granted, fetched: null });
+    expect(decodeRaftResponse(body, sent.apiKey, sent.version)).toEqual({
+      response: granted,
+      fetched: null,
+      snapshotBytes: null,
+    });
     // A shape KRaft never sends (two partitions) closes the connection, naming why.
     const data = kafkaRequest(vote).data as VoteRequestData;
     const topic = data.topics[0]!;

@@ -74,6 +74,8 @@ import {
   type EnvelopeResponseData,
   FetchRequest,
   FetchResponse,
+  FetchSnapshotRequest,
+  FetchSnapshotResponse,
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
   MetadataRequest,
@@ -191,7 +193,7 @@ const ADMIN_APIS: readonly Api[] = [
   })),
 ];
 /**
- * KRaft's own RPCs between nodes (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch), on controller
+ * KRaft's own RPCs between nodes (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, FetchSnapshot), on controller
  * listeners as Kafka's: the request goes to the Raft layer, which answers it (R40–R76).
  */
 const raftApi = (request: AnyMessageCodec, response: AnyMessageCodec): Api =>
@@ -201,6 +203,7 @@ const RAFT_APIS: readonly Api[] = [
   raftApi(BeginQuorumEpochRequest, BeginQuorumEpochResponse),
   raftApi(EndQuorumEpochRequest, EndQuorumEpochResponse),
   raftApi(FetchRequest, FetchResponse),
+  raftApi(FetchSnapshotRequest, FetchSnapshotResponse),
 ];
 /**
  * A broker's own requests to the controller (R112–R119, R126), on controller listeners as Kafka's:

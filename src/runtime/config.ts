@@ -2,6 +2,7 @@
 // validated once: an unknown or invalid property is an error that names it. The table below is the
 // single source of the accepted properties; `kraft start --help` prints it.
 import { DEFAULT_CONTROLLER_CONFIG } from "../../spec/metadata/controller.ts";
+import { DEFAULT_SNAPSHOT_POLICY, type SnapshotPolicy } from "../../spec/node/node.ts";
 import { DEFAULT_TIMEOUTS } from "../../spec/raft/state.ts";
 import { MAX_FRAME_BYTES } from "./codec.ts";
 
@@ -43,6 +44,11 @@ export interface NodeConfig {
   readonly numPartitions: number;
   readonly defaultReplicationFactor: number;
   readonly segmentBytes: number;
+  /** R131: when this node snapshots its image. */
+  readonly snapshotPolicy: SnapshotPolicy;
+  /** R80: metadata.max.retention.bytes and .ms: how much log below the newest snapshot is kept. */
+  readonly retentionBytes: number;
+  readonly retentionMs: number;
   /** The transport's limits (Kafka's names): what one peer or all of them may hold of this node. */
   readonly limits: TransportLimits;
   /** openkraft.metrics.port: Prometheus text format over HTTP; 0 = off. */
@@ -147,6 +153,27 @@ export const PROPERTIES: readonly PropertyDef[] = [
     name: "metadata.log.segment.bytes",
     default: "8388608",
     description: "roll a metadata log segment past this size",
+  },
+  {
+    name: "metadata.log.max.record.bytes.between.snapshots",
+    default: String(DEFAULT_SNAPSHOT_POLICY.maxBytesBetween),
+    description: "R131: snapshot the image once this many bytes of records were committed since the last one",
+  },
+  {
+    name: "metadata.log.max.snapshot.interval.ms",
+    default: String(DEFAULT_SNAPSHOT_POLICY.maxIntervalMs),
+    description:
+      "R131: snapshot the image this long after the last one if anything was committed since; 0 = never",
+  },
+  {
+    name: "metadata.max.retention.bytes",
+    default: "104857600",
+    description: "R80: move the log start to the newest snapshot once the log below it holds more",
+  },
+  {
+    name: "metadata.max.retention.ms",
+    default: "604800000",
+    description: "R80: move the log start to the newest snapshot once the oldest record below it is older",
   },
   {
     name: "socket.request.max.bytes",
@@ -295,6 +322,12 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
     numPartitions: int(props, "num.partitions", 1),
     defaultReplicationFactor: int(props, "default.replication.factor", 1, 32767),
     segmentBytes: int(props, "metadata.log.segment.bytes", 1024),
+    snapshotPolicy: {
+      maxBytesBetween: int(props, "metadata.log.max.record.bytes.between.snapshots", 1),
+      maxIntervalMs: int(props, "metadata.log.max.snapshot.interval.ms", 0),
+    },
+    retentionBytes: int(props, "metadata.max.retention.bytes", 0),
+    retentionMs: int(props, "metadata.max.retention.ms", 0),
     limits: limitsFrom(props),
     metricsPort: int(props, "openkraft.metrics.port", 0, 65535),
     metricsHost: props.get("openkraft.metrics.host") ?? "127.0.0.1",

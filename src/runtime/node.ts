@@ -19,9 +19,11 @@ import {
   type NodeResponse,
   type NodeStorage,
   nodeStep,
+  snapshotContent,
+  snapshotDue,
 } from "../../spec/node/node.ts";
 import type { RaftEffect } from "../../spec/raft/io.ts";
-import { isRequest, type RaftMessage } from "../../spec/raft/messages.ts";
+import { isRequest, type RaftMessage, type RequestApi } from "../../spec/raft/messages.ts";
 import {
   type ElectionState,
   type LogState,
@@ -43,7 +45,7 @@ import {
 import { errorName } from "../kafka/errors.ts";
 import { type OutgoingRequest, readResponseFrame, requestFrame } from "../kafka/frames.ts";
 import { EnvelopeRequest, EnvelopeResponse } from "../kafka/generated/messages.ts";
-import type { LogItem } from "../kafka/metadata-records.ts";
+import { encodeSnapshot, type LogItem } from "../kafka/metadata-records.ts";
 import { decodeRaftResponse, encodeRaftRequest, raftRequestSender } from "../kafka/raft-messages.ts";
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
 import { KafkaDecodeError } from "../kafka/wire.ts";
@@ -52,6 +54,7 @@ import type { NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
 import { serveScrape } from "./scrape-http.ts";
 import type { Cancel, Clock, Connection, Entropy, NodeServices, NodeTransport } from "./services.ts";
+import type { SnapshotStore } from "./snapshots.ts";
 import {
   type LogEntry,
   LogStore,
@@ -65,6 +68,8 @@ import {
 interface Work {
   readonly input: NodeInput;
   readonly entries?: readonly LogItem[];
+  /** A FetchSnapshot answer's part of the snapshot (R83). */
+  readonly snapshotBytes?: Uint8Array;
 }
 
 /** A request this node sent and waits on. */
@@ -73,7 +78,7 @@ interface Outstanding {
   readonly peer: number;
   readonly correlationId: number;
   readonly cancel: Cancel;
-  readonly api?: "Vote" | "BeginQuorumEpoch" | "EndQuorumEpoch" | "Fetch";
+  readonly api?: RequestApi;
   /** A Raft request's key among the requests sent in Kafka's protocol (wireRequests). */
   readonly wireKey?: string;
 }
@@ -105,6 +110,7 @@ const RAFT_API: Record<string, Outstanding["api"]> = {
   BeginQuorumEpochRequest: "BeginQuorumEpoch",
   EndQuorumEpochRequest: "EndQuorumEpoch",
   FetchRequest: "Fetch",
+  FetchSnapshotRequest: "FetchSnapshot",
 };
 
 export interface NodeStatus {
@@ -115,6 +121,10 @@ export interface NodeStatus {
   readonly leaderId: number;
   readonly highWatermark: number;
   readonly logEndOffset: number;
+  /** R79: where the log starts (the end of a snapshot, or 0). */
+  readonly logStartOffset: number;
+  /** The newest snapshot's end offset, or -1. */
+  readonly snapshotEndOffset: number;
   readonly activeController: boolean;
   readonly metadataOffset: number;
   readonly brokerState: string | null;
@@ -239,6 +249,7 @@ export class KraftNode {
     this.processLocal = services.processLocal;
     this.log = services.log;
     this.clock = services.clock;
+    this.lastSnapshotAt = this.clock.now();
     this.entropy = services.entropy;
     this.loopback = {
       id: 0,
@@ -303,7 +314,11 @@ export class KraftNode {
     this.reader = {
       records: (from, to) => {
         const records: OffsetRecord[] = [];
-        for (let offset = from; offset < Math.min(to, this.store.endOffset); offset++) {
+        for (
+          let offset = Math.max(from, this.store.startOffset);
+          offset < Math.min(to, this.store.endOffset);
+          offset++
+        ) {
           const e = this.store.entry(offset)!;
           if (e.record !== null) records.push({ offset, epoch: e.epoch, record: e.record });
         }
@@ -336,7 +351,8 @@ export class KraftNode {
       previousBrokerEpoch: -1,
     };
     // For the trace: the stored records as the start read them, before its own effects append any.
-    const storedRecords = config.traceFile.length > 0 ? this.reader.records(0, this.store.endOffset) : [];
+    const storedRecords =
+      config.traceFile.length > 0 ? this.reader.records(this.store.startOffset, this.store.endOffset) : [];
     const start = initializeNode(this.nodeConfig, nodeStorage, this.reader);
     this.startRecord = { config: this.raftConfig, storage, effects: start.start.effects };
     this.nodeStartRecord = {
@@ -408,6 +424,8 @@ export class KraftNode {
       leaderId: this.leaderId(),
       highWatermark: raft.highWatermark,
       logEndOffset: raft.log.endOffset,
+      logStartOffset: raft.log.startOffset,
+      snapshotEndOffset: this.store.snapshots.latest()?.endOffset ?? -1,
       activeController: this.node.controller?.active === true,
       metadataOffset: this.image()?.offset ?? -1,
       brokerState: this.node.broker?.lifecycle ?? null,
@@ -503,6 +521,7 @@ export class KraftNode {
 
   /** One spec/node step: the node decides, the shell carries out its effects in order. */
   private stepNode(work: Work): void {
+    const listenerBefore = this.node.listenerOffset;
     const result = nodeStep(this.node, work.input, this.nodeConfig, this.reader);
     this.trace("node", work.input, result.effects);
     const wasActive = this.node.controller?.active === true;
@@ -562,11 +581,16 @@ export class KraftNode {
         to: brokerAfter ?? null,
         brokerEpoch: this.node.broker?.brokerEpoch ?? -1,
       });
-    this.interpret(result.effects, work.entries);
+    this.interpret(result.effects, work.entries, work.snapshotBytes);
+    this.afterStep(listenerBefore);
   }
 
   /** Carry out spec/node's effects, strictly in order (R14: a send never overtakes a persist). */
-  private interpret(effects: readonly NodeEffect[], entries: readonly LogItem[] | undefined): void {
+  private interpret(
+    effects: readonly NodeEffect[],
+    entries: readonly LogItem[] | undefined,
+    snapshotBytes?: Uint8Array,
+  ): void {
     let fetchBase = -1;
     for (const effect of effects) {
       switch (effect._tag) {
@@ -663,23 +687,75 @@ export class KraftNode {
           this.alert(effect.level, effect.text);
           break;
         case "SnapshotRefused":
+          if (effect.operation === "create") this.pendingSnapshot = null;
           this.log.warn("a snapshot request was refused", {
             operation: effect.operation,
             endOffset: effect.endOffset,
             reason: effect.reason,
           });
           break;
-        case "WriteSnapshot":
+        case "WriteSnapshot": {
+          // R77, R131: the bytes sized for CreateSnapshot are the ones written (the same image).
+          const pending = this.pendingSnapshot;
+          this.pendingSnapshot = null;
+          if (pending === null || pending.endOffset !== effect.endOffset || pending.epoch !== effect.epoch) {
+            this.die(
+              `the Raft layer asks for snapshot ${effect.endOffset}-${effect.epoch}, which this node did not prepare`,
+            );
+            return;
+          }
+          this.store.snapshots.write(effect.endOffset, effect.epoch, pending.bytes);
+          this.snapshotBytesSince = 0;
+          this.lastSnapshotAt = this.clock.now();
+          this.log.info("wrote a metadata snapshot", {
+            endOffset: effect.endOffset,
+            epoch: effect.epoch,
+            bytes: pending.bytes.length,
+            records: effect.records?.length ?? 0,
+          });
+          this.retainSnapshots();
+          break;
+        }
         case "DeleteLogBefore":
+          this.store.deleteBefore(effect.offset);
+          this.log.info("the metadata log starts at a snapshot now", { logStartOffset: effect.offset });
+          break;
         case "WriteSnapshotChunk":
-        case "InstallSnapshot":
-        case "LoadSnapshot":
-          // The spec has snapshots (R77-R84); this runtime does not store them yet, so it stops rather
-          // than let its log and the Raft layer's view of it part ways.
-          this.die(
-            `the Raft layer asks for ${effect._tag} (snapshots, KIP-630), which this runtime does not carry out yet`,
+          this.store.snapshots.writeChunk(
+            effect.endOffset,
+            effect.epoch,
+            effect.position,
+            snapshotBytes ?? new Uint8Array(0),
           );
-          return;
+          break;
+        case "InstallSnapshot":
+          this.store.snapshots.install(effect.endOffset, effect.epoch);
+          this.store.truncateFully(effect.endOffset);
+          this.log.info("installed a snapshot downloaded from the leader", {
+            endOffset: effect.endOffset,
+            epoch: effect.epoch,
+          });
+          break;
+        case "LoadSnapshot": {
+          // R84: the listener rebuilds its image from the snapshot before anything else is handed on.
+          let loaded: ReturnType<SnapshotStore["read"]>;
+          try {
+            loaded = this.store.snapshots.read(effect.endOffset, effect.epoch);
+          } catch (error) {
+            if (!(error instanceof StorageError)) throw error;
+            this.die(error.message);
+            return;
+          }
+          this.queue.unshift({
+            input: {
+              _tag: "SnapshotRead",
+              endOffset: effect.endOffset,
+              epoch: effect.epoch,
+              records: loaded.records,
+            },
+          });
+          break;
+        }
         default:
           // Listener notifications and appends' answers stay inside the node (spec/node).
           break;
@@ -688,6 +764,79 @@ export class KraftNode {
   }
 
   private brokerReleased: (() => void) | null = null;
+
+  // ---- snapshots (R131, R80) ------------------------------------------------------------------------
+
+  /** The snapshot this node asked its Raft layer for (CreateSnapshot), encoded, until it answers. */
+  private pendingSnapshot: {
+    readonly endOffset: number;
+    readonly epoch: number;
+    readonly bytes: Uint8Array;
+  } | null = null;
+  /** Bytes of committed batches handed to the listener since the last snapshot (R131). */
+  private snapshotBytesSince = 0;
+  private lastSnapshotAt = 0;
+
+  /** After a step: count what the listener was handed, and take a snapshot once one is due (R131). */
+  private afterStep(listenerBefore: number): void {
+    const listener = this.node.listenerOffset;
+    if (listener > listenerBefore)
+      this.snapshotBytesSince += this.store.bytesBetween(
+        Math.max(listenerBefore, this.store.startOffset),
+        listener,
+      );
+    if (
+      this.pendingSnapshot !== null ||
+      this.fatal !== null ||
+      !snapshotDue(
+        this.config.snapshotPolicy,
+        this.snapshotBytesSince,
+        this.clock.now() - this.lastSnapshotAt,
+      )
+    )
+      return;
+    const content = snapshotContent(this.node);
+    const latest = this.store.snapshots.latest();
+    if (content === null || content.endOffset <= (latest?.endOffset ?? 0)) return;
+    // The epoch of the last record it covers: the Raft layer names the same one (R77).
+    const epoch = this.store.entry(content.endOffset - 1)?.epoch;
+    if (epoch === undefined) return;
+    const bytes = encodeSnapshot(
+      epoch,
+      content.records,
+      this.store.timestampAt(content.endOffset - 1),
+      this.clock.now(),
+    );
+    this.pendingSnapshot = { endOffset: content.endOffset, epoch, bytes };
+    this.queue.push({
+      input: {
+        _tag: "Raft",
+        input: { _tag: "CreateSnapshot", endOffset: content.endOffset, size: bytes.length },
+      },
+    });
+  }
+
+  /**
+   * R80: once the log below the newest snapshot (with the older snapshots) holds more than
+   * metadata.max.retention.bytes, or its oldest record is older than metadata.max.retention.ms, the
+   * log start moves to the newest snapshot. Kafka moves it one snapshot at a time; moving it to the
+   * newest keeps memory and restart time bounded by one snapshot and the log after it.
+   */
+  private retainSnapshots(): void {
+    const latest = this.store.snapshots.latest();
+    const start = this.store.startOffset;
+    if (latest === undefined || latest.endOffset <= start) return;
+    const older = this.store.snapshots
+      .list()
+      .filter((x) => x.endOffset < latest.endOffset)
+      .reduce((sum, x) => sum + x.size, 0);
+    const bytes = this.store.bytesBetween(start, latest.endOffset) + older;
+    const age = this.clock.now() - this.store.timestampAt(start);
+    if (bytes <= this.config.retentionBytes && age <= this.config.retentionMs) return;
+    this.queue.push({
+      input: { _tag: "Raft", input: { _tag: "DeleteBeforeSnapshot", endOffset: latest.endOffset } },
+    });
+  }
 
   /** When each alert text was last logged: a repeated one is logged at most every ALERT_REPEAT_MS. */
   private readonly alerted = new Map<string, number>();
@@ -743,14 +892,22 @@ export class KraftNode {
     const origin = this.raftOrigins.get(key);
     this.raftOrigins.delete(key);
     if (origin === undefined) return; // The requester went away; its request is lost like any other.
-    // A Fetch answer's records are the stored batches' own bytes, made once and sent to every replica.
+    // A Fetch answer's records are the stored batches' own bytes, made once and sent to every replica;
+    // a FetchSnapshot answer's, the part of the snapshot file the Raft layer chose (R83).
     const records =
       message._tag === "FetchResponse" && message.records.length > 0
         ? this.store.batchBytes(
             message.records[0]!.baseOffset,
             message.records.at(-1)!.baseOffset + message.records.at(-1)!.count,
           )
-        : null;
+        : message._tag === "FetchSnapshotResponse" && message.bytes > 0
+          ? this.store.snapshots.slice(
+              message.snapshotId.endOffset,
+              message.snapshotId.epoch,
+              message.position,
+              message.bytes,
+            )
+          : null;
     let body: Uint8Array;
     try {
       body = origin.respond(message, records);
@@ -856,6 +1013,8 @@ export class KraftNode {
       correlationId: sent.correlationId,
     };
     const fetched = incoming.fetched;
+    if (incoming.snapshotBytes !== null)
+      return { input: { _tag: "Raft", input }, snapshotBytes: incoming.snapshotBytes };
     return fetched === null
       ? { input: { _tag: "Raft", input } }
       : {
@@ -1341,6 +1500,10 @@ export class KraftNode {
       `kraft_raft_high_watermark ${s.highWatermark}`,
       "# TYPE kraft_raft_log_end_offset gauge",
       `kraft_raft_log_end_offset ${s.logEndOffset}`,
+      "# TYPE kraft_raft_log_start_offset gauge",
+      `kraft_raft_log_start_offset ${s.logStartOffset}`,
+      "# TYPE kraft_snapshot_end_offset gauge",
+      `kraft_snapshot_end_offset ${s.snapshotEndOffset}`,
       "# TYPE kraft_log_flushes_total counter",
       `kraft_log_flushes_total ${this.counters.flushes}`,
       "# TYPE kraft_log_flush_seconds_total counter",

@@ -22,6 +22,7 @@ import { BATCH_HEADER_BYTES, MAGIC_V2, type RecordBatch, readRecordBatch } from 
 import { KafkaDecodeError, Reader } from "../kafka/wire.ts";
 import { crc32c } from "./crc32c.ts";
 import { type Disk, makeLiveDisk } from "./services.ts";
+import { SnapshotStore } from "./snapshots.ts";
 
 export class StorageError extends Error {
   override readonly name = "StorageError";
@@ -288,6 +289,8 @@ const segmentName = (baseOffset: number): string => `${String(baseOffset).padSta
 const indexName = (segmentPath: string): string => segmentPath.replace(/\.log$/, ".index");
 
 export const LEADER_EPOCH_CHECKPOINT = "leader-epoch-checkpoint";
+/** Kafka's file of each partition's log start offset, in the data directory (the partition's parent). */
+export const LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint";
 export const PARTITION_METADATA = "partition.metadata";
 
 /**
@@ -300,9 +303,14 @@ export const PARTITION_METADATA = "partition.metadata";
 export class LogStore {
   readonly dir: string;
   private readonly segmentBytes: number;
-  private readonly segments: SegmentFile[] = [];
-  private readonly index: BatchPosition[] = [];
-  private readonly entries: LogEntry[] = [];
+  private segments: SegmentFile[] = [];
+  private index: BatchPosition[] = [];
+  /** The entries from the log start on: offset `start + i` is entries[i]. */
+  private entries: LogEntry[] = [];
+  /** The log start offset (R79): the records below it are in a snapshot, not in the log. */
+  private start = 0;
+  /** The log's snapshots (R77–R84), in the same directory. */
+  readonly snapshots: SnapshotStore;
   /** Each entry's JSON, made once: Fetch answers to every replica reuse it. */
   private fd: number | null = null;
   /** The active segment's offset index, open for appends. */
@@ -331,8 +339,9 @@ export class LogStore {
     this.disk = disk;
     this.now = now;
     disk.mkdirp(dir);
+    this.snapshots = new SnapshotStore(dir, disk);
     this.recovery = this.recover();
-    this.flushed = this.entries.length;
+    this.flushed = this.endOffset;
     const metadata = join(dir, PARTITION_METADATA);
     this.derived(() => {
       if (!disk.exists(metadata)) atomicWrite(metadata, `version: 0\ntopic_id: ${METADATA_TOPIC_ID}`, disk);
@@ -342,38 +351,62 @@ export class LogStore {
   }
 
   get endOffset(): number {
-    return this.entries.length;
+    return this.start + this.entries.length;
+  }
+
+  get startOffset(): number {
+    return this.start;
   }
 
   get flushedOffset(): number {
     return this.flushed;
   }
 
+  /** The entry at `offset`; undefined below the log start or at and past its end. */
   entry(offset: number): LogEntry | undefined {
-    return this.entries[offset];
+    return offset < this.start ? undefined : this.entries[offset - this.start];
   }
 
   slice(from: number, to: number): readonly LogEntry[] {
-    return this.entries.slice(from, to);
+    return this.entries.slice(Math.max(0, from - this.start), Math.max(0, to - this.start));
   }
 
   private epochs(): { epoch: number; startOffset: number }[] {
     const epochs: { epoch: number; startOffset: number }[] = [];
-    this.entries.forEach((e, offset) => {
+    this.entries.forEach((e, i) => {
       if (epochs.length === 0 || epochs[epochs.length - 1]!.epoch !== e.epoch)
-        epochs.push({ epoch: e.epoch, startOffset: offset });
+        epochs.push({ epoch: e.epoch, startOffset: this.start + i });
     });
     return epochs;
   }
 
   /** The log's shape for the reducer: everything on disk after recovery is durable. */
   logState(): LogState {
+    const snapshots = this.snapshots.list();
     return {
-      startOffset: 0,
-      endOffset: this.entries.length,
+      startOffset: this.start,
+      endOffset: this.endOffset,
       flushedOffset: this.flushed,
       epochs: this.epochs(),
+      ...(snapshots.length === 0 ? {} : { snapshots }),
     };
+  }
+
+  /** Bytes of the batches holding [from, to) (whole batches), for the snapshot policy (R131). */
+  bytesBetween(from: number, to: number): number {
+    let bytes = 0;
+    for (let i = this.batchAt(from); i < this.index.length; i++) {
+      const b = this.index[i]!;
+      if (b.baseOffset >= to) break;
+      bytes += b.size;
+    }
+    return bytes;
+  }
+
+  /** The append time of the record at `offset` (its batch's), for a snapshot's header (R78). */
+  timestampAt(offset: number): number {
+    const b = this.index[this.batchAt(offset)];
+    return b === undefined ? 0 : Number(Buffer.from(b.bytes).readBigInt64BE(35));
   }
 
   /** Kafka's leader-epoch-checkpoint (version 0, count, then `epoch startOffset` lines), when it changed. */
@@ -439,6 +472,10 @@ export class LogStore {
       .list(this.dir)
       .filter((f) => /^\d{20}\.log$/.test(f))
       .sort();
+    const logStart = this.readLogStart();
+    // R79: the scan starts at the first segment (Kafka's log start is at least its base offset); the
+    // records below the checkpointed start are dropped once it is done.
+    this.start = files.length === 0 ? logStart : Number(files[0]!.slice(0, 20));
     let truncated: string | null = null;
     let lostFlushed = false;
     let batches = 0;
@@ -448,16 +485,16 @@ export class LogStore {
       lostFlushed = true;
       atomicWrite(
         join(this.dir, RECOVERY_MARK),
-        `${JSON.stringify({ cutAtOffset: this.entries.length, reason })}\n`,
+        `${JSON.stringify({ cutAtOffset: this.endOffset, reason })}\n`,
         this.disk,
       );
     };
     for (const [i, name] of files.entries()) {
       const path = join(this.dir, name);
       const baseOffset = Number(name.slice(0, 20));
-      if (truncated !== null || baseOffset !== this.entries.length) {
+      if (truncated !== null || baseOffset !== this.endOffset) {
         // Everything after a cut, or a segment that does not continue the log, goes.
-        truncated ??= `segment ${name} does not start at offset ${this.entries.length}`;
+        truncated ??= `segment ${name} does not start at offset ${this.endOffset}`;
         markLoss(truncated);
         this.disk.remove(path);
         this.disk.remove(indexName(path));
@@ -470,7 +507,7 @@ export class LogStore {
       while (position < data.length) {
         const problem = this.readBatch(data, position, segment);
         if (typeof problem === "string") {
-          truncated = `${name} at byte ${position} (offset ${this.entries.length}): ${problem}; cut ${data.length - position} bytes`;
+          truncated = `${name} at byte ${position} (offset ${this.endOffset}): ${problem}; cut ${data.length - position} bytes`;
           // An unflushed write torn by a crash can only be the last thing in the last segment: a
           // batch the file ends inside, or bytes never written (zeros). Anything else — a whole batch
           // whose CRC fails, garbage, data after it — may have been flushed and acknowledged.
@@ -491,7 +528,111 @@ export class LogStore {
       }
       this.segments[segment]!.size = position;
     }
-    return { batches, records: this.entries.length, truncated, lostFlushed };
+    const records = this.entries.length;
+    this.settleLogStart(logStart);
+    return { batches, records, truncated, lostFlushed };
+  }
+
+  /** Kafka's log-start-offset-checkpoint (version 0, count, then `topic partition offset` lines). */
+  private logStartPath(): string {
+    return join(this.dir, "..", LOG_START_OFFSET_CHECKPOINT);
+  }
+
+  private readLogStart(): number {
+    const path = this.logStartPath();
+    if (!this.disk.exists(path)) return 0;
+    const text = this.disk.readFile(path).toString("utf8");
+    const m = /^__cluster_metadata 0 (\d+)$/m.exec(text);
+    return m === null ? 0 : Number(m[1]);
+  }
+
+  private writeLogStart(offset: number): void {
+    atomicWrite(this.logStartPath(), `0\n1\n__cluster_metadata 0 ${offset}\n`, this.disk);
+  }
+
+  /**
+   * After the recovery scan: the log starts where its checkpoint says, unless a newer snapshot ends
+   * beyond the records that survived (a crash after the snapshot, before the records were flushed),
+   * which truncates the log fully to that snapshot, as Kafka's recovery does (R83). Snapshots older
+   * than the start, and segments wholly below it, go. A start above 0 needs a snapshot ending there.
+   */
+  private settleLogStart(checkpointed: number): void {
+    const latest = this.snapshots.latest();
+    if (latest !== undefined && latest.endOffset > this.endOffset) {
+      this.truncateFully(latest.endOffset);
+      return;
+    }
+    const start = Math.max(checkpointed, this.start);
+    if (start > this.endOffset)
+      throw new StorageError(
+        `${LOG_START_OFFSET_CHECKPOINT} says the metadata log starts at ${start}, but it ends at ${this.endOffset} and no snapshot ends beyond it; restore the log or the snapshot, or format this node's directory again so that it catches up from the quorum`,
+      );
+    if (start > 0 && !this.snapshots.list().some((x) => x.endOffset === start))
+      throw new StorageError(
+        `the metadata log starts at ${start} but no snapshot in ${this.dir} ends there (SnapshotAtLogStart, R79): the records below it are lost; restore the snapshot, or format this node's directory again so that it catches up from the quorum`,
+      );
+    this.snapshots.deleteBefore(start);
+    this.dropBelow(start);
+  }
+
+  /** Forget the records below `offset` and delete the segments that hold nothing at or above it. */
+  private dropBelow(offset: number): void {
+    if (offset <= this.start) return;
+    const drop = Math.min(offset - this.start, this.entries.length);
+    this.entries = this.entries.slice(drop);
+    this.start = offset;
+    let gone = 0;
+    while (gone + 1 < this.segments.length && this.segments[gone + 1]!.baseOffset <= offset) gone++;
+    if (this.segments.length > 0 && gone === this.segments.length - 1 && this.entries.length === 0) {
+      // Nothing at or above the start is left in any segment: the last one goes too (not if open).
+      if (this.fd === null) gone = this.segments.length;
+    }
+    for (const segment of this.segments.slice(0, gone)) {
+      this.disk.remove(segment.path);
+      this.disk.remove(indexName(segment.path));
+    }
+    if (gone > 0) this.disk.syncDirectory(this.dir);
+    this.segments = this.segments.slice(gone);
+    this.index = this.index
+      .filter((b) => b.baseOffset + b.count > offset && b.segment >= gone)
+      .map((b) => ({ ...b, segment: b.segment - gone }));
+    this.writeEpochCheckpoint();
+  }
+
+  /**
+   * R79: the log start moves to `offset`, the end of a snapshot: durably recorded first, then the
+   * older snapshots and the segments wholly below it are deleted.
+   */
+  deleteBefore(offset: number): void {
+    if (offset <= this.start) return;
+    if (offset > this.endOffset)
+      throw new StorageError(`the log start cannot move to ${offset}, past the log's end ${this.endOffset}`);
+    this.writeLogStart(offset);
+    this.snapshots.deleteBefore(offset);
+    this.dropBelow(offset);
+    this.flushed = Math.max(this.flushed, offset);
+  }
+
+  /**
+   * R83: truncate the log fully to a snapshot that was installed: every segment goes, the log starts
+   * and ends at `offset`. The segments go before the start is recorded, so a crash in between finds
+   * the snapshot beyond the log and truncates again.
+   */
+  truncateFully(offset: number): void {
+    this.closeActive();
+    for (const segment of this.segments) {
+      this.disk.remove(segment.path);
+      this.disk.remove(indexName(segment.path));
+    }
+    this.disk.syncDirectory(this.dir);
+    this.segments = [];
+    this.index = [];
+    this.entries = [];
+    this.start = offset;
+    this.writeLogStart(offset);
+    if (this.syncing !== null) this.syncing.truncatedTo = Math.min(this.syncing.truncatedTo, offset);
+    this.flushed = offset;
+    this.writeEpochCheckpoint();
   }
 
   /** R146: the mark of records lost that may have been acknowledged, from this start or an earlier one. */
@@ -508,7 +649,7 @@ export class LogStore {
   /** Read one batch at `position`; its size, or why it is not a valid batch. */
   private readBatch(data: Buffer, position: number, segment: number): number | string {
     const available = data.length - position;
-    const expected = this.entries.length;
+    const expected = this.endOffset;
     // A torn write is a prefix of the batch that belongs here: its first bytes name this offset.
     if (available >= 8 && data.readBigInt64BE(position) !== BigInt(expected))
       return `bytes that are not the batch at offset ${expected} (baseOffset ${data.readBigInt64BE(position)})`;
@@ -573,7 +714,7 @@ export class LogStore {
         this.disk.fsync(this.fd);
         this.release(this.fd);
       }
-      const baseOffset = this.entries.length;
+      const baseOffset = this.endOffset;
       const path = join(this.dir, segmentName(baseOffset));
       this.fd = this.disk.open(path, "a");
       this.segments.push(newSegment(baseOffset, path));
@@ -592,8 +733,8 @@ export class LogStore {
    * one kind (control or metadata) each.
    */
   append(baseOffset: number, entries: readonly LogEntry[]): void {
-    if (baseOffset !== this.entries.length)
-      throw new StorageError(`append at ${baseOffset}, but the log ends at ${this.entries.length}`);
+    if (baseOffset !== this.endOffset)
+      throw new StorageError(`append at ${baseOffset}, but the log ends at ${this.endOffset}`);
     let start = 0;
     while (start < entries.length) {
       const first = entries[start]!;
@@ -610,7 +751,7 @@ export class LogStore {
   }
 
   private appendBatch(entries: readonly LogEntry[]): void {
-    const baseOffset = this.entries.length;
+    const baseOffset = this.endOffset;
     const newEpoch = this.entries.at(-1)?.epoch !== entries[0]!.epoch;
     const buf = encodeBatch(baseOffset, entries, this.now());
     const fd = this.activeFd();
@@ -650,7 +791,7 @@ export class LogStore {
       parts.push(
         start === b.baseOffset && end === b.baseOffset + b.count
           ? b.bytes
-          : encodeBatch(start, this.entries.slice(start, end), this.now()),
+          : encodeBatch(start, this.slice(start, end), this.now()),
       );
     }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
@@ -671,18 +812,16 @@ export class LogStore {
 
   /** Remove everything at or above `offset` (R67). A batch cut in two keeps its first part. */
   truncate(offset: number): void {
-    if (offset >= this.entries.length) return;
+    if (offset >= this.endOffset) return;
+    if (offset <= this.start) {
+      // Nothing above the log start survives: the log is empty from its start (R67 never cuts below).
+      this.truncateFully(this.start);
+      return;
+    }
     const at = this.batchAt(offset);
     const cut = this.index[at]!;
-    const kept = this.entries.slice(cut.baseOffset, offset);
-    if (this.fd !== null) {
-      this.release(this.fd);
-      this.fd = null;
-    }
-    if (this.indexFd !== null) {
-      this.disk.close(this.indexFd);
-      this.indexFd = null;
-    }
+    const kept = this.slice(Math.max(cut.baseOffset, this.start), offset);
+    this.closeActive();
     const removed = this.segments.splice(cut.segment + 1);
     for (const s of removed) {
       this.disk.remove(s.path);
@@ -698,7 +837,7 @@ export class LogStore {
     if (this.syncing !== null) this.syncing.truncatedTo = Math.min(this.syncing.truncatedTo, offset);
     file.size = cut.position;
     this.index.length = at;
-    this.entries.length = cut.baseOffset;
+    this.entries.length = Math.max(0, cut.baseOffset - this.start);
     // The segment's index loses its entries at or past the cut, and counts again from the last kept.
     while (file.index.length > 0 && file.index[file.index.length - 1]!.position >= cut.position)
       file.index.pop();
@@ -715,6 +854,18 @@ export class LogStore {
     this.flushed = Math.min(this.flushed, offset);
   }
 
+  /** Close the active segment and its index (the next append opens what it needs). */
+  private closeActive(): void {
+    if (this.fd !== null) {
+      this.release(this.fd);
+      this.fd = null;
+    }
+    if (this.indexFd !== null) {
+      this.disk.close(this.indexFd);
+      this.indexFd = null;
+    }
+  }
+
   /** Close a file now, or once the fsync in flight on it has ended. */
   private release(fd: number): void {
     if (this.syncing?.fd === fd) this.closeAfterSync.push(fd);
@@ -725,7 +876,7 @@ export class LogStore {
   flush(): number {
     // fdatasync: the data and the file's size, which is all an append changes.
     if (this.fd !== null) this.disk.fdatasync(this.fd);
-    this.flushed = this.entries.length;
+    this.flushed = this.endOffset;
     return this.flushed;
   }
 
@@ -741,7 +892,7 @@ export class LogStore {
    */
   flushAsync(done: (result: number | Error) => void): void {
     if (this.syncing !== null) throw new StorageError("a flush is already in flight");
-    const target = this.entries.length;
+    const target = this.endOffset;
     if (this.fd === null) {
       // Nothing written since the last file was synced and closed.
       this.flushed = Math.max(this.flushed, target);
