@@ -232,6 +232,8 @@ const INDEX_INTERVAL_BYTES = 4096;
 const METADATA_TOPIC_ID = "AAAAAAAAAAAAAAAAAAAAAQ";
 /** Bytes up to and including a batch's length field (baseOffset, batchLength). */
 const LOG_OVERHEAD = 12;
+/** Where a batch's lastOffsetDelta is (after baseOffset, length, epoch, magic, CRC, attributes). */
+const LAST_OFFSET_DELTA_AT = 23;
 /** Where the CRC-covered part of a batch starts (after partitionLeaderEpoch, magic and the CRC). */
 const CRC_COVERED_FROM = 21;
 
@@ -309,6 +311,8 @@ export class LogStore {
   private entries: LogEntry[] = [];
   /** The log start offset (R79): the records below it are in a snapshot, not in the log. */
   private start = 0;
+  /** During recovery: the checkpointed log start, below which batches are skipped. */
+  private recoverBelow = 0;
   /** The log's snapshots (R77–R84), in the same directory. */
   readonly snapshots: SnapshotStore;
   /** Each entry's JSON, made once: Fetch answers to every replica reuse it. */
@@ -473,6 +477,7 @@ export class LogStore {
       .filter((f) => /^\d{20}\.log$/.test(f))
       .sort();
     const logStart = this.readLogStart();
+    this.recoverBelow = logStart;
     // R79: the scan starts at the first segment (Kafka's log start is at least its base offset); the
     // records below the checkpointed start are dropped once it is done.
     this.start = files.length === 0 ? logStart : Number(files[0]!.slice(0, 20));
@@ -577,10 +582,11 @@ export class LogStore {
 
   /** Forget the records below `offset` and delete the segments that hold nothing at or above it. */
   private dropBelow(offset: number): void {
-    if (offset <= this.start) return;
-    const drop = Math.min(offset - this.start, this.entries.length);
-    this.entries = this.entries.slice(drop);
-    this.start = offset;
+    if (offset > this.start) {
+      const drop = Math.min(offset - this.start, this.entries.length);
+      this.entries = this.entries.slice(drop);
+      this.start = offset;
+    }
     let gone = 0;
     while (gone + 1 < this.segments.length && this.segments[gone + 1]!.baseOffset <= offset) gone++;
     if (this.segments.length > 0 && gone === this.segments.length - 1 && this.entries.length === 0) {
@@ -663,6 +669,14 @@ export class LogStore {
     const crc = data.readUInt32BE(position + 17);
     if (crc32c(data.subarray(position + CRC_COVERED_FROM, position + size)) !== crc)
       return "CRC-32C mismatch";
+    const count = data.readInt32BE(position + LAST_OFFSET_DELTA_AT) + 1;
+    if (this.entries.length === 0 && expected + count <= this.recoverBelow) {
+      // R79: a whole batch below the log start: checked, never decoded or kept (restart time and
+      // memory stay those of the log after the snapshot).
+      this.start = expected + count;
+      this.indexBatch(this.segments[segment]!, expected + count - 1, position, size);
+      return size;
+    }
     let batch: RecordBatch;
     try {
       batch = readRecordBatch(new Reader(data.subarray(position, position + size)));
@@ -693,7 +707,11 @@ export class LogStore {
       segment,
       position,
       size,
-      bytes: data.subarray(position, position + size),
+      // Past a log start, a copy: the segment's buffer (mostly records below it) need not stay.
+      bytes:
+        this.recoverBelow > 0
+          ? Buffer.from(data.subarray(position, position + size))
+          : data.subarray(position, position + size),
     });
     return size;
   }
