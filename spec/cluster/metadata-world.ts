@@ -227,6 +227,8 @@ export const EVENT = {
   TOPIC_CREATED: 16,
   ISR_EXPANDED: 32,
   CONTROLLED_SHUTDOWN: 64,
+  /** A node downloaded a snapshot from the leader and loaded it (R83, R84). */
+  SNAPSHOT_INSTALLED: 128,
 } as const;
 
 export type MetaStep =
@@ -738,8 +740,10 @@ const applyNodeStep = (
   }
   // R84: the shell reads the snapshot the node was told to load. Every snapshot holds the image of
   // the committed log it replaces (checked where it is written), so the ghost's image is its content.
-  for (const effect of result.effects)
+  for (const effect of result.effects) {
     if (effect._tag === "WriteSnapshot") checkSnapshot(run, index, effect.endOffset, effect.records ?? []);
+    if (effect._tag === "InstallSnapshot") run.events |= EVENT.SNAPSHOT_INSTALLED;
+  }
   for (const effect of result.effects)
     if (effect._tag === "LoadSnapshot")
       run.queue.push({

@@ -100,7 +100,7 @@ const TRANSITIONS = [
   { name: "SnapshotMatchesImage", rules: "R131" },
 ] as const;
 
-export const metadataProperties = (voters: number): readonly Property<MetadataWorld>[] => {
+export const metadataProperties = (voters: number, snapshots = false): readonly Property<MetadataWorld>[] => {
   // A name the Raft layer's judge uses too (NoIllegalState) is reported from either history.
   const transitions: Always<MetadataWorld>[] = TRANSITIONS.map(({ name, rules }) => ({
     kind: "always",
@@ -144,6 +144,16 @@ export const metadataProperties = (voters: number): readonly Property<MetadataWo
     { kind: "sometimes", name: "LeaderMoved", rules: "R117 R123", event: EVENT.LEADER_MOVED },
     { kind: "sometimes", name: "FailoverFailedPending", rules: "R104", event: EVENT.FAILOVER_FAILED_PENDING },
     { kind: "sometimes", name: "BrokerUnfenced", rules: "R116", event: EVENT.BROKER_UNFENCED },
+    ...(snapshots
+      ? [
+          {
+            kind: "sometimes" as const,
+            name: "SnapshotInstalled",
+            rules: "R83 R84",
+            event: EVENT.SNAPSHOT_INSTALLED,
+          },
+        ]
+      : []),
   ];
   return [...transitions, otherTransition, images, raft, ...sometimes];
 };
@@ -455,7 +465,7 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
   const model: Model<MetadataWorld> = {
     name: "metadata",
     properties: [
-      ...metadataProperties(spec.controllers),
+      ...metadataProperties(spec.controllers, bounds.snapshots === true),
       ...(options.liveness === false ? [] : metadataEventually(spec)),
     ],
     initialStates: () => [bootstrappedWorld(spec, options.partitions)],
