@@ -45,6 +45,8 @@ export interface SimulationResult {
   readonly clients: { readonly acknowledged: number; readonly refused: number; readonly unknown: number };
   readonly committedOffset: number;
   readonly maxEpoch: number;
+  /** Snapshots the nodes wrote, and downloaded from a leader and installed (R77, R83). */
+  readonly snapshots: { readonly written: number; readonly installed: number };
   /** The last lines each node logged, when the run failed. */
   readonly logTail: readonly string[];
 }
@@ -135,6 +137,7 @@ export class Simulation {
   /** The leader of each epoch. */
   private readonly leaders = new Map<number, number>();
   private readonly faultCounts: Record<string, number> = {};
+  private readonly snapshotCounts = { written: 0, installed: 0 };
   private readonly acknowledged = new Set<string>();
   private refused = 0;
   private unknown = 0;
@@ -205,6 +208,9 @@ export class Simulation {
       const text = `t=${this.scheduler.now} n${n.id}#${n.incarnation} ${level} ${status === undefined ? "" : `${status.role}@${status.epoch} `}${message}${fields === undefined ? "" : ` ${JSON.stringify(fields)}`}`;
       n.lines.push(text);
       if (n.lines.length > LOG_LINES_KEPT) n.lines.shift();
+      // What the node's log says it did with snapshots (src/runtime/node.ts logs each once).
+      if (message === "wrote a metadata snapshot") this.snapshotCounts.written++;
+      if (message === "installed a snapshot downloaded from the leader") this.snapshotCounts.installed++;
     };
     return { info: line("INFO"), warn: line("WARN"), error: line("ERROR") };
   }
@@ -414,8 +420,9 @@ export class Simulation {
           this.violate(`two leaders in epoch ${s.epoch}: nodes ${leader} and ${n.id}`);
         if (n.wasLeaderInEpoch !== s.epoch) {
           n.wasLeaderInEpoch = s.epoch;
-          // A new leader holds every committed entry (leader completeness).
-          for (let offset = 0; offset < this.committed.length; offset++) {
+          // A new leader holds every committed entry (leader completeness); those below its log start
+          // are in its snapshot (R79).
+          for (let offset = s.logStartOffset; offset < this.committed.length; offset++) {
             if (node.entryJson(offset) !== this.committed[offset]) {
               this.violate(
                 `node ${n.id} leads epoch ${s.epoch} without the committed entry at offset ${offset} (its log ends at ${s.logEndOffset}, ${this.committed.length} committed)`,
@@ -428,8 +435,9 @@ export class Simulation {
       if (s.highWatermark < n.highWatermark)
         this.violate(`node ${n.id}'s high watermark went back from ${n.highWatermark} to ${s.highWatermark}`);
       n.highWatermark = Math.max(n.highWatermark, s.highWatermark);
-      // Committed entries never change: what any node reports below its high watermark is one log.
-      for (let offset = n.checked; offset < s.highWatermark; offset++) {
+      // Committed entries never change: what any node reports below its high watermark is one log
+      // (from its log start: what lies below is in a snapshot, R79).
+      for (let offset = Math.max(n.checked, s.logStartOffset); offset < s.highWatermark; offset++) {
         const entry = node.entryJson(offset);
         if (entry === undefined) {
           this.violate(
@@ -615,6 +623,7 @@ export class Simulation {
       clients: { acknowledged: this.acknowledged.size, refused: this.refused, unknown: this.unknown },
       committedOffset: this.committed.length,
       maxEpoch: Math.max(0, ...this.leaders.keys()),
+      snapshots: { ...this.snapshotCounts },
       logTail: ok ? [] : this.nodes.flatMap((n) => n.lines.slice(-25)),
     };
   }
