@@ -1,7 +1,7 @@
 // Bad input and a hostile environment never get a stack trace: every command answers with one line
 // naming what is wrong, a non-zero exit, and leaves nothing running.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,6 +57,20 @@ describe("bad input", () => {
       kraft("cluster", "up", "--dir", aFile),
       1,
       /^kraft cluster: .*a-file: already exists and is not a directory/,
+    );
+  });
+
+  it("a format killed before its rename (only meta.properties.tmp left) can be run again; a formatted directory cannot", () => {
+    const dir = join(scratch, "interrupted");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "meta.properties.tmp"), "version=1\ncluster.id=half");
+    const again = kraft("format", "--dir", dir, "--cluster-id", "MkU3OEVBNTcwNTJENDM2Qk", "--node-id", "1");
+    expect(again.status).toBe(0);
+    expect(readdirSync(dir)).toEqual(["meta.properties"]);
+    expectOneLine(
+      kraft("format", "--dir", dir, "--cluster-id", "MkU3OEVBNTcwNTJENDM2Qk", "--node-id", "1"),
+      2,
+      /^kraft format: .*interrupted is not empty; format only empty directories/,
     );
   });
 

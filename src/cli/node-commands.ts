@@ -18,7 +18,7 @@ import {
 import { kraftNode, liveLayer } from "../runtime/layers.ts";
 import { makeLog } from "../runtime/log.ts";
 import type { KraftNode } from "../runtime/node.ts";
-import { writeMetaProperties } from "../runtime/storage.ts";
+import { META_PROPERTIES, writeMetaProperties } from "../runtime/storage.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
 
 export interface Io {
@@ -73,7 +73,10 @@ export const formatDirectory = (
     throw new UsageError(
       `--cluster-id "${clusterId}" is not a cluster id (22 base64url characters; kraft random-cluster-id makes one)`,
     );
-  if (existsSync(dir) && readdirSync(dir).length > 0) {
+  // A format killed before its rename leaves only meta.properties.tmp: that directory was never
+  // formatted, and formatting it again is safe (atomicWrite replaces the temporary file).
+  const interrupted = (name: string) => name === `${META_PROPERTIES}.tmp`;
+  if (existsSync(dir) && readdirSync(dir).some((name) => !interrupted(name))) {
     if (ignoreFormatted && existsSync(`${dir}/meta.properties`)) return "already formatted";
     throw new UsageError(
       `${dir} is not empty; format only empty directories (or pass --ignore-formatted to skip formatted ones)`,
