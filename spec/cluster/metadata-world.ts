@@ -52,7 +52,7 @@ import {
   type NodeStepResult,
   type NodeStorage,
   nodeStep,
-  snapshotContent,
+  snapshotEnd,
 } from "../node/node.ts";
 import type { RaftInput } from "../raft/io.ts";
 import { isRequest, type RaftMessage } from "../raft/messages.ts";
@@ -1247,9 +1247,8 @@ export const takeSnapshot = (
   at?: number,
 ): MetaOutcome => {
   const node = kraftNodeOf(world, index);
-  const content = node === null ? null : snapshotContent(node);
-  const endOffset = at ?? content?.endOffset;
-  if (node === null || endOffset === undefined) return { world, steps: [], events: 0 };
+  const endOffset = at ?? (node === null ? null : snapshotEnd(node));
+  if (node === null || endOffset === null) return { world, steps: [], events: 0 };
   // The size is the records' count here: a snapshot's bytes are the shell's (R78).
   return runInput(world, spec, index, {
     _tag: "Raft",

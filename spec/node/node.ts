@@ -21,7 +21,7 @@ import {
   controllerStep,
   initialControllerState,
 } from "../metadata/controller.ts";
-import { type OffsetRecord, snapshotRecords } from "../metadata/image.ts";
+import { type MetadataImage, type OffsetRecord, snapshotRecords } from "../metadata/image.ts";
 import { MetadataRecord } from "../metadata/records.ts";
 import { ControllerRequest, ControllerResponse, type MetadataErrorCode } from "../metadata/requests.ts";
 import {
@@ -747,7 +747,7 @@ const routeRaft = (run: Run, raftEffects: readonly RaftEffect[], work: RaftWork)
       case "WriteSnapshot": {
         // R131: what the snapshot holds is the image the layers above have replayed (admit checked
         // it is as of the snapshot's end).
-        const image = run.state.controller?.committed ?? run.state.broker?.image;
+        const image = committedImage(run.state);
         if (image === undefined) effects.push(effect);
         else {
           mark(run, "R131:snapshot-of-image-written");
@@ -961,11 +961,20 @@ export const initializeNode = (
 export const snapshotContent = (
   node: KraftNode,
 ): { readonly endOffset: number; readonly records: readonly MetadataRecord[] } | null => {
-  if (node.snapshotToLoad !== null || node.listenerOffset <= 0) return null;
-  const image = node.controller?.committed ?? node.broker?.image;
-  if (image === undefined) return null;
-  return { endOffset: node.listenerOffset, records: snapshotRecords(image) };
+  const endOffset = snapshotEnd(node);
+  const image = committedImage(node);
+  return endOffset === null || image === undefined ? null : { endOffset, records: snapshotRecords(image) };
 };
+
+/** Where a snapshot of this node's image would end (R131), without building it; null as above. */
+export const snapshotEnd = (node: KraftNode): number | null =>
+  node.snapshotToLoad !== null || node.listenerOffset <= 0 || committedImage(node) === undefined
+    ? null
+    : node.listenerOffset;
+
+/** The committed image the layers above have replayed: the controller's, else the broker's. */
+const committedImage = (node: KraftNode): MetadataImage | undefined =>
+  node.controller?.committed ?? node.broker?.image;
 
 /** R131: when a node takes its next snapshot (Kafka's metadata.log.max.* settings). */
 export interface SnapshotPolicy {

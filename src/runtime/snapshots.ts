@@ -8,7 +8,7 @@ import type { SnapshotInfo } from "../../spec/raft/state.ts";
 import { decodeSnapshot, encodeSnapshot } from "../kafka/metadata-records.ts";
 import { KafkaDecodeError } from "../kafka/wire.ts";
 import type { Disk } from "./services.ts";
-import { StorageError } from "./storage.ts";
+import { atomicWrite, StorageError } from "./storage.ts";
 
 const SNAPSHOT_NAME = /^(\d{20})-(\d{10})\.checkpoint$/;
 const PARTIAL_NAME = /\.checkpoint\.part$/;
@@ -68,16 +68,8 @@ export class SnapshotStore {
   /** R77: write a snapshot whole: to a `.part` file, fsync, rename, fsync the directory. */
   write(endOffset: number, epoch: number, bytes: Uint8Array): void {
     const path = this.path(endOffset, epoch);
-    const partial = `${path}.part`;
-    const fd = this.disk.open(partial, "w");
-    try {
-      this.disk.write(fd, bytes);
-      this.disk.fsync(fd);
-    } finally {
-      this.disk.close(fd);
-    }
-    this.disk.rename(partial, path);
-    this.disk.syncDirectory(this.dir);
+    // Kafka's name for a snapshot not yet whole: `.part`, deleted at the next start if a crash left it.
+    atomicWrite(path, bytes, this.disk, `${path}.part`);
     this.snapshots = [
       ...this.snapshots.filter((s) => s.endOffset !== endOffset),
       { endOffset, epoch, size: bytes.length },

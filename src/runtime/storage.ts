@@ -62,9 +62,16 @@ export const writeMetaProperties = (dir: string, meta: MetaProperties, disk: Dis
   atomicWrite(join(dir, META_PROPERTIES), text, disk);
 };
 
-/** Write a file so that a crash leaves the old or the new content, never a mix (R14). */
-export const atomicWrite = (path: string, content: string, disk: Disk = liveDisk): void => {
-  const temp = `${path}.tmp`;
+/**
+ * Write a file so that a crash leaves the old or the new content, never a mix (R14), through a
+ * temporary file (`temp`) that is fsynced and renamed.
+ */
+export const atomicWrite = (
+  path: string,
+  content: string | Uint8Array,
+  disk: Disk = liveDisk,
+  temp = `${path}.tmp`,
+): void => {
   const fd = disk.open(temp, "w");
   try {
     disk.write(fd, content);
