@@ -18,9 +18,11 @@ import {
   entryValue,
   fireTimer,
   flush,
+  isClientValue,
   nodeConfig,
   nodeIdOf,
   type Outcome,
+  requestVoterChange,
   startNode,
   type World,
 } from "./world.ts";
@@ -45,7 +47,9 @@ export type Action =
    */
   | { readonly kind: "snapshot"; readonly node: number; readonly ahead?: boolean }
   /** Retention moves `node`'s log start to its newest snapshot (R79, R80). */
-  | { readonly kind: "trim"; readonly node: number };
+  | { readonly kind: "trim"; readonly node: number }
+  /** An operator asks `node` to add node `voter` to the voter set, or to remove it (R96, R97). */
+  | { readonly kind: "add-voter" | "remove-voter"; readonly node: number; readonly voter: number };
 
 export type FaultKind = "loss" | "duplicate" | "crash" | "corruption";
 
@@ -71,6 +75,11 @@ export interface Bounds {
    * newest snapshot, and move its log start to its newest snapshot. Bounded by the values committed.
    */
   readonly snapshots?: boolean;
+  /**
+   * Voter changes (R93–R98, kraft.version 1 clusters): operators may ask a leader to add a node its
+   * voter set lacks or to remove one it holds, this many times over the run (absent: never).
+   */
+  readonly maxVoterChanges?: number;
 }
 
 export const DEFAULT_BOUNDS: Bounds = {
@@ -89,7 +98,7 @@ const faultOn = (bounds: Bounds, fault: FaultKind): boolean => !(bounds.disabled
 const valuesInEpoch = (world: World, index: number, epoch: number): number => {
   let count = 0;
   for (const entry of world.nodes[index]!.entries)
-    if (entryEpoch(entry) === epoch && entryValue(entry) > 0) count++;
+    if (entryEpoch(entry) === epoch && isClientValue(entryValue(entry))) count++;
   return count;
 };
 
@@ -155,6 +164,13 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
         actions.push({ kind: "snapshot", node, ahead: true });
       if (newest > slot.startOffset) actions.push({ kind: "trim", node });
     }
+    // Operators ask leaders only: every other role's refusal is the same NOT_LEADER_OR_FOLLOWER.
+    if (state.role._tag === "Leader" && (world.voterChanges ?? 0) < (bounds.maxVoterChanges ?? 0)) {
+      for (let voter = 1; voter <= world.nodes.length; voter++) {
+        const kind = state.voters.some((v) => v.id === voter) ? "remove-voter" : "add-voter";
+        actions.push({ kind, node, voter });
+      }
+    }
   }
   return actions;
 };
@@ -189,6 +205,10 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
       return createSnapshot(world, cluster, action.node, action.ahead === true);
     case "trim":
       return deleteBeforeSnapshot(world, cluster, action.node);
+    case "add-voter":
+      return requestVoterChange(world, cluster, action.node, "AddRaftVoter", action.voter);
+    case "remove-voter":
+      return requestVoterChange(world, cluster, action.node, "RemoveRaftVoter", action.voter);
   }
 };
 
@@ -234,6 +254,9 @@ export const commandOf = (world: World, action: Action): string => {
       return `corrupt ${nodeIdOf(action.node)} ${action.offset}`;
     case "snapshot":
       return `snapshot ${nodeIdOf(action.node)}${action.ahead === true ? " ahead" : ""}`;
+    case "add-voter":
+    case "remove-voter":
+      return `${action.kind} ${nodeIdOf(action.node)} ${action.voter}`;
     default:
       return `${action.kind} ${nodeIdOf(action.node)}`;
   }
@@ -260,6 +283,10 @@ export const describeAction = (world: World, action: Action): string => {
       return `corrupt ${nodeIdOf(action.node)} ${action.offset}`;
     case "snapshot":
       return `snapshot ${nodeIdOf(action.node)}${action.ahead === true ? " (at its log end, ahead of the commit)" : ""}`;
+    case "add-voter":
+      return `an operator asks ${nodeIdOf(action.node)} to add voter ${action.voter}`;
+    case "remove-voter":
+      return `an operator asks ${nodeIdOf(action.node)} to remove voter ${action.voter}`;
     default:
       return `${action.kind} ${nodeIdOf(action.node)}`;
   }

@@ -87,7 +87,12 @@ export const formatLog = (log: LogState): string => {
     log.snapshots === undefined || log.snapshots.length === 0
       ? ""
       : ` snapshots=[${log.snapshots.map((x) => `${x.endOffset}-${x.epoch}`).join(" ")}]`;
-  return `log=${start}[${epochs}] end=${log.endOffset} flushed=${log.flushedOffset}${snapshots}`;
+  // R91: the VotersRecords in the log, by offset (absent in a static quorum's log).
+  const voterSets =
+    log.voterSets === undefined || log.voterSets.length === 0
+      ? ""
+      : ` voter-sets=[${log.voterSets.map((v) => `${v.offset}:${v.voters.map((x) => x.id).join(",")}`).join(" ")}]`;
+  return `log=${start}[${epochs}] end=${log.endOffset} flushed=${log.flushedOffset}${snapshots}${voterSets}`;
 };
 
 const progress = (p: ReplicaProgress): string => `${p.id}:${p.endOffset}${p.acknowledged ? "" : "?"}`;
@@ -115,7 +120,11 @@ export const formatRole = (s: NodeState): string => {
           ? ""
           : ` parked=[${role.parkedFetches.map((p) => `${p.replicaId}@${p.fetchOffset}`).join(" ")}]`;
       const fetched = role.fetchedVoters.length === 0 ? "" : ` fetched=[${role.fetchedVoters.join(" ")}]`;
-      return `${head} start=${role.epochStartOffset} hw=${role.highWatermark} voters=[${role.voterStates.map(progress).join(" ")}]${observers}${fetched}${parked}`;
+      const pending =
+        role.pendingVoterChange === undefined
+          ? ""
+          : ` pending=${role.pendingVoterChange.api}@${role.pendingVoterChange.offset}`;
+      return `${head} start=${role.epochStartOffset} hw=${role.highWatermark} voters=[${role.voterStates.map(progress).join(" ")}]${observers}${fetched}${parked}${pending}`;
     }
   }
 };

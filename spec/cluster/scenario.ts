@@ -23,14 +23,14 @@ import {
   drop,
   duplicate,
   type Envelope,
-  entryEpoch,
-  entryValue,
   fireTimer,
   flush,
+  formatEntry,
   indexOfNode,
   initialWorld,
   type Outcome,
   redirectLeaderlessFetch,
+  requestVoterChange,
   type StepTrace,
   startNode,
   type World,
@@ -157,6 +157,10 @@ const parseCluster = (correlationIds: readonly string[]): ClusterSpec => {
       case "checkquorum":
         cluster = { ...cluster, checkQuorum: on };
         break;
+      case "kraft":
+        if (value !== "0" && value !== "1") throw new Error(`kraft must be 0 or 1, not "${value}"`);
+        cluster = value === "1" ? { ...cluster, kraftVersion: 1 } : withoutKraftVersion(cluster);
+        break;
       case "chunk":
         cluster = { ...cluster, snapshotChunk: Number(value) };
         if (!Number.isInteger(cluster.snapshotChunk) || (cluster.snapshotChunk ?? 0) < 1)
@@ -164,13 +168,18 @@ const parseCluster = (correlationIds: readonly string[]): ClusterSpec => {
         break;
       default:
         throw new Error(
-          `unknown cluster option "${correlationId}" (voters=N observers=N prevote=on|off checkquorum=on|off chunk=K)`,
+          `unknown cluster option "${correlationId}" (voters=N observers=N prevote=on|off checkquorum=on|off chunk=K kraft=0|1)`,
         );
     }
   }
   if (!Number.isInteger(cluster.voters) || cluster.voters < 1)
     throw new Error("voters must be a positive integer");
   return cluster;
+};
+
+const withoutKraftVersion = (cluster: ClusterSpec): ClusterSpec => {
+  const { kraftVersion: _static, ...rest } = cluster;
+  return rest;
 };
 
 /** Run one command; returns its output lines. */
@@ -390,6 +399,17 @@ const runCommand = (session: Session, command: string): string[] => {
       session.world = world;
       return [`n${index + 1}'s fetch for the leader goes to ${to} instead (a free choice, R74)`];
     }
+    case "add-voter":
+    case "remove-voter": {
+      // An operator asks node N to add or remove voter V: `add-voter N V` (R96, R97).
+      const index = nodeIndex(session, args[0]);
+      const voter = Number(args[1]);
+      if (!Number.isInteger(voter) || voter < 1)
+        throw new Error(`${verb} N V: V is a node id, not "${args[1]}"`);
+      if (session.world.nodes[index]!.state === null) return [`!! node ${args[0]} is down`];
+      const api = verb === "add-voter" ? "AddRaftVoter" : "RemoveRaftVoter";
+      return apply(requestVoterChange(session.world, session.cluster, index, api, voter));
+    }
     case "describe": {
       const index = nodeIndex(session, args[0]);
       const message = {
@@ -426,9 +446,7 @@ const runCommand = (session: Session, command: string): string[] => {
       const indexes =
         args.length === 0 ? session.world.nodes.map((_, i) => i) : args.map((a) => nodeIndex(session, a));
       return indexes.map((i) => {
-        const entries = session.world.nodes[i]!.entries.map(
-          (e) => `${entryEpoch(e)}:${entryValue(e) === 0 ? "c" : `v${entryValue(e)}`}`,
-        );
+        const entries = session.world.nodes[i]!.entries.map(formatEntry);
         return `n${i + 1} [${entries.join(" ")}]`;
       });
     }
@@ -438,7 +456,7 @@ const runCommand = (session: Session, command: string): string[] => {
       // What each node's disk holds: quorum-state, the flushed records, what is written but unflushed.
       const indexes =
         args.length === 0 ? session.world.nodes.map((_, i) => i) : args.map((a) => nodeIndex(session, a));
-      const entry = (e: number) => `${entryEpoch(e)}:${entryValue(e) === 0 ? "c" : `v${entryValue(e)}`}`;
+      const entry = formatEntry;
       return indexes.map((i) => {
         const slot = session.world.nodes[i]!;
         const q = slot.persisted;

@@ -9,17 +9,69 @@ import { checkEffect, checkStep } from "../invariants/transitions.ts";
 import type { Mark } from "../marks.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
 import { isRequest, type RaftMessage, type RequestApi } from "../raft/messages.ts";
+import type { Voter } from "../raft/primitives.ts";
 import { initialize } from "../raft/startup.ts";
-import type { ElectionState, LogState, NodeState, RaftConfig, SnapshotInfo } from "../raft/state.ts";
+import type {
+  ElectionState,
+  LogState,
+  NodeState,
+  RaftConfig,
+  SnapshotInfo,
+  VoterSetEntry,
+} from "../raft/state.ts";
 import { makeConfig } from "../raft/state.ts";
 import { step } from "../raft/step.ts";
 
-/** A record as the world stores it: the epoch that wrote it and its value (0 for control records). */
+/**
+ * A record as the world stores it: the epoch that wrote it and its value: 0 for a LeaderChange, a
+ * client's value below VOTERS_RECORD, and for a VotersRecord (R90) VOTERS_RECORD plus the bit mask of
+ * its voter ids (bit i-1 for node i).
+ */
 export type Entry = number;
 const VALUE_BITS = 65536;
+export const VOTERS_RECORD = 0x8000;
 export const makeEntry = (epoch: number, value: number): Entry => epoch * VALUE_BITS + value;
 export const entryEpoch = (entry: Entry): number => Math.floor(entry / VALUE_BITS);
 export const entryValue = (entry: Entry): number => entry % VALUE_BITS;
+/** Whether a record is a client's value (not a control record). */
+export const isClientValue = (value: number): boolean => value > 0 && value < VOTERS_RECORD;
+
+/** The directory id of node `id` in a kraft.version 1 cluster: its Uuid with value `id` (R5). */
+export const directoryIdOf = (id: number): string =>
+  `AAAAAAAAAAAAAAAAAAAA${String.fromCharCode(65 + (id >> 6))}${"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[id & 63]}`;
+
+/** R90: the value the world stores for a VotersRecord naming `voters`. */
+export const votersRecordValue = (voters: readonly Voter[]): number => {
+  let bits = 0;
+  for (const v of voters) bits |= 1 << (v.id - 1);
+  return VOTERS_RECORD + bits;
+};
+
+/** The voter set a stored VotersRecord value names (directory ids as the world gives them). */
+export const votersOfValue = (value: number): Voter[] => {
+  const voters: Voter[] = [];
+  for (let i = 0; i < 15; i++)
+    if (((value - VOTERS_RECORD) & (1 << i)) !== 0)
+      voters.push({ id: i + 1, directoryId: directoryIdOf(i + 1) });
+  return voters;
+};
+
+/** Whether a stored value is a VotersRecord. */
+export const isVotersValue = (value: number): boolean => value >= VOTERS_RECORD;
+
+/** A stored record as transcripts show it: `epoch:c` (LeaderChange), `epoch:vN`, `epoch:voters=1,2`. */
+export const formatEntry = (entry: Entry): string => {
+  const value = entryValue(entry);
+  const shown =
+    value === 0
+      ? "c"
+      : isVotersValue(value)
+        ? `voters=${votersOfValue(value)
+            .map((v) => v.id)
+            .join(",")}`
+        : `v${value}`;
+  return `${entryEpoch(entry)}:${shown}`;
+};
 
 export interface NodeSlot {
   /** The running node, or null while it is crashed. */
@@ -88,6 +140,8 @@ export interface World {
   readonly duplicates: number;
   /** Disks the world corrupted so far. */
   readonly corruptions: number;
+  /** AddRaftVoter and RemoveRaftVoter requests operators sent so far (absent: none). */
+  readonly voterChanges?: number;
   /** The first transition property this history broke, if any (see spec/invariants). */
   readonly broken: string | null;
 }
@@ -102,6 +156,11 @@ export interface ClusterSpec {
   readonly fetchHighWatermark?: boolean;
   /** R82: how many records (bytes here: one per record) one FetchSnapshot answer carries at most. */
   readonly snapshotChunk?: number;
+  /**
+   * R89: kraft.version 1: every node has a directory id, nodes 1..voters are the bootstrap voter set
+   * (R92), and VotersRecords in the log change it (R91). Absent: 0, static voters.
+   */
+  readonly kraftVersion?: 1;
 }
 
 export const DEFAULT_CLUSTER: ClusterSpec = {
@@ -116,11 +175,20 @@ export const DEFAULT_CLUSTER: ClusterSpec = {
 export const nodeIdOf = (index: number): number => index + 1;
 export const indexOfNode = (id: number): number => id - 1;
 
+/** The bootstrap voters: nodes 1..voters, with their directory ids under kraft.version 1. */
+export const bootstrapVoters = (cluster: ClusterSpec): Voter[] =>
+  Array.from({ length: cluster.voters }, (_, i) =>
+    cluster.kraftVersion === 1
+      ? { id: nodeIdOf(i), directoryId: directoryIdOf(nodeIdOf(i)) }
+      : { id: nodeIdOf(i) },
+  );
+
 const makeNodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
   makeConfig({
     nodeId: id,
     clusterId: cluster.clusterId,
-    voters: Array.from({ length: cluster.voters }, (_, i) => ({ id: nodeIdOf(i) })),
+    voters: bootstrapVoters(cluster),
+    ...(cluster.kraftVersion === 1 ? { kraftVersion: 1, directoryId: directoryIdOf(id) } : {}),
     preVote: cluster.preVote,
     checkQuorum: cluster.checkQuorum,
     ...(cluster.fetchHighWatermark === false ? { fetchHighWatermark: false } : {}),
@@ -158,7 +226,16 @@ export const logStateOf = (
   }
   const end = Math.max(entries.length, startOffset);
   const log: LogState = { startOffset, endOffset: end, flushedOffset: end, epochs };
-  return snapshots.length === 0 ? log : { ...log, snapshots };
+  // R91: the VotersRecords from the log start on, and the one in force there.
+  const voterSets: VoterSetEntry[] = [];
+  for (let offset = 0; offset < entries.length; offset++) {
+    const value = entryValue(entries[offset]!);
+    if (!isVotersValue(value)) continue;
+    if (offset < startOffset) voterSets.length = 0;
+    voterSets.push({ offset, voters: votersOfValue(value) });
+  }
+  const withSets = voterSets.length === 0 ? log : { ...log, voterSets };
+  return snapshots.length === 0 ? withSets : { ...withSets, snapshots };
 };
 
 /** A process start is not a reducer input; traces show it as this pseudo-input. */
@@ -256,6 +333,7 @@ export type PayloadOf = (effect: Extract<RaftEffect, { _tag: "AppendRecords" }>,
 const payloadSource =
   (clientValues: readonly number[], fetched: Envelope | null): PayloadOf =>
   (effect, i) => {
+    if (effect.control?._tag === "VotersRecord") return votersRecordValue(effect.control.voters);
     if (effect.control !== undefined) return 0;
     if (fetched?.payload) {
       const base = (fetched.message as { records: readonly { baseOffset: number }[] }).records[0]!.baseOffset;
@@ -343,6 +421,8 @@ export const applyEffects = (
   let snapshots = slot.snapshots;
   let partial = slot.partial;
   let loaded = false;
+  // R98: a leader that commits its own removal resigns in the same step, and still committed as leader.
+  const ledBefore = before?.role._tag === "Leader" && before.epoch === after.epoch;
   for (const effect of effects) {
     broken ??= checkEffect(effect, {
       id,
@@ -352,6 +432,7 @@ export const applyEffects = (
       committed,
       state: after,
       request,
+      ledBefore,
     });
     switch (effect._tag) {
       case "Send": {
@@ -459,7 +540,7 @@ export const applyEffects = (
           broken ??= `LeaderNeverLoadSnapshot: node ${id} leads epoch ${before.epoch} and loads snapshot ${effect.endOffset}-${effect.epoch} (R84, R134)`;
         break;
       case "HighWatermarkUpdated":
-        if (after.role._tag === "Leader" && effect.offset > committed.length)
+        if ((after.role._tag === "Leader" || ledBefore) && effect.offset > committed.length)
           committed = entries.slice(0, effect.offset);
         break;
       case "AppendAccepted":
@@ -806,6 +887,37 @@ export const clientAppend = (world: World, cluster: ClusterSpec, index: number, 
   if (state === null) return { world, steps: [] };
   const epoch = Math.max(0, state.epoch - behind);
   return applyInput(world, cluster, index, { _tag: "ClientAppend", epoch, count: 1 });
+};
+
+/** The node id operators' requests come from, and their answers go to (R95). */
+export const OPERATOR_ID = -1;
+
+/**
+ * An operator asks node `index` to add node `voterId` to the voter set (AddRaftVoter, R96) or to
+ * remove it (RemoveRaftVoter, R97), naming the node's directory id.
+ */
+export const requestVoterChange = (
+  world: World,
+  cluster: ClusterSpec,
+  index: number,
+  api: "AddRaftVoter" | "RemoveRaftVoter",
+  voterId: number,
+): Outcome => {
+  if (world.nodes[index]!.state === null) return { world, steps: [] };
+  const voterDirectoryId = directoryIdOf(voterId);
+  const message: RaftMessage =
+    api === "AddRaftVoter"
+      ? {
+          _tag: "AddRaftVoterRequest",
+          clusterId: cluster.clusterId,
+          timeoutMs: 30000,
+          voterId,
+          voterDirectoryId,
+          listeners: [{ name: "CONTROLLER", host: `node-${voterId}`, port: 9093 }],
+        }
+      : { _tag: "RemoveRaftVoterRequest", clusterId: cluster.clusterId, voterId, voterDirectoryId };
+  const counted: World = { ...world, voterChanges: (world.voterChanges ?? 0) + 1 };
+  return applyInput(counted, cluster, index, { _tag: "Received", from: OPERATOR_ID, message });
 };
 
 /**

@@ -17,6 +17,10 @@ export const senderEpoch = (message: RaftMessage): number => {
     case "FetchSnapshotRequest":
       return message.currentLeaderEpoch;
     case "DescribeQuorumRequest":
+    case "AddRaftVoterRequest":
+    case "RemoveRaftVoterRequest":
+    case "AddRaftVoterResponse":
+    case "RemoveRaftVoterResponse":
       return -1;
     default:
       return message.leaderEpoch;
@@ -37,6 +41,11 @@ export interface EffectContext {
   readonly state: NodeState;
   /** The request being answered, when the step handles one. */
   readonly request: RaftMessage | null;
+  /**
+   * The node led this epoch when the step began: a leader whose step commits a change that removed
+   * it and then resigns (R98) still committed as the leader.
+   */
+  readonly ledBefore?: boolean;
 }
 
 /**
@@ -66,7 +75,10 @@ export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | nu
         !ctx.request.preVote
       ) {
         const voted = ctx.persisted?.votedKey;
-        const candidate = { id: ctx.request.replicaId };
+        const candidate =
+          ctx.request.replicaDirectoryId === undefined
+            ? { id: ctx.request.replicaId }
+            : { id: ctx.request.replicaId, directoryId: ctx.request.replicaDirectoryId };
         if (
           voted === undefined ||
           ctx.persisted?.epoch !== message.leaderEpoch ||
@@ -112,7 +124,11 @@ export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | nu
       return null;
     }
     case "HighWatermarkUpdated": {
-      if (ctx.state.role._tag !== "Leader" && effect.offset > ctx.committed.length) {
+      if (
+        ctx.state.role._tag !== "Leader" &&
+        ctx.ledBefore !== true &&
+        effect.offset > ctx.committed.length
+      ) {
         return `CommittedPrefixAgreement: node ${ctx.id} hands offsets up to ${effect.offset} to its state machine as committed, but no leader ever committed past ${ctx.committed.length} (R85, R145)`;
       }
       const limit = Math.min(effect.offset, ctx.committed.length);

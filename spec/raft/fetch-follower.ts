@@ -1,7 +1,7 @@
 // Fetch on followers and observers (R61, R66–R68, R74–R76): what to ask for, how to apply the
 // answer, truncation on divergence and the high watermark.
 import { mark } from "../marks.ts";
-import { appendToLog, endOffsetForEpoch, lastEpoch, truncateLog } from "./log.ts";
+import { appendBatch, currentVoters, endOffsetForEpoch, lastEpoch, truncateLog } from "./log.ts";
 import type { FetchRequest, FetchResponse } from "./messages.ts";
 import { armTimer, electsAsVoter, hasTimer, illegalState, isVoter, type Out, sendRequest } from "./node.ts";
 import { METADATA_PARTITION, METADATA_TOPIC_ID } from "./primitives.ts";
@@ -154,6 +154,7 @@ export const handleFetchResponse = (
     mark(out, "R67:truncate-on-divergence");
     out.effects.push({ _tag: "TruncateLog", offset });
     log = truncateLog(log, offset);
+    if (log.voterSets !== s.log.voterSets) mark(out, "R91:truncation-reverts-voter-set");
   } else {
     const first = response.records[0];
     if (first !== undefined && first.baseOffset !== log.endOffset) mark(out, "R66:records-not-at-log-end");
@@ -165,10 +166,14 @@ export const handleFetchResponse = (
           baseOffset: batch.baseOffset,
           epoch: batch.epoch,
           count: batch.count,
+          ...(batch.voters === undefined ? {} : { control: { _tag: "VotersRecord", voters: batch.voters } }),
         });
-        log = appendToLog(log, batch.epoch, batch.count);
+        if (batch.voters !== undefined) mark(out, "R91:fetched-voter-set-in-force");
+        log = appendBatch(log, batch);
       }
-      if (isVoter(s)) out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
+      // R16: a replica that was or now is a voter flushes before it fetches again.
+      if (isVoter(s) || isVoter({ ...s, voters: currentVoters(log, config.voters) }))
+        out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
     }
     if (response.highWatermark >= 0) {
       const candidate = Math.min(response.highWatermark, log.endOffset);
@@ -186,6 +191,8 @@ export const handleFetchResponse = (
   }
   const follower: Follower = role.hasFetchedFromLeader ? role : { ...role, hasFetchedFromLeader: true };
   let next: NodeState = { ...s, log, highWatermark, role: follower };
+  // R91: the voter set follows the log, committed or not.
+  if (log.voterSets !== s.log.voterSets) next = { ...next, voters: currentVoters(log, config.voters) };
   // R146: records this node had flushed before the fetch cover its leader's high watermark, so it
   // holds everything committed again (a leader's high watermark covers all earlier epochs' commits).
   if (s.recovering && response.highWatermark >= 0 && s.log.flushedOffset >= response.highWatermark) {

@@ -1,9 +1,30 @@
 // Pure operations on the log's shape (LogState): the epoch cache lookups that drive divergence
 // detection (R65, R67) and the bookkeeping of appends, truncations and flushes.
 import type { RecordBatch } from "./messages.ts";
-import type { EpochStart, LogState, SnapshotInfo } from "./state.ts";
+import type { Voter } from "./primitives.ts";
+import type { EpochStart, LogState, SnapshotInfo, VoterSetEntry } from "./state.ts";
 
 const NO_SNAPSHOTS: readonly SnapshotInfo[] = [];
+
+const NO_VOTER_SETS: readonly VoterSetEntry[] = [];
+
+/** R91: the VotersRecords of the log, oldest first. */
+export const voterSetsOf = (log: LogState): readonly VoterSetEntry[] => log.voterSets ?? NO_VOTER_SETS;
+
+/**
+ * R91, R92: the voter set in force at the log end: the newest VotersRecord, or the bootstrap set
+ * when the log holds none.
+ */
+export const currentVoters = (log: LogState, bootstrap: readonly Voter[]): readonly Voter[] => {
+  const sets = log.voterSets;
+  return sets === undefined || sets.length === 0 ? bootstrap : sets[sets.length - 1]!.voters;
+};
+
+/** R93(d): the offset of the newest VotersRecord, or -1. */
+export const latestVoterSetOffset = (log: LogState): number => {
+  const sets = log.voterSets;
+  return sets === undefined || sets.length === 0 ? -1 : sets[sets.length - 1]!.offset;
+};
 
 /** R77: the log's snapshots, oldest first. */
 export const snapshotsOf = (log: LogState): readonly SnapshotInfo[] => log.snapshots ?? NO_SNAPSHOTS;
@@ -88,13 +109,18 @@ export const deleteLogBefore = (log: LogState, offset: number): LogState => {
     if (end <= offset) continue;
     epochs.push(entry.startOffset >= offset ? entry : { epoch: entry.epoch, startOffset: offset });
   }
-  return {
+  const deleted: LogState = {
     startOffset: offset,
     endOffset: Math.max(log.endOffset, offset),
     flushedOffset: Math.max(log.flushedOffset, offset),
     epochs,
     snapshots: snapshotsOf(log).filter((snapshot) => snapshot.endOffset >= offset),
   };
+  // R91: the set in force at the new log start stays known, with every later one.
+  const sets = voterSetsOf(log);
+  let first = 0;
+  while (first + 1 < sets.length && sets[first + 1]!.offset < offset) first++;
+  return sets.length === 0 ? deleted : { ...deleted, voterSets: sets.slice(first) };
 };
 
 /** R83: the log truncated fully to a downloaded snapshot: it starts and ends where the snapshot does. */
@@ -129,20 +155,41 @@ export const appendToLog = (log: LogState, epoch: number, count: number): LogSta
   return { ...log, endOffset: log.endOffset + count, epochs };
 };
 
+/** R91: append one VotersRecord written in `epoch`: the new set is in force at once. */
+export const appendVotersRecord = (log: LogState, epoch: number, voters: readonly Voter[]): LogState => ({
+  ...appendToLog(log, epoch, 1),
+  voterSets: [...voterSetsOf(log), { offset: log.endOffset, voters }],
+});
+
+/** R66, R91: append a fetched batch; a VotersRecord among them is in force at once. */
+export const appendBatch = (log: LogState, batch: RecordBatch): LogState =>
+  batch.voters === undefined
+    ? appendToLog(log, batch.epoch, batch.count)
+    : appendVotersRecord(log, batch.epoch, batch.voters);
+
 /**
  * R67: cut the log back to end at `offset`. Epoch-cache entries starting at or after the cut are
- * removed even when nothing else is (KAFKA-10706).
+ * removed even when nothing else is (KAFKA-10706); so are VotersRecords, reverting the voter set to
+ * the one before them (R91).
  */
 export const truncateLog = (log: LogState, offset: number): LogState => {
   const end = Math.min(log.endOffset, offset);
   let keep = log.epochs.length;
   while (keep > 0 && log.epochs[keep - 1]!.startOffset >= end) keep--;
-  return {
+  const truncated: LogState = {
     ...log,
     endOffset: end,
     flushedOffset: Math.min(log.flushedOffset, end),
     epochs: keep === log.epochs.length ? log.epochs : log.epochs.slice(0, keep),
   };
+  const sets = log.voterSets;
+  if (sets === undefined) return truncated;
+  let keepSets = sets.length;
+  while (keepSets > 0 && sets[keepSets - 1]!.offset >= end) keepSets--;
+  if (keepSets === sets.length) return truncated;
+  if (keepSets > 0) return { ...truncated, voterSets: sets.slice(0, keepSets) };
+  const { voterSets: _dropped, ...rest } = truncated;
+  return rest;
 };
 
 /** R16: everything below `offset` (capped at the log end) is durable. */
@@ -151,16 +198,28 @@ export const markFlushed = (log: LogState, offset: number): LogState => {
   return flushed === log.flushedOffset ? log : { ...log, flushedOffset: flushed };
 };
 
-/** R63(c): the records from `fromOffset` to the log end, one batch per epoch run. */
+/**
+ * R63(c): the records from `fromOffset` to the log end, one batch per epoch run, and each
+ * VotersRecord a batch of its own that names its voter set (R91).
+ */
 export const readBatches = (log: LogState, fromOffset: number): readonly RecordBatch[] => {
   if (fromOffset >= log.endOffset) return [];
   const batches: RecordBatch[] = [];
   const epochs = log.epochs;
+  const sets = voterSetsOf(log);
+  let nextSet = 0;
+  while (nextSet < sets.length && sets[nextSet]!.offset < fromOffset) nextSet++;
   for (let i = 0; i < epochs.length; i++) {
     const entry = epochs[i]!;
     const end = i + 1 < epochs.length ? epochs[i + 1]!.startOffset : log.endOffset;
     if (end <= fromOffset) continue;
-    const base = Math.max(entry.startOffset, fromOffset);
+    let base = Math.max(entry.startOffset, fromOffset);
+    while (nextSet < sets.length && sets[nextSet]!.offset < end) {
+      const set = sets[nextSet++]!;
+      if (set.offset > base) batches.push({ baseOffset: base, epoch: entry.epoch, count: set.offset - base });
+      batches.push({ baseOffset: set.offset, epoch: entry.epoch, count: 1, voters: set.voters });
+      base = set.offset + 1;
+    }
     if (end > base) batches.push({ baseOffset: base, epoch: entry.epoch, count: end - base });
   }
   return batches;

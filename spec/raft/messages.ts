@@ -3,13 +3,18 @@
 // topicName/partitionIndex (or topicId/partition for Fetch) so R1 can still be checked here.
 // Vote follows version 2 (KIP-996): Replica* field names and the PreVote flag (R43).
 import * as Schema from "effect/Schema";
-import { ErrorCode, Int32, Int64, ReplicaKey, Uuid } from "./primitives.ts";
+import { ErrorCode, Int32, Int64, ReplicaKey, Uuid, Voter } from "./primitives.ts";
 
-/** A run of records written by one leader epoch (Kafka's partitionLeaderEpoch), without payloads. */
+/**
+ * A run of records written by one leader epoch (Kafka's partitionLeaderEpoch), without payloads.
+ * `voters`: the batch is one VotersRecord control record (R90, count 1) naming this voter set, which
+ * every replica applies as soon as it is in its log (R91).
+ */
 export const RecordBatch = Schema.Struct({
   baseOffset: Int64,
   epoch: Int32,
   count: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  voters: Schema.optionalKey(Schema.Array(Voter)),
 });
 export type RecordBatch = typeof RecordBatch.Type;
 
@@ -21,8 +26,12 @@ export const LeaderChangeMessage = Schema.TaggedStruct("LeaderChangeMessage", {
 });
 export type LeaderChangeMessage = typeof LeaderChangeMessage.Type;
 
-/** Control records the Raft layer writes itself (more arrive with KIP-853). */
-export const ControlRecord = LeaderChangeMessage;
+/** R90: the voter set from this record's offset on (KIP-853, kraft.version 1). */
+export const VotersRecord = Schema.TaggedStruct("VotersRecord", { voters: Schema.Array(Voter) });
+export type VotersRecord = typeof VotersRecord.Type;
+
+/** Control records the Raft layer writes itself. */
+export const ControlRecord = Schema.Union([LeaderChangeMessage, VotersRecord]);
 export type ControlRecord = typeof ControlRecord.Type;
 
 const ClusterId = Schema.NullOr(Schema.String);
@@ -197,6 +206,44 @@ export const DescribeQuorumResponse = Schema.TaggedStruct("DescribeQuorumRespons
 });
 export type DescribeQuorumResponse = typeof DescribeQuorumResponse.Type;
 
+// ---- AddRaftVoter (apiKey 80), RemoveRaftVoter (apiKey 81) -------------------------------------
+
+/** R95: a listener of the voter to add (Kafka's Listeners[] entry). */
+export const Listener = Schema.Struct({ name: Schema.String, host: Schema.String, port: Schema.Int });
+export type Listener = typeof Listener.Type;
+
+/** R95: add a voter; the leader answers once the new voter set is committed (R96). */
+export const AddRaftVoterRequest = Schema.TaggedStruct("AddRaftVoterRequest", {
+  clusterId: ClusterId,
+  timeoutMs: Int32,
+  voterId: Int32,
+  voterDirectoryId: Uuid,
+  listeners: Schema.Array(Listener),
+});
+export type AddRaftVoterRequest = typeof AddRaftVoterRequest.Type;
+
+/** R95 */
+export const AddRaftVoterResponse = Schema.TaggedStruct("AddRaftVoterResponse", {
+  errorCode: ErrorCode,
+  errorMessage: Schema.NullOr(Schema.String),
+});
+export type AddRaftVoterResponse = typeof AddRaftVoterResponse.Type;
+
+/** R97: remove the voter with exactly this id and directory id. */
+export const RemoveRaftVoterRequest = Schema.TaggedStruct("RemoveRaftVoterRequest", {
+  clusterId: ClusterId,
+  voterId: Int32,
+  voterDirectoryId: Uuid,
+});
+export type RemoveRaftVoterRequest = typeof RemoveRaftVoterRequest.Type;
+
+/** R97 */
+export const RemoveRaftVoterResponse = Schema.TaggedStruct("RemoveRaftVoterResponse", {
+  errorCode: ErrorCode,
+  errorMessage: Schema.NullOr(Schema.String),
+});
+export type RemoveRaftVoterResponse = typeof RemoveRaftVoterResponse.Type;
+
 // ---- unions ------------------------------------------------------------------------------------
 
 export const RaftRequest = Schema.Union([
@@ -206,6 +253,8 @@ export const RaftRequest = Schema.Union([
   FetchRequest,
   FetchSnapshotRequest,
   DescribeQuorumRequest,
+  AddRaftVoterRequest,
+  RemoveRaftVoterRequest,
 ]);
 export type RaftRequest = typeof RaftRequest.Type;
 
@@ -216,6 +265,8 @@ export const RaftResponse = Schema.Union([
   FetchResponse,
   FetchSnapshotResponse,
   DescribeQuorumResponse,
+  AddRaftVoterResponse,
+  RemoveRaftVoterResponse,
 ]);
 export type RaftResponse = typeof RaftResponse.Type;
 

@@ -47,6 +47,8 @@ export const ErrorCode = Schema.Literals([
   "UNSUPPORTED_VERSION",
   "SNAPSHOT_NOT_FOUND",
   "POSITION_OUT_OF_RANGE",
+  "DUPLICATE_VOTER",
+  "VOTER_NOT_FOUND",
 ]);
 export type ErrorCode = typeof ErrorCode.Type;
 

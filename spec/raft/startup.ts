@@ -1,9 +1,9 @@
 // Startup from persisted state (R18–R22).
 import { mark } from "../marks.ts";
 import type { RaftEffect, StepResult } from "./io.ts";
-import { lastEpoch, latestSnapshot } from "./log.ts";
+import { currentVoters, lastEpoch, latestSnapshot } from "./log.ts";
 import { armTimer, electsAsVoter, localKey, newOut, type Out } from "./node.ts";
-import { NO_ID, replicaKeyMatches } from "./primitives.ts";
+import { NO_ID, replicaKeyMatches, type Voter } from "./primitives.ts";
 import type { ElectionState, LogState, NodeState, RaftConfig } from "./state.ts";
 import {
   enterCandidate,
@@ -22,6 +22,17 @@ const bootState = (
   log: LogState,
   recovering: boolean,
   firstCorrelationId: number,
+): NodeState =>
+  bootWithVoters(config, epoch, log, recovering, firstCorrelationId, currentVoters(log, config.voters));
+
+const bootWithVoters = (
+  config: RaftConfig,
+  epoch: number,
+  log: LogState,
+  recovering: boolean,
+  firstCorrelationId: number,
+  // R91: the newest VotersRecord in the log, else the bootstrap set.
+  voters: readonly Voter[],
 ): NodeState => ({
   nodeId: config.nodeId,
   ...(config.directoryId === undefined ? {} : { directoryId: config.directoryId }),
@@ -29,19 +40,19 @@ const bootState = (
   role: { _tag: "Unattached", leaderId: NO_ID },
   log,
   highWatermark: log.startOffset,
-  voters: config.voters,
+  voters,
   inflight: [],
   timers: [],
   // R74: observers start asking the voters at different places; a voter, which asks only while
   // recovering (R146), starts at the first.
   bootstrapCursor:
-    config.voters.length === 0 || config.voters.some((v) => v.id === config.nodeId)
+    voters.length === 0 || voters.some((v) => v.id === config.nodeId)
       ? 0
-      : Math.abs(config.nodeId) % config.voters.length,
+      : Math.abs(config.nodeId) % voters.length,
   quietLeaderId: NO_ID,
   shuttingDown: false,
   // R146: a voter set of one has no other copy to recover from; it goes on with what it has.
-  recovering: recovering && config.voters.length > 1 && config.voters.some((v) => v.id === config.nodeId),
+  recovering: recovering && voters.length > 1 && voters.some((v) => v.id === config.nodeId),
   nextCorrelationId: firstCorrelationId,
 });
 

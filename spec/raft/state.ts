@@ -17,6 +17,10 @@ export type EpochStart = typeof EpochStart.Type;
 export const SnapshotInfo = Schema.Struct({ ...SnapshotId.fields, size: Int64 });
 export type SnapshotInfo = typeof SnapshotInfo.Type;
 
+/** R91: the voter set a VotersRecord at `offset` names, in force from that offset on. */
+export const VoterSetEntry = Schema.Struct({ offset: Int64, voters: Schema.Array(Voter) });
+export type VoterSetEntry = typeof VoterSetEntry.Type;
+
 /**
  * What protocol decisions need of the log (ARCHITECTURE "The log"): its bounds, how much of it is
  * durable, which epoch wrote which offsets, and the snapshots that replace its prefix (R77–R81).
@@ -30,6 +34,11 @@ export const LogState = Schema.Struct({
   flushedOffset: Int64,
   epochs: Schema.Array(EpochStart),
   snapshots: Schema.optionalKey(Schema.Array(SnapshotInfo)),
+  /**
+   * R91: the VotersRecords in the log, oldest first (absent: none). Each is in force from its offset
+   * as soon as it is appended, committed or not; a truncation drops those at or after the cut.
+   */
+  voterSets: Schema.optionalKey(Schema.Array(VoterSetEntry)),
 });
 export type LogState = typeof LogState.Type;
 
@@ -88,6 +97,18 @@ export const ParkedFetch = Schema.Struct({
 });
 export type ParkedFetch = typeof ParkedFetch.Type;
 
+/**
+ * R93, R96, R97: the voter change this leader appended and has not yet seen committed: the
+ * VotersRecord's offset and who asked (answered when the high watermark passes the record).
+ */
+export const PendingVoterChange = Schema.Struct({
+  api: Schema.Literals(["AddRaftVoter", "RemoveRaftVoter"]),
+  offset: Int64,
+  requesterId: Int32,
+  correlationId: Schema.optionalKey(Schema.Int),
+});
+export type PendingVoterChange = typeof PendingVoterChange.Type;
+
 /** R10, R54: highWatermark -1 until a record of this epoch is majority-replicated. */
 export const Leader = Schema.TaggedStruct("Leader", {
   epochStartOffset: Int64,
@@ -96,6 +117,7 @@ export const Leader = Schema.TaggedStruct("Leader", {
   observerStates: Schema.Array(ReplicaProgress),
   fetchedVoters: Schema.Array(Int32),
   parkedFetches: Schema.Array(ParkedFetch),
+  pendingVoterChange: Schema.optionalKey(PendingVoterChange),
 });
 export type Leader = typeof Leader.Type;
 
@@ -157,7 +179,10 @@ export const NodeState = Schema.Struct({
   log: LogState,
   /** Committed end offset this process knows (exclusive); never decreases while it runs (R144). */
   highWatermark: Int64,
-  /** R8: the latest voter set known to this node (data, so KIP-853 can change it). */
+  /**
+   * R8, R91: the latest voter set known to this node: the newest VotersRecord in its log, or the
+   * bootstrap set of its configuration when the log holds none.
+   */
   voters: Schema.Array(Voter),
   inflight: Schema.Array(InflightRequest),
   timers: Schema.Array(TimerKind),
@@ -195,8 +220,13 @@ export const RaftConfig = Schema.Struct({
   nodeId: Int32,
   directoryId: Schema.optionalKey(Uuid),
   clusterId: Schema.String,
-  /** R8: the static voter set (`controller.quorum.voters`, kraft.version 0). */
+  /**
+   * R8, R92: the static voter set (`controller.quorum.voters`, kraft.version 0), or with kraft.version
+   * 1 the bootstrap set (the 0-0 checkpoint), which VotersRecords in the log supersede (R91).
+   */
   voters: Schema.Array(Voter),
+  /** R89: the finalized kraft.version (absent: 0, static voters; 1: the voter set lives in the log). */
+  kraftVersion: Schema.optionalKey(Schema.Literals([0, 1])),
   electionTimeoutMs: Schema.Int,
   electionBackoffMaxMs: Schema.Int,
   fetchTimeoutMs: Schema.Int,

@@ -22,6 +22,11 @@ import {
   sendEndQuorumEpoch,
 } from "./quorum-epoch.ts";
 import {
+  completeVoterChange,
+  handleAddRaftVoterRequest,
+  handleRemoveRaftVoterRequest,
+} from "./reconfiguration.ts";
+import {
   handleCreateSnapshot,
   handleDeleteBeforeSnapshot,
   handleFetchSnapshotRequest,
@@ -87,8 +92,14 @@ const receive = (
           : common.state;
       return continueFetching(next, config, out, !common.proceed && !own);
     }
-    // Nodes never ask each other to describe the quorum; an answer is for a client, not for a node.
+    case "AddRaftVoterRequest":
+      return handleAddRaftVoterRequest(s, config, out, from, message, correlationId);
+    case "RemoveRaftVoterRequest":
+      return handleRemoveRaftVoterRequest(s, config, out, from, message, correlationId);
+    // Nodes never ask each other to describe the quorum or change it; an answer is for a client.
     case "DescribeQuorumResponse":
+    case "AddRaftVoterResponse":
+    case "RemoveRaftVoterResponse":
       return s;
   }
 };
@@ -151,6 +162,15 @@ const dispatch = (s: NodeState, input: RaftInput, config: RaftConfig, out: Out):
 export const step = (state: NodeState, input: RaftInput, config: RaftConfig): StepResult<NodeState> => {
   const out = newOut();
   let next = dispatch(state, input, config, out);
+  // R96–R98: a voter change the high watermark now covers is answered; a leader it removed resigns.
+  if (next.role._tag === "Leader") {
+    const completed = completeVoterChange(next, out);
+    next = completed.state;
+    if (completed.resign && next.role._tag === "Leader") {
+      mark(out, "R98:removed-leader-resigns-once-committed");
+      next = enterResigned(next, config, out, preferredSuccessors(next, next.role));
+    }
+  }
   // R35: a node shutting down that just won an election hands leadership on at once.
   if (next.shuttingDown && next.role._tag === "Leader") {
     mark(out, "R35:shutdown-hands-on-won-leadership");

@@ -18,6 +18,7 @@ import {
 } from "./node.ts";
 import { NO_ID, type ReplicaKey } from "./primitives.ts";
 import { sendEndQuorumEpoch } from "./quorum-epoch.ts";
+import { failPendingVoterChange } from "./reconfiguration.ts";
 import type { NodeState, RaftConfig, Role } from "./state.ts";
 import { maybeWinElection, sendVoteRequests } from "./vote.ts";
 
@@ -37,7 +38,10 @@ const persist = (out: Out, epoch: number, leaderId: number, votedKey: ReplicaKey
  * request in flight, so their late answers are dropped (R40(0)).
  */
 const leave = (s: NodeState, out: Out, epoch: number, leaderId: number): NodeState => {
-  if (s.role._tag === "Leader") failParkedFetches(s, s.role, out, epoch, leaderId);
+  if (s.role._tag === "Leader") {
+    failParkedFetches(s, s.role, out, epoch, leaderId);
+    failPendingVoterChange(s.role, out);
+  }
   return s.inflight.length === 0 ? s : { ...s, inflight: [] };
 };
 

@@ -7,7 +7,7 @@ import type { VoteRequest, VoteResponse } from "./messages.ts";
 import {
   armTimer,
   electsAsVoter,
-  findVoter,
+  isVoterId,
   knownLeader,
   type Out,
   otherVoters,
@@ -283,7 +283,8 @@ export const handleVoteResponse = (
     return enterCandidate(s, config, out);
   }
   if (response.errorCode !== "NONE") return s;
-  if (findVoter(s.voters, { id: from }) === undefined) return s;
+  // R52: answers count by the voter's id (a response names no directory id).
+  if (!isVoterId(s, from)) return s;
   // Defensive: a voter is asked again only while it has not answered (R45).
   if (role.granted.includes(from) || role.rejected.includes(from)) return s;
   mark(out, response.voteGranted ? "R52:vote-grant-counted" : "R52:vote-rejection-counted");

@@ -18,9 +18,10 @@ import { formatState } from "../../spec/cluster/format.ts";
 import {
   type ClusterSpec,
   committedStart,
-  entryEpoch,
   entryValue,
+  formatEntry,
   initialWorld,
+  isClientValue,
   type Outcome,
   type World,
 } from "../../spec/cluster/world.ts";
@@ -93,7 +94,7 @@ export const eventsOf = (before: World, outcome: Outcome): number => {
   }
   const committed = outcome.world.committed;
   for (let offset = before.committed.length; offset < committed.length; offset++) {
-    if (entryValue(committed[offset]!) > 0) events |= EVENT.valueCommitted;
+    if (isClientValue(entryValue(committed[offset]!))) events |= EVENT.valueCommitted;
   }
   return events;
 };
@@ -360,9 +361,7 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
     },
     describeState: (world) => {
       const lines = world.nodes.map((slot, i) => {
-        const log = slot.entries
-          .map((e) => `${entryEpoch(e)}:${entryValue(e) === 0 ? "c" : `v${entryValue(e)}`}`)
-          .join(" ");
+        const log = slot.entries.map(formatEntry).join(" ");
         if (slot.state === null) return `n${i + 1} down, log [${log}]`;
         return `n${i + 1} ${formatState(slot.state)} [${log}]`;
       });

@@ -312,6 +312,9 @@ export const LEADER_CHANGE_VERSION = 0;
 
 /** R55: a LeaderChangeMessage as Kafka writes it. */
 export const encodeControlRecord = (control: ControlRecord): { key: Uint8Array; value: Uint8Array } => {
+  // The runtime runs kraft.version 0 (static voters): its leaders never write a VotersRecord (R89).
+  if (control._tag === "VotersRecord")
+    throw new Error("a VotersRecord needs kraft.version 1, which the runtime does not run yet");
   const voter = (v: ControlRecord["voters"][number]) => ({
     voterId: v.id,
     voterDirectoryId: ZERO_UUID,
@@ -414,7 +417,9 @@ export const decodeLogBatch = (batch: RecordBatch): LogItem[] => {
       if (control) {
         const decoded = decodeControlRecord(r.key, r.value);
         if (decoded._tag !== "LeaderChangeMessage")
-          throw new KafkaDecodeError(`control record type ${decoded.type} is not one this version writes`);
+          throw new KafkaDecodeError(
+            `control record ${decoded._tag === "OtherControl" ? `type ${decoded.type}` : decoded._tag} is not one this version writes`,
+          );
         return { epoch: batch.partitionLeaderEpoch, control: decoded, record: null };
       }
       if (r.value === null) throw new KafkaDecodeError("a metadata record has no value");

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { RaftRequest, RaftResponse } from "../../spec/raft/messages.ts";
+import type { RaftRequest } from "../../spec/raft/messages.ts";
 import { METADATA_PARTITION, METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from "../../spec/raft/primitives.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import {
@@ -8,7 +8,13 @@ import {
   VoteRequest as VoteRequestCodec,
 } from "./generated/messages.ts";
 import { encodeLogBatch } from "./metadata-records.ts";
-import { kafkaRequest, kafkaResponse, specRequest, specResponse } from "./raft-messages.ts";
+import {
+  kafkaRequest,
+  kafkaResponse,
+  specRequest,
+  specResponse,
+  type WireRaftResponse,
+} from "./raft-messages.ts";
 import { readRecordBatches } from "./records.ts";
 import { KafkaDecodeError } from "./wire.ts";
 
@@ -134,7 +140,7 @@ describe("the KRaft RPCs as Kafka's messages", () => {
         epoch: b.partitionLeaderEpoch,
         count: b.records.length,
       }));
-    const responses: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>[] = [
+    const responses: WireRaftResponse[] = [
       { _tag: "VoteResponse", errorCode: "NONE", leaderId: -1, leaderEpoch: 5, voteGranted: true },
       { _tag: "BeginQuorumEpochResponse", errorCode: "FENCED_LEADER_EPOCH", leaderId: 2, leaderEpoch: 7 },
       { _tag: "EndQuorumEpochResponse", errorCode: "INVALID_VOTER_KEY", leaderId: 1, leaderEpoch: 6 },

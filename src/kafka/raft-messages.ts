@@ -189,6 +189,22 @@ export const kafkaRequest = (request: RaftRequest): KafkaMessage => {
       return message(generated.DescribeQuorumRequest, {
         topics: [{ topicName: request.topicName, partitions: [{ partitionIndex: request.partitionIndex }] }],
       });
+    case "AddRaftVoterRequest":
+      // R95: the spec's leader always answers once the new set is committed.
+      return message(generated.AddRaftVoterRequest, {
+        clusterId: request.clusterId,
+        timeoutMs: request.timeoutMs,
+        voterId: request.voterId,
+        voterDirectoryId: request.voterDirectoryId,
+        listeners: request.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+        ackWhenCommitted: true,
+      });
+    case "RemoveRaftVoterRequest":
+      return message(generated.RemoveRaftVoterRequest, {
+        clusterId: request.clusterId,
+        voterId: request.voterId,
+        voterDirectoryId: request.voterDirectoryId,
+      });
   }
 };
 
@@ -302,6 +318,15 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
   }
 };
 
+/**
+ * The responses the runtime answers through this codec: DescribeQuorum goes through spec/node (R88),
+ * and the voter-change answers (R95, R97) have no partition to frame them in.
+ */
+export type WireRaftResponse = Exclude<
+  RaftResponse,
+  { _tag: "DescribeQuorumResponse" | "AddRaftVoterResponse" | "RemoveRaftVoterResponse" }
+>;
+
 // ---- responses -----------------------------------------------------------------------------------
 
 /**
@@ -316,7 +341,7 @@ export interface Answering {
 
 /** A response of the spec's as Kafka's. A Fetch response's records are Kafka record batches. */
 export const kafkaResponse = (
-  response: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>,
+  response: WireRaftResponse,
   answering: Answering,
   records: Uint8Array | null = null,
 ): KafkaMessage => {
@@ -416,7 +441,7 @@ export const kafkaResponse = (
 
 /** What a Fetch response carries besides the spec's fields: the records themselves. */
 export interface SpecResponse {
-  readonly response: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>;
+  readonly response: WireRaftResponse;
   /** A Fetch response's record batches, as Kafka bytes (null: none). */
   readonly records: Uint8Array | null;
 }
@@ -550,6 +575,8 @@ export const raftRequestSender = (request: RaftRequest): number => {
     case "EndQuorumEpochRequest":
       return request.leaderId;
     case "DescribeQuorumRequest":
+    case "AddRaftVoterRequest":
+    case "RemoveRaftVoterRequest":
       return -1;
   }
 };
@@ -587,7 +614,7 @@ export const readFetchedRecords = (records: Uint8Array): FetchedRecords => {
 
 /** A KRaft response as a node receives it: the spec's message, and a Fetch response's records. */
 export interface IncomingRaftResponse {
-  readonly response: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>;
+  readonly response: WireRaftResponse;
   readonly fetched: readonly LogItem[] | null;
   /** A FetchSnapshot response's part of the snapshot (UnalignedRecords), as raw bytes. */
   readonly snapshotBytes: Uint8Array | null;
@@ -624,7 +651,7 @@ export const raftResponseFrame = (
   apiKey: number,
   version: number,
   correlationId: number,
-  response: Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>,
+  response: WireRaftResponse,
   answering: Answering,
   records: Uint8Array | null,
 ): Uint8Array => {
@@ -637,4 +664,6 @@ export const raftResponseFrame = (
 export const answeringOf = (request: RaftRequest): Answering =>
   request._tag === "FetchRequest"
     ? { topicName: "", topicId: request.topicId, partitionIndex: request.partition }
-    : { topicName: request.topicName, topicId: ZERO_UUID, partitionIndex: request.partitionIndex };
+    : request._tag === "AddRaftVoterRequest" || request._tag === "RemoveRaftVoterRequest"
+      ? { topicName: "", topicId: ZERO_UUID, partitionIndex: 0 }
+      : { topicName: request.topicName, topicId: ZERO_UUID, partitionIndex: request.partitionIndex };

@@ -14,7 +14,6 @@ import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import type {
   DescribeQuorumResponse as RaftDescribeQuorumResponse,
   RaftRequest,
-  RaftResponse,
 } from "../../spec/raft/messages.ts";
 import {
   alterConfigsRequest,
@@ -86,7 +85,7 @@ import {
   VoteRequest,
   VoteResponse,
 } from "./generated/messages.ts";
-import { answeringOf, raftResponseFrame, specRequest } from "./raft-messages.ts";
+import { answeringOf, raftResponseFrame, specRequest, type WireRaftResponse } from "./raft-messages.ts";
 import { KafkaDecodeError, Reader, Writer, ZERO_UUID } from "./wire.ts";
 
 /** What a node knows that the answers need. */
@@ -273,7 +272,7 @@ export type KafkaOutcome =
   | { readonly _tag: "Close"; readonly reason: string };
 
 /** What the Raft layer answers a KRaft request with. */
-export type RaftAnswer = Exclude<RaftResponse, { _tag: "DescribeQuorumResponse" }>;
+export type RaftAnswer = WireRaftResponse;
 
 /** The request header's version: v2 for a flexible request version, v1 before (Kafka 4 has no v0 left here). */
 const requestHeaderVersion = (served: Api, version: number): number =>

@@ -888,6 +888,8 @@ export class KraftNode {
       return;
     }
     if (message._tag === "DescribeQuorumResponse") return; // Answered to clients through spec/node (R88).
+    // The runtime serves no AddRaftVoter or RemoveRaftVoter yet (kraft.version 0), so none is answered.
+    if (message._tag === "AddRaftVoterResponse" || message._tag === "RemoveRaftVoterResponse") return;
     const key = `raft:${to}:${correlationId ?? -1}`;
     const origin = this.raftOrigins.get(key);
     this.raftOrigins.delete(key);

@@ -1,0 +1,298 @@
+// Dynamic voter sets (KIP-853): the leader's side of AddRaftVoter and RemoveRaftVoter (R93–R98), and
+// the leader's bookkeeping when the voter set in its log changes (R94). The follower's side (a
+// VotersRecord is in force as soon as it is in the log, and reverts on truncation, R91) is in
+// log.ts and fetch-follower.ts.
+import { mark } from "../marks.ts";
+import { completeParkedFetches } from "./leader.ts";
+import { appendVotersRecord, currentVoters, latestVoterSetOffset } from "./log.ts";
+import type {
+  AddRaftVoterRequest,
+  AddRaftVoterResponse,
+  RemoveRaftVoterRequest,
+  RemoveRaftVoterResponse,
+} from "./messages.ts";
+import { armTimer, cancelTimer, hasTimer, type Out, otherVoters, respond } from "./node.ts";
+import type { ErrorCode, Voter } from "./primitives.ts";
+import type { Leader, NodeState, PendingVoterChange, RaftConfig, ReplicaProgress } from "./state.ts";
+
+/** Kafka's zero Uuid: "no directory id", which a voter of a dynamic quorum must not have (R96). */
+export const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
+
+type VoterChangeApi = PendingVoterChange["api"];
+
+const answer = (api: VoterChangeApi, errorCode: ErrorCode, errorMessage: string | null) =>
+  api === "AddRaftVoter"
+    ? ({ _tag: "AddRaftVoterResponse", errorCode, errorMessage } satisfies AddRaftVoterResponse)
+    : ({ _tag: "RemoveRaftVoterResponse", errorCode, errorMessage } satisfies RemoveRaftVoterResponse);
+
+const refuse = (
+  out: Out,
+  api: VoterChangeApi,
+  to: number,
+  correlationId: number | undefined,
+  errorCode: ErrorCode,
+  errorMessage: string,
+): void => {
+  mark(out, `R93:${api === "AddRaftVoter" ? "add" : "remove"}-voter-refused-${errorCode}`);
+  respond(out, to, answer(api, errorCode, errorMessage), correlationId);
+};
+
+/**
+ * R93: what every voter change must pass before its own checks: the right cluster, this node
+ * leads, kraft.version 1, and the one-change-at-a-time rule: no change pending, a high watermark
+ * (its LeaderChange committed, so earlier leaders are fenced), and the newest voter set committed.
+ */
+const commonRefusal = (
+  s: NodeState,
+  config: RaftConfig,
+  clusterId: string | null,
+): { readonly errorCode: ErrorCode; readonly message: string } | undefined => {
+  if (clusterId !== null && clusterId !== config.clusterId)
+    return {
+      errorCode: "INCONSISTENT_CLUSTER_ID",
+      message: `this quorum's cluster id is ${config.clusterId}`,
+    };
+  const role = s.role;
+  if (role._tag !== "Leader" || s.shuttingDown)
+    return { errorCode: "NOT_LEADER_OR_FOLLOWER", message: "this node does not lead the quorum" };
+  if (role.pendingVoterChange !== undefined)
+    return {
+      errorCode: "REQUEST_TIMED_OUT",
+      message: "the leader is still committing an earlier voter change",
+    };
+  if (role.highWatermark < 0)
+    return {
+      errorCode: "REQUEST_TIMED_OUT",
+      message: "the leader has not yet committed a record of its epoch",
+    };
+  if ((config.kraftVersion ?? 0) < 1)
+    return {
+      errorCode: "UNSUPPORTED_VERSION",
+      message: "kraft.version is 0: the voter set is static (controller.quorum.voters)",
+    };
+  if (latestVoterSetOffset(s.log) >= role.highWatermark)
+    return { errorCode: "REQUEST_TIMED_OUT", message: "the newest voter set is not committed yet" };
+  return undefined;
+};
+
+/**
+ * R101 as the model has it: a replica is caught up when the leader saw it fetch from at least its
+ * high watermark, so it holds every committed record (Kafka also asks that this was within the
+ * last hour; the model has no clock).
+ */
+const caughtUp = (role: Leader, key: Voter): boolean =>
+  role.observerStates.some(
+    (o) =>
+      o.id === key.id &&
+      o.directoryId === key.directoryId &&
+      role.highWatermark >= 0 &&
+      o.endOffset >= role.highWatermark,
+  );
+
+/** R96: add a voter: refused unless R93 holds and the new voter is new, reachable and caught up. */
+export const handleAddRaftVoterRequest = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  request: AddRaftVoterRequest,
+  correlationId: number | undefined,
+): NodeState => {
+  const api = "AddRaftVoter";
+  const common = commonRefusal(s, config, request.clusterId);
+  if (common !== undefined) {
+    refuse(out, api, from, correlationId, common.errorCode, common.message);
+    return s;
+  }
+  const role = s.role as Leader;
+  if (request.voterDirectoryId === ZERO_UUID) {
+    refuse(out, api, from, correlationId, "INVALID_REQUEST", "the new voter must have a directory id");
+    return s;
+  }
+  if (s.voters.some((v) => v.id === request.voterId)) {
+    refuse(
+      out,
+      api,
+      from,
+      correlationId,
+      "DUPLICATE_VOTER",
+      `voter ${request.voterId} is already in the voter set`,
+    );
+    return s;
+  }
+  if (request.listeners.length === 0) {
+    refuse(
+      out,
+      api,
+      from,
+      correlationId,
+      "INVALID_REQUEST",
+      "the new voter has no listener for the leader to name",
+    );
+    return s;
+  }
+  const voter: Voter = { id: request.voterId, directoryId: request.voterDirectoryId };
+  if (!caughtUp(role, voter)) {
+    refuse(
+      out,
+      api,
+      from,
+      correlationId,
+      "REQUEST_TIMED_OUT",
+      `replica ${voter.id} has not caught up with the leader; start it as an observer and retry`,
+    );
+    return s;
+  }
+  mark(out, "R96:voter-added");
+  return appendVoterChange(s, config, out, [...s.voters, voter], {
+    api,
+    requesterId: from,
+    ...(correlationId === undefined ? {} : { correlationId }),
+  });
+};
+
+/** R97: remove the voter with exactly this key, as long as one voter is left. */
+export const handleRemoveRaftVoterRequest = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  request: RemoveRaftVoterRequest,
+  correlationId: number | undefined,
+): NodeState => {
+  const api = "RemoveRaftVoter";
+  const common = commonRefusal(s, config, request.clusterId);
+  if (common !== undefined) {
+    refuse(out, api, from, correlationId, common.errorCode, common.message);
+    return s;
+  }
+  const remaining = s.voters.filter(
+    (v) => !(v.id === request.voterId && v.directoryId === request.voterDirectoryId),
+  );
+  if (remaining.length === s.voters.length || remaining.length === 0) {
+    refuse(
+      out,
+      api,
+      from,
+      correlationId,
+      "VOTER_NOT_FOUND",
+      remaining.length === 0
+        ? "the last voter cannot be removed"
+        : `no voter ${request.voterId} with directory id ${request.voterDirectoryId}`,
+    );
+    return s;
+  }
+  mark(out, request.voterId === s.nodeId ? "R98:leader-removes-itself" : "R97:voter-removed");
+  return appendVoterChange(s, config, out, remaining, {
+    api,
+    requesterId: from,
+    ...(correlationId === undefined ? {} : { correlationId }),
+  });
+};
+
+/** R91, R94: append the VotersRecord; the leader counts with the new set from this moment. */
+const appendVoterChange = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  voters: readonly Voter[],
+  pending: Omit<PendingVoterChange, "offset">,
+): NodeState => {
+  const offset = s.log.endOffset;
+  out.effects.push({
+    _tag: "AppendRecords",
+    baseOffset: offset,
+    epoch: s.epoch,
+    count: 1,
+    control: { _tag: "VotersRecord", voters },
+  });
+  const log = appendVotersRecord(s.log, s.epoch, voters);
+  out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
+  const role = s.role as Leader;
+  const next: NodeState = {
+    ...s,
+    log,
+    voters: currentVoters(log, config.voters),
+    role: { ...role, pendingVoterChange: { ...pending, offset } },
+  };
+  // R63(d): the new record is news for every parked fetch.
+  return completeParkedFetches(applyLeaderVoterSet(next, config, out), config, out);
+};
+
+const blankProgress = (v: Voter): ReplicaProgress => ({
+  id: v.id,
+  ...(v.directoryId === undefined ? {} : { directoryId: v.directoryId }),
+  endOffset: -1,
+  acknowledged: false,
+  lastFetchTimestamp: -1,
+  lastCaughtUpTimestamp: -1,
+});
+
+/**
+ * R94: the leader's replica bookkeeping follows its voter set: a new voter keeps the progress it
+ * had as an observer, a removed one becomes an observer (its fetches are still served); check
+ * quorum and BeginQuorumEpoch cover exactly the other voters of the new set.
+ */
+export const applyLeaderVoterSet = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
+  const role = s.role;
+  if (role._tag !== "Leader") return s;
+  const voterStates = s.voters.map(
+    (v) =>
+      role.voterStates.find((p) => p.id === v.id) ??
+      role.observerStates.find((p) => p.id === v.id) ??
+      blankProgress(v),
+  );
+  const observerStates = [
+    ...role.observerStates.filter((p) => !s.voters.some((v) => v.id === p.id)),
+    ...role.voterStates.filter((p) => p.id !== s.nodeId && !s.voters.some((v) => v.id === p.id)),
+  ];
+  let next: NodeState = {
+    ...s,
+    role: {
+      ...role,
+      voterStates,
+      observerStates,
+      fetchedVoters: role.fetchedVoters.filter((id) => s.voters.some((v) => v.id === id)),
+    },
+  };
+  // R57: a set of one never loses its quorum (KAFKA-16144); a larger one checks it.
+  const checks = config.checkQuorum && s.voters.length > 1;
+  if (checks && !hasTimer(next, "checkQuorum"))
+    next = armTimer(next, out, "checkQuorum", Math.floor((config.fetchTimeoutMs * 3) / 2));
+  if (!checks) next = cancelTimer(next, out, "checkQuorum");
+  if (otherVoters(next).length > 0 && !hasTimer(next, "beginQuorumEpoch"))
+    next = armTimer(next, out, "beginQuorumEpoch", Math.floor(config.fetchTimeoutMs / 2));
+  return next;
+};
+
+/**
+ * R96–R98: once the high watermark passes the pending VotersRecord, the change is committed: the
+ * requester is answered. A leader the committed set no longer holds resigns (R98).
+ */
+export const completeVoterChange = (s: NodeState, out: Out): { state: NodeState; resign: boolean } => {
+  const role = s.role;
+  if (role._tag !== "Leader") return { state: s, resign: false };
+  let next = s;
+  const pending = role.pendingVoterChange;
+  if (pending !== undefined && role.highWatermark > pending.offset) {
+    mark(out, "R96:voter-change-committed-answered");
+    respond(out, pending.requesterId, answer(pending.api, "NONE", null), pending.correlationId);
+    const { pendingVoterChange: _done, ...rest } = role;
+    next = { ...s, role: rest };
+  }
+  const resign = !s.voters.some((v) => v.id === s.nodeId) && role.highWatermark > latestVoterSetOffset(s.log);
+  return { state: next, resign };
+};
+
+/** R93: a leader that steps down with a change pending tells its requester to try the new leader. */
+export const failPendingVoterChange = (role: Leader, out: Out): void => {
+  const pending = role.pendingVoterChange;
+  if (pending === undefined) return;
+  mark(out, "R93:pending-voter-change-fails-on-step-down");
+  respond(
+    out,
+    pending.requesterId,
+    answer(pending.api, "NOT_LEADER_OR_FOLLOWER", "the leader stepped down before the change was committed"),
+    pending.correlationId,
+  );
+};
