@@ -179,6 +179,8 @@ class Player {
         actual,
       });
       if (reply._tag === "error") return found("the adapter reported an error", [], null, reply.message);
+      if (reply._tag === "unsupported")
+        return found("the adapter does not implement what this walk needs", [], null, reply.feature);
       const judged = judgeRaftStep(
         s.effects,
         reply.effects as typeof s.effects,

@@ -194,6 +194,11 @@ export const Reply = Schema.Union([
   }),
   /** The adapter could not process the request (its message is shown to the user). */
   Schema.TaggedStruct("error", { message: Schema.String }),
+  /**
+   * Only in answer to an init: the implementation does not implement what the vector needs (say,
+   * kraft.version 1, "feature" names it); the vector is skipped and counted as such, never passed.
+   */
+  Schema.TaggedStruct("unsupported", { feature: Schema.String }),
 ]);
 export type Reply = typeof Reply.Type;
 

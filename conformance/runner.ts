@@ -60,6 +60,8 @@ export interface VectorResult {
   readonly violations: readonly Difference[];
   /** Why the run stopped before the vector's end (the states diverged, the adapter failed), or null. */
   readonly stopped: string | null;
+  /** The feature the implementation said at init it does not implement: the vector was skipped. */
+  readonly unsupported?: string;
 }
 
 /** Vectors exercising a rule or a mark, and how many of them broke it. */
@@ -73,6 +75,8 @@ export interface ConformanceReport {
   readonly vectors: number;
   readonly passed: number;
   readonly failed: number;
+  /** Vectors the implementation declined at init (an "unsupported" reply), by the feature it named. */
+  readonly skipped: Readonly<Record<string, number>>;
   /** Passing vectors whose run stopped early: the implementation took a free choice the inputs cannot follow. */
   readonly stoppedEarly: number;
   readonly results: readonly VectorResult[];
@@ -338,7 +342,12 @@ export const runConformance = async (
   }
   const rules: Record<string, { vectors: number; failed: number }> = {};
   const marks: Record<string, { vectors: number; failed: number }> = {};
+  const skipped: Record<string, number> = {};
   for (const r of results) {
+    if (r.unsupported !== undefined) {
+      skipped[r.unsupported] = (skipped[r.unsupported] ?? 0) + 1;
+      continue;
+    }
     const broken = new Set(r.violations.flatMap((v) => v.rules));
     for (const rule of new Set([...r.rules, ...broken])) {
       const entry = rules[rule] ?? { vectors: 0, failed: 0 };
@@ -354,13 +363,15 @@ export const runConformance = async (
       if (brokenMarks.has(mark)) entry.failed++;
     }
   }
-  const passed = results.filter((r) => r.passed).length;
+  const passed = results.filter((r) => r.passed && r.unsupported === undefined).length;
+  const declined = results.filter((r) => r.unsupported !== undefined).length;
   return {
     adapter,
     vectors: results.length,
     passed,
-    failed: results.length - passed,
-    stoppedEarly: results.filter((r) => r.passed && r.stopped !== null).length,
+    failed: results.length - passed - declined,
+    skipped,
+    stoppedEarly: results.filter((r) => r.passed && r.stopped !== null && r.unsupported === undefined).length,
     results,
     rules,
     marks,
@@ -385,6 +396,14 @@ const marksOf = (vector: Vector): (readonly Mark[])[] => {
   }
   return marks;
 };
+
+/** A step's effects without its Fetch answers and fetch-wait timer (R63's free choice to park). */
+const withoutFetchAnswers = (effects: readonly RaftEffect[]): RaftEffect[] =>
+  effects.filter(
+    (e) =>
+      !(e._tag === "Send" && e.message._tag === "FetchResponse") &&
+      !((e._tag === "SetTimer" || e._tag === "CancelTimer") && e.timer === "fetchWait"),
+  );
 
 const runVector = async (
   adapter: AdapterProcess,
@@ -436,13 +455,16 @@ const runVector = async (
     // Topic ids the implementation chose are read back as the spec's (chosen-ids.ts).
     if (answer._tag === "ok" && vector.layer !== "raft") chosen.learn(expected.effects, answer.effects);
     const reply = vector.layer === "raft" ? answer : chosen.fromImplementation(answer);
-    if (reply._tag === "error") {
+    if (reply._tag === "error" || reply._tag === "unsupported") {
       violations.push({
         step,
         input,
-        what: "the adapter reported an error",
+        what:
+          reply._tag === "error"
+            ? "the adapter reported an error"
+            : "the adapter declined a step (unsupported is an answer to init only)",
         expected: null,
-        actual: reply.message,
+        actual: reply._tag === "error" ? reply.message : reply.feature,
         rules: stepRules,
         marks: stepMarksHere,
       });
@@ -475,7 +497,18 @@ const runVector = async (
     if (effects !== null && hearsay) return quietLeaderFollowed(step);
     // R63 (KIP-1166): the spec answers at once a fetch whose high watermark is behind; a node
     // without KIP-1166 parks it. Both are allowed, and the runs part here.
-    const early = stepMarksHere.includes(STALE_HIGH_WATERMARK_ANSWERED);
+    // Only the fetch answer (and the wait timer) may differ: anything else is still judged.
+    const early =
+      stepMarksHere.includes(STALE_HIGH_WATERMARK_ANSWERED) &&
+      vector.layer === "raft" &&
+      judgeRaftStep(
+        withoutFetchAnswers(expected.effects as readonly RaftEffect[]),
+        withoutFetchAnswers(reply.effects as readonly RaftEffect[]),
+        context,
+        stepMarksHere,
+        vector.init.config,
+        new Map(ids),
+      ) === null;
     if (effects !== null && early) return staleHighWatermarkParked(step);
     if (effects !== null) violations.push({ step, input, ...effects, marks: stepMarksHere });
     if (vector.layer === "raft") context = nextContext(context, expected.effects as readonly RaftEffect[]);
@@ -509,7 +542,14 @@ const runVector = async (
     }
     return null;
   };
-  const startStop = judge(-1, "init", await adapter.request(vector.init, timeoutMs), vector.start);
+  const initReply = await adapter.request(vector.init, timeoutMs);
+  if (initReply._tag === "unsupported") {
+    return {
+      ...result(`the implementation does not implement ${initReply.feature}`),
+      unsupported: initReply.feature,
+    };
+  }
+  const startStop = judge(-1, "init", initReply, vector.start);
   if (startStop !== null) return result(startStop);
   for (const [i, s] of vector.steps.entries()) {
     const raftInput = vector.layer === "node" ? (s.input._tag === "Raft" ? s.input.input : null) : s.input;
@@ -599,11 +639,19 @@ export const renderReport = (report: ConformanceReport, showPassing = false): st
   const lines = [
     `kraft conformance: ${report.vectors} vector${report.vectors === 1 ? "" : "s"} against ${JSON.stringify(report.adapter)}: ${report.passed} passed, ${report.failed} failed`,
   ];
+  for (const [feature, count] of Object.entries(report.skipped))
+    lines.push(
+      `${count} vector${count === 1 ? "" : "s"} skipped: the implementation does not implement ${feature} (it answered "unsupported" at init)`,
+    );
   if (report.stoppedEarly > 0)
     lines.push(
       `${report.stoppedEarly} passing vector${report.stoppedEarly === 1 ? "" : "s"} stopped early where the node took a free choice the vector's inputs cannot follow (listed with --verbose); kraft conformance explore follows them`,
     );
   for (const r of report.results) {
+    if (r.unsupported !== undefined) {
+      if (showPassing) lines.push(`SKIP ${r.name} (${r.stopped})`);
+      continue;
+    }
     if (r.passed) {
       if (showPassing)
         lines.push(`PASS ${r.name}${r.stopped === null ? "" : ` (stopped early: ${r.stopped})`}`);

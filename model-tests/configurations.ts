@@ -1,13 +1,13 @@
 // The model-checking configurations the project runs: in CI (exhaustive, pinned state count) and as
 // the benchmark's reference (the bounds at which TLC cannot finish a public TLA+ KRaft spec).
 import { type Bounds, DEFAULT_BOUNDS } from "../spec/cluster/actions.ts";
-import { type ClusterSpec, DEFAULT_CLUSTER } from "../spec/cluster/world.ts";
+import { type ClusterSpec, DEFAULT_CLUSTER, type StartPoint } from "../spec/cluster/world.ts";
 
 export interface Configuration {
   readonly cluster: ClusterSpec;
   readonly bounds: Bounds;
   readonly symmetry: boolean;
-  readonly start?: "fresh" | "committed";
+  readonly start?: StartPoint;
 }
 
 /** 3 voters, one election, one client value, any message may be lost; pre-vote and check quorum on. */

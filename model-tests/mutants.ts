@@ -3,7 +3,7 @@
 // counterexample for every one. `npm run mutants` runs them.
 import type { Bounds } from "../spec/cluster/actions.ts";
 import type { MetaBounds } from "../spec/cluster/metadata-actions.ts";
-import type { ClusterSpec } from "../spec/cluster/world.ts";
+import type { ClusterSpec, StartPoint } from "../spec/cluster/world.ts";
 import type { ControllerRequest } from "../spec/metadata/requests.ts";
 
 /** A file under spec/, the exact text to replace (it must occur once), and the replacement. */
@@ -31,7 +31,7 @@ export interface Mutant {
   readonly cluster?: Partial<ClusterSpec>;
   readonly bounds?: Partial<Bounds>;
   /** Where the Raft model's runs start (default: a freshly formatted cluster). */
-  readonly start?: "fresh" | "committed";
+  readonly start?: StartPoint;
   /** Check with the metadata model (controllers and brokers over Raft) instead of the Raft model. */
   readonly metadata?: MetadataSetup;
 }
@@ -88,6 +88,13 @@ const METADATA_SNAPSHOTS: Partial<MetaBounds> = {
   maxBrokerCrashes: 1,
   maxSessionExpiries: 1,
   snapshots: true,
+};
+
+/** Dynamic voter sets (KIP-853): three voters and a caught-up observer, one voter change. */
+const RECONFIGURATION = {
+  cluster: { voters: 3, observers: 1, kraftVersion: 1 as const },
+  bounds: { maxEpoch: 1, maxValues: 0, maxVoterChanges: 1, loss: false },
+  start: "joined" as const,
 };
 
 export const MUTANTS: readonly Mutant[] = [
@@ -395,9 +402,9 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/fetch-follower.ts",
-        find: "        log = appendToLog(log, batch.epoch, batch.count);",
+        find: "        log = appendBatch(log, batch);",
         replace:
-          "        log = { ...appendToLog(log, batch.epoch, batch.count), flushedOffset: batch.baseOffset + batch.count };",
+          "        log = { ...appendBatch(log, batch), flushedOffset: batch.baseOffset + batch.count };",
       },
     ],
     bounds: { maxEpoch: 1, maxValues: 1, loss: false },
@@ -439,7 +446,7 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/startup.ts",
-        find: "  recovering: recovering && config.voters.length > 1 && config.voters.some((v) => v.id === config.nodeId),",
+        find: "  recovering: recovering && voters.length > 1 && voters.some((v) => v.id === config.nodeId),",
         replace: "  recovering: false,",
       },
     ],
@@ -1150,5 +1157,157 @@ export const MUTANTS: readonly Mutant[] = [
     // Replayed again from 0, the records a broker has are skipped; below a log start they are gone,
     // and the broker never catches up: a liveness bug.
     metadata: { brokers: 2, partitions: 1, bounds: METADATA_SNAPSHOTS, depth: 40, liveness: true },
+  },
+  // ---- dynamic voter sets (KIP-853): runs start with an observer caught up (joined) ----------------
+  {
+    name: "voter-change-while-pending",
+    class: "protocol",
+    rule: "R93",
+    description: "the leader takes a second voter change before the first is committed",
+    edits: [
+      {
+        file: "raft/reconfiguration.ts",
+        find: "  if (role.pendingVoterChange !== undefined)",
+        replace: "  if (role.pendingVoterChange === null)",
+      },
+      {
+        file: "raft/reconfiguration.ts",
+        find: "  if (latestVoterSetOffset(s.log) >= role.highWatermark)",
+        replace: "  if (latestVoterSetOffset(s.log) >= Number.MAX_SAFE_INTEGER)",
+      },
+    ],
+    ...RECONFIGURATION,
+    bounds: { ...RECONFIGURATION.bounds, maxVoterChanges: 2 },
+  },
+  {
+    name: "voter-change-before-first-commit",
+    class: "protocol",
+    rule: "R93",
+    description: "a new leader takes a voter change before its LeaderChange is committed",
+    edits: [
+      {
+        file: "raft/reconfiguration.ts",
+        find: "  if (role.highWatermark < 0)",
+        replace: "  if (role.highWatermark < -1)",
+      },
+    ],
+    ...RECONFIGURATION,
+  },
+  {
+    name: "voter-set-kept-on-truncation",
+    class: "durability",
+    rule: "R91",
+    description: "a truncation that removes a VotersRecord keeps its voter set in force",
+    edits: [
+      {
+        file: "raft/log.ts",
+        find: "  if (keepSets === sets.length) return truncated;",
+        replace: "  if (keepSets >= 0) return truncated;",
+      },
+    ],
+    ...RECONFIGURATION,
+    bounds: { ...RECONFIGURATION.bounds, maxEpoch: 2, maxCrashes: 1 },
+  },
+  {
+    name: "fetched-voter-set-ignored",
+    class: "protocol",
+    rule: "R91",
+    description:
+      "a follower appends a fetched VotersRecord but keeps its old voter set until it is committed",
+    edits: [
+      {
+        file: "raft/log.ts",
+        find: "    : appendVotersRecord(log, batch.epoch, batch.voters);",
+        replace: "    : appendToLog(log, batch.epoch, batch.count);",
+      },
+    ],
+    ...RECONFIGURATION,
+  },
+  {
+    name: "observer-fetch-counted-for-new-voter",
+    class: "durability",
+    rule: "R94",
+    description: "the leader counts a fetch a new voter sent as an observer, before it had flushed anything",
+    edits: [
+      {
+        file: "raft/fetch-leader.ts",
+        find: "    if (request.fetchOffset <= voterSince(s.log, config.voters, request.replicaId)) {",
+        replace:
+          "    if (request.fetchOffset < 0 && voterSince(s.log, config.voters, request.replicaId) > 0) {",
+      },
+    ],
+    ...RECONFIGURATION,
+  },
+  {
+    name: "add-voter-not-caught-up",
+    class: "protocol",
+    rule: "R101",
+    description: "the leader adds a voter that has not caught up",
+    edits: [
+      {
+        file: "raft/reconfiguration.ts",
+        find: '          : role._tag === "Leader" && !caughtUp(role, voter)',
+        replace: '          : role._tag === "Candidate" && !caughtUp(role, voter)',
+      },
+    ],
+    ...RECONFIGURATION,
+  },
+  {
+    name: "duplicate-voter-added",
+    class: "protocol",
+    rule: "R96",
+    description: "the leader adds a voter whose id is already in the set",
+    edits: [
+      {
+        file: "raft/reconfiguration.ts",
+        find: "      : s.voters.some((v) => v.id === request.voterId)",
+        replace: "      : s.voters.some((v) => v.id === -request.voterId)",
+      },
+    ],
+    ...RECONFIGURATION,
+  },
+  {
+    name: "last-voter-removed",
+    class: "protocol",
+    rule: "R97",
+    description: "the leader removes the last voter of the set",
+    edits: [
+      {
+        file: "raft/reconfiguration.ts",
+        find: "      : remaining.length === 0",
+        replace: "      : remaining.length < 0",
+      },
+    ],
+    ...RECONFIGURATION,
+    cluster: { voters: 1, observers: 1, kraftVersion: 1 },
+  },
+  {
+    name: "removed-leader-never-resigns",
+    class: "liveness",
+    rule: "R98",
+    description: "a leader whose own removal is committed goes on leading",
+    edits: [
+      {
+        file: "raft/step.ts",
+        find: '    if (completed.resign && next.role._tag === "Leader") {',
+        replace: '    if (completed.resign && next.role._tag === "Resigned") {',
+      },
+    ],
+    ...RECONFIGURATION,
+  },
+  {
+    name: "leader-outside-voter-set-ignored",
+    class: "liveness",
+    rule: "R91",
+    description: "a replica follows only leaders its own voter set holds, even with kraft.version 1",
+    edits: [
+      {
+        file: "raft/transitions.ts",
+        find: "  leaderReachable(s, leaderId) || config.kraftVersion === 1;",
+        replace: "  leaderReachable(s, leaderId) || config.kraftVersion === 2;",
+      },
+    ],
+    ...RECONFIGURATION,
+    bounds: { ...RECONFIGURATION.bounds, maxEpoch: 2, maxCrashes: 1 },
   },
 ];

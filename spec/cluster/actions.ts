@@ -166,6 +166,8 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
     }
     // Operators ask leaders only: every other role's refusal is the same NOT_LEADER_OR_FOLLOWER.
     if (state.role._tag === "Leader" && (world.voterChanges ?? 0) < (bounds.maxVoterChanges ?? 0)) {
+      // A member is offered for removal, any other node for an add (the refusals of the rest are the
+      // transcripts' and vectors' to judge: they change no state).
       for (let voter = 1; voter <= world.nodes.length; voter++) {
         const kind = state.voters.some((v) => v.id === voter) ? "remove-voter" : "add-voter";
         actions.push({ kind, node, voter });

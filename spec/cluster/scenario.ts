@@ -13,7 +13,6 @@ import {
   applyInput,
   type ClusterSpec,
   clientAppend,
-  committedStart,
   corrupt,
   crash,
   createSnapshot,
@@ -33,6 +32,7 @@ import {
   requestVoterChange,
   type StepTrace,
   startNode,
+  startWorld,
   type World,
 } from "./world.ts";
 
@@ -193,12 +193,15 @@ const runCommand = (session: Session, command: string): string[] => {
   };
   switch (verb) {
     case "cluster": {
-      const committed = args.includes("start=committed");
-      session.cluster = parseCluster(args.filter((a) => a !== "start=committed" && a !== "start=fresh"));
+      const start = args.find((a) => a.startsWith("start="))?.slice(6) ?? "fresh";
+      if (start !== "fresh" && start !== "committed" && start !== "joined")
+        throw new Error(`start must be fresh, committed or joined, not "${start}"`);
+      const committed = start !== "fresh";
+      session.cluster = parseCluster(args.filter((a) => !a.startsWith("start=")));
       session.groups = null;
       if (committed) {
         // The committed starting point of kraft check --start committed (spec/cluster/world.ts).
-        session.world = committedStart(session.cluster);
+        session.world = startWorld(session.cluster, start);
         return [...session.world.nodes.map((slot, i) => `n${i + 1} ${formatState(slot.state!)}`)];
       }
       return apply(initialWorld(session.cluster));

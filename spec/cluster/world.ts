@@ -386,6 +386,25 @@ const logClaimProblem = (
   }
   if (at !== log.epochs.length)
     return `LogShapeMatchesDisk: node ${id}'s epoch cache names an epoch its records do not hold (R67)`;
+  // R91: the VotersRecords the node counts are those its records hold, and its voter set the newest
+  // (ids compared as sets: the order a record lists them in is not the world's to keep).
+  const ids = (voters: readonly Voter[]): string =>
+    voters
+      .map((v) => v.id)
+      .sort((x, y) => x - y)
+      .join(",");
+  const shown = (sets: readonly VoterSetEntry[]): string =>
+    sets.map((x) => `${x.offset}:${ids(x.voters)}`).join(" ") || "none";
+  const claimedSets = log.voterSets ?? [];
+  const diskSets = logStateOf(entries, startOffset).voterSets ?? [];
+  if (
+    claimedSets.length !== diskSets.length ||
+    claimedSets.some((x, i) => x.offset !== diskSets[i]!.offset || ids(x.voters) !== ids(diskSets[i]!.voters))
+  )
+    return `VoterSetMatchesLog: node ${id} counts voter sets ${shown(claimedSets)}, but its records hold ${shown(diskSets)} (R91)`;
+  const newest = diskSets[diskSets.length - 1];
+  if (newest !== undefined && ids(state.voters) !== ids(newest.voters))
+    return `VoterSetMatchesLog: node ${id} uses voters ${ids(state.voters)}, but the newest VotersRecord in its log names ${ids(newest.voters)} (R91)`;
   if (log.flushedOffset > durable) {
     return `FlushedWithinDisk: node ${id} counts ${log.flushedOffset} records as flushed, but only ${durable} reached the disk (R16)`;
   }
@@ -406,6 +425,8 @@ export const applyEffects = (
   request: RaftMessage | null,
   /** The records of the FetchSnapshot answer being handled (R83), for WriteSnapshotChunk. */
   chunk: readonly Entry[] | null = null,
+  /** The node's bootstrap voter set (R92), which FlushedFetchOffset needs once voter sets change. */
+  bootstrapVoters?: readonly Voter[],
 ): World => {
   const id = nodeIdOf(index);
   let slot = world.nodes[index]!;
@@ -433,6 +454,7 @@ export const applyEffects = (
       state: after,
       request,
       ledBefore,
+      ...(bootstrapVoters === undefined ? {} : { bootstrapVoters }),
     });
     switch (effect._tag) {
       case "Send": {
@@ -638,6 +660,7 @@ export const applyInput = (
     payloadSource(clientValues, fetched),
     request,
     fetched?.message._tag === "FetchSnapshotResponse" ? fetched.payload : null,
+    nodeConfig(cluster, nodeIdOf(index)).voters,
   );
   if (input._tag === "ClientAppend" && result.effects.some((e) => e._tag === "AppendAccepted")) {
     next = { ...next, valuesAppended: next.valuesAppended + 1 };
@@ -702,7 +725,15 @@ export const startNode = (world: World, cluster: ClusterSpec, index: number): Ou
     storage.recovering,
     storage.firstCorrelationId,
   );
-  return applyStart(world, index, result.state, result.effects, storage, result.marks);
+  return applyStart(
+    world,
+    index,
+    result.state,
+    result.effects,
+    storage,
+    result.marks,
+    nodeConfig(cluster, nodeIdOf(index)).voters,
+  );
 };
 
 /** What node `index`'s storage holds for a process start, and where its request ids start. */
@@ -743,8 +774,9 @@ export const applyStart = (
   effects: readonly RaftEffect[],
   storage: StartStorage,
   marks: readonly Mark[] = [],
+  bootstrapVoters?: readonly Voter[],
 ): Outcome => ({
-  world: applyEffects(world, index, null, state, effects, () => 0, null),
+  world: applyEffects(world, index, null, state, effects, () => 0, null, null, bootstrapVoters),
   steps: [
     {
       node: nodeIdOf(index),
@@ -1120,3 +1152,36 @@ export const committedStart = (cluster: ClusterSpec): World => {
     throw new Error("the committed start could not be built");
   return world;
 };
+
+/**
+ * Where voter changes start (R96, R101): node 1 leads epoch 1, one client value is committed on every
+ * node, and every observer follows node 1 and has caught up — what `kraft format
+ * --no-initial-controllers` and a start bring a new controller to before an operator adds it. The
+ * voters and observers have fetched again and wait at node 1 for news.
+ */
+export const joinedStart = (cluster: ClusterSpec): World => {
+  let world = settleAll(fireTimer(initialWorld(cluster).world, cluster, 0, "election").world, cluster);
+  for (let index = cluster.voters; index < world.nodes.length; index++) {
+    if (world.nodes[index]!.state?.timers.includes("retryBackoff"))
+      world = settleAll(fireTimer(world, cluster, index, "retryBackoff").world, cluster);
+  }
+  world = settleAll(clientAppend(world, cluster, 0).world, cluster);
+  const leader = world.nodes[0]!.state;
+  if (
+    leader?.role._tag !== "Leader" ||
+    world.committed.length < 2 ||
+    world.nodes.some((slot) => slot.state?.role._tag !== (slot === world.nodes[0] ? "Leader" : "Follower"))
+  )
+    throw new Error("the joined start could not be built");
+  return world;
+};
+
+/** The starting points of a run: a fresh cluster, a committed value, or observers caught up. */
+export type StartPoint = "fresh" | "committed" | "joined";
+
+export const startWorld = (cluster: ClusterSpec, start: StartPoint): World =>
+  start === "committed"
+    ? committedStart(cluster)
+    : start === "joined"
+      ? joinedStart(cluster)
+      : initialWorld(cluster).world;

@@ -2,10 +2,42 @@
 // when it holds, or a sentence saying what is wrong. The checker, the property tests and the
 // scenario runner all use these; the world itself records the step properties it saw broken.
 
-import { entryEpoch, type NodeSlot, nodeIdOf, type World } from "../cluster/world.ts";
+import {
+  entryEpoch,
+  entryValue,
+  isVotersValue,
+  type NodeSlot,
+  nodeIdOf,
+  votersOfValue,
+  type World,
+} from "../cluster/world.ts";
 import { majority } from "../raft/primitives.ts";
 
-const voterSlots = (world: World, voters: number): readonly NodeSlot[] => world.nodes.slice(0, voters);
+/**
+ * R91, R94: the voter sets that can elect a leader or commit records: the newest one committed (the
+ * bootstrap set, nodes 1..voters, until a VotersRecord is) and each running leader's own.
+ */
+const voterSetsInPlay = (world: World, voters: number): readonly (readonly number[])[] => {
+  let committedSet: readonly number[] | null = null;
+  for (let offset = world.committed.length - 1; offset >= 0 && committedSet === null; offset--) {
+    const value = entryValue(world.committed[offset]!);
+    if (isVotersValue(value)) committedSet = votersOfValue(value).map((v) => v.id);
+  }
+  const sets: (readonly number[])[] = [committedSet ?? Array.from({ length: voters }, (_, i) => nodeIdOf(i))];
+  for (const slot of world.nodes) {
+    const state = slot.state;
+    if (state === null || state.role._tag !== "Leader") continue;
+    const ids = state.voters.map((v) => v.id);
+    if (!sets.some((set) => set.length === ids.length && set.every((id, i) => id === ids[i]))) sets.push(ids);
+  }
+  return sets;
+};
+
+/** How many holders of a record set V needs so that every majority of V includes one (R6). */
+const intersectingEveryMajority = (size: number): number => size - majority(size) + 1;
+
+const slotsOf = (world: World, ids: readonly number[]): NodeSlot[] =>
+  ids.map((id) => world.nodes[id - 1]).filter((slot): slot is NodeSlot => slot !== undefined);
 
 /** Transition properties the world saw broken somewhere in this history. */
 export const historyIsClean = (world: World): string | null => world.broken;
@@ -81,19 +113,21 @@ const holds = (slot: NodeSlot, offset: number, committed: number): boolean => {
 };
 
 /**
- * CommittedDurability (R16, R135, R145): every committed record is on the disks of a majority of
- * voters (as the world wrote them), so no crash of a minority can lose it. A record a disk corruption
- * cut still counts for that voter: the fault took it, and R146 keeps the voter from acting as if it
- * never had it.
+ * CommittedDurability (R16, R135, R145): every committed record is on the disks of enough voters
+ * (as the world wrote them) that every majority of a voter set in play includes one — for an odd set,
+ * a majority — so no crash of a minority can lose it. A record a disk corruption cut still counts for
+ * that voter: the fault took it, and R146 keeps the voter from acting as if it never had it.
  */
 export const committedDurability = (world: World, voters: number): string | null => {
-  const needed = majority(voters);
-  const slots = voterSlots(world, voters);
-  for (let offset = 0; offset < world.committed.length; offset++) {
-    let holders = 0;
-    for (const slot of slots) if (holds(slot, offset, world.committed[offset]!)) holders++;
-    if (holders < needed) {
-      return `CommittedDurability: committed offset ${offset} is durable on ${holders} of ${voters} voters, fewer than a majority`;
+  for (const set of voterSetsInPlay(world, voters)) {
+    const needed = intersectingEveryMajority(set.length);
+    const slots = slotsOf(world, set);
+    for (let offset = 0; offset < world.committed.length; offset++) {
+      let holders = 0;
+      for (const slot of slots) if (holds(slot, offset, world.committed[offset]!)) holders++;
+      if (holders < needed) {
+        return `CommittedDurability: committed offset ${offset} is durable on ${holders} of ${set.length} voters (${set.join(",")}), fewer than ${needed === majority(set.length) ? "a majority" : `the ${needed} every majority must include`}`;
+      }
     }
   }
   return null;
@@ -103,16 +137,49 @@ export const committedDurability = (world: World, voters: number): string | null
  * MajorityReachedHighWatermark (R134): a running leader's high watermark is reached by the disks of
  * a majority of voters (records a corruption cut count as in CommittedDurability).
  */
-export const majorityReachedHighWatermark = (world: World, voters: number): string | null => {
+export const majorityReachedHighWatermark = (world: World, _voters: number): string | null => {
   for (let index = 0; index < world.nodes.length; index++) {
     const state = world.nodes[index]!.state;
     if (state === null || state.role._tag !== "Leader" || state.role.highWatermark < 0) continue;
     const hw = state.role.highWatermark;
-    const reached = voterSlots(world, voters).filter(
+    // R94: the leader's own voter set; a set it just grew may not yet hold its high watermark on a
+    // majority, but every majority of it must include a holder.
+    const set = state.voters.map((v) => v.id);
+    const reached = slotsOf(world, set).filter(
       (slot) => slot.durable >= hw || (slot.lostFrom >= 0 && slot.lostFrom + slot.lost.length >= hw),
     ).length;
-    if (reached < majority(voters)) {
-      return `MajorityReachedHighWatermark: leader ${nodeIdOf(index)} has high watermark ${hw} but only ${reached} voters hold that much durably`;
+    if (reached < intersectingEveryMajority(set.length)) {
+      return `MajorityReachedHighWatermark: leader ${nodeIdOf(index)} has high watermark ${hw} but only ${reached} of its ${set.length} voters hold that much durably`;
+    }
+  }
+  return null;
+};
+
+/**
+ * VoterChangesOneAtATime (R93, R145): in every log, consecutive voter sets (the bootstrap set first)
+ * differ by one voter at most, and no leader epoch has more than one VotersRecord beyond what was
+ * ever committed.
+ */
+export const voterChangesOneAtATime = (world: World, voters: number): string | null => {
+  const bootstrap = Array.from({ length: voters }, (_, i) => nodeIdOf(i));
+  for (let index = 0; index < world.nodes.length; index++) {
+    const entries = world.nodes[index]!.entries;
+    let previous: readonly number[] = bootstrap;
+    const uncommittedIn = new Set<number>();
+    for (let offset = 0; offset < entries.length; offset++) {
+      const value = entryValue(entries[offset]!);
+      if (!isVotersValue(value)) continue;
+      const set = votersOfValue(value).map((v) => v.id);
+      const changed =
+        set.filter((id) => !previous.includes(id)).length + previous.filter((id) => !set.includes(id)).length;
+      if (changed > 1)
+        return `VoterChangesOneAtATime: node ${nodeIdOf(index)}'s log goes from voters ${previous.join(",")} to ${set.join(",")} at offset ${offset} (R93)`;
+      previous = set;
+      if (offset < world.committed.length) continue;
+      const epoch = entryEpoch(entries[offset]!);
+      if (uncommittedIn.has(epoch))
+        return `VoterChangesOneAtATime: node ${nodeIdOf(index)}'s log holds two uncommitted voter changes of epoch ${epoch}, the second at offset ${offset} (R93, R145)`;
+      uncommittedIn.add(epoch);
     }
   }
   return null;
@@ -146,6 +213,7 @@ export const CLUSTER_INVARIANTS: readonly ClusterInvariant[] = [
   { name: "CommittedDurability", rules: "R16 R135 R145", check: committedDurability },
   { name: "MajorityReachedHighWatermark", rules: "R134", check: majorityReachedHighWatermark },
   { name: "MonotonicEpoch", rules: "R134", check: epochIsPersisted },
+  { name: "VoterChangesOneAtATime", rules: "R93 R145", check: voterChangesOneAtATime },
 ];
 
 /** The first property the world breaks, or null. */

@@ -27,8 +27,15 @@ export const stableLeader = (world: World, voters: number): string | null => {
   const leader = currentLeader(world);
   if (leader === null) return "no node leads";
   const { index, state } = leader;
-  for (let v = 0; v < voters; v++) {
-    if (v === index) continue;
+  // R98: a leader its own voter set no longer holds is on its way out, not a stable leader.
+  if (state.voters.length > 0 && !state.voters.some((v) => v.id === nodeIdOf(index)))
+    return `leader ${nodeIdOf(index)} is not in its own voter set`;
+  // R91: the voters are the leader's set (with static voters, nodes 1..voters).
+  const ids =
+    state.voters.length > 0 ? state.voters.map((v) => v.id) : Array.from({ length: voters }, (_, i) => i + 1);
+  for (const id of ids) {
+    const v = id - 1;
+    if (v === index || world.nodes[v] === undefined) continue;
     const other = world.nodes[v]!.state;
     if (other === null) return `voter ${nodeIdOf(v)} is down`;
     if (

@@ -1,8 +1,9 @@
 // Properties of single steps: what a node may emit and how its state may move. The cluster world
 // checks them on every effect it carries out; the runtime can assert the same on its own steps.
 import type { RaftEffect } from "../raft/io.ts";
+import { voterSince } from "../raft/log.ts";
 import type { RaftMessage } from "../raft/messages.ts";
-import { replicaKeyMatches } from "../raft/primitives.ts";
+import { replicaKeyMatches, type Voter } from "../raft/primitives.ts";
 import type { ElectionState, NodeState } from "../raft/state.ts";
 
 /** The epoch a message reports for its sender. */
@@ -46,6 +47,8 @@ export interface EffectContext {
    * it and then resigns (R98) still committed as the leader.
    */
   readonly ledBefore?: boolean;
+  /** The bootstrap voter set of the node's configuration (R92; absent: its current set). */
+  readonly bootstrapVoters?: readonly Voter[];
 }
 
 /**
@@ -87,7 +90,13 @@ export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | nu
           return `PersistBeforeSend: node ${ctx.id} granted its vote in epoch ${message.leaderEpoch} to ${candidate.id} before quorum-state recorded it (R14, R51)`;
         }
       }
-      if (message._tag === "FetchRequest" && ctx.state.voters.some((v) => v.id === ctx.id)) {
+      // R16, R94: judged as a leader counts it: a voter's fetch beyond the VotersRecord that made it one
+      // (before that record it fetched as an observer, and no leader counts those offsets).
+      if (
+        message._tag === "FetchRequest" &&
+        ctx.state.voters.some((v) => v.id === ctx.id) &&
+        message.fetchOffset > voterSince(ctx.state.log, ctx.bootstrapVoters ?? ctx.state.voters, ctx.id)
+      ) {
         if (message.fetchOffset > ctx.durable) {
           return `FlushedFetchOffset: voter ${ctx.id} fetched from offset ${message.fetchOffset} but only ${ctx.durable} records are on its disk (R16)`;
         }

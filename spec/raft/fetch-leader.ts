@@ -9,7 +9,7 @@ import {
   recordVoterFetch,
   updateHighWatermark,
 } from "./leader.ts";
-import { earliestSnapshot, endOffsetForEpoch, latestSnapshot, readBatches } from "./log.ts";
+import { earliestSnapshot, endOffsetForEpoch, latestSnapshot, readBatches, voterSince } from "./log.ts";
 import type {
   DescribeQuorumRequest,
   DescribeQuorumResponse,
@@ -103,6 +103,13 @@ const recordReplicaFetch = (
     ...(request.replicaDirectoryId === undefined ? {} : { directoryId: request.replicaDirectoryId }),
   });
   if (request.replicaId >= 0 && findVoter(s.voters, key) !== undefined) {
+    // R16, R94: a fetch from no further than the VotersRecord that made this replica a voter was sent
+    // before it knew, as an observer that does not flush: its offset is not durable and counts for
+    // nothing but check quorum.
+    if (request.fetchOffset <= voterSince(s.log, config.voters, request.replicaId)) {
+      mark(out, "R94:fetch-sent-as-observer-not-counted");
+      return recordVoterFetch(s, config, out, request.replicaId);
+    }
     const voterStates = role.voterStates.map((v) =>
       v.id === request.replicaId ? progressAfterFetch(v, request, s.log.endOffset, nowMs) : v,
     );

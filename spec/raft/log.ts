@@ -26,6 +26,22 @@ export const latestVoterSetOffset = (log: LogState): number => {
   return sets === undefined || sets.length === 0 ? -1 : sets[sets.length - 1]!.offset;
 };
 
+/**
+ * R16, R94: the offset of the VotersRecord from which replica `id` has been a voter without a break,
+ * or -1 when it already was one in the bootstrap set (or the oldest set this log still knows). A
+ * replica learns it is a voter only by appending that record: what it fetched before, it fetched as
+ * an observer, which does not flush.
+ */
+export const voterSince = (log: LogState, bootstrap: readonly Voter[], id: number): number => {
+  const sets = voterSetsOf(log);
+  let since = -1;
+  for (let k = sets.length - 1; k >= 0; k--) {
+    if (!sets[k]!.voters.some((v) => v.id === id)) return since;
+    since = sets[k]!.offset;
+  }
+  return bootstrap.some((v) => v.id === id) || sets.length === 0 ? -1 : since;
+};
+
 /** R77: the log's snapshots, oldest first. */
 export const snapshotsOf = (log: LogState): readonly SnapshotInfo[] => log.snapshots ?? NO_SNAPSHOTS;
 

@@ -2,7 +2,7 @@
 // the leader's bookkeeping when the voter set in its log changes (R94). The follower's side (a
 // VotersRecord is in force as soon as it is in the log, and reverts on truncation, R91) is in
 // log.ts and fetch-follower.ts.
-import { mark } from "../marks.ts";
+import { type Mark, mark } from "../marks.ts";
 import { completeParkedFetches } from "./leader.ts";
 import { appendVotersRecord, currentVoters, latestVoterSetOffset } from "./log.ts";
 import type {
@@ -25,16 +25,22 @@ const answer = (api: VoterChangeApi, errorCode: ErrorCode, errorMessage: string 
     ? ({ _tag: "AddRaftVoterResponse", errorCode, errorMessage } satisfies AddRaftVoterResponse)
     : ({ _tag: "RemoveRaftVoterResponse", errorCode, errorMessage } satisfies RemoveRaftVoterResponse);
 
+interface Refusal {
+  readonly errorCode: ErrorCode;
+  readonly message: string;
+  /** Absent for a defensive branch no input reaches (it says why). */
+  readonly mark?: Mark;
+}
+
 const refuse = (
   out: Out,
   api: VoterChangeApi,
   to: number,
   correlationId: number | undefined,
-  errorCode: ErrorCode,
-  errorMessage: string,
+  refusal: Refusal,
 ): void => {
-  mark(out, `R93:${api === "AddRaftVoter" ? "add" : "remove"}-voter-refused-${errorCode}`);
-  respond(out, to, answer(api, errorCode, errorMessage), correlationId);
+  if (refusal.mark !== undefined) mark(out, refusal.mark);
+  respond(out, to, answer(api, refusal.errorCode, refusal.message), correlationId);
 };
 
 /**
@@ -42,34 +48,41 @@ const refuse = (
  * leads, kraft.version 1, and the one-change-at-a-time rule: no change pending, a high watermark
  * (its LeaderChange committed, so earlier leaders are fenced), and the newest voter set committed.
  */
-const commonRefusal = (
-  s: NodeState,
-  config: RaftConfig,
-  clusterId: string | null,
-): { readonly errorCode: ErrorCode; readonly message: string } | undefined => {
+const commonRefusal = (s: NodeState, config: RaftConfig, clusterId: string | null): Refusal | undefined => {
   if (clusterId !== null && clusterId !== config.clusterId)
     return {
       errorCode: "INCONSISTENT_CLUSTER_ID",
       message: `this quorum's cluster id is ${config.clusterId}`,
+      mark: "R93:voter-change-foreign-cluster",
     };
   const role = s.role;
   if (role._tag !== "Leader" || s.shuttingDown)
-    return { errorCode: "NOT_LEADER_OR_FOLLOWER", message: "this node does not lead the quorum" };
+    return {
+      errorCode: "NOT_LEADER_OR_FOLLOWER",
+      message: "this node does not lead the quorum",
+      mark: "R93:voter-change-to-non-leader",
+    };
   if (role.pendingVoterChange !== undefined)
     return {
       errorCode: "REQUEST_TIMED_OUT",
       message: "the leader is still committing an earlier voter change",
+      mark: "R93:voter-change-while-pending",
     };
   if (role.highWatermark < 0)
     return {
       errorCode: "REQUEST_TIMED_OUT",
       message: "the leader has not yet committed a record of its epoch",
+      mark: "R93:voter-change-before-first-commit",
     };
   if ((config.kraftVersion ?? 0) < 1)
     return {
       errorCode: "UNSUPPORTED_VERSION",
       message: "kraft.version is 0: the voter set is static (controller.quorum.voters)",
+      mark: "R93:voter-change-static-quorum",
     };
+  // Defensive, no mark: a leader's high watermark covers a record of its own epoch, so a VotersRecord
+  // of an earlier leader is committed by then, and its own is pending until committed. Kafka needs
+  // the check for UpdateRaftVoter, which is answered before its record commits.
   if (latestVoterSetOffset(s.log) >= role.highWatermark)
     return { errorCode: "REQUEST_TIMED_OUT", message: "the newest voter set is not committed yet" };
   return undefined;
@@ -99,48 +112,37 @@ export const handleAddRaftVoterRequest = (
   correlationId: number | undefined,
 ): NodeState => {
   const api = "AddRaftVoter";
-  const common = commonRefusal(s, config, request.clusterId);
-  if (common !== undefined) {
-    refuse(out, api, from, correlationId, common.errorCode, common.message);
-    return s;
-  }
-  const role = s.role as Leader;
-  if (request.voterDirectoryId === ZERO_UUID) {
-    refuse(out, api, from, correlationId, "INVALID_REQUEST", "the new voter must have a directory id");
-    return s;
-  }
-  if (s.voters.some((v) => v.id === request.voterId)) {
-    refuse(
-      out,
-      api,
-      from,
-      correlationId,
-      "DUPLICATE_VOTER",
-      `voter ${request.voterId} is already in the voter set`,
-    );
-    return s;
-  }
-  if (request.listeners.length === 0) {
-    refuse(
-      out,
-      api,
-      from,
-      correlationId,
-      "INVALID_REQUEST",
-      "the new voter has no listener for the leader to name",
-    );
-    return s;
-  }
+  const role = s.role;
   const voter: Voter = { id: request.voterId, directoryId: request.voterDirectoryId };
-  if (!caughtUp(role, voter)) {
-    refuse(
-      out,
-      api,
-      from,
-      correlationId,
-      "REQUEST_TIMED_OUT",
-      `replica ${voter.id} has not caught up with the leader; start it as an observer and retry`,
-    );
+  const refusal: Refusal | undefined =
+    commonRefusal(s, config, request.clusterId) ??
+    (request.voterDirectoryId === ZERO_UUID
+      ? {
+          errorCode: "INVALID_REQUEST",
+          message: "the new voter must have a directory id",
+          mark: "R96:add-voter-without-directory-id",
+        }
+      : s.voters.some((v) => v.id === request.voterId)
+        ? {
+            errorCode: "DUPLICATE_VOTER",
+            message: `voter ${request.voterId} is already in the voter set`,
+            mark: "R96:add-voter-duplicate",
+          }
+        : request.listeners.length === 0
+          ? {
+              errorCode: "INVALID_REQUEST",
+              message: "the new voter has no listener for the leader to name",
+              mark: "R96:add-voter-without-listener",
+            }
+          : role._tag === "Leader" && !caughtUp(role, voter)
+            ? {
+                errorCode: "REQUEST_TIMED_OUT",
+                message: `replica ${voter.id} has not caught up with the leader; start it as an observer and retry`,
+                mark: "R101:add-voter-not-caught-up",
+              }
+            : undefined);
+  if (refusal !== undefined) {
+    refuse(out, api, from, correlationId, refusal);
     return s;
   }
   mark(out, "R96:voter-added");
@@ -161,25 +163,26 @@ export const handleRemoveRaftVoterRequest = (
   correlationId: number | undefined,
 ): NodeState => {
   const api = "RemoveRaftVoter";
-  const common = commonRefusal(s, config, request.clusterId);
-  if (common !== undefined) {
-    refuse(out, api, from, correlationId, common.errorCode, common.message);
-    return s;
-  }
   const remaining = s.voters.filter(
     (v) => !(v.id === request.voterId && v.directoryId === request.voterDirectoryId),
   );
-  if (remaining.length === s.voters.length || remaining.length === 0) {
-    refuse(
-      out,
-      api,
-      from,
-      correlationId,
-      "VOTER_NOT_FOUND",
-      remaining.length === 0
-        ? "the last voter cannot be removed"
-        : `no voter ${request.voterId} with directory id ${request.voterDirectoryId}`,
-    );
+  const refusal: Refusal | undefined =
+    commonRefusal(s, config, request.clusterId) ??
+    (remaining.length === s.voters.length
+      ? {
+          errorCode: "VOTER_NOT_FOUND",
+          message: `no voter ${request.voterId} with directory id ${request.voterDirectoryId}`,
+          mark: "R97:remove-voter-not-found",
+        }
+      : remaining.length === 0
+        ? {
+            errorCode: "VOTER_NOT_FOUND",
+            message: "the last voter cannot be removed",
+            mark: "R97:remove-last-voter",
+          }
+        : undefined);
+  if (refusal !== undefined) {
+    refuse(out, api, from, correlationId, refusal);
     return s;
   }
   mark(out, request.voterId === s.nodeId ? "R98:leader-removes-itself" : "R97:voter-removed");
@@ -229,19 +232,21 @@ const blankProgress = (v: Voter): ReplicaProgress => ({
 });
 
 /**
- * R94: the leader's replica bookkeeping follows its voter set: a new voter keeps the progress it
- * had as an observer, a removed one becomes an observer (its fetches are still served); check
+ * R94: the leader's replica bookkeeping follows its voter set: a new voter starts with no offset
+ * counted (its fetches as an observer were not flushed), a removed one becomes an observer (its fetches are still served); check
  * quorum and BeginQuorumEpoch cover exactly the other voters of the new set.
  */
 export const applyLeaderVoterSet = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
   if (role._tag !== "Leader") return s;
-  const voterStates = s.voters.map(
-    (v) =>
-      role.voterStates.find((p) => p.id === v.id) ??
-      role.observerStates.find((p) => p.id === v.id) ??
-      blankProgress(v),
-  );
+  // A new voter's offset as an observer is not durable (observers do not flush, R16): it counts
+  // only once it fetches as a voter.
+  const voterStates = s.voters.map((v) => {
+    const known = role.voterStates.find((p) => p.id === v.id);
+    if (known !== undefined) return known;
+    const observed = role.observerStates.find((p) => p.id === v.id);
+    return observed === undefined ? blankProgress(v) : { ...observed, endOffset: -1, acknowledged: false };
+  });
   const observerStates = [
     ...role.observerStates.filter((p) => !s.voters.some((v) => v.id === p.id)),
     ...role.voterStates.filter((p) => p.id !== s.nodeId && !s.voters.some((v) => v.id === p.id)),

@@ -202,7 +202,7 @@ export const maybeTransition = (
 ): NodeState => {
   if (epoch > s.epoch) {
     const timer: TimerMode = freshTimerOnLeave(s) ? "fresh" : "keep";
-    if (leaderId >= 0 && leaderReachable(s, leaderId)) {
+    if (leaderId >= 0 && namedLeaderReachable(s, config, leaderId)) {
       mark(out, "R41:newer-epoch-follows-leader");
       return enterFollower(s, config, out, epoch, leaderId, undefined);
     }
@@ -210,7 +210,7 @@ export const maybeTransition = (
     return enterUnattached(s, config, out, epoch, leaderId >= 0 ? leaderId : NO_ID, undefined, timer);
   }
   if (epoch === s.epoch && leaderId >= 0 && leaderId !== s.nodeId) {
-    if (!knowsLeaderEndpoints(s) && leaderReachable(s, leaderId)) {
+    if (!knowsLeaderEndpoints(s) && namedLeaderReachable(s, config, leaderId)) {
       mark(out, "R41:same-epoch-learns-leader");
       return enterFollower(s, config, out, epoch, leaderId, castVote(s));
     }
@@ -243,6 +243,16 @@ const knowsLeaderEndpoints = (s: NodeState): boolean => {
  */
 export const leaderReachable = (s: NodeState, leaderId: number): boolean =>
   s.voters.some((v) => v.id === leaderId);
+
+/**
+ * R41, R60: a leader named by a message can be followed when its endpoints are known. With
+ * kraft.version 1 the messages that name a leader carry its endpoints (BeginQuorumEpoch's
+ * LeaderEndpoints, the answers' NodeEndpoints), so a replica follows a leader its own voter set does
+ * not hold — say, one whose uncommitted VotersRecord removed that leader, which only fetching from it
+ * can truncate away (R91).
+ */
+export const namedLeaderReachable = (s: NodeState, config: RaftConfig, leaderId: number): boolean =>
+  leaderReachable(s, leaderId) || config.kraftVersion === 1;
 
 /**
  * R31: Unattached entered from Leader, Follower or a rejected Prospective draws a fresh timeout; from

@@ -23,7 +23,7 @@ import {
   enterLeader,
   enterUnattached,
   freshTimerOnLeave,
-  leaderReachable,
+  namedLeaderReachable,
 } from "./transitions.ts";
 
 // ---- sending (R45) -----------------------------------------------------------------------------
@@ -96,7 +96,7 @@ export const endProspective = (
   role: Prospective,
   timer: "fresh" | "keep",
 ): NodeState => {
-  if (role.leaderId >= 0 && leaderReachable(s, role.leaderId)) {
+  if (role.leaderId >= 0 && namedLeaderReachable(s, config, role.leaderId)) {
     mark(out, "R24:prospective-back-to-leader");
     return enterFollower(s, config, out, s.epoch, role.leaderId, role.votedKey);
   }

@@ -17,12 +17,12 @@ import {
 import { formatState } from "../../spec/cluster/format.ts";
 import {
   type ClusterSpec,
-  committedStart,
   entryValue,
   formatEntry,
-  initialWorld,
   isClientValue,
   type Outcome,
+  type StartPoint,
+  startWorld,
   type World,
 } from "../../spec/cluster/world.ts";
 import { CLUSTER_INVARIANTS } from "../../spec/invariants/cluster.ts";
@@ -34,6 +34,7 @@ import {
   writesCommitted,
 } from "../../spec/invariants/liveness.ts";
 import type { NodeState } from "../../spec/raft/state.ts";
+import { decodeGeneric, encodeGeneric } from "./generic-codec.ts";
 import type { Always, Eventually, FairStep, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical, encodeWith, identityPermutation } from "./raft-codec.ts";
 import type { WordWriter } from "./words.ts";
@@ -49,7 +50,7 @@ export interface RaftModelOptions {
    * Where runs start: a freshly formatted cluster, or one where node 1 leads and has just committed a
    * value on node 2 (spec/cluster/world.ts, committedStart).
    */
-  readonly start?: "fresh" | "committed";
+  readonly start?: StartPoint;
 }
 
 /** Transition events a `sometimes` property can wait for. */
@@ -113,6 +114,7 @@ const STEP_PROPERTIES: readonly { readonly name: string; readonly rules: string 
   { name: "CommittedPrefixAgreement", rules: "R145" },
   { name: "NoIllegalState", rules: "R42 R66 R136" },
   { name: "LogShapeMatchesDisk", rules: "R3 R67" },
+  { name: "VoterSetMatchesLog", rules: "R91" },
   { name: "FlushedWithinDisk", rules: "R16" },
   { name: "AppendAtLogEnd", rules: "R66 R67" },
   { name: "AcceptedOnlyByLeader", rules: "R87" },
@@ -157,7 +159,8 @@ export const raftEventually = (cluster: ClusterSpec): readonly Eventually<World>
       goal: caughtUp,
     },
   ];
-  if (!cluster.checkQuorum || voters < 2) return healed;
+  // With voter sets that change, "a majority of the voters" is not nodes 1..voters: not judged yet.
+  if (!cluster.checkQuorum || voters < 2 || cluster.kraftVersion === 1) return healed;
   return [
     ...healed,
     {
@@ -326,7 +329,9 @@ const fairStepOf = (
 
 export const raftModel = (options: RaftModelOptions): Model<World> => {
   const { cluster, bounds } = options;
-  const symmetry = options.symmetry && cluster.observers === 0;
+  // Voter sets that change (kraft.version 1) are laid out by the generic codec, without symmetry.
+  const generic = cluster.kraftVersion === 1;
+  const symmetry = options.symmetry && cluster.observers === 0 && !generic;
   const skipSelfLoops = options.skipSelfLoops ?? true;
   // The engine asks for the action count and then takes actions of the same state in turn.
   let cachedWorld: World | undefined;
@@ -341,9 +346,7 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
   const model: Model<World> = {
     name: "raft",
     properties: [...raftProperties(cluster.voters), ...raftEventually(cluster)],
-    initialStates: () => [
-      options.start === "committed" ? committedStart(cluster) : initialWorld(cluster).world,
-    ],
+    initialStates: () => [startWorld(cluster, options.start ?? "fresh")],
     actionCount: (world) => actionsOf(world).length,
     step: (world, index) => {
       const action = actionsOf(world)[index];
@@ -353,8 +356,10 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
         return null;
       return { state: outcome.world, events: eventsOf(world, outcome) };
     },
-    encode: (world: World, writer: WordWriter) => encodeCanonical(writer, world, cluster, symmetry),
-    decode: (words, start, end) => decodeWorld(words, start, end, cluster),
+    encode: (world: World, writer: WordWriter) =>
+      generic ? encodeGeneric(writer, world) : encodeCanonical(writer, world, cluster, symmetry),
+    decode: (words, start, end) =>
+      generic ? decodeGeneric(words, start, end) : decodeWorld(words, start, end, cluster),
     describeAction: (world, index) => {
       const action = actionsOf(world)[index];
       return action === undefined ? `action ${index}` : describeAction(world, action);
@@ -390,7 +395,8 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
         return taken === null ? null : fairStepOf(timed.state, taken, explain);
       },
       encode: (timed, writer) => {
-        encodeWith(writer, timed.state, cluster, identityPermutation(timed.state.nodes.length));
+        if (generic) encodeGeneric(writer, timed.state);
+        else encodeWith(writer, timed.state, cluster, identityPermutation(timed.state.nodes.length));
         writer.push(timed.timers.length);
         for (const t of timed.timers) {
           writer.push(t.key);

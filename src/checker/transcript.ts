@@ -4,12 +4,12 @@
 // dropped into spec/scenarios/ as a regression test (`npm run scenarios:rewrite` once it is fixed).
 
 import { parseTranscript, renderTranscript, runTranscript } from "../../spec/cluster/scenario.ts";
-import type { ClusterSpec } from "../../spec/cluster/world.ts";
+import type { ClusterSpec, StartPoint } from "../../spec/cluster/world.ts";
 import type { SearchResult } from "./engine.ts";
 
 export interface TranscriptSetup {
   readonly cluster: ClusterSpec;
-  readonly start: "fresh" | "committed";
+  readonly start: StartPoint;
   /** The command line that found it, for the header. */
   readonly commandLine: string;
   readonly rules: string;
@@ -33,7 +33,7 @@ export const counterexampleTranscript = (
     `# Found by: ${setup.commandLine}`,
     "# Kept in spec/scenarios/, it fails until the bug is fixed; then `npm run scenarios:rewrite`.",
     `# Rules: ${setup.rules.split(/\s+/).join(", ")}`,
-    `> cluster voters=${cluster.voters} observers=${cluster.observers} prevote=${cluster.preVote ? "on" : "off"} checkquorum=${cluster.checkQuorum ? "on" : "off"}${setup.start === "committed" ? " start=committed" : ""}`,
+    `> cluster voters=${cluster.voters} observers=${cluster.observers} prevote=${cluster.preVote ? "on" : "off"} checkquorum=${cluster.checkQuorum ? "on" : "off"}${cluster.snapshotChunk === undefined ? "" : ` chunk=${cluster.snapshotChunk}`}${cluster.kraftVersion === 1 ? " kraft=1" : ""}${setup.start === "fresh" ? "" : ` start=${setup.start}`}`,
   ];
   let fairStarted = false;
   for (const step of trace.slice(1)) {

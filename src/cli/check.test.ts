@@ -98,7 +98,7 @@ describe("kraft check", () => {
       /--start applies to the raft model only/,
     );
     expect(() => parseFlags(CHECK_FLAGS, ["--start", "middle"])).toThrow(
-      /--start must be one of fresh, committed, not "middle"/,
+      /--start must be one of fresh, committed, joined, not "middle"/,
     );
   });
 

@@ -5,7 +5,7 @@ import { dirname, resolve } from "node:path";
 import type { Bounds } from "../../spec/cluster/actions.ts";
 import { DEFAULT_META_BOUNDS, type MetaBounds } from "../../spec/cluster/metadata-actions.ts";
 import { DEFAULT_METADATA_CLUSTER, type MetadataClusterSpec } from "../../spec/cluster/metadata-world.ts";
-import { type ClusterSpec, DEFAULT_CLUSTER } from "../../spec/cluster/world.ts";
+import { type ClusterSpec, DEFAULT_CLUSTER, type StartPoint } from "../../spec/cluster/world.ts";
 import { DEFAULT_LIVENESS_BOUND_MS, type Progress, type SearchResult, search } from "../checker/engine.ts";
 import { metadataModel } from "../checker/metadata-model.ts";
 import type { Model } from "../checker/model.ts";
@@ -106,10 +106,10 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     kind: "choice",
     name: "start",
     scope: "raft",
-    choices: ["fresh", "committed"],
+    choices: ["fresh", "committed", "joined"],
     default: "fresh",
     description:
-      "raft model: runs start from a freshly formatted cluster, or from one where node 1 leads and has just committed a value on node 2",
+      "raft model: runs start from a freshly formatted cluster, from one where node 1 leads and has just committed a value on node 2, or (joined) from one where the value is on every node and every observer follows node 1, caught up",
   },
   {
     kind: "integer",
@@ -133,6 +133,16 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     default: false,
     description:
       "nodes snapshot (the raft model at the high watermark, the metadata model its committed image) and move their log start to it; lagging replicas download snapshots and load them (R77-R84, R131)",
+  },
+  {
+    kind: "integer",
+    name: "voter-changes",
+    scope: "raft",
+    min: 0,
+    max: 10,
+    default: 0,
+    description:
+      "raft model: kraft.version 1, and operators ask leaders this many times to add a node to the voter set or remove one (R89-R98; add observers to have a node to add)",
   },
   {
     kind: "integer",
@@ -332,7 +342,7 @@ export interface CheckConfig {
   readonly cluster: ClusterSpec;
   readonly bounds: Bounds;
   readonly symmetry: boolean;
-  readonly start: "fresh" | "committed";
+  readonly start: StartPoint;
 }
 
 export const checkConfigFrom = (values: FlagValues): CheckConfig => {
@@ -347,6 +357,7 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       checkQuorum: values["check-quorum"] as boolean,
       // R82: one record per FetchSnapshot answer, so that downloads come in parts that can be lost.
       ...(values["snapshots"] === true ? { snapshotChunk: 1 } : {}),
+      ...((values["voter-changes"] as number) > 0 ? { kraftVersion: 1 as const } : {}),
     },
     bounds: {
       maxEpoch: (values["max-epoch"] as number | undefined) ?? 1,
@@ -359,9 +370,12 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       loss: values["loss"] as boolean,
       network: values["network"] as "unordered" | "ordered",
       ...(values["snapshots"] === true ? { snapshots: true } : {}),
+      ...((values["voter-changes"] as number) > 0
+        ? { maxVoterChanges: values["voter-changes"] as number }
+        : {}),
     },
     symmetry: values["symmetry"] as boolean,
-    start: values["start"] as "fresh" | "committed",
+    start: values["start"] as StartPoint,
   };
 };
 
@@ -445,11 +459,17 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
       : []),
     `${bounds.network}${bounds.loss ? " lossy" : ""} network`,
     ...(config.start === "committed" ? ["starting from a committed value"] : []),
+    ...(config.start === "joined"
+      ? ["starting from a committed value on every node, observers caught up"]
+      : []),
     ...(bounds.maxDuplicates > 0 ? [`${bounds.maxDuplicates} duplicates`] : []),
     ...(bounds.snapshots === true ? ["snapshots (downloaded one record per FetchSnapshot)"] : []),
+    ...((bounds.maxVoterChanges ?? 0) > 0
+      ? [`${bounds.maxVoterChanges} voter change${bounds.maxVoterChanges === 1 ? "" : "s"} (kraft.version 1)`]
+      : []),
     `pre-vote ${cluster.preVote ? "on" : "off"}`,
     `check quorum ${cluster.checkQuorum ? "on" : "off"}`,
-    `symmetry ${symmetryUsed ? "on" : config.symmetry ? "off (observers are not symmetric)" : "off"}`,
+    `symmetry ${symmetryUsed ? "on" : config.symmetry ? `off (${cluster.kraftVersion === 1 ? "voter sets change" : "observers are not symmetric"})` : "off"}`,
   ];
   return `kraft check: raft model, ${mode}: ${parts.join(", ")}`;
 };
@@ -516,7 +536,11 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
   const model: Model<unknown> =
     "cluster" in config ? (raftModel(config) as Model<unknown>) : (metadataModel(config) as Model<unknown>);
   const symmetryUsed =
-    "cluster" in config && config.symmetry && config.cluster.observers === 0 && config.cluster.voters > 1;
+    "cluster" in config &&
+    config.symmetry &&
+    config.cluster.observers === 0 &&
+    config.cluster.voters > 1 &&
+    config.cluster.kraftVersion !== 1;
   const json = values["json"] === true;
   const progressSeconds = values["progress"] as number;
   io.err(

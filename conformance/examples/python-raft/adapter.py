@@ -42,7 +42,11 @@ def main() -> int:
         try:
             req = json.loads(line)
             tag = req.get("_tag")
-            if tag == "init":
+            if tag == "init" and req["config"].get("kraftVersion", 0) >= 1:
+                # This implementation has static voters only: it declines dynamic-quorum vectors.
+                node = None
+                reply = {"_tag": "unsupported", "feature": "kraft.version 1 (dynamic voters, KIP-853)"}
+            elif tag == "init":
                 node = RaftNode(req["config"], req["quorumState"], req["log"],
                                 recovering=req.get("recovering", False),
                                 first_correlation_id=req.get("firstCorrelationId", 1),

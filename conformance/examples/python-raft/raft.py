@@ -962,6 +962,8 @@ class RaftNode:
             self._on_fetch_snapshot_request(frm, cid, msg)
         elif t == "DescribeQuorumRequest":
             self._on_describe_quorum(frm, cid, msg)
+        elif t in ("AddRaftVoterRequest", "RemoveRaftVoterRequest"):
+            self._on_voter_change(frm, cid, msg)
         else:
             self._on_response(frm, cid, msg)
 
@@ -1424,6 +1426,21 @@ class RaftNode:
             self._send_fetch()
 
     # ---- DescribeQuorum (R88)
+    def _on_voter_change(self, frm: int, cid, m: dict):
+        """R93: this implementation has static voters (kraft.version 0): after the cluster id, the
+        leadership and the first commit of its epoch are checked, every voter change is
+        UNSUPPORTED_VERSION."""
+        response = "AddRaftVoterResponse" if m["_tag"] == "AddRaftVoterRequest" else "RemoveRaftVoterResponse"
+        if m["clusterId"] is not None and m["clusterId"] != self.cluster_id:
+            code, text = "INCONSISTENT_CLUSTER_ID", f"this quorum's cluster id is {self.cluster_id}"
+        elif self.role != LEADER or self.shutting_down:
+            code, text = "NOT_LEADER_OR_FOLLOWER", "this node does not lead the quorum"
+        elif not self.leader_hw_known:
+            code, text = "REQUEST_TIMED_OUT", "the leader has not yet committed a record of its epoch"
+        else:
+            code, text = "UNSUPPORTED_VERSION", "kraft.version is 0: the voter set is static (controller.quorum.voters)"
+        self.send(frm, {"_tag": response, "errorCode": code, "errorMessage": text}, cid)
+
     def _on_describe_quorum(self, frm: int, cid, m: dict):
         def err(code):
             self.send(frm, {"_tag": "DescribeQuorumResponse", "errorCode": code,

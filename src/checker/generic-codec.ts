@@ -1,0 +1,197 @@
+// A state encoding for the worlds the compact codec (raft-codec.ts) does not lay out: voter sets that
+// change (kraft.version 1, KIP-853), with directory ids and control records of their own. The world is
+// written as its plain structure (messages ordered by link, correlation ids renumbered 1..k per
+// requester as the compact codec does, so that request counters do not make the state space infinite;
+// stale answers left out, as there). Larger than the compact codec and without symmetry reduction;
+// exact: decoding gives back the world the encoding was made from, up to the renumbering.
+import type { Envelope, NodeSlot, World } from "../../spec/cluster/world.ts";
+import { isRequest } from "../../spec/raft/messages.ts";
+import type { NodeState } from "../../spec/raft/state.ts";
+import type { WordWriter } from "./words.ts";
+
+/** Per node id: its requests in flight, correlation id to its new number 1..k. */
+type Renumbering = Map<number, Map<number, number>>;
+
+const renumberingOf = (world: World): Renumbering => {
+  const map: Renumbering = new Map();
+  world.nodes.forEach((slot, index) => {
+    const live = new Map<number, number>();
+    slot.state?.inflight.forEach((r, k) => {
+      live.set(r.correlationId, k + 1);
+    });
+    map.set(index + 1, live);
+  });
+  return map;
+};
+
+const renumber = (map: Renumbering, requester: number, id: number | undefined): number | undefined => {
+  if (id === undefined) return undefined;
+  const live = map.get(requester);
+  // Operators (and other non-nodes) keep their ids; a node's stale ids match nothing (0).
+  if (live === undefined) return id;
+  return live.get(id) ?? 0;
+};
+
+const normalState = (s: NodeState, map: Renumbering): NodeState => {
+  const inflight = s.inflight.map((r, k) => ({ ...r, correlationId: k + 1 }));
+  const role = s.role;
+  const normalRole =
+    role._tag === "Leader"
+      ? {
+          ...role,
+          // As in the compact codec: which voters fetched this check-quorum interval only decides when
+          // the timer is reset, and the checker lets timers run out at any moment anyway.
+          fetchedVoters: [],
+          parkedFetches: role.parkedFetches.map((p) => {
+            const { correlationId, ...rest } = p;
+            const id = renumber(map, p.replicaId, correlationId);
+            return id === undefined ? rest : { ...rest, correlationId: id };
+          }),
+        }
+      : role;
+  return { ...s, inflight, role: normalRole, nextCorrelationId: inflight.length + 1 };
+};
+
+const normalEnvelope = (e: Envelope, map: Renumbering): Envelope => {
+  const requester = isRequest(e.message) ? e.from : e.to;
+  return { ...e, correlationId: renumber(map, requester, e.correlationId) };
+};
+
+/** The world as the encoding sees it. */
+const normalWorld = (world: World): World => {
+  const map = renumberingOf(world);
+  const nodes: NodeSlot[] = world.nodes.map((slot) =>
+    slot.state === null ? slot : { ...slot, state: normalState(slot.state, map) },
+  );
+  // Messages of one link keep their order (an ordered network delivers them so); links are sorted.
+  // A response no request in flight waits for is ignored on arrival (R40(0)), and an answer to an
+  // operator goes to no node: neither can change what happens next (the compact codec drops them too).
+  const order: { link: number; i: number }[] = [];
+  world.network.forEach((e, i) => {
+    if (e.to < 1) return;
+    if (
+      !isRequest(e.message) &&
+      (e.correlationId === undefined || renumber(map, e.to, e.correlationId) === 0)
+    )
+      return;
+    order.push({ link: e.from * 4096 + e.to, i });
+  });
+  order.sort((a, b) => a.link - b.link || a.i - b.i);
+  const network = order.map(({ i }) => normalEnvelope(world.network[i]!, map));
+  return { ...world, nodes, network };
+};
+
+// The structure is written word by word: a type tag, then the value (strings and object keys as
+// numbers of a table of every string met so far, which lives as long as the process: the engine only
+// decodes what this process encoded). Object keys keep the order the reducers build them in, so the
+// same state built two ways may encode twice (sound, only less reduction).
+const NULL = 0;
+const FALSE = 1;
+const TRUE = 2;
+const INTEGER = 3;
+const STRING = 4;
+const ARRAY = 5;
+const OBJECT = 6;
+
+const stringIds = new Map<string, number>();
+const strings: string[] = [];
+
+const intern = (text: string): number => {
+  let id = stringIds.get(text);
+  if (id === undefined) {
+    id = strings.length;
+    strings.push(text);
+    stringIds.set(text, id);
+  }
+  return id;
+};
+
+const writeValue = (w: WordWriter, value: unknown): void => {
+  if (value === null) {
+    w.push(NULL);
+    return;
+  }
+  switch (typeof value) {
+    case "boolean":
+      w.push(value ? TRUE : FALSE);
+      return;
+    case "number":
+      if (!Number.isInteger(value) || value > 2147483647 || value < -2147483648)
+        throw new Error(`the generic state encoding holds 32-bit integers, not ${value}`);
+      w.push(INTEGER);
+      w.push(value);
+      return;
+    case "string":
+      w.push(STRING);
+      w.push(intern(value));
+      return;
+    case "object": {
+      if (Array.isArray(value)) {
+        w.push(ARRAY);
+        w.push(value.length);
+        for (const item of value) writeValue(w, item);
+        return;
+      }
+      const record = value as Record<string, unknown>;
+      let count = 0;
+      for (const key in record) if (record[key] !== undefined) count++;
+      w.push(OBJECT);
+      w.push(count);
+      for (const key in record) {
+        const item = record[key];
+        if (item === undefined) continue;
+        w.push(intern(key));
+        writeValue(w, item);
+      }
+      return;
+    }
+    default:
+      throw new Error(`the generic state encoding cannot hold a ${typeof value}`);
+  }
+};
+
+const readValue = (words: Int32Array, at: { i: number }): unknown => {
+  const tag = words[at.i++]!;
+  switch (tag) {
+    case NULL:
+      return null;
+    case FALSE:
+      return false;
+    case TRUE:
+      return true;
+    case INTEGER:
+      return words[at.i++]!;
+    case STRING:
+      return strings[words[at.i++]!]!;
+    case ARRAY: {
+      const length = words[at.i++]!;
+      const items: unknown[] = new Array(length);
+      for (let k = 0; k < length; k++) items[k] = readValue(words, at);
+      return items;
+    }
+    case OBJECT: {
+      const count = words[at.i++]!;
+      const record: Record<string, unknown> = {};
+      for (let k = 0; k < count; k++) {
+        const key = strings[words[at.i++]!]!;
+        record[key] = readValue(words, at);
+      }
+      return record;
+    }
+    default:
+      throw new Error(`bad tag ${tag} in a generic state encoding`);
+  }
+};
+
+export const encodeGeneric = (w: WordWriter, world: World): void => {
+  writeValue(w, normalWorld(world));
+};
+
+export const decodeGeneric = (words: Int32Array, start: number, _end: number): World => {
+  const parsed = readValue(words, { i: start }) as World;
+  // An envelope without a correlation id comes back without the key.
+  return {
+    ...parsed,
+    network: parsed.network.map((e) => ({ ...e, correlationId: e.correlationId ?? undefined })),
+  };
+};
