@@ -88,3 +88,22 @@ export const REFERENCE_CONFIGURATION: Configuration = {
  * topic of one partition, one broker crash, one session expiry, one delay, max epoch 2, depth 14).
  */
 export const METADATA_CI_DISTINCT_STATES = 467_849; // 465,332 before the snapshot fields (layout, see above)
+
+/**
+ * Dynamic voters (KIP-853, R89–R101): from a value committed on every node with node 4 an observer
+ * caught up, operators may ask the leader for two voter changes (add node 4, then remove any voter,
+ * the leader included). No loss, no crash, one epoch; every behaviour of up to RECONFIGURATION_DEPTH
+ * steps is checked, liveness included: the shortest run that adds node 4 and has the addition
+ * committed and answered takes 8, so the bound leaves room for the second change to be asked for.
+ */
+export const RECONFIGURATION_CONFIGURATION: Configuration = {
+  cluster: { ...DEFAULT_CLUSTER, voters: 3, observers: 1, kraftVersion: 1 },
+  bounds: { ...DEFAULT_BOUNDS, maxEpoch: 1, maxValues: 0, maxCrashes: 0, maxVoterChanges: 2, loss: false },
+  symmetry: false,
+  start: "joined",
+};
+
+export const RECONFIGURATION_DEPTH = 10;
+
+/** Distinct states of RECONFIGURATION_CONFIGURATION to RECONFIGURATION_DEPTH. */
+export const RECONFIGURATION_DISTINCT_STATES = 153_529;

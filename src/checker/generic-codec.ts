@@ -2,7 +2,7 @@
 // change (kraft.version 1, KIP-853), with directory ids and control records of their own. The world is
 // written as its plain structure (messages ordered by link, correlation ids renumbered 1..k per
 // requester as the compact codec does, so that request counters do not make the state space infinite;
-// stale answers left out, as there). Larger than the compact codec and without symmetry reduction;
+// stale answers left out and identical messages written once, as there). Larger than the compact codec and without symmetry reduction;
 // exact: decoding gives back the world the encoding was made from, up to the renumbering.
 import type { Envelope, NodeSlot, World } from "../../spec/cluster/world.ts";
 import { isRequest } from "../../spec/raft/messages.ts";
@@ -77,7 +77,18 @@ const normalWorld = (world: World): World => {
     order.push({ link: e.from * 4096 + e.to, i });
   });
   order.sort((a, b) => a.link - b.link || a.i - b.i);
-  const network = order.map(({ i }) => normalEnvelope(world.network[i]!, map));
+  // As in the compact codec, the network is a set: identical messages are written once (a sender
+  // that gave up and asked again leaves copies its renumbering makes equal, which would otherwise
+  // pile up without bound).
+  const seen = new Set<string>();
+  const network: Envelope[] = [];
+  for (const { i } of order) {
+    const envelope = normalEnvelope(world.network[i]!, map);
+    const text = JSON.stringify(envelope);
+    if (seen.has(text)) continue;
+    seen.add(text);
+    network.push(envelope);
+  }
   return { ...world, nodes, network };
 };
 

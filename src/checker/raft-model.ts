@@ -61,6 +61,7 @@ export const EVENT = {
   checkQuorumResigned: 8,
   preVoteRejected: 16,
   restartedResigned: 32,
+  voterChangeCommitted: 64,
 } as const;
 
 /** The events of one transition, read from the reducer steps it caused. */
@@ -79,6 +80,13 @@ export const eventsOf = (before: World, outcome: Outcome): number => {
     for (const e of s.effects) {
       if (e._tag === "TruncateLog" && s.before !== null && e.offset < s.before.log.endOffset) {
         events |= EVENT.followerTruncated;
+      }
+      if (
+        e._tag === "Send" &&
+        (e.message._tag === "AddRaftVoterResponse" || e.message._tag === "RemoveRaftVoterResponse") &&
+        e.message.errorCode === "NONE"
+      ) {
+        events |= EVENT.voterChangeCommitted;
       }
       if (
         e._tag === "Send" &&
@@ -175,7 +183,7 @@ export const raftEventually = (cluster: ClusterSpec): readonly Eventually<World>
   ];
 };
 
-export const raftProperties = (voters: number): readonly Property<World>[] => {
+export const raftProperties = (voters: number, kraftVersion?: 1): readonly Property<World>[] => {
   const steps: Always<World>[] = STEP_PROPERTIES.map(({ name, rules }) => ({
     kind: "always",
     name,
@@ -204,6 +212,16 @@ export const raftProperties = (voters: number): readonly Property<World>[] => {
     { kind: "sometimes", name: "CheckQuorumResigned", rules: "R57", event: EVENT.checkQuorumResigned },
     { kind: "sometimes", name: "PreVoteRejected", rules: "R50", event: EVENT.preVoteRejected },
     { kind: "sometimes", name: "RestartedResigned", rules: "R19", event: EVENT.restartedResigned },
+    ...(kraftVersion === 1
+      ? [
+          {
+            kind: "sometimes" as const,
+            name: "VoterChangeCommitted",
+            rules: "R96 R97",
+            event: EVENT.voterChangeCommitted,
+          },
+        ]
+      : []),
   ];
   return [...steps, ...states, other, ...sometimes];
 };
@@ -345,7 +363,7 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
   };
   const model: Model<World> = {
     name: "raft",
-    properties: [...raftProperties(cluster.voters), ...raftEventually(cluster)],
+    properties: [...raftProperties(cluster.voters, cluster.kraftVersion), ...raftEventually(cluster)],
     initialStates: () => [startWorld(cluster, options.start ?? "fresh")],
     actionCount: (world) => actionsOf(world).length,
     step: (world, index) => {

@@ -35,6 +35,22 @@ describe("kraft check", () => {
     expect(io.stderr[0]).toMatch(/^kraft check: raft model, bfs: 2 voters, max epoch 1/);
   });
 
+  it("checks voter changes (kraft.version 1) to completion, one committed", () => {
+    const io = capture();
+    const code = runCheck(
+      [
+        ...["--voters", "1", "--observers", "1", "--voter-changes", "2", "--start", "joined"],
+        ...["--max-epoch", "1", "--max-values", "0", "--no-loss", "--json", "--progress", "0"],
+      ],
+      io,
+    );
+    expect(code).toBe(0);
+    const result = JSON.parse(io.stdout.join(""));
+    expect(result).toMatchObject({ result: "ok", complete: true, symmetry: false });
+    expect(result.sometimesReached).toContain("VoterChangeCommitted");
+    expect(io.stderr[0]).toMatch(/2 voter changes \(kraft\.version 1\).* symmetry off/);
+  });
+
   it("prints a readable result and says the search was complete", () => {
     const io = capture();
     expect(runCheck(["--voters", "1", "--max-epoch", "2", "--progress", "0"], io)).toBe(0);
