@@ -10,6 +10,7 @@ import {
   flush,
   initialWorld,
   makeEntry,
+  votersRecordValue,
   type World,
 } from "../cluster/world.ts";
 import type { RaftEffect } from "../raft/io.ts";
@@ -22,6 +23,7 @@ import {
   leaderCompleteness,
   logMatching,
   majorityReachedHighWatermark,
+  voterChangesOneAtATime,
 } from "./cluster.ts";
 import { checkEffect, checkStep, type EffectContext } from "./transitions.ts";
 
@@ -242,6 +244,29 @@ describe("step properties", () => {
 });
 
 // The world judges these from what the effects did to its disk, never from what a node says.
+describe("VoterChangesOneAtATime (R93, R145)", () => {
+  const world = healthy();
+  const withEntries = (extra: number[]) => {
+    const nodes = world.nodes.slice();
+    nodes[0] = { ...nodes[0]!, entries: [...nodes[0]!.entries, ...extra] };
+    return { ...world, nodes };
+  };
+  const voters = (...ids: number[]) => makeEntry(1, votersRecordValue(ids.map((id) => ({ id }))));
+
+  it("accepts one uncommitted change that adds one voter", () => {
+    expect(voterChangesOneAtATime(withEntries([voters(1, 2, 3, 4)]), 3)).toBeNull();
+  });
+
+  it("catches two uncommitted changes of one epoch, and a change of two voters at once", () => {
+    expect(voterChangesOneAtATime(withEntries([voters(1, 2, 3, 4), voters(1, 2, 4)]), 3)).toBe(
+      "VoterChangesOneAtATime: node 1's log holds two uncommitted voter changes of epoch 1, the second at offset 3 (R93, R145)",
+    );
+    expect(voterChangesOneAtATime(withEntries([voters(1)]), 3)).toBe(
+      "VoterChangesOneAtATime: node 1's log goes from voters 1,2,3 to 1 at offset 2 (R93)",
+    );
+  });
+});
+
 describe("step properties the world judges from its disk (R16, R66, R67, R87)", () => {
   const world = healthy();
   const follower = world.nodes[1]!.state!;
@@ -268,6 +293,16 @@ describe("step properties the world judges from its disk (R16, R66, R67, R87)", 
     const wrongEpochs = { ...follower, log: { ...follower.log, epochs: [{ epoch: 2, startOffset: 0 }] } };
     expect(judged(1, follower, wrongEpochs, [])).toBe(
       "LogShapeMatchesDisk: node 2's epoch cache does not match its records at offset 0 (R3, R67)",
+    );
+  });
+
+  it("VoterSetMatchesLog catches a node counting a VotersRecord its records do not hold (R91)", () => {
+    const claims = {
+      ...follower,
+      log: { ...follower.log, voterSets: [{ offset: 1, voters: [{ id: 1 }, { id: 2 }] }] },
+    };
+    expect(judged(1, follower, claims, [])).toBe(
+      "VoterSetMatchesLog: node 2 counts voter sets 1:1,2, but its records hold none (R91)",
     );
   });
 
