@@ -497,8 +497,9 @@ const runVector = async (
     if (effects !== null && hearsay) return quietLeaderFollowed(step);
     // R63 (KIP-1166): the spec answers at once a fetch whose high watermark is behind; a node
     // without KIP-1166 parks it. Both are allowed, and the runs part here.
-    // Only the fetch answer (and the wait timer) may differ: anything else is still judged.
-    const early =
+    // Only the fetch answer (and the wait timer) may differ: anything else is still judged. Worked
+    // out only for a step that differs.
+    const early = (): boolean =>
       stepMarksHere.includes(STALE_HIGH_WATERMARK_ANSWERED) &&
       vector.layer === "raft" &&
       judgeRaftStep(
@@ -509,7 +510,7 @@ const runVector = async (
         vector.init.config,
         new Map(ids),
       ) === null;
-    if (effects !== null && early) return staleHighWatermarkParked(step);
+    if (effects !== null && early()) return staleHighWatermarkParked(step);
     if (effects !== null) violations.push({ step, input, ...effects, marks: stepMarksHere });
     if (vector.layer === "raft") context = nextContext(context, expected.effects as readonly RaftEffect[]);
     if (vector.layer === "node")
@@ -519,7 +520,7 @@ const runVector = async (
         ? compareNodeState(expected.state as NodeProjection, reply.state as NodeProjection)
         : compareState(expected.state, reply.state);
     if (state !== null && hearsay) return quietLeaderFollowed(step);
-    if (state !== null && early) return staleHighWatermarkParked(step);
+    if (state !== null && early()) return staleHighWatermarkParked(step);
     if (state !== null) {
       const { field, ...difference } = state;
       const own =

@@ -209,6 +209,18 @@ export const nodeConfig = (cluster: ClusterSpec, id: number): RaftConfig => {
   return list[id - 1] ?? makeNodeConfig(cluster, id);
 };
 
+/** R91: the VotersRecords among stored records from the log start on, and the one in force there. */
+const voterSetsOfEntries = (entries: readonly Entry[], startOffset: number): VoterSetEntry[] => {
+  const voterSets: VoterSetEntry[] = [];
+  for (let offset = 0; offset < entries.length; offset++) {
+    const value = entryValue(entries[offset]!);
+    if (!isVotersValue(value)) continue;
+    if (offset < startOffset) voterSets.length = 0;
+    voterSets.push({ offset, voters: votersOfValue(value) });
+  }
+  return voterSets;
+};
+
 /**
  * The log shape of stored entries, all of them durable: the log from `startOffset` on, and the
  * snapshots (R77) that replace what lies below it.
@@ -226,14 +238,7 @@ export const logStateOf = (
   }
   const end = Math.max(entries.length, startOffset);
   const log: LogState = { startOffset, endOffset: end, flushedOffset: end, epochs };
-  // R91: the VotersRecords from the log start on, and the one in force there.
-  const voterSets: VoterSetEntry[] = [];
-  for (let offset = 0; offset < entries.length; offset++) {
-    const value = entryValue(entries[offset]!);
-    if (!isVotersValue(value)) continue;
-    if (offset < startOffset) voterSets.length = 0;
-    voterSets.push({ offset, voters: votersOfValue(value) });
-  }
+  const voterSets = voterSetsOfEntries(entries, startOffset);
   const withSets = voterSets.length === 0 ? log : { ...log, voterSets };
   return snapshots.length === 0 ? withSets : { ...withSets, snapshots };
 };
@@ -396,7 +401,7 @@ const logClaimProblem = (
   const shown = (sets: readonly VoterSetEntry[]): string =>
     sets.map((x) => `${x.offset}:${ids(x.voters)}`).join(" ") || "none";
   const claimedSets = log.voterSets ?? [];
-  const diskSets = logStateOf(entries, startOffset).voterSets ?? [];
+  const diskSets = voterSetsOfEntries(entries, startOffset);
   if (
     claimedSets.length !== diskSets.length ||
     claimedSets.some((x, i) => x.offset !== diskSets[i]!.offset || ids(x.voters) !== ids(diskSets[i]!.voters))

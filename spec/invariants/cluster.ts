@@ -13,6 +13,9 @@ import {
 } from "../cluster/world.ts";
 import { majority } from "../raft/primitives.ts";
 
+/** R92: the bootstrap voter set, nodes 1..voters. */
+const bootstrapIds = (voters: number): number[] => Array.from({ length: voters }, (_, i) => nodeIdOf(i));
+
 /**
  * R91, R94: the voter sets that can elect a leader or commit records: the newest one committed (the
  * bootstrap set, nodes 1..voters, until a VotersRecord is) and each running leader's own.
@@ -23,7 +26,7 @@ const voterSetsInPlay = (world: World, voters: number): readonly (readonly numbe
     const value = entryValue(world.committed[offset]!);
     if (isVotersValue(value)) committedSet = votersOfValue(value).map((v) => v.id);
   }
-  const sets: (readonly number[])[] = [committedSet ?? Array.from({ length: voters }, (_, i) => nodeIdOf(i))];
+  const sets: (readonly number[])[] = [committedSet ?? bootstrapIds(voters)];
   for (const slot of world.nodes) {
     const state = slot.state;
     if (state === null || state.role._tag !== "Leader") continue;
@@ -161,7 +164,7 @@ export const majorityReachedHighWatermark = (world: World, _voters: number): str
  * ever committed.
  */
 export const voterChangesOneAtATime = (world: World, voters: number): string | null => {
-  const bootstrap = Array.from({ length: voters }, (_, i) => nodeIdOf(i));
+  const bootstrap = bootstrapIds(voters);
   for (let index = 0; index < world.nodes.length; index++) {
     const entries = world.nodes[index]!.entries;
     let previous: readonly number[] = bootstrap;

@@ -4,7 +4,7 @@ import { mark } from "../marks.ts";
 import { appendToLog, readBatches } from "./log.ts";
 import type { BeginQuorumEpochRequest, FetchResponse, LeaderChangeMessage } from "./messages.ts";
 import { armTimer, cancelTimer, type Out, otherVoters, quorumSize, respond, sendRequest } from "./node.ts";
-import { METADATA_PARTITION, METADATA_TOPIC_NAME, type ReplicaKey } from "./primitives.ts";
+import { METADATA_PARTITION, METADATA_TOPIC_NAME, type ReplicaKey, type Voter } from "./primitives.ts";
 import type { Leader, NodeState, RaftConfig, ReplicaProgress } from "./state.ts";
 
 export const keyOf = (v: { readonly id: number; readonly directoryId?: string }): ReplicaKey =>
@@ -18,7 +18,7 @@ export const checkQuorumTimeoutMs = (config: RaftConfig): number =>
 export const beginQuorumEpochResendMs = (config: RaftConfig): number => Math.floor(config.fetchTimeoutMs / 2);
 
 /** R57: a voter set of one never loses its quorum (KAFKA-16144). */
-const usesCheckQuorum = (s: NodeState, config: RaftConfig): boolean =>
+export const usesCheckQuorum = (s: NodeState, config: RaftConfig): boolean =>
   config.checkQuorum && s.voters.length > 1;
 
 /**
@@ -29,13 +29,7 @@ export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out):
   const previous = s.role;
   const granting = previous._tag === "Candidate" ? previous.granted : [s.nodeId];
   const epochStartOffset = s.log.endOffset;
-  const voterStates: ReplicaProgress[] = s.voters.map((v) => ({
-    ...keyOf(v),
-    endOffset: -1,
-    acknowledged: v.id === s.nodeId,
-    lastFetchTimestamp: -1,
-    lastCaughtUpTimestamp: -1,
-  }));
+  const voterStates: ReplicaProgress[] = s.voters.map((v) => newProgress(v, v.id === s.nodeId));
   const leaderChange: LeaderChangeMessage = {
     _tag: "LeaderChangeMessage",
     leaderId: s.nodeId,
@@ -71,6 +65,15 @@ export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out):
   }
   return updateHighWatermark(next, config, out);
 };
+
+/** A replica the leader has not heard from yet (R63(c)): no offset known, no fetch seen. */
+export const newProgress = (v: Voter, acknowledged = false): ReplicaProgress => ({
+  ...keyOf(v),
+  endOffset: -1,
+  acknowledged,
+  lastFetchTimestamp: -1,
+  lastCaughtUpTimestamp: -1,
+});
 
 /** R56: announce the epoch to every other voter that has not acknowledged it yet. */
 export const sendBeginQuorumEpoch = (s: NodeState, config: RaftConfig, out: Out): NodeState => {

@@ -222,11 +222,11 @@ export const AddRaftVoterRequest = Schema.TaggedStruct("AddRaftVoterRequest", {
 });
 export type AddRaftVoterRequest = typeof AddRaftVoterRequest.Type;
 
+/** R95: what both voter-change APIs answer. */
+const VoterChangeAnswer = { errorCode: ErrorCode, errorMessage: Schema.NullOr(Schema.String) };
+
 /** R95 */
-export const AddRaftVoterResponse = Schema.TaggedStruct("AddRaftVoterResponse", {
-  errorCode: ErrorCode,
-  errorMessage: Schema.NullOr(Schema.String),
-});
+export const AddRaftVoterResponse = Schema.TaggedStruct("AddRaftVoterResponse", VoterChangeAnswer);
 export type AddRaftVoterResponse = typeof AddRaftVoterResponse.Type;
 
 /** R97: remove the voter with exactly this id and directory id. */
@@ -238,10 +238,7 @@ export const RemoveRaftVoterRequest = Schema.TaggedStruct("RemoveRaftVoterReques
 export type RemoveRaftVoterRequest = typeof RemoveRaftVoterRequest.Type;
 
 /** R97 */
-export const RemoveRaftVoterResponse = Schema.TaggedStruct("RemoveRaftVoterResponse", {
-  errorCode: ErrorCode,
-  errorMessage: Schema.NullOr(Schema.String),
-});
+export const RemoveRaftVoterResponse = Schema.TaggedStruct("RemoveRaftVoterResponse", VoterChangeAnswer);
 export type RemoveRaftVoterResponse = typeof RemoveRaftVoterResponse.Type;
 
 // ---- unions ------------------------------------------------------------------------------------

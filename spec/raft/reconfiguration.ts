@@ -3,7 +3,13 @@
 // VotersRecord is in force as soon as it is in the log, and reverts on truncation, R91) is in
 // log.ts and fetch-follower.ts.
 import { type Mark, mark } from "../marks.ts";
-import { completeParkedFetches } from "./leader.ts";
+import {
+  beginQuorumEpochResendMs,
+  checkQuorumTimeoutMs,
+  completeParkedFetches,
+  newProgress,
+  usesCheckQuorum,
+} from "./leader.ts";
 import { appendVotersRecord, currentVoters, latestVoterSetOffset } from "./log.ts";
 import type {
   AddRaftVoterRequest,
@@ -13,7 +19,7 @@ import type {
 } from "./messages.ts";
 import { armTimer, cancelTimer, hasTimer, type Out, otherVoters, respond } from "./node.ts";
 import type { ErrorCode, Voter } from "./primitives.ts";
-import type { Leader, NodeState, PendingVoterChange, RaftConfig, ReplicaProgress } from "./state.ts";
+import type { Leader, NodeState, PendingVoterChange, RaftConfig } from "./state.ts";
 
 /** Kafka's zero Uuid: "no directory id", which a voter of a dynamic quorum must not have (R96). */
 export const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -222,19 +228,10 @@ const appendVoterChange = (
   return completeParkedFetches(applyLeaderVoterSet(next, config, out), config, out);
 };
 
-const blankProgress = (v: Voter): ReplicaProgress => ({
-  id: v.id,
-  ...(v.directoryId === undefined ? {} : { directoryId: v.directoryId }),
-  endOffset: -1,
-  acknowledged: false,
-  lastFetchTimestamp: -1,
-  lastCaughtUpTimestamp: -1,
-});
-
 /**
  * R94: the leader's replica bookkeeping follows its voter set: a new voter starts with no offset
- * counted (its fetches as an observer were not flushed), a removed one becomes an observer (its fetches are still served); check
- * quorum and BeginQuorumEpoch cover exactly the other voters of the new set.
+ * counted (its fetches as an observer were not flushed), a removed one becomes an observer (its
+ * fetches are still served); check quorum and BeginQuorumEpoch cover the other voters of the new set.
  */
 export const applyLeaderVoterSet = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
@@ -245,7 +242,7 @@ export const applyLeaderVoterSet = (s: NodeState, config: RaftConfig, out: Out):
     const known = role.voterStates.find((p) => p.id === v.id);
     if (known !== undefined) return known;
     const observed = role.observerStates.find((p) => p.id === v.id);
-    return observed === undefined ? blankProgress(v) : { ...observed, endOffset: -1, acknowledged: false };
+    return observed === undefined ? newProgress(v) : { ...observed, endOffset: -1, acknowledged: false };
   });
   const observerStates = [
     ...role.observerStates.filter((p) => !s.voters.some((v) => v.id === p.id)),
@@ -261,12 +258,12 @@ export const applyLeaderVoterSet = (s: NodeState, config: RaftConfig, out: Out):
     },
   };
   // R57: a set of one never loses its quorum (KAFKA-16144); a larger one checks it.
-  const checks = config.checkQuorum && s.voters.length > 1;
+  const checks = usesCheckQuorum(next, config);
   if (checks && !hasTimer(next, "checkQuorum"))
-    next = armTimer(next, out, "checkQuorum", Math.floor((config.fetchTimeoutMs * 3) / 2));
+    next = armTimer(next, out, "checkQuorum", checkQuorumTimeoutMs(config));
   if (!checks) next = cancelTimer(next, out, "checkQuorum");
   if (otherVoters(next).length > 0 && !hasTimer(next, "beginQuorumEpoch"))
-    next = armTimer(next, out, "beginQuorumEpoch", Math.floor(config.fetchTimeoutMs / 2));
+    next = armTimer(next, out, "beginQuorumEpoch", beginQuorumEpochResendMs(config));
   return next;
 };
 
