@@ -119,6 +119,17 @@ public class KafkaGolden {
             .setVoters(List.of(new LeaderChangeMessage.Voter().setVoterId(1), new LeaderChangeMessage.Voter().setVoterId(2)))
             .setGrantingVoters(List.of(new LeaderChangeMessage.Voter().setVoterId(1))));
     System.out.println("{\"name\":\"batch:leader-change\",\"version\":2,\"hex\":\"" + hex(leaderChange.buffer()) + "\"}");
+    // KIP-853's control records (R90): a voter set of two with directory ids and listeners.
+    print("VotersRecord", new VotersRecord().setVersion((short) 0).setVoters(List.of(
+        new VotersRecord.Voter().setVoterId(1).setVoterDirectoryId(dir)
+            .setEndpoints(new VotersRecord.EndpointCollection(List.of(
+                new VotersRecord.Endpoint().setName("CONTROLLER").setHost("localhost").setPort(9093)).iterator()))
+            .setKRaftVersionFeature(new VotersRecord.KRaftVersionFeature().setMinSupportedVersion((short) 0).setMaxSupportedVersion((short) 1)),
+        new VotersRecord.Voter().setVoterId(2).setVoterDirectoryId(topic)
+            .setEndpoints(new VotersRecord.EndpointCollection(List.of(
+                new VotersRecord.Endpoint().setName("CONTROLLER").setHost("10.0.0.2").setPort(19093)).iterator()))
+            .setKRaftVersionFeature(new VotersRecord.KRaftVersionFeature().setMinSupportedVersion((short) 0).setMaxSupportedVersion((short) 1)))), 0);
+    print("KRaftVersionRecord", new KRaftVersionRecord().setVersion((short) 0).setKRaftVersion((short) 1), 0);
     print("RegisterBrokerRecord", new RegisterBrokerRecord().setBrokerId(4).setIncarnationId(dir).setBrokerEpoch(10L)
         .setEndPoints(new RegisterBrokerRecord.BrokerEndpointCollection(List.of(
             new RegisterBrokerRecord.BrokerEndpoint().setName("PLAINTEXT").setHost("localhost").setPort(9092).setSecurityProtocol((short) 0)).iterator()))

@@ -3,10 +3,14 @@
 // create|list|describe|delete` (CreateTopics, Metadata and DescribeConfigs, DeleteTopics), `kraft
 // brokers list` (DescribeCluster). Each prints a table, or with --json one JSON document; a refusal
 // exits 1 with Kafka's error name and the server's message.
+
+import { readFileSync } from "node:fs";
 import { KafkaClient, KafkaClientError } from "../kafka/client.ts";
 import type { MessageCodec } from "../kafka/codec.ts";
 import { errorName, KafkaError } from "../kafka/errors.ts";
 import {
+  AddRaftVoterRequest,
+  AddRaftVoterResponse,
   CreateTopicsRequest,
   CreateTopicsResponse,
   DeleteTopicsRequest,
@@ -19,8 +23,12 @@ import {
   DescribeQuorumResponse,
   MetadataRequest,
   MetadataResponse,
+  RemoveRaftVoterRequest,
+  RemoveRaftVoterResponse,
 } from "../kafka/generated/messages.ts";
 import { ZERO_UUID } from "../kafka/wire.ts";
+import { ConfigError, type NodeConfig, nodeConfigFrom, parseProperties } from "../runtime/config.ts";
+import { readMetaProperties } from "../runtime/storage.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
 import type { Io } from "./node-commands.ts";
 
@@ -99,10 +107,39 @@ const table = (header: readonly string[], rows: readonly (readonly (string | num
 
 // ---- quorum describe -------------------------------------------------------------------------------
 
-export const QUORUM_FLAGS = COMMON;
+export const QUORUM_FLAGS: readonly FlagSpec[] = [
+  ...COMMON.slice(0, 3),
+  {
+    kind: "string",
+    name: "config",
+    placeholder: "FILE",
+    description:
+      "add-controller: the new controller's properties (its node.id, listener, and the directory id in its log.dirs)",
+  },
+  {
+    kind: "integer",
+    name: "controller-id",
+    min: 0,
+    max: 2147483647,
+    placeholder: "N",
+    description: "remove-controller: the voter's id",
+  },
+  {
+    kind: "string",
+    name: "controller-directory-id",
+    placeholder: "UUID",
+    description: "remove-controller: the voter's directory id (kraft quorum describe shows it)",
+  },
+  COMMON[3]!,
+];
 export const QUORUM_HELP = renderHelp(
-  "kraft quorum describe [--bootstrap-server HOST:PORT] [--json]",
-  "The metadata quorum as its leader sees it: leader, epoch, high watermark, each voter's log end offset, lag and last fetch, and the observers.",
+  "kraft quorum describe|add-controller|remove-controller [options]",
+  [
+    "describe: the metadata quorum as its leader sees it: leader, epoch, high watermark, each voter's directory id, log end offset, lag and last fetch, and the observers.",
+    "add-controller --config FILE: make a running controller of a dynamic quorum (formatted with --no-initial-controllers and caught up) a voter (KIP-853 AddRaftVoter).",
+    "remove-controller --controller-id N --controller-directory-id UUID: remove a voter (RemoveRaftVoter); the leader may remove itself, then resigns.",
+    "Both changes go to the leader, found through --bootstrap-server, and return once the new voter set is committed.",
+  ].join("\n"),
   QUORUM_FLAGS,
 );
 
@@ -114,22 +151,21 @@ export const runQuorum = async (argv: readonly string[], io: Io): Promise<number
     io.out(QUORUM_HELP);
     return 0;
   }
-  if (positional[0] !== "describe")
-    throw new UsageError(`kraft quorum takes the subcommand "describe", got "${positional.join(" ")}"`);
-  const answer = await ask(values, DescribeQuorumRequest, DescribeQuorumResponse, () => ({
-    topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] }],
-  }));
-  if (answer.errorCode !== KafkaError.NONE)
-    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage));
-  const partition = answer.topics[0]?.partitions[0];
-  if (partition === undefined)
-    throw new AdminFailure(`${server(values)} described no ${METADATA_TOPIC} partition`);
-  if (partition.errorCode !== KafkaError.NONE)
-    throw new AdminFailure(refusal(partition.errorCode, partition.errorMessage));
+  if (
+    positional.length !== 1 ||
+    !["describe", "add-controller", "remove-controller"].includes(positional[0]!)
+  )
+    throw new UsageError(
+      `kraft quorum takes one subcommand: describe, add-controller or remove-controller, got "${positional.join(" ")}"`,
+    );
+  if (positional[0] === "add-controller") return await addController(values, io);
+  if (positional[0] === "remove-controller") return await removeController(values, io);
+  const { answer, partition } = await describeQuorum(values);
   const highWatermark = Number(partition.highWatermark);
   const now = Date.now();
   const describe = (r: (typeof partition.currentVoters)[number]) => ({
     id: r.replicaId,
+    ...(r.replicaDirectoryId === ZERO_UUID ? {} : { directoryId: r.replicaDirectoryId }),
     logEndOffset: Number(r.logEndOffset),
     lag: Math.max(0, highWatermark - Number(r.logEndOffset)),
     lastFetchTimestamp: Number(r.lastFetchTimestamp),
@@ -143,28 +179,168 @@ export const runQuorum = async (argv: readonly string[], io: Io): Promise<number
         leaderId: partition.leaderId,
         leaderEpoch: partition.leaderEpoch,
         highWatermark,
+        kraftVersion: kraftVersionOf(partition.currentVoters),
         voters,
         observers,
+        nodes: answer.nodes.map((n) => ({ id: n.nodeId, listeners: n.listeners })),
       }),
     );
     return 0;
   }
   const ago = (t: number) => (t < 0 ? "-" : `${Math.max(0, now - t)} ms ago`);
-  io.out(`leader ${partition.leaderId}, epoch ${partition.leaderEpoch}, high watermark ${highWatermark}`);
+  const kraftVersion = kraftVersionOf(partition.currentVoters);
+  io.out(
+    `leader ${partition.leaderId}, epoch ${partition.leaderEpoch}, high watermark ${highWatermark}, kraft.version ${kraftVersion} (${kraftVersion === 1 ? "dynamic quorum" : "static voters"})`,
+  );
+  const endpoint = (id: number) => {
+    const l = answer.nodes.find((n) => n.nodeId === id)?.listeners[0];
+    return l === undefined ? "-" : `${l.host}:${l.port}`;
+  };
   io.out(
     table(
-      ["ROLE", "ID", "LOG END", "LAG", "LAST FETCH"],
+      ["ROLE", "ID", "DIRECTORY ID", "ENDPOINT", "LOG END", "LAG", "LAST FETCH"],
       [
         ...voters.map((v) => [
           v.id === partition.leaderId ? "leader" : "voter",
           v.id,
+          v.directoryId ?? "-",
+          endpoint(v.id),
           v.logEndOffset,
           v.lag,
           v.id === partition.leaderId ? "-" : ago(v.lastFetchTimestamp),
         ]),
-        ...observers.map((o) => ["observer", o.id, o.logEndOffset, o.lag, ago(o.lastFetchTimestamp)]),
+        ...observers.map((o) => [
+          "observer",
+          o.id,
+          o.directoryId ?? "-",
+          "-",
+          o.logEndOffset,
+          o.lag,
+          ago(o.lastFetchTimestamp),
+        ]),
       ],
     ),
+  );
+  return 0;
+};
+
+/**
+ * R89: a dynamic quorum's voters are known by directory id (kraft.version 1); a static quorum's are
+ * not (Kafka's DescribeQuorum carries no kraft.version; its ApiVersions' finalized features would).
+ */
+const kraftVersionOf = (voters: readonly { readonly replicaDirectoryId: string }[]): number =>
+  voters.length > 0 && voters.every((v) => v.replicaDirectoryId !== ZERO_UUID) ? 1 : 0;
+
+/** DescribeQuorum of the server given, refusals as AdminFailures. */
+const describeQuorum = async (values: FlagValues) => {
+  const answer = await ask(values, DescribeQuorumRequest, DescribeQuorumResponse, () => ({
+    topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] }],
+  }));
+  if (answer.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage));
+  const partition = answer.topics[0]?.partitions[0];
+  if (partition === undefined)
+    throw new AdminFailure(`${server(values)} described no ${METADATA_TOPIC} partition`);
+  if (partition.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(refusal(partition.errorCode, partition.errorMessage));
+  return { answer, partition };
+};
+
+/** The leader's controller address, from DescribeQuorum v2's nodes. */
+const leaderAddress = async (values: FlagValues): Promise<{ leaderId: number; address: string }> => {
+  const { answer, partition } = await describeQuorum(values);
+  if (partition.leaderId < 0) throw new AdminFailure("the quorum has no leader now; retry in a moment");
+  const listener = answer.nodes.find((n) => n.nodeId === partition.leaderId)?.listeners[0];
+  if (listener === undefined)
+    throw new AdminFailure(
+      `${server(values)} did not say where leader ${partition.leaderId} listens (DescribeQuorum v2's nodes)`,
+    );
+  return { leaderId: partition.leaderId, address: `${listener.host}:${listener.port}` };
+};
+
+/** Send a voter change to the leader and wait for its answer (after the commit, R96, R97). */
+const changeVoters = async <Req, Res extends { errorCode: number; errorMessage: string | null }>(
+  values: FlagValues,
+  request: MessageCodec<Req>,
+  response: MessageCodec<Res>,
+  build: (version: number) => Req,
+): Promise<number> => {
+  const { leaderId, address } = await leaderAddress(values);
+  const answer = await ask({ ...values, "bootstrap-server": address }, request, response, build, true);
+  if (answer.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(
+      `leader ${leaderId} refused: ${refusal(answer.errorCode, answer.errorMessage)}${answer.errorCode === KafkaError.REQUEST_TIMED_OUT ? " (another change may be pending, or the new controller has not caught up yet: retry)" : ""}`,
+    );
+  return leaderId;
+};
+
+const addController = async (values: FlagValues, io: Io): Promise<number> => {
+  const file = values["config"] as string | undefined;
+  if (file === undefined)
+    throw new UsageError("add-controller needs --config FILE (the new controller's properties)");
+  let config: NodeConfig;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    config = nodeConfigFrom(parseProperties(text));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(`${file}: ${error.message}`);
+    throw error;
+  }
+  if (!config.roles.includes("controller"))
+    throw new UsageError(`${file}: node ${config.nodeId} has no controller role (process.roles)`);
+  let directoryId: string;
+  try {
+    directoryId = readMetaProperties(config.logDir).directoryId;
+  } catch (error) {
+    throw new UsageError(
+      `${config.logDir}: ${(error as Error).message} (format and start the new controller first)`,
+    );
+  }
+  const listeners = config.listeners
+    .filter((l) => l.name === config.controllerListenerName)
+    .map((l) => ({ name: l.name, host: l.host, port: l.port }));
+  const timeoutMs = values["timeout"] as number;
+  const leaderId = await changeVoters(values, AddRaftVoterRequest, AddRaftVoterResponse, () => ({
+    clusterId: null,
+    timeoutMs,
+    voterId: config.nodeId,
+    voterDirectoryId: directoryId,
+    listeners,
+    ackWhenCommitted: true,
+  }));
+  io.out(
+    values["json"] === true
+      ? JSON.stringify({ added: { id: config.nodeId, directoryId }, leaderId })
+      : `added controller ${config.nodeId} (directory ${directoryId}) to the voters; leader ${leaderId} committed the new set`,
+  );
+  return 0;
+};
+
+const removeController = async (values: FlagValues, io: Io): Promise<number> => {
+  const id = values["controller-id"] as number | undefined;
+  const directoryId = values["controller-directory-id"] as string | undefined;
+  if (id === undefined || directoryId === undefined)
+    throw new UsageError(
+      "remove-controller needs --controller-id N and --controller-directory-id UUID (kraft quorum describe shows both)",
+    );
+  if (!/^[A-Za-z0-9_-]{22}$/.test(directoryId))
+    throw new UsageError(
+      `--controller-directory-id "${directoryId}" is not a directory id (22 base64url characters)`,
+    );
+  const leaderId = await changeVoters(values, RemoveRaftVoterRequest, RemoveRaftVoterResponse, () => ({
+    clusterId: null,
+    voterId: id,
+    voterDirectoryId: directoryId,
+  }));
+  io.out(
+    values["json"] === true
+      ? JSON.stringify({ removed: { id, directoryId }, leaderId })
+      : `removed controller ${id} (directory ${directoryId}) from the voters; leader ${leaderId} committed the new set`,
   );
   return 0;
 };

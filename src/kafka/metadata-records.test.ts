@@ -5,12 +5,16 @@ import { AccessControlEntryRecord, UnregisterBrokerRecord } from "./generated/me
 import golden from "./golden.json" with { type: "json" };
 import {
   decodeControlRecord,
+  decodeLogBatch,
   decodeMetadataRecord,
   decodeSnapshot,
+  decodeVotersRecord,
   encodeControlRecord,
+  encodeKRaftVersionRecord,
   encodeLogBatch,
   encodeMetadataRecord,
   encodeSnapshot,
+  encodeVotersRecord,
 } from "./metadata-records.ts";
 import { metadataRecordFrame, metadataRecordValue, readRecordBatches } from "./records.ts";
 import { KafkaDecodeError } from "./wire.ts";
@@ -196,7 +200,7 @@ describe("LeaderChangeMessage, as Kafka writes it (R55)", () => {
   it("is Kafka's own control batch byte for byte, and reads back as the spec's control record", () => {
     const kafka = goldenHex("batch:leader-change");
     const batch = readRecordBatches(kafka).batches[0]!;
-    const control = decodeControlRecord(batch.records[0]!.key, batch.records[0]!.value);
+    const { control } = decodeControlRecord(batch.records[0]!.key, batch.records[0]!.value);
     expect(control).toEqual({
       _tag: "LeaderChangeMessage",
       leaderId: 1,
@@ -210,6 +214,44 @@ describe("LeaderChangeMessage, as Kafka writes it (R55)", () => {
     );
     expect(Buffer.from(ours)).toEqual(kafka);
     expect(encodeControlRecord(control as never).value).toEqual(new Uint8Array(batch.records[0]!.value!));
+  });
+});
+
+describe("VotersRecord and KRaftVersionRecord, as Kafka writes them (R90)", () => {
+  it("read Kafka's bytes as the spec's record and the voters' endpoints, and write them back byte for byte", () => {
+    const kafka = goldenHex("VotersRecord");
+    const read = decodeVotersRecord(kafka);
+    expect(read.control).toEqual({
+      _tag: "VotersRecord",
+      voters: [
+        { id: 1, directoryId: "Wtx4FqWiQmKa3mD5DS3b7A" },
+        { id: 2, directoryId: "AAAAAAAAAAAAAAAAAAAAAQ" },
+      ],
+    });
+    expect(read.endpoints).toEqual([
+      { id: 1, endpoints: [{ name: "CONTROLLER", host: "localhost", port: 9093 }] },
+      { id: 2, endpoints: [{ name: "CONTROLLER", host: "10.0.0.2", port: 19093 }] },
+    ]);
+    expect(Buffer.from(encodeVotersRecord(read.control.voters, read.endpoints))).toEqual(kafka);
+    expect(Buffer.from(encodeKRaftVersionRecord(1))).toEqual(goldenHex("KRaftVersionRecord"));
+  });
+
+  it("travel in a control batch of the log and read back with their endpoints", () => {
+    const control = {
+      _tag: "VotersRecord" as const,
+      voters: [{ id: 3, directoryId: "Wtx4FqWiQmKa3mD5DS3b7A" }],
+    };
+    const endpoints = [{ id: 3, endpoints: [{ name: "CONTROLLER", host: "h", port: 1 }] }];
+    const bytes = encodeLogBatch(5, [{ epoch: 2, control, record: null, endpoints }], 0);
+    const batch = readRecordBatches(bytes).batches[0]!;
+    expect(decodeLogBatch(batch)).toEqual([{ epoch: 2, control, record: null, endpoints }]);
+  });
+
+  it("a VotersRecord naming one voter twice is a decode error", () => {
+    const voters = [{ id: 3 }, { id: 3 }];
+    expect(() => decodeVotersRecord(encodeVotersRecord(voters, []))).toThrow(
+      new KafkaDecodeError("a VotersRecord names voter 3 twice"),
+    );
   });
 });
 

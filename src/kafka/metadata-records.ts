@@ -5,7 +5,8 @@
 // comes back as `unmodelled` with Kafka's fields, never silently dropped.
 
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
-import type { ControlRecord } from "../../spec/raft/messages.ts";
+import type { ControlRecord, VotersRecord } from "../../spec/raft/messages.ts";
+import type { Voter } from "../../spec/raft/primitives.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import * as generated from "./generated/messages.ts";
 import {
@@ -310,11 +311,88 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord | Unmode
  */
 export const LEADER_CHANGE_VERSION = 0;
 
-/** R55: a LeaderChangeMessage as Kafka writes it. */
-export const encodeControlRecord = (control: ControlRecord): { key: Uint8Array; value: Uint8Array } => {
-  // The runtime runs kraft.version 0 (static voters): its leaders never write a VotersRecord (R89).
+/** R90: one listener of a voter, as a VotersRecord and AddRaftVoter carry it. */
+export interface VoterEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * R90: a voter's listeners. The spec's VotersRecord names voters by key only (the endpoints are the
+ * runtime's to keep); on disk and on the wire a VotersRecord carries them, so the runtime keeps them
+ * beside the spec's record.
+ */
+export interface VoterEndpoints {
+  readonly id: number;
+  readonly endpoints: readonly VoterEndpoint[];
+}
+
+/** R89: the kraft.version range this implementation supports (VotersRecord's KRaftVersionFeature). */
+export const SUPPORTED_KRAFT_VERSIONS = { minSupportedVersion: 0, maxSupportedVersion: 1 } as const;
+
+/** A VotersRecord (R90, version 0), each voter with its endpoints from `endpoints` (none if absent). */
+export const encodeVotersRecord = (
+  voters: readonly Voter[],
+  endpoints: readonly VoterEndpoints[],
+): Uint8Array =>
+  encodeMessage(
+    generated.VotersRecord,
+    {
+      version: 0,
+      voters: voters.map((v) => ({
+        voterId: v.id,
+        voterDirectoryId: v.directoryId ?? ZERO_UUID,
+        endpoints: (endpoints.find((e) => e.id === v.id)?.endpoints ?? []).map((e) => ({ ...e })),
+        kRaftVersionFeature: { ...SUPPORTED_KRAFT_VERSIONS },
+      })),
+    },
+    0,
+  );
+
+/** A VotersRecord's value as the spec's record and the endpoints the runtime keeps. */
+export const decodeVotersRecord = (
+  value: Uint8Array,
+): { readonly control: VotersRecord; readonly endpoints: readonly VoterEndpoints[] } => {
+  const decoded = decodeMessage(generated.VotersRecord, value, 0);
+  const ids = new Set<number>();
+  for (const v of decoded.voters) {
+    if (ids.has(v.voterId)) throw new KafkaDecodeError(`a VotersRecord names voter ${v.voterId} twice`);
+    ids.add(v.voterId);
+  }
+  return {
+    control: {
+      _tag: "VotersRecord",
+      voters: decoded.voters.map((v) =>
+        v.voterDirectoryId === ZERO_UUID
+          ? { id: v.voterId }
+          : { id: v.voterId, directoryId: v.voterDirectoryId },
+      ),
+    },
+    endpoints: decoded.voters.map((v) => ({
+      id: v.voterId,
+      endpoints: v.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
+    })),
+  };
+};
+
+/** R90: a KRaftVersionRecord (control type 5) naming `kraftVersion`. */
+export const encodeKRaftVersionRecord = (kraftVersion: number): Uint8Array =>
+  encodeMessage(generated.KRaftVersionRecord, { version: 0, kRaftVersion: kraftVersion }, 0);
+
+/**
+ * R55, R90: a control record as Kafka writes it: a LeaderChangeMessage, or a VotersRecord whose voters'
+ * listeners come from `endpoints`.
+ */
+export const encodeControlRecord = (
+  control: ControlRecord,
+  endpoints: readonly VoterEndpoints[] = [],
+): { key: Uint8Array; value: Uint8Array } => {
   if (control._tag === "VotersRecord")
-    throw new Error("a VotersRecord needs kraft.version 1, which the runtime does not run yet");
+    return {
+      key: controlRecordKey(ControlRecordType.KRAFT_VOTERS),
+      value: encodeVotersRecord(control.voters, endpoints),
+    };
   const voter = (v: ControlRecord["voters"][number]) => ({
     voterId: v.id,
     voterDirectoryId: ZERO_UUID,
@@ -334,21 +412,32 @@ export const encodeControlRecord = (control: ControlRecord): { key: Uint8Array; 
   };
 };
 
-/** The control records KRaft writes: a LeaderChangeMessage, or another type by its name. */
+/**
+ * The control records KRaft writes in its log: a LeaderChangeMessage or a VotersRecord (with its
+ * voters' endpoints), or another type by its number.
+ */
 export const decodeControlRecord = (
   key: Uint8Array | null,
   value: Uint8Array | null,
-): ControlRecord | { readonly _tag: "OtherControl"; readonly type: number } => {
+):
+  | { readonly control: ControlRecord; readonly endpoints?: readonly VoterEndpoints[] }
+  | { readonly control: { readonly _tag: "OtherControl"; readonly type: number } } => {
   const type = controlRecordType(key);
-  if (type !== ControlRecordType.LEADER_CHANGE) return { _tag: "OtherControl", type };
+  if (type === ControlRecordType.KRAFT_VOTERS) {
+    if (value === null) throw new KafkaDecodeError("a VotersRecord has no value");
+    return decodeVotersRecord(value);
+  }
+  if (type !== ControlRecordType.LEADER_CHANGE) return { control: { _tag: "OtherControl", type } };
   if (value === null) throw new KafkaDecodeError("a LeaderChangeMessage has no value");
   const decoded = decodeMessage(generated.LeaderChangeMessage, value, LEADER_CHANGE_VERSION);
   const voter = (v: generated.LeaderChangeMessageVoter) => ({ id: v.voterId });
   return {
-    _tag: "LeaderChangeMessage",
-    leaderId: decoded.leaderId,
-    voters: decoded.voters.map(voter),
-    grantingVoters: decoded.grantingVoters.map(voter),
+    control: {
+      _tag: "LeaderChangeMessage",
+      leaderId: decoded.leaderId,
+      voters: decoded.voters.map(voter),
+      grantingVoters: decoded.grantingVoters.map(voter),
+    },
   };
 };
 
@@ -357,6 +446,8 @@ export interface LogItem {
   readonly epoch: number;
   readonly control: ControlRecord | null;
   readonly record: MetadataRecord | null;
+  /** A VotersRecord's voters' listeners (R90), which the spec's record does not carry. */
+  readonly endpoints?: readonly VoterEndpoints[];
 }
 
 /**
@@ -376,7 +467,7 @@ export const encodeLogBatch = (
     if ((e.control !== null) !== control || e.epoch !== first.epoch)
       throw new Error("a record batch holds records of one epoch and one kind");
     if (e.control === null) return metadataRecordToWrite(e.record!);
-    const { key, value } = encodeControlRecord(e.control);
+    const { key, value } = encodeControlRecord(e.control, e.endpoints);
     return { key, valueSize: value.length, writeValue: (w) => w.raw(value) };
   });
   return encodeBatchInPlace(
@@ -416,11 +507,18 @@ export const decodeLogBatch = (batch: RecordBatch): LogItem[] => {
         throw new KafkaDecodeError(`offset delta ${r.offsetDelta} where ${i} was expected`);
       if (control) {
         const decoded = decodeControlRecord(r.key, r.value);
-        if (decoded._tag !== "LeaderChangeMessage")
+        if (decoded.control._tag === "OtherControl")
           throw new KafkaDecodeError(
-            `control record ${decoded._tag === "OtherControl" ? `type ${decoded.type}` : decoded._tag} is not one this version writes`,
+            `control record type ${decoded.control.type} is not one this version writes`,
           );
-        return { epoch: batch.partitionLeaderEpoch, control: decoded, record: null };
+        return {
+          epoch: batch.partitionLeaderEpoch,
+          control: decoded.control,
+          record: null,
+          ...("endpoints" in decoded && decoded.endpoints !== undefined
+            ? { endpoints: decoded.endpoints }
+            : {}),
+        };
       }
       if (r.value === null) throw new KafkaDecodeError("a metadata record has no value");
       const decoded = decodeMetadataRecord(r.value);
@@ -439,12 +537,11 @@ export const decodeLogBatch = (batch: RecordBatch): LogItem[] => {
 /** Records per data batch of a snapshot (Kafka caps its batches by bytes, 8 MiB; ours stay far below). */
 const SNAPSHOT_BATCH_RECORDS = 1000;
 
-/** A control batch of one record at `baseOffset`, of `epoch`. */
+/** A control batch at `baseOffset`, of `epoch`, holding `records` (type and value each). */
 const controlBatch = (
   baseOffset: number,
   epoch: number,
-  type: number,
-  value: Uint8Array,
+  records: readonly (readonly [type: number, value: Uint8Array])[],
   timestampMs: number,
 ): Uint8Array =>
   encodeBatchInPlace(
@@ -458,8 +555,20 @@ const controlBatch = (
       producerEpoch: -1,
       baseSequence: -1,
     },
-    [{ key: controlRecordKey(type), valueSize: value.length, writeValue: (w) => w.raw(value) }],
+    records.map(([type, value]) => ({
+      key: controlRecordKey(type),
+      valueSize: value.length,
+      writeValue: (w) => w.raw(value),
+    })),
   );
+
+/** R91, R92: the voter set a snapshot or the bootstrap checkpoint holds, with its voters' endpoints. */
+export interface SnapshotVoters {
+  readonly kraftVersion: number;
+  /** Absent: a kraft.version record alone (a bootstrap checkpoint of a node that joins as observer). */
+  readonly voters?: readonly Voter[];
+  readonly endpoints: readonly VoterEndpoints[];
+}
 
 /**
  * R78: a snapshot file's bytes as Kafka writes them: a control batch holding a SnapshotHeaderRecord,
@@ -471,6 +580,7 @@ export const encodeSnapshot = (
   records: readonly MetadataRecord[],
   lastContainedLogTimestampMs: number,
   nowMs: number,
+  voters?: SnapshotVoters,
 ): Uint8Array => {
   const parts: Uint8Array[] = [];
   const header = encodeMessage(
@@ -478,8 +588,16 @@ export const encodeSnapshot = (
     { version: 0, lastContainedLogTimestamp: BigInt(lastContainedLogTimestampMs) },
     0,
   );
-  parts.push(controlBatch(0, epoch, ControlRecordType.SNAPSHOT_HEADER, header, nowMs));
-  let offset = 1;
+  // R91, R92: with kraft.version 1 the header's batch also holds the kraft.version and the voter set
+  // in force at the snapshot's end, as Kafka's snapshot writer puts them.
+  const control: [number, Uint8Array][] = [[ControlRecordType.SNAPSHOT_HEADER, header]];
+  if (voters !== undefined) {
+    control.push([ControlRecordType.KRAFT_VERSION, encodeKRaftVersionRecord(voters.kraftVersion)]);
+    if (voters.voters !== undefined)
+      control.push([ControlRecordType.KRAFT_VOTERS, encodeVotersRecord(voters.voters, voters.endpoints)]);
+  }
+  parts.push(controlBatch(0, epoch, control, nowMs));
+  let offset = control.length;
   for (let i = 0; i < records.length; i += SNAPSHOT_BATCH_RECORDS) {
     const chunk = records.slice(i, i + SNAPSHOT_BATCH_RECORDS);
     parts.push(
@@ -492,7 +610,7 @@ export const encodeSnapshot = (
     offset += chunk.length;
   }
   const footer = encodeMessage(generated.SnapshotFooterRecord, { version: 0 }, 0);
-  parts.push(controlBatch(offset, epoch, ControlRecordType.SNAPSHOT_FOOTER, footer, nowMs));
+  parts.push(controlBatch(offset, epoch, [[ControlRecordType.SNAPSHOT_FOOTER, footer]], nowMs));
   return Buffer.concat(parts);
 };
 
@@ -502,6 +620,8 @@ export interface SnapshotContent {
   readonly lastContainedLogTimestampMs: number;
   /** Records of types the spec does not model (Kafka's ACLs, controller registrations, …), by type. */
   readonly unmodelled: ReadonlyMap<string, number>;
+  /** R91, R92: its KRaftVersionRecord and VotersRecord, when it has them. */
+  readonly voters?: SnapshotVoters;
 }
 
 /**
@@ -520,6 +640,8 @@ export const decodeSnapshot = (bytes: Uint8Array): SnapshotContent => {
   let timestamp = -1;
   let next = 0;
   let footer = false;
+  let kraftVersion = -1;
+  let voterSet: ReturnType<typeof decodeVotersRecord> | undefined;
   read.batches.forEach((batch, i) => {
     if (footer) throw new KafkaDecodeError("the snapshot has batches after its SnapshotFooterRecord");
     if (Number(batch.baseOffset) !== next)
@@ -536,7 +658,13 @@ export const decodeSnapshot = (bytes: Uint8Array): SnapshotContent => {
           timestamp = safeNumber(header.lastContainedLogTimestamp, "lastContainedLogTimestamp");
         } else if (type === ControlRecordType.SNAPSHOT_FOOTER) {
           footer = true;
-        } else if (type !== ControlRecordType.KRAFT_VERSION && type !== ControlRecordType.KRAFT_VOTERS) {
+        } else if (type === ControlRecordType.KRAFT_VERSION) {
+          if (r.value === null) throw new KafkaDecodeError("a KRaftVersionRecord has no value");
+          kraftVersion = decodeMessage(generated.KRaftVersionRecord, r.value, 0).kRaftVersion;
+        } else if (type === ControlRecordType.KRAFT_VOTERS) {
+          if (r.value === null) throw new KafkaDecodeError("a VotersRecord has no value");
+          voterSet = decodeVotersRecord(r.value);
+        } else {
           throw new KafkaDecodeError(`control record type ${type} does not belong in a snapshot`);
         }
       }
@@ -552,5 +680,18 @@ export const decodeSnapshot = (bytes: Uint8Array): SnapshotContent => {
   });
   if (timestamp < 0) throw new KafkaDecodeError("the snapshot has no SnapshotHeaderRecord");
   if (!footer) throw new KafkaDecodeError("the snapshot has no SnapshotFooterRecord: it is not whole");
-  return { records, lastContainedLogTimestampMs: timestamp, unmodelled };
+  if (voterSet !== undefined && kraftVersion < 1)
+    throw new KafkaDecodeError("the snapshot has a VotersRecord without a KRaftVersionRecord of 1 or more");
+  const voters: SnapshotVoters | undefined =
+    kraftVersion < 0
+      ? undefined
+      : voterSet === undefined
+        ? { kraftVersion, endpoints: [] }
+        : { kraftVersion, voters: voterSet.control.voters, endpoints: voterSet.endpoints };
+  return {
+    records,
+    lastContainedLogTimestampMs: timestamp,
+    unmodelled,
+    ...(voters === undefined ? {} : { voters }),
+  };
 };

@@ -313,6 +313,28 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
       const [topic, p] = onlyPartition(r.topics);
       return { _tag: "DescribeQuorumRequest", topicName: topic.topicName, partitionIndex: p.partitionIndex };
     }
+    case generated.AddRaftVoterRequest.apiKey: {
+      // R95: v0 has no AckWhenCommitted and acknowledges once committed, as the spec's leader does; a
+      // request for an acknowledgement before the commit is answered after it all the same.
+      const r = data as generated.AddRaftVoterRequestData;
+      return {
+        _tag: "AddRaftVoterRequest",
+        clusterId: r.clusterId,
+        timeoutMs: r.timeoutMs,
+        voterId: r.voterId,
+        voterDirectoryId: r.voterDirectoryId,
+        listeners: r.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+      };
+    }
+    case generated.RemoveRaftVoterRequest.apiKey: {
+      const r = data as generated.RemoveRaftVoterRequestData;
+      return {
+        _tag: "RemoveRaftVoterRequest",
+        clusterId: r.clusterId,
+        voterId: r.voterId,
+        voterDirectoryId: r.voterDirectoryId,
+      };
+    }
     default:
       throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft request`);
   }
@@ -594,20 +616,34 @@ export interface FetchedRecords {
  */
 export const readFetchedRecords = (records: Uint8Array): FetchedRecords => {
   const { batches } = readRecordBatches(records);
-  const described: { baseOffset: number; epoch: number; count: number }[] = [];
+  const described: RecordBatch[] = [];
   const items: LogItem[] = [];
+  let end = -1;
   for (const batch of batches) {
     const baseOffset = safeNumber(batch.baseOffset, "baseOffset");
-    const last = described.at(-1);
-    if (last !== undefined && last.baseOffset + last.count !== baseOffset)
+    if (end >= 0 && end !== baseOffset)
       throw new KafkaDecodeError(
-        `a Fetch response's batch at offset ${baseOffset} does not follow the one ending at ${last.baseOffset + last.count}`,
+        `a Fetch response's batch at offset ${baseOffset} does not follow the one ending at ${end}`,
       );
     const batchItems = decodeLogBatch(batch);
-    if (batchItems.length === 0) continue;
-    items.push(...batchItems);
-    if (last !== undefined && last.epoch === batch.partitionLeaderEpoch) last.count += batchItems.length;
-    else described.push({ baseOffset, epoch: batch.partitionLeaderEpoch, count: batchItems.length });
+    end = baseOffset + batchItems.length;
+    batchItems.forEach((item, i) => {
+      items.push(item);
+      // R91: a VotersRecord is a batch of its own that names its voter set, in force once appended.
+      if (item.control?._tag === "VotersRecord") {
+        described.push({
+          baseOffset: baseOffset + i,
+          epoch: item.epoch,
+          count: 1,
+          voters: item.control.voters,
+        });
+        return;
+      }
+      const last = described.at(-1);
+      if (last !== undefined && last.voters === undefined && last.epoch === item.epoch)
+        described[described.length - 1] = { ...last, count: last.count + 1 };
+      else described.push({ baseOffset: baseOffset + i, epoch: item.epoch, count: 1 });
+    });
   }
   return { batches: described, items };
 };
@@ -658,6 +694,28 @@ export const raftResponseFrame = (
   const codec = RESPONSE_CODECS.get(apiKey);
   if (codec === undefined) throw new KafkaEncodeError(`API key ${apiKey} is not a KRaft request`);
   return responseFrame(codec, kafkaResponse(response, answering, records).data, version, correlationId);
+};
+
+/** R95, R97: the answer to an AddRaftVoter or RemoveRaftVoter request, as Kafka's frame body. */
+export const voterChangeResponseFrame = (
+  apiKey: number,
+  version: number,
+  correlationId: number,
+  response: { readonly errorCode: ErrorCode; readonly errorMessage: string | null },
+): Uint8Array => {
+  const codec =
+    apiKey === generated.AddRaftVoterResponse.apiKey
+      ? (generated.AddRaftVoterResponse as MessageCodec<unknown>)
+      : apiKey === generated.RemoveRaftVoterResponse.apiKey
+        ? (generated.RemoveRaftVoterResponse as MessageCodec<unknown>)
+        : undefined;
+  if (codec === undefined) throw new KafkaEncodeError(`API key ${apiKey} is not a voter change`);
+  return responseFrame(
+    codec,
+    { throttleTimeMs: 0, errorCode: errorCode(response.errorCode), errorMessage: response.errorMessage },
+    version,
+    correlationId,
+  );
 };
 
 /** The topic and partition a KRaft request names, which its answer repeats. */

@@ -12,7 +12,9 @@
 import type { MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import type {
+  AddRaftVoterResponse as RaftAddVoterResponse,
   DescribeQuorumResponse as RaftDescribeQuorumResponse,
+  RemoveRaftVoterResponse as RaftRemoveVoterResponse,
   RaftRequest,
 } from "../../spec/raft/messages.ts";
 import {
@@ -35,6 +37,8 @@ import { type AnyMessageCodec, decodeMessage, type MessageCodec } from "./codec.
 import { kafkaBrokerResponse, nodeOfClientId, specBrokerRequest } from "./controller-channel.ts";
 import { errorCode, KafkaError } from "./errors.ts";
 import {
+  AddRaftVoterRequest,
+  AddRaftVoterResponse,
   AlterConfigsRequest,
   AlterConfigsResponse,
   AlterPartitionRequest,
@@ -80,12 +84,20 @@ import {
   MetadataRequest,
   MetadataResponse,
   type MetadataResponseData,
+  RemoveRaftVoterRequest,
+  RemoveRaftVoterResponse,
   RequestHeader,
   ResponseHeader,
   VoteRequest,
   VoteResponse,
 } from "./generated/messages.ts";
-import { answeringOf, raftResponseFrame, specRequest, type WireRaftResponse } from "./raft-messages.ts";
+import {
+  answeringOf,
+  raftResponseFrame,
+  specRequest,
+  voterChangeResponseFrame,
+  type WireRaftResponse,
+} from "./raft-messages.ts";
 import { KafkaDecodeError, Reader, Writer, ZERO_UUID } from "./wire.ts";
 
 /** What a node knows that the answers need. */
@@ -203,6 +215,9 @@ const RAFT_APIS: readonly Api[] = [
   raftApi(EndQuorumEpochRequest, EndQuorumEpochResponse),
   raftApi(FetchRequest, FetchResponse),
   raftApi(FetchSnapshotRequest, FetchSnapshotResponse),
+  // KIP-853 (R95, R97): asked of a controller, answered by the leader's Raft layer.
+  raftApi(AddRaftVoterRequest, AddRaftVoterResponse),
+  raftApi(RemoveRaftVoterRequest, RemoveRaftVoterResponse),
 ];
 /**
  * A broker's own requests to the controller (R112–R119, R126), on controller listeners as Kafka's:
@@ -271,8 +286,8 @@ export type KafkaOutcome =
     }
   | { readonly _tag: "Close"; readonly reason: string };
 
-/** What the Raft layer answers a KRaft request with. */
-export type RaftAnswer = WireRaftResponse;
+/** What the Raft layer answers a KRaft request with (a voter change's answer has no partition). */
+export type RaftAnswer = WireRaftResponse | RaftAddVoterResponse | RaftRemoveVoterResponse;
 
 /** The request header's version: v2 for a flexible request version, v1 before (Kafka 4 has no v0 left here). */
 const requestHeaderVersion = (served: Api, version: number): number =>
@@ -352,7 +367,9 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
       request: raft,
       correlationId,
       respond: (response, records) =>
-        raftResponseFrame(apiKey, apiVersion, correlationId, response, answering, records),
+        response._tag === "AddRaftVoterResponse" || response._tag === "RemoveRaftVoterResponse"
+          ? voterChangeResponseFrame(apiKey, apiVersion, correlationId, response)
+          : raftResponseFrame(apiKey, apiVersion, correlationId, response, answering, records),
     };
   }
   if ("answer" in reply) return { _tag: "Answer", body: render(reply.answer) };

@@ -27,7 +27,13 @@ export interface VoterAddress {
 export interface NodeConfig {
   readonly nodeId: number;
   readonly roles: readonly Role[];
+  /** controller.quorum.voters: a static quorum (kraft.version 0); empty with bootstrap servers. */
   readonly voters: readonly VoterAddress[];
+  /**
+   * controller.quorum.bootstrap.servers (KIP-853): where a node of a dynamic quorum (kraft.version 1)
+   * first asks for the voters; empty with controller.quorum.voters.
+   */
+  readonly bootstrapServers: readonly { readonly host: string; readonly port: number }[];
   /** CONTROLLER (controllers) and PLAINTEXT (brokers) listeners. */
   readonly listeners: readonly Listener[];
   readonly controllerListenerName: string;
@@ -87,7 +93,15 @@ interface PropertyDef {
 export const PROPERTIES: readonly PropertyDef[] = [
   { name: "node.id", description: "this node's id (required)" },
   { name: "process.roles", description: "controller, broker, or controller,broker (required)" },
-  { name: "controller.quorum.voters", description: "the voters, id@host:port,... (required)" },
+  {
+    name: "controller.quorum.voters",
+    description: "a static quorum's voters, id@host:port,... (this or controller.quorum.bootstrap.servers)",
+  },
+  {
+    name: "controller.quorum.bootstrap.servers",
+    description:
+      "a dynamic quorum's controllers to ask first, host:port,... (KIP-853; the voters live in the log)",
+  },
   {
     name: "listeners",
     description: "NAME://host:port,... e.g. CONTROLLER://:9093,PLAINTEXT://:9092 (required)",
@@ -269,18 +283,32 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
     }
   }
   if (new Set(roles).size !== roles.length) throw new ConfigError("process.roles names a role twice");
-  const voters = required(props, "controller.quorum.voters")
-    .split(",")
-    .map((entry) => {
-      const match = /^(\d+)@(.+)$/.exec(entry.trim());
-      if (match === null) throw new ConfigError(`controller.quorum.voters: "${entry}" is not id@host:port`);
-      return { id: Number(match[1]), ...hostPort(match[2]!, "controller.quorum.voters") };
-    });
+  const staticVoters = props.get("controller.quorum.voters") ?? "";
+  const bootstrapText = props.get("controller.quorum.bootstrap.servers") ?? "";
+  if (staticVoters.length > 0 === bootstrapText.length > 0)
+    throw new ConfigError(
+      "give exactly one of controller.quorum.voters (a static quorum) and controller.quorum.bootstrap.servers (a dynamic quorum, formatted with --standalone, --initial-controllers or --no-initial-controllers)",
+    );
+  const voters =
+    staticVoters.length === 0
+      ? []
+      : staticVoters.split(",").map((entry) => {
+          const match = /^(\d+)@(.+)$/.exec(entry.trim());
+          if (match === null)
+            throw new ConfigError(`controller.quorum.voters: "${entry}" is not id@host:port`);
+          return { id: Number(match[1]), ...hostPort(match[2]!, "controller.quorum.voters") };
+        });
+  const bootstrapServers =
+    bootstrapText.length === 0
+      ? []
+      : bootstrapText
+          .split(",")
+          .map((entry) => hostPort(entry.trim(), "controller.quorum.bootstrap.servers"));
   if (new Set(voters.map((v) => v.id)).size !== voters.length) {
     throw new ConfigError("controller.quorum.voters names a voter twice");
   }
   const isController = roles.includes("controller");
-  if (isController && !voters.some((v) => v.id === nodeId)) {
+  if (isController && voters.length > 0 && !voters.some((v) => v.id === nodeId)) {
     throw new ConfigError(`node ${nodeId} is a controller but not in controller.quorum.voters`);
   }
   if (!isController && voters.some((v) => v.id === nodeId)) {
@@ -307,6 +335,7 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
     nodeId,
     roles: roles as Role[],
     voters,
+    bootstrapServers,
     listeners,
     controllerListenerName,
     logDir,

@@ -10,8 +10,9 @@ import * as Layer from "effect/Layer";
 import type * as Scope from "effect/Scope";
 import type { NodeConfig } from "./config.ts";
 import { holdDirectoryLock } from "./dir-lock.ts";
+import { type DiscoveredQuorum, discoverVoters } from "./discovery.ts";
 import type { Log } from "./log.ts";
-import { KraftNode } from "./node.ts";
+import { KraftNode, VotersUnknown } from "./node.ts";
 import {
   type Clock,
   type Disk,
@@ -77,6 +78,9 @@ export const nodeServices: Effect.Effect<NodeServices, never, NodeServiceKeys> =
   };
 });
 
+/** How long a node that must learn its voters waits for a bootstrap server to describe the quorum. */
+export const DISCOVERY_DEADLINE_MS = 120_000;
+
 /** Why a node could not start: one line naming the cause. */
 export class NodeStartError extends Data.TaggedError("NodeStartError")<{ readonly message: string }> {}
 
@@ -100,9 +104,41 @@ export const kraftNode = (
         Effect.tryPromise({ try: () => holdDirectoryLock(config.logDir), catch: startError }),
         (release) => Effect.sync(release),
       );
-    const node = yield* Effect.acquireRelease(
-      Effect.try({ try: () => KraftNode.open(config, services), catch: startError }),
-      (opened) => Effect.promise(() => opened.close()),
+    // KIP-853: a dynamic quorum's node whose disk names no voter asks the bootstrap servers first.
+    // A real process asks them over TCP; the simulator's nodes always have their voters on disk.
+    let discovered: DiscoveredQuorum | undefined;
+    const open = Effect.try({
+      try: () => KraftNode.open(config, services, discovered),
+      catch: (error) => (error instanceof VotersUnknown ? error : startError(error)),
+    });
+    const opened = yield* Effect.catchIf(
+      open,
+      (error): error is VotersUnknown => error instanceof VotersUnknown,
+      () =>
+        Effect.gen(function* () {
+          if (!services.processLocal)
+            return yield* Effect.fail(startError("a simulated node cannot discover its voters"));
+          discovered = yield* Effect.tryPromise({
+            try: () =>
+              discoverVoters(
+                config.bootstrapServers,
+                {
+                  timeoutMs: config.requestTimeoutMs,
+                  retryMs: Math.max(config.retryBackoffMs, 250),
+                  deadlineMs: DISCOVERY_DEADLINE_MS,
+                },
+                services.log,
+              ),
+            catch: startError,
+          });
+          return yield* Effect.try({
+            try: () => KraftNode.open(config, services, discovered),
+            catch: startError,
+          });
+        }),
+    );
+    const node = yield* Effect.acquireRelease(Effect.succeed(opened as KraftNode), (n) =>
+      Effect.promise(() => n.close()),
     );
     yield* Effect.tryPromise({ try: () => node.start(), catch: startError });
     return node;

@@ -24,6 +24,7 @@ import {
 } from "../../spec/node/node.ts";
 import type { RaftEffect } from "../../spec/raft/io.ts";
 import { isRequest, type RaftMessage, type RequestApi } from "../../spec/raft/messages.ts";
+import type { Voter } from "../../spec/raft/primitives.ts";
 import {
   type ElectionState,
   type LogState,
@@ -45,12 +46,19 @@ import {
 import { errorName } from "../kafka/errors.ts";
 import { type OutgoingRequest, readResponseFrame, requestFrame } from "../kafka/frames.ts";
 import { EnvelopeRequest, EnvelopeResponse } from "../kafka/generated/messages.ts";
-import { encodeSnapshot, type LogItem } from "../kafka/metadata-records.ts";
+import {
+  encodeSnapshot,
+  type LogItem,
+  type SnapshotVoters,
+  type VoterEndpoint,
+  type VoterEndpoints,
+} from "../kafka/metadata-records.ts";
 import { decodeRaftResponse, encodeRaftRequest, raftRequestSender } from "../kafka/raft-messages.ts";
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
 import { KafkaDecodeError } from "../kafka/wire.ts";
 import type { Outgoing } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
+import type { DiscoveredQuorum } from "./discovery.ts";
 import type { Log } from "./log.ts";
 import { serveScrape } from "./scrape-http.ts";
 import type { Cancel, Clock, Connection, Entropy, NodeServices, NodeTransport } from "./services.ts";
@@ -138,12 +146,24 @@ interface OpenedStorage {
   readonly meta: MetaProperties;
   readonly unlock: () => void;
   readonly store: LogStore;
+  /** R92: the bootstrap voter set (kraft.version 1): from the bootstrap checkpoint, or discovered. */
+  readonly bootstrapVoters: readonly Voter[];
+  /** Voters' listeners known before the log says more: discovered, or controller.quorum.voters. */
+  readonly knownEndpoints: readonly VoterEndpoints[];
   readonly quorum: QuorumStateStore;
   readonly quorumState: ElectionState | null;
 }
 
 export class NodeError extends Error {
   override readonly name = "NodeError";
+}
+
+/**
+ * A node of a dynamic quorum whose disk names no voter (it joins as an observer): it must learn the
+ * voters from controller.quorum.bootstrap.servers before it can start (src/runtime/discovery.ts).
+ */
+export class VotersUnknown extends Error {
+  override readonly name = "VotersUnknown";
 }
 
 export class KraftNode {
@@ -214,7 +234,7 @@ export class KraftNode {
    * tail) and quorum-state — and build the node on it. If any step fails, what the steps before it
    * acquired is released. Nothing runs until start().
    */
-  static open(config: NodeConfig, services: NodeServices): KraftNode {
+  static open(config: NodeConfig, services: NodeServices, discovered?: DiscoveredQuorum): KraftNode {
     const disk = services.disk;
     const meta = readMetaProperties(config.logDir, disk);
     if (meta.nodeId !== config.nodeId) {
@@ -222,6 +242,10 @@ export class KraftNode {
         `${config.logDir} was formatted for node ${meta.nodeId}, but node.id is ${config.nodeId}; use the directory formatted for this node`,
       );
     }
+    if (config.bootstrapServers.length > 0 && !/^[A-Za-z0-9_-]{22}$/.test(meta.directoryId))
+      throw new NodeError(
+        `${config.logDir}/meta.properties has no directory.id, which a dynamic quorum's replicas are known by (R100): format the directory again`,
+      );
     const unlock = disk.lock(config.logDir);
     let store: LogStore | undefined;
     try {
@@ -236,12 +260,56 @@ export class KraftNode {
           `${config.logDir}/quorum-state is missing but the metadata log holds ${store.endOffset} records: this node's votes are lost and it could vote twice in an epoch; restore quorum-state from a backup, or remove this node's data directory and format it again so that it catches up from the quorum`,
         );
       }
-      return new KraftNode(config, services, { meta, unlock, store, quorum, quorumState });
+      const { bootstrapVoters, knownEndpoints } = KraftNode.bootstrapSet(config, store, discovered);
+      return new KraftNode(config, services, {
+        meta,
+        unlock,
+        store,
+        quorum,
+        quorumState,
+        bootstrapVoters,
+        knownEndpoints,
+      });
     } catch (error) {
       store?.close();
       unlock();
       throw error;
     }
+  }
+
+  /**
+   * R89, R92: the voter set the Raft layer starts from. A static quorum's is controller.quorum.voters; a
+   * dynamic quorum's (controller.quorum.bootstrap.servers) is the bootstrap checkpoint's, or for a node
+   * whose disk names no voter, the one a bootstrap server described. The two kinds never mix.
+   */
+  private static bootstrapSet(
+    config: NodeConfig,
+    store: LogStore,
+    discovered: DiscoveredQuorum | undefined,
+  ): { bootstrapVoters: readonly Voter[]; knownEndpoints: readonly VoterEndpoints[] } {
+    const checkpoint = store.snapshots.readBootstrap();
+    if (config.bootstrapServers.length === 0) {
+      if (checkpoint !== undefined && checkpoint.kraftVersion >= 1)
+        throw new NodeError(
+          `${config.logDir} was formatted for a dynamic quorum (kraft.version ${checkpoint.kraftVersion}), but the configuration names static voters: set controller.quorum.bootstrap.servers instead of controller.quorum.voters`,
+        );
+      return {
+        bootstrapVoters: config.voters.map((v) => ({ id: v.id })),
+        knownEndpoints: config.voters.map((v) => ({
+          id: v.id,
+          endpoints: [{ name: config.controllerListenerName, host: v.host, port: v.port }],
+        })),
+      };
+    }
+    if (checkpoint === undefined && config.roles.includes("controller"))
+      throw new NodeError(
+        `${config.logDir} was not formatted for a dynamic quorum, but the configuration sets controller.quorum.bootstrap.servers: format it with --standalone, --initial-controllers or --no-initial-controllers, or name the voters in controller.quorum.voters`,
+      );
+    if (checkpoint?.voters !== undefined) return { bootstrapVoters: checkpoint.voters, knownEndpoints: [] };
+    if (store.logState().voterSets !== undefined) return { bootstrapVoters: [], knownEndpoints: [] };
+    if (discovered === undefined)
+      throw new VotersUnknown(`${config.logDir} names no voter: ask controller.quorum.bootstrap.servers`);
+    return { bootstrapVoters: discovered.voters, knownEndpoints: discovered.endpoints };
   }
 
   private constructor(config: NodeConfig, services: NodeServices, opened: OpenedStorage) {
@@ -268,10 +336,13 @@ export class KraftNode {
     this.unlock = opened.unlock;
     this.store = opened.store;
     this.quorum = opened.quorum;
+    const dynamic = config.bootstrapServers.length > 0;
     this.raftConfig = makeConfig({
       nodeId: config.nodeId,
       clusterId: this.meta.clusterId,
-      voters: config.voters.map((v) => ({ id: v.id })),
+      voters: opened.bootstrapVoters,
+      // R89: a dynamic quorum's replicas are known by their directory ids too (R100).
+      ...(dynamic ? { kraftVersion: 1 as const, directoryId: this.meta.directoryId } : {}),
       electionTimeoutMs: config.electionTimeoutMs,
       electionBackoffMaxMs: config.electionBackoffMaxMs,
       fetchTimeoutMs: config.fetchTimeoutMs,
@@ -335,7 +406,8 @@ export class KraftNode {
       this.log,
       config.limits,
     );
-    for (const v of config.voters) if (v.id !== config.nodeId) this.transport.addPeer(v.id, v.host, v.port);
+    for (const known of [...opened.knownEndpoints, ...this.store.voterEndpoints()])
+      this.learnEndpoints(known);
     // The process start (R18–R22, R146): spec/node decides the roles from what storage holds.
     const storage = {
       quorumState: opened.quorumState,
@@ -363,6 +435,32 @@ export class KraftNode {
     };
     this.node = start.state;
     this.startEffects = start.effects;
+  }
+
+  /** R90: every voter's listeners this node knows, by id (the spec's voter sets name keys only). */
+  private readonly endpoints = new Map<number, readonly VoterEndpoint[]>();
+
+  /** Remember a node's listeners and send to it at its controller listener from now on. */
+  private learnEndpoints(known: VoterEndpoints): void {
+    if (known.endpoints.length === 0) return;
+    this.endpoints.set(known.id, known.endpoints);
+    const listener =
+      known.endpoints.find((e) => e.name === this.config.controllerListenerName) ?? known.endpoints[0]!;
+    if (known.id !== this.config.nodeId) this.transport.addPeer(known.id, listener.host, listener.port);
+  }
+
+  /** R90: the listeners of `voters`, as a VotersRecord written by this node carries them. */
+  private endpointsOf(voters: readonly Voter[]): VoterEndpoints[] {
+    return voters.map((v) => ({ id: v.id, endpoints: this.endpoints.get(v.id) ?? [] }));
+  }
+
+  /** The voters in force now and their controller listeners (DescribeQuorum v2, DescribeCluster). */
+  private voterAddresses(): { id: number; host: string; port: number }[] {
+    return this.node.raft.voters.flatMap((v) => {
+      const list = this.endpoints.get(v.id) ?? [];
+      const e = list.find((l) => l.name === this.config.controllerListenerName) ?? list[0];
+      return e === undefined ? [] : [{ id: v.id, host: e.host, port: e.port }];
+    });
   }
 
   /** The start's effects, carried out by start() (a constructor arms no timer and sends nothing). */
@@ -606,7 +704,14 @@ export class KraftNode {
           const batch: LogEntry[] = [];
           if (fetchBase < 0) fetchBase = effect.baseOffset;
           for (let i = 0; i < effect.count; i++) {
-            if (effect.control !== undefined) {
+            if (effect.control?._tag === "VotersRecord") {
+              // R90: a fetched VotersRecord carries its voters' listeners, which this node learns; the
+              // leader's own carries those it knows.
+              const fetched = entries?.[effect.baseOffset - fetchBase + i];
+              const endpoints = fetched?.endpoints ?? this.endpointsOf(effect.control.voters);
+              if (fetched?.endpoints !== undefined) for (const e of fetched.endpoints) this.learnEndpoints(e);
+              batch.push({ epoch: effect.epoch, control: effect.control, record: null, endpoints });
+            } else if (effect.control !== undefined) {
               batch.push({ epoch: effect.epoch, control: effect.control, record: null });
             } else if (effect.records !== undefined) {
               batch.push({ epoch: effect.epoch, control: null, record: effect.records[i]! });
@@ -617,7 +722,8 @@ export class KraftNode {
                 this.die(`a Fetch response lacked the record at offset ${effect.baseOffset + i}`);
                 return;
               }
-              batch.push({ epoch: effect.epoch, control: fetched.control, record: fetched.record });
+              batch.push(fetched);
+              if (fetched.endpoints !== undefined) for (const e of fetched.endpoints) this.learnEndpoints(e);
             }
           }
           this.store.append(effect.baseOffset, batch);
@@ -806,6 +912,7 @@ export class KraftNode {
       content.records,
       this.store.timestampAt(content.endOffset - 1),
       this.clock.now(),
+      this.snapshotVoters(content.endOffset),
     );
     this.pendingSnapshot = { endOffset: content.endOffset, epoch, bytes };
     this.queue.push({
@@ -814,6 +921,18 @@ export class KraftNode {
         input: { _tag: "CreateSnapshot", endOffset: content.endOffset, size: bytes.length },
       },
     });
+  }
+
+  /**
+   * R91: a dynamic quorum's snapshot holds the voter set in force at its end (the newest VotersRecord
+   * below it, else the bootstrap set), so the set survives the log start moving past its record.
+   */
+  private snapshotVoters(endOffset: number): SnapshotVoters | undefined {
+    if (this.raftConfig.kraftVersion !== 1) return undefined;
+    const sets = this.node.raft.log.voterSets ?? [];
+    let voters = this.raftConfig.voters;
+    for (const set of sets) if (set.offset < endOffset) voters = set.voters;
+    return { kraftVersion: 1, voters, endpoints: this.endpointsOf(voters) };
   }
 
   /**
@@ -888,8 +1007,6 @@ export class KraftNode {
       return;
     }
     if (message._tag === "DescribeQuorumResponse") return; // Answered to clients through spec/node (R88).
-    // The runtime serves no AddRaftVoter or RemoveRaftVoter yet (kraft.version 0), so none is answered.
-    if (message._tag === "AddRaftVoterResponse" || message._tag === "RemoveRaftVoterResponse") return;
     const key = `raft:${to}:${correlationId ?? -1}`;
     const origin = this.raftOrigins.get(key);
     this.raftOrigins.delete(key);
@@ -1209,7 +1326,7 @@ export class KraftNode {
         listenerName: connection.listener,
         controllerListener: connection.listener === this.config.controllerListenerName,
         image: this.image(),
-        voters: this.config.voters,
+        voters: this.voterAddresses(),
         controllerListenerName: this.config.controllerListenerName,
         leaderId: this.leaderId(),
       });
@@ -1298,21 +1415,35 @@ export class KraftNode {
   private onRaftRequest(connection: Connection, outcome: Extract<KafkaOutcome, { _tag: "Raft" }>): void {
     const message = outcome.request;
     const from = raftRequestSender(message);
-    this.raftOrigins.set(`raft:${from}:${outcome.correlationId}`, {
+    // An operator's request (a voter change) comes from no node: tools on several connections may use
+    // the same correlation id, so it goes to the Raft layer under one of this node's own.
+    const correlationId = from < 0 ? this.nextOperatorId++ : outcome.correlationId;
+    this.raftOrigins.set(`raft:${from}:${correlationId}`, {
       connection,
       respond: outcome.respond,
     });
+    // R90: the listeners of a voter being added, which its VotersRecord will carry.
+    // A request naming a voter already in the set is refused (DUPLICATE_VOTER): its listeners must not
+    // replace that voter's.
+    if (
+      message._tag === "AddRaftVoterRequest" &&
+      !this.node.raft.voters.some((v) => v.id === message.voterId)
+    )
+      this.learnEndpoints({ id: message.voterId, endpoints: message.listeners });
     // R88: a fetch carries the time it arrived, which the leader keeps for DescribeQuorum (the reducer
     // keeps no clock).
     const input = {
       _tag: "Received" as const,
       from,
       message,
-      correlationId: outcome.correlationId,
+      correlationId,
       ...(message._tag === "FetchRequest" ? { nowMs: this.clock.now() } : {}),
     };
     this.enqueue({ input: { _tag: "Raft", input } });
   }
+
+  /** The correlation ids operators' requests go to the Raft layer under. */
+  private nextOperatorId = 1;
 
   /** Kafka protocol requests answered (kraft_kafka_requests_total). */
   private readonly kafkaRequests = { value: 0 };

@@ -67,28 +67,49 @@ export class Peers {
     this.active = active;
   }
 
+  /**
+   * Know a peer by its address. A known peer at a new address (a controller replaced elsewhere, KIP-853)
+   * is dialled there from now on; its old connection is closed.
+   */
   add(id: number, host: string, port: number): void {
-    if (!this.peers.has(id))
-      this.peers.set(id, {
-        id,
-        host,
-        port,
-        connection: null,
-        connecting: false,
-        pending: [],
-        backoffMs: DIAL_BACKOFF.initialMs,
-        retry: null,
-        failedDials: 0,
-        failureLoggedAt: 0,
+    const known = this.peers.get(id);
+    if (known !== undefined && known.host === host && known.port === port) return;
+    if (known !== undefined) {
+      this.log.info("a peer's address changed", {
+        peer: id,
+        from: `${known.host}:${known.port}`,
+        to: `${host}:${port}`,
       });
+      known.retry?.();
+      known.retry = null;
+      known.connection?.close();
+    }
+    this.peers.set(id, {
+      id,
+      host,
+      port,
+      connection: null,
+      connecting: false,
+      pending: [],
+      backoffMs: DIAL_BACKOFF.initialMs,
+      retry: null,
+      failedDials: 0,
+      failureLoggedAt: 0,
+    });
   }
 
   private connect(peer: Peer): void {
-    if (!this.active() || peer.connecting || peer.connection !== null) return;
+    // A peer replaced by add() (its address changed) is never dialled again.
+    if (!this.active() || peer.connecting || peer.connection !== null || this.peers.get(peer.id) !== peer)
+      return;
     peer.connecting = true;
     this.dial(peer, {
       connected: (connection) => {
         peer.connecting = false;
+        if (this.peers.get(peer.id) !== peer) {
+          connection.close();
+          return;
+        }
         peer.connection = connection;
         peer.backoffMs = DIAL_BACKOFF.initialMs;
         if (peer.failedDials > 0)
@@ -122,7 +143,7 @@ export class Peers {
   }
 
   private redialLater(peer: Peer): void {
-    if (!this.active() || peer.retry !== null) return;
+    if (!this.active() || peer.retry !== null || this.peers.get(peer.id) !== peer) return;
     peer.retry = this.clock.after(peer.backoffMs, () => {
       peer.retry = null;
       this.connect(peer);

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import type { SnapshotInfo } from "../../spec/raft/state.ts";
-import { decodeSnapshot, encodeSnapshot } from "../kafka/metadata-records.ts";
+import { decodeSnapshot, encodeSnapshot, type SnapshotVoters } from "../kafka/metadata-records.ts";
 import { KafkaDecodeError } from "../kafka/wire.ts";
 import type { Disk } from "./services.ts";
 import { atomicWrite, StorageError } from "./storage.ts";
@@ -16,10 +16,19 @@ const PARTIAL_NAME = /\.checkpoint\.part$/;
 export const snapshotName = (endOffset: number, epoch: number): string =>
   `${String(endOffset).padStart(20, "0")}-${String(epoch).padStart(10, "0")}.checkpoint`;
 
+/**
+ * R92: the bootstrap checkpoint `kraft format` writes for kraft.version 1 (Kafka's 0-0 checkpoint):
+ * the kraft.version and the bootstrap voter set. It replaces no records, so it is not one of the log's
+ * snapshots: retention and downloads leave it alone.
+ */
+export const BOOTSTRAP_CHECKPOINT = snapshotName(0, 0);
+
 /** A snapshot read back: its records, and when the last record it replaces was appended. */
 export interface LoadedSnapshot {
   readonly records: readonly MetadataRecord[];
   readonly lastContainedLogTimestampMs: number;
+  /** R91: the kraft.version and voter set in force at its end, when it holds them. */
+  readonly voters?: SnapshotVoters;
 }
 
 export class SnapshotStore {
@@ -45,7 +54,7 @@ export class SnapshotStore {
         continue;
       }
       const m = SNAPSHOT_NAME.exec(name);
-      if (m === null) continue;
+      if (m === null || name === BOOTSTRAP_CHECKPOINT) continue;
       const size = disk.readFile(join(dir, name)).length;
       this.snapshots.push({ endOffset: Number(m[1]), epoch: Number(m[2]), size });
     }
@@ -83,8 +92,9 @@ export class SnapshotStore {
     records: readonly MetadataRecord[],
     lastContainedLogTimestampMs: number,
     nowMs: number,
+    voters?: SnapshotVoters,
   ): number {
-    const bytes = encodeSnapshot(epoch, records, lastContainedLogTimestampMs, nowMs);
+    const bytes = encodeSnapshot(epoch, records, lastContainedLogTimestampMs, nowMs, voters);
     this.write(endOffset, epoch, bytes);
     return bytes.length;
   }
@@ -119,7 +129,37 @@ export class SnapshotStore {
       throw new StorageError(
         `snapshot ${name} holds record types this version does not model (${[...content.unmodelled.keys()].join(", ")}); refusing to load it rather than lose them`,
       );
-    return { records: content.records, lastContainedLogTimestampMs: content.lastContainedLogTimestampMs };
+    return {
+      records: content.records,
+      lastContainedLogTimestampMs: content.lastContainedLogTimestampMs,
+      ...(content.voters === undefined ? {} : { voters: content.voters }),
+    };
+  }
+
+  /** R92: what the bootstrap checkpoint holds; undefined when there is none (kraft.version 0). */
+  readBootstrap(): SnapshotVoters | undefined {
+    const path = join(this.dir, BOOTSTRAP_CHECKPOINT);
+    if (!this.disk.exists(path)) return undefined;
+    let content: ReturnType<typeof decodeSnapshot>;
+    try {
+      content = decodeSnapshot(this.disk.readFile(path));
+    } catch (error) {
+      if (!(error instanceof KafkaDecodeError)) throw error;
+      throw new StorageError(
+        `the bootstrap checkpoint ${path} cannot be read (${error.message}); format this node's directory again`,
+      );
+    }
+    if (content.voters === undefined || content.records.length > 0)
+      throw new StorageError(
+        `the bootstrap checkpoint ${path} holds no kraft.version or holds metadata records; format this node's directory again`,
+      );
+    return content.voters;
+  }
+
+  /** R92: write the bootstrap checkpoint (at format time) whole, as a snapshot is written. */
+  writeBootstrap(voters: SnapshotVoters, nowMs: number): void {
+    const path = join(this.dir, BOOTSTRAP_CHECKPOINT);
+    atomicWrite(path, encodeSnapshot(0, [], 0, nowMs, voters), this.disk, `${path}.part`);
   }
 
   /** R79: delete every snapshot that ends below `offset` (the new log start). */

@@ -10,13 +10,15 @@ import * as Schema from "effect/Schema";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/records.ts";
 import type { ControlRecord } from "../../spec/raft/messages.ts";
-import type { LogState } from "../../spec/raft/state.ts";
+import type { LogState, VoterSetEntry } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
 import {
   decodeLogBatch,
   encodeLogBatch,
   type LogItem,
   LogRecordDecodeError,
+  type SnapshotVoters,
+  type VoterEndpoints,
 } from "../kafka/metadata-records.ts";
 import { BATCH_HEADER_BYTES, MAGIC_V2, type RecordBatch, readRecordBatch } from "../kafka/records.ts";
 import { KafkaDecodeError, Reader } from "../kafka/wire.ts";
@@ -228,6 +230,8 @@ export interface LogEntry {
   readonly epoch: number;
   readonly control: ControlRecord | null;
   readonly record: MetadataRecord | null;
+  /** A VotersRecord's voters' listeners (R90), kept beside the spec's record. */
+  readonly endpoints?: readonly VoterEndpoints[];
 }
 
 /** Spec records from the Kafka codec are re-checked against the spec's schema (ranges, uuids). */
@@ -394,13 +398,60 @@ export class LogStore {
   /** The log's shape for the reducer: everything on disk after recovery is durable. */
   logState(): LogState {
     const snapshots = this.snapshots.list();
+    const voterSets = this.voterSets();
     return {
       startOffset: this.start,
       endOffset: this.endOffset,
       flushedOffset: this.flushed,
       epochs: this.epochs(),
       ...(snapshots.length === 0 ? {} : { snapshots }),
+      ...(voterSets.length === 0 ? {} : { voterSets }),
     };
+  }
+
+  /** The voter set the snapshot at the log start holds (R91), read once per snapshot. */
+  private baseVoters: { readonly endOffset: number; readonly voters: SnapshotVoters | undefined } | null =
+    null;
+
+  private snapshotAtStartVoters(): SnapshotVoters | undefined {
+    if (this.start === 0) return undefined;
+    const base = this.snapshots.list().find((s) => s.endOffset === this.start);
+    if (base === undefined) return undefined;
+    if (this.baseVoters?.endOffset !== base.endOffset)
+      this.baseVoters = {
+        endOffset: base.endOffset,
+        voters: this.snapshots.read(base.endOffset, base.epoch).voters,
+      };
+    return this.baseVoters.voters;
+  }
+
+  /**
+   * R91: the voter sets this log knows: the one the snapshot at its start holds (in force from just
+   * below the start), then each VotersRecord in it.
+   */
+  private voterSets(): VoterSetEntry[] {
+    const sets: VoterSetEntry[] = [];
+    const base = this.snapshotAtStartVoters()?.voters;
+    if (base !== undefined) sets.push({ offset: this.start - 1, voters: base });
+    this.entries.forEach((e, i) => {
+      if (e.control?._tag === "VotersRecord") sets.push({ offset: this.start + i, voters: e.control.voters });
+    });
+    return sets;
+  }
+
+  /**
+   * R90: the listeners of every voter this log names, newest first wins: its VotersRecords, the
+   * snapshot at its start, the bootstrap checkpoint.
+   */
+  voterEndpoints(): readonly VoterEndpoints[] {
+    const byId = new Map<number, VoterEndpoints>();
+    const learn = (list: readonly VoterEndpoints[] | undefined) => {
+      for (const e of list ?? []) if (e.endpoints.length > 0) byId.set(e.id, e);
+    };
+    learn(this.snapshots.readBootstrap()?.endpoints);
+    learn(this.snapshotAtStartVoters()?.endpoints);
+    for (const e of this.entries) if (e.endpoints !== undefined) learn(e.endpoints);
+    return [...byId.values()];
   }
 
   /** Bytes of the batches holding [from, to) (whole batches), for the snapshot policy (R131). */
