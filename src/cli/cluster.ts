@@ -3,6 +3,7 @@
 // and stop them all cleanly on Ctrl-C or SIGTERM. A directory that already holds a cluster is
 // restarted from its data (the metadata log is recovered from disk).
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +17,7 @@ import {
 import { renderProperties } from "../runtime/config.ts";
 import { lockHolder } from "../runtime/storage.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
-import { formatDirectory, type Io, randomClusterId } from "./node-commands.ts";
+import { formatDirectory, type Io, type QuorumBootstrap, randomClusterId } from "./node-commands.ts";
 
 export const CLUSTER_FLAGS: readonly FlagSpec[] = [
   {
@@ -46,6 +47,13 @@ export const CLUSTER_FLAGS: readonly FlagSpec[] = [
   },
   {
     kind: "boolean",
+    name: "dynamic-quorum",
+    default: false,
+    description:
+      "KIP-853: controllers found through controller.quorum.bootstrap.servers, the voter set in the log (kraft.version 1), changed with kraft quorum add-controller|remove-controller",
+  },
+  {
+    kind: "boolean",
     name: "fast",
     default: false,
     description: "10x shorter timeouts (elections, fetches, sessions) than Kafka's defaults",
@@ -68,6 +76,7 @@ export const CLUSTER_HELP = renderHelp(
     "  kraft cluster up",
     "  kraft cluster up --controllers 1 --brokers 1 --dir /tmp/k1",
     "  kraft cluster up --json --fast",
+    "  kraft cluster up --dynamic-quorum   (then: kraft quorum add-controller|remove-controller)",
   ],
 );
 
@@ -100,12 +109,22 @@ export const FAST_TIMEOUTS: readonly (readonly [string, number])[] = [
 ];
 
 /** Write each node's data directory and properties; reuse what an earlier run left. */
+/**
+ * How the controllers form their quorum: static voters (controller.quorum.voters, kraft.version 0), or
+ * a dynamic quorum (KIP-853) whose first `initialVoters` controllers are the initial voters and the
+ * others join as observers, to be added with kraft quorum add-controller.
+ */
+export type QuorumShape =
+  | { readonly _tag: "Static" }
+  | { readonly _tag: "Dynamic"; readonly initialVoters: number };
+
 export const prepareCluster = (
   dir: string,
   controllers: number,
   brokers: number,
   basePort: number,
   extra: readonly (readonly [string, string | number])[] = [],
+  quorum: QuorumShape = { _tag: "Static" },
 ): ClusterFile => {
   const root = resolve(dir);
   const file = join(root, "cluster.json");
@@ -124,12 +143,40 @@ export const prepareCluster = (
   const voters = Array.from({ length: controllers }, (_, i) => `${i + 1}@127.0.0.1:${basePort + i + 1}`).join(
     ",",
   );
+  const initial: QuorumBootstrap | undefined =
+    quorum._tag === "Static"
+      ? undefined
+      : {
+          _tag: "Voters",
+          voters: Array.from({ length: quorum.initialVoters }, (_, i) => ({
+            id: i + 1,
+            directoryId: randomBytes(16).toString("base64url"),
+            endpoint: { name: "CONTROLLER", host: "127.0.0.1", port: basePort + i + 1 },
+          })),
+        };
+  const quorumProperty: readonly [string, string] =
+    quorum._tag === "Static"
+      ? ["controller.quorum.voters", voters]
+      : [
+          "controller.quorum.bootstrap.servers",
+          Array.from({ length: controllers }, (_, i) => `127.0.0.1:${basePort + i + 1}`).join(","),
+        ];
   const nodes: ClusterNode[] = [];
   for (let id = 1; id <= controllers + brokers; id++) {
     const controller = id <= controllers;
     const nodeDir = join(root, `node-${id}`);
     const data = join(nodeDir, "data");
-    formatDirectory(data, clusterId, id, false);
+    formatDirectory(
+      data,
+      clusterId,
+      id,
+      false,
+      !controller || initial === undefined
+        ? undefined
+        : id <= initial.voters.length
+          ? initial
+          : { _tag: "Observer" },
+    );
     const port = basePort + id;
     const config = join(nodeDir, "server.properties");
     writeFileSync(
@@ -137,7 +184,7 @@ export const prepareCluster = (
       renderProperties([
         ["node.id", id],
         ["process.roles", controller ? "controller" : "broker"],
-        ["controller.quorum.voters", voters],
+        quorumProperty,
         ["listeners", controller ? `CONTROLLER://127.0.0.1:${port}` : `PLAINTEXT://127.0.0.1:${port}`],
         ["log.dirs", data],
         ["openkraft.metrics.port", basePort + 100 + id],
@@ -263,6 +310,7 @@ export const runClusterUp = async (argv: readonly string[], io: Io): Promise<num
     brokers,
     values["base-port"] as number,
     values["fast"] === true ? FAST_TIMEOUTS : [],
+    values["dynamic-quorum"] === true ? { _tag: "Dynamic", initialVoters: controllers } : { _tag: "Static" },
   );
   // A cluster already running from this directory: say so now, before starting nodes that could
   // only fail on its locks (and before taking its leader for ours).

@@ -8,7 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrokerRegistration, TopicImage } from "../../spec/metadata/image.ts";
 import type { CreatableTopicResult, MetadataErrorCode } from "../../spec/metadata/requests.ts";
-import { type ClusterNode, kraftBin, NODE_PROCESS_FLAGS, prepareCluster } from "../cli/cluster.ts";
+import {
+  type ClusterNode,
+  kraftBin,
+  NODE_PROCESS_FLAGS,
+  prepareCluster,
+  type QuorumShape,
+} from "../cli/cluster.ts";
 import { requestOnce } from "../kafka/client.ts";
 import { errorName } from "../kafka/errors.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../kafka/generated/messages.ts";
@@ -119,10 +125,11 @@ export class LocalCluster {
     controllers: number,
     brokers: number,
     timeouts: readonly (readonly [string, string | number])[] = TEST_TIMEOUTS,
+    quorum: QuorumShape = { _tag: "Static" },
   ): Promise<LocalCluster> {
     const dir = mkdtempSync(join(tmpdir(), "openkraft-cluster-"));
     const base = await freeBasePort(controllers + brokers);
-    const file = prepareCluster(dir, controllers, brokers, base, timeouts);
+    const file = prepareCluster(dir, controllers, brokers, base, timeouts, quorum);
     return new LocalCluster(dir, file.clusterId, file.nodes);
   }
 
