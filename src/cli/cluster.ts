@@ -185,6 +185,8 @@ export const prepareCluster = (
         ["node.id", id],
         ["process.roles", controller ? "controller" : "broker"],
         quorumProperty,
+        // Kafka's tools (kafka-metadata-quorum add-controller) read it from the file, default or not.
+        ["controller.listener.names", "CONTROLLER"],
         ["listeners", controller ? `CONTROLLER://127.0.0.1:${port}` : `PLAINTEXT://127.0.0.1:${port}`],
         ["log.dirs", data],
         ["openkraft.metrics.port", basePort + 100 + id],

@@ -4,13 +4,15 @@
 // commands add the fourth controller, remove the leader, and replace a controller whose disk was wiped
 // (a new directory id); a full restart then comes back with the voter set the log holds. No write the
 // cluster acknowledged is lost.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KAFKA_TOOLS, kafkaToolsClasspath } from "../../scripts/kafka-jars.ts";
 import { formatDirectory } from "../cli/node-commands.ts";
 import { requestOnce } from "../kafka/client.ts";
 import { DescribeQuorumRequest, DescribeQuorumResponse } from "../kafka/generated/messages.ts";
+import { hasJava } from "../testing/apache-kafka.ts";
 import { kraftBin, LocalCluster, sleep, TEST_TIMEOUTS, waitFor } from "../testing/local-cluster.ts";
 
 const CONTROLLERS = [1, 2, 3, 4];
@@ -268,4 +270,62 @@ describe("a dynamic quorum (KIP-853) run as processes", () => {
     const result = await cluster.createTopic(BROKER, "after-restart", 1, 1);
     expect(result.errorCode).toBe("NONE");
   }, 90_000);
+
+  it.skipIf(!hasJava)(
+    "Apache Kafka 4.4's kafka-metadata-quorum describes the quorum, removes a controller and adds it back",
+    async () => {
+      const classpath = await kafkaToolsClasspath();
+      const tool = (...args: string[]) => {
+        const run = spawnSync("java", ["-cp", classpath, KAFKA_TOOLS["kafka-metadata-quorum"]!, ...args], {
+          encoding: "utf8",
+          timeout: 120_000,
+        });
+        return { code: run.status, out: `${run.stdout}${run.stderr}` };
+      };
+      const leader = (await cluster.waitForLeader(20_000)).nodeId;
+      const controller = ["--bootstrap-controller", cluster.node(leader).address];
+      const status = tool(...controller, "describe", "--status");
+      expect(status.code, status.out).toBe(0);
+      for (const id of CONTROLLERS)
+        expect(status.out).toContain(
+          `{"id": ${id}, "directoryId": "${directoryIdOf(id)}", "endpoints": ["CONTROLLER://${cluster.node(id).address}"]}`,
+        );
+      const victim = CONTROLLERS.find((c) => c !== leader)!;
+      const directoryId = directoryIdOf(victim);
+      const removed = tool(
+        ...controller,
+        "remove-controller",
+        "--controller-id",
+        String(victim),
+        "--controller-directory-id",
+        directoryId,
+      );
+      expect(removed.code, removed.out).toBe(0);
+      expect(removed.out).toContain(`Removed KRaft controller ${victim} with directory id ${directoryId}`);
+      await waitForVoters(CONTROLLERS.filter((c) => c !== victim).map(key));
+      await waitCaughtUp(victim);
+      // Kafka's tool finds the leader itself (the removal failed the old one over); it reads the new
+      // controller's id, listener and directory id from its properties file, as for a Kafka node.
+      const added = await waitFor(
+        "kafka-metadata-quorum add-controller to succeed",
+        async () => {
+          const leaderNow = (await quorum())?.leaderId;
+          if (leaderNow === undefined) return undefined;
+          const run = tool(
+            "--bootstrap-controller",
+            cluster.node(leaderNow).address,
+            "--command-config",
+            cluster.node(victim).config,
+            "add-controller",
+          );
+          return run.code === 0 ? run.out : undefined;
+        },
+        120_000,
+        500,
+      );
+      expect(added).toContain(`Added controller ${victim} with directory id ${directoryId}`);
+      await waitForVoters(CONTROLLERS.map(key));
+    },
+    300_000,
+  );
 });
