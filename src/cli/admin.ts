@@ -26,7 +26,7 @@ import {
   RemoveRaftVoterRequest,
   RemoveRaftVoterResponse,
 } from "../kafka/generated/messages.ts";
-import { ZERO_UUID } from "../kafka/wire.ts";
+import { isKafkaUuid, ZERO_UUID } from "../kafka/wire.ts";
 import { ConfigError, type NodeConfig, nodeConfigFrom, parseProperties } from "../runtime/config.ts";
 import { readMetaProperties } from "../runtime/storage.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
@@ -328,7 +328,7 @@ const removeController = async (values: FlagValues, io: Io): Promise<number> => 
     throw new UsageError(
       "remove-controller needs --controller-id N and --controller-directory-id UUID (kraft quorum describe shows both)",
     );
-  if (!/^[A-Za-z0-9_-]{22}$/.test(directoryId))
+  if (!isKafkaUuid(directoryId))
     throw new UsageError(
       `--controller-directory-id "${directoryId}" is not a directory id (22 base64url characters)`,
     );

@@ -1,7 +1,7 @@
 // Bad input and a hostile environment never get a stack trace: every command answers with one line
 // naming what is wrong, a non-zero exit, and leaves nothing running.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,6 +71,144 @@ describe("bad input", () => {
       kraft("format", "--dir", dir, "--cluster-id", "MkU3OEVBNTcwNTJENDM2Qk", "--node-id", "1"),
       2,
       /^kraft format: .*interrupted is not empty; format only empty directories/,
+    );
+  });
+
+  it("dynamic quorum formats (KIP-853): each refusal names what is wrong and writes nothing", () => {
+    const cid = "MkU3OEVBNTcwNTJENDM2Qk";
+    const config = (name: string, lines: string) => {
+      const file = join(scratch, `${name}.properties`);
+      writeFileSync(file, lines);
+      return file;
+    };
+    const dynamic = config(
+      "dynamic",
+      `node.id=1\nprocess.roles=controller\ncontroller.quorum.bootstrap.servers=127.0.0.1:9093\nlisteners=CONTROLLER://127.0.0.1:9093\nlog.dirs=${join(scratch, "dyn-1")}\n`,
+    );
+    const staticVoters = config(
+      "static",
+      `node.id=1\nprocess.roles=controller\ncontroller.quorum.voters=1@127.0.0.1:9093\nlisteners=CONTROLLER://127.0.0.1:9093\nlog.dirs=${join(scratch, "static-1")}\n`,
+    );
+    const dir = (name: string) => join(scratch, name);
+    expectOneLine(
+      kraft("format", "--cluster-id", cid, "--node-id", "1", "--dir", dir("s1"), "--standalone"),
+      2,
+      /^kraft format: --standalone needs --config FILE naming this controller's listener/,
+    );
+    expectOneLine(
+      kraft("format", "--cluster-id", cid, "--config", dynamic, "--standalone", "--no-initial-controllers"),
+      2,
+      /^kraft format: --standalone and --no-initial-controllers exclude each other/,
+    );
+    expectOneLine(
+      kraft("format", "--cluster-id", cid, "--config", dynamic),
+      2,
+      /^kraft format: .*sets controller\.quorum\.bootstrap\.servers \(a dynamic quorum\): format this controller with --standalone/,
+    );
+    expectOneLine(
+      kraft("format", "--cluster-id", cid, "--config", staticVoters, "--standalone"),
+      2,
+      /^kraft format: .*names static voters \(controller\.quorum\.voters\)/,
+    );
+    for (const [list, problem] of [
+      ["1@h:9093", /"1@h:9093" is not id@host:port:directoryId/],
+      ["1@h:9093:AAAAAAAAAAAAAAAAAAAAAA", /has the zero directory id/],
+      ["1@h:9093:MkU3OEVBNTcwNTJENDM2Qk", /"MkU3OEVBNTcwNTJENDM2Qk" is not a Kafka UUID as Kafka prints one/],
+      ["1@h:9093:MkU3OEVBNTcwNTJENDM2QA,1@h:9094:NkU3OEVBNTcwNTJENDM2QA", /names a controller twice/],
+      [
+        "1@h:9093:MkU3OEVBNTcwNTJENDM2QA,2@h:9094:MkU3OEVBNTcwNTJENDM2QA",
+        /gives two controllers one directory id/,
+      ],
+      [
+        "2@h:9093:MkU3OEVBNTcwNTJENDM2QA",
+        /node 7 is not among the initial controllers \(2\); format it with --no-initial-controllers/,
+      ],
+    ] as const) {
+      expectOneLine(
+        kraft(
+          "format",
+          "--cluster-id",
+          cid,
+          "--node-id",
+          "7",
+          "--dir",
+          dir("ic"),
+          "--initial-controllers",
+          list,
+        ),
+        2,
+        problem,
+      );
+    }
+    expect(readdirSync(scratch).filter((f) => ["s1", "ic", "dyn-1", "static-1"].includes(f))).toEqual([]);
+  });
+
+  it("a dynamic quorum's node and its disk must agree on the kind of quorum; one with no voter on disk needs a bootstrap server", () => {
+    const cid = "MkU3OEVBNTcwNTJENDM2Qk";
+    const props = (name: string, quorum: string, data: string) => {
+      const file = join(scratch, `${name}.properties`);
+      writeFileSync(
+        file,
+        `node.id=1\nprocess.roles=controller\n${quorum}\nlisteners=CONTROLLER://127.0.0.1:1\nlog.dirs=${data}\ncontroller.quorum.request.timeout.ms=200\n`,
+      );
+      return file;
+    };
+    const dynamicDisk = join(scratch, "dynamic-disk");
+    const dynamicProps = props("dyn-start", "controller.quorum.bootstrap.servers=127.0.0.1:1", dynamicDisk);
+    expect(kraft("format", "--cluster-id", cid, "--config", dynamicProps, "--standalone").status).toBe(0);
+    expectOneLine(
+      kraft(
+        "start",
+        "--config",
+        props("static-on-dynamic", "controller.quorum.voters=1@127.0.0.1:1", dynamicDisk),
+      ),
+      1,
+      /^kraft start: .*was formatted for a dynamic quorum \(kraft\.version 1\), but the configuration names static voters/,
+    );
+    const staticDisk = join(scratch, "static-disk");
+    expect(kraft("format", "--cluster-id", cid, "--node-id", "1", "--dir", staticDisk).status).toBe(0);
+    expectOneLine(
+      kraft(
+        "start",
+        "--config",
+        props("dynamic-on-static", "controller.quorum.bootstrap.servers=127.0.0.1:1", staticDisk),
+      ),
+      1,
+      /^kraft start: .*was not formatted for a dynamic quorum, but the configuration sets controller\.quorum\.bootstrap\.servers/,
+    );
+    expectOneLine(
+      kraft(
+        "start",
+        "--config",
+        props(
+          "both",
+          "controller.quorum.voters=1@127.0.0.1:1\ncontroller.quorum.bootstrap.servers=127.0.0.1:1",
+          staticDisk,
+        ),
+      ),
+      2,
+      /^kraft start: .*give exactly one of controller\.quorum\.voters .* and controller\.quorum\.bootstrap\.servers/,
+    );
+    const observerDisk = join(scratch, "observer-disk");
+    const observer = props(
+      "observer",
+      "controller.quorum.bootstrap.servers=127.0.0.1:1,127.0.0.1:2\nopenkraft.quorum.discovery.timeout.ms=500",
+      observerDisk,
+    );
+    expect(
+      kraft("format", "--cluster-id", cid, "--config", observer, "--no-initial-controllers").status,
+    ).toBe(0);
+    expectOneLine(
+      kraft("start", "--config", observer),
+      1,
+      /^kraft start: no controller\.quorum\.bootstrap\.servers described the quorum within 500 ms \(127\.0\.0\.1:2: could not connect/,
+    );
+    // Its own listener is no one to ask.
+    writeFileSync(observer, readFileSync(observer, "utf8").replace(",127.0.0.1:2", ""));
+    expectOneLine(
+      kraft("start", "--config", observer),
+      1,
+      /^kraft start: controller\.quorum\.bootstrap\.servers names no controller but this node/,
     );
   });
 

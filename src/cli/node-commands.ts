@@ -10,7 +10,7 @@ import * as Exit from "effect/Exit";
 import * as Option from "effect/Option";
 import * as Scope from "effect/Scope";
 import type { VoterEndpoint } from "../kafka/metadata-records.ts";
-import { ZERO_UUID } from "../kafka/wire.ts";
+import { isKafkaUuid, ZERO_UUID } from "../kafka/wire.ts";
 import {
   ConfigError,
   type NodeConfig,
@@ -114,6 +114,10 @@ export const parseInitialControllers = (
     if (match === null || Number(match[3]) > 65535)
       throw new UsageError(
         `--initial-controllers: "${entry}" is not id@host:port:directoryId (a directory id is 22 base64url characters; kraft random-cluster-id makes one)`,
+      );
+    if (!isKafkaUuid(match[4]!))
+      throw new UsageError(
+        `--initial-controllers: "${match[4]}" is not a Kafka UUID as Kafka prints one (its last character carries 4 spare bits, which must be zero); kraft random-cluster-id makes one`,
       );
     if (match[4] === ZERO_UUID)
       throw new UsageError(`--initial-controllers: "${entry}" has the zero directory id; give each its own`);

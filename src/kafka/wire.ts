@@ -352,6 +352,16 @@ export const uuidBytes = (id: string): Uint8Array => {
   return out;
 };
 
+/** Whether `text` is a Kafka UUID as Kafka prints one: 22 base64url characters, the last 4 bits zero. */
+export const isKafkaUuid = (text: string): boolean => {
+  try {
+    writeUuid(text, new Uint8Array(16), 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** Decode a Kafka UUID's 22 base64url characters into `out` at `at` (16 bytes). */
 const writeUuid = (id: string, out: Uint8Array, at: number): void => {
   if (id.length !== 22) throw new KafkaEncodeError(`"${id}" is not a Kafka UUID (22 base64url characters)`);

@@ -68,6 +68,10 @@ export const discoverVoters = async (
   options: { readonly timeoutMs: number; readonly retryMs: number; readonly deadlineMs: number },
   log: Log,
 ): Promise<DiscoveredQuorum> => {
+  if (servers.length === 0)
+    throw new DiscoveryError(
+      "controller.quorum.bootstrap.servers names no controller but this node, whose disk names no voter: list another controller of the quorum",
+    );
   const until = Date.now() + options.deadlineMs;
   const last = new Map<string, string>();
   for (let attempt = 0; ; attempt++) {

@@ -78,9 +78,6 @@ export const nodeServices: Effect.Effect<NodeServices, never, NodeServiceKeys> =
   };
 });
 
-/** How long a node that must learn its voters waits for a bootstrap server to describe the quorum. */
-export const DISCOVERY_DEADLINE_MS = 120_000;
-
 /** Why a node could not start: one line naming the cause. */
 export class NodeStartError extends Data.TaggedError("NodeStartError")<{ readonly message: string }> {}
 
@@ -121,11 +118,14 @@ export const kraftNode = (
           discovered = yield* Effect.tryPromise({
             try: () =>
               discoverVoters(
-                config.bootstrapServers,
+                // Not itself: its own listener is not up yet.
+                config.bootstrapServers.filter(
+                  (b) => !config.listeners.some((l) => l.port === b.port && l.host === b.host),
+                ),
                 {
                   timeoutMs: config.requestTimeoutMs,
                   retryMs: Math.max(config.retryBackoffMs, 250),
-                  deadlineMs: DISCOVERY_DEADLINE_MS,
+                  deadlineMs: config.discoveryTimeoutMs,
                 },
                 services.log,
               ),

@@ -55,7 +55,7 @@ import {
 } from "../kafka/metadata-records.ts";
 import { decodeRaftResponse, encodeRaftRequest, raftRequestSender } from "../kafka/raft-messages.ts";
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
-import { KafkaDecodeError } from "../kafka/wire.ts";
+import { isKafkaUuid, KafkaDecodeError } from "../kafka/wire.ts";
 import type { Outgoing } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
 import type { DiscoveredQuorum } from "./discovery.ts";
@@ -242,7 +242,7 @@ export class KraftNode {
         `${config.logDir} was formatted for node ${meta.nodeId}, but node.id is ${config.nodeId}; use the directory formatted for this node`,
       );
     }
-    if (config.bootstrapServers.length > 0 && !/^[A-Za-z0-9_-]{22}$/.test(meta.directoryId))
+    if (config.bootstrapServers.length > 0 && !isKafkaUuid(meta.directoryId))
       throw new NodeError(
         `${config.logDir}/meta.properties has no directory.id, which a dynamic quorum's replicas are known by (R100): format the directory again`,
       );
