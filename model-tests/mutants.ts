@@ -1062,8 +1062,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/snapshot.ts",
-        find: "    log: logOfSnapshot(snapshot),",
-        replace: "    log: { ...s.log, startOffset: snapshot.endOffset, snapshots: [snapshot] },",
+        find: "  const log = logOfSnapshot(snapshot, response.voterSet);",
+        replace: "  const log = { ...s.log, startOffset: snapshot.endOffset, snapshots: [snapshot] };",
       },
     ],
     cluster: { snapshotChunk: 1 },
@@ -1280,6 +1280,28 @@ export const MUTANTS: readonly Mutant[] = [
     ],
     ...RECONFIGURATION,
     cluster: { voters: 1, observers: 1, kraftVersion: 1 },
+  },
+  {
+    name: "snapshot-voter-set-ignored",
+    class: "protocol",
+    rule: "R91",
+    description:
+      "a replica installing a downloaded snapshot ignores the voter set it holds and keeps the one it had",
+    edits: [
+      {
+        file: "raft/snapshot.ts",
+        find: "  const log = logOfSnapshot(snapshot, response.voterSet);",
+        replace: "  const log = logOfSnapshot(snapshot);",
+      },
+      {
+        file: "raft/snapshot.ts",
+        find: "    voters: currentVoters(log, config.voters),\n",
+        replace: "",
+      },
+    ],
+    cluster: { voters: 3, observers: 0, kraftVersion: 1, snapshotChunk: 2 },
+    bounds: { maxEpoch: 1, maxValues: 0, maxVoterChanges: 1, maxCrashes: 0, loss: false, snapshots: true },
+    start: "joined",
   },
   {
     name: "removed-leader-never-resigns",

@@ -139,14 +139,25 @@ export const deleteLogBefore = (log: LogState, offset: number): LogState => {
   return sets.length === 0 ? deleted : { ...deleted, voterSets: sets.slice(first) };
 };
 
-/** R83: the log truncated fully to a downloaded snapshot: it starts and ends where the snapshot does. */
-export const logOfSnapshot = (snapshot: SnapshotInfo): LogState => ({
+/**
+ * R83, R91: the log truncated fully to a downloaded snapshot: it starts and ends where the snapshot
+ * does, with the voter set the snapshot holds (none: the bootstrap set).
+ */
+export const logOfSnapshot = (snapshot: SnapshotInfo, voterSet?: VoterSetEntry): LogState => ({
   startOffset: snapshot.endOffset,
   endOffset: snapshot.endOffset,
   flushedOffset: snapshot.endOffset,
   epochs: [],
   snapshots: [snapshot],
+  ...(voterSet === undefined ? {} : { voterSets: [voterSet] }),
 });
+
+/** R91: the VotersRecord in force just below `offset` (a snapshot's end), if any. */
+export const voterSetBefore = (log: LogState, offset: number): VoterSetEntry | undefined => {
+  let found: VoterSetEntry | undefined;
+  for (const set of voterSetsOf(log)) if (set.offset < offset) found = set;
+  return found;
+};
 
 /**
  * R16, R43: the epoch of the last flushed record (0 when nothing is flushed): with the flushed offset,

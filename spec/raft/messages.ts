@@ -173,6 +173,11 @@ export const FetchSnapshotResponse = Schema.TaggedStruct("FetchSnapshotResponse"
   size: Int64,
   position: Int64,
   bytes: Int64,
+  /**
+   * R91: with kraft.version 1, the VotersRecord in force at the snapshot's end, which the snapshot
+   * holds (absent: the bootstrap set is). A follower that installs the snapshot takes it as its set.
+   */
+  voterSet: Schema.optionalKey(Schema.Struct({ offset: Int64, voters: Schema.Array(Voter) })),
 });
 export type FetchSnapshotResponse = typeof FetchSnapshotResponse.Type;
 

@@ -3,7 +3,15 @@
 import { type Mark, mark, markOutcome } from "../marks.ts";
 import { validateClusterId } from "./common.ts";
 import { recordVoterFetch } from "./leader.ts";
-import { deleteLogBefore, epochBefore, latestSnapshot, logOfSnapshot, snapshotsOf } from "./log.ts";
+import {
+  currentVoters,
+  deleteLogBefore,
+  epochBefore,
+  latestSnapshot,
+  logOfSnapshot,
+  snapshotsOf,
+  voterSetBefore,
+} from "./log.ts";
 import type { FetchSnapshotRequest, FetchSnapshotResponse, SnapshotId } from "./messages.ts";
 import { armTimer, findVoter, illegalState, knownLeader, type Out, respond, sendRequest } from "./node.ts";
 import { type ErrorCode, METADATA_PARTITION, METADATA_TOPIC_NAME } from "./primitives.ts";
@@ -147,6 +155,8 @@ export const handleFetchSnapshotRequest = (
     return s;
   }
   mark(out, "R83:snapshot-chunk-sent");
+  // R91: the snapshot holds the voter set in force at its end.
+  const voterSet = voterSetBefore(s.log, snapshot.endOffset);
   respond(
     out,
     from,
@@ -159,6 +169,7 @@ export const handleFetchSnapshotRequest = (
       size: snapshot.size,
       position: request.position,
       bytes: Math.max(0, Math.min(request.maxBytes, snapshot.size - request.position)),
+      ...(voterSet === undefined ? {} : { voterSet }),
     },
     correlationId,
   );
@@ -280,10 +291,14 @@ export const handleFetchSnapshotResponse = (
   if (snapshot.endOffset > s.highWatermark)
     out.effects.push({ _tag: "HighWatermarkUpdated", offset: snapshot.endOffset });
   const { fetchingSnapshot: _done, ...rest } = role;
+  // R91: the voter set is the one the snapshot holds, or the bootstrap set.
+  const log = logOfSnapshot(snapshot, response.voterSet);
+  if (response.voterSet !== undefined) mark(out, "R91:installed-snapshot-voter-set");
   const next: NodeState = {
     ...s,
     role: rest,
-    log: logOfSnapshot(snapshot),
+    log,
+    voters: currentVoters(log, config.voters),
     highWatermark: Math.max(s.highWatermark, snapshot.endOffset),
   };
   return armTimer(next, out, "fetch", config.fetchTimeoutMs);

@@ -53,7 +53,12 @@ import {
   type VoterEndpoint,
   type VoterEndpoints,
 } from "../kafka/metadata-records.ts";
-import { decodeRaftResponse, encodeRaftRequest, raftRequestSender } from "../kafka/raft-messages.ts";
+import {
+  decodeRaftResponse,
+  encodeRaftRequest,
+  raftRequestSender,
+  type WireRaftResponse,
+} from "../kafka/raft-messages.ts";
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
 import { isKafkaUuid, KafkaDecodeError } from "../kafka/wire.ts";
 import type { Outgoing } from "./codec.ts";
@@ -1128,7 +1133,7 @@ export class KraftNode {
     const input = {
       _tag: "Received" as const,
       from,
-      message: incoming.response,
+      message: this.withSnapshotVoterSet(incoming.response, incoming.snapshotBytes),
       correlationId: sent.correlationId,
     };
     const fetched = incoming.fetched;
@@ -1144,6 +1149,31 @@ export class KraftNode {
           },
           entries: fetched,
         };
+  }
+
+  /**
+   * R91: a FetchSnapshot answer that completes a dynamic quorum's snapshot says which voter set the
+   * snapshot holds (the spec's leader names it; on the wire it is inside the snapshot's bytes), in
+   * force from just below the snapshot's end as a restart would find it.
+   */
+  private withSnapshotVoterSet(response: WireRaftResponse, bytes: Uint8Array | null): WireRaftResponse {
+    if (
+      response._tag !== "FetchSnapshotResponse" ||
+      response.errorCode !== "NONE" ||
+      bytes === null ||
+      this.raftConfig.kraftVersion !== 1 ||
+      response.position + bytes.length < response.size
+    )
+      return response;
+    const held = this.store.snapshots.downloadedVoters(
+      response.snapshotId.endOffset,
+      response.snapshotId.epoch,
+      response.position,
+      bytes,
+    );
+    return held?.voters === undefined
+      ? response
+      : { ...response, voterSet: { offset: response.snapshotId.endOffset - 1, voters: held.voters } };
   }
 
   /**

@@ -198,6 +198,34 @@ export class SnapshotStore {
   }
 
   /**
+   * R91: the voter set a download holds once `last`, its final part at `position`, is added; undefined
+   * when the parts do not continue the download or the whole cannot be read (installing it then fails
+   * with what is wrong).
+   */
+  downloadedVoters(
+    endOffset: number,
+    epoch: number,
+    position: number,
+    last: Uint8Array,
+  ): SnapshotVoters | undefined {
+    const d = this.download;
+    const partial = `${this.path(endOffset, epoch)}.part`;
+    const held =
+      position === 0
+        ? new Uint8Array(0)
+        : d?.endOffset === endOffset && d.epoch === epoch && d.size === position
+          ? this.disk.readFile(partial)
+          : undefined;
+    if (held === undefined) return undefined;
+    try {
+      return decodeSnapshot(Buffer.concat([held, last])).voters;
+    } catch (error) {
+      if (error instanceof KafkaDecodeError) return undefined;
+      throw error;
+    }
+  }
+
+  /**
    * R83: the download is whole: make it durable under its name, and forget every other snapshot
    * (the log is truncated fully to this one).
    */
