@@ -2,6 +2,7 @@
 // duplicated, which armed timer fires, which flush completes, which node crashes or restarts, when
 // a client appends. Bounds keep the space finite for the model checker; random tests use the same
 // enumeration to walk it.
+import { latestVoterSetOffset } from "../raft/log.ts";
 import { type RaftConfig, type TimerKind, TimerKind as TimerKindSchema } from "../raft/state.ts";
 import { exactFilter, matchingPositions } from "./message-filter.ts";
 import {
@@ -80,7 +81,49 @@ export interface Bounds {
    * voter set lacks or to remove one it holds, this many times over the run (absent: never).
    */
   readonly maxVoterChanges?: number;
+  /**
+   * A runbook of voter changes (kraft quorum plan): operators ask only for its next step, the first
+   * one the leader's voter set does not yet reflect, and ask again after a step was lost (each ask
+   * counts against maxVoterChanges).
+   */
+  readonly voterPlan?: VoterPlan;
 }
+
+/** A runbook of voter changes from the voter set `from`, one step at a time. */
+export interface VoterPlan {
+  readonly from: readonly number[];
+  readonly steps: readonly VoterPlanStep[];
+}
+
+/** One step of a voter-change runbook: add or remove node `id`. */
+export interface VoterPlanStep {
+  readonly op: "add" | "remove";
+  readonly id: number;
+}
+
+/** The voter ids after each step of a plan from `from`: [from, after step 1, …]. */
+export const planSets = (from: readonly number[], plan: readonly VoterPlanStep[]): number[][] => {
+  const sets = [[...from].sort((a, b) => a - b)];
+  for (const step of plan) {
+    const last = sets[sets.length - 1]!;
+    sets.push(
+      step.op === "add" ? [...last, step.id].sort((a, b) => a - b) : last.filter((id) => id !== step.id),
+    );
+  }
+  return sets;
+};
+
+/** The plan's next step for a leader using voters `ids`, or undefined (done, or a set off the plan). */
+export const nextPlanStep = (
+  from: readonly number[],
+  plan: readonly VoterPlanStep[],
+  ids: readonly number[],
+): VoterPlanStep | undefined => {
+  const key = [...ids].sort((a, b) => a - b).join(",");
+  const sets = planSets(from, plan);
+  for (let k = sets.length - 1; k >= 0; k--) if (sets[k]!.join(",") === key) return plan[k];
+  return undefined;
+};
 
 export const DEFAULT_BOUNDS: Bounds = {
   maxEpoch: 3,
@@ -166,11 +209,30 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
     }
     // Operators ask leaders only: every other role's refusal is the same NOT_LEADER_OR_FOLLOWER.
     if (state.role._tag === "Leader" && (world.voterChanges ?? 0) < (bounds.maxVoterChanges ?? 0)) {
-      // A member is offered for removal, any other node for an add (the refusals of the rest are the
-      // transcripts' and vectors' to judge: they change no state).
-      for (let voter = 1; voter <= world.nodes.length; voter++) {
-        const kind = state.voters.some((v) => v.id === voter) ? "remove-voter" : "add-voter";
-        actions.push({ kind, node, voter });
+      if (bounds.voterPlan !== undefined) {
+        // The operator waits for each step's answer, which comes once its record is committed (R96),
+        // and asks again after a refusal until the leader takes it (R93): only a request the leader
+        // takes is one of the run's asks.
+        const plan = bounds.voterPlan;
+        const role = state.role;
+        const settled =
+          role.pendingVoterChange === undefined &&
+          role.highWatermark >= 0 &&
+          latestVoterSetOffset(state.log) < role.highWatermark;
+        const step = nextPlanStep(
+          plan.from,
+          plan.steps,
+          state.voters.map((v) => v.id),
+        );
+        if (step !== undefined && settled)
+          actions.push({ kind: step.op === "add" ? "add-voter" : "remove-voter", node, voter: step.id });
+      } else {
+        // A member is offered for removal, any other node for an add (the refusals of the rest are the
+        // transcripts' and vectors' to judge: they change no state).
+        for (let voter = 1; voter <= world.nodes.length; voter++) {
+          const kind = state.voters.some((v) => v.id === voter) ? "remove-voter" : "add-voter";
+          actions.push({ kind, node, voter });
+        }
       }
     }
   }

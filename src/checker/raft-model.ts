@@ -10,8 +10,10 @@ import {
   enabledActions,
   type FaultKind,
   fairStep,
+  planSets,
   type Suffix,
   startClocks,
+  type VoterPlan,
   withinBounds,
 } from "../../spec/cluster/actions.ts";
 import { formatState } from "../../spec/cluster/format.ts";
@@ -33,6 +35,7 @@ import {
   stableLeader,
   writesCommitted,
 } from "../../spec/invariants/liveness.ts";
+import { latestVoterSetOffset } from "../../spec/raft/log.ts";
 import type { NodeState } from "../../spec/raft/state.ts";
 import { decodeGeneric, encodeGeneric } from "./generic-codec.ts";
 import type { Always, Eventually, FairStep, Model, Property, Sometimes } from "./model.ts";
@@ -183,7 +186,30 @@ export const raftEventually = (cluster: ClusterSpec): readonly Eventually<World>
   ];
 };
 
-export const raftProperties = (voters: number, kraftVersion?: 1): readonly Property<World>[] => {
+/** A runbook's last voter set is in force and committed on a leader (kraft quorum plan). */
+const planCompleted = (plan: VoterPlan) => {
+  const sets = planSets(plan.from, plan.steps);
+  const target = sets[sets.length - 1]!.join(",");
+  return (w: World): boolean =>
+    w.nodes.some((n) => {
+      const s = n.state;
+      return (
+        s !== null &&
+        s.role._tag === "Leader" &&
+        s.voters
+          .map((v) => v.id)
+          .sort((a, b) => a - b)
+          .join(",") === target &&
+        s.highWatermark > latestVoterSetOffset(s.log)
+      );
+    });
+};
+
+export const raftProperties = (
+  voters: number,
+  kraftVersion?: 1,
+  plan?: VoterPlan,
+): readonly Property<World>[] => {
   const steps: Always<World>[] = STEP_PROPERTIES.map(({ name, rules }) => ({
     kind: "always",
     name,
@@ -222,6 +248,16 @@ export const raftProperties = (voters: number, kraftVersion?: 1): readonly Prope
           },
         ]
       : []),
+    ...(plan === undefined
+      ? []
+      : [
+          {
+            kind: "sometimes" as const,
+            name: "VoterPlanCompleted",
+            rules: "R93 R96 R97",
+            holds: planCompleted(plan),
+          },
+        ]),
   ];
   return [...steps, ...states, other, ...sometimes];
 };
@@ -363,7 +399,10 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
   };
   const model: Model<World> = {
     name: "raft",
-    properties: [...raftProperties(cluster.voters, cluster.kraftVersion), ...raftEventually(cluster)],
+    properties: [
+      ...raftProperties(cluster.voters, cluster.kraftVersion, options.bounds.voterPlan),
+      ...raftEventually(cluster),
+    ],
     initialStates: () => [startWorld(cluster, options.start ?? "fresh")],
     actionCount: (world) => actionsOf(world).length,
     step: (world, index) => {

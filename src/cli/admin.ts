@@ -31,6 +31,7 @@ import { ConfigError, type NodeConfig, nodeConfigFrom, parseProperties } from ".
 import { readMetaProperties } from "../runtime/storage.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
 import type { Io } from "./node-commands.ts";
+import { PLAN_FLAGS, PLAN_HELP, runPlan } from "./plan.ts";
 
 /** The first broker of `kraft cluster up`: Kafka's tools take a broker as --bootstrap-server too. */
 const DEFAULT_SERVER = "127.0.0.1:19094";
@@ -133,12 +134,13 @@ export const QUORUM_FLAGS: readonly FlagSpec[] = [
   COMMON[3]!,
 ];
 export const QUORUM_HELP = renderHelp(
-  "kraft quorum describe|add-controller|remove-controller [options]",
+  "kraft quorum describe|add-controller|remove-controller|plan [options]",
   [
     "describe: the metadata quorum as its leader sees it: leader, epoch, high watermark, each voter's directory id, log end offset, lag and last fetch, and the observers.",
     "add-controller --config FILE: make a running controller of a dynamic quorum (formatted with --no-initial-controllers and caught up) a voter (KIP-853 AddRaftVoter).",
     "remove-controller --controller-id N --controller-directory-id UUID: remove a voter (RemoveRaftVoter); the leader may remove itself, then resigns.",
     "Both changes go to the leader, found through --bootstrap-server, and return once the new voter set is committed.",
+    "plan --from IDS --to IDS: the runbook between two controller sets, model-checked first (kraft quorum plan --help).",
   ].join("\n"),
   QUORUM_FLAGS,
 );
@@ -146,6 +148,22 @@ export const QUORUM_HELP = renderHelp(
 const METADATA_TOPIC = "__cluster_metadata";
 
 export const runQuorum = async (argv: readonly string[], io: Io): Promise<number> => {
+  if (argv[0] === "plan") {
+    const { values, positional } = parseFlags(
+      [
+        ...PLAN_FLAGS,
+        { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
+      ],
+      argv.slice(1),
+    );
+    if (values["help"] === true) {
+      io.out(PLAN_HELP);
+      return 0;
+    }
+    if (positional.length > 0)
+      throw new UsageError(`kraft quorum plan takes no arguments, got "${positional.join(" ")}"`);
+    return runPlan(values, io);
+  }
   const { values, positional } = parseFlags(QUORUM_FLAGS, argv);
   if (values["help"] === true) {
     io.out(QUORUM_HELP);
