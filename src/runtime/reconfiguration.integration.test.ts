@@ -95,7 +95,7 @@ const waitCaughtUp = (id: number) =>
     `controller ${id} to catch up as an observer`,
     async () => {
       const q = await quorum();
-      return q !== undefined && q.observers.includes(id) && (q.logEnds.get(id) ?? -1) >= q.highWatermark
+      return q?.observers.includes(id) === true && (q.logEnds.get(id) ?? -1) >= q.highWatermark
         ? q
         : undefined;
     },

@@ -45,7 +45,9 @@ export const exerciseAdminCli = async (cluster: Cluster, topic: string, timeoutM
   expect(onController.stderr).toBe(
     `kraft topics: ${cluster.controller} does not serve Metadata (a controller's listener does not): give a broker's address with --bootstrap-server\n`,
   );
-  expect(ok("quorum", "describe", ...broker)).toMatch(/^leader \d+, epoch \d+, high watermark \d+\nROLE +ID/);
+  expect(ok("quorum", "describe", ...broker)).toMatch(
+    /^leader \d+, epoch \d+, high watermark \d+, kraft\.version [01] \((static voters|dynamic quorum)\)\nROLE +ID +DIRECTORY ID +ENDPOINT +LOG END/,
+  );
 
   const created = JSON.parse(
     ok(
