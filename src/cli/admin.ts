@@ -4,7 +4,6 @@
 // brokers list` (DescribeCluster). Each prints a table, or with --json one JSON document; a refusal
 // exits 1 with Kafka's error name and the server's message.
 
-import { readFileSync } from "node:fs";
 import { KafkaClient, KafkaClientError } from "../kafka/client.ts";
 import type { MessageCodec } from "../kafka/codec.ts";
 import { errorName, KafkaError } from "../kafka/errors.ts";
@@ -27,10 +26,9 @@ import {
   RemoveRaftVoterResponse,
 } from "../kafka/generated/messages.ts";
 import { isKafkaUuid, ZERO_UUID } from "../kafka/wire.ts";
-import { ConfigError, type NodeConfig, nodeConfigFrom, parseProperties } from "../runtime/config.ts";
 import { readMetaProperties } from "../runtime/storage.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
-import type { Io } from "./node-commands.ts";
+import { type Io, readNodeConfig } from "./node-commands.ts";
 import { PLAN_FLAGS, PLAN_HELP, runPlan } from "./plan.ts";
 
 /** The first broker of `kraft cluster up`: Kafka's tools take a broker as --bootstrap-server too. */
@@ -296,19 +294,7 @@ const addController = async (values: FlagValues, io: Io): Promise<number> => {
   const file = values["config"] as string | undefined;
   if (file === undefined)
     throw new UsageError("add-controller needs --config FILE (the new controller's properties)");
-  let config: NodeConfig;
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  try {
-    config = nodeConfigFrom(parseProperties(text));
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(`${file}: ${error.message}`);
-    throw error;
-  }
+  const config = readNodeConfig(file);
   if (!config.roles.includes("controller"))
     throw new UsageError(`${file}: node ${config.nodeId} has no controller role (process.roles)`);
   let directoryId: string;

@@ -289,7 +289,8 @@ const parseNodeConfig = (file: string, text: string): NodeConfig => {
   }
 };
 
-const readNodeConfig = (file: string): NodeConfig => {
+/** Read and check a node's properties file; what is wrong is a UsageError naming the file. */
+export const readNodeConfig = (file: string): NodeConfig => {
   let text: string;
   try {
     text = readFileSync(file, "utf8");

@@ -350,6 +350,10 @@ export const encodeVotersRecord = (
     0,
   );
 
+/** A replica's key as the spec has it from Kafka's id and directory id (the zero id: none, R89). */
+export const voterKey = (id: number, directoryId: string): Voter =>
+  directoryId === ZERO_UUID ? { id } : { id, directoryId };
+
 /** A VotersRecord's value as the spec's record and the endpoints the runtime keeps. */
 export const decodeVotersRecord = (
   value: Uint8Array,
@@ -363,11 +367,7 @@ export const decodeVotersRecord = (
   return {
     control: {
       _tag: "VotersRecord",
-      voters: decoded.voters.map((v) =>
-        v.voterDirectoryId === ZERO_UUID
-          ? { id: v.voterId }
-          : { id: v.voterId, directoryId: v.voterDirectoryId },
-      ),
+      voters: decoded.voters.map((v) => voterKey(v.voterId, v.voterDirectoryId)),
     },
     endpoints: decoded.voters.map((v) => ({
       id: v.voterId,

@@ -24,7 +24,7 @@ import type { MessageCodec } from "./codec.ts";
 import { errorCode, errorName } from "./errors.ts";
 import { type OutgoingRequest, readResponseFrame, requestFrame, responseFrame } from "./frames.ts";
 import * as generated from "./generated/messages.ts";
-import { decodeLogBatch, type LogItem } from "./metadata-records.ts";
+import { decodeLogBatch, type LogItem, voterKey } from "./metadata-records.ts";
 import { readRecordBatches } from "./records.ts";
 import { KafkaDecodeError, KafkaEncodeError, safeNumber, ZERO_UUID } from "./wire.ts";
 
@@ -258,11 +258,7 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
         // v0 names successors by id only (PreferredSuccessors); v1 by key (PreferredCandidates).
         preferredCandidates:
           p.preferredCandidates.length > 0
-            ? p.preferredCandidates.map((c) =>
-                c.candidateDirectoryId === ZERO_UUID
-                  ? { id: c.candidateId }
-                  : { id: c.candidateId, directoryId: c.candidateDirectoryId },
-              )
+            ? p.preferredCandidates.map((c) => voterKey(c.candidateId, c.candidateDirectoryId))
             : p.preferredSuccessors.map((id) => ({ id })),
       };
       return end;

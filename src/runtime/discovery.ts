@@ -7,8 +7,7 @@ import { KafkaClient, KafkaClientError } from "../kafka/client.ts";
 import type { MessageCodec } from "../kafka/codec.ts";
 import { errorName } from "../kafka/errors.ts";
 import { DescribeQuorumRequest, DescribeQuorumResponse } from "../kafka/generated/messages.ts";
-import type { VoterEndpoints } from "../kafka/metadata-records.ts";
-import { ZERO_UUID } from "../kafka/wire.ts";
+import { type VoterEndpoints, voterKey } from "../kafka/metadata-records.ts";
 import type { Log } from "./log.ts";
 
 export interface DiscoveredQuorum {
@@ -41,11 +40,7 @@ const describeOnce = async (address: string, timeoutMs: number): Promise<Discove
     if (partition === undefined || partition.leaderId < 0) return "no leader yet";
     return {
       leaderId: partition.leaderId,
-      voters: partition.currentVoters.map((v) =>
-        v.replicaDirectoryId === ZERO_UUID
-          ? { id: v.replicaId }
-          : { id: v.replicaId, directoryId: v.replicaDirectoryId },
-      ),
+      voters: partition.currentVoters.map((v) => voterKey(v.replicaId, v.replicaDirectoryId)),
       endpoints: answer.nodes.map((n) => ({
         id: n.nodeId,
         endpoints: n.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),

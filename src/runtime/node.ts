@@ -23,6 +23,7 @@ import {
   snapshotDue,
 } from "../../spec/node/node.ts";
 import type { RaftEffect } from "../../spec/raft/io.ts";
+import { voterSetBefore } from "../../spec/raft/log.ts";
 import { isRequest, type RaftMessage, type RequestApi } from "../../spec/raft/messages.ts";
 import type { Voter } from "../../spec/raft/primitives.ts";
 import {
@@ -447,11 +448,15 @@ export class KraftNode {
 
   /** Remember a node's listeners and send to it at its controller listener from now on. */
   private learnEndpoints(known: VoterEndpoints): void {
-    if (known.endpoints.length === 0) return;
+    const listener = this.controllerEndpoint(known.endpoints);
+    if (listener === undefined) return;
     this.endpoints.set(known.id, known.endpoints);
-    const listener =
-      known.endpoints.find((e) => e.name === this.config.controllerListenerName) ?? known.endpoints[0]!;
     if (known.id !== this.config.nodeId) this.transport.addPeer(known.id, listener.host, listener.port);
+  }
+
+  /** Of a node's listeners, the one Raft and brokers speak to: the controller listener, else the first. */
+  private controllerEndpoint(list: readonly VoterEndpoint[]): VoterEndpoint | undefined {
+    return list.find((e) => e.name === this.config.controllerListenerName) ?? list[0];
   }
 
   /** R90: the listeners of `voters`, as a VotersRecord written by this node carries them. */
@@ -462,8 +467,7 @@ export class KraftNode {
   /** The voters in force now and their controller listeners (DescribeQuorum v2, DescribeCluster). */
   private voterAddresses(): { id: number; host: string; port: number }[] {
     return this.node.raft.voters.flatMap((v) => {
-      const list = this.endpoints.get(v.id) ?? [];
-      const e = list.find((l) => l.name === this.config.controllerListenerName) ?? list[0];
+      const e = this.controllerEndpoint(this.endpoints.get(v.id) ?? []);
       return e === undefined ? [] : [{ id: v.id, host: e.host, port: e.port }];
     });
   }
@@ -714,7 +718,7 @@ export class KraftNode {
               // leader's own carries those it knows.
               const fetched = entries?.[effect.baseOffset - fetchBase + i];
               const endpoints = fetched?.endpoints ?? this.endpointsOf(effect.control.voters);
-              if (fetched?.endpoints !== undefined) for (const e of fetched.endpoints) this.learnEndpoints(e);
+              for (const e of fetched?.endpoints ?? []) this.learnEndpoints(e);
               batch.push({ epoch: effect.epoch, control: effect.control, record: null, endpoints });
             } else if (effect.control !== undefined) {
               batch.push({ epoch: effect.epoch, control: effect.control, record: null });
@@ -728,7 +732,6 @@ export class KraftNode {
                 return;
               }
               batch.push(fetched);
-              if (fetched.endpoints !== undefined) for (const e of fetched.endpoints) this.learnEndpoints(e);
             }
           }
           this.store.append(effect.baseOffset, batch);
@@ -934,9 +937,7 @@ export class KraftNode {
    */
   private snapshotVoters(endOffset: number): SnapshotVoters | undefined {
     if (this.raftConfig.kraftVersion !== 1) return undefined;
-    const sets = this.node.raft.log.voterSets ?? [];
-    let voters = this.raftConfig.voters;
-    for (const set of sets) if (set.offset < endOffset) voters = set.voters;
+    const voters = voterSetBefore(this.node.raft.log, endOffset)?.voters ?? this.raftConfig.voters;
     return { kraftVersion: 1, voters, endpoints: this.endpointsOf(voters) };
   }
 

@@ -138,6 +138,14 @@ export class SnapshotStore {
 
   /** R92: what the bootstrap checkpoint holds; undefined when there is none (kraft.version 0). */
   readBootstrap(): SnapshotVoters | undefined {
+    // Written once at format time: read once per process.
+    if (this.bootstrap === null) this.bootstrap = { voters: this.readBootstrapFile() };
+    return this.bootstrap.voters;
+  }
+
+  private bootstrap: { readonly voters: SnapshotVoters | undefined } | null = null;
+
+  private readBootstrapFile(): SnapshotVoters | undefined {
     const path = join(this.dir, BOOTSTRAP_CHECKPOINT);
     if (!this.disk.exists(path)) return undefined;
     let content: ReturnType<typeof decodeSnapshot>;
@@ -160,6 +168,7 @@ export class SnapshotStore {
   writeBootstrap(voters: SnapshotVoters, nowMs: number): void {
     const path = join(this.dir, BOOTSTRAP_CHECKPOINT);
     atomicWrite(path, encodeSnapshot(0, [], 0, nowMs, voters), this.disk, `${path}.part`);
+    this.bootstrap = null;
   }
 
   /** R79: delete every snapshot that ends below `offset` (the new log start). */
