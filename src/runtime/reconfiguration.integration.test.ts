@@ -308,24 +308,32 @@ describe("a dynamic quorum (KIP-853) run as processes", () => {
       await waitCaughtUp(victim);
       // Kafka's tool finds the leader itself (the removal failed the old one over); it reads the new
       // controller's id, listener and directory id from its properties file, as for a Kafka node.
-      const added = await waitFor(
-        "kafka-metadata-quorum add-controller to succeed",
+      // An add the leader took may still be refused to the tool: the controller fails over as the
+      // record is appended (KAFKA-15213), and a leader that steps down answers NOT_LEADER_OR_FOLLOWER
+      // (R93) although the next leader commits the record. Retrying that one is DUPLICATE_VOTER: the
+      // tool is asked again only while the voter is missing.
+      const runs: string[] = [];
+      await waitFor(
+        "kafka-metadata-quorum add-controller to take effect",
         async () => {
-          const leaderNow = (await quorum())?.leaderId;
-          if (leaderNow === undefined) return undefined;
+          const q = await quorum();
+          if (q === undefined) return undefined;
+          if (q.voters.includes(key(victim))) return true;
           const run = tool(
             "--bootstrap-controller",
-            cluster.node(leaderNow).address,
+            cluster.node(q.leaderId).address,
             "--command-config",
             cluster.node(victim).config,
             "add-controller",
           );
-          return run.code === 0 ? run.out : undefined;
+          runs.push(run.out);
+          return undefined;
         },
-        120_000,
+        WAIT_MS * 3,
         500,
       );
-      expect(added).toContain(`Added controller ${victim} with directory id ${directoryId}`);
+      // Nothing but Kafka's tool asked for this add: the set holding the key is its doing.
+      expect(runs.length).toBeGreaterThan(0);
       await waitForVoters(CONTROLLERS.map(key));
     },
     400_000,
