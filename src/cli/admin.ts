@@ -274,6 +274,18 @@ const leaderAddress = async (values: FlagValues): Promise<{ leaderId: number; ad
   return { leaderId: partition.leaderId, address: `${listener.host}:${listener.port}` };
 };
 
+/** What an operator should do after a voter change's refusal, where the code alone does not say. */
+const CHANGE_HINTS: ReadonlyMap<number, string> = new Map([
+  [
+    KafkaError.REQUEST_TIMED_OUT,
+    " (another change may be pending, or the new controller has not caught up yet; the change may still commit: check with kraft quorum describe, then retry)",
+  ],
+  [
+    KafkaError.NOT_LEADER_OR_FOLLOWER,
+    " (the leader changed while the change was pending; the next leader may still commit it: check with kraft quorum describe, then retry)",
+  ],
+]);
+
 /** Send a voter change to the leader and wait for its answer (after the commit, R96, R97). */
 const changeVoters = async <Req, Res extends { errorCode: number; errorMessage: string | null }>(
   values: FlagValues,
@@ -285,7 +297,7 @@ const changeVoters = async <Req, Res extends { errorCode: number; errorMessage: 
   const answer = await ask({ ...values, "bootstrap-server": address }, request, response, build, true);
   if (answer.errorCode !== KafkaError.NONE)
     throw new AdminFailure(
-      `leader ${leaderId} refused: ${refusal(answer.errorCode, answer.errorMessage)}${answer.errorCode === KafkaError.REQUEST_TIMED_OUT ? " (another change may be pending, or the new controller has not caught up yet: retry)" : ""}`,
+      `leader ${leaderId} refused: ${refusal(answer.errorCode, answer.errorMessage)}${CHANGE_HINTS.get(answer.errorCode) ?? ""}`,
     );
   return leaderId;
 };

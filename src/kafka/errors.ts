@@ -36,6 +36,8 @@ export const KafkaError = {
   NEW_LEADER_ELECTED: 108,
   MISMATCHED_ENDPOINT_TYPE: 114,
   INVALID_VOTER_KEY: 125,
+  DUPLICATE_VOTER: 126,
+  VOTER_NOT_FOUND: 127,
 } as const;
 
 const BY_NAME: Readonly<Record<string, number>> = KafkaError;
