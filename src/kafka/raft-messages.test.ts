@@ -4,13 +4,18 @@ import type { RaftRequest } from "../../spec/raft/messages.ts";
 import { METADATA_PARTITION, METADATA_TOPIC_ID, METADATA_TOPIC_NAME } from "../../spec/raft/primitives.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import {
+  BeginQuorumEpochRequest,
+  FetchRequest,
   FetchResponse as FetchResponseCodec,
   VoteRequest as VoteRequestCodec,
 } from "./generated/messages.ts";
 import { encodeLogBatch } from "./metadata-records.ts";
 import {
+  decodeRaftResponse,
   kafkaRequest,
   kafkaResponse,
+  raftResponseFrame,
+  requestLeaderEndpoints,
   specRequest,
   specResponse,
   type WireRaftResponse,
@@ -196,5 +201,57 @@ describe("the KRaft RPCs as Kafka's messages", () => {
       /error code 29 \(error 29\) is not one KRaft answers/,
     );
     expect(() => specRequest(3, {})).toThrow(new KafkaDecodeError("API key 3 is not a KRaft request"));
+  });
+});
+
+describe("KIP-853's endpoints on the wire (R41, R90)", () => {
+  const answering = { topicName: METADATA_TOPIC_NAME, topicId: METADATA_TOPIC_ID, partitionIndex: 0 };
+  const fetchAnswer = {
+    _tag: "FetchResponse" as const,
+    errorCode: "NONE" as const,
+    highWatermark: 3,
+    logStartOffset: 0,
+    leaderId: 2,
+    leaderEpoch: 4,
+    records: [],
+  };
+  const leader = { nodeId: 2, host: "10.0.0.2", port: 9093 };
+
+  it("a leader's BeginQuorumEpoch names its listeners, which the receiver reads back", () => {
+    const begin: RaftRequest = {
+      _tag: "BeginQuorumEpochRequest",
+      clusterId: "c",
+      voterId: 1,
+      topicName: METADATA_TOPIC_NAME,
+      partitionIndex: 0,
+      leaderId: 2,
+      leaderEpoch: 4,
+    };
+    const listeners = [{ name: "CONTROLLER", host: "10.0.0.2", port: 9093 }];
+    const { data } = kafkaRequest(begin, listeners);
+    const bytes = encodeMessage(BeginQuorumEpochRequest, data as never, 1);
+    const read = decodeMessage(BeginQuorumEpochRequest, bytes, 1);
+    expect(requestLeaderEndpoints(BeginQuorumEpochRequest.apiKey, read)).toEqual({
+      id: 2,
+      endpoints: listeners,
+    });
+    expect(
+      requestLeaderEndpoints(
+        BeginQuorumEpochRequest.apiKey,
+        decodeMessage(
+          BeginQuorumEpochRequest,
+          encodeMessage(BeginQuorumEpochRequest, kafkaRequest(begin).data as never, 1),
+          1,
+        ),
+      ),
+    ).toBeUndefined();
+  });
+
+  it("an answer names where its leader listens from the versions that carry NodeEndpoints (Fetch v16)", () => {
+    const v17 = raftResponseFrame(FetchRequest.apiKey, 17, 5, fetchAnswer, answering, null, leader);
+    expect(decodeRaftResponse(v17, FetchRequest.apiKey, 17).nodeEndpoints).toEqual([leader]);
+    // Fetch v15 has no NodeEndpoints: the answer is sent without them rather than refused.
+    const v15 = raftResponseFrame(FetchRequest.apiKey, 15, 5, fetchAnswer, answering, null, leader);
+    expect(decodeRaftResponse(v15, FetchRequest.apiKey, 15).nodeEndpoints).toEqual([]);
   });
 });

@@ -24,7 +24,13 @@ import type { MessageCodec } from "./codec.ts";
 import { errorCode, errorName } from "./errors.ts";
 import { type OutgoingRequest, readResponseFrame, requestFrame, responseFrame } from "./frames.ts";
 import * as generated from "./generated/messages.ts";
-import { decodeLogBatch, type LogItem, voterKey } from "./metadata-records.ts";
+import {
+  decodeLogBatch,
+  type LogItem,
+  type VoterEndpoint,
+  type VoterEndpoints,
+  voterKey,
+} from "./metadata-records.ts";
 import { readRecordBatches } from "./records.ts";
 import { KafkaDecodeError, KafkaEncodeError, safeNumber, ZERO_UUID } from "./wire.ts";
 
@@ -69,7 +75,14 @@ const optionalUuid = <K extends string>(key: K, value: string): { [P in K]?: str
 
 // ---- requests ----------------------------------------------------------------------------------
 
-export const kafkaRequest = (request: RaftRequest): KafkaMessage => {
+/**
+ * `leaderEndpoints`: with kraft.version 1, a leader's BeginQuorumEpoch and EndQuorumEpoch name its own
+ * listeners (KIP-853's LeaderEndpoints), so a replica can follow it whatever its voter set says (R41).
+ */
+export const kafkaRequest = (
+  request: RaftRequest,
+  leaderEndpoints: readonly VoterEndpoint[] = [],
+): KafkaMessage => {
   switch (request._tag) {
     case "VoteRequest":
       return message(generated.VoteRequest, {
@@ -110,7 +123,7 @@ export const kafkaRequest = (request: RaftRequest): KafkaMessage => {
             ],
           },
         ],
-        leaderEndpoints: [],
+        leaderEndpoints: leaderEndpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
       });
     case "EndQuorumEpochRequest":
       return message(generated.EndQuorumEpochRequest, {
@@ -132,7 +145,7 @@ export const kafkaRequest = (request: RaftRequest): KafkaMessage => {
             ],
           },
         ],
-        leaderEndpoints: [],
+        leaderEndpoints: leaderEndpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
       });
     case "FetchRequest":
       return message(generated.FetchRequest, {
@@ -362,7 +375,11 @@ export const kafkaResponse = (
   response: WireRaftResponse,
   answering: Answering,
   records: Uint8Array | null = null,
+  leader: NodeEndpoint | null = null,
 ): KafkaMessage => {
+  // KIP-853's NodeEndpoints: where the leader the answer names listens.
+  const nodeEndpoints =
+    leader === null ? [] : [{ nodeId: leader.nodeId, host: leader.host, port: leader.port }];
   const partition = {
     partitionIndex: answering.partitionIndex,
     errorCode: errorCode(response.errorCode),
@@ -379,24 +396,25 @@ export const kafkaResponse = (
             partitions: [{ ...partition, voteGranted: response.voteGranted }],
           },
         ],
-        nodeEndpoints: [],
+        nodeEndpoints,
       });
     case "BeginQuorumEpochResponse":
       return message(generated.BeginQuorumEpochResponse, {
         errorCode: 0,
         topics: [{ topicName: answering.topicName, partitions: [partition] }],
-        nodeEndpoints: [],
+        nodeEndpoints,
       });
     case "EndQuorumEpochResponse":
       return message(generated.EndQuorumEpochResponse, {
         errorCode: 0,
         topics: [{ topicName: answering.topicName, partitions: [partition] }],
-        nodeEndpoints: [],
+        nodeEndpoints,
       });
     case "FetchResponse": {
       const defaults = generated.FetchResponse.defaults();
       return message(generated.FetchResponse, {
         ...defaults,
+        nodeEndpoints: nodeEndpoints.map((e) => ({ ...e, rack: null })),
         responses: [
           {
             topic: "",
@@ -452,7 +470,7 @@ export const kafkaResponse = (
             ],
           },
         ],
-        nodeEndpoints: [],
+        nodeEndpoints,
       });
   }
 };
@@ -577,8 +595,9 @@ export const encodeRaftRequest = (
   request: RaftRequest,
   correlationId: number,
   clientId: string,
+  leaderEndpoints: readonly VoterEndpoint[] = [],
 ): OutgoingRequest => {
-  const { codec, data } = kafkaRequest(request);
+  const { codec, data } = kafkaRequest(request, leaderEndpoints);
   return requestFrame(codec, data, correlationId, clientId);
 };
 
@@ -650,6 +669,8 @@ export interface IncomingRaftResponse {
   readonly fetched: readonly LogItem[] | null;
   /** A FetchSnapshot response's part of the snapshot (UnalignedRecords), as raw bytes. */
   readonly snapshotBytes: Uint8Array | null;
+  /** KIP-853's NodeEndpoints: where the nodes the answer names listen. */
+  readonly nodeEndpoints: readonly NodeEndpoint[];
 }
 
 /**
@@ -671,7 +692,9 @@ export const decodeRaftResponse = (
     return read.batches;
   });
   const snapshotBytes = response._tag === "FetchSnapshotResponse" ? (records ?? null) : null;
-  return { response, fetched, snapshotBytes };
+  const listed = (data as { nodeEndpoints?: readonly NodeEndpoint[] }).nodeEndpoints ?? [];
+  const nodeEndpoints = listed.map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port }));
+  return { response, fetched, snapshotBytes, nodeEndpoints };
 };
 
 /**
@@ -686,10 +709,41 @@ export const raftResponseFrame = (
   response: WireRaftResponse,
   answering: Answering,
   records: Uint8Array | null,
+  leader: NodeEndpoint | null = null,
 ): Uint8Array => {
   const codec = RESPONSE_CODECS.get(apiKey);
   if (codec === undefined) throw new KafkaEncodeError(`API key ${apiKey} is not a KRaft request`);
-  return responseFrame(codec, kafkaResponse(response, answering, records).data, version, correlationId);
+  // NodeEndpoints is in Fetch from v16 and in the other KRaft answers from v1.
+  const withEndpoints = version >= (apiKey === generated.FetchResponse.apiKey ? 16 : 1) ? leader : null;
+  return responseFrame(
+    codec,
+    kafkaResponse(response, answering, records, withEndpoints).data,
+    version,
+    correlationId,
+  );
+};
+
+/** Where a node listens, as KRaft's answers name it (NodeEndpoints). */
+export interface NodeEndpoint {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The leader endpoints a KRaft request carries (BeginQuorumEpoch, EndQuorumEpoch), by its leader id. */
+export const requestLeaderEndpoints = (apiKey: number, data: unknown): VoterEndpoints | undefined => {
+  if (
+    apiKey !== generated.BeginQuorumEpochRequest.apiKey &&
+    apiKey !== generated.EndQuorumEpochRequest.apiKey
+  )
+    return undefined;
+  const r = data as generated.BeginQuorumEpochRequestData | generated.EndQuorumEpochRequestData;
+  const leaderId = r.topics[0]?.partitions[0]?.leaderId;
+  if (leaderId === undefined || leaderId < 0 || r.leaderEndpoints.length === 0) return undefined;
+  return {
+    id: leaderId,
+    endpoints: r.leaderEndpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
+  };
 };
 
 /** R95, R97: the answer to an AddRaftVoter or RemoveRaftVoter request, as Kafka's frame body. */

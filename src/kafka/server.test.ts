@@ -209,6 +209,7 @@ describe("Kafka's protocol on a node's listeners", () => {
       response: granted,
       fetched: null,
       snapshotBytes: null,
+      nodeEndpoints: [],
     });
     // A shape KRaft never sends (two partitions) closes the connection, naming why.
     const data = kafkaRequest(vote).data as VoteRequestData;

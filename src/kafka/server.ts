@@ -91,9 +91,12 @@ import {
   VoteRequest,
   VoteResponse,
 } from "./generated/messages.ts";
+import type { VoterEndpoints } from "./metadata-records.ts";
 import {
   answeringOf,
+  type NodeEndpoint,
   raftResponseFrame,
+  requestLeaderEndpoints,
   specRequest,
   voterChangeResponseFrame,
   type WireRaftResponse,
@@ -282,7 +285,14 @@ export type KafkaOutcome =
       readonly _tag: "Raft";
       readonly request: RaftRequest;
       readonly correlationId: number;
-      readonly respond: (response: RaftAnswer, records: Uint8Array | null) => Uint8Array;
+      /** KIP-853: the listeners a leader's BeginQuorumEpoch or EndQuorumEpoch names for itself. */
+      readonly leaderEndpoints?: VoterEndpoints;
+      /** `leader`: where the leader the answer names listens (NodeEndpoints), when known. */
+      readonly respond: (
+        response: RaftAnswer,
+        records: Uint8Array | null,
+        leader?: NodeEndpoint | null,
+      ) => Uint8Array;
     }
   | { readonly _tag: "Close"; readonly reason: string };
 
@@ -362,14 +372,16 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
   if ("raft" in reply) {
     const raft = reply.raft;
     const answering = answeringOf(raft);
+    const leaderEndpoints = requestLeaderEndpoints(apiKey, request);
     return {
       _tag: "Raft",
       request: raft,
       correlationId,
-      respond: (response, records) =>
+      ...(leaderEndpoints === undefined ? {} : { leaderEndpoints }),
+      respond: (response, records, leader = null) =>
         response._tag === "AddRaftVoterResponse" || response._tag === "RemoveRaftVoterResponse"
           ? voterChangeResponseFrame(apiKey, apiVersion, correlationId, response)
-          : raftResponseFrame(apiKey, apiVersion, correlationId, response, answering, records),
+          : raftResponseFrame(apiKey, apiVersion, correlationId, response, answering, records, leader),
     };
   }
   if ("answer" in reply) return { _tag: "Answer", body: render(reply.answer) };

@@ -57,6 +57,7 @@ import {
 import {
   decodeRaftResponse,
   encodeRaftRequest,
+  type NodeEndpoint,
   raftRequestSender,
   type WireRaftResponse,
 } from "../kafka/raft-messages.ts";
@@ -109,7 +110,11 @@ interface SentRequest {
 /** A Raft request that came in Kafka's protocol: where its answer goes, and how it is rendered. */
 interface RaftOrigin {
   readonly connection: Connection;
-  readonly respond: (response: RaftAnswer, records: Uint8Array | null) => Uint8Array;
+  readonly respond: (
+    response: RaftAnswer,
+    records: Uint8Array | null,
+    leader?: NodeEndpoint | null,
+  ) => Uint8Array;
 }
 
 /**
@@ -462,6 +467,22 @@ export class KraftNode {
   /** R90: the listeners of `voters`, as a VotersRecord written by this node carries them. */
   private endpointsOf(voters: readonly Voter[]): VoterEndpoints[] {
     return voters.map((v) => ({ id: v.id, endpoints: this.endpoints.get(v.id) ?? [] }));
+  }
+
+  /** KIP-853's NodeEndpoints for node `id` (kraft.version 1): its controller listener, when known. */
+  private nodeEndpointOf(id: number): NodeEndpoint | null {
+    if (this.raftConfig.kraftVersion !== 1 || id < 0) return null;
+    const list = this.endpoints.get(id) ?? [];
+    const e = list.find((l) => l.name === this.config.controllerListenerName) ?? list[0];
+    return e === undefined ? null : { nodeId: id, host: e.host, port: e.port };
+  }
+
+  /**
+   * R41: listeners a message names for a node (a leader's LeaderEndpoints, an answer's NodeEndpoints)
+   * teach where a node this one knows nothing of listens; what the voter sets say stays as it is.
+   */
+  private learnNamedEndpoints(known: VoterEndpoints): void {
+    if (this.raftConfig.kraftVersion === 1 && !this.endpoints.has(known.id)) this.learnEndpoints(known);
   }
 
   /** The voters in force now and their controller listeners (DescribeQuorum v2, DescribeCluster). */
@@ -1007,8 +1028,14 @@ export class KraftNode {
       const api = RAFT_API[message._tag];
       if (api === undefined || correlationId === undefined || message._tag === "DescribeQuorumRequest")
         return;
+      // KIP-853: with kraft.version 1 a leader names its own listeners (LeaderEndpoints).
+      const own =
+        this.raftConfig.kraftVersion === 1 &&
+        (message._tag === "BeginQuorumEpochRequest" || message._tag === "EndQuorumEpochRequest")
+          ? (this.endpoints.get(this.config.nodeId) ?? [])
+          : [];
       this.sendKafka(to, "raft", correlationId, api, (wireId) =>
-        encodeRaftRequest(message, wireId, `raft-client-${this.config.nodeId}`),
+        encodeRaftRequest(message, wireId, `raft-client-${this.config.nodeId}`, own),
       );
       return;
     }
@@ -1035,7 +1062,11 @@ export class KraftNode {
           : null;
     let body: Uint8Array;
     try {
-      body = origin.respond(message, records);
+      body = origin.respond(
+        message,
+        records,
+        "leaderId" in message ? this.nodeEndpointOf(message.leaderId) : null,
+      );
     } catch (error) {
       this.kafkaFailed(origin.connection, error);
       return;
@@ -1131,6 +1162,11 @@ export class KraftNode {
         },
       };
     const incoming = decodeRaftResponse(body, sent.apiKey, sent.version);
+    for (const e of incoming.nodeEndpoints)
+      this.learnNamedEndpoints({
+        id: e.nodeId,
+        endpoints: [{ name: this.config.controllerListenerName, host: e.host, port: e.port }],
+      });
     const input = {
       _tag: "Received" as const,
       from,
@@ -1453,6 +1489,7 @@ export class KraftNode {
       connection,
       respond: outcome.respond,
     });
+    if (outcome.leaderEndpoints !== undefined) this.learnNamedEndpoints(outcome.leaderEndpoints);
     // R90: the listeners of a voter being added, which its VotersRecord will carry.
     // A request naming a voter already in the set is refused (DUPLICATE_VOTER): its listeners must not
     // replace that voter's.
