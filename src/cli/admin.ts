@@ -4,8 +4,6 @@
 // brokers list` (DescribeCluster). Each prints a table, or with --json one JSON document; a refusal
 // exits 1 with Kafka's error name and the server's message.
 
-import { KafkaClient, KafkaClientError } from "../kafka/client.ts";
-import type { MessageCodec } from "../kafka/codec.ts";
 import { errorName, KafkaError } from "../kafka/errors.ts";
 import {
   AddRaftVoterRequest,
@@ -18,8 +16,6 @@ import {
   DescribeClusterResponse,
   DescribeConfigsRequest,
   DescribeConfigsResponse,
-  DescribeQuorumRequest,
-  DescribeQuorumResponse,
   MetadataRequest,
   MetadataResponse,
   RemoveRaftVoterRequest,
@@ -27,12 +23,19 @@ import {
 } from "../kafka/generated/messages.ts";
 import { isKafkaUuid, ZERO_UUID } from "../kafka/wire.ts";
 import { readMetaProperties } from "../runtime/storage.ts";
+import {
+  AdminFailure,
+  ask,
+  changeVoters,
+  DEFAULT_SERVER,
+  describeQuorum,
+  refusal,
+  server,
+} from "./admin-client.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
 import { type Io, readNodeConfig } from "./node-commands.ts";
 import { PLAN_FLAGS, PLAN_HELP, runPlan } from "./plan.ts";
-
-/** The first broker of `kraft cluster up`: Kafka's tools take a broker as --bootstrap-server too. */
-const DEFAULT_SERVER = "127.0.0.1:19094";
+import { executePlan } from "./plan-execute.ts";
 
 const COMMON: readonly FlagSpec[] = [
   {
@@ -53,43 +56,6 @@ const COMMON: readonly FlagSpec[] = [
   { kind: "boolean", name: "json", default: false, description: "print one JSON document" },
   { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
 ];
-
-const server = (values: FlagValues): string =>
-  (values["bootstrap-server"] as string | undefined) ?? DEFAULT_SERVER;
-
-export class AdminFailure extends Error {
-  override readonly name = "AdminFailure";
-}
-
-/** One request over a fresh connection; a client-side failure becomes an AdminFailure (exit 1). */
-const ask = async <Req, Res>(
-  values: FlagValues,
-  request: MessageCodec<Req>,
-  response: MessageCodec<Res>,
-  build: (version: number) => Req,
-  write = false,
-): Promise<Res> => {
-  const timeoutMs = values["timeout"] as number;
-  let client: KafkaClient | undefined;
-  try {
-    client = await KafkaClient.connect(server(values), timeoutMs);
-    const version = client.version(request as MessageCodec<unknown>);
-    if (version === null)
-      throw new AdminFailure(
-        `${server(values)} does not serve ${request.name.replace(/Request(Data)?$/, "")}${request === (MetadataRequest as MessageCodec<unknown>) ? " (a controller's listener does not): give a broker's address with --bootstrap-server" : ""}`,
-      );
-    return await client.request(request, response, build(version), { timeoutMs, write });
-  } catch (error) {
-    if (error instanceof KafkaClientError) throw new AdminFailure(error.message);
-    throw error;
-  } finally {
-    client?.close();
-  }
-};
-
-/** "NAME: message" of a non-zero error code. */
-const refusal = (code: number, message: string | null): string =>
-  `${errorName(code)}${message === null || message === "" ? "" : `: ${message}`}`;
 
 const table = (header: readonly string[], rows: readonly (readonly (string | number)[])[]): string => {
   const cells = [header, ...rows.map((r) => r.map(String))];
@@ -143,8 +109,6 @@ export const QUORUM_HELP = renderHelp(
   QUORUM_FLAGS,
 );
 
-const METADATA_TOPIC = "__cluster_metadata";
-
 export const runQuorum = async (argv: readonly string[], io: Io): Promise<number> => {
   if (argv[0] === "plan") {
     const { values, positional } = parseFlags(
@@ -160,7 +124,7 @@ export const runQuorum = async (argv: readonly string[], io: Io): Promise<number
     }
     if (positional.length > 0)
       throw new UsageError(`kraft quorum plan takes no arguments, got "${positional.join(" ")}"`);
-    return runPlan(values, io);
+    return values["execute"] === true ? await executePlan(values, io) : runPlan(values, io);
   }
   const { values, positional } = parseFlags(QUORUM_FLAGS, argv);
   if (values["help"] === true) {
@@ -246,61 +210,6 @@ export const runQuorum = async (argv: readonly string[], io: Io): Promise<number
  */
 const kraftVersionOf = (voters: readonly { readonly replicaDirectoryId: string }[]): number =>
   voters.length > 0 && voters.every((v) => v.replicaDirectoryId !== ZERO_UUID) ? 1 : 0;
-
-/** DescribeQuorum of the server given, refusals as AdminFailures. */
-const describeQuorum = async (values: FlagValues) => {
-  const answer = await ask(values, DescribeQuorumRequest, DescribeQuorumResponse, () => ({
-    topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] }],
-  }));
-  if (answer.errorCode !== KafkaError.NONE)
-    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage));
-  const partition = answer.topics[0]?.partitions[0];
-  if (partition === undefined)
-    throw new AdminFailure(`${server(values)} described no ${METADATA_TOPIC} partition`);
-  if (partition.errorCode !== KafkaError.NONE)
-    throw new AdminFailure(refusal(partition.errorCode, partition.errorMessage));
-  return { answer, partition };
-};
-
-/** The leader's controller address, from DescribeQuorum v2's nodes. */
-const leaderAddress = async (values: FlagValues): Promise<{ leaderId: number; address: string }> => {
-  const { answer, partition } = await describeQuorum(values);
-  if (partition.leaderId < 0) throw new AdminFailure("the quorum has no leader now; retry in a moment");
-  const listener = answer.nodes.find((n) => n.nodeId === partition.leaderId)?.listeners[0];
-  if (listener === undefined)
-    throw new AdminFailure(
-      `${server(values)} did not say where leader ${partition.leaderId} listens (DescribeQuorum v2's nodes)`,
-    );
-  return { leaderId: partition.leaderId, address: `${listener.host}:${listener.port}` };
-};
-
-/** What an operator should do after a voter change's refusal, where the code alone does not say. */
-const CHANGE_HINTS: ReadonlyMap<number, string> = new Map([
-  [
-    KafkaError.REQUEST_TIMED_OUT,
-    " (another change may be pending, or the new controller has not caught up yet; the change may still commit: check with kraft quorum describe, then retry)",
-  ],
-  [
-    KafkaError.NOT_LEADER_OR_FOLLOWER,
-    " (the leader changed while the change was pending; the next leader may still commit it: check with kraft quorum describe, then retry)",
-  ],
-]);
-
-/** Send a voter change to the leader and wait for its answer (after the commit, R96, R97). */
-const changeVoters = async <Req, Res extends { errorCode: number; errorMessage: string | null }>(
-  values: FlagValues,
-  request: MessageCodec<Req>,
-  response: MessageCodec<Res>,
-  build: (version: number) => Req,
-): Promise<number> => {
-  const { leaderId, address } = await leaderAddress(values);
-  const answer = await ask({ ...values, "bootstrap-server": address }, request, response, build, true);
-  if (answer.errorCode !== KafkaError.NONE)
-    throw new AdminFailure(
-      `leader ${leaderId} refused: ${refusal(answer.errorCode, answer.errorMessage)}${CHANGE_HINTS.get(answer.errorCode) ?? ""}`,
-    );
-  return leaderId;
-};
 
 const addController = async (values: FlagValues, io: Io): Promise<number> => {
   const file = values["config"] as string | undefined;

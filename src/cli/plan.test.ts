@@ -1,7 +1,11 @@
 // `kraft quorum plan`: the runbook's order, its model check, and its refusals.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "./flags.ts";
 import { runPlan, voterPlan } from "./plan.ts";
+import { executePlan } from "./plan-execute.ts";
 
 const run = (flags: Record<string, unknown>) => {
   const out: string[] = [];
@@ -72,5 +76,47 @@ describe("kraft quorum plan", () => {
     expect(() => run({ from: "1,1", to: "2" })).toThrow(new UsageError("--from names a node twice"));
     expect(() => run({ from: "1,x", to: "2" })).toThrow(/--from "1,x" is not a list of node ids/);
     expect(() => run({ to: "2" })).toThrow(/needs --from IDS/);
+  });
+
+  it("--execute refuses bad flags before the model check and before touching the cluster", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plan-execute-"));
+    const other = join(dir, "other.properties");
+    writeFileSync(
+      other,
+      "process.roles=controller\nnode.id=9\nlisteners=CONTROLLER://127.0.0.1:9999\ncontroller.listener.names=CONTROLLER\nlog.dirs=/tmp/x\ncontroller.quorum.bootstrap.servers=127.0.0.1:9999\n",
+    );
+    const execute = (flags: Record<string, unknown>) =>
+      executePlan(
+        {
+          walks: 10,
+          depth: 600,
+          seed: 1,
+          "max-crashes": 1,
+          "max-seconds": 120,
+          json: false,
+          "step-timeout": 1000,
+          timeout: 1000,
+          execute: true,
+          ...flags,
+        },
+        { out: () => {}, err: () => {} },
+      );
+    await expect(execute({ from: "1,2,3", to: "1,2,4" })).rejects.toThrow(
+      "--execute needs --bootstrap-server HOST:PORT[,HOST:PORT…]",
+    );
+    const server = { "bootstrap-server": "127.0.0.1:1" };
+    await expect(execute({ ...server, from: "1,2,3", to: "1,2,4" })).rejects.toThrow(
+      "--execute adds controller 4: give 4=FILE in --controller-configs",
+    );
+    await expect(
+      execute({ ...server, from: "1,2,3", to: "1,2,4", "controller-configs": "four" }),
+    ).rejects.toThrow('--controller-configs: "four" is not ID=FILE');
+    await expect(
+      execute({ ...server, from: "1,2,3", to: "1,2,4", "controller-configs": `4=${other}` }),
+    ).rejects.toThrow(`--controller-configs: ${other} is node 9's, not controller 4's`);
+    await expect(
+      execute({ ...server, from: "1,2,3", to: "1,2,4", "controller-configs": `4=${join(dir, "none")}` }),
+    ).rejects.toThrow(UsageError);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

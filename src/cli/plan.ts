@@ -66,10 +66,41 @@ export const PLAN_FLAGS: readonly FlagSpec[] = [
     description: "stop checking after this long (the result says how far it got)",
   },
   { kind: "boolean", name: "json", default: false, description: "print one JSON document" },
+  {
+    kind: "boolean",
+    name: "execute",
+    default: false,
+    description:
+      "carry the checked plan out against the quorum at --bootstrap-server (one or more controllers, comma-separated), checking each step's precondition first; run it again to resume",
+  },
+  {
+    kind: "string",
+    name: "controller-configs",
+    placeholder: "ID=FILE,…",
+    description: "--execute: each controller to add and the properties it was started with (its listener)",
+  },
+  {
+    kind: "integer",
+    name: "step-timeout",
+    min: 1000,
+    max: 86_400_000,
+    default: 600_000,
+    placeholder: "MS",
+    description: "--execute: how long a step may wait for its precondition and its commit",
+  },
+  {
+    kind: "integer",
+    name: "timeout",
+    min: 100,
+    max: 600_000,
+    default: 10_000,
+    placeholder: "MS",
+    description: "--execute: how long to wait for each answer",
+  },
 ];
 
 /** The controllers a flag names: distinct node ids. */
-const ids = (values: FlagValues, flag: string): number[] => {
+export const ids = (values: FlagValues, flag: string): number[] => {
   const text = values[flag] as string | undefined;
   if (text === undefined) throw new UsageError(`kraft quorum plan needs --${flag} IDS (e.g. 1,2,3)`);
   const list = text.split(",").map((t) => t.trim());
@@ -89,9 +120,11 @@ export const voterPlan = (from: readonly number[], to: readonly number[]): Voter
   ...from.filter((id) => !to.includes(id)).map((id) => ({ op: "remove" as const, id })),
 ];
 
-export const PLAN_USAGE = "kraft quorum plan --from IDS --to IDS [--json] [--walks N] [--max-crashes N]";
+export const PLAN_USAGE =
+  "kraft quorum plan --from IDS --to IDS [--json] [--walks N] [--max-crashes N] [--execute --bootstrap-server HOST:PORT[,…] --controller-configs ID=FILE,…]";
 
-export const runPlan = (values: FlagValues, io: Io): number => {
+/** The plan from --from to --to, and the model check of it. */
+export const checkPlan = (values: FlagValues) => {
   const from = ids(values, "from");
   const to = ids(values, "to");
   const all = [...new Set([...from, ...to])];
@@ -173,16 +206,30 @@ export const runPlan = (values: FlagValues, io: Io): number => {
           ),
         }),
   };
+  return { from, to, steps, runbook, check, refused, result };
+};
+
+export type CheckedPlan = ReturnType<typeof checkPlan>;
+
+/** Why a plan was refused, with its counterexample: one paragraph. */
+export const refusalText = ({ check, result }: CheckedPlan): string =>
+  result.result === "violation"
+    ? `kraft quorum plan: refused: the plan breaks ${result.property}: ${result.violation}\ncounterexample:\n${(check.counterexample ?? []).map((l) => `  ${l}`).join("\n")}`
+    : `kraft quorum plan: refused: no run of the plan completed it in ${check.walks} random runs (raise --walks or --depth)`;
+
+/** What the check proved, in one sentence. */
+export const checkSummary = ({ check }: CheckedPlan): string =>
+  `model-checked: ${check.walks} random runs of the plan on the spec's cluster (up to ${check.depth} steps each, seed ${check.seed}), with up to ${check.maxCrashes} crash${check.maxCrashes === 1 ? "" : "es"}, message loss and elections between steps, ${check.distinctStates} distinct states in ${check.seconds} s: no property broken, and the plan completed. Random runs are not exhaustive.`;
+
+export const runPlan = (values: FlagValues, io: Io): number => {
+  const plan = checkPlan(values);
+  const { from, to, steps, runbook, check, refused } = plan;
   if (values["json"] === true) {
     io.out(JSON.stringify({ from, to, steps: runbook, check, refused }));
     return refused ? 1 : 0;
   }
   if (refused) {
-    io.err(
-      result.result === "violation"
-        ? `kraft quorum plan: refused: the plan breaks ${result.property}: ${result.violation}\ncounterexample:\n${(check.counterexample ?? []).map((l) => `  ${l}`).join("\n")}`
-        : `kraft quorum plan: refused: no run of the plan completed it in ${check.walks} random runs (raise --walks or --depth)`,
-    );
+    io.err(refusalText(plan));
     return 1;
   }
   io.out(
@@ -192,14 +239,15 @@ export const runPlan = (values: FlagValues, io: Io): number => {
     io.out(`\nstep ${r.step}: ${r.op} controller ${r.id}  (voters after: ${r.voters.join(",")})`);
     for (const c of r.commands) io.out(`  ${c}`);
   }
-  io.out(
-    `\nmodel-checked: ${check.walks} random runs of the plan on the spec's cluster (up to ${check.depth} steps each, seed ${check.seed}), with up to ${check.maxCrashes} crash${check.maxCrashes === 1 ? "" : "es"}, message loss and elections between steps, ${check.distinctStates} distinct states in ${check.seconds} s: no property broken, and the plan completed. Random runs are not exhaustive.`,
-  );
+  io.out(`\n${checkSummary(plan)}`);
   return 0;
 };
 
 export const PLAN_HELP = renderHelp(
   PLAN_USAGE,
-  "The runbook from one controller set to another in a dynamic quorum, model-checked before it is printed; a plan the checker cannot complete, or one that breaks a property, is refused with the counterexample (exit 1).",
+  [
+    "The runbook from one controller set to another in a dynamic quorum, model-checked before it is printed; a plan the checker cannot complete, or one that breaks a property, is refused with the counterexample (exit 1).",
+    "With --execute it is then carried out against the live quorum one voter change at a time: before each step the voters must be the set the plan expects, a controller to add must run as a caught-up observer (the step waits for it, up to --step-timeout), and a controller to remove must be a voter. A change refused or lost to a failover is asked again only while it is missing. Interrupted, the same command resumes at the step the voters show.",
+  ].join("\n"),
   PLAN_FLAGS,
 );

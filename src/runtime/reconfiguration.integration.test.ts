@@ -353,4 +353,62 @@ describe("a dynamic quorum (KIP-853) run as processes", () => {
     },
     400_000,
   );
+
+  it("kraft quorum plan --execute carries a checked plan out step by step, resumes, and refuses a quorum off the plan", async () => {
+    const servers = CONTROLLERS.map((c) => cluster.node(c).address).join(",");
+    const plan = (from: string, to: string, ...more: string[]) =>
+      kraft([
+        "quorum",
+        "plan",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--walks",
+        "40",
+        "--execute",
+        "--bootstrap-server",
+        servers,
+        "--timeout",
+        "5000",
+        "--json",
+        ...more,
+      ]);
+    await waitForVoters(CONTROLLERS.map(key));
+    type Executed = { step: number; op: string; id: number; voters: number[]; status: string }[];
+    // A removal: controller 4 leaves the voters (it may be the leader: it resigns, R98).
+    const shrink = await plan("1,2,3,4", "1,2,3");
+    expect(shrink.code, shrink.stderr).toBe(0);
+    expect((JSON.parse(shrink.stdout) as { executed: Executed }).executed).toEqual([
+      expect.objectContaining({ step: 1, op: "remove", id: 4, voters: [1, 2, 3], status: "done" }),
+    ]);
+    await waitForVoters([1, 2, 3].map(key));
+    // An add waits for its precondition (4 is a caught-up observer), then a removal.
+    const config = `4=${cluster.node(4).config}`;
+    const swap = await plan("1,2,3", "1,2,4", "--controller-configs", config);
+    expect(swap.code, swap.stderr).toBe(0);
+    expect((JSON.parse(swap.stdout) as { executed: Executed }).executed).toEqual([
+      expect.objectContaining({ step: 1, op: "add", id: 4, voters: [1, 2, 3, 4], status: "done" }),
+      expect.objectContaining({ step: 2, op: "remove", id: 3, voters: [1, 2, 4], status: "done" }),
+    ]);
+    await waitForVoters([1, 2, 4].map(key));
+    // The same command again finds every step done: it resumes past the end and changes nothing.
+    const again = await plan("1,2,3", "1,2,4", "--controller-configs", config);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { executed: Executed }).executed.map((s) => s.status)).toEqual([
+      "already done",
+      "already done",
+    ]);
+    expect(again.stderr).toContain("the voters are already 1,2,4: resuming at step 3");
+    // A quorum that is not on the plan's path is refused before any change.
+    const off = await plan("1,2,3", "2,3,5", "--controller-configs", "5=/nonexistent.properties");
+    expect(off.code).toBe(2);
+    expect(off.stderr).toContain("cannot read /nonexistent.properties");
+    const offPath = await plan("1,2,3", "1,2");
+    expect(offPath.code).toBe(1);
+    expect(offPath.stderr).toContain(
+      "the voters are 1,2,4: neither --from (1,2,3) nor a set the plan passes through (1,2); plan again with --from 1,2,4",
+    );
+    await waitForVoters([1, 2, 4].map(key));
+  }, 400_000);
 });

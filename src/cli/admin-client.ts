@@ -1,0 +1,108 @@
+// What the admin commands share: one request over a fresh connection (refusals and client failures as
+// AdminFailures, exit 1), and the quorum's leader found and asked for a voter change (KIP-853).
+import { KafkaClient, KafkaClientError } from "../kafka/client.ts";
+import type { MessageCodec } from "../kafka/codec.ts";
+import { errorName, KafkaError } from "../kafka/errors.ts";
+import {
+  DescribeQuorumRequest,
+  DescribeQuorumResponse,
+  MetadataRequest,
+} from "../kafka/generated/messages.ts";
+import type { FlagValues } from "./flags.ts";
+
+/** The first broker of `kraft cluster up`: Kafka's tools take a broker as --bootstrap-server too. */
+export const DEFAULT_SERVER = "127.0.0.1:19094";
+
+export const server = (values: FlagValues): string =>
+  (values["bootstrap-server"] as string | undefined) ?? DEFAULT_SERVER;
+
+export class AdminFailure extends Error {
+  override readonly name = "AdminFailure";
+}
+
+/** One request over a fresh connection; a client-side failure becomes an AdminFailure (exit 1). */
+export const ask = async <Req, Res>(
+  values: FlagValues,
+  request: MessageCodec<Req>,
+  response: MessageCodec<Res>,
+  build: (version: number) => Req,
+  write = false,
+): Promise<Res> => {
+  const timeoutMs = values["timeout"] as number;
+  let client: KafkaClient | undefined;
+  try {
+    client = await KafkaClient.connect(server(values), timeoutMs);
+    const version = client.version(request as MessageCodec<unknown>);
+    if (version === null)
+      throw new AdminFailure(
+        `${server(values)} does not serve ${request.name.replace(/Request(Data)?$/, "")}${request === (MetadataRequest as MessageCodec<unknown>) ? " (a controller's listener does not): give a broker's address with --bootstrap-server" : ""}`,
+      );
+    return await client.request(request, response, build(version), { timeoutMs, write });
+  } catch (error) {
+    if (error instanceof KafkaClientError) throw new AdminFailure(error.message);
+    throw error;
+  } finally {
+    client?.close();
+  }
+};
+
+/** "NAME: message" of a non-zero error code. */
+export const refusal = (code: number, message: string | null): string =>
+  `${errorName(code)}${message === null || message === "" ? "" : `: ${message}`}`;
+
+export const METADATA_TOPIC = "__cluster_metadata";
+
+/** DescribeQuorum of the server given, refusals as AdminFailures. */
+export const describeQuorum = async (values: FlagValues) => {
+  const answer = await ask(values, DescribeQuorumRequest, DescribeQuorumResponse, () => ({
+    topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] }],
+  }));
+  if (answer.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage));
+  const partition = answer.topics[0]?.partitions[0];
+  if (partition === undefined)
+    throw new AdminFailure(`${server(values)} described no ${METADATA_TOPIC} partition`);
+  if (partition.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(refusal(partition.errorCode, partition.errorMessage));
+  return { answer, partition };
+};
+
+/** The leader's controller address, from DescribeQuorum v2's nodes. */
+export const leaderAddress = async (values: FlagValues): Promise<{ leaderId: number; address: string }> => {
+  const { answer, partition } = await describeQuorum(values);
+  if (partition.leaderId < 0) throw new AdminFailure("the quorum has no leader now; retry in a moment");
+  const listener = answer.nodes.find((n) => n.nodeId === partition.leaderId)?.listeners[0];
+  if (listener === undefined)
+    throw new AdminFailure(
+      `${server(values)} did not say where leader ${partition.leaderId} listens (DescribeQuorum v2's nodes)`,
+    );
+  return { leaderId: partition.leaderId, address: `${listener.host}:${listener.port}` };
+};
+
+/** What an operator should do after a voter change's refusal, where the code alone does not say. */
+const CHANGE_HINTS: ReadonlyMap<number, string> = new Map([
+  [
+    KafkaError.REQUEST_TIMED_OUT,
+    " (another change may be pending, or the new controller has not caught up yet; the change may still commit: check with kraft quorum describe, then retry)",
+  ],
+  [
+    KafkaError.NOT_LEADER_OR_FOLLOWER,
+    " (the leader changed while the change was pending; the next leader may still commit it: check with kraft quorum describe, then retry)",
+  ],
+]);
+
+/** Send a voter change to the leader and wait for its answer (after the commit, R96, R97). */
+export const changeVoters = async <Req, Res extends { errorCode: number; errorMessage: string | null }>(
+  values: FlagValues,
+  request: MessageCodec<Req>,
+  response: MessageCodec<Res>,
+  build: (version: number) => Req,
+): Promise<number> => {
+  const { leaderId, address } = await leaderAddress(values);
+  const answer = await ask({ ...values, "bootstrap-server": address }, request, response, build, true);
+  if (answer.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(
+      `leader ${leaderId} refused: ${refusal(answer.errorCode, answer.errorMessage)}${CHANGE_HINTS.get(answer.errorCode) ?? ""}`,
+    );
+  return leaderId;
+};
