@@ -1332,4 +1332,21 @@ export const MUTANTS: readonly Mutant[] = [
     ...RECONFIGURATION,
     bounds: { ...RECONFIGURATION.bounds, maxEpoch: 2, maxCrashes: 1 },
   },
+  {
+    name: "stale-leader-never-asked-again",
+    class: "liveness",
+    rule: "R56",
+    description:
+      "a leader resends BeginQuorumEpoch only to voters that never followed it, so a leader that removed itself from two voters leads its stale epoch forever once the other elects itself",
+    edits: [
+      {
+        file: "raft/timers.ts",
+        find: "            v.id !== s.nodeId && v.acknowledged ? { ...v, acknowledged: false } : v,",
+        replace: "            v,",
+      },
+    ],
+    cluster: { voters: 2, observers: 0, kraftVersion: 1 as const },
+    bounds: { maxEpoch: 2, maxValues: 0, maxVoterChanges: 1, maxCrashes: 0, loss: true },
+    start: "joined" as const,
+  },
 ];

@@ -75,7 +75,7 @@ export const newProgress = (v: Voter, acknowledged = false): ReplicaProgress => 
   lastCaughtUpTimestamp: -1,
 });
 
-/** R56: announce the epoch to every other voter that has not acknowledged it yet. */
+/** R56: announce the epoch to every other voter not heard from in this interval. */
 export const sendBeginQuorumEpoch = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const role = s.role;
   if (role._tag !== "Leader") return s;

@@ -77,7 +77,7 @@ export const handleBeginQuorumEpochRequest = (
   return next;
 };
 
-/** R56: a voter that answered NONE has acknowledged the leader and is not asked again. */
+/** R56: a voter that answered NONE has acknowledged the leader and is not asked again this interval. */
 export const handleBeginQuorumEpochResponse = (
   s: NodeState,
   from: number,

@@ -82,6 +82,7 @@ export const ReplicaProgress = Schema.Struct({
   id: Int32,
   directoryId: Schema.optionalKey(Uuid),
   endOffset: Int64,
+  /** R56: heard from (a fetch, or a BeginQuorumEpoch answered) in the current resend interval. */
   acknowledged: Schema.Boolean,
   lastFetchTimestamp: Int64,
   lastCaughtUpTimestamp: Int64,

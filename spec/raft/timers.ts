@@ -2,7 +2,12 @@
 import { mark } from "../marks.ts";
 import { continueFetching, skipQuietLeader } from "./fetch-follower.ts";
 import { expireParkedFetches } from "./fetch-leader.ts";
-import { beginQuorumEpochResendMs, preferredSuccessors, sendBeginQuorumEpoch } from "./leader.ts";
+import {
+  beginQuorumEpochResendMs,
+  preferredSuccessors,
+  sendBeginQuorumEpoch,
+  usesCheckQuorum,
+} from "./leader.ts";
 import { armTimer, electsAsVoter, hasTimer, type Out } from "./node.ts";
 import { NO_ID } from "./primitives.ts";
 import type { NodeState, RaftConfig, TimerKind } from "./state.ts";
@@ -88,15 +93,30 @@ export const handleTimerExpired = (
       return role._tag === "Leader"
         ? enterResigned(next, config, out, preferredSuccessors(next, role))
         : next;
-    case "beginQuorumEpoch":
-      // R56: resend to the voters that have not acknowledged yet.
+    case "beginQuorumEpoch": {
+      // R56: resend to the voters that have not acknowledged the epoch. Where check quorum does not
+      // watch this leader (R57: a set of one without it, or check quorum off), the acknowledgements
+      // also expire with the interval, as Kafka 4.x resends to voters that have not fetched within
+      // it: a voter that follows a later leader is asked again and fences this one.
       if (role._tag !== "Leader") return next;
       mark(out, "R56:begin-epoch-resent");
-      return sendBeginQuorumEpoch(
+      const sent = sendBeginQuorumEpoch(
         armTimer(next, out, "beginQuorumEpoch", beginQuorumEpochResendMs(config)),
         config,
         out,
       );
+      if (usesCheckQuorum(sent, config)) return sent;
+      const leader = sent.role as typeof role;
+      return {
+        ...sent,
+        role: {
+          ...leader,
+          voterStates: leader.voterStates.map((v) =>
+            v.id !== s.nodeId && v.acknowledged ? { ...v, acknowledged: false } : v,
+          ),
+        },
+      };
+    }
     case "fetchWait":
       return expireParkedFetches(next, config, out);
     case "retryBackoff":

@@ -156,6 +156,8 @@ class RaftNode:
         self.observers: dict[int, int] = {}  # observer id -> end offset (R76)
         self.cq_fetched: set[int] = set()
         self.begin_acked: set[int] = set()
+        # R56: voters that fetched within the current resend interval (used with check quorum off).
+        self.fetched_in_interval: set[int] = set()
         self.parked: list[tuple[int, int, dict]] = []
         # Follower
         self.fetched_from_leader = False
@@ -456,6 +458,7 @@ class RaftNode:
         })
         self._flush()
         others = self.other_voters()
+        self.fetched_in_interval = set()
         if others:
             if self.check_quorum:
                 self.set_timer("checkQuorum", self.fetch_timeout_ms * 3 // 2)  # R33
@@ -851,11 +854,18 @@ class RaftNode:
     def _on_begin_epoch_timer(self):
         if self.role != LEADER:
             return
-        # R56 (openkraft): resend only to voters that neither answered nor fetched.
+        # R56 (openkraft): resend only to voters that neither answered nor fetched. With check quorum
+        # off nothing else would fence a stale leader, so answers and fetches count only within the
+        # interval that ends now.
+        expiring = not self.check_quorum
         waiting = {d for d, api in self.in_flight.values() if api == "BeginQuorumEpoch"}
         for v in self.other_voters():
-            if v not in self.begin_acked and self.progress.get(v, -1) < 0 and v not in waiting:
+            fetched = v in self.fetched_in_interval if expiring else self.progress.get(v, -1) >= 0
+            if v not in self.begin_acked and not fetched and v not in waiting:
                 self._send_begin_epoch(v)
+        if expiring:
+            self.begin_acked = set()
+            self.fetched_in_interval = set()
         self.set_timer("beginQuorumEpoch", self.fetch_timeout_ms // 2)
 
     def _preferred_successors(self) -> list[int]:
@@ -1300,6 +1310,7 @@ class RaftNode:
             self._check_quorum_fetch(frm)  # R57, R70
         if is_voter:
             self.progress[frm] = off
+            self.fetched_in_interval.add(frm)
         elif frm >= 0:
             self.observers[frm] = off  # R76: never counts
         self._update_leader_hw()
