@@ -132,6 +132,8 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
       .filter((s) => s.op === "add")
       .map((s) => s.id),
   );
+  // The quorum must answer before the model check's seconds are spent.
+  let view = await describeAny(values, servers);
   const plan = checkPlan(values);
   const { from, to, steps } = plan;
   if (plan.refused) {
@@ -142,7 +144,7 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
   say(checkSummary(plan));
   const sets = planSets(from, steps);
   const key = (ids: readonly number[]) => [...ids].sort((a, b) => a - b).join(",");
-  let view = await describeAny(values, servers);
+  view = await describeAny(values, servers);
   const startAt = sets.findIndex((set) => key(set) === idsOf(view.voters));
   if (startAt < 0)
     throw new AdminFailure(
@@ -151,7 +153,8 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
         .map(key)
         .join(" -> ")}); plan again with --from ${idsOf(view.voters)}`,
     );
-  if (startAt > 0) say(`the voters are already ${idsOf(view.voters)}: resuming at step ${startAt + 1}`);
+  if (startAt === steps.length) say(`the voters are already ${idsOf(view.voters)}: every step is done`);
+  else if (startAt > 0) say(`the voters are already ${idsOf(view.voters)}: resuming at step ${startAt + 1}`);
   const executed: StepResult[] = steps.slice(0, startAt).map((s, i) => ({
     step: i + 1,
     ...s,
@@ -188,7 +191,7 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
         if (observer === undefined || observer.logEndOffset < view.highWatermark) {
           if (!waitingSaid)
             say(
-              `  waiting for controller ${step.id} to run as an observer and catch up (format it with --no-initial-controllers and start it)`,
+              `  waiting up to ${stepTimeoutMs} ms for controller ${step.id} to run as an observer and catch up (format it with --no-initial-controllers and start it)`,
             );
           waitingSaid = true;
           await sleep(500);
@@ -239,10 +242,11 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
     executed.push({ step: i + 1, ...step, voters: sets[i + 1]!, status: "done", attempts, milliseconds });
     say(`  done in ${milliseconds} ms: the voters are ${idsOf(view.voters)}`);
   }
+  const removed = from.filter((id) => !to.includes(id));
   if (json) io.out(JSON.stringify({ from, to, check: plan.check, refused: false, executed }));
   else
     say(
-      `the voters are ${key(to)}${from.some((id) => !to.includes(id)) ? `; controllers ${from.filter((id) => !to.includes(id)).join(",")} are observers now and may be stopped` : ""}`,
+      `the voters are ${key(to)}${removed.length === 0 ? "" : `; ${removed.length === 1 ? `controller ${removed[0]} is an observer` : `controllers ${removed.join(",")} are observers`} now and may be stopped`}`,
     );
   return 0;
 };
