@@ -1349,4 +1349,32 @@ export const MUTANTS: readonly Mutant[] = [
     bounds: { maxEpoch: 2, maxValues: 0, maxVoterChanges: 1, maxCrashes: 0, loss: true },
     start: "joined" as const,
   },
+  {
+    name: "update-voter-ignores-epoch",
+    class: "protocol",
+    rule: "R99",
+    description: "the leader takes an UpdateRaftVoter from a voter that believes in an earlier epoch",
+    edits: [
+      {
+        file: "raft/reconfiguration.ts",
+        find: "      : request.currentLeaderEpoch < s.epoch\n",
+        replace: "      : request.currentLeaderEpoch < 0\n",
+      },
+    ],
+    ...RECONFIGURATION,
+  },
+  {
+    name: "update-voter-waits-for-nothing",
+    class: "protocol",
+    rule: "R93",
+    description: "a voter change is taken while an update's VotersRecord is still uncommitted",
+    edits: [
+      {
+        file: "raft/reconfiguration.ts",
+        find: "  if (latestVoterSetOffset(s.log) >= role.highWatermark)\n",
+        replace: "  if (latestVoterSetOffset(s.log) >= role.highWatermark + 1000)\n",
+      },
+    ],
+    ...RECONFIGURATION,
+  },
 ];

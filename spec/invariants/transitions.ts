@@ -16,6 +16,7 @@ export const senderEpoch = (message: RaftMessage): number => {
       return message.leaderEpoch;
     case "FetchRequest":
     case "FetchSnapshotRequest":
+    case "UpdateRaftVoterRequest":
       return message.currentLeaderEpoch;
     case "DescribeQuorumRequest":
     case "AddRaftVoterRequest":

@@ -246,6 +246,37 @@ export type RemoveRaftVoterRequest = typeof RemoveRaftVoterRequest.Type;
 export const RemoveRaftVoterResponse = Schema.TaggedStruct("RemoveRaftVoterResponse", VoterChangeAnswer);
 export type RemoveRaftVoterResponse = typeof RemoveRaftVoterResponse.Type;
 
+// ---- UpdateRaftVoter (apiKey 82) -----------------------------------------------------------------
+
+/** R99: the kraft.version range a replica supports. */
+export const KRaftVersionRange = Schema.Struct({
+  minSupportedVersion: Schema.Int,
+  maxSupportedVersion: Schema.Int,
+});
+export type KRaftVersionRange = typeof KRaftVersionRange.Type;
+
+/**
+ * R99: a voter asks the leader to rewrite its own entry of the voter set (its listeners and supported
+ * kraft.version range); the leader appends the VotersRecord and answers at once, before the commit.
+ */
+export const UpdateRaftVoterRequest = Schema.TaggedStruct("UpdateRaftVoterRequest", {
+  clusterId: ClusterId,
+  currentLeaderEpoch: Int32,
+  voterId: Int32,
+  voterDirectoryId: Uuid,
+  listeners: Schema.Array(Listener),
+  kraftVersionFeature: KRaftVersionRange,
+});
+export type UpdateRaftVoterRequest = typeof UpdateRaftVoterRequest.Type;
+
+/** R99: the answer names the leader as the answering node knows it (CurrentLeader). */
+export const UpdateRaftVoterResponse = Schema.TaggedStruct("UpdateRaftVoterResponse", {
+  errorCode: ErrorCode,
+  leaderId: Int32,
+  leaderEpoch: Int32,
+});
+export type UpdateRaftVoterResponse = typeof UpdateRaftVoterResponse.Type;
+
 // ---- unions ------------------------------------------------------------------------------------
 
 export const RaftRequest = Schema.Union([
@@ -257,6 +288,7 @@ export const RaftRequest = Schema.Union([
   DescribeQuorumRequest,
   AddRaftVoterRequest,
   RemoveRaftVoterRequest,
+  UpdateRaftVoterRequest,
 ]);
 export type RaftRequest = typeof RaftRequest.Type;
 
@@ -269,6 +301,7 @@ export const RaftResponse = Schema.Union([
   DescribeQuorumResponse,
   AddRaftVoterResponse,
   RemoveRaftVoterResponse,
+  UpdateRaftVoterResponse,
 ]);
 export type RaftResponse = typeof RaftResponse.Type;
 

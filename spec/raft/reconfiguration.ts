@@ -1,6 +1,6 @@
-// Dynamic voter sets (KIP-853): the leader's side of AddRaftVoter and RemoveRaftVoter (R93–R98), and
-// the leader's bookkeeping when the voter set in its log changes (R94). The follower's side (a
-// VotersRecord is in force as soon as it is in the log, and reverts on truncation, R91) is in
+// Dynamic voter sets (KIP-853): the leader's side of AddRaftVoter, RemoveRaftVoter and UpdateRaftVoter
+// (R93–R99), and the leader's bookkeeping when the voter set in its log changes (R94). The follower's
+// side (a VotersRecord is in force as soon as it is in the log, and reverts on truncation, R91) is in
 // log.ts and fetch-follower.ts.
 import { type Mark, mark } from "../marks.ts";
 import {
@@ -16,8 +16,10 @@ import type {
   AddRaftVoterResponse,
   RemoveRaftVoterRequest,
   RemoveRaftVoterResponse,
+  UpdateRaftVoterRequest,
+  UpdateRaftVoterResponse,
 } from "./messages.ts";
-import { armTimer, cancelTimer, hasTimer, type Out, otherVoters, respond } from "./node.ts";
+import { armTimer, cancelTimer, hasTimer, knownLeader, type Out, otherVoters, respond } from "./node.ts";
 import type { ErrorCode, Voter } from "./primitives.ts";
 import type { Leader, NodeState, PendingVoterChange, RaftConfig } from "./state.ts";
 
@@ -86,11 +88,14 @@ const commonRefusal = (s: NodeState, config: RaftConfig, clusterId: string | nul
       message: "kraft.version is 0: the voter set is static (controller.quorum.voters)",
       mark: "R93:voter-change-static-quorum",
     };
-  // Defensive, no mark: a leader's high watermark covers a record of its own epoch, so a VotersRecord
-  // of an earlier leader is committed by then, and its own is pending until committed. Kafka needs
-  // the check for UpdateRaftVoter, which is answered before its record commits.
+  // An UpdateRaftVoter is answered before its record commits (R99), so its VotersRecord can be the
+  // uncommitted one (an earlier leader's is committed once this leader has a high watermark).
   if (latestVoterSetOffset(s.log) >= role.highWatermark)
-    return { errorCode: "REQUEST_TIMED_OUT", message: "the newest voter set is not committed yet" };
+    return {
+      errorCode: "REQUEST_TIMED_OUT",
+      message: "the newest voter set is not committed yet",
+      mark: "R93:voter-change-before-set-committed",
+    };
   return undefined;
 };
 
@@ -199,13 +204,77 @@ export const handleRemoveRaftVoterRequest = (
   });
 };
 
+/** The kraft.version a dynamic quorum's leader has finalized (R89); a voter must support it (R99). */
+const FINALIZED_KRAFT_VERSION = 1;
+
+/**
+ * R99: a voter rewrites its own entry (listeners, supported kraft.version range). Checked as Kafka
+ * checks it: the cluster, the epoch the voter believes in (R38), that this node leads, the request's
+ * own fields, then R93's one-change-at-a-time rule, the range, and the voter's key. The leader appends
+ * the VotersRecord (the same keys: the listeners travel beside the spec's voter set) and answers at
+ * once, without waiting for the commit.
+ */
+export const handleUpdateRaftVoterRequest = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  request: UpdateRaftVoterRequest,
+  correlationId: number | undefined,
+): NodeState => {
+  const common = commonRefusal(s, config, request.clusterId);
+  const range = request.kraftVersionFeature;
+  const refusal: Refusal | undefined =
+    common?.errorCode === "INCONSISTENT_CLUSTER_ID"
+      ? common
+      : request.currentLeaderEpoch < s.epoch
+        ? { errorCode: "FENCED_LEADER_EPOCH", message: "", mark: "R99:update-voter-fenced-epoch" }
+        : request.currentLeaderEpoch > s.epoch
+          ? { errorCode: "UNKNOWN_LEADER_EPOCH", message: "", mark: "R99:update-voter-unknown-epoch" }
+          : common?.errorCode === "NOT_LEADER_OR_FOLLOWER"
+            ? common
+            : request.voterDirectoryId === ZERO_UUID ||
+                request.listeners.length === 0 ||
+                range.minSupportedVersion < 0 ||
+                range.minSupportedVersion > range.maxSupportedVersion
+              ? { errorCode: "INVALID_REQUEST", message: "", mark: "R99:update-voter-invalid" }
+              : (common ??
+                (range.minSupportedVersion > FINALIZED_KRAFT_VERSION ||
+                range.maxSupportedVersion < FINALIZED_KRAFT_VERSION
+                  ? {
+                      errorCode: "INVALID_REQUEST",
+                      message: "",
+                      mark: "R99:update-voter-version-unsupported",
+                    }
+                  : !s.voters.some(
+                        (v) => v.id === request.voterId && v.directoryId === request.voterDirectoryId,
+                      )
+                    ? { errorCode: "VOTER_NOT_FOUND", message: "", mark: "R99:update-voter-not-found" }
+                    : undefined));
+  const answer = (errorCode: ErrorCode): UpdateRaftVoterResponse => ({
+    _tag: "UpdateRaftVoterResponse",
+    errorCode,
+    leaderId: knownLeader(s),
+    leaderEpoch: s.epoch,
+  });
+  if (refusal !== undefined) {
+    if (refusal.mark !== undefined) mark(out, refusal.mark);
+    respond(out, from, answer(refusal.errorCode), correlationId);
+    return s;
+  }
+  mark(out, "R99:voter-updated");
+  const next = appendVoterChange(s, config, out, s.voters, undefined);
+  respond(out, from, answer("NONE"), correlationId);
+  return next;
+};
+
 /** R91, R94: append the VotersRecord; the leader counts with the new set from this moment. */
 const appendVoterChange = (
   s: NodeState,
   config: RaftConfig,
   out: Out,
   voters: readonly Voter[],
-  pending: Omit<PendingVoterChange, "offset">,
+  pending: Omit<PendingVoterChange, "offset"> | undefined,
 ): NodeState => {
   const offset = s.log.endOffset;
   out.effects.push({
@@ -222,7 +291,7 @@ const appendVoterChange = (
     ...s,
     log,
     voters: currentVoters(log, config.voters),
-    role: { ...role, pendingVoterChange: { ...pending, offset } },
+    role: pending === undefined ? role : { ...role, pendingVoterChange: { ...pending, offset } },
   };
   // R63(d): the new record is news for every parked fetch.
   return completeParkedFetches(applyLeaderVoterSet(next, config, out), config, out);

@@ -25,6 +25,7 @@ import {
   completeVoterChange,
   handleAddRaftVoterRequest,
   handleRemoveRaftVoterRequest,
+  handleUpdateRaftVoterRequest,
 } from "./reconfiguration.ts";
 import {
   handleCreateSnapshot,
@@ -96,10 +97,15 @@ const receive = (
       return handleAddRaftVoterRequest(s, config, out, from, message, correlationId);
     case "RemoveRaftVoterRequest":
       return handleRemoveRaftVoterRequest(s, config, out, from, message, correlationId);
+    case "UpdateRaftVoterRequest":
+      return handleUpdateRaftVoterRequest(s, config, out, from, message, correlationId);
     // Nodes never ask each other to describe the quorum or change it; an answer is for a client.
     case "DescribeQuorumResponse":
     case "AddRaftVoterResponse":
     case "RemoveRaftVoterResponse":
+    // R99: the spec's voters never send UpdateRaftVoter (their listeners are the shell's); an answer
+    // is for the tool that did.
+    case "UpdateRaftVoterResponse":
       return s;
   }
 };

@@ -68,7 +68,9 @@ export const describeQuorum = async (values: FlagValues) => {
 };
 
 /** The leader's controller address, from DescribeQuorum v2's nodes. */
-export const leaderAddress = async (values: FlagValues): Promise<{ leaderId: number; address: string }> => {
+export const leaderAddress = async (
+  values: FlagValues,
+): Promise<{ leaderId: number; leaderEpoch: number; address: string }> => {
   const { answer, partition } = await describeQuorum(values);
   if (partition.leaderId < 0) throw new AdminFailure("the quorum has no leader now; retry in a moment");
   const listener = answer.nodes.find((n) => n.nodeId === partition.leaderId)?.listeners[0];
@@ -76,7 +78,11 @@ export const leaderAddress = async (values: FlagValues): Promise<{ leaderId: num
     throw new AdminFailure(
       `${server(values)} did not say where leader ${partition.leaderId} listens (DescribeQuorum v2's nodes)`,
     );
-  return { leaderId: partition.leaderId, address: `${listener.host}:${listener.port}` };
+  return {
+    leaderId: partition.leaderId,
+    leaderEpoch: partition.leaderEpoch,
+    address: `${listener.host}:${listener.port}`,
+  };
 };
 
 /** What an operator should do after a voter change's refusal, where the code alone does not say. */

@@ -20,6 +20,8 @@ import {
   MetadataResponse,
   RemoveRaftVoterRequest,
   RemoveRaftVoterResponse,
+  UpdateRaftVoterRequest,
+  UpdateRaftVoterResponse,
 } from "../kafka/generated/messages.ts";
 import { isKafkaUuid, ZERO_UUID } from "../kafka/wire.ts";
 import { readMetaProperties } from "../runtime/storage.ts";
@@ -29,6 +31,7 @@ import {
   changeVoters,
   DEFAULT_SERVER,
   describeQuorum,
+  leaderAddress,
   refusal,
   server,
 } from "./admin-client.ts";
@@ -79,7 +82,7 @@ export const QUORUM_FLAGS: readonly FlagSpec[] = [
     name: "config",
     placeholder: "FILE",
     description:
-      "add-controller: the new controller's properties (its node.id, listener, and the directory id in its log.dirs)",
+      "add-controller, update-controller: the controller's properties (its node.id, listener, and the directory id in its log.dirs)",
   },
   {
     kind: "integer",
@@ -98,12 +101,13 @@ export const QUORUM_FLAGS: readonly FlagSpec[] = [
   COMMON[3]!,
 ];
 export const QUORUM_HELP = renderHelp(
-  "kraft quorum describe|add-controller|remove-controller|plan [options]",
+  "kraft quorum describe|add-controller|remove-controller|update-controller|plan [options]",
   [
     "describe: the metadata quorum as its leader sees it: leader, epoch, high watermark, each voter's directory id, log end offset, lag and last fetch, and the observers.",
     "add-controller --config FILE: make a running controller of a dynamic quorum (formatted with --no-initial-controllers and caught up) a voter (KIP-853 AddRaftVoter).",
     "remove-controller --controller-id N --controller-directory-id UUID: remove a voter (RemoveRaftVoter); the leader may remove itself, then resigns.",
     "Both changes go to the leader, found through --bootstrap-server, and return once the new voter set is committed.",
+    "update-controller --config FILE: after a voter's controller listener changed (a new host or port), rewrite its entry of the voter set (UpdateRaftVoter, R99), which Kafka's controllers do themselves; the leader answers before the record commits.",
     "plan --from IDS --to IDS: the runbook between two controller sets, model-checked first (kraft quorum plan --help).",
   ].join("\n"),
   QUORUM_FLAGS,
@@ -133,13 +137,14 @@ export const runQuorum = async (argv: readonly string[], io: Io): Promise<number
   }
   if (
     positional.length !== 1 ||
-    !["describe", "add-controller", "remove-controller"].includes(positional[0]!)
+    !["describe", "add-controller", "remove-controller", "update-controller"].includes(positional[0]!)
   )
     throw new UsageError(
-      `kraft quorum takes one subcommand: describe, add-controller or remove-controller, got "${positional.join(" ")}"`,
+      `kraft quorum takes one subcommand: describe, add-controller, remove-controller or update-controller, got "${positional.join(" ")}"`,
     );
   if (positional[0] === "add-controller") return await addController(values, io);
   if (positional[0] === "remove-controller") return await removeController(values, io);
+  if (positional[0] === "update-controller") return await updateController(values, io);
   const { answer, partition } = await describeQuorum(values);
   const highWatermark = Number(partition.highWatermark);
   const now = Date.now();
@@ -211,10 +216,11 @@ export const runQuorum = async (argv: readonly string[], io: Io): Promise<number
 const kraftVersionOf = (voters: readonly { readonly replicaDirectoryId: string }[]): number =>
   voters.length > 0 && voters.every((v) => v.replicaDirectoryId !== ZERO_UUID) ? 1 : 0;
 
-const addController = async (values: FlagValues, io: Io): Promise<number> => {
+/** A controller's id, directory id and controller listeners, from its properties and its meta.properties. */
+const controllerOf = (values: FlagValues, command: string) => {
   const file = values["config"] as string | undefined;
   if (file === undefined)
-    throw new UsageError("add-controller needs --config FILE (the new controller's properties)");
+    throw new UsageError(`${command} needs --config FILE (the controller's properties)`);
   const config = readNodeConfig(file);
   if (!config.roles.includes("controller"))
     throw new UsageError(`${file}: node ${config.nodeId} has no controller role (process.roles)`);
@@ -223,12 +229,17 @@ const addController = async (values: FlagValues, io: Io): Promise<number> => {
     directoryId = readMetaProperties(config.logDir).directoryId;
   } catch (error) {
     throw new UsageError(
-      `${config.logDir}: ${(error as Error).message} (format and start the new controller first)`,
+      `${config.logDir}: ${(error as Error).message} (format and start the controller first)`,
     );
   }
   const listeners = config.listeners
     .filter((l) => l.name === config.controllerListenerName)
     .map((l) => ({ name: l.name, host: l.host, port: l.port }));
+  return { config, directoryId, listeners };
+};
+
+const addController = async (values: FlagValues, io: Io): Promise<number> => {
+  const { config, directoryId, listeners } = controllerOf(values, "add-controller");
   const timeoutMs = values["timeout"] as number;
   const leaderId = await changeVoters(values, AddRaftVoterRequest, AddRaftVoterResponse, () => ({
     clusterId: null,
@@ -266,6 +277,41 @@ const removeController = async (values: FlagValues, io: Io): Promise<number> => 
     values["json"] === true
       ? JSON.stringify({ removed: { id, directoryId }, leaderId })
       : `removed controller ${id} (directory ${directoryId}) from the voters; leader ${leaderId} committed the new set`,
+  );
+  return 0;
+};
+
+/**
+ * R99: rewrite a voter's own entry (its controller listener, its kraft.version range) through the
+ * leader, as Kafka's controllers do themselves when their listeners change; the leader appends the
+ * VotersRecord and answers before it commits.
+ */
+const updateController = async (values: FlagValues, io: Io): Promise<number> => {
+  const { config, directoryId, listeners } = controllerOf(values, "update-controller");
+  const { leaderId, leaderEpoch, address } = await leaderAddress(values);
+  const answer = await ask(
+    { ...values, "bootstrap-server": address },
+    UpdateRaftVoterRequest,
+    UpdateRaftVoterResponse,
+    () => ({
+      clusterId: null,
+      currentLeaderEpoch: leaderEpoch,
+      voterId: config.nodeId,
+      voterDirectoryId: directoryId,
+      listeners,
+      kRaftVersionFeature: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+    }),
+    true,
+  );
+  if (answer.errorCode !== KafkaError.NONE)
+    throw new AdminFailure(
+      `leader ${leaderId} refused: ${refusal(answer.errorCode, null)}${answer.errorCode === KafkaError.VOTER_NOT_FOUND ? ` (controller ${config.nodeId} with directory ${directoryId} is not a voter)` : answer.errorCode === KafkaError.REQUEST_TIMED_OUT ? " (another voter change is pending: retry)" : ""}`,
+    );
+  const endpoint = listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(",");
+  io.out(
+    values["json"] === true
+      ? JSON.stringify({ updated: { id: config.nodeId, directoryId, listeners }, leaderId, leaderEpoch })
+      : `controller ${config.nodeId}'s entry now names ${endpoint}; leader ${leaderId} appended the voter set (it commits shortly)`,
   );
   return 0;
 };

@@ -7,6 +7,7 @@ import {
   BeginQuorumEpochRequest,
   FetchRequest,
   FetchResponse as FetchResponseCodec,
+  UpdateRaftVoterResponse,
   VoteRequest as VoteRequestCodec,
 } from "./generated/messages.ts";
 import { encodeLogBatch } from "./metadata-records.ts";
@@ -18,6 +19,7 @@ import {
   requestLeaderEndpoints,
   specRequest,
   specResponse,
+  updateVoterResponseFrame,
   type WireRaftResponse,
 } from "./raft-messages.ts";
 import { readRecordBatches } from "./records.ts";
@@ -85,6 +87,15 @@ const requests: RaftRequest[] = [
     currentLeaderEpoch: 1,
     fetchOffset: 0,
     lastFetchedEpoch: -1,
+  },
+  {
+    _tag: "UpdateRaftVoterRequest",
+    clusterId: CLUSTER,
+    currentLeaderEpoch: 7,
+    voterId: 2,
+    voterDirectoryId: DIR,
+    listeners: [{ name: "CONTROLLER", host: "h2", port: 9193 }],
+    kraftVersionFeature: { minSupportedVersion: 0, maxSupportedVersion: 1 },
   },
 ];
 
@@ -178,6 +189,21 @@ describe("the KRaft RPCs as Kafka's messages", () => {
         bytes === null ? null : Buffer.from(bytes),
       );
     }
+  });
+
+  it("an UpdateRaftVoter answer names the leader, with its listener when the node knows it (R99)", () => {
+    const response = { errorCode: "NONE" as const, leaderId: 1, leaderEpoch: 7 };
+    // Response header v1 (flexible versions): the correlation id and an empty tagged-field count.
+    const read = (frame: Uint8Array) => decodeMessage(UpdateRaftVoterResponse, frame.subarray(4 + 1), 0);
+    const known = read(updateVoterResponseFrame(0, 9, response, { nodeId: 1, host: "h1", port: 9191 }));
+    expect(known).toEqual({
+      throttleTimeMs: 0,
+      errorCode: 0,
+      currentLeader: { leaderId: 1, leaderEpoch: 7, host: "h1", port: 9191 },
+    });
+    const unknown = read(updateVoterResponseFrame(0, 9, { ...response, errorCode: "VOTER_NOT_FOUND" }, null));
+    expect(unknown.errorCode).toBe(127);
+    expect(unknown.currentLeader).toEqual({ leaderId: 1, leaderEpoch: 7, host: "", port: -1 });
   });
 
   it("refuses what KRaft never sends, with a decode error", () => {

@@ -218,6 +218,18 @@ export const kafkaRequest = (
         voterId: request.voterId,
         voterDirectoryId: request.voterDirectoryId,
       });
+    case "UpdateRaftVoterRequest":
+      return message(generated.UpdateRaftVoterRequest, {
+        clusterId: request.clusterId,
+        currentLeaderEpoch: request.currentLeaderEpoch,
+        voterId: request.voterId,
+        voterDirectoryId: request.voterDirectoryId,
+        listeners: request.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+        kRaftVersionFeature: {
+          minSupportedVersion: request.kraftVersionFeature.minSupportedVersion,
+          maxSupportedVersion: request.kraftVersionFeature.maxSupportedVersion,
+        },
+      });
   }
 };
 
@@ -344,6 +356,21 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
         voterDirectoryId: r.voterDirectoryId,
       };
     }
+    case generated.UpdateRaftVoterRequest.apiKey: {
+      const r = data as generated.UpdateRaftVoterRequestData;
+      return {
+        _tag: "UpdateRaftVoterRequest",
+        clusterId: r.clusterId,
+        currentLeaderEpoch: r.currentLeaderEpoch,
+        voterId: r.voterId,
+        voterDirectoryId: r.voterDirectoryId,
+        listeners: r.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+        kraftVersionFeature: {
+          minSupportedVersion: r.kRaftVersionFeature.minSupportedVersion,
+          maxSupportedVersion: r.kRaftVersionFeature.maxSupportedVersion,
+        },
+      };
+    }
     default:
       throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft request`);
   }
@@ -355,7 +382,13 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
  */
 export type WireRaftResponse = Exclude<
   RaftResponse,
-  { _tag: "DescribeQuorumResponse" | "AddRaftVoterResponse" | "RemoveRaftVoterResponse" }
+  {
+    _tag:
+      | "DescribeQuorumResponse"
+      | "AddRaftVoterResponse"
+      | "RemoveRaftVoterResponse"
+      | "UpdateRaftVoterResponse";
+  }
 >;
 
 // ---- responses -----------------------------------------------------------------------------------
@@ -614,6 +647,8 @@ export const raftRequestSender = (request: RaftRequest): number => {
     case "DescribeQuorumRequest":
     case "AddRaftVoterRequest":
     case "RemoveRaftVoterRequest":
+    // R99: a voter sends it for itself, but so may a tool on its behalf; answered like an operator's.
+    case "UpdateRaftVoterRequest":
       return -1;
   }
 };
@@ -768,10 +803,39 @@ export const voterChangeResponseFrame = (
   );
 };
 
+/**
+ * R99: the answer to an UpdateRaftVoter request, as Kafka's frame body: the leader as the answering
+ * node knows it, with its controller listener when known (Kafka's CurrentLeader; host "" and port -1
+ * when not).
+ */
+export const updateVoterResponseFrame = (
+  version: number,
+  correlationId: number,
+  response: { readonly errorCode: ErrorCode; readonly leaderId: number; readonly leaderEpoch: number },
+  leader: NodeEndpoint | null,
+): Uint8Array =>
+  responseFrame(
+    generated.UpdateRaftVoterResponse as MessageCodec<unknown>,
+    {
+      throttleTimeMs: 0,
+      errorCode: errorCode(response.errorCode),
+      currentLeader: {
+        leaderId: response.leaderId,
+        leaderEpoch: response.leaderEpoch,
+        host: leader?.nodeId === response.leaderId ? leader.host : "",
+        port: leader?.nodeId === response.leaderId ? leader.port : -1,
+      },
+    },
+    version,
+    correlationId,
+  );
+
 /** The topic and partition a KRaft request names, which its answer repeats. */
 export const answeringOf = (request: RaftRequest): Answering =>
   request._tag === "FetchRequest"
     ? { topicName: "", topicId: request.topicId, partitionIndex: request.partition }
-    : request._tag === "AddRaftVoterRequest" || request._tag === "RemoveRaftVoterRequest"
+    : request._tag === "AddRaftVoterRequest" ||
+        request._tag === "RemoveRaftVoterRequest" ||
+        request._tag === "UpdateRaftVoterRequest"
       ? { topicName: "", topicId: ZERO_UUID, partitionIndex: 0 }
       : { topicName: request.topicName, topicId: ZERO_UUID, partitionIndex: request.partitionIndex };

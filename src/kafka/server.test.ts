@@ -168,9 +168,9 @@ describe("Kafka's protocol on a node's listeners", () => {
     expect(answer(ApiVersionsResponse, controller.body, 3, 0).message.apiKeys.map((a) => a.apiKey)).toEqual([
       // What Kafka's controller listeners serve: no Metadata; the admin APIs, passed to the active
       // controller (R148); KRaft's own RPCs (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch,
-      // FetchSnapshot, and KIP-853's AddRaftVoter and RemoveRaftVoter); a broker's requests
+      // FetchSnapshot, and KIP-853's AddRaftVoter, RemoveRaftVoter and UpdateRaftVoter); a broker's requests
       // (BrokerRegistration, BrokerHeartbeat, AlterPartition) and Envelope.
-      18, 60, 55, 19, 20, 37, 32, 44, 33, 43, 52, 53, 54, 1, 59, 80, 81, 62, 63, 56, 58,
+      18, 60, 55, 19, 20, 37, 32, 44, 33, 43, 52, 53, 54, 1, 59, 80, 81, 82, 62, 63, 56, 58,
     ]);
   });
 

@@ -16,6 +16,7 @@ import type {
   DescribeQuorumResponse as RaftDescribeQuorumResponse,
   RemoveRaftVoterResponse as RaftRemoveVoterResponse,
   RaftRequest,
+  UpdateRaftVoterResponse as RaftUpdateVoterResponse,
 } from "../../spec/raft/messages.ts";
 import {
   alterConfigsRequest,
@@ -88,6 +89,8 @@ import {
   RemoveRaftVoterResponse,
   RequestHeader,
   ResponseHeader,
+  UpdateRaftVoterRequest,
+  UpdateRaftVoterResponse,
   VoteRequest,
   VoteResponse,
 } from "./generated/messages.ts";
@@ -98,6 +101,7 @@ import {
   raftResponseFrame,
   requestLeaderEndpoints,
   specRequest,
+  updateVoterResponseFrame,
   voterChangeResponseFrame,
   type WireRaftResponse,
 } from "./raft-messages.ts";
@@ -221,6 +225,8 @@ const RAFT_APIS: readonly Api[] = [
   // KIP-853 (R95, R97): asked of a controller, answered by the leader's Raft layer.
   raftApi(AddRaftVoterRequest, AddRaftVoterResponse),
   raftApi(RemoveRaftVoterRequest, RemoveRaftVoterResponse),
+  // R99: a voter's own entry rewritten, answered by the leader before the commit.
+  raftApi(UpdateRaftVoterRequest, UpdateRaftVoterResponse),
 ];
 /**
  * A broker's own requests to the controller (R112–R119, R126), on controller listeners as Kafka's:
@@ -297,7 +303,11 @@ export type KafkaOutcome =
   | { readonly _tag: "Close"; readonly reason: string };
 
 /** What the Raft layer answers a KRaft request with (a voter change's answer has no partition). */
-export type RaftAnswer = WireRaftResponse | RaftAddVoterResponse | RaftRemoveVoterResponse;
+export type RaftAnswer =
+  | WireRaftResponse
+  | RaftAddVoterResponse
+  | RaftRemoveVoterResponse
+  | RaftUpdateVoterResponse;
 
 /** The request header's version: v2 for a flexible request version, v1 before (Kafka 4 has no v0 left here). */
 const requestHeaderVersion = (served: Api, version: number): number =>
@@ -381,7 +391,9 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
       respond: (response, records, leader = null) =>
         response._tag === "AddRaftVoterResponse" || response._tag === "RemoveRaftVoterResponse"
           ? voterChangeResponseFrame(apiKey, apiVersion, correlationId, response)
-          : raftResponseFrame(apiKey, apiVersion, correlationId, response, answering, records, leader),
+          : response._tag === "UpdateRaftVoterResponse"
+            ? updateVoterResponseFrame(apiVersion, correlationId, response, leader)
+            : raftResponseFrame(apiKey, apiVersion, correlationId, response, answering, records, leader),
     };
   }
   if ("answer" in reply) return { _tag: "Answer", body: render(reply.answer) };

@@ -85,6 +85,8 @@ interface Work {
   readonly entries?: readonly LogItem[];
   /** A FetchSnapshot answer's part of the snapshot (R83). */
   readonly snapshotBytes?: Uint8Array;
+  /** R99: the listeners an UpdateRaftVoter asks for, which its VotersRecord carries if the leader takes it. */
+  readonly updatedVoter?: VoterEndpoints;
 }
 
 /** A request this node sent and waits on. */
@@ -709,7 +711,7 @@ export class KraftNode {
         to: brokerAfter ?? null,
         brokerEpoch: this.node.broker?.brokerEpoch ?? -1,
       });
-    this.interpret(result.effects, work.entries, work.snapshotBytes);
+    this.interpret(result.effects, work.entries, work.snapshotBytes, work.updatedVoter);
     this.afterStep(listenerBefore);
   }
 
@@ -718,6 +720,7 @@ export class KraftNode {
     effects: readonly NodeEffect[],
     entries: readonly LogItem[] | undefined,
     snapshotBytes?: Uint8Array,
+    updatedVoter?: VoterEndpoints,
   ): void {
     let fetchBase = -1;
     for (const effect of effects) {
@@ -738,6 +741,8 @@ export class KraftNode {
               // R90: a fetched VotersRecord carries its voters' listeners, which this node learns; the
               // leader's own carries those it knows.
               const fetched = entries?.[effect.baseOffset - fetchBase + i];
+              // R99: the leader took the update this step handles: its VotersRecord carries the new listeners.
+              if (fetched === undefined && updatedVoter !== undefined) this.learnEndpoints(updatedVoter);
               const endpoints = fetched?.endpoints ?? this.endpointsOf(effect.control.voters);
               for (const e of fetched?.endpoints ?? []) this.learnEndpoints(e);
               batch.push({ epoch: effect.epoch, control: effect.control, record: null, endpoints });
@@ -1507,7 +1512,12 @@ export class KraftNode {
       correlationId,
       ...(message._tag === "FetchRequest" ? { nowMs: this.clock.now() } : {}),
     };
-    this.enqueue({ input: { _tag: "Raft", input } });
+    this.enqueue({
+      input: { _tag: "Raft", input },
+      ...(message._tag === "UpdateRaftVoterRequest"
+        ? { updatedVoter: { id: message.voterId, endpoints: message.listeners } }
+        : {}),
+    });
   }
 
   /** The correlation ids operators' requests go to the Raft layer under. */

@@ -5,7 +5,7 @@
 // (a new directory id); a full restart then comes back with the voter set the log holds. No write the
 // cluster acknowledged is lost.
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KAFKA_TOOLS, kafkaToolsClasspath } from "../../scripts/kafka-jars.ts";
@@ -410,5 +410,98 @@ describe("a dynamic quorum (KIP-853) run as processes", () => {
       "the voters are 1,2,4: neither --from (1,2,3) nor a set the plan passes through (1,2); plan again with --from 1,2,4",
     );
     await waitForVoters([1, 2, 4].map(key));
+  }, 400_000);
+
+  it("a voter restarted on a new port is found there once kraft quorum update-controller rewrites its entry (R99)", async () => {
+    const voters = [1, 2, 4];
+    await waitForVoters(voters.map(key));
+    const leader = (await cluster.waitForLeader(WAIT_MS)).nodeId;
+    const victim = voters.find((c) => c !== leader)!;
+    const oldPort = Number(cluster.node(victim).address.split(":")[1]);
+    const newPort = oldPort + 50;
+    await cluster.kill(victim);
+    const file = cluster.node(victim).config;
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(
+        `CONTROLLER://127.0.0.1:${oldPort}`,
+        `CONTROLLER://127.0.0.1:${newPort}`,
+      ),
+    );
+    cluster.start(victim);
+    const others = CONTROLLERS.filter((c) => c !== victim).map((c) => cluster.node(c).address);
+    /** Where the leader of the moment says the victim listens (DescribeQuorum v2's nodes). */
+    const advertised = async () => {
+      for (const server of others) {
+        const run = await kraft([
+          "quorum",
+          "describe",
+          "--json",
+          "--bootstrap-server",
+          server,
+          "--timeout",
+          "2000",
+        ]);
+        if (run.code !== 0) continue;
+        const described = JSON.parse(run.stdout) as {
+          leaderId: number;
+          nodes: { id: number; listeners: { port: number }[] }[];
+        };
+        return {
+          leaderId: described.leaderId,
+          port: described.nodes.find((n) => n.id === victim)?.listeners[0]?.port,
+        };
+      }
+      return undefined;
+    };
+    expect((await advertised())?.port).toBe(oldPort);
+    // Not a voter under this key: controller 3 is an observer now.
+    const refused = await kraft([
+      "quorum",
+      "update-controller",
+      "--config",
+      cluster.node(3).config,
+      "--bootstrap-server",
+      others[0]!,
+    ]);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toContain("VOTER_NOT_FOUND");
+    const updates: string[] = [];
+    await waitFor(
+      "the leader to name the victim's new port",
+      async () => {
+        const seen = await advertised();
+        if (seen?.port === newPort) return true;
+        const run = await kraft([
+          "quorum",
+          "update-controller",
+          "--config",
+          file,
+          "--bootstrap-server",
+          others[0]!,
+          "--timeout",
+          "5000",
+        ]);
+        updates.push(run.code === 0 ? run.stdout : run.stderr);
+        return undefined;
+      },
+      WAIT_MS,
+      300,
+    );
+    expect(updates.length).toBeGreaterThan(0);
+    expect(updates.join("\n")).toContain(
+      `controller ${victim}'s entry now names CONTROLLER://127.0.0.1:${newPort}`,
+    );
+    // The entry travels in the log: the next leader names the new port too.
+    await cluster.kill(leader);
+    await waitFor(
+      "a new leader that names the victim's new port",
+      async () => {
+        const seen = await advertised();
+        return seen !== undefined && seen.leaderId !== leader && seen.port === newPort ? true : undefined;
+      },
+      WAIT_MS,
+      200,
+    );
   }, 400_000);
 });
