@@ -1357,8 +1357,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/reconfiguration.ts",
-        find: "      : request.currentLeaderEpoch < s.epoch\n",
-        replace: "      : request.currentLeaderEpoch < 0\n",
+        find: "  if (request.currentLeaderEpoch < s.epoch)\n",
+        replace: "  if (request.currentLeaderEpoch < 0)\n",
       },
     ],
     ...RECONFIGURATION,

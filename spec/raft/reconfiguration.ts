@@ -207,6 +207,38 @@ export const handleRemoveRaftVoterRequest = (
 /** The kraft.version a dynamic quorum's leader has finalized (R89); a voter must support it (R99). */
 const FINALIZED_KRAFT_VERSION = 1;
 
+/** R99: why the leader refuses an update, in Kafka's order, or undefined when it takes it. */
+const updateRefusal = (
+  s: NodeState,
+  config: RaftConfig,
+  request: UpdateRaftVoterRequest,
+): Refusal | undefined => {
+  const common = commonRefusal(s, config, request.clusterId);
+  if (common?.errorCode === "INCONSISTENT_CLUSTER_ID") return common;
+  if (request.currentLeaderEpoch < s.epoch)
+    return { errorCode: "FENCED_LEADER_EPOCH", message: "", mark: "R99:update-voter-fenced-epoch" };
+  if (request.currentLeaderEpoch > s.epoch)
+    return { errorCode: "UNKNOWN_LEADER_EPOCH", message: "", mark: "R99:update-voter-unknown-epoch" };
+  if (common?.errorCode === "NOT_LEADER_OR_FOLLOWER") return common;
+  const range = request.kraftVersionFeature;
+  if (
+    request.voterDirectoryId === ZERO_UUID ||
+    request.listeners.length === 0 ||
+    range.minSupportedVersion < 0 ||
+    range.minSupportedVersion > range.maxSupportedVersion
+  )
+    return { errorCode: "INVALID_REQUEST", message: "", mark: "R99:update-voter-invalid" };
+  if (common !== undefined) return common;
+  if (
+    range.minSupportedVersion > FINALIZED_KRAFT_VERSION ||
+    range.maxSupportedVersion < FINALIZED_KRAFT_VERSION
+  )
+    return { errorCode: "INVALID_REQUEST", message: "", mark: "R99:update-voter-version-unsupported" };
+  if (!s.voters.some((v) => v.id === request.voterId && v.directoryId === request.voterDirectoryId))
+    return { errorCode: "VOTER_NOT_FOUND", message: "", mark: "R99:update-voter-not-found" };
+  return undefined;
+};
+
 /**
  * R99: a voter rewrites its own entry (listeners, supported kraft.version range). Checked as Kafka
  * checks it: the cluster, the epoch the voter believes in (R38), that this node leads, the request's
@@ -222,35 +254,7 @@ export const handleUpdateRaftVoterRequest = (
   request: UpdateRaftVoterRequest,
   correlationId: number | undefined,
 ): NodeState => {
-  const common = commonRefusal(s, config, request.clusterId);
-  const range = request.kraftVersionFeature;
-  const refusal: Refusal | undefined =
-    common?.errorCode === "INCONSISTENT_CLUSTER_ID"
-      ? common
-      : request.currentLeaderEpoch < s.epoch
-        ? { errorCode: "FENCED_LEADER_EPOCH", message: "", mark: "R99:update-voter-fenced-epoch" }
-        : request.currentLeaderEpoch > s.epoch
-          ? { errorCode: "UNKNOWN_LEADER_EPOCH", message: "", mark: "R99:update-voter-unknown-epoch" }
-          : common?.errorCode === "NOT_LEADER_OR_FOLLOWER"
-            ? common
-            : request.voterDirectoryId === ZERO_UUID ||
-                request.listeners.length === 0 ||
-                range.minSupportedVersion < 0 ||
-                range.minSupportedVersion > range.maxSupportedVersion
-              ? { errorCode: "INVALID_REQUEST", message: "", mark: "R99:update-voter-invalid" }
-              : (common ??
-                (range.minSupportedVersion > FINALIZED_KRAFT_VERSION ||
-                range.maxSupportedVersion < FINALIZED_KRAFT_VERSION
-                  ? {
-                      errorCode: "INVALID_REQUEST",
-                      message: "",
-                      mark: "R99:update-voter-version-unsupported",
-                    }
-                  : !s.voters.some(
-                        (v) => v.id === request.voterId && v.directoryId === request.voterDirectoryId,
-                      )
-                    ? { errorCode: "VOTER_NOT_FOUND", message: "", mark: "R99:update-voter-not-found" }
-                    : undefined));
+  const refusal = updateRefusal(s, config, request);
   const answer = (errorCode: ErrorCode): UpdateRaftVoterResponse => ({
     _tag: "UpdateRaftVoterResponse",
     errorCode,

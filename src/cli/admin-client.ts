@@ -8,7 +8,34 @@ import {
   DescribeQuorumResponse,
   MetadataRequest,
 } from "../kafka/generated/messages.ts";
-import type { FlagValues } from "./flags.ts";
+import type { NodeConfig } from "../runtime/config.ts";
+import { type FlagSpec, type FlagValues, UsageError } from "./flags.ts";
+import { readNodeConfig } from "./node-commands.ts";
+
+/** How long an admin command waits for each answer (--timeout). */
+export const TIMEOUT_FLAG: FlagSpec = {
+  kind: "integer",
+  name: "timeout",
+  min: 100,
+  max: 600_000,
+  default: 10_000,
+  placeholder: "MS",
+  description: "how long to wait for an answer",
+};
+
+/** A controller's properties file, refused with what to do if it names no controller. */
+export const readControllerConfig = (file: string): NodeConfig => {
+  const config = readNodeConfig(file);
+  if (!config.roles.includes("controller"))
+    throw new UsageError(`${file}: node ${config.nodeId} has no controller role (process.roles)`);
+  return config;
+};
+
+/** R95, R99: the listeners a controller names for itself in a voter change: its controller listener. */
+export const controllerListeners = (config: NodeConfig) =>
+  config.listeners
+    .filter((l) => l.name === config.controllerListenerName)
+    .map((l) => ({ name: l.name, host: l.host, port: l.port }));
 
 /** The first broker of `kraft cluster up`: Kafka's tools take a broker as --bootstrap-server too. */
 export const DEFAULT_SERVER = "127.0.0.1:19094";

@@ -29,14 +29,17 @@ import {
   AdminFailure,
   ask,
   changeVoters,
+  controllerListeners,
   DEFAULT_SERVER,
   describeQuorum,
   leaderAddress,
+  readControllerConfig,
   refusal,
   server,
+  TIMEOUT_FLAG,
 } from "./admin-client.ts";
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "./flags.ts";
-import { type Io, readNodeConfig } from "./node-commands.ts";
+import type { Io } from "./node-commands.ts";
 import { PLAN_FLAGS, PLAN_HELP, runPlan } from "./plan.ts";
 import { executePlan } from "./plan-execute.ts";
 
@@ -47,15 +50,7 @@ const COMMON: readonly FlagSpec[] = [
     placeholder: "HOST:PORT",
     description: `a broker of openkraft or Apache Kafka (default ${DEFAULT_SERVER}, the first broker of kraft cluster up); quorum describe and topics create|delete also take a controller`,
   },
-  {
-    kind: "integer",
-    name: "timeout",
-    min: 100,
-    max: 600_000,
-    default: 10_000,
-    placeholder: "MS",
-    description: "how long to wait for an answer",
-  },
+  TIMEOUT_FLAG,
   { kind: "boolean", name: "json", default: false, description: "print one JSON document" },
   { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
 ];
@@ -221,9 +216,7 @@ const controllerOf = (values: FlagValues, command: string) => {
   const file = values["config"] as string | undefined;
   if (file === undefined)
     throw new UsageError(`${command} needs --config FILE (the controller's properties)`);
-  const config = readNodeConfig(file);
-  if (!config.roles.includes("controller"))
-    throw new UsageError(`${file}: node ${config.nodeId} has no controller role (process.roles)`);
+  const config = readControllerConfig(file);
   let directoryId: string;
   try {
     directoryId = readMetaProperties(config.logDir).directoryId;
@@ -232,10 +225,7 @@ const controllerOf = (values: FlagValues, command: string) => {
       `${config.logDir}: ${(error as Error).message} (format and start the controller first)`,
     );
   }
-  const listeners = config.listeners
-    .filter((l) => l.name === config.controllerListenerName)
-    .map((l) => ({ name: l.name, host: l.host, port: l.port }));
-  return { config, directoryId, listeners };
+  return { config, directoryId, listeners: controllerListeners(config) };
 };
 
 const addController = async (values: FlagValues, io: Io): Promise<number> => {

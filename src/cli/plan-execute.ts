@@ -12,9 +12,15 @@ import {
   RemoveRaftVoterRequest,
   RemoveRaftVoterResponse,
 } from "../kafka/generated/messages.ts";
-import { AdminFailure, changeVoters, describeQuorum } from "./admin-client.ts";
+import {
+  AdminFailure,
+  changeVoters,
+  controllerListeners,
+  describeQuorum,
+  readControllerConfig,
+} from "./admin-client.ts";
 import { type FlagValues, UsageError } from "./flags.ts";
-import { type Io, readNodeConfig } from "./node-commands.ts";
+import type { Io } from "./node-commands.ts";
 import { checkPlan, checkSummary, ids, refusalText, voterPlan } from "./plan.ts";
 
 /** A replica as the leader describes it. */
@@ -64,14 +70,13 @@ const describeAny = async (values: FlagValues, servers: readonly string[]): Prom
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const idsOf = (replicas: readonly Replica[]): string =>
-  replicas
-    .map((r) => r.id)
-    .sort((a, b) => a - b)
-    .join(",");
+/** A set of node ids as one comparable, printable text: "1,2,4". */
+const key = (ids: readonly number[]): string => [...ids].sort((a, b) => a - b).join(",");
 
-/** `--controller-configs 4=a.properties,5=b.properties`: each new controller's properties file. */
-const controllerConfigs = (values: FlagValues, adds: readonly number[]) => {
+const idsOf = (replicas: readonly Replica[]): string => key(replicas.map((r) => r.id));
+
+/** `--controller-configs 4=a.properties,5=b.properties`: each new controller's listeners, from its file. */
+const newControllerListeners = (values: FlagValues, adds: readonly number[]) => {
   const text = values["controller-configs"] as string | undefined;
   const files = new Map<number, string>();
   for (const entry of text === undefined ? [] : text.split(",")) {
@@ -87,21 +92,17 @@ const controllerConfigs = (values: FlagValues, adds: readonly number[]) => {
     throw new UsageError(
       `--execute adds controller${missing.length === 1 ? "" : "s"} ${missing.join(",")}: give ${missing.map((id) => `${id}=FILE`).join(",")} in --controller-configs (the properties each was started with, for its listener)`,
     );
-  const configs = new Map<number, ReturnType<typeof readNodeConfig>>();
+  const listeners = new Map<number, ReturnType<typeof controllerListeners>>();
   for (const id of adds) {
     const file = files.get(id)!;
-    const config = readNodeConfig(file);
+    const config = readControllerConfig(file);
     if (config.nodeId !== id)
       throw new UsageError(
         `--controller-configs: ${file} is node ${config.nodeId}'s, not controller ${id}'s`,
       );
-    if (!config.roles.includes("controller"))
-      throw new UsageError(
-        `--controller-configs: ${file}: node ${id} has no controller role (process.roles)`,
-      );
-    configs.set(id, config);
+    listeners.set(id, controllerListeners(config));
   }
-  return configs;
+  return listeners;
 };
 
 interface StepResult {
@@ -126,7 +127,7 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
   // Progress goes to stderr under --json, so stdout holds one JSON document.
   const say = (line: string) => (json ? io.err(line) : io.out(line));
   // Flags first, so a mistake is reported before the model check's minutes.
-  const configs = controllerConfigs(
+  const listenersOfNew = newControllerListeners(
     values,
     voterPlan(ids(values, "from"), ids(values, "to"))
       .filter((s) => s.op === "add")
@@ -143,7 +144,6 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
   }
   say(checkSummary(plan));
   const sets = planSets(from, steps);
-  const key = (ids: readonly number[]) => [...ids].sort((a, b) => a - b).join(",");
   view = await describeAny(values, servers);
   const startAt = sets.findIndex((set) => key(set) === idsOf(view.voters));
   if (startAt < 0)
@@ -168,7 +168,7 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
     const started = Date.now();
     const deadline = started + stepTimeoutMs;
     const label = `step ${i + 1}: ${step.op} controller ${step.id}`;
-    const done = (v: QuorumView) => key(v.voters.map((r) => r.id)) === key(sets[i + 1]!);
+    const done = (v: QuorumView) => idsOf(v.voters) === key(sets[i + 1]!);
     let attempts = 0;
     let waitingSaid = false;
     let lastRefusal = "";
@@ -185,6 +185,7 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
           `${label} did not take effect within ${stepTimeoutMs} ms (--step-timeout); the voters are ${idsOf(view.voters)}${lastRefusal === "" ? "" : `; last: ${lastRefusal}`}. Run the same command again to resume`,
         );
       const target = { ...values, "bootstrap-server": view.server };
+      let change: () => Promise<number>;
       if (step.op === "add") {
         // Precondition (R96, R101): the new controller runs as an observer and has caught up.
         const observer = view.observers.find((o) => o.id === step.id);
@@ -197,25 +198,15 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
           await sleep(500);
           continue;
         }
-        const config = configs.get(step.id)!;
-        attempts++;
-        try {
-          await changeVoters(target, AddRaftVoterRequest, AddRaftVoterResponse, () => ({
+        change = () =>
+          changeVoters(target, AddRaftVoterRequest, AddRaftVoterResponse, () => ({
             clusterId: null,
             timeoutMs: values["timeout"] as number,
             voterId: step.id,
             voterDirectoryId: observer.directoryId,
-            listeners: config.listeners
-              .filter((l) => l.name === config.controllerListenerName)
-              .map((l) => ({ name: l.name, host: l.host, port: l.port })),
+            listeners: listenersOfNew.get(step.id)!,
             ackWhenCommitted: true,
           }));
-        } catch (error) {
-          if (!(error instanceof AdminFailure)) throw error;
-          lastRefusal = error.message;
-          say(`  ${error.message}; checking the voters before asking again`);
-          await sleep(1000);
-        }
       } else {
         // Precondition (R97): the controller to remove is a voter; its directory id is the leader's.
         const voter = view.voters.find((v) => v.id === step.id);
@@ -223,19 +214,21 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
           throw new AdminFailure(
             `${label}: controller ${step.id} is not a voter (voters ${idsOf(view.voters)})`,
           );
-        attempts++;
-        try {
-          await changeVoters(target, RemoveRaftVoterRequest, RemoveRaftVoterResponse, () => ({
+        change = () =>
+          changeVoters(target, RemoveRaftVoterRequest, RemoveRaftVoterResponse, () => ({
             clusterId: null,
             voterId: step.id,
             voterDirectoryId: voter.directoryId,
           }));
-        } catch (error) {
-          if (!(error instanceof AdminFailure)) throw error;
-          lastRefusal = error.message;
-          say(`  ${error.message}; checking the voters before asking again`);
-          await sleep(1000);
-        }
+      }
+      attempts++;
+      try {
+        await change();
+      } catch (error) {
+        if (!(error instanceof AdminFailure)) throw error;
+        lastRefusal = error.message;
+        say(`  ${error.message}; checking the voters before asking again`);
+        await sleep(1000);
       }
     }
     const milliseconds = Date.now() - started;

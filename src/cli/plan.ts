@@ -8,6 +8,7 @@ import { type Bounds, planSets, type VoterPlanStep } from "../../spec/cluster/ac
 import { type ClusterSpec, DEFAULT_CLUSTER } from "../../spec/cluster/world.ts";
 import { search } from "../checker/engine.ts";
 import { raftModel } from "../checker/raft-model.ts";
+import { TIMEOUT_FLAG } from "./admin-client.ts";
 import { type FlagSpec, type FlagValues, renderHelp, UsageError } from "./flags.ts";
 import type { Io } from "./node-commands.ts";
 
@@ -88,15 +89,7 @@ export const PLAN_FLAGS: readonly FlagSpec[] = [
     placeholder: "MS",
     description: "--execute: how long a step may wait for its precondition and its commit",
   },
-  {
-    kind: "integer",
-    name: "timeout",
-    min: 100,
-    max: 600_000,
-    default: 10_000,
-    placeholder: "MS",
-    description: "--execute: how long to wait for each answer",
-  },
+  { ...TIMEOUT_FLAG, description: "--execute: how long to wait for each answer" },
 ];
 
 /** The controllers a flag names: distinct node ids. */

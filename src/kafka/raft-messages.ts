@@ -75,6 +75,11 @@ const optionalUuid = <K extends string>(key: K, value: string): { [P in K]?: str
 
 // ---- requests ----------------------------------------------------------------------------------
 
+/** R95, R99: a voter's listeners, copied field by field between the spec's and Kafka's shapes. */
+const listenersOf = (
+  listeners: readonly { readonly name: string; readonly host: string; readonly port: number }[],
+) => listeners.map((l) => ({ name: l.name, host: l.host, port: l.port }));
+
 /**
  * `leaderEndpoints`: with kraft.version 1, a leader's BeginQuorumEpoch and EndQuorumEpoch name its own
  * listeners (KIP-853's LeaderEndpoints), so a replica can follow it whatever its voter set says (R41).
@@ -209,7 +214,7 @@ export const kafkaRequest = (
         timeoutMs: request.timeoutMs,
         voterId: request.voterId,
         voterDirectoryId: request.voterDirectoryId,
-        listeners: request.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+        listeners: listenersOf(request.listeners),
         ackWhenCommitted: true,
       });
     case "RemoveRaftVoterRequest":
@@ -224,7 +229,7 @@ export const kafkaRequest = (
         currentLeaderEpoch: request.currentLeaderEpoch,
         voterId: request.voterId,
         voterDirectoryId: request.voterDirectoryId,
-        listeners: request.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+        listeners: listenersOf(request.listeners),
         kRaftVersionFeature: {
           minSupportedVersion: request.kraftVersionFeature.minSupportedVersion,
           maxSupportedVersion: request.kraftVersionFeature.maxSupportedVersion,
@@ -344,7 +349,7 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
         timeoutMs: r.timeoutMs,
         voterId: r.voterId,
         voterDirectoryId: r.voterDirectoryId,
-        listeners: r.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+        listeners: listenersOf(r.listeners),
       };
     }
     case generated.RemoveRaftVoterRequest.apiKey: {
@@ -364,7 +369,7 @@ export const specRequest = (apiKey: number, data: unknown): RaftRequest => {
         currentLeaderEpoch: r.currentLeaderEpoch,
         voterId: r.voterId,
         voterDirectoryId: r.voterDirectoryId,
-        listeners: r.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+        listeners: listenersOf(r.listeners),
         kraftVersionFeature: {
           minSupportedVersion: r.kRaftVersionFeature.minSupportedVersion,
           maxSupportedVersion: r.kRaftVersionFeature.maxSupportedVersion,

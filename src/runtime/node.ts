@@ -474,8 +474,7 @@ export class KraftNode {
   /** KIP-853's NodeEndpoints for node `id` (kraft.version 1): its controller listener, when known. */
   private nodeEndpointOf(id: number): NodeEndpoint | null {
     if (this.raftConfig.kraftVersion !== 1 || id < 0) return null;
-    const list = this.endpoints.get(id) ?? [];
-    const e = list.find((l) => l.name === this.config.controllerListenerName) ?? list[0];
+    const e = this.controllerEndpoint(this.endpoints.get(id) ?? []);
     return e === undefined ? null : { nodeId: id, host: e.host, port: e.port };
   }
 
