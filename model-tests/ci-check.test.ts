@@ -2,6 +2,7 @@
 // liveness included, with the distinct-state count pinned so that any change to the model shows up
 // (update the number when the change is deliberate), and seeded random walks deeper than exhaustive
 // search can reach. The corrupt-disk and metadata runs are in ci-corruption and ci-metadata.
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_BOUNDS } from "../spec/cluster/actions.ts";
 import { DEFAULT_CLUSTER } from "../spec/cluster/world.ts";
@@ -14,9 +15,12 @@ import {
   SNAPSHOT_DISTINCT_STATES,
 } from "./configurations.ts";
 
+/** Every core: the outcome is the same for any number of workers (src/checker/parallel.test.ts). */
+const WORKERS = availableParallelism();
+
 describe("model checking in CI: the Raft model", () => {
   it("explores every state of the CI configuration and finds no violation, liveness included", () => {
-    const result = search(raftModel(CI_CONFIGURATION), { mode: "bfs", maxSeconds: 900 });
+    const result = search(raftModel(CI_CONFIGURATION), { mode: "bfs", workers: WORKERS, maxSeconds: 900 });
     expect(result.violation).toBeUndefined();
     expect(result.result).toBe("ok");
     expect(result.complete).toBe(true);
@@ -34,7 +38,11 @@ describe("model checking in CI: the Raft model", () => {
   }, 1_200_000);
 
   it("explores every state of the snapshot configuration (R77–R84) and finds no violation, liveness included", () => {
-    const result = search(raftModel(SNAPSHOT_CONFIGURATION), { mode: "bfs", maxSeconds: 600 });
+    const result = search(raftModel(SNAPSHOT_CONFIGURATION), {
+      mode: "bfs",
+      workers: WORKERS,
+      maxSeconds: 600,
+    });
     expect(result.violation).toBeUndefined();
     expect(result.result).toBe("ok");
     expect(result.complete).toBe(true);

@@ -1,6 +1,7 @@
 // The model checker's CI run for the metadata model (controllers and brokers over Raft): every
 // behaviour to the default depth bound, with its distinct-state count pinned, and seeded random walks
 // with every kind of fault whose ends are judged on the fair schedule (liveness).
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_META_BOUNDS } from "../spec/cluster/metadata-actions.ts";
 import { search } from "../src/checker/engine.ts";
@@ -9,12 +10,16 @@ import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom } from "../src/cli/chec
 import { parseFlags } from "../src/cli/flags.ts";
 import { METADATA_CI_DISTINCT_STATES } from "./configurations.ts";
 
+/** Every core: the outcome is the same for any number of workers (src/checker/parallel.test.ts). */
+const WORKERS = availableParallelism();
+
 describe("model checking in CI: the metadata model", () => {
   it("checks the metadata model at the defaults of kraft check --model metadata", () => {
     const config = metadataConfigFrom(parseFlags(CHECK_FLAGS, ["--model", "metadata"]).values);
     // As kraft check does for the metadata model's bfs: liveness is judged by the walks below.
     const result = search(metadataModel(config), {
       mode: "bfs",
+      workers: WORKERS,
       depth: METADATA_DEPTH,
       maxSeconds: 900,
       livenessBound: 0,

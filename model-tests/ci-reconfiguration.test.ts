@@ -3,6 +3,7 @@
 // where operators ask the leader to add a voter and remove one, and from each of their states the fair
 // schedule reaches every liveness goal. Random walks then go deeper, with crashes and elections
 // between the steps of a change.
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { search } from "../src/checker/engine.ts";
 import { raftModel } from "../src/checker/raft-model.ts";
@@ -12,10 +13,14 @@ import {
   RECONFIGURATION_DISTINCT_STATES,
 } from "./configurations.ts";
 
+/** Every core: the outcome is the same for any number of workers (src/checker/parallel.test.ts). */
+const WORKERS = availableParallelism();
+
 describe("model checking in CI: voter changes", () => {
   it("keeps every property in every behaviour within the depth bound", () => {
     const result = search(raftModel(RECONFIGURATION_CONFIGURATION), {
       mode: "bfs",
+      workers: WORKERS,
       depth: RECONFIGURATION_DEPTH,
       maxSeconds: 900,
     });

@@ -2,6 +2,7 @@
 // apply the bug there, and model-check it. Every mutant must be caught with a counterexample.
 //   npm run mutants -- [--json] [--only NAME] [--max-seconds S] [--baseline]
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Model } from "../src/checker/model.ts";
@@ -129,6 +130,7 @@ export const runMutant = async (
   try {
     result = m.search(model, {
       mode: "bfs",
+      workers: availableParallelism(),
       maxSeconds,
       ...(depth === undefined ? {} : { depth }),
       ...(liveness ? {} : { livenessBound: 0 }),

@@ -4,11 +4,39 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FingerprintMap } from "./fingerprint-map.ts";
-import type { Eventually, Model, Property, Timed } from "./model.ts";
+import {
+  AHEAD_HIT,
+  Expander,
+  type Expansion,
+  FingerprintFilter,
+  HAS_WORDS,
+  PARENT_STRIDE,
+  STUCK,
+  SUCCESSOR_STRIDE,
+  UNSAFE,
+} from "./expand.ts";
+import {
+  DEFAULT_LIVENESS_BOUND_MS,
+  firstViolation,
+  LivenessChecker,
+  type Stuck,
+  type TraceStep,
+} from "./liveness.ts";
+import type { Model, Property } from "./model.ts";
 import { Random } from "./random.ts";
+import { recipeOf } from "./recipe.ts";
+import { SearchPool } from "./search-pool.ts";
 import { VisitedSet } from "./visited.ts";
 import { fingerprint, WordWriter } from "./words.ts";
+
+export {
+  DEFAULT_LIVENESS_BOUND_MS,
+  DEFAULT_STABLE_MS,
+  LivenessChecker,
+  type LivenessViolation,
+  type Stuck,
+  type TraceStep,
+} from "./liveness.ts";
 
 export type Mode = "bfs" | "dfs" | "simulate";
 
@@ -34,23 +62,14 @@ export interface SearchOptions {
    * `eventually` goals (0 turns the liveness check off). Default DEFAULT_LIVENESS_BOUND_MS.
    */
   readonly livenessBound?: number;
+  /**
+   * bfs: threads that expand states (1: this one only). More threads change no outcome, only the
+   * time; only a model built by its own factory (one with a recipe) can be rebuilt in a worker.
+   */
+  readonly workers?: number;
+  /** bfs: the level size from which worker threads are started (smaller searches stay on one thread). */
+  readonly parallelFrom?: number;
 }
-
-/**
- * With Kafka's default timeouts an election takes at most about 2 s (an election timeout with its
- * jitter), a leader that lost its quorum resigns within 3 s (1.5 fetch timeouts), and catching up
- * takes a fetch round trip. 30 s is ten check-quorum periods: room for several failed elections after
- * the mess a fault leaves behind, and still a bug when a cluster needs more.
- */
-export const DEFAULT_LIVENESS_BOUND_MS = 30_000;
-
-/**
- * How long the goals must then hold without a break: longer than any timer that could undo them
- * (a broker session, 9 s by default, is the longest), so a cluster that only passes through its goals
- * is caught.
- */
-export const DEFAULT_STABLE_MS = 10_000;
-
 export interface Progress {
   readonly depth: number;
   readonly generatedStates: number;
@@ -59,29 +78,6 @@ export interface Progress {
   readonly distinctPerSecond: number;
   readonly seconds: number;
   readonly rssMB: number;
-}
-
-export interface TraceStep {
-  /** 0 for the initial state. */
-  readonly step: number;
-  readonly action: string;
-  readonly nodes: readonly string[];
-  /** What the action did, as the model explains it (reducer inputs, effects and states). */
-  readonly details?: readonly unknown[];
-  /** Liveness counterexamples: this step belongs to the fault-free fair schedule after the faults. */
-  readonly fair?: boolean;
-  /** The step as a transcript command, when the model has one. */
-  readonly command?: string;
-}
-
-/** How a liveness counterexample ends. */
-export interface Stuck {
-  /** "cycle": the fair schedule came back to an earlier state; "deadlock": nothing was enabled; "bound": it ran out of steps. */
-  readonly how: "cycle" | "deadlock" | "bound";
-  /** The trace step the schedule started from (the last step of the prefix). */
-  readonly from: number;
-  /** For a cycle: the trace step it returns to. */
-  readonly loopsTo?: number;
 }
 
 export type StopReason = "max-states" | "max-seconds" | "max-memory" | "depth-bound";
@@ -118,6 +114,8 @@ export interface SearchResult<S> {
   readonly violatingState?: S | undefined;
   readonly walks?: number;
   readonly seed?: number;
+  /** bfs: the threads that expanded states (1 unless worker threads were started). */
+  readonly workers?: number;
   /** bfs with a depth bound that cut the search: every behaviour of up to this many steps was explored. */
   readonly depthBound?: number;
 }
@@ -200,10 +198,14 @@ export class Frontier {
   }
 
   push(index: number, words: Int32Array, length: number): void {
-    this.ensure(5 * (length + 2));
+    this.pushRange(index, words, 0, length);
+  }
+
+  pushRange(index: number, words: Int32Array, start: number, end: number): void {
+    this.ensure(5 * (end - start + 2));
     this.putVarint(index);
-    this.putVarint(length);
-    for (let i = 0; i < length; i++) this.putVarint(words[i]!);
+    this.putVarint(end - start);
+    for (let i = start; i < end; i++) this.putVarint(words[i]!);
     this.count++;
   }
 
@@ -311,19 +313,6 @@ class Clock {
   }
 }
 
-const firstViolation = <S>(
-  properties: readonly Property<S>[],
-  state: S,
-): { name: string; detail: string } | null => {
-  for (const p of properties) {
-    if (p.kind !== "always") continue;
-    const detail = p.check(state);
-    if (detail !== null) return { name: p.name, detail };
-  }
-  return null;
-};
-
-/** Sometimes-properties reached by a transition's events or by its target state. */
 const reachedBy = <S>(
   properties: readonly Property<S>[],
   reached: Set<string>,
@@ -434,336 +423,6 @@ const replayFrom = <S>(
   return { trace, last };
 };
 
-// ---- liveness ------------------------------------------------------------------------------------
-
-const UNKNOWN = -1;
-const IN_PROGRESS = -2;
-const NEVER = -3;
-
-export interface LivenessViolation {
-  readonly name: string;
-  readonly detail: string;
-}
-
-/**
- * Bounded liveness under the model's fair schedule: from a state, the schedule (no faults, simulated
- * time) must reach, within the liveness bound (simulated ms; a property may ask for less), a state
- * from which every `eventually` goal of its suffix then holds without a break for the stability
- * window: the cluster settles, it does not just pass through. The schedule is deterministic, so for
- * each timed state (the exact encoding of state and clocks) the time to a settled window is memoized,
- * and the schedules of all states share their work. A schedule that comes back to a timed state it
- * visited goes around a loop forever: fine if the goals hold all around it, a livelock otherwise.
- */
-export class LivenessChecker<S> {
-  private readonly groups: {
-    suffix: string;
-    goals: Eventually<S>[];
-    withinMs: number;
-    /** time to a settled window (SETTLED_AT: the window starts here); `runs`: the goals' unbroken run. */
-    memo: FingerprintMap;
-    runs: FingerprintMap;
-  }[] = [];
-  private readonly writer = new WordWriter();
-  private readonly fp = new Int32Array(2);
-  private readonly model: Model<S>;
-  /** Simulated milliseconds the schedule has to reach its goals. */
-  readonly bound: number;
-  /** Simulated milliseconds the goals must then hold without a break. */
-  readonly stableMs: number;
-  readonly names: string[];
-  /** Steps a schedule may take at most (a net under the time bound). */
-  private readonly maxSteps: number;
-
-  constructor(model: Model<S>, boundMs: number, stableMs = DEFAULT_STABLE_MS) {
-    this.model = model;
-    this.bound = boundMs;
-    this.stableMs = stableMs;
-    this.maxSteps = 50_000;
-    for (const p of model.properties) {
-      if (p.kind !== "eventually") continue;
-      let group = this.groups.find((g) => g.suffix === p.suffix);
-      if (group === undefined) {
-        group = {
-          suffix: p.suffix,
-          goals: [],
-          withinMs: boundMs,
-          memo: new FingerprintMap(),
-          runs: new FingerprintMap(),
-        };
-        this.groups.push(group);
-      }
-      group.goals.push(p);
-      if (p.withinMs !== undefined) group.withinMs = Math.min(group.withinMs, p.withinMs);
-    }
-    this.names = this.groups.flatMap((g) => g.goals.map((p) => p.name));
-  }
-
-  get active(): boolean {
-    return this.bound > 0 && this.groups.length > 0 && this.model.liveness !== undefined;
-  }
-
-  /** Distinct timed states the fair schedules have visited. */
-  get states(): number {
-    let n = 0;
-    for (const g of this.groups) n += g.memo.size;
-    return n;
-  }
-
-  get bytes(): number {
-    let n = 0;
-    for (const g of this.groups) n += g.memo.bytes + g.runs.bytes;
-    return n;
-  }
-
-  private unmet(goals: readonly Eventually<S>[], state: S): LivenessViolation | null {
-    for (const goal of goals) {
-      const missing = goal.goal(state);
-      if (missing !== null) return { name: goal.name, detail: missing };
-    }
-    return null;
-  }
-
-  private fingerprint(timed: Timed<S>): void {
-    this.writer.reset();
-    this.model.liveness!.encode(timed, this.writer);
-    fingerprint(this.writer.words, this.writer.length, this.fp);
-  }
-
-  /**
-   * The first eventually-property the fair schedule from `state` fails, or null. (If the schedule
-   * broke a safety property instead, `brokenAhead` is set and null returned.)
-   */
-  check(state: S): LivenessViolation | null {
-    if (!this.active) return null;
-    for (const group of this.groups) {
-      if (group.goals.every((g) => g.holdsThroughout?.(state) === true)) continue;
-      const ms = this.distance(group, this.model.liveness!.start(state));
-      if (ms === NEVER || ms > group.withinMs) {
-        return this.unmet(group.goals, state) ?? { name: group.goals[0]!.name, detail: "" };
-      }
-    }
-    return null;
-  }
-
-  /** The bound a property is judged with, in simulated milliseconds. */
-  boundFor(property: string): number {
-    return this.groups.find((g) => g.goals.some((p) => p.name === property))?.withinMs ?? this.bound;
-  }
-
-  /**
-   * Simulated milliseconds from `start` until its suffix's goals start to hold for a whole stability
-   * window, along the fair schedule; NEVER if they never do. The same encoding again right after a
-   * step is a stale message delivered and ignored (the encoding does not keep such messages):
-   * progress, not a loop, taken without a new entry.
-   */
-  private distance(group: (typeof this.groups)[number], start: Timed<S>): number {
-    const liveness = this.model.liveness!;
-    const { memo, runs, goals, suffix } = group;
-    const W = this.stableMs;
-    const high: number[] = [];
-    const low: number[] = [];
-    const good: boolean[] = [];
-    /** elapsed[i]: simulated time from chain state i to chain state i + 1. */
-    const elapsed: number[] = [];
-    let timed = start;
-    let spent = 0;
-    let taken = 0;
-    // What follows the last chain state: its settle time and goal run, once known.
-    let tailSettle = NEVER;
-    let tailRun = 0;
-    // States after this index are left unjudged (their future is not known).
-    let judgedUpTo = Number.POSITIVE_INFINITY;
-    let runStart = -1;
-    let runTime = 0;
-    for (;;) {
-      this.fingerprint(timed);
-      const h = this.fp[0]!;
-      const l = this.fp[1]!;
-      const last = high.length - 1;
-      if (last < 0 || high[last] !== h || low[last] !== l) {
-        const known = memo.get(h, l, UNKNOWN);
-        if (known >= 0 || known === NEVER) {
-          tailSettle = known;
-          tailRun = runs.get(h, l, 0);
-          break;
-        }
-        if (known === IN_PROGRESS) {
-          // A loop: it repeats forever. Settled if the goals hold all around it.
-          let from = high.length - 1;
-          while (from >= 0 && (high[from] !== h || low[from] !== l)) from--;
-          const allGood = from >= 0 && good.slice(from).every((g) => g);
-          tailSettle = allGood ? 0 : NEVER;
-          tailRun = allGood ? W : 0;
-          break;
-        }
-        const holds = this.unmet(goals, timed.state) === null;
-        memo.set(h, l, IN_PROGRESS);
-        high.push(h);
-        low.push(l);
-        good.push(holds);
-        elapsed.push(0);
-        if (holds) {
-          if (runStart < 0) {
-            runStart = high.length - 1;
-            runTime = 0;
-          }
-        } else {
-          runStart = -1;
-        }
-      }
-      if (runStart >= 0 && runTime >= W) {
-        // A whole window of goals: settled from where the run began; later states stay unjudged.
-        judgedUpTo = runStart;
-        tailSettle = 0;
-        tailRun = W;
-        break;
-      }
-      const next = ++taken > this.maxSteps ? null : liveness.next(timed, suffix, false);
-      if (next === null) {
-        // Nothing can happen any more: the cluster stays as it is.
-        tailSettle = good[good.length - 1] === true ? 0 : NEVER;
-        tailRun = good[good.length - 1] === true ? W : 0;
-        if (taken > this.maxSteps) tailSettle = NEVER;
-        break;
-      }
-      // A safety property broken on the way, beyond the search's bounds: the search may still find a
-      // shorter way to it within them, so it is kept aside (the search reports it if it finds
-      // nothing else) and this schedule's states stay unjudged.
-      if (firstViolation(this.model.properties, next.timed.state) !== null) {
-        this.brokenAhead ??= start.state;
-        judgedUpTo = -1;
-        break;
-      }
-      elapsed[elapsed.length - 1]! += next.elapsedMs;
-      spent += next.elapsedMs;
-      if (runStart >= 0) runTime += next.elapsedMs;
-      // Past the bound and a window from the start: the start has failed; the search stops there.
-      if (spent > group.withinMs + W) {
-        tailSettle = NEVER;
-        break;
-      }
-      timed = next.timed;
-    }
-    // Backwards: each state's goal run (capped at the window) and its time to a settled window.
-    let settle = tailSettle;
-    let run = tailRun;
-    let result = NEVER;
-    for (let i = high.length - 1; i >= 0; i--) {
-      const e = elapsed[i]!;
-      if (i > judgedUpTo) {
-        memo.set(high[i]!, low[i]!, UNKNOWN);
-        settle = UNKNOWN;
-        run = 0;
-        continue;
-      }
-      if (i === judgedUpTo) {
-        run = W;
-        settle = 0;
-      } else {
-        run = good[i]! ? Math.min(W, e + run) : 0;
-        settle = good[i]! && run >= W ? 0 : settle === NEVER || settle === UNKNOWN ? settle : e + settle;
-      }
-      memo.set(high[i]!, low[i]!, settle);
-      runs.set(high[i]!, low[i]!, run);
-      if (i === 0) result = settle;
-    }
-    if (high.length === 0) result = tailSettle;
-    return result === UNKNOWN ? 0 : result;
-  }
-
-  /** A state whose fair schedule broke a safety property (see distance), taken once. */
-  brokenAhead: S | undefined;
-
-  /**
-   * The fair schedule from `start`, step by step, as far as it goes: until its goals settle (hold for a
-   * whole window), it comes back to a timed state with a goal unmet on the way (a loop), nothing can
-   * happen, it runs past the bound, or it breaks a safety property. For counterexamples; undefined
-   * when the goals settle in time.
-   */
-  explain(start: S, property: string): Explained | undefined {
-    // No property named: the schedule that broke a safety property (`brokenAhead`).
-    if (property === "") {
-      for (const g of this.groups) {
-        const explained = this.explain(start, g.goals[0]!.name);
-        if (explained?.how === "safety") return explained;
-      }
-      return undefined;
-    }
-    const liveness = this.model.liveness;
-    const group = this.groups.find((g) => g.goals.some((p) => p.name === property));
-    if (liveness === undefined || group === undefined) return undefined;
-    const W = this.stableMs;
-    const seen = new Map<string, number>();
-    const steps: TraceStep[] = [];
-    let timed = liveness.start(start);
-    let spent = 0;
-    let runSince = -1;
-    let lastUnmet: LivenessViolation | null = null;
-    const goodAt: boolean[] = [];
-    for (let i = 0; ; i++) {
-      const unmet = this.unmet(group.goals, timed.state);
-      if (unmet === null) {
-        if (runSince < 0) runSince = spent;
-        if (spent - runSince >= W) return spent - W > group.withinMs ? tooSlow() : undefined;
-      } else {
-        runSince = -1;
-        lastUnmet = unmet;
-      }
-      goodAt[i] = unmet === null;
-      this.fingerprint(timed);
-      const key = `${this.fp[0]}:${this.fp[1]}`;
-      const earlier = seen.get(key);
-      // The same encoding right after a step is an ignored stale message, not a loop.
-      if (earlier !== undefined && earlier !== i - 1) {
-        if (goodAt.slice(earlier).every((g) => g))
-          return spent - (spent - runSince) > group.withinMs ? tooSlow() : undefined;
-        return { steps, how: "cycle", loopsTo: earlier, unmet: lastUnmet!, spentMs: spent };
-      }
-      seen.set(key, i);
-      if (spent > group.withinMs + W || i > this.maxSteps)
-        return { steps, how: "bound", unmet: unmet ?? lastUnmet!, spentMs: spent };
-      const next = liveness.next(timed, group.suffix, true);
-      if (next === null) {
-        if (unmet === null) return undefined;
-        return { steps, how: "deadlock", unmet, spentMs: spent };
-      }
-      spent += next.elapsedMs;
-      steps.push({
-        step: i + 1,
-        action: next.elapsedMs > 0 ? `${next.action} (+${next.elapsedMs} ms, at ${spent} ms)` : next.action,
-        nodes: this.model.describeState(next.timed.state),
-        ...(next.details === undefined ? {} : { details: next.details }),
-        ...(next.command === undefined ? {} : { command: next.command }),
-        fair: true,
-      });
-      const broken = firstViolation(this.model.properties, next.timed.state);
-      if (broken !== null)
-        return { steps, how: "safety", unmet: broken, state: next.timed.state, spentMs: spent };
-      timed = next.timed;
-    }
-    function tooSlow(): Explained {
-      return {
-        steps,
-        how: "bound",
-        unmet: lastUnmet ?? { name: group!.goals[0]!.name, detail: "settled only after the bound" },
-        spentMs: spent,
-      };
-    }
-  }
-}
-
-interface Explained {
-  readonly steps: TraceStep[];
-  readonly how: Stuck["how"] | "safety";
-  readonly loopsTo?: number;
-  /** The goal not reached (or, for "safety", the property broken on the way). */
-  readonly unmet: LivenessViolation;
-  readonly state?: unknown;
-  /** Simulated time the schedule ran. */
-  readonly spentMs: number;
-}
-
-/** A violation the search found, before it is turned into a report. */
 interface Found<S> {
   readonly name: string;
   readonly detail: string;
@@ -852,10 +511,8 @@ const report = <S>(
 };
 
 /** The liveness fields of a result. */
-const livenessSummary = <S>(checker: LivenessChecker<S>) =>
-  checker.active
-    ? { liveness: { properties: checker.names, bound: checker.bound, states: checker.states } }
-    : {};
+const livenessSummary = <S>(checker: LivenessChecker<S>, states = checker.states) =>
+  checker.active ? { liveness: { properties: checker.names, bound: checker.bound, states } } : {};
 
 /** The safety check of a newly found state. */
 const judgeSafety = <S>(model: Model<S>, state: S): Found<S> | null => {
@@ -882,6 +539,16 @@ const canonicalOf = <S>(model: Model<S>, state: S, writer: WordWriter): S => {
 
 // ---- breadth-first search ------------------------------------------------------------------------
 
+/** A level of at least this many states is worth starting the worker threads for. */
+const PARALLEL_FROM = 2000;
+/** States per job: one thread takes a few at a time; a worker takes enough to dwarf a message's cost. */
+const LOCAL_JOB = 16;
+const WORKER_JOB = 128;
+/** Jobs in flight per worker: enough that none waits while the search consumes another's answer. */
+const JOBS_PER_WORKER = 3;
+/** Slots of the shared filter of visited fingerprints: 2^20 (8 MB), about the last level or two. */
+const SHARED_FILTER_BITS = 20;
+
 const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   const clock = new Clock(options.now ?? (() => performance.now()));
   const visited = new VisitedSet(1 << 16);
@@ -907,7 +574,9 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   let peakSearchBytes = 0;
   let stop: StopReason | undefined;
   let violation: (Found<S> & { index: number }) | undefined;
-  const liveness = new LivenessChecker(model, options.livenessBound ?? DEFAULT_LIVENESS_BOUND_MS);
+  const livenessBound = options.livenessBound ?? DEFAULT_LIVENESS_BOUND_MS;
+  // Explains a liveness counterexample; the expanders judge (each with its own memo).
+  const liveness = new LivenessChecker(model, livenessBound);
   // The first state whose fair schedule broke a safety property beyond the bounds (reported only if
   // the search finds no violation within them).
   let ahead: (Found<S> & { index: number }) | undefined;
@@ -942,73 +611,199 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     current.push(index, writer.words, writer.length);
   }
 
+  // Expansion (decode, liveness, step, encode, safety) runs here or in worker threads; everything
+  // that decides the outcome (the visited set, the frontier, stops) runs here, in the frontier's
+  // order, so the outcome does not depend on how many threads expanded.
+  const workers = Math.max(1, Math.floor(options.workers ?? 1));
+  const recipe = workers > 1 ? recipeOf(model) : undefined;
+  let pool: SearchPool | undefined;
+  let workersUsed = 1;
+  /** Recently visited fingerprints, which the workers read to skip what the search already holds. */
+  const sharedVisited = FingerprintFilter.shared(recipe === undefined ? 0 : SHARED_FILTER_BITS);
+  const local = new Expander(model, livenessBound, (high, low) => visited.find(high, low) >= 0);
+  const sometimesNames = local.sometimesNames;
+  const workerLiveness = {
+    states: new Array<number>(workers).fill(0),
+    bytes: new Array<number>(workers).fill(0),
+  };
+  interface Pending {
+    readonly worker: number;
+    readonly parents: Int32Array;
+    readonly words: Int32Array;
+    readonly ends: Int32Array;
+    readonly expansion: Expansion | undefined;
+  }
+  const pending: Pending[] = [];
+  let pendingParents = 0;
+  const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+  /** Distinct timed states the fair schedules visited, over every expander (each has its own memo). */
+  const livenessStates = (): number => local.liveness.states + sum(workerLiveness.states);
+  const livenessBytes = (): number =>
+    local.liveness.bytes + sum(workerLiveness.bytes) + (pool === undefined ? 0 : sharedVisited.bytes);
+  let nextWorker = 0;
+  const jobWords = new WordWriter(1 << 14);
+
+  /** Up to `count` states of the current level, as a job. */
+  const takeJob = (count: number, successorsAtBound: boolean) => {
+    const n = Math.min(count, current.count);
+    const parents = new Int32Array(n);
+    const ends = new Int32Array(n);
+    jobWords.reset();
+    for (let i = 0; i < n; i++) {
+      parents[i] = current.shift(reader);
+      for (let k = 0; k < reader.length; k++) jobWords.push(reader.words[k]!);
+      ends[i] = jobWords.length;
+    }
+    return { parents, job: { words: jobWords.toArray(), ends, successorsAtBound } };
+  };
+
+  /** Take in one expansion, parent by parent, successor by successor, as a one-thread search would. */
+  const consume = (taken: Pending, x: Expansion, atBound: boolean): void => {
+    const decodeParent = (p: number): S =>
+      model.decode(taken.words, p === 0 ? 0 : taken.ends[p - 1]!, taken.ends[p]!);
+    const { successors, wordEnds, words, verdicts } = x;
+    let s = 0;
+    for (let p = 0; p < taken.parents.length; p++) {
+      const parent = taken.parents[p]!;
+      pendingParents--;
+      const stuck = x.parents[p * PARENT_STRIDE + 1]!;
+      if (stuck >= 0) {
+        const state = decodeParent(p);
+        violation = {
+          name: verdicts[2 * stuck]!,
+          detail: verdicts[2 * stuck + 1]!,
+          state,
+          kind: "liveness",
+          index: parent,
+        };
+        return;
+      }
+      if (x.parents[p * PARENT_STRIDE + 2] !== 0 && ahead === undefined)
+        ahead = { name: "", detail: "", state: decodeParent(p), kind: "liveness", index: parent };
+      const end = x.parents[p * PARENT_STRIDE]!;
+      for (; s < end; s++) {
+        const o = s * SUCCESSOR_STRIDE;
+        const high = successors[o + 1]!;
+        const low = successors[o + 2]!;
+        let bits = successors[o + 3]!;
+        generated++;
+        for (let b = 0; bits !== 0; b++, bits >>>= 1) if ((bits & 1) !== 0) reached.add(sometimesNames[b]!);
+        if (visited.find(high, low) >= 0) continue;
+        const flags = successors[o + 4]!;
+        if ((flags & HAS_WORDS) === 0)
+          throw new Error("model checker: a state a worker had handed over is missing from the visited set");
+        if (++memoryTick >= 4096) {
+          memoryTick = 0;
+          const rss = rssMB();
+          peakRss = Math.max(peakRss, rss);
+          if (rss + visited.nextGrowthBytes / 1048576 > budgetMB) {
+            stop = "max-memory";
+            return;
+          }
+        }
+        const index = visited.add(high, low, parent, successors[o]!);
+        sharedVisited.add(high, low);
+        const start = s === 0 ? 0 : wordEnds[s - 1]!;
+        const verdict = successors[o + 5]!;
+        const decode = (): S => model.decode(words, start, wordEnds[s]!);
+        if ((flags & UNSAFE) !== 0) {
+          violation = {
+            name: verdicts[2 * verdict]!,
+            detail: verdicts[2 * verdict + 1]!,
+            state: decode(),
+            kind: "safety",
+            index,
+          };
+          return;
+        }
+        if (atBound) {
+          // Not taken up: its liveness was judged with the expansion.
+          cut = true;
+          if ((flags & STUCK) !== 0) {
+            violation = {
+              name: verdicts[2 * verdict]!,
+              detail: verdicts[2 * verdict + 1]!,
+              state: decode(),
+              kind: "liveness",
+              index,
+            };
+            return;
+          }
+          if ((flags & AHEAD_HIT) !== 0 && ahead === undefined)
+            ahead = { name: "", detail: "", state: decode(), kind: "liveness", index };
+        } else next.pushRange(index, words, start, wordEnds[s]!);
+        if (options.maxStates !== undefined && visited.size >= options.maxStates) {
+          stop = "max-states";
+          return;
+        }
+      }
+      s = end;
+      peakSearchBytes = Math.max(
+        peakSearchBytes,
+        visited.bytes + current.bytesHeld + next.bytesHeld + livenessBytes(),
+      );
+      peakDiskBytes = Math.max(peakDiskBytes, current.bytesOnDisk + next.bytesOnDisk);
+      if ((generated & 1023) === 0 || current.count + pendingParents === 0) {
+        const seconds = clock.seconds;
+        if (options.maxSeconds !== undefined && seconds > options.maxSeconds) stop ??= "max-seconds";
+        if (seconds - lastProgress >= interval / 1000) {
+          lastProgress = seconds;
+          progress();
+        }
+        if (stop !== undefined) return;
+      }
+    }
+  };
+
   current.startReading();
   try {
     while (violation === undefined && stop === undefined && current.count > 0) {
-      while (current.count > 0 && violation === undefined && stop === undefined) {
-        const parent = current.shift(reader);
-        const state = model.decode(reader.words, 0, reader.length);
-        // Liveness is judged as a state is taken up: it is in canonical form here.
-        const stuck = judgeLiveness(liveness, state);
-        if (stuck !== null) {
-          violation = { ...stuck, index: parent };
-          break;
-        }
-        if (liveness.brokenAhead !== undefined && ahead === undefined)
-          ahead = { name: "", detail: "", state, kind: "liveness", index: parent };
-        const actions = model.actionCount(state);
-        for (let action = 0; action < actions; action++) {
-          const result = model.step(state, action);
-          if (result === null) continue;
-          generated++;
-          fingerprintOf(model, result.state, writer, fp);
-          reachedBy(model.properties, reached, result.events, result.state);
-          if (visited.find(fp[0]!, fp[1]!) >= 0) continue;
-          if (++memoryTick >= 4096) {
-            memoryTick = 0;
-            const rss = rssMB();
-            peakRss = Math.max(peakRss, rss);
-            if (rss + visited.nextGrowthBytes / 1048576 > budgetMB) {
-              stop = "max-memory";
-              break;
-            }
-          }
-          const index = visited.add(fp[0]!, fp[1]!, parent, action);
-          const found = judgeSafety(model, result.state);
-          if (found !== null) {
-            violation = { ...found, index };
-            break;
-          }
-          if (bound !== undefined && depth + 1 >= bound) {
-            // Not taken up: judge its liveness now.
-            cut = true;
-            const canonical = model.decode(writer.words, 0, writer.length);
-            const stuck = judgeLiveness(liveness, canonical);
-            if (stuck !== null) {
-              violation = { ...stuck, index };
-              break;
-            }
-            if (liveness.brokenAhead !== undefined && ahead === undefined)
-              ahead = { name: "", detail: "", state: canonical, kind: "liveness", index };
-          } else next.push(index, writer.words, writer.length);
-          if (options.maxStates !== undefined && visited.size >= options.maxStates) {
-            stop = "max-states";
-            break;
-          }
-        }
-        peakSearchBytes = Math.max(
-          peakSearchBytes,
-          visited.bytes + current.bytesHeld + next.bytesHeld + liveness.bytes,
+      const atBound = bound !== undefined && depth + 1 >= bound;
+      if (
+        pool === undefined &&
+        recipe !== undefined &&
+        current.count >= (options.parallelFrom ?? PARALLEL_FROM)
+      )
+        pool = new SearchPool(
+          workers,
+          recipe,
+          livenessBound,
+          sharedVisited.words.buffer as SharedArrayBuffer,
         );
-        peakDiskBytes = Math.max(peakDiskBytes, current.bytesOnDisk + next.bytesOnDisk);
-        if ((generated & 1023) === 0 || current.count === 0) {
-          const seconds = clock.seconds;
-          if (options.maxSeconds !== undefined && seconds > options.maxSeconds) stop ??= "max-seconds";
-          if (seconds - lastProgress >= interval / 1000) {
-            lastProgress = seconds;
-            progress();
+      while ((current.count > 0 || pending.length > 0) && violation === undefined && stop === undefined) {
+        const window = pool === undefined ? 1 : pool.size * JOBS_PER_WORKER;
+        while (current.count > 0 && pending.length < window) {
+          const { parents, job } = takeJob(pool === undefined ? LOCAL_JOB : WORKER_JOB, atBound);
+          pendingParents += parents.length;
+          if (pool === undefined) {
+            pending.push({
+              worker: -1,
+              parents,
+              words: job.words,
+              ends: job.ends,
+              expansion: local.expand(job),
+            });
+          } else {
+            const taken = {
+              worker: nextWorker,
+              parents,
+              words: job.words.slice(),
+              ends: job.ends.slice(),
+              expansion: undefined,
+            };
+            pool.send(nextWorker, job);
+            pending.push(taken);
+            nextWorker = (nextWorker + 1) % pool.size;
           }
         }
+        const taken = pending.shift()!;
+        let expansion = taken.expansion;
+        if (expansion === undefined) {
+          expansion = pool!.receive(taken.worker);
+          workerLiveness.states[taken.worker] = expansion.livenessStates;
+          workerLiveness.bytes[taken.worker] = expansion.livenessBytes;
+        }
+        consume(taken, expansion, atBound);
       }
       if (violation === undefined && stop === undefined && next.count > 0) depth++;
       current.dispose();
@@ -1017,6 +812,8 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       next = new Frontier(directory);
     }
   } finally {
+    workersUsed = pool?.size ?? 1;
+    pool?.close();
     current.dispose();
     next.dispose();
     if (spillDir !== undefined) rmSync(spillDir, { recursive: true, force: true });
@@ -1035,7 +832,8 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     bytesPerState: visited.size > 0 ? Math.round((peakSearchBytes || visited.bytes) / visited.size) : 0,
     frontierDiskMB: Math.round(peakDiskBytes / 1048576),
     ...sometimesSplit(model.properties, reached),
-    ...livenessSummary(liveness),
+    ...livenessSummary(liveness, livenessStates()),
+    workers: workersUsed,
   };
   if (violation !== undefined) {
     const path = visited.pathTo(violation.index);

@@ -48,6 +48,7 @@ import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { FIRST_FORWARD_ID } from "../../spec/node/node.ts";
 import type { Always, Eventually, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
+import { withRecipe } from "./recipe.ts";
 import type { WordWriter } from "./words.ts";
 
 export interface MetadataModelOptions {
@@ -648,5 +649,5 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       };
     },
   };
-  return model;
+  return withRecipe(model, { module: import.meta.url, factory: "metadataModel", argument: options });
 };

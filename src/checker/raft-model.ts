@@ -40,6 +40,7 @@ import type { NodeState } from "../../spec/raft/state.ts";
 import { decodeGeneric, encodeGeneric } from "./generic-codec.ts";
 import type { Always, Eventually, FairStep, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical, encodeWith, identityPermutation } from "./raft-codec.ts";
+import { withRecipe } from "./recipe.ts";
 import type { WordWriter } from "./words.ts";
 
 export interface RaftModelOptions {
@@ -469,5 +470,5 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
       };
     },
   };
-  return model;
+  return withRecipe(model, { module: import.meta.url, factory: "raftModel", argument: options });
 };

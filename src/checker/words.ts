@@ -71,10 +71,15 @@ const mix = (h: number): number => {
 };
 
 /** Two independent 32-bit hashes of the words: together a 64-bit fingerprint. */
-export const fingerprint = (words: Int32Array, length: number, out: Int32Array): void => {
+export const fingerprint = (words: Int32Array, length: number, out: Int32Array): void =>
+  fingerprintRange(words, 0, length, out);
+
+/** The fingerprint of words[start..end), as `fingerprint` computes it for those words alone. */
+export const fingerprintRange = (words: Int32Array, start: number, end: number, out: Int32Array): void => {
+  const length = end - start;
   let h1 = 0x165667b1 ^ length;
   let h2 = 0x27d4eb2f ^ Math.imul(length, PRIME1);
-  for (let i = 0; i < length; i++) {
+  for (let i = start; i < end; i++) {
     const w = words[i]!;
     h1 = Math.imul(h1 ^ w, PRIME1);
     h1 = (h1 << 13) | (h1 >>> 19);

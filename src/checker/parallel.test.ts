@@ -1,0 +1,88 @@
+// The search's outcome does not depend on how many threads expand states: the same counts, the same
+// counterexample, the same stop, whatever --workers says.
+import { describe, expect, it } from "vitest";
+import {
+  CORRUPTION_CONFIGURATION,
+  SNAPSHOT_CONFIGURATION,
+  SNAPSHOT_DISTINCT_STATES,
+} from "../../model-tests/configurations.ts";
+import { type SearchOptions, type SearchResult, search } from "./engine.ts";
+import type { Model } from "./model.ts";
+import { raftModel } from "./raft-model.ts";
+import { countersModel, raftModelBroken } from "./test-models.ts";
+
+/** What a search decides (not how long it took or how much memory it used). */
+const outcome = <S>(r: SearchResult<S>) => ({
+  result: r.result,
+  complete: r.complete,
+  stopReason: r.stopReason,
+  property: r.property,
+  violation: r.violation,
+  distinctStates: r.distinctStates,
+  generatedStates: r.generatedStates,
+  maxDepth: r.maxDepth,
+  depthBound: r.depthBound,
+  sometimesReached: r.sometimesReached,
+  sometimesMissed: r.sometimesMissed,
+  stuck: r.stuck,
+  trace: r.trace,
+});
+
+/** Search with one thread and with two workers (started at once), and compare. */
+const sameWithWorkers = <S>(model: Model<S>, options: Omit<SearchOptions, "mode">) => {
+  const one = search(model, { mode: "bfs", ...options, workers: 1 });
+  const two = search(model, { mode: "bfs", ...options, workers: 2, parallelFrom: 1 });
+  expect(one.workers).toBe(1);
+  expect(two.workers).toBe(2);
+  expect(outcome(two)).toEqual(outcome(one));
+  return one;
+};
+
+describe("breadth-first search with worker threads", () => {
+  it("gives the same shortest counterexample and counts as one thread (a toy model)", () => {
+    const result = sameWithWorkers(countersModel({ limit: 30, bad: 25 }), {});
+    expect(result.result).toBe("violation");
+    expect(result.trace).toHaveLength(26);
+  });
+
+  it("gives the same complete result (a toy model)", () => {
+    const result = sameWithWorkers(countersModel({ limit: 40, bad: 1000 }), {});
+    expect(result.distinctStates).toBe(41 * 41);
+    expect(result.sometimesReached).toEqual(["BothFull", "Stepped"]);
+  });
+
+  it("finds the same Raft safety counterexample, step for step", () => {
+    const model = raftModelBroken({ raft: { ...SNAPSHOT_CONFIGURATION, start: "fresh" }, broken: "safety" });
+    const result = sameWithWorkers(model, { livenessBound: 0 });
+    expect(result.property).toBe("NothingCommitted");
+  }, 120_000);
+
+  it("finds the same Raft liveness counterexample, fair schedule included", () => {
+    const model = raftModelBroken({
+      raft: { ...SNAPSHOT_CONFIGURATION, start: "fresh" },
+      broken: "liveness",
+    });
+    const result = sameWithWorkers(model, {});
+    expect(result.property).toBe("EventuallyNever");
+    expect(result.stuck).toBeDefined();
+  }, 120_000);
+
+  it("explores the snapshot configuration to the pinned count, liveness included", () => {
+    const result = sameWithWorkers(raftModel(SNAPSHOT_CONFIGURATION), {});
+    expect(result.result).toBe("ok");
+    expect(result.distinctStates).toBe(SNAPSHOT_DISTINCT_STATES);
+  }, 300_000);
+
+  it("stops at the same depth bound and the same state limit", () => {
+    sameWithWorkers(raftModel(CORRUPTION_CONFIGURATION), { depth: 6 });
+    sameWithWorkers(raftModel(CORRUPTION_CONFIGURATION), { maxStates: 5000 });
+  }, 300_000);
+
+  it("stays on one thread for a model no worker can rebuild", () => {
+    const base = countersModel({ limit: 10, bad: 100 });
+    const derived: Model<readonly [number, number]> = { ...base, name: "derived" };
+    const result = search(derived, { mode: "bfs", workers: 2, parallelFrom: 1 });
+    expect(result.workers).toBe(1);
+    expect(result.distinctStates).toBe(121);
+  });
+});

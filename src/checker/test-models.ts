@@ -1,0 +1,77 @@
+// Models for the engine's tests that worker threads can rebuild (each has a recipe): small searches
+// whose outcome the tests compare across thread counts.
+import type { World } from "../../spec/cluster/world.ts";
+import type { Model } from "./model.ts";
+import { type RaftModelOptions, raftModel } from "./raft-model.ts";
+import { withRecipe } from "./recipe.ts";
+
+/**
+ * Two counters, each step increments one of them (both bounded by `limit`). "Their sum stays below
+ * `bad`" breaks first at depth `bad`; "both reach limit" is a sometimes-property.
+ */
+export const countersModel = ({
+  limit,
+  bad,
+}: {
+  limit: number;
+  bad: number;
+}): Model<readonly [number, number]> =>
+  withRecipe(
+    {
+      name: "counters",
+      properties: [
+        {
+          kind: "always",
+          name: "SumBelow",
+          rules: "-",
+          check: ([a, b]) => (a + b >= bad ? `sum ${a + b}` : null),
+        },
+        { kind: "sometimes", name: "BothFull", rules: "-", holds: ([a, b]) => a === limit && b === limit },
+        { kind: "sometimes", name: "Stepped", rules: "-", event: 1 },
+      ],
+      initialStates: () => [[0, 0]],
+      actionCount: () => 2,
+      step: ([a, b], action) => {
+        if (action === 0) return a < limit ? { state: [a + 1, b], events: 1 } : null;
+        return b < limit ? { state: [a, b + 1], events: 1 } : null;
+      },
+      encode: ([a, b], w) => {
+        w.push(a);
+        w.push(b);
+      },
+      decode: (words, start) => [words[start]!, words[start + 1]!],
+      describeAction: (_, action) => (action === 0 ? "increment a" : "increment b"),
+      describeState: ([a, b]) => [`a=${a} b=${b}`],
+    },
+    { module: import.meta.url, factory: "countersModel", argument: { limit, bad } },
+  );
+
+/**
+ * The Raft model with one more property that a correct cluster breaks: "nothing is ever committed"
+ * (safety) or "eventually more than one node leads at once" (liveness, never reached).
+ */
+export const raftModelBroken = (options: {
+  readonly raft: RaftModelOptions;
+  readonly broken: "safety" | "liveness";
+}): Model<World> => {
+  const base = raftModel(options.raft);
+  const extra: Model<World>["properties"][number] =
+    options.broken === "safety"
+      ? {
+          kind: "always",
+          name: "NothingCommitted",
+          rules: "-",
+          check: (w) => (w.committed.length > 0 ? `${w.committed.length} committed` : null),
+        }
+      : {
+          kind: "eventually",
+          name: "EventuallyNever",
+          rules: "-",
+          suffix: "healed",
+          goal: () => "a goal no state meets",
+        };
+  return withRecipe(
+    { ...base, properties: [...base.properties, extra] },
+    { module: import.meta.url, factory: "raftModelBroken", argument: options },
+  );
+};
