@@ -17,6 +17,7 @@ import { kraftBin } from "../testing/local-cluster.ts";
 import type { CheckIo as Io } from "./check.ts";
 import { FAST_TIMEOUTS } from "./cluster.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
+import { checkHtmlTarget, HTML_FLAG_HELP, recordedTracePage, writeHtml } from "./html-output.ts";
 import { formatDirectory, runStart } from "./node-commands.ts";
 
 /** The openkraft runtime as a black-box implementation: a combined controller+broker per node. */
@@ -168,6 +169,12 @@ export const CONFORMANCE_FLAGS: readonly FlagSpec[] = [
     default: false,
     description: "run, check-trace, cluster: one JSON document",
   },
+  {
+    kind: "string",
+    name: "html",
+    placeholder: "FILE",
+    description: `check-trace: write the trace's Raft steps (up to the first one the spec does not explain) as ${HTML_FLAG_HELP}`,
+  },
   { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
 ];
 
@@ -289,13 +296,20 @@ export const runConformanceCommand = async (argv: readonly string[], io: Io): Pr
     const files = positional.slice(1);
     if (files.length === 0)
       throw new UsageError("check-trace needs the trace files (NDJSON, as openkraft.trace.file writes)");
+    const html = values["html"] as string | undefined;
+    if (html !== undefined) checkHtmlTarget(html);
     let verdict: TraceVerdict;
     let nodeVerdict: NodeTraceVerdict | undefined;
     try {
       const lines = readTrace(files);
-      verdict = checkTrace(lines, await loadReducers(values["spec"] as string | undefined));
+      const reducers = await loadReducers(values["spec"] as string | undefined);
+      verdict = checkTrace(lines, reducers);
       // openkraft's own runtime also records whole-node steps: every one must be spec/node's.
       if (lines.some((l) => l.text.includes('"layer":"node"'))) nodeVerdict = replayNodeTrace(lines);
+      if (html !== undefined) {
+        const page = recordedTracePage(files, lines, reducers, verdict, nodeVerdict);
+        if (!writeHtml("kraft conformance check-trace", html, page, io.err)) return 2;
+      }
     } catch (error) {
       io.err(`kraft conformance check-trace: ${(error as Error).message}`);
       return 2;
