@@ -1,6 +1,6 @@
 // `kraft check`: explore a small cluster of spec reducers and report whether every property holds.
 import { accessSync, constants, writeFileSync } from "node:fs";
-import { totalmem } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Bounds } from "../../spec/cluster/actions.ts";
 import { DEFAULT_META_BOUNDS, type MetaBounds } from "../../spec/cluster/metadata-actions.ts";
@@ -19,6 +19,10 @@ import {
   renderHelp,
   UsageError,
 } from "./flags.ts";
+import { checkHtmlTarget, counterexamplePage, HTML_FLAG_HELP, writeHtml } from "./html-output.ts";
+
+/** One worker thread per core: the search thread mostly waits for them. */
+const DEFAULT_WORKERS = Math.max(1, Math.min(64, availableParallelism()));
 
 /** The metadata model's default depth bound for bfs: it completes well within the CI budget. */
 export const METADATA_DEPTH = 14;
@@ -300,6 +304,14 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   },
   {
     kind: "integer",
+    name: "workers",
+    min: 1,
+    max: 64,
+    placeholder: "N",
+    description: `bfs: threads that expand states; the result is the same for any N (default: this machine's cores, ${DEFAULT_WORKERS})`,
+  },
+  {
+    kind: "integer",
     name: "progress",
     min: 0,
     max: 3600,
@@ -320,6 +332,12 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     description:
       "write a counterexample: FILE.txt as a scenario transcript (raft model; keep it in spec/scenarios/), any other name as an NDJSON trace",
   },
+  {
+    kind: "string",
+    name: "html",
+    placeholder: "FILE",
+    description: `write the counterexample as ${HTML_FLAG_HELP}; without a counterexample nothing is written (stderr says so)`,
+  },
   { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
 ];
 
@@ -335,6 +353,7 @@ export const CHECK_HELP = renderHelp(
     "  kraft check --model metadata                  controllers and brokers over Raft",
     "  kraft check --model metadata --brokers 3 --max-controller-crashes 1 --depth 12",
     "  kraft check --json --trace-out counterexample.ndjson",
+    "  kraft check --liveness-ms 1 --max-values 0 --html counterexample.html   a page to step through",
   ],
 );
 
@@ -529,6 +548,8 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
       );
     }
   }
+  const htmlTarget = values["html"] as string | undefined;
+  if (htmlTarget !== undefined) checkHtmlTarget(htmlTarget);
   const mode = values["mode"] as "bfs" | "dfs" | "simulate";
   const depth =
     (values["depth"] as number | undefined) ??
@@ -562,6 +583,7 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
   const result = search(model, {
     mode,
     maxMemoryMB: maxMemory,
+    workers: (values["workers"] as number | undefined) ?? DEFAULT_WORKERS,
     ...(values["max-states"] === undefined ? {} : { maxStates: values["max-states"] as number }),
     ...(values["max-seconds"] === undefined ? {} : { maxSeconds: values["max-seconds"] as number }),
     ...(depth === undefined ? {} : { depth }),
@@ -604,6 +626,13 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
       return 2;
     }
   }
+  if (htmlTarget !== undefined && result.result !== "violation") {
+    io.err(`kraft check: no counterexample, so no page written to ${htmlTarget}\n`);
+  } else if (htmlTarget !== undefined) {
+    const page = counterexamplePage(result, model, ["kraft check", ...argv].join(" "));
+    if (!writeHtml("kraft check", htmlTarget, page, io.err)) return 2;
+    io.err(`kraft check: counterexample page written to ${htmlTarget}\n`);
+  }
   if (json) {
     const { violatingState: _state, ...rest } = result;
     io.out(
@@ -631,7 +660,7 @@ const renderResult = (
   traceOut: string | undefined,
   transcript: string | null,
 ): string => {
-  const stats = `${count(result.distinctStates)} distinct states (${count(result.generatedStates)} generated), depth ${result.maxDepth}, ${result.seconds.toFixed(1)} s, ${count(result.distinctPerSecond)} distinct states/s, peak ${result.peakRssMB} MB`;
+  const stats = `${count(result.distinctStates)} distinct states (${count(result.generatedStates)} generated), depth ${result.maxDepth}, ${result.seconds.toFixed(1)} s, ${count(result.distinctPerSecond)} distinct states/s${(result.workers ?? 1) > 1 ? ` with ${result.workers} workers` : ""}, peak ${result.peakRssMB} MB`;
   const lines: string[] = [];
   const always = model.properties.filter((p) => p.kind === "always").length;
   if (result.result === "violation") {
