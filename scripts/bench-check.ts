@@ -1,11 +1,12 @@
 // npm run bench:check [-- SECONDS]: the model checker on the reference configuration (model-tests/
 // configurations.ts), for at most SECONDS (default 60) with one thread and again with a worker per
 // core, liveness included and then safety alone (the properties TLC checks of the public TLA+ specs);
-// prints one JSON line. `-- SECONDS --ci` also times the exhaustive CI configuration with every core.
+// prints one JSON line, with where one thread's time goes per state (check-breakdown.ts). `-- SECONDS --ci` also times the exhaustive CI configuration with every core.
 import { availableParallelism } from "node:os";
 import { CI_CONFIGURATION, REFERENCE_CONFIGURATION } from "../model-tests/configurations.ts";
 import { type SearchOptions, search } from "../src/checker/engine.ts";
 import { raftModel } from "../src/checker/raft-model.ts";
+import { breakdown } from "./check-breakdown.ts";
 
 const seconds = Number(process.argv[2] ?? 60);
 const withCi = process.argv.includes("--ci");
@@ -30,6 +31,7 @@ const run = (workers: number, options: Partial<SearchOptions> = {}) => {
   };
 };
 
+const perState = breakdown(raftModel(REFERENCE_CONFIGURATION));
 const liveness = { oneThread: run(1), allCores: run(cores) };
 const safety = { oneThread: run(1, { livenessBound: 0 }), allCores: run(cores, { livenessBound: 0 }) };
 const speedUp = (x: { oneThread: { distinctPerSecond: number }; allCores: { distinctPerSecond: number } }) =>
@@ -49,6 +51,7 @@ console.log(
     secondsPerRun: seconds,
     liveness: { ...liveness, speedUp: speedUp(liveness) },
     safetyOnly: { ...safety, speedUp: speedUp(safety) },
+    perStateMicroseconds: perState,
     ...(ci === undefined ? {} : { ciConfiguration: ci }),
     targets: { distinctPerSecond: 80000, bytesPerState: 32 },
     meetsTargets: safety.allCores.distinctPerSecond >= 80000 && safety.allCores.bytesPerState <= 32,

@@ -184,3 +184,27 @@ describe("visited set", () => {
     expect(set.bytes / set.size).toBeLessThan(40);
   });
 });
+
+describe("random simulation over a range of seeds", () => {
+  // Walks of 22 attempts on counters bounded by 10 reach the sum 20 only when few attempts hit a
+  // full counter: some seeds find the violation, others do not.
+  const options = { mode: "simulate", walks: 1, depth: 22, livenessBound: 0 } as const;
+  const model = counters(10, 20);
+
+  it("runs each seed as a run with that seed alone would, and a failing seed replays alone", () => {
+    const range = search(model, { ...options, seedRange: [1, 200] });
+    expect(range.result).toBe("violation");
+    const failing = range.seed!;
+    expect(failing).toBeGreaterThan(1);
+    expect(range.lastSeedDone).toBe(failing - 1);
+    const alone = search(model, { ...options, seed: failing });
+    expect(alone.result).toBe("violation");
+    expect(alone.trace).toEqual(range.trace);
+    for (let seed = 1; seed < failing; seed++) expect(search(model, { ...options, seed }).result).toBe("ok");
+  });
+
+  it("reports the seeds it ran when none fails", () => {
+    const range = search(counters(10, 100), { ...options, seedRange: [7, 11] });
+    expect(range).toMatchObject({ result: "ok", walks: 5, seedRange: [7, 11], lastSeedDone: 11 });
+  });
+});

@@ -51,6 +51,8 @@ export interface SearchOptions {
   /** bfs and dfs: depth bound (states that far are checked, not expanded); simulate: walk length. */
   readonly depth?: number;
   readonly seed?: number;
+  /** simulate: run `walks` walks for each seed from the first to the last, in turn (a shard of a larger run). */
+  readonly seedRange?: readonly [number, number];
   readonly walks?: number;
   /** Called every progressIntervalMs with the running statistics. */
   readonly onProgress?: (progress: Progress) => void;
@@ -113,7 +115,11 @@ export interface SearchResult<S> {
   /** The violating state, for callers that want more than the trace shows. */
   readonly violatingState?: S | undefined;
   readonly walks?: number;
+  /** simulate: the seed whose walk broke a property (else the first seed run). */
   readonly seed?: number;
+  readonly seedRange?: readonly [number, number];
+  /** simulate with a seed range: every seed up to this one ran all its walks without a violation. */
+  readonly lastSeedDone?: number;
   /** bfs: the threads that expanded states (1 unless worker threads were started). */
   readonly workers?: number;
   /** bfs with a depth bound that cut the search: every behaviour of up to this many steps was explored. */
@@ -974,10 +980,13 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
 
 const simulate = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   const clock = new Clock(options.now ?? (() => performance.now()));
-  const seed = options.seed ?? 1;
+  // Each seed runs its own walks from its own generator, exactly as a run with only that seed would.
+  const [firstSeed, lastSeed] = options.seedRange ?? [options.seed ?? 1, options.seed ?? 1];
+  let seed = firstSeed;
+  let lastSeedDone = firstSeed - 1;
   const walks = options.walks ?? 1000;
   const depth = options.depth ?? 100;
-  const random = new Random(seed);
+  let random = new Random(seed);
   const writer = new WordWriter();
   const fp = new Int32Array(2);
   const visited = new VisitedSet(1 << 12);
@@ -1014,58 +1023,67 @@ const simulate = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> =
       ...report(variant, liveness, fingerprints, actions, found),
       walks: walk + 1,
       seed,
+      ...(options.seedRange === undefined ? {} : { seedRange: options.seedRange, lastSeedDone }),
     };
   };
-  for (let walk = 0; walk < walks; walk++) {
-    const variant = model.swarm?.(() => random.next()) ?? { model, disabled: [] };
-    const initials = variant.model.initialStates();
-    let state: S = initials[random.below(initials.length)] as S;
-    const path: S[] = [state];
-    const actions: number[] = [0];
-    for (let d = 0; d < depth; d++) {
-      const count = variant.model.actionCount(state);
-      if (count === 0) break;
-      const action = random.below(count);
-      const result = variant.model.step(state, action);
-      if (result === null) continue;
-      generated++;
-      state = result.state;
-      path.push(state);
-      actions.push(action);
-      maxDepth = Math.max(maxDepth, path.length - 1);
-      reachedBy(model.properties, reached, result.events, state);
-      fingerprintOf(model, state, writer, fp);
-      if (visited.find(fp[0]!, fp[1]!) < 0 && visited.size < 1 << 22) visited.add(fp[0]!, fp[1]!, -1, 0);
-      const problem = firstViolation(model.properties, state);
-      if (problem !== null)
-        return violationAt(variant.model, path, actions, { ...problem, state, kind: "safety" }, walk);
+  let outOfTime = false;
+  for (seed = firstSeed; seed <= lastSeed && !outOfTime; seed++) {
+    random = new Random(seed);
+    for (let walk = 0; walk < walks; walk++) {
+      const variant = model.swarm?.(() => random.next()) ?? { model, disabled: [] };
+      const initials = variant.model.initialStates();
+      let state: S = initials[random.below(initials.length)] as S;
+      const path: S[] = [state];
+      const actions: number[] = [0];
+      for (let d = 0; d < depth; d++) {
+        const count = variant.model.actionCount(state);
+        if (count === 0) break;
+        const action = random.below(count);
+        const result = variant.model.step(state, action);
+        if (result === null) continue;
+        generated++;
+        state = result.state;
+        path.push(state);
+        actions.push(action);
+        maxDepth = Math.max(maxDepth, path.length - 1);
+        reachedBy(model.properties, reached, result.events, state);
+        fingerprintOf(model, state, writer, fp);
+        if (visited.find(fp[0]!, fp[1]!) < 0 && visited.size < 1 << 22) visited.add(fp[0]!, fp[1]!, -1, 0);
+        const problem = firstViolation(model.properties, state);
+        if (problem !== null)
+          return violationAt(variant.model, path, actions, { ...problem, state, kind: "safety" }, walk);
+      }
+      // The walk's faults are over: from where it ended, the fair schedule must reach every goal.
+      const canonical = canonicalOf(model, state, writer);
+      const stuck = judgeLiveness(liveness, canonical);
+      if (stuck !== null) return violationAt(variant.model, path, actions, stuck, walk);
+      if (liveness.brokenAhead !== undefined) {
+        const found: Found<S> = { name: "", detail: "", state: canonical, kind: "liveness" };
+        return violationAt(variant.model, path, actions, found, walk);
+      }
+      done++;
+      const seconds = clock.seconds;
+      if (
+        options.onProgress !== undefined &&
+        seconds - lastProgress >= (options.progressIntervalMs ?? 2000) / 1000
+      ) {
+        lastProgress = seconds;
+        options.onProgress({
+          depth: maxDepth,
+          generatedStates: generated,
+          distinctStates: visited.size,
+          queue: walks * (lastSeed - firstSeed + 1) - done,
+          distinctPerSecond: visited.size / seconds,
+          seconds,
+          rssMB: rssMB(),
+        });
+      }
+      if (options.maxSeconds !== undefined && seconds > options.maxSeconds) {
+        outOfTime = true;
+        break;
+      }
     }
-    // The walk's faults are over: from where it ended, the fair schedule must reach every goal.
-    const canonical = canonicalOf(model, state, writer);
-    const stuck = judgeLiveness(liveness, canonical);
-    if (stuck !== null) return violationAt(variant.model, path, actions, stuck, walk);
-    if (liveness.brokenAhead !== undefined) {
-      const found: Found<S> = { name: "", detail: "", state: canonical, kind: "liveness" };
-      return violationAt(variant.model, path, actions, found, walk);
-    }
-    done++;
-    const seconds = clock.seconds;
-    if (
-      options.onProgress !== undefined &&
-      seconds - lastProgress >= (options.progressIntervalMs ?? 2000) / 1000
-    ) {
-      lastProgress = seconds;
-      options.onProgress({
-        depth: maxDepth,
-        generatedStates: generated,
-        distinctStates: visited.size,
-        queue: walks - done,
-        distinctPerSecond: visited.size / seconds,
-        seconds,
-        rssMB: rssMB(),
-      });
-    }
-    if (options.maxSeconds !== undefined && seconds > options.maxSeconds) break;
+    if (!outOfTime) lastSeedDone = seed;
   }
   const seconds = clock.seconds;
   return {
@@ -1081,7 +1099,8 @@ const simulate = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> =
     ...sometimesSplit(model.properties, reached),
     ...livenessSummary(liveness),
     walks: done,
-    seed,
+    seed: firstSeed,
+    ...(options.seedRange === undefined ? {} : { seedRange: options.seedRange, lastSeedDone }),
   };
 };
 

@@ -97,6 +97,23 @@ describe("kraft check", () => {
     expect(() => parse(["--json=maybe"])).toThrow(/--json is on or off/);
     expect(() => parse(["--frobnicate"])).toThrow(/unknown flag --frobnicate; known flags: --model/);
     expect(() => parse(["--trace-out"])).toThrow(/--trace-out needs a value/);
+    expect(() => parse(["--workers", "0"])).toThrow(/--workers must be at least 1/);
+    const io = capture();
+    expect(() => runCheck(["--mode", "simulate", "--seed-range", "9..3"], io)).toThrow(
+      /--seed-range 9..3: expected A..B with 0 <= A <= B/,
+    );
+    expect(() => runCheck(["--mode", "simulate", "--seed-range", "1-5"], io)).toThrow(/expected A..B/);
+    expect(() => runCheck(["--seed-range", "1..5"], io)).toThrow(
+      /--seed-range applies to --mode simulate only/,
+    );
+  });
+
+  it("runs a shard of simulation seeds and names the seeds it covered", () => {
+    const io = capture();
+    expect(
+      runCheck(["--mode", "simulate", "--seed-range", "40..42", "--walks", "3", "--progress", "0"], io),
+    ).toBe(0);
+    expect(io.stdout.join("")).toMatch(/OK: no property violated in 9 random walks \(seeds 40..42\)/);
   });
 
   it("refuses a flag that the chosen model does not read, naming the model it belongs to", () => {

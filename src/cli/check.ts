@@ -266,6 +266,13 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     description: "simulate: random seed",
   },
   {
+    kind: "string",
+    name: "seed-range",
+    placeholder: "A..B",
+    description:
+      "simulate: run --walks walks for each seed from A to B in turn, as --seed would for each (one shard of a larger run: a failing seed replays alone with --seed)",
+  },
+  {
     kind: "integer",
     name: "walks",
     min: 1,
@@ -551,6 +558,7 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
   const htmlTarget = values["html"] as string | undefined;
   if (htmlTarget !== undefined) checkHtmlTarget(htmlTarget);
   const mode = values["mode"] as "bfs" | "dfs" | "simulate";
+  const seedRange = parseSeedRange(values["seed-range"] as string | undefined, mode);
   const depth =
     (values["depth"] as number | undefined) ??
     (which === "metadata" && mode === "bfs" ? METADATA_DEPTH : undefined);
@@ -588,6 +596,7 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
     ...(values["max-seconds"] === undefined ? {} : { maxSeconds: values["max-seconds"] as number }),
     ...(depth === undefined ? {} : { depth }),
     seed: values["seed"] as number,
+    ...(seedRange === undefined ? {} : { seedRange }),
     walks: values["walks"] as number,
     livenessBound:
       (values["liveness-ms"] as number | undefined) ??
@@ -654,6 +663,20 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
   return result.result === "violation" ? 1 : 0;
 };
 
+/** `--seed-range A..B`: both ends seeds (0 .. 2^31-1), A at most B. */
+const parseSeedRange = (text: string | undefined, mode: string): readonly [number, number] | undefined => {
+  if (text === undefined) return undefined;
+  if (mode !== "simulate") throw new UsageError("--seed-range applies to --mode simulate only");
+  const match = /^(\d{1,10})\.\.(\d{1,10})$/.exec(text.trim());
+  const first = Number(match?.[1]);
+  const last = Number(match?.[2]);
+  if (match === null || first > 2147483647 || last > 2147483647 || first > last)
+    throw new UsageError(
+      `--seed-range ${text}: expected A..B with 0 <= A <= B <= 2147483647, e.g. --seed-range 1000..1999`,
+    );
+  return [first, last];
+};
+
 const renderResult = (
   result: SearchResult<unknown>,
   model: Model<unknown>,
@@ -682,7 +705,10 @@ const renderResult = (
     }
     lines.push("");
     lines.push(`after ${stats}`);
-    if (result.seed !== undefined) lines.push(`seed ${result.seed} (walk ${result.walks})`);
+    if (result.seed !== undefined)
+      lines.push(
+        `seed ${result.seed} (walk ${result.walks}); replay it alone with --seed ${result.seed} --walks ${result.walks}`,
+      );
     if (traceOut !== undefined) lines.push(`trace written to ${traceOut}`);
   } else if (result.result === "ok" && result.complete && result.depthBound !== undefined) {
     lines.push(
@@ -696,7 +722,7 @@ const renderResult = (
     lines.push(stats);
   } else if (result.result === "ok") {
     lines.push(
-      `OK: no property violated in ${count(result.walks ?? 0)} random walks (seed ${result.seed}). Simulation is not exhaustive.`,
+      `OK: no property violated in ${count(result.walks ?? 0)} random walks (${result.seedRange === undefined ? `seed ${result.seed}` : `seeds ${result.seedRange[0]}..${result.lastSeedDone}${result.lastSeedDone === result.seedRange[1] ? "" : ` of ${result.seedRange[0]}..${result.seedRange[1]}, out of time`}`}). Simulation is not exhaustive.`,
     );
     lines.push(stats);
   } else {
