@@ -315,7 +315,9 @@ export const MUTANTS: readonly Mutant[] = [
         replace: "  const offsets = [...voterStates, ...role.observerStates].map((v) => v.endOffset);",
       },
     ],
-    cluster: { voters: 2, observers: 1 },
+    // Three voters: with two, every majority holds the leader, so MajorityReachedHighWatermark (which
+    // asks only that every majority include a holder, R94) cannot tell the observer's vote apart.
+    cluster: { voters: 3, observers: 1 },
     bounds: { maxEpoch: 1, maxValues: 1, loss: false },
   },
   {

@@ -48,7 +48,6 @@ import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { FIRST_FORWARD_ID } from "../../spec/node/node.ts";
 import type { Always, Eventually, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
-import { withRecipe } from "./recipe.ts";
 import type { WordWriter } from "./words.ts";
 
 export interface MetadataModelOptions {
@@ -649,5 +648,7 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       };
     },
   };
-  return withRecipe(model, { module: import.meta.url, factory: "metadataModel", argument: options });
+  // No recipe: the encoding names records, images and parts by this instance's interning order, which
+  // another thread's instance would number differently, so the model is searched on one thread.
+  return model;
 };

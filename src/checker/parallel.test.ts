@@ -3,10 +3,14 @@
 import { describe, expect, it } from "vitest";
 import {
   CORRUPTION_CONFIGURATION,
+  RECONFIGURATION_CONFIGURATION,
   SNAPSHOT_CONFIGURATION,
   SNAPSHOT_DISTINCT_STATES,
 } from "../../model-tests/configurations.ts";
+import { CHECK_FLAGS, metadataConfigFrom } from "../cli/check.ts";
+import { parseFlags } from "../cli/flags.ts";
 import { type SearchOptions, type SearchResult, search } from "./engine.ts";
+import { metadataModel } from "./metadata-model.ts";
 import type { Model } from "./model.ts";
 import { raftModel } from "./raft-model.ts";
 import { countersModel, raftModelBroken } from "./test-models.ts";
@@ -77,6 +81,15 @@ describe("breadth-first search with worker threads", () => {
     sameWithWorkers(raftModel(CORRUPTION_CONFIGURATION), { depth: 6 });
     sameWithWorkers(raftModel(CORRUPTION_CONFIGURATION), { maxStates: 5000 });
   }, 300_000);
+
+  it("stays on one thread for models whose words are numbered per thread (interned strings)", () => {
+    const metadata = metadataModel(
+      metadataConfigFrom(parseFlags(CHECK_FLAGS, ["--model", "metadata", "--depth", "4"]).values),
+    );
+    expect(search(metadata, { mode: "bfs", depth: 4, workers: 2, parallelFrom: 1 }).workers).toBe(1);
+    const dynamic = raftModel({ ...RECONFIGURATION_CONFIGURATION });
+    expect(search(dynamic, { mode: "bfs", depth: 3, workers: 2, parallelFrom: 1 }).workers).toBe(1);
+  });
 
   it("stays on one thread for a model no worker can rebuild", () => {
     const base = countersModel({ limit: 10, bad: 100 });

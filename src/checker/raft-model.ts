@@ -470,5 +470,9 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
       };
     },
   };
-  return withRecipe(model, { module: import.meta.url, factory: "raftModel", argument: options });
+  // The generic codec interns strings per thread, so its words mean nothing in another thread: such
+  // a model gets no recipe and is searched on one thread.
+  return generic
+    ? model
+    : withRecipe(model, { module: import.meta.url, factory: "raftModel", argument: options });
 };

@@ -2,7 +2,8 @@
 // factory and the argument it was called with. Kept outside the model object (a WeakMap), so that a
 // model derived from another by spreading it (other properties, another step) never passes for the
 // original: only the factory's own result has a recipe, and a model without one is searched in one
-// thread.
+// thread. A factory gives a recipe only when its encoding is the same words in every thread (nothing
+// interned per instance or per module): the search thread decodes and fingerprints workers' words.
 
 export interface ModelRecipe {
   /** The URL of the module that exports the factory (its own import.meta.url). */
