@@ -545,8 +545,7 @@ const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
     const index = order[i]!;
     if (i > 0 && compareByHash(index, order[i - 1]!) === 0) continue;
     const start = starts[index]!;
-    const end = start + lengths[index]!;
-    for (let k = start; k < end; k++) w.push(words[k]!);
+    w.append(words, start, start + lengths[index]!);
   }
 };
 
@@ -663,8 +662,9 @@ const identity = (n: number): Permutation => {
 
 let voterOrder = new Int32Array(8);
 let permBuffer = new Int32Array(0);
-const best = new WordWriter(1024);
-const candidate = new WordWriter(1024);
+// The smallest encoding so far and the one being tried: swapped, never copied, when one wins.
+let best = new WordWriter(1024);
+let candidate = new WordWriter(1024);
 let signatures = new Int32Array(0);
 
 /** How much work symmetry reduction does: canonical encodings asked for, and encodings tried. */
@@ -736,12 +736,13 @@ export const encodeCanonical = (
     candidate.reset();
     encodeWith(candidate, world, cluster, permFor(arrangement));
     if (!haveBest || compareWords(candidate.words, candidate.length, best.words, best.length) < 0) {
-      best.reset();
-      for (let i = 0; i < candidate.length; i++) best.push(candidate.words[i]!);
+      const won = candidate;
+      candidate = best;
+      best = won;
       haveBest = true;
     }
   }
-  for (let i = 0; i < best.length; i++) w.push(best.words[i]!);
+  w.append(best.words, 0, best.length);
 };
 
 // ---- decoding ------------------------------------------------------------------------------------
@@ -848,11 +849,11 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
     const leaderId = r.next();
     persisted = withKey({ epoch, leaderId }, readKey(r));
   }
-  const entries = Array.from({ length: r.next() }, () => r.next());
+  const entries = readWords(r, r.next());
   const durable = r.next();
   const diskFlags = r.next();
   const lostFrom = r.next();
-  const lost = lostFrom < 0 ? [] : Array.from({ length: r.next() }, () => r.next());
+  const lost = lostFrom < 0 ? [] : readWords(r, r.next());
   const startOffset = r.next();
   const snapshots = readSnapshots(r);
   const partialEnd = r.next();
@@ -913,9 +914,17 @@ const readSlot = (r: WordReader, cluster: ClusterSpec, index: number, total: num
     quietLeaderId,
     shuttingDown,
     recovering,
-    nextCorrelationId: 0,
+    // The next correlation id follows the ones in flight (stale ones are 0 and match nothing).
+    nextCorrelationId: inflight.length + 1,
   };
   return { state, ...disk };
+};
+
+/** The next `count` words as an array. */
+const readWords = (r: WordReader, count: number): number[] => {
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) out[i] = r.next();
+  return out;
 };
 
 const readBatches = (r: WordReader): RecordBatch[] =>
@@ -1046,27 +1055,24 @@ export const decodeWorld = (words: Int32Array, start: number, end: number, clust
   const crashes = r.next();
   const duplicates = r.next();
   const corruptions = r.next();
-  const leaders = Array.from({ length: r.next() }, () => r.next());
-  const committed = Array.from({ length: r.next() }, () => r.next());
+  const leaders = readWords(r, r.next());
+  const committed = readWords(r, r.next());
   const total = cluster.voters + cluster.observers;
-  const nodes = Array.from({ length: total }, (_, i) => readSlot(r, cluster, i, total));
-  const network: Envelope[] = Array.from({ length: r.next() }, () => {
+  const nodes = new Array<NodeSlot>(total);
+  for (let i = 0; i < total; i++) nodes[i] = readSlot(r, cluster, i, total);
+  const count = r.next();
+  const network = new Array<Envelope>(count);
+  for (let k = 0; k < count; k++) {
     const from = r.next();
     const to = r.next();
     const message = readMessage(r, cluster);
     const payloadLength = r.next();
-    const payload = payloadLength < 0 ? null : Array.from({ length: payloadLength }, () => r.next());
+    const payload = payloadLength < 0 ? null : readWords(r, payloadLength);
     const correlation = r.next();
-    return { from, to, message, payload, correlationId: correlation === 0 ? undefined : correlation };
-  });
-  // The next correlation id follows the ones in flight (stale ones are 0 and match nothing).
-  const withCorrelation = nodes.map((slot) =>
-    slot.state === null
-      ? slot
-      : { ...slot, state: { ...slot.state, nextCorrelationId: slot.state.inflight.length + 1 } },
-  );
+    network[k] = { from, to, message, payload, correlationId: correlation === 0 ? undefined : correlation };
+  }
   return {
-    nodes: withCorrelation,
+    nodes,
     network,
     leaders,
     committed,

@@ -14,6 +14,15 @@ export class WordWriter {
     this.words[this.length++] = value;
   }
 
+  /** Append src[start..end) (one capacity check for the lot). */
+  append(src: Int32Array, start: number, end: number): void {
+    while (this.length + (end - start) > this.words.length) this.grow();
+    const dst = this.words;
+    let at = this.length;
+    for (let i = start; i < end; i++) dst[at++] = src[i]!;
+    this.length = at;
+  }
+
   private grow(): void {
     const bigger = new Int32Array(this.words.length * 2);
     bigger.set(this.words);
