@@ -19,6 +19,8 @@ import {
   DEFAULT_LIVENESS_BOUND_MS,
   firstViolation,
   LivenessChecker,
+  livenessSchedules,
+  SharedSettleTable,
   type Stuck,
   type TraceStep,
 } from "./liveness.ts";
@@ -554,6 +556,8 @@ const WORKER_JOB = 128;
 const JOBS_PER_WORKER = 3;
 /** Slots of the shared filter of visited fingerprints: 2^20 (8 MB), about the last level or two. */
 const SHARED_FILTER_BITS = 20;
+/** Slots of each shared table of settle times: 2^18 (5 MB). */
+const SHARED_SETTLE_BITS = 18;
 
 const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   const clock = new Clock(options.now ?? (() => performance.now()));
@@ -626,7 +630,18 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   let workersUsed = 1;
   /** Recently visited fingerprints, which the workers read to skip what the search already holds. */
   const sharedVisited = FingerprintFilter.shared(recipe === undefined ? 0 : SHARED_FILTER_BITS);
-  const local = new Expander(model, livenessBound, (high, low) => visited.find(high, low) >= 0);
+  // Fair schedules' settle times, shared by every thread that judges liveness (liveness.ts).
+  const sharedLiveness =
+    recipe === undefined || livenessBound <= 0
+      ? []
+      : Array.from({ length: livenessSchedules(model) }, () => SharedSettleTable.buffer(SHARED_SETTLE_BITS));
+  const local = new Expander(
+    model,
+    livenessBound,
+    (high, low) => visited.find(high, low) >= 0,
+    undefined,
+    sharedLiveness,
+  );
   const sometimesNames = local.sometimesNames;
   const workerLiveness = {
     states: new Array<number>(workers).fill(0),
@@ -645,7 +660,10 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   /** Distinct timed states the fair schedules visited, over every expander (each has its own memo). */
   const livenessStates = (): number => local.liveness.states + sum(workerLiveness.states);
   const livenessBytes = (): number =>
-    local.liveness.bytes + sum(workerLiveness.bytes) + (pool === undefined ? 0 : sharedVisited.bytes);
+    local.liveness.bytes +
+    sum(workerLiveness.bytes) +
+    (pool === undefined ? 0 : sharedVisited.bytes) +
+    sum(sharedLiveness.map((b) => b.byteLength));
   let nextWorker = 0;
   const jobWords = new WordWriter(1 << 14);
 
@@ -775,6 +793,7 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
           recipe,
           livenessBound,
           sharedVisited.words.buffer as SharedArrayBuffer,
+          sharedLiveness,
         );
       while ((current.count > 0 || pending.length > 0) && violation === undefined && stop === undefined) {
         const window = pool === undefined ? 1 : pool.size * JOBS_PER_WORKER;

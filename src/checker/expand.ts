@@ -4,7 +4,7 @@
 // cheap half (the visited set, the frontier, the order of everything) on one thread and consumes the
 // results in the frontier's order, so that its outcome is the same however many threads expanded.
 
-import { LivenessChecker, type LivenessViolation } from "./liveness.ts";
+import { DEFAULT_STABLE_MS, LivenessChecker, type LivenessViolation } from "./liveness.ts";
 import type { Model } from "./model.ts";
 import { fingerprintRange, WordWriter } from "./words.ts";
 
@@ -124,9 +124,10 @@ export class Expander<S> {
     livenessBound: number,
     known?: (high: number, low: number) => boolean,
     shared?: FingerprintFilter,
+    sharedLiveness: readonly SharedArrayBuffer[] = [],
   ) {
     this.model = model;
-    this.liveness = new LivenessChecker(model, livenessBound);
+    this.liveness = new LivenessChecker(model, livenessBound, DEFAULT_STABLE_MS, sharedLiveness);
     this.sometimes = model.properties.filter((p) => p.kind === "sometimes");
     if (this.sometimes.length > 31) throw new Error("the checker supports at most 31 sometimes-properties");
     this.known = known;

@@ -66,6 +66,64 @@ export interface LivenessViolation {
 }
 
 /**
+ * Final settle times (see LivenessChecker.distance) shared by the threads of one search: a lossy table
+ * in shared memory, one slot per hash, [lock, fingerprint high, low, settle, run]. A writer takes the
+ * slot's lock or skips (losing an entry only costs work), hides the key while it writes, and shows it
+ * last; a reader takes the values only if the key matches before and after reading them.
+ */
+export class SharedSettleTable {
+  private readonly words: Int32Array;
+  private readonly mask: number;
+  /** The run of the last successful get. */
+  lastRun = 0;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.words = new Int32Array(buffer);
+    this.mask = this.words.length / SETTLE_STRIDE - 1;
+  }
+
+  /** A table of 2^bits slots. */
+  static buffer(bits: number): SharedArrayBuffer {
+    return new SharedArrayBuffer(SETTLE_STRIDE * 4 * (1 << bits));
+  }
+
+  private slot(high: number, low: number): number {
+    return ((low ^ Math.imul(high, 0x2c1b3c6d)) & this.mask) * SETTLE_STRIDE;
+  }
+
+  get(high: number, low: number): number {
+    const w = this.words;
+    const s = this.slot(high, low);
+    if (Atomics.load(w, s + 1) !== high || Atomics.load(w, s + 2) !== low || (high | low) === 0)
+      return UNKNOWN;
+    const settle = Atomics.load(w, s + 3);
+    const run = Atomics.load(w, s + 4);
+    if (Atomics.load(w, s + 1) !== high || Atomics.load(w, s + 2) !== low) return UNKNOWN;
+    this.lastRun = run;
+    return settle;
+  }
+
+  set(high: number, low: number, settle: number, run: number): void {
+    const w = this.words;
+    const s = this.slot(high, low);
+    if (Atomics.compareExchange(w, s, 0, 1) !== 0) return;
+    Atomics.store(w, s + 1, 0);
+    Atomics.store(w, s + 2, 0);
+    Atomics.store(w, s + 3, settle);
+    Atomics.store(w, s + 4, run);
+    Atomics.store(w, s + 2, low);
+    Atomics.store(w, s + 1, high);
+    Atomics.store(w, s, 0);
+  }
+}
+
+const SETTLE_STRIDE = 5;
+
+/** How many fair schedules (suffixes) a model's liveness check walks: one shared table each. */
+export const livenessSchedules = <S>(model: Model<S>): number =>
+  new Set(model.properties.flatMap((p) => (p.kind === "eventually" ? [p.suffix] : []))).size;
+
+/**
  * Bounded liveness under the model's fair schedule: from a state, the schedule (no faults, simulated
  * time) must reach, within the liveness bound (simulated ms; a property may ask for less), a state
  * from which every `eventually` goal of its suffix then holds without a break for the stability
@@ -82,6 +140,8 @@ export class LivenessChecker<S> {
     /** time to a settled window (SETTLED_AT: the window starts here); `runs`: the goals' unbroken run. */
     memo: FingerprintMap;
     runs: FingerprintMap;
+    /** Settle times other threads of the search found (only final ones, see distance). */
+    shared: SharedSettleTable | undefined;
   }[] = [];
   private readonly writer = new WordWriter();
   private readonly fp = new Int32Array(2);
@@ -94,7 +154,12 @@ export class LivenessChecker<S> {
   /** Steps a schedule may take at most (a net under the time bound). */
   private readonly maxSteps: number;
 
-  constructor(model: Model<S>, boundMs: number, stableMs = DEFAULT_STABLE_MS) {
+  constructor(
+    model: Model<S>,
+    boundMs: number,
+    stableMs = DEFAULT_STABLE_MS,
+    shared: readonly SharedArrayBuffer[] = [],
+  ) {
     this.model = model;
     this.bound = boundMs;
     this.stableMs = stableMs;
@@ -109,6 +174,7 @@ export class LivenessChecker<S> {
           withinMs: boundMs,
           memo: new FingerprintMap(),
           runs: new FingerprintMap(),
+          shared: undefined,
         };
         this.groups.push(group);
       }
@@ -116,6 +182,13 @@ export class LivenessChecker<S> {
       if (p.withinMs !== undefined) group.withinMs = Math.min(group.withinMs, p.withinMs);
     }
     this.names = this.groups.flatMap((g) => g.goals.map((p) => p.name));
+    if (shared.length > 0) {
+      if (shared.length !== this.groups.length)
+        throw new Error(`liveness: ${shared.length} shared tables for ${this.groups.length} schedules`);
+      this.groups.forEach((g, i) => {
+        g.shared = new SharedSettleTable(shared[i]!);
+      });
+    }
   }
 
   get active(): boolean {
@@ -195,13 +268,24 @@ export class LivenessChecker<S> {
     let judgedUpTo = Number.POSITIVE_INFINITY;
     let runStart = -1;
     let runTime = 0;
+    // The schedule was cut off by the bound, not by what it reached: its NEVERs say only that this
+    // start failed, not that the states on the way never settle, so they are not remembered (a state
+    // is judged the same whichever schedule reached it first, and threads can share what is kept).
+    let cutOff = false;
     for (;;) {
       this.fingerprint(timed);
       const h = this.fp[0]!;
       const l = this.fp[1]!;
       const last = high.length - 1;
       if (last < 0 || high[last] !== h || low[last] !== l) {
-        const known = memo.get(h, l, UNKNOWN);
+        let known = memo.get(h, l, UNKNOWN);
+        if (known === UNKNOWN && group.shared !== undefined) {
+          known = group.shared.get(h, l);
+          if (known !== UNKNOWN) {
+            memo.set(h, l, known);
+            runs.set(h, l, group.shared.lastRun);
+          }
+        }
         if (known >= 0 || known === NEVER) {
           tailSettle = known;
           tailRun = runs.get(h, l, 0);
@@ -243,7 +327,10 @@ export class LivenessChecker<S> {
         // Nothing can happen any more: the cluster stays as it is.
         tailSettle = good[good.length - 1] === true ? 0 : NEVER;
         tailRun = good[good.length - 1] === true ? W : 0;
-        if (taken > this.maxSteps) tailSettle = NEVER;
+        if (taken > this.maxSteps) {
+          tailSettle = NEVER;
+          cutOff = true;
+        }
         break;
       }
       // A safety property broken on the way, beyond the search's bounds: the search may still find a
@@ -261,6 +348,7 @@ export class LivenessChecker<S> {
       // Past the bound and a window from the start: the start has failed; the search stops there.
       if (spent > group.withinMs + W) {
         tailSettle = NEVER;
+        cutOff = true;
         break;
       }
       timed = next.timed;
@@ -284,9 +372,14 @@ export class LivenessChecker<S> {
         run = good[i]! ? Math.min(W, e + run) : 0;
         settle = good[i]! && run >= W ? 0 : settle === NEVER || settle === UNKNOWN ? settle : e + settle;
       }
+      if (i === 0) result = settle;
+      if (cutOff && settle === NEVER) {
+        memo.set(high[i]!, low[i]!, UNKNOWN);
+        continue;
+      }
       memo.set(high[i]!, low[i]!, settle);
       runs.set(high[i]!, low[i]!, run);
-      if (i === 0) result = settle;
+      group.shared?.set(high[i]!, low[i]!, settle, run);
     }
     if (high.length === 0) result = tailSettle;
     return result === UNKNOWN ? 0 : result;

@@ -14,6 +14,8 @@ export interface WorkerSetup {
   readonly signal: SharedArrayBuffer;
   /** The search's filter of visited fingerprints (expand.ts), written by the search thread. */
   readonly visited: SharedArrayBuffer;
+  /** The settle times every thread's fair schedules found, one table per schedule (liveness.ts). */
+  readonly liveness: readonly SharedArrayBuffer[];
 }
 
 /** What a worker answers: ready, an expansion, or what went wrong. */
@@ -39,12 +41,17 @@ class SearchWorker {
   private readonly port: MessagePort;
   private readonly signal: Int32Array;
 
-  constructor(recipe: ModelRecipe, livenessBound: number, visited: SharedArrayBuffer) {
+  constructor(
+    recipe: ModelRecipe,
+    livenessBound: number,
+    visited: SharedArrayBuffer,
+    liveness: readonly SharedArrayBuffer[],
+  ) {
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
     this.signal = new Int32Array(signal);
     this.port = port1;
-    const setup: WorkerSetup = { recipe, livenessBound, port: port2, signal, visited };
+    const setup: WorkerSetup = { recipe, livenessBound, port: port2, signal, visited, liveness };
     // The parent's --conditions/--import flags apply; its --eval or --input-type would not.
     this.worker = new Worker(workerUrl, {
       workerData: setup,
@@ -85,9 +92,16 @@ export class SearchPool {
   private readonly workers: SearchWorker[] = [];
 
   /** Start `count` workers for the model `recipe` builds; throws if one cannot start. */
-  constructor(count: number, recipe: ModelRecipe, livenessBound: number, visited: SharedArrayBuffer) {
+  constructor(
+    count: number,
+    recipe: ModelRecipe,
+    livenessBound: number,
+    visited: SharedArrayBuffer,
+    liveness: readonly SharedArrayBuffer[],
+  ) {
     try {
-      for (let i = 0; i < count; i++) this.workers.push(new SearchWorker(recipe, livenessBound, visited));
+      for (let i = 0; i < count; i++)
+        this.workers.push(new SearchWorker(recipe, livenessBound, visited, liveness));
       for (const worker of this.workers) {
         const answer = worker.receive();
         if (answer.kind === "error") throw new Error(`a search worker could not start: ${answer.message}`);

@@ -25,7 +25,7 @@ try {
     throw new Error(`${setup.recipe.module} exports no function ${setup.recipe.factory}`);
   const model = (factory as (argument: unknown) => Model<unknown>)(setup.recipe.argument);
   const visited = new FingerprintFilter(new Int32Array(setup.visited));
-  const expander = new Expander(model, setup.livenessBound, undefined, visited);
+  const expander = new Expander(model, setup.livenessBound, undefined, visited, setup.liveness);
   setup.port.on("message", (job: ExpandJob) => {
     try {
       const expansion = expander.expand(job);
