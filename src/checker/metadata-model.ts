@@ -20,16 +20,12 @@ import {
   withinMetaBounds,
 } from "../../spec/cluster/metadata-actions.ts";
 import {
-  type AppSlot,
   bootstrappedWorld,
   describeBody,
   EVENT,
   type MetadataClusterSpec,
   type MetadataWorld,
-  type MetaEnvelope,
-  raftSpecOf,
 } from "../../spec/cluster/metadata-world.ts";
-import { entryEpoch, entryValue, makeEntry, type World } from "../../spec/cluster/world.ts";
 import { CLUSTER_INVARIANTS } from "../../spec/invariants/cluster.ts";
 import {
   activeControllerStable,
@@ -41,14 +37,10 @@ import {
   writesCommitted,
 } from "../../spec/invariants/liveness.ts";
 import { imageProblem } from "../../spec/invariants/metadata.ts";
-import type { BrokerState } from "../../spec/metadata/broker.ts";
-import type { ControllerState } from "../../spec/metadata/controller.ts";
 import type { MetadataImage } from "../../spec/metadata/image.ts";
-import type { MetadataRecord } from "../../spec/metadata/records.ts";
-import { FIRST_FORWARD_ID } from "../../spec/node/node.ts";
+import { MetadataCodec } from "./metadata-codec.ts";
 import type { Always, Eventually, Model, Property, Sometimes } from "./model.ts";
-import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
-import type { WordWriter } from "./words.ts";
+import { withRecipe } from "./recipe.ts";
 
 export interface MetadataModelOptions {
   readonly spec: MetadataClusterSpec;
@@ -160,228 +152,28 @@ export const metadataProperties = (voters: number, snapshots = false): readonly 
 
 // ---- encoding ----------------------------------------------------------------------------------------
 
-/**
- * Interned strings: each distinct component (a controller, a broker, the controller channel) is
- * stored once and a state holds its number. Records get global numbers the same way, so Raft entries
- * and payloads can be encoded by the Raft codec unchanged.
- */
-class Interner {
-  private readonly ids = new Map<string, number>();
-  readonly values: string[] = [];
-  intern(text: string): number {
-    let id = this.ids.get(text);
-    if (id === undefined) {
-      id = this.values.length;
-      this.values.push(text);
-      this.ids.set(text, id);
-    }
-    return id;
+// One codec per cluster, topic layout and admin requests, shared by the models built from them (swarm
+// walks build one per walk): it only holds caches, and its words depend on nothing but the state.
+const codecs = new WeakMap<
+  MetadataClusterSpec,
+  { readonly partitions: number; readonly adminOps: MetaBounds["adminOps"]; readonly codec: MetadataCodec }[]
+>();
+
+const codecFor = (options: MetadataModelOptions): MetadataCodec => {
+  const { spec, partitions } = options;
+  const adminOps = options.bounds.adminOps;
+  let built = codecs.get(spec);
+  if (built === undefined) {
+    built = [];
+    codecs.set(spec, built);
   }
-}
-
-interface Codec {
-  readonly records: Interner;
-  readonly recordObjects: MetadataRecord[];
-  readonly images: Interner;
-  readonly imageObjects: (MetadataImage | undefined)[];
-  readonly parts: Interner;
-  /** Interned numbers of record and image objects already seen: states share most of them. */
-  readonly recordIds: WeakMap<MetadataRecord, number>;
-  readonly imageIds: WeakMap<MetadataImage, number>;
-}
-
-const newCodec = (): Codec => ({
-  records: new Interner(),
-  recordObjects: [],
-  images: new Interner(),
-  imageObjects: [],
-  parts: new Interner(),
-  recordIds: new WeakMap(),
-  imageIds: new WeakMap(),
-});
-
-/** The global number of a world's record value (1-based; 0 stays a control record). */
-const globalValue = (codec: Codec, world: MetadataWorld, value: number): number => {
-  if (value === 0) return 0;
-  const record = world.records[value - 1]!;
-  let id = codec.recordIds.get(record);
-  if (id === undefined) {
-    id = codec.records.intern(JSON.stringify(record));
-    if (codec.recordObjects.length <= id) codec.recordObjects[id] = record;
-    codec.recordIds.set(record, id);
+  let entry = built.find((x) => x.partitions === partitions && x.adminOps === adminOps);
+  if (entry === undefined) {
+    entry = { partitions, adminOps, codec: new MetadataCodec(spec, partitions, adminOps) };
+    built.push(entry);
   }
-  return id + 1;
+  return entry.codec;
 };
-
-const mapEntries = (codec: Codec, world: MetadataWorld, entries: readonly number[]): number[] =>
-  entries.map((e) => makeEntry(entryEpoch(e), globalValue(codec, world, entryValue(e))));
-
-/** The Raft world with record values renumbered globally and the append counter dropped. */
-const canonicalRaft = (codec: Codec, world: MetadataWorld): World => ({
-  ...world.raft,
-  valuesAppended: 0,
-  nodes: world.raft.nodes.map((slot) => ({ ...slot, entries: mapEntries(codec, world, slot.entries) })),
-  network: world.raft.network.map((e) =>
-    e.payload === null ? e : { ...e, payload: mapEntries(codec, world, e.payload) },
-  ),
-  committed: mapEntries(codec, world, world.raft.committed),
-});
-
-const imageRef = (codec: Codec, image: MetadataImage): number => {
-  let id = codec.imageIds.get(image);
-  if (id === undefined) {
-    id = codec.images.intern(JSON.stringify(image));
-    if (codec.imageObjects.length <= id) codec.imageObjects[id] = image;
-    codec.imageIds.set(image, id);
-  }
-  return id;
-};
-
-/**
- * Broker correlation ids only ever grow; only which requests are outstanding matters. Renumber each
- * broker's live ids 1..k in order, so runs that differ only in how many heartbeats came before meet.
- */
-const correlationMaps = (world: MetadataWorld): Map<number, Map<number, number>> => {
-  const live = new Map<number, Set<number>>();
-  // Forwarded requests' ids (spec/node) are renumbered apart, from FIRST_FORWARD_ID, so that they never
-  // meet the broker's own after decoding.
-  const forwards = new Map<number, Set<number>>();
-  const note = (broker: number, id: number): void => {
-    if (id >= FIRST_FORWARD_ID) {
-      let set = forwards.get(broker);
-      if (set === undefined) {
-        set = new Set();
-        forwards.set(broker, set);
-      }
-      set.add(id);
-      return;
-    }
-    let set = live.get(broker);
-    if (set === undefined) {
-      set = new Set();
-      live.set(broker, set);
-    }
-    set.add(id);
-  };
-  world.apps.forEach((app, i) => {
-    const b = app.broker;
-    if (b === null) return;
-    if (b.lifecycleInflight !== null) note(i + 1, b.lifecycleInflight.correlationId);
-    if (b.alterInflight !== null) note(i + 1, b.alterInflight.correlationId);
-  });
-  for (const e of world.network) note(e.body.kind === "request" ? e.from : e.to, e.correlationId);
-  for (const o of world.origins) note(o.from, o.correlationId);
-  for (const w of world.writes) note(w.to, w.correlationId);
-  for (const app of world.apps) for (const p of app.controller?.pending ?? []) note(p.to, p.correlationId);
-  world.apps.forEach((app, i) => {
-    for (const f of app.forwards) note(i + 1, f.id);
-  });
-  const maps = new Map<number, Map<number, number>>();
-  for (const [broker, ids] of live) {
-    if (broker < 0) continue;
-    const sorted = [...ids].sort((a, b) => a - b);
-    maps.set(broker, new Map(sorted.map((id, k) => [id, k + 1])));
-  }
-  for (const [node, ids] of forwards) {
-    if (node < 0) continue;
-    const map = maps.get(node) ?? new Map<number, number>();
-    [...ids]
-      .sort((a, b) => a - b)
-      .forEach((id, k) => {
-        map.set(id, FIRST_FORWARD_ID + k);
-      });
-    maps.set(node, map);
-  }
-  return maps;
-};
-
-const renumbered = (maps: Map<number, Map<number, number>>, broker: number, id: number): number =>
-  maps.get(broker)?.get(id) ?? id;
-
-const canonicalController = (
-  codec: Codec,
-  c: ControllerState,
-  maps: Map<number, Map<number, number>>,
-): unknown => ({
-  ...c,
-  image: imageRef(codec, c.image),
-  committed: imageRef(codec, c.committed),
-  pending: c.pending.map((p) => ({ ...p, correlationId: renumbered(maps, p.to, p.correlationId) })),
-});
-
-const canonicalBroker = (
-  codec: Codec,
-  b: BrokerState,
-  maps: Map<number, Map<number, number>>,
-  id: number,
-): unknown => {
-  const map = maps.get(id);
-  let size = 0;
-  for (const k of map?.keys() ?? []) if (k < FIRST_FORWARD_ID) size++;
-  const inflight = (x: BrokerState["lifecycleInflight"]) =>
-    x === null ? null : { ...x, correlationId: renumbered(maps, id, x.correlationId) };
-  return {
-    ...b,
-    image: imageRef(codec, b.image),
-    lifecycleInflight: inflight(b.lifecycleInflight),
-    alterInflight: inflight(b.alterInflight),
-    nextCorrelationId: size + 1,
-  };
-};
-
-const linkOrder = (a: MetaEnvelope, b: MetaEnvelope): number => a.from - b.from || a.to - b.to;
-
-const encodeMeta = (codec: Codec, world: MetadataWorld, w: WordWriter): void => {
-  const maps = correlationMaps(world);
-  const requester = (e: MetaEnvelope): number => (e.body.kind === "request" ? e.from : e.to);
-  w.push(world.apps.length);
-  world.apps.forEach((app, i) => {
-    const part = {
-      c: app.controller === null ? null : canonicalController(codec, app.controller, maps),
-      b: app.broker === null ? null : canonicalBroker(codec, app.broker, maps, i + 1),
-      l: app.listenerOffset,
-      // Only when set, so that the encoding of worlds without snapshots is what it was.
-      ...(app.snapshotToLoad === null ? {} : { t: app.snapshotToLoad }),
-      f: app.forwards.map((f) => ({ ...f, id: renumbered(maps, i + 1, f.id) })).sort((a, b) => a.id - b.id),
-      s: app.sessionTimers,
-      i: app.idleTimer,
-      h: app.heartbeatTimer,
-      n: app.starts,
-      e: app.lastBrokerEpoch,
-    };
-    w.push(codec.parts.intern(JSON.stringify(part)));
-  });
-  // The channel's links are first in, first out; the order across links means nothing.
-  const network = world.network
-    .map((e) => ({
-      ...e,
-      correlationId:
-        e.from < 0 || e.to < 0 ? e.correlationId : renumbered(maps, requester(e), e.correlationId),
-    }))
-    .sort(linkOrder);
-  const ghost = {
-    network,
-    writes: world.writes
-      .map((x) => ({ ...x, correlationId: renumbered(maps, x.to, x.correlationId) }))
-      .sort((a, b) => a.node - b.node || a.to - b.to || a.correlationId - b.correlationId),
-    origins: world.origins
-      .map((x) => ({ ...x, correlationId: renumbered(maps, x.from, x.correlationId) }))
-      .sort((a, b) => a.node - b.node || a.from - b.from || a.correlationId - b.correlationId),
-    answered: world.adminAnswers,
-  };
-  w.push(codec.parts.intern(JSON.stringify(ghost)));
-  w.push(world.adminRequests);
-  w.push(world.controllerCrashes);
-  w.push(world.brokerCrashes);
-  w.push(world.sessionExpiries);
-  w.push(world.shutdowns);
-  w.push(world.delays);
-  w.push(world.forgedFrames);
-  w.push(world.broken === null ? -1 : codec.parts.intern(world.broken));
-};
-
-const restoreImage = (codec: Codec, ref: unknown): MetadataImage =>
-  codec.imageObjects[ref as number] ?? (JSON.parse(codec.images.values[ref as number]!) as MetadataImage);
 
 // ---- the model ---------------------------------------------------------------------------------------
 
@@ -451,8 +243,7 @@ export const metadataEventually = (spec: MetadataClusterSpec): readonly Eventual
 
 export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorld> => {
   const { spec, bounds } = options;
-  const raftSpec = raftSpecOf(spec);
-  const codec = newCodec();
+  const codec = codecFor(options);
   let cachedWorld: MetadataWorld | undefined;
   let cachedActions: MetaAction[] = [];
   const actionsOf = (world: MetadataWorld): MetaAction[] => {
@@ -477,88 +268,8 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       if (!withinMetaBounds(outcome.world, bounds) || isSelfLoop(world, outcome.world)) return null;
       return { state: outcome.world, events: outcome.events };
     },
-    // The Raft part's length, its words (the Raft codec's), then the metadata part.
-    encode: (world, w) => {
-      const lengthAt = w.length;
-      w.push(0);
-      encodeCanonical(w, canonicalRaft(codec, world), raftSpec, false);
-      w.words[lengthAt] = w.length - lengthAt - 1;
-      encodeMeta(codec, world, w);
-    },
-    decode: (words, start, end) => {
-      const raftLength = words[start]!;
-      const raft = decodeWorld(words, start + 1, start + 1 + raftLength, raftSpec);
-      let at = start + 1 + raftLength;
-      const next = (): number => {
-        if (at >= end) throw new Error("metadata state encoding ended early");
-        return words[at++]!;
-      };
-      const count = next();
-      const apps = Array.from({ length: count }, (_, i) => {
-        const part = JSON.parse(codec.parts.values[next()]!) as {
-          c: (Omit<ControllerState, "image" | "committed"> & { image: number; committed: number }) | null;
-          b: (Omit<BrokerState, "image"> & { image: number }) | null;
-          l: number;
-          f: AppSlot["forwards"];
-          s: number[];
-          i: boolean;
-          h: boolean;
-          n: number;
-          e: number;
-          t?: { endOffset: number; epoch: number };
-        };
-        void i;
-        return {
-          controller:
-            part.c === null
-              ? null
-              : {
-                  ...part.c,
-                  image: restoreImage(codec, part.c.image),
-                  committed: restoreImage(codec, part.c.committed),
-                },
-          broker: part.b === null ? null : { ...part.b, image: restoreImage(codec, part.b.image) },
-          listenerOffset: part.l,
-          snapshotToLoad: part.t ?? null,
-          forwards: part.f,
-          nextForwardId: FIRST_FORWARD_ID + part.f.length,
-          sessionTimers: part.s,
-          idleTimer: part.i,
-          heartbeatTimer: part.h,
-          starts: part.n,
-          lastBrokerEpoch: part.e,
-        };
-      });
-      const ghost = JSON.parse(codec.parts.values[next()]!) as Pick<
-        MetadataWorld,
-        "network" | "writes" | "origins"
-      > & { answered: number[] };
-      const adminRequests = next();
-      const controllerCrashes = next();
-      const brokerCrashes = next();
-      const sessionExpiries = next();
-      const shutdowns = next();
-      const delays = next();
-      const forgedFrames = next();
-      const brokenId = next();
-      return {
-        raft: { ...raft, broken: raft.broken === null ? null : "a Raft step property was broken" },
-        apps,
-        records: codec.recordObjects.slice(),
-        network: ghost.network,
-        writes: ghost.writes,
-        origins: ghost.origins,
-        adminRequests,
-        adminAnswers: ghost.answered,
-        controllerCrashes,
-        brokerCrashes,
-        sessionExpiries,
-        shutdowns,
-        delays,
-        forgedFrames,
-        broken: brokenId < 0 ? null : codec.parts.values[brokenId]!,
-      };
-    },
+    encode: (world, w) => codec.encode(world, w),
+    decode: (words, start, end) => codec.decode(words, start, end),
     describeAction: (world, index) => {
       const action = actionsOf(world)[index];
       return action === undefined ? `action ${index}` : describeMetaAction(world, action);
@@ -648,7 +359,6 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       };
     },
   };
-  // No recipe: the encoding names records, images and parts by this instance's interning order, which
-  // another thread's instance would number differently, so the model is searched on one thread.
-  return model;
+  // Its words mean the same in every thread (metadata-codec.ts), so a worker can rebuild it.
+  return withRecipe(model, { module: import.meta.url, factory: "metadataModel", argument: options });
 };

@@ -1,0 +1,51 @@
+// node scripts/bench-metadata.ts [DEPTH]: the model checker on the metadata model at the defaults of
+// kraft check --model metadata (3 controllers, 2 brokers, one topic of one partition, to depth DEPTH,
+// default 14, liveness left to random walks as kraft check does), with one thread and again with a
+// worker per core; prints one JSON line with each run's rate, by the clock and by the CPU time this
+// process used (a fairer number on a machine shared with other work), and where one thread's time
+// goes per state (check-breakdown.ts).
+import { availableParallelism } from "node:os";
+import { search } from "../src/checker/engine.ts";
+import { metadataModel } from "../src/checker/metadata-model.ts";
+import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom } from "../src/cli/check.ts";
+import { parseFlags } from "../src/cli/flags.ts";
+import { breakdown } from "./check-breakdown.ts";
+
+const depth = Number(process.argv[2] ?? METADATA_DEPTH);
+const cores = availableParallelism();
+const config = metadataConfigFrom(parseFlags(CHECK_FLAGS, ["--model", "metadata"]).values);
+
+const run = (workers: number) => {
+  const cpu = process.cpuUsage();
+  const r = search(metadataModel(config), { mode: "bfs", depth, workers, livenessBound: 0 });
+  const used = process.cpuUsage(cpu);
+  // Workers' CPU time is this process's too.
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  return {
+    workers: r.workers,
+    distinctStates: r.distinctStates,
+    generatedStates: r.generatedStates,
+    seconds: Number(r.seconds.toFixed(1)),
+    distinctPerSecond: Math.round(r.distinctPerSecond),
+    cpuSeconds: Number(cpuSeconds.toFixed(1)),
+    distinctPerCpuSecond: Math.round(r.distinctStates / cpuSeconds),
+    bytesPerState: r.bytesPerState,
+    frontierDiskMB: r.frontierDiskMB,
+    peakRssMB: r.peakRssMB,
+  };
+};
+
+const perState = breakdown(metadataModel({ ...config, liveness: false }), 10_000, 2);
+const oneThread = run(1);
+const allCores = run(cores);
+console.log(
+  JSON.stringify({
+    benchmark: "metadata",
+    configuration: `kraft check --model metadata defaults, depth ${depth}`,
+    cores,
+    oneThread,
+    allCores,
+    speedUp: Number((allCores.distinctPerSecond / oneThread.distinctPerSecond).toFixed(2)),
+    perStateMicroseconds: perState,
+  }),
+);
