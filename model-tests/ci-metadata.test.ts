@@ -8,18 +8,7 @@ import { search } from "../src/checker/engine.ts";
 import { metadataModel } from "../src/checker/metadata-model.ts";
 import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom } from "../src/cli/check.ts";
 import { parseFlags } from "../src/cli/flags.ts";
-
-/**
- * Distinct states at the defaults of kraft check --model metadata (3 controllers, 2 brokers, one topic
- * of one partition, one broker crash, one session expiry, one delay, max epoch 2, depth 14).
- *
- * 467,849 with the encoding that numbered records by when the search first met them: the same states
- * are equal now, but which of two Raft messages on one link the model delivers first (the first in the
- * network array) depends on how the Raft codec orders the network, by words that hold record numbers,
- * so the decoded representatives step a little differently (0.015% fewer states here). With the old
- * encoding, numbering records from 2 instead of 1 moved depth 10 from 74,163 to 72,603 states.
- */
-const METADATA_CI_DISTINCT_STATES = 467_779;
+import { METADATA_CI_DISTINCT_STATES } from "./configurations.ts";
 
 /** Every core: the outcome is the same for any number of workers (src/checker/parallel.test.ts). */
 const WORKERS = availableParallelism();
