@@ -6,40 +6,12 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Frontier, search } from "./engine.ts";
-import type { Model } from "./model.ts";
+import { countersModel } from "./test-models.ts";
 import { VisitedSet } from "./visited.ts";
 import { fingerprint, WordWriter } from "./words.ts";
 
-/**
- * Two counters, each step increments one of them (both bounded by `limit`). The property "their sum
- * stays below `bad`" breaks first at depth `bad`; "both reach limit" is a sometimes-property.
- */
-const counters = (limit: number, bad: number): Model<readonly [number, number]> => ({
-  name: "counters",
-  properties: [
-    {
-      kind: "always",
-      name: "SumBelow",
-      rules: "-",
-      check: ([a, b]) => (a + b >= bad ? `sum ${a + b}` : null),
-    },
-    { kind: "sometimes", name: "BothFull", rules: "-", holds: ([a, b]) => a === limit && b === limit },
-    { kind: "sometimes", name: "Stepped", rules: "-", event: 1 },
-  ],
-  initialStates: () => [[0, 0]],
-  actionCount: () => 2,
-  step: ([a, b], action) => {
-    if (action === 0) return a < limit ? { state: [a + 1, b], events: 1 } : null;
-    return b < limit ? { state: [a, b + 1], events: 1 } : null;
-  },
-  encode: ([a, b], w) => {
-    w.push(a);
-    w.push(b);
-  },
-  decode: (words, start) => [words[start]!, words[start + 1]!],
-  describeAction: (_, action) => (action === 0 ? "increment a" : "increment b"),
-  describeState: ([a, b]) => [`a=${a} b=${b}`],
-});
+/** The engine's toy model (test-models.ts): its answers are known. */
+const counters = (limit: number, bad: number) => countersModel({ limit, bad });
 
 describe("breadth-first search", () => {
   it("explores every state once and reports completeness", () => {
