@@ -299,19 +299,29 @@ describe("a dynamic quorum (KIP-853) run as processes", () => {
         args: (leader: number) => string[],
       ) => {
         const runs: { code: number | null; out: string }[] = [];
-        await waitFor(
-          label,
-          async () => {
-            const q = await quorum();
-            if (q === undefined) return undefined;
-            if (runs.length > 0 && done(q)) return true;
-            const run = tool("--bootstrap-controller", cluster.node(q.leaderId).address, ...args(q.leaderId));
-            runs.push(run);
-            return run.code === 0 ? true : undefined;
-          },
-          WAIT_MS * 3,
-          500,
-        );
+        try {
+          await waitFor(
+            label,
+            async () => {
+              const q = await quorum();
+              if (q === undefined) return undefined;
+              if (runs.length > 0 && done(q)) return true;
+              const run = tool(
+                "--bootstrap-controller",
+                cluster.node(q.leaderId).address,
+                ...args(q.leaderId),
+              );
+              runs.push(run);
+              return run.code === 0 ? true : undefined;
+            },
+            WAIT_MS * 3,
+            500,
+          );
+        } catch (error) {
+          // What the tool said, so that a failure can be told from a refusal or a lost connection.
+          const said = runs.slice(-3).map((r) => `exit ${r.code}: ${r.out.trim().slice(-600)}`);
+          throw new Error(`${(error as Error).message}; ${runs.length} runs, the last:\n${said.join("\n")}`);
+        }
         return runs;
       };
       const statusRuns = await untilDone(
