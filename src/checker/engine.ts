@@ -686,6 +686,14 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     const decodeParent = (p: number): S =>
       model.decode(taken.words, p === 0 ? 0 : taken.ends[p - 1]!, taken.ends[p]!);
     const { successors, wordEnds, words, verdicts } = x;
+    /** Verdict `v` of the expansion as a found violation of `state`. */
+    const judged = (v: number, state: S, kind: Found<S>["kind"], index: number) => ({
+      name: verdicts[2 * v]!,
+      detail: verdicts[2 * v + 1]!,
+      state,
+      kind,
+      index,
+    });
     let s = 0;
     for (let p = 0; p < taken.parents.length; p++) {
       const parent = taken.parents[p]!;
@@ -693,13 +701,7 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       const stuck = x.parents[p * PARENT_STRIDE + 1]!;
       if (stuck >= 0) {
         const state = decodeParent(p);
-        violation = {
-          name: verdicts[2 * stuck]!,
-          detail: verdicts[2 * stuck + 1]!,
-          state,
-          kind: "liveness",
-          index: parent,
-        };
+        violation = judged(stuck, state, "liveness", parent);
         return;
       }
       if (x.parents[p * PARENT_STRIDE + 2] !== 0 && ahead === undefined)
@@ -731,26 +733,14 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
         const verdict = successors[o + 5]!;
         const decode = (): S => model.decode(words, start, wordEnds[s]!);
         if ((flags & UNSAFE) !== 0) {
-          violation = {
-            name: verdicts[2 * verdict]!,
-            detail: verdicts[2 * verdict + 1]!,
-            state: decode(),
-            kind: "safety",
-            index,
-          };
+          violation = judged(verdict, decode(), "safety", index);
           return;
         }
         if (atBound) {
           // Not taken up: its liveness was judged with the expansion.
           cut = true;
           if ((flags & STUCK) !== 0) {
-            violation = {
-              name: verdicts[2 * verdict]!,
-              detail: verdicts[2 * verdict + 1]!,
-              state: decode(),
-              kind: "liveness",
-              index,
-            };
+            violation = judged(verdict, decode(), "liveness", index);
             return;
           }
           if ((flags & AHEAD_HIT) !== 0 && ahead === undefined)

@@ -655,15 +655,19 @@ export class MetadataCodec {
   // ---- records and the Raft part
 
   private recordWords(record: MetadataRecord, scratch: WordWriter): Words {
-    let cached = this.recordInfo.get(record);
+    return this.keptWords(this.recordInfo, record, scratch);
+  }
+
+  /** A record's or image's words, made once per object: states share most of them. */
+  private keptWords<T extends object>(cache: WeakMap<T, Words>, value: T, scratch: WordWriter): Words {
+    let cached = cache.get(value);
     if (cached === undefined) {
       const start = scratch.length;
-      // Records and images share most of their parts with the ones they were made from.
-      this.writeComposite(scratch, record, true);
+      this.writeComposite(scratch, value, true);
       const words = keep(scratch.words, start, scratch.length);
       scratch.length = start;
       cached = { words, hash: hashKept(words) };
-      this.recordInfo.set(record, cached);
+      cache.set(value, cached);
     }
     return cached;
   }
@@ -879,16 +883,7 @@ export class MetadataCodec {
   // ---- images
 
   private wordsOfImage(image: MetadataImage, scratch: WordWriter): Words {
-    let cached = this.imageWords.get(image);
-    if (cached === undefined) {
-      const start = scratch.length;
-      this.writeComposite(scratch, image, true);
-      const words = keep(scratch.words, start, scratch.length);
-      scratch.length = start;
-      cached = { words, hash: hashKept(words) };
-      this.imageWords.set(image, cached);
-    }
-    return cached;
+    return this.keptWords(this.imageWords, image, scratch);
   }
 
   /** The position of `image` in the state's table of distinct images, added if new. */
