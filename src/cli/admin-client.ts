@@ -45,6 +45,12 @@ export const server = (values: FlagValues): string =>
 
 export class AdminFailure extends Error {
   override readonly name = "AdminFailure";
+  /** The Kafka error code a server answered with, when the failure is a refusal. */
+  readonly errorCode: number | undefined;
+  constructor(message: string, errorCode?: number) {
+    super(message);
+    this.errorCode = errorCode;
+  }
 }
 
 /** One request over a fresh connection; a client-side failure becomes an AdminFailure (exit 1). */
@@ -85,12 +91,12 @@ export const describeQuorum = async (values: FlagValues) => {
     topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] }],
   }));
   if (answer.errorCode !== KafkaError.NONE)
-    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage));
+    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage), answer.errorCode);
   const partition = answer.topics[0]?.partitions[0];
   if (partition === undefined)
     throw new AdminFailure(`${server(values)} described no ${METADATA_TOPIC} partition`);
   if (partition.errorCode !== KafkaError.NONE)
-    throw new AdminFailure(refusal(partition.errorCode, partition.errorMessage));
+    throw new AdminFailure(refusal(partition.errorCode, partition.errorMessage), partition.errorCode);
   return { answer, partition };
 };
 

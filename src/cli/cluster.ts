@@ -14,6 +14,7 @@ import {
   DescribeQuorumRequest,
   DescribeQuorumResponse,
 } from "../kafka/generated/messages.ts";
+import { randomUuid } from "../kafka/wire.ts";
 import { renderProperties } from "../runtime/config.ts";
 import { lockHolder } from "../runtime/storage.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "./flags.ts";
@@ -150,7 +151,7 @@ export const prepareCluster = (
           _tag: "Voters",
           voters: Array.from({ length: quorum.initialVoters }, (_, i) => ({
             id: i + 1,
-            directoryId: randomBytes(16).toString("base64url"),
+            directoryId: randomUuid(() => randomBytes(16)),
             endpoint: { name: "CONTROLLER", host: "127.0.0.1", port: basePort + i + 1 },
           })),
         };

@@ -10,7 +10,7 @@ import * as Exit from "effect/Exit";
 import * as Option from "effect/Option";
 import * as Scope from "effect/Scope";
 import type { VoterEndpoint } from "../kafka/metadata-records.ts";
-import { isKafkaUuid, ZERO_UUID } from "../kafka/wire.ts";
+import { isKafkaUuid, randomUuid, ZERO_UUID } from "../kafka/wire.ts";
 import {
   ConfigError,
   type NodeConfig,
@@ -31,7 +31,7 @@ export interface Io {
 }
 
 /** A new cluster id: a random UUID in Kafka's base64url form. */
-export const randomClusterId = (): string => randomBytes(16).toString("base64url");
+export const randomClusterId = (): string => randomUuid(() => randomBytes(16));
 
 const CLUSTER_ID = /^[A-Za-z0-9_-]{22}$/;
 
@@ -161,7 +161,7 @@ export const formatDirectory = (
       `${dir} is not empty; format only empty directories (or pass --ignore-formatted to skip formatted ones)`,
     );
   }
-  let directoryId = randomBytes(16).toString("base64url");
+  let directoryId = randomUuid(() => randomBytes(16));
   if (quorum?._tag === "Voters") {
     const self = quorum.voters.find((v) => v.id === nodeId);
     if (self === undefined)
@@ -219,7 +219,7 @@ export const runFormat = (argv: readonly string[], io: Io): number => {
       throw new UsageError(
         "--standalone needs --config FILE naming this controller's listener (listeners=CONTROLLER://host:port)",
       );
-    const directoryId = randomBytes(16).toString("base64url");
+    const directoryId = randomUuid(() => randomBytes(16));
     quorum = {
       _tag: "Voters",
       voters: [

@@ -6,6 +6,7 @@
 // still commit under the next one). A run interrupted part-way resumes at the step the voters show.
 import type { VoterPlanStep } from "../../spec/cluster/actions.ts";
 import { planSets } from "../../spec/cluster/actions.ts";
+import { KafkaError } from "../kafka/errors.ts";
 import {
   AddRaftVoterRequest,
   AddRaftVoterResponse,
@@ -39,36 +40,65 @@ interface QuorumView {
   readonly observers: readonly Replica[];
 }
 
-const describeAny = async (values: FlagValues, servers: readonly string[]): Promise<QuorumView> => {
-  const failures: string[] = [];
-  for (const server of servers) {
-    try {
-      const { partition } = await describeQuorum({ ...values, "bootstrap-server": server });
-      if (partition.leaderId < 0) {
-        failures.push(`${server}: no leader`);
-        continue;
-      }
-      const replica = (r: (typeof partition.currentVoters)[number]): Replica => ({
-        id: r.replicaId,
-        directoryId: r.replicaDirectoryId,
-        logEndOffset: Number(r.logEndOffset),
-      });
-      return {
-        server,
-        leaderId: partition.leaderId,
-        highWatermark: Number(partition.highWatermark),
-        voters: partition.currentVoters.map(replica),
-        observers: partition.observers.map(replica),
-      };
-    } catch (error) {
-      if (!(error instanceof AdminFailure)) throw error;
-      failures.push(`${server}: ${error.message}`);
-    }
-  }
-  throw new AdminFailure(`no bootstrap server described the quorum (${failures.join("; ")})`);
-};
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** How long the checks before the first step wait for a leader: Kafka's default.api.timeout.ms. */
+const LEADER_WAIT_MS = 60_000;
+
+/**
+ * The quorum as its leader describes it. While a server answers but knows no leader, or every server
+ * that answers is not the leader (an election is under way), ask again until `waitMs` has passed;
+ * when no server answers at all, fail at once.
+ */
+const describeAny = async (
+  values: FlagValues,
+  servers: readonly string[],
+  waitMs: number,
+  say?: (line: string) => void,
+): Promise<QuorumView> => {
+  const deadline = Date.now() + waitMs;
+  let waitingSaid = false;
+  for (;;) {
+    const failures: string[] = [];
+    let electing = false;
+    for (const server of servers) {
+      try {
+        const { partition } = await describeQuorum({ ...values, "bootstrap-server": server });
+        if (partition.leaderId < 0) {
+          failures.push(`${server}: no leader`);
+          electing = true;
+          continue;
+        }
+        const replica = (r: (typeof partition.currentVoters)[number]): Replica => ({
+          id: r.replicaId,
+          directoryId: r.replicaDirectoryId,
+          logEndOffset: Number(r.logEndOffset),
+        });
+        return {
+          server,
+          leaderId: partition.leaderId,
+          highWatermark: Number(partition.highWatermark),
+          voters: partition.currentVoters.map(replica),
+          observers: partition.observers.map(replica),
+        };
+      } catch (error) {
+        if (!(error instanceof AdminFailure)) throw error;
+        failures.push(`${server}: ${error.message}`);
+        if (error.errorCode === KafkaError.NOT_LEADER_OR_FOLLOWER) electing = true;
+      }
+    }
+    const why = `no bootstrap server described the quorum (${failures.join("; ")})`;
+    if (!electing) throw new AdminFailure(why);
+    if (Date.now() >= deadline)
+      throw new AdminFailure(
+        `${why} within ${waitMs} ms: no leader was elected, or the leader is not among --bootstrap-server's controllers`,
+      );
+    if (!waitingSaid && say !== undefined)
+      say(`  no leader among ${servers.join(",")} yet; asking again for up to ${waitMs} ms`);
+    waitingSaid = true;
+    await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
+  }
+};
 
 /** A set of node ids as one comparable, printable text: "1,2,4". */
 const key = (ids: readonly number[]): string => [...ids].sort((a, b) => a - b).join(",");
@@ -134,7 +164,7 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
       .map((s) => s.id),
   );
   // The quorum must answer before the model check's seconds are spent.
-  let view = await describeAny(values, servers);
+  let view = await describeAny(values, servers, Math.min(stepTimeoutMs, LEADER_WAIT_MS), say);
   const plan = checkPlan(values);
   const { from, to, steps } = plan;
   if (plan.refused) {
@@ -144,7 +174,7 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
   }
   say(checkSummary(plan));
   const sets = planSets(from, steps);
-  view = await describeAny(values, servers);
+  view = await describeAny(values, servers, Math.min(stepTimeoutMs, LEADER_WAIT_MS), say);
   const startAt = sets.findIndex((set) => key(set) === idsOf(view.voters));
   if (startAt < 0)
     throw new AdminFailure(
@@ -174,11 +204,13 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
     let lastRefusal = "";
     say(`${label} (voters after: ${key(sets[i + 1]!)})`);
     for (;;) {
-      view = await describeAny(values, servers).catch((error: unknown) => {
-        if (!(error instanceof AdminFailure)) throw error;
-        lastRefusal = error.message;
-        return view;
-      });
+      view = await describeAny(values, servers, Math.max(0, deadline - Date.now())).catch(
+        (error: unknown) => {
+          if (!(error instanceof AdminFailure)) throw error;
+          lastRefusal = error.message;
+          return view;
+        },
+      );
       if (done(view)) break;
       if (Date.now() > deadline)
         throw new AdminFailure(

@@ -9,7 +9,15 @@ import { KafkaError } from "./errors.ts";
 import * as generated from "./generated/messages.ts";
 import { CODECS, DESCRIPTORS } from "./generated/messages.ts";
 import golden from "./golden.json" with { type: "json" };
-import { KafkaDecodeError, KafkaEncodeError, Reader, uuidBytes, uuidString, Writer } from "./wire.ts";
+import {
+  KafkaDecodeError,
+  KafkaEncodeError,
+  Reader,
+  randomUuid,
+  uuidBytes,
+  uuidString,
+  Writer,
+} from "./wire.ts";
 
 const codecs = CODECS;
 
@@ -166,6 +174,18 @@ describe("Kafka message codecs generated from Kafka 4.4's definitions", () => {
     one[15] = 1;
     expect(uuidString(one)).toBe("AAAAAAAAAAAAAAAAAAAAAQ");
     expect(() => uuidBytes("AAAAAAAAAAAAAAAAAAAAAB")).toThrow(/not a canonical/);
+  });
+
+  it("a new random UUID is never reserved (0, 1) and never starts with '-', as Kafka's Uuid.randomUuid", () => {
+    const one = new Uint8Array(16);
+    one[15] = 1;
+    const dash = new Uint8Array(16).fill(0xf8); // 0b111110… prints "-"
+    const fine = new Uint8Array(16).fill(7);
+    const draws = [new Uint8Array(16), one, dash, fine];
+    let drawn = 0;
+    const id = randomUuid(() => draws[drawn++]!);
+    expect(uuidString(dash)[0]).toBe("-");
+    expect([id, drawn]).toEqual([uuidString(fine), 4]);
   });
 
   it("varints: zigzag and unsigned forms at their edges", () => {

@@ -2,6 +2,7 @@
 // big-endian integers, varints, strings and byte arrays in their classic (int16/int32 length) and
 // compact (unsigned varint length + 1) forms, UUIDs and tagged fields. The generated message codecs
 // (src/kafka/generated/) size a message first, then write it into one buffer of exactly that size.
+import { METADATA_TOPIC_ID } from "../../spec/raft/primitives.ts";
 
 /** Bytes that are not a valid encoding of the message they claim to be. */
 export class KafkaDecodeError extends Error {
@@ -350,6 +351,17 @@ export const uuidBytes = (id: string): Uint8Array => {
   const out = new Uint8Array(16);
   writeUuid(id, out, 0);
   return out;
+};
+
+/**
+ * A new random Kafka UUID, as Kafka's Uuid.randomUuid makes one: never the reserved ids 0 and 1, and
+ * never one whose text starts with "-", which command-line tools would read as an option.
+ */
+export const randomUuid = (randomBytes16: () => Uint8Array): string => {
+  for (;;) {
+    const text = uuidString(randomBytes16());
+    if (text !== ZERO_UUID && text !== METADATA_TOPIC_ID && !text.startsWith("-")) return text;
+  }
 };
 
 /** Whether `text` is a Kafka UUID as Kafka prints one: 22 base64url characters, the last 4 bits zero. */

@@ -62,7 +62,7 @@ import {
   type WireRaftResponse,
 } from "../kafka/raft-messages.ts";
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
-import { isKafkaUuid, KafkaDecodeError } from "../kafka/wire.ts";
+import { isKafkaUuid, KafkaDecodeError, randomUuid } from "../kafka/wire.ts";
 import type { Outgoing } from "./codec.ts";
 import type { NodeConfig } from "./config.ts";
 import type { DiscoveredQuorum } from "./discovery.ts";
@@ -432,7 +432,7 @@ export class KraftNode {
       log: storage.log,
       recovering: storage.recovering,
       firstCorrelationId: 1,
-      incarnationId: Buffer.from(this.entropy.bytes(16)).toString("base64url"),
+      incarnationId: randomUuid(() => this.entropy.bytes(16)),
       previousBrokerEpoch: -1,
     };
     // For the trace: the stored records as the start read them, before its own effects append any.

@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/records.ts";
 import type { ControlRecord } from "../../spec/raft/messages.ts";
+import { METADATA_TOPIC_ID } from "../../spec/raft/primitives.ts";
 import type { LogState, VoterSetEntry } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
 import {
@@ -239,8 +240,6 @@ const decodeRecord = Schema.decodeUnknownSync(MetadataRecordSchema);
 
 /** Kafka's offset index granularity (index.interval.bytes): one entry per this many bytes of batches. */
 const INDEX_INTERVAL_BYTES = 4096;
-/** The topic id Kafka gives `__cluster_metadata` (Uuid.METADATA_TOPIC_ID), in partition.metadata. */
-const METADATA_TOPIC_ID = "AAAAAAAAAAAAAAAAAAAAAQ";
 /** Bytes up to and including a batch's length field (baseOffset, batchLength). */
 const LOG_OVERHEAD = 12;
 /** Where a batch's lastOffsetDelta is (after baseOffset, length, epoch, magic, CRC, attributes). */

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { kafkaServerClasspath } from "../../scripts/kafka-jars.ts";
+import { randomUuid } from "../kafka/wire.ts";
 import { freeBasePort, waitFor } from "./local-cluster.ts";
 
 export const hasJava = spawnSync("java", ["-version"], { encoding: "utf8" }).status === 0;
@@ -92,8 +93,7 @@ export class ApacheKafka {
         .map(([k, v]) => `${k}=${v}`)
         .join("\n")}\n`,
     );
-    // A cluster id as Kafka makes them: 16 random bytes, base64url.
-    const clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+    const clusterId = randomUuid(() => crypto.getRandomValues(new Uint8Array(16)));
     const format = spawnSync(
       "java",
       ["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config, "--standalone"],
