@@ -50,7 +50,7 @@ const LEADER_WAIT_MS = 60_000;
  * that answers is not the leader (an election is under way), ask again until `waitMs` has passed;
  * when no server answers at all, fail at once.
  */
-const describeAny = async (
+export const describeAny = async (
   values: FlagValues,
   servers: readonly string[],
   waitMs: number,

@@ -1,11 +1,62 @@
 // `kraft quorum plan`: the runbook's order, its model check, and its refusals.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { DescribeQuorumResponse } from "../../spec/raft/messages.ts";
+import { handleKafkaRequest } from "../kafka/server.ts";
+import { encodeFrame, FrameReader } from "../runtime/codec.ts";
+import { freeBasePort } from "../testing/local-cluster.ts";
+import { AdminFailure } from "./admin-client.ts";
 import { UsageError } from "./flags.ts";
 import { runPlan, voterPlan } from "./plan.ts";
-import { executePlan } from "./plan-execute.ts";
+import { describeAny, executePlan } from "./plan-execute.ts";
+
+/** A controller that answers ApiVersions as ours do and DescribeQuorum with what `describe` says. */
+const fakeController = async (port: number, describe: () => DescribeQuorumResponse): Promise<Server> => {
+  const server = createServer((socket) => {
+    const frames = new FrameReader();
+    socket.on("data", (chunk) => {
+      for (const body of frames.push(chunk)) {
+        const outcome = handleKafkaRequest(body, {
+          clusterId: "AAAAAAAAAAAAAAAAAAAAAw",
+          listenerName: "CONTROLLER",
+          controllerListener: true,
+          image: null,
+          voters: [],
+          controllerListenerName: "CONTROLLER",
+          leaderId: -1,
+        });
+        if (outcome._tag === "Answer") socket.write(encodeFrame(outcome.body));
+        else if (outcome._tag === "Forward")
+          socket.write(
+            encodeFrame(
+              outcome.respond({
+                _tag: "AdminResponse",
+                errorCode: "NONE",
+                errorMessage: null,
+                body: describe(),
+              }),
+            ),
+          );
+        else socket.destroy();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return server;
+};
+
+const notLeader: DescribeQuorumResponse = {
+  _tag: "DescribeQuorumResponse",
+  errorCode: "NOT_LEADER_OR_FOLLOWER",
+  leaderId: -1,
+  leaderEpoch: 3,
+  highWatermark: -1,
+  currentVoters: [],
+  observers: [],
+};
 
 const run = (flags: Record<string, unknown>) => {
   const out: string[] = [];
@@ -119,4 +170,60 @@ describe("kraft quorum plan", () => {
     ).rejects.toThrow(UsageError);
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it("--execute waits for a leader while an election is under way, and fails at once when no controller answers", async () => {
+    const base = await freeBasePort(2);
+    const servers = [`127.0.0.1:${base}`, `127.0.0.1:${base + 1}`];
+    const values = { timeout: 2000 };
+    const said: string[] = [];
+    // Nothing listens: no controller answered, so there is no election to wait for.
+    const started = Date.now();
+    await expect(describeAny(values, servers, 60_000)).rejects.toThrow(
+      /^no bootstrap server described the quorum \(127\.0\.0\.1:\d+: could not connect/,
+    );
+    expect(Date.now() - started).toBeLessThan(30_000);
+    // Both answer NOT_LEADER_OR_FOLLOWER (an election), until the second has won it.
+    let asked = 0;
+    const leaderAfter = 5;
+    const one = await fakeController(base, () => notLeader);
+    const two = await fakeController(base + 1, () =>
+      ++asked < leaderAfter
+        ? notLeader
+        : {
+            ...notLeader,
+            errorCode: "NONE",
+            leaderId: 2,
+            leaderEpoch: 4,
+            highWatermark: 17,
+            currentVoters: [1, 2, 3].map((replicaId) => ({
+              replicaId,
+              replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAABA",
+              logEndOffset: 17,
+              lastFetchTimestamp: 0,
+              lastCaughtUpTimestamp: 0,
+            })),
+          },
+    );
+    try {
+      const view = await describeAny(values, servers, 60_000, (line) => said.push(line));
+      expect([view.server, view.leaderId, view.highWatermark, view.voters.map((v) => v.id)]).toEqual([
+        servers[1],
+        2,
+        17,
+        [1, 2, 3],
+      ]);
+      expect(asked).toBe(leaderAfter);
+      expect(said).toEqual([`  no leader among ${servers.join(",")} yet; asking again for up to 60000 ms`]);
+      // A leader that never comes (or is not among the servers given): the wait ends, and says why.
+      asked = -1_000_000;
+      const failure = await describeAny(values, servers, 600).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(AdminFailure);
+      expect((failure as AdminFailure).message).toMatch(
+        /: NOT_LEADER_OR_FOLLOWER\) within 600 ms: no leader was elected, or the leader is not among --bootstrap-server's controllers$/,
+      );
+    } finally {
+      one.close();
+      two.close();
+    }
+  }, 60_000);
 });
