@@ -220,7 +220,7 @@ const lastLines = (file: string, n: number): string[] => {
 
 /**
  * V8 flags for a node process: a young generation of 2 MB semi-spaces (the default grows to 16 MB)
- * keeps an idle node's resident memory about 11 MB lower (bench:cluster: 87 -> 76 MB), for more
+ * keeps an idle node's resident memory about 11 MB lower (bench:cluster then: 87 -> 76 MB), for more
  * scavenges under a burst of writes. The log store's batch and fetch encoding allocate once per
  * batch so that this costs nothing measurable: bench:cluster's medians of 5 runs give 23.5k records/s
  * and 14-21 µs of CPU per record, as before the flag and those changes (22.5k, 13.5-21 µs). V8 fixes

@@ -76,8 +76,8 @@ const COMMANDS: Record<string, Command> = {
 };
 
 const version = (): string => {
-  // From src/cli or from its build in dist/src/cli.
-  for (const path of ["../../package.json", "../../../package.json"]) {
+  // From src/cli or from its bundle in dist/.
+  for (const path of ["../../package.json", "../package.json"]) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as {
         name?: string;

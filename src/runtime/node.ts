@@ -1694,6 +1694,7 @@ export class KraftNode {
   metricsText(): string {
     const s = this.status();
     const image = this.image();
+    const memory = process.memoryUsage();
     const lines = [
       "# HELP kraft_node_info This node's id and roles.",
       "# TYPE kraft_node_info gauge",
@@ -1752,7 +1753,14 @@ export class KraftNode {
       `kraft_reducer_steps_total{layer="controller"} ${this.counters.stepsController}`,
       `kraft_reducer_steps_total{layer="broker"} ${this.counters.stepsBroker}`,
       "# TYPE process_resident_memory_bytes gauge",
-      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+      `process_resident_memory_bytes ${memory.rss}`,
+      // Where the resident memory goes (prom-client's names): V8's heap, and memory outside it.
+      "# TYPE nodejs_heap_size_total_bytes gauge",
+      `nodejs_heap_size_total_bytes ${memory.heapTotal}`,
+      "# TYPE nodejs_heap_size_used_bytes gauge",
+      `nodejs_heap_size_used_bytes ${memory.heapUsed}`,
+      "# TYPE nodejs_external_memory_bytes gauge",
+      `nodejs_external_memory_bytes ${memory.external}`,
     ];
     return `${lines.join("\n")}\n`;
   }
