@@ -10,6 +10,7 @@ import * as generated from "./generated/messages.ts";
 import { CODECS, DESCRIPTORS } from "./generated/messages.ts";
 import golden from "./golden.json" with { type: "json" };
 import {
+  isKafkaUuid,
   KafkaDecodeError,
   KafkaEncodeError,
   Reader,
@@ -17,6 +18,7 @@ import {
   uuidBytes,
   uuidString,
   Writer,
+  ZERO_UUID,
 } from "./wire.ts";
 
 const codecs = CODECS;
@@ -177,15 +179,26 @@ describe("Kafka message codecs generated from Kafka 4.4's definitions", () => {
   });
 
   it("a new random UUID is never reserved (0, 1) and never starts with '-', as Kafka's Uuid.randomUuid", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
+        const id = randomUuid(() => bytes);
+        expect(isKafkaUuid(id)).toBe(true);
+        expect(id.startsWith("-")).toBe(false);
+        expect([ZERO_UUID, "AAAAAAAAAAAAAAAAAAAAAQ"]).not.toContain(id);
+        // Any other draw is kept as it is.
+        const text = uuidString(bytes);
+        if (!text.startsWith("-") && text !== ZERO_UUID && text !== "AAAAAAAAAAAAAAAAAAAAAQ")
+          expect(id).toBe(text);
+      }),
+    );
+    // A degenerate source (a stub's zeros) still ends; "-" becomes "e".
     const one = new Uint8Array(16);
     one[15] = 1;
-    const dash = new Uint8Array(16).fill(0xf8); // 0b111110… prints "-"
-    const fine = new Uint8Array(16).fill(7);
-    const draws = [new Uint8Array(16), one, dash, fine];
-    let drawn = 0;
-    const id = randomUuid(() => draws[drawn++]!);
+    expect(randomUuid(() => new Uint8Array(16))).toBe("EAAAAAAAAAAAAAAAAAAAAA");
+    expect(randomUuid(() => one)).toBe("EAAAAAAAAAAAAAAAAAAAAQ");
+    const dash = new Uint8Array(16).fill(0xf8);
     expect(uuidString(dash)[0]).toBe("-");
-    expect([id, drawn]).toEqual([uuidString(fine), 4]);
+    expect(randomUuid(() => dash)[0]).toBe("e");
   });
 
   it("varints: zigzag and unsigned forms at their edges", () => {

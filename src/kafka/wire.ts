@@ -354,14 +354,18 @@ export const uuidBytes = (id: string): Uint8Array => {
 };
 
 /**
- * A new random Kafka UUID, as Kafka's Uuid.randomUuid makes one: never the reserved ids 0 and 1, and
- * never one whose text starts with "-", which command-line tools would read as an option.
+ * A new random Kafka UUID with Kafka's Uuid.randomUuid guarantees: never the reserved ids 0 and 1, and
+ * never one whose text starts with "-", which command-line tools would read as an option. Kafka draws
+ * again; this mends the one draw instead, so a degenerate source (all zeros) cannot loop forever.
  */
 export const randomUuid = (randomBytes16: () => Uint8Array): string => {
-  for (;;) {
-    const text = uuidString(randomBytes16());
-    if (text !== ZERO_UUID && text !== METADATA_TOPIC_ID && !text.startsWith("-")) return text;
-  }
+  const bytes = Uint8Array.from(randomBytes16());
+  // "-" is the 62nd base64url digit: the first 6 bits 111110. Clearing the top bit makes it "e".
+  if (bytes[0]! >> 2 === 62) bytes[0] = bytes[0]! & 0x7f;
+  const text = uuidString(bytes);
+  if (text !== ZERO_UUID && text !== METADATA_TOPIC_ID) return text;
+  bytes[0] = 0x10; // 0 and 1 have a zero first byte
+  return uuidString(bytes);
 };
 
 /** Whether `text` is a Kafka UUID as Kafka prints one: 22 base64url characters, the last 4 bits zero. */
