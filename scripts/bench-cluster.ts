@@ -236,16 +236,44 @@ const steady = async () => {
 
     const leader = await cluster.waitForLeader(10_000);
     const client = await KafkaClient.connect(cluster.node(leader.nodeId).address);
+    // CPU seconds each node process used (Linux /proc; null elsewhere).
+    const cpuSeconds = (): (number | null)[] =>
+      cluster.nodes.map((n) => {
+        try {
+          const fields = readFileSync(`/proc/${cluster.pid(n.id)}/stat`, "utf8")
+            .split(") ")[1]!
+            .split(" ");
+          return (Number(fields[11]) + Number(fields[12])) / 100;
+        } catch {
+          return null;
+        }
+      });
+    /** Each node's CPU microseconds per unit of work between `before` and `after`, by "id:role". */
+    const cpuPer = (before: (number | null)[], units: number, after = cpuSeconds()) => {
+      return Object.fromEntries(
+        cluster.nodes.map((n, i) => {
+          const used = after[i] === null || before[i] === null ? null : after[i]! - before[i]!;
+          const role = n.id === leader.nodeId ? "active-controller" : n.roles;
+          return [`${n.id}:${role}`, used === null ? null : Math.round((used * 1e6) / units)];
+        }),
+      );
+    };
     // Single writes, one at a time.
     const commit: number[] = [];
+    let commitCpuBefore = cpuSeconds();
     for (let i = 0; i < commitSamples + 50; i++) {
+      if (i === 50) commitCpuBefore = cpuSeconds();
       const started = performance.now();
       const answer = await createTopics(client, createTopicRequest(1));
       const took = performance.now() - started;
       if (!created(answer)) throw new Error(`commit sample ${i}: ${JSON.stringify(answer)}`);
       if (i >= 50) commit.push(took);
     }
-    progress(`commit latency: ${JSON.stringify(summary(commit))}`);
+    const commitLatency = {
+      ...summary(commit),
+      cpuMicrosecondsPerCommit: cpuPer(commitCpuBefore, commitSamples),
+    };
+    progress(`commit latency: ${JSON.stringify(commitLatency)}`);
 
     // Propagation: answered at commit by the controller → served by each broker.
     const brokerClients = await Promise.all(cluster.brokers.map((b) => KafkaClient.connect(b.address)));
@@ -281,18 +309,6 @@ const steady = async () => {
         KafkaClient.connect(cluster.node(leader.nodeId).address),
       ),
     );
-    // CPU seconds each node process used (Linux /proc; null elsewhere).
-    const cpuSeconds = (): (number | null)[] =>
-      cluster.nodes.map((n) => {
-        try {
-          const fields = readFileSync(`/proc/${cluster.pid(n.id)}/stat`, "utf8")
-            .split(") ")[1]!
-            .split(" ");
-          return (Number(fields[11]) + Number(fields[12])) / 100;
-        } catch {
-          return null;
-        }
-      });
     const cpuBefore = cpuSeconds();
     const before = await committedTotal();
     const started = performance.now();
@@ -321,15 +337,7 @@ const steady = async () => {
       acknowledgedRecordsPerSecond: Math.round(acknowledged / seconds),
       refusedRequests: refused,
       // Every node replays every record: this is where the machine's cores go.
-      cpuMicrosecondsPerRecord: Object.fromEntries(
-        cluster.nodes.map((n, i) => {
-          const a = cpuAfter[i];
-          const b = cpuBefore[i];
-          const used = a === null || a === undefined || b === null || b === undefined ? null : a - b;
-          const label = `${n.id}:${n.id === leader.nodeId ? "active-controller" : n.roles}`;
-          return [label, used === null ? null : Math.round((used * 1e6) / Math.max(1, after - before))];
-        }),
-      ),
+      cpuMicrosecondsPerRecord: cpuPer(cpuBefore, Math.max(1, after - before), cpuAfter),
       cores: availableParallelism(),
     };
     progress(`throughput: ${JSON.stringify(throughput)}`);
@@ -338,7 +346,7 @@ const steady = async () => {
     const afterLoadRss = await rssNow();
     progress(`RSS after the load (MiB): ${JSON.stringify(afterLoadRss)}`);
     return {
-      commitMs: summary(commit),
+      commitMs: commitLatency,
       propagationMs: summary(propagation),
       throughput,
       idleRssMiB: idleRss,
@@ -359,9 +367,9 @@ const medians = (all: readonly SteadyRun[]) => {
     const median = values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
     return { median: Math.round(median * 100) / 100, min: values[0]!, max: values.at(-1)! };
   };
-  // CPU per record by role: the active controller's id changes from run to run.
-  const cpu = (run: SteadyRun, role: string) => {
-    const used = Object.entries(run.throughput.cpuMicrosecondsPerRecord)
+  // CPU per record or commit by role: the active controller's id changes from run to run.
+  const cpu = (perNode: Record<string, number | null>, role: string) => {
+    const used = Object.entries(perNode)
       .filter(([label, us]) => label.endsWith(`:${role}`) && us !== null)
       .map(([, us]) => us as number);
     return used.length === 0 ? Number.NaN : used.reduce((a, b) => a + b, 0) / used.length;
@@ -374,10 +382,15 @@ const medians = (all: readonly SteadyRun[]) => {
     propagationP50Ms: figure((r) => r.propagationMs.p50),
     propagationP99Ms: figure((r) => r.propagationMs.p99),
     committedRecordsPerSecond: figure((r) => r.throughput.committedRecordsPerSecond),
+    cpuMicrosecondsPerCommit: {
+      activeController: figure((r) => cpu(r.commitMs.cpuMicrosecondsPerCommit, "active-controller")),
+      otherController: figure((r) => cpu(r.commitMs.cpuMicrosecondsPerCommit, "controller")),
+      broker: figure((r) => cpu(r.commitMs.cpuMicrosecondsPerCommit, "broker")),
+    },
     cpuMicrosecondsPerRecord: {
-      activeController: figure((r) => cpu(r, "active-controller")),
-      otherController: figure((r) => cpu(r, "controller")),
-      broker: figure((r) => cpu(r, "broker")),
+      activeController: figure((r) => cpu(r.throughput.cpuMicrosecondsPerRecord, "active-controller")),
+      otherController: figure((r) => cpu(r.throughput.cpuMicrosecondsPerRecord, "controller")),
+      broker: figure((r) => cpu(r.throughput.cpuMicrosecondsPerRecord, "broker")),
     },
     largestIdleRssMiB: figure((r) => mostRss(r.idleRssMiB)),
     largestRssAfterLoadMiB: figure((r) => mostRss(r.rssAfterLoadMiB)),
