@@ -153,7 +153,9 @@ export class Peers {
 
   /**
    * Send to a peer node. Without a connection the frame waits (up to MAX_PENDING_FRAMES of them)
-   * while one is made; false when the peer is unknown or the wait queue is full.
+   * while one is made, or, when the last dial failed, until the redial its backoff allows: a frame
+   * never dials a peer early, or a request failed at the refused dial and resent at once (R45, R72,
+   * R75) would dial again at once, in a loop. False when the peer is unknown or the wait queue is full.
    */
   sendTo(id: number, frame: Outgoing): boolean {
     const peer = this.peers.get(id);
@@ -161,7 +163,7 @@ export class Peers {
     if (peer.connection === null) {
       if (peer.pending.length >= MAX_PENDING_FRAMES) return false;
       peer.pending.push(frame);
-      this.connect(peer);
+      if (peer.retry === null) this.connect(peer);
       return true;
     }
     return write(peer.connection, frame);

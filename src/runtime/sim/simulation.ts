@@ -553,6 +553,25 @@ export class Simulation {
     return acknowledgedAt === null ? null : acknowledgedAt - failedAt;
   }
 
+  /**
+   * A quorum lost for good: every controller but one crashes. The dials the nodes still up then make
+   * to the dead ones over `ms` simulated milliseconds (every one refused), which only the transport's
+   * backoff bounds: the Raft layer resends a failed Vote or EndQuorumEpoch at once (R45, R72) and an
+   * observer tries the next voter at once (R75).
+   */
+  async quorumLost(ms: number): Promise<{ dialsRefused: number; survivors: number; dead: number }> {
+    await this.startAndSettle();
+    const controllers = this.nodes.filter((n) => n.config.roles.includes("controller"));
+    for (const n of controllers.slice(1)) this.kill(n, "crashed");
+    const before = this.network.stats.dialsRefused;
+    await this.runUntil(this.scheduler.now + ms);
+    return {
+      dialsRefused: this.network.stats.dialsRefused - before,
+      survivors: this.nodes.length - (controllers.length - 1),
+      dead: controllers.length - 1,
+    };
+  }
+
   // ---- the run -----------------------------------------------------------------------------------
 
   private async runUntil(time: number, stop: () => boolean = () => false): Promise<void> {
