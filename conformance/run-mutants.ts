@@ -1,8 +1,9 @@
 // The conformance suite's teeth: every mutant of the mutation suite (Raft and controller layers),
 // served by the reference adapter from a mutated copy of spec/, must fail at least one vector.
 //   npm run conformance:mutants -- [--json]
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { threadId } from "node:worker_threads";
 import { MUTANTS, type Mutant } from "../model-tests/mutants.ts";
 import { applyEdits } from "../model-tests/run-mutants.ts";
 import type { Vector } from "./protocol.ts";
@@ -42,10 +43,38 @@ export const layersRunning = (mutant: Mutant): ReadonlySet<Vector["layer"]> => {
   return layers;
 };
 
+/**
+ * This process's mutant copies. Each process has its own folder: test files run in parallel, and two
+ * of them preparing the same mutant removed the copy the other was reading (a loaded CI run failed on
+ * it). It stays under the project, where the copies' imports find node_modules, and goes when the
+ * process exits; folders of processes no longer running are removed on the way.
+ */
+const ownScratch = (): string => {
+  const own = join(scratch, threadId === 0 ? String(process.pid) : `${process.pid}-${threadId}`);
+  if (!existsSync(own)) {
+    for (const entry of existsSync(scratch) ? readdirSync(scratch) : []) {
+      const match = /^(\d+)(-\d+)?$/.exec(entry);
+      const pid = Number(match?.[1]);
+      if (pid === process.pid) continue;
+      try {
+        // A folder of the layout before per-process folders, or of a process that is gone.
+        if (match === null) throw new Error("not a process's folder");
+        process.kill(pid, 0);
+      } catch {
+        rmSync(join(scratch, entry), { recursive: true, force: true });
+      }
+    }
+    mkdirSync(own, { recursive: true });
+    process.once("exit", () => rmSync(own, { recursive: true, force: true }));
+  }
+  return own;
+};
+
 /** A copy of spec/ with the mutant's edits applied; returns its folder. */
 export const prepareMutantSpec = (mutant: Mutant): string => {
-  const dir = join(scratch, mutant.name, "spec");
-  rmSync(join(scratch, mutant.name), { recursive: true, force: true });
+  const base = join(ownScratch(), mutant.name);
+  const dir = join(base, "spec");
+  rmSync(base, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   cpSync(join(root, "spec"), dir, {
     recursive: true,
@@ -73,6 +102,7 @@ export const runConformanceMutants = async (
       vectors.filter((v) => layers.has(v.layer)),
       { stopAtFirstFailure: quick },
     );
+    rmSync(join(dir, ".."), { recursive: true, force: true });
     const first = report.results.find((r) => !r.passed);
     const verdict: MutantVerdict = {
       name: mutant.name,
