@@ -246,6 +246,24 @@ const writablePartitions = (partitions: readonly PartitionState[], scratch: Repl
   return copy;
 };
 
+/**
+ * The names index follows a change of topic `topicId` (now named `name`, or removed: null) from the
+ * array `before` to `after` (a copy, or the same array changed in place).
+ */
+const followTopics = (
+  scratch: ReplayScratch,
+  before: readonly TopicImage[],
+  after: readonly TopicImage[],
+  topicId: string,
+  name: string | null,
+): void => {
+  const names = scratch.topicNames;
+  if (names === null || names.topics !== before) return;
+  if (name === null) names.nameById.delete(topicId);
+  else names.nameById.set(topicId, name);
+  names.topics = after;
+};
+
 const replaceTopic = (
   image: MetadataImage,
   topic: TopicImage,
@@ -267,12 +285,7 @@ const replaceTopic = (
     topics.splice(index, 0, topic);
   }
   if (scratch !== null) {
-    // The names index follows the array the change made (a copy, or the same array changed).
-    const names = scratch.topicNames;
-    if (names !== null && names.topics === image.topics) {
-      names.nameById.set(topic.topicId, topic.name);
-      names.topics = topics;
-    }
+    followTopics(scratch, image.topics, topics, topic.topicId, topic.name);
     scratch.owned = topics;
     remember(scratch, topics, topic.topicId, index);
   }
@@ -355,11 +368,7 @@ const applyRecord = (
       const topic = findTopicById(image, record.topicId, scratch);
       if (topic === undefined) return { image, problem: `no topic with id ${record.topicId}` };
       const topics = image.topics.filter((t) => t.topicId !== record.topicId);
-      const names = scratch?.topicNames;
-      if (names !== undefined && names !== null && names.topics === image.topics) {
-        names.nameById.delete(record.topicId);
-        names.topics = topics;
-      }
+      if (scratch !== null) followTopics(scratch, image.topics, topics, record.topicId, null);
       return {
         image: {
           ...image,

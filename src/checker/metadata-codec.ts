@@ -850,14 +850,7 @@ export class MetadataCodec {
       const length = this.next();
       const recordStart = this.at;
       const recordEnd = recordStart + length;
-      const recordHash = hashWords(this.words, recordStart, recordEnd);
-      let record = this.decodedRecords.get(this.words, recordStart, recordEnd, recordHash);
-      if (record === undefined) {
-        record = this.readValue() as MetadataRecord;
-        if (this.at !== recordEnd) throw new Error("metadata state encoding: a record's length is wrong");
-        this.decodedRecords.set(this.words, recordStart, recordEnd, recordHash, record);
-      }
-      this.at = recordEnd;
+      const record = this.readCached(this.decodedRecords, recordEnd, "a record");
       let info = this.recordInfo.get(record);
       if (info === undefined) {
         const kept = keep(this.words, recordStart, recordEnd);
@@ -932,18 +925,22 @@ export class MetadataCodec {
     images.length = 0;
     for (let i = 0; i < count; i++) {
       const length = this.next();
-      const start = this.at;
-      const end = start + length;
-      const hash = hashWords(this.words, start, end);
-      let image = this.decodedImages.get(this.words, start, end, hash);
-      if (image === undefined) {
-        image = this.readValue() as MetadataImage;
-        if (this.at !== end) throw new Error("metadata state encoding: an image's length is wrong");
-        this.decodedImages.set(this.words, start, end, hash, image);
-      }
-      this.at = end;
-      images.push(image);
+      images.push(this.readCached(this.decodedImages, this.at + length, "an image"));
     }
+  }
+
+  /** The value in the words from here to `end`, decoded once per distinct run of words. */
+  private readCached<T>(cache: DecodeCache<T>, end: number, what: string): T {
+    const start = this.at;
+    const hash = hashWords(this.words, start, end);
+    let value = cache.get(this.words, start, end, hash);
+    if (value === undefined) {
+      value = this.readValue() as T;
+      if (this.at !== end) throw new Error(`metadata state encoding: ${what}'s length is wrong`);
+      cache.set(this.words, start, end, hash, value);
+    }
+    this.at = end;
+    return value;
   }
 
   // ---- the world
