@@ -32,8 +32,10 @@ import {
   controllerListeners,
   DEFAULT_SERVER,
   describeQuorum,
+  electionError,
   leaderAddress,
   readControllerConfig,
+  readRetryError,
   refusal,
   server,
   TIMEOUT_FLAG,
@@ -140,7 +142,7 @@ export const runQuorum = async (argv: readonly string[], io: Io): Promise<number
   if (positional[0] === "add-controller") return await addController(values, io);
   if (positional[0] === "remove-controller") return await removeController(values, io);
   if (positional[0] === "update-controller") return await updateController(values, io);
-  const { answer, partition } = await describeQuorum(values);
+  const { answer, partition } = await describeQuorum(values, io.err);
   const highWatermark = Number(partition.highWatermark);
   const now = Date.now();
   const describe = (r: (typeof partition.currentVoters)[number]) => ({
@@ -231,14 +233,20 @@ const controllerOf = (values: FlagValues, command: string) => {
 const addController = async (values: FlagValues, io: Io): Promise<number> => {
   const { config, directoryId, listeners } = controllerOf(values, "add-controller");
   const timeoutMs = values["timeout"] as number;
-  const leaderId = await changeVoters(values, AddRaftVoterRequest, AddRaftVoterResponse, () => ({
-    clusterId: null,
-    timeoutMs,
-    voterId: config.nodeId,
-    voterDirectoryId: directoryId,
-    listeners,
-    ackWhenCommitted: true,
-  }));
+  const leaderId = await changeVoters(
+    values,
+    AddRaftVoterRequest,
+    AddRaftVoterResponse,
+    () => ({
+      clusterId: null,
+      timeoutMs,
+      voterId: config.nodeId,
+      voterDirectoryId: directoryId,
+      listeners,
+      ackWhenCommitted: true,
+    }),
+    io.err,
+  );
   io.out(
     values["json"] === true
       ? JSON.stringify({ added: { id: config.nodeId, directoryId }, leaderId })
@@ -258,11 +266,17 @@ const removeController = async (values: FlagValues, io: Io): Promise<number> => 
     throw new UsageError(
       `--controller-directory-id "${directoryId}" is not a directory id (22 base64url characters)`,
     );
-  const leaderId = await changeVoters(values, RemoveRaftVoterRequest, RemoveRaftVoterResponse, () => ({
-    clusterId: null,
-    voterId: id,
-    voterDirectoryId: directoryId,
-  }));
+  const leaderId = await changeVoters(
+    values,
+    RemoveRaftVoterRequest,
+    RemoveRaftVoterResponse,
+    () => ({
+      clusterId: null,
+      voterId: id,
+      voterDirectoryId: directoryId,
+    }),
+    io.err,
+  );
   io.out(
     values["json"] === true
       ? JSON.stringify({ removed: { id, directoryId }, leaderId })
@@ -278,7 +292,7 @@ const removeController = async (values: FlagValues, io: Io): Promise<number> => 
  */
 const updateController = async (values: FlagValues, io: Io): Promise<number> => {
   const { config, directoryId, listeners } = controllerOf(values, "update-controller");
-  const { leaderId, leaderEpoch, address } = await leaderAddress(values);
+  const { leaderId, leaderEpoch, address } = await leaderAddress(values, io.err);
   const answer = await ask(
     { ...values, "bootstrap-server": address },
     UpdateRaftVoterRequest,
@@ -291,7 +305,7 @@ const updateController = async (values: FlagValues, io: Io): Promise<number> => 
       listeners,
       kRaftVersionFeature: { minSupportedVersion: 0, maxSupportedVersion: 1 },
     }),
-    true,
+    { write: true },
   );
   if (answer.errorCode !== KafkaError.NONE)
     throw new AdminFailure(
@@ -359,17 +373,26 @@ interface TopicDescription {
 const describeTopics = async (
   values: FlagValues,
   names: readonly string[] | null,
+  say: (line: string) => void,
 ): Promise<TopicDescription[]> => {
-  const answer = await ask(values, MetadataRequest, MetadataResponse, () => ({
-    ...MetadataRequest.defaults(),
-    topics: names === null ? null : names.map((name) => ({ topicId: ZERO_UUID, name })),
-    allowAutoTopicCreation: false,
-  }));
+  const answer = await ask(
+    values,
+    MetadataRequest,
+    MetadataResponse,
+    () => ({
+      ...MetadataRequest.defaults(),
+      topics: names === null ? null : names.map((name) => ({ topicId: ZERO_UUID, name })),
+      allowAutoTopicCreation: false,
+    }),
+    // A broker still loading its metadata answers LEADER_NOT_AVAILABLE for each topic. A partition's
+    // own LEADER_NOT_AVAILABLE (no replica alive) is what there is to show, not a reason to wait.
+    { electing: (a) => readRetryError(...a.topics.map((t) => t.errorCode)), say },
+  );
   const found: TopicDescription[] = [];
   for (const t of answer.topics) {
     if (t.errorCode === KafkaError.UNKNOWN_TOPIC_OR_PARTITION) continue;
     if (t.errorCode !== KafkaError.NONE)
-      throw new AdminFailure(`topic ${t.name ?? t.topicId}: ${refusal(t.errorCode, null)}`);
+      throw new AdminFailure(`topic ${t.name ?? t.topicId}: ${refusal(t.errorCode, null)}`, t.errorCode);
     found.push({
       name: t.name ?? "",
       topicId: t.topicId,
@@ -394,15 +417,22 @@ const TOPIC_CONFIG_SOURCE = 1;
 const topicConfigs = async (
   values: FlagValues,
   topic: string,
+  say: (line: string) => void,
 ): Promise<{ name: string; value: string | null }[]> => {
-  const answer = await ask(values, DescribeConfigsRequest, DescribeConfigsResponse, () => ({
-    ...DescribeConfigsRequest.defaults(),
-    resources: [{ resourceType: 2, resourceName: topic, configurationKeys: null }],
-  }));
+  const answer = await ask(
+    values,
+    DescribeConfigsRequest,
+    DescribeConfigsResponse,
+    () => ({
+      ...DescribeConfigsRequest.defaults(),
+      resources: [{ resourceType: 2, resourceName: topic, configurationKeys: null }],
+    }),
+    { electing: (a) => readRetryError(a.results[0]?.errorCode), say },
+  );
   const result = answer.results[0];
   if (result === undefined) throw new AdminFailure(`${server(values)} described no configs of ${topic}`);
   if (result.errorCode !== KafkaError.NONE)
-    throw new AdminFailure(refusal(result.errorCode, result.errorMessage));
+    throw new AdminFailure(refusal(result.errorCode, result.errorMessage), result.errorCode);
   return result.configs
     .filter((c) => c.configSource === TOPIC_CONFIG_SOURCE)
     .map((c) => ({ name: c.name, value: c.value }))
@@ -450,7 +480,10 @@ export const runTopics = async (argv: readonly string[], io: Io): Promise<number
           timeoutMs: values["timeout"] as number,
           validateOnly: false,
         }),
-        true,
+        // Kafka's admin client asks again on NOT_CONTROLLER too: the standby that answered it took
+        // nothing; a controller that lost its place meanwhile may still commit the topic, and then
+        // the next try answers TOPIC_ALREADY_EXISTS, as Kafka's does.
+        { write: true, electing: (a) => electionError(a.topics[0]?.errorCode), say: io.err },
       );
       const result = answer.topics[0];
       if (result === undefined)
@@ -486,7 +519,7 @@ export const runTopics = async (argv: readonly string[], io: Io): Promise<number
           ...(version >= 6 ? { topics: [{ name, topicId: ZERO_UUID }] } : { topicNames: [name] }),
           timeoutMs: values["timeout"] as number,
         }),
-        true,
+        { write: true, electing: (a) => electionError(a.responses[0]?.errorCode), say: io.err },
       );
       const result = answer.responses[0];
       if (result === undefined)
@@ -508,7 +541,7 @@ export const runTopics = async (argv: readonly string[], io: Io): Promise<number
       return 0;
     }
     case "list": {
-      const topics = await describeTopics(values, null);
+      const topics = await describeTopics(values, null, io.err);
       if (json) {
         io.out(
           JSON.stringify({
@@ -533,12 +566,12 @@ export const runTopics = async (argv: readonly string[], io: Io): Promise<number
     }
     case "describe": {
       const name = need();
-      const [described] = await describeTopics(values, [name]);
+      const [described] = await describeTopics(values, [name], io.err);
       if (described === undefined) {
         io.err(`kraft topics describe: UNKNOWN_TOPIC_OR_PARTITION: topic ${name} does not exist`);
         return 1;
       }
-      const configs = await topicConfigs(values, name);
+      const configs = await topicConfigs(values, name, io.err);
       if (json) {
         io.out(JSON.stringify({ ...described, configs }));
         return 0;
@@ -587,13 +620,19 @@ export const runBrokers = async (argv: readonly string[], io: Io): Promise<numbe
   }
   if (positional[0] !== "list")
     throw new UsageError(`kraft brokers takes the subcommand "list", got "${positional.join(" ")}"`);
-  const answer = await ask(values, DescribeClusterRequest, DescribeClusterResponse, () => ({
-    ...DescribeClusterRequest.defaults(),
-    endpointType: BROKER_ENDPOINTS,
-    includeFencedBrokers: true,
-  }));
+  const answer = await ask(
+    values,
+    DescribeClusterRequest,
+    DescribeClusterResponse,
+    () => ({
+      ...DescribeClusterRequest.defaults(),
+      endpointType: BROKER_ENDPOINTS,
+      includeFencedBrokers: true,
+    }),
+    { electing: (a) => readRetryError(a.errorCode), say: io.err },
+  );
   if (answer.errorCode !== KafkaError.NONE)
-    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage));
+    throw new AdminFailure(refusal(answer.errorCode, answer.errorMessage), answer.errorCode);
   const brokers = answer.brokers
     .map((b) => ({ id: b.brokerId, host: b.host, port: b.port, rack: b.rack, fenced: b.isFenced }))
     .sort((x, y) => x.id - y.id);

@@ -63,7 +63,11 @@ export const describeAny = async (
     let electing = false;
     for (const server of servers) {
       try {
-        const { partition } = await describeQuorum({ ...values, "bootstrap-server": server });
+        const { partition } = await describeQuorum(
+          { ...values, "bootstrap-server": server },
+          undefined,
+          false,
+        );
         if (partition.leaderId < 0) {
           failures.push(`${server}: no leader`);
           electing = true;

@@ -1,52 +1,24 @@
 // `kraft quorum plan`: the runbook's order, its model check, and its refusals.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DescribeQuorumResponse } from "../../spec/raft/messages.ts";
-import { handleKafkaRequest } from "../kafka/server.ts";
-import { encodeFrame, FrameReader } from "../runtime/codec.ts";
+import { fakeKafkaServer } from "../testing/fake-kafka-server.ts";
 import { freeBasePort } from "../testing/local-cluster.ts";
 import { AdminFailure } from "./admin-client.ts";
 import { UsageError } from "./flags.ts";
 import { runPlan, voterPlan } from "./plan.ts";
 import { describeAny, executePlan } from "./plan-execute.ts";
 
-/** A controller that answers ApiVersions as ours do and DescribeQuorum with what `describe` says. */
-const fakeController = async (port: number, describe: () => DescribeQuorumResponse): Promise<Server> => {
-  const server = createServer((socket) => {
-    const frames = new FrameReader();
-    socket.on("data", (chunk) => {
-      for (const body of frames.push(chunk)) {
-        const outcome = handleKafkaRequest(body, {
-          clusterId: "AAAAAAAAAAAAAAAAAAAAAw",
-          listenerName: "CONTROLLER",
-          controllerListener: true,
-          image: null,
-          voters: [],
-          controllerListenerName: "CONTROLLER",
-          leaderId: -1,
-        });
-        if (outcome._tag === "Answer") socket.write(encodeFrame(outcome.body));
-        else if (outcome._tag === "Forward")
-          socket.write(
-            encodeFrame(
-              outcome.respond({
-                _tag: "AdminResponse",
-                errorCode: "NONE",
-                errorMessage: null,
-                body: describe(),
-              }),
-            ),
-          );
-        else socket.destroy();
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return server;
-};
+/** A controller that answers DescribeQuorum with what `describe` says. */
+const fakeController = (port: number, describe: () => DescribeQuorumResponse) =>
+  fakeKafkaServer(port, "CONTROLLER", () => ({
+    _tag: "AdminResponse",
+    errorCode: "NONE",
+    errorMessage: null,
+    body: describe(),
+  }));
 
 const notLeader: DescribeQuorumResponse = {
   _tag: "DescribeQuorumResponse",
