@@ -1,15 +1,37 @@
-// npm run bench:check [-- SECONDS]: the model checker on the reference configuration (model-tests/
-// configurations.ts), for at most SECONDS (default 60) with one thread and again with a worker per
-// core, liveness included and then safety alone (the properties TLC checks of the public TLA+ specs);
-// prints one JSON line, with where one thread's time goes per state (check-breakdown.ts). `-- SECONDS --ci` also times the exhaustive CI configuration with every core.
+// npm run bench:check [-- --seconds N --ci]: the model checker on the reference configuration
+// (model-tests/configurations.ts), for at most N seconds (default 60) with one thread and again with
+// a worker per core, liveness included and then safety alone (the properties TLC checks of the public
+// TLA+ specs); prints one JSON line, with where one thread's time goes per state
+// (check-breakdown.ts). --ci also times the exhaustive CI configuration with every core.
 import { availableParallelism } from "node:os";
 import { CI_CONFIGURATION, REFERENCE_CONFIGURATION } from "../model-tests/configurations.ts";
 import { type SearchOptions, search } from "../src/checker/engine.ts";
 import { raftModel } from "../src/checker/raft-model.ts";
+import { benchFlags } from "./bench-flags.ts";
 import { breakdown } from "./check-breakdown.ts";
 
-const seconds = Number(process.argv[2] ?? 60);
-const withCi = process.argv.includes("--ci");
+const flags = benchFlags(
+  "npm run bench:check -- [--seconds N] [--ci]",
+  "The model checker on the reference configuration with one thread and with a worker per core, liveness\nincluded and safety alone; prints one JSON line.",
+  [
+    {
+      kind: "integer",
+      name: "seconds",
+      min: 1,
+      max: 86_400,
+      default: 60,
+      description: "the most each of the four runs may take",
+    },
+    {
+      kind: "boolean",
+      name: "ci",
+      default: false,
+      description: "also time the exhaustive CI configuration with every core",
+    },
+  ],
+);
+const seconds = flags["seconds"] as number;
+const withCi = flags["ci"] === true;
 const cores = availableParallelism();
 
 const run = (workers: number, options: Partial<SearchOptions> = {}) => {

@@ -14,17 +14,40 @@ import {
 } from "../spec/metadata/controller.ts";
 import { EMPTY_IMAGE, findBroker, type OffsetRecord, replay } from "../spec/metadata/image.ts";
 import type { ControllerRequest } from "../spec/metadata/requests.ts";
+import { benchFlags } from "./bench-flags.ts";
 
-const arg = (name: string, fallback: number): number => {
-  const at = process.argv.indexOf(`--${name}`);
-  const value = at < 0 ? fallback : Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-};
-const max = arg("max", 100_000);
-const perTopic = Math.min(arg("per-topic", 1000), MAX_PARTITIONS_PER_REQUEST);
+const flags = benchFlags(
+  "npm run bench:image -- [--max N] [--per-topic N] [--probe N]",
+  "What a PartitionRecord costs on the active controller and on replay as the image grows; prints one JSON line.",
+  [
+    {
+      kind: "integer",
+      name: "max",
+      min: 10,
+      max: 10_000_000,
+      default: 100_000,
+      description: "partitions at the end",
+    },
+    {
+      kind: "integer",
+      name: "per-topic",
+      min: 1,
+      default: 1000,
+      description: "partitions of each topic created (at most the controller's per-request limit)",
+    },
+    {
+      kind: "integer",
+      name: "probe",
+      min: 1,
+      default: 1000,
+      description: "partitions of each timed request (at most the per-request limit)",
+    },
+  ],
+);
+const max = flags["max"] as number;
+const perTopic = Math.min(flags["per-topic"] as number, MAX_PARTITIONS_PER_REQUEST);
 /** The partitions of each timed request. */
-const probe = Math.min(arg("probe", 1000), MAX_PARTITIONS_PER_REQUEST);
+const probe = Math.min(flags["probe"] as number, MAX_PARTITIONS_PER_REQUEST);
 
 const config = { ...DEFAULT_CONTROLLER_CONFIG, nodeId: 1, clusterId: "bench" };
 

@@ -1,6 +1,6 @@
-// node scripts/bench-metadata.ts [DEPTH]: the model checker on the metadata model at the defaults of
+// node scripts/bench-metadata.ts [--depth N]: the model checker on the metadata model at the defaults of
 // kraft check --model metadata (3 controllers, 2 brokers, one topic of one partition, to depth DEPTH,
-// default 14, liveness left to random walks as kraft check does), with one thread and again with a
+// default METADATA_DEPTH, liveness left to random walks as kraft check does), with one thread and again with a
 // worker per core; prints one JSON line with each run's rate, by the clock and by the CPU time this
 // process used (a fairer number on a machine shared with other work), and where one thread's time
 // goes per state (check-breakdown.ts).
@@ -9,9 +9,23 @@ import { search } from "../src/checker/engine.ts";
 import { metadataModel } from "../src/checker/metadata-model.ts";
 import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom } from "../src/cli/check.ts";
 import { parseFlags } from "../src/cli/flags.ts";
+import { benchFlags } from "./bench-flags.ts";
 import { breakdown } from "./check-breakdown.ts";
 
-const depth = Number(process.argv[2] ?? METADATA_DEPTH);
+const depth = benchFlags(
+  "node scripts/bench-metadata.ts [--depth N]",
+  "The model checker on the metadata model at kraft check's defaults, with one thread and with a worker\nper core; prints one JSON line.",
+  [
+    {
+      kind: "integer",
+      name: "depth",
+      min: 1,
+      max: 1000,
+      default: METADATA_DEPTH,
+      description: "the breadth-first search's depth bound",
+    },
+  ],
+)["depth"] as number;
 const cores = availableParallelism();
 const config = metadataConfigFrom(parseFlags(CHECK_FLAGS, ["--model", "metadata"]).values);
 
