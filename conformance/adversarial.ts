@@ -97,6 +97,14 @@ const answerTo = (random: Random, s: NodeState, to: number, api: string): RaftMe
       return { _tag: "BeginQuorumEpochResponse", errorCode, leaderId, leaderEpoch };
     case "EndQuorumEpoch":
       return { _tag: "EndQuorumEpochResponse", errorCode, leaderId, leaderEpoch };
+    // R150: an auto-joining observer's own voter changes.
+    case "AddRaftVoter":
+    case "RemoveRaftVoter":
+      return {
+        _tag: api === "AddRaftVoter" ? "AddRaftVoterResponse" : "RemoveRaftVoterResponse",
+        errorCode: pick(random, [...ANSWER_ERRORS, "DUPLICATE_VOTER", "VOTER_NOT_FOUND"]),
+        errorMessage: null,
+      };
     case "FetchSnapshot": {
       // Mostly the part the download waits for; sometimes another snapshot, position or error.
       const download = s.role._tag === "Follower" ? s.role.fetchingSnapshot : undefined;
@@ -296,16 +304,37 @@ const raftInput = (random: Random, s: NodeState, config: RaftConfig, correlation
   return { _tag: "Shutdown" };
 };
 
-const RAFT_CLUSTERS: readonly { readonly cluster: ClusterSpec; readonly node: number }[] = [
+/** R150, R100: an auto-joining node 4 whose id the bootstrap set holds with another directory id. */
+const AUTO_JOIN_CLUSTER: ClusterSpec = { ...DEFAULT_CLUSTER, observers: 1, kraftVersion: 1, autoJoin: [4] };
+const replacedDisk = (config: RaftConfig): RaftConfig => ({
+  ...config,
+  voters: [...config.voters, { id: 4, directoryId: "AAAAAAAAAAAAAAAAAAAAZw" }],
+});
+
+const RAFT_CLUSTERS: readonly {
+  readonly cluster: ClusterSpec;
+  readonly node: number;
+  readonly adjust?: (config: RaftConfig) => RaftConfig;
+}[] = [
   { cluster: DEFAULT_CLUSTER, node: 1 },
   { cluster: { ...DEFAULT_CLUSTER, preVote: false }, node: 1 },
   { cluster: { ...DEFAULT_CLUSTER, observers: 1 }, node: 4 },
 ];
 
+/** Walks from this seed on are of an auto-joining node (the earlier seeds keep their clusters). */
+const AUTO_JOIN_SEEDS_FROM = 600;
+const AUTO_JOIN_CLUSTERS: typeof RAFT_CLUSTERS = [
+  { cluster: AUTO_JOIN_CLUSTER, node: 4 },
+  { cluster: AUTO_JOIN_CLUSTER, node: 4, adjust: replacedDisk },
+];
+
 const raftWalk = (seed: number): { vector: RaftVector; marks: Set<Mark> } => {
   const random = seededRandom(seed * 7919);
-  const { cluster, node } = RAFT_CLUSTERS[seed % RAFT_CLUSTERS.length]!;
-  const config = nodeConfig(cluster, node);
+  const { cluster, node, adjust } =
+    seed < AUTO_JOIN_SEEDS_FROM
+      ? RAFT_CLUSTERS[seed % RAFT_CLUSTERS.length]!
+      : AUTO_JOIN_CLUSTERS[seed % AUTO_JOIN_CLUSTERS.length]!;
+  const config = (adjust ?? ((c: RaftConfig) => c))(nodeConfig(cluster, node));
   const marks = new Set<Mark>();
   const start = initialize(undefined, EMPTY_LOG, config);
   for (const m of start.marks) marks.add(m);
@@ -752,7 +781,7 @@ const brokerWalk = (seed: number): { vector: BrokerVector; marks: Set<Mark> } =>
 };
 
 /** How many seeded walks each layer tries. */
-export const ADVERSARIAL_WALKS = { raft: 600, controller: 3000, broker: 400 } as const;
+export const ADVERSARIAL_WALKS = { raft: 800, controller: 3000, broker: 400 } as const;
 
 /**
  * The adversarial vectors of every layer: walks kept for the marks they add to `covered` (the marks the

@@ -1,11 +1,13 @@
 // The conformance suite's teeth: every mutant of the mutation suite (Raft and controller layers),
 // served by the reference adapter from a mutated copy of spec/, must fail at least one vector.
 //   npm run conformance:mutants -- [--json]
+
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { MUTANTS, type Mutant } from "../model-tests/mutants.ts";
 import { applyEdits } from "../model-tests/run-mutants.ts";
+import { scriptFlags } from "../scripts/script-flags.ts";
 import type { Vector } from "./protocol.ts";
 import { loadVectors, runConformance } from "./runner.ts";
 
@@ -91,10 +93,13 @@ export const runConformanceMutants = async (
   onResult?: (verdict: MutantVerdict) => void,
   /** Stop each mutant's run at its first failing vector (failedVectors is then 1 for a killed one). */
   quick = false,
+  /** Run only the mutant of this name (absent: every one). */
+  only?: string,
 ): Promise<{ verdicts: MutantVerdict[] }> => {
   const vectors = loadVectors();
   const verdicts: MutantVerdict[] = [];
   for (const mutant of CONFORMANCE_MUTANTS) {
+    if (only !== undefined && mutant.name !== only) continue;
     const dir = prepareMutantSpec(mutant);
     const layers = layersRunning(mutant);
     const report = await runConformance(
@@ -118,13 +123,32 @@ export const runConformanceMutants = async (
 };
 
 if (process.argv[1] === import.meta.filename) {
-  const json = process.argv.includes("--json");
-  const { verdicts } = await runConformanceMutants((v) => {
-    if (!json)
-      console.log(
-        `${v.killed ? "killed  " : "SURVIVED"} ${v.name} (${v.rule}): ${v.failedVectors} vectors fail${v.firstFailure === null ? "" : `, first ${v.firstFailure}`}`,
-      );
-  });
+  const flags = scriptFlags(
+    "npm run conformance:mutants -- [--json] [--only NAME]",
+    "Replay every conformance vector through each seeded bug of model-tests/mutants.ts; exit 1 unless\nevery mutant fails at least one vector.",
+    [
+      { kind: "boolean", name: "json", default: false, description: "print one JSON document" },
+      { kind: "string", name: "only", placeholder: "NAME", description: "run one mutant" },
+    ],
+  );
+  const json = flags["json"] === true;
+  const only = flags["only"] as string | undefined;
+  if (only !== undefined && !CONFORMANCE_MUTANTS.some((m) => m.name === only)) {
+    process.stderr.write(
+      `npm run conformance:mutants: no mutant is named "${only}" (see model-tests/mutants.ts)\n`,
+    );
+    process.exit(2);
+  }
+  const { verdicts } = await runConformanceMutants(
+    (v) => {
+      if (!json)
+        console.log(
+          `${v.killed ? "killed  " : "SURVIVED"} ${v.name} (${v.rule}): ${v.failedVectors} vectors fail${v.firstFailure === null ? "" : `, first ${v.firstFailure}`}`,
+        );
+    },
+    false,
+    only,
+  );
   const killed = verdicts.filter((v) => v.killed).length;
   if (json)
     console.log(

@@ -8,6 +8,9 @@ import { describe, expect, it } from "vitest";
 import { search } from "../src/checker/engine.ts";
 import { raftModel } from "../src/checker/raft-model.ts";
 import {
+  AUTO_JOIN_CONFIGURATION,
+  AUTO_JOIN_DEPTH,
+  AUTO_JOIN_DISTINCT_STATES,
   RECONFIGURATION_CONFIGURATION,
   RECONFIGURATION_DEPTH,
   RECONFIGURATION_DISTINCT_STATES,
@@ -58,6 +61,33 @@ describe("model checking in CI: voter changes", () => {
     expect(result.sometimesReached).toContain("VoterChangeCommitted");
     console.log(
       `CI reconfiguration walks: ${result.distinctStates} distinct states on 2,000 walks of up to 150 steps, ${result.seconds.toFixed(1)} s`,
+    );
+  }, 900_000);
+
+  it("an auto-joining controller (R150) becomes a voter by itself, and every property holds on the way", () => {
+    const result = search(raftModel(AUTO_JOIN_CONFIGURATION), {
+      mode: "bfs",
+      workers: WORKERS,
+      depth: AUTO_JOIN_DEPTH,
+      maxSeconds: 900,
+    });
+    expect(result.violation).toBeUndefined();
+    expect(result.result).toBe("ok");
+    expect(result.distinctStates).toBe(AUTO_JOIN_DISTINCT_STATES);
+    expect(result.liveness?.properties).toContain("EventuallyAutoJoined");
+    expect(result.sometimesReached).toContain("VoterChangeCommitted");
+    // With crashes, loss, elections and writes between its asks.
+    const walks = search(
+      raftModel({
+        ...AUTO_JOIN_CONFIGURATION,
+        bounds: { ...AUTO_JOIN_CONFIGURATION.bounds, maxEpoch: 3, maxCrashes: 2, maxValues: 2, loss: true },
+      }),
+      { mode: "simulate", seed: 1, walks: 1000, depth: 150, maxSeconds: 600 },
+    );
+    expect(walks.violation).toBeUndefined();
+    expect(walks.sometimesReached).toContain("VoterChangeCommitted");
+    console.log(
+      `CI auto-join check: ${result.distinctStates} distinct states to depth ${AUTO_JOIN_DEPTH}, ${result.seconds.toFixed(1)} s; ${walks.distinctStates} on 1,000 walks, ${walks.seconds.toFixed(1)} s`,
     );
   }, 900_000);
 });

@@ -117,3 +117,20 @@ export const RECONFIGURATION_DEPTH = 10;
  * acknowledgements expired for a leader outside a set of one: two removals reach such a leader).
  */
 export const RECONFIGURATION_DISTINCT_STATES = 153_837;
+
+/**
+ * Auto-join (R150): the same start, but no operator: node 4 has controller.quorum.auto.join.enable
+ * and asks the leader itself, every fetch timeout, to be added. Every behaviour of up to
+ * AUTO_JOIN_DEPTH steps keeps every property, and from each the fair schedule makes node 4 a voter of
+ * a committed set (EventuallyAutoJoined): the shortest run that commits the addition takes 8 steps.
+ */
+export const AUTO_JOIN_CONFIGURATION: Configuration = {
+  ...RECONFIGURATION_CONFIGURATION,
+  cluster: { ...RECONFIGURATION_CONFIGURATION.cluster, autoJoin: [4] },
+  bounds: { ...RECONFIGURATION_CONFIGURATION.bounds, maxVoterChanges: 0 },
+};
+
+export const AUTO_JOIN_DEPTH = 10;
+
+/** Distinct states of AUTO_JOIN_CONFIGURATION to AUTO_JOIN_DEPTH. */
+export const AUTO_JOIN_DISTINCT_STATES = 59_094;

@@ -97,6 +97,13 @@ const RECONFIGURATION = {
   start: "joined" as const,
 };
 
+/** Auto-join mutants (R150): node 4 asks to join by itself while the leader takes a write. */
+const AUTO_JOIN = {
+  cluster: { voters: 3, observers: 1, kraftVersion: 1 as const, autoJoin: [4] },
+  bounds: { maxEpoch: 1, maxValues: 2, maxValuesPerEpoch: 2, maxVoterChanges: 0, loss: false },
+  start: "joined" as const,
+};
+
 export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-without-log-check",
@@ -1378,5 +1385,35 @@ export const MUTANTS: readonly Mutant[] = [
       },
     ],
     ...RECONFIGURATION,
+  },
+  {
+    name: "auto-join-asks-once",
+    class: "liveness",
+    rule: "R150",
+    description:
+      "an auto-joining observer asks once and never again: refused while it catches up with a write, it stays an observer",
+    edits: [
+      {
+        file: "raft/auto-join.ts",
+        find: "  const next = armAutoJoin(s, config, out);\n",
+        replace: "  const next = s;\n",
+      },
+    ],
+    ...AUTO_JOIN,
+  },
+  {
+    name: "auto-join-over-stale-entry",
+    class: "protocol",
+    rule: "R150",
+    description:
+      "a controller whose disk was replaced asks to be added while the voter set still holds its old entry (the leader refuses it DUPLICATE_VOTER for ever)",
+    edits: [
+      {
+        file: "raft/auto-join.ts",
+        find: "  if (stale?.directoryId !== undefined) {\n",
+        replace: "  if (stale?.directoryId === null) {\n",
+      },
+    ],
+    ...AUTO_JOIN,
   },
 ];

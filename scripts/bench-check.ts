@@ -7,10 +7,10 @@ import { availableParallelism } from "node:os";
 import { CI_CONFIGURATION, REFERENCE_CONFIGURATION } from "../model-tests/configurations.ts";
 import { type SearchOptions, search } from "../src/checker/engine.ts";
 import { raftModel } from "../src/checker/raft-model.ts";
-import { benchFlags } from "./bench-flags.ts";
 import { breakdown } from "./check-breakdown.ts";
+import { scriptFlags } from "./script-flags.ts";
 
-const flags = benchFlags(
+const flags = scriptFlags(
   "npm run bench:check -- [--seconds N] [--ci]",
   "The model checker on the reference configuration with one thread and with a worker per core, liveness\nincluded and safety alone; prints one JSON line.",
   [

@@ -14,9 +14,9 @@ import {
 } from "../spec/metadata/controller.ts";
 import { EMPTY_IMAGE, findBroker, type OffsetRecord, replay } from "../spec/metadata/image.ts";
 import type { ControllerRequest } from "../spec/metadata/requests.ts";
-import { benchFlags } from "./bench-flags.ts";
+import { scriptFlags } from "./script-flags.ts";
 
-const flags = benchFlags(
+const flags = scriptFlags(
   "npm run bench:image -- [--max N] [--per-topic N] [--probe N]",
   "What a PartitionRecord costs on the active controller and on replay as the image grows; prints one JSON line.",
   [

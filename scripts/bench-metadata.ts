@@ -9,10 +9,10 @@ import { search } from "../src/checker/engine.ts";
 import { metadataModel } from "../src/checker/metadata-model.ts";
 import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom } from "../src/cli/check.ts";
 import { parseFlags } from "../src/cli/flags.ts";
-import { benchFlags } from "./bench-flags.ts";
 import { breakdown } from "./check-breakdown.ts";
+import { scriptFlags } from "./script-flags.ts";
 
-const depth = benchFlags(
+const depth = scriptFlags(
   "node scripts/bench-metadata.ts [--depth N]",
   "The model checker on the metadata model at kraft check's defaults, with one thread and with a worker\nper core; prints one JSON line.",
   [

@@ -403,6 +403,8 @@ export const timerDurationMs = (config: RaftConfig, timer: TimerKind): number =>
       return config.fetchTimeoutMs;
     case "checkQuorum":
       return Math.floor((config.fetchTimeoutMs * 3) / 2);
+    case "updateVoterSet":
+      return config.fetchTimeoutMs;
   }
 };
 

@@ -4,6 +4,7 @@
 // admin requests. Bounds keep the space finite for the model checker; random tests walk the same
 // enumeration.
 import type { NodeRequest } from "../node/node.ts";
+import { isVoter } from "../raft/node.ts";
 import type { TimerKind } from "../raft/state.ts";
 import { type TimerClock, timerDurationMs, timerKey } from "./actions.ts";
 import {
@@ -203,6 +204,9 @@ const timerNeed = (
       )
         ? "now"
         : "never";
+    case "updateVoterSet":
+      // R150: an auto-joining observer asks to join; a voter's timer only re-arms itself.
+      return isVoter(state) ? "never" : "now";
   }
 };
 

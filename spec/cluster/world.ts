@@ -161,6 +161,8 @@ export interface ClusterSpec {
    * (R92), and VotersRecords in the log change it (R91). Absent: 0, static voters.
    */
   readonly kraftVersion?: 1;
+  /** R150: the nodes with auto-join on (controller.quorum.auto.join.enable); absent: none. */
+  readonly autoJoin?: readonly number[];
 }
 
 export const DEFAULT_CLUSTER: ClusterSpec = {
@@ -193,6 +195,9 @@ const makeNodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
     checkQuorum: cluster.checkQuorum,
     ...(cluster.fetchHighWatermark === false ? { fetchHighWatermark: false } : {}),
     ...(cluster.snapshotChunk === undefined ? {} : { fetchSnapshotMaxBytes: cluster.snapshotChunk }),
+    ...(cluster.autoJoin?.includes(id) === true
+      ? { autoJoin: { listeners: controllerListenersOf(id) } }
+      : {}),
   });
 
 // Configurations are immutable values; building them once per cluster keeps them off the hot path.
@@ -926,6 +931,9 @@ export const clientAppend = (world: World, cluster: ClusterSpec, index: number, 
   return applyInput(world, cluster, index, { _tag: "ClientAppend", epoch, count: 1 });
 };
 
+/** R95, R150: the controller listener a node of the simulated world names for itself. */
+export const controllerListenersOf = (id: number) => [{ name: "CONTROLLER", host: `node-${id}`, port: 9093 }];
+
 /** The node id operators' requests come from, and their answers go to (R95). */
 export const OPERATOR_ID = -1;
 
@@ -950,7 +958,7 @@ export const requestVoterChange = (
           timeoutMs: 30000,
           voterId,
           voterDirectoryId,
-          listeners: [{ name: "CONTROLLER", host: `node-${voterId}`, port: 9093 }],
+          listeners: controllerListenersOf(voterId),
         }
       : { _tag: "RemoveRaftVoterRequest", clusterId: cluster.clusterId, voterId, voterDirectoryId };
   const counted: World = { ...world, voterChanges: (world.voterChanges ?? 0) + 1 };
@@ -1120,7 +1128,7 @@ export const corrupt = (world: World, index: number, offset: number): World => {
 // ---- starting states -------------------------------------------------------------------------------
 
 /** Deliver every message and complete every flush until nothing is left (parked fetches stay parked). */
-const settleAll = (start: World, cluster: ClusterSpec): World => {
+export const settleAll = (start: World, cluster: ClusterSpec): World => {
   let world = start;
   for (let i = 0; i < 10_000; i++) {
     const flushing = world.nodes.findIndex((n) => n.state !== null && n.flushRequested);

@@ -5,6 +5,7 @@
 import type { MetadataWorld } from "../cluster/metadata-world.ts";
 import { nodeIdOf, type World } from "../cluster/world.ts";
 import type { MetadataImage } from "../metadata/image.ts";
+import { latestVoterSetOffset } from "../raft/log.ts";
 import { majority } from "../raft/primitives.ts";
 import type { NodeState } from "../raft/state.ts";
 
@@ -160,5 +161,24 @@ const sameContent = (a: MetadataImage, b: MetadataImage): boolean =>
 export const adminAnswered = (world: MetadataWorld): string | null => {
   for (let id = 1; id <= world.adminRequests; id++)
     if (!world.adminAnswers.includes(id)) return `the admin client's request #${id} has no answer`;
+  return null;
+};
+
+/**
+ * EventuallyAutoJoined (R150): every auto-joining node is a voter of the leader's voter set, and that
+ * set is committed (its VotersRecord is below the leader's high watermark).
+ */
+export const autoJoined = (world: World, autoJoin: readonly number[]): string | null => {
+  const leader = currentLeader(world);
+  if (leader === null) return "no node leads";
+  const { state } = leader;
+  for (const id of autoJoin) {
+    const joiner = world.nodes[id - 1]?.state;
+    if (joiner === null || joiner === undefined) return `node ${id} is down`;
+    if (!state.voters.some((v) => v.id === id && v.directoryId === joiner.directoryId))
+      return `node ${id} is not in leader ${nodeIdOf(leader.index)}'s voter set`;
+  }
+  if (latestVoterSetOffset(state.log) >= state.highWatermark)
+    return `leader ${nodeIdOf(leader.index)}'s voter set is not committed yet`;
   return null;
 };

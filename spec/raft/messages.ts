@@ -315,6 +315,9 @@ export const RequestApi = Schema.Literals([
   "EndQuorumEpoch",
   "Fetch",
   "FetchSnapshot",
+  // R150: an auto-joining observer's own voter changes.
+  "AddRaftVoter",
+  "RemoveRaftVoter",
 ]);
 export type RequestApi = typeof RequestApi.Type;
 

@@ -1,6 +1,6 @@
 // The node state, the persisted election state and the configuration of the Raft layer.
 import * as Schema from "effect/Schema";
-import { RequestApi, SnapshotId } from "./messages.ts";
+import { Listener, RequestApi, SnapshotId } from "./messages.ts";
 import { Int32, Int64, ReplicaKey, Uuid, Voter } from "./primitives.ts";
 
 // ---- the log's shape ---------------------------------------------------------------------------
@@ -163,6 +163,8 @@ export const TimerKind = Schema.Literals([
   "beginQuorumEpoch",
   "fetchWait",
   "retryBackoff",
+  /** R150: an auto-joining follower asks the leader to make it a voter when this runs out. */
+  "updateVoterSet",
 ]);
 export type TimerKind = typeof TimerKind.Type;
 
@@ -242,6 +244,11 @@ export const RaftConfig = Schema.Struct({
    * false is a replica that speaks an older Fetch.
    */
   fetchHighWatermark: Schema.optionalKey(Schema.Boolean),
+  /**
+   * R150: `controller.quorum.auto.join.enable` on a controller (Kafka 4.2): as an observer it asks the
+   * leader to add it to the voters, naming these listeners. Absent: off.
+   */
+  autoJoin: Schema.optionalKey(Schema.Struct({ listeners: Schema.Array(Listener) })),
   /** R82: FetchSnapshot's MaxBytes, the most of a snapshot one answer carries (absent: Kafka's 8 MiB). */
   fetchSnapshotMaxBytes: Schema.optionalKey(Int32),
 });

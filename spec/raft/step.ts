@@ -99,10 +99,18 @@ const receive = (
       return handleRemoveRaftVoterRequest(s, config, out, from, message, correlationId);
     case "UpdateRaftVoterRequest":
       return handleUpdateRaftVoterRequest(s, config, out, from, message, correlationId);
-    // Nodes never ask each other to describe the quorum or change it; an answer is for a client.
-    case "DescribeQuorumResponse":
+    // R150: the answer to an auto-joining observer's own request; the timer asks again if the voter
+    // set still lacks it, so an answer changes nothing else. Any other answer is for a client.
     case "AddRaftVoterResponse":
-    case "RemoveRaftVoterResponse":
+    case "RemoveRaftVoterResponse": {
+      const api = message._tag === "AddRaftVoterResponse" ? "AddRaftVoter" : "RemoveRaftVoter";
+      const next = takeInflight(s, from, api, correlationId);
+      if (next === undefined) return s;
+      mark(out, message.errorCode === "NONE" ? "R150:auto-join-answered" : "R150:auto-join-refused");
+      return next;
+    }
+    // Nodes never ask each other to describe the quorum; an answer is for a client.
+    case "DescribeQuorumResponse":
     // R99: the spec's voters never send UpdateRaftVoter (their listeners are the shell's); an answer
     // is for the tool that did.
     case "UpdateRaftVoterResponse":
@@ -134,6 +142,11 @@ const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: Reques
     // R56: the resend timer will ask again.
     case "BeginQuorumEpoch":
       mark(out, "R56:failed-begin-epoch-waits-for-resend");
+      return next;
+    // R150: the update-voter-set timer will ask again.
+    case "AddRaftVoter":
+    case "RemoveRaftVoter":
+      mark(out, "R150:failed-auto-join-waits-for-timer");
       return next;
   }
 };

@@ -1,5 +1,7 @@
 // What each timer's expiry means in each role (R24–R28, R32, R33, R57, R63(d)).
+
 import { mark } from "../marks.ts";
+import { onUpdateVoterSetTimeout } from "./auto-join.ts";
 import { continueFetching, skipQuietLeader } from "./fetch-follower.ts";
 import { expireParkedFetches } from "./fetch-leader.ts";
 import {
@@ -121,5 +123,7 @@ export const handleTimerExpired = (
       return expireParkedFetches(next, config, out);
     case "retryBackoff":
       return continueFetching(next, config, out, false);
+    case "updateVoterSet":
+      return onUpdateVoterSetTimeout(next, config, out);
   }
 };

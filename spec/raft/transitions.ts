@@ -2,6 +2,7 @@
 // what it tells the listener (R86) and what it sends on arrival.
 
 import { mark } from "../marks.ts";
+import { armAutoJoin } from "./auto-join.ts";
 import { sendFetch } from "./fetch-follower.ts";
 import { becomeLeaderEffects, failParkedFetches } from "./leader.ts";
 import {
@@ -162,6 +163,7 @@ export const enterFollower = (
   if (next.quietLeaderId !== NO_ID) next = { ...next, quietLeaderId: NO_ID };
   next = cancelTimersExcept(next, out, ["fetch"]);
   next = armTimer(next, out, "fetch", config.fetchTimeoutMs);
+  next = armAutoJoin(next, config, out);
   if (epoch !== s.epoch || knownLeader(s) !== leaderId) notifyLeader(out, leaderId, epoch);
   return sendFetch(next, config, out);
 };

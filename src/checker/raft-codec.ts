@@ -19,7 +19,12 @@ import {
   nodeConfig,
   type World,
 } from "../../spec/cluster/world.ts";
-import type { RaftMessage, RecordBatch } from "../../spec/raft/messages.ts";
+import {
+  type RaftMessage,
+  type RecordBatch,
+  type RequestApi,
+  RequestApi as RequestApiSchema,
+} from "../../spec/raft/messages.ts";
 import type { ErrorCode, ReplicaKey } from "../../spec/raft/primitives.ts";
 import {
   ErrorCode as ErrorCodes,
@@ -47,7 +52,7 @@ const optionalHighWatermark = (word: number): { highWatermark?: number } =>
 
 const ERROR_CODES: readonly ErrorCode[] = ErrorCodes.literals;
 const TIMERS: readonly TimerKind[] = TimerKinds.literals;
-const APIS = ["Vote", "BeginQuorumEpoch", "EndQuorumEpoch", "Fetch", "FetchSnapshot"] as const;
+const APIS: readonly RequestApi[] = RequestApiSchema.literals;
 const MESSAGE_TAGS = [
   "VoteRequest",
   "VoteResponse",

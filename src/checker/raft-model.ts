@@ -29,6 +29,7 @@ import {
 } from "../../spec/cluster/world.ts";
 import { CLUSTER_INVARIANTS } from "../../spec/invariants/cluster.ts";
 import {
+  autoJoined,
   caughtUp,
   leaderWithoutQuorumResigns,
   majorityRunning,
@@ -171,6 +172,15 @@ export const raftEventually = (cluster: ClusterSpec): readonly Eventually<World>
       goal: caughtUp,
     },
   ];
+  const autoJoin = cluster.autoJoin ?? [];
+  if (autoJoin.length > 0 && cluster.kraftVersion === 1)
+    healed.push({
+      kind: "eventually",
+      name: "EventuallyAutoJoined",
+      rules: "R150",
+      suffix: "healed",
+      goal: (w) => autoJoined(w, autoJoin),
+    });
   // With voter sets that change, "a majority of the voters" is not nodes 1..voters: not judged yet.
   if (!cluster.checkQuorum || voters < 2 || cluster.kraftVersion === 1) return healed;
   return [

@@ -5,6 +5,7 @@
 // This is the translation the nodes' binary transport is built on; it makes no protocol decision.
 
 import type {
+  AddRaftVoterResponse,
   BeginQuorumEpochRequest,
   BeginQuorumEpochResponse,
   EndQuorumEpochRequest,
@@ -16,6 +17,7 @@ import type {
   RaftRequest,
   RaftResponse,
   RecordBatch,
+  RemoveRaftVoterResponse,
   VoteRequest,
   VoteResponse,
 } from "../../spec/raft/messages.ts";
@@ -513,9 +515,15 @@ export const kafkaResponse = (
   }
 };
 
+/**
+ * A KRaft answer a node reads on its own requests: the partitioned ones, and an auto-joining
+ * controller's own voter changes (R150).
+ */
+export type IncomingResponse = WireRaftResponse | AddRaftVoterResponse | RemoveRaftVoterResponse;
+
 /** What a Fetch response carries besides the spec's fields: the records themselves. */
 export interface SpecResponse {
-  readonly response: WireRaftResponse;
+  readonly response: IncomingResponse;
   /** A Fetch response's record batches, as Kafka bytes (null: none). */
   readonly records: Uint8Array | null;
 }
@@ -530,6 +538,19 @@ export const specResponse = (
   batches: (records: Uint8Array) => readonly RecordBatch[],
 ): SpecResponse => {
   switch (apiKey) {
+    // R150: the answer to an auto-joining controller's own AddRaftVoter or RemoveRaftVoter.
+    case generated.AddRaftVoterResponse.apiKey:
+    case generated.RemoveRaftVoterResponse.apiKey: {
+      const r = data as generated.AddRaftVoterResponseData;
+      const fields = { errorCode: specError(r.errorCode), errorMessage: r.errorMessage };
+      return {
+        response:
+          apiKey === generated.AddRaftVoterResponse.apiKey
+            ? { _tag: "AddRaftVoterResponse", ...fields }
+            : { _tag: "RemoveRaftVoterResponse", ...fields },
+        records: null,
+      };
+    }
     case generated.VoteResponse.apiKey: {
       const r = data as generated.VoteResponseData;
       const p = onlyPartition(r.topics)[1];
@@ -622,6 +643,8 @@ const RESPONSE_CODECS: ReadonlyMap<number, MessageCodec<unknown>> = new Map(
     generated.EndQuorumEpochResponse,
     generated.FetchResponse,
     generated.FetchSnapshotResponse,
+    generated.AddRaftVoterResponse,
+    generated.RemoveRaftVoterResponse,
   ].map((codec) => [codec.apiKey, codec as MessageCodec<unknown>]),
 );
 
@@ -705,7 +728,7 @@ export const readFetchedRecords = (records: Uint8Array): FetchedRecords => {
 
 /** A KRaft response as a node receives it: the spec's message, and a Fetch response's records. */
 export interface IncomingRaftResponse {
-  readonly response: WireRaftResponse;
+  readonly response: IncomingResponse;
   readonly fetched: readonly LogItem[] | null;
   /** A FetchSnapshot response's part of the snapshot (UnalignedRecords), as raw bytes. */
   readonly snapshotBytes: Uint8Array | null;

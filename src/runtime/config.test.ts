@@ -97,6 +97,24 @@ describe("kraft start properties", () => {
       "controller.quorum.fetch.timeout.ms must be between 1 and 9007199254740991, not 0",
     ],
     [{ "openkraft.metrics.port": "70000" }, "openkraft.metrics.port must be between 0 and 65535, not 70000"],
+    [
+      { "controller.quorum.auto.join.enable": "yes" },
+      'controller.quorum.auto.join.enable must be true or false, not "yes"',
+    ],
+    [
+      { "controller.quorum.auto.join.enable": "true" },
+      "controller.quorum.auto.join.enable needs a dynamic quorum (controller.quorum.bootstrap.servers): with controller.quorum.voters the voter set is static",
+    ],
+    [
+      {
+        "controller.quorum.auto.join.enable": "true",
+        "process.roles": "broker",
+        "controller.quorum.voters": null,
+        "controller.quorum.bootstrap.servers": "h:1",
+        listeners: "PLAINTEXT://:9092",
+      },
+      "controller.quorum.auto.join.enable is for controllers: process.roles has no controller; remove it",
+    ],
     [{ "log.dirs": null }, "log.dirs is required"],
   ])("refuses %j: %s", (changes, message) => {
     expect(() => configWith(changes)).toThrow(new ConfigError(message));

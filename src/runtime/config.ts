@@ -64,6 +64,8 @@ export interface NodeConfig {
   readonly traceFile: string;
   /** How long a node that must learn its voters asks the bootstrap servers (KIP-853). */
   readonly discoveryTimeoutMs: number;
+  /** R150: controller.quorum.auto.join.enable: an observer controller asks to become a voter. */
+  readonly autoJoin: boolean;
 }
 
 export interface TransportLimits {
@@ -103,6 +105,12 @@ export const PROPERTIES: readonly PropertyDef[] = [
     name: "controller.quorum.bootstrap.servers",
     description:
       "a dynamic quorum's controllers to ask first, host:port,... (KIP-853; the voters live in the log)",
+  },
+  {
+    name: "controller.quorum.auto.join.enable",
+    default: "false",
+    description:
+      "a dynamic quorum's controller that is not a voter asks the leader to add it (first removing an entry of its id with another directory id)",
   },
   {
     name: "listeners",
@@ -339,6 +347,16 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
     throw new ConfigError("listeners needs a client listener (e.g. PLAINTEXT://:9092) on a broker");
   }
   const logDir = props.get("metadata.log.dir") ?? required(props, "log.dirs").split(",")[0]!.trim();
+  // R150: as Kafka's KafkaConfig, only a controller may auto-join, and only a dynamic quorum has one.
+  const autoJoin = bool(props, "controller.quorum.auto.join.enable");
+  if (autoJoin && !isController)
+    throw new ConfigError(
+      "controller.quorum.auto.join.enable is for controllers: process.roles has no controller; remove it",
+    );
+  if (autoJoin && bootstrapServers.length === 0)
+    throw new ConfigError(
+      "controller.quorum.auto.join.enable needs a dynamic quorum (controller.quorum.bootstrap.servers): with controller.quorum.voters the voter set is static",
+    );
   return {
     nodeId,
     roles: roles as Role[],
@@ -370,7 +388,14 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
     metricsHost: props.get("openkraft.metrics.host") ?? "127.0.0.1",
     traceFile: props.get("openkraft.trace.file") ?? "",
     discoveryTimeoutMs: int(props, "openkraft.quorum.discovery.timeout.ms", 1),
+    autoJoin,
   };
+};
+
+const bool = (props: Map<string, string>, name: string): boolean => {
+  const raw = props.get(name) ?? PROPERTIES.find((p) => p.name === name)?.default ?? "false";
+  if (raw !== "true" && raw !== "false") throw new ConfigError(`${name} must be true or false, not "${raw}"`);
+  return raw === "true";
 };
 
 /** The limits at their defaults (tests and tools that build a transport without a configuration). */

@@ -57,9 +57,9 @@ import {
 import {
   decodeRaftResponse,
   encodeRaftRequest,
+  type IncomingResponse,
   type NodeEndpoint,
   raftRequestSender,
-  type WireRaftResponse,
 } from "../kafka/raft-messages.ts";
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
 import { isKafkaUuid, KafkaDecodeError, randomUuid } from "../kafka/wire.ts";
@@ -132,6 +132,9 @@ const RAFT_API: Record<string, Outstanding["api"]> = {
   EndQuorumEpochRequest: "EndQuorumEpoch",
   FetchRequest: "Fetch",
   FetchSnapshotRequest: "FetchSnapshot",
+  // R150: an auto-joining controller's own voter changes, sent to its leader.
+  AddRaftVoterRequest: "AddRaftVoter",
+  RemoveRaftVoterRequest: "RemoveRaftVoter",
 };
 
 export interface NodeStatus {
@@ -361,6 +364,16 @@ export class KraftNode {
       fetchTimeoutMs: config.fetchTimeoutMs,
       fetchMaxWaitMs: config.fetchMaxWaitMs,
       retryBackoffMs: config.retryBackoffMs,
+      // R150: it names its controller listeners, as an operator's add-controller does.
+      ...(config.autoJoin
+        ? {
+            autoJoin: {
+              listeners: config.listeners
+                .filter((l) => l.name === config.controllerListenerName)
+                .map((l) => ({ name: l.name, host: l.host, port: l.port })),
+            },
+          }
+        : {}),
     });
     const controllerConfig: ControllerConfig = {
       nodeId: config.nodeId,
@@ -1197,7 +1210,7 @@ export class KraftNode {
    * snapshot holds (the spec's leader names it; on the wire it is inside the snapshot's bytes), in
    * force from just below the snapshot's end as a restart would find it.
    */
-  private withSnapshotVoterSet(response: WireRaftResponse, bytes: Uint8Array | null): WireRaftResponse {
+  private withSnapshotVoterSet(response: IncomingResponse, bytes: Uint8Array | null): IncomingResponse {
     if (
       response._tag !== "FetchSnapshotResponse" ||
       response.errorCode !== "NONE" ||

@@ -2,8 +2,8 @@
 // controller 4 as an observer, one broker; every node finds the quorum through
 // controller.quorum.bootstrap.servers. While a writer creates topics through the broker, the operator
 // commands add the fourth controller, remove the leader, and replace a controller whose disk was wiped
-// (a new directory id); a full restart then comes back with the voter set the log holds. No write the
-// cluster acknowledged is lost.
+// (a new directory id), by hand and then by auto-join; a full restart then comes back with the voter
+// set the log holds. No write the cluster acknowledged is lost.
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -257,6 +257,35 @@ describe("a dynamic quorum (KIP-853) run as processes", () => {
     const written = await writer.stop();
     expect(written.length).toBeGreaterThan(0);
     await expectAllPresent(written);
+  }, 240_000);
+
+  it("with controller.quorum.auto.join.enable, a controller whose disk was wiped removes its old entry and adds itself (R150)", async () => {
+    const leader = (await cluster.waitForLeader(WAIT_MS)).nodeId;
+    const victim = CONTROLLERS.find((c) => c !== leader)!;
+    const oldDirectoryId = directoryIdOf(victim);
+    const config = cluster.node(victim).config;
+    const properties = readFileSync(config, "utf8");
+    const writer = new Writer("during-auto-join");
+    await cluster.kill(victim);
+    const data = join(cluster.node(victim).dir, "data");
+    rmSync(data, { recursive: true, force: true });
+    formatDirectory(data, cluster.clusterId, victim, false, { _tag: "Observer" });
+    writeFileSync(config, `${properties.trimEnd()}\ncontroller.quorum.auto.join.enable=true\n`);
+    try {
+      cluster.start(victim);
+      // No operator command: the node asks the leader itself, every fetch timeout.
+      await waitForVoters(CONTROLLERS.map(key));
+      expect((await quorum())?.voters).not.toContain(`${victim}:${oldDirectoryId}`);
+      const written = await writer.stop();
+      expect(written.length).toBeGreaterThan(0);
+      await expectAllPresent(written);
+    } finally {
+      // The later tests change voters by hand: a node that adds itself back would undo their removals.
+      writeFileSync(config, properties);
+      if (cluster.isRunning(victim)) await cluster.stop(victim);
+      cluster.start(victim);
+    }
+    await waitForVoters(CONTROLLERS.map(key));
   }, 240_000);
 
   it("a full restart comes back with the voter set the log holds, not the bootstrap checkpoint's", async () => {

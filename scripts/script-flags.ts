@@ -1,8 +1,8 @@
-// The flags of a benchmark script, from one table (src/cli/flags.ts): --help prints the usage, and bad
-// input exits 2 with what is wrong instead of running with a NaN bound.
+// The flags of a script (a benchmark, a mutation run), from one table (src/cli/flags.ts): --help prints
+// the usage, and bad input exits 2 with what is wrong instead of running with a NaN bound.
 import { type FlagSpec, type FlagValues, parseFlags, renderHelp, UsageError } from "../src/cli/flags.ts";
 
-export const benchFlags = (
+export const scriptFlags = (
   usage: string,
   summary: string,
   specs: readonly FlagSpec[],
