@@ -105,6 +105,17 @@ const answerTo = (random: Random, s: NodeState, to: number, api: string): RaftMe
         errorCode: pick(random, [...ANSWER_ERRORS, "DUPLICATE_VOTER", "VOTER_NOT_FOUND"]),
         errorMessage: null,
       };
+    // R96: a voter-to-be's range, with or without kraft.version 1.
+    case "ApiVersions":
+      return {
+        _tag: "ApiVersionsResponse",
+        errorCode,
+        kraftVersion: pick(random, [
+          { minSupportedVersion: 0, maxSupportedVersion: 1 },
+          { minSupportedVersion: 0, maxSupportedVersion: 0 },
+          null,
+        ]),
+      };
     case "FetchSnapshot": {
       // Mostly the part the download waits for; sometimes another snapshot, position or error.
       const download = s.role._tag === "Follower" ? s.role.fetchingSnapshot : undefined;

@@ -101,7 +101,8 @@ export const METADATA_CI_DISTINCT_STATES = 467_779;
  * caught up, operators may ask the leader for two voter changes (add node 4, then remove any voter,
  * the leader included). No loss, no crash, one epoch; every behaviour of up to RECONFIGURATION_DEPTH
  * steps is checked, liveness included: the shortest run that adds node 4 and has the addition
- * committed and answered takes 8, so the bound leaves room for the second change to be asked for.
+ * committed and answered takes 10 (the leader's ApiVersions to node 4 and its answer included, R96),
+ * so the bound leaves room for the second change to be asked for.
  */
 export const RECONFIGURATION_CONFIGURATION: Configuration = {
   cluster: { ...DEFAULT_CLUSTER, voters: 3, observers: 1, kraftVersion: 1 },
@@ -110,19 +111,19 @@ export const RECONFIGURATION_CONFIGURATION: Configuration = {
   start: "joined",
 };
 
-export const RECONFIGURATION_DEPTH = 10;
+export const RECONFIGURATION_DEPTH = 11;
 
 /**
- * Distinct states of RECONFIGURATION_CONFIGURATION to RECONFIGURATION_DEPTH (153,529 before R56's
- * acknowledgements expired for a leader outside a set of one: two removals reach such a leader).
+ * Distinct states of RECONFIGURATION_CONFIGURATION to RECONFIGURATION_DEPTH (153,837 to depth 10
+ * before the leader asked a voter-to-be for its ApiVersions, R96).
  */
-export const RECONFIGURATION_DISTINCT_STATES = 153_837;
+export const RECONFIGURATION_DISTINCT_STATES = 200_090;
 
 /**
  * Auto-join (R150): the same start, but no operator: node 4 has controller.quorum.auto.join.enable
  * and asks the leader itself, every fetch timeout, to be added. Every behaviour of up to
  * AUTO_JOIN_DEPTH steps keeps every property, and from each the fair schedule makes node 4 a voter of
- * a committed set (EventuallyAutoJoined): the shortest run that commits the addition takes 8 steps.
+ * a committed set (EventuallyAutoJoined): the shortest run that commits the addition takes 10 steps.
  */
 export const AUTO_JOIN_CONFIGURATION: Configuration = {
   ...RECONFIGURATION_CONFIGURATION,
@@ -130,7 +131,7 @@ export const AUTO_JOIN_CONFIGURATION: Configuration = {
   bounds: { ...RECONFIGURATION_CONFIGURATION.bounds, maxVoterChanges: 0 },
 };
 
-export const AUTO_JOIN_DEPTH = 10;
+export const AUTO_JOIN_DEPTH = 11;
 
 /** Distinct states of AUTO_JOIN_CONFIGURATION to AUTO_JOIN_DEPTH. */
-export const AUTO_JOIN_DISTINCT_STATES = 59_094;
+export const AUTO_JOIN_DISTINCT_STATES = 41_640;

@@ -1255,8 +1255,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/reconfiguration.ts",
-        find: '          : role._tag === "Leader" && !caughtUp(role, voter)',
-        replace: '          : role._tag === "Candidate" && !caughtUp(role, voter)',
+        find: "        : !caughtUp(rest, adding.voter)\n",
+        replace: "        : false && !caughtUp(rest, adding.voter)\n",
       },
     ],
     ...RECONFIGURATION,
@@ -1382,6 +1382,21 @@ export const MUTANTS: readonly Mutant[] = [
         file: "raft/reconfiguration.ts",
         find: "  if (latestVoterSetOffset(s.log) >= role.highWatermark)\n",
         replace: "  if (latestVoterSetOffset(s.log) >= role.highWatermark + 1000)\n",
+      },
+    ],
+    ...RECONFIGURATION,
+  },
+  {
+    name: "add-voter-ignores-kraft-version-range",
+    class: "protocol",
+    rule: "R96",
+    description:
+      "the leader adds a voter whose ApiVersions lists no kraft.version 1 (a node of a release before KIP-853)",
+    edits: [
+      {
+        file: "raft/reconfiguration.ts",
+        find: "      : range === null || !coversFinalized(range)\n",
+        replace: "      : false\n",
       },
     ],
     ...RECONFIGURATION,

@@ -3,7 +3,12 @@
 // a client appends. Bounds keep the space finite for the model checker; random tests use the same
 // enumeration to walk it.
 import { latestVoterSetOffset } from "../raft/log.ts";
-import { type RaftConfig, type TimerKind, TimerKind as TimerKindSchema } from "../raft/state.ts";
+import {
+  type NodeState,
+  type RaftConfig,
+  type TimerKind,
+  TimerKind as TimerKindSchema,
+} from "../raft/state.ts";
 import { exactFilter, matchingPositions } from "./message-filter.ts";
 import {
   type ClusterSpec,
@@ -210,22 +215,8 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
     // Operators ask leaders only: every other role's refusal is the same NOT_LEADER_OR_FOLLOWER.
     if (state.role._tag === "Leader" && (world.voterChanges ?? 0) < (bounds.maxVoterChanges ?? 0)) {
       if (bounds.voterPlan !== undefined) {
-        // The operator waits for each step's answer, which comes once its record is committed (R96),
-        // and asks again after a refusal until the leader takes it (R93): only a request the leader
-        // takes is one of the run's asks.
-        const plan = bounds.voterPlan;
-        const role = state.role;
-        const settled =
-          role.pendingVoterChange === undefined &&
-          role.highWatermark >= 0 &&
-          latestVoterSetOffset(state.log) < role.highWatermark;
-        const step = nextPlanStep(
-          plan.from,
-          plan.steps,
-          state.voters.map((v) => v.id),
-        );
-        if (step !== undefined && settled)
-          actions.push({ kind: step.op === "add" ? "add-voter" : "remove-voter", node, voter: step.id });
+        const ask = planAsk(bounds.voterPlan, node, state);
+        if (ask !== undefined) actions.push(ask);
       } else {
         // A member is offered for removal, any other node for an add (the refusals of the rest are the
         // transcripts' and vectors' to judge: they change no state).
@@ -237,6 +228,44 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
     }
   }
   return actions;
+};
+
+/**
+ * The operator following a runbook (kraft quorum plan) asks leader `node` for the plan's next step,
+ * if any, once the leader has settled: no change of its own pending or being checked (R93, R96),
+ * a high watermark, and its newest voter set committed. It waits for each step's answer, which
+ * comes once its record is committed, and asks again after a refusal. `waitCaughtUp`: it adds a node
+ * only once the leader reports it caught up (the runbook's "wait until node N is an observer with LAG
+ * 0", which `kraft quorum plan --execute` checks too).
+ */
+const planAsk = (
+  plan: VoterPlan,
+  node: number,
+  state: NodeState,
+  waitCaughtUp = false,
+): Action | undefined => {
+  const role = state.role;
+  if (
+    role._tag !== "Leader" ||
+    role.pendingVoterChange !== undefined ||
+    role.addingVoter !== undefined ||
+    role.highWatermark < 0 ||
+    latestVoterSetOffset(state.log) >= role.highWatermark
+  )
+    return undefined;
+  const step = nextPlanStep(
+    plan.from,
+    plan.steps,
+    state.voters.map((v) => v.id),
+  );
+  if (step === undefined) return undefined;
+  if (
+    waitCaughtUp &&
+    step.op === "add" &&
+    !role.observerStates.some((o) => o.id === step.id && o.endOffset >= role.highWatermark)
+  )
+    return undefined;
+  return { kind: step.op === "add" ? "add-voter" : "remove-voter", node, voter: step.id };
 };
 
 /** Carry out one action. */
@@ -473,6 +502,12 @@ export const fairStep = (
   timed: TimedWorld,
   cluster: ClusterSpec,
   suffix: Suffix,
+  /**
+   * 3b. A runbook's operator (kraft quorum plan): once nothing is in flight, it asks a settled
+   * leader for the plan's next step (an add once the node has caught up), as long as the run has
+   * made fewer than `maxAsks` asks.
+   */
+  operator?: { readonly plan: VoterPlan; readonly maxAsks: number },
 ): {
   readonly action: Action;
   readonly outcome: Outcome;
@@ -496,6 +531,13 @@ export const fairStep = (
       { kind: receiver !== undefined && receiver.state === null ? "vanish" : "deliver", position: 0 },
       0,
     );
+  }
+  if (operator !== undefined && (world.voterChanges ?? 0) < operator.maxAsks) {
+    for (let node = 0; node < world.nodes.length; node++) {
+      const state = world.nodes[node]!.state;
+      const ask = state === null ? undefined : planAsk(operator.plan, node, state, true);
+      if (ask !== undefined) return take(ask, 0);
+    }
   }
   let first: TimerClock | undefined;
   for (const t of timed.timers) if (first === undefined || t.remainingMs < first.remainingMs) first = t;

@@ -166,16 +166,18 @@ const parseCluster = (correlationIds: readonly string[]): ClusterSpec => {
         if (!Number.isInteger(cluster.snapshotChunk) || (cluster.snapshotChunk ?? 0) < 1)
           throw new Error(`chunk must be a positive integer, not "${value}"`);
         break;
-      case "autojoin": {
+      case "autojoin":
+      case "kraft0only": {
         const ids = (value ?? "").split(",").map(Number);
         if (ids.some((id) => !Number.isInteger(id) || id < 1))
-          throw new Error(`autojoin must name node ids, e.g. autojoin=4,5, not "${value}"`);
-        cluster = { ...cluster, autoJoin: ids };
+          throw new Error(`${name} must name node ids, e.g. ${name}=4,5, not "${value}"`);
+        cluster =
+          name === "autojoin" ? { ...cluster, autoJoin: ids } : { ...cluster, kraftVersion0Only: ids };
         break;
       }
       default:
         throw new Error(
-          `unknown cluster option "${correlationId}" (voters=N observers=N prevote=on|off checkquorum=on|off chunk=K kraft=0|1 autojoin=ID,...)`,
+          `unknown cluster option "${correlationId}" (voters=N observers=N prevote=on|off checkquorum=on|off chunk=K kraft=0|1 autojoin=ID,... kraft0only=ID,...)`,
         );
     }
   }

@@ -163,6 +163,8 @@ export interface ClusterSpec {
   readonly kraftVersion?: 1;
   /** R150: the nodes with auto-join on (controller.quorum.auto.join.enable); absent: none. */
   readonly autoJoin?: readonly number[];
+  /** R96: nodes of a release before KIP-853, which support kraft.version 0 only; absent: none. */
+  readonly kraftVersion0Only?: readonly number[];
 }
 
 export const DEFAULT_CLUSTER: ClusterSpec = {
@@ -197,6 +199,9 @@ const makeNodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
     ...(cluster.snapshotChunk === undefined ? {} : { fetchSnapshotMaxBytes: cluster.snapshotChunk }),
     ...(cluster.autoJoin?.includes(id) === true
       ? { autoJoin: { listeners: controllerListenersOf(id) } }
+      : {}),
+    ...(cluster.kraftVersion0Only?.includes(id) === true
+      ? { supportedKraftVersions: { minSupportedVersion: 0, maxSupportedVersion: 0 } }
       : {}),
   });
 
@@ -847,6 +852,17 @@ const trackedApi = (message: RaftMessage): RequestApi | null => {
     case "FetchSnapshotRequest":
     case "FetchSnapshotResponse":
       return "FetchSnapshot";
+    // R150: an auto-joining node's own voter changes (an operator's answers go to no node).
+    case "AddRaftVoterRequest":
+    case "AddRaftVoterResponse":
+      return "AddRaftVoter";
+    case "RemoveRaftVoterRequest":
+    case "RemoveRaftVoterResponse":
+      return "RemoveRaftVoter";
+    // R96
+    case "ApiVersionsRequest":
+    case "ApiVersionsResponse":
+      return "ApiVersions";
     default:
       return null;
   }

@@ -23,6 +23,8 @@ export const senderEpoch = (message: RaftMessage): number => {
     case "RemoveRaftVoterRequest":
     case "AddRaftVoterResponse":
     case "RemoveRaftVoterResponse":
+    case "ApiVersionsRequest":
+    case "ApiVersionsResponse":
       return -1;
     default:
       return message.leaderEpoch;

@@ -324,6 +324,9 @@ const API_OF_RESPONSE: Record<string, RequestApi | undefined> = {
   BeginQuorumEpochResponse: "BeginQuorumEpoch",
   EndQuorumEpochResponse: "EndQuorumEpoch",
   FetchResponse: "Fetch",
+  AddRaftVoterResponse: "AddRaftVoter",
+  RemoveRaftVoterResponse: "RemoveRaftVoter",
+  ApiVersionsResponse: "ApiVersions",
 };
 
 /** Records appended during one node step, before the shell has them (a follower's fetched records). */

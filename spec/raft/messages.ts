@@ -277,6 +277,22 @@ export const UpdateRaftVoterResponse = Schema.TaggedStruct("UpdateRaftVoterRespo
 });
 export type UpdateRaftVoterResponse = typeof UpdateRaftVoterResponse.Type;
 
+// ---- ApiVersions (apiKey 18), as R96 uses it ----------------------------------------------------
+
+/**
+ * R96: before adding a voter the leader asks it which kraft.version range it supports (Kafka's
+ * ApiVersions; the range is the kraft.version entry of its SupportedFeatures).
+ */
+export const ApiVersionsRequest = Schema.TaggedStruct("ApiVersionsRequest", {});
+export type ApiVersionsRequest = typeof ApiVersionsRequest.Type;
+
+/** R96: the node's kraft.version range; null when it lists no kraft.version (a node before KIP-853). */
+export const ApiVersionsResponse = Schema.TaggedStruct("ApiVersionsResponse", {
+  errorCode: ErrorCode,
+  kraftVersion: Schema.NullOr(KRaftVersionRange),
+});
+export type ApiVersionsResponse = typeof ApiVersionsResponse.Type;
+
 // ---- unions ------------------------------------------------------------------------------------
 
 export const RaftRequest = Schema.Union([
@@ -289,6 +305,7 @@ export const RaftRequest = Schema.Union([
   AddRaftVoterRequest,
   RemoveRaftVoterRequest,
   UpdateRaftVoterRequest,
+  ApiVersionsRequest,
 ]);
 export type RaftRequest = typeof RaftRequest.Type;
 
@@ -302,6 +319,7 @@ export const RaftResponse = Schema.Union([
   AddRaftVoterResponse,
   RemoveRaftVoterResponse,
   UpdateRaftVoterResponse,
+  ApiVersionsResponse,
 ]);
 export type RaftResponse = typeof RaftResponse.Type;
 
@@ -318,6 +336,8 @@ export const RequestApi = Schema.Literals([
   // R150: an auto-joining observer's own voter changes.
   "AddRaftVoter",
   "RemoveRaftVoter",
+  // R96: the leader asks a voter-to-be for its kraft.version range.
+  "ApiVersions",
 ]);
 export type RequestApi = typeof RequestApi.Type;
 

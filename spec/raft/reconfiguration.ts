@@ -14,12 +14,23 @@ import { appendVotersRecord, currentVoters, latestVoterSetOffset } from "./log.t
 import type {
   AddRaftVoterRequest,
   AddRaftVoterResponse,
+  ApiVersionsResponse,
+  KRaftVersionRange,
   RemoveRaftVoterRequest,
   RemoveRaftVoterResponse,
   UpdateRaftVoterRequest,
   UpdateRaftVoterResponse,
 } from "./messages.ts";
-import { armTimer, cancelTimer, hasTimer, knownLeader, type Out, otherVoters, respond } from "./node.ts";
+import {
+  armTimer,
+  cancelTimer,
+  hasTimer,
+  knownLeader,
+  type Out,
+  otherVoters,
+  respond,
+  sendRequest,
+} from "./node.ts";
 import type { ErrorCode, Voter } from "./primitives.ts";
 import type { Leader, NodeState, PendingVoterChange, RaftConfig } from "./state.ts";
 
@@ -70,6 +81,12 @@ const commonRefusal = (s: NodeState, config: RaftConfig, clusterId: string | nul
       message: "this node does not lead the quorum",
       mark: "R93:voter-change-to-non-leader",
     };
+  if (role.addingVoter !== undefined)
+    return {
+      errorCode: "REQUEST_TIMED_OUT",
+      message: `the leader is still asking replica ${role.addingVoter.voter.id} for its kraft.version range (an earlier AddRaftVoter)`,
+      mark: "R93:voter-change-while-pending",
+    };
   if (role.pendingVoterChange !== undefined)
     return {
       errorCode: "REQUEST_TIMED_OUT",
@@ -113,7 +130,11 @@ const caughtUp = (role: Leader, key: Voter): boolean =>
       o.endOffset >= role.highWatermark,
   );
 
-/** R96: add a voter: refused unless R93 holds and the new voter is new, reachable and caught up. */
+/**
+ * R96: add a voter: refused unless R93 holds and the new voter has a directory id, a listener and an
+ * id not in the set; then the leader asks it for its kraft.version range (ApiVersions) and goes on
+ * when it answers (handleApiVersionsResponse).
+ */
 export const handleAddRaftVoterRequest = (
   s: NodeState,
   config: RaftConfig,
@@ -145,22 +166,92 @@ export const handleAddRaftVoterRequest = (
               message: "the new voter has no listener for the leader to name",
               mark: "R96:add-voter-without-listener",
             }
-          : role._tag === "Leader" && !caughtUp(role, voter)
-            ? {
-                errorCode: "REQUEST_TIMED_OUT",
-                message: `replica ${voter.id} has not caught up with the leader; start it as an observer and retry`,
-                mark: "R101:add-voter-not-caught-up",
-              }
-            : undefined);
-  if (refusal !== undefined) {
-    refuse(out, api, from, correlationId, refusal);
+          : undefined);
+  if (refusal !== undefined || role._tag !== "Leader") {
+    if (refusal !== undefined) refuse(out, api, from, correlationId, refusal);
     return s;
   }
+  mark(out, "R96:add-voter-asks-versions");
+  const asked = sendRequest(s, out, voter.id, "ApiVersions", { _tag: "ApiVersionsRequest" });
+  const leader = asked.role as Leader;
+  return {
+    ...asked,
+    role: {
+      ...leader,
+      addingVoter: { voter, requesterId: from, ...(correlationId === undefined ? {} : { correlationId }) },
+    },
+  };
+};
+
+/** The kraft.version a dynamic quorum's leader has finalized (R89); a voter must support it (R96, R99). */
+const FINALIZED_KRAFT_VERSION = 1;
+
+const coversFinalized = (range: KRaftVersionRange): boolean =>
+  range.minSupportedVersion <= FINALIZED_KRAFT_VERSION &&
+  FINALIZED_KRAFT_VERSION <= range.maxSupportedVersion;
+
+/** R96: what a node answers the leader's ApiVersions: the kraft.version range it supports. */
+export const SUPPORTED_KRAFT_VERSIONS = { minSupportedVersion: 0, maxSupportedVersion: 1 } as const;
+
+export const handleApiVersionsRequest = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  correlationId: number | undefined,
+): NodeState => {
+  mark(out, "R96:versions-answered");
+  const kraftVersion = config.supportedKraftVersions ?? SUPPORTED_KRAFT_VERSIONS;
+  respond(out, from, { _tag: "ApiVersionsResponse", errorCode: "NONE", kraftVersion }, correlationId);
+  return s;
+};
+
+/**
+ * R96, R101: the voter-to-be answered (or its request failed, `response` null): unless it failed,
+ * lacks the finalized kraft.version or has not caught up, the leader appends VotersRecord(old ∪ new).
+ */
+export const handleApiVersionsResponse = (
+  s: NodeState,
+  config: RaftConfig,
+  out: Out,
+  from: number,
+  response: ApiVersionsResponse | null,
+): NodeState => {
+  const role = s.role;
+  const adding = role._tag === "Leader" ? role.addingVoter : undefined;
+  if (role._tag !== "Leader" || adding === undefined || adding.voter.id !== from) return s;
+  const { addingVoter: _asked, ...rest } = role;
+  const next: NodeState = { ...s, role: rest };
+  const range = response?.kraftVersion ?? null;
+  const refusal: Refusal | undefined =
+    response === null || response.errorCode !== "NONE"
+      ? {
+          errorCode: "REQUEST_TIMED_OUT",
+          message: `replica ${from} did not answer ApiVersions${response === null ? "" : ` (${response.errorCode})`}`,
+          mark: "R96:add-voter-versions-failed",
+        }
+      : range === null || !coversFinalized(range)
+        ? {
+            errorCode: "INVALID_REQUEST",
+            message: `replica ${from} does not support kraft.version ${FINALIZED_KRAFT_VERSION}`,
+            mark: "R96:add-voter-kraft-version-unsupported",
+          }
+        : !caughtUp(rest, adding.voter)
+          ? {
+              errorCode: "REQUEST_TIMED_OUT",
+              message: `replica ${from} has not caught up with the leader; start it as an observer and retry`,
+              mark: "R101:add-voter-not-caught-up",
+            }
+          : undefined;
+  if (refusal !== undefined) {
+    refuse(out, "AddRaftVoter", adding.requesterId, adding.correlationId, refusal);
+    return next;
+  }
   mark(out, "R96:voter-added");
-  return appendVoterChange(s, config, out, [...s.voters, voter], {
-    api,
-    requesterId: from,
-    ...(correlationId === undefined ? {} : { correlationId }),
+  return appendVoterChange(next, config, out, [...next.voters, adding.voter], {
+    api: "AddRaftVoter",
+    requesterId: adding.requesterId,
+    ...(adding.correlationId === undefined ? {} : { correlationId: adding.correlationId }),
   });
 };
 
@@ -204,9 +295,6 @@ export const handleRemoveRaftVoterRequest = (
   });
 };
 
-/** The kraft.version a dynamic quorum's leader has finalized (R89); a voter must support it (R99). */
-const FINALIZED_KRAFT_VERSION = 1;
-
 /** R99: why the leader refuses an update, in Kafka's order, or undefined when it takes it. */
 const updateRefusal = (
   s: NodeState,
@@ -229,10 +317,7 @@ const updateRefusal = (
   )
     return { errorCode: "INVALID_REQUEST", message: "", mark: "R99:update-voter-invalid" };
   if (common !== undefined) return common;
-  if (
-    range.minSupportedVersion > FINALIZED_KRAFT_VERSION ||
-    range.maxSupportedVersion < FINALIZED_KRAFT_VERSION
-  )
+  if (!coversFinalized(range))
     return { errorCode: "INVALID_REQUEST", message: "", mark: "R99:update-voter-version-unsupported" };
   if (!s.voters.some((v) => v.id === request.voterId && v.directoryId === request.voterDirectoryId))
     return { errorCode: "VOTER_NOT_FOUND", message: "", mark: "R99:update-voter-not-found" };
@@ -361,6 +446,20 @@ export const completeVoterChange = (s: NodeState, out: Out): { state: NodeState;
 
 /** R93: a leader that steps down with a change pending tells its requester to try the new leader. */
 export const failPendingVoterChange = (role: Leader, out: Out): void => {
+  const adding = role.addingVoter;
+  if (adding !== undefined) {
+    mark(out, "R93:pending-voter-change-fails-on-step-down");
+    respond(
+      out,
+      adding.requesterId,
+      answer(
+        "AddRaftVoter",
+        "NOT_LEADER_OR_FOLLOWER",
+        "the leader stepped down before the change was appended",
+      ),
+      adding.correlationId,
+    );
+  }
   const pending = role.pendingVoterChange;
   if (pending === undefined) return;
   mark(out, "R93:pending-voter-change-fails-on-step-down");

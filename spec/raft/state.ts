@@ -1,6 +1,6 @@
 // The node state, the persisted election state and the configuration of the Raft layer.
 import * as Schema from "effect/Schema";
-import { Listener, RequestApi, SnapshotId } from "./messages.ts";
+import { KRaftVersionRange, Listener, RequestApi, SnapshotId } from "./messages.ts";
 import { Int32, Int64, ReplicaKey, Uuid, Voter } from "./primitives.ts";
 
 // ---- the log's shape ---------------------------------------------------------------------------
@@ -119,6 +119,17 @@ export const Leader = Schema.TaggedStruct("Leader", {
   fetchedVoters: Schema.Array(Int32),
   parkedFetches: Schema.Array(ParkedFetch),
   pendingVoterChange: Schema.optionalKey(PendingVoterChange),
+  /**
+   * R96: the voter an AddRaftVoter names, asked for its kraft.version range (ApiVersions) and not yet
+   * answered; a change pending for R93.
+   */
+  addingVoter: Schema.optionalKey(
+    Schema.Struct({
+      voter: Voter,
+      requesterId: Int32,
+      correlationId: Schema.optionalKey(Schema.Int),
+    }),
+  ),
 });
 export type Leader = typeof Leader.Type;
 
@@ -249,6 +260,11 @@ export const RaftConfig = Schema.Struct({
    * leader to add it to the voters, naming these listeners. Absent: off.
    */
   autoJoin: Schema.optionalKey(Schema.Struct({ listeners: Schema.Array(Listener) })),
+  /**
+   * R96: the kraft.version range this node supports, which it answers ApiVersions with. Absent:
+   * 0 to 1 (openkraft's); a node of a release before KIP-853 supports only 0.
+   */
+  supportedKraftVersions: Schema.optionalKey(KRaftVersionRange),
   /** R82: FetchSnapshot's MaxBytes, the most of a snapshot one answer carries (absent: Kafka's 8 MiB). */
   fetchSnapshotMaxBytes: Schema.optionalKey(Int32),
 });

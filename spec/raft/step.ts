@@ -24,6 +24,8 @@ import {
 import {
   completeVoterChange,
   handleAddRaftVoterRequest,
+  handleApiVersionsRequest,
+  handleApiVersionsResponse,
   handleRemoveRaftVoterRequest,
   handleUpdateRaftVoterRequest,
 } from "./reconfiguration.ts";
@@ -99,6 +101,12 @@ const receive = (
       return handleRemoveRaftVoterRequest(s, config, out, from, message, correlationId);
     case "UpdateRaftVoterRequest":
       return handleUpdateRaftVoterRequest(s, config, out, from, message, correlationId);
+    case "ApiVersionsRequest":
+      return handleApiVersionsRequest(s, config, out, from, correlationId);
+    case "ApiVersionsResponse": {
+      const next = takeInflight(s, from, "ApiVersions", correlationId);
+      return next === undefined ? s : handleApiVersionsResponse(next, config, out, from, message);
+    }
     // R150: the answer to an auto-joining observer's own request; the timer asks again if the voter
     // set still lacks it, so an answer changes nothing else. Any other answer is for a client.
     case "AddRaftVoterResponse":
@@ -148,6 +156,9 @@ const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: Reques
     case "RemoveRaftVoter":
       mark(out, "R150:failed-auto-join-waits-for-timer");
       return next;
+    // R96: the voter-to-be did not answer: the addition is refused.
+    case "ApiVersions":
+      return handleApiVersionsResponse(next, config, out, input.destination, null);
   }
 };
 

@@ -32,6 +32,16 @@ const renumber = (map: Renumbering, requester: number, id: number | undefined): 
   return live.get(id) ?? 0;
 };
 
+/** A voter change's asker and correlation id, the id renumbered when a node asked (R150). */
+const renumberedAsker = <T extends { readonly requesterId: number; readonly correlationId?: number }>(
+  map: Renumbering,
+  asked: T,
+): T => {
+  const { correlationId, ...rest } = asked;
+  const id = renumber(map, asked.requesterId, correlationId);
+  return (id === undefined ? rest : { ...rest, correlationId: id }) as T;
+};
+
 const normalState = (s: NodeState, map: Renumbering): NodeState => {
   const inflight = s.inflight.map((r, k) => ({ ...r, correlationId: k + 1 }));
   const role = s.role;
@@ -47,6 +57,11 @@ const normalState = (s: NodeState, map: Renumbering): NodeState => {
             const id = renumber(map, p.replicaId, correlationId);
             return id === undefined ? rest : { ...rest, correlationId: id };
           }),
+          // R150: a voter change an auto-joining node asked for is answered under its numbering.
+          ...(role.pendingVoterChange === undefined
+            ? {}
+            : { pendingVoterChange: renumberedAsker(map, role.pendingVoterChange) }),
+          ...(role.addingVoter === undefined ? {} : { addingVoter: renumberedAsker(map, role.addingVoter) }),
         }
       : role;
   return { ...s, inflight, role: normalRole, nextCorrelationId: inflight.length + 1 };

@@ -408,11 +408,32 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
     }
     return cachedActions;
   };
+  const plan = options.bounds.voterPlan;
+  // R93–R97: after the faults the runbook's operator goes on asking, a few times per step beyond what
+  // the run used, so that a plan that can complete does.
+  const fairOperator =
+    plan === undefined
+      ? undefined
+      : { plan, maxAsks: (options.bounds.maxVoterChanges ?? 0) + 2 * plan.steps.length + 2 };
   const model: Model<World> = {
     name: "raft",
     properties: [
       ...raftProperties(cluster.voters, cluster.kraftVersion, options.bounds.voterPlan),
       ...raftEventually(cluster),
+      ...(plan === undefined
+        ? []
+        : [
+            {
+              kind: "eventually" as const,
+              name: "EventuallyVoterPlanCompleted",
+              rules: "R93 R96 R97",
+              suffix: "healed" as const,
+              goal: (w: World) =>
+                planCompleted(plan)(w)
+                  ? null
+                  : `the runbook's last voter set (${planSets(plan.from, plan.steps).at(-1)!.join(",")}) is not committed on a leader`,
+            },
+          ]),
     ],
     initialStates: () => [startWorld(cluster, options.start ?? "fresh")],
     actionCount: (world) => actionsOf(world).length,
@@ -459,7 +480,7 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
       fairness: RAFT_FAIRNESS,
       start: (world) => startClocks(world, cluster),
       next: (timed, suffix, explain) => {
-        const taken = fairStep(timed, cluster, suffix as Suffix);
+        const taken = fairStep(timed, cluster, suffix as Suffix, fairOperator);
         return taken === null ? null : fairStepOf(timed.state, taken, explain);
       },
       encode: (timed, writer) => {

@@ -5,6 +5,9 @@ import { decodeMessage, type MessageCodec } from "./codec.ts";
 import { RequestHeader, ResponseHeader } from "./generated/messages.ts";
 import { Reader, Writer } from "./wire.ts";
 
+/** ApiVersions' API key: its response header is v0 at every version (KIP-511). */
+const API_VERSIONS_KEY = 18;
+
 /** Whether `version` of a message is a flexible one (compact forms, tagged fields). */
 export const flexibleVersion = (codec: MessageCodec<unknown>, version: number): boolean =>
   codec.lowestFlexibleVersion >= 0 && version >= codec.lowestFlexibleVersion;
@@ -51,6 +54,9 @@ export const responseFrame = <T>(
 /** The message of a response frame body (its header skipped); a KafkaDecodeError if it does not read. */
 export const readResponseFrame = <T>(codec: MessageCodec<T>, body: Uint8Array, version: number): T => {
   const r = new Reader(body);
-  ResponseHeader.read(r, flexibleVersion(codec as MessageCodec<unknown>, version) ? 1 : 0);
+  // ApiVersions answers with header v0 whatever its version (KIP-511).
+  const flexible =
+    flexibleVersion(codec as MessageCodec<unknown>, version) && codec.apiKey !== API_VERSIONS_KEY;
+  ResponseHeader.read(r, flexible ? 1 : 0);
   return decodeMessage(codec, body.subarray(r.offset), version);
 };

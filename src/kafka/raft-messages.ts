@@ -6,6 +6,7 @@
 
 import type {
   AddRaftVoterResponse,
+  ApiVersionsResponse,
   BeginQuorumEpochRequest,
   BeginQuorumEpochResponse,
   EndQuorumEpochRequest,
@@ -225,6 +226,13 @@ export const kafkaRequest = (
         voterId: request.voterId,
         voterDirectoryId: request.voterDirectoryId,
       });
+    // R96: the leader asks a voter-to-be for its SupportedFeatures (KIP-511's client fields, as Kafka's).
+    case "ApiVersionsRequest":
+      return message(generated.ApiVersionsRequest, {
+        ...generated.ApiVersionsRequest.defaults(),
+        clientSoftwareName: "openkraft",
+        clientSoftwareVersion: "0",
+      });
     case "UpdateRaftVoterRequest":
       return message(generated.UpdateRaftVoterRequest, {
         clusterId: request.clusterId,
@@ -394,7 +402,8 @@ export type WireRaftResponse = Exclude<
       | "DescribeQuorumResponse"
       | "AddRaftVoterResponse"
       | "RemoveRaftVoterResponse"
-      | "UpdateRaftVoterResponse";
+      | "UpdateRaftVoterResponse"
+      | "ApiVersionsResponse";
   }
 >;
 
@@ -515,11 +524,18 @@ export const kafkaResponse = (
   }
 };
 
+/** The feature whose range ApiVersions' SupportedFeatures gives for KRaft (R89, R96). */
+export const KRAFT_VERSION_FEATURE = "kraft.version";
+
 /**
  * A KRaft answer a node reads on its own requests: the partitioned ones, and an auto-joining
  * controller's own voter changes (R150).
  */
-export type IncomingResponse = WireRaftResponse | AddRaftVoterResponse | RemoveRaftVoterResponse;
+export type IncomingResponse =
+  | WireRaftResponse
+  | AddRaftVoterResponse
+  | RemoveRaftVoterResponse
+  | ApiVersionsResponse;
 
 /** What a Fetch response carries besides the spec's fields: the records themselves. */
 export interface SpecResponse {
@@ -538,6 +554,22 @@ export const specResponse = (
   batches: (records: Uint8Array) => readonly RecordBatch[],
 ): SpecResponse => {
   switch (apiKey) {
+    // R96: a voter-to-be's kraft.version range, from its SupportedFeatures.
+    case generated.ApiVersionsResponse.apiKey: {
+      const r = data as generated.ApiVersionsResponseData;
+      const feature = r.supportedFeatures.find((f) => f.name === KRAFT_VERSION_FEATURE);
+      return {
+        response: {
+          _tag: "ApiVersionsResponse",
+          errorCode: specError(r.errorCode),
+          kraftVersion:
+            feature === undefined
+              ? null
+              : { minSupportedVersion: feature.minVersion, maxSupportedVersion: feature.maxVersion },
+        },
+        records: null,
+      };
+    }
     // R150: the answer to an auto-joining controller's own AddRaftVoter or RemoveRaftVoter.
     case generated.AddRaftVoterResponse.apiKey:
     case generated.RemoveRaftVoterResponse.apiKey: {
@@ -645,6 +677,7 @@ const RESPONSE_CODECS: ReadonlyMap<number, MessageCodec<unknown>> = new Map(
     generated.FetchSnapshotResponse,
     generated.AddRaftVoterResponse,
     generated.RemoveRaftVoterResponse,
+    generated.ApiVersionsResponse,
   ].map((codec) => [codec.apiKey, codec as MessageCodec<unknown>]),
 );
 
@@ -677,6 +710,8 @@ export const raftRequestSender = (request: RaftRequest): number => {
     case "RemoveRaftVoterRequest":
     // R99: a voter sends it for itself, but so may a tool on its behalf; answered like an operator's.
     case "UpdateRaftVoterRequest":
+    // R96: any client may ask; the shell's Kafka server answers it, not the Raft layer.
+    case "ApiVersionsRequest":
       return -1;
   }
 };
@@ -864,6 +899,7 @@ export const answeringOf = (request: RaftRequest): Answering =>
     ? { topicName: "", topicId: request.topicId, partitionIndex: request.partition }
     : request._tag === "AddRaftVoterRequest" ||
         request._tag === "RemoveRaftVoterRequest" ||
-        request._tag === "UpdateRaftVoterRequest"
+        request._tag === "UpdateRaftVoterRequest" ||
+        request._tag === "ApiVersionsRequest"
       ? { topicName: "", topicId: ZERO_UUID, partitionIndex: 0 }
       : { topicName: request.topicName, topicId: ZERO_UUID, partitionIndex: request.partitionIndex };

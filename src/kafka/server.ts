@@ -18,6 +18,7 @@ import type {
   RaftRequest,
   UpdateRaftVoterResponse as RaftUpdateVoterResponse,
 } from "../../spec/raft/messages.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "../../spec/raft/reconfiguration.ts";
 import {
   alterConfigsRequest,
   alterConfigsResponse,
@@ -97,6 +98,7 @@ import {
 import type { VoterEndpoints } from "./metadata-records.ts";
 import {
   answeringOf,
+  KRAFT_VERSION_FEATURE,
   type NodeEndpoint,
   raftResponseFrame,
   requestLeaderEndpoints,
@@ -157,8 +159,22 @@ const api = <Q, A>(request: MessageCodec<Q>, response: MessageCodec<A>, handle: 
   handle: handle as Handler<unknown, unknown>,
 });
 
-const API_VERSIONS = api(ApiVersionsRequest, ApiVersionsResponse, (_request, _version, context) => ({
-  answer: apiVersions(servedApis(context.controllerListener), KafkaError.NONE),
+const API_VERSIONS = api(ApiVersionsRequest, ApiVersionsResponse, (_request, version, context) => ({
+  answer: {
+    ...apiVersions(servedApis(context.controllerListener), KafkaError.NONE),
+    // R96: the kraft.version range a leader reads before adding this node as a voter. Before v4 a
+    // feature whose lowest version is 0 is left out, as Kafka does.
+    supportedFeatures:
+      version >= 4 || SUPPORTED_KRAFT_VERSIONS.minSupportedVersion > 0
+        ? [
+            {
+              name: KRAFT_VERSION_FEATURE,
+              minVersion: SUPPORTED_KRAFT_VERSIONS.minSupportedVersion,
+              maxVersion: SUPPORTED_KRAFT_VERSIONS.maxSupportedVersion,
+            },
+          ]
+        : [],
+  },
 }));
 const DESCRIBE_CLUSTER = api(
   DescribeClusterRequest,

@@ -135,6 +135,8 @@ const RAFT_API: Record<string, Outstanding["api"]> = {
   // R150: an auto-joining controller's own voter changes, sent to its leader.
   AddRaftVoterRequest: "AddRaftVoter",
   RemoveRaftVoterRequest: "RemoveRaftVoter",
+  // R96: the leader asks a voter-to-be for its kraft.version range.
+  ApiVersionsRequest: "ApiVersions",
 };
 
 export interface NodeStatus {
@@ -1057,6 +1059,9 @@ export class KraftNode {
       return;
     }
     if (message._tag === "DescribeQuorumResponse") return; // Answered to clients through spec/node (R88).
+    // R96: this node's Kafka server answers ApiVersions (its SupportedFeatures carry the spec's
+    // kraft.version range); a Raft layer never receives the request, so never answers it.
+    if (message._tag === "ApiVersionsResponse") return;
     const key = `raft:${to}:${correlationId ?? -1}`;
     const origin = this.raftOrigins.get(key);
     this.raftOrigins.delete(key);
