@@ -39,6 +39,17 @@ export const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 type VoterChangeApi = PendingVoterChange["api"];
 
+/** Who asked for a voter change, kept by the leader to answer it later (R93, R96, R97). */
+interface VoterChangeAsker {
+  readonly requesterId: number;
+  readonly correlationId?: number;
+}
+
+const askedBy = (requesterId: number, correlationId: number | undefined): VoterChangeAsker => ({
+  requesterId,
+  ...(correlationId === undefined ? {} : { correlationId }),
+});
+
 const answer = (api: VoterChangeApi, errorCode: ErrorCode, errorMessage: string | null) =>
   api === "AddRaftVoter"
     ? ({ _tag: "AddRaftVoterResponse", errorCode, errorMessage } satisfies AddRaftVoterResponse)
@@ -178,7 +189,7 @@ export const handleAddRaftVoterRequest = (
     ...asked,
     role: {
       ...leader,
-      addingVoter: { voter, requesterId: from, ...(correlationId === undefined ? {} : { correlationId }) },
+      addingVoter: { voter, ...askedBy(from, correlationId) },
     },
   };
 };
@@ -250,8 +261,7 @@ export const handleApiVersionsResponse = (
   mark(out, "R96:voter-added");
   return appendVoterChange(next, config, out, [...next.voters, adding.voter], {
     api: "AddRaftVoter",
-    requesterId: adding.requesterId,
-    ...(adding.correlationId === undefined ? {} : { correlationId: adding.correlationId }),
+    ...askedBy(adding.requesterId, adding.correlationId),
   });
 };
 
@@ -288,11 +298,7 @@ export const handleRemoveRaftVoterRequest = (
     return s;
   }
   mark(out, request.voterId === s.nodeId ? "R98:leader-removes-itself" : "R97:voter-removed");
-  return appendVoterChange(s, config, out, remaining, {
-    api,
-    requesterId: from,
-    ...(correlationId === undefined ? {} : { correlationId }),
-  });
+  return appendVoterChange(s, config, out, remaining, { api, ...askedBy(from, correlationId) });
 };
 
 /** R99: why the leader refuses an update, in Kafka's order, or undefined when it takes it. */
@@ -446,27 +452,16 @@ export const completeVoterChange = (s: NodeState, out: Out): { state: NodeState;
 
 /** R93: a leader that steps down with a change pending tells its requester to try the new leader. */
 export const failPendingVoterChange = (role: Leader, out: Out): void => {
-  const adding = role.addingVoter;
-  if (adding !== undefined) {
+  const fail = (api: VoterChangeApi, asked: VoterChangeAsker, before: string): void => {
     mark(out, "R93:pending-voter-change-fails-on-step-down");
     respond(
       out,
-      adding.requesterId,
-      answer(
-        "AddRaftVoter",
-        "NOT_LEADER_OR_FOLLOWER",
-        "the leader stepped down before the change was appended",
-      ),
-      adding.correlationId,
+      asked.requesterId,
+      answer(api, "NOT_LEADER_OR_FOLLOWER", `the leader stepped down before the change was ${before}`),
+      asked.correlationId,
     );
-  }
-  const pending = role.pendingVoterChange;
-  if (pending === undefined) return;
-  mark(out, "R93:pending-voter-change-fails-on-step-down");
-  respond(
-    out,
-    pending.requesterId,
-    answer(pending.api, "NOT_LEADER_OR_FOLLOWER", "the leader stepped down before the change was committed"),
-    pending.correlationId,
-  );
+  };
+  const { addingVoter: adding, pendingVoterChange: pending } = role;
+  if (adding !== undefined) fail("AddRaftVoter", adding, "appended");
+  if (pending !== undefined) fail(pending.api, pending, "committed");
 };

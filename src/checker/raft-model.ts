@@ -409,6 +409,7 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
     return cachedActions;
   };
   const plan = options.bounds.voterPlan;
+  const completed = plan === undefined ? undefined : planCompleted(plan);
   // R93–R97: after the faults the runbook's operator goes on asking, a few times per step beyond what
   // the run used, so that a plan that can complete does.
   const fairOperator =
@@ -420,7 +421,7 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
     properties: [
       ...raftProperties(cluster.voters, cluster.kraftVersion, options.bounds.voterPlan),
       ...raftEventually(cluster),
-      ...(plan === undefined
+      ...(plan === undefined || completed === undefined
         ? []
         : [
             {
@@ -429,7 +430,7 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
               rules: "R93 R96 R97",
               suffix: "healed" as const,
               goal: (w: World) =>
-                planCompleted(plan)(w)
+                completed(w)
                   ? null
                   : `the runbook's last voter set (${planSets(plan.from, plan.steps).at(-1)!.join(",")}) is not committed on a leader`,
             },

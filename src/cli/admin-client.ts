@@ -31,12 +31,6 @@ export const readControllerConfig = (file: string): NodeConfig => {
   return config;
 };
 
-/** R95, R99: the listeners a controller names for itself in a voter change: its controller listener. */
-export const controllerListeners = (config: NodeConfig) =>
-  config.listeners
-    .filter((l) => l.name === config.controllerListenerName)
-    .map((l) => ({ name: l.name, host: l.host, port: l.port }));
-
 /** The first broker of `kraft cluster up`: Kafka's tools take a broker as --bootstrap-server too. */
 export const DEFAULT_SERVER = "127.0.0.1:19094";
 
@@ -80,7 +74,7 @@ export const readRetryError = (...codes: readonly (number | undefined)[]): numbe
 const RETRY_BACKOFF_MS = 100;
 const RETRY_BACKOFF_MAX_MS = 1000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface AskOptions<Res> {
   /** The request changes the cluster (the client asks once a server has said it serves writes). */

@@ -24,12 +24,12 @@ import {
   UpdateRaftVoterResponse,
 } from "../kafka/generated/messages.ts";
 import { isKafkaUuid, ZERO_UUID } from "../kafka/wire.ts";
+import { controllerListeners } from "../runtime/config.ts";
 import { readMetaProperties } from "../runtime/storage.ts";
 import {
   AdminFailure,
   ask,
   changeVoters,
-  controllerListeners,
   DEFAULT_SERVER,
   describeQuorum,
   electionError,

@@ -4,6 +4,7 @@
 // has caught up, R101; a controller to remove is a voter); a step the leader refused or lost to a
 // failover is asked again only while its change is missing (a change the old leader appended may
 // still commit under the next one). A run interrupted part-way resumes at the step the voters show.
+
 import type { VoterPlanStep } from "../../spec/cluster/actions.ts";
 import { planSets } from "../../spec/cluster/actions.ts";
 import { KafkaError } from "../kafka/errors.ts";
@@ -13,13 +14,8 @@ import {
   RemoveRaftVoterRequest,
   RemoveRaftVoterResponse,
 } from "../kafka/generated/messages.ts";
-import {
-  AdminFailure,
-  changeVoters,
-  controllerListeners,
-  describeQuorum,
-  readControllerConfig,
-} from "./admin-client.ts";
+import { controllerListeners } from "../runtime/config.ts";
+import { AdminFailure, changeVoters, describeQuorum, readControllerConfig, sleep } from "./admin-client.ts";
 import { type FlagValues, UsageError } from "./flags.ts";
 import type { Io } from "./node-commands.ts";
 import { checkPlan, checkSummary, ids, refusalText, voterPlan } from "./plan.ts";
@@ -39,8 +35,6 @@ interface QuorumView {
   readonly voters: readonly Replica[];
   readonly observers: readonly Replica[];
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** How long the checks before the first step wait for a leader: Kafka's default.api.timeout.ms. */
 const LEADER_WAIT_MS = 60_000;

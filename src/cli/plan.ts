@@ -141,6 +141,7 @@ export const checkPlan = (values: FlagValues) => {
   };
   const modelSteps = steps.map((s) => ({ op: s.op, id: modelId.get(s.id)! }));
   const bounds: Bounds = {
+    // Elections between the steps: each add waits for a round trip (R96) in which a leader may fall.
     maxEpoch: 6,
     maxValues: 1,
     maxValuesPerEpoch: 1,

@@ -6,6 +6,7 @@ import { connect, type Socket } from "node:net";
 import { FrameReader } from "../runtime/codec.ts";
 import { decodeMessage, type MessageCodec } from "./codec.ts";
 import { KafkaError } from "./errors.ts";
+import { CLIENT_SOFTWARE, flexibleVersion, responseHeaderVersion } from "./frames.ts";
 import {
   ApiVersionsRequest,
   ApiVersionsResponse,
@@ -29,9 +30,6 @@ export const parseHostPort = (text: string, flag = "--bootstrap-server"): { host
     throw new KafkaClientError(`${flag}: "${text}" is not host:port`);
   return { host: match[1]!, port: Number(match[2]) };
 };
-
-const flexible = (codec: MessageCodec<unknown>, version: number): boolean =>
-  codec.lowestFlexibleVersion >= 0 && version >= codec.lowestFlexibleVersion;
 
 /** The largest response accepted (Kafka's clients take what the broker sends; this bounds memory). */
 const MAX_RESPONSE_BYTES = 100 * 1024 * 1024;
@@ -122,9 +120,8 @@ export class KafkaClient {
       this.send(
         ApiVersionsRequest as MessageCodec<unknown>,
         ApiVersionsResponse as MessageCodec<unknown>,
-        { ...ApiVersionsRequest.defaults(), clientSoftwareName: "openkraft", clientSoftwareVersion: "0" },
+        { ...ApiVersionsRequest.defaults(), ...CLIENT_SOFTWARE },
         version,
-        0,
         timeoutMs,
       ) as Promise<ApiVersionsResponseData>;
     let answer = await ask(ApiVersionsRequest.highestVersion);
@@ -178,7 +175,6 @@ export class KafkaClient {
       response as MessageCodec<unknown>,
       value,
       version,
-      flexible(response as MessageCodec<unknown>, version) ? 1 : 0,
       options.timeoutMs ?? 10_000,
       options.write ?? false,
     ) as Promise<Res>;
@@ -189,7 +185,6 @@ export class KafkaClient {
     response: MessageCodec<unknown>,
     value: unknown,
     version: number,
-    responseHeaderVersion: number,
     timeoutMs: number,
     write = false,
   ): Promise<unknown> {
@@ -202,7 +197,7 @@ export class KafkaClient {
       correlationId,
       clientId: this.clientId,
     };
-    const headerVersion = flexible(request, version) ? 2 : 1;
+    const headerVersion = flexibleVersion(request, version) ? 2 : 1;
     const size = RequestHeader.size(header, headerVersion) + request.size(value, version);
     const w = Writer.ofSize(4 + size);
     w.int32(size);
@@ -221,7 +216,7 @@ export class KafkaClient {
       this.waiting.set(correlationId, {
         response,
         version,
-        headerVersion: responseHeaderVersion,
+        headerVersion: responseHeaderVersion(response, version),
         resolve,
         reject,
         timer,

@@ -2,15 +2,22 @@
 // (request v2 / response v1 for flexible versions, v1 / v0 before), then the message, in one buffer.
 // The transport adds the length prefix.
 import { decodeMessage, type MessageCodec } from "./codec.ts";
-import { RequestHeader, ResponseHeader } from "./generated/messages.ts";
+import { ApiVersionsResponse, RequestHeader, ResponseHeader } from "./generated/messages.ts";
 import { Reader, Writer } from "./wire.ts";
-
-/** ApiVersions' API key: its response header is v0 at every version (KIP-511). */
-const API_VERSIONS_KEY = 18;
 
 /** Whether `version` of a message is a flexible one (compact forms, tagged fields). */
 export const flexibleVersion = (codec: MessageCodec<unknown>, version: number): boolean =>
   codec.lowestFlexibleVersion >= 0 && version >= codec.lowestFlexibleVersion;
+
+/**
+ * The response header's version: v1 for a flexible version, v0 before, and v0 for ApiVersions at
+ * every version (KIP-511: a client reads that answer before it knows what the server speaks).
+ */
+export const responseHeaderVersion = (codec: MessageCodec<unknown>, version: number): number =>
+  codec.apiKey !== ApiVersionsResponse.apiKey && flexibleVersion(codec, version) ? 1 : 0;
+
+/** How openkraft names itself in ApiVersions (KIP-511's client software fields). */
+export const CLIENT_SOFTWARE = { clientSoftwareName: "openkraft", clientSoftwareVersion: "0" } as const;
 
 /** A request ready for the wire, with what its answer is read as. */
 export interface OutgoingRequest {
@@ -44,7 +51,7 @@ export const responseFrame = <T>(
   correlationId: number,
 ): Uint8Array => {
   const header = { correlationId };
-  const headerVersion = flexibleVersion(codec as MessageCodec<unknown>, version) ? 1 : 0;
+  const headerVersion = responseHeaderVersion(codec as MessageCodec<unknown>, version);
   const w = Writer.ofSize(ResponseHeader.size(header, headerVersion) + codec.size(data, version));
   ResponseHeader.write(w, header, headerVersion);
   codec.write(w, data, version);
@@ -54,9 +61,6 @@ export const responseFrame = <T>(
 /** The message of a response frame body (its header skipped); a KafkaDecodeError if it does not read. */
 export const readResponseFrame = <T>(codec: MessageCodec<T>, body: Uint8Array, version: number): T => {
   const r = new Reader(body);
-  // ApiVersions answers with header v0 whatever its version (KIP-511).
-  const flexible =
-    flexibleVersion(codec as MessageCodec<unknown>, version) && codec.apiKey !== API_VERSIONS_KEY;
-  ResponseHeader.read(r, flexible ? 1 : 0);
+  ResponseHeader.read(r, responseHeaderVersion(codec as MessageCodec<unknown>, version));
   return decodeMessage(codec, body.subarray(r.offset), version);
 };

@@ -25,7 +25,13 @@ import type {
 import { ErrorCode } from "../../spec/raft/primitives.ts";
 import type { MessageCodec } from "./codec.ts";
 import { errorCode, errorName } from "./errors.ts";
-import { type OutgoingRequest, readResponseFrame, requestFrame, responseFrame } from "./frames.ts";
+import {
+  CLIENT_SOFTWARE,
+  type OutgoingRequest,
+  readResponseFrame,
+  requestFrame,
+  responseFrame,
+} from "./frames.ts";
 import * as generated from "./generated/messages.ts";
 import {
   decodeLogBatch,
@@ -230,8 +236,7 @@ export const kafkaRequest = (
     case "ApiVersionsRequest":
       return message(generated.ApiVersionsRequest, {
         ...generated.ApiVersionsRequest.defaults(),
-        clientSoftwareName: "openkraft",
-        clientSoftwareVersion: "0",
+        ...CLIENT_SOFTWARE,
       });
     case "UpdateRaftVoterRequest":
       return message(generated.UpdateRaftVoterRequest, {

@@ -38,6 +38,7 @@ import {
 import { type AnyMessageCodec, decodeMessage, type MessageCodec } from "./codec.ts";
 import { kafkaBrokerResponse, nodeOfClientId, specBrokerRequest } from "./controller-channel.ts";
 import { errorCode, KafkaError } from "./errors.ts";
+import { responseHeaderVersion } from "./frames.ts";
 import {
   AddRaftVoterRequest,
   AddRaftVoterResponse,
@@ -329,14 +330,6 @@ export type RaftAnswer =
 const requestHeaderVersion = (served: Api, version: number): number =>
   served.request.lowestFlexibleVersion >= 0 && version >= served.request.lowestFlexibleVersion ? 2 : 1;
 
-/** ApiVersions answers with header v0 whatever its version (KIP-511: a client must read it before it knows). */
-const responseHeaderVersion = (served: Api, version: number): number =>
-  served === API_VERSIONS
-    ? 0
-    : served.response.lowestFlexibleVersion >= 0 && version >= served.response.lowestFlexibleVersion
-      ? 1
-      : 0;
-
 /** A response frame's body: the response header, then the message, in one buffer. */
 const frame = <A>(
   correlationId: number,
@@ -393,7 +386,7 @@ export const handleKafkaRequest = (body: Uint8Array, context: KafkaServerContext
       return { _tag: "Close", reason: `${served.request.name} v${apiVersion}: ${error.message}` };
     throw error;
   }
-  const headerVersion = responseHeaderVersion(served, apiVersion);
+  const headerVersion = responseHeaderVersion(served.response, apiVersion);
   const render = (value: unknown) => frame(correlationId, headerVersion, served.response, value, apiVersion);
   if ("raft" in reply) {
     const raft = reply.raft;

@@ -241,6 +241,15 @@ export const PROPERTIES: readonly PropertyDef[] = [
   },
 ];
 
+/**
+ * R95, R99, R150: the listeners a controller names for itself in a voter change: its controller
+ * listener.
+ */
+export const controllerListeners = (config: NodeConfig) =>
+  config.listeners
+    .filter((l) => l.name === config.controllerListenerName)
+    .map((l) => ({ name: l.name, host: l.host, port: l.port }));
+
 /** Parse Java properties text: key=value or key: value lines, # and ! comments. */
 export const parseProperties = (text: string): Map<string, string> => {
   const out = new Map<string, string>();

@@ -64,7 +64,7 @@ import {
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
 import { isKafkaUuid, KafkaDecodeError, randomUuid } from "../kafka/wire.ts";
 import type { Outgoing } from "./codec.ts";
-import type { NodeConfig } from "./config.ts";
+import { controllerListeners, type NodeConfig } from "./config.ts";
 import type { DiscoveredQuorum } from "./discovery.ts";
 import type { Log } from "./log.ts";
 import { serveScrape } from "./scrape-http.ts";
@@ -367,15 +367,7 @@ export class KraftNode {
       fetchMaxWaitMs: config.fetchMaxWaitMs,
       retryBackoffMs: config.retryBackoffMs,
       // R150: it names its controller listeners, as an operator's add-controller does.
-      ...(config.autoJoin
-        ? {
-            autoJoin: {
-              listeners: config.listeners
-                .filter((l) => l.name === config.controllerListenerName)
-                .map((l) => ({ name: l.name, host: l.host, port: l.port })),
-            },
-          }
-        : {}),
+      ...(config.autoJoin ? { autoJoin: { listeners: controllerListeners(config) } } : {}),
     });
     const controllerConfig: ControllerConfig = {
       nodeId: config.nodeId,
