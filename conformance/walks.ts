@@ -139,7 +139,7 @@ export const lifetimes = (
         name: `${source}/n${step.node}#${k}`,
         source,
         rules,
-        init: initOf(nodeConfig(cluster, step.node), step.storage),
+        init: initOf(step.config ?? nodeConfig(cluster, step.node), step.storage),
         start: { effects: step.effects, state: project(step.after) },
         steps: [],
       };

@@ -135,3 +135,31 @@ export const AUTO_JOIN_DEPTH = 11;
 
 /** Distinct states of AUTO_JOIN_CONFIGURATION to AUTO_JOIN_DEPTH. */
 export const AUTO_JOIN_DISTINCT_STATES = 41_640;
+
+/**
+ * Replaced disks (R100, R150): node 1 leads epoch 1 and has committed a value on node 2 only; two
+ * crashes, a second epoch, and one stopped node's disk replaced (formatted anew with a new directory
+ * id), node 2 auto-joining. Every behaviour of up to DISK_REPLACEMENT_DEPTH steps keeps every
+ * property, and from each the fair schedule elects a leader, resolves the write and makes node 2, if
+ * its disk was replaced, a voter again under its new key (EventuallyAutoJoined). The replaced node
+ * must neither vote as the voter its old disk was (a candidate lacking the value would win) nor take
+ * its own id named as leader for an impossible state.
+ */
+export const DISK_REPLACEMENT_CONFIGURATION: Configuration = {
+  cluster: { ...DEFAULT_CLUSTER, voters: 3, observers: 0, kraftVersion: 1, autoJoin: [2] },
+  bounds: {
+    ...DEFAULT_BOUNDS,
+    maxEpoch: 2,
+    maxValues: 1,
+    maxCrashes: 2,
+    maxDiskReplacements: 1,
+    loss: false,
+  },
+  symmetry: false,
+  start: "committed",
+};
+
+export const DISK_REPLACEMENT_DEPTH = 8;
+
+/** Distinct states of DISK_REPLACEMENT_CONFIGURATION to DISK_REPLACEMENT_DEPTH. */
+export const DISK_REPLACEMENT_DISTINCT_STATES = 244_682;

@@ -104,6 +104,17 @@ const AUTO_JOIN = {
   start: "joined" as const,
 };
 
+/**
+ * Replaced disks (R100, R150): from a value committed on nodes 1 and 2, a stopped node's disk may be
+ * replaced (a new directory id) and node 2 auto-joins; two crashes and a second epoch let a candidate
+ * that lacks the value ask the replaced node for its vote.
+ */
+const DISK_REPLACEMENT = {
+  cluster: { voters: 3, observers: 0, kraftVersion: 1 as const, autoJoin: [2] },
+  bounds: { maxEpoch: 2, maxValues: 1, maxCrashes: 2, maxDiskReplacements: 1, loss: false },
+  start: "committed" as const,
+};
+
 export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-without-log-check",
@@ -1429,6 +1440,38 @@ export const MUTANTS: readonly Mutant[] = [
         replace: "  if (stale?.directoryId === null) {\n",
       },
     ],
-    ...AUTO_JOIN,
+    ...DISK_REPLACEMENT,
+    bounds: { ...DISK_REPLACEMENT.bounds, maxEpoch: 1, maxCrashes: 1 },
+  },
+  {
+    name: "vote-ignores-voter-key",
+    class: "protocol",
+    rule: "R100",
+    description:
+      "a replica grants a vote meant for another directory id of its id: a replaced disk votes as the voter its old disk was, and a candidate that lacks a committed value wins",
+    edits: [
+      {
+        file: "raft/vote.ts",
+        find: "      request.voterDirectoryId === s.directoryId));\n",
+        replace: "      true));\n",
+      },
+    ],
+    ...DISK_REPLACEMENT,
+  },
+  {
+    name: "replaced-disk-told-it-leads",
+    class: "protocol",
+    rule: "R100",
+    description:
+      "a replaced disk takes an answer naming its own id as leader for an impossible state, as Kafka 4.2 does (it halts): a leader's disk replaced and restarted before the others elect again",
+    edits: [
+      {
+        file: "raft/common.ts",
+        find: "    if (s.directoryId !== undefined && !isVoter(s)) {\n",
+        replace: "    if (s.directoryId === null && !isVoter(s)) {\n",
+      },
+    ],
+    ...DISK_REPLACEMENT,
+    bounds: { ...DISK_REPLACEMENT.bounds, maxEpoch: 1, maxCrashes: 1 },
   },
 ];

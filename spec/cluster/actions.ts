@@ -28,6 +28,7 @@ import {
   nodeConfig,
   nodeIdOf,
   type Outcome,
+  replaceDisk,
   requestVoterChange,
   startNode,
   type World,
@@ -47,6 +48,8 @@ export type Action =
   /** A bad sector on a stopped node's disk at `offset`: found and cut at its next start (R146). */
   | { readonly kind: "corrupt"; readonly node: number; readonly offset: number }
   | { readonly kind: "restart"; readonly node: number }
+  /** A stopped node's disk is replaced and formatted anew: a new directory id (R100). */
+  | { readonly kind: "replace-disk"; readonly node: number }
   /**
    * The state machine of `node` asks for a snapshot at its high watermark (R77), or (ahead) at its
    * log end: a state machine that got ahead of the commit, which the Raft layer must refuse.
@@ -57,7 +60,7 @@ export type Action =
   /** An operator asks `node` to add node `voter` to the voter set, or to remove it (R96, R97). */
   | { readonly kind: "add-voter" | "remove-voter"; readonly node: number; readonly voter: number };
 
-export type FaultKind = "loss" | "duplicate" | "crash" | "corruption";
+export type FaultKind = "loss" | "duplicate" | "crash" | "corruption" | "disk-replacement";
 
 export interface Bounds {
   /** No node may enter an epoch above this; steps that would are not taken. */
@@ -69,6 +72,11 @@ export interface Bounds {
   readonly maxCrashes: number;
   /** Disks the world may corrupt (one bad record each, on a stopped node). */
   readonly maxCorruptions?: number;
+  /**
+   * Disks the world may replace (a stopped node's, each once, formatted anew with a new directory id:
+   * R100); kraft.version 1 clusters only (absent: none).
+   */
+  readonly maxDiskReplacements?: number;
   readonly maxDuplicates: number;
   /** Whether any message may be lost. */
   readonly loss: boolean;
@@ -189,6 +197,12 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
       if (world.corruptions < (bounds.maxCorruptions ?? 0) && faultOn(bounds, "corruption")) {
         for (let offset = 0; offset < slot.durable; offset++) actions.push({ kind: "corrupt", node, offset });
       }
+      if (
+        slot.replaced !== true &&
+        (world.diskReplacements ?? 0) < (bounds.maxDiskReplacements ?? 0) &&
+        faultOn(bounds, "disk-replacement")
+      )
+        actions.push({ kind: "replace-disk", node });
       continue;
     }
     for (const timer of state.timers) actions.push({ kind: "timer", node, timer });
@@ -292,6 +306,8 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
       return crash(world, cluster, action.node);
     case "corrupt":
       return { world: corrupt(world, action.node, action.offset), steps: [] };
+    case "replace-disk":
+      return { world: replaceDisk(world, cluster, action.node), steps: [] };
     case "restart":
       return startNode(world, cluster, action.node);
     case "snapshot":
@@ -372,6 +388,8 @@ export const describeAction = (world: World, action: Action): string => {
       return `timeout ${nodeIdOf(action.node)} ${action.timer}`;
     case "append":
       return `append ${nodeIdOf(action.node)}${action.stale === true ? " (stale epoch)" : ""}`;
+    case "replace-disk":
+      return `replace ${nodeIdOf(action.node)}'s disk (formatted anew: a new directory id)`;
     case "corrupt":
       return `corrupt ${nodeIdOf(action.node)} ${action.offset}`;
     case "snapshot":

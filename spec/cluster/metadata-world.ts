@@ -66,6 +66,7 @@ import {
   type Envelope,
   entryEpoch,
   entryValue,
+  FORMATTED_SLOT,
   flushedSlot,
   nodeConfig,
   nodeIdOf,
@@ -928,19 +929,7 @@ export const initialMetadataWorld = (spec: MetadataClusterSpec): MetaOutcome => 
   const total = spec.controllers + spec.brokers;
   let world: MetadataWorld = {
     raft: {
-      nodes: Array.from({ length: total }, () => ({
-        state: null,
-        persisted: null,
-        entries: [],
-        durable: 0,
-        flushRequested: false,
-        recovering: false,
-        lostFrom: -1,
-        lost: [],
-        startOffset: 0,
-        snapshots: [],
-        partial: null,
-      })),
+      nodes: Array.from({ length: total }, () => FORMATTED_SLOT),
       network: [],
       leaders: [],
       committed: [],

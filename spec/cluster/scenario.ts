@@ -19,6 +19,7 @@ import {
   DEFAULT_CLUSTER,
   deleteBeforeSnapshot,
   deliver,
+  directoryIdOf,
   drop,
   duplicate,
   type Envelope,
@@ -29,6 +30,7 @@ import {
   initialWorld,
   type Outcome,
   redirectLeaderlessFetch,
+  replaceDisk,
   requestVoterChange,
   type StepTrace,
   startNode,
@@ -346,6 +348,19 @@ const runCommand = (session: Session, command: string): string[] => {
       session.world = corrupt(session.world, index, offset);
       return [
         `n${args[0]} disk corrupt at offset ${offset}: ${slot.durable - offset} records will be cut at restart`,
+      ];
+    }
+    case "replace-disk": {
+      // A stopped node's disk is replaced and formatted anew: a new directory id (R100).
+      const index = nodeIndex(session, args[0]);
+      const slot = session.world.nodes[index]!;
+      if (session.cluster.kraftVersion !== 1)
+        return ["!! replace-disk needs a kraft.version 1 cluster (kraft=1 in the cluster line)"];
+      if (slot.state !== null) return [`!! node ${args[0]} is running; crash it first`];
+      if (slot.replaced === true) return [`!! node ${args[0]}'s disk was replaced already`];
+      session.world = replaceDisk(session.world, session.cluster, index);
+      return [
+        `n${args[0]} disk replaced: ${slot.entries.length} records and quorum-state gone; it starts as ${args[0]}' (directory ${directoryIdOf(index + 1, true)})`,
       ];
     }
     case "snapshot": {

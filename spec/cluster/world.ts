@@ -25,7 +25,8 @@ import { step } from "../raft/step.ts";
 /**
  * A record as the world stores it: the epoch that wrote it and its value: 0 for a LeaderChange, a
  * client's value below VOTERS_RECORD, and for a VotersRecord (R90) VOTERS_RECORD plus the bit mask of
- * its voter ids (bit i-1 for node i).
+ * its voter ids (bit i-1 for node i) and, MAX_DYNAMIC_NODES bits up, of those named by the directory
+ * id of a replaced disk (R100).
  */
 export type Entry = number;
 const VALUE_BITS = 65536;
@@ -36,39 +37,56 @@ export const entryValue = (entry: Entry): number => entry % VALUE_BITS;
 /** Whether a record is a client's value (not a control record). */
 export const isClientValue = (value: number): boolean => value > 0 && value < VOTERS_RECORD;
 
-/** The directory id of node `id` in a kraft.version 1 cluster: its Uuid with value `id` (R5). */
-export const directoryIdOf = (id: number): string =>
-  `AAAAAAAAAAAAAAAAAAAA${String.fromCharCode(65 + (id >> 6))}${"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[id & 63]}`;
+/**
+ * The directory id of node `id` in a kraft.version 1 cluster: its Uuid with value `id` (R5), or with
+ * value 2^64 + `id` once its disk was replaced and formatted anew (R100).
+ */
+export const directoryIdOf = (id: number, replaced = false): string =>
+  `AAAAAAAAAAAAAAAAAAA${replaced ? "B" : "A"}${String.fromCharCode(65 + (id >> 6))}${"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[id & 63]}`;
+
+/** The most nodes a kraft.version 1 world holds: a VotersRecord value keeps two bits per node. */
+export const MAX_DYNAMIC_NODES = 7;
 
 /** R90: the value the world stores for a VotersRecord naming `voters`. */
 export const votersRecordValue = (voters: readonly Voter[]): number => {
   let bits = 0;
-  for (const v of voters) bits |= 1 << (v.id - 1);
+  for (const v of voters) {
+    if (v.id < 1 || v.id > MAX_DYNAMIC_NODES)
+      throw new Error(`a simulated VotersRecord names nodes 1..${MAX_DYNAMIC_NODES}, not ${v.id}`);
+    bits |= 1 << (v.id - 1);
+    if (v.directoryId === directoryIdOf(v.id, true)) bits |= 1 << (v.id - 1 + MAX_DYNAMIC_NODES);
+  }
   return VOTERS_RECORD + bits;
 };
 
 /** The voter set a stored VotersRecord value names (directory ids as the world gives them). */
 export const votersOfValue = (value: number): Voter[] => {
   const voters: Voter[] = [];
-  for (let i = 0; i < 15; i++)
-    if (((value - VOTERS_RECORD) & (1 << i)) !== 0)
-      voters.push({ id: i + 1, directoryId: directoryIdOf(i + 1) });
+  const bits = value - VOTERS_RECORD;
+  for (let i = 0; i < MAX_DYNAMIC_NODES; i++)
+    if ((bits & (1 << i)) !== 0)
+      voters.push({
+        id: i + 1,
+        directoryId: directoryIdOf(i + 1, (bits & (1 << (i + MAX_DYNAMIC_NODES))) !== 0),
+      });
   return voters;
 };
 
 /** Whether a stored value is a VotersRecord. */
 export const isVotersValue = (value: number): boolean => value >= VOTERS_RECORD;
 
-/** A stored record as transcripts show it: `epoch:c` (LeaderChange), `epoch:vN`, `epoch:voters=1,2`. */
+/** A voter as transcripts show it: its id, primed when it names a replaced disk (R100). */
+export const voterLabel = (v: Voter): string =>
+  v.directoryId !== undefined && v.directoryId === directoryIdOf(v.id, true) ? `${v.id}'` : `${v.id}`;
+
+/** A stored record as transcripts show it: `epoch:c` (LeaderChange), `epoch:vN`, `epoch:voters=1,2'`. */
 export const formatEntry = (entry: Entry): string => {
   const value = entryValue(entry);
   const shown =
     value === 0
       ? "c"
       : isVotersValue(value)
-        ? `voters=${votersOfValue(value)
-            .map((v) => v.id)
-            .join(",")}`
+        ? `voters=${votersOfValue(value).map(voterLabel).join(",")}`
         : `v${value}`;
   return `${entryEpoch(entry)}:${shown}`;
 };
@@ -108,6 +126,8 @@ export interface NodeSlot {
   readonly snapshots: readonly SnapshotInfo[];
   /** A snapshot being downloaded (R83), with the records received so far; a crash loses it. */
   readonly partial: SnapshotDownloadOnDisk | null;
+  /** The disk was replaced and formatted anew: the node has a new directory id (R100); absent: never. */
+  readonly replaced?: true;
 }
 
 export interface SnapshotDownloadOnDisk {
@@ -140,6 +160,8 @@ export interface World {
   readonly duplicates: number;
   /** Disks the world corrupted so far. */
   readonly corruptions: number;
+  /** Disks the world replaced so far (absent: none). */
+  readonly diskReplacements?: number;
   /** AddRaftVoter and RemoveRaftVoter requests operators sent so far (absent: none). */
   readonly voterChanges?: number;
   /** The first transition property this history broke, if any (see spec/invariants). */
@@ -187,12 +209,12 @@ export const bootstrapVoters = (cluster: ClusterSpec): Voter[] =>
       : { id: nodeIdOf(i) },
   );
 
-const makeNodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
+const makeNodeConfig = (cluster: ClusterSpec, id: number, replaced: boolean): RaftConfig =>
   makeConfig({
     nodeId: id,
     clusterId: cluster.clusterId,
     voters: bootstrapVoters(cluster),
-    ...(cluster.kraftVersion === 1 ? { kraftVersion: 1, directoryId: directoryIdOf(id) } : {}),
+    ...(cluster.kraftVersion === 1 ? { kraftVersion: 1, directoryId: directoryIdOf(id, replaced) } : {}),
     preVote: cluster.preVote,
     checkQuorum: cluster.checkQuorum,
     ...(cluster.fetchHighWatermark === false ? { fetchHighWatermark: false } : {}),
@@ -208,16 +230,26 @@ const makeNodeConfig = (cluster: ClusterSpec, id: number): RaftConfig =>
 // Configurations are immutable values; building them once per cluster keeps them off the hot path.
 const configs = new WeakMap<ClusterSpec, RaftConfig[]>();
 
-export const nodeConfig = (cluster: ClusterSpec, id: number): RaftConfig => {
+/**
+ * Node `id`'s configuration; `replaced`: after its disk was replaced, with the directory id of the new
+ * disk (R100). Its bootstrap voter set stays the cluster's: a replaced disk, formatted with
+ * `--no-initial-controllers`, finds the leader through the same controllers.
+ */
+export const nodeConfig = (cluster: ClusterSpec, id: number, replaced = false): RaftConfig => {
   let list = configs.get(cluster);
+  const total = cluster.voters + cluster.observers;
   if (list === undefined) {
-    list = Array.from({ length: cluster.voters + cluster.observers }, (_, i) =>
-      makeNodeConfig(cluster, nodeIdOf(i)),
+    list = Array.from({ length: 2 * total }, (_, i) =>
+      makeNodeConfig(cluster, nodeIdOf(i % total), i >= total),
     );
     configs.set(cluster, list);
   }
-  return list[id - 1] ?? makeNodeConfig(cluster, id);
+  return list[id - 1 + (replaced ? total : 0)] ?? makeNodeConfig(cluster, id, replaced);
 };
+
+/** The configuration node `index` of the world runs with (its disk's directory id). */
+export const slotConfig = (world: World, cluster: ClusterSpec, index: number): RaftConfig =>
+  nodeConfig(cluster, nodeIdOf(index), world.nodes[index]?.replaced === true);
 
 /** R91: the VotersRecords among stored records from the log start on, and the one in force there. */
 const voterSetsOfEntries = (entries: readonly Entry[], startOffset: number): VoterSetEntry[] => {
@@ -267,6 +299,8 @@ export interface StepTrace {
   readonly effects: readonly RaftEffect[];
   /** The rule branches the step took (spec/marks.ts). */
   readonly marks?: readonly Mark[];
+  /** For a process start: the configuration it started with. */
+  readonly config?: RaftConfig;
   /** For a process start: what its storage held (quorum-state, the durable log, the recovery mark). */
   readonly storage?: {
     readonly quorumState: ElectionState | null;
@@ -402,12 +436,9 @@ const logClaimProblem = (
   if (at !== log.epochs.length)
     return `LogShapeMatchesDisk: node ${id}'s epoch cache names an epoch its records do not hold (R67)`;
   // R91: the VotersRecords the node counts are those its records hold, and its voter set the newest
-  // (ids compared as sets: the order a record lists them in is not the world's to keep).
-  const ids = (voters: readonly Voter[]): string =>
-    voters
-      .map((v) => v.id)
-      .sort((x, y) => x - y)
-      .join(",");
+  // (keys compared as sets: the order a record lists them in is not the world's to keep; a replaced
+  // disk's key is primed, R5, R100).
+  const ids = (voters: readonly Voter[]): string => voters.map(voterLabel).sort().join(",");
   const shown = (sets: readonly VoterSetEntry[]): string =>
     sets.map((x) => `${x.offset}:${ids(x.voters)}`).join(" ") || "none";
   const claimedSets = log.voterSets ?? [];
@@ -664,7 +695,8 @@ export const applyInput = (
   const before = slot.state;
   if (before === null) return { world, steps: [] };
   const clientValues = values ?? [input._tag === "ClientAppend" ? world.valuesAppended + 1 : 0];
-  const result = step(before, input, nodeConfig(cluster, nodeIdOf(index)));
+  const config = slotConfig(world, cluster, index);
+  const result = step(before, input, config);
   const request = input._tag === "Received" && isRequest(input.message) ? input.message : null;
   let next = applyEffects(
     world,
@@ -675,7 +707,7 @@ export const applyInput = (
     payloadSource(clientValues, fetched),
     request,
     fetched?.message._tag === "FetchSnapshotResponse" ? fetched.payload : null,
-    nodeConfig(cluster, nodeIdOf(index)).voters,
+    config.voters,
   );
   if (input._tag === "ClientAppend" && result.effects.some((e) => e._tag === "AppendAccepted")) {
     next = { ...next, valuesAppended: next.valuesAppended + 1 };
@@ -695,23 +727,26 @@ export const applyInput = (
   };
 };
 
+/** A stopped node on a freshly formatted disk. */
+export const FORMATTED_SLOT: NodeSlot = {
+  state: null,
+  persisted: null,
+  entries: [],
+  durable: 0,
+  flushRequested: false,
+  recovering: false,
+  lostFrom: -1,
+  lost: [],
+  startOffset: 0,
+  snapshots: [],
+  partial: null,
+};
+
 /** A freshly formatted cluster: every node starts from empty storage. */
 export const initialWorld = (cluster: ClusterSpec): Outcome => {
   const total = cluster.voters + cluster.observers;
   let world: World = {
-    nodes: Array.from({ length: total }, () => ({
-      state: null,
-      persisted: null,
-      entries: [],
-      durable: 0,
-      flushRequested: false,
-      recovering: false,
-      lostFrom: -1,
-      lost: [],
-      startOffset: 0,
-      snapshots: [],
-      partial: null,
-    })),
+    nodes: Array.from({ length: total }, () => FORMATTED_SLOT),
     network: [],
     leaders: [],
     committed: [],
@@ -733,22 +768,15 @@ export const initialWorld = (cluster: ClusterSpec): Outcome => {
 /** Start (or restart) a node from what its storage holds (R18–R22). */
 export const startNode = (world: World, cluster: ClusterSpec, index: number): Outcome => {
   const storage = storageOf(world, index);
+  const config = slotConfig(world, cluster, index);
   const result = initialize(
     storage.quorumState ?? undefined,
     storage.log,
-    nodeConfig(cluster, nodeIdOf(index)),
+    config,
     storage.recovering,
     storage.firstCorrelationId,
   );
-  return applyStart(
-    world,
-    index,
-    result.state,
-    result.effects,
-    storage,
-    result.marks,
-    nodeConfig(cluster, nodeIdOf(index)).voters,
-  );
+  return applyStart(world, index, result.state, result.effects, storage, result.marks, config);
 };
 
 /** What node `index`'s storage holds for a process start, and where its request ids start. */
@@ -789,9 +817,10 @@ export const applyStart = (
   effects: readonly RaftEffect[],
   storage: StartStorage,
   marks: readonly Mark[] = [],
-  bootstrapVoters?: readonly Voter[],
+  /** The configuration it started with (its bootstrap voter set is R92's, for FlushedFetchOffset). */
+  config?: RaftConfig,
 ): Outcome => ({
-  world: applyEffects(world, index, null, state, effects, () => 0, null, null, bootstrapVoters),
+  world: applyEffects(world, index, null, state, effects, () => 0, null, null, config?.voters),
   steps: [
     {
       node: nodeIdOf(index),
@@ -800,6 +829,7 @@ export const applyStart = (
       after: state,
       effects,
       marks,
+      ...(config === undefined ? {} : { config }),
       storage: {
         quorumState: storage.quorumState,
         log: storage.log,
@@ -964,8 +994,15 @@ export const requestVoterChange = (
   api: "AddRaftVoter" | "RemoveRaftVoter",
   voterId: number,
 ): Outcome => {
-  if (world.nodes[index]!.state === null) return { world, steps: [] };
-  const voterDirectoryId = directoryIdOf(voterId);
+  const state = world.nodes[index]!.state;
+  if (state === null) return { world, steps: [] };
+  // The operator names the node's disk as it is now for an add, and the entry the voter set holds
+  // (kraft quorum describe shows it) for a removal: after a disk replacement, the old one (R100).
+  const current = directoryIdOf(voterId, world.nodes[indexOfNode(voterId)]?.replaced === true);
+  const voterDirectoryId =
+    api === "RemoveRaftVoter"
+      ? (state.voters.find((v) => v.id === voterId)?.directoryId ?? current)
+      : current;
   const message: RaftMessage =
     api === "AddRaftVoter"
       ? {
@@ -1109,6 +1146,22 @@ const afterCrash = (slot: NodeSlot): Pick<NodeSlot, "entries" | "durable" | "sta
 };
 
 /**
+ * Ghost: what the disk loses when it is cut at `offset`, merged with what it lost before: for every
+ * offset ever lost, the first record lost there.
+ */
+const ghostOfCut = (slot: NodeSlot, offset: number): Pick<NodeSlot, "lostFrom" | "lost"> => {
+  const before = slot.lostFrom;
+  const lostFrom = before >= 0 ? Math.min(before, offset) : offset;
+  const end = Math.max(slot.durable, before >= 0 ? before + slot.lost.length : 0);
+  const lost: Entry[] = [];
+  for (let k = lostFrom; k < end; k++) {
+    const earlier = before >= 0 && k >= before ? slot.lost[k - before] : undefined;
+    lost.push(earlier ?? slot.entries[k]!);
+  }
+  return lost.length === 0 ? { lostFrom: -1, lost: [] } : { lostFrom, lost };
+};
+
+/**
  * A bad sector on a stopped node's disk: the record at `offset` no longer reads back, so at the next
  * start the CRC check cuts the log there — records that were flushed, and may have been acknowledged,
  * are gone. The shell keeps a durable mark of the cut and reports it at every start until the node
@@ -1119,25 +1172,33 @@ export const corrupt = (world: World, index: number, offset: number): World => {
   // Only the log's records can be cut: what a snapshot holds is read back whole (R77).
   const floor = Math.max(slot.startOffset, slot.snapshots[slot.snapshots.length - 1]?.endOffset ?? 0);
   if (slot.state !== null || offset < floor || offset >= slot.durable) return world;
-  // The ghost keeps, for every offset ever lost, the first record lost there.
-  const before = slot.lostFrom;
-  const lostFrom = before >= 0 ? Math.min(before, offset) : offset;
-  const end = Math.max(slot.durable, before >= 0 ? before + slot.lost.length : 0);
-  const lost: Entry[] = [];
-  for (let k = lostFrom; k < end; k++) {
-    const earlier = before >= 0 && k >= before ? slot.lost[k - before] : undefined;
-    lost.push(earlier ?? slot.entries[k]!);
-  }
   return {
     ...replaceNode(world, index, {
       ...slot,
+      ...ghostOfCut(slot, offset),
       entries: slot.entries.slice(0, offset),
       durable: offset,
       recovering: true,
-      lostFrom,
-      lost,
     }),
     corruptions: world.corruptions + 1,
+  };
+};
+
+/**
+ * A stopped node's disk is replaced and formatted anew (`kraft format --no-initial-controllers`, as
+ * an operator does after a disk failure): the log, its snapshots and quorum-state are gone, and the
+ * node comes back with a new directory id (R100). Its old key can never vote again; the records the
+ * old disk held stay in the ghost (as after a corruption) until the new disk holds that many. Only a
+ * kraft.version 1 cluster can survive it, and each disk is replaced at most once here.
+ */
+export const replaceDisk = (world: World, cluster: ClusterSpec, index: number): World => {
+  const slot = world.nodes[index]!;
+  if (cluster.kraftVersion !== 1 || slot.state !== null || slot.replaced === true) return world;
+  if (world.nodes.length > MAX_DYNAMIC_NODES)
+    throw new Error(`a world whose disks are replaced holds at most ${MAX_DYNAMIC_NODES} nodes`);
+  return {
+    ...replaceNode(world, index, { ...FORMATTED_SLOT, ...ghostOfCut(slot, 0), replaced: true }),
+    diskReplacements: (world.diskReplacements ?? 0) + 1,
   };
 };
 

@@ -8,6 +8,7 @@ import {
   isVotersValue,
   type NodeSlot,
   nodeIdOf,
+  voterLabel,
   votersOfValue,
   type World,
 } from "../cluster/world.ts";
@@ -164,15 +165,16 @@ export const majorityReachedHighWatermark = (world: World, _voters: number): str
  * ever committed.
  */
 export const voterChangesOneAtATime = (world: World, voters: number): string | null => {
-  const bootstrap = bootstrapIds(voters);
+  // Voters by key (R5): a replaced disk's entry (2') is another voter than the old one (2).
+  const bootstrap = bootstrapIds(voters).map(String);
   for (let index = 0; index < world.nodes.length; index++) {
     const entries = world.nodes[index]!.entries;
-    let previous: readonly number[] = bootstrap;
+    let previous: readonly string[] = bootstrap;
     const uncommittedIn = new Set<number>();
     for (let offset = 0; offset < entries.length; offset++) {
       const value = entryValue(entries[offset]!);
       if (!isVotersValue(value)) continue;
-      const set = votersOfValue(value).map((v) => v.id);
+      const set = votersOfValue(value).map(voterLabel);
       const changed =
         set.filter((id) => !previous.includes(id)).length + previous.filter((id) => !set.includes(id)).length;
       if (changed > 1)

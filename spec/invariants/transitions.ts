@@ -3,6 +3,7 @@
 import type { RaftEffect } from "../raft/io.ts";
 import { voterSince } from "../raft/log.ts";
 import type { RaftMessage } from "../raft/messages.ts";
+import { isVoter } from "../raft/node.ts";
 import { replicaKeyMatches, type Voter } from "../raft/primitives.ts";
 import type { ElectionState, NodeState } from "../raft/state.ts";
 
@@ -93,11 +94,11 @@ export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | nu
           return `PersistBeforeSend: node ${ctx.id} granted its vote in epoch ${message.leaderEpoch} to ${candidate.id} before quorum-state recorded it (R14, R51)`;
         }
       }
-      // R16, R94: judged as a leader counts it: a voter's fetch beyond the VotersRecord that made it one
+      // R16, R94: judged as a leader counts it (by key, R5: a replaced disk is not the voter it was): a voter's fetch beyond the VotersRecord that made it one
       // (before that record it fetched as an observer, and no leader counts those offsets).
       if (
         message._tag === "FetchRequest" &&
-        ctx.state.voters.some((v) => v.id === ctx.id) &&
+        isVoter(ctx.state) &&
         message.fetchOffset > voterSince(ctx.state.log, ctx.bootstrapVoters ?? ctx.state.voters, ctx.id)
       ) {
         if (message.fetchOffset > ctx.durable) {

@@ -9,7 +9,7 @@ import type {
   RequestApi,
   VoteResponse,
 } from "./messages.ts";
-import { illegalState, knownLeader, type Out, takeInflight } from "./node.ts";
+import { illegalState, isVoter, knownLeader, type Out, takeInflight } from "./node.ts";
 import type { ErrorCode } from "./primitives.ts";
 import type { NodeState, RaftConfig } from "./state.ts";
 import { maybeTransition } from "./transitions.ts";
@@ -21,12 +21,17 @@ export const validateClusterId = (config: RaftConfig, clusterId: string | null):
 /**
  * R42: a message's claim about the leader of an epoch must agree with what this node knows; a
  * disagreement could only mean two leaders in one epoch. Resigned still counts as leader of its epoch
- * (R73).
+ * (R73). R100: a node with a directory id that is not a voter by its key may be a replaced disk whose
+ * old disk led: a claim that its id leads is about that replica, and is ignored without alarm.
  */
 export const leaderIsConsistent = (s: NodeState, out: Out, leaderId: number, epoch: number): boolean => {
   if (leaderId < 0 || epoch < s.epoch) return true;
   if (leaderId === s.nodeId) {
     if (epoch === s.epoch && (s.role._tag === "Leader" || s.role._tag === "Resigned")) return true;
+    if (s.directoryId !== undefined && !isVoter(s)) {
+      mark(out, "R100:told-its-old-disk-leads");
+      return false;
+    }
     mark(out, "R42:told-it-leads");
     illegalState(
       out,

@@ -255,6 +255,7 @@ const readSnapshots = (r: WordReader): SnapshotInfo[] =>
 
 const writeSlot = (w: WordWriter, ctx: Context, slot: NodeSlot, oldIndex: number): void => {
   const self = oldIndex + 1;
+  if (slot.replaced === true) fail("a replaced disk (kraft.version 1 only)");
   const p = slot.persisted;
   w.push(p === null ? -2 : p.epoch);
   if (p !== null) {

@@ -22,6 +22,7 @@ import {
   entryValue,
   formatEntry,
   isClientValue,
+  MAX_DYNAMIC_NODES,
   type Outcome,
   type StartPoint,
   startWorld,
@@ -273,7 +274,7 @@ export const raftProperties = (
   return [...steps, ...states, other, ...sometimes];
 };
 
-const FAULTS: readonly FaultKind[] = ["loss", "duplicate", "crash", "corruption"];
+const FAULTS: readonly FaultKind[] = ["loss", "duplicate", "crash", "corruption", "disk-replacement"];
 
 /** Field-by-field equality of plain data (messages): one level of objects and arrays of objects. */
 const sameData = (a: unknown, b: unknown): boolean => {
@@ -394,6 +395,14 @@ const fairStepOf = (
 
 export const raftModel = (options: RaftModelOptions): Model<World> => {
   const { cluster, bounds } = options;
+  if (cluster.kraftVersion === 1 && cluster.voters + cluster.observers > MAX_DYNAMIC_NODES)
+    throw new Error(
+      `a kraft.version 1 cluster is checked with at most ${MAX_DYNAMIC_NODES} nodes, not ${cluster.voters + cluster.observers}: use fewer voters or observers`,
+    );
+  if ((bounds.maxDiskReplacements ?? 0) > 0 && cluster.kraftVersion !== 1)
+    throw new Error(
+      "a replaced disk comes back with a new directory id, which only a kraft.version 1 cluster has (R100)",
+    );
   // Voter sets that change (kraft.version 1) are laid out by the generic codec, without symmetry.
   const generic = cluster.kraftVersion === 1;
   const symmetry = options.symmetry && cluster.observers === 0 && !generic;

@@ -5,7 +5,12 @@ import { dirname, resolve } from "node:path";
 import type { Bounds } from "../../spec/cluster/actions.ts";
 import { DEFAULT_META_BOUNDS, type MetaBounds } from "../../spec/cluster/metadata-actions.ts";
 import { DEFAULT_METADATA_CLUSTER, type MetadataClusterSpec } from "../../spec/cluster/metadata-world.ts";
-import { type ClusterSpec, DEFAULT_CLUSTER, type StartPoint } from "../../spec/cluster/world.ts";
+import {
+  type ClusterSpec,
+  DEFAULT_CLUSTER,
+  MAX_DYNAMIC_NODES,
+  type StartPoint,
+} from "../../spec/cluster/world.ts";
 import { DEFAULT_LIVENESS_BOUND_MS, type Progress, type SearchResult, search } from "../checker/engine.ts";
 import { metadataModel } from "../checker/metadata-model.ts";
 import type { Model } from "../checker/model.ts";
@@ -123,6 +128,24 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     max: 10,
     default: 0,
     description: "raft model: disks corrupted (a stopped node's record cut at its next start, R146)",
+  },
+  {
+    kind: "integer",
+    name: "max-disk-replacements",
+    scope: "raft",
+    min: 0,
+    max: 7,
+    default: 0,
+    description:
+      "raft model: kraft.version 1, and this many stopped nodes' disks are replaced and formatted anew, with a new directory id (R100); use with --auto-join",
+  },
+  {
+    kind: "boolean",
+    name: "auto-join",
+    scope: "raft",
+    default: false,
+    description:
+      "raft model: kraft.version 1, and every node has controller.quorum.auto.join.enable: an observer asks the leader to make it a voter (R150)",
   },
   {
     kind: "boolean",
@@ -374,6 +397,14 @@ export interface CheckConfig {
 export const checkConfigFrom = (values: FlagValues): CheckConfig => {
   const voters = values["voters"] as number;
   const observers = values["observers"] as number;
+  const dynamic =
+    (values["voter-changes"] as number) > 0 ||
+    (values["max-disk-replacements"] as number) > 0 ||
+    values["auto-join"] === true;
+  if (dynamic && voters + observers > MAX_DYNAMIC_NODES)
+    throw new UsageError(
+      `--voter-changes, --max-disk-replacements and --auto-join check at most ${MAX_DYNAMIC_NODES} nodes (kraft.version 1), not ${voters} voters and ${observers} observers; use fewer`,
+    );
   return {
     cluster: {
       ...DEFAULT_CLUSTER,
@@ -383,7 +414,10 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       checkQuorum: values["check-quorum"] as boolean,
       // R82: one record per FetchSnapshot answer, so that downloads come in parts that can be lost.
       ...(values["snapshots"] === true ? { snapshotChunk: 1 } : {}),
-      ...((values["voter-changes"] as number) > 0 ? { kraftVersion: 1 as const } : {}),
+      ...(dynamic ? { kraftVersion: 1 as const } : {}),
+      ...(values["auto-join"] === true
+        ? { autoJoin: Array.from({ length: voters + observers }, (_, i) => i + 1) }
+        : {}),
     },
     bounds: {
       maxEpoch: (values["max-epoch"] as number | undefined) ?? 1,
@@ -392,6 +426,9 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       maxValuesPerEpoch: Math.min(values["max-values-per-epoch"] as number, values["max-values"] as number),
       maxCrashes: values["max-crashes"] as number,
       maxCorruptions: values["max-corruptions"] as number,
+      ...((values["max-disk-replacements"] as number) > 0
+        ? { maxDiskReplacements: values["max-disk-replacements"] as number }
+        : {}),
       maxDuplicates: values["duplicates"] as number,
       loss: values["loss"] as boolean,
       network: values["network"] as "unordered" | "ordered",
@@ -483,6 +520,12 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
     ...((bounds.maxCorruptions ?? 0) > 0
       ? [`${bounds.maxCorruptions} corrupt disk${bounds.maxCorruptions === 1 ? "" : "s"}`]
       : []),
+    ...((bounds.maxDiskReplacements ?? 0) > 0
+      ? [
+          `${bounds.maxDiskReplacements} replaced disk${bounds.maxDiskReplacements === 1 ? "" : "s"} (kraft.version 1)`,
+        ]
+      : []),
+    ...((cluster.autoJoin?.length ?? 0) > 0 ? ["auto-join on every node"] : []),
     `${bounds.network}${bounds.loss ? " lossy" : ""} network`,
     ...(config.start === "committed" ? ["starting from a committed value"] : []),
     ...(config.start === "joined"
