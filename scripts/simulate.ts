@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { Simulation, simulate } from "../src/runtime/sim/simulation.ts";
 
-const HELP = `npm run simulate -- [--seeds N] [--from S] [--seed S] [--fault-ms MS] [--heal-ms MS] [--json]
+const HELP = `npm run simulate -- [--seeds N] [--from S] [--seed S] [--fault-ms MS] [--heal-ms MS] [--quorum static|dynamic] [--json]
 
 Run real node drivers (3 controllers and 2 brokers, or 3 combined nodes) in one process on a simulated
 network and simulated disks, from a seed: crashes that lose unsynced writes, graceful restarts,
@@ -16,6 +16,9 @@ high watermarks; after healing, that the cluster makes progress and kept every a
   --seed S       run this one seed, and print its nodes' last log lines if it fails
   --fault-ms MS  simulated milliseconds of faults (default 60000)
   --heal-ms MS   simulated milliseconds the healed cluster has to make progress (default 60000)
+  --quorum Q     static (controller.quorum.voters, the default) or dynamic (KIP-853: formatted with
+                 the initial controllers, auto-join on; faults also replace a controller's disk, and
+                 after healing every replaced disk must be a voter again)
   --failover crash|partition
                  instead: per seed, how long clients wait through a broker after the active
                  controller crashes (or is cut off by a partition, like a hung process); prints
@@ -37,6 +40,7 @@ try {
       seed: { type: "string" },
       "fault-ms": { type: "string" },
       "heal-ms": { type: "string" },
+      quorum: { type: "string" },
       json: { type: "boolean", default: false },
       failover: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -66,6 +70,8 @@ const count = single ? 1 : integer("seeds", 100, 1, 1_000_000);
 const faultMs = integer("fault-ms", 60_000, 0, 3_600_000);
 const healMs = integer("heal-ms", 60_000, 1_000, 3_600_000);
 const json = values["json"] === true;
+const quorum = values["quorum"] ?? "static";
+if (quorum !== "static" && quorum !== "dynamic") fail(`--quorum ${String(quorum)} is not static or dynamic`);
 
 const started = performance.now();
 const failover = values["failover"];
@@ -88,7 +94,7 @@ const failures: number[] = [];
 let events = 0;
 let simulatedMs = 0;
 for (let seed = from; seed < from + count; seed++) {
-  const result = await simulate(seed, { faultMs, healMs });
+  const result = await simulate(seed, { faultMs, healMs, quorum: quorum as "static" | "dynamic" });
   events += result.events;
   simulatedMs += result.simulatedMs;
   if (!result.ok) failures.push(seed);

@@ -311,6 +311,20 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord | Unmode
  */
 export const LEADER_CHANGE_VERSION = 0;
 
+/**
+ * A control record as the log keeps it: what its encoding at LEADER_CHANGE_VERSION carries, so that a
+ * leader's own entry is the one its followers, and itself after a restart, read back.
+ */
+export const asStoredControl = (control: ControlRecord): ControlRecord =>
+  control._tag === "LeaderChangeMessage" &&
+  [...control.voters, ...control.grantingVoters].some((v) => v.directoryId !== undefined)
+    ? {
+        ...control,
+        voters: control.voters.map((v) => ({ id: v.id })),
+        grantingVoters: control.grantingVoters.map((v) => ({ id: v.id })),
+      }
+    : control;
+
 /** R90: one listener of a voter, as a VotersRecord and AddRaftVoter carry it. */
 export interface VoterEndpoint {
   readonly name: string;

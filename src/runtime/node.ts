@@ -156,6 +156,9 @@ export interface NodeStatus {
   readonly brokerState: string | null;
 }
 
+/** How a node that stops on the Raft layer's IllegalState effect (R136) says why. */
+export const ILLEGAL_STATE_DEATH = "the Raft layer reports an illegal state";
+
 /** How long each part of a graceful stop (a broker's controlled shutdown, a leader's resignation) may take. */
 export const GRACEFUL_STOP_MS = 5000;
 
@@ -568,6 +571,11 @@ export class KraftNode {
     };
   }
 
+  /** The voter set this node's Raft layer uses now (R91), with directory ids (the simulator reads it). */
+  raftVoters(): readonly Voter[] {
+    return this.node.raft.voters;
+  }
+
   /** The log entry at `offset` as it travels in a Fetch answer (the simulator compares these). */
   entryJson(offset: number): string | undefined {
     const entry = offset >= 0 ? this.store.entry(offset) : undefined;
@@ -804,7 +812,7 @@ export class KraftNode {
           this.resolveStopped?.();
           break;
         case "IllegalState":
-          this.die(`the Raft layer reports an illegal state (${effect.rule}): ${effect.detail}`);
+          this.die(`${ILLEGAL_STATE_DEATH} (${effect.rule}): ${effect.detail}`);
           return;
         case "Respond":
           this.answer(effect.to, effect.correlationId, effect.response);

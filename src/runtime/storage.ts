@@ -14,6 +14,7 @@ import { METADATA_TOPIC_ID } from "../../spec/raft/primitives.ts";
 import type { LogState, VoterSetEntry } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
 import {
+  asStoredControl,
   decodeLogBatch,
   encodeLogBatch,
   type LogItem,
@@ -847,7 +848,8 @@ export class LogStore {
       bytes: buf,
     });
     file.size += buf.length;
-    this.entries.push(...entries);
+    for (const e of entries)
+      this.entries.push(e.control === null ? e : { ...e, control: asStoredControl(e.control) });
     if (newEpoch) this.writeEpochCheckpoint();
   }
 

@@ -54,6 +54,26 @@ describe("the deterministic simulator of the real runtime", () => {
     expect(total("installed")).toBeGreaterThan(0);
   }, 120_000);
 
+  it("a dynamic quorum (KIP-853) whose controllers' disks are replaced: every property holds, and each new disk is a voter again by auto-join (R100, R150)", async () => {
+    const results: SimulationResult[] = [];
+    for (const seed of SEEDS.slice(0, 16)) results.push(await simulate(seed, { quorum: "dynamic" }));
+    expect(failed(results)).toEqual([]);
+    const total = (key: string) => results.reduce((n, r) => n + (r.faults[key] ?? 0), 0);
+    expect(total("diskReplacements")).toBeGreaterThan(8);
+    expect(total("crashes")).toBeGreaterThan(0);
+    expect(results.reduce((n, r) => n + r.clients.acknowledged, 0)).toBeGreaterThan(0);
+    expect(results.every((r) => r.committedOffset > 20)).toBe(true);
+  }, 120_000);
+
+  it("its rejoin check can fail: without auto-join a replaced disk stays an observer", async () => {
+    const result = await simulate(1, {
+      quorum: "dynamic",
+      properties: { "controller.quorum.auto.join.enable": "false" },
+    });
+    expect(result.ok).toBe(false);
+    expect(result.violations[0]).toMatch(/the voter set does not hold every controller's current disk/);
+  });
+
   it("replays a seed exactly", async () => {
     const first = await simulate(7);
     const again = await simulate(7);

@@ -9,10 +9,12 @@ import { Random } from "../../checker/random.ts";
 import { KafkaError } from "../../kafka/errors.ts";
 import { readResponseFrame, requestFrame } from "../../kafka/frames.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../../kafka/generated/messages.ts";
+import { randomUuid } from "../../kafka/wire.ts";
 import { type NodeConfig, nodeConfigFrom, parseProperties, renderProperties } from "../config.ts";
 import type { Log } from "../log.ts";
-import { KraftNode } from "../node.ts";
+import { ILLEGAL_STATE_DEATH, KraftNode, VotersUnknown } from "../node.ts";
 import type { Entropy, NodeServices } from "../services.ts";
+import { SnapshotStore } from "../snapshots.ts";
 import { writeMetaProperties } from "../storage.ts";
 import { SimDisk } from "./disk.ts";
 import { SimClientEndpoint, SimNetwork, type SimTransport, simNetwork } from "./network.ts";
@@ -32,6 +34,13 @@ export interface SimulationOptions {
   readonly lyingDisks?: boolean;
   /** Properties added to every node's configuration. */
   readonly properties?: Readonly<Record<string, string | number>>;
+  /**
+   * The controller quorum: static (controller.quorum.voters), or dynamic (KIP-853: formatted with the
+   * initial controllers, found through controller.quorum.bootstrap.servers, every controller with
+   * controller.quorum.auto.join.enable); a dynamic quorum's faults include replacing a controller's
+   * disk (a new directory id, R100). Absent: static.
+   */
+  readonly quorum?: "static" | "dynamic";
 }
 
 export interface SimulationResult {
@@ -95,14 +104,22 @@ class SimNode {
 
   readonly id: number;
   readonly config: NodeConfig;
-  readonly disk: SimDisk;
+  /** Replaced whole when the disk is (a dynamic quorum's fault). */
+  disk: SimDisk;
+  /** The directory id in its meta.properties (R5). */
+  directoryId: string;
   readonly random: Random;
 
-  constructor(id: number, config: NodeConfig, disk: SimDisk, random: Random) {
+  constructor(id: number, config: NodeConfig, disk: SimDisk, directoryId: string, random: Random) {
     this.id = id;
     this.config = config;
     this.disk = disk;
+    this.directoryId = directoryId;
     this.random = random;
+  }
+
+  get isController(): boolean {
+    return this.config.roles.includes("controller");
   }
 
   get isBroker(): boolean {
@@ -114,11 +131,19 @@ class SimNode {
   }
 }
 
-const propertiesFor = (id: number, roles: string, voters: string, listeners: string): string =>
+const propertiesFor = (
+  id: number,
+  roles: string,
+  quorum: readonly [string, string],
+  listeners: string,
+): string =>
   renderProperties([
     ["node.id", id],
     ["process.roles", roles],
-    ["controller.quorum.voters", voters],
+    quorum,
+    ...(quorum[0] === "controller.quorum.bootstrap.servers" && roles.includes("controller")
+      ? [["controller.quorum.auto.join.enable", "true"] as const]
+      : []),
     ["listeners", listeners],
     ["log.dirs", `/n${id}`],
     // Small segments, so that rolls (and their syncs) happen within a run.
@@ -148,13 +173,22 @@ export class Simulation {
   private asyncPending = 0;
 
   readonly options: SimulationOptions;
+  private readonly directoryRandom: Random;
 
   constructor(options: SimulationOptions) {
     this.options = options;
+    this.directoryRandom = new Random(options.seed ^ 0xd15c);
     this.random = new Random(options.seed);
     this.network = new SimNetwork(this.scheduler, new Random(options.seed ^ 0x5eed));
     const controllers = [1, 2, 3];
-    const voters = controllers.map((id) => `${id}@n${id}:${CONTROLLER_PORT}`).join(",");
+    const dynamic = options.quorum === "dynamic";
+    const voters: readonly [string, string] = dynamic
+      ? [
+          "controller.quorum.bootstrap.servers",
+          controllers.map((id) => `n${id}:${CONTROLLER_PORT}`).join(","),
+        ]
+      : ["controller.quorum.voters", controllers.map((id) => `${id}@n${id}:${CONTROLLER_PORT}`).join(",")];
+    const directoryIds = new Map(controllers.map((id) => [id, this.newDirectoryId(id)]));
     const specs: { id: number; text: string }[] =
       options.topology === "combined"
         ? controllers.map((id) => ({
@@ -178,20 +212,58 @@ export class Simulation {
           ];
     for (const { id, text } of specs) {
       const random = new Random((options.seed * 31 + id) | 0);
-      const disk = new SimDisk(random, (ms, fn) => this.scheduler.after(ms, fn));
       const extra = Object.entries(options.properties ?? {});
       const config = nodeConfigFrom(
         parseProperties(extra.length === 0 ? text : text + renderProperties(extra)),
       );
-      disk.mkdirp(config.logDir);
-      writeMetaProperties(
-        config.logDir,
-        { clusterId: CLUSTER_ID, nodeId: id, directoryId: `dir${id}` },
-        disk,
-      );
-      disk.faults.liesAboutSync = options.lyingDisks === true;
-      this.nodes.push(new SimNode(id, config, disk, random));
+      const directoryId = directoryIds.get(id) ?? this.newDirectoryId(id);
+      const disk = this.formattedDisk(random, config, directoryId, dynamic ? [...directoryIds] : "none");
+      this.nodes.push(new SimNode(id, config, disk, directoryId, random));
     }
+  }
+
+  /**
+   * A directory id for node `id`'s disk: a static quorum's are plain names (they are never compared),
+   * a dynamic quorum's Uuids from their own stream, so that the run's other draws stay as they were.
+   */
+  private newDirectoryId(id: number): string {
+    if (this.options.quorum !== "dynamic") return `dir${id}`;
+    return randomUuid(() => Uint8Array.from({ length: 16 }, () => this.directoryRandom.below(256)));
+  }
+
+  /**
+   * A disk as `kraft format` leaves it: meta.properties, and for a dynamic quorum's controller the
+   * bootstrap checkpoint (R92) naming the `initial` voters, or none ("observer":
+   * --no-initial-controllers); "none": a static quorum's, or a broker's.
+   */
+  private formattedDisk(
+    random: Random,
+    config: NodeConfig,
+    directoryId: string,
+    initial: readonly (readonly [number, string])[] | "observer" | "none",
+  ): SimDisk {
+    const disk = new SimDisk(random, (ms, fn) => this.scheduler.after(ms, fn));
+    disk.mkdirp(config.logDir);
+    if (initial !== "none" && config.roles.includes("controller")) {
+      const metadataDir = `${config.logDir}/__cluster_metadata-0`;
+      disk.mkdirp(metadataDir);
+      new SnapshotStore(metadataDir, disk).writeBootstrap(
+        initial === "observer"
+          ? { kraftVersion: 1, endpoints: [] }
+          : {
+              kraftVersion: 1,
+              voters: initial.map(([id, dir]) => ({ id, directoryId: dir })),
+              endpoints: initial.map(([id]) => ({
+                id,
+                endpoints: [{ name: "CONTROLLER", host: `n${id}`, port: CONTROLLER_PORT }],
+              })),
+            },
+        this.scheduler.now,
+      );
+    }
+    writeMetaProperties(config.logDir, { clusterId: CLUSTER_ID, nodeId: config.nodeId, directoryId }, disk);
+    disk.faults.liesAboutSync = this.options.lyingDisks === true;
+    return disk;
   }
 
   private count(fault: string): void {
@@ -232,8 +304,14 @@ export class Simulation {
     };
     let node: KraftNode;
     try {
-      node = KraftNode.open(n.config, services);
+      node = this.open(n, services);
     } catch (error) {
+      if (error instanceof VotersUnknown) {
+        // No leader to describe the quorum: a real node keeps asking its bootstrap servers.
+        this.count("discoveryRetries");
+        this.restartLater(n, 500);
+        return;
+      }
       this.violate(`node ${n.id} could not start: ${(error as Error).message}`);
       return;
     }
@@ -247,6 +325,9 @@ export class Simulation {
       if (n.node !== node) return;
       this.count("deaths");
       n.lines.push(`t=${this.scheduler.now} n${n.id} DIED ${reason}`);
+      // A disk that fails a node is a fault; the Raft layer saying the impossible happened is a bug
+      // (R136), even though the restart would recover, as Kafka's halt and restart do.
+      if (reason.startsWith(ILLEGAL_STATE_DEATH)) this.violate(`node ${n.id} died: ${reason}`);
       this.kill(n, "died");
       this.restartLater(n, 500 + this.random.below(2500));
     });
@@ -266,6 +347,30 @@ export class Simulation {
     );
   }
 
+  /**
+   * KraftNode.open, for a dynamic quorum's node whose disk names no voter with the quorum as
+   * controller.quorum.bootstrap.servers would describe it (discovery.ts asks them over TCP, which the
+   * simulated network does not carry): the leader's voters and their listeners.
+   */
+  private open(n: SimNode, services: NodeServices): KraftNode {
+    try {
+      return KraftNode.open(n.config, services);
+    } catch (error) {
+      if (!(error instanceof VotersUnknown)) throw error;
+      const leader = this.nodes.find((o) => o.down === null && o.node?.status().role === "Leader");
+      const voters = leader?.node?.raftVoters();
+      if (leader === undefined || voters === undefined) throw error;
+      return KraftNode.open(n.config, services, {
+        leaderId: leader.id,
+        voters,
+        endpoints: voters.map((v) => ({
+          id: v.id,
+          endpoints: [{ name: "CONTROLLER", host: `n${v.id}`, port: CONTROLLER_PORT }],
+        })),
+      });
+    }
+  }
+
   /** Power loss: unsynced writes may be lost or torn, connections close, timers stop. */
   private kill(n: SimNode, why: string): void {
     if (n.down !== null) return;
@@ -274,6 +379,36 @@ export class Simulation {
     n.transport = null;
     n.node = null;
     n.disk.crash();
+  }
+
+  /**
+   * A controller's disk is replaced (a dynamic quorum's fault): the machine goes down, the new disk
+   * is formatted as an observer's with a new directory id (R100), and the node starts again soon,
+   * often before the others have elected anew: if it led, they still name its id as their leader.
+   * With auto-join it has its old entry removed and itself added (R150).
+   */
+  private replaceDisk(n: SimNode): void {
+    this.kill(n, "disk replaced");
+    n.restart?.();
+    n.restart = null;
+    n.directoryId = this.newDirectoryId(n.id);
+    n.disk = this.formattedDisk(n.random, n.config, n.directoryId, "observer");
+    this.restartLater(n, this.random.below(400));
+  }
+
+  /** Whether the leader's voter set is every controller, under the directory id its disk has now. */
+  private votersWhole(): boolean {
+    const leader = this.nodes.find((n) => n.down === null && n.node?.status().role === "Leader")?.node;
+    if (leader === undefined || leader === null) return false;
+    const keys = leader
+      .raftVoters()
+      .map((v) => `${v.id}:${v.directoryId}`)
+      .sort();
+    const current = this.nodes
+      .filter((n) => n.isController)
+      .map((n) => `${n.id}:${n.directoryId}`)
+      .sort();
+    return keys.join(",") === current.join(",");
   }
 
   private restartLater(n: SimNode, ms: number): void {
@@ -311,7 +446,8 @@ export class Simulation {
   private injectFault(): void {
     const ids = this.nodes.map((n) => n.id);
     const target = this.pick(this.up());
-    switch (this.random.below(7)) {
+    const dynamic = this.options.quorum === "dynamic";
+    switch (this.random.below(dynamic ? 8 : 7)) {
       case 0:
         if (target === undefined) return;
         this.count("crashes");
@@ -352,11 +488,20 @@ export class Simulation {
           target.disk.faults.full = false;
         });
         return;
-      default:
+      case 6:
         if (target === undefined) return;
         this.count("failedFsyncs");
         target.disk.faults.failingSyncs = 1 + this.random.below(2);
         return;
+      default: {
+        // One disk at a time, and only once the quorum holds every controller's current disk: two
+        // voters' disks lost together would leave the old keys a majority that can never vote.
+        const controller = this.pick(this.nodes.filter((n) => n.isController));
+        if (controller === undefined || !this.votersWhole()) return;
+        this.count("diskReplacements");
+        this.replaceDisk(controller);
+        return;
+      }
     }
   }
 
@@ -462,6 +607,9 @@ export class Simulation {
     if (down.length > 0) return `nodes ${down.map((n) => n.id).join(",")} are down`;
     const leaders = this.nodes.filter((n) => n.node?.status().role === "Leader");
     if (leaders.length === 0) return "no leader";
+    // R150: every replaced disk has had its old entry removed and itself added.
+    if (this.options.quorum === "dynamic" && !this.votersWhole())
+      return "the voter set does not hold every controller's current disk";
     for (const n of this.nodes.filter((b) => b.isBroker)) {
       const state = n.node?.status().brokerState;
       if (state !== "RUNNING") return `broker ${n.id} is ${state}`;
