@@ -7,6 +7,7 @@
 import type { Envelope, NodeSlot, World } from "../../spec/cluster/world.ts";
 import { isRequest } from "../../spec/raft/messages.ts";
 import type { NodeState } from "../../spec/raft/state.ts";
+import { SharedStrings } from "./shared-strings.ts";
 import type { WordWriter } from "./words.ts";
 
 /** Per node id: its requests in flight, correlation id to its new number 1..k. */
@@ -108,8 +109,8 @@ const normalWorld = (world: World): World => {
 };
 
 // The structure is written word by word: a type tag, then the value (strings and object keys as
-// numbers of a table of every string met so far, which lives as long as the process: the engine only
-// decodes what this process encoded). Object keys keep the order the reducers build them in, so the
+// numbers of a table of every string met so far, shared by the search's threads and kept as long as
+// the process). Object keys keep the order the reducers build them in, so the
 // same state built two ways may encode twice (sound, only less reduction).
 const NULL = 0;
 const FALSE = 1;
@@ -119,18 +120,24 @@ const STRING = 4;
 const ARRAY = 5;
 const OBJECT = 6;
 
-const stringIds = new Map<string, number>();
-const strings: string[] = [];
+// The strings' table is shared with the search's worker threads (shared-strings.ts): a worker
+// attaches to the search thread's table before it encodes anything.
+let table: SharedStrings | undefined;
 
-const intern = (text: string): number => {
-  let id = stringIds.get(text);
-  if (id === undefined) {
-    id = strings.length;
-    strings.push(text);
-    stringIds.set(text, id);
-  }
-  return id;
+const strings = (): SharedStrings => {
+  table ??= new SharedStrings();
+  return table;
 };
+
+/** The buffer of this thread's string table, for the search's workers to attach to. */
+export const genericStringsBuffer = (): SharedArrayBuffer => strings().buffer;
+
+/** Use the string table in `buffer` (a worker, before it encodes or decodes a state). */
+export const useGenericStrings = (buffer: SharedArrayBuffer): void => {
+  if (table?.buffer !== buffer) table = new SharedStrings(buffer);
+};
+
+const intern = (text: string): number => strings().id(text);
 
 const writeValue = (w: WordWriter, value: unknown): void => {
   if (value === null) {
@@ -188,7 +195,7 @@ const readValue = (words: Int32Array, at: { i: number }): unknown => {
     case INTEGER:
       return words[at.i++]!;
     case STRING:
-      return strings[words[at.i++]!]!;
+      return strings().text(words[at.i++]!);
     case ARRAY: {
       const length = words[at.i++]!;
       const items: unknown[] = new Array(length);
@@ -199,7 +206,7 @@ const readValue = (words: Int32Array, at: { i: number }): unknown => {
       const count = words[at.i++]!;
       const record: Record<string, unknown> = {};
       for (let k = 0; k < count; k++) {
-        const key = strings[words[at.i++]!]!;
+        const key = strings().text(words[at.i++]!);
         record[key] = readValue(words, at);
       }
       return record;

@@ -39,7 +39,7 @@ import {
 } from "../../spec/invariants/liveness.ts";
 import { latestVoterSetOffset } from "../../spec/raft/log.ts";
 import type { NodeState } from "../../spec/raft/state.ts";
-import { decodeGeneric, encodeGeneric } from "./generic-codec.ts";
+import { decodeGeneric, encodeGeneric, genericStringsBuffer, useGenericStrings } from "./generic-codec.ts";
 import type { Always, Eventually, FairStep, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical, encodeWith, identityPermutation } from "./raft-codec.ts";
 import { withRecipe } from "./recipe.ts";
@@ -57,6 +57,11 @@ export interface RaftModelOptions {
    * value on node 2 (spec/cluster/world.ts, committedStart).
    */
   readonly start?: StartPoint;
+  /**
+   * The generic codec's string table to use (its buffer): a search worker's model is given the search
+   * thread's, so that both number every string alike. Absent: this thread's own.
+   */
+  readonly genericStrings?: SharedArrayBuffer;
 }
 
 /** Transition events a `sometimes` property can wait for. */
@@ -274,7 +279,7 @@ export const raftProperties = (
   return [...steps, ...states, other, ...sometimes];
 };
 
-const FAULTS: readonly FaultKind[] = ["loss", "duplicate", "crash", "corruption", "disk-replacement"];
+const FAULTS: readonly FaultKind[] = ["loss", "duplicate", "crash", "corruption"];
 
 /** Field-by-field equality of plain data (messages): one level of objects and arrays of objects. */
 const sameData = (a: unknown, b: unknown): boolean => {
@@ -405,6 +410,7 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
     );
   // Voter sets that change (kraft.version 1) are laid out by the generic codec, without symmetry.
   const generic = cluster.kraftVersion === 1;
+  if (generic && options.genericStrings !== undefined) useGenericStrings(options.genericStrings);
   const symmetry = options.symmetry && cluster.observers === 0 && !generic;
   const skipSelfLoops = options.skipSelfLoops ?? true;
   // The engine asks for the action count and then takes actions of the same state in turn.
@@ -504,16 +510,20 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
       },
     },
     swarm: (random) => {
-      const disabled = FAULTS.filter(() => random() < 0.5);
+      // A disk replacement is drawn for only where the bounds allow one (the other draws stay as they were).
+      const faults: readonly FaultKind[] =
+        (bounds.maxDiskReplacements ?? 0) > 0 ? [...FAULTS, "disk-replacement"] : FAULTS;
+      const disabled = faults.filter(() => random() < 0.5);
       return {
         model: raftModel({ ...options, bounds: { ...bounds, disabledFaults: disabled } }),
         disabled,
       };
     },
   };
-  // The generic codec interns strings per thread, so its words mean nothing in another thread: such
-  // a model gets no recipe and is searched on one thread.
-  return generic
-    ? model
-    : withRecipe(model, { module: import.meta.url, factory: "raftModel", argument: options });
+  // A worker rebuilds the model with the generic codec's string table of this thread (shared memory).
+  return withRecipe(model, {
+    module: import.meta.url,
+    factory: "raftModel",
+    argument: generic ? { ...options, genericStrings: genericStringsBuffer() } : options,
+  });
 };

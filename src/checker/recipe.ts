@@ -3,7 +3,8 @@
 // model derived from another by spreading it (other properties, another step) never passes for the
 // original: only the factory's own result has a recipe, and a model without one is searched in one
 // thread. A factory gives a recipe only when its encoding is the same words in every thread (nothing
-// interned per instance or per module): the search thread decodes and fingerprints workers' words.
+// interned per instance or per module, or interned in shared memory the recipe's argument carries):
+// the search thread decodes and fingerprints workers' words.
 
 export interface ModelRecipe {
   /** The URL of the module that exports the factory (its own import.meta.url). */
