@@ -1396,6 +1396,7 @@ export const MUTANTS: readonly Mutant[] = [
       },
     ],
     ...RECONFIGURATION,
+    bounds: { ...RECONFIGURATION.bounds, maxVoterChanges: 2, voterUpdates: true },
   },
   {
     name: "add-voter-ignores-kraft-version-range",

@@ -57,8 +57,15 @@ export type Action =
   | { readonly kind: "snapshot"; readonly node: number; readonly ahead?: boolean }
   /** Retention moves `node`'s log start to its newest snapshot (R79, R80). */
   | { readonly kind: "trim"; readonly node: number }
-  /** An operator asks `node` to add node `voter` to the voter set, or to remove it (R96, R97). */
-  | { readonly kind: "add-voter" | "remove-voter"; readonly node: number; readonly voter: number };
+  /**
+   * An operator asks `node` to add node `voter` to the voter set, to remove it, or to rewrite its
+   * entry (R96, R97, R99).
+   */
+  | {
+      readonly kind: "add-voter" | "remove-voter" | "update-voter";
+      readonly node: number;
+      readonly voter: number;
+    };
 
 export type FaultKind = "loss" | "duplicate" | "crash" | "corruption" | "disk-replacement";
 
@@ -94,6 +101,11 @@ export interface Bounds {
    * voter set lacks or to remove one it holds, this many times over the run (absent: never).
    */
   readonly maxVoterChanges?: number;
+  /**
+   * R99: operators may also ask the leader to rewrite a voter's entry (kraft quorum
+   * update-controller), counted against maxVoterChanges (absent: never).
+   */
+  readonly voterUpdates?: boolean;
   /**
    * A runbook of voter changes (kraft quorum plan): operators ask only for its next step, the first
    * one the leader's voter set does not yet reflect, and ask again after a step was lost (each ask
@@ -235,8 +247,9 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
         // A member is offered for removal, any other node for an add (the refusals of the rest are the
         // transcripts' and vectors' to judge: they change no state).
         for (let voter = 1; voter <= world.nodes.length; voter++) {
-          const kind = state.voters.some((v) => v.id === voter) ? "remove-voter" : "add-voter";
-          actions.push({ kind, node, voter });
+          const member = state.voters.some((v) => v.id === voter);
+          actions.push({ kind: member ? "remove-voter" : "add-voter", node, voter });
+          if (member && bounds.voterUpdates === true) actions.push({ kind: "update-voter", node, voter });
         }
       }
     }
@@ -318,6 +331,8 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
       return requestVoterChange(world, cluster, action.node, "AddRaftVoter", action.voter);
     case "remove-voter":
       return requestVoterChange(world, cluster, action.node, "RemoveRaftVoter", action.voter);
+    case "update-voter":
+      return requestVoterChange(world, cluster, action.node, "UpdateRaftVoter", action.voter);
   }
 };
 
@@ -365,6 +380,7 @@ export const commandOf = (world: World, action: Action): string => {
       return `snapshot ${nodeIdOf(action.node)}${action.ahead === true ? " ahead" : ""}`;
     case "add-voter":
     case "remove-voter":
+    case "update-voter":
       return `${action.kind} ${nodeIdOf(action.node)} ${action.voter}`;
     default:
       return `${action.kind} ${nodeIdOf(action.node)}`;
@@ -398,6 +414,8 @@ export const describeAction = (world: World, action: Action): string => {
       return `an operator asks ${nodeIdOf(action.node)} to add voter ${action.voter}`;
     case "remove-voter":
       return `an operator asks ${nodeIdOf(action.node)} to remove voter ${action.voter}`;
+    case "update-voter":
+      return `an operator asks ${nodeIdOf(action.node)} to update voter ${action.voter}'s entry`;
     default:
       return `${action.kind} ${nodeIdOf(action.node)}`;
   }

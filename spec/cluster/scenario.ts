@@ -427,14 +427,21 @@ const runCommand = (session: Session, command: string): string[] => {
       return [`n${index + 1}'s fetch for the leader goes to ${to} instead (a free choice, R74)`];
     }
     case "add-voter":
-    case "remove-voter": {
-      // An operator asks node N to add or remove voter V: `add-voter N V` (R96, R97).
+    case "remove-voter":
+    case "update-voter": {
+      // An operator asks node N to add or remove voter V, or to rewrite its entry: `add-voter N V`
+      // (R96, R97, R99).
       const index = nodeIndex(session, args[0]);
       const voter = Number(args[1]);
       if (!Number.isInteger(voter) || voter < 1)
         throw new Error(`${verb} N V: V is a node id, not "${args[1]}"`);
       if (session.world.nodes[index]!.state === null) return [`!! node ${args[0]} is down`];
-      const api = verb === "add-voter" ? "AddRaftVoter" : "RemoveRaftVoter";
+      const api =
+        verb === "add-voter"
+          ? "AddRaftVoter"
+          : verb === "update-voter"
+            ? "UpdateRaftVoter"
+            : "RemoveRaftVoter";
       return apply(requestVoterChange(session.world, session.cluster, index, api, voter));
     }
     case "describe": {

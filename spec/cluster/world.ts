@@ -984,20 +984,23 @@ export const controllerListenersOf = (id: number) => [{ name: "CONTROLLER", host
 export const OPERATOR_ID = -1;
 
 /**
- * An operator asks node `index` to add node `voterId` to the voter set (AddRaftVoter, R96) or to
- * remove it (RemoveRaftVoter, R97), naming the node's directory id.
+ * An operator asks node `index` to add node `voterId` to the voter set (AddRaftVoter, R96), to remove
+ * it (RemoveRaftVoter, R97), or to rewrite its entry (UpdateRaftVoter, R99: `kraft quorum
+ * update-controller`, with the node's listeners, its kraft.version range and the epoch the operator
+ * read from the node), naming the node's directory id.
  */
 export const requestVoterChange = (
   world: World,
   cluster: ClusterSpec,
   index: number,
-  api: "AddRaftVoter" | "RemoveRaftVoter",
+  api: "AddRaftVoter" | "RemoveRaftVoter" | "UpdateRaftVoter",
   voterId: number,
 ): Outcome => {
   const state = world.nodes[index]!.state;
   if (state === null) return { world, steps: [] };
-  // The operator names the node's disk as it is now for an add, and the entry the voter set holds
-  // (kraft quorum describe shows it) for a removal: after a disk replacement, the old one (R100).
+  // The operator names the node's disk as it is now for an add or an update, and the entry the voter
+  // set holds (kraft quorum describe shows it) for a removal: after a disk replacement, the old one
+  // (R100).
   const current = directoryIdOf(voterId, world.nodes[indexOfNode(voterId)]?.replaced === true);
   const voterDirectoryId =
     api === "RemoveRaftVoter"
@@ -1013,7 +1016,17 @@ export const requestVoterChange = (
           voterDirectoryId,
           listeners: controllerListenersOf(voterId),
         }
-      : { _tag: "RemoveRaftVoterRequest", clusterId: cluster.clusterId, voterId, voterDirectoryId };
+      : api === "UpdateRaftVoter"
+        ? {
+            _tag: "UpdateRaftVoterRequest",
+            clusterId: cluster.clusterId,
+            currentLeaderEpoch: state.epoch,
+            voterId,
+            voterDirectoryId,
+            listeners: controllerListenersOf(voterId),
+            kraftVersionFeature: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+          }
+        : { _tag: "RemoveRaftVoterRequest", clusterId: cluster.clusterId, voterId, voterDirectoryId };
   const counted: World = { ...world, voterChanges: (world.voterChanges ?? 0) + 1 };
   return applyInput(counted, cluster, index, { _tag: "Received", from: OPERATOR_ID, message });
 };

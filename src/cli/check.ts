@@ -172,6 +172,14 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
       "raft model: kraft.version 1, and operators ask leaders this many times to add a node to the voter set or remove one (R89-R98; add observers to have a node to add)",
   },
   {
+    kind: "boolean",
+    name: "voter-updates",
+    scope: "raft",
+    default: false,
+    description:
+      "raft model: with --voter-changes, operators may also ask the leader to rewrite a voter's entry (UpdateRaftVoter, R99)",
+  },
+  {
     kind: "integer",
     name: "max-broker-crashes",
     scope: "metadata",
@@ -434,7 +442,10 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       network: values["network"] as "unordered" | "ordered",
       ...(values["snapshots"] === true ? { snapshots: true } : {}),
       ...((values["voter-changes"] as number) > 0
-        ? { maxVoterChanges: values["voter-changes"] as number }
+        ? {
+            maxVoterChanges: values["voter-changes"] as number,
+            ...(values["voter-updates"] === true ? { voterUpdates: true } : {}),
+          }
         : {}),
     },
     symmetry: values["symmetry"] as boolean,
@@ -534,7 +545,9 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
     ...(bounds.maxDuplicates > 0 ? [`${bounds.maxDuplicates} duplicates`] : []),
     ...(bounds.snapshots === true ? ["snapshots (downloaded one record per FetchSnapshot)"] : []),
     ...((bounds.maxVoterChanges ?? 0) > 0
-      ? [`${bounds.maxVoterChanges} voter change${bounds.maxVoterChanges === 1 ? "" : "s"} (kraft.version 1)`]
+      ? [
+          `${bounds.maxVoterChanges} voter change${bounds.maxVoterChanges === 1 ? "" : "s"}${bounds.voterUpdates === true ? " (adds, removals and updates)" : ""} (kraft.version 1)`,
+        ]
       : []),
     `pre-vote ${cluster.preVote ? "on" : "off"}`,
     `check quorum ${cluster.checkQuorum ? "on" : "off"}`,
