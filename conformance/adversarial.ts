@@ -615,10 +615,16 @@ const controllerWalk = (seed: number): { vector: ControllerVector; marks: Set<Ma
         logEndOffset: (run.log[run.log.length - 1]?.offset ?? -1) + 1,
       });
       run.commit();
-    } else {
+    } else if (roll < 0.985) {
       const offset = (run.log[run.log.length - 1]?.offset ?? -1) + 1;
       run.log.push({ offset, epoch: run.state.epoch, record: BAD_RECORD });
       run.input({ _tag: "Committed", records: [{ offset, epoch: run.state.epoch, record: BAD_RECORD }] });
+    } else {
+      // R106: the Raft leader appended a VotersRecord of its own, now or (stale) before the last proposal.
+      run.input({
+        _tag: "ControlRecordsAppended",
+        endOffset: run.state.nextOffset + pick(random, [1, 1, 0]),
+      });
     }
   }
   const source = "adversarial-controller";

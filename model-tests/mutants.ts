@@ -1370,6 +1370,20 @@ export const MUTANTS: readonly Mutant[] = [
     start: "joined" as const,
   },
   {
+    name: "controller-ignores-control-records",
+    class: "composition",
+    rule: "R106",
+    description:
+      "the active controller is not told of a VotersRecord the Raft leader appended, so its next proposal lands one offset later than it expects and it resigns at every voter change (a dynamic quorum's controller fails over for each add, remove or update)",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "      if (s.active && s.proposals.length === 0 && input.endOffset > s.nextOffset) {\n",
+        replace: "      if (s.active && s.proposals.length === 0 && input.endOffset < 0) {\n",
+      },
+    ],
+  },
+  {
     name: "update-voter-ignores-epoch",
     class: "protocol",
     rule: "R99",

@@ -163,6 +163,11 @@ const LeaderChange = Schema.TaggedStruct("LeaderChange", {
 });
 /** Raft placed a proposal (R87). */
 const AppendAccepted = Schema.TaggedStruct("AppendAccepted", { baseOffset: Int64, lastOffset: Int64 });
+/**
+ * R106, R147: the Raft leader appended control records of its own at the log end (a VotersRecord of a
+ * voter change, R91): the active controller's next records go after them.
+ */
+const ControlRecordsAppended = Schema.TaggedStruct("ControlRecordsAppended", { endOffset: Int64 });
 /** Raft refused a proposal (this node no longer leads the epoch). */
 const AppendRejected = Schema.TaggedStruct("AppendRejected", {});
 const SessionExpired = Schema.TaggedStruct("SessionExpired", { brokerId: Int32 });
@@ -175,6 +180,7 @@ export const ControllerInput = Schema.Union([
   LeaderChange,
   AppendAccepted,
   AppendRejected,
+  ControlRecordsAppended,
   SessionExpired,
   IdleTimeout,
 ]);
@@ -1599,6 +1605,14 @@ export const controllerStep = (
       }
       break;
     }
+    case "ControlRecordsAppended":
+      // Raft appends its own records only between the controller's proposals, each placed in the
+      // step that made it; were one still unplaced, R106 would find it misplaced and resign.
+      if (s.active && s.proposals.length === 0 && input.endOffset > s.nextOffset) {
+        mark(out, "R106:next-records-after-control-records");
+        next = { ...s, nextOffset: input.endOffset };
+      }
+      break;
     case "AppendRejected":
       if (s.active) {
         mark(out, "R104:refused-proposal-resigns");

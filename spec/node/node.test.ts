@@ -118,6 +118,64 @@ describe("spec/node: the layers wired (R147)", () => {
   });
 });
 
+describe("spec/node: the Raft leader's own control records (R106, R147)", () => {
+  it("a VotersRecord the leader appends between proposals moves where the controller's next records go", () => {
+    const dir = "AAAAAAAAAAAAAAAAAAAAAB";
+    const config: KraftNodeConfig = {
+      ...controllerConfig(1, 1),
+      raft: makeConfig({
+        nodeId: 1,
+        clusterId: CLUSTER,
+        voters: [{ id: 1, directoryId: dir }],
+        kraftVersion: 1,
+        directoryId: dir,
+      }),
+    };
+    let { node, log } = start(config);
+    node = feed(node, config, log, { _tag: "Raft", input: { _tag: "LogFlushed", offset: 1 } }).state;
+    node = feed(node, config, log, { _tag: "Raft", input: { _tag: "LogFlushed", offset: 2 } }).state;
+    expect(node.controller?.active).toBe(true);
+    expect(node.controller?.nextOffset).toBe(2);
+    // An UpdateRaftVoter (R99): the leader appends a VotersRecord at 2, outside the controller.
+    const update = feed(node, config, log, {
+      _tag: "Raft",
+      input: {
+        _tag: "Received",
+        from: -1,
+        correlationId: 5,
+        message: {
+          _tag: "UpdateRaftVoterRequest",
+          clusterId: CLUSTER,
+          currentLeaderEpoch: 1,
+          voterId: 1,
+          voterDirectoryId: dir,
+          listeners: [{ name: "CONTROLLER", host: "n1", port: 9093 }],
+          kraftVersionFeature: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+        },
+      },
+    });
+    node = update.state;
+    expect(update.effects).toContainEqual(
+      expect.objectContaining({ _tag: "AppendRecords", baseOffset: 2, control: expect.anything() }),
+    );
+    expect(update.steps.map((s) => `${s.layer}:${s.input._tag}`)).toEqual([
+      "raft:Received",
+      "controller:ControlRecordsAppended",
+    ]);
+    expect(node.controller?.nextOffset).toBe(3);
+    // The controller's next record (an idle NoOpRecord, R105) lands where it expects: no resignation
+    // (R106), which before this rule followed every voter change.
+    const write = feed(node, config, log, { _tag: "IdleTimeout" });
+    expect(write.effects).toContainEqual(expect.objectContaining({ _tag: "AppendRecords", baseOffset: 3 }));
+    expect(write.steps.map((s) => `${s.layer}:${s.input._tag}`)).toEqual([
+      "controller:IdleTimeout",
+      "raft:ClientAppend",
+      "controller:AppendAccepted",
+    ]);
+    expect(write.state.controller?.active).toBe(true);
+  });
+});
+
 describe("spec/node: routing requests (R148)", () => {
   /** A standby controller (node 2 of 3) that follows leader 1. */
   const standby = () => {

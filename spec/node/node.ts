@@ -715,6 +715,13 @@ const routeRaft = (run: Run, raftEffects: readonly RaftEffect[], work: RaftWork)
         }
         overlay.append(effect.baseOffset, effect.epoch, payloads);
         effects.push(work.proposal === undefined ? effect : { ...effect, records: work.proposal });
+        // R106: the leader's own VotersRecord moves where the controller's next records land (its
+        // LeaderChangeMessage comes before the controller activates, with the log end, R147).
+        if (effect.control?._tag === "VotersRecord" && run.state.controller !== null)
+          queue.push({
+            layer: "controller",
+            input: { _tag: "ControlRecordsAppended", endOffset: effect.baseOffset + effect.count },
+          });
         break;
       }
       case "TruncateLog":

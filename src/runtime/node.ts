@@ -23,7 +23,7 @@ import {
   snapshotDue,
 } from "../../spec/node/node.ts";
 import type { RaftEffect } from "../../spec/raft/io.ts";
-import { voterSetBefore } from "../../spec/raft/log.ts";
+import { latestVoterSetOffset, voterSetBefore } from "../../spec/raft/log.ts";
 import { isRequest, type RaftMessage, type RequestApi } from "../../spec/raft/messages.ts";
 import type { Voter } from "../../spec/raft/primitives.ts";
 import {
@@ -574,6 +574,11 @@ export class KraftNode {
   /** The voter set this node's Raft layer uses now (R91), with directory ids (the simulator reads it). */
   raftVoters(): readonly Voter[] {
     return this.node.raft.voters;
+  }
+
+  /** Whether that voter set is committed: its VotersRecord, if any, is below the high watermark (R93). */
+  voterSetCommitted(): boolean {
+    return latestVoterSetOffset(this.node.raft.log) < this.node.raft.highWatermark;
   }
 
   /** The log entry at `offset` as it travels in a Fetch answer (the simulator compares these). */

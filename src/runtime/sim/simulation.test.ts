@@ -56,7 +56,11 @@ describe("the deterministic simulator of the real runtime", () => {
 
   it("a dynamic quorum (KIP-853) whose controllers' disks are replaced: every property holds, and each new disk is a voter again by auto-join (R100, R150)", async () => {
     const results: SimulationResult[] = [];
-    for (const seed of SEEDS.slice(0, 16)) results.push(await simulate(seed, { quorum: "dynamic" }));
+    // Seeds 28-29 failed over for every voter change (the controller not told of the leader's own
+    // VotersRecord, R106); 116 lost the quorum to a disk replaced while an addition was uncommitted
+    // (the simulator's own fault, now refused).
+    for (const seed of [...SEEDS.slice(0, 32), 116])
+      results.push(await simulate(seed, { quorum: "dynamic" }));
     expect(failed(results)).toEqual([]);
     const total = (key: string) => results.reduce((n, r) => n + (r.faults[key] ?? 0), 0);
     expect(total("diskReplacements")).toBeGreaterThan(8);

@@ -350,7 +350,8 @@ export class Simulation {
   /**
    * KraftNode.open, for a dynamic quorum's node whose disk names no voter with the quorum as
    * controller.quorum.bootstrap.servers would describe it (discovery.ts asks them over TCP, which the
-   * simulated network does not carry): the leader's voters and their listeners.
+   * simulated network does not carry): the leader's voters and their listeners, as the leader answers
+   * DescribeQuorum (a follower passes it on, R148). With no leader running it waits, as discovery does.
    */
   private open(n: SimNode, services: NodeServices): KraftNode {
     try {
@@ -396,10 +397,26 @@ export class Simulation {
     this.restartLater(n, this.random.below(400));
   }
 
-  /** Whether the leader's voter set is every controller, under the directory id its disk has now. */
+  /** How a node ended a failed run: its role and epoch, its log, and the voters it uses. */
+  private finalLine(n: SimNode): string {
+    const node = n.node;
+    if (node === null || n.down !== null) return `n${n.id} at the end: down (${n.down})`;
+    const s = node.status();
+    const voters = node
+      .raftVoters()
+      .map((v) => `${v.id}${v.directoryId === undefined ? "" : `:${v.directoryId.slice(0, 4)}`}`)
+      .join(",");
+    return `n${n.id} at the end: ${s.role}@${s.epoch} leader=${s.leaderId} log=${s.logStartOffset}..${s.logEndOffset} hw=${s.highWatermark} voters=[${voters}] disk=${n.directoryId.slice(0, 4)}`;
+  }
+
+  /**
+   * Whether the leader's voter set is every controller, under the directory id its disk has now, and
+   * committed: a disk replaced while an addition is uncommitted could leave the committed set's
+   * majority on the lost disk.
+   */
   private votersWhole(): boolean {
     const leader = this.nodes.find((n) => n.down === null && n.node?.status().role === "Leader")?.node;
-    if (leader === undefined || leader === null) return false;
+    if (leader === undefined || leader === null || !leader.voterSetCommitted()) return false;
     const keys = leader
       .raftVoters()
       .map((v) => `${v.id}:${v.directoryId}`)
@@ -791,7 +808,7 @@ export class Simulation {
       committedOffset: this.committed.length,
       maxEpoch: Math.max(0, ...this.leaders.keys()),
       snapshots: { ...this.snapshotCounts },
-      logTail: ok ? [] : this.nodes.flatMap((n) => n.lines.slice(-25)),
+      logTail: ok ? [] : this.nodes.flatMap((n) => [...n.lines.slice(-25), this.finalLine(n)]),
     };
   }
 }
