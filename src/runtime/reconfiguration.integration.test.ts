@@ -48,7 +48,10 @@ const directoryIdOf = (id: number): string => {
 
 type Quorum = NonNullable<Awaited<ReturnType<typeof quorum>>>;
 
-/** The quorum as a running controller's leader describes it: voters by key, observers by id. */
+/**
+ * The quorum as a running controller's leader describes it: voters by key, observers by id, and log
+ * ends by key (after a disk replacement one id has two entries: the old key's, stale, and the new's).
+ */
 const quorum = async () => {
   for (const id of CONTROLLERS.filter((c) => cluster.isRunning(c))) {
     try {
@@ -66,8 +69,10 @@ const quorum = async () => {
         voters: p.currentVoters.map((v) => `${v.replicaId}:${v.replicaDirectoryId}`).sort(),
         observers: p.observers.map((o) => o.replicaId).sort(),
         highWatermark: Number(p.highWatermark),
-        logEnds: new Map(
-          [...p.currentVoters, ...p.observers].map((r) => [r.replicaId, Number(r.logEndOffset)] as const),
+        logEnds: new Map<string, number>(
+          [...p.currentVoters, ...p.observers].map(
+            (r) => [`${r.replicaId}:${r.replicaDirectoryId}`, Number(r.logEndOffset)] as const,
+          ),
         ),
       };
     } catch {
@@ -99,7 +104,7 @@ const waitCaughtUp = (id: number) =>
     `controller ${id} to catch up as an observer`,
     async () => {
       const q = await quorum();
-      return q?.observers.includes(id) === true && (q.logEnds.get(id) ?? -1) >= q.highWatermark
+      return q?.observers.includes(id) === true && (q.logEnds.get(key(id)) ?? -1) >= q.highWatermark
         ? q
         : undefined;
     },
