@@ -21,11 +21,24 @@ import type { Io } from "./node-commands.ts";
 import { checkPlan, checkSummary, ids, refusalText, voterPlan } from "./plan.ts";
 
 /** A replica as the leader describes it. */
-interface Replica {
+export interface Replica {
   readonly id: number;
   readonly directoryId: string;
   readonly logEndOffset: number;
+  readonly lastFetchTimestamp: number;
 }
+
+/**
+ * The observer entry of controller `id` that is its running disk: after a disk replacement or a
+ * removal the leader lists the id more than once (the old key's entry no longer fetches), so the one
+ * that fetched last.
+ */
+export const runningObserver = (observers: readonly Replica[], id: number): Replica | undefined => {
+  let best: Replica | undefined;
+  for (const o of observers)
+    if (o.id === id && (best === undefined || o.lastFetchTimestamp > best.lastFetchTimestamp)) best = o;
+  return best;
+};
 
 /** The quorum as its leader describes it, asked through the first bootstrap server that answers. */
 interface QuorumView {
@@ -71,6 +84,7 @@ export const describeAny = async (
           id: r.replicaId,
           directoryId: r.replicaDirectoryId,
           logEndOffset: Number(r.logEndOffset),
+          lastFetchTimestamp: Number(r.lastFetchTimestamp),
         });
         return {
           server,
@@ -218,7 +232,7 @@ export const executePlan = async (values: FlagValues, io: Io): Promise<number> =
       let change: () => Promise<number>;
       if (step.op === "add") {
         // Precondition (R96, R101): the new controller runs as an observer and has caught up.
-        const observer = view.observers.find((o) => o.id === step.id);
+        const observer = runningObserver(view.observers, step.id);
         if (observer === undefined || observer.logEndOffset < view.highWatermark) {
           if (!waitingSaid)
             say(

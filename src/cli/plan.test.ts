@@ -13,7 +13,7 @@ import { freeBasePort } from "../testing/local-cluster.ts";
 import { AdminFailure } from "./admin-client.ts";
 import { UsageError } from "./flags.ts";
 import { runPlan, voterPlan } from "./plan.ts";
-import { describeAny, executePlan } from "./plan-execute.ts";
+import { describeAny, executePlan, runningObserver } from "./plan-execute.ts";
 
 /** A controller that answers DescribeQuorum with what `describe` says. */
 const fakeController = (port: number, describe: () => DescribeQuorumResponse) =>
@@ -232,4 +232,30 @@ describe("kraft quorum plan", () => {
       two.close();
     }
   }, 60_000);
+});
+
+describe("kraft quorum plan --execute: which observer entry is the controller to add", () => {
+  it("the one that fetched last, when the leader lists the id twice (a removed old key, a new disk)", () => {
+    const stale = {
+      id: 3,
+      directoryId: "AAAAAAAAAAAAAAAAAAAAAw",
+      logEndOffset: 2,
+      lastFetchTimestamp: 1_000,
+    };
+    const running = {
+      id: 3,
+      directoryId: "AAAAAAAAAAAAAAAAAAABAw",
+      logEndOffset: 40,
+      lastFetchTimestamp: 9_000,
+    };
+    const other = {
+      id: 4,
+      directoryId: "AAAAAAAAAAAAAAAAAAAABA",
+      logEndOffset: 40,
+      lastFetchTimestamp: 9_500,
+    };
+    expect(runningObserver([running, other, stale], 3)).toEqual(running);
+    expect(runningObserver([stale, running], 3)).toEqual(running);
+    expect(runningObserver([other], 3)).toBeUndefined();
+  });
 });
