@@ -11,6 +11,7 @@ import {
   AUTO_JOIN_CONFIGURATION,
   AUTO_JOIN_DEPTH,
   AUTO_JOIN_DISTINCT_STATES,
+  type Configuration,
   DISK_REPLACEMENT_CONFIGURATION,
   DISK_REPLACEMENT_DEPTH,
   DISK_REPLACEMENT_DISTINCT_STATES,
@@ -22,18 +23,36 @@ import {
 /** Every core: the outcome is the same for any number of workers (src/checker/parallel.test.ts). */
 const WORKERS = availableParallelism();
 
+/** Every behaviour of `config` to `depth` keeps every property, and there are `distinct` of them. */
+const exhaust = (config: Configuration, depth: number, distinct: number) => {
+  const result = search(raftModel(config), { mode: "bfs", workers: WORKERS, depth, maxSeconds: 900 });
+  expect(result.violation).toBeUndefined();
+  expect(result.result).toBe("ok");
+  expect(result.distinctStates).toBe(distinct);
+  return result;
+};
+
+/** 1,000 seeded walks of up to 150 steps of `config`, none breaking a property. */
+const walk = (config: Configuration) => {
+  const walks = search(raftModel(config), {
+    mode: "simulate",
+    seed: 1,
+    walks: 1000,
+    depth: 150,
+    maxSeconds: 600,
+  });
+  expect(walks.violation).toBeUndefined();
+  return walks;
+};
+
 describe("model checking in CI: voter changes", () => {
   it("keeps every property in every behaviour within the depth bound", () => {
-    const result = search(raftModel(RECONFIGURATION_CONFIGURATION), {
-      mode: "bfs",
-      workers: WORKERS,
-      depth: RECONFIGURATION_DEPTH,
-      maxSeconds: 900,
-    });
-    expect(result.violation).toBeUndefined();
-    expect(result.result).toBe("ok");
+    const result = exhaust(
+      RECONFIGURATION_CONFIGURATION,
+      RECONFIGURATION_DEPTH,
+      RECONFIGURATION_DISTINCT_STATES,
+    );
     expect(result.depthBound).toBe(RECONFIGURATION_DEPTH);
-    expect(result.distinctStates).toBe(RECONFIGURATION_DISTINCT_STATES);
     // Not vacuous: within the bound a voter change is committed and its requester answered.
     expect(result.sometimesReached).toContain("VoterChangeCommitted");
     console.log(
@@ -70,26 +89,14 @@ describe("model checking in CI: voter changes", () => {
   }, 900_000);
 
   it("an auto-joining controller (R150) becomes a voter by itself, and every property holds on the way", () => {
-    const result = search(raftModel(AUTO_JOIN_CONFIGURATION), {
-      mode: "bfs",
-      workers: WORKERS,
-      depth: AUTO_JOIN_DEPTH,
-      maxSeconds: 900,
-    });
-    expect(result.violation).toBeUndefined();
-    expect(result.result).toBe("ok");
-    expect(result.distinctStates).toBe(AUTO_JOIN_DISTINCT_STATES);
+    const result = exhaust(AUTO_JOIN_CONFIGURATION, AUTO_JOIN_DEPTH, AUTO_JOIN_DISTINCT_STATES);
     expect(result.liveness?.properties).toContain("EventuallyAutoJoined");
     expect(result.sometimesReached).toContain("VoterChangeCommitted");
     // With crashes, loss, elections and writes between its asks.
-    const walks = search(
-      raftModel({
-        ...AUTO_JOIN_CONFIGURATION,
-        bounds: { ...AUTO_JOIN_CONFIGURATION.bounds, maxEpoch: 3, maxCrashes: 2, maxValues: 2, loss: true },
-      }),
-      { mode: "simulate", seed: 1, walks: 1000, depth: 150, maxSeconds: 600 },
-    );
-    expect(walks.violation).toBeUndefined();
+    const walks = walk({
+      ...AUTO_JOIN_CONFIGURATION,
+      bounds: { ...AUTO_JOIN_CONFIGURATION.bounds, maxEpoch: 3, maxCrashes: 2, maxValues: 2, loss: true },
+    });
     expect(walks.sometimesReached).toContain("VoterChangeCommitted");
     console.log(
       `CI auto-join check: ${result.distinctStates} distinct states to depth ${AUTO_JOIN_DEPTH}, ${result.seconds.toFixed(1)} s; ${walks.distinctStates} on 1,000 walks, ${walks.seconds.toFixed(1)} s`,
@@ -97,27 +104,19 @@ describe("model checking in CI: voter changes", () => {
   }, 900_000);
 
   it("a replaced disk (R100) never votes as its old key, and rejoins by itself (R150)", () => {
-    const result = search(raftModel(DISK_REPLACEMENT_CONFIGURATION), {
-      mode: "bfs",
-      workers: WORKERS,
-      depth: DISK_REPLACEMENT_DEPTH,
-      maxSeconds: 900,
-    });
-    expect(result.violation).toBeUndefined();
-    expect(result.result).toBe("ok");
-    expect(result.distinctStates).toBe(DISK_REPLACEMENT_DISTINCT_STATES);
+    const result = exhaust(
+      DISK_REPLACEMENT_CONFIGURATION,
+      DISK_REPLACEMENT_DEPTH,
+      DISK_REPLACEMENT_DISTINCT_STATES,
+    );
     expect(result.liveness?.properties).toContain("EventuallyAutoJoined");
     // Deeper, with loss and every fault: any node's disk may be replaced, and every node auto-joins.
     // Safety only: random walks seldom finish a rejoin (the fair schedules above judge that).
-    const walks = search(
-      raftModel({
-        ...DISK_REPLACEMENT_CONFIGURATION,
-        cluster: { ...DISK_REPLACEMENT_CONFIGURATION.cluster, autoJoin: [1, 2, 3] },
-        bounds: { ...DISK_REPLACEMENT_CONFIGURATION.bounds, maxEpoch: 3, maxCrashes: 3, loss: true },
-      }),
-      { mode: "simulate", seed: 1, walks: 1000, depth: 150, maxSeconds: 600 },
-    );
-    expect(walks.violation).toBeUndefined();
+    const walks = walk({
+      ...DISK_REPLACEMENT_CONFIGURATION,
+      cluster: { ...DISK_REPLACEMENT_CONFIGURATION.cluster, autoJoin: [1, 2, 3] },
+      bounds: { ...DISK_REPLACEMENT_CONFIGURATION.bounds, maxEpoch: 3, maxCrashes: 3, loss: true },
+    });
     expect(walks.result).toBe("ok");
     console.log(
       `CI disk replacement check: ${result.distinctStates} distinct states to depth ${DISK_REPLACEMENT_DEPTH}, ${result.seconds.toFixed(1)} s; ${walks.distinctStates} on 1,000 walks, ${walks.seconds.toFixed(1)} s`,

@@ -295,6 +295,13 @@ const planAsk = (
   return { kind: step.op === "add" ? "add-voter" : "remove-voter", node, voter: step.id };
 };
 
+/** The request an operator's voter change sends (R96, R97, R99), by action and transcript command. */
+export const VOTER_CHANGE_API = {
+  "add-voter": "AddRaftVoter",
+  "remove-voter": "RemoveRaftVoter",
+  "update-voter": "UpdateRaftVoter",
+} as const;
+
 /** Carry out one action. */
 export const applyAction = (world: World, cluster: ClusterSpec, action: Action): Outcome => {
   switch (action.kind) {
@@ -328,11 +335,9 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
     case "trim":
       return deleteBeforeSnapshot(world, cluster, action.node);
     case "add-voter":
-      return requestVoterChange(world, cluster, action.node, "AddRaftVoter", action.voter);
     case "remove-voter":
-      return requestVoterChange(world, cluster, action.node, "RemoveRaftVoter", action.voter);
     case "update-voter":
-      return requestVoterChange(world, cluster, action.node, "UpdateRaftVoter", action.voter);
+      return requestVoterChange(world, cluster, action.node, VOTER_CHANGE_API[action.kind], action.voter);
   }
 };
 

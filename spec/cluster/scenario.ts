@@ -7,6 +7,7 @@ import { firstViolation } from "../invariants/cluster.ts";
 import type { RaftInput } from "../raft/io.ts";
 import { RaftMessage, RequestApi } from "../raft/messages.ts";
 import { ElectionState, type TimerKind, TimerKind as TimerKindSchema } from "../raft/state.ts";
+import { VOTER_CHANGE_API } from "./actions.ts";
 import { type FormatOptions, formatEffect, formatInput, formatState } from "./format.ts";
 import { matches, matchingPositions, parseFilter } from "./message-filter.ts";
 import {
@@ -436,13 +437,7 @@ const runCommand = (session: Session, command: string): string[] => {
       if (!Number.isInteger(voter) || voter < 1)
         throw new Error(`${verb} N V: V is a node id, not "${args[1]}"`);
       if (session.world.nodes[index]!.state === null) return [`!! node ${args[0]} is down`];
-      const api =
-        verb === "add-voter"
-          ? "AddRaftVoter"
-          : verb === "update-voter"
-            ? "UpdateRaftVoter"
-            : "RemoveRaftVoter";
-      return apply(requestVoterChange(session.world, session.cluster, index, api, voter));
+      return apply(requestVoterChange(session.world, session.cluster, index, VOTER_CHANGE_API[verb], voter));
     }
     case "describe": {
       const index = nodeIndex(session, args[0]);

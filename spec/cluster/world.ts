@@ -8,8 +8,9 @@
 import { checkEffect, checkStep } from "../invariants/transitions.ts";
 import type { Mark } from "../marks.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
-import { isRequest, type RaftMessage, type RequestApi } from "../raft/messages.ts";
+import { isRequest, type RaftMessage, requestApiOf } from "../raft/messages.ts";
 import type { Voter } from "../raft/primitives.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "../raft/reconfiguration.ts";
 import { initialize } from "../raft/startup.ts";
 import type {
   ElectionState,
@@ -77,7 +78,7 @@ export const isVotersValue = (value: number): boolean => value >= VOTERS_RECORD;
 
 /** A voter as transcripts show it: its id, primed when it names a replaced disk (R100). */
 export const voterLabel = (v: Voter): string =>
-  v.directoryId !== undefined && v.directoryId === directoryIdOf(v.id, true) ? `${v.id}'` : `${v.id}`;
+  v.directoryId === directoryIdOf(v.id, true) ? `${v.id}'` : `${v.id}`;
 
 /** A stored record as transcripts show it: `epoch:c` (LeaderChange), `epoch:vN`, `epoch:voters=1,2'`. */
 export const formatEntry = (entry: Entry): string => {
@@ -864,40 +865,6 @@ export const deliver = (world: World, cluster: ClusterSpec, position: number): O
   return applyInput(without, cluster, index, input, envelope);
 };
 
-/** The API whose request/response pair a message belongs to, if the requester tracks it. */
-const trackedApi = (message: RaftMessage): RequestApi | null => {
-  switch (message._tag) {
-    case "VoteRequest":
-    case "VoteResponse":
-      return "Vote";
-    case "BeginQuorumEpochRequest":
-    case "BeginQuorumEpochResponse":
-      return "BeginQuorumEpoch";
-    case "EndQuorumEpochRequest":
-    case "EndQuorumEpochResponse":
-      return "EndQuorumEpoch";
-    case "FetchRequest":
-    case "FetchResponse":
-      return "Fetch";
-    case "FetchSnapshotRequest":
-    case "FetchSnapshotResponse":
-      return "FetchSnapshot";
-    // R150: an auto-joining node's own voter changes (an operator's answers go to no node).
-    case "AddRaftVoterRequest":
-    case "AddRaftVoterResponse":
-      return "AddRaftVoter";
-    case "RemoveRaftVoterRequest":
-    case "RemoveRaftVoterResponse":
-      return "RemoveRaftVoter";
-    // R96
-    case "ApiVersionsRequest":
-    case "ApiVersionsResponse":
-      return "ApiVersions";
-    default:
-      return null;
-  }
-};
-
 /**
  * Lose the message at `position`. The requester's transport notices (a timeout or a broken
  * connection) and reports the request failed.
@@ -907,7 +874,7 @@ export const drop = (world: World, cluster: ClusterSpec, position: number): Outc
   const network = world.network.slice();
   network.splice(position, 1);
   const without: World = { ...world, network };
-  const api = trackedApi(envelope.message);
+  const api = requestApiOf(envelope.message);
   if (api === null || envelope.correlationId === undefined) return { world: without, steps: [] };
   const request = isRequest(envelope.message);
   const requester = request ? envelope.from : envelope.to;
@@ -1024,7 +991,7 @@ export const requestVoterChange = (
             voterId,
             voterDirectoryId,
             listeners: controllerListenersOf(voterId),
-            kraftVersionFeature: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+            kraftVersionFeature: SUPPORTED_KRAFT_VERSIONS,
           }
         : { _tag: "RemoveRaftVoterRequest", clusterId: cluster.clusterId, voterId, voterDirectoryId };
   const counted: World = { ...world, voterChanges: (world.voterChanges ?? 0) + 1 };
@@ -1067,7 +1034,7 @@ export interface RequestFailure {
 export const requestFailures = (lost: readonly Envelope[]): RequestFailure[] => {
   const failures: RequestFailure[] = [];
   for (const e of lost) {
-    const api = trackedApi(e.message);
+    const api = requestApiOf(e.message);
     if (api === null || e.correlationId === undefined || !isRequest(e.message)) continue;
     failures.push({
       index: indexOfNode(e.from),

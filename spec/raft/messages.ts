@@ -341,5 +341,16 @@ export const RequestApi = Schema.Literals([
 ]);
 export type RequestApi = typeof RequestApi.Type;
 
+const API_OF_MESSAGE: ReadonlyMap<string, RequestApi> = new Map(
+  RequestApi.literals.flatMap((api) => [
+    [`${api}Request`, api],
+    [`${api}Response`, api],
+  ]),
+);
+
+/** The tracked API a request or its answer belongs to (R40(0)), or null for one no node tracks. */
+export const requestApiOf = (message: RaftMessage): RequestApi | null =>
+  API_OF_MESSAGE.get(message._tag) ?? null;
+
 /** Requests and responses are told apart by their names, as in Kafka's message specs. */
 export const isRequest = (message: RaftMessage): message is RaftRequest => message._tag.endsWith("Request");

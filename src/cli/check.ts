@@ -134,7 +134,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     name: "max-disk-replacements",
     scope: "raft",
     min: 0,
-    max: 7,
+    max: MAX_DYNAMIC_NODES,
     default: 0,
     description:
       "raft model: kraft.version 1, and this many stopped nodes' disks are replaced and formatted anew, with a new directory id (R100); use with --auto-join",

@@ -316,8 +316,7 @@ export const LEADER_CHANGE_VERSION = 0;
  * leader's own entry is the one its followers, and itself after a restart, read back.
  */
 export const asStoredControl = (control: ControlRecord): ControlRecord =>
-  control._tag === "LeaderChangeMessage" &&
-  [...control.voters, ...control.grantingVoters].some((v) => v.directoryId !== undefined)
+  control._tag === "LeaderChangeMessage"
     ? {
         ...control,
         voters: control.voters.map((v) => ({ id: v.id })),

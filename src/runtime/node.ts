@@ -24,7 +24,7 @@ import {
 } from "../../spec/node/node.ts";
 import type { RaftEffect } from "../../spec/raft/io.ts";
 import { latestVoterSetOffset, voterSetBefore } from "../../spec/raft/log.ts";
-import { isRequest, type RaftMessage, type RequestApi } from "../../spec/raft/messages.ts";
+import { isRequest, type RaftMessage, type RequestApi, requestApiOf } from "../../spec/raft/messages.ts";
 import type { Voter } from "../../spec/raft/primitives.ts";
 import {
   type ElectionState,
@@ -125,19 +125,6 @@ interface RaftOrigin {
  * the sender's trace does; a node request under one of the other half, from a counter of its own.
  */
 const RAFT_WIRE_IDS = 1 << 30;
-
-const RAFT_API: Record<string, Outstanding["api"]> = {
-  VoteRequest: "Vote",
-  BeginQuorumEpochRequest: "BeginQuorumEpoch",
-  EndQuorumEpochRequest: "EndQuorumEpoch",
-  FetchRequest: "Fetch",
-  FetchSnapshotRequest: "FetchSnapshot",
-  // R150: an auto-joining controller's own voter changes, sent to its leader.
-  AddRaftVoterRequest: "AddRaftVoter",
-  RemoveRaftVoterRequest: "RemoveRaftVoter",
-  // R96: the leader asks a voter-to-be for its kraft.version range.
-  ApiVersionsRequest: "ApiVersions",
-};
 
 export interface NodeStatus {
   readonly nodeId: number;
@@ -1049,9 +1036,8 @@ export class KraftNode {
    */
   private sendRaft(to: number, message: RaftMessage, correlationId: number | undefined): void {
     if (isRequest(message)) {
-      const api = RAFT_API[message._tag];
-      if (api === undefined || correlationId === undefined || message._tag === "DescribeQuorumRequest")
-        return;
+      const api = requestApiOf(message);
+      if (api === null || correlationId === undefined) return;
       // KIP-853: with kraft.version 1 a leader names its own listeners (LeaderEndpoints).
       const own =
         this.raftConfig.kraftVersion === 1 &&

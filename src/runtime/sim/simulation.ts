@@ -131,17 +131,23 @@ class SimNode {
   }
 }
 
-const propertiesFor = (
-  id: number,
-  roles: string,
-  quorum: readonly [string, string],
-  listeners: string,
-): string =>
+const CONTROLLERS = [1, 2, 3];
+
+/** Controller `id`'s listener, as a bootstrap checkpoint or a discovered quorum names it. */
+const controllerEndpoint = (id: number) => ({ name: "CONTROLLER", host: `n${id}`, port: CONTROLLER_PORT });
+
+/**
+ * A node's properties: a static quorum's controller.quorum.voters, or a dynamic one's
+ * controller.quorum.bootstrap.servers with auto-join on every controller.
+ */
+const propertiesFor = (id: number, roles: string, dynamic: boolean, listeners: string): string =>
   renderProperties([
     ["node.id", id],
     ["process.roles", roles],
-    quorum,
-    ...(quorum[0] === "controller.quorum.bootstrap.servers" && roles.includes("controller")
+    dynamic
+      ? ["controller.quorum.bootstrap.servers", CONTROLLERS.map((c) => `n${c}:${CONTROLLER_PORT}`).join(",")]
+      : ["controller.quorum.voters", CONTROLLERS.map((c) => `${c}@n${c}:${CONTROLLER_PORT}`).join(",")],
+    ...(dynamic && roles.includes("controller")
       ? [["controller.quorum.auto.join.enable", "true"] as const]
       : []),
     ["listeners", listeners],
@@ -180,14 +186,8 @@ export class Simulation {
     this.directoryRandom = new Random(options.seed ^ 0xd15c);
     this.random = new Random(options.seed);
     this.network = new SimNetwork(this.scheduler, new Random(options.seed ^ 0x5eed));
-    const controllers = [1, 2, 3];
+    const controllers = CONTROLLERS;
     const dynamic = options.quorum === "dynamic";
-    const voters: readonly [string, string] = dynamic
-      ? [
-          "controller.quorum.bootstrap.servers",
-          controllers.map((id) => `n${id}:${CONTROLLER_PORT}`).join(","),
-        ]
-      : ["controller.quorum.voters", controllers.map((id) => `${id}@n${id}:${CONTROLLER_PORT}`).join(",")];
     const directoryIds = new Map(controllers.map((id) => [id, this.newDirectoryId(id)]));
     const specs: { id: number; text: string }[] =
       options.topology === "combined"
@@ -196,18 +196,18 @@ export class Simulation {
             text: propertiesFor(
               id,
               "broker,controller",
-              voters,
+              dynamic,
               `PLAINTEXT://n${id}:${BROKER_PORT},CONTROLLER://n${id}:${CONTROLLER_PORT}`,
             ),
           }))
         : [
             ...controllers.map((id) => ({
               id,
-              text: propertiesFor(id, "controller", voters, `CONTROLLER://n${id}:${CONTROLLER_PORT}`),
+              text: propertiesFor(id, "controller", dynamic, `CONTROLLER://n${id}:${CONTROLLER_PORT}`),
             })),
             ...[4, 5].map((id) => ({
               id,
-              text: propertiesFor(id, "broker", voters, `PLAINTEXT://n${id}:${BROKER_PORT}`),
+              text: propertiesFor(id, "broker", dynamic, `PLAINTEXT://n${id}:${BROKER_PORT}`),
             })),
           ];
     for (const { id, text } of specs) {
@@ -255,7 +255,7 @@ export class Simulation {
               voters: initial.map(([id, dir]) => ({ id, directoryId: dir })),
               endpoints: initial.map(([id]) => ({
                 id,
-                endpoints: [{ name: "CONTROLLER", host: `n${id}`, port: CONTROLLER_PORT }],
+                endpoints: [controllerEndpoint(id)],
               })),
             },
         this.scheduler.now,
@@ -358,7 +358,7 @@ export class Simulation {
       return KraftNode.open(n.config, services);
     } catch (error) {
       if (!(error instanceof VotersUnknown)) throw error;
-      const leader = this.nodes.find((o) => o.down === null && o.node?.status().role === "Leader");
+      const leader = this.leader();
       const voters = leader?.node?.raftVoters();
       if (leader === undefined || voters === undefined) throw error;
       return KraftNode.open(n.config, services, {
@@ -366,7 +366,7 @@ export class Simulation {
         voters,
         endpoints: voters.map((v) => ({
           id: v.id,
-          endpoints: [{ name: "CONTROLLER", host: `n${v.id}`, port: CONTROLLER_PORT }],
+          endpoints: [controllerEndpoint(v.id)],
         })),
       });
     }
@@ -409,14 +409,19 @@ export class Simulation {
     return `n${n.id} at the end: ${s.role}@${s.epoch} leader=${s.leaderId} log=${s.logStartOffset}..${s.logEndOffset} hw=${s.highWatermark} voters=[${voters}] disk=${n.directoryId.slice(0, 4)}`;
   }
 
+  /** A running node that leads the quorum, if any. */
+  private leader(): SimNode | undefined {
+    return this.nodes.find((n) => n.down === null && n.node?.status().role === "Leader");
+  }
+
   /**
    * Whether the leader's voter set is every controller, under the directory id its disk has now, and
    * committed: a disk replaced while an addition is uncommitted could leave the committed set's
    * majority on the lost disk.
    */
   private votersWhole(): boolean {
-    const leader = this.nodes.find((n) => n.down === null && n.node?.status().role === "Leader")?.node;
-    if (leader === undefined || leader === null || !leader.voterSetCommitted()) return false;
+    const leader = this.leader()?.node;
+    if (leader == null || !leader.voterSetCommitted()) return false;
     const keys = leader
       .raftVoters()
       .map((v) => `${v.id}:${v.directoryId}`)
