@@ -590,9 +590,9 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/leader.ts",
-        find: `  const log = appendToLog(s.log, s.epoch, 1);
-  out.effects.push({ _tag: "FlushLog", offset: log.endOffset });`,
-        replace: "  const log = appendToLog(s.log, s.epoch, 1);",
+        find: `  out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
+  let next: NodeState = {`,
+        replace: "  let next: NodeState = {",
       },
     ],
     bounds: { maxEpoch: 1, maxValues: 0, loss: false },
@@ -1469,6 +1469,21 @@ export const MUTANTS: readonly Mutant[] = [
         file: "raft/vote.ts",
         find: "      request.voterDirectoryId === s.directoryId));\n",
         replace: "      true));\n",
+      },
+    ],
+    ...DISK_REPLACEMENT,
+  },
+  {
+    name: "leader-keeps-bootstrap-voters-off-the-log",
+    class: "protocol",
+    rule: "R55",
+    description:
+      "a leader whose voter set is still the bootstrap checkpoint's does not write it into the log: a replaced disk, which knows only bootstrap servers, fetches the whole log and never learns that the voter set holds its old entry, so auto-join never repairs it",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: "  if (config.kraftVersion === 1 && s.log.voterSets === undefined) {\n",
+        replace: "  if (config.kraftVersion === 1 && s.log.voterSets === null) {\n",
       },
     ],
     ...DISK_REPLACEMENT,

@@ -210,11 +210,20 @@ export const bootstrapVoters = (cluster: ClusterSpec): Voter[] =>
       : { id: nodeIdOf(i) },
   );
 
+/**
+ * R92: what a disk formatted with no voter (a replaced disk) starts from: the bootstrap servers, which
+ * are the other initial controllers, known by their ids alone. It learns the voters from the log (R55).
+ */
+const bootstrapServers = (cluster: ClusterSpec, id: number): Voter[] =>
+  bootstrapVoters(cluster)
+    .filter((v) => v.id !== id)
+    .map((v) => ({ id: v.id }));
+
 const makeNodeConfig = (cluster: ClusterSpec, id: number, replaced: boolean): RaftConfig =>
   makeConfig({
     nodeId: id,
     clusterId: cluster.clusterId,
-    voters: bootstrapVoters(cluster),
+    voters: replaced ? bootstrapServers(cluster, id) : bootstrapVoters(cluster),
     ...(cluster.kraftVersion === 1 ? { kraftVersion: 1, directoryId: directoryIdOf(id, replaced) } : {}),
     preVote: cluster.preVote,
     checkQuorum: cluster.checkQuorum,
@@ -233,8 +242,8 @@ const configs = new WeakMap<ClusterSpec, RaftConfig[]>();
 
 /**
  * Node `id`'s configuration; `replaced`: after its disk was replaced, with the directory id of the new
- * disk (R100). Its bootstrap voter set stays the cluster's: a replaced disk, formatted with
- * `--no-initial-controllers`, finds the leader through the same controllers.
+ * disk (R100). A replaced disk, formatted with `--no-initial-controllers`, finds the leader through
+ * the other initial controllers, knowing no voter (R92).
  */
 export const nodeConfig = (cluster: ClusterSpec, id: number, replaced = false): RaftConfig => {
   let list = configs.get(cluster);
@@ -821,7 +830,18 @@ export const applyStart = (
   /** The configuration it started with (its bootstrap voter set is R92's, for FlushedFetchOffset). */
   config?: RaftConfig,
 ): Outcome => ({
-  world: applyEffects(world, index, null, state, effects, () => 0, null, null, config?.voters),
+  // A lone voter leads from its start: its LeaderChange, and the bootstrap set's VotersRecord (R55).
+  world: applyEffects(
+    world,
+    index,
+    null,
+    state,
+    effects,
+    payloadSource([], null),
+    null,
+    null,
+    config?.voters,
+  ),
   steps: [
     {
       node: nodeIdOf(index),

@@ -132,11 +132,13 @@ describe("spec/node: the Raft leader's own control records (R106, R147)", () => 
       }),
     };
     let { node, log } = start(config);
-    node = feed(node, config, log, { _tag: "Raft", input: { _tag: "LogFlushed", offset: 1 } }).state;
+    // The LeaderChange at 0 and the bootstrap set's VotersRecord at 1 (R55), then the controller's
+    // first record at 2.
     node = feed(node, config, log, { _tag: "Raft", input: { _tag: "LogFlushed", offset: 2 } }).state;
+    node = feed(node, config, log, { _tag: "Raft", input: { _tag: "LogFlushed", offset: 3 } }).state;
     expect(node.controller?.active).toBe(true);
-    expect(node.controller?.nextOffset).toBe(2);
-    // An UpdateRaftVoter (R99): the leader appends a VotersRecord at 2, outside the controller.
+    expect(node.controller?.nextOffset).toBe(3);
+    // An UpdateRaftVoter (R99): the leader appends a VotersRecord at 3, outside the controller.
     const update = feed(node, config, log, {
       _tag: "Raft",
       input: {
@@ -156,17 +158,17 @@ describe("spec/node: the Raft leader's own control records (R106, R147)", () => 
     });
     node = update.state;
     expect(update.effects).toContainEqual(
-      expect.objectContaining({ _tag: "AppendRecords", baseOffset: 2, control: expect.anything() }),
+      expect.objectContaining({ _tag: "AppendRecords", baseOffset: 3, control: expect.anything() }),
     );
     expect(update.steps.map((s) => `${s.layer}:${s.input._tag}`)).toEqual([
       "raft:Received",
       "controller:ControlRecordsAppended",
     ]);
-    expect(node.controller?.nextOffset).toBe(3);
+    expect(node.controller?.nextOffset).toBe(4);
     // The controller's next record (an idle NoOpRecord, R105) lands where it expects: no resignation
     // (R106), which before this rule followed every voter change.
     const write = feed(node, config, log, { _tag: "IdleTimeout" });
-    expect(write.effects).toContainEqual(expect.objectContaining({ _tag: "AppendRecords", baseOffset: 3 }));
+    expect(write.effects).toContainEqual(expect.objectContaining({ _tag: "AppendRecords", baseOffset: 4 }));
     expect(write.steps.map((s) => `${s.layer}:${s.input._tag}`)).toEqual([
       "controller:IdleTimeout",
       "raft:ClientAppend",

@@ -1,7 +1,7 @@
 // The leader's side of the protocol: taking office (R54–R56), the high watermark (R64), check quorum
 // (R57), listener notification (R58) and the fetch purgatory (R63(d)).
 import { mark } from "../marks.ts";
-import { appendToLog, readBatches } from "./log.ts";
+import { appendToLog, appendVotersRecord, readBatches } from "./log.ts";
 import type { BeginQuorumEpochRequest, FetchResponse, LeaderChangeMessage } from "./messages.ts";
 import { armTimer, cancelTimer, type Out, otherVoters, quorumSize, respond, sendRequest } from "./node.ts";
 import { METADATA_PARTITION, METADATA_TOPIC_NAME, type ReplicaKey, type Voter } from "./primitives.ts";
@@ -23,7 +23,8 @@ export const usesCheckQuorum = (s: NodeState, config: RaftConfig): boolean =>
 
 /**
  * R54–R56: set up the leader state with epochStartOffset at the log end and no high watermark yet,
- * append the LeaderChange control record there, and announce the epoch to the other voters.
+ * append the LeaderChange control record there (and the bootstrap voter set after it, R55), and
+ * announce the epoch to the other voters.
  */
 export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out): NodeState => {
   const previous = s.role;
@@ -43,7 +44,20 @@ export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out):
     count: 1,
     control: leaderChange,
   });
-  const log = appendToLog(s.log, s.epoch, 1);
+  let log = appendToLog(s.log, s.epoch, 1);
+  // R55, R92: a voter set that came from the bootstrap checkpoint is written into the log, so that a
+  // replica whose disk names no voter (it knows only bootstrap servers) learns it by fetching (R91).
+  if (config.kraftVersion === 1 && s.log.voterSets === undefined) {
+    mark(out, "R55:bootstrap-voters-written");
+    out.effects.push({
+      _tag: "AppendRecords",
+      baseOffset: log.endOffset,
+      epoch: s.epoch,
+      count: 1,
+      control: { _tag: "VotersRecord", voters: s.voters },
+    });
+    log = appendVotersRecord(log, s.epoch, s.voters);
+  }
   out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
   let next: NodeState = {
     ...s,

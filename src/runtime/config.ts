@@ -62,8 +62,6 @@ export interface NodeConfig {
   readonly metricsHost: string;
   /** openkraft.trace.file: record an NDJSON trace of every reducer step ("" = off). */
   readonly traceFile: string;
-  /** How long a node that must learn its voters asks the bootstrap servers (KIP-853). */
-  readonly discoveryTimeoutMs: number;
   /** R150: controller.quorum.auto.join.enable: an observer controller asks to become a voter. */
   readonly autoJoin: boolean;
 }
@@ -233,12 +231,6 @@ export const PROPERTIES: readonly PropertyDef[] = [
   },
   { name: "openkraft.metrics.host", default: "127.0.0.1", description: "the metrics listener's address" },
   { name: "openkraft.trace.file", default: "", description: "record every reducer step as NDJSON here" },
-  {
-    name: "openkraft.quorum.discovery.timeout.ms",
-    default: "120000",
-    description:
-      "a dynamic quorum's node whose disk names no voter asks controller.quorum.bootstrap.servers this long, then exits",
-  },
 ];
 
 /**
@@ -396,7 +388,6 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
     metricsPort: int(props, "openkraft.metrics.port", 0, 65535),
     metricsHost: props.get("openkraft.metrics.host") ?? "127.0.0.1",
     traceFile: props.get("openkraft.trace.file") ?? "",
-    discoveryTimeoutMs: int(props, "openkraft.quorum.discovery.timeout.ms", 1),
     autoJoin,
   };
 };

@@ -10,9 +10,8 @@ import * as Layer from "effect/Layer";
 import type * as Scope from "effect/Scope";
 import type { NodeConfig } from "./config.ts";
 import { holdDirectoryLock } from "./dir-lock.ts";
-import { type DiscoveredQuorum, discoverVoters } from "./discovery.ts";
 import type { Log } from "./log.ts";
-import { KraftNode, VotersUnknown } from "./node.ts";
+import { KraftNode } from "./node.ts";
 import {
   type Clock,
   type Disk,
@@ -101,45 +100,11 @@ export const kraftNode = (
         Effect.tryPromise({ try: () => holdDirectoryLock(config.logDir), catch: startError }),
         (release) => Effect.sync(release),
       );
-    // KIP-853: a dynamic quorum's node whose disk names no voter asks the bootstrap servers first.
-    // A real process asks them over TCP; the simulator's nodes always have their voters on disk.
-    let discovered: DiscoveredQuorum | undefined;
-    const open = Effect.try({
-      try: () => KraftNode.open(config, services, discovered),
-      catch: (error) => (error instanceof VotersUnknown ? error : startError(error)),
+    const opened = yield* Effect.try({
+      try: () => KraftNode.open(config, services),
+      catch: startError,
     });
-    const opened = yield* Effect.catchIf(
-      open,
-      (error): error is VotersUnknown => error instanceof VotersUnknown,
-      () =>
-        Effect.gen(function* () {
-          if (!services.processLocal)
-            return yield* Effect.fail(startError("a simulated node cannot discover its voters"));
-          discovered = yield* Effect.tryPromise({
-            try: () =>
-              discoverVoters(
-                // Not itself: its own listener is not up yet.
-                config.bootstrapServers.filter(
-                  (b) => !config.listeners.some((l) => l.port === b.port && l.host === b.host),
-                ),
-                {
-                  timeoutMs: config.requestTimeoutMs,
-                  retryMs: Math.max(config.retryBackoffMs, 250),
-                  deadlineMs: config.discoveryTimeoutMs,
-                },
-                services.log,
-              ),
-            catch: startError,
-          });
-          return yield* Effect.try({
-            try: () => KraftNode.open(config, services, discovered),
-            catch: startError,
-          });
-        }),
-    );
-    const node = yield* Effect.acquireRelease(Effect.succeed(opened as KraftNode), (n) =>
-      Effect.promise(() => n.close()),
-    );
+    const node = yield* Effect.acquireRelease(Effect.succeed(opened), (n) => Effect.promise(() => n.close()));
     yield* Effect.tryPromise({ try: () => node.start(), catch: startError });
     return node;
   });

@@ -65,7 +65,6 @@ import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka
 import { isKafkaUuid, KafkaDecodeError, randomUuid } from "../kafka/wire.ts";
 import type { Outgoing } from "./codec.ts";
 import { controllerListeners, type NodeConfig } from "./config.ts";
-import type { DiscoveredQuorum } from "./discovery.ts";
 import type { Log } from "./log.ts";
 import { serveScrape } from "./scrape-http.ts";
 import type { Cancel, Clock, Connection, Entropy, NodeServices, NodeTransport } from "./services.ts";
@@ -154,9 +153,9 @@ interface OpenedStorage {
   readonly meta: MetaProperties;
   readonly unlock: () => void;
   readonly store: LogStore;
-  /** R92: the bootstrap voter set (kraft.version 1): from the bootstrap checkpoint, or discovered. */
+  /** R92: the bootstrap voter set (kraft.version 1): the bootstrap checkpoint's, or the bootstrap servers. */
   readonly bootstrapVoters: readonly Voter[];
-  /** Voters' listeners known before the log says more: discovered, or controller.quorum.voters. */
+  /** Listeners known before the log says more: controller.quorum.voters, or the bootstrap servers. */
   readonly knownEndpoints: readonly VoterEndpoints[];
   readonly quorum: QuorumStateStore;
   readonly quorumState: ElectionState | null;
@@ -167,12 +166,10 @@ export class NodeError extends Error {
 }
 
 /**
- * A node of a dynamic quorum whose disk names no voter (it joins as an observer): it must learn the
- * voters from controller.quorum.bootstrap.servers before it can start (src/runtime/discovery.ts).
+ * KIP-853: the id the Raft layer knows bootstrap server `index` of controller.quorum.bootstrap.servers
+ * by, as Kafka's does (-2, -3, …): never a node's id, nor -1 (no node).
  */
-export class VotersUnknown extends Error {
-  override readonly name = "VotersUnknown";
-}
+export const bootstrapServerId = (index: number): number => -2 - index;
 
 export class KraftNode {
   readonly config: NodeConfig;
@@ -242,7 +239,7 @@ export class KraftNode {
    * tail) and quorum-state — and build the node on it. If any step fails, what the steps before it
    * acquired is released. Nothing runs until start().
    */
-  static open(config: NodeConfig, services: NodeServices, discovered?: DiscoveredQuorum): KraftNode {
+  static open(config: NodeConfig, services: NodeServices): KraftNode {
     const disk = services.disk;
     const meta = readMetaProperties(config.logDir, disk);
     if (meta.nodeId !== config.nodeId) {
@@ -268,7 +265,7 @@ export class KraftNode {
           `${config.logDir}/quorum-state is missing but the metadata log holds ${store.endOffset} records: this node's votes are lost and it could vote twice in an epoch; restore quorum-state from a backup, or remove this node's data directory and format it again so that it catches up from the quorum`,
         );
       }
-      const { bootstrapVoters, knownEndpoints } = KraftNode.bootstrapSet(config, store, discovered);
+      const { bootstrapVoters, knownEndpoints } = KraftNode.bootstrapSet(config, store);
       return new KraftNode(config, services, {
         meta,
         unlock,
@@ -288,12 +285,11 @@ export class KraftNode {
   /**
    * R89, R92: the voter set the Raft layer starts from. A static quorum's is controller.quorum.voters; a
    * dynamic quorum's (controller.quorum.bootstrap.servers) is the bootstrap checkpoint's, or for a node
-   * whose disk names no voter, the one a bootstrap server described. The two kinds never mix.
+   * whose disk names no voter, the bootstrap servers themselves. The two kinds never mix.
    */
   private static bootstrapSet(
     config: NodeConfig,
     store: LogStore,
-    discovered: DiscoveredQuorum | undefined,
   ): { bootstrapVoters: readonly Voter[]; knownEndpoints: readonly VoterEndpoints[] } {
     const checkpoint = store.snapshots.readBootstrap();
     if (config.bootstrapServers.length === 0) {
@@ -315,9 +311,27 @@ export class KraftNode {
       );
     if (checkpoint?.voters !== undefined) return { bootstrapVoters: checkpoint.voters, knownEndpoints: [] };
     if (store.logState().voterSets !== undefined) return { bootstrapVoters: [], knownEndpoints: [] };
-    if (discovered === undefined)
-      throw new VotersUnknown(`${config.logDir} names no voter: ask controller.quorum.bootstrap.servers`);
-    return { bootstrapVoters: discovered.voters, knownEndpoints: discovered.endpoints };
+    // R92 (KIP-853): a disk that names no voter (--no-initial-controllers, a broker's) starts at once
+    // with the bootstrap servers as its set, by Kafka's ids for them: it fetches from them in turn and
+    // learns the leader from their answers (R74), votes when a candidate names its key (R11), and
+    // follows a leader that tells it to (R60), until the VotersRecords it fetches supersede them (R91).
+    // Not its own listener: it would only ask itself.
+    const servers = config.bootstrapServers.flatMap((b, index) =>
+      config.listeners.some((l) => l.port === b.port && l.host === b.host)
+        ? []
+        : [{ id: bootstrapServerId(index), host: b.host, port: b.port }],
+    );
+    if (servers.length === 0)
+      throw new NodeError(
+        `controller.quorum.bootstrap.servers names no controller but this node, whose disk (${config.logDir}) names no voter: list another controller of the quorum`,
+      );
+    return {
+      bootstrapVoters: servers.map((b) => ({ id: b.id })),
+      knownEndpoints: servers.map((b) => ({
+        id: b.id,
+        endpoints: [{ name: config.controllerListenerName, host: b.host, port: b.port }],
+      })),
+    };
   }
 
   private constructor(config: NodeConfig, services: NodeServices, opened: OpenedStorage) {
@@ -1600,7 +1614,8 @@ export class KraftNode {
       if (origin.connection === connection) this.raftOrigins.delete(key);
     this.kafkaWaiting.delete(connection);
     this.boundClientRequests();
-    if (connection.peer < 0) return;
+    // Not a connection this node dialled (peer -1); a bootstrap server's id is below -1.
+    if (connection.peer === -1) return;
     // Collect first: failing a request can send a new one to the same peer, which must not be
     // failed by this same close.
     const lost = [...this.outstanding].filter(([, o]) => o.peer === connection.peer).map(([key]) => key);

@@ -12,7 +12,7 @@ import { CreateTopicsRequest, CreateTopicsResponse } from "../../kafka/generated
 import { randomUuid } from "../../kafka/wire.ts";
 import { type NodeConfig, nodeConfigFrom, parseProperties, renderProperties } from "../config.ts";
 import type { Log } from "../log.ts";
-import { ILLEGAL_STATE_DEATH, KraftNode, VotersUnknown } from "../node.ts";
+import { ILLEGAL_STATE_DEATH, KraftNode } from "../node.ts";
 import type { Entropy, NodeServices } from "../services.ts";
 import { SnapshotStore } from "../snapshots.ts";
 import { writeMetaProperties } from "../storage.ts";
@@ -304,14 +304,8 @@ export class Simulation {
     };
     let node: KraftNode;
     try {
-      node = this.open(n, services);
+      node = KraftNode.open(n.config, services);
     } catch (error) {
-      if (error instanceof VotersUnknown) {
-        // No leader to describe the quorum: a real node keeps asking its bootstrap servers.
-        this.count("discoveryRetries");
-        this.restartLater(n, 500);
-        return;
-      }
       this.violate(`node ${n.id} could not start: ${(error as Error).message}`);
       return;
     }
@@ -345,31 +339,6 @@ export class Simulation {
         this.restartLater(n, 500 + this.random.below(2500));
       },
     );
-  }
-
-  /**
-   * KraftNode.open, for a dynamic quorum's node whose disk names no voter with the quorum as
-   * controller.quorum.bootstrap.servers would describe it (discovery.ts asks them over TCP, which the
-   * simulated network does not carry): the leader's voters and their listeners, as the leader answers
-   * DescribeQuorum (a follower passes it on, R148). With no leader running it waits, as discovery does.
-   */
-  private open(n: SimNode, services: NodeServices): KraftNode {
-    try {
-      return KraftNode.open(n.config, services);
-    } catch (error) {
-      if (!(error instanceof VotersUnknown)) throw error;
-      const leader = this.leader();
-      const voters = leader?.node?.raftVoters();
-      if (leader === undefined || voters === undefined) throw error;
-      return KraftNode.open(n.config, services, {
-        leaderId: leader.id,
-        voters,
-        endpoints: voters.map((v) => ({
-          id: v.id,
-          endpoints: [controllerEndpoint(v.id)],
-        })),
-      });
-    }
   }
 
   /** Power loss: unsynced writes may be lost or torn, connections close, timers stop. */
