@@ -1097,10 +1097,12 @@ export const unansweredBy = (world: World, id: number): RequestFailure[] => {
     if (slot.state === null || requester === id) return;
     for (const r of slot.state.inflight) {
       if (r.destination !== id) continue;
+      // The request itself (failed above) or its answer, not a request of `id`'s own that happens to
+      // carry the same number: each node counts its correlation ids apart (R40).
       const onTheWire = world.network.some(
         (e) =>
           e.correlationId === r.correlationId &&
-          ((e.from === requester && e.to === id) || (e.from === id && e.to === requester)),
+          (isRequest(e.message) ? e.from === requester && e.to === id : e.from === id && e.to === requester),
       );
       if (!onTheWire)
         failures.push({

@@ -49,7 +49,7 @@ import {
   WriteSnapshot,
   WriteSnapshotChunk,
 } from "../raft/io.ts";
-import { ControlRecord, type RequestApi, SnapshotId } from "../raft/messages.ts";
+import { ControlRecord, isRequest, requestApiOf, SnapshotId } from "../raft/messages.ts";
 import { isAnswerTo } from "../raft/node.ts";
 import { Int32, Int64, NO_ID } from "../raft/primitives.ts";
 import { initialize } from "../raft/startup.ts";
@@ -319,16 +319,6 @@ type Work =
   | { readonly layer: "controller"; readonly input: ControllerInput }
   | { readonly layer: "broker"; readonly input: BrokerInput };
 
-const API_OF_RESPONSE: Record<string, RequestApi | undefined> = {
-  VoteResponse: "Vote",
-  BeginQuorumEpochResponse: "BeginQuorumEpoch",
-  EndQuorumEpochResponse: "EndQuorumEpoch",
-  FetchResponse: "Fetch",
-  AddRaftVoterResponse: "AddRaftVoter",
-  RemoveRaftVoterResponse: "RemoveRaftVoter",
-  ApiVersionsResponse: "ApiVersions",
-};
-
 /** Records appended during one node step, before the shell has them (a follower's fetched records). */
 class Overlay {
   base = -1;
@@ -444,8 +434,8 @@ const admit = (run: Run, input: NodeInput): void => {
       // and otherwise ignored; it never stops the node (a forged frame must not be able to).
       if (raftInput._tag === "Received" && "errorCode" in raftInput.message) {
         const message = raftInput.message;
-        const api = API_OF_RESPONSE[message._tag];
-        const foreign = message.errorCode === "INCONSISTENT_CLUSTER_ID" && api !== undefined;
+        const api = isRequest(message) ? null : requestApiOf(message);
+        const foreign = message.errorCode === "INCONSISTENT_CLUSTER_ID" && api !== null;
         if (foreign && !isAnswerTo(run.state.raft, raftInput.from, api, raftInput.correlationId))
           mark(run, "R149:foreign-answer-ignored");
         else if (foreign) {
