@@ -223,7 +223,12 @@ const makeNodeConfig = (cluster: ClusterSpec, id: number, replaced: boolean): Ra
   makeConfig({
     nodeId: id,
     clusterId: cluster.clusterId,
-    voters: replaced ? bootstrapServers(cluster, id) : bootstrapVoters(cluster),
+    // R92: an initial controller's disk holds the bootstrap set; an observer's and a replaced disk's
+    // (formatted with --no-initial-controllers) name no voter.
+    voters:
+      cluster.kraftVersion === 1 && (replaced || id > cluster.voters)
+        ? bootstrapServers(cluster, id)
+        : bootstrapVoters(cluster),
     ...(cluster.kraftVersion === 1 ? { kraftVersion: 1, directoryId: directoryIdOf(id, replaced) } : {}),
     preVote: cluster.preVote,
     checkQuorum: cluster.checkQuorum,
