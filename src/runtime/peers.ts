@@ -39,6 +39,9 @@ interface Peer extends PeerAddress {
   /** Dials that failed in a row, and when that was last logged. */
   failedDials: number;
   failureLoggedAt: number;
+  /** Connections the peer's side ended, and when that was last logged. */
+  lostConnections: number;
+  lossLoggedAt: number;
 }
 
 const write = (connection: Connection, frame: Outgoing): boolean => connection.sendBytes(frame.body);
@@ -95,6 +98,8 @@ export class Peers {
       retry: null,
       failedDials: 0,
       failureLoggedAt: 0,
+      lostConnections: 0,
+      lossLoggedAt: 0,
     });
   }
 
@@ -137,6 +142,22 @@ export class Peers {
       },
       lost: () => {
         peer.connection = null;
+        // Said at the first loss and then now and then: a peer that closes every connection (an
+        // address that is not a controller listener, say) would otherwise fail requests unexplained.
+        peer.lostConnections++;
+        const now = this.clock.now();
+        if (
+          this.active() &&
+          this.peers.get(peer.id) === peer &&
+          (peer.lostConnections === 1 || now - peer.lossLoggedAt >= DIAL_FAILURE_LOG_MS)
+        ) {
+          peer.lossLoggedAt = now;
+          this.log.warn("the connection to a peer was closed; redialling", {
+            peer: peer.id,
+            address: `${peer.host}:${peer.port}`,
+            lostConnections: peer.lostConnections,
+          });
+        }
         this.redialLater(peer);
       },
     });

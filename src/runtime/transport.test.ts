@@ -1,6 +1,6 @@
 // The transport's limits, each with Kafka's property name: no peer can make a node hold more than it
 // allows, and every limit reached says so and costs the offender its connection, not the node.
-import { connect, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { freeBasePort } from "../testing/local-cluster.ts";
 import { encodeFrame, type Outgoing } from "./codec.ts";
@@ -178,6 +178,41 @@ describe("transport delivery", () => {
         fields: { peer: 7, address: `127.0.0.1:${port}`, error: "ECONNREFUSED", failedDials: 1 },
       },
     ]);
+  });
+
+  it("a peer that closes every connection (not a controller listener, say) is named in a warning, once per 30 s", async () => {
+    const server = createServer((socket) => socket.destroy());
+    const port = (await freeBasePort(1)) + 1;
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+    const undelivered: number[] = [];
+    const warnings: { message: string; fields: Record<string, unknown> | undefined }[] = [];
+    const transport = new Transport(
+      {
+        onKafkaRequest: () => {},
+        onKafkaResponse: () => {},
+        onClose: () => {},
+        onUndelivered: (peer) => undelivered.push(peer),
+      },
+      { ...silentLog, warn: (message, fields) => warnings.push({ message, fields }) },
+      DEFAULT_LIMITS,
+    );
+    open.push(transport);
+    try {
+      transport.addPeer(-2, "127.0.0.1", port);
+      expect(transport.sendTo(-2, { body: request, key: "node:-2:1" })).toBe(true);
+      await until(() => warnings.length > 0);
+      // The dials succeed and each connection is closed by the other end; the redials that follow
+      // within 30 s are not logged again.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(warnings).toEqual([
+        {
+          message: "the connection to a peer was closed; redialling",
+          fields: { peer: -2, address: `127.0.0.1:${port}`, lostConnections: 1 },
+        },
+      ]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it("a peer that does not read its answers is not read either (write backpressure)", async () => {
