@@ -5,7 +5,7 @@ import { appendToLog, appendVotersRecord, readBatches } from "./log.ts";
 import type { BeginQuorumEpochRequest, FetchResponse, LeaderChangeMessage } from "./messages.ts";
 import { armTimer, cancelTimer, type Out, otherVoters, quorumSize, respond, sendRequest } from "./node.ts";
 import { METADATA_PARTITION, METADATA_TOPIC_NAME, type ReplicaKey, type Voter } from "./primitives.ts";
-import type { Leader, NodeState, RaftConfig, ReplicaProgress } from "./state.ts";
+import type { Leader, LogState, NodeState, RaftConfig, ReplicaProgress } from "./state.ts";
 
 export const keyOf = (v: { readonly id: number; readonly directoryId?: string }): ReplicaKey =>
   v.directoryId === undefined ? { id: v.id } : { id: v.id, directoryId: v.directoryId };
@@ -49,14 +49,7 @@ export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out):
   // replica whose disk names no voter (it knows only bootstrap servers) learns it by fetching (R91).
   if (config.kraftVersion === 1 && s.log.voterSets === undefined) {
     mark(out, "R55:bootstrap-voters-written");
-    out.effects.push({
-      _tag: "AppendRecords",
-      baseOffset: log.endOffset,
-      epoch: s.epoch,
-      count: 1,
-      control: { _tag: "VotersRecord", voters: s.voters },
-    });
-    log = appendVotersRecord(log, s.epoch, s.voters);
+    log = writeVotersRecord(log, s.epoch, s.voters, out);
   }
   out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
   let next: NodeState = {
@@ -78,6 +71,23 @@ export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out):
     next = sendBeginQuorumEpoch(next, config, out);
   }
   return updateHighWatermark(next, config, out);
+};
+
+/** R91: the leader appends a VotersRecord of `voters` at the end of `log`; it is in force at once. */
+export const writeVotersRecord = (
+  log: LogState,
+  epoch: number,
+  voters: readonly Voter[],
+  out: Out,
+): LogState => {
+  out.effects.push({
+    _tag: "AppendRecords",
+    baseOffset: log.endOffset,
+    epoch,
+    count: 1,
+    control: { _tag: "VotersRecord", voters },
+  });
+  return appendVotersRecord(log, epoch, voters);
 };
 
 /** A replica the leader has not heard from yet (R63(c)): no offset known, no fetch seen. */

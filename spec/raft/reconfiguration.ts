@@ -9,8 +9,9 @@ import {
   completeParkedFetches,
   newProgress,
   usesCheckQuorum,
+  writeVotersRecord,
 } from "./leader.ts";
-import { appendVotersRecord, currentVoters, latestVoterSetOffset } from "./log.ts";
+import { currentVoters, latestVoterSetOffset } from "./log.ts";
 import type {
   AddRaftVoterRequest,
   AddRaftVoterResponse,
@@ -372,14 +373,7 @@ const appendVoterChange = (
   pending: Omit<PendingVoterChange, "offset"> | undefined,
 ): NodeState => {
   const offset = s.log.endOffset;
-  out.effects.push({
-    _tag: "AppendRecords",
-    baseOffset: offset,
-    epoch: s.epoch,
-    count: 1,
-    control: { _tag: "VotersRecord", voters },
-  });
-  const log = appendVotersRecord(s.log, s.epoch, voters);
+  const log = writeVotersRecord(s.log, s.epoch, voters, out);
   out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
   const role = s.role as Leader;
   const next: NodeState = {

@@ -67,7 +67,15 @@ import type { Outgoing } from "./codec.ts";
 import { controllerListeners, type NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
 import { serveScrape } from "./scrape-http.ts";
-import type { Cancel, Clock, Connection, Entropy, NodeServices, NodeTransport } from "./services.ts";
+import {
+  type Cancel,
+  type Clock,
+  type Connection,
+  type Entropy,
+  NO_PEER,
+  type NodeServices,
+  type NodeTransport,
+} from "./services.ts";
 import type { SnapshotStore } from "./snapshots.ts";
 import {
   type LogEntry,
@@ -1614,8 +1622,7 @@ export class KraftNode {
       if (origin.connection === connection) this.raftOrigins.delete(key);
     this.kafkaWaiting.delete(connection);
     this.boundClientRequests();
-    // Not a connection this node dialled (peer -1); a bootstrap server's id is below -1.
-    if (connection.peer === -1) return;
+    if (connection.peer === NO_PEER) return;
     // Collect first: failing a request can send a new one to the same peer, which must not be
     // failed by this same close.
     const lost = [...this.outstanding].filter(([, o]) => o.peer === connection.peer).map(([key]) => key);

@@ -39,10 +39,14 @@ interface Peer extends PeerAddress {
   /** Dials that failed in a row, and when that was last logged. */
   failedDials: number;
   failureLoggedAt: number;
-  /** Connections the peer's side ended, and when that was last logged. */
+  /** Connections that ended, and when that was last logged. */
   lostConnections: number;
   lossLoggedAt: number;
 }
+
+/** A warning that repeats is said the first time and then at most every DIAL_FAILURE_LOG_MS. */
+const logDue = (count: number, loggedAt: number, now: number): boolean =>
+  count === 1 || now - loggedAt >= DIAL_FAILURE_LOG_MS;
 
 const write = (connection: Connection, frame: Outgoing): boolean => connection.sendBytes(frame.body);
 
@@ -127,7 +131,7 @@ export class Peers {
         if (!this.active()) return;
         peer.failedDials++;
         const now = this.clock.now();
-        if (peer.failedDials === 1 || now - peer.failureLoggedAt >= DIAL_FAILURE_LOG_MS) {
+        if (logDue(peer.failedDials, peer.failureLoggedAt, now)) {
           peer.failureLoggedAt = now;
           this.log.warn("cannot reach a peer; retrying with backoff", {
             peer: peer.id,
@@ -149,7 +153,7 @@ export class Peers {
         if (
           this.active() &&
           this.peers.get(peer.id) === peer &&
-          (peer.lostConnections === 1 || now - peer.lossLoggedAt >= DIAL_FAILURE_LOG_MS)
+          logDue(peer.lostConnections, peer.lossLoggedAt, now)
         ) {
           peer.lossLoggedAt = now;
           this.log.warn("the connection to a peer was closed; redialling", {

@@ -71,12 +71,18 @@ export interface Disk {
   lock(dir: string): Cancel;
 }
 
+/**
+ * Connection.peer of a connection this node did not dial to a peer (one that came in, a client's): not
+ * a node id, nor a bootstrap server's (-2, -3, …).
+ */
+export const NO_PEER = -1;
+
 /** A connection between this node and another party, either way round. */
 export interface Connection {
   readonly id: number;
   /** The listener it came in on, or "outbound" for connections this node opened. */
   readonly listener: string;
-  /** The peer node at the other end of an outbound connection, else -1. */
+  /** The peer node at the other end of an outbound connection, else NO_PEER. */
   readonly peer: number;
   readonly remote: string;
   /** Send a frame whose body is Kafka's binary protocol (a header, then the message). */

@@ -10,6 +10,7 @@ import {
   type Connection,
   liveClock,
   type Network,
+  NO_PEER,
   type NodeTransport,
   type TransportHandlers,
 } from "./services.ts";
@@ -188,7 +189,7 @@ export class Transport implements NodeTransport {
           this.idleClosed.value++;
           socket.destroy();
         });
-        const connection = this.wrap(socket, listener.name, -1);
+        const connection = this.wrap(socket, listener.name, NO_PEER);
         this.inboundSockets.set(connection, socket);
         this.listenerOf.set(socket, listener.name);
         if (this.pausedListeners.has(listener.name)) socket.pause();

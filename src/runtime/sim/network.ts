@@ -9,7 +9,13 @@ import type { Outgoing } from "../codec.ts";
 import type { Listener, TransportLimits } from "../config.ts";
 import type { Log } from "../log.ts";
 import { type DialEvents, type PeerAddress, Peers } from "../peers.ts";
-import type { Connection, Network, NodeTransport, TransportHandlers } from "../services.ts";
+import {
+  type Connection,
+  type Network,
+  NO_PEER,
+  type NodeTransport,
+  type TransportHandlers,
+} from "../services.ts";
 import type { Scheduler } from "./scheduler.ts";
 
 /** One end of a simulated connection. */
@@ -152,7 +158,7 @@ export class SimNetwork {
       }
       const link: Link = { a: undefined as never, b: undefined as never, closed: false, broken: false };
       const a = this.end(link, from, "outbound", peer, address);
-      const b = this.end(link, target.transport, target.listener, -1, `node${from.node}`);
+      const b = this.end(link, target.transport, target.listener, NO_PEER, `node${from.node}`);
       (link as { a: End }).a = a;
       (link as { b: End }).b = b;
       this.links.add(link);
@@ -409,7 +415,7 @@ export class SimClientEndpoint implements Endpoint {
       send(this.connection);
       return;
     }
-    this.network.dial(this, address, -1, (connection) => {
+    this.network.dial(this, address, NO_PEER, (connection) => {
       if (connection === null) {
         done(null);
         return;

@@ -133,9 +133,6 @@ class SimNode {
 
 const CONTROLLERS = [1, 2, 3];
 
-/** Controller `id`'s listener, as a bootstrap checkpoint or a discovered quorum names it. */
-const controllerEndpoint = (id: number) => ({ name: "CONTROLLER", host: `n${id}`, port: CONTROLLER_PORT });
-
 /**
  * A node's properties: a static quorum's controller.quorum.voters, or a dynamic one's
  * controller.quorum.bootstrap.servers with auto-join on every controller.
@@ -186,12 +183,11 @@ export class Simulation {
     this.directoryRandom = new Random(options.seed ^ 0xd15c);
     this.random = new Random(options.seed);
     this.network = new SimNetwork(this.scheduler, new Random(options.seed ^ 0x5eed));
-    const controllers = CONTROLLERS;
     const dynamic = options.quorum === "dynamic";
-    const directoryIds = new Map(controllers.map((id) => [id, this.newDirectoryId(id)]));
+    const directoryIds = new Map(CONTROLLERS.map((id) => [id, this.newDirectoryId(id)]));
     const specs: { id: number; text: string }[] =
       options.topology === "combined"
-        ? controllers.map((id) => ({
+        ? CONTROLLERS.map((id) => ({
             id,
             text: propertiesFor(
               id,
@@ -201,7 +197,7 @@ export class Simulation {
             ),
           }))
         : [
-            ...controllers.map((id) => ({
+            ...CONTROLLERS.map((id) => ({
               id,
               text: propertiesFor(id, "controller", dynamic, `CONTROLLER://n${id}:${CONTROLLER_PORT}`),
             })),
@@ -255,7 +251,7 @@ export class Simulation {
               voters: initial.map(([id, dir]) => ({ id, directoryId: dir })),
               endpoints: initial.map(([id]) => ({
                 id,
-                endpoints: [controllerEndpoint(id)],
+                endpoints: [{ name: "CONTROLLER", host: `n${id}`, port: CONTROLLER_PORT }],
               })),
             },
         this.scheduler.now,
@@ -378,18 +374,13 @@ export class Simulation {
     return `n${n.id} at the end: ${s.role}@${s.epoch} leader=${s.leaderId} log=${s.logStartOffset}..${s.logEndOffset} hw=${s.highWatermark} voters=[${voters}] disk=${n.directoryId.slice(0, 4)}`;
   }
 
-  /** A running node that leads the quorum, if any. */
-  private leader(): SimNode | undefined {
-    return this.nodes.find((n) => n.down === null && n.node?.status().role === "Leader");
-  }
-
   /**
    * Whether the leader's voter set is every controller, under the directory id its disk has now, and
    * committed: a disk replaced while an addition is uncommitted could leave the committed set's
    * majority on the lost disk.
    */
   private votersWhole(): boolean {
-    const leader = this.leader()?.node;
+    const leader = this.nodes.find((n) => n.down === null && n.node?.status().role === "Leader")?.node;
     if (leader == null || !leader.voterSetCommitted()) return false;
     const keys = leader
       .raftVoters()
