@@ -46,7 +46,7 @@ const LEADERLESS_FETCH: Mark = "R74:leaderless-fetch-to-voter";
 /**
  * An effect as it is compared: a request the node sends without its correlation id, a fetch without
  * its high watermark, and a fetch for the leader (when `anyVoter` says the step sends one) without its
- * destination if that is a voter.
+ * destination if that is a voter other than the node itself.
  */
 const keyOf = (e: RaftEffect, anyVoter: ReadonlySet<number> | null): string => {
   if (e._tag !== "Send" || !isRequest(e.message)) return stable(e);
@@ -102,7 +102,10 @@ export const judgeRaftStep = (
   const spec = normalForm(expected, context);
   const impl = normalForm(actual, context);
   const stepRules = rulesOfMarks(marks);
-  const anyVoter = marks.includes(LEADERLESS_FETCH) ? new Set(config.voters.map((v) => v.id)) : null;
+  // R74: any voter but the node itself.
+  const anyVoter = marks.includes(LEADERLESS_FETCH)
+    ? new Set(config.voters.map((v) => v.id).filter((id) => id !== config.nodeId))
+    : null;
 
   // Timers: where each one ends, and for how long.
   for (const timer of new Set([...spec.timers.keys(), ...impl.timers.keys()])) {

@@ -96,7 +96,7 @@ export class Variation {
   fetchTarget(state: NodeState, marks: readonly Mark[]): { state: NodeState; to: number } | null {
     if (!marks.includes("R74:leaderless-fetch-to-voter") || this.random() < 0.5) return null;
     const others = state.voters.filter(
-      (v) => v.id !== state.inflight.find((r) => r.api === "Fetch")?.destination,
+      (v) => v.id !== state.nodeId && v.id !== state.inflight.find((r) => r.api === "Fetch")?.destination,
     );
     const to = others[Math.floor(this.random() * others.length)]?.id;
     if (to === undefined) return null;

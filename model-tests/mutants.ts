@@ -489,6 +489,27 @@ export const MUTANTS: readonly Mutant[] = [
     bounds: { maxEpoch: 2, maxValues: 1, maxCrashes: 2, maxCorruptions: 1, loss: false },
     start: "committed",
   },
+  {
+    name: "recovering-voter-asks-itself",
+    class: "protocol",
+    rule: "R74",
+    description:
+      "a recovering voter's rotation over the voters includes its own id, so it sends itself a Fetch for the leader (and waits a retry backoff for its own NOT_LEADER_OR_FOLLOWER)",
+    edits: [
+      {
+        file: "raft/fetch-follower.ts",
+        find: "    if (id !== s.nodeId && (id !== quietLeaderId || !othersLeft)) return at;",
+        replace: "    if (id !== quietLeaderId || !othersLeft) return at;",
+      },
+      {
+        file: "raft/fetch-follower.ts",
+        find: "    return id === s.nodeId ? undefined : id;",
+        replace: "    return id;",
+      },
+    ],
+    bounds: { maxEpoch: 2, maxValues: 1, maxCrashes: 2, maxCorruptions: 1, loss: false },
+    start: "committed",
+  },
   // ---- roles that must refuse a client's write (R87) ---------------------------------------------
   {
     name: "resigned-accepts-writes",

@@ -211,7 +211,7 @@ export interface ClusterInvariant {
 
 /** Every state property, in the order they are checked. */
 export const CLUSTER_INVARIANTS: readonly ClusterInvariant[] = [
-  { name: "TransitionProperties", rules: "R14 R16 R29 R42 R66 R134 R136 R144", check: historyIsClean },
+  { name: "TransitionProperties", rules: "R14 R16 R29 R42 R66 R74 R134 R136 R144", check: historyIsClean },
   { name: "ElectionSafety", rules: "R134 R136 R145", check: electionSafety },
   { name: "LogMatching", rules: "R3 R136 R145", check: logMatching },
   { name: "LeaderCompleteness", rules: "R136 R145", check: leaderCompleteness },

@@ -64,11 +64,14 @@ export interface EffectContext {
  * - NeverTruncateCommitted (R66, R144);
  * - CommittedPrefixAgreement (R145): a node that says a prefix is committed holds the committed records,
  *   and no node but a leader says more is committed than a leader ever acknowledged;
- * - NoIllegalState (R42, R66, R136).
+ * - NoIllegalState (R42, R66, R136);
+ * - NoMessageToSelf (R74): a node asks others, never itself (a recovering voter's rotation once did).
  */
 export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | null => {
   switch (effect._tag) {
     case "Send": {
+      if (effect.to === ctx.id)
+        return `NoMessageToSelf: node ${ctx.id} sent ${effect.message._tag} to itself (R74)`;
       const epoch = senderEpoch(effect.message);
       const durableEpoch = ctx.persisted?.epoch ?? -1;
       if (epoch > durableEpoch) {

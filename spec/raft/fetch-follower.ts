@@ -9,40 +9,43 @@ import { sendFetchSnapshot, startSnapshotDownload } from "./snapshot.ts";
 import type { Follower, NodeState, RaftConfig } from "./state.ts";
 
 /**
- * R74: the rotation's position, moved past the voter that went quiet as this node's leader while
- * another voter remains to be asked.
+ * R74: the rotation's first position at or after `cursor` holding a voter this node may ask: never
+ * itself (a recovering voter is in the list, and so is a voter's id whose disk was replaced), and not
+ * `quietLeaderId`, the voter that went quiet as its leader, while another remains to be asked.
  */
-export const skipQuietLeader = (
-  voters: NodeState["voters"],
+export const askablePosition = (
+  s: Pick<NodeState, "voters" | "nodeId">,
   cursor: number,
   quietLeaderId: number,
-): number =>
-  voters.length > 1 && voters[cursor % voters.length]?.id === quietLeaderId
-    ? (cursor + 1) % voters.length
-    : cursor;
+): number => {
+  const n = s.voters.length;
+  if (n === 0) return cursor;
+  const othersLeft = s.voters.some((v) => v.id !== s.nodeId && v.id !== quietLeaderId);
+  for (let i = 0; i < n; i++) {
+    const at = (cursor + i) % n;
+    const id = s.voters[at]!.id;
+    if (id !== s.nodeId && (id !== quietLeaderId || !othersLeft)) return at;
+  }
+  return cursor % n;
+};
 
 /** R74: the next voter in the rotation after a failed fetch or an answer that cannot be used. */
-export const nextVoter = (s: NodeState): NodeState =>
-  s.voters.length === 0
-    ? s
-    : {
-        ...s,
-        bootstrapCursor: skipQuietLeader(
-          s.voters,
-          (s.bootstrapCursor + 1) % s.voters.length,
-          s.quietLeaderId,
-        ),
-      };
+export const nextVoter = (s: NodeState): NodeState => {
+  if (s.voters.length === 0) return s;
+  const asked = askablePosition(s, s.bootstrapCursor, s.quietLeaderId);
+  return { ...s, bootstrapCursor: askablePosition(s, asked + 1, s.quietLeaderId) };
+};
 
 /**
  * Where this node fetches from now: its leader, or for a leaderless observer (or a voter recovering
- * lost records, R146) the next voter (R74).
+ * lost records, R146) the voter at its place in the rotation, if one other than itself (R74).
  */
 const fetchTarget = (s: NodeState): number | undefined => {
   const role = s.role;
   if (role._tag === "Follower") return role.leaderId;
   if (role._tag === "Unattached" && !electsAsVoter(s) && s.voters.length > 0) {
-    return s.voters[s.bootstrapCursor % s.voters.length]!.id;
+    const id = s.voters[askablePosition(s, s.bootstrapCursor, s.quietLeaderId)]!.id;
+    return id === s.nodeId ? undefined : id;
   }
   return undefined;
 };

@@ -44,7 +44,7 @@ const bootWithVoters = (
   inflight: [],
   timers: [],
   // R74: observers start asking the voters at different places; a voter, which asks only while
-  // recovering (R146), starts at the first.
+  // recovering (R146), starts at the first (passing over itself when it asks: askablePosition).
   bootstrapCursor:
     voters.length === 0 || voters.some((v) => v.id === config.nodeId)
       ? 0

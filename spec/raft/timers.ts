@@ -2,7 +2,7 @@
 
 import { mark } from "../marks.ts";
 import { onUpdateVoterSetTimeout } from "./auto-join.ts";
-import { continueFetching, skipQuietLeader } from "./fetch-follower.ts";
+import { askablePosition, continueFetching } from "./fetch-follower.ts";
 import { expireParkedFetches } from "./fetch-leader.ts";
 import {
   beginQuorumEpochResendMs,
@@ -65,7 +65,7 @@ const onFetchTimeout = (s: NodeState, config: RaftConfig, out: Out): NodeState =
   const quiet: NodeState = {
     ...s,
     quietLeaderId: role.leaderId,
-    bootstrapCursor: skipQuietLeader(s.voters, s.bootstrapCursor, role.leaderId),
+    bootstrapCursor: askablePosition(s, s.bootstrapCursor, role.leaderId),
   };
   const next = armTimer(quiet, out, "fetch", config.fetchTimeoutMs);
   return enterUnattached(next, config, out, s.epoch, role.leaderId, role.votedKey, "keep");
