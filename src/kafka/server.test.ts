@@ -378,10 +378,12 @@ describe("Kafka's protocol on a node's listeners", () => {
     }
   });
 
-  it("Metadata for named topics: an unknown one is UNKNOWN_TOPIC_OR_PARTITION; another listener's endpoints", () => {
+  it("Metadata for named topics: an unknown one is UNKNOWN_TOPIC_OR_PARTITION, a name asked twice is answered once; another listener's endpoints", () => {
     const named = {
       ...MetadataRequest.defaults(),
       topics: [
+        { topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "nosuch" },
+        { topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "orders" },
         { topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "nosuch" },
         { topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "orders" },
       ],

@@ -9,7 +9,7 @@
 // plus Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, BrokerRegistration, BrokerHeartbeat,
 // AlterPartition and Envelope. Every other API is absent from ApiVersions, so clients see it
 // unsupported before they ask.
-import type { MetadataImage } from "../../spec/metadata/image.ts";
+import { findTopic, type MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import type {
   AddRaftVoterResponse as RaftAddVoterResponse,
@@ -593,10 +593,14 @@ const metadata = (
   const live = new Set(brokers.map((b) => b.nodeId));
   // v0 asks for every topic with an empty list; from v1 on, null asks for every topic.
   const all = request.topics === null || (version === 0 && request.topics.length === 0);
-  const wanted = all ? null : request.topics!.map((t) => t.name).filter((n): n is string => n !== null);
-  const topics = image?.topics ?? [];
-  const listed = wanted === null ? topics : topics.filter((t) => wanted.includes(t.name));
-  const unknown = wanted === null ? [] : wanted.filter((n) => !topics.some((t) => t.name === n));
+  // Each name once, looked up by its place in the name order: a request for a few topics costs the
+  // same whatever the number of topics the image holds.
+  const wanted = all
+    ? null
+    : [...new Set(request.topics!.map((t) => t.name).filter((n): n is string => n !== null))].sort();
+  const found = wanted?.map((name) => (image === null ? undefined : findTopic(image, name)));
+  const listed = wanted === null ? (image?.topics ?? []) : found!.filter((t) => t !== undefined);
+  const unknown = wanted === null ? [] : wanted.filter((_, i) => found![i] === undefined);
   return {
     ...base,
     brokers,
