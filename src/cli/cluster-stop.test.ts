@@ -59,3 +59,39 @@ it("Ctrl-C on kraft cluster up: brokers shut down with the controller's agreemen
     if (up.exitCode === null) process.kill(-up.pid!, "SIGKILL");
   }
 }, 120_000);
+
+it("kraft cluster up names the next leader when the active controller is killed", async () => {
+  const base = await freeBasePort(4);
+  const dir = join(scratch, "watch");
+  const up = spawn(
+    process.execPath,
+    [kraftBin, "cluster", "up", "--dir", dir, "--base-port", String(base), "--fast", "--brokers", "1"],
+    { stdio: ["ignore", "pipe", "pipe"], detached: true },
+  );
+  let out = "";
+  up.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => up.once("exit", (code) => resolve(code)));
+  const leaders = () =>
+    [...out.matchAll(/^leader: node (\d+) \(epoch (\d+)/gm)].map((m) => [Number(m[1]), Number(m[2])]);
+  try {
+    const deadline = Date.now() + FORM_MS;
+    while (leaders().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const [first] = leaders();
+    expect(first).toBeDefined();
+    const [leaderId, epoch] = first!;
+    const pid = Number(new RegExp(`^  node ${leaderId}  controller .* pid (\\d+)`, "m").exec(out)?.[1]);
+    process.kill(pid, "SIGKILL");
+    while (leaders().length < 2 && Date.now() < deadline + FORM_MS)
+      await new Promise((r) => setTimeout(r, 100));
+    const next = leaders()[1];
+    expect(next).toBeDefined();
+    expect(next![0]).not.toBe(leaderId);
+    expect(next![1]).toBeGreaterThan(epoch!);
+    process.kill(-up.pid!, "SIGINT");
+    expect(await exited).toBe(0);
+  } finally {
+    if (up.exitCode === null) process.kill(-up.pid!, "SIGKILL");
+  }
+}, 120_000);

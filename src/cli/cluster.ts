@@ -63,14 +63,15 @@ export const CLUSTER_FLAGS: readonly FlagSpec[] = [
     kind: "boolean",
     name: "json",
     default: false,
-    description: 'first line on stdout: {"nodes":[{id,roles,address,pid}]}',
+    description:
+      'JSON lines on stdout: first {"clusterId","nodes":[{id,roles,address,pid,metrics,log}]}, then {"event":"leader",leaderId,leaderEpoch,highWatermark} for the first leader and each newer one',
   },
   { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
 ];
 
 export const CLUSTER_HELP = renderHelp(
   "kraft cluster up [options]",
-  "Start a local KRaft cluster (each node a process running the spec reducers) and supervise it until Ctrl-C.",
+  "Start a local KRaft cluster (each node a process running the spec reducers) and supervise it until Ctrl-C: a node that exits is reported with the end of its log, and each new leader once it has committed in its epoch.",
   CLUSTER_FLAGS,
   [
     "examples:",
@@ -442,6 +443,35 @@ export const runClusterUp = async (argv: readonly string[], io: Io): Promise<num
       io.out(
         `leader: node ${quorum.leaderId} (epoch ${quorum.leaderEpoch}, high watermark ${quorum.highWatermark}). Try: kraft quorum describe --bootstrap-server ${controllersAddresses[0]}. Ctrl-C stops the cluster.`,
       );
+    void watchLeader(quorum);
   }
   return done;
+
+  /**
+   * Report each newer leader while the cluster runs, so that whoever kills the active controller sees
+   * who leads next (a controller's stale word for an older epoch is not news).
+   */
+  async function watchLeader(first: QuorumSummary): Promise<void> {
+    let known = first;
+    while (!stopping) {
+      await new Promise((r) => setTimeout(r, LEADER_WATCH_INTERVAL_MS).unref());
+      if (stopping) return;
+      const now = await waitForLeader(
+        controllersAddresses,
+        LEADER_WATCH_INTERVAL_MS,
+        cluster.clusterId,
+        () => !stopping,
+      );
+      if (stopping || now === null || now.leaderEpoch <= known.leaderEpoch) continue;
+      known = now;
+      if (json) io.out(JSON.stringify({ event: "leader", ...now }));
+      else
+        io.out(
+          `leader: node ${now.leaderId} (epoch ${now.leaderEpoch}, high watermark ${now.highWatermark})`,
+        );
+    }
+  }
 };
+
+/** How often `kraft cluster up` asks the controllers who leads, once the cluster has formed. */
+const LEADER_WATCH_INTERVAL_MS = 1000;
