@@ -16,9 +16,9 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 /** A generous bound for the cluster to form, from the test timeouts (a loaded machine). */
 const FORM_MS = 20 * Math.max(...TEST_TIMEOUTS.map(([, ms]) => ms));
 
-it("Ctrl-C on kraft cluster up: brokers shut down with the controller's agreement, then every node stops, within one graceful-stop timeout", async () => {
+/** `kraft cluster up --fast` with one broker in `dir`, in its own process group; its stdout so far. */
+const clusterUp = async (dir: string) => {
   const base = await freeBasePort(4);
-  const dir = join(scratch, "cluster");
   const up = spawn(
     process.execPath,
     [kraftBin, "cluster", "up", "--dir", dir, "--base-port", String(base), "--fast", "--brokers", "1"],
@@ -30,10 +30,16 @@ it("Ctrl-C on kraft cluster up: brokers shut down with the controller's agreemen
     out += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => up.once("exit", (code) => resolve(code)));
+  return { up, exited, out: () => out };
+};
+
+it("Ctrl-C on kraft cluster up: brokers shut down with the controller's agreement, then every node stops, within one graceful-stop timeout", async () => {
+  const dir = join(scratch, "cluster");
+  const { up, exited, out } = await clusterUp(dir);
   try {
     const deadline = Date.now() + FORM_MS;
-    while (!out.includes("leader:") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(out).toContain("leader:");
+    while (!out().includes("leader:") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out()).toContain("leader:");
     // The broker has registered and runs (a broker still starting has nothing to hand over).
     const brokerLog = join(dir, "node-4", "node.log");
     const running = () => {
@@ -50,7 +56,7 @@ it("Ctrl-C on kraft cluster up: brokers shut down with the controller's agreemen
     expect(await exited).toBe(0);
     // Before: every stop waited out the broker's controlled shutdown and the leader's resignation.
     expect(Date.now() - started).toBeLessThan(GRACEFUL_STOP_MS);
-    expect(out).toContain("stopped");
+    expect(out()).toContain("stopped");
     const broker = readFileSync(brokerLog, "utf8");
     expect(broker).toContain("the controller agreed to the controlled shutdown");
     for (const id of [1, 2, 3, 4])
@@ -61,27 +67,16 @@ it("Ctrl-C on kraft cluster up: brokers shut down with the controller's agreemen
 }, 120_000);
 
 it("kraft cluster up names the next leader when the active controller is killed", async () => {
-  const base = await freeBasePort(4);
-  const dir = join(scratch, "watch");
-  const up = spawn(
-    process.execPath,
-    [kraftBin, "cluster", "up", "--dir", dir, "--base-port", String(base), "--fast", "--brokers", "1"],
-    { stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  let out = "";
-  up.stdout.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => up.once("exit", (code) => resolve(code)));
+  const { up, exited, out } = await clusterUp(join(scratch, "watch"));
   const leaders = () =>
-    [...out.matchAll(/^leader: node (\d+) \(epoch (\d+)/gm)].map((m) => [Number(m[1]), Number(m[2])]);
+    [...out().matchAll(/^leader: node (\d+) \(epoch (\d+)/gm)].map((m) => [Number(m[1]), Number(m[2])]);
   try {
     const deadline = Date.now() + FORM_MS;
     while (leaders().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const [first] = leaders();
     expect(first).toBeDefined();
     const [leaderId, epoch] = first!;
-    const pid = Number(new RegExp(`^  node ${leaderId}  controller .* pid (\\d+)`, "m").exec(out)?.[1]);
+    const pid = Number(new RegExp(`^  node ${leaderId}  controller .* pid (\\d+)`, "m").exec(out())?.[1]);
     process.kill(pid, "SIGKILL");
     while (leaders().length < 2 && Date.now() < deadline + FORM_MS)
       await new Promise((r) => setTimeout(r, 100));
