@@ -268,8 +268,9 @@ const replaceTopic = (
   image: MetadataImage,
   topic: TopicImage,
   scratch: ReplayScratch | null,
+  at: number = topicIndexById(image.topics, topic.topicId, scratch),
 ): MetadataImage => {
-  const current = topicIndexById(image.topics, topic.topicId, scratch);
+  const current = at;
   const replayOwned = scratch?.owned ?? null;
   const owned = replayOwned !== null && image.topics === replayOwned;
   let topics: TopicImage[];
@@ -358,11 +359,17 @@ const applyRecord = (
     case "TopicRecord":
       if (findTopic(image, record.name) !== undefined)
         return { image, problem: `topic ${record.name} already exists` };
-      if (findTopicById(image, record.topicId) !== undefined) {
+      if (topicIndexById(image.topics, record.topicId, scratch) >= 0) {
         return { image, problem: `topic id ${record.topicId} is already taken` };
       }
       return {
-        image: replaceTopic(image, { name: record.name, topicId: record.topicId, partitions: [] }, scratch),
+        // Known to be absent: no second look for its id.
+        image: replaceTopic(
+          image,
+          { name: record.name, topicId: record.topicId, partitions: [] },
+          scratch,
+          -1,
+        ),
       };
     case "RemoveTopicRecord": {
       const topic = findTopicById(image, record.topicId, scratch);
