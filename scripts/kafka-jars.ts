@@ -132,6 +132,7 @@ export const KAFKA_TOOLS: Readonly<Record<string, string>> = {
   "kafka-cluster": "org.apache.kafka.tools.ClusterTool",
   "kafka-configs": "org.apache.kafka.tools.ConfigCommand",
   "kafka-dump-log": "org.apache.kafka.tools.DumpLogSegments",
+  "kafka-features": "org.apache.kafka.tools.FeatureCommand",
 };
 
 /**

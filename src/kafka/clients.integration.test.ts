@@ -428,7 +428,7 @@ describe("Kafka clients against the reference cluster", () => {
   );
 
   it.skipIf(!hasJava)(
-    "Apache Kafka 4.4's own tools: kafka-topics, kafka-configs, kafka-dump-log of our segment, kafka-metadata-quorum (--bootstrap-server and --bootstrap-controller), kafka-cluster",
+    "Apache Kafka 4.4's own tools: kafka-topics, kafka-configs, kafka-dump-log of our segment, kafka-metadata-quorum (--bootstrap-server and --bootstrap-controller), kafka-cluster, kafka-features",
     async () => {
       const classpath = await kafkaToolsClasspath();
       const tool = (name: string, ...args: string[]) => {
@@ -533,6 +533,10 @@ describe("Kafka clients against the reference cluster", () => {
       rmSync(join(indexed, ".."), { recursive: true, force: true });
       tool("kafka-topics", ...broker, "--delete", "--topic", "tools-t");
       expect(tool("kafka-cluster", "cluster-id", ...broker)).toBe(`Cluster ID: ${cluster.clusterId}\n`);
+      // ApiVersions v3+ carries the supported and finalized features (a cluster's metadata.version).
+      expect(tool("kafka-features", ...broker, "describe")).toMatch(
+        /^Feature: metadata\.version\s+SupportedMinVersion: 3\.3-IV3\s+SupportedMaxVersion: 3\.9-IV0\s+FinalizedVersionLevel: 3\.9-IV0\s+Epoch: \d+$/m,
+      );
       const leader = await cluster.waitForLeader(FORM_MS);
       const status = tool("kafka-metadata-quorum", ...broker, "describe", "--status");
       expect(status).toContain(`ClusterId:              ${cluster.clusterId}\n`);

@@ -174,6 +174,39 @@ describe("Kafka's protocol on a node's listeners", () => {
     ]);
   });
 
+  it("ApiVersions v3+: supported features (kraft.version from v4 on, since its lowest is 0) and the image's finalized ones under its offset", () => {
+    const withFeatures = {
+      ...context,
+      image: {
+        ...image,
+        features: [
+          { name: "metadata.version", level: 21 },
+          { name: "group.version", level: 0 },
+        ],
+      },
+    };
+    const features = (version: number, ctx: KafkaServerContext) => {
+      const outcome = handleKafkaRequest(
+        request(ApiVersionsRequest, 18, version, ApiVersionsRequest.defaults(), version >= 3 ? 2 : 1),
+        ctx,
+      );
+      if (outcome._tag !== "Answer") throw new Error(`not answered: ${outcome._tag}`);
+      const { message } = answer(ApiVersionsResponse, outcome.body, version, 0);
+      return [message.supportedFeatures, message.finalizedFeaturesEpoch, message.finalizedFeatures];
+    };
+    const metadataVersion = { name: "metadata.version", minVersion: 7, maxVersion: 21 };
+    const finalized = [{ name: "metadata.version", maxVersionLevel: 21, minVersionLevel: 21 }];
+    expect(features(2, withFeatures)).toEqual([[], -1n, []]);
+    expect(features(3, withFeatures)).toEqual([[metadataVersion], 40n, finalized]);
+    expect(features(4, withFeatures)).toEqual([
+      [{ name: "kraft.version", minVersion: 0, maxVersion: 1 }, metadataVersion],
+      40n,
+      finalized,
+    ]);
+    // A node without an image yet (a controller that has not caught up) finalizes nothing.
+    expect(features(4, { ...context, image: null })[1]).toBe(-1n);
+  });
+
   it("KRaft's RPCs between nodes: a request in Kafka's bytes reaches the Raft layer, its answer goes back as Kafka's", () => {
     const vote: VoteRequestOfSpec = {
       _tag: "VoteRequest",

@@ -9,6 +9,7 @@
 // plus Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, BrokerRegistration, BrokerHeartbeat,
 // AlterPartition and Envelope. Every other API is absent from ApiVersions, so clients see it
 // unsupported before they ask.
+import { DEFAULT_BROKER_FEATURES } from "../../spec/metadata/broker.ts";
 import { findTopic, type MetadataImage } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import type {
@@ -163,20 +164,35 @@ const api = <Q, A>(request: MessageCodec<Q>, response: MessageCodec<A>, handle: 
 const API_VERSIONS = api(ApiVersionsRequest, ApiVersionsResponse, (_request, version, context) => ({
   answer: {
     ...apiVersions(servedApis(context.controllerListener), KafkaError.NONE),
-    // R96: the kraft.version range a leader reads before adding this node as a voter. Before v4 a
-    // feature whose lowest version is 0 is left out, as Kafka does.
-    supportedFeatures:
-      version >= 4 || SUPPORTED_KRAFT_VERSIONS.minSupportedVersion > 0
-        ? [
-            {
-              name: KRAFT_VERSION_FEATURE,
-              minVersion: SUPPORTED_KRAFT_VERSIONS.minSupportedVersion,
-              maxVersion: SUPPORTED_KRAFT_VERSIONS.maxSupportedVersion,
-            },
-          ]
-        : [],
+    ...(version >= 3 ? features(version, context.image) : {}),
   },
 }));
+
+/**
+ * ApiVersions v3+: the features this node supports and those its image has finalized, as Kafka's
+ * nodes report them (`kafka-features describe` reads them). Supported: the kraft.version range a
+ * leader reads before adding this node as a voter (R96), and the metadata.version range it registers
+ * with; before v4 a feature whose lowest version is 0 is left out, as Kafka does. Finalized: each
+ * feature level of the image but 0, under the image's offset as its epoch.
+ */
+const features = (version: number, image: MetadataImage | null) => ({
+  supportedFeatures: [
+    {
+      name: KRAFT_VERSION_FEATURE,
+      minVersion: SUPPORTED_KRAFT_VERSIONS.minSupportedVersion,
+      maxVersion: SUPPORTED_KRAFT_VERSIONS.maxSupportedVersion,
+    },
+    ...DEFAULT_BROKER_FEATURES.map((f) => ({
+      name: f.name,
+      minVersion: f.minSupportedVersion,
+      maxVersion: f.maxSupportedVersion,
+    })),
+  ].filter((f) => version >= 4 || f.minVersion > 0),
+  finalizedFeaturesEpoch: image === null ? -1n : BigInt(image.offset),
+  finalizedFeatures: (image?.features ?? [])
+    .filter((f) => f.level !== 0)
+    .map((f) => ({ name: f.name, maxVersionLevel: f.level, minVersionLevel: f.level })),
+});
 const DESCRIBE_CLUSTER = api(
   DescribeClusterRequest,
   DescribeClusterResponse,

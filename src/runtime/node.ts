@@ -5,7 +5,7 @@
 // another cluster means are spec/node's (R147–R149).
 import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
 import type { Server } from "node:net";
-import type { BrokerConfig } from "../../spec/metadata/broker.ts";
+import { type BrokerConfig, DEFAULT_BROKER_FEATURES } from "../../spec/metadata/broker.ts";
 import type { ControllerConfig } from "../../spec/metadata/controller.ts";
 import type { MetadataImage, OffsetRecord } from "../../spec/metadata/image.ts";
 import {
@@ -405,7 +405,7 @@ export class KraftNode {
                 securityProtocol: 0,
               },
             ],
-      features: [{ name: "metadata.version", minSupportedVersion: 7, maxSupportedVersion: 21 }],
+      features: DEFAULT_BROKER_FEATURES,
       rack: null,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
     };
