@@ -91,6 +91,7 @@ const context: KafkaServerContext = {
   voters: [1, 2, 3].map((id) => ({ id, host: "127.0.0.1", port: 19090 + id })),
   controllerListenerName: "CONTROLLER",
   leaderId: 2,
+  kraftVersion: 0,
 };
 
 /** A request frame body as a client writes it: the header, then the message. */
@@ -174,7 +175,7 @@ describe("Kafka's protocol on a node's listeners", () => {
     ]);
   });
 
-  it("ApiVersions v3+: supported features (kraft.version from v4 on, since its lowest is 0) and the image's finalized ones under its offset", () => {
+  it("ApiVersions v3+: supported features (kraft.version from v4 on, since its lowest is 0), and the Raft layer's kraft.version and the image's features finalized under its offset", () => {
     const withFeatures = {
       ...context,
       image: {
@@ -205,6 +206,11 @@ describe("Kafka's protocol on a node's listeners", () => {
     ]);
     // A node without an image yet (a controller that has not caught up) finalizes nothing.
     expect(features(4, { ...context, image: null })[1]).toBe(-1n);
+    // A dynamic quorum's nodes run kraft.version 1 (KIP-853), finalized beside the image's features.
+    expect(features(4, { ...withFeatures, kraftVersion: 1 })[2]).toEqual([
+      { name: "kraft.version", maxVersionLevel: 1, minVersionLevel: 1 },
+      ...finalized,
+    ]);
   });
 
   it("KRaft's RPCs between nodes: a request in Kafka's bytes reaches the Raft layer, its answer goes back as Kafka's", () => {

@@ -128,6 +128,8 @@ export interface KafkaServerContext {
   readonly controllerListenerName: string;
   /** The quorum's leader as this node knows it (-1: none known): the active controller. */
   readonly leaderId: number;
+  /** The kraft.version the Raft layer runs at (1: a dynamic quorum, KIP-853), finalized beside the image's. */
+  readonly kraftVersion: number;
 }
 
 /**
@@ -164,7 +166,7 @@ const api = <Q, A>(request: MessageCodec<Q>, response: MessageCodec<A>, handle: 
 const API_VERSIONS = api(ApiVersionsRequest, ApiVersionsResponse, (_request, version, context) => ({
   answer: {
     ...apiVersions(servedApis(context.controllerListener), KafkaError.NONE),
-    ...(version >= 3 ? features(version, context.image) : {}),
+    ...(version >= 3 ? features(version, context.image, context.kraftVersion) : {}),
   },
 }));
 
@@ -172,10 +174,11 @@ const API_VERSIONS = api(ApiVersionsRequest, ApiVersionsResponse, (_request, ver
  * ApiVersions v3+: the features this node supports and those its image has finalized, as Kafka's
  * nodes report them (`kafka-features describe` reads them). Supported: the kraft.version range a
  * leader reads before adding this node as a voter (R96), and the metadata.version range it registers
- * with; before v4 a feature whose lowest version is 0 is left out, as Kafka does. Finalized: each
- * feature level of the image but 0, under the image's offset as its epoch.
+ * with; before v4 a feature whose lowest version is 0 is left out, as Kafka does. Finalized: the Raft
+ * layer's kraft.version and each feature level of the image, 0 left out, under the image's offset as
+ * their epoch.
  */
-const features = (version: number, image: MetadataImage | null) => ({
+const features = (version: number, image: MetadataImage | null, kraftVersion: number) => ({
   supportedFeatures: [
     {
       name: KRAFT_VERSION_FEATURE,
@@ -189,7 +192,10 @@ const features = (version: number, image: MetadataImage | null) => ({
     })),
   ].filter((f) => version >= 4 || f.minVersion > 0),
   finalizedFeaturesEpoch: image === null ? -1n : BigInt(image.offset),
-  finalizedFeatures: (image?.features ?? [])
+  finalizedFeatures: [
+    { name: KRAFT_VERSION_FEATURE, level: kraftVersion },
+    ...(image?.features ?? []).filter((f) => f.name !== KRAFT_VERSION_FEATURE),
+  ]
     .filter((f) => f.level !== 0)
     .map((f) => ({ name: f.name, maxVersionLevel: f.level, minVersionLevel: f.level })),
 });

@@ -1431,6 +1431,7 @@ export class KraftNode {
         voters: this.voterAddresses(),
         controllerListenerName: this.config.controllerListenerName,
         leaderId: this.leaderId(),
+        kraftVersion: this.raftConfig.kraftVersion ?? 0,
       });
     } catch (error) {
       this.kafkaFailed(connection, error);

@@ -22,6 +22,7 @@ export const fakeKafkaServer = async (
           voters: [],
           controllerListenerName: "CONTROLLER",
           leaderId: -1,
+          kraftVersion: 0,
         });
         if (outcome._tag === "Answer") socket.write(encodeFrame(outcome.body));
         else if (outcome._tag === "Forward")
