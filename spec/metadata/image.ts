@@ -268,9 +268,8 @@ const replaceTopic = (
   image: MetadataImage,
   topic: TopicImage,
   scratch: ReplayScratch | null,
-  at: number = topicIndexById(image.topics, topic.topicId, scratch),
+  current: number = topicIndexById(image.topics, topic.topicId, scratch),
 ): MetadataImage => {
-  const current = at;
   const replayOwned = scratch?.owned ?? null;
   const owned = replayOwned !== null && image.topics === replayOwned;
   let topics: TopicImage[];

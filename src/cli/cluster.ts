@@ -438,14 +438,20 @@ export const runClusterUp = async (argv: readonly string[], io: Io): Promise<num
       await stopAll();
       return 1;
     }
-    if (json) io.out(JSON.stringify({ event: "leader", ...quorum }));
-    else
-      io.out(
-        `leader: node ${quorum.leaderId} (epoch ${quorum.leaderEpoch}, high watermark ${quorum.highWatermark}). Try: kraft quorum describe --bootstrap-server ${controllersAddresses[0]}. Ctrl-C stops the cluster.`,
-      );
+    sayLeader(
+      quorum,
+      `. Try: kraft quorum describe --bootstrap-server ${controllersAddresses[0]}. Ctrl-C stops the cluster.`,
+    );
     void watchLeader(quorum);
   }
   return done;
+
+  /** One leader line (`--json`: an event), with `hint` after it in text. */
+  function sayLeader(q: QuorumSummary, hint = ""): void {
+    if (json) io.out(JSON.stringify({ event: "leader", ...q }));
+    else
+      io.out(`leader: node ${q.leaderId} (epoch ${q.leaderEpoch}, high watermark ${q.highWatermark})${hint}`);
+  }
 
   /**
    * Report each newer leader while the cluster runs, so that whoever kills the active controller sees
@@ -464,11 +470,7 @@ export const runClusterUp = async (argv: readonly string[], io: Io): Promise<num
       );
       if (stopping || now === null || now.leaderEpoch <= known.leaderEpoch) continue;
       known = now;
-      if (json) io.out(JSON.stringify({ event: "leader", ...now }));
-      else
-        io.out(
-          `leader: node ${now.leaderId} (epoch ${now.leaderEpoch}, high watermark ${now.highWatermark})`,
-        );
+      sayLeader(now);
     }
   }
 };

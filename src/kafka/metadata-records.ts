@@ -7,6 +7,7 @@
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import type { ControlRecord, VotersRecord } from "../../spec/raft/messages.ts";
 import type { Voter } from "../../spec/raft/primitives.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "../../spec/raft/reconfiguration.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import * as generated from "./generated/messages.ts";
 import {
@@ -340,9 +341,6 @@ export interface VoterEndpoints {
   readonly id: number;
   readonly endpoints: readonly VoterEndpoint[];
 }
-
-/** R89: the kraft.version range this implementation supports (VotersRecord's KRaftVersionFeature). */
-export const SUPPORTED_KRAFT_VERSIONS = { minSupportedVersion: 0, maxSupportedVersion: 1 } as const;
 
 /** A VotersRecord (R90, version 0), each voter with its endpoints from `endpoints` (none if absent). */
 export const encodeVotersRecord = (

@@ -618,11 +618,11 @@ const metadata = (
   // Each name once, looked up by its place in the name order: a request for a few topics costs the
   // same whatever the number of topics the image holds.
   const wanted = all
-    ? null
+    ? []
     : [...new Set(request.topics!.map((t) => t.name).filter((n): n is string => n !== null))].sort();
-  const found = wanted?.map((name) => (image === null ? undefined : findTopic(image, name)));
-  const listed = wanted === null ? (image?.topics ?? []) : found!.filter((t) => t !== undefined);
-  const unknown = wanted === null ? [] : wanted.filter((_, i) => found![i] === undefined);
+  const found = wanted.map((name) => (image === null ? undefined : findTopic(image, name)));
+  const listed = all ? (image?.topics ?? []) : found.filter((t) => t !== undefined);
+  const unknown = wanted.filter((_, i) => found[i] === undefined);
   return {
     ...base,
     brokers,
