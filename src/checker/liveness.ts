@@ -363,6 +363,9 @@ export class LivenessChecker<S> {
         memo.set(high[i]!, low[i]!, UNKNOWN);
         settle = UNKNOWN;
         run = 0;
+        // The start too stays unjudged (a schedule that broke a safety property): not a liveness
+        // verdict, so that the search goes on to the shortest way to the broken property.
+        if (i === 0) result = UNKNOWN;
         continue;
       }
       if (i === judgedUpTo) {

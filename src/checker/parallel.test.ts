@@ -62,6 +62,17 @@ describe("breadth-first search with worker threads", () => {
     expect(result.property).toBe("NothingCommitted");
   }, 120_000);
 
+  it("reports the shortest safety counterexample even when a fair schedule breaks the property sooner", () => {
+    // The fair schedule of the very first states commits a value and breaks NothingCommitted; judging
+    // liveness must set that aside, not report it, so that the search finds its own shortest way.
+    const model = raftModelBroken({ raft: { ...SNAPSHOT_CONFIGURATION, start: "fresh" }, broken: "safety" });
+    const safetyOnly = search(model, { mode: "bfs", livenessBound: 0, workers: 1 });
+    const result = sameWithWorkers(model, {});
+    expect(result.property).toBe("NothingCommitted");
+    expect(result.stuck).toBeUndefined();
+    expect(result.trace?.map((t) => t.action)).toEqual(safetyOnly.trace?.map((t) => t.action));
+  }, 120_000);
+
   it("finds the same Raft liveness counterexample, fair schedule included", () => {
     const model = raftModelBroken({
       raft: { ...SNAPSHOT_CONFIGURATION, start: "fresh" },
