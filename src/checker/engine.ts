@@ -547,6 +547,15 @@ const canonicalOf = <S>(model: Model<S>, state: S, writer: WordWriter): S => {
 
 // ---- breadth-first search ------------------------------------------------------------------------
 
+/**
+ * When a fair schedule breaks a safety property, its path is a counterexample, though perhaps not the
+ * shortest: the search goes on looking for a shorter one until it holds this many times the states it
+ * held then, and at least AHEAD_PATIENCE_MIN more (a schedule of hundreds of steps would otherwise
+ * wait for the whole search).
+ */
+const AHEAD_PATIENCE = 10;
+const AHEAD_PATIENCE_MIN = 20_000;
+
 /** A level of at least this many states is worth starting the worker threads for. */
 const PARALLEL_FROM = 2000;
 /** States per job: one thread takes a few at a time; a worker takes enough to dwarf a message's cost. */
@@ -590,6 +599,9 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   // The first state whose fair schedule broke a safety property beyond the bounds (reported only if
   // the search finds no violation within them).
   let ahead: (Found<S> & { index: number }) | undefined;
+  // Distinct states when a level that set `ahead` ended: the search looks on for a shorter
+  // counterexample until it holds AHEAD_PATIENCE times as many (or AHEAD_PATIENCE_MIN more).
+  let aheadSeenAt = 0;
   let lastProgress = clock.seconds;
   // A depth bound: states that far are checked but not expanded; `cut` records that it mattered.
   const bound = options.depth;
@@ -821,6 +833,12 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
         consume(taken, expansion, atBound);
       }
       if (violation === undefined && stop === undefined && next.count > 0) depth++;
+      // At a level's end, so that the decision is the same whatever the number of threads.
+      if (ahead !== undefined && violation === undefined) {
+        if (aheadSeenAt === 0) aheadSeenAt = visited.size;
+        else if (visited.size >= Math.max(AHEAD_PATIENCE * aheadSeenAt, aheadSeenAt + AHEAD_PATIENCE_MIN))
+          violation = ahead;
+      }
       current.dispose();
       current = next;
       current.startReading();
@@ -835,7 +853,8 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   }
 
   peakRss = Math.max(peakRss, rssMB());
-  if (violation === undefined && stop === undefined) violation = ahead;
+  // A schedule's violation is a counterexample all the same: a search that stopped early reports it.
+  if (violation === undefined) violation = ahead;
   const seconds = clock.seconds;
   const common = {
     distinctStates: visited.size,
@@ -955,7 +974,7 @@ const dfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       }
     }
   }
-  if (violation === undefined && stop === undefined) violation = ahead;
+  if (violation === undefined) violation = ahead;
   const seconds = clock.seconds;
   const common = {
     distinctStates: visited.size,

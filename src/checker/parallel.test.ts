@@ -14,7 +14,7 @@ import { type SearchOptions, type SearchResult, search } from "./engine.ts";
 import { metadataModel } from "./metadata-model.ts";
 import type { Model } from "./model.ts";
 import { raftModel } from "./raft-model.ts";
-import { countersModel, raftModelBroken } from "./test-models.ts";
+import { cornerModel, countersModel, raftModelBroken } from "./test-models.ts";
 
 /** What a search decides (not how long it took or how much memory it used). */
 const outcome = <S>(r: SearchResult<S>) => ({
@@ -72,6 +72,20 @@ describe("breadth-first search with worker threads", () => {
     expect(result.stuck).toBeUndefined();
     expect(result.trace?.map((t) => t.action)).toEqual(safetyOnly.trace?.map((t) => t.action));
   }, 120_000);
+
+  it("reports a fair schedule's counterexample when no shorter one turns up soon", () => {
+    // The search's own counterexample lies 2 × 399 steps deep, past all 160,000 states; the schedule's
+    // (399 steps from the first state) is reported once the search holds 20,000 more states.
+    const result = sameWithWorkers(cornerModel({ limit: 400 }), {});
+    expect(result.property).toBe("NotInCorner");
+    expect(result.trace).toHaveLength(400);
+    expect(result.distinctStates).toBeGreaterThan(20_000);
+    expect(result.distinctStates).toBeLessThan(40_000);
+    // Stopped by a state limit first, it reports the schedule's counterexample all the same.
+    const stopped = search(cornerModel({ limit: 400 }), { mode: "bfs", maxStates: 500 });
+    expect(stopped.result).toBe("violation");
+    expect(stopped.trace).toHaveLength(400);
+  });
 
   it("finds the same Raft liveness counterexample, fair schedule included", () => {
     const model = raftModelBroken({

@@ -47,6 +47,58 @@ export const countersModel = ({
   );
 
 /**
+ * Two counters below `limit`, each step increments one; "not both at limit - 1" breaks only in the far
+ * corner, 2 * (limit - 1) steps deep, after about limit² states. The fair schedule increments both at
+ * once, so from the very first state it breaks the property in limit - 1 steps: a counterexample
+ * long before the search's own, which the search must keep rather than search the whole square.
+ */
+export const cornerModel = ({ limit }: { limit: number }): Model<readonly [number, number]> =>
+  withRecipe(
+    {
+      name: "corner",
+      properties: [
+        {
+          kind: "always",
+          name: "NotInCorner",
+          rules: "-",
+          check: ([a, b]) => (a === limit - 1 && b === limit - 1 ? "in the corner" : null),
+        },
+        { kind: "eventually", name: "EventuallyAnything", rules: "-", suffix: "healed", goal: () => null },
+      ],
+      initialStates: () => [[0, 0]],
+      actionCount: () => 2,
+      step: ([a, b], action) => {
+        if (action === 0) return a < limit - 1 ? { state: [a + 1, b], events: 0 } : null;
+        return b < limit - 1 ? { state: [a, b + 1], events: 0 } : null;
+      },
+      encode: ([a, b], w) => {
+        w.push(a);
+        w.push(b);
+      },
+      decode: (words, start) => [words[start]!, words[start + 1]!],
+      describeAction: (_, action) => (action === 0 ? "increment a" : "increment b"),
+      describeState: ([a, b]) => [`a=${a} b=${b}`],
+      liveness: {
+        fairness: "both counters go up together",
+        start: (state) => ({ state, timers: [] }),
+        next: ({ state: [a, b] }) =>
+          a < limit - 1 || b < limit - 1
+            ? {
+                timed: { state: [Math.min(a + 1, limit - 1), Math.min(b + 1, limit - 1)], timers: [] },
+                elapsedMs: 1,
+                action: "increment both",
+              }
+            : null,
+        encode: ({ state: [a, b] }, w) => {
+          w.push(a);
+          w.push(b);
+        },
+      },
+    },
+    { module: import.meta.url, factory: "cornerModel", argument: { limit } },
+  );
+
+/**
  * The Raft model with one more property that a correct cluster breaks: "nothing is ever committed"
  * (safety) or "eventually more than one node leads at once" (liveness, never reached).
  */
