@@ -1,11 +1,12 @@
 // Runs the mutation suite: for each seeded bug, copy spec/ and the checker into a scratch folder,
 // apply the bug there, and model-check it. Every mutant must be caught with a counterexample.
-//   npm run mutants -- [--json] [--only NAME] [--max-seconds S] [--baseline]
+//   npm run mutants -- [--json] [--only NAME] [--max-seconds S] [--baseline] [--reductions on|off|compare]
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Model } from "../src/checker/model.ts";
+import { NO_REDUCTIONS } from "../src/checker/reductions.ts";
 import { type FlagSpec, parseFlags, renderHelp, UsageError } from "../src/cli/flags.ts";
 import { type Edit, MUTANTS, type Mutant } from "./mutants.ts";
 
@@ -34,10 +35,14 @@ export interface MutantResult {
   readonly rule: string;
   readonly caught: boolean;
   readonly property?: string;
-  /** Steps in the (shortest) counterexample. */
+  /** Steps in the counterexample (the shortest, unless a fair schedule found it). */
   readonly depth?: number;
+  /** The counterexample is a fair schedule's, from this step on: perhaps not the shortest. */
+  readonly scheduleFrom?: number;
   readonly seconds: number;
   readonly distinctStates: number;
+  /** The deepest state the search reached: with `incomplete`, every state up to one less was checked. */
+  readonly maxDepth: number;
   readonly result: string;
   readonly violation?: string;
   /** The counterexample, one line per step and node. */
@@ -90,14 +95,20 @@ const load = async (dir: string): Promise<CheckerModules> => {
   };
 };
 
-/** The model a mutant is checked with, as the search sees it. */
-const modelFor = (m: CheckerModules, mutant: Mutant): { model: Model<unknown>; depth?: number } => {
+/** The model a mutant is checked with, as the search sees it: with every reduction, or with none. */
+const modelFor = (
+  m: CheckerModules,
+  mutant: Mutant,
+  reduced: boolean,
+): { model: Model<unknown>; depth?: number } => {
   const setup = mutant.metadata;
+  const reductions = reduced ? {} : { reductions: NO_REDUCTIONS };
   if (setup === undefined) {
     const model = m.raftModel({
       cluster: { ...m.DEFAULT_CLUSTER, ...mutant.cluster },
       bounds: { ...m.DEFAULT_BOUNDS, maxCrashes: 0, ...mutant.bounds },
-      symmetry: true,
+      symmetry: reduced,
+      ...reductions,
       ...(mutant.start === undefined ? {} : { start: mutant.start }),
     });
     return { model: model as Model<unknown> };
@@ -111,6 +122,7 @@ const modelFor = (m: CheckerModules, mutant: Mutant): { model: Model<unknown>; d
     },
     bounds: { ...m.DEFAULT_META_BOUNDS, ...setup.bounds },
     partitions: setup.partitions,
+    ...reductions,
   });
   return { model: model as Model<unknown>, depth: setup.depth };
 };
@@ -120,17 +132,30 @@ export const runMutant = async (
   mutant: Mutant,
   maxSeconds: number,
   baseline = false,
-): Promise<MutantResult> => {
+  reduced = true,
+): Promise<MutantResult> => checkMutant(await prepared(mutant, baseline), mutant, maxSeconds, reduced);
+
+/** The checker and spec of a scratch copy with the mutant applied (or not, for its baseline). */
+const prepared = async (mutant: Mutant, baseline: boolean): Promise<CheckerModules> => {
   const dir = join(scratch, baseline ? `baseline-${mutant.name}` : mutant.name);
   prepare(dir, baseline ? undefined : mutant);
-  const m = await load(dir);
-  const { model, depth } = modelFor(m, mutant);
+  return load(dir);
+};
+
+const checkMutant = (
+  m: CheckerModules,
+  mutant: Mutant,
+  maxSeconds: number,
+  reduced: boolean,
+  workers = availableParallelism(),
+): MutantResult => {
+  const { model, depth } = modelFor(m, mutant, reduced);
   const liveness = mutant.metadata === undefined || mutant.metadata.liveness === true;
   let result: ReturnType<typeof m.search>;
   try {
     result = m.search(model, {
       mode: "bfs",
-      workers: availableParallelism(),
+      workers,
       maxSeconds,
       ...(depth === undefined ? {} : { depth }),
       ...(liveness ? {} : { livenessBound: 0 }),
@@ -144,6 +169,7 @@ export const runMutant = async (
       caught: false,
       seconds: 0,
       distinctStates: 0,
+      maxDepth: 0,
       result: "error",
       violation: `the checker threw: ${(error as Error).message}`,
     };
@@ -155,6 +181,7 @@ export const runMutant = async (
     caught: result.result === "violation",
     ...(result.property === undefined ? {} : { property: result.property }),
     ...(result.trace === undefined ? {} : { depth: result.trace.length - 1 }),
+    ...(result.scheduleFrom === undefined ? {} : { scheduleFrom: result.scheduleFrom }),
     ...(result.violation === undefined ? {} : { violation: result.violation }),
     ...(result.trace === undefined
       ? {}
@@ -166,8 +193,39 @@ export const runMutant = async (
         }),
     seconds: Math.round(result.seconds * 100) / 100,
     distinctStates: result.distinctStates,
+    maxDepth: result.maxDepth,
     result: result.result,
   };
+};
+
+/**
+ * Whether a search with every reduction and one with none agree on a mutant: the same verdict, and a
+ * counterexample of the same length (both searches are breadth-first). "inconclusive" when a search
+ * stopped before it could tell (time or memory).
+ */
+export const compareReductions = (
+  reduced: MutantResult,
+  exact: MutantResult,
+): { readonly verdict: "agree" | "differ" | "inconclusive"; readonly why: string } => {
+  const describe = (r: MutantResult): string =>
+    r.caught
+      ? `${r.property} in ${r.depth} steps${r.scheduleFrom === undefined ? "" : ` (a fair schedule's from step ${r.scheduleFrom})`}`
+      : r.result === "ok"
+        ? "no violation (complete)"
+        : r.result;
+  const why = `reduced: ${describe(reduced)}; exact: ${describe(exact)}`;
+  // Only the search's own counterexamples are shortest; a schedule's length depends on which state's
+  // schedule broke the property first.
+  const bothShortest = reduced.scheduleFrom === undefined && exact.scheduleFrom === undefined;
+  if (reduced.caught && exact.caught)
+    return { verdict: !bothShortest || reduced.depth === exact.depth ? "agree" : "differ", why };
+  // A search that stopped past depth d checked every state of depth d: it would have found a violation there.
+  const passed = (r: MutantResult, depth: number | undefined): boolean =>
+    r.result === "ok" || (depth !== undefined && r.maxDepth > depth);
+  if (reduced.caught) return { verdict: passed(exact, reduced.depth) ? "differ" : "inconclusive", why };
+  if (exact.caught) return { verdict: passed(reduced, exact.depth) ? "differ" : "inconclusive", why };
+  if (reduced.result === "ok" && exact.result === "ok") return { verdict: "agree", why };
+  return { verdict: "inconclusive", why };
 };
 
 const FLAGS: readonly FlagSpec[] = [
@@ -186,6 +244,14 @@ const FLAGS: readonly FlagSpec[] = [
     name: "baseline",
     default: false,
     description: "also check the unchanged spec under each mutant's bounds",
+  },
+  {
+    kind: "choice",
+    name: "reductions",
+    choices: ["on", "off", "compare"],
+    default: "on",
+    description:
+      "search with the checker's reductions (symmetry, stale messages, ...), without any, or both ways: compare reports where verdicts or counterexample lengths differ and exits 1 if any do",
   },
   { kind: "boolean", name: "help", alias: "h", default: false, description: "show this help" },
 ];
@@ -216,9 +282,11 @@ const main = async (argv: readonly string[]): Promise<number> => {
   }
   const maxSeconds = values["max-seconds"] as number;
   const json = values["json"] === true;
+  const reductions = values["reductions"] as "on" | "off" | "compare";
+  if (reductions === "compare") return compareAll(selected, maxSeconds, json);
   const results: (MutantResult & { baseline?: string })[] = [];
   for (const mutant of selected) {
-    const result = await runMutant(mutant, maxSeconds);
+    const result = await runMutant(mutant, maxSeconds, false, reductions === "on");
     const baseline =
       values["baseline"] === true ? (await runMutant(mutant, maxSeconds, true)).result : undefined;
     results.push(baseline === undefined ? result : { ...result, baseline });
@@ -257,6 +325,60 @@ const main = async (argv: readonly string[]): Promise<number> => {
     );
   else console.log(`\n${caught} of ${results.length} mutants caught`);
   return caught === results.length ? 0 : 1;
+};
+
+/** Check a mutant with every reduction and with none (one copy of the spec for both searches). */
+export const runBothWays = async (
+  mutant: Mutant,
+  maxSeconds: number,
+  workers?: number,
+): Promise<{ readonly reduced: MutantResult; readonly exact: MutantResult }> => {
+  const m = await prepared(mutant, false);
+  return {
+    reduced: checkMutant(m, mutant, maxSeconds, true, workers),
+    exact: checkMutant(m, mutant, maxSeconds, false, workers),
+  };
+};
+
+/** Check every selected mutant with every reduction and with none; exit 1 if any verdict differs. */
+const compareAll = async (
+  selected: readonly Mutant[],
+  maxSeconds: number,
+  json: boolean,
+): Promise<number> => {
+  const rows: { readonly name: string; readonly verdict: string }[] = [];
+  for (const mutant of selected) {
+    const { reduced, exact } = await runBothWays(mutant, maxSeconds);
+    const { verdict, why } = compareReductions(reduced, exact);
+    const row = {
+      name: mutant.name,
+      verdict,
+      why,
+      reduced: {
+        result: reduced.result,
+        depth: reduced.depth,
+        states: reduced.distinctStates,
+        seconds: reduced.seconds,
+      },
+      exact: {
+        result: exact.result,
+        depth: exact.depth,
+        states: exact.distinctStates,
+        seconds: exact.seconds,
+      },
+    };
+    rows.push(row);
+    const line = `${mutant.name.padEnd(44)} ${verdict.padEnd(12)} ${why} (${reduced.distinctStates} vs ${exact.distinctStates} states, ${reduced.seconds} vs ${exact.seconds} s)`;
+    if (json) process.stderr.write(`${line}\n`);
+    else console.log(line);
+  }
+  const count = (v: string) => rows.filter((r) => r.verdict === v).length;
+  if (json) console.log(JSON.stringify(rows));
+  else
+    console.log(
+      `\n${count("agree")} agree, ${count("differ")} differ, ${count("inconclusive")} inconclusive (of ${rows.length})`,
+    );
+  return count("differ") === 0 ? 0 : 1;
 };
 
 if (process.argv[1] === import.meta.filename) {

@@ -113,6 +113,11 @@ export interface SearchResult<S> {
   };
   /** For a liveness violation: how the fair schedule got stuck. */
   readonly stuck?: Stuck;
+  /**
+   * A safety property the fair schedule after this step broke: a counterexample, though perhaps not
+   * the shortest (the search stopped looking for a shorter one, see AHEAD_PATIENCE).
+   */
+  readonly scheduleFrom?: number;
   readonly trace?: readonly TraceStep[];
   /** The violating state, for callers that want more than the trace shows. */
   readonly violatingState?: S | undefined;
@@ -445,6 +450,7 @@ interface Report<S> {
   readonly trace: TraceStep[];
   readonly violatingState: S;
   readonly stuck?: Stuck;
+  readonly scheduleFrom?: number;
 }
 
 /**
@@ -495,6 +501,7 @@ const report = <S>(
     return {
       property: explained.unmet.name,
       violation: `${explained.unmet.detail} (on the fair schedule after the last fault at step ${from})`,
+      scheduleFrom: from,
       trace,
       violatingState: explained.state as S,
     };

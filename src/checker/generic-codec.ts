@@ -7,6 +7,7 @@
 import type { Envelope, NodeSlot, World } from "../../spec/cluster/world.ts";
 import { isRequest } from "../../spec/raft/messages.ts";
 import type { NodeState } from "../../spec/raft/state.ts";
+import { ALL_REDUCTIONS, type Reductions } from "./reductions.ts";
 import { SharedStrings } from "./shared-strings.ts";
 import type { WordWriter } from "./words.ts";
 
@@ -43,7 +44,7 @@ const renumberedAsker = <T extends { readonly requesterId: number; readonly corr
   return (id === undefined ? rest : { ...rest, correlationId: id }) as T;
 };
 
-const normalState = (s: NodeState, map: Renumbering): NodeState => {
+const normalState = (s: NodeState, map: Renumbering, reductions: Reductions): NodeState => {
   const inflight = s.inflight.map((r, k) => ({ ...r, correlationId: k + 1 }));
   const role = s.role;
   const normalRole =
@@ -52,7 +53,7 @@ const normalState = (s: NodeState, map: Renumbering): NodeState => {
           ...role,
           // As in the compact codec: which voters fetched this check-quorum interval only decides when
           // the timer is reset, and the checker lets timers run out at any moment anyway.
-          fetchedVoters: [],
+          ...(reductions.checkQuorumFetches ? { fetchedVoters: [] } : {}),
           parkedFetches: role.parkedFetches.map((p) => {
             const { correlationId, ...rest } = p;
             const id = renumber(map, p.replicaId, correlationId);
@@ -74,18 +75,20 @@ const normalEnvelope = (e: Envelope, map: Renumbering): Envelope => {
 };
 
 /** The world as the encoding sees it. */
-const normalWorld = (world: World): World => {
+const normalWorld = (world: World, reductions: Reductions): World => {
   const map = renumberingOf(world);
   const nodes: NodeSlot[] = world.nodes.map((slot) =>
-    slot.state === null ? slot : { ...slot, state: normalState(slot.state, map) },
+    slot.state === null ? slot : { ...slot, state: normalState(slot.state, map, reductions) },
   );
   // Messages of one link keep their order (an ordered network delivers them so); links are sorted.
   // A response no request in flight waits for is ignored on arrival (R40(0)), and an answer to an
   // operator goes to no node: neither can change what happens next (the compact codec drops them too).
   const order: { link: number; i: number }[] = [];
+  const dropStale = reductions.staleMessages;
   world.network.forEach((e, i) => {
-    if (e.to < 1) return;
+    if (dropStale && e.to < 1) return;
     if (
+      dropStale &&
       !isRequest(e.message) &&
       (e.correlationId === undefined || renumber(map, e.to, e.correlationId) === 0)
     )
@@ -101,7 +104,7 @@ const normalWorld = (world: World): World => {
   for (const { i } of order) {
     const envelope = normalEnvelope(world.network[i]!, map);
     const text = JSON.stringify(envelope);
-    if (seen.has(text)) continue;
+    if (reductions.messageCopies && seen.has(text)) continue;
     seen.add(text);
     network.push(envelope);
   }
@@ -216,8 +219,8 @@ const readValue = (words: Int32Array, at: { i: number }): unknown => {
   }
 };
 
-export const encodeGeneric = (w: WordWriter, world: World): void => {
-  writeValue(w, normalWorld(world));
+export const encodeGeneric = (w: WordWriter, world: World, reductions: Reductions = ALL_REDUCTIONS): void => {
+  writeValue(w, normalWorld(world, reductions));
 };
 
 export const decodeGeneric = (words: Int32Array, start: number, _end: number): World => {

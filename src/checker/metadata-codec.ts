@@ -44,6 +44,7 @@ import { MetadataImage } from "../../spec/metadata/image.ts";
 import { MetadataRecord } from "../../spec/metadata/records.ts";
 import { FIRST_FORWARD_ID, Forward, KraftNode, NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
+import { ALL_REDUCTIONS, type Reductions } from "./reductions.ts";
 import type { WordWriter } from "./words.ts";
 
 // ---- tagged words --------------------------------------------------------------------------------
@@ -433,6 +434,7 @@ interface DecodedRaft {
 // ---- the codec -----------------------------------------------------------------------------------
 
 export class MetadataCodec {
+  readonly reductions: Reductions;
   private readonly vocabulary: Vocabulary;
   private readonly raftSpec: ClusterSpec;
   private readonly valueWords = new WeakMap<object, Kept>();
@@ -465,8 +467,17 @@ export class MetadataCodec {
   private end = 0;
   private stateImages: MetadataImage[] = [];
 
-  /** The model's cluster, the partitions of its topic and the requests its admin client may send. */
-  constructor(spec: MetadataClusterSpec, partitions: number, adminOps: readonly NodeRequest[]) {
+  /**
+   * The model's cluster, the partitions of its topic, the requests its admin client may send, and what
+   * the Raft world's encoding may leave out (src/checker/reductions.ts).
+   */
+  constructor(
+    spec: MetadataClusterSpec,
+    partitions: number,
+    adminOps: readonly NodeRequest[],
+    reductions: Reductions = ALL_REDUCTIONS,
+  ) {
+    this.reductions = reductions;
     this.vocabulary = buildVocabulary(spec, partitions, adminOps);
     this.raftSpec = raftSpecOf(spec);
   }
@@ -769,7 +780,7 @@ export class MetadataCodec {
         : raft.valuesAppended === 0
           ? raft
           : { ...raft, valuesAppended: 0 };
-      encodeCanonical(w, canonical, this.raftSpec, false);
+      encodeCanonical(w, canonical, this.raftSpec, false, this.reductions);
     } else {
       const byWords = (a: number, b: number): number => {
         const x = words[a - 1]!.words;
@@ -781,7 +792,7 @@ export class MetadataCodec {
         numbered.push(c);
         numbers[c] = numbered.length;
       }
-      encodeCanonical(w, this.renumbered(raft, classOf), this.raftSpec, false);
+      encodeCanonical(w, this.renumbered(raft, classOf), this.raftSpec, false, this.reductions);
       // Keep those the Raft codec wrote (it leaves out messages nobody waits for), and write again.
       const seen = this.writtenValues(w, start);
       const kept = extra.filter((c) => seen.has(numbers[c]!));
@@ -793,7 +804,7 @@ export class MetadataCodec {
           numbers[c] = numbered.length;
         }
         w.length = start + 2;
-        encodeCanonical(w, this.renumbered(raft, classOf), this.raftSpec, false);
+        encodeCanonical(w, this.renumbered(raft, classOf), this.raftSpec, false, this.reductions);
         for (const v of this.writtenValues(w, start))
           if (v > numbered.length) throw new Error("metadata state encoding: a record left out is written");
       }

@@ -41,6 +41,7 @@ import type { MetadataImage } from "../../spec/metadata/image.ts";
 import { MetadataCodec } from "./metadata-codec.ts";
 import type { Always, Eventually, Model, Property, Sometimes } from "./model.ts";
 import { withRecipe } from "./recipe.ts";
+import { REDUCTION_FLAGS, type Reductions, reductionsWith } from "./reductions.ts";
 
 export interface MetadataModelOptions {
   readonly spec: MetadataClusterSpec;
@@ -49,6 +50,8 @@ export interface MetadataModelOptions {
   readonly partitions: number;
   /** Judge the liveness properties too (default on). */
   readonly liveness?: boolean;
+  /** The state-space reductions (src/checker/reductions.ts); those not given are on. */
+  readonly reductions?: Partial<Reductions>;
 }
 
 // ---- properties --------------------------------------------------------------------------------------
@@ -159,7 +162,7 @@ const codecs = new WeakMap<
   { readonly partitions: number; readonly adminOps: MetaBounds["adminOps"]; readonly codec: MetadataCodec }[]
 >();
 
-const codecFor = (options: MetadataModelOptions): MetadataCodec => {
+const codecFor = (options: MetadataModelOptions, reductions: Reductions): MetadataCodec => {
   const { spec, partitions } = options;
   const adminOps = options.bounds.adminOps;
   let built = codecs.get(spec);
@@ -167,9 +170,13 @@ const codecFor = (options: MetadataModelOptions): MetadataCodec => {
     built = [];
     codecs.set(spec, built);
   }
-  let entry = built.find((x) => x.partitions === partitions && x.adminOps === adminOps);
+  const sameReductions = (other: Reductions): boolean =>
+    REDUCTION_FLAGS.every(({ key }) => other[key] === reductions[key]);
+  let entry = built.find(
+    (x) => x.partitions === partitions && x.adminOps === adminOps && sameReductions(x.codec.reductions),
+  );
   if (entry === undefined) {
-    entry = { partitions, adminOps, codec: new MetadataCodec(spec, partitions, adminOps) };
+    entry = { partitions, adminOps, codec: new MetadataCodec(spec, partitions, adminOps, reductions) };
     built.push(entry);
   }
   return entry.codec;
@@ -243,7 +250,13 @@ export const metadataEventually = (spec: MetadataClusterSpec): readonly Eventual
 
 export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorld> => {
   const { spec, bounds } = options;
-  const codec = codecFor(options);
+  const reductions = reductionsWith(options.reductions);
+  const codec = codecFor(options, reductions);
+  // A timed state keeps the voters that fetched in a check-quorum interval: on a fair schedule they
+  // decide when the leader's timer is armed again (R57).
+  const timedCodec = reductions.checkQuorumFetches
+    ? codecFor(options, { ...reductions, checkQuorumFetches: false })
+    : codec;
   let cachedWorld: MetadataWorld | undefined;
   let cachedActions: MetaAction[] = [];
   const actionsOf = (world: MetadataWorld): MetaAction[] => {
@@ -265,7 +278,11 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       const action = actionsOf(world)[index];
       if (action === undefined) return null;
       const outcome = applyMetaAction(world, spec, bounds, action);
-      if (!withinMetaBounds(outcome.world, bounds) || isSelfLoop(world, outcome.world)) return null;
+      if (
+        !withinMetaBounds(outcome.world, bounds) ||
+        (reductions.selfLoops && isSelfLoop(world, outcome.world))
+      )
+        return null;
       return { state: outcome.world, events: outcome.events };
     },
     encode: (world, w) => codec.encode(world, w),
@@ -332,7 +349,7 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
         };
       },
       encode: (timed, writer) => {
-        model.encode(timed.state, writer);
+        timedCodec.encode(timed.state, writer);
         writer.push(timed.timers.length);
         for (const t of timed.timers) {
           writer.push(t.key);

@@ -10,6 +10,8 @@
 //   losing them changes nothing;
 // - with symmetry, voters are relabelled by the permutation giving the smallest encoding among those
 //   that sort them by a relabelling-invariant signature, so symmetric states encode identically.
+// Leaving out stale messages, writing copies once and leaving out the check-quorum fetches (below)
+// are reductions that can each be turned off (reductions.ts), to check that they change no verdict.
 
 import {
   type ClusterSpec,
@@ -43,6 +45,7 @@ import type {
   TimerKind,
 } from "../../spec/raft/state.ts";
 import { TimerKind as TimerKinds } from "../../spec/raft/state.ts";
+import { ALL_REDUCTIONS, type Reductions } from "./reductions.ts";
 import { compareWords, WordReader, WordWriter } from "./words.ts";
 
 /** How a FetchRequest without a high watermark is encoded (a real one is -1 or more). */
@@ -77,6 +80,7 @@ export type Permutation = Int32Array;
 interface Context {
   readonly cluster: ClusterSpec;
   readonly perm: Permutation;
+  readonly reductions: Reductions;
   /** Per node (old index): its requests in flight in the order they are written. */
   readonly inflight: (readonly InflightRequest[] | null)[];
 }
@@ -216,7 +220,7 @@ const writeRole = (w: WordWriter, ctx: Context, s: NodeState): void => {
       }
       // Which voters fetched in this check-quorum interval (R57) only decides when the timer is reset;
       // the checker lets timers run out at any moment anyway, so it cannot change what happens next.
-      w.push(0);
+      w.push(ctx.reductions.checkQuorumFetches ? 0 : mask(ctx, role.fetchedVoters));
       const parkedFetches = role.parkedFetches;
       reserveSortSpace(parkedFetches.length);
       for (let i = 0; i < parkedFetches.length; i++) sortKeys[i] = relabel(ctx, parkedFetches[i]!.replicaId);
@@ -522,8 +526,9 @@ const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
   }
   networkWords.reset();
   let count = 0;
+  const dropStale = ctx.reductions.staleMessages;
   for (const e of network) {
-    if (isStaleResponse(ctx, e) || isInertRequest(ctx, world, e)) continue;
+    if (dropStale && (isStaleResponse(ctx, e) || isInertRequest(ctx, world, e))) continue;
     const start = networkWords.length;
     writeEnvelope(networkWords, ctx, e);
     const length = networkWords.length - start;
@@ -543,13 +548,16 @@ const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
     order[j] = count;
     count++;
   }
+  const mergeCopies = ctx.reductions.messageCopies;
+  const isCopy = (i: number): boolean =>
+    mergeCopies && i > 0 && compareByHash(order[i]!, order[i - 1]!) === 0;
   let distinct = 0;
-  for (let i = 0; i < count; i++) if (i === 0 || compareByHash(order[i]!, order[i - 1]!) !== 0) distinct++;
+  for (let i = 0; i < count; i++) if (!isCopy(i)) distinct++;
   w.push(distinct);
   const words = networkWords.words;
   for (let i = 0; i < count; i++) {
     const index = order[i]!;
-    if (i > 0 && compareByHash(index, order[i - 1]!) === 0) continue;
+    if (isCopy(i)) continue;
     const start = starts[index]!;
     w.append(words, start, start + lengths[index]!);
   }
@@ -570,11 +578,17 @@ let inverse = new Int32Array(8);
 const inflightBuffer: (readonly InflightRequest[] | null)[] = [];
 
 /** Encode `world` with node ids renamed by `perm`. */
-export const encodeWith = (w: WordWriter, world: World, cluster: ClusterSpec, perm: Permutation): void => {
+export const encodeWith = (
+  w: WordWriter,
+  world: World,
+  cluster: ClusterSpec,
+  perm: Permutation,
+  reductions: Reductions = ALL_REDUCTIONS,
+): void => {
   const total = world.nodes.length;
   const inflight = inflightBuffer;
   inflight.length = total;
-  const ctx: Context = { cluster, perm, inflight };
+  const ctx: Context = { cluster, perm, inflight, reductions };
   // Each node's correlation ids in flight are renumbered 1..k in this order.
   for (let i = 0; i < total; i++) {
     const s = world.nodes[i]!.state;
@@ -694,11 +708,12 @@ export const encodeCanonical = (
   world: World,
   cluster: ClusterSpec,
   symmetry: boolean,
+  reductions: Reductions = ALL_REDUCTIONS,
 ): void => {
   const total = world.nodes.length;
   const voters = cluster.voters;
   if (!symmetry || voters < 2) {
-    encodeWith(w, world, cluster, identity(total));
+    encodeWith(w, world, cluster, identity(total), reductions);
     return;
   }
   symmetryStats.canonical++;
@@ -728,7 +743,7 @@ export const encodeCanonical = (
   };
   if (!ties) {
     symmetryStats.encodings++;
-    encodeWith(w, world, cluster, permFor(order));
+    encodeWith(w, world, cluster, permFor(order), reductions);
     return;
   }
   // Ties: every order that lists the voters by non-decreasing signature; keep the smallest encoding.
@@ -740,7 +755,7 @@ export const encodeCanonical = (
     if (!sorted) continue;
     symmetryStats.encodings++;
     candidate.reset();
-    encodeWith(candidate, world, cluster, permFor(arrangement));
+    encodeWith(candidate, world, cluster, permFor(arrangement), reductions);
     if (!haveBest || compareWords(candidate.words, candidate.length, best.words, best.length) < 0) {
       const won = candidate;
       candidate = best;

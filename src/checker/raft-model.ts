@@ -43,6 +43,7 @@ import { decodeGeneric, encodeGeneric, genericStringsBuffer, useGenericStrings }
 import type { Always, Eventually, FairStep, Model, Property, Sometimes } from "./model.ts";
 import { decodeWorld, encodeCanonical, encodeWith, identityPermutation } from "./raft-codec.ts";
 import { withRecipe } from "./recipe.ts";
+import { type Reductions, reductionsWith } from "./reductions.ts";
 import type { WordWriter } from "./words.ts";
 
 export interface RaftModelOptions {
@@ -50,8 +51,8 @@ export interface RaftModelOptions {
   readonly bounds: Bounds;
   /** Symmetry reduction over voters (observers are never permuted). */
   readonly symmetry: boolean;
-  /** Skip steps that provably return to their starting state (default on; off only to test that). */
-  readonly skipSelfLoops?: boolean;
+  /** The other reductions (src/checker/reductions.ts); those not given are on. */
+  readonly reductions?: Partial<Reductions>;
   /**
    * Where runs start: a freshly formatted cluster, or one where node 1 leads and has just committed a
    * value on node 2 (spec/cluster/world.ts, committedStart).
@@ -412,7 +413,11 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
   const generic = cluster.kraftVersion === 1;
   if (generic && options.genericStrings !== undefined) useGenericStrings(options.genericStrings);
   const symmetry = options.symmetry && cluster.observers === 0 && !generic;
-  const skipSelfLoops = options.skipSelfLoops ?? true;
+  const reductions = reductionsWith(options.reductions);
+  const skipSelfLoops = reductions.selfLoops;
+  // On a fair schedule timers run out when their time has passed, so the voters that fetched in a
+  // check-quorum interval decide whether the leader re-arms its timer (R57): a timed state keeps them.
+  const timedReductions: Reductions = { ...reductions, checkQuorumFetches: false };
   // The engine asks for the action count and then takes actions of the same state in turn.
   let cachedWorld: World | undefined;
   let cachedActions: Action[] = [];
@@ -462,7 +467,9 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
       return { state: outcome.world, events: eventsOf(world, outcome) };
     },
     encode: (world: World, writer: WordWriter) =>
-      generic ? encodeGeneric(writer, world) : encodeCanonical(writer, world, cluster, symmetry),
+      generic
+        ? encodeGeneric(writer, world, reductions)
+        : encodeCanonical(writer, world, cluster, symmetry, reductions),
     decode: (words, start, end) =>
       generic ? decodeGeneric(words, start, end) : decodeWorld(words, start, end, cluster),
     describeAction: (world, index) => {
@@ -500,8 +507,15 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
         return taken === null ? null : fairStepOf(timed.state, taken, explain);
       },
       encode: (timed, writer) => {
-        if (generic) encodeGeneric(writer, timed.state);
-        else encodeWith(writer, timed.state, cluster, identityPermutation(timed.state.nodes.length));
+        if (generic) encodeGeneric(writer, timed.state, timedReductions);
+        else
+          encodeWith(
+            writer,
+            timed.state,
+            cluster,
+            identityPermutation(timed.state.nodes.length),
+            timedReductions,
+          );
         writer.push(timed.timers.length);
         for (const t of timed.timers) {
           writer.push(t.key);

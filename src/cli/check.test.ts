@@ -35,6 +35,39 @@ describe("kraft check", () => {
     expect(io.stderr[0]).toMatch(/^kraft check: raft model, bfs: 2 voters, max epoch 1/);
   });
 
+  it("turns the reductions off, one by one or all with --no-reductions: the same verdict from more states", () => {
+    const args = ["--voters", "2", "--max-epoch", "1", "--max-values", "1", "--depth", "12"];
+    const run = (...more: string[]) => {
+      const io = capture();
+      expect(runCheck([...args, ...more, "--json", "--progress", "0", "--workers", "1"], io)).toBe(0);
+      return { result: JSON.parse(io.stdout.join("")), banner: io.stderr[0] ?? "" };
+    };
+    const reduced = run();
+    expect(reduced.result.reductions).toEqual({
+      staleMessages: true,
+      messageCopies: true,
+      checkQuorumFetches: true,
+      selfLoops: true,
+    });
+    expect(reduced.banner).not.toMatch(/reductions off/);
+    const exact = run("--no-reductions");
+    expect(exact.result).toMatchObject({
+      result: "ok",
+      symmetry: false,
+      reductions: { staleMessages: false, messageCopies: false, checkQuorumFetches: false, selfLoops: false },
+    });
+    expect(exact.banner).toMatch(
+      /symmetry off, reductions off: drop-stale-messages, merge-message-copies, forget-check-quorum-fetches, skip-self-loops$/,
+    );
+    expect(exact.result.distinctStates).toBeGreaterThan(reduced.result.distinctStates);
+    expect(exact.result.sometimesReached).toEqual(reduced.result.sometimesReached);
+    const one = run("--no-drop-stale-messages");
+    expect(one.result.reductions).toMatchObject({ staleMessages: false, messageCopies: true });
+    expect(one.result.symmetry).toBe(true);
+    expect(one.banner).toMatch(/reductions off: drop-stale-messages$/);
+    expect(one.result.distinctStates).toBeGreaterThan(reduced.result.distinctStates);
+  });
+
   it("checks voter changes (kraft.version 1) to completion, one committed", () => {
     const io = capture();
     const code = runCheck(

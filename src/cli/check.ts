@@ -15,6 +15,7 @@ import { DEFAULT_LIVENESS_BOUND_MS, type Progress, type SearchResult, search } f
 import { metadataModel } from "../checker/metadata-model.ts";
 import type { Model } from "../checker/model.ts";
 import { raftModel } from "../checker/raft-model.ts";
+import { NO_REDUCTIONS, REDUCTION_FLAGS, type Reductions, reductionsOff } from "../checker/reductions.ts";
 import { counterexampleTranscript } from "../checker/transcript.ts";
 import {
   type FlagSpec,
@@ -280,6 +281,16 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     default: true,
     description: "treat voters that differ only in name as one state",
   },
+  ...REDUCTION_FLAGS.map(
+    (r): FlagSpec => ({ kind: "boolean", name: r.flag, default: true, description: r.description }),
+  ),
+  {
+    kind: "boolean",
+    name: "reductions",
+    default: true,
+    description:
+      "with --no-reductions, every reduction above (symmetry too) is off: an exact search, to check that they change no verdict (copies of stale requests can then pile up without end: give --depth or --max-seconds)",
+  },
   {
     kind: "integer",
     name: "depth",
@@ -399,8 +410,17 @@ export interface CheckConfig {
   readonly cluster: ClusterSpec;
   readonly bounds: Bounds;
   readonly symmetry: boolean;
+  readonly reductions: Reductions;
   readonly start: StartPoint;
 }
+
+/** The reductions the flags leave on (--no-reductions: none). */
+const reductionsFrom = (values: FlagValues): Reductions => {
+  const all = values["reductions"] === true;
+  const reductions: Record<keyof Reductions, boolean> = { ...NO_REDUCTIONS };
+  for (const r of REDUCTION_FLAGS) reductions[r.key] = all && values[r.flag] === true;
+  return reductions;
+};
 
 export const checkConfigFrom = (values: FlagValues): CheckConfig => {
   const voters = values["voters"] as number;
@@ -448,7 +468,8 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
           }
         : {}),
     },
-    symmetry: values["symmetry"] as boolean,
+    symmetry: values["symmetry"] === true && values["reductions"] === true,
+    reductions: reductionsFrom(values),
     start: values["start"] as StartPoint,
   };
 };
@@ -457,6 +478,7 @@ export interface MetadataCheckConfig {
   readonly spec: MetadataClusterSpec;
   readonly bounds: MetaBounds;
   readonly partitions: number;
+  readonly reductions: Reductions;
 }
 
 export const metadataConfigFrom = (values: FlagValues): MetadataCheckConfig => ({
@@ -486,7 +508,13 @@ export const metadataConfigFrom = (values: FlagValues): MetadataCheckConfig => (
     ...(values["snapshots"] === true ? { snapshots: true } : {}),
   },
   partitions: values["partitions"] as number,
+  reductions: reductionsFrom(values),
 });
+
+const reductionsDescribed = (reductions: Reductions): string[] => {
+  const off = reductionsOff(reductions);
+  return off.length === 0 ? [] : [`reductions off: ${off.join(", ")}`];
+};
 
 const describeMetadataConfig = (
   config: MetadataCheckConfig,
@@ -511,6 +539,7 @@ const describeMetadataConfig = (
     bounds.raftLoss ? "lossy network" : "no message loss",
     ...(bounds.snapshots === true ? ["snapshots"] : []),
     ...(mode === "bfs" && depth !== undefined ? [`depth ≤ ${depth}`] : []),
+    ...reductionsDescribed(config.reductions),
   ];
   return `kraft check: metadata model, ${mode}: ${parts.join(", ")}`;
 };
@@ -552,6 +581,7 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
     `pre-vote ${cluster.preVote ? "on" : "off"}`,
     `check quorum ${cluster.checkQuorum ? "on" : "off"}`,
     `symmetry ${symmetryUsed ? "on" : config.symmetry ? `off (${cluster.kraftVersion === 1 ? "voter sets change" : "observers are not symmetric"})` : "off"}`,
+    ...reductionsDescribed(config.reductions),
   ];
   return `kraft check: raft model, ${mode}: ${parts.join(", ")}`;
 };
@@ -710,6 +740,7 @@ export const runCheck = (argv: readonly string[], io: CheckIo): number => {
         ...("cluster" in config
           ? { symmetry: symmetryUsed, cluster: config.cluster }
           : { cluster: config.spec, partitions: config.partitions }),
+        reductions: config.reductions,
         bounds: config.bounds,
       }),
     );
@@ -749,7 +780,7 @@ const renderResult = (
     lines.push("");
     const steps = (result.trace?.length ?? 1) - 1;
     lines.push(
-      `${result.walks === undefined ? "Shortest counterexample" : "Counterexample"} (${steps} step${steps === 1 ? "" : "s"}${transcript === null ? "" : ", as a transcript: each command, then every input, effect and state it caused"}):`,
+      `${result.walks === undefined && result.scheduleFrom === undefined ? "Shortest counterexample" : "Counterexample"} (${steps} step${steps === 1 ? "" : "s"}${transcript === null ? "" : ", as a transcript: each command, then every input, effect and state it caused"}):`,
     );
     if (transcript !== null) {
       lines.push(transcript.trimEnd());
