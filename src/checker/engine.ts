@@ -556,12 +556,14 @@ const canonicalOf = <S>(model: Model<S>, state: S, writer: WordWriter): S => {
 
 /**
  * When a fair schedule breaks a safety property, its path is a counterexample, though perhaps not the
- * shortest: the search goes on looking for a shorter one until it holds this many times the states it
- * held then, and at least AHEAD_PATIENCE_MIN more (a schedule of hundreds of steps would otherwise
- * wait for the whole search).
+ * shortest: the search goes on looking for a shorter one until it has checked every state as deep as
+ * that counterexample is long, or holds this many times the states it held then and at least
+ * AHEAD_PATIENCE_MIN more (a schedule of hundreds of steps would otherwise wait for the whole search).
+ * Measured on the mutants: the shortest counterexample lay 1.6 to 4.8 times further than the point
+ * where a bound of 10 times gave up.
  */
-const AHEAD_PATIENCE = 10;
-const AHEAD_PATIENCE_MIN = 20_000;
+const AHEAD_PATIENCE = 100;
+const AHEAD_PATIENCE_MIN = 200_000;
 
 /** A level of at least this many states is worth starting the worker threads for. */
 const PARALLEL_FROM = 2000;
@@ -607,8 +609,10 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   // the search finds no violation within them).
   let ahead: (Found<S> & { index: number }) | undefined;
   // Distinct states when a level that set `ahead` ended: the search looks on for a shorter
-  // counterexample until it holds AHEAD_PATIENCE times as many (or AHEAD_PATIENCE_MIN more).
+  // counterexample until it holds AHEAD_PATIENCE times as many (or AHEAD_PATIENCE_MIN more), or
+  // until it has checked every state as deep as the schedule's counterexample is long.
   let aheadSeenAt = 0;
+  let aheadLength = Number.POSITIVE_INFINITY;
   let lastProgress = clock.seconds;
   // A depth bound: states that far are checked but not expanded; `cut` records that it mattered.
   const bound = options.depth;
@@ -842,8 +846,17 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
       if (violation === undefined && stop === undefined && next.count > 0) depth++;
       // At a level's end, so that the decision is the same whatever the number of threads.
       if (ahead !== undefined && violation === undefined) {
-        if (aheadSeenAt === 0) aheadSeenAt = visited.size;
-        else if (visited.size >= Math.max(AHEAD_PATIENCE * aheadSeenAt, aheadSeenAt + AHEAD_PATIENCE_MIN))
+        if (aheadSeenAt === 0) {
+          aheadSeenAt = visited.size;
+          const schedule = liveness.explain(ahead.state, "");
+          if (schedule !== undefined)
+            aheadLength = visited.pathTo(ahead.index).length - 1 + schedule.steps.length;
+        }
+        // Every state up to `depth` steps is checked: past the schedule's length nothing shorter exists.
+        if (
+          depth >= aheadLength - 1 ||
+          visited.size >= Math.max(AHEAD_PATIENCE * aheadSeenAt, aheadSeenAt + AHEAD_PATIENCE_MIN)
+        )
           violation = ahead;
       }
       current.dispose();

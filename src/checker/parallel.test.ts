@@ -74,17 +74,26 @@ describe("breadth-first search with worker threads", () => {
   }, 120_000);
 
   it("reports a fair schedule's counterexample when no shorter one turns up soon", () => {
-    // The search's own counterexample lies 2 × 399 steps deep, past all 160,000 states; the schedule's
-    // (399 steps from the first state) is reported once the search holds 20,000 more states.
-    const result = sameWithWorkers(cornerModel({ limit: 400 }), {});
+    // The search's own counterexample lies 2 × 699 steps deep, past all 490,000 states; the schedule's
+    // (699 steps from the first state) is reported once the search holds 200,000 more states.
+    const result = sameWithWorkers(cornerModel({ limit: 700 }), {});
     expect(result.property).toBe("NotInCorner");
-    expect(result.trace).toHaveLength(400);
-    expect(result.distinctStates).toBeGreaterThan(20_000);
-    expect(result.distinctStates).toBeLessThan(40_000);
+    expect(result.trace).toHaveLength(700);
+    expect(result.scheduleFrom).toBe(0);
+    expect(result.distinctStates).toBeGreaterThan(200_000);
+    expect(result.distinctStates).toBeLessThan(205_000);
     // Stopped by a state limit first, it reports the schedule's counterexample all the same.
-    const stopped = search(cornerModel({ limit: 400 }), { mode: "bfs", maxStates: 500 });
+    const stopped = search(cornerModel({ limit: 700 }), { mode: "bfs", maxStates: 500 });
     expect(stopped.result).toBe("violation");
-    expect(stopped.trace).toHaveLength(400);
+    expect(stopped.trace).toHaveLength(700);
+  });
+
+  it("reports a fair schedule's counterexample once it has looked as deep as that is long", () => {
+    // 29 steps from the first state: after every state of up to 28 steps (435 of them), nothing
+    // shorter can exist.
+    const result = sameWithWorkers(cornerModel({ limit: 30 }), {});
+    expect(result.trace).toHaveLength(30);
+    expect(result.distinctStates).toBe(435);
   });
 
   it("finds the same Raft liveness counterexample, fair schedule included", () => {

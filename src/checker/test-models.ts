@@ -48,9 +48,10 @@ export const countersModel = ({
 
 /**
  * Two counters below `limit`, each step increments one; "not both at limit - 1" breaks only in the far
- * corner, 2 * (limit - 1) steps deep, after about limit² states. The fair schedule increments both at
- * once, so from the very first state it breaks the property in limit - 1 steps: a counterexample
- * long before the search's own, which the search must keep rather than search the whole square.
+ * corner, 2 * (limit - 1) steps deep, after about limit² states. From the diagonal the fair schedule
+ * increments both at once (elsewhere nothing happens), so from the very first state it breaks the
+ * property in limit - 1 steps: a counterexample long before the search's own, which the search must
+ * keep rather than search the whole square.
  */
 export const cornerModel = ({ limit }: { limit: number }): Model<readonly [number, number]> =>
   withRecipe(
@@ -82,9 +83,9 @@ export const cornerModel = ({ limit }: { limit: number }): Model<readonly [numbe
         fairness: "both counters go up together",
         start: (state) => ({ state, timers: [] }),
         next: ({ state: [a, b] }) =>
-          a < limit - 1 || b < limit - 1
+          a === b && a < limit - 1
             ? {
-                timed: { state: [Math.min(a + 1, limit - 1), Math.min(b + 1, limit - 1)], timers: [] },
+                timed: { state: [a + 1, b + 1], timers: [] },
                 elapsedMs: 1,
                 action: "increment both",
               }
