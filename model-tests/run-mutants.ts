@@ -356,6 +356,13 @@ export const runBothWays = async (
   };
 };
 
+const summary = (r: MutantResult) => ({
+  result: r.result,
+  depth: r.depth,
+  states: r.distinctStates,
+  seconds: r.seconds,
+});
+
 /** Check every selected mutant with every reduction and with none; exit 1 if any verdict differs. */
 const compareAll = async (
   selected: readonly Mutant[],
@@ -376,18 +383,8 @@ const compareAll = async (
       name: mutant.name,
       verdict,
       why,
-      reduced: {
-        result: reduced.result,
-        depth: reduced.depth,
-        states: reduced.distinctStates,
-        seconds: reduced.seconds,
-      },
-      exact: {
-        result: exact.result,
-        depth: exact.depth,
-        states: exact.distinctStates,
-        seconds: exact.seconds,
-      },
+      reduced: summary(reduced),
+      exact: summary(exact),
     };
     rows.push(row);
     const line = `${mutant.name.padEnd(44)} ${verdict.padEnd(12)} ${why} (${reduced.distinctStates} vs ${exact.distinctStates} states, ${reduced.seconds} vs ${exact.seconds} s)`;

@@ -515,6 +515,9 @@ const compareEnvelopes = (a: number, b: number): number => {
   return la - lb;
 };
 
+/** Whether the i-th envelope in sorted order encodes exactly as the one before it. */
+const isCopyOfPrevious = (i: number): boolean => i > 0 && compareByHash(order[i]!, order[i - 1]!) === 0;
+
 /** The network as a set: envelopes ordered by their encodings, each distinct one written once. */
 const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
   const network = world.network;
@@ -549,15 +552,13 @@ const writeNetwork = (w: WordWriter, ctx: Context, world: World): void => {
     count++;
   }
   const mergeCopies = ctx.reductions.messageCopies;
-  const isCopy = (i: number): boolean =>
-    mergeCopies && i > 0 && compareByHash(order[i]!, order[i - 1]!) === 0;
   let distinct = 0;
-  for (let i = 0; i < count; i++) if (!isCopy(i)) distinct++;
+  for (let i = 0; i < count; i++) if (!(mergeCopies && isCopyOfPrevious(i))) distinct++;
   w.push(distinct);
   const words = networkWords.words;
   for (let i = 0; i < count; i++) {
     const index = order[i]!;
-    if (isCopy(i)) continue;
+    if (mergeCopies && isCopyOfPrevious(i)) continue;
     const start = starts[index]!;
     w.append(words, start, start + lengths[index]!);
   }

@@ -414,7 +414,6 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
   if (generic && options.genericStrings !== undefined) useGenericStrings(options.genericStrings);
   const symmetry = options.symmetry && cluster.observers === 0 && !generic;
   const reductions = reductionsWith(options.reductions);
-  const skipSelfLoops = reductions.selfLoops;
   // On a fair schedule timers run out when their time has passed, so the voters that fetched in a
   // check-quorum interval decide whether the leader re-arms its timer (R57): a timed state keeps them.
   const timedReductions: Reductions = { ...reductions, checkQuorumFetches: false };
@@ -462,7 +461,10 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
       const action = actionsOf(world)[index];
       if (action === undefined) return null;
       const outcome = applyAction(world, cluster, action);
-      if (!withinBounds(outcome.world, bounds) || (skipSelfLoops && isSelfLoop(world, action, outcome)))
+      if (
+        !withinBounds(outcome.world, bounds) ||
+        (reductions.selfLoops && isSelfLoop(world, action, outcome))
+      )
         return null;
       return { state: outcome.world, events: eventsOf(world, outcome) };
     },

@@ -4,18 +4,35 @@ import type { World } from "../../spec/cluster/world.ts";
 import type { Model } from "./model.ts";
 import { type RaftModelOptions, raftModel } from "./raft-model.ts";
 import { withRecipe } from "./recipe.ts";
+import type { WordWriter } from "./words.ts";
+
+type Pair = readonly [number, number];
+
+const encodePair = ([a, b]: Pair, w: WordWriter): void => {
+  w.push(a);
+  w.push(b);
+};
+
+/** Two counters from 0, each step incrementing one of them up to `top` (the event 1 marks a step). */
+const twoCounters = (top: number) =>
+  ({
+    initialStates: () => [[0, 0]],
+    actionCount: () => 2,
+    step: ([a, b], action) => {
+      if (action === 0) return a < top ? { state: [a + 1, b], events: 1 } : null;
+      return b < top ? { state: [a, b + 1], events: 1 } : null;
+    },
+    encode: encodePair,
+    decode: (words, start) => [words[start]!, words[start + 1]!],
+    describeAction: (_, action) => (action === 0 ? "increment a" : "increment b"),
+    describeState: ([a, b]) => [`a=${a} b=${b}`],
+  }) satisfies Partial<Model<Pair>>;
 
 /**
  * Two counters, each step increments one of them (both bounded by `limit`). "Their sum stays below
  * `bad`" breaks first at depth `bad`; "both reach limit" is a sometimes-property.
  */
-export const countersModel = ({
-  limit,
-  bad,
-}: {
-  limit: number;
-  bad: number;
-}): Model<readonly [number, number]> =>
+export const countersModel = ({ limit, bad }: { limit: number; bad: number }): Model<Pair> =>
   withRecipe(
     {
       name: "counters",
@@ -29,19 +46,7 @@ export const countersModel = ({
         { kind: "sometimes", name: "BothFull", rules: "-", holds: ([a, b]) => a === limit && b === limit },
         { kind: "sometimes", name: "Stepped", rules: "-", event: 1 },
       ],
-      initialStates: () => [[0, 0]],
-      actionCount: () => 2,
-      step: ([a, b], action) => {
-        if (action === 0) return a < limit ? { state: [a + 1, b], events: 1 } : null;
-        return b < limit ? { state: [a, b + 1], events: 1 } : null;
-      },
-      encode: ([a, b], w) => {
-        w.push(a);
-        w.push(b);
-      },
-      decode: (words, start) => [words[start]!, words[start + 1]!],
-      describeAction: (_, action) => (action === 0 ? "increment a" : "increment b"),
-      describeState: ([a, b]) => [`a=${a} b=${b}`],
+      ...twoCounters(limit),
     },
     { module: import.meta.url, factory: "countersModel", argument: { limit, bad } },
   );
@@ -53,7 +58,7 @@ export const countersModel = ({
  * property in limit - 1 steps: a counterexample long before the search's own, which the search must
  * keep rather than search the whole square.
  */
-export const cornerModel = ({ limit }: { limit: number }): Model<readonly [number, number]> =>
+export const cornerModel = ({ limit }: { limit: number }): Model<Pair> =>
   withRecipe(
     {
       name: "corner",
@@ -66,19 +71,7 @@ export const cornerModel = ({ limit }: { limit: number }): Model<readonly [numbe
         },
         { kind: "eventually", name: "EventuallyAnything", rules: "-", suffix: "healed", goal: () => null },
       ],
-      initialStates: () => [[0, 0]],
-      actionCount: () => 2,
-      step: ([a, b], action) => {
-        if (action === 0) return a < limit - 1 ? { state: [a + 1, b], events: 0 } : null;
-        return b < limit - 1 ? { state: [a, b + 1], events: 0 } : null;
-      },
-      encode: ([a, b], w) => {
-        w.push(a);
-        w.push(b);
-      },
-      decode: (words, start) => [words[start]!, words[start + 1]!],
-      describeAction: (_, action) => (action === 0 ? "increment a" : "increment b"),
-      describeState: ([a, b]) => [`a=${a} b=${b}`],
+      ...twoCounters(limit - 1),
       liveness: {
         fairness: "both counters go up together",
         start: (state) => ({ state, timers: [] }),
@@ -90,10 +83,7 @@ export const cornerModel = ({ limit }: { limit: number }): Model<readonly [numbe
                 action: "increment both",
               }
             : null,
-        encode: ({ state: [a, b] }, w) => {
-          w.push(a);
-          w.push(b);
-        },
+        encode: ({ state }, w) => encodePair(state, w),
       },
     },
     { module: import.meta.url, factory: "cornerModel", argument: { limit } },
