@@ -73,12 +73,47 @@ export const votersOfValue = (value: number): Voter[] => {
   return voters;
 };
 
+/** The keys (voterKey) of the voters a stored VotersRecord value names, in id order. */
+export const voterKeysOfValue = (value: number): number[] => {
+  const keys: number[] = [];
+  const bits = value - VOTERS_RECORD;
+  for (let i = 0; i < MAX_DYNAMIC_NODES; i++)
+    if ((bits & (1 << i)) !== 0)
+      keys.push((i + 1) * 2 + ((bits & (1 << (i + MAX_DYNAMIC_NODES))) !== 0 ? 1 : 0));
+  return keys;
+};
+
+/** A voter's label (voterLabel) from its key. */
+export const labelOfVoterKey = (key: number): string => `${key >> 1}${(key & 1) === 1 ? "'" : ""}`;
+
 /** Whether a stored value is a VotersRecord. */
 export const isVotersValue = (value: number): boolean => value >= VOTERS_RECORD;
 
+/** The directory ids of replaced disks (R100), by node id, made once. */
+const REPLACED_DIRECTORY_IDS: readonly string[] = Array.from({ length: MAX_DYNAMIC_NODES + 1 }, (_, id) =>
+  directoryIdOf(id, true),
+);
+
+/** Whether a voter names a replaced disk (R100). */
+const isReplacedDisk = (v: Voter): boolean =>
+  v.directoryId !== undefined &&
+  v.directoryId === (REPLACED_DIRECTORY_IDS[v.id] ?? directoryIdOf(v.id, true));
+
 /** A voter as transcripts show it: its id, primed when it names a replaced disk (R100). */
-export const voterLabel = (v: Voter): string =>
-  v.directoryId === directoryIdOf(v.id, true) ? `${v.id}'` : `${v.id}`;
+export const voterLabel = (v: Voter): string => (isReplacedDisk(v) ? `${v.id}'` : `${v.id}`);
+
+/** A voter as a number that tells apart what its label does: twice its id, plus one when primed. */
+export const voterKey = (v: Voter): number => v.id * 2 + (isReplacedDisk(v) ? 1 : 0);
+
+/** Whether two voter lists name the same voters by label, in any order (R5, R100). */
+export const sameVoterKeys = (a: readonly Voter[], b: readonly Voter[]): boolean => {
+  if (a.length !== b.length) return false;
+  // Mostly the same voters in the same order.
+  if (a.every((v, i) => v.id === b[i]!.id && v.directoryId === b[i]!.directoryId)) return true;
+  const keysOfA = a.map(voterKey).sort((x, y) => x - y);
+  const keysOfB = b.map(voterKey).sort((x, y) => x - y);
+  return keysOfA.every((key, i) => key === keysOfB[i]);
+};
 
 /** A stored record as transcripts show it: `epoch:c` (LeaderChange), `epoch:vN`, `epoch:voters=1,2'`. */
 export const formatEntry = (entry: Entry): string => {
@@ -460,11 +495,13 @@ const logClaimProblem = (
   const diskSets = voterSetsOfEntries(entries, startOffset);
   if (
     claimedSets.length !== diskSets.length ||
-    claimedSets.some((x, i) => x.offset !== diskSets[i]!.offset || ids(x.voters) !== ids(diskSets[i]!.voters))
+    claimedSets.some(
+      (x, i) => x.offset !== diskSets[i]!.offset || !sameVoterKeys(x.voters, diskSets[i]!.voters),
+    )
   )
     return `VoterSetMatchesLog: node ${id} counts voter sets ${shown(claimedSets)}, but its records hold ${shown(diskSets)} (R91)`;
   const newest = diskSets[diskSets.length - 1];
-  if (newest !== undefined && ids(state.voters) !== ids(newest.voters))
+  if (newest !== undefined && !sameVoterKeys(state.voters, newest.voters))
     return `VoterSetMatchesLog: node ${id} uses voters ${ids(state.voters)}, but the newest VotersRecord in its log names ${ids(newest.voters)} (R91)`;
   if (log.flushedOffset > durable) {
     return `FlushedWithinDisk: node ${id} counts ${log.flushedOffset} records as flushed, but only ${durable} reached the disk (R16)`;

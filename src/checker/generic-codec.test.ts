@@ -1,5 +1,6 @@
 // The generic state encoding (voter sets that change) must be exact: decoding a state and encoding it
-// again gives the same words, so the search expands exactly the states it stored.
+// again gives the same words, so the search expands exactly the states it stored; and the parts it
+// remembers by identity must not change them.
 import { describe, expect, it } from "vitest";
 import { applyAction, DEFAULT_BOUNDS, enabledActions, withinBounds } from "../../spec/cluster/actions.ts";
 import { DEFAULT_CLUSTER, fireTimer, joinedStart, type World } from "../../spec/cluster/world.ts";
@@ -32,8 +33,13 @@ describe("generic state encoding", () => {
         if (!withinBounds(next, bounds)) continue;
         world = next;
         const words = encode(world);
+        // The words of parts remembered by identity are those a fresh copy of the world gets.
+        expect(encode(structuredClone(world))).toEqual(words);
         const decoded = decodeGeneric(words, 0, words.length);
         expect(encode(decoded)).toEqual(words);
+        // Decoding the same words again shares the parts it decoded before, and means the same.
+        const again = decodeGeneric(words, 0, words.length);
+        expect(again).toEqual(decoded);
         checked++;
       }
     }
@@ -56,5 +62,25 @@ describe("generic state encoding", () => {
     // An answer to a request no longer in flight is left out.
     const stale = { ...world.network[0]!, correlationId: 999 };
     expect(encode({ ...world, network: [...world.network, stale] })).toEqual(words);
+  });
+
+  it("renumbers an answer anew when its requester's other requests change, though the answer is the same object", () => {
+    const world = fireTimer(joinedStart(cluster), cluster, 0, "fetchWait").world;
+    const answer = world.network.find((e) => e.correlationId !== undefined && e.to > 1)!;
+    const requester = world.nodes[answer.to - 1]!;
+    const state = requester.state!;
+    // Another request sent before the fetch, still in flight: the fetch is now the requester's second.
+    const earlier = { destination: 1, api: state.inflight[0]!.api, correlationId: -5 };
+    const busier: World = {
+      ...world,
+      nodes: world.nodes.map((slot) =>
+        slot === requester ? { ...slot, state: { ...state, inflight: [earlier, ...state.inflight] } } : slot,
+      ),
+    };
+    const words = encode(world);
+    const busierWords = encode(busier);
+    expect(busierWords).not.toEqual(words);
+    expect(busierWords).toEqual(encode(structuredClone(busier)));
+    expect(encode(world)).toEqual(words);
   });
 });

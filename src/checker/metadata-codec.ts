@@ -45,7 +45,7 @@ import { MetadataRecord } from "../../spec/metadata/records.ts";
 import { FIRST_FORWARD_ID, Forward, KraftNode, NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
 import { ALL_REDUCTIONS, type Reductions } from "./reductions.ts";
-import type { WordWriter } from "./words.ts";
+import { DecodeCache, hashWords, type WordWriter } from "./words.ts";
 
 // ---- tagged words --------------------------------------------------------------------------------
 
@@ -140,15 +140,6 @@ const compareKept = (a: Kept, b: Kept): number => {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
   return a.length - b.length;
-};
-
-const hashWords = (words: Int32Array, start: number, end: number): number => {
-  let h = 0x2545f491 ^ (end - start);
-  for (let i = start; i < end; i++) {
-    h = Math.imul(h ^ words[i]!, 0x9e3779b1);
-    h ^= h >>> 15;
-  }
-  return h;
 };
 
 const sampleHash = (words: Int32Array, start: number, end: number): number => {
@@ -358,47 +349,6 @@ class Renumbering {
 const requesterOf = (e: MetaEnvelope): number => (e.body.kind === "request" ? e.from : e.to);
 
 // ---- caches --------------------------------------------------------------------------------------
-
-/**
- * A cache from word ranges to what they decode to: equal words, the same (immutable) object. Each
- * slot keeps its key in a buffer of its own, overwritten in place, so the cache makes no garbage.
- */
-class DecodeCache<T> {
-  private readonly hashes: Int32Array;
-  private readonly lengths: Int32Array;
-  private readonly keys: Int32Array[];
-  private readonly values: (T | undefined)[];
-  private readonly mask: number;
-
-  constructor(bits: number) {
-    this.hashes = new Int32Array(1 << bits);
-    this.lengths = new Int32Array(1 << bits).fill(-1);
-    this.keys = Array.from({ length: 1 << bits }, () => new Int32Array(0));
-    this.values = new Array<T | undefined>(1 << bits).fill(undefined);
-    this.mask = (1 << bits) - 1;
-  }
-
-  get(words: Int32Array, start: number, end: number, hash: number): T | undefined {
-    const slot = hash & this.mask;
-    if (this.hashes[slot] !== hash || this.lengths[slot] !== end - start) return undefined;
-    const key = this.keys[slot]!;
-    for (let i = start; i < end; i++) if (key[i - start] !== words[i]) return undefined;
-    return this.values[slot];
-  }
-
-  set(words: Int32Array, start: number, end: number, hash: number, value: T): void {
-    const slot = hash & this.mask;
-    let key = this.keys[slot]!;
-    if (key.length < end - start) {
-      key = new Int32Array(Math.max(end - start, key.length * 2));
-      this.keys[slot] = key;
-    }
-    key.set(words.subarray(start, end));
-    this.hashes[slot] = hash;
-    this.lengths[slot] = end - start;
-    this.values[slot] = value;
-  }
-}
 
 /** A value's words (an image, a record) and their hash. */
 interface Words {

@@ -16,11 +16,16 @@ export class WordWriter {
 
   /** Append src[start..end) (one capacity check for the lot). */
   append(src: Int32Array, start: number, end: number): void {
-    while (this.length + (end - start) > this.words.length) this.grow();
+    this.reserve(end - start);
     const dst = this.words;
     let at = this.length;
     for (let i = start; i < end; i++) dst[at++] = src[i]!;
     this.length = at;
+  }
+
+  /** Make room for n more words. */
+  reserve(n: number): void {
+    while (this.length + n > this.words.length) this.grow();
   }
 
   private grow(): void {
@@ -99,3 +104,54 @@ export const fingerprintRange = (words: Int32Array, start: number, end: number, 
   out[0] = mix(h1);
   out[1] = mix(h2 ^ 0x5bd1e995);
 };
+
+/** A 32-bit hash of words[start..end), for tables of word ranges (not a fingerprint). */
+export const hashWords = (words: Int32Array, start: number, end: number): number => {
+  let h = 0x2545f491 ^ (end - start);
+  for (let i = start; i < end; i++) {
+    h = Math.imul(h ^ words[i]!, 0x9e3779b1);
+    h ^= h >>> 15;
+  }
+  return h;
+};
+
+/**
+ * A cache from word ranges to what they decode to: equal words, the same (immutable) object. Each
+ * slot keeps its key in a buffer of its own, overwritten in place, so the cache makes no garbage.
+ */
+export class DecodeCache<T> {
+  private readonly hashes: Int32Array;
+  private readonly lengths: Int32Array;
+  private readonly keys: Int32Array[];
+  private readonly values: (T | undefined)[];
+  private readonly mask: number;
+
+  constructor(bits: number) {
+    this.hashes = new Int32Array(1 << bits);
+    this.lengths = new Int32Array(1 << bits).fill(-1);
+    this.keys = Array.from({ length: 1 << bits }, () => new Int32Array(0));
+    this.values = new Array<T | undefined>(1 << bits).fill(undefined);
+    this.mask = (1 << bits) - 1;
+  }
+
+  get(words: Int32Array, start: number, end: number, hash: number): T | undefined {
+    const slot = hash & this.mask;
+    if (this.hashes[slot] !== hash || this.lengths[slot] !== end - start) return undefined;
+    const key = this.keys[slot]!;
+    for (let i = start; i < end; i++) if (key[i - start] !== words[i]) return undefined;
+    return this.values[slot];
+  }
+
+  set(words: Int32Array, start: number, end: number, hash: number, value: T): void {
+    const slot = hash & this.mask;
+    let key = this.keys[slot]!;
+    if (key.length < end - start) {
+      key = new Int32Array(Math.max(end - start, key.length * 2));
+      this.keys[slot] = key;
+    }
+    key.set(words.subarray(start, end));
+    this.hashes[slot] = hash;
+    this.lengths[slot] = end - start;
+    this.values[slot] = value;
+  }
+}
