@@ -1297,7 +1297,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "duplicate-voter-added",
     class: "protocol",
     rule: "R96",
-    description: "the leader adds a voter whose id is already in the set",
+    description:
+      "the leader adds a voter whose id is already in the set: a controller whose disk was replaced joins under its new key while its old entry still votes",
     edits: [
       {
         file: "raft/reconfiguration.ts",
@@ -1305,7 +1306,8 @@ export const MUTANTS: readonly Mutant[] = [
         replace: "      : s.voters.some((v) => v.id === -request.voterId)",
       },
     ],
-    ...RECONFIGURATION,
+    ...DISK_REPLACEMENT,
+    bounds: { ...DISK_REPLACEMENT.bounds, maxEpoch: 1, maxCrashes: 1 },
   },
   {
     name: "last-voter-removed",

@@ -105,6 +105,13 @@ export const voterLabel = (v: Voter): string => (isReplacedDisk(v) ? `${v.id}'` 
 /** A voter as a number that tells apart what its label does: twice its id, plus one when primed. */
 export const voterKey = (v: Voter): number => v.id * 2 + (isReplacedDisk(v) ? 1 : 0);
 
+/** An id a voter list names more than once, or null. */
+const repeatedVoterId = (voters: readonly Voter[]): number | null => {
+  for (let i = 1; i < voters.length; i++)
+    for (let j = 0; j < i; j++) if (voters[i]!.id === voters[j]!.id) return voters[i]!.id;
+  return null;
+};
+
 /** Whether two voter lists name the same voters by label, in any order (R5, R100). */
 export const sameVoterKeys = (a: readonly Voter[], b: readonly Voter[]): boolean => {
   if (a.length !== b.length) return false;
@@ -492,6 +499,16 @@ const logClaimProblem = (
   const shown = (sets: readonly VoterSetEntry[]): string =>
     sets.map((x) => `${x.offset}:${ids(x.voters)}`).join(" ") || "none";
   const claimedSets = log.voterSets ?? [];
+  // R96: a voter set names each id once (a leader refuses an id it holds with DUPLICATE_VOTER, and
+  // Kafka's voter sets are keyed by id). Checked first: the world's records keep one key per id.
+  const twice = repeatedVoterId(state.voters);
+  if (twice !== null)
+    return `VoterIdsUnique: node ${id} uses voters ${ids(state.voters)}, which name node ${twice} twice (R96)`;
+  for (const set of claimedSets) {
+    const repeated = repeatedVoterId(set.voters);
+    if (repeated !== null)
+      return `VoterIdsUnique: node ${id} counts voters ${ids(set.voters)} from offset ${set.offset}, which name node ${repeated} twice (R96)`;
+  }
   const diskSets = voterSetsOfEntries(entries, startOffset);
   if (
     claimedSets.length !== diskSets.length ||

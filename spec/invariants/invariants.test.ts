@@ -6,6 +6,7 @@ import {
   clientAppend,
   DEFAULT_CLUSTER,
   deliver,
+  directoryIdOf,
   fireTimer,
   flush,
   initialWorld,
@@ -303,6 +304,18 @@ describe("step properties the world judges from its disk (R16, R66, R67, R87)", 
     };
     expect(judged(1, follower, claims, [])).toBe(
       "VoterSetMatchesLog: node 2 counts voter sets 1:1,2, but its records hold none (R91)",
+    );
+  });
+
+  it("VoterIdsUnique catches a voter set that names an id twice (R96), before comparing it with the disk", () => {
+    const replaced = directoryIdOf(2, true);
+    const twice = [{ id: 1 }, { id: 2 }, { id: 2, directoryId: replaced }];
+    expect(judged(1, follower, { ...follower, voters: twice }, [])).toBe(
+      "VoterIdsUnique: node 2 uses voters 1,2,2', which name node 2 twice (R96)",
+    );
+    const counted = { ...follower, log: { ...follower.log, voterSets: [{ offset: 1, voters: twice }] } };
+    expect(judged(1, follower, counted, [])).toBe(
+      "VoterIdsUnique: node 2 counts voters 1,2,2' from offset 1, which name node 2 twice (R96)",
     );
   });
 

@@ -134,6 +134,7 @@ const STEP_PROPERTIES: readonly { readonly name: string; readonly rules: string 
   { name: "CommittedPrefixAgreement", rules: "R145" },
   { name: "NoIllegalState", rules: "R42 R66 R136" },
   { name: "LogShapeMatchesDisk", rules: "R3 R67" },
+  { name: "VoterIdsUnique", rules: "R96" },
   { name: "VoterSetMatchesLog", rules: "R91" },
   { name: "FlushedWithinDisk", rules: "R16" },
   { name: "AppendAtLogEnd", rules: "R66 R67" },
