@@ -51,7 +51,10 @@ export const genericStringsBuffer = (): SharedArrayBuffer => strings().buffer;
 
 /** Use the string table in `buffer` (a worker, before it encodes or decodes a state). */
 export const useGenericStrings = (buffer: SharedArrayBuffer): void => {
-  if (table?.buffer !== buffer) table = new SharedStrings(buffer);
+  if (table?.buffer === buffer) return;
+  table = new SharedStrings(buffer);
+  // Words remembered so far hold the old table's string numbers.
+  forgetWords();
 };
 
 const intern = (text: string): number => strings().id(text);
@@ -85,22 +88,27 @@ const renumber = (requester: number, id: number | undefined): number | undefined
  * envelope, which carry correlation ids), remembered by identity: a successor shares all but a few of
  * them with the state it came from. Only saves work; the words never depend on it.
  */
-const plainWords = new WeakMap<object, readonly number[]>();
+let plainWords = new WeakMap<object, readonly number[]>();
 /**
  * The words of a running node's state, and for a leader what its role's correlation ids were renumbered
  * to (another node's requests decide them) and whether its fetched voters were left out.
  */
-const stateWords = new WeakMap<
-  NodeState,
-  { readonly words: readonly number[]; readonly context: readonly number[] }
->();
+type KeptState = { readonly words: readonly number[]; readonly context: readonly number[] };
+let stateWords = new WeakMap<NodeState, KeptState>();
 /** The words of a slot whose node is down or does not lead (they depend on nothing else). */
-const slotWords = new WeakMap<NodeSlot, readonly number[]>();
+let slotWords = new WeakMap<NodeSlot, readonly number[]>();
 /** The words of an envelope, and what its correlation id was renumbered to. */
-const envelopeCache = new WeakMap<
-  Envelope,
-  { readonly words: readonly number[]; readonly id: number | undefined }
->();
+type KeptEnvelope = { readonly words: readonly number[]; readonly id: number | undefined };
+let envelopeCache = new WeakMap<Envelope, KeptEnvelope>();
+/** Forget every remembered part (see useGenericStrings). */
+const forgetWords = (): void => {
+  plainWords = new WeakMap();
+  stateWords = new WeakMap();
+  slotWords = new WeakMap();
+  envelopeCache = new WeakMap();
+  decoded = new DecodeCache<unknown>(DECODED_BITS);
+};
+
 /** Values shorter than this are written anew each time rather than remembered. */
 const CACHE_MIN = 8;
 
@@ -421,12 +429,15 @@ export const encodeGeneric = (w: WordWriter, world: World, reductions: Reduction
 
 // ---- decoding ------------------------------------------------------------------------------------
 
+/** The decoded values table's size: 2^12 slots, each holding the last value whose words hash there. */
+const DECODED_BITS = 12;
+
 /**
  * Objects and arrays decoded lately, by their words: a state shares most of its parts with states
  * decoded before it, and giving back the same objects lets the encoder find their words by identity.
  * Only saves work and garbage: equal words decode to equal values either way.
  */
-const decoded = new DecodeCache<unknown>(12);
+let decoded = new DecodeCache<unknown>(DECODED_BITS);
 /** The depths at which values are looked up: a node's slot, its fields and its state's fields. */
 const SHARED_FROM_DEPTH = 2;
 const SHARED_TO_DEPTH = 4;
