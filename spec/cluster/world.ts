@@ -60,19 +60,6 @@ export const votersRecordValue = (voters: readonly Voter[]): number => {
   return VOTERS_RECORD + bits;
 };
 
-/** The voter set a stored VotersRecord value names (directory ids as the world gives them). */
-export const votersOfValue = (value: number): Voter[] => {
-  const voters: Voter[] = [];
-  const bits = value - VOTERS_RECORD;
-  for (let i = 0; i < MAX_DYNAMIC_NODES; i++)
-    if ((bits & (1 << i)) !== 0)
-      voters.push({
-        id: i + 1,
-        directoryId: directoryIdOf(i + 1, (bits & (1 << (i + MAX_DYNAMIC_NODES))) !== 0),
-      });
-  return voters;
-};
-
 /** The keys (voterKey) of the voters a stored VotersRecord value names, in id order. */
 export const voterKeysOfValue = (value: number): number[] => {
   const keys: number[] = [];
@@ -85,6 +72,13 @@ export const voterKeysOfValue = (value: number): number[] => {
 
 /** A voter's label (voterLabel) from its key. */
 export const labelOfVoterKey = (key: number): string => `${key >> 1}${(key & 1) === 1 ? "'" : ""}`;
+
+/** The voter set a stored VotersRecord value names (directory ids as the world gives them). */
+export const votersOfValue = (value: number): Voter[] =>
+  voterKeysOfValue(value).map((key) => ({
+    id: key >> 1,
+    directoryId: directoryIdOf(key >> 1, (key & 1) === 1),
+  }));
 
 /** Whether a stored value is a VotersRecord. */
 export const isVotersValue = (value: number): boolean => value >= VOTERS_RECORD;
@@ -100,7 +94,7 @@ const isReplacedDisk = (v: Voter): boolean =>
   v.directoryId === (REPLACED_DIRECTORY_IDS[v.id] ?? directoryIdOf(v.id, true));
 
 /** A voter as transcripts show it: its id, primed when it names a replaced disk (R100). */
-export const voterLabel = (v: Voter): string => (isReplacedDisk(v) ? `${v.id}'` : `${v.id}`);
+export const voterLabel = (v: Voter): string => labelOfVoterKey(voterKey(v));
 
 /** A voter as a number that tells apart what its label does: twice its id, plus one when primed. */
 export const voterKey = (v: Voter): number => v.id * 2 + (isReplacedDisk(v) ? 1 : 0);

@@ -10,7 +10,7 @@ import { isRequest } from "../../spec/raft/messages.ts";
 import type { InflightRequest, NodeState } from "../../spec/raft/state.ts";
 import { ALL_REDUCTIONS, type Reductions } from "./reductions.ts";
 import { SharedStrings } from "./shared-strings.ts";
-import { DecodeCache, hashWords, WordWriter } from "./words.ts";
+import { DecodeCache, hashWords, keepWords, WordWriter } from "./words.ts";
 
 // The structure is written word by word: a tag in the low 3 bits of a value's first word, a payload
 // above it (strings and object keys as numbers of a table of every string met so far, shared by the
@@ -112,20 +112,7 @@ const forgetWords = (): void => {
 /** Values shorter than this are written anew each time rather than remembered. */
 const CACHE_MIN = 8;
 
-const keep = (w: WordWriter, start: number): number[] => {
-  const words = w.words;
-  const out: number[] = new Array(w.length - start);
-  for (let i = start; i < w.length; i++) out[i - start] = words[i]!;
-  return out;
-};
-
-const appendKept = (w: WordWriter, kept: readonly number[]): void => {
-  w.reserve(kept.length);
-  const words = w.words;
-  let at = w.length;
-  for (let i = 0; i < kept.length; i++) words[at++] = kept[i]!;
-  w.length = at;
-};
+const keep = (w: WordWriter, start: number): number[] => keepWords(w.words, start, w.length);
 
 const writeNumber = (w: WordWriter, value: number): void => {
   if (!Number.isInteger(value) || value > 2147483647 || value < -2147483648)
@@ -165,7 +152,7 @@ const writeValue = (w: WordWriter, value: unknown): void => {
     case "object": {
       const kept = plainWords.get(value);
       if (kept !== undefined) {
-        appendKept(w, kept);
+        w.appendKept(kept);
         return;
       }
       const start = w.length;
@@ -262,7 +249,7 @@ const writeState = (w: WordWriter, s: NodeState): void => {
   const now = s.role._tag === "Leader" ? leaderContext(s.role) : NO_CONTEXT;
   const kept = stateWords.get(s);
   if (kept !== undefined && sameContext(kept.context, now)) {
-    appendKept(w, kept.words);
+    w.appendKept(kept.words);
     return;
   }
   const start = w.length;
@@ -305,7 +292,7 @@ const writeSlot = (w: WordWriter, slot: NodeSlot): void => {
   if (plain) {
     const kept = slotWords.get(slot);
     if (kept !== undefined) {
-      appendKept(w, kept);
+      w.appendKept(kept);
       return;
     }
   }
@@ -327,7 +314,7 @@ const writeEnvelope = (w: WordWriter, e: Envelope): void => {
   const id = renumber(isRequest(e.message) ? e.from : e.to, e.correlationId);
   const kept = envelopeCache.get(e);
   if (kept !== undefined && kept.id === id) {
-    appendKept(w, kept.words);
+    w.appendKept(kept.words);
     return;
   }
   const start = w.length;

@@ -45,7 +45,7 @@ import { MetadataRecord } from "../../spec/metadata/records.ts";
 import { FIRST_FORWARD_ID, Forward, KraftNode, NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import { decodeWorld, encodeCanonical } from "./raft-codec.ts";
 import { ALL_REDUCTIONS, type Reductions } from "./reductions.ts";
-import { DecodeCache, hashWords, type WordWriter } from "./words.ts";
+import { DecodeCache, hashWords, keepWords, type WordWriter } from "./words.ts";
 
 // ---- tagged words --------------------------------------------------------------------------------
 
@@ -93,32 +93,8 @@ const UNWRITTEN = 0x7000;
 const float = new Float64Array(1);
 const floatWords = new Int32Array(float.buffer);
 
-/**
- * Words kept for later (a value's, an app's): a plain array, since every small typed array costs a
- * buffer of its own outside the heap, which is slow to make and to collect.
- */
+/** Words kept for later (a value's, an app's), as keepWords keeps them. */
 type Kept = readonly number[];
-
-const keep = (words: Int32Array, start: number, end: number): number[] => {
-  const out: number[] = [];
-  for (let i = start; i < end; i++) out.push(words[i]!);
-  return out;
-};
-
-const appendWords = (w: WordWriter, src: Kept): void => {
-  const need = w.length + src.length;
-  if (need > w.words.length) {
-    let size = w.words.length * 2;
-    while (size < need) size *= 2;
-    const bigger = new Int32Array(size);
-    bigger.set(w.words.subarray(0, w.length));
-    w.words = bigger;
-  }
-  const words = w.words;
-  let at = w.length;
-  for (let i = 0; i < src.length; i++) words[at++] = src[i]!;
-  w.length = need;
-};
 
 const hashKept = (words: Kept): number => {
   let h = 0x2545f491 ^ words.length;
@@ -462,7 +438,7 @@ export class MetadataCodec {
       // Strings outside the vocabulary are few (error messages, a broken property's text).
       if (this.inlineStrings.size < 10_000) this.inlineStrings.set(s, words);
     }
-    appendWords(w, words);
+    w.appendKept(words);
   }
 
   /** A value; with `cached`, objects inside it are looked up and remembered by identity. */
@@ -488,12 +464,12 @@ export class MetadataCodec {
         }
         const words = this.valueWords.get(value);
         if (words !== undefined) {
-          appendWords(w, words);
+          w.appendKept(words);
           return;
         }
         const start = w.length;
         this.writeComposite(w, value, true);
-        if (w.length - start >= CACHE_MIN) this.valueWords.set(value, keep(w.words, start, w.length));
+        if (w.length - start >= CACHE_MIN) this.valueWords.set(value, keepWords(w.words, start, w.length));
         return;
       }
       default:
@@ -625,7 +601,7 @@ export class MetadataCodec {
     if (cached === undefined) {
       const start = scratch.length;
       this.writeComposite(scratch, value, true);
-      const words = keep(scratch.words, start, scratch.length);
+      const words = keepWords(scratch.words, start, scratch.length);
       scratch.length = start;
       cached = { words, hash: hashKept(words) };
       cache.set(value, cached);
@@ -764,7 +740,7 @@ export class MetadataCodec {
     for (const c of numbered) {
       const record = words[c - 1]!.words;
       w.push(record.length);
-      appendWords(w, record);
+      w.appendKept(record);
       numbers[c] = 0;
     }
     if (extra !== undefined) for (const c of extra) numbers[c] = 0;
@@ -814,7 +790,7 @@ export class MetadataCodec {
       const record = this.readCached(this.decodedRecords, recordEnd, "a record");
       let info = this.recordInfo.get(record);
       if (info === undefined) {
-        const kept = keep(this.words, recordStart, recordEnd);
+        const kept = keepWords(this.words, recordStart, recordEnd);
         info = { words: kept, hash: hashKept(kept) };
         this.recordInfo.set(record, info);
       }
@@ -876,7 +852,7 @@ export class MetadataCodec {
     w.push(this.images.length);
     for (const image of this.images) {
       w.push(image.words.length);
-      appendWords(w, image.words);
+      w.appendKept(image.words);
     }
   }
 
@@ -1006,7 +982,7 @@ export class MetadataCodec {
     for (let k = 0; k < recent.length; k++) {
       const entry = recent[k]!;
       if (entry.app === app && sameKept(entry.deps, deps)) {
-        appendWords(w, entry.words);
+        w.appendKept(entry.words);
         return;
       }
     }
@@ -1042,7 +1018,7 @@ export class MetadataCodec {
     this.writeNumber(w, app.lastBrokerEpoch);
     w.words[start] = w.length - start - 1;
     if (recent.length === RECENT_APPS) recent.pop();
-    recent.unshift({ app, words: keep(w.words, start, w.length), deps: deps.slice() });
+    recent.unshift({ app, words: keepWords(w.words, start, w.length), deps: deps.slice() });
   }
 
   encode(world: MetadataWorld, w: WordWriter): void {

@@ -23,6 +23,15 @@ export class WordWriter {
     this.length = at;
   }
 
+  /** Append words kept in a plain array (see keepWords). */
+  appendKept(src: readonly number[]): void {
+    this.reserve(src.length);
+    const dst = this.words;
+    let at = this.length;
+    for (let i = 0; i < src.length; i++) dst[at++] = src[i]!;
+    this.length = at;
+  }
+
   /** Make room for n more words. */
   reserve(n: number): void {
     while (this.length + n > this.words.length) this.grow();
@@ -43,6 +52,16 @@ export class WordWriter {
     return this.words.slice(0, this.length);
   }
 }
+
+/**
+ * words[start..end) kept for later in a plain array: every small typed array costs a buffer of its own
+ * outside the heap, which is slow to make and to collect.
+ */
+export const keepWords = (words: Int32Array, start: number, end: number): number[] => {
+  const out: number[] = new Array(end - start);
+  for (let i = start; i < end; i++) out[i - start] = words[i]!;
+  return out;
+};
 
 export class WordReader {
   position: number;
