@@ -22,7 +22,7 @@ import {
   DEFAULT_CONTROLLER_CONFIG,
   initialControllerState,
 } from "../spec/metadata/controller.ts";
-import { findBroker, type OffsetRecord } from "../spec/metadata/image.ts";
+import { findBroker, type OffsetRecord, topicsOf } from "../spec/metadata/image.ts";
 import type { MetadataRecord } from "../spec/metadata/records.ts";
 import type { ControllerRequest, ControllerResponse } from "../spec/metadata/requests.ts";
 import type { RaftInput } from "../spec/raft/io.ts";
@@ -387,7 +387,8 @@ const CONFIG_NAMES = ["retention.ms", "cleanup.policy", "unclean.leader.election
 /** A request to the controller, aimed at what its image holds. */
 const controllerRequest = (random: Random, s: ControllerState): ControllerRequest => {
   const image = s.image;
-  const topic = image.topics.length > 0 ? pick(random, image.topics) : undefined;
+  const topics = topicsOf(image);
+  const topic = topics.length > 0 ? pick(random, topics) : undefined;
   const partition =
     topic !== undefined && topic.partitions.length > 0 ? pick(random, topic.partitions) : undefined;
   const brokerId = pick(random, [...BROKERS, -1]);
@@ -756,7 +757,8 @@ const brokerWalk = (seed: number): { vector: BrokerVector; marks: Set<Mark> } =>
         ],
       });
     } else if (roll < 0.88) {
-      const topic = state.image.topics.length > 0 ? pick(random, state.image.topics) : undefined;
+      const topics = topicsOf(state.image);
+      const topic = topics.length > 0 ? pick(random, topics) : undefined;
       const partition = topic !== undefined ? pick(random, topic.partitions) : undefined;
       if (topic !== undefined && partition !== undefined)
         input({

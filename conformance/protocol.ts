@@ -18,7 +18,7 @@ import {
   ControllerInput,
   type ControllerState,
 } from "../spec/metadata/controller.ts";
-import { MetadataImage } from "../spec/metadata/image.ts";
+import { ImageView, imageView } from "../spec/metadata/image.ts";
 import { MetadataRecord } from "../spec/metadata/records.ts";
 import { type KraftNode, NodeEffect, NodeInput } from "../spec/node/node.ts";
 import { RaftEffect, RaftInput } from "../spec/raft/io.ts";
@@ -124,8 +124,8 @@ export const ControllerProjection = Schema.Struct({
   active: Schema.Boolean,
   epoch: Int32,
   nextOffset: Int64,
-  committed: MetadataImage,
-  image: MetadataImage,
+  committed: ImageView,
+  image: ImageView,
 });
 export type ControllerProjection = typeof ControllerProjection.Type;
 
@@ -135,7 +135,7 @@ export const BrokerProjection = Schema.Struct({
   brokerEpoch: Int64,
   controllerId: Int32,
   controllerEpoch: Int32,
-  image: MetadataImage,
+  image: ImageView,
 });
 export type BrokerProjection = typeof BrokerProjection.Type;
 
@@ -173,8 +173,8 @@ export const projectController = (s: ControllerState): ControllerProjection => (
   active: s.active,
   epoch: s.epoch,
   nextOffset: s.nextOffset,
-  committed: s.committed,
-  image: s.image,
+  committed: imageView(s.committed),
+  image: imageView(s.image),
 });
 
 export const projectBroker = (s: BrokerState): BrokerProjection => ({
@@ -182,7 +182,7 @@ export const projectBroker = (s: BrokerState): BrokerProjection => ({
   brokerEpoch: s.brokerEpoch,
   controllerId: s.controllerId,
   controllerEpoch: s.controllerEpoch,
-  image: s.image,
+  image: imageView(s.image),
 });
 
 export const Reply = Schema.Union([

@@ -21,6 +21,7 @@ import {
   takeSnapshot,
 } from "../spec/cluster/metadata-world.ts";
 import { DEFAULT_CLUSTER, initialWorld } from "../spec/cluster/world.ts";
+import { topicsOf, withTopics } from "../spec/metadata/image.ts";
 import type { ControllerRequest } from "../spec/metadata/requests.ts";
 import { metadataModel } from "../src/checker/metadata-model.ts";
 import type { Property } from "../src/checker/model.ts";
@@ -133,7 +134,7 @@ describe("the metadata world's own judgements can fail", () => {
     const standby = pending.apps.findIndex((a) => a.controller !== null && !a.controller.active);
     const app = pending.apps[standby]!;
     const committed = app.controller!.committed;
-    const forgetful = { ...committed, topics: [] };
+    const forgetful = withTopics(committed, []);
     const apps = pending.apps.slice();
     apps[standby] = { ...app, controller: { ...app.controller!, committed: forgetful, image: forgetful } };
     const done = settle({ ...pending, apps }, spec);
@@ -207,13 +208,13 @@ describe("the metadata world's own judgements can fail", () => {
       ...apps[3]!,
       broker: {
         ...broker,
-        image: {
-          ...broker.image,
-          topics: broker.image.topics.map((t) => ({
+        image: withTopics(
+          broker.image,
+          topicsOf(broker.image).map((t) => ({
             ...t,
             partitions: t.partitions.map((p) => ({ ...p, isr: [] })),
           })),
-        },
+        ),
       },
     };
     expect(judge("ImageInvariants", { ...healthy, apps })).toBe(

@@ -3,6 +3,8 @@
 // partition leader (a follower caught up or fell behind), crashes, restarts, controlled shutdowns and
 // admin requests. Bounds keep the space finite for the model checker; random tests walk the same
 // enumeration.
+
+import { topicsOf } from "../metadata/image.ts";
 import type { NodeRequest } from "../node/node.ts";
 import { isVoter } from "../raft/node.ts";
 import type { TimerKind } from "../raft/state.ts";
@@ -299,7 +301,7 @@ export const enabledMetaActions = (
       }
       // What replication would tell this broker as a partition leader (R126, R127).
       if (quiet && broker.alterInflight === null && broker.brokerEpoch >= 0) {
-        for (const topic of broker.image.topics) {
+        for (const topic of topicsOf(broker.image)) {
           for (const p of topic.partitions) {
             if (p.leader !== broker.brokerId) continue;
             for (const follower of p.replicas) {

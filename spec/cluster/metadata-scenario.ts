@@ -5,7 +5,7 @@
 import * as Schema from "effect/Schema";
 import type { BrokerEffect, BrokerInput, BrokerState } from "../metadata/broker.ts";
 import type { ControllerEffect, ControllerInput, ControllerState } from "../metadata/controller.ts";
-import { findTopic, type MetadataImage } from "../metadata/image.ts";
+import { findTopic, type MetadataImage, topicsOf } from "../metadata/image.ts";
 import type { MetadataRecord } from "../metadata/records.ts";
 import { RESOURCE_BROKER, RESOURCE_TOPIC } from "../metadata/records.ts";
 import {
@@ -225,7 +225,7 @@ export const formatImage = (image: MetadataImage): string[] => {
     ].join(" ");
     lines.push(`broker ${b.id} epoch=${b.epoch} ${flags}`);
   }
-  for (const t of image.topics) {
+  for (const t of topicsOf(image)) {
     for (const p of t.partitions) {
       lines.push(
         `${t.name}-${p.partitionId} leader=${p.leader} leaderEpoch=${p.leaderEpoch} partitionEpoch=${p.partitionEpoch} replicas=[${p.replicas.join(" ")}] isr=[${p.isr.join(" ")}]${p.leaderRecoveryState === 1 ? " RECOVERING" : ""}`,

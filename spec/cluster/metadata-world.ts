@@ -29,6 +29,7 @@ import { uuidFrom } from "../metadata/ids.ts";
 import {
   apply,
   EMPTY_IMAGE,
+  findTopicById,
   loadSnapshotImage,
   type MetadataImage,
   type OffsetRecord,
@@ -364,9 +365,9 @@ const commitEvents = (before: MetadataWorld, after: MetadataWorld): number => {
       events |= EVENT.CONTROLLED_SHUTDOWN;
     if (record._tag === "TopicRecord") events |= EVENT.TOPIC_CREATED;
     if (record._tag === "PartitionChangeRecord") {
-      const old = image.topics
-        .find((t) => t.topicId === record.topicId)
-        ?.partitions.find((p) => p.partitionId === record.partitionId);
+      const old = findTopicById(image, record.topicId)?.partitions.find(
+        (p) => p.partitionId === record.partitionId,
+      );
       if (old !== undefined && record.leader >= 0 && old.leader >= 0 && record.leader !== old.leader)
         events |= EVENT.LEADER_MOVED;
       if (old !== undefined && record.isr !== null && record.isr.length > old.isr.length)

@@ -7,7 +7,15 @@ import {
   type ControllerState,
   initialControllerState,
 } from "../metadata/controller.ts";
-import { apply, EMPTY_IMAGE, type MetadataImage, type PartitionState } from "../metadata/image.ts";
+import {
+  apply,
+  EMPTY_IMAGE,
+  type MetadataImage,
+  type PartitionState,
+  type TopicImage,
+  topicsOf,
+  withTopics,
+} from "../metadata/image.ts";
 import type { MetadataRecord } from "../metadata/records.ts";
 import type { ControllerRequest, ControllerResponse } from "../metadata/requests.ts";
 import { controllerStepProblem, imageProblem, recordProblem, reportsSuccess } from "./metadata.ts";
@@ -39,14 +47,10 @@ const image = (
   p: PartitionState = partition(),
   brokers = [broker(4), broker(5)],
   configs: MetadataImage["configs"] = [],
-): MetadataImage => ({
-  ...EMPTY_IMAGE,
-  offset: 10,
-  epoch: 1,
-  brokers,
-  topics: [{ name: "t", topicId: T, partitions: [p] }],
-  configs,
-});
+): MetadataImage =>
+  withTopics({ ...EMPTY_IMAGE, offset: 10, epoch: 1, brokers, configs }, [
+    { name: "t", topicId: T, partitions: [p] },
+  ]);
 
 describe("image invariants", () => {
   it("hold for a healthy image", () => {
@@ -69,16 +73,28 @@ describe("image invariants", () => {
     expect(imageProblem(image(partition(), [broker(4), broker(5, true)]))).toBe(
       "IsrUsable: t-0 keeps unusable broker 5 in ISR [4,5]",
     );
+    // Images no replay builds: the topics held as given, bypassing the sorted structure's rules.
     const twice = image();
-    expect(
-      imageProblem({
-        ...twice,
-        topics: [...twice.topics, { name: "t", topicId: "B".repeat(22), partitions: [] }],
-      }),
-    ).toBe("TopicNameUnique: two topics are named t");
-    expect(
-      imageProblem({ ...twice, topics: [...twice.topics, { name: "u", topicId: T, partitions: [] }] }),
-    ).toBe(`TopicIdUnique: two topics have id ${T}`);
+    const [t] = topicsOf(twice);
+    const holding = (...topics: TopicImage[]): MetadataImage => ({
+      ...twice,
+      topics: { size: topics.length, chunks: [topics] },
+    });
+    expect(imageProblem(holding(t!, { name: "t", topicId: "B".repeat(22), partitions: [] }))).toBe(
+      "TopicNameUnique: two topics are named t",
+    );
+    expect(imageProblem(holding(t!, { name: "u", topicId: T, partitions: [] }))).toBe(
+      `TopicIdUnique: two topics have id ${T}`,
+    );
+    expect(imageProblem(holding(t!, { name: "u", topicId: "C".repeat(22), partitions: [] }))).toBe(
+      `TopicIdUnique: topic u's id ${"C".repeat(22)} does not find it`,
+    );
+    expect(imageProblem({ ...twice, topicNamesById: EMPTY_IMAGE.topicNamesById })).toBe(
+      `TopicIdUnique: topic t's id ${T} does not find it`,
+    );
+    expect(imageProblem({ ...twice, topics: EMPTY_IMAGE.topics })).toBe(
+      "TopicIdUnique: 1 topic ids for 0 topics",
+    );
   });
 });
 
@@ -181,16 +197,16 @@ describe("the replay's epoch bumps (R122)", () => {
       const stale = partitionOfImage(before);
       return {
         ...applied,
-        image: {
-          ...applied.image,
-          topics: applied.image.topics.map((t) => ({
+        image: withTopics(
+          applied.image,
+          topicsOf(applied.image).map((t) => ({
             ...t,
             partitions: t.partitions.map((p) => ({ ...p, [field]: stale[field] })),
           })),
-        },
+        ),
       };
     };
-  const partitionOfImage = (img: MetadataImage): PartitionState => img.topics[0]!.partitions[0]!;
+  const partitionOfImage = (img: MetadataImage): PartitionState => topicsOf(img)[0]!.partitions[0]!;
 
   it("PartitionEpochBumps catches a change that leaves the partition epoch", () => {
     expect(recordProblem(image(), change({ isr: [4] }), 11, 1, forgets("partitionEpoch"))).toBe(

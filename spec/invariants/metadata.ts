@@ -27,32 +27,38 @@ const partitionName = (topic: string, p: PartitionState): string => `${topic}-${
 export const imageProblem = (image: MetadataImage): string | null => {
   const names = new Set<string>();
   const ids = new Set<string>();
-  for (const topic of image.topics) {
-    if (names.has(topic.name)) return `TopicNameUnique: two topics are named ${topic.name}`;
-    if (ids.has(topic.topicId)) return `TopicIdUnique: two topics have id ${topic.topicId}`;
-    names.add(topic.name);
-    ids.add(topic.topicId);
-    for (const p of topic.partitions) {
-      const name = partitionName(topic.name, p);
-      if (p.isr.length === 0) return `IsrNonEmpty: ${name} has an empty ISR`;
-      if (new Set(p.isr).size !== p.isr.length)
-        return `IsrDistinct: ${name} has ISR ${JSON.stringify(p.isr)}`;
-      const stray = p.isr.find((id) => !p.replicas.includes(id));
-      if (stray !== undefined)
-        return `IsrWithinReplicas: ${name} has ISR member ${stray} outside replicas ${JSON.stringify(p.replicas)}`;
-      if (p.leader !== NO_LEADER && !p.isr.includes(p.leader)) {
-        return `LeaderInIsr: ${name} is led by ${p.leader}, not in ISR ${JSON.stringify(p.isr)}`;
-      }
-      if (p.leader !== NO_LEADER && !isUsable(image, p.leader)) {
-        return `LeaderUsable: ${name} is led by broker ${p.leader}, which is not registered, unfenced and running`;
-      }
-      if (p.isr.length > 1) {
-        const unusable = p.isr.find((id) => !isUsable(image, id));
-        if (unusable !== undefined)
-          return `IsrUsable: ${name} keeps unusable broker ${unusable} in ISR ${JSON.stringify(p.isr)}`;
+  for (const chunk of image.topics.chunks)
+    for (const topic of chunk) {
+      if (names.has(topic.name)) return `TopicNameUnique: two topics are named ${topic.name}`;
+      if (ids.has(topic.topicId)) return `TopicIdUnique: two topics have id ${topic.topicId}`;
+      names.add(topic.name);
+      ids.add(topic.topicId);
+      // The image finds a topic by id through its index: an index that disagrees loses the topic.
+      if (findTopicById(image, topic.topicId) !== topic)
+        return `TopicIdUnique: topic ${topic.name}'s id ${topic.topicId} does not find it`;
+      for (const p of topic.partitions) {
+        const name = partitionName(topic.name, p);
+        if (p.isr.length === 0) return `IsrNonEmpty: ${name} has an empty ISR`;
+        if (new Set(p.isr).size !== p.isr.length)
+          return `IsrDistinct: ${name} has ISR ${JSON.stringify(p.isr)}`;
+        const stray = p.isr.find((id) => !p.replicas.includes(id));
+        if (stray !== undefined)
+          return `IsrWithinReplicas: ${name} has ISR member ${stray} outside replicas ${JSON.stringify(p.replicas)}`;
+        if (p.leader !== NO_LEADER && !p.isr.includes(p.leader)) {
+          return `LeaderInIsr: ${name} is led by ${p.leader}, not in ISR ${JSON.stringify(p.isr)}`;
+        }
+        if (p.leader !== NO_LEADER && !isUsable(image, p.leader)) {
+          return `LeaderUsable: ${name} is led by broker ${p.leader}, which is not registered, unfenced and running`;
+        }
+        if (p.isr.length > 1) {
+          const unusable = p.isr.find((id) => !isUsable(image, id));
+          if (unusable !== undefined)
+            return `IsrUsable: ${name} keeps unusable broker ${unusable} in ISR ${JSON.stringify(p.isr)}`;
+        }
       }
     }
-  }
+  if (image.topicNamesById.size !== names.size)
+    return `TopicIdUnique: ${image.topicNamesById.size} topic ids for ${names.size} topics`;
   return null;
 };
 

@@ -12,7 +12,7 @@ import {
   failedWith,
   initialControllerState,
 } from "./controller.ts";
-import { findBroker, findTopic, type OffsetRecord } from "./image.ts";
+import { findBroker, findTopic, type OffsetRecord, topicsOf } from "./image.ts";
 import { LEADER_RECOVERING, type MetadataRecord, RESOURCE_BROKER, RESOURCE_TOPIC } from "./records.ts";
 import {
   CONFIG_APPEND,
@@ -639,7 +639,7 @@ describe("topics (R121)", () => {
       "UNKNOWN_TOPIC_ID",
       "UNKNOWN_TOPIC_OR_PARTITION",
     ]);
-    expect(h.state.committed.topics).toEqual([]);
+    expect(topicsOf(h.state.committed)).toEqual([]);
     expect(h.state.committed.configs).toEqual([]);
   });
 

@@ -26,6 +26,7 @@ import {
   replay,
   type TopicImage,
   topicConfig,
+  topicsOf,
 } from "./image.ts";
 import { buildPartitionChange, chooseLeader } from "./partition-change.ts";
 import {
@@ -302,7 +303,7 @@ const uncleanAllowed = (image: MetadataImage, topic: string): boolean =>
  * acceptable as a leader even before its fence record is written.
  */
 const removeFromIsrs = (writer: Writer, brokerId: number, leadersOnly = false): void => {
-  for (const topic of writer.image.topics) {
+  for (const topic of topicsOf(writer.image)) {
     for (const partition of topic.partitions) {
       if (!partition.isr.includes(brokerId)) continue;
       if (leadersOnly && partition.leader !== brokerId) continue;
@@ -319,7 +320,7 @@ const removeFromIsrs = (writer: Writer, brokerId: number, leadersOnly = false): 
 
 /** R117: after a broker is unfenced, give leaderless partitions a leader where one is now valid. */
 const electLeaderless = (writer: Writer): void => {
-  for (const topic of writer.image.topics) {
+  for (const topic of topicsOf(writer.image)) {
     for (const partition of topic.partitions) {
       if (partition.leader !== NO_LEADER) continue;
       const change = buildPartitionChange(topic.topicId, partition, {
@@ -344,7 +345,7 @@ const fenceRecords = (writer: Writer, broker: BrokerRegistration): void => {
 };
 
 const leadsAny = (image: MetadataImage, brokerId: number): boolean =>
-  image.topics.some((t) => t.partitions.some((p) => p.leader === brokerId));
+  image.topics.chunks.some((chunk) => chunk.some((t) => t.partitions.some((p) => p.leader === brokerId)));
 
 const withoutSession = (s: ControllerState, out: Out, brokerId: number): ControllerState => {
   if (!s.sessions.some((x) => x.brokerId === brokerId)) return s;
@@ -1054,7 +1055,7 @@ const electLeaders = (
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
   const wanted =
     request.topicPartitions ??
-    s.image.topics.map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partitionId) }));
+    topicsOf(s.image).map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partitionId) }));
   const replicaElectionResults = wanted.map(({ topic: name, partitions }) => {
     const partitionResult = partitions.map((partitionId) => {
       const result = (errorCode: MetadataErrorCode, errorMessage: string | null = null) => ({

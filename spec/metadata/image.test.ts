@@ -27,8 +27,10 @@ import {
   type OffsetRecord,
   replay,
   snapshotRecords,
+  topicsOf,
 } from "./image.ts";
 import type { MetadataRecord } from "./records.ts";
+import { shapeProblem } from "./sorted-chunks.ts";
 
 const T1 = "AAAAAAAAAAAAAAAAAAAAAQ";
 const T2 = "AAAAAAAAAAAAAAAAAAAAAg";
@@ -144,7 +146,7 @@ describe("replaying records", () => {
       change({ leader: 5, isr: [5], leaderRecoveryState: 1 }),
     ]);
     expect(problems).toEqual([]);
-    expect(image.topics[0]?.partitions[0]).toEqual({
+    expect(topicsOf(image)[0]?.partitions[0]).toEqual({
       partitionId: 0,
       replicas: [4, 5],
       isr: [5],
@@ -186,7 +188,7 @@ describe("replaying records", () => {
       { _tag: "ConfigRecord", resourceType: 4, resourceName: "", name: "log.retention.ms", value: "2" },
       { _tag: "RemoveTopicRecord", topicId: T1 },
     ]);
-    expect(image.topics).toEqual([]);
+    expect(topicsOf(image)).toEqual([]);
     expect(image.configs).toEqual([
       { resourceType: 4, resourceName: "", name: "log.retention.ms", value: "2" },
     ]);
@@ -428,9 +430,10 @@ describe("replay's fast paths", () => {
           // Frozen: an in-place change to the starting image would throw here.
           const replayed = replay(start, records);
           expect(replayed).toEqual({ image: folded, problems });
-          expect(replayed.image.topics.map((t) => t.name)).toEqual(
-            [...replayed.image.topics.map((t) => t.name)].sort(),
-          );
+          const names = topicsOf(replayed.image).map((t) => t.name);
+          expect(names).toEqual([...names].sort());
+          expect(shapeProblem(replayed.image.topics, (t) => t.name)).toBeNull();
+          expect(shapeProblem(replayed.image.topicNamesById, (t) => t.topicId)).toBeNull();
         },
       ),
       { numRuns: 500 },

@@ -12,6 +12,17 @@ import {
   NO_LEADER_CHANGE,
   RESOURCE_TOPIC,
 } from "./records.ts";
+import {
+  EMPTY_CHUNKS,
+  findItem,
+  itemsOf,
+  locate,
+  type OwnedArrays,
+  removeItem,
+  replaceAt,
+  SortedChunks,
+  setItem,
+} from "./sorted-chunks.ts";
 
 export const BrokerRegistration = Schema.Struct({
   id: Int32,
@@ -47,6 +58,10 @@ export const TopicImage = Schema.Struct({
 });
 export type TopicImage = typeof TopicImage.Type;
 
+/** A topic's name, kept by its id. */
+export const TopicName = Schema.Struct({ topicId: Uuid, name: Schema.String });
+export type TopicName = typeof TopicName.Type;
+
 export const ConfigEntry = Schema.Struct({
   resourceType: Schema.Int,
   resourceName: Schema.String,
@@ -58,19 +73,29 @@ export type ConfigEntry = typeof ConfigEntry.Type;
 export const FeatureLevel = Schema.Struct({ name: Schema.String, level: Schema.Int });
 export type FeatureLevel = typeof FeatureLevel.Type;
 
-export const MetadataImage = Schema.Struct({
+/** The fields an image and its plain view share, before and after the topics. */
+const imageHead = {
   /** Provenance: the offset and epoch of the last record applied (-1 before any). */
   offset: Int64,
   epoch: Int32,
   features: Schema.Array(FeatureLevel),
   /** In broker id order. */
   brokers: Schema.Array(BrokerRegistration),
-  /** In topic name order. */
-  topics: Schema.Array(TopicImage),
+};
+const imageTail = {
   /** In (resource type, resource name, name) order. */
   configs: Schema.Array(ConfigEntry),
   /** The first producer id not yet handed out. */
   nextProducerId: Int64,
+};
+
+export const MetadataImage = Schema.Struct({
+  ...imageHead,
+  /** By topic name (sorted-chunks.ts: one topic's change copies a chunk, not all topics). */
+  topics: SortedChunks(TopicImage),
+  /** Each topic's name by its id: the records name topics by id (R109). */
+  topicNamesById: SortedChunks(TopicName),
+  ...imageTail,
 });
 export type MetadataImage = typeof MetadataImage.Type;
 
@@ -79,7 +104,8 @@ export const EMPTY_IMAGE: MetadataImage = {
   epoch: -1,
   features: [],
   brokers: [],
-  topics: [],
+  topics: EMPTY_CHUNKS,
+  topicNamesById: EMPTY_CHUNKS,
   configs: [],
   nextProducerId: 0,
 };
@@ -101,57 +127,52 @@ const lowerBound = <T>(items: readonly T[], before: (item: T) => boolean): numbe
   return low;
 };
 
-/** Where `name` is, or would be inserted, in topics sorted by name. */
-const topicPosition = (topics: readonly TopicImage[], name: string): number =>
-  lowerBound(topics, (t) => t.name < name);
+const byName = (topic: TopicImage): string => topic.name;
+const byId = (entry: TopicName): string => entry.topicId;
 
-export const findTopic = (image: MetadataImage, name: string): TopicImage | undefined => {
-  const topic = image.topics[topicPosition(image.topics, name)];
-  return topic?.name === name ? topic : undefined;
+export const findTopic = (image: MetadataImage, name: string): TopicImage | undefined =>
+  findItem(image.topics, name, byName);
+
+export const findTopicById = (image: MetadataImage, topicId: string): TopicImage | undefined => {
+  const entry = findItem(image.topicNamesById, topicId, byId);
+  return entry === undefined ? undefined : findTopic(image, entry.name);
 };
 
-/** Linear scans a replay makes before it indexes the topics by id. */
-const TOPIC_SCANS_BEFORE_INDEX = 4;
+/** Every topic, in name order (a copy: linear in the topics). */
+export const topicsOf = (image: MetadataImage): TopicImage[] => itemsOf(image.topics);
 
-/** Where topic `topicId` is in `topics` (-1 if absent); a replay remembers the last one it touched. */
-const topicIndexById = (
-  topics: readonly TopicImage[],
-  topicId: string,
-  scratch: ReplayScratch | null = null,
-): number => {
-  const memo = scratch?.lastTopic;
-  if (memo !== undefined && memo !== null && memo.topics === topics) {
-    if (memo.topicId === topicId) return memo.index;
-    // Walking the topics in order (as R117's sweeps do), the next one is usually the one asked for.
-    if (topics[memo.index + 1]?.topicId === topicId)
-      return remember(scratch!, topics, topicId, memo.index + 1);
-  }
-  let names = scratch?.topicNames ?? null;
-  if (names !== null && names.topics !== topics) names = null;
-  if (scratch === null || (names === null && scratch.topicScans < TOPIC_SCANS_BEFORE_INDEX)) {
-    if (scratch !== null) scratch.topicScans++;
-    const index = topics.findIndex((t) => t.topicId === topicId);
-    return scratch === null || index < 0 ? index : remember(scratch, topics, topicId, index);
-  }
-  // A replay that keeps looking topics up finds each by its name's place in the name order: a scan
-  // each made a replay of N topics cost N^2 (bench:image -- --per-topic 1: 102 µs a record at
-  // 20,000 topics). A write of one topic scans once and builds nothing.
-  if (names === null) {
-    names = { topics, nameById: new Map(topics.map((t) => [t.topicId, t.name])) };
-    scratch.topicNames = names;
-  }
-  const name = names.nameById.get(topicId);
-  if (name === undefined) return -1;
-  const index = topicPosition(topics, name);
-  if (topics[index]?.topicId === topicId) return remember(scratch, topics, topicId, index);
-  // Two topics of one name (a record the image refuses later): the scan is still right.
-  const scanned = topics.findIndex((t) => t.topicId === topicId);
-  return scanned < 0 ? scanned : remember(scratch, topics, topicId, scanned);
-};
+/**
+ * The image as plain data, for people and other implementations (`kraft metadata dump --json`, the
+ * conformance vectors): its topics a list in name order, and no index, which is this implementation's
+ * own choice.
+ */
+export const ImageView = Schema.Struct({
+  ...imageHead,
+  /** In topic name order. */
+  topics: Schema.Array(TopicImage),
+  ...imageTail,
+});
+export type ImageView = typeof ImageView.Type;
 
-const remember = (scratch: ReplayScratch, topics: readonly TopicImage[], topicId: string, index: number) => {
-  scratch.lastTopic = { topics, topicId, index };
-  return index;
+export const imageView = ({ topicNamesById: _index, topics, ...image }: MetadataImage): ImageView => ({
+  offset: image.offset,
+  epoch: image.epoch,
+  features: image.features,
+  brokers: image.brokers,
+  topics: itemsOf(topics),
+  configs: image.configs,
+  nextProducerId: image.nextProducerId,
+});
+
+/** `image` holding exactly `topics` (any order, names and ids distinct), as replay would build it. */
+export const withTopics = (image: MetadataImage, topics: readonly TopicImage[]): MetadataImage => {
+  let named = EMPTY_CHUNKS as SortedChunks<TopicImage>;
+  let ids = EMPTY_CHUNKS as SortedChunks<TopicName>;
+  for (const topic of topics) {
+    named = setItem(named, topic, byName);
+    ids = setItem(ids, { topicId: topic.topicId, name: topic.name }, byId);
+  }
+  return { ...image, topics: named, topicNamesById: ids };
 };
 
 /** Where partition `partitionId` is, or would be inserted, in partitions sorted by id. */
@@ -161,12 +182,6 @@ const partitionPosition = (partitions: readonly PartitionState[], partitionId: n
   if (last === undefined || last.partitionId < partitionId) return partitions.length;
   return lowerBound(partitions, (p) => p.partitionId < partitionId);
 };
-
-export const findTopicById = (
-  image: MetadataImage,
-  topicId: string,
-  scratch: ReplayScratch | null = null,
-): TopicImage | undefined => image.topics[topicIndexById(image.topics, topicId, scratch)];
 
 /** A topic's partition by id (binary search: partitions are kept in id order). */
 export const findPartition = (topic: TopicImage, partitionId: number): PartitionState | undefined => {
@@ -210,86 +225,63 @@ const replaceBroker = (image: MetadataImage, broker: BrokerRegistration): Metada
  * Inside one `replay` (or one controller write), the arrays made by earlier records are seen by
  * nobody else until it ends, so later records may change them in place instead of copying them again:
  * the cost of a record is then independent of the image's size. Every array it holds is a fresh copy
- * made within that replay, so the caller's image is never touched. It also remembers where the last
- * topic it touched is, since a topic's records come together.
+ * made within that replay, so the caller's image is never touched.
  */
 export interface ReplayScratch {
-  owned: TopicImage[] | null;
-  /** Partition arrays made within this replay. */
-  readonly ownedPartitions: Set<readonly PartitionState[]>;
-  lastTopic: {
-    readonly topics: readonly TopicImage[];
-    readonly topicId: string;
-    readonly index: number;
+  readonly owned: OwnedArrays;
+  /** The topic the last record changed, and the topics it is in: a topic's records come together. */
+  last: {
+    readonly topics: MetadataImage["topics"];
+    readonly topic: TopicImage;
+    readonly place: { readonly chunk: number; readonly position: number };
   } | null;
-  /** Each topic's name by id, for the topics array `topics`: kept up to date as topics change. */
-  topicNames: { topics: readonly TopicImage[]; readonly nameById: Map<string, string> } | null;
-  /** Topic lookups that scanned the topics. */
-  topicScans: number;
 }
 
 /** A fresh scratch: the first change copies, later ones reuse that copy. */
-export const newReplayScratch = (): ReplayScratch => ({
-  // A sentinel no image holds.
-  owned: [],
-  ownedPartitions: new Set(),
-  lastTopic: null,
-  topicNames: null,
-  topicScans: 0,
-});
+export const newReplayScratch = (): ReplayScratch => ({ owned: new Set(), last: null });
+
+/** Topic `topicId` of `image`, found first where the replay's last change left it. */
+const topicById = (image: MetadataImage, topicId: string, scratch: ReplayScratch | null) => {
+  const last = scratch?.last;
+  if (last != null && last.topics === image.topics && last.topic.topicId === topicId) return last.topic;
+  return findTopicById(image, topicId);
+};
 
 /** `partitions` as an array this replay may change: itself if made within it, else a copy. */
 const writablePartitions = (partitions: readonly PartitionState[], scratch: ReplayScratch | null) => {
-  if (scratch?.ownedPartitions.has(partitions) === true) return partitions as PartitionState[];
+  if (scratch?.owned.has(partitions) === true) return partitions as PartitionState[];
   const copy = partitions.slice();
-  scratch?.ownedPartitions.add(copy);
+  scratch?.owned.add(copy);
   return copy;
 };
 
-/**
- * The names index follows a change of topic `topicId` (now named `name`, or removed: null) from the
- * array `before` to `after` (a copy, or the same array changed in place).
- */
-const followTopics = (
-  scratch: ReplayScratch,
-  before: readonly TopicImage[],
-  after: readonly TopicImage[],
-  topicId: string,
-  name: string | null,
-): void => {
-  const names = scratch.topicNames;
-  if (names === null || names.topics !== before) return;
-  if (name === null) names.nameById.delete(topicId);
-  else names.nameById.set(topicId, name);
-  names.topics = after;
-};
-
+/** The image with `topic` in place of the topic of its name (`created`: added, with its id). */
 const replaceTopic = (
   image: MetadataImage,
   topic: TopicImage,
   scratch: ReplayScratch | null,
-  current: number = topicIndexById(image.topics, topic.topicId, scratch),
+  created = false,
 ): MetadataImage => {
-  const replayOwned = scratch?.owned ?? null;
-  const owned = replayOwned !== null && image.topics === replayOwned;
-  let topics: TopicImage[];
-  let index: number;
-  if (current >= 0 && image.topics[current]!.name === topic.name) {
-    topics = owned ? replayOwned! : image.topics.slice();
-    topics[current] = topic;
-    index = current;
+  const owned = scratch?.owned ?? null;
+  const last = scratch?.last;
+  let topics: MetadataImage["topics"];
+  let place: { readonly chunk: number; readonly position: number } | null = null;
+  if (last != null && last.topics === image.topics && last.topic.name === topic.name) {
+    // The same topic again (a request's partitions, one after another): no search.
+    place = last.place;
+    topics = replaceAt(image.topics, place, topic, owned);
   } else {
-    topics = owned ? replayOwned! : image.topics.slice();
-    if (current >= 0) topics.splice(current, 1);
-    index = topicPosition(topics, topic.name);
-    topics.splice(index, 0, topic);
+    topics = setItem(image.topics, topic, byName, owned);
+    if (scratch !== null) place = locate(topics, topic.name, byName);
   }
-  if (scratch !== null) {
-    followTopics(scratch, image.topics, topics, topic.topicId, topic.name);
-    scratch.owned = topics;
-    remember(scratch, topics, topic.topicId, index);
-  }
-  return { ...image, topics };
+  if (scratch !== null && place !== null) scratch.last = { topics, topic, place };
+  return {
+    ...image,
+    topics,
+    topicNamesById: created
+      ? setItem(image.topicNamesById, { topicId: topic.topicId, name: topic.name }, byId, owned)
+      : image.topicNamesById,
+  };
 };
 
 const compareConfig = (a: ConfigEntry, b: ConfigEntry): number =>
@@ -358,27 +350,26 @@ const applyRecord = (
     case "TopicRecord":
       if (findTopic(image, record.name) !== undefined)
         return { image, problem: `topic ${record.name} already exists` };
-      if (topicIndexById(image.topics, record.topicId, scratch) >= 0) {
+      if (findItem(image.topicNamesById, record.topicId, byId) !== undefined) {
         return { image, problem: `topic id ${record.topicId} is already taken` };
       }
       return {
-        // Known to be absent: no second look for its id.
         image: replaceTopic(
           image,
           { name: record.name, topicId: record.topicId, partitions: [] },
           scratch,
-          -1,
+          true,
         ),
       };
     case "RemoveTopicRecord": {
-      const topic = findTopicById(image, record.topicId, scratch);
+      const topic = findTopicById(image, record.topicId);
       if (topic === undefined) return { image, problem: `no topic with id ${record.topicId}` };
-      const topics = image.topics.filter((t) => t.topicId !== record.topicId);
-      if (scratch !== null) followTopics(scratch, image.topics, topics, record.topicId, null);
+      const owned = scratch?.owned ?? null;
       return {
         image: {
           ...image,
-          topics,
+          topics: removeItem(image.topics, topic.name, byName, owned),
+          topicNamesById: removeItem(image.topicNamesById, topic.topicId, byId, owned),
           configs: image.configs.filter(
             (c) => !(c.resourceType === RESOURCE_TOPIC && c.resourceName === topic.name),
           ),
@@ -386,7 +377,7 @@ const applyRecord = (
       };
     }
     case "PartitionRecord": {
-      const topic = findTopicById(image, record.topicId, scratch);
+      const topic = topicById(image, record.topicId, scratch);
       if (topic === undefined) return { image, problem: `no topic with id ${record.topicId}` };
       const at = partitionPosition(topic.partitions, record.partitionId);
       if (topic.partitions[at]?.partitionId === record.partitionId) {
@@ -408,7 +399,7 @@ const applyRecord = (
       return { image: replaceTopic(image, { ...topic, partitions }, scratch) };
     }
     case "PartitionChangeRecord": {
-      const topic = findTopicById(image, record.topicId, scratch);
+      const topic = topicById(image, record.topicId, scratch);
       const at = topic === undefined ? -1 : partitionPosition(topic.partitions, record.partitionId);
       const partition = topic?.partitions[at];
       if (topic === undefined || partition?.partitionId !== record.partitionId) {
@@ -538,7 +529,7 @@ export const snapshotRecords = (image: MetadataImage): MetadataRecord[] => {
       inControlledShutdown: b.inControlledShutdown,
     });
   }
-  for (const t of image.topics) {
+  for (const t of topicsOf(image)) {
     records.push({ _tag: "TopicRecord", name: t.name, topicId: t.topicId });
     for (const p of t.partitions) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p });
   }

@@ -9,8 +9,10 @@ import { join } from "node:path";
 import {
   apply as applyRecord,
   EMPTY_IMAGE,
+  imageView,
   type MetadataImage,
   newReplayScratch,
+  topicsOf,
 } from "../../spec/metadata/image.ts";
 import { decodeMessage, type MessageCodec } from "../kafka/codec.ts";
 import * as generated from "../kafka/generated/messages.ts";
@@ -192,7 +194,15 @@ const imageAt = (files: readonly string[], atOffset: number, asJson: boolean, io
   }
   const skipped = Object.fromEntries([...unmodelled.entries()].sort());
   if (asJson) {
-    io.out(json({ atOffset, snapshot: base?.file ?? null, image, notModelled: skipped, problems }));
+    io.out(
+      json({
+        atOffset,
+        snapshot: base?.file ?? null,
+        image: imageView(image),
+        notModelled: skipped,
+        problems,
+      }),
+    );
     return 0;
   }
   io.out(`# the image at offset ${atOffset}${base === undefined ? "" : ` (from ${base.file})`}`);
@@ -201,7 +211,7 @@ const imageAt = (files: readonly string[], atOffset: number, asJson: boolean, io
     io.out(
       `broker ${b.id}: epoch ${b.epoch}${b.fenced ? ", fenced" : ""}${b.inControlledShutdown ? ", in controlled shutdown" : ""}; ${b.endPoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(", ")}`,
     );
-  for (const t of image.topics) {
+  for (const t of topicsOf(image)) {
     io.out(`topic ${t.name} (${t.topicId}): ${t.partitions.length} partitions`);
     for (const p of t.partitions)
       io.out(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { MetadataImage } from "../../spec/metadata/image.ts";
+import { type MetadataImage, withTopics } from "../../spec/metadata/image.ts";
 import type { VoteRequest as VoteRequestOfSpec } from "../../spec/raft/messages.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import {
@@ -46,7 +46,7 @@ import { handleKafkaRequest, type KafkaServerContext } from "./server.ts";
 import { Reader } from "./wire.ts";
 
 const TOPIC_ID = "My3je8VlLG3ShQKtBtLaYg";
-const image: MetadataImage = {
+const plainImage = {
   offset: 40n,
   epoch: 1,
   features: [],
@@ -81,7 +81,8 @@ const image: MetadataImage = {
   ],
   configs: [],
   nextProducerId: 0n,
-} as unknown as MetadataImage;
+};
+const image = withTopics(plainImage as unknown as MetadataImage, plainImage.topics);
 
 const context: KafkaServerContext = {
   clusterId: "GEvbuDUdvZm5QFSxvWEm3A",

@@ -10,7 +10,7 @@
 // AlterPartition and Envelope. Every other API is absent from ApiVersions, so clients see it
 // unsupported before they ask.
 import { DEFAULT_BROKER_FEATURES } from "../../spec/metadata/broker.ts";
-import { findTopic, type MetadataImage } from "../../spec/metadata/image.ts";
+import { findTopic, type MetadataImage, topicsOf } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import type {
   AddRaftVoterResponse as RaftAddVoterResponse,
@@ -621,7 +621,7 @@ const metadata = (
     ? []
     : [...new Set(request.topics!.map((t) => t.name).filter((n): n is string => n !== null))].sort();
   const found = wanted.map((name) => (image === null ? undefined : findTopic(image, name)));
-  const listed = all ? (image?.topics ?? []) : found.filter((t) => t !== undefined);
+  const listed = all ? (image === null ? [] : topicsOf(image)) : found.filter((t) => t !== undefined);
   const unknown = wanted.filter((_, i) => found[i] === undefined);
   return {
     ...base,

@@ -5,6 +5,7 @@
 // After every event it checks the model checker's cluster properties; after the faults it heals
 // everything and checks that the cluster makes progress and kept every acknowledged write.
 
+import { topicsOf } from "../../../spec/metadata/image.ts";
 import { Random } from "../../checker/random.ts";
 import { KafkaError } from "../../kafka/errors.ts";
 import { readResponseFrame, requestFrame } from "../../kafka/frames.ts";
@@ -598,7 +599,8 @@ export class Simulation {
     }
     if (!finalAcknowledged) return `the topic ${finalTopic} was not acknowledged`;
     for (const n of this.nodes.filter((b) => b.isBroker)) {
-      const names = new Set(n.node?.image()?.topics.map((t) => t.name));
+      const image = n.node?.image() ?? null;
+      const names = new Set(image === null ? [] : topicsOf(image).map((t) => t.name));
       for (const name of [...this.acknowledged, finalTopic])
         if (!names.has(name)) return `broker ${n.id}'s metadata lacks the acknowledged topic ${name}`;
     }
