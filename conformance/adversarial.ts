@@ -22,7 +22,7 @@ import {
   DEFAULT_CONTROLLER_CONFIG,
   initialControllerState,
 } from "../spec/metadata/controller.ts";
-import { findBroker, type OffsetRecord, topicsOf } from "../spec/metadata/image.ts";
+import { findBroker, type OffsetRecord, partitionsOf, topicsOf } from "../spec/metadata/image.ts";
 import type { MetadataRecord } from "../spec/metadata/records.ts";
 import type { ControllerRequest, ControllerResponse } from "../spec/metadata/requests.ts";
 import type { RaftInput } from "../spec/raft/io.ts";
@@ -390,7 +390,7 @@ const controllerRequest = (random: Random, s: ControllerState): ControllerReques
   const topics = topicsOf(image);
   const topic = topics.length > 0 ? pick(random, topics) : undefined;
   const partition =
-    topic !== undefined && topic.partitions.length > 0 ? pick(random, topic.partitions) : undefined;
+    topic !== undefined && topic.partitions.size > 0 ? pick(random, partitionsOf(topic)) : undefined;
   const brokerId = pick(random, [...BROKERS, -1]);
   switch (
     pick(random, [
@@ -759,7 +759,7 @@ const brokerWalk = (seed: number): { vector: BrokerVector; marks: Set<Mark> } =>
     } else if (roll < 0.88) {
       const topics = topicsOf(state.image);
       const topic = topics.length > 0 ? pick(random, topics) : undefined;
-      const partition = topic !== undefined ? pick(random, topic.partitions) : undefined;
+      const partition = topic !== undefined ? pick(random, partitionsOf(topic)) : undefined;
       if (topic !== undefined && partition !== undefined)
         input({
           _tag: "IsrChange",

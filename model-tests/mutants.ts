@@ -1162,9 +1162,9 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "metadata/image.ts",
-        find: '    for (const p of t.partitions) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p });',
+        find: '    for (const p of partitionsOf(t)) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p });',
         replace:
-          '    for (const p of t.partitions) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p, leaderEpoch: 0 });',
+          '    for (const p of partitionsOf(t)) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p, leaderEpoch: 0 });',
       },
     ],
     metadata: { brokers: 2, partitions: 1, bounds: METADATA_SNAPSHOTS, depth: 40 },

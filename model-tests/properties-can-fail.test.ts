@@ -21,7 +21,7 @@ import {
   takeSnapshot,
 } from "../spec/cluster/metadata-world.ts";
 import { DEFAULT_CLUSTER, initialWorld } from "../spec/cluster/world.ts";
-import { topicsOf, withTopics } from "../spec/metadata/image.ts";
+import { imageView, withTopics } from "../spec/metadata/image.ts";
 import type { ControllerRequest } from "../spec/metadata/requests.ts";
 import { metadataModel } from "../src/checker/metadata-model.ts";
 import type { Property } from "../src/checker/model.ts";
@@ -210,7 +210,7 @@ describe("the metadata world's own judgements can fail", () => {
         ...broker,
         image: withTopics(
           broker.image,
-          topicsOf(broker.image).map((t) => ({
+          imageView(broker.image).topics.map((t) => ({
             ...t,
             partitions: t.partitions.map((p) => ({ ...p, isr: [] })),
           })),

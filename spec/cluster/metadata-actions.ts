@@ -4,7 +4,7 @@
 // admin requests. Bounds keep the space finite for the model checker; random tests walk the same
 // enumeration.
 
-import { topicsOf } from "../metadata/image.ts";
+import { partitionsOf, topicsOf } from "../metadata/image.ts";
 import type { NodeRequest } from "../node/node.ts";
 import { isVoter } from "../raft/node.ts";
 import type { TimerKind } from "../raft/state.ts";
@@ -302,7 +302,7 @@ export const enabledMetaActions = (
       // What replication would tell this broker as a partition leader (R126, R127).
       if (quiet && broker.alterInflight === null && broker.brokerEpoch >= 0) {
         for (const topic of topicsOf(broker.image)) {
-          for (const p of topic.partitions) {
+          for (const p of partitionsOf(topic)) {
             if (p.leader !== broker.brokerId) continue;
             for (const follower of p.replicas) {
               if (follower === broker.brokerId) continue;

@@ -5,7 +5,7 @@
 import * as Schema from "effect/Schema";
 import type { BrokerEffect, BrokerInput, BrokerState } from "../metadata/broker.ts";
 import type { ControllerEffect, ControllerInput, ControllerState } from "../metadata/controller.ts";
-import { findTopic, type MetadataImage, topicsOf } from "../metadata/image.ts";
+import { findTopic, type MetadataImage, partitionsOf, topicsOf } from "../metadata/image.ts";
 import type { MetadataRecord } from "../metadata/records.ts";
 import { RESOURCE_BROKER, RESOURCE_TOPIC } from "../metadata/records.ts";
 import {
@@ -226,7 +226,7 @@ export const formatImage = (image: MetadataImage): string[] => {
     lines.push(`broker ${b.id} epoch=${b.epoch} ${flags}`);
   }
   for (const t of topicsOf(image)) {
-    for (const p of t.partitions) {
+    for (const p of partitionsOf(t)) {
       lines.push(
         `${t.name}-${p.partitionId} leader=${p.leader} leaderEpoch=${p.leaderEpoch} partitionEpoch=${p.partitionEpoch} replicas=[${p.replicas.join(" ")}] isr=[${p.isr.join(" ")}]${p.leaderRecoveryState === 1 ? " RECOVERING" : ""}`,
       );

@@ -29,7 +29,7 @@ import { uuidFrom } from "../metadata/ids.ts";
 import {
   apply,
   EMPTY_IMAGE,
-  findTopicById,
+  findPartitionById,
   loadSnapshotImage,
   type MetadataImage,
   type OffsetRecord,
@@ -365,9 +365,7 @@ const commitEvents = (before: MetadataWorld, after: MetadataWorld): number => {
       events |= EVENT.CONTROLLED_SHUTDOWN;
     if (record._tag === "TopicRecord") events |= EVENT.TOPIC_CREATED;
     if (record._tag === "PartitionChangeRecord") {
-      const old = findTopicById(image, record.topicId)?.partitions.find(
-        (p) => p.partitionId === record.partitionId,
-      );
+      const old = findPartitionById(image, record.topicId, record.partitionId);
       if (old !== undefined && record.leader >= 0 && old.leader >= 0 && record.leader !== old.leader)
         events |= EVENT.LEADER_MOVED;
       if (old !== undefined && record.isr !== null && record.isr.length > old.isr.length)

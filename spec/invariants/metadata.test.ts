@@ -10,6 +10,7 @@ import {
 import {
   apply,
   EMPTY_IMAGE,
+  imageView,
   type MetadataImage,
   type PartitionState,
   type TopicImage,
@@ -18,6 +19,7 @@ import {
 } from "../metadata/image.ts";
 import type { MetadataRecord } from "../metadata/records.ts";
 import type { ControllerRequest, ControllerResponse } from "../metadata/requests.ts";
+import { EMPTY_CHUNKS } from "../metadata/sorted-chunks.ts";
 import { controllerStepProblem, imageProblem, recordProblem, reportsSuccess } from "./metadata.ts";
 
 const T = "AAAAAAAAAAAAAAAAAAAAAQ";
@@ -80,13 +82,13 @@ describe("image invariants", () => {
       ...twice,
       topics: { size: topics.length, chunks: [topics] },
     });
-    expect(imageProblem(holding(t!, { name: "t", topicId: "B".repeat(22), partitions: [] }))).toBe(
+    expect(imageProblem(holding(t!, { name: "t", topicId: "B".repeat(22), partitions: EMPTY_CHUNKS }))).toBe(
       "TopicNameUnique: two topics are named t",
     );
-    expect(imageProblem(holding(t!, { name: "u", topicId: T, partitions: [] }))).toBe(
+    expect(imageProblem(holding(t!, { name: "u", topicId: T, partitions: EMPTY_CHUNKS }))).toBe(
       `TopicIdUnique: two topics have id ${T}`,
     );
-    expect(imageProblem(holding(t!, { name: "u", topicId: "C".repeat(22), partitions: [] }))).toBe(
+    expect(imageProblem(holding(t!, { name: "u", topicId: "C".repeat(22), partitions: EMPTY_CHUNKS }))).toBe(
       `TopicIdUnique: topic u's id ${"C".repeat(22)} does not find it`,
     );
     expect(imageProblem({ ...twice, topicNamesById: EMPTY_IMAGE.topicNamesById })).toBe(
@@ -199,14 +201,14 @@ describe("the replay's epoch bumps (R122)", () => {
         ...applied,
         image: withTopics(
           applied.image,
-          topicsOf(applied.image).map((t) => ({
+          imageView(applied.image).topics.map((t) => ({
             ...t,
             partitions: t.partitions.map((p) => ({ ...p, [field]: stale[field] })),
           })),
         ),
       };
     };
-  const partitionOfImage = (img: MetadataImage): PartitionState => topicsOf(img)[0]!.partitions[0]!;
+  const partitionOfImage = (img: MetadataImage): PartitionState => imageView(img).topics[0]!.partitions[0]!;
 
   it("PartitionEpochBumps catches a change that leaves the partition epoch", () => {
     expect(recordProblem(image(), change({ isr: [4] }), 11, 1, forgets("partitionEpoch"))).toBe(

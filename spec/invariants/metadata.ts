@@ -6,11 +6,14 @@ import type { ControllerEffect, ControllerInput, ControllerState } from "../meta
 import {
   apply,
   findBroker,
+  findPartition,
+  findPartitionById,
   findTopic,
   findTopicById,
   isUsable,
   type MetadataImage,
   type PartitionState,
+  partitionsOf,
   topicConfig,
 } from "../metadata/image.ts";
 import { LEADER_RECOVERING, type MetadataRecord, NO_LEADER, NO_LEADER_CHANGE } from "../metadata/records.ts";
@@ -36,7 +39,7 @@ export const imageProblem = (image: MetadataImage): string | null => {
       // The image finds a topic by id through its index: an index that disagrees loses the topic.
       if (findTopicById(image, topic.topicId) !== topic)
         return `TopicIdUnique: topic ${topic.name}'s id ${topic.topicId} does not find it`;
-      for (const p of topic.partitions) {
+      for (const p of partitionsOf(topic)) {
         const name = partitionName(topic.name, p);
         if (p.isr.length === 0) return `IsrNonEmpty: ${name} has an empty ISR`;
         if (new Set(p.isr).size !== p.isr.length)
@@ -66,8 +69,7 @@ const partitionOf = (
   image: MetadataImage,
   topicId: string,
   partitionId: number,
-): PartitionState | undefined =>
-  findTopicById(image, topicId)?.partitions.find((p) => p.partitionId === partitionId);
+): PartitionState | undefined => findPartitionById(image, topicId, partitionId);
 
 /**
  * What a committed record may do to the image before it (R114, R119, R122, R123): it must fit; a
@@ -210,7 +212,7 @@ export const controllerStepProblem = (
     p.records.forEach((record, i) => {
       if (record._tag === "PartitionChangeRecord" && record.leader >= 0 && !uncleanAsked) {
         const topic = findTopicById(image, record.topicId);
-        const old = topic?.partitions.find((x) => x.partitionId === record.partitionId);
+        const old = topic === undefined ? undefined : findPartition(topic, record.partitionId);
         const allowed =
           topic !== undefined && topicConfig(image, topic.name, "unclean.leader.election.enable") === "true";
         if (old !== undefined && !old.isr.includes(record.leader) && !allowed) {

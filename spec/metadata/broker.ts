@@ -6,7 +6,14 @@
 import * as Schema from "effect/Schema";
 import { type Collector, type Mark, mark, newCollector } from "../marks.ts";
 import { Int32, Int64, Uuid } from "../raft/primitives.ts";
-import { EMPTY_IMAGE, findBroker, findTopicById, loadSnapshotImage, MetadataImage, replay } from "./image.ts";
+import {
+  EMPTY_IMAGE,
+  findBroker,
+  findPartitionById,
+  loadSnapshotImage,
+  MetadataImage,
+  replay,
+} from "./image.ts";
 import {
   BrokerEndpoint,
   BrokerFeature,
@@ -275,9 +282,7 @@ const isrChange = (
 ): BrokerState => {
   if (s.alterInflight !== null || s.controllerId < 0 || s.brokerEpoch < 0 || s.lifecycle === "SHUTTING_DOWN")
     return s;
-  const partition = findTopicById(s.image, input.topicId)?.partitions.find(
-    (p) => p.partitionId === input.partitionId,
-  );
+  const partition = findPartitionById(s.image, input.topicId, input.partitionId);
   if (partition === undefined || partition.leader !== s.brokerId || input.follower === s.brokerId) return s;
   const inIsr = partition.isr.includes(input.follower);
   if (input.join === inIsr || (input.join && !partition.replicas.includes(input.follower))) return s;

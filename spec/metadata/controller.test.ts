@@ -12,7 +12,7 @@ import {
   failedWith,
   initialControllerState,
 } from "./controller.ts";
-import { findBroker, findTopic, type OffsetRecord, topicsOf } from "./image.ts";
+import { findBroker, findPartition, findTopic, type OffsetRecord, partitionsOf, topicsOf } from "./image.ts";
 import { LEADER_RECOVERING, type MetadataRecord, RESOURCE_BROKER, RESOURCE_TOPIC } from "./records.ts";
 import {
   CONFIG_APPEND,
@@ -617,7 +617,11 @@ describe("topics (R121)", () => {
       }),
     ).toMatchObject({ errorCode: "NONE", numPartitions: 1, replicationFactor: 1 });
     const topic = findTopic(h.state.committed, "d")!;
-    expect(topic.partitions[0]).toMatchObject({ leaderEpoch: 0, partitionEpoch: 0, leaderRecoveryState: 0 });
+    expect(findPartition(topic, 0)).toMatchObject({
+      leaderEpoch: 0,
+      partitionEpoch: 0,
+      leaderRecoveryState: 0,
+    });
   });
 
   it("deletes topics by name or id, and says which do not exist", () => {
@@ -658,7 +662,7 @@ describe("topics (R121)", () => {
     expect(add(2, [{ brokerIds: [4, 9] }])).toBe("INVALID_REPLICA_ASSIGNMENT");
     expect(add(2, [{ brokerIds: [6, 4] }])).toBe("NONE");
     expect(add(3, null)).toBe("NONE");
-    expect(findTopic(h.state.committed, "t")!.partitions.map((p) => p.replicas)).toEqual([
+    expect(partitionsOf(findTopic(h.state.committed, "t")!).map((p) => p.replicas)).toEqual([
       [4, 5],
       [6, 4],
       expect.any(Array),

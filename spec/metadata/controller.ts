@@ -15,6 +15,8 @@ import {
   EMPTY_IMAGE,
   featureLevel,
   findBroker,
+  findPartition,
+  findPartitionById,
   findTopic,
   findTopicById,
   isUsable,
@@ -23,6 +25,7 @@ import {
   newReplayScratch,
   type OffsetRecord,
   type PartitionState,
+  partitionsOf,
   replay,
   type TopicImage,
   topicConfig,
@@ -304,7 +307,7 @@ const uncleanAllowed = (image: MetadataImage, topic: string): boolean =>
  */
 const removeFromIsrs = (writer: Writer, brokerId: number, leadersOnly = false): void => {
   for (const topic of topicsOf(writer.image)) {
-    for (const partition of topic.partitions) {
+    for (const partition of partitionsOf(topic)) {
       if (!partition.isr.includes(brokerId)) continue;
       if (leadersOnly && partition.leader !== brokerId) continue;
       const change = buildPartitionChange(topic.topicId, partition, {
@@ -321,7 +324,7 @@ const removeFromIsrs = (writer: Writer, brokerId: number, leadersOnly = false): 
 /** R117: after a broker is unfenced, give leaderless partitions a leader where one is now valid. */
 const electLeaderless = (writer: Writer): void => {
   for (const topic of topicsOf(writer.image)) {
-    for (const partition of topic.partitions) {
+    for (const partition of partitionsOf(topic)) {
       if (partition.leader !== NO_LEADER) continue;
       const change = buildPartitionChange(topic.topicId, partition, {
         election: "online",
@@ -345,7 +348,9 @@ const fenceRecords = (writer: Writer, broker: BrokerRegistration): void => {
 };
 
 const leadsAny = (image: MetadataImage, brokerId: number): boolean =>
-  image.topics.chunks.some((chunk) => chunk.some((t) => t.partitions.some((p) => p.leader === brokerId)));
+  image.topics.chunks.some((chunk) =>
+    chunk.some((t) => t.partitions.chunks.some((part) => part.some((p) => p.leader === brokerId))),
+  );
 
 const withoutSession = (s: ControllerState, out: Out, brokerId: number): ControllerState => {
   if (!s.sessions.some((x) => x.brokerId === brokerId)) return s;
@@ -869,7 +874,7 @@ const createPartitions = (
 ): ControllerState => {
   // R109: as many new partitions in one request as CreateTopics may make (R121), or none.
   const asked = request.topics.reduce(
-    (sum, t) => sum + Math.max(0, t.count - (findTopic(s.image, t.name)?.partitions.length ?? t.count)),
+    (sum, t) => sum + Math.max(0, t.count - (findTopic(s.image, t.name)?.partitions.size ?? t.count)),
     0,
   );
   if (asked > MAX_PARTITIONS_PER_REQUEST) {
@@ -898,13 +903,13 @@ const createPartitions = (
     });
     const topic = findTopic(writer.image, t.name);
     if (topic === undefined) return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic ${t.name} does not exist`);
-    const current = topic.partitions.length;
+    const current = topic.partitions.size;
     if (t.count <= current)
       return fail(
         "INVALID_PARTITIONS",
         `Topic currently has ${current} partitions, which is higher than or equal to the requested ${t.count}.`,
       );
-    const replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
+    const replicationFactor = topic.partitions.chunks[0]?.[0]?.replicas.length ?? 1;
     const extra = t.count - current;
     if (t.assignments !== null && t.assignments.length !== extra) {
       return fail(
@@ -986,7 +991,7 @@ const alterPartition = (
         partitionEpoch: -1,
       });
       if (topic === undefined) return missing("UNKNOWN_TOPIC_ID");
-      const p = topic.partitions.find((x) => x.partitionId === req.partitionIndex);
+      const p = findPartition(topic, req.partitionIndex);
       if (p === undefined) return missing("UNKNOWN_TOPIC_OR_PARTITION");
       // The checks, in Kafka's order.
       if (req.leaderEpoch > p.leaderEpoch || req.partitionEpoch > p.partitionEpoch)
@@ -1021,9 +1026,7 @@ const alterPartition = (
         leaderRecoveryState: req.leaderRecoveryState,
       });
       if (change !== null) writer.add(change);
-      const after = findTopicById(writer.image, topic.topicId)!.partitions.find(
-        (x) => x.partitionId === p.partitionId,
-      )!;
+      const after = findPartitionById(writer.image, topic.topicId, p.partitionId)!;
       return partitionResult(after, after.leader !== request.brokerId ? "NEW_LEADER_ELECTED" : "NONE");
     });
     return { topicId: t.topicId, partitions };
@@ -1055,7 +1058,7 @@ const electLeaders = (
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
   const wanted =
     request.topicPartitions ??
-    topicsOf(s.image).map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partitionId) }));
+    topicsOf(s.image).map((t) => ({ topic: t.name, partitions: partitionsOf(t).map((p) => p.partitionId) }));
   const replicaElectionResults = wanted.map(({ topic: name, partitions }) => {
     const partitionResult = partitions.map((partitionId) => {
       const result = (errorCode: MetadataErrorCode, errorMessage: string | null = null) => ({
@@ -1064,7 +1067,7 @@ const electLeaders = (
         errorMessage,
       });
       const topic: TopicImage | undefined = findTopic(writer.image, name);
-      const p = topic?.partitions.find((x) => x.partitionId === partitionId);
+      const p = topic === undefined ? undefined : findPartition(topic, partitionId);
       if (topic === undefined || p === undefined)
         return result("UNKNOWN_TOPIC_OR_PARTITION", `${name}-${partitionId} does not exist`);
       const acceptable = (id: number) => isUsable(writer.image, id);

@@ -22,6 +22,7 @@ import {
 import {
   apply,
   EMPTY_IMAGE,
+  imageView,
   loadSnapshotImage,
   type MetadataImage,
   type OffsetRecord,
@@ -146,7 +147,7 @@ describe("replaying records", () => {
       change({ leader: 5, isr: [5], leaderRecoveryState: 1 }),
     ]);
     expect(problems).toEqual([]);
-    expect(topicsOf(image)[0]?.partitions[0]).toEqual({
+    expect(imageView(image).topics[0]?.partitions[0]).toEqual({
       partitionId: 0,
       replicas: [4, 5],
       isr: [5],

@@ -53,10 +53,19 @@ export type PartitionState = typeof PartitionState.Type;
 export const TopicImage = Schema.Struct({
   name: Schema.String,
   topicId: Uuid,
+  /** By partition id (sorted-chunks.ts: one partition's change copies a chunk, not them all). */
+  partitions: SortedChunks(PartitionState),
+});
+export type TopicImage = typeof TopicImage.Type;
+
+/** A topic as plain data: its partitions a list in id order. */
+export const TopicView = Schema.Struct({
+  name: Schema.String,
+  topicId: Uuid,
   /** In partition id order. */
   partitions: Schema.Array(PartitionState),
 });
-export type TopicImage = typeof TopicImage.Type;
+export type TopicView = typeof TopicView.Type;
 
 /** A topic's name, kept by its id. */
 export const TopicName = Schema.Struct({ topicId: Uuid, name: Schema.String });
@@ -115,18 +124,6 @@ export const EMPTY_IMAGE: MetadataImage = {
 export const findBroker = (image: MetadataImage, id: number): BrokerRegistration | undefined =>
   image.brokers.find((b) => b.id === id);
 
-/** The first position in sorted `items` whose item is not `before` the one looked for (binary search). */
-const lowerBound = <T>(items: readonly T[], before: (item: T) => boolean): number => {
-  let low = 0;
-  let high = items.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (before(items[middle]!)) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-};
-
 const byName = (topic: TopicImage): string => topic.name;
 const byId = (entry: TopicName): string => entry.topicId;
 
@@ -149,7 +146,7 @@ export const topicsOf = (image: MetadataImage): TopicImage[] => itemsOf(image.to
 export const ImageView = Schema.Struct({
   ...imageHead,
   /** In topic name order. */
-  topics: Schema.Array(TopicImage),
+  topics: Schema.Array(TopicView),
   ...imageTail,
 });
 export type ImageView = typeof ImageView.Type;
@@ -159,35 +156,49 @@ export const imageView = ({ topicNamesById: _index, topics, ...image }: Metadata
   epoch: image.epoch,
   features: image.features,
   brokers: image.brokers,
-  topics: itemsOf(topics),
+  topics: itemsOf(topics).map(topicView),
   configs: image.configs,
   nextProducerId: image.nextProducerId,
 });
 
-/** `image` holding exactly `topics` (any order, names and ids distinct), as replay would build it. */
-export const withTopics = (image: MetadataImage, topics: readonly TopicImage[]): MetadataImage => {
+/** A topic as plain data. */
+export const topicView = (topic: TopicImage): TopicView => ({
+  name: topic.name,
+  topicId: topic.topicId,
+  partitions: itemsOf(topic.partitions),
+});
+
+/** `image` holding exactly `topics` (any order, names, ids and partition ids distinct), as replay would. */
+export const withTopics = (image: MetadataImage, topics: readonly TopicView[]): MetadataImage => {
   let named = EMPTY_CHUNKS as SortedChunks<TopicImage>;
   let ids = EMPTY_CHUNKS as SortedChunks<TopicName>;
-  for (const topic of topics) {
-    named = setItem(named, topic, byName);
-    ids = setItem(ids, { topicId: topic.topicId, name: topic.name }, byId);
+  for (const view of topics) {
+    let partitions = EMPTY_CHUNKS as SortedChunks<PartitionState>;
+    for (const p of view.partitions) partitions = setItem(partitions, p, byPartitionId);
+    named = setItem(named, { name: view.name, topicId: view.topicId, partitions }, byName);
+    ids = setItem(ids, { topicId: view.topicId, name: view.name }, byId);
   }
   return { ...image, topics: named, topicNamesById: ids };
 };
 
-/** Where partition `partitionId` is, or would be inserted, in partitions sorted by id. */
-const partitionPosition = (partitions: readonly PartitionState[], partitionId: number): number => {
-  // Partitions are created in order: the common case is past the end.
-  const last = partitions[partitions.length - 1];
-  if (last === undefined || last.partitionId < partitionId) return partitions.length;
-  return lowerBound(partitions, (p) => p.partitionId < partitionId);
+const byPartitionId = (partition: PartitionState): number => partition.partitionId;
+
+/** A topic's partition by id. */
+export const findPartition = (topic: TopicImage, partitionId: number): PartitionState | undefined =>
+  findItem(topic.partitions, partitionId, byPartitionId);
+
+/** Partition `partitionId` of topic `topicId`. */
+export const findPartitionById = (
+  image: MetadataImage,
+  topicId: string,
+  partitionId: number,
+): PartitionState | undefined => {
+  const topic = findTopicById(image, topicId);
+  return topic === undefined ? undefined : findPartition(topic, partitionId);
 };
 
-/** A topic's partition by id (binary search: partitions are kept in id order). */
-export const findPartition = (topic: TopicImage, partitionId: number): PartitionState | undefined => {
-  const partition = topic.partitions[partitionPosition(topic.partitions, partitionId)];
-  return partition?.partitionId === partitionId ? partition : undefined;
-};
+/** A topic's partitions in id order (a copy: linear in its partitions). */
+export const partitionsOf = (topic: TopicImage): PartitionState[] => itemsOf(topic.partitions);
 
 export const featureLevel = (image: MetadataImage, name: string): number =>
   image.features.find((f) => f.name === name)?.level ?? 0;
@@ -245,14 +256,6 @@ const topicById = (image: MetadataImage, topicId: string, scratch: ReplayScratch
   const last = scratch?.last;
   if (last != null && last.topics === image.topics && last.topic.topicId === topicId) return last.topic;
   return findTopicById(image, topicId);
-};
-
-/** `partitions` as an array this replay may change: itself if made within it, else a copy. */
-const writablePartitions = (partitions: readonly PartitionState[], scratch: ReplayScratch | null) => {
-  if (scratch?.owned.has(partitions) === true) return partitions as PartitionState[];
-  const copy = partitions.slice();
-  scratch?.owned.add(copy);
-  return copy;
 };
 
 /** The image with `topic` in place of the topic of its name (`created`: added, with its id). */
@@ -356,7 +359,7 @@ const applyRecord = (
       return {
         image: replaceTopic(
           image,
-          { name: record.name, topicId: record.topicId, partitions: [] },
+          { name: record.name, topicId: record.topicId, partitions: EMPTY_CHUNKS },
           scratch,
           true,
         ),
@@ -379,8 +382,7 @@ const applyRecord = (
     case "PartitionRecord": {
       const topic = topicById(image, record.topicId, scratch);
       if (topic === undefined) return { image, problem: `no topic with id ${record.topicId}` };
-      const at = partitionPosition(topic.partitions, record.partitionId);
-      if (topic.partitions[at]?.partitionId === record.partitionId) {
+      if (findPartition(topic, record.partitionId) !== undefined) {
         return { image, problem: `partition ${record.partitionId} of ${topic.name} already exists` };
       }
       const partition: PartitionState = {
@@ -394,15 +396,14 @@ const applyRecord = (
         leaderEpoch: record.leaderEpoch,
         partitionEpoch: record.partitionEpoch,
       };
-      const partitions = writablePartitions(topic.partitions, scratch);
-      partitions.splice(at, 0, partition);
+      const partitions = setItem(topic.partitions, partition, byPartitionId, scratch?.owned ?? null);
       return { image: replaceTopic(image, { ...topic, partitions }, scratch) };
     }
     case "PartitionChangeRecord": {
       const topic = topicById(image, record.topicId, scratch);
-      const at = topic === undefined ? -1 : partitionPosition(topic.partitions, record.partitionId);
-      const partition = topic?.partitions[at];
-      if (topic === undefined || partition?.partitionId !== record.partitionId) {
+      const place = topic === undefined ? null : locate(topic.partitions, record.partitionId, byPartitionId);
+      const partition = place === null ? undefined : topic?.partitions.chunks[place.chunk]?.[place.position];
+      if (topic === undefined || place === null || partition === undefined) {
         return { image, problem: `no partition ${record.partitionId} of topic id ${record.topicId}` };
       }
       // R122: absent fields are unchanged; any leader value other than -2 bumps the leader epoch, and
@@ -419,8 +420,7 @@ const applyRecord = (
         leaderEpoch: record.leader === NO_LEADER_CHANGE ? partition.leaderEpoch : partition.leaderEpoch + 1,
         partitionEpoch: partition.partitionEpoch + 1,
       };
-      const partitions = writablePartitions(topic.partitions, scratch);
-      partitions[at] = changed;
+      const partitions = replaceAt(topic.partitions, place, changed, scratch?.owned ?? null);
       return { image: replaceTopic(image, { ...topic, partitions }, scratch) };
     }
     case "ConfigRecord": {
@@ -531,7 +531,7 @@ export const snapshotRecords = (image: MetadataImage): MetadataRecord[] => {
   }
   for (const t of topicsOf(image)) {
     records.push({ _tag: "TopicRecord", name: t.name, topicId: t.topicId });
-    for (const p of t.partitions) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p });
+    for (const p of partitionsOf(t)) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p });
   }
   for (const c of image.configs) records.push({ _tag: "ConfigRecord", ...c });
   // Kafka's ProducerIdsImage writes the next block with no broker behind it (-1, -1).

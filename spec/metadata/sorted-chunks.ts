@@ -31,20 +31,33 @@ export const EMPTY_CHUNKS: SortedChunks<never> = { size: 0, chunks: [] };
  */
 export type OwnedArrays = Set<readonly unknown[]>;
 
-/** Whether an item with this key ends its chunk (FNV-1a of the key's UTF-16 code units). */
-export const isBoundary = (key: string): boolean => {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+/** A key: all the keys of one sequence are strings, or all are integers. */
+export type Key = string | number;
+
+/**
+ * Whether an item with this key ends its chunk: FNV-1a of a string's UTF-16 code units, or an
+ * integer's bits mixed (so that consecutive ids, as partitions have, still end chunks at random).
+ */
+export const isBoundary = (key: Key): boolean => {
+  let hash: number;
+  if (typeof key === "number") {
+    hash = Math.imul(key ^ (key >>> 16), 0x45d9f3b);
+    hash = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
+    hash ^= hash >>> 16;
+  } else {
+    hash = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  }
   return (hash & (CHUNK - 1)) === 0;
 };
 
 /** `items` (sorted by key, keys distinct) as chunks. */
-export const chunksOf = <T>(items: readonly T[], key: (item: T) => string): SortedChunks<T> => ({
+export const chunksOf = <T>(items: readonly T[], key: (item: T) => Key): SortedChunks<T> => ({
   size: items.length,
   chunks: split(items, key),
 });
 
-const split = <T>(items: readonly T[], key: (item: T) => string): T[][] => {
+const split = <T>(items: readonly T[], key: (item: T) => Key): T[][] => {
   const chunks: T[][] = [];
   let chunk: T[] = [];
   for (const item of items) {
@@ -62,7 +75,7 @@ const split = <T>(items: readonly T[], key: (item: T) => string): T[][] => {
 export const itemsOf = <T>(sequence: SortedChunks<T>): T[] => sequence.chunks.flat() as T[];
 
 /** The first chunk whose last key is not below `k`, or the number of chunks if none. */
-const chunkPosition = <T>(chunks: readonly (readonly T[])[], k: string, key: (item: T) => string): number => {
+const chunkPosition = <T>(chunks: readonly (readonly T[])[], k: Key, key: (item: T) => Key): number => {
   let low = 0;
   let high = chunks.length;
   while (low < high) {
@@ -75,7 +88,7 @@ const chunkPosition = <T>(chunks: readonly (readonly T[])[], k: string, key: (it
 };
 
 /** The first position in a chunk whose key is not below `k`. */
-const itemPosition = <T>(chunk: readonly T[], k: string, key: (item: T) => string): number => {
+const itemPosition = <T>(chunk: readonly T[], k: Key, key: (item: T) => Key): number => {
   let low = 0;
   let high = chunk.length;
   while (low < high) {
@@ -86,11 +99,7 @@ const itemPosition = <T>(chunk: readonly T[], k: string, key: (item: T) => strin
   return low;
 };
 
-export const findItem = <T>(
-  sequence: SortedChunks<T>,
-  k: string,
-  key: (item: T) => string,
-): T | undefined => {
+export const findItem = <T>(sequence: SortedChunks<T>, k: Key, key: (item: T) => Key): T | undefined => {
   const chunk = sequence.chunks[chunkPosition(sequence.chunks, k, key)];
   if (chunk === undefined) return undefined;
   const item = chunk[itemPosition(chunk, k, key)];
@@ -100,8 +109,8 @@ export const findItem = <T>(
 /** Where the item of key `k` is (its chunk and place in it), if present. */
 export const locate = <T>(
   sequence: SortedChunks<T>,
-  k: string,
-  key: (item: T) => string,
+  k: Key,
+  key: (item: T) => Key,
 ): { readonly chunk: number; readonly position: number } | null => {
   const at = chunkPosition(sequence.chunks, k, key);
   const chunk = sequence.chunks[at];
@@ -141,16 +150,17 @@ const made = <T>(array: T[], owned: OwnedArrays | null): T[] => {
 export const setItem = <T>(
   sequence: SortedChunks<T>,
   item: T,
-  key: (item: T) => string,
+  key: (item: T) => Key,
   owned: OwnedArrays | null = null,
 ): SortedChunks<T> => {
   const k = key(item);
   const chunks = sequence.chunks;
   if (chunks.length === 0) return { size: 1, chunks: made([made([item], owned)], owned) };
-  const found = chunkPosition(chunks, k, key);
+  // Items mostly come in key order (a topic's partitions): past the last key needs no search.
+  const lastChunk = chunks[chunks.length - 1]!;
+  const found = key(lastChunk[lastChunk.length - 1]!) < k ? chunks.length : chunkPosition(chunks, k, key);
   if (found === chunks.length) {
     // Past the last key: after a boundary it starts a chunk, else it joins the last one (below).
-    const lastChunk = chunks[found - 1]!;
     if (isBoundary(key(lastChunk[lastChunk.length - 1]!))) {
       const outer = writable(chunks, owned);
       outer.push(made([item], owned));
@@ -183,8 +193,8 @@ export const setItem = <T>(
 /** The sequence without the item of key `k` (unchanged if absent). */
 export const removeItem = <T>(
   sequence: SortedChunks<T>,
-  k: string,
-  key: (item: T) => string,
+  k: Key,
+  key: (item: T) => Key,
   owned: OwnedArrays | null = null,
 ): SortedChunks<T> => {
   const chunks = sequence.chunks;
@@ -215,8 +225,8 @@ export const removeItem = <T>(
  * a boundary inside a chunk or missing at its end, or a size that is not the count. A sequence built
  * by this module's functions never has a problem; one decoded from outside may.
  */
-export const shapeProblem = <T>(sequence: SortedChunks<T>, key: (item: T) => string): string | null => {
-  let previous: string | null = null;
+export const shapeProblem = <T>(sequence: SortedChunks<T>, key: (item: T) => Key): string | null => {
+  let previous: Key | null = null;
   let count = 0;
   for (let c = 0; c < sequence.chunks.length; c++) {
     const chunk = sequence.chunks[c]!;

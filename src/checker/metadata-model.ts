@@ -37,7 +37,7 @@ import {
   writesCommitted,
 } from "../../spec/invariants/liveness.ts";
 import { imageProblem } from "../../spec/invariants/metadata.ts";
-import { type MetadataImage, topicsOf } from "../../spec/metadata/image.ts";
+import { type MetadataImage, partitionsOf, topicsOf } from "../../spec/metadata/image.ts";
 import { MetadataCodec } from "./metadata-codec.ts";
 import type { Always, Eventually, Model, Property, Sometimes } from "./model.ts";
 import { withRecipe } from "./recipe.ts";
@@ -308,7 +308,7 @@ export const metadataModel = (options: MetadataModelOptions): Model<MetadataWorl
       const image = world.apps.find((a) => a.controller?.active === true)?.controller?.image;
       const partitions =
         (image === undefined ? [] : topicsOf(image)).flatMap((t) =>
-          t.partitions.map(
+          partitionsOf(t).map(
             (p) =>
               `${t.name}-${p.partitionId} leader=${p.leader} isr=[${p.isr.join(" ")}] epochs=${p.leaderEpoch}/${p.partitionEpoch}`,
           ),

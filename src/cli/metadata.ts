@@ -12,6 +12,7 @@ import {
   imageView,
   type MetadataImage,
   newReplayScratch,
+  partitionsOf,
   topicsOf,
 } from "../../spec/metadata/image.ts";
 import { decodeMessage, type MessageCodec } from "../kafka/codec.ts";
@@ -212,8 +213,8 @@ const imageAt = (files: readonly string[], atOffset: number, asJson: boolean, io
       `broker ${b.id}: epoch ${b.epoch}${b.fenced ? ", fenced" : ""}${b.inControlledShutdown ? ", in controlled shutdown" : ""}; ${b.endPoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(", ")}`,
     );
   for (const t of topicsOf(image)) {
-    io.out(`topic ${t.name} (${t.topicId}): ${t.partitions.length} partitions`);
-    for (const p of t.partitions)
+    io.out(`topic ${t.name} (${t.topicId}): ${t.partitions.size} partitions`);
+    for (const p of partitionsOf(t))
       io.out(
         `  partition ${p.partitionId}: leader ${p.leader}, leader epoch ${p.leaderEpoch}, replicas ${p.replicas.join(",")}, isr ${p.isr.join(",")}`,
       );

@@ -10,7 +10,7 @@
 // AlterPartition and Envelope. Every other API is absent from ApiVersions, so clients see it
 // unsupported before they ask.
 import { DEFAULT_BROKER_FEATURES } from "../../spec/metadata/broker.ts";
-import { findTopic, type MetadataImage, topicsOf } from "../../spec/metadata/image.ts";
+import { findTopic, type MetadataImage, partitionsOf, topicsOf } from "../../spec/metadata/image.ts";
 import type { NodeRequest, NodeResponse } from "../../spec/node/node.ts";
 import type {
   AddRaftVoterResponse as RaftAddVoterResponse,
@@ -636,7 +636,7 @@ const metadata = (
         topicId: t.topicId,
         isInternal: false,
         topicAuthorizedOperations: -2147483648,
-        partitions: t.partitions.map((p) => ({
+        partitions: partitionsOf(t).map((p) => ({
           errorCode: p.leader < 0 ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.NONE,
           partitionIndex: p.partitionId,
           leaderId: p.leader,

@@ -17,7 +17,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TopicImage } from "../../spec/metadata/image.ts";
+import type { TopicView } from "../../spec/metadata/image.ts";
 import { formatDirectory } from "../cli/node-commands.ts";
 import { KafkaClient, requestOnce } from "../kafka/client.ts";
 import { KafkaError } from "../kafka/errors.ts";
@@ -63,7 +63,7 @@ const createSomewhere = async (name: string, partitions: number, replicationFact
     100,
   );
 
-const topicOn = async (id: number, name: string): Promise<TopicImage | undefined> =>
+const topicOn = async (id: number, name: string): Promise<TopicView | undefined> =>
   (await cluster.topics(id)).find((t) => t.name === name);
 
 /** Write raw bytes to a listener and resolve once the node closes the connection. */
@@ -96,7 +96,7 @@ const malformedCount = async (id: number): Promise<number> => {
 };
 
 describe("the reference cluster", () => {
-  let orders: TopicImage;
+  let orders: TopicView;
 
   it("forms: one active controller that every node follows, brokers registered and unfenced", async () => {
     const leader = await cluster.waitForLeader(20_000);
@@ -470,7 +470,7 @@ describe("a combined node (process.roles=controller,broker)", () => {
         "solo to be served",
         async () => {
           const response = await fetch(`http://127.0.0.1:${base + 101}/image`);
-          const topics = ((await response.json()) as { topics: TopicImage[] }).topics;
+          const topics = ((await response.json()) as { topics: TopicView[] }).topics;
           return topics.find((t) => t.name === "solo");
         },
         5_000,

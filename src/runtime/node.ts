@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
 import type { Server } from "node:net";
 import { type BrokerConfig, DEFAULT_BROKER_FEATURES } from "../../spec/metadata/broker.ts";
 import type { ControllerConfig } from "../../spec/metadata/controller.ts";
-import { type MetadataImage, type OffsetRecord, topicsOf } from "../../spec/metadata/image.ts";
+import { type MetadataImage, type OffsetRecord, topicsOf, topicView } from "../../spec/metadata/image.ts";
 import {
   initializeNode,
   type KraftNodeConfig,
@@ -1581,7 +1581,7 @@ export class KraftNode {
       clusterId: this.meta.clusterId,
       controllerId: this.leaderId(),
       brokers: image.brokers,
-      topics: topicsOf(image),
+      topics: topicsOf(image).map(topicView),
       configs: image.configs,
       features: image.features,
     };
@@ -1765,7 +1765,7 @@ export class KraftNode {
       "# TYPE kraft_topics gauge",
       `kraft_topics ${image?.topics.size ?? 0}`,
       "# TYPE kraft_partitions gauge",
-      `kraft_partitions ${image === null ? 0 : topicsOf(image).reduce((n, t) => n + t.partitions.length, 0)}`,
+      `kraft_partitions ${image === null ? 0 : topicsOf(image).reduce((n, t) => n + t.partitions.size, 0)}`,
       "# TYPE kraft_transport_bytes_total counter",
       `kraft_transport_bytes_total{direction="in"} ${this.transport.bytesIn.value}`,
       `kraft_transport_bytes_total{direction="out"} ${this.transport.bytesOut.value}`,

@@ -6,7 +6,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BrokerRegistration, TopicImage } from "../../spec/metadata/image.ts";
+import type { BrokerRegistration, TopicView } from "../../spec/metadata/image.ts";
 import type { CreatableTopicResult, MetadataErrorCode } from "../../spec/metadata/requests.ts";
 import {
   type ClusterNode,
@@ -244,12 +244,10 @@ export class LocalCluster {
   }
 
   /** What node `id`'s committed image holds (`/image` on its metrics port). */
-  async image(
-    id: number,
-  ): Promise<{ readonly brokers: BrokerRegistration[]; readonly topics: TopicImage[] }> {
+  async image(id: number): Promise<{ readonly brokers: BrokerRegistration[]; readonly topics: TopicView[] }> {
     const url = this.node(id).metrics.replace(/\/metrics$/, "/image");
     const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    return (await response.json()) as { brokers: BrokerRegistration[]; topics: TopicImage[] };
+    return (await response.json()) as { brokers: BrokerRegistration[]; topics: TopicView[] };
   }
 
   /** The leader every running controller agrees on, once they do. */
@@ -300,7 +298,7 @@ export class LocalCluster {
   }
 
   /** The topics node `id` serves from its committed image. */
-  async topics(id: number): Promise<TopicImage[]> {
+  async topics(id: number): Promise<TopicView[]> {
     return (await this.image(id)).topics;
   }
 
