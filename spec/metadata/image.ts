@@ -126,6 +126,7 @@ export const findBroker = (image: MetadataImage, id: number): BrokerRegistration
 
 const byName = (topic: TopicImage): string => topic.name;
 const byId = (entry: TopicName): string => entry.topicId;
+const byPartitionId = (partition: PartitionState): number => partition.partitionId;
 
 export const findTopic = (image: MetadataImage, name: string): TopicImage | undefined =>
   findItem(image.topics, name, byName);
@@ -151,12 +152,12 @@ export const ImageView = Schema.Struct({
 });
 export type ImageView = typeof ImageView.Type;
 
-export const imageView = ({ topicNamesById: _index, topics, ...image }: MetadataImage): ImageView => ({
+export const imageView = (image: MetadataImage): ImageView => ({
   offset: image.offset,
   epoch: image.epoch,
   features: image.features,
   brokers: image.brokers,
-  topics: itemsOf(topics).map(topicView),
+  topics: topicsOf(image).map(topicView),
   configs: image.configs,
   nextProducerId: image.nextProducerId,
 });
@@ -180,8 +181,6 @@ export const withTopics = (image: MetadataImage, topics: readonly TopicView[]): 
   }
   return { ...image, topics: named, topicNamesById: ids };
 };
-
-const byPartitionId = (partition: PartitionState): number => partition.partitionId;
 
 /** A topic's partition by id. */
 export const findPartition = (topic: TopicImage, partitionId: number): PartitionState | undefined =>

@@ -90,6 +90,28 @@ describe("sorted chunks", () => {
     );
   });
 
+  it("keeps integer keys (partition ids) in numeric order, in the one shape they give, whatever the order they came in", () => {
+    interface Partition {
+      readonly id: number;
+    }
+    const byId = (p: Partition) => p.id;
+    const ids = Array.from({ length: 1000 }, (_, i) => i);
+    // Consecutive ids still end chunks.
+    expect(ids.filter(isBoundary).length).toBeGreaterThan(1000 / (2 * CHUNK));
+    fc.assert(
+      fc.property(fc.shuffledSubarray(ids, { minLength: 1 }), (order) => {
+        let s: SortedChunks<Partition> = EMPTY_CHUNKS;
+        for (const id of order) s = setItem(s, { id }, byId);
+        const sorted = [...order].sort((a, b) => a - b).map((id) => ({ id }));
+        expect(shapeProblem(s, byId)).toBeNull();
+        expect(s).toEqual(chunksOf(sorted, byId));
+        expect(findItem(s, order[0]!, byId)).toEqual({ id: order[0] });
+        expect(findItem(s, 1000, byId)).toBeUndefined();
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("names what is wrong with a shape it did not build", () => {
     const [x = "", y = ""] = KEYS.filter((k) => !isBoundary(k)).sort();
     const a = { k: x, v: 0 };
