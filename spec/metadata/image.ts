@@ -241,8 +241,8 @@ export interface ReplayScratch {
   readonly owned: OwnedArrays;
   /** The topic the last record changed, and the topics it is in: a topic's records come together. */
   last: {
-    readonly topics: MetadataImage["topics"];
-    readonly topic: TopicImage;
+    topics: MetadataImage["topics"];
+    topic: TopicImage;
     readonly place: { readonly chunk: number; readonly position: number };
   } | null;
 }
@@ -267,16 +267,16 @@ const replaceTopic = (
   const owned = scratch?.owned ?? null;
   const last = scratch?.last;
   let topics: MetadataImage["topics"];
-  let place: { readonly chunk: number; readonly position: number } | null = null;
   if (last != null && last.topics === image.topics && last.topic.name === topic.name) {
-    // The same topic again (a request's partitions, one after another): no search.
-    place = last.place;
-    topics = replaceAt(image.topics, place, topic, owned);
+    // The same topic again (a request's partitions, one after another): no search, no garbage.
+    topics = replaceAt(image.topics, last.place, topic, owned);
+    last.topics = topics;
+    last.topic = topic;
   } else {
     topics = setItem(image.topics, topic, byName, owned);
-    if (scratch !== null) place = locate(topics, topic.name, byName);
+    const place = scratch === null ? null : locate(topics, topic.name, byName);
+    if (scratch !== null && place !== null) scratch.last = { topics, topic, place };
   }
-  if (scratch !== null && place !== null) scratch.last = { topics, topic, place };
   return {
     ...image,
     topics,
