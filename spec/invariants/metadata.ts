@@ -65,12 +65,6 @@ export const imageProblem = (image: MetadataImage): string | null => {
   return null;
 };
 
-const partitionOf = (
-  image: MetadataImage,
-  topicId: string,
-  partitionId: number,
-): PartitionState | undefined => findPartitionById(image, topicId, partitionId);
-
 /**
  * What a committed record may do to the image before it (R114, R119, R122, R123): it must fit; a
  * leader it names must be usable then; a change of leader bumps the leader epoch and every change the
@@ -113,8 +107,8 @@ export const recordProblem = (
       return null;
     }
     case "PartitionChangeRecord": {
-      const old = partitionOf(before, record.topicId, record.partitionId)!;
-      const now = partitionOf(after, record.topicId, record.partitionId)!;
+      const old = findPartitionById(before, record.topicId, record.partitionId)!;
+      const now = findPartitionById(after, record.topicId, record.partitionId)!;
       const name = `${findTopicById(before, record.topicId)?.name}-${record.partitionId}`;
       if (now.partitionEpoch !== old.partitionEpoch + 1)
         return `PartitionEpochBumps: ${name} went from partition epoch ${old.partitionEpoch} to ${now.partitionEpoch} at offset ${offset}`;

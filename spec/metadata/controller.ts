@@ -348,9 +348,7 @@ const fenceRecords = (writer: Writer, broker: BrokerRegistration): void => {
 };
 
 const leadsAny = (image: MetadataImage, brokerId: number): boolean =>
-  image.topics.chunks.some((chunk) =>
-    chunk.some((t) => t.partitions.chunks.some((part) => part.some((p) => p.leader === brokerId))),
-  );
+  topicsOf(image).some((t) => partitionsOf(t).some((p) => p.leader === brokerId));
 
 const withoutSession = (s: ControllerState, out: Out, brokerId: number): ControllerState => {
   if (!s.sessions.some((x) => x.brokerId === brokerId)) return s;

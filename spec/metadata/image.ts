@@ -15,6 +15,7 @@ import {
 import {
   EMPTY_CHUNKS,
   findItem,
+  itemAt,
   itemsOf,
   locate,
   type OwnedArrays,
@@ -401,10 +402,10 @@ const applyRecord = (
     case "PartitionChangeRecord": {
       const topic = topicById(image, record.topicId, scratch);
       const place = topic === undefined ? null : locate(topic.partitions, record.partitionId, byPartitionId);
-      const partition = place === null ? undefined : topic?.partitions.chunks[place.chunk]?.[place.position];
-      if (topic === undefined || place === null || partition === undefined) {
+      if (topic === undefined || place === null) {
         return { image, problem: `no partition ${record.partitionId} of topic id ${record.topicId}` };
       }
+      const partition = itemAt(topic.partitions, place);
       // R122: absent fields are unchanged; any leader value other than -2 bumps the leader epoch, and
       // every change bumps the partition epoch.
       const changed: PartitionState = {

@@ -119,6 +119,12 @@ export const locate = <T>(
   return position < chunk.length && key(chunk[position]!) === k ? { chunk: at, position } : null;
 };
 
+/** The item at a place `locate` gave. */
+export const itemAt = <T>(
+  sequence: SortedChunks<T>,
+  place: { readonly chunk: number; readonly position: number },
+): T => sequence.chunks[place.chunk]![place.position]!;
+
 /** The sequence with `item` in place of the one at a place `locate` gave (same key). */
 export const replaceAt = <T>(
   sequence: SortedChunks<T>,
