@@ -1,8 +1,9 @@
 // npm run bench:image: what a PartitionRecord costs as the metadata image grows from 10 to 100,000
 // partitions, on the active controller (the CreateTopics request, building the write) and on replay
 // (the records committed, as a broker or a standby applies them). Topics are created through the
-// controller in requests of at most its per-request limit. Prints one JSON line; the cost per record
-// should stay flat (issue 12: the image applies records in time proportional to the records).
+// controller in requests of at most its per-request limit. At each size it also unfences and fences a
+// broker that hosts nothing. Prints one JSON line; the cost per record, and of that broker's fence,
+// should stay flat (issue 12: work in proportion to what changes, not to the image).
 //   npm run bench:image -- [--max 100000] [--per-topic 1000] [--probe 1000]
 import {
   type ControllerInput,
@@ -78,10 +79,7 @@ const run = (max: number, oneTopic: boolean) => {
   };
   const request = (r: ControllerRequest, from = 100): void =>
     step({ _tag: "Request", from, correlationId: ++correlation, request: r });
-
-  step({ _tag: "LeaderChange", leaderId: 1, epoch: 1, logEndOffset: 1 });
-  commit();
-  for (const id of [4, 5, 6]) {
+  const register = (id: number): void => {
     request(
       {
         _tag: "BrokerRegistrationRequest",
@@ -96,22 +94,27 @@ const run = (max: number, oneTopic: boolean) => {
       id,
     );
     commit();
-  }
-  for (const id of [4, 5, 6]) {
-    const epoch = findBroker(state.image, id)!.epoch;
+  };
+  /** A heartbeat of a caught-up broker; `wantFence` false unfences a fenced one. */
+  const heartbeat = (id: number, wantFence: boolean): void => {
     request(
       {
         _tag: "BrokerHeartbeatRequest",
         brokerId: id,
-        brokerEpoch: epoch,
+        brokerEpoch: findBroker(state.image, id)!.epoch,
         currentMetadataOffset: state.committed.offset,
-        wantFence: false,
+        wantFence,
         wantShutDown: false,
       },
       id,
     );
     commit();
-  }
+  };
+
+  step({ _tag: "LeaderChange", leaderId: 1, epoch: 1, logEndOffset: 1 });
+  commit();
+  for (const id of [4, 5, 6]) register(id);
+  for (const id of [4, 5, 6]) heartbeat(id, false);
 
   let brokerImage = EMPTY_IMAGE;
   const allRecords: OffsetRecord[] = [];
@@ -146,23 +149,44 @@ const run = (max: number, oneTopic: boolean) => {
     return { controllerMs: t1 - t0, replayMs: t2 - t1 };
   };
 
+  /**
+   * A broker that hosts nothing unfenced and fenced again, in µs each (the controller's write and its
+   * commit): the work should depend on the broker's partitions, not on the image's.
+   */
+  let idle = 1000;
+  const fenceIdleBroker = (): { unfenceMicros: number; fenceMicros: number } => {
+    register(++idle);
+    const t0 = performance.now();
+    heartbeat(idle, false);
+    const t1 = performance.now();
+    heartbeat(idle, true);
+    const t2 = performance.now();
+    if (!findBroker(state.image, idle)!.fenced) throw new Error(`broker ${idle} was not fenced again`);
+    return { unfenceMicros: (t1 - t0) * 1000, fenceMicros: (t2 - t1) * 1000 };
+  };
+
   const median = (values: number[]): number => values.sort((a, b) => a - b)[values.length >> 1]!;
   const checkpoints: {
     partitions: number;
     topics: number;
     controllerMicrosPerPartition: number;
     replayMicrosPerPartition: number;
+    idleBrokerUnfenceMicros: number;
+    idleBrokerFenceMicros: number;
   }[] = [];
   for (let size = 10; size <= max; size *= 10) {
     // Grow the image to `size` partitions, then time probes of `probe` partitions each (the median).
     while (partitions < size) createTopic(Math.min(perTopic, size - partitions));
     const runs = Array.from({ length: 5 }, () => createTopic(probe));
     const micros = (ms: number) => Math.round(((ms * 1000) / probe) * 100) / 100;
+    const fences = Array.from({ length: 5 }, fenceIdleBroker);
     checkpoints.push({
       partitions: size,
       topics,
       controllerMicrosPerPartition: micros(median(runs.map((r) => r.controllerMs))),
       replayMicrosPerPartition: micros(median(runs.map((r) => r.replayMs))),
+      idleBrokerUnfenceMicros: Math.round(median(fences.map((f) => f.unfenceMicros))),
+      idleBrokerFenceMicros: Math.round(median(fences.map((f) => f.fenceMicros))),
     });
   }
   // A standby's or restarted broker's full replay of the whole log, per record.
@@ -178,10 +202,13 @@ const { checkpoints, fullReplayMicrosPerRecord, records } = run(max, false);
 // One topic grown by CreatePartitions, the shape that froze the controller before.
 const oneTopic = run(max, true).checkpoints;
 /** The cost at the largest image over the cost at the smallest. */
-const ratio = (
-  points: readonly Record<"controllerMicrosPerPartition" | "replayMicrosPerPartition", number>[],
-  key: "controllerMicrosPerPartition" | "replayMicrosPerPartition",
-): number => Math.round((points.at(-1)![key] / points[0]![key]) * 100) / 100;
+type Figure =
+  | "controllerMicrosPerPartition"
+  | "replayMicrosPerPartition"
+  | "idleBrokerUnfenceMicros"
+  | "idleBrokerFenceMicros";
+const ratio = (points: readonly Record<Figure, number>[], key: Figure): number =>
+  Math.round((points.at(-1)![key] / points[0]![key]) * 100) / 100;
 console.log(
   JSON.stringify({
     benchmark: "image",
@@ -197,7 +224,10 @@ console.log(
       replay: ratio(checkpoints, "replayMicrosPerPartition"),
       oneTopicController: ratio(oneTopic, "controllerMicrosPerPartition"),
       oneTopicReplay: ratio(oneTopic, "replayMicrosPerPartition"),
+      idleBrokerUnfence: ratio(checkpoints, "idleBrokerUnfenceMicros"),
+      idleBrokerFence: ratio(checkpoints, "idleBrokerFenceMicros"),
     },
-    target: "cost per partition flat (growth near 1) from 10 to 100,000 partitions",
+    target:
+      "cost per partition, and an idle broker's fence and unfence, flat (growth near 1) from 10 to 100,000 partitions",
   }),
 );
