@@ -648,6 +648,21 @@ export const MUTANTS: readonly Mutant[] = [
     metadata: { brokers: 2, partitions: 1, bounds: { ...QUIET_METADATA, maxSessionExpiries: 1 }, depth: 30 },
   },
   {
+    name: "index-misses-leaderless-partitions",
+    class: "protocol",
+    rule: "R117",
+    description:
+      "keep the index of partitions by broker without the leaderless ones, so an unfenced broker never gets them",
+    edits: [
+      {
+        file: "metadata/image.ts",
+        find: "  p.isr.includes(p.leader) ? p.isr : [...p.isr, p.leader];",
+        replace: "  p.isr;",
+      },
+    ],
+    metadata: { brokers: 1, partitions: 1, bounds: { ...QUIET_METADATA, maxSessionExpiries: 1 }, depth: 30 },
+  },
+  {
     name: "answer-before-commit",
     class: "protocol",
     rule: "R104",

@@ -97,6 +97,20 @@ describe("image invariants", () => {
     expect(imageProblem({ ...twice, topics: EMPTY_IMAGE.topics })).toBe(
       "TopicIdUnique: 1 topic ids for 0 topics",
     );
+    // The index of partitions by broker, taken from another image: a partition it misses, one too many.
+    expect(imageProblem({ ...twice, partitionsByBroker: EMPTY_IMAGE.partitionsByBroker })).toBe(
+      "PartitionIndexComplete: t-0 is not indexed under broker 4",
+    );
+    const leaderless = image(partition({ leader: -1, isr: [4] }), [broker(4, true), broker(5)]);
+    expect(imageProblem({ ...leaderless, partitionsByBroker: twice.partitionsByBroker })).toBe(
+      "PartitionIndexComplete: t-0 is not indexed under no leader",
+    );
+    const more = withTopics(twice, [
+      { name: "t", topicId: T, partitions: [partition(), partition({ partitionId: 1 })] },
+    ]);
+    expect(imageProblem({ ...twice, partitionsByBroker: more.partitionsByBroker })).toBe(
+      "PartitionIndexExact: the index holds 4 broker-partition pairs, the partitions have 2",
+    );
   });
 });
 

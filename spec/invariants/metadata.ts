@@ -10,6 +10,8 @@ import {
   findPartitionById,
   findTopic,
   findTopicById,
+  indexedCount,
+  isIndexedUnder,
   isUsable,
   type MetadataImage,
   type PartitionState,
@@ -25,11 +27,12 @@ const partitionName = (topic: string, p: PartitionState): string => `${topic}-${
  * Invariants of one image: partition leaders are in their ISR (or absent), ISRs are non-empty
  * subsets of the replicas without ELR (R123, R124), leaders are usable brokers (R119), a fenced or
  * shutting-down broker is in no ISR it shares with others (R117, R124), and topic names and ids are
- * one-to-one (R109).
+ * one-to-one (R109). The image's own indexes must agree with what they index.
  */
 export const imageProblem = (image: MetadataImage): string | null => {
   const names = new Set<string>();
   const ids = new Set<string>();
+  let indexable = 0;
   for (const chunk of image.topics.chunks)
     for (const topic of chunk) {
       if (names.has(topic.name)) return `TopicNameUnique: two topics are named ${topic.name}`;
@@ -41,6 +44,14 @@ export const imageProblem = (image: MetadataImage): string | null => {
         return `TopicIdUnique: topic ${topic.name}'s id ${topic.topicId} does not find it`;
       for (const p of partitionsOf(topic)) {
         const name = partitionName(topic.name, p);
+        // Fences and elections find a broker's partitions through this index: one missing is never
+        // moved. It holds each partition under its ISR members and its leader, or no leader (-1).
+        const members = p.isr.includes(p.leader) ? p.isr : [...p.isr, p.leader];
+        for (const id of members) {
+          indexable++;
+          if (!isIndexedUnder(image, id, topic.name, p.partitionId))
+            return `PartitionIndexComplete: ${name} is not indexed under ${id === NO_LEADER ? "no leader" : `broker ${id}`}`;
+        }
         if (p.isr.length === 0) return `IsrNonEmpty: ${name} has an empty ISR`;
         if (new Set(p.isr).size !== p.isr.length)
           return `IsrDistinct: ${name} has ISR ${JSON.stringify(p.isr)}`;
@@ -62,6 +73,9 @@ export const imageProblem = (image: MetadataImage): string | null => {
     }
   if (image.topicNamesById.size !== names.size)
     return `TopicIdUnique: ${image.topicNamesById.size} topic ids for ${names.size} topics`;
+  const indexed = indexedCount(image);
+  if (indexed !== indexable)
+    return `PartitionIndexExact: the index holds ${indexed} broker-partition pairs, the partitions have ${indexable}`;
   return null;
 };
 

@@ -26,6 +26,7 @@ import {
   type OffsetRecord,
   type PartitionState,
   partitionsOf,
+  partitionsOfBroker,
   replay,
   type TopicImage,
   topicConfig,
@@ -302,14 +303,13 @@ const uncleanAllowed = (image: MetadataImage, topic: string): boolean =>
     )?.value) === "true";
 
 /**
- * R117, R124: take a broker out of every ISR, electing new leaders where it led; `leaving` is not
- * acceptable as a leader even before its fence record is written.
+ * R117, R124: take a broker out of every ISR, electing new leaders where it led; the broker is not
+ * acceptable as a leader even before its fence record is written. Only its own partitions are read.
  */
-const removeFromIsrs = (writer: Writer, brokerId: number, leadersOnly = false): void => {
-  for (const topic of topicsOf(writer.image)) {
-    for (const partition of partitionsOf(topic)) {
+const removeFromIsrs = (writer: Writer, brokerId: number): void => {
+  for (const { topic, partitions } of partitionsOfBroker(writer.image, brokerId)) {
+    for (const partition of partitions) {
       if (!partition.isr.includes(brokerId)) continue;
-      if (leadersOnly && partition.leader !== brokerId) continue;
       const change = buildPartitionChange(topic.topicId, partition, {
         targetIsr: partition.isr.filter((id) => id !== brokerId),
         election: "online",
@@ -323,9 +323,8 @@ const removeFromIsrs = (writer: Writer, brokerId: number, leadersOnly = false): 
 
 /** R117: after a broker is unfenced, give leaderless partitions a leader where one is now valid. */
 const electLeaderless = (writer: Writer): void => {
-  for (const topic of topicsOf(writer.image)) {
-    for (const partition of partitionsOf(topic)) {
-      if (partition.leader !== NO_LEADER) continue;
+  for (const { topic, partitions } of partitionsOfBroker(writer.image, NO_LEADER)) {
+    for (const partition of partitions) {
       const change = buildPartitionChange(topic.topicId, partition, {
         election: "online",
         uncleanAllowed: uncleanAllowed(writer.image, topic.name),
@@ -348,7 +347,7 @@ const fenceRecords = (writer: Writer, broker: BrokerRegistration): void => {
 };
 
 const leadsAny = (image: MetadataImage, brokerId: number): boolean =>
-  topicsOf(image).some((t) => partitionsOf(t).some((p) => p.leader === brokerId));
+  partitionsOfBroker(image, brokerId).some(({ partitions }) => partitions.some((p) => p.leader === brokerId));
 
 const withoutSession = (s: ControllerState, out: Out, brokerId: number): ControllerState => {
   if (!s.sessions.some((x) => x.brokerId === brokerId)) return s;

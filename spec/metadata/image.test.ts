@@ -26,9 +26,11 @@ import {
   loadSnapshotImage,
   type MetadataImage,
   type OffsetRecord,
+  partitionsOfBroker,
   replay,
   snapshotRecords,
   topicsOf,
+  withTopics,
 } from "./image.ts";
 import type { MetadataRecord } from "./records.ts";
 import { shapeProblem } from "./sorted-chunks.ts";
@@ -264,6 +266,92 @@ const replayInChunks = (records: readonly OffsetRecord[], cuts: readonly number[
   return image;
 };
 
+describe("the index of partitions by broker", () => {
+  const topic = (name: string, topicId: string): MetadataRecord => ({ _tag: "TopicRecord", name, topicId });
+  const at = (partitionId: number, leader: number, isr: number[], topicId = T1): MetadataRecord => ({
+    ...(partition(leader, isr) as Extract<MetadataRecord, { _tag: "PartitionRecord" }>),
+    topicId,
+    partitionId,
+  });
+  /** The image's index, and the same built afresh from its partitions: they must be equal. */
+  const both = (records: MetadataRecord[]) => {
+    const { image, problems } = run(records);
+    expect(problems).toEqual([]);
+    return { kept: image, fresh: withTopics(EMPTY_IMAGE, imageView(image).topics) };
+  };
+  const held = (image: MetadataImage, brokerId: number) =>
+    partitionsOfBroker(image, brokerId).map(({ topic: t, partitions }) => [
+      t.name,
+      partitions.map((p) => p.partitionId),
+    ]);
+
+  it("holds each partition under its ISR members and its leader, or under no leader (-1), in name and id order", () => {
+    const { kept } = both([
+      topic("b", T1),
+      topic("a", T2),
+      at(1, 4, [4, 5]),
+      at(0, 5, [5]),
+      at(0, -1, [4], T2),
+      at(1, 6, [4], T2),
+    ]);
+    expect(held(kept, 4)).toEqual([
+      ["a", [0, 1]],
+      ["b", [1]],
+    ]);
+    expect(held(kept, 5)).toEqual([["b", [0, 1]]]);
+    // Led from outside its ISR (which a correct controller never writes): still found under its leader.
+    expect(held(kept, 6)).toEqual([["a", [1]]]);
+    expect(held(kept, -1)).toEqual([["a", [0]]]);
+    expect(held(kept, 7)).toEqual([]);
+  });
+
+  it("follows ISR and leader changes, and forgets a deleted topic, within one replay as across several", () => {
+    const records: MetadataRecord[] = [
+      topic("b", T1),
+      at(0, 4, [4, 5]),
+      // 4 leaves and the batch then adds to the topic under 4 again: the entry it changed in place is gone.
+      change({ partitionId: 0, isr: [5], leader: 5 }),
+      at(1, 4, [4, 5]),
+      change({ partitionId: 1, leader: -1, isr: [4] }),
+      // The topic is deleted and a topic of the same name made again in the same batch.
+      { _tag: "RemoveTopicRecord", topicId: T1 },
+      topic("b", T2),
+      at(3, 5, [5, 4], T2),
+      at(4, 5, [5], T2),
+    ];
+    const { kept, fresh } = both(records);
+    expect(kept.partitionsByBroker).toEqual(fresh.partitionsByBroker);
+    expect(held(kept, 4)).toEqual([["b", [3]]]);
+    expect(held(kept, 5)).toEqual([["b", [3, 4]]]);
+    expect(held(kept, -1)).toEqual([]);
+    // Record by record, each its own replay: the same index.
+    let image = EMPTY_IMAGE;
+    records.forEach((record, offset) => {
+      image = apply(image, record, offset, 1).image;
+    });
+    expect(image.partitionsByBroker).toEqual(kept.partitionsByBroker);
+  });
+
+  it("keeps a broker's partitions of one topic past many chunks, and drops entries left empty", () => {
+    const many = Array.from({ length: 500 }, (_, i) => at(i, 4, i % 2 === 0 ? [4, 5] : [4]));
+    const { kept, fresh } = both([topic("b", T1), ...many]);
+    expect(kept.partitionsByBroker).toEqual(fresh.partitionsByBroker);
+    expect(held(kept, 5)[0]![1]).toHaveLength(250);
+    const shrunk = replay(
+      kept,
+      Array.from({ length: 250 }, (_, i) => ({
+        offset: 600 + i,
+        epoch: 1,
+        record: change({ partitionId: 2 * i, isr: [4] }),
+      })),
+    );
+    expect(held(shrunk.image, 5)).toEqual([]);
+    expect(shrunk.image.partitionsByBroker).toEqual(
+      withTopics(EMPTY_IMAGE, imageView(shrunk.image).topics).partitionsByBroker,
+    );
+  });
+});
+
 describe("replay is deterministic (R128)", () => {
   it("every node's image is the replay of the committed log up to its offset, and every property holds", () => {
     fc.assert(
@@ -375,11 +463,15 @@ describe("replay's fast paths", () => {
   const topicRecord = fc
     .record({ name: fc.constantFrom(...names), topicId: fc.constantFrom(...ids) })
     .map((r): MetadataRecord => ({ _tag: "TopicRecord", ...r }));
+  // Partition ids reach past one chunk of the index; ISRs and leaders vary, the leader in or out of
+  // the ISR, or none.
+  const partitionId = fc.oneof(fc.nat(3), fc.nat(300));
+  const isr = fc.subarray([4, 5, 6], { minLength: 1 });
   const partitionRecord = fc
-    .record({ topicId: fc.constantFrom(...ids), partitionId: fc.nat(3), leader: fc.constantFrom(4, 5) })
+    .record({ topicId: fc.constantFrom(...ids), partitionId, leader: fc.constantFrom(-1, 4, 5), isr })
     .map(
       (r): MetadataRecord => ({
-        ...(partition(r.leader) as Extract<MetadataRecord, { _tag: "PartitionRecord" }>),
+        ...(partition(r.leader, r.isr) as Extract<MetadataRecord, { _tag: "PartitionRecord" }>),
         topicId: r.topicId,
         partitionId: r.partitionId,
       }),
@@ -387,10 +479,26 @@ describe("replay's fast paths", () => {
   const changeRecord = fc
     .record({
       topicId: fc.constantFrom(...ids),
-      partitionId: fc.nat(3),
+      partitionId,
       leader: fc.constantFrom(-2, -1, 4, 5),
+      isr: fc.option(isr),
     })
     .map((r): MetadataRecord => change(r));
+  // A topic's partitions in a row, as a request writes them (the replay's in-place paths).
+  const manyPartitions = fc
+    .record({
+      topicId: fc.constantFrom(...ids),
+      from: fc.nat(200),
+      count: fc.integer({ min: 1, max: 150 }),
+      isr,
+    })
+    .map((r): MetadataRecord[] =>
+      Array.from({ length: r.count }, (_, i) => ({
+        ...(partition(r.isr[0], r.isr) as Extract<MetadataRecord, { _tag: "PartitionRecord" }>),
+        topicId: r.topicId,
+        partitionId: r.from + i,
+      })),
+    );
   const removeRecord = fc
     .constantFrom(...ids)
     .map((topicId): MetadataRecord => ({ _tag: "RemoveTopicRecord", topicId }));
@@ -402,6 +510,9 @@ describe("replay's fast paths", () => {
     changeRecord,
     removeRecord,
   );
+  const records = fc
+    .array(fc.oneof({ arbitrary: record.map((r) => [r]), weight: 8 }, manyPartitions), { maxLength: 40 })
+    .map((groups) => groups.flat());
 
   const deepFreeze = <A>(value: A): A => {
     if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
@@ -413,30 +524,30 @@ describe("replay's fast paths", () => {
 
   it("replay equals applying the records one by one, and never changes the image it starts from", () => {
     fc.assert(
-      fc.property(
-        fc.array(record, { maxLength: 40 }),
-        fc.array(record, { maxLength: 40 }),
-        (first, second) => {
-          const start = deepFreeze(run(first).image);
-          const records = second.map(
-            (r, i): OffsetRecord => ({ offset: first.length + i, epoch: 2, record: r }),
-          );
-          let folded = start;
-          const problems: string[] = [];
-          for (const r of records) {
-            const applied = apply(folded, r.record, r.offset, r.epoch);
-            folded = applied.image;
-            if (applied.problem !== undefined) problems.push(`offset ${r.offset}: ${applied.problem}`);
-          }
-          // Frozen: an in-place change to the starting image would throw here.
-          const replayed = replay(start, records);
-          expect(replayed).toEqual({ image: folded, problems });
-          const names = topicsOf(replayed.image).map((t) => t.name);
-          expect(names).toEqual([...names].sort());
-          expect(shapeProblem(replayed.image.topics, (t) => t.name)).toBeNull();
-          expect(shapeProblem(replayed.image.topicNamesById, (t) => t.topicId)).toBeNull();
-        },
-      ),
+      fc.property(records, records, (first, second) => {
+        const start = deepFreeze(run(first).image);
+        const records = second.map(
+          (r, i): OffsetRecord => ({ offset: first.length + i, epoch: 2, record: r }),
+        );
+        let folded = start;
+        const problems: string[] = [];
+        for (const r of records) {
+          const applied = apply(folded, r.record, r.offset, r.epoch);
+          folded = applied.image;
+          if (applied.problem !== undefined) problems.push(`offset ${r.offset}: ${applied.problem}`);
+        }
+        // Frozen: an in-place change to the starting image would throw here.
+        const replayed = replay(start, records);
+        expect(replayed).toEqual({ image: folded, problems });
+        const names = topicsOf(replayed.image).map((t) => t.name);
+        expect(names).toEqual([...names].sort());
+        expect(shapeProblem(replayed.image.topics, (t) => t.name)).toBeNull();
+        expect(shapeProblem(replayed.image.topicNamesById, (t) => t.topicId)).toBeNull();
+        // The index by broker, kept record by record (in place within the replay), is the one built
+        // afresh from the partitions, down to its shape.
+        const fresh = withTopics(EMPTY_IMAGE, imageView(replayed.image).topics);
+        expect(replayed.image.partitionsByBroker).toEqual(fresh.partitionsByBroker);
+      }),
       { numRuns: 500 },
     );
   });

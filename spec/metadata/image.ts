@@ -72,6 +72,18 @@ export type TopicView = typeof TopicView.Type;
 export const TopicName = Schema.Struct({ topicId: Uuid, name: Schema.String });
 export type TopicName = typeof TopicName.Type;
 
+/** The ids of one topic's partitions that a broker is a member of (see BrokerPartitions). */
+export const TopicPartitionIds = Schema.Struct({ name: Schema.String, partitionIds: SortedChunks(Int32) });
+export type TopicPartitionIds = typeof TopicPartitionIds.Type;
+
+/**
+ * The partitions a broker is a member of: in the ISR, or the leader (NO_LEADER's entry holds the
+ * leaderless partitions), by topic name. Kafka's controller keeps the same index (BrokersToIsrs) so
+ * that fencing or unfencing a broker costs its own partitions, not the cluster's.
+ */
+export const BrokerPartitions = Schema.Struct({ brokerId: Int32, topics: SortedChunks(TopicPartitionIds) });
+export type BrokerPartitions = typeof BrokerPartitions.Type;
+
 export const ConfigEntry = Schema.Struct({
   resourceType: Schema.Int,
   resourceName: Schema.String,
@@ -105,6 +117,8 @@ export const MetadataImage = Schema.Struct({
   topics: SortedChunks(TopicImage),
   /** Each topic's name by its id: the records name topics by id (R109). */
   topicNamesById: SortedChunks(TopicName),
+  /** Each broker's partitions, by broker id (no entry is empty). */
+  partitionsByBroker: SortedChunks(BrokerPartitions),
   ...imageTail,
 });
 export type MetadataImage = typeof MetadataImage.Type;
@@ -116,6 +130,7 @@ export const EMPTY_IMAGE: MetadataImage = {
   brokers: [],
   topics: EMPTY_CHUNKS,
   topicNamesById: EMPTY_CHUNKS,
+  partitionsByBroker: EMPTY_CHUNKS,
   configs: [],
   nextProducerId: 0,
 };
@@ -174,13 +189,18 @@ export const topicView = (topic: TopicImage): TopicView => ({
 export const withTopics = (image: MetadataImage, topics: readonly TopicView[]): MetadataImage => {
   let named = EMPTY_CHUNKS as SortedChunks<TopicImage>;
   let ids = EMPTY_CHUNKS as SortedChunks<TopicName>;
+  let index = EMPTY_CHUNKS as SortedChunks<BrokerPartitions>;
   for (const view of topics) {
     let partitions = EMPTY_CHUNKS as SortedChunks<PartitionState>;
-    for (const p of view.partitions) partitions = setItem(partitions, p, byPartitionId);
+    for (const p of view.partitions) {
+      partitions = setItem(partitions, p, byPartitionId);
+      for (const brokerId of membersOf(p))
+        index = withMember(index, brokerId, view.name, p.partitionId, null);
+    }
     named = setItem(named, { name: view.name, topicId: view.topicId, partitions }, byName);
     ids = setItem(ids, { topicId: view.topicId, name: view.name }, byId);
   }
-  return { ...image, topics: named, topicNamesById: ids };
+  return { ...image, topics: named, topicNamesById: ids, partitionsByBroker: index };
 };
 
 /** A topic's partition by id. */
@@ -199,6 +219,137 @@ export const findPartitionById = (
 
 /** A topic's partitions in id order (a copy: linear in its partitions). */
 export const partitionsOf = (topic: TopicImage): PartitionState[] => itemsOf(topic.partitions);
+
+// ---- partitions by broker ------------------------------------------------------------------------
+
+const byBrokerId = (entry: BrokerPartitions): number => entry.brokerId;
+const byTopicName = (entry: TopicPartitionIds): string => entry.name;
+const byValue = (id: number): number => id;
+
+/** The brokers a partition is indexed under: its ISR and its leader (NO_LEADER when it has none). */
+const membersOf = (p: Pick<PartitionState, "isr" | "leader">): readonly number[] =>
+  p.isr.includes(p.leader) ? p.isr : [...p.isr, p.leader];
+
+/**
+ * The partitions whose ISR holds `brokerId` or that it leads (with NO_LEADER: the leaderless ones),
+ * in topic name and partition id order: work in proportion to the broker's partitions (a copy).
+ */
+export const partitionsOfBroker = (
+  image: MetadataImage,
+  brokerId: number,
+): { readonly topic: TopicImage; readonly partitions: readonly PartitionState[] }[] => {
+  const entry = findItem(image.partitionsByBroker, brokerId, byBrokerId);
+  if (entry === undefined) return [];
+  return itemsOf(entry.topics).map(({ name, partitionIds }) => {
+    const topic = findTopic(image, name)!;
+    return { topic, partitions: itemsOf(partitionIds).map((id) => findPartition(topic, id)!) };
+  });
+};
+
+type PartitionIndex = MetadataImage["partitionsByBroker"];
+const NONE: readonly number[] = [];
+
+/** A broker's entry in the index, and the ids it holds of topic `name`. */
+const entryOf = (index: PartitionIndex, brokerId: number, name: string) => {
+  const broker = findItem(index, brokerId, byBrokerId);
+  const ids = broker === undefined ? undefined : findItem(broker.topics, name, byTopicName)?.partitionIds;
+  return { broker, ids };
+};
+
+/** Whether the index holds partition `partitionId` of topic `name` under `brokerId`. */
+export const isIndexedUnder = (
+  image: MetadataImage,
+  brokerId: number,
+  name: string,
+  partitionId: number,
+): boolean => {
+  const { ids } = entryOf(image.partitionsByBroker, brokerId, name);
+  return ids !== undefined && findItem(ids, partitionId, byValue) !== undefined;
+};
+
+/** How many (broker, partition) pairs the index holds. */
+export const indexedCount = (image: MetadataImage): number => {
+  let count = 0;
+  for (const chunk of image.partitionsByBroker.chunks)
+    for (const broker of chunk)
+      for (const topics of broker.topics.chunks) for (const t of topics) count += t.partitionIds.size;
+  return count;
+};
+
+/** The index with partition `partitionId` of topic `name` under `brokerId`. */
+const withMember = (
+  index: PartitionIndex,
+  brokerId: number,
+  name: string,
+  partitionId: number,
+  scratch: ReplayScratch | null,
+): PartitionIndex => {
+  const owned = scratch?.owned ?? null;
+  const made = scratch?.index;
+  const last = made?.value === index ? made.topics.get(brokerId) : undefined;
+  if (last !== undefined && last.name === name) {
+    // The index is as this batch left it, and the broker's entry for the topic is the batch's own.
+    last.partitionIds = setItem(last.partitionIds, partitionId, byValue, owned);
+    return index;
+  }
+  const { broker, ids } = entryOf(index, brokerId, name);
+  const topics = broker?.topics ?? (EMPTY_CHUNKS as SortedChunks<TopicPartitionIds>);
+  const topic = { name, partitionIds: setItem(ids ?? EMPTY_CHUNKS, partitionId, byValue, owned) };
+  const entry = { brokerId, topics: setItem(topics, topic, byTopicName, owned) };
+  const next = setItem(index, entry, byBrokerId, owned);
+  if (scratch !== null) {
+    // Remembered entries are only good while the index is the one they were made in.
+    const kept = made?.value === index ? made.topics : new Map<number, typeof topic>();
+    scratch.index = { value: next, topics: kept.set(brokerId, topic) };
+  }
+  return next;
+};
+
+/** The index without partition `partitionId` of topic `name` under `brokerId` (or its whole topic, with null). */
+const withoutMember = (
+  index: PartitionIndex,
+  brokerId: number,
+  name: string,
+  partitionId: number | null,
+  scratch: ReplayScratch | null,
+): PartitionIndex => {
+  const owned = scratch?.owned ?? null;
+  const { broker: entry, ids } = entryOf(index, brokerId, name);
+  if (entry === undefined || ids === undefined) return index;
+  const partitionIds = partitionId === null ? EMPTY_CHUNKS : removeItem(ids, partitionId, byValue, owned);
+  const topics =
+    partitionIds.size === 0
+      ? removeItem(entry.topics, name, byTopicName, owned)
+      : setItem(entry.topics, { name, partitionIds }, byTopicName, owned);
+  const next =
+    topics.size === 0
+      ? removeItem(index, brokerId, byBrokerId, owned)
+      : setItem(index, { brokerId, topics }, byBrokerId, owned);
+  const made = scratch?.index;
+  if (made != null && made.value === index) {
+    // The broker's topic entries are no longer (all) the batch's own; the other brokers' still are.
+    made.value = next;
+    made.topics.delete(brokerId);
+  }
+  return next;
+};
+
+/** The index after a partition of topic `name` went from `before` to `after` (either absent). */
+const reindex = (
+  index: PartitionIndex,
+  name: string,
+  partitionId: number,
+  before: PartitionState | undefined,
+  after: PartitionState | undefined,
+  scratch: ReplayScratch | null,
+): PartitionIndex => {
+  const was = before === undefined ? NONE : membersOf(before);
+  const is = after === undefined ? NONE : membersOf(after);
+  let next = index;
+  for (const id of was) if (!is.includes(id)) next = withoutMember(next, id, name, partitionId, scratch);
+  for (const id of is) if (!was.includes(id)) next = withMember(next, id, name, partitionId, scratch);
+  return next;
+};
 
 export const featureLevel = (image: MetadataImage, name: string): number =>
   image.features.find((f) => f.name === name)?.level ?? 0;
@@ -246,10 +397,19 @@ export interface ReplayScratch {
     topic: TopicImage;
     readonly place: { readonly chunk: number; readonly position: number };
   } | null;
+  /**
+   * The index as this batch last left it, and per broker the topic entry the batch made in it last
+   * (its own object): while the index is still that one, the topic's next partitions go into that
+   * entry in place.
+   */
+  index: {
+    value: MetadataImage["partitionsByBroker"];
+    readonly topics: Map<number, { partitionIds: SortedChunks<number>; readonly name: string }>;
+  } | null;
 }
 
 /** A fresh scratch: the first change copies, later ones reuse that copy. */
-export const newReplayScratch = (): ReplayScratch => ({ owned: new Set(), last: null });
+export const newReplayScratch = (): ReplayScratch => ({ owned: new Set(), last: null, index: null });
 
 /** Topic `topicId` of `image`, found first where the replay's last change left it. */
 const topicById = (image: MetadataImage, topicId: string, scratch: ReplayScratch | null) => {
@@ -264,6 +424,7 @@ const replaceTopic = (
   topic: TopicImage,
   scratch: ReplayScratch | null,
   created = false,
+  partitionsByBroker = image.partitionsByBroker,
 ): MetadataImage => {
   const owned = scratch?.owned ?? null;
   const last = scratch?.last;
@@ -284,6 +445,7 @@ const replaceTopic = (
     topicNamesById: created
       ? setItem(image.topicNamesById, { topicId: topic.topicId, name: topic.name }, byId, owned)
       : image.topicNamesById,
+    partitionsByBroker,
   };
 };
 
@@ -368,11 +530,18 @@ const applyRecord = (
       const topic = findTopicById(image, record.topicId);
       if (topic === undefined) return { image, problem: `no topic with id ${record.topicId}` };
       const owned = scratch?.owned ?? null;
+      // The topic leaves the index of every broker any of its partitions had.
+      const members = new Set<number>();
+      for (const chunk of topic.partitions.chunks)
+        for (const p of chunk) for (const id of membersOf(p)) members.add(id);
+      let index = image.partitionsByBroker;
+      for (const id of members) index = withoutMember(index, id, topic.name, null, scratch);
       return {
         image: {
           ...image,
           topics: removeItem(image.topics, topic.name, byName, owned),
           topicNamesById: removeItem(image.topicNamesById, topic.topicId, byId, owned),
+          partitionsByBroker: index,
           configs: image.configs.filter(
             (c) => !(c.resourceType === RESOURCE_TOPIC && c.resourceName === topic.name),
           ),
@@ -396,8 +565,17 @@ const applyRecord = (
         leaderEpoch: record.leaderEpoch,
         partitionEpoch: record.partitionEpoch,
       };
-      const partitions = setItem(topic.partitions, partition, byPartitionId, scratch?.owned ?? null);
-      return { image: replaceTopic(image, { ...topic, partitions }, scratch) };
+      const owned = scratch?.owned ?? null;
+      const partitions = setItem(topic.partitions, partition, byPartitionId, owned);
+      const index = reindex(
+        image.partitionsByBroker,
+        topic.name,
+        partition.partitionId,
+        undefined,
+        partition,
+        scratch,
+      );
+      return { image: replaceTopic(image, { ...topic, partitions }, scratch, false, index) };
     }
     case "PartitionChangeRecord": {
       const topic = topicById(image, record.topicId, scratch);
@@ -420,8 +598,17 @@ const applyRecord = (
         leaderEpoch: record.leader === NO_LEADER_CHANGE ? partition.leaderEpoch : partition.leaderEpoch + 1,
         partitionEpoch: partition.partitionEpoch + 1,
       };
-      const partitions = replaceAt(topic.partitions, place, changed, scratch?.owned ?? null);
-      return { image: replaceTopic(image, { ...topic, partitions }, scratch) };
+      const owned = scratch?.owned ?? null;
+      const partitions = replaceAt(topic.partitions, place, changed, owned);
+      const index = reindex(
+        image.partitionsByBroker,
+        topic.name,
+        partition.partitionId,
+        partition,
+        changed,
+        scratch,
+      );
+      return { image: replaceTopic(image, { ...topic, partitions }, scratch, false, index) };
     }
     case "ConfigRecord": {
       const key = { resourceType: record.resourceType, resourceName: record.resourceName, name: record.name };

@@ -166,12 +166,16 @@ export const setItem = <T>(
   const lastChunk = chunks[chunks.length - 1]!;
   const found = key(lastChunk[lastChunk.length - 1]!) < k ? chunks.length : chunkPosition(chunks, k, key);
   if (found === chunks.length) {
-    // Past the last key: after a boundary it starts a chunk, else it joins the last one (below).
-    if (isBoundary(key(lastChunk[lastChunk.length - 1]!))) {
-      const outer = writable(chunks, owned);
-      outer.push(made([item], owned));
-      return { size: sequence.size + 1, chunks: outer };
+    // Past the last key: after a boundary it starts a chunk, else it ends the last one (the last chunk
+    // needs no boundary at its end, and may have one).
+    const outer = writable(chunks, owned);
+    if (isBoundary(key(lastChunk[lastChunk.length - 1]!))) outer.push(made([item], owned));
+    else {
+      const changed = writable(lastChunk, owned);
+      changed.push(item);
+      outer[outer.length - 1] = changed;
     }
+    return { size: sequence.size + 1, chunks: outer };
   }
   const at = Math.min(found, chunks.length - 1);
   const chunk = chunks[at]!;
