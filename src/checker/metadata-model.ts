@@ -56,16 +56,28 @@ export interface MetadataModelOptions {
 
 // ---- properties --------------------------------------------------------------------------------------
 
+/**
+ * Each image's verdict, by object: a state shares most of its images with the state it came from (and
+ * with its siblings), and imageProblem depends on the image alone.
+ */
+const imageVerdicts = new WeakMap<MetadataImage, string | null>();
+
+const judged = (image: MetadataImage): string | null => {
+  let verdict = imageVerdicts.get(image);
+  if (verdict === undefined) {
+    verdict = imageProblem(image);
+    imageVerdicts.set(image, verdict);
+  }
+  return verdict;
+};
+
 const imagesProblem = (world: MetadataWorld): string | null => {
   for (let i = 0; i < world.apps.length; i++) {
     const app = world.apps[i]!;
-    const images: MetadataImage[] = [];
-    if (app.controller !== null) images.push(app.controller.committed, app.controller.image);
-    if (app.broker !== null) images.push(app.broker.image);
-    for (const image of images) {
-      const problem = imageProblem(image);
-      if (problem !== null) return `${problem} (image of n${i + 1})`;
-    }
+    const problem =
+      (app.controller === null ? null : (judged(app.controller.committed) ?? judged(app.controller.image))) ??
+      (app.broker === null ? null : judged(app.broker.image));
+    if (problem !== null) return `${problem} (image of n${i + 1})`;
   }
   return null;
 };

@@ -326,7 +326,7 @@ export class LogStore {
   private recoverBelow = 0;
   /** The log's snapshots (R77–R84), in the same directory. */
   readonly snapshots: SnapshotStore;
-  /** Each entry's JSON, made once: Fetch answers to every replica reuse it. */
+  /** The active segment, open for appends. */
   private fd: number | null = null;
   /** The active segment's offset index, open for appends. */
   private indexFd: number | null = null;
