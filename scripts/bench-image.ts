@@ -4,7 +4,9 @@
 // controller in requests of at most its per-request limit. At each size it also unfences and fences a
 // broker that hosts nothing. Prints one JSON line; the cost per record, and of that broker's fence,
 // should stay flat (issue 12: work in proportion to what changes, not to the image).
-//   npm run bench:image -- [--max 100000] [--per-topic 1000] [--probe 1000]
+//   npm run bench:image -- [--max 100000] [--per-topic 1000] [--probe 1000] [--topic-configs 0]
+
+import { TOPIC_CONFIGS } from "../spec/metadata/configs.ts";
 import {
   type ControllerInput,
   type ControllerState,
@@ -18,7 +20,7 @@ import type { ControllerRequest } from "../spec/metadata/requests.ts";
 import { scriptFlags } from "./script-flags.ts";
 
 const flags = scriptFlags(
-  "npm run bench:image -- [--max N] [--per-topic N] [--probe N]",
+  "npm run bench:image -- [--max N] [--per-topic N] [--probe N] [--topic-configs N]",
   "What a PartitionRecord costs on the active controller and on replay as the image grows; prints one JSON line.",
   [
     {
@@ -38,6 +40,14 @@ const flags = scriptFlags(
     },
     {
       kind: "integer",
+      name: "topic-configs",
+      min: 0,
+      max: 8,
+      default: 0,
+      description: "configs set on each topic created (retention.ms, segment.bytes, ...)",
+    },
+    {
+      kind: "integer",
       name: "probe",
       min: 1,
       default: 1000,
@@ -49,6 +59,10 @@ const max = flags["max"] as number;
 const perTopic = Math.min(flags["per-topic"] as number, MAX_PARTITIONS_PER_REQUEST);
 /** The partitions of each timed request. */
 const probe = Math.min(flags["probe"] as number, MAX_PARTITIONS_PER_REQUEST);
+/** The configs each new topic sets: each is a ConfigRecord the image keeps. */
+const topicConfigs = TOPIC_CONFIGS.filter((c) => c.name !== "unclean.leader.election.enable")
+  .slice(0, flags["topic-configs"] as number)
+  .map((c) => ({ name: c.name, value: c.default }));
 
 const config = { ...DEFAULT_CONTROLLER_CONFIG, nodeId: 1, clusterId: "bench" };
 
@@ -135,7 +149,9 @@ const run = (max: number, oneTopic: boolean) => {
       request({
         _tag: "CreateTopicsRequest",
         validateOnly: false,
-        topics: [{ name, numPartitions: count, replicationFactor: 3, assignments: [], configs: [] }],
+        topics: [
+          { name, numPartitions: count, replicationFactor: 3, assignments: [], configs: topicConfigs },
+        ],
       });
     const records = commit();
     const t1 = performance.now();
@@ -213,6 +229,7 @@ console.log(
   JSON.stringify({
     benchmark: "image",
     partitionsPerTopic: perTopic,
+    configsPerTopic: topicConfigs.length,
     checkpoints,
     oneTopic,
     fullReplay: {

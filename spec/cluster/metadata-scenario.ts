@@ -5,7 +5,7 @@
 import * as Schema from "effect/Schema";
 import type { BrokerEffect, BrokerInput, BrokerState } from "../metadata/broker.ts";
 import type { ControllerEffect, ControllerInput, ControllerState } from "../metadata/controller.ts";
-import { findTopic, type MetadataImage, partitionsOf, topicsOf } from "../metadata/image.ts";
+import { configsOf, findTopic, type MetadataImage, partitionsOf, topicsOf } from "../metadata/image.ts";
 import type { MetadataRecord } from "../metadata/records.ts";
 import { RESOURCE_BROKER, RESOURCE_TOPIC } from "../metadata/records.ts";
 import {
@@ -232,7 +232,7 @@ export const formatImage = (image: MetadataImage): string[] => {
       );
     }
   }
-  for (const c of image.configs)
+  for (const c of configsOf(image))
     lines.push(
       `config ${c.resourceType === RESOURCE_TOPIC ? "topic" : "broker"}:${c.resourceName} ${c.name}=${c.value}`,
     );

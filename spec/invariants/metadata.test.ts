@@ -9,12 +9,14 @@ import {
 } from "../metadata/controller.ts";
 import {
   apply,
+  type ConfigEntry,
   EMPTY_IMAGE,
   imageView,
   type MetadataImage,
   type PartitionState,
   type TopicImage,
   topicsOf,
+  withConfigs,
   withTopics,
 } from "../metadata/image.ts";
 import type { MetadataRecord } from "../metadata/records.ts";
@@ -48,9 +50,9 @@ const partition = (fields: Partial<PartitionState> = {}): PartitionState => ({
 const image = (
   p: PartitionState = partition(),
   brokers = [broker(4), broker(5)],
-  configs: MetadataImage["configs"] = [],
+  configs: readonly ConfigEntry[] = [],
 ): MetadataImage =>
-  withTopics({ ...EMPTY_IMAGE, offset: 10, epoch: 1, brokers, configs }, [
+  withTopics(withConfigs({ ...EMPTY_IMAGE, offset: 10, epoch: 1, brokers }, configs), [
     { name: "t", topicId: T, partitions: [p] },
   ]);
 

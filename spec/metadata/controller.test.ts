@@ -12,7 +12,15 @@ import {
   failedWith,
   initialControllerState,
 } from "./controller.ts";
-import { findBroker, findPartition, findTopic, type OffsetRecord, partitionsOf, topicsOf } from "./image.ts";
+import {
+  configsOf,
+  findBroker,
+  findPartition,
+  findTopic,
+  type OffsetRecord,
+  partitionsOf,
+  topicsOf,
+} from "./image.ts";
 import { LEADER_RECOVERING, type MetadataRecord, RESOURCE_BROKER, RESOURCE_TOPIC } from "./records.ts";
 import {
   CONFIG_APPEND,
@@ -644,7 +652,7 @@ describe("topics (R121)", () => {
       "UNKNOWN_TOPIC_OR_PARTITION",
     ]);
     expect(topicsOf(h.state.committed)).toEqual([]);
-    expect(h.state.committed.configs).toEqual([]);
+    expect(configsOf(h.state.committed)).toEqual([]);
   });
 
   it("adds partitions, with or without assignments", () => {
@@ -868,16 +876,16 @@ describe("configs", () => {
         { name: "cleanup.policy", configOperation: CONFIG_APPEND, value: "compact" },
       ]).errorCode,
     ).toBe("NONE");
-    expect(h.state.committed.configs).toEqual([
+    expect(configsOf(h.state.committed)).toEqual([
       { resourceType: 2, resourceName: "t", name: "cleanup.policy", value: "delete,compact" },
     ]);
     alter(h, RESOURCE_TOPIC, "t", [
       { name: "cleanup.policy", configOperation: CONFIG_SUBTRACT, value: "delete" },
     ]);
-    expect(h.state.committed.configs[0]?.value).toBe("compact");
+    expect(configsOf(h.state.committed)[0]?.value).toBe("compact");
     alter(h, RESOURCE_TOPIC, "t", [{ name: "retention.ms", configOperation: CONFIG_SET, value: "5" }]);
     alter(h, RESOURCE_TOPIC, "t", [{ name: "cleanup.policy", configOperation: CONFIG_DELETE, value: null }]);
-    expect(h.state.committed.configs).toEqual([
+    expect(configsOf(h.state.committed)).toEqual([
       { resourceType: 2, resourceName: "t", name: "retention.ms", value: "5" },
     ]);
     const before = h.state.committed;
@@ -935,7 +943,7 @@ describe("configs", () => {
     });
     expect(h.state.committed).toBe(before);
     expect(legacy([{ name: "retention.ms", value: "99" }]).errorCode).toBe("NONE");
-    expect(h.state.committed.configs).toEqual([
+    expect(configsOf(h.state.committed)).toEqual([
       { resourceType: 2, resourceName: "t", name: "retention.ms", value: "99" },
     ]);
     // A key given twice, an invalid value: refused whole, nothing written.
@@ -953,7 +961,7 @@ describe("configs", () => {
     expect(h.state.committed).toBe(refusedFrom);
     // The empty set deletes every explicit value.
     expect(legacy([]).errorCode).toBe("NONE");
-    expect(h.state.committed.configs).toEqual([]);
+    expect(configsOf(h.state.committed)).toEqual([]);
   });
 
   it("describes committed values, defaults, and filtered keys", () => {

@@ -12,6 +12,7 @@ import { uuidFrom } from "./ids.ts";
 import {
   apply,
   type BrokerRegistration,
+  configValue,
   EMPTY_IMAGE,
   featureLevel,
   findBroker,
@@ -28,6 +29,7 @@ import {
   partitionsOf,
   partitionsOfBroker,
   replay,
+  resourceConfigs,
   type TopicImage,
   topicConfig,
   topicsOf,
@@ -295,12 +297,7 @@ const write = (
 
 const uncleanAllowed = (image: MetadataImage, topic: string): boolean =>
   (topicConfig(image, topic, "unclean.leader.election.enable") ??
-    image.configs.find(
-      (c) =>
-        c.resourceType === RESOURCE_BROKER &&
-        c.resourceName === "" &&
-        c.name === "unclean.leader.election.enable",
-    )?.value) === "true";
+    configValue(image, RESOURCE_BROKER, "", "unclean.leader.election.enable")) === "true";
 
 /**
  * R117, R124: take a broker out of every ISR, electing new leaders where it led; the broker is not
@@ -1129,16 +1126,6 @@ const resourceProblem = (
   return ["INVALID_REQUEST", `resource type ${resourceType} has no configurations here (2 topic, 4 broker)`];
 };
 
-const currentValue = (
-  image: MetadataImage,
-  resourceType: number,
-  resourceName: string,
-  name: string,
-): string | undefined =>
-  image.configs.find(
-    (c) => c.resourceType === resourceType && c.resourceName === resourceName && c.name === name,
-  )?.value;
-
 /** R111: check and apply one IncrementalAlterConfigs resource's operations; its answer. */
 const alterResource = (
   writer: Writer,
@@ -1157,7 +1144,7 @@ const alterResource = (
   for (const c of r.configs) {
     const def = configDefs(r.resourceType)?.find((d) => d.name === c.name);
     if (def === undefined) return result("INVALID_CONFIG", `unknown configuration ${c.name}`);
-    const current = currentValue(writer.image, r.resourceType, r.resourceName, c.name) ?? def.default;
+    const current = configValue(writer.image, r.resourceType, r.resourceName, c.name) ?? def.default;
     let value: string | null;
     if (c.configOperation === CONFIG_SET) {
       if (c.value === null) return result("INVALID_REQUEST", `SET ${c.name} needs a value`);
@@ -1232,11 +1219,8 @@ const legacyAlterConfigs = (
         resourceType: r.resourceType,
         resourceName: r.resourceName,
       };
-    const removed = writer.image.configs
-      .filter(
-        (c) =>
-          c.resourceType === r.resourceType && c.resourceName === r.resourceName && !names.includes(c.name),
-      )
+    const removed = resourceConfigs(writer.image, r.resourceType, r.resourceName)
+      .filter((c) => !names.includes(c.name))
       .map((c) => ({ name: c.name, configOperation: CONFIG_DELETE, value: null }));
     const given = r.configs.map((c) => ({
       name: c.name,
@@ -1270,7 +1254,7 @@ export const describeConfigs = (
     const configs = defs
       .filter((d) => keys === null || keys.includes(d.name))
       .map((d) => {
-        const explicit = currentValue(image, r.resourceType, r.resourceName, d.name);
+        const explicit = configValue(image, r.resourceType, r.resourceName, d.name);
         return {
           name: d.name,
           value: explicit ?? d.default,

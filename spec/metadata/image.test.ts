@@ -21,6 +21,7 @@ import {
 } from "../cluster/metadata-world.ts";
 import {
   apply,
+  configsOf,
   EMPTY_IMAGE,
   imageView,
   loadSnapshotImage,
@@ -30,9 +31,10 @@ import {
   replay,
   snapshotRecords,
   topicsOf,
+  withConfigs,
   withTopics,
 } from "./image.ts";
-import type { MetadataRecord } from "./records.ts";
+import { type MetadataRecord, RESOURCE_BROKER, RESOURCE_TOPIC } from "./records.ts";
 import { shapeProblem } from "./sorted-chunks.ts";
 
 const T1 = "AAAAAAAAAAAAAAAAAAAAAQ";
@@ -192,7 +194,7 @@ describe("replaying records", () => {
       { _tag: "RemoveTopicRecord", topicId: T1 },
     ]);
     expect(topicsOf(image)).toEqual([]);
-    expect(image.configs).toEqual([
+    expect(configsOf(image)).toEqual([
       { resourceType: 4, resourceName: "", name: "log.retention.ms", value: "2" },
     ]);
   });
@@ -210,11 +212,38 @@ describe("replaying records", () => {
       { _tag: "ProducerIdsRecord", brokerId: 4, brokerEpoch: 0, nextProducerId: 10 },
       { _tag: "NoOpRecord" },
     ]);
-    expect(image.configs).toEqual([{ resourceType: 2, resourceName: "t", name: "a", value: "1" }]);
+    expect(configsOf(image)).toEqual([{ resourceType: 2, resourceName: "t", name: "a", value: "1" }]);
     expect(image.features).toEqual([{ name: "metadata.version", level: 0 }]);
     expect(image.nextProducerId).toBe(1000);
     expect(problems).toEqual(["offset 8: producer ids go back from 1000 to 10"]);
     expect(image.offset).toBe(9);
+  });
+
+  it("keeps configs in (type, resource, name) order, and drops a deleted topic's configs only (R111)", () => {
+    const config = (resourceType: number, resourceName: string, name: string): MetadataRecord => ({
+      _tag: "ConfigRecord",
+      resourceType,
+      resourceName,
+      name,
+      value: "1",
+    });
+    const { image, problems } = run([
+      { _tag: "TopicRecord", name: "a2", topicId: T2 },
+      { _tag: "TopicRecord", name: "a", topicId: T1 },
+      config(4, "", "y"),
+      config(2, "a2", "x"),
+      config(2, "a", "y"),
+      config(2, "a", "x"),
+      config(4, "1", "x"),
+      { _tag: "RemoveTopicRecord", topicId: T2 },
+    ]);
+    expect(problems).toEqual([]);
+    expect(configsOf(image).map((c) => `${c.resourceType} ${c.resourceName} ${c.name}`)).toEqual([
+      "2 a x",
+      "2 a y",
+      "4  y",
+      "4 1 x",
+    ]);
   });
 });
 
@@ -502,6 +531,14 @@ describe("replay's fast paths", () => {
   const removeRecord = fc
     .constantFrom(...ids)
     .map((topicId): MetadataRecord => ({ _tag: "RemoveTopicRecord", topicId }));
+  const configRecord = fc
+    .record({
+      resourceType: fc.constantFrom(RESOURCE_TOPIC, RESOURCE_BROKER),
+      resourceName: fc.constantFrom("", ...names),
+      name: fc.constantFrom("x", "y", "z"),
+      value: fc.option(fc.constantFrom("1", "2")),
+    })
+    .map((r): MetadataRecord => ({ _tag: "ConfigRecord", ...r }));
   const record = fc.oneof(
     topicRecord,
     partitionRecord,
@@ -509,6 +546,7 @@ describe("replay's fast paths", () => {
     changeRecord,
     changeRecord,
     removeRecord,
+    configRecord,
   );
   const records = fc
     .array(fc.oneof({ arbitrary: record.map((r) => [r]), weight: 8 }, manyPartitions), { maxLength: 40 })
@@ -547,6 +585,16 @@ describe("replay's fast paths", () => {
         // afresh from the partitions, down to its shape.
         const fresh = withTopics(EMPTY_IMAGE, imageView(replayed.image).topics);
         expect(replayed.image.partitionsByBroker).toEqual(fresh.partitionsByBroker);
+        // Configs: in (type, resource, name) order, each key once, and the same structure as built afresh.
+        const configs = configsOf(replayed.image);
+        const keys = configs.map((c) => [c.resourceType, c.resourceName, c.name] as const);
+        const sorted = [...keys].sort(
+          (a, b) =>
+            a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0),
+        );
+        expect(keys).toEqual(sorted);
+        expect(new Set(keys.map((k) => k.join("/"))).size).toBe(keys.length);
+        expect(replayed.image.configs).toEqual(withConfigs(EMPTY_IMAGE, [...configs].reverse()).configs);
       }),
       { numRuns: 500 },
     );

@@ -105,11 +105,18 @@ const imageHead = {
   brokers: Schema.Array(BrokerRegistration),
 };
 const imageTail = {
-  /** In (resource type, resource name, name) order. */
-  configs: Schema.Array(ConfigEntry),
   /** The first producer id not yet handed out. */
   nextProducerId: Int64,
 };
+
+/** One resource's explicit configs (R111). */
+export const ResourceConfigs = Schema.Struct({
+  resourceType: Schema.Int,
+  resourceName: Schema.String,
+  /** In name order, never empty. */
+  entries: Schema.Array(ConfigEntry),
+});
+export type ResourceConfigs = typeof ResourceConfigs.Type;
 
 export const MetadataImage = Schema.Struct({
   ...imageHead,
@@ -119,6 +126,8 @@ export const MetadataImage = Schema.Struct({
   topicNamesById: SortedChunks(TopicName),
   /** Each broker's partitions, by broker id (no entry is empty). */
   partitionsByBroker: SortedChunks(BrokerPartitions),
+  /** By resource type, then name (one topic's configs change or go without copying the others'). */
+  configs: SortedChunks(ResourceConfigs),
   ...imageTail,
 });
 export type MetadataImage = typeof MetadataImage.Type;
@@ -131,7 +140,7 @@ export const EMPTY_IMAGE: MetadataImage = {
   topics: EMPTY_CHUNKS,
   topicNamesById: EMPTY_CHUNKS,
   partitionsByBroker: EMPTY_CHUNKS,
-  configs: [],
+  configs: EMPTY_CHUNKS,
   nextProducerId: 0,
 };
 
@@ -164,6 +173,8 @@ export const ImageView = Schema.Struct({
   ...imageHead,
   /** In topic name order. */
   topics: Schema.Array(TopicView),
+  /** In (resource type, resource name, name) order. */
+  configs: Schema.Array(ConfigEntry),
   ...imageTail,
 });
 export type ImageView = typeof ImageView.Type;
@@ -174,7 +185,7 @@ export const imageView = (image: MetadataImage): ImageView => ({
   features: image.features,
   brokers: image.brokers,
   topics: topicsOf(image).map(topicView),
-  configs: image.configs,
+  configs: configsOf(image),
   nextProducerId: image.nextProducerId,
 });
 
@@ -354,9 +365,68 @@ const reindex = (
 export const featureLevel = (image: MetadataImage, name: string): number =>
   image.features.find((f) => f.name === name)?.level ?? 0;
 
+// ---- configs ---------------------------------------------------------------------------------------
+
+/**
+ * A resource's key: its type as one character (ConfigRecord's type is an int8), then its name, so
+ * keys sort as (type, name) do.
+ */
+const resourceKey = (resourceType: number, resourceName: string): string =>
+  String.fromCharCode(resourceType + 128) + resourceName;
+const byResource = (r: ResourceConfigs): string => resourceKey(r.resourceType, r.resourceName);
+
+/** Every explicit config, in (resource type, resource name, name) order (a copy: linear in them). */
+export const configsOf = (image: MetadataImage): ConfigEntry[] => {
+  const all: ConfigEntry[] = [];
+  for (const chunk of image.configs.chunks) for (const r of chunk) for (const e of r.entries) all.push(e);
+  return all;
+};
+
+/** One resource's explicit configs, in name order. */
+export const resourceConfigs = (
+  image: MetadataImage,
+  resourceType: number,
+  resourceName: string,
+): readonly ConfigEntry[] =>
+  findItem(image.configs, resourceKey(resourceType, resourceName), byResource)?.entries ?? [];
+
+/** A config's explicit value, if it has one. */
+export const configValue = (
+  image: MetadataImage,
+  resourceType: number,
+  resourceName: string,
+  name: string,
+): string | undefined =>
+  resourceConfigs(image, resourceType, resourceName).find((c) => c.name === name)?.value;
+
 export const topicConfig = (image: MetadataImage, topic: string, name: string): string | undefined =>
-  image.configs.find((c) => c.resourceType === RESOURCE_TOPIC && c.resourceName === topic && c.name === name)
-    ?.value;
+  configValue(image, RESOURCE_TOPIC, topic, name);
+
+/** The configs with `entry` set (value null: removed), in place within a batch (`owned`). */
+const withConfig = (
+  configs: MetadataImage["configs"],
+  entry: Omit<ConfigEntry, "value"> & { readonly value: string | null },
+  owned: OwnedArrays | null,
+): MetadataImage["configs"] => {
+  const key = resourceKey(entry.resourceType, entry.resourceName);
+  const others = (findItem(configs, key, byResource)?.entries ?? []).filter((c) => c.name !== entry.name);
+  const entries =
+    entry.value === null
+      ? others
+      : sortedInsert(others, { ...entry, value: entry.value }, (a, b) =>
+          a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+        );
+  if (entries.length === 0) return removeItem(configs, key, byResource, owned);
+  const { resourceType, resourceName } = entry;
+  return setItem(configs, { resourceType, resourceName, entries }, byResource, owned);
+};
+
+/** `image` holding exactly `entries` as its explicit configs (any order, keys distinct), as replay would. */
+export const withConfigs = (image: MetadataImage, entries: readonly ConfigEntry[]): MetadataImage => {
+  let configs = EMPTY_CHUNKS as MetadataImage["configs"];
+  for (const entry of entries) configs = withConfig(configs, entry, null);
+  return { ...image, configs };
+};
 
 /** R119: registered, unfenced and not shutting down: may lead, join an ISR or get new replicas. */
 export const isUsable = (image: MetadataImage, id: number): boolean => {
@@ -449,11 +519,6 @@ const replaceTopic = (
   };
 };
 
-const compareConfig = (a: ConfigEntry, b: ConfigEntry): number =>
-  a.resourceType - b.resourceType ||
-  (a.resourceName < b.resourceName ? -1 : a.resourceName > b.resourceName ? 1 : 0) ||
-  (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
 export interface Applied {
   readonly image: MetadataImage;
   /** Why the record does not fit the image, when it does not (the image is then unchanged). */
@@ -542,9 +607,7 @@ const applyRecord = (
           topics: removeItem(image.topics, topic.name, byName, owned),
           topicNamesById: removeItem(image.topicNamesById, topic.topicId, byId, owned),
           partitionsByBroker: index,
-          configs: image.configs.filter(
-            (c) => !(c.resourceType === RESOURCE_TOPIC && c.resourceName === topic.name),
-          ),
+          configs: removeItem(image.configs, resourceKey(RESOURCE_TOPIC, topic.name), byResource, owned),
         },
       };
     }
@@ -611,17 +674,9 @@ const applyRecord = (
       return { image: replaceTopic(image, { ...topic, partitions }, scratch, false, index) };
     }
     case "ConfigRecord": {
-      const key = { resourceType: record.resourceType, resourceName: record.resourceName, name: record.name };
-      const others = image.configs.filter((c) => compareConfig(c, { ...key, value: "" }) !== 0);
-      return {
-        image: {
-          ...image,
-          configs:
-            record.value === null
-              ? others
-              : sortedInsert(others, { ...key, value: record.value }, compareConfig),
-        },
-      };
+      const { resourceType, resourceName, name, value } = record;
+      const entry = { resourceType, resourceName, name, value };
+      return { image: { ...image, configs: withConfig(image.configs, entry, scratch?.owned ?? null) } };
     }
     case "FeatureLevelRecord": {
       const others = image.features.filter((f) => f.name !== record.name);
@@ -720,7 +775,7 @@ export const snapshotRecords = (image: MetadataImage): MetadataRecord[] => {
     records.push({ _tag: "TopicRecord", name: t.name, topicId: t.topicId });
     for (const p of partitionsOf(t)) records.push({ _tag: "PartitionRecord", topicId: t.topicId, ...p });
   }
-  for (const c of image.configs) records.push({ _tag: "ConfigRecord", ...c });
+  for (const c of configsOf(image)) records.push({ _tag: "ConfigRecord", ...c });
   // Kafka's ProducerIdsImage writes the next block with no broker behind it (-1, -1).
   if (image.nextProducerId > 0)
     records.push({

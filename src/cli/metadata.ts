@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   apply as applyRecord,
+  configsOf,
   EMPTY_IMAGE,
   imageView,
   type MetadataImage,
@@ -219,7 +220,7 @@ const imageAt = (files: readonly string[], atOffset: number, asJson: boolean, io
         `  partition ${p.partitionId}: leader ${p.leader}, leader epoch ${p.leaderEpoch}, replicas ${p.replicas.join(",")}, isr ${p.isr.join(",")}`,
       );
   }
-  for (const c of image.configs)
+  for (const c of configsOf(image))
     io.out(
       `config ${c.resourceType === 2 ? "topic" : c.resourceType === 4 ? "broker" : `type ${c.resourceType}`} ${c.resourceName === "" ? "(default)" : c.resourceName}: ${c.name}=${c.value}`,
     );

@@ -7,7 +7,13 @@ import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
 import type { Server } from "node:net";
 import { type BrokerConfig, DEFAULT_BROKER_FEATURES } from "../../spec/metadata/broker.ts";
 import type { ControllerConfig } from "../../spec/metadata/controller.ts";
-import { type MetadataImage, type OffsetRecord, topicsOf, topicView } from "../../spec/metadata/image.ts";
+import {
+  configsOf,
+  type MetadataImage,
+  type OffsetRecord,
+  topicsOf,
+  topicView,
+} from "../../spec/metadata/image.ts";
 import {
   initializeNode,
   type KraftNodeConfig,
@@ -1582,7 +1588,7 @@ export class KraftNode {
       controllerId: this.leaderId(),
       brokers: image.brokers,
       topics: topicsOf(image).map(topicView),
-      configs: image.configs,
+      configs: configsOf(image),
       features: image.features,
     };
   }
