@@ -56,7 +56,11 @@ export const QUIET_METADATA: Partial<MetaBounds> = {
   maxControlledShutdowns: 0,
 };
 
-const createTopic = (name: string, brokerIds: number[]): ControllerRequest => ({
+const createTopic = (
+  name: string,
+  brokerIds: number[],
+  configs: { name: string; value: string }[] = [],
+): ControllerRequest => ({
   _tag: "CreateTopicsRequest",
   validateOnly: false,
   topics: [
@@ -65,7 +69,7 @@ const createTopic = (name: string, brokerIds: number[]): ControllerRequest => ({
       numPartitions: -1,
       replicationFactor: -1,
       assignments: [{ partitionIndex: 0, brokerIds }],
-      configs: [],
+      configs,
     },
   ],
 });
@@ -661,6 +665,46 @@ export const MUTANTS: readonly Mutant[] = [
       },
     ],
     metadata: { brokers: 1, partitions: 1, bounds: { ...QUIET_METADATA, maxSessionExpiries: 1 }, depth: 30 },
+  },
+  {
+    name: "fence-moves-only-leadership",
+    class: "protocol",
+    rule: "R124",
+    description:
+      "fence a broker by moving the leadership of the partitions it leads, leaving it in the other ISRs",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "      if (!partition.isr.includes(brokerId)) continue;",
+        replace: "      if (partition.leader !== brokerId) continue;",
+      },
+    ],
+    metadata: { brokers: 2, partitions: 2, bounds: { ...QUIET_METADATA, maxSessionExpiries: 1 }, depth: 30 },
+  },
+  {
+    name: "topic-deletion-keeps-configs",
+    class: "protocol",
+    rule: "R111",
+    description: "delete a topic but keep its configs, which a new topic of the same name then inherits",
+    edits: [
+      {
+        file: "metadata/image.ts",
+        find: "          configs: removeItem(image.configs, resourceKey(RESOURCE_TOPIC, topic.name), byResource, owned),",
+        replace: "          configs: image.configs,",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: {
+        ...QUIET_METADATA,
+        adminOps: [
+          createTopic("u", [4], [{ name: "retention.ms", value: "1000" }]),
+          { _tag: "DeleteTopicsRequest", topics: [{ name: "u", topicId: null }] },
+        ],
+      },
+      depth: 40,
+    },
   },
   {
     name: "answer-before-commit",

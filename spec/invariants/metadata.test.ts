@@ -113,6 +113,14 @@ describe("image invariants", () => {
     expect(imageProblem({ ...twice, partitionsByBroker: more.partitionsByBroker })).toBe(
       "PartitionIndexExact: the index holds 4 broker-partition pairs, the partitions have 2",
     );
+    const orphan = { resourceType: 2, resourceName: "gone", name: "retention.ms", value: "1" };
+    expect(imageProblem(image(partition(), [broker(4), broker(5)], [orphan]))).toBe(
+      "TopicConfigsExist: retention.ms is set for topic gone, which does not exist",
+    );
+    // Broker configs name no topic.
+    expect(
+      imageProblem(image(partition(), [broker(4), broker(5)], [{ ...orphan, resourceType: 4 }])),
+    ).toBeNull();
   });
 });
 

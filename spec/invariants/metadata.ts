@@ -5,6 +5,7 @@
 import type { ControllerEffect, ControllerInput, ControllerState } from "../metadata/controller.ts";
 import {
   apply,
+  configsOf,
   findBroker,
   findPartition,
   findPartitionById,
@@ -18,7 +19,13 @@ import {
   partitionsOf,
   topicConfig,
 } from "../metadata/image.ts";
-import { LEADER_RECOVERING, type MetadataRecord, NO_LEADER, NO_LEADER_CHANGE } from "../metadata/records.ts";
+import {
+  LEADER_RECOVERING,
+  type MetadataRecord,
+  NO_LEADER,
+  NO_LEADER_CHANGE,
+  RESOURCE_TOPIC,
+} from "../metadata/records.ts";
 import { type ControllerResponse, ELECTION_UNCLEAN } from "../metadata/requests.ts";
 
 const partitionName = (topic: string, p: PartitionState): string => `${topic}-${p.partitionId}`;
@@ -27,7 +34,8 @@ const partitionName = (topic: string, p: PartitionState): string => `${topic}-${
  * Invariants of one image: partition leaders are in their ISR (or absent), ISRs are non-empty
  * subsets of the replicas without ELR (R123, R124), leaders are usable brokers (R119), a fenced or
  * shutting-down broker is in no ISR it shares with others (R117, R124), and topic names and ids are
- * one-to-one (R109). The image's own indexes must agree with what they index.
+ * one-to-one (R109), and topic configs belong to existing topics (R111). The image's own indexes must
+ * agree with what they index.
  */
 export const imageProblem = (image: MetadataImage): string | null => {
   const names = new Set<string>();
@@ -73,6 +81,10 @@ export const imageProblem = (image: MetadataImage): string | null => {
     }
   if (image.topicNamesById.size !== names.size)
     return `TopicIdUnique: ${image.topicNamesById.size} topic ids for ${names.size} topics`;
+  // R111: a topic's configs go with it (DeleteTopics); left behind, a new topic of the name inherits them.
+  for (const c of configsOf(image))
+    if (c.resourceType === RESOURCE_TOPIC && findTopic(image, c.resourceName) === undefined)
+      return `TopicConfigsExist: ${c.name} is set for topic ${c.resourceName}, which does not exist`;
   const indexed = indexedCount(image);
   if (indexed !== indexable)
     return `PartitionIndexExact: the index holds ${indexed} broker-partition pairs, the partitions have ${indexable}`;
