@@ -707,6 +707,25 @@ export const MUTANTS: readonly Mutant[] = [
     },
   },
   {
+    name: "shutting-down-broker-usable",
+    class: "protocol",
+    rule: "R119",
+    description: "count a broker in controlled shutdown as usable, so it may be elected leader again",
+    edits: [
+      {
+        file: "metadata/image.ts",
+        find: "  return broker !== undefined && !broker.fenced && !broker.inControlledShutdown;",
+        replace: "  return broker !== undefined && !broker.fenced;",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxControlledShutdowns: 1, maxSessionExpiries: 1 },
+      depth: 40,
+    },
+  },
+  {
     name: "answer-before-commit",
     class: "protocol",
     rule: "R104",

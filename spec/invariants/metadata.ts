@@ -13,7 +13,6 @@ import {
   findTopicById,
   indexedCount,
   isIndexedUnder,
-  isUsable,
   type MetadataImage,
   type PartitionState,
   partitionsOf,
@@ -29,6 +28,15 @@ import {
 import { type ControllerResponse, ELECTION_UNCLEAN } from "../metadata/requests.ts";
 
 const partitionName = (topic: string, p: PartitionState): string => `${topic}-${p.partitionId}`;
+
+/**
+ * R119: a broker may lead or join an ISR when registered, unfenced and not shutting down. Stated here
+ * again rather than taken from the image module, so that a bug there cannot blind these checks.
+ */
+const isUsable = (image: MetadataImage, id: number): boolean => {
+  const broker = findBroker(image, id);
+  return broker !== undefined && !broker.fenced && !broker.inControlledShutdown;
+};
 
 /**
  * Invariants of one image: partition leaders are in their ISR (or absent), ISRs are non-empty
