@@ -302,6 +302,23 @@ describe("controller step properties", () => {
     expect(
       controllerStepProblem(allowed, { _tag: "SessionExpired", brokerId: 4 }, allowed, unclean),
     ).toBeNull();
+    // The cluster-wide broker default allows it too, unless the topic says otherwise.
+    const setting = (resourceType: number, resourceName: string, value: string) => ({
+      resourceType,
+      resourceName,
+      name: "unclean.leader.election.enable",
+      value,
+    });
+    const unclean4 = (configs: ReturnType<typeof setting>[]) =>
+      active(image(partition({ leader: -1, isr: [4] }), [broker(4, true), broker(5)], configs));
+    const byDefault = unclean4([setting(4, "", "true")]);
+    expect(
+      controllerStepProblem(byDefault, { _tag: "SessionExpired", brokerId: 4 }, byDefault, unclean),
+    ).toBeNull();
+    const overridden = unclean4([setting(4, "", "true"), setting(2, "t", "false")]);
+    expect(
+      controllerStepProblem(overridden, { _tag: "SessionExpired", brokerId: 4 }, overridden, unclean),
+    ).toBe("CleanElection: node 1 made 5 leader of t-0 from outside ISR [4]");
   });
 
   it("accept AlterPartition only from the current incarnation, for eligible members", () => {

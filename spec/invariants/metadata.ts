@@ -16,13 +16,13 @@ import {
   type MetadataImage,
   type PartitionState,
   partitionsOf,
-  topicConfig,
 } from "../metadata/image.ts";
 import {
   LEADER_RECOVERING,
   type MetadataRecord,
   NO_LEADER,
   NO_LEADER_CHANGE,
+  RESOURCE_BROKER,
   RESOURCE_TOPIC,
 } from "../metadata/records.ts";
 import { type ControllerResponse, ELECTION_UNCLEAN } from "../metadata/requests.ts";
@@ -33,6 +33,21 @@ const partitionName = (topic: string, p: PartitionState): string => `${topic}-${
  * R119: a broker may lead or join an ISR when registered, unfenced and not shutting down. Stated here
  * again rather than taken from the image module, so that a bug there cannot blind these checks.
  */
+/**
+ * R123: unclean.leader.election.enable as the topic sets it, else as the cluster-wide broker default
+ * sets it (read from the plain list of configs, not through the image module's lookups).
+ */
+const uncleanEnabled = (image: MetadataImage, topic: string): boolean => {
+  const setting = (resourceType: number, resourceName: string) =>
+    configsOf(image).find(
+      (c) =>
+        c.resourceType === resourceType &&
+        c.resourceName === resourceName &&
+        c.name === "unclean.leader.election.enable",
+    )?.value;
+  return (setting(RESOURCE_TOPIC, topic) ?? setting(RESOURCE_BROKER, "")) === "true";
+};
+
 const isUsable = (image: MetadataImage, id: number): boolean => {
   const broker = findBroker(image, id);
   return broker !== undefined && !broker.fenced && !broker.inControlledShutdown;
@@ -241,8 +256,7 @@ export const controllerStepProblem = (
       if (record._tag === "PartitionChangeRecord" && record.leader >= 0 && !uncleanAsked) {
         const topic = findTopicById(image, record.topicId);
         const old = topic === undefined ? undefined : findPartition(topic, record.partitionId);
-        const allowed =
-          topic !== undefined && topicConfig(image, topic.name, "unclean.leader.election.enable") === "true";
+        const allowed = topic !== undefined && uncleanEnabled(image, topic.name);
         if (old !== undefined && !old.isr.includes(record.leader) && !allowed) {
           unclean ??= `CleanElection: node ${after.nodeId} made ${record.leader} leader of ${topic?.name}-${record.partitionId} from outside ISR ${JSON.stringify(old.isr)}`;
         }
