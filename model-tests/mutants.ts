@@ -1233,6 +1233,28 @@ export const MUTANTS: readonly Mutant[] = [
     metadata: { brokers: 2, partitions: 1, bounds: METADATA_SNAPSHOTS, depth: 40 },
   },
   {
+    name: "snapshot-forgets-configs",
+    class: "protocol",
+    rule: "R131",
+    description: "write a metadata snapshot without the image's configs",
+    edits: [
+      {
+        file: "metadata/image.ts",
+        find: '  for (const c of configsOf(image)) records.push({ _tag: "ConfigRecord", ...c });',
+        replace: "",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: {
+        ...METADATA_SNAPSHOTS,
+        adminOps: [createTopic("u", [4], [{ name: "retention.ms", value: "1000" }])],
+      },
+      depth: 40,
+    },
+  },
+  {
     name: "snapshot-resets-leader-epochs",
     class: "protocol",
     rule: "R131",
