@@ -726,6 +726,41 @@ export const MUTANTS: readonly Mutant[] = [
     },
   },
   {
+    name: "config-for-missing-topic",
+    class: "protocol",
+    rule: "R111",
+    description:
+      "accept IncrementalAlterConfigs for a topic that does not exist, which a later topic of that name inherits",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: '    return findTopic(image, resourceName) === undefined\n      ? ["UNKNOWN_TOPIC_OR_PARTITION",',
+        replace: '    return false\n      ? ["UNKNOWN_TOPIC_OR_PARTITION",',
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: {
+        ...QUIET_METADATA,
+        adminOps: [
+          {
+            _tag: "IncrementalAlterConfigsRequest",
+            validateOnly: false,
+            resources: [
+              {
+                resourceType: 2,
+                resourceName: "u",
+                configs: [{ name: "retention.ms", configOperation: 0, value: "1000" }],
+              },
+            ],
+          },
+        ],
+      },
+      depth: 30,
+    },
+  },
+  {
     name: "answer-before-commit",
     class: "protocol",
     rule: "R104",
