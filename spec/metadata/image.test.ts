@@ -27,6 +27,7 @@ import {
   loadSnapshotImage,
   type MetadataImage,
   type OffsetRecord,
+  partitionsOf,
   partitionsOfBroker,
   replay,
   snapshotRecords,
@@ -585,6 +586,18 @@ describe("replay's fast paths", () => {
         // afresh from the partitions, down to its shape.
         const fresh = withTopics(EMPTY_IMAGE, imageView(replayed.image).topics);
         expect(replayed.image.partitionsByBroker).toEqual(fresh.partitionsByBroker);
+        // What fences and elections read equals a walk of every partition.
+        for (const brokerId of [-1, 4, 5, 6, 7]) {
+          const walked = topicsOf(replayed.image)
+            .map((topic) => ({
+              topic,
+              partitions: partitionsOf(topic).filter(
+                (p) => p.isr.includes(brokerId) || p.leader === brokerId,
+              ),
+            }))
+            .filter((t) => t.partitions.length > 0);
+          expect(partitionsOfBroker(replayed.image, brokerId)).toEqual(walked);
+        }
         // Configs: in (type, resource, name) order, each key once, and the same structure as built afresh.
         const configs = configsOf(replayed.image);
         const keys = configs.map((c) => [c.resourceType, c.resourceName, c.name] as const);
