@@ -1,6 +1,7 @@
-// A persistent sorted sequence for the image's large collections (its topics, and each topic's
-// partitions): a change copies one chunk of about CHUNK items and the list of chunks, not every item,
-// so creating one topic costs the same in an image of ten topics or a hundred thousand (issue 12).
+// A persistent sorted sequence for the image's large collections (its topics and each topic's
+// partitions, the topics' ids, its configs, and each broker's partitions): a change copies one chunk
+// of about CHUNK items and the list of chunks, not every item, so creating one topic costs the same in
+// an image of ten topics or a hundred thousand (issue 12).
 //
 // Its shape depends only on its items, never on the order they came in: a chunk ends right after each
 // item whose key hashes to a boundary (one key in CHUNK), and the last chunk at the end. Two sequences
