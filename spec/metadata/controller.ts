@@ -587,14 +587,16 @@ export const topicNameProblem = (name: string): string | null => {
 const usableBrokers = (image: MetadataImage): number[] =>
   image.brokers.filter((b) => isUsable(image, b.id)).map((b) => b.id);
 
-/** R121: striped placement over usable brokers, starting at a place that depends on the topic. */
+/**
+ * R121: striped placement over the usable brokers (`brokers`, found once per request: placing does not
+ * change them), starting at a place that depends on the topic.
+ */
 const place = (
-  image: MetadataImage,
+  brokers: readonly number[],
   topic: string,
   partition: number,
   replicationFactor: number,
 ): number[] => {
-  const brokers = usableBrokers(image);
   let start = 0;
   for (let i = 0; i < topic.length; i++) start = (start * 31 + topic.charCodeAt(i)) % 9973;
   const first = (start + partition) % brokers.length;
@@ -677,11 +679,11 @@ const createTopic = (
       : topic.replicationFactor;
   if (replicationFactor < 1)
     return fail("INVALID_REPLICATION_FACTOR", "Replication factor must be larger than 0.");
-  const usable = usableBrokers(writer.image).length;
-  if (!manual && replicationFactor > usable) {
+  const usable = usableBrokers(writer.image);
+  if (!manual && replicationFactor > usable.length) {
     return fail(
       "INVALID_REPLICATION_FACTOR",
-      `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${usable} broker(s) are registered.`,
+      `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${usable.length} broker(s) are registered.`,
     );
   }
   for (const c of topic.configs) {
@@ -698,7 +700,7 @@ const createTopic = (
       if (problem !== null) return fail("INVALID_REPLICA_ASSIGNMENT", problem);
       assignments.push([...a.brokerIds]);
     } else {
-      assignments.push(place(writer.image, topic.name, p, replicationFactor));
+      assignments.push(place(usable, topic.name, p, replicationFactor));
     }
   }
   // R121: a partition whose replicas include no usable broker cannot get a leader.
@@ -911,10 +913,11 @@ const createPartitions = (
         `${t.assignments.length} assignments given for ${extra} new partitions`,
       );
     }
-    if (t.assignments === null && replicationFactor > usableBrokers(writer.image).length) {
+    const usable = usableBrokers(writer.image);
+    if (t.assignments === null && replicationFactor > usable.length) {
       return fail(
         "INVALID_REPLICATION_FACTOR",
-        `only ${usableBrokers(writer.image).length} usable brokers for replication factor ${replicationFactor}`,
+        `only ${usable.length} usable brokers for replication factor ${replicationFactor}`,
       );
     }
     const placements: number[][] = [];
@@ -925,7 +928,7 @@ const createPartitions = (
         if (problem !== null) return fail("INVALID_REPLICA_ASSIGNMENT", problem);
         placements.push([...given]);
       } else {
-        placements.push(place(writer.image, t.name, current + i, replicationFactor));
+        placements.push(place(usable, t.name, current + i, replicationFactor));
       }
     }
     if (!request.validateOnly) {
