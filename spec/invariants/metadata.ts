@@ -38,13 +38,9 @@ const partitionName = (topic: string, p: PartitionState): string => `${topic}-${
  * sets it (read from the plain list of configs, not through the image module's lookups).
  */
 const uncleanEnabled = (image: MetadataImage, topic: string): boolean => {
+  const unclean = configsOf(image).filter((c) => c.name === "unclean.leader.election.enable");
   const setting = (resourceType: number, resourceName: string) =>
-    configsOf(image).find(
-      (c) =>
-        c.resourceType === resourceType &&
-        c.resourceName === resourceName &&
-        c.name === "unclean.leader.election.enable",
-    )?.value;
+    unclean.find((c) => c.resourceType === resourceType && c.resourceName === resourceName)?.value;
   return (setting(RESOURCE_TOPIC, topic) ?? setting(RESOURCE_BROKER, "")) === "true";
 };
 
