@@ -423,14 +423,10 @@ export class KraftNode {
     this.reader = {
       records: (from, to) => {
         const records: OffsetRecord[] = [];
-        for (
-          let offset = Math.max(from, this.store.startOffset);
-          offset < Math.min(to, this.store.endOffset);
-          offset++
-        ) {
-          const e = this.store.entry(offset)!;
-          if (e.record !== null) records.push({ offset, epoch: e.epoch, record: e.record });
-        }
+        const first = Math.max(from, this.store.startOffset);
+        this.store.slice(first, to).forEach((e, i) => {
+          if (e.record !== null) records.push({ offset: first + i, epoch: e.epoch, record: e.record });
+        });
         return records;
       },
     };
@@ -954,11 +950,14 @@ export class KraftNode {
   /** After a step: count what the listener was handed, and take a snapshot once one is due (R131). */
   private afterStep(listenerBefore: number): void {
     const listener = this.node.listenerOffset;
-    if (listener > listenerBefore)
+    if (listener > listenerBefore) {
       this.snapshotBytesSince += this.store.bytesBetween(
         Math.max(listenerBefore, this.store.startOffset),
         listener,
       );
+      // The listener has these records: the log keeps their batches' bytes, not their decoded form.
+      this.store.forgetDecodedBelow(listener);
+    }
     if (
       this.pendingSnapshot !== null ||
       this.fatal !== null ||

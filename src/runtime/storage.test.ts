@@ -387,6 +387,106 @@ describe("LogStore", () => {
   });
 });
 
+describe("LogStore: decoded entries forgotten below what the listener has", () => {
+  const voters = (epoch: number, port: number): LogEntry => ({
+    epoch,
+    control: { _tag: "VotersRecord", voters: [{ id: 1, directoryId: "AAAAAAAAAAAAAAAAAAAAAQ" }] },
+    record: null,
+    endpoints: [{ id: 1, endpoints: [{ name: "CONTROLLER", host: "h", port }] }],
+  });
+  const op = fc.oneof(
+    fc.record({
+      kind: fc.constant("append" as const),
+      count: fc.integer({ min: 1, max: 5 }),
+      bump: fc.boolean(),
+      content: fc.constantFrom("topics", "leader-change", "voters"),
+    }),
+    fc.record({ kind: fc.constant("truncate" as const), back: fc.integer({ min: 0, max: 6 }) }),
+    fc.record({ kind: fc.constant("forget" as const), back: fc.integer({ min: 0, max: 8 }) }),
+  );
+
+  it("property: reads, the epochs, voter sets and listeners, Fetch bytes and recovery are those of a log that forgets nothing", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+        const full = new LogStore(tempDir(), 400, undefined, () => 7);
+        const leanDir = tempDir();
+        const lean = new LogStore(leanDir, 400, undefined, () => 7);
+        const model: LogEntry[] = [];
+        let epoch = 1;
+        for (const o of ops) {
+          const end = full.endOffset;
+          if (o.kind === "append") {
+            if (o.bump) epoch++;
+            const batch =
+              o.content === "voters"
+                ? [voters(epoch, 9000 + end)]
+                : Array.from({ length: o.count }, (_, i) =>
+                    o.content === "leader-change" ? leaderChange(epoch, i) : topic(epoch, `t${end + i}`),
+                  );
+            full.append(end, batch);
+            lean.append(end, batch);
+            model.push(...batch);
+          } else if (o.kind === "truncate") {
+            full.truncate(Math.max(0, end - o.back));
+            lean.truncate(Math.max(0, end - o.back));
+            model.length = Math.max(0, end - o.back);
+          } else {
+            lean.forgetDecodedBelow(Math.max(0, end - o.back));
+          }
+          // The log that forgets nothing is checked against the entries appended, the other against it.
+          expect(full.endOffset).toBe(model.length);
+          expect(full.logState().epochs).toEqual(
+            model.flatMap((e, i) =>
+              i === 0 || model[i - 1]!.epoch !== e.epoch ? [{ epoch: e.epoch, startOffset: i }] : [],
+            ),
+          );
+          expect(full.logState().voterSets ?? []).toEqual(
+            model.flatMap((e, offset) =>
+              e.control?._tag === "VotersRecord" ? [{ offset, voters: e.control.voters }] : [],
+            ),
+          );
+          expect(lean.endOffset).toBe(full.endOffset);
+          expect(lean.logState()).toEqual(full.logState());
+          expect(lean.voterEndpoints()).toEqual(full.voterEndpoints());
+        }
+        const end = full.endOffset;
+        expect(lean.slice(0, end + 1)).toEqual(full.slice(0, end + 1));
+        for (let from = 0; from <= end; from++) {
+          expect(lean.entry(from)).toEqual(full.entry(from));
+          expect(lean.slice(from, from + 3)).toEqual(full.slice(from, from + 3));
+          expect(Buffer.from(lean.batchBytes(from, end))).toEqual(Buffer.from(full.batchBytes(from, end)));
+        }
+        full.close();
+        lean.close();
+        expect(new LogStore(leanDir, 400).slice(0, end)).toEqual(full.slice(0, end));
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it("keeps decoded only what is at or above the point forgotten, and reads below it from the batches", () => {
+    const log = new LogStore(tempDir(), 1 << 20);
+    log.append(0, [topic(1, "a"), topic(1, "b"), topic(1, "c")]);
+    log.append(3, [topic(2, "d")]);
+    log.forgetDecodedBelow(2);
+    expect(log.entry(1)).toEqual(topic(1, "b"));
+    expect(log.slice(1, 4)).toEqual([topic(1, "b"), topic(1, "c"), topic(2, "d")]);
+    log.forgetDecodedBelow(99);
+    expect(log.endOffset).toBe(4);
+    expect(log.slice(0, 4)).toEqual([topic(1, "a"), topic(1, "b"), topic(1, "c"), topic(2, "d")]);
+    expect(log.logState().epochs).toEqual([
+      { epoch: 1, startOffset: 0 },
+      { epoch: 2, startOffset: 3 },
+    ]);
+    // A truncation inside a forgotten batch keeps its first part, read back from its bytes.
+    log.truncate(2);
+    expect(log.slice(0, 9)).toEqual([topic(1, "a"), topic(1, "b")]);
+    log.append(2, [topic(3, "e")]);
+    expect(log.slice(0, 9)).toEqual([topic(1, "a"), topic(1, "b"), topic(3, "e")]);
+    log.close();
+  });
+});
+
 describe("QuorumStateStore (R14)", () => {
   it("writes Kafka's QuorumStateData fields and reads them back", () => {
     const dir = tempDir();

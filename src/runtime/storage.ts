@@ -239,6 +239,13 @@ export interface LogEntry {
 /** Spec records from the Kafka codec are re-checked against the spec's schema (ranges, uuids). */
 const decodeRecord = Schema.decodeUnknownSync(MetadataRecordSchema);
 
+/** A batch's entries as the log keeps them (`reading(i)` is told each record's place before it is read). */
+const decodeEntries = (batch: RecordBatch, reading?: (i: number) => void): LogItem[] =>
+  decodeLogBatch(batch).map((item, i) => {
+    reading?.(i);
+    return item.record === null ? item : { ...item, record: decodeRecord(item.record) };
+  });
+
 /** Kafka's offset index granularity (index.interval.bytes): one entry per this many bytes of batches. */
 const INDEX_INTERVAL_BYTES = 4096;
 /** Bytes up to and including a batch's length field (baseOffset, batchLength). */
@@ -276,6 +283,8 @@ const newSegment = (baseOffset: number, path: string): SegmentFile => ({
 interface BatchPosition {
   readonly baseOffset: number;
   readonly count: number;
+  /** The epoch of its records (a batch holds one). */
+  readonly epoch: number;
   readonly segment: number;
   readonly position: number;
   readonly size: number;
@@ -309,17 +318,26 @@ export const PARTITION_METADATA = "partition.metadata";
 /**
  * The metadata log in Kafka's layout: segment files of record batches, each checked by CRC-32C, with
  * Kafka's sparse offset index beside each (derived data, rebuilt by recovery), the leader epoch
- * checkpoint and partition.metadata. Batch positions are kept in memory (rebuilt by the recovery
- * scan), every entry too, so Fetch is answered without reading the disk. Appends are buffered writes;
- * flush fsyncs (R16).
+ * checkpoint and partition.metadata. Every batch's bytes are kept in memory (rebuilt by the recovery
+ * scan), so Fetch is answered without reading the disk. Decoded entries are kept only from the point
+ * the node still needs them (`forgetDecodedBelow`: what its listener has not been handed yet, and
+ * everything after); older ones are decoded again from their batch on the rare reads that want them,
+ * so memory grows by a batch's bytes per record, not by its decoded objects. Appends are buffered
+ * writes; flush fsyncs (R16).
  */
 export class LogStore {
   readonly dir: string;
   private readonly segmentBytes: number;
   private segments: SegmentFile[] = [];
   private index: BatchPosition[] = [];
-  /** The entries from the log start on: offset `start + i` is entries[i]. */
-  private entries: LogEntry[] = [];
+  /** Decoded entries from `decodedFrom` to the log's end: offset `decodedFrom + i` is decoded[i]. */
+  private decoded: LogEntry[] = [];
+  /** Where the decoded entries start: at or above the log start, at most its end. */
+  private decodedFrom = 0;
+  /** Every VotersRecord of the log, with its offset (few, read whole by R90 and R91). */
+  private voterRecords: { readonly offset: number; readonly entry: LogEntry }[] = [];
+  /** The last batch decoded again for a read below `decodedFrom`: reads tend to walk forward. */
+  private decodedBatch: { readonly bytes: Uint8Array; readonly entries: readonly LogEntry[] } | null = null;
   /** The log start offset (R79): the records below it are in a snapshot, not in the log. */
   private start = 0;
   /** During recovery: the checkpointed log start, below which batches are skipped. */
@@ -366,7 +384,7 @@ export class LogStore {
   }
 
   get endOffset(): number {
-    return this.start + this.entries.length;
+    return this.decodedFrom + this.decoded.length;
   }
 
   get startOffset(): number {
@@ -379,19 +397,66 @@ export class LogStore {
 
   /** The entry at `offset`; undefined below the log start or at and past its end. */
   entry(offset: number): LogEntry | undefined {
-    return offset < this.start ? undefined : this.entries[offset - this.start];
+    if (offset < this.start || offset >= this.endOffset) return undefined;
+    if (offset >= this.decodedFrom) return this.decoded[offset - this.decodedFrom];
+    const b = this.index[this.batchAt(offset)]!;
+    return this.entriesOf(b)[offset - b.baseOffset];
   }
 
+  /** The entries `from`..`to` (clamped to the log), decoding again what is below `decodedFrom`. */
   slice(from: number, to: number): readonly LogEntry[] {
-    return this.entries.slice(Math.max(0, from - this.start), Math.max(0, to - this.start));
+    const low = Math.max(from, this.start);
+    const high = Math.min(to, this.endOffset);
+    if (low >= high) return [];
+    if (low >= this.decodedFrom) return this.decoded.slice(low - this.decodedFrom, high - this.decodedFrom);
+    const out: LogEntry[] = [];
+    for (let i = this.batchAt(low); i < this.index.length; i++) {
+      const b = this.index[i]!;
+      if (b.baseOffset >= Math.min(high, this.decodedFrom)) break;
+      const entries = this.entriesOf(b);
+      const first = Math.max(low, b.baseOffset);
+      const last = Math.min(high, this.decodedFrom, b.baseOffset + b.count);
+      for (let offset = first; offset < last; offset++) out.push(entries[offset - b.baseOffset]!);
+    }
+    if (high > this.decodedFrom) out.push(...this.decoded.slice(0, high - this.decodedFrom));
+    return out;
   }
 
+  /**
+   * The node no longer needs the entries below `offset` decoded (its listener has them): they are
+   * dropped from memory, their batches' bytes stay. Reads below it decode their batch again.
+   */
+  forgetDecodedBelow(offset: number): void {
+    const drop = Math.min(offset, this.endOffset) - this.decodedFrom;
+    if (drop <= 0) return;
+    this.decoded = drop === this.decoded.length ? [] : this.decoded.slice(drop);
+    this.decodedFrom += drop;
+  }
+
+  /** A batch's entries, decoded from its bytes (the last one is remembered). */
+  private entriesOf(b: BatchPosition): readonly LogEntry[] {
+    if (this.decodedBatch?.bytes !== b.bytes) {
+      const entries = decodeEntries(readRecordBatch(new Reader(b.bytes)));
+      this.decodedBatch = { bytes: b.bytes, entries };
+    }
+    return this.decodedBatch.entries;
+  }
+
+  /** Keep a VotersRecord's place (R90, R91): the decoded entries may be forgotten, these are not. */
+  private noteVoters(offset: number, entry: LogEntry): void {
+    if (entry.control?._tag === "VotersRecord") this.voterRecords.push({ offset, entry });
+  }
+
+  /** The epochs of the log from its start, each with the offset it starts at (from the batches). */
   private epochs(): { epoch: number; startOffset: number }[] {
     const epochs: { epoch: number; startOffset: number }[] = [];
-    this.entries.forEach((e, i) => {
-      if (epochs.length === 0 || epochs[epochs.length - 1]!.epoch !== e.epoch)
-        epochs.push({ epoch: e.epoch, startOffset: this.start + i });
-    });
+    const end = this.endOffset;
+    for (const b of this.index) {
+      const startOffset = Math.max(b.baseOffset, this.start);
+      if (startOffset >= Math.min(end, b.baseOffset + b.count)) continue;
+      if (epochs.length === 0 || epochs[epochs.length - 1]!.epoch !== b.epoch)
+        epochs.push({ epoch: b.epoch, startOffset });
+    }
     return epochs;
   }
 
@@ -433,9 +498,8 @@ export class LogStore {
     const sets: VoterSetEntry[] = [];
     const base = this.snapshotAtStartVoters()?.voters;
     if (base !== undefined) sets.push({ offset: this.start - 1, voters: base });
-    this.entries.forEach((e, i) => {
-      if (e.control?._tag === "VotersRecord") sets.push({ offset: this.start + i, voters: e.control.voters });
-    });
+    for (const { offset, entry } of this.voterRecords)
+      if (entry.control?._tag === "VotersRecord") sets.push({ offset, voters: entry.control.voters });
     return sets;
   }
 
@@ -450,7 +514,7 @@ export class LogStore {
     };
     learn(this.snapshots.readBootstrap()?.endpoints);
     learn(this.snapshotAtStartVoters()?.endpoints);
-    for (const e of this.entries) if (e.endpoints !== undefined) learn(e.endpoints);
+    for (const { entry } of this.voterRecords) if (entry.endpoints !== undefined) learn(entry.endpoints);
     return [...byId.values()];
   }
 
@@ -539,6 +603,7 @@ export class LogStore {
     // R79: the scan starts at the first segment (Kafka's log start is at least its base offset); the
     // records below the checkpointed start are dropped once it is done.
     this.start = files.length === 0 ? logStart : Number(files[0]!.slice(0, 20));
+    this.decodedFrom = this.start;
     let truncated: string | null = null;
     let lostFlushed = false;
     let batches = 0;
@@ -591,7 +656,7 @@ export class LogStore {
       }
       this.segments[segment]!.size = position;
     }
-    const records = this.entries.length;
+    const records = this.decoded.length;
     this.settleLogStart(logStart);
     return { batches, records, truncated, lostFlushed };
   }
@@ -641,13 +706,13 @@ export class LogStore {
   /** Forget the records below `offset` and delete the segments that hold nothing at or above it. */
   private dropBelow(offset: number): void {
     if (offset > this.start) {
-      const drop = Math.min(offset - this.start, this.entries.length);
-      this.entries = this.entries.slice(drop);
+      this.forgetDecodedBelow(offset);
       this.start = offset;
+      this.voterRecords = this.voterRecords.filter((v) => v.offset >= offset);
     }
     let gone = 0;
     while (gone + 1 < this.segments.length && this.segments[gone + 1]!.baseOffset <= offset) gone++;
-    if (this.segments.length > 0 && gone === this.segments.length - 1 && this.entries.length === 0) {
+    if (this.segments.length > 0 && gone === this.segments.length - 1 && this.endOffset === this.start) {
       // Nothing at or above the start is left in any segment: the last one goes too (not if open).
       if (this.fd === null) gone = this.segments.length;
     }
@@ -691,7 +756,10 @@ export class LogStore {
     this.disk.syncDirectory(this.dir);
     this.segments = [];
     this.index = [];
-    this.entries = [];
+    this.decoded = [];
+    this.decodedFrom = offset;
+    this.voterRecords = [];
+    this.decodedBatch = null;
     this.start = offset;
     this.writeLogStart(offset);
     if (this.syncing !== null) this.syncing.truncatedTo = Math.min(this.syncing.truncatedTo, offset);
@@ -728,10 +796,11 @@ export class LogStore {
     if (crc32c(data.subarray(position + CRC_COVERED_FROM, position + size)) !== crc)
       return "CRC-32C mismatch";
     const count = data.readInt32BE(position + LAST_OFFSET_DELTA_AT) + 1;
-    if (this.entries.length === 0 && expected + count <= this.recoverBelow) {
+    if (this.decoded.length === 0 && expected + count <= this.recoverBelow) {
       // R79: a whole batch below the log start: checked, never decoded or kept (restart time and
       // memory stay those of the log after the snapshot).
       this.start = expected + count;
+      this.decodedFrom = this.start;
       this.indexBatch(this.segments[segment]!, expected + count - 1, position, size);
       return size;
     }
@@ -745,9 +814,8 @@ export class LogStore {
     let items: LogItem[];
     let at = expected;
     try {
-      items = decodeLogBatch(batch).map((item, i) => {
+      items = decodeEntries(batch, (i) => {
         at = expected + i;
-        return item.record === null ? item : { ...item, record: decodeRecord(item.record) };
       });
     } catch (error) {
       if (error instanceof LogRecordDecodeError) at = expected + error.index;
@@ -756,12 +824,14 @@ export class LogStore {
         `${this.segments[segment]!.path.split("/").at(-1)} holds a record at offset ${at} that this version cannot read (${(error as Error).message.split("\n")[0]}); refusing to start rather than cut it`,
       );
     }
-    this.entries.push(...items);
+    for (const [i, item] of items.entries()) this.noteVoters(expected + i, item);
+    this.decoded.push(...items);
     const file = this.segments[segment]!;
     this.indexBatch(file, expected + batch.records.length - 1, position, size);
     this.index.push({
       baseOffset: expected,
       count: batch.records.length,
+      epoch: batch.partitionLeaderEpoch,
       segment,
       position,
       size,
@@ -828,7 +898,7 @@ export class LogStore {
 
   private appendBatch(entries: readonly LogEntry[]): void {
     const baseOffset = this.endOffset;
-    const newEpoch = this.entries.at(-1)?.epoch !== entries[0]!.epoch;
+    const newEpoch = this.index.at(-1)?.epoch !== entries[0]!.epoch;
     const buf = encodeBatch(baseOffset, entries, this.now());
     const fd = this.activeFd();
     this.disk.write(fd, buf);
@@ -842,14 +912,18 @@ export class LogStore {
     this.index.push({
       baseOffset,
       count: entries.length,
+      epoch: entries[0]!.epoch,
       segment,
       position: file.size,
       size: buf.length,
       bytes: buf,
     });
     file.size += buf.length;
-    for (const e of entries)
-      this.entries.push(e.control === null ? e : { ...e, control: asStoredControl(e.control) });
+    for (const e of entries) {
+      const stored = e.control === null ? e : { ...e, control: asStoredControl(e.control) };
+      this.noteVoters(this.endOffset, stored);
+      this.decoded.push(stored);
+    }
     if (newEpoch) this.writeEpochCheckpoint();
   }
 
@@ -914,7 +988,14 @@ export class LogStore {
     if (this.syncing !== null) this.syncing.truncatedTo = Math.min(this.syncing.truncatedTo, offset);
     file.size = cut.position;
     this.index.length = at;
-    this.entries.length = Math.max(0, cut.baseOffset - this.start);
+    const end = Math.max(cut.baseOffset, this.start);
+    if (end >= this.decodedFrom) this.decoded.length = end - this.decodedFrom;
+    else {
+      this.decoded = [];
+      this.decodedFrom = end;
+    }
+    this.voterRecords = this.voterRecords.filter((v) => v.offset < end);
+    this.decodedBatch = null;
     // The segment's index loses its entries at or past the cut, and counts again from the last kept.
     while (file.index.length > 0 && file.index[file.index.length - 1]!.position >= cut.position)
       file.index.pop();
