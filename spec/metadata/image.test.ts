@@ -296,6 +296,25 @@ const replayInChunks = (records: readonly OffsetRecord[], cuts: readonly number[
   return image;
 };
 
+describe("replica lists shared, content unchanged", () => {
+  it("an ISR equal to the replicas is that list, and every empty list is one list", () => {
+    const { image, problems } = run([
+      { _tag: "TopicRecord", name: "t", topicId: T1 },
+      partition(4, [4, 5]),
+      { ...(partition(4, [4]) as Extract<MetadataRecord, { _tag: "PartitionRecord" }>), partitionId: 1 },
+      change({ partitionId: 1, isr: [4, 5] }),
+      change({ isr: [4] }),
+    ]);
+    expect(problems).toEqual([]);
+    const [p0, p1] = partitionsOf(topicsOf(image)[0]!);
+    expect(p0).toMatchObject({ replicas: [4, 5], isr: [4], removingReplicas: [], addingReplicas: [] });
+    expect(p1).toMatchObject({ replicas: [4, 5], isr: [4, 5], partitionEpoch: 1 });
+    expect(p1!.isr).toBe(p1!.replicas);
+    expect(p0!.removingReplicas).toBe(p1!.addingReplicas);
+    expect(p0!.addingReplicas).toBe(p1!.removingReplicas);
+  });
+});
+
 describe("the index of partitions by broker", () => {
   const topic = (name: string, topicId: string): MetadataRecord => ({ _tag: "TopicRecord", name, topicId });
   const at = (partitionId: number, leader: number, isr: number[], topicId = T1): MetadataRecord => ({

@@ -260,6 +260,19 @@ export const partitionsOfBroker = (
 type PartitionIndex = MetadataImage["partitionsByBroker"];
 const NONE: readonly number[] = [];
 
+/**
+ * A partition's replica list as the image keeps it: an empty one is the shared NONE, and one equal to
+ * `same` (the partition's replicas, say) is that list. Most partitions have an ISR equal to their
+ * replicas and no reassignment, so most of them then hold one list rather than four (a large image's
+ * memory is mostly these lists). Content is unchanged; only sharing is added.
+ */
+const sharedList = (list: readonly number[], same: readonly number[]): readonly number[] => {
+  if (list.length === 0) return NONE;
+  if (list === same || list.length !== same.length) return list;
+  for (let i = 0; i < list.length; i++) if (list[i] !== same[i]) return list;
+  return same;
+};
+
 /** A broker's entry in the index, and the ids it holds of topic `name`. */
 const entryOf = (index: PartitionIndex, brokerId: number, name: string) => {
   const broker = findItem(index, brokerId, byBrokerId);
@@ -617,12 +630,13 @@ const applyRecord = (
       if (findPartition(topic, record.partitionId) !== undefined) {
         return { image, problem: `partition ${record.partitionId} of ${topic.name} already exists` };
       }
+      const replicas = sharedList(record.replicas, NONE);
       const partition: PartitionState = {
         partitionId: record.partitionId,
-        replicas: record.replicas,
-        isr: record.isr,
-        removingReplicas: record.removingReplicas,
-        addingReplicas: record.addingReplicas,
+        replicas,
+        isr: sharedList(record.isr, replicas),
+        removingReplicas: sharedList(record.removingReplicas, replicas),
+        addingReplicas: sharedList(record.addingReplicas, replicas),
         leader: record.leader,
         leaderRecoveryState: record.leaderRecoveryState,
         leaderEpoch: record.leaderEpoch,
@@ -649,12 +663,13 @@ const applyRecord = (
       const partition = itemAt(topic.partitions, place);
       // R122: absent fields are unchanged; any leader value other than -2 bumps the leader epoch, and
       // every change bumps the partition epoch.
+      const replicas = sharedList(record.replicas ?? partition.replicas, NONE);
       const changed: PartitionState = {
         ...partition,
-        isr: record.isr ?? partition.isr,
-        replicas: record.replicas ?? partition.replicas,
-        removingReplicas: record.removingReplicas ?? partition.removingReplicas,
-        addingReplicas: record.addingReplicas ?? partition.addingReplicas,
+        isr: sharedList(record.isr ?? partition.isr, replicas),
+        replicas,
+        removingReplicas: sharedList(record.removingReplicas ?? partition.removingReplicas, replicas),
+        addingReplicas: sharedList(record.addingReplicas ?? partition.addingReplicas, replicas),
         leader: record.leader === NO_LEADER_CHANGE ? partition.leader : record.leader,
         leaderRecoveryState:
           record.leaderRecoveryState === -1 ? partition.leaderRecoveryState : record.leaderRecoveryState,
