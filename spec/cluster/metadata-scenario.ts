@@ -133,7 +133,7 @@ const formatController = (s: ControllerState): string => {
     s.sessions.length === 0
       ? ""
       : ` sessions=[${s.sessions.map((x) => `${x.brokerId}@${x.metadataOffset}`).join(" ")}]`;
-  return `${role} committed@${s.committed.offset}${s.image !== s.committed ? ` image@${s.image.offset}` : ""}${pending}${sessions}`;
+  return `${role} committed@${s.committed.offset}${s.image.offset !== s.committed.offset ? ` image@${s.image.offset}` : ""}${pending}${sessions}`;
 };
 
 const formatBrokerInput = (input: BrokerInput): string => {

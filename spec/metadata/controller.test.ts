@@ -241,6 +241,40 @@ describe("the write path (R104, R106)", () => {
     });
   });
 
+  it("keeps one image once all it wrote is committed, and two while some of it is not, or a commit differs", () => {
+    const h = cluster();
+    h.createTopic("t", [[4, 5]]);
+    expect(h.state.committed).toBe(h.state.image);
+    // Written, not yet committed: two images.
+    h.input({
+      _tag: "Request",
+      from: 4,
+      correlationId: 99,
+      request: heartbeat(4, findBroker(h.state.image, 4)!.epoch, 0, { wantShutDown: true }),
+    });
+    expect(h.state.image.offset).toBeGreaterThan(h.state.committed.offset);
+    h.commit();
+    expect(h.state.committed).toBe(h.state.image);
+    // A commit at the image's offset whose records are not the ones it wrote: the replay is kept.
+    const before = h.state.image;
+    const offset = before.offset + 1;
+    h.input({ _tag: "AppendAccepted", baseOffset: offset, lastOffset: offset });
+    h.state = { ...h.state, image: { ...before, offset } };
+    h.input({
+      _tag: "Committed",
+      records: [
+        {
+          offset,
+          epoch: 1,
+          record: { _tag: "FenceBrokerRecord", id: 5, epoch: findBroker(before, 5)!.epoch },
+        },
+      ],
+    });
+    expect(h.state.committed).not.toBe(h.state.image);
+    expect(findBroker(h.state.committed, 5)?.fenced).toBe(true);
+    expect(findBroker(h.state.image, 5)?.fenced).toBe(false);
+  });
+
   it("reverts to the committed image and fails pending writes NOT_CONTROLLER when leadership moves", () => {
     const h = new Harness();
     h.input({ _tag: "Request", from: 4, correlationId: 7, request: registration(4, incarnation(4)) });

@@ -6,6 +6,7 @@
 
 import * as Schema from "effect/Schema";
 import { type Collector, type Mark, mark, markOutcome, newCollector } from "../marks.ts";
+import { sameContent } from "../plain-data.ts";
 import { Int32, Int64 } from "../raft/primitives.ts";
 import { configDefs, configProblem, TOPIC_CONFIGS } from "./configs.ts";
 import { uuidFrom } from "./ids.ts";
@@ -1462,7 +1463,10 @@ const committed = (s: ControllerState, out: Out, records: readonly OffsetRecord[
   if (done.length > 0) mark(out, "R104:write-answered-once-committed");
   for (const p of done)
     out.effects.push({ _tag: "Respond", to: p.to, correlationId: p.correlationId, response: p.response });
-  return { ...s, committed: replayed.image, pending: s.pending.filter((p) => p.lastOffset > last) };
+  // Once all it wrote is committed, the active controller's own image holds the same content as the
+  // replay: it keeps that one image, not two copies that would never share their parts again.
+  const image = s.image.offset === last && sameContent(s.image, replayed.image) ? s.image : replayed.image;
+  return { ...s, committed: image, pending: s.pending.filter((p) => p.lastOffset > last) };
 };
 
 /**

@@ -19,6 +19,7 @@ import {
   type MetadataWorld,
   metadataViolation,
 } from "../cluster/metadata-world.ts";
+import { sameContent } from "../plain-data.ts";
 import {
   apply,
   configsOf,
@@ -312,6 +313,20 @@ describe("replica lists shared, content unchanged", () => {
     expect(p1!.isr).toBe(p1!.replicas);
     expect(p0!.removingReplicas).toBe(p1!.addingReplicas);
     expect(p0!.addingReplicas).toBe(p1!.removingReplicas);
+  });
+});
+
+describe("sameContent", () => {
+  it("compares plain data by content, whatever its keys' order or sharing", () => {
+    expect(sameContent({ a: [1, { b: "x" }], c: null }, { c: null, a: [1, { b: "x" }] })).toBe(true);
+    expect(sameContent({ a: [1, 2] }, { a: [1, 2, 3] })).toBe(false);
+    expect(sameContent({ a: [1] }, { a: { 0: 1 } })).toBe(false);
+    expect(sameContent({ a: 1 }, { a: 1, b: undefined })).toBe(false);
+    expect(sameContent({ a: undefined }, { b: undefined })).toBe(false);
+    expect(sameContent(null, {})).toBe(false);
+    const topic: MetadataRecord = { _tag: "TopicRecord", name: "t", topicId: T1 };
+    expect(sameContent(run([topic, partition()]).image, run([topic, partition()]).image)).toBe(true);
+    expect(sameContent(run([topic, partition()]).image, run([topic, partition(5)]).image)).toBe(false);
   });
 });
 

@@ -37,6 +37,7 @@ import {
   stableLeader,
   writesCommitted,
 } from "../../spec/invariants/liveness.ts";
+import { sameContent } from "../../spec/plain-data.ts";
 import { latestVoterSetOffset } from "../../spec/raft/log.ts";
 import type { NodeState } from "../../spec/raft/state.ts";
 import { decodeGeneric, encodeGeneric, genericStringsBuffer, useGenericStrings } from "./generic-codec.ts";
@@ -283,26 +284,6 @@ export const raftProperties = (
 
 const FAULTS: readonly FaultKind[] = ["loss", "duplicate", "crash", "corruption"];
 
-/** Field-by-field equality of plain data (messages): one level of objects and arrays of objects. */
-const sameData = (a: unknown, b: unknown): boolean => {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
-    return true;
-  }
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  let count = 0;
-  for (const key in ra) {
-    count++;
-    if (!sameData(ra[key], rb[key])) return false;
-  }
-  for (const _ in rb) count--;
-  return count === 0;
-};
-
 const sameTimers = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((t) => b.includes(t));
 
@@ -376,7 +357,7 @@ const isSelfLoop = (before: World, action: Action, outcome: Outcome): boolean =>
   const lost = before.network[action.position]!;
   if (sends !== 1 || after.network.length !== before.network.length) return false;
   const resent = after.network[after.network.length - 1]!;
-  return resent.from === lost.from && resent.to === lost.to && sameData(resent.message, lost.message);
+  return resent.from === lost.from && resent.to === lost.to && sameContent(resent.message, lost.message);
 };
 
 /** A fair-schedule step as the engine wants it, named and explained only when asked. */
