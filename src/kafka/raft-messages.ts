@@ -40,7 +40,7 @@ import {
   type VoterEndpoints,
   voterKey,
 } from "./metadata-records.ts";
-import { readRecordBatches } from "./records.ts";
+import { LOG_OVERHEAD, readRecordBatches } from "./records.ts";
 import { KafkaDecodeError, KafkaEncodeError, safeNumber, ZERO_UUID } from "./wire.ts";
 
 /** A Kafka message and the codec it goes with. */
@@ -725,6 +725,15 @@ export const raftRequestSender = (request: RaftRequest): number => {
 export interface FetchedRecords {
   readonly batches: readonly RecordBatch[];
   readonly items: readonly LogItem[];
+  /** Each of Kafka's batches as it came (checked): a follower keeps them as they are, as Kafka's do. */
+  readonly raw: readonly FetchedBatch[];
+}
+
+/** One record batch of a Fetch answer: its first offset, how many records it holds, its bytes. */
+export interface FetchedBatch {
+  readonly baseOffset: number;
+  readonly count: number;
+  readonly bytes: Uint8Array;
 }
 
 /**
@@ -736,6 +745,9 @@ export const readFetchedRecords = (records: Uint8Array): FetchedRecords => {
   const { batches } = readRecordBatches(records);
   const described: RecordBatch[] = [];
   const items: LogItem[] = [];
+  const raw: FetchedBatch[] = [];
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let position = 0;
   let end = -1;
   for (const batch of batches) {
     const baseOffset = safeNumber(batch.baseOffset, "baseOffset");
@@ -745,6 +757,10 @@ export const readFetchedRecords = (records: Uint8Array): FetchedRecords => {
       );
     const batchItems = decodeLogBatch(batch);
     end = baseOffset + batchItems.length;
+    // Its bytes: its length field (after the base offset) counts what follows that field.
+    const size = LOG_OVERHEAD + view.getInt32(position + 8);
+    raw.push({ baseOffset, count: batchItems.length, bytes: records.subarray(position, position + size) });
+    position += size;
     batchItems.forEach((item, i) => {
       items.push(item);
       // R91: a VotersRecord is a batch of its own that names its voter set, in force once appended.
@@ -763,13 +779,15 @@ export const readFetchedRecords = (records: Uint8Array): FetchedRecords => {
       else described.push({ baseOffset: baseOffset + i, epoch: item.epoch, count: 1 });
     });
   }
-  return { batches: described, items };
+  return { batches: described, items, raw };
 };
 
 /** A KRaft response as a node receives it: the spec's message, and a Fetch response's records. */
 export interface IncomingRaftResponse {
   readonly response: IncomingResponse;
   readonly fetched: readonly LogItem[] | null;
+  /** The Fetch response's batches as they came (with `fetched`). */
+  readonly fetchedBatches: readonly FetchedBatch[];
   /** A FetchSnapshot response's part of the snapshot (UnalignedRecords), as raw bytes. */
   readonly snapshotBytes: Uint8Array | null;
   /** KIP-853's NodeEndpoints: where the nodes the answer names listen. */
@@ -789,15 +807,17 @@ export const decodeRaftResponse = (
   if (codec === undefined) throw new KafkaDecodeError(`API key ${apiKey} is not a KRaft request`);
   const data = readResponseFrame(codec, body, version);
   let fetched: readonly LogItem[] | null = null;
+  let fetchedBatches: readonly FetchedBatch[] = [];
   const { response, records } = specResponse(apiKey, data, (records) => {
     const read = readFetchedRecords(records);
     fetched = read.items;
+    fetchedBatches = read.raw;
     return read.batches;
   });
   const snapshotBytes = response._tag === "FetchSnapshotResponse" ? (records ?? null) : null;
   const listed = (data as { nodeEndpoints?: readonly NodeEndpoint[] }).nodeEndpoints ?? [];
   const nodeEndpoints = listed.map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port }));
-  return { response, fetched, snapshotBytes, nodeEndpoints };
+  return { response, fetched, fetchedBatches, snapshotBytes, nodeEndpoints };
 };
 
 /**

@@ -20,8 +20,8 @@ export const MAGIC_V2 = 2;
 /** Bytes before a batch's records: baseOffset (8) … records count (4). */
 export const BATCH_HEADER_BYTES = 61;
 /** Where the length field ends: what a batch's length does not count. */
-const LOG_OVERHEAD = 12;
-const ATTRIBUTES_OFFSET = 21;
+export const LOG_OVERHEAD = 12;
+export const ATTRIBUTES_OFFSET = 21;
 
 /** The attributes bit of a control batch. */
 export const CONTROL_ATTRIBUTE = 0x20;

@@ -248,6 +248,7 @@ describe("Kafka's protocol on a node's listeners", () => {
     expect(decodeRaftResponse(body, sent.apiKey, sent.version)).toEqual({
       response: granted,
       fetched: null,
+      fetchedBatches: [],
       snapshotBytes: null,
       nodeEndpoints: [],
     });

@@ -63,6 +63,7 @@ import {
 import {
   decodeRaftResponse,
   encodeRaftRequest,
+  type FetchedBatch,
   type IncomingResponse,
   type NodeEndpoint,
   raftRequestSender,
@@ -96,6 +97,8 @@ import {
 interface Work {
   readonly input: NodeInput;
   readonly entries?: readonly LogItem[];
+  /** A Fetch answer's record batches as they came: the log keeps them as they are (Kafka's followers do). */
+  readonly fetchedBatches?: readonly FetchedBatch[];
   /** A FetchSnapshot answer's part of the snapshot (R83). */
   readonly snapshotBytes?: Uint8Array;
   /** R99: the listeners an UpdateRaftVoter asks for, which its VotersRecord carries if the leader takes it. */
@@ -546,7 +549,7 @@ export class KraftNode {
         `${JSON.stringify({ time: Date.now(), node: this.config.nodeId, layer: "node", input: { _tag: "Start" }, ...nodeStart, ...(fresh ? { records } : {}) })}\n`,
       );
     }
-    this.interpret(this.startEffects, undefined);
+    this.interpret(this.startEffects, {});
     this.startEffects = [];
     this.transport.dialAll();
     this.log.info("node started", {
@@ -741,17 +744,18 @@ export class KraftNode {
         to: brokerAfter ?? null,
         brokerEpoch: this.node.broker?.brokerEpoch ?? -1,
       });
-    this.interpret(result.effects, work.entries, work.snapshotBytes, work.updatedVoter);
+    this.interpret(result.effects, work, work.snapshotBytes, work.updatedVoter);
     this.afterStep(listenerBefore);
   }
 
   /** Carry out spec/node's effects, strictly in order (R14: a send never overtakes a persist). */
   private interpret(
     effects: readonly NodeEffect[],
-    entries: readonly LogItem[] | undefined,
+    fetched: Pick<Work, "entries" | "fetchedBatches">,
     snapshotBytes?: Uint8Array,
     updatedVoter?: VoterEndpoints,
   ): void {
+    const entries = fetched.entries;
     let fetchBase = -1;
     for (const effect of effects) {
       switch (effect._tag) {
@@ -790,7 +794,7 @@ export class KraftNode {
               batch.push(fetched);
             }
           }
-          this.store.append(effect.baseOffset, batch);
+          this.store.append(effect.baseOffset, batch, fetched.fetchedBatches);
           this.counters.appendedRecords += effect.count;
           break;
         }
@@ -1225,6 +1229,7 @@ export class KraftNode {
             fetched: fetched.map((e) => ({ control: e.control, record: e.record })),
           },
           entries: fetched,
+          fetchedBatches: incoming.fetchedBatches,
         };
   }
 

@@ -66,6 +66,14 @@ const segments = (dir: string): string[] =>
     .filter((f) => f.endsWith(".log"))
     .sort();
 
+/** An append of 1 to 4 records, in a new epoch or not, control records or metadata ones. */
+const appendOp = fc.record({
+  kind: fc.constant("append" as const),
+  count: fc.integer({ min: 1, max: 4 }),
+  bump: fc.boolean(),
+  control: fc.boolean(),
+});
+
 describe("LogStore", () => {
   it("keeps records, epochs and kinds across a reopen", () => {
     const dir = tempDir();
@@ -173,10 +181,13 @@ describe("LogStore", () => {
     expect(readFetchedRecords(again.batchBytes(0, 3))).toEqual({
       batches: [{ baseOffset: 0, epoch: 1, count: 3 }],
       items: [noOp(1), config, topic(1, "a")],
+      raw: [{ baseOffset: 0, count: 3, bytes: again.batchBytes(0, 3) }],
     });
-    expect(readFetchedRecords(again.batchBytes(1, 3))).toEqual({
+    const cut = again.batchBytes(1, 3);
+    expect(readFetchedRecords(cut)).toEqual({
       batches: [{ baseOffset: 1, epoch: 1, count: 2 }],
       items: [config, topic(1, "a")],
+      raw: [{ baseOffset: 1, count: 2, bytes: cut }],
     });
     again.close();
   });
@@ -341,12 +352,7 @@ describe("LogStore", () => {
 
   it("property: any appends and truncations, then any torn tail, recover to a prefix of what was flushed", () => {
     const op = fc.oneof(
-      fc.record({
-        kind: fc.constant("append" as const),
-        count: fc.integer({ min: 1, max: 4 }),
-        bump: fc.boolean(),
-        control: fc.boolean(),
-      }),
+      appendOp,
       fc.record({ kind: fc.constant("truncate" as const), back: fc.integer({ min: 0, max: 5 }) }),
     );
     fc.assert(
@@ -484,6 +490,67 @@ describe("LogStore: decoded entries forgotten below what the listener has", () =
     log.append(2, [topic(3, "e")]);
     expect(log.slice(0, 9)).toEqual([topic(1, "a"), topic(1, "b"), topic(3, "e")]);
     log.close();
+  });
+});
+
+describe("LogStore: a follower keeps the batches it fetched as they came", () => {
+  const logBytes = (dir: string): Buffer =>
+    Buffer.concat(segments(dir).map((f) => readFileSync(join(dir, f))));
+
+  it("property: a follower fetching a growing leader log holds the leader's bytes, timestamps included", () => {
+    const step = fc.oneof(appendOp, fc.record({ kind: fc.constant("fetch" as const) }));
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
+        let clock = 1_000;
+        const leaderDir = tempDir();
+        const followerDir = tempDir();
+        // Different clocks: a batch encoded again would carry the follower's time, not the leader's.
+        const leader = new LogStore(leaderDir, 300, undefined, () => clock++);
+        const follower = new LogStore(followerDir, 300, undefined, () => 7);
+        let epoch = 1;
+        const fetch = (): void => {
+          const from = follower.endOffset;
+          if (from >= leader.endOffset) return;
+          const read = readFetchedRecords(leader.batchBytes(from, leader.endOffset));
+          follower.append(from, read.items, read.raw);
+        };
+        for (const s of [...steps, { kind: "fetch" as const }]) {
+          if (s.kind === "fetch") fetch();
+          else {
+            if (s.bump) epoch++;
+            const end = leader.endOffset;
+            leader.append(
+              end,
+              Array.from({ length: s.count }, (_, i) =>
+                s.control ? leaderChange(epoch, i) : topic(epoch, `t${end + i}`),
+              ),
+            );
+          }
+        }
+        expect(follower.slice(0, follower.endOffset + 1)).toEqual(leader.slice(0, leader.endOffset + 1));
+        leader.close();
+        follower.close();
+        expect(logBytes(followerDir).equals(logBytes(leaderDir))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("encodes again what no fetched batch covers whole, and a batch whose header does not match", () => {
+    const leader = new LogStore(tempDir(), 1 << 20, undefined, () => 5);
+    leader.append(0, [topic(1, "a"), topic(1, "b")]);
+    leader.append(2, [topic(2, "c")]);
+    const read = readFetchedRecords(leader.batchBytes(0, 3));
+    const followerDir = tempDir();
+    const follower = new LogStore(followerDir, 1 << 20, undefined, () => 9);
+    // The first batch named at the wrong offset (the header says 0): encoded again; the second kept.
+    follower.append(0, read.items, [{ ...read.raw[0]!, baseOffset: 1 }, read.raw[1]!]);
+    follower.close();
+    const again = new LogStore(followerDir, 1 << 20);
+    expect(again.slice(0, 3)).toEqual([topic(1, "a"), topic(1, "b"), topic(2, "c")]);
+    expect(again.timestampAt(0)).toBe(9);
+    expect(again.timestampAt(2)).toBe(5);
+    again.close();
   });
 });
 

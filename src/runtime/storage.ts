@@ -22,7 +22,16 @@ import {
   type SnapshotVoters,
   type VoterEndpoints,
 } from "../kafka/metadata-records.ts";
-import { BATCH_HEADER_BYTES, MAGIC_V2, type RecordBatch, readRecordBatch } from "../kafka/records.ts";
+import type { FetchedBatch } from "../kafka/raft-messages.ts";
+import {
+  ATTRIBUTES_OFFSET,
+  BATCH_HEADER_BYTES,
+  CONTROL_ATTRIBUTE,
+  LOG_OVERHEAD,
+  MAGIC_V2,
+  type RecordBatch,
+  readRecordBatch,
+} from "../kafka/records.ts";
 import { KafkaDecodeError, Reader } from "../kafka/wire.ts";
 import { crc32c } from "./crc32c.ts";
 import { type Disk, makeLiveDisk } from "./services.ts";
@@ -239,6 +248,24 @@ export interface LogEntry {
 /** Spec records from the Kafka codec are re-checked against the spec's schema (ranges, uuids). */
 const decodeRecord = Schema.decodeUnknownSync(MetadataRecordSchema);
 
+/**
+ * Whether a fetched batch holds exactly these entries' place: its base offset, record count, epoch
+ * and kind (read from its header, which its CRC does not cover but the leader wrote).
+ */
+const asFetched = (batch: FetchedBatch, entries: readonly LogEntry[]): boolean => {
+  const view = new DataView(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
+  const first = entries[0];
+  return (
+    first !== undefined &&
+    batch.bytes.length >= BATCH_HEADER_BYTES &&
+    view.getBigInt64(0) === BigInt(batch.baseOffset) &&
+    view.getInt32(LAST_OFFSET_DELTA_AT) + 1 === entries.length &&
+    view.getInt32(LOG_OVERHEAD) === first.epoch &&
+    ((view.getInt16(ATTRIBUTES_OFFSET) & CONTROL_ATTRIBUTE) !== 0) === (first.control !== null) &&
+    entries.every((e) => e.epoch === first.epoch && (e.control === null) === (first.control === null))
+  );
+};
+
 /** A batch's entries as the log keeps them (`reading(i)` is told each record's place before it is read). */
 const decodeEntries = (batch: RecordBatch, reading?: (i: number) => void): LogItem[] =>
   decodeLogBatch(batch).map((item, i) => {
@@ -248,12 +275,10 @@ const decodeEntries = (batch: RecordBatch, reading?: (i: number) => void): LogIt
 
 /** Kafka's offset index granularity (index.interval.bytes): one entry per this many bytes of batches. */
 const INDEX_INTERVAL_BYTES = 4096;
-/** Bytes up to and including a batch's length field (baseOffset, batchLength). */
-const LOG_OVERHEAD = 12;
 /** Where a batch's lastOffsetDelta is (after baseOffset, length, epoch, magic, CRC, attributes). */
 const LAST_OFFSET_DELTA_AT = 23;
 /** Where the CRC-covered part of a batch starts (after partitionLeaderEpoch, magic and the CRC). */
-const CRC_COVERED_FROM = 21;
+const CRC_COVERED_FROM = ATTRIBUTES_OFFSET;
 
 /** Entries of one epoch and kind as one of Kafka's record batches (magic v2), stamped `nowMs`. */
 const encodeBatch = (baseOffset: number, entries: readonly LogEntry[], nowMs: number): Uint8Array =>
@@ -876,17 +901,36 @@ export class LogStore {
 
   /**
    * Append records at `baseOffset` (which must be the end of the log), as batches of one epoch and
-   * one kind (control or metadata) each.
+   * one kind (control or metadata) each. A follower passes the batches its Fetch answer carried (the
+   * entries decoded from them): each that lies whole in what is appended is written as it came, as
+   * Kafka's followers do, so every replica holds the leader's bytes (timestamps included).
    */
-  append(baseOffset: number, entries: readonly LogEntry[]): void {
+  append(baseOffset: number, entries: readonly LogEntry[], fetched: readonly FetchedBatch[] = []): void {
     if (baseOffset !== this.endOffset)
       throw new StorageError(`append at ${baseOffset}, but the log ends at ${this.endOffset}`);
     let start = 0;
+    let next = 0;
     while (start < entries.length) {
+      const offset = baseOffset + start;
+      while (next < fetched.length && fetched[next]!.baseOffset < offset) next++;
+      const whole = fetched[next];
+      if (whole?.baseOffset === offset && start + whole.count <= entries.length) {
+        const batch = entries.slice(start, start + whole.count);
+        if (asFetched(whole, batch)) {
+          this.appendBatch(batch, whole.bytes.slice());
+          start += whole.count;
+          continue;
+        }
+      }
+      // Up to the next fetched batch, as batches of one epoch and kind.
+      const stop = Math.min(
+        entries.length,
+        (fetched[next]?.baseOffset ?? Number.MAX_SAFE_INTEGER) - baseOffset,
+      );
       const first = entries[start]!;
       let end = start + 1;
       while (
-        end < entries.length &&
+        end < Math.max(stop, start + 1) &&
         entries[end]!.epoch === first.epoch &&
         (entries[end]!.control === null) === (first.control === null)
       )
@@ -896,10 +940,10 @@ export class LogStore {
     }
   }
 
-  private appendBatch(entries: readonly LogEntry[]): void {
+  private appendBatch(entries: readonly LogEntry[], bytes?: Uint8Array): void {
     const baseOffset = this.endOffset;
     const newEpoch = this.index.at(-1)?.epoch !== entries[0]!.epoch;
-    const buf = encodeBatch(baseOffset, entries, this.now());
+    const buf = bytes ?? encodeBatch(baseOffset, entries, this.now());
     const fd = this.activeFd();
     this.disk.write(fd, buf);
     const segment = this.segments.length - 1;
