@@ -1632,6 +1632,21 @@ export const MUTANTS: readonly Mutant[] = [
     ...DISK_REPLACEMENT,
   },
   {
+    name: "replica-key-ignores-directory",
+    class: "protocol",
+    rule: "R5",
+    description:
+      "replica keys compared by id alone: a controller whose disk was replaced (a new directory id) is taken for the voter its old disk was, with the votes that disk cast",
+    edits: [
+      {
+        file: "raft/primitives.ts",
+        find: "  stored.id === candidate.id &&\n  (stored.directoryId === undefined || stored.directoryId === candidate.directoryId);\n",
+        replace: "  stored.id === candidate.id;\n",
+      },
+    ],
+    ...DISK_REPLACEMENT,
+  },
+  {
     name: "leader-keeps-bootstrap-voters-off-the-log",
     class: "protocol",
     rule: "R55",

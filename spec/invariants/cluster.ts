@@ -13,7 +13,6 @@ import {
   votersOfValue,
   type World,
 } from "../cluster/world.ts";
-import { majority } from "../raft/primitives.ts";
 
 /** R92: the bootstrap voter set, nodes 1..voters. */
 const bootstrapIds = (voters: number): number[] => {
@@ -42,6 +41,12 @@ const voterSetsInPlay = (world: World, voters: number): readonly (readonly numbe
   }
   return sets;
 };
+
+/**
+ * R6: the smallest majority of `n` voters, the properties' own (a bug in the Raft layer's must not
+ * blind the properties that judge it).
+ */
+export const majority = (n: number): number => Math.floor(n / 2) + 1;
 
 /** How many holders of a record set V needs so that every majority of V includes one (R6). */
 const intersectingEveryMajority = (size: number): number => size - majority(size) + 1;

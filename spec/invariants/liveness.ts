@@ -6,8 +6,8 @@ import type { MetadataWorld } from "../cluster/metadata-world.ts";
 import { nodeIdOf, type World } from "../cluster/world.ts";
 import type { MetadataImage } from "../metadata/image.ts";
 import { latestVoterSetOffset } from "../raft/log.ts";
-import { majority } from "../raft/primitives.ts";
 import type { NodeState } from "../raft/state.ts";
+import { majority } from "./cluster.ts";
 
 /** The running leader of the highest epoch, if any. */
 const currentLeader = (world: World): { index: number; state: NodeState } | null => {

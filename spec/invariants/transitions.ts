@@ -1,11 +1,35 @@
 // Properties of single steps: what a node may emit and how its state may move. The cluster world
 // checks them on every effect it carries out; the runtime can assert the same on its own steps.
 import type { RaftEffect } from "../raft/io.ts";
-import { voterSince } from "../raft/log.ts";
 import type { RaftMessage } from "../raft/messages.ts";
-import { isVoter } from "../raft/node.ts";
-import { replicaKeyMatches, type Voter } from "../raft/primitives.ts";
-import type { ElectionState, NodeState } from "../raft/state.ts";
+import type { ReplicaKey, Voter } from "../raft/primitives.ts";
+import type { ElectionState, LogState, NodeState } from "../raft/state.ts";
+
+// These properties judge the Raft layer's code, so they do not call it: a bug in its reading of
+// replica keys (R5), of who is a voter (R8) or since when (R94) must not blind them too.
+
+/** R5: a stored key without a directory id matches that id whatever the directory. */
+const keyMatches = (stored: ReplicaKey, candidate: ReplicaKey): boolean =>
+  stored.id === candidate.id &&
+  (stored.directoryId === undefined || stored.directoryId === candidate.directoryId);
+
+/** R8: the node's own key matches an entry of its latest voter set. */
+const isVoterNow = (s: NodeState): boolean =>
+  s.voters.some((v) => v.id === s.nodeId && (v.directoryId === undefined || v.directoryId === s.directoryId));
+
+/**
+ * R94: the offset of the VotersRecord from which `id` has been a voter without a break (-1 when it is
+ * one from the bootstrap set on, or when the log names no set).
+ */
+const voterFrom = (log: LogState, bootstrap: readonly Voter[], id: number): number => {
+  const sets = log.voterSets ?? [];
+  let since = -1;
+  for (let k = sets.length - 1; k >= 0; k--) {
+    if (!sets[k]!.voters.some((v) => v.id === id)) return since;
+    since = sets[k]!.offset;
+  }
+  return bootstrap.some((v) => v.id === id) || sets.length === 0 ? -1 : since;
+};
 
 /** The epoch a message reports for its sender. */
 export const senderEpoch = (message: RaftMessage): number => {
@@ -92,7 +116,7 @@ export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | nu
         if (
           voted === undefined ||
           ctx.persisted?.epoch !== message.leaderEpoch ||
-          !replicaKeyMatches(voted, candidate)
+          !keyMatches(voted, candidate)
         ) {
           return `PersistBeforeSend: node ${ctx.id} granted its vote in epoch ${message.leaderEpoch} to ${candidate.id} before quorum-state recorded it (R14, R51)`;
         }
@@ -101,8 +125,8 @@ export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | nu
       // (before that record it fetched as an observer, and no leader counts those offsets).
       if (
         message._tag === "FetchRequest" &&
-        isVoter(ctx.state) &&
-        message.fetchOffset > voterSince(ctx.state.log, ctx.bootstrapVoters ?? ctx.state.voters, ctx.id)
+        isVoterNow(ctx.state) &&
+        message.fetchOffset > voterFrom(ctx.state.log, ctx.bootstrapVoters ?? ctx.state.voters, ctx.id)
       ) {
         if (message.fetchOffset > ctx.durable) {
           return `FlushedFetchOffset: voter ${ctx.id} fetched from offset ${message.fetchOffset} but only ${ctx.durable} records are on its disk (R16)`;
@@ -117,7 +141,7 @@ export const checkEffect = (effect: RaftEffect, ctx: EffectContext): string | nu
         return `MonotonicEpoch: node ${ctx.id} persisted epoch ${effect.epoch} after ${previous.epoch} (R134)`;
       }
       if (effect.epoch === previous.epoch && previous.votedKey !== undefined) {
-        if (effect.votedKey === undefined || !replicaKeyMatches(previous.votedKey, effect.votedKey)) {
+        if (effect.votedKey === undefined || !keyMatches(previous.votedKey, effect.votedKey)) {
           return `VoteOncePerEpoch: node ${ctx.id} voted for ${previous.votedKey.id} in epoch ${effect.epoch}, then persisted ${effect.votedKey === undefined ? "no vote" : `a vote for ${effect.votedKey.id}`} (R29, R144)`;
         }
       }
