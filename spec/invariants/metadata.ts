@@ -5,17 +5,12 @@
 import type { ControllerEffect, ControllerInput, ControllerState } from "../metadata/controller.ts";
 import {
   apply,
-  configsOf,
-  findBroker,
-  findPartition,
-  findPartitionById,
-  findTopic,
+  type BrokerRegistration,
+  type ConfigEntry,
   findTopicById,
-  indexedCount,
-  isIndexedUnder,
   type MetadataImage,
   type PartitionState,
-  partitionsOf,
+  type TopicImage,
 } from "../metadata/image.ts";
 import {
   LEADER_RECOVERING,
@@ -28,6 +23,33 @@ import {
 import { type ControllerResponse, ELECTION_UNCLEAN } from "../metadata/requests.ts";
 
 const partitionName = (topic: string, p: PartitionState): string => `${topic}-${p.partitionId}`;
+
+// ---- the image read as plain data ----------------------------------------------------------------
+// These properties judge the image module as well, so they read its chunks themselves rather than
+// through its lookups: a bug in a lookup must not blind the checks of what it finds.
+
+const items = <T>(collection: { readonly chunks: readonly (readonly T[])[] }): T[] =>
+  collection.chunks.flat();
+const findBroker = (image: MetadataImage, id: number): BrokerRegistration | undefined =>
+  image.brokers.find((b) => b.id === id);
+const partitionsOf = (topic: TopicImage): PartitionState[] => items(topic.partitions);
+const findTopic = (image: MetadataImage, name: string): TopicImage | undefined =>
+  items(image.topics).find((t) => t.name === name);
+const topicWithId = (image: MetadataImage, topicId: string): TopicImage | undefined =>
+  items(image.topics).find((t) => t.topicId === topicId);
+const findPartition = (topic: TopicImage, partitionId: number): PartitionState | undefined =>
+  partitionsOf(topic).find((p) => p.partitionId === partitionId);
+const findPartitionById = (image: MetadataImage, topicId: string, partitionId: number) => {
+  const topic = topicWithId(image, topicId);
+  return topic === undefined ? undefined : findPartition(topic, partitionId);
+};
+const configsOf = (image: MetadataImage): ConfigEntry[] => items(image.configs).flatMap((r) => r.entries);
+
+/** Every (broker, topic, partition) the index of partitions by broker holds, as `broker/topic/id`. */
+const indexedTriples = (image: MetadataImage): string[] =>
+  items(image.partitionsByBroker).flatMap((b) =>
+    items(b.topics).flatMap((t) => items(t.partitionIds).map((id) => `${b.brokerId}/${t.name}/${id}`)),
+  );
 
 /**
  * R119: a broker may lead or join an ISR when registered, unfenced and not shutting down. Stated here
@@ -59,6 +81,8 @@ const isUsable = (image: MetadataImage, id: number): boolean => {
 export const imageProblem = (image: MetadataImage): string | null => {
   const names = new Set<string>();
   const ids = new Set<string>();
+  const triples = indexedTriples(image);
+  const indexed = new Set(triples);
   let indexable = 0;
   for (const chunk of image.topics.chunks)
     for (const topic of chunk) {
@@ -76,7 +100,7 @@ export const imageProblem = (image: MetadataImage): string | null => {
         const members = p.isr.includes(p.leader) ? p.isr : [...p.isr, p.leader];
         for (const id of members) {
           indexable++;
-          if (!isIndexedUnder(image, id, topic.name, p.partitionId))
+          if (!indexed.has(`${id}/${topic.name}/${p.partitionId}`))
             return `PartitionIndexComplete: ${name} is not indexed under ${id === NO_LEADER ? "no leader" : `broker ${id}`}`;
         }
         if (p.isr.length === 0) return `IsrNonEmpty: ${name} has an empty ISR`;
@@ -104,9 +128,8 @@ export const imageProblem = (image: MetadataImage): string | null => {
   for (const c of configsOf(image))
     if (c.resourceType === RESOURCE_TOPIC && findTopic(image, c.resourceName) === undefined)
       return `TopicConfigsExist: ${c.name} is set for topic ${c.resourceName}, which does not exist`;
-  const indexed = indexedCount(image);
-  if (indexed !== indexable)
-    return `PartitionIndexExact: the index holds ${indexed} broker-partition pairs, the partitions have ${indexable}`;
+  if (triples.length !== indexable)
+    return `PartitionIndexExact: the index holds ${triples.length} broker-partition pairs, the partitions have ${indexable}`;
   return null;
 };
 
@@ -154,7 +177,7 @@ export const recordProblem = (
     case "PartitionChangeRecord": {
       const old = findPartitionById(before, record.topicId, record.partitionId)!;
       const now = findPartitionById(after, record.topicId, record.partitionId)!;
-      const name = `${findTopicById(before, record.topicId)?.name}-${record.partitionId}`;
+      const name = `${topicWithId(before, record.topicId)?.name}-${record.partitionId}`;
       if (now.partitionEpoch !== old.partitionEpoch + 1)
         return `PartitionEpochBumps: ${name} went from partition epoch ${old.partitionEpoch} to ${now.partitionEpoch} at offset ${offset}`;
       const expectedLeaderEpoch = record.leader === NO_LEADER_CHANGE ? old.leaderEpoch : old.leaderEpoch + 1;
@@ -250,7 +273,7 @@ export const controllerStepProblem = (
   for (const p of proposals) {
     p.records.forEach((record, i) => {
       if (record._tag === "PartitionChangeRecord" && record.leader >= 0 && !uncleanAsked) {
-        const topic = findTopicById(image, record.topicId);
+        const topic = topicWithId(image, record.topicId);
         const old = topic === undefined ? undefined : findPartition(topic, record.partitionId);
         const allowed = topic !== undefined && uncleanEnabled(image, topic.name);
         if (old !== undefined && !old.isr.includes(record.leader) && !allowed) {

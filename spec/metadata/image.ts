@@ -280,26 +280,6 @@ const entryOf = (index: PartitionIndex, brokerId: number, name: string) => {
   return { broker, ids };
 };
 
-/** Whether the index holds partition `partitionId` of topic `name` under `brokerId`. */
-export const isIndexedUnder = (
-  image: MetadataImage,
-  brokerId: number,
-  name: string,
-  partitionId: number,
-): boolean => {
-  const { ids } = entryOf(image.partitionsByBroker, brokerId, name);
-  return ids !== undefined && findItem(ids, partitionId, byValue) !== undefined;
-};
-
-/** How many (broker, partition) pairs the index holds. */
-export const indexedCount = (image: MetadataImage): number => {
-  let count = 0;
-  for (const chunk of image.partitionsByBroker.chunks)
-    for (const broker of chunk)
-      for (const topics of broker.topics.chunks) for (const t of topics) count += t.partitionIds.size;
-  return count;
-};
-
 /** The index with partition `partitionId` of topic `name` under `brokerId`. */
 const withMember = (
   index: PartitionIndex,
