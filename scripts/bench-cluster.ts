@@ -6,7 +6,9 @@
 //   throughput   committed metadata records/s under concurrent CreateTopics load;
 //   propagation  a commit answered by the controller → the topic served by each broker;
 //   idleRss      each node's resident memory when the cluster is idle; rssAfterLoad, once idle again
-//                after the throughput load (the image holds its topics then);
+//                after the throughput load (the image holds its topics then); rssSettled and
+//                heapUsedSettled, --settle-seconds later, once V8 has given back the pages the load's
+//                garbage grew its heap to (what a node keeps for what it holds);
 //   codec        what encoding and decoding the benchmark's CreateTopics request and answer cost.
 // Every request goes over Kafka's binary protocol (src/kafka/client.ts), as a Kafka client's would.
 // The steady-state part (commit, throughput, propagation, memory) runs --runs times on fresh clusters
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     "throughput-seconds": { type: "string", default: "10" },
     "throughput-clients": { type: "string", default: "16" },
     "partitions-per-topic": { type: "string", default: "50" },
+    "settle-seconds": { type: "string", default: "30" },
     skip: { type: "string", default: "" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -45,7 +48,8 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     `usage: npm run bench:cluster -- [--runs 3] [--trials 20] [--commit-samples 500] [--throughput-seconds 10]
-         [--throughput-clients 16] [--partitions-per-topic 50] [--skip failover-default,failover-fast,steady]
+         [--throughput-clients 16] [--partitions-per-topic 50] [--settle-seconds 30]
+         [--skip failover-default,failover-fast,steady]
 
 Starts local clusters (3 controllers, 2 brokers) and prints one JSON document with failover,
 commit latency, throughput, propagation delay and idle memory. The steady-state figures come from
@@ -68,6 +72,7 @@ const commitSamples = positive("commit-samples", values["commit-samples"]);
 const throughputSeconds = positive("throughput-seconds", values["throughput-seconds"]);
 const throughputClients = positive("throughput-clients", values["throughput-clients"]);
 const partitionsPerTopic = positive("partitions-per-topic", values["partitions-per-topic"]);
+const settleSeconds = positive("settle-seconds", values["settle-seconds"]);
 const skip = new Set(values.skip.split(",").filter((s) => s.length > 0));
 
 const progress = (text: string): void => {
@@ -222,15 +227,17 @@ const steady = async () => {
   const cluster = await startCluster([]);
   try {
     await sleep(3000);
-    const rssNow = async () =>
+    /** Each node's figure from its metrics, in MiB. */
+    const memoryNow = async (metric: string) =>
       Object.fromEntries(
         await Promise.all(
           cluster.nodes.map(async (n) => {
-            const match = /process_resident_memory_bytes (\d+)/.exec(await cluster.metrics(n.id));
+            const match = new RegExp(`${metric} (\\d+)`).exec(await cluster.metrics(n.id));
             return [`${n.id}:${n.roles}`, Math.round(Number(match?.[1]) / 1024 / 1024)] as const;
           }),
         ),
       );
+    const rssNow = () => memoryNow("process_resident_memory_bytes");
     const idleRss = await rssNow();
     progress(`idle RSS (MiB): ${JSON.stringify(idleRss)}`);
 
@@ -345,12 +352,20 @@ const steady = async () => {
     await sleep(3000);
     const afterLoadRss = await rssNow();
     progress(`RSS after the load (MiB): ${JSON.stringify(afterLoadRss)}`);
+    await sleep(settleSeconds * 1000);
+    const settledRss = await rssNow();
+    const settledHeap = await memoryNow("nodejs_heap_size_used_bytes");
+    progress(
+      `${settleSeconds} s later, RSS ${JSON.stringify(settledRss)}, heap used ${JSON.stringify(settledHeap)}`,
+    );
     return {
       commitMs: commitLatency,
       propagationMs: summary(propagation),
       throughput,
       idleRssMiB: idleRss,
       rssAfterLoadMiB: afterLoadRss,
+      rssSettledMiB: settledRss,
+      heapUsedSettledMiB: settledHeap,
     };
   } finally {
     await cluster.destroy();
@@ -374,7 +389,7 @@ const medians = (all: readonly SteadyRun[]) => {
       .map(([, us]) => us as number);
     return used.length === 0 ? Number.NaN : used.reduce((a, b) => a + b, 0) / used.length;
   };
-  const mostRss = (rss: Record<string, number>) => Math.max(...Object.values(rss));
+  const largestOf = (rss: Record<string, number>) => Math.max(...Object.values(rss));
   return {
     runs: all.length,
     commitP50Ms: figure((r) => r.commitMs.p50),
@@ -392,8 +407,10 @@ const medians = (all: readonly SteadyRun[]) => {
       otherController: figure((r) => cpu(r.throughput.cpuMicrosecondsPerRecord, "controller")),
       broker: figure((r) => cpu(r.throughput.cpuMicrosecondsPerRecord, "broker")),
     },
-    largestIdleRssMiB: figure((r) => mostRss(r.idleRssMiB)),
-    largestRssAfterLoadMiB: figure((r) => mostRss(r.rssAfterLoadMiB)),
+    largestIdleRssMiB: figure((r) => largestOf(r.idleRssMiB)),
+    largestRssAfterLoadMiB: figure((r) => largestOf(r.rssAfterLoadMiB)),
+    largestRssSettledMiB: figure((r) => largestOf(r.rssSettledMiB)),
+    largestHeapUsedSettledMiB: figure((r) => largestOf(r.heapUsedSettledMiB)),
   };
 };
 
