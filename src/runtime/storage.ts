@@ -917,7 +917,8 @@ export class LogStore {
       if (whole?.baseOffset === offset && start + whole.count <= entries.length) {
         const batch = entries.slice(start, start + whole.count);
         if (asFetched(whole, batch)) {
-          this.appendBatch(batch, whole.bytes.slice());
+          // A copy: the answer's bytes may share a buffer with the rest of what the socket read.
+          this.appendBatch(batch, new Uint8Array(whole.bytes));
           start += whole.count;
           continue;
         }
