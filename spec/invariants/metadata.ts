@@ -52,10 +52,6 @@ const indexedTriples = (image: MetadataImage): string[] =>
   );
 
 /**
- * R119: a broker may lead or join an ISR when registered, unfenced and not shutting down. Stated here
- * again rather than taken from the image module, so that a bug there cannot blind these checks.
- */
-/**
  * R123: unclean.leader.election.enable as the topic sets it, else as the cluster-wide broker default
  * sets it (read from the plain list of configs, not through the image module's lookups).
  */
@@ -66,6 +62,10 @@ const uncleanEnabled = (image: MetadataImage, topic: string): boolean => {
   return (setting(RESOURCE_TOPIC, topic) ?? setting(RESOURCE_BROKER, "")) === "true";
 };
 
+/**
+ * R119: a broker may lead or join an ISR when registered, unfenced and not shutting down. Stated here
+ * again rather than taken from the image module, so that a bug there cannot blind these checks.
+ */
 const isUsable = (image: MetadataImage, id: number): boolean => {
   const broker = findBroker(image, id);
   return broker !== undefined && !broker.fenced && !broker.inControlledShutdown;

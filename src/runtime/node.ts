@@ -744,18 +744,13 @@ export class KraftNode {
         to: brokerAfter ?? null,
         brokerEpoch: this.node.broker?.brokerEpoch ?? -1,
       });
-    this.interpret(result.effects, work, work.snapshotBytes, work.updatedVoter);
+    this.interpret(result.effects, work);
     this.afterStep(listenerBefore);
   }
 
   /** Carry out spec/node's effects, strictly in order (R14: a send never overtakes a persist). */
-  private interpret(
-    effects: readonly NodeEffect[],
-    fetched: Pick<Work, "entries" | "fetchedBatches">,
-    snapshotBytes?: Uint8Array,
-    updatedVoter?: VoterEndpoints,
-  ): void {
-    const entries = fetched.entries;
+  private interpret(effects: readonly NodeEffect[], work: Omit<Work, "input">): void {
+    const { entries, snapshotBytes, updatedVoter } = work;
     let fetchBase = -1;
     for (const effect of effects) {
       switch (effect._tag) {
@@ -794,7 +789,7 @@ export class KraftNode {
               batch.push(fetched);
             }
           }
-          this.store.append(effect.baseOffset, batch, fetched.fetchedBatches);
+          this.store.append(effect.baseOffset, batch, work.fetchedBatches);
           this.counters.appendedRecords += effect.count;
           break;
         }
