@@ -1593,8 +1593,8 @@ export const MUTANTS: readonly Mutant[] = [
       "an auto-joining observer asks once and never again: refused while it catches up with a write, it stays an observer",
     edits: [
       {
-        file: "raft/auto-join.ts",
-        find: "  const next = armAutoJoin(s, config, out);\n",
+        file: "raft/update-voter-set.ts",
+        find: "  const next = armUpdateVoterSet(s, config, out);\n",
         replace: "  const next = s;\n",
       },
     ],
@@ -1608,7 +1608,7 @@ export const MUTANTS: readonly Mutant[] = [
       "a controller whose disk was replaced asks to be added while the voter set still holds its old entry (the leader refuses it DUPLICATE_VOTER for ever)",
     edits: [
       {
-        file: "raft/auto-join.ts",
+        file: "raft/update-voter-set.ts",
         find: "  if (stale?.directoryId !== undefined) {\n",
         replace: "  if (stale?.directoryId === null) {\n",
       },

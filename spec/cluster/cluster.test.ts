@@ -109,7 +109,9 @@ describe("transcript engine", () => {
     expect(() => run("> cluster colour=blue\n")).toThrow(/unknown cluster option "colour=blue"/);
     expect(() => run("> timeout 9 election\n")).toThrow(/no node "9": nodes are 1..3/);
     expect(() => run("> timeout 1 lunch\n")).toThrow(/unknown timer "lunch"/);
-    expect(() => run("> request-timeout 1 2 Gossip\n")).toThrow(/API is Vote, BeginQuorumEpoch/);
+    expect(() => run("> request-timeout 1 2 Gossip\n")).toThrow(
+      /API is one of Vote, BeginQuorumEpoch, .*UpdateRaftVoter/,
+    );
     expect(() => run("> inject 1-2 {}\n")).toThrow(/inject needs FROM->TO/);
   });
 

@@ -9,6 +9,7 @@ import {
   METADATA_TOPIC_NAME,
   NO_ID,
   type ReplicaKey,
+  type Voter,
 } from "../raft/primitives.ts";
 import type { LogState, NodeState, ReplicaProgress } from "../raft/state.ts";
 import type { StartInput } from "./world.ts";
@@ -27,16 +28,28 @@ export interface FormatOptions {
 
 const key = (k: ReplicaKey): string => (k.directoryId === undefined ? `${k.id}` : `${k.id}/${k.directoryId}`);
 
+const VOTER_FIELDS = new Set(["id", "directoryId", "listeners", "supportedKraftVersions"]);
+
+/**
+ * A replica key, or a voter-set entry (R90) as `key@NAME://host:port,…(vMIN..MAX)`: its listeners and
+ * the kraft.version range it supports, each when it names them.
+ */
+const voter = (v: Voter): string => {
+  const listeners =
+    v.listeners === undefined
+      ? ""
+      : `@${v.listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(",")}`;
+  const range = v.supportedKraftVersions;
+  return `${key(v)}${listeners}${range === undefined ? "" : `(v${range.minSupportedVersion}..${range.maxSupportedVersion})`}`;
+};
+
 export const formatValue = (value: unknown, options: FormatOptions): string => {
   if (value === null) return "null";
   if (Array.isArray(value)) return `[${value.map((v) => formatValue(v, options)).join(" ")}]`;
   if (typeof value === "object") {
     const record = value as Record<string, unknown>;
-    if (
-      typeof record["id"] === "number" &&
-      Object.keys(record).every((k) => k === "id" || k === "directoryId")
-    ) {
-      return key(record as unknown as ReplicaKey);
+    if (typeof record["id"] === "number" && Object.keys(record).every((k) => VOTER_FIELDS.has(k))) {
+      return voter(record as unknown as Voter);
     }
     const tag = typeof record["_tag"] === "string" ? (record["_tag"] as string) : "";
     const fields = Object.entries(record)

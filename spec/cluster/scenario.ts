@@ -170,17 +170,22 @@ const parseCluster = (correlationIds: readonly string[]): ClusterSpec => {
           throw new Error(`chunk must be a positive integer, not "${value}"`);
         break;
       case "autojoin":
-      case "kraft0only": {
+      case "kraft0only":
+      case "moved": {
         const ids = (value ?? "").split(",").map(Number);
         if (ids.some((id) => !Number.isInteger(id) || id < 1))
           throw new Error(`${name} must name node ids, e.g. ${name}=4,5, not "${value}"`);
         cluster =
-          name === "autojoin" ? { ...cluster, autoJoin: ids } : { ...cluster, kraftVersion0Only: ids };
+          name === "autojoin"
+            ? { ...cluster, autoJoin: ids }
+            : name === "moved"
+              ? { ...cluster, movedListeners: ids }
+              : { ...cluster, kraftVersion0Only: ids };
         break;
       }
       default:
         throw new Error(
-          `unknown cluster option "${correlationId}" (voters=N observers=N prevote=on|off checkquorum=on|off chunk=K kraft=0|1 autojoin=ID,... kraft0only=ID,...)`,
+          `unknown cluster option "${correlationId}" (voters=N observers=N prevote=on|off checkquorum=on|off chunk=K kraft=0|1 autojoin=ID,... kraft0only=ID,... moved=ID,...)`,
         );
     }
   }
@@ -300,7 +305,7 @@ const runCommand = (session: Session, command: string): string[] => {
       const api = args[2];
       if (!isRequestApi(api)) {
         throw new Error(
-          `request-timeout N DEST API: API is Vote, BeginQuorumEpoch, EndQuorumEpoch or Fetch, not "${api}"`,
+          `request-timeout N DEST API: API is one of ${RequestApi.literals.join(", ")}, not "${api}"`,
         );
       }
       const state = session.world.nodes[index]!.state;

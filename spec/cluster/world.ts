@@ -9,7 +9,7 @@ import { checkEffect, checkStep } from "../invariants/transitions.ts";
 import type { Mark } from "../marks.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
 import { isRequest, type RaftMessage, requestApiOf } from "../raft/messages.ts";
-import type { Voter } from "../raft/primitives.ts";
+import type { Listener, Voter } from "../raft/primitives.ts";
 import { SUPPORTED_KRAFT_VERSIONS } from "../raft/reconfiguration.ts";
 import { initialize } from "../raft/startup.ts";
 import type {
@@ -22,19 +22,30 @@ import type {
 } from "../raft/state.ts";
 import { makeConfig } from "../raft/state.ts";
 import { step } from "../raft/step.ts";
+import { supportedKraftVersionsOf } from "../raft/update-voter-set.ts";
 
 /**
  * A record as the world stores it: the epoch that wrote it and its value: 0 for a LeaderChange, a
  * client's value below VOTERS_RECORD, and for a VotersRecord (R90) VOTERS_RECORD plus the bit mask of
- * its voter ids (bit i-1 for node i) and, MAX_DYNAMIC_NODES bits up, of those named by the directory
- * id of a replaced disk (R100).
+ * its voter ids (bit i-1 for node i), MAX_DYNAMIC_NODES bits up of those named by the directory id of
+ * a replaced disk (R100), and MAX_DYNAMIC_NODES bits further up of those whose entry names the moved
+ * controller listener (R99). Every entry names one controller listener and openkraft's kraft.version
+ * range, as the world's nodes have them. Records of the other kinds are epoch * 2^16 + value; a
+ * VotersRecord, whose value needs more bits, is negative (-1 - (epoch * 2^22 + its bits)), so that the
+ * static worlds' records keep their numbers.
  */
 export type Entry = number;
 const VALUE_BITS = 65536;
+const VOTERS_VALUE_BITS = 2 ** 22;
 export const VOTERS_RECORD = 0x8000;
-export const makeEntry = (epoch: number, value: number): Entry => epoch * VALUE_BITS + value;
-export const entryEpoch = (entry: Entry): number => Math.floor(entry / VALUE_BITS);
-export const entryValue = (entry: Entry): number => entry % VALUE_BITS;
+export const makeEntry = (epoch: number, value: number): Entry =>
+  value < VOTERS_RECORD
+    ? epoch * VALUE_BITS + value
+    : -1 - (epoch * VOTERS_VALUE_BITS + value - VOTERS_RECORD);
+export const entryEpoch = (entry: Entry): number =>
+  entry >= 0 ? Math.floor(entry / VALUE_BITS) : Math.floor((-1 - entry) / VOTERS_VALUE_BITS);
+export const entryValue = (entry: Entry): number =>
+  entry >= 0 ? entry % VALUE_BITS : VOTERS_RECORD + ((-1 - entry) % VOTERS_VALUE_BITS);
 /** Whether a record is a client's value (not a control record). */
 export const isClientValue = (value: number): boolean => value > 0 && value < VOTERS_RECORD;
 
@@ -48,6 +59,28 @@ export const directoryIdOf = (id: number, replaced = false): string =>
 /** The most nodes a kraft.version 1 world holds: a VotersRecord value keeps two bits per node. */
 export const MAX_DYNAMIC_NODES = 7;
 
+/** Whether an entry names node `id`'s controller listener as it is after a move (R99), or before. */
+const listenerMoved = (v: Voter): boolean => {
+  const listeners = v.listeners ?? [];
+  const [only] = listeners;
+  const range = v.supportedKraftVersions ?? SUPPORTED_KRAFT_VERSIONS;
+  for (const moved of [false, true]) {
+    const expected = controllerListenersOf(v.id, moved)[0]!;
+    if (
+      listeners.length === 1 &&
+      only?.name === expected.name &&
+      only.host === expected.host &&
+      only.port === expected.port &&
+      range.minSupportedVersion === SUPPORTED_KRAFT_VERSIONS.minSupportedVersion &&
+      range.maxSupportedVersion === SUPPORTED_KRAFT_VERSIONS.maxSupportedVersion
+    )
+      return moved;
+  }
+  throw new Error(
+    `a simulated VotersRecord names node ${v.id}'s controller listener and openkraft's kraft.version range, not ${JSON.stringify(v)}`,
+  );
+};
+
 /** R90: the value the world stores for a VotersRecord naming `voters`. */
 export const votersRecordValue = (voters: readonly Voter[]): number => {
   let bits = 0;
@@ -56,9 +89,14 @@ export const votersRecordValue = (voters: readonly Voter[]): number => {
       throw new Error(`a simulated VotersRecord names nodes 1..${MAX_DYNAMIC_NODES}, not ${v.id}`);
     bits |= 1 << (v.id - 1);
     if (v.directoryId === directoryIdOf(v.id, true)) bits |= 1 << (v.id - 1 + MAX_DYNAMIC_NODES);
+    if (listenerMoved(v)) bits |= 1 << (v.id - 1 + 2 * MAX_DYNAMIC_NODES);
   }
   return VOTERS_RECORD + bits;
 };
+
+/** Whether the entry of node `id` in a stored VotersRecord value names its moved listener (R99). */
+const movedInValue = (value: number, id: number): boolean =>
+  ((value - VOTERS_RECORD) & (1 << (id - 1 + 2 * MAX_DYNAMIC_NODES))) !== 0;
 
 /** The keys (voterKey) of the voters a stored VotersRecord value names, in id order. */
 export const voterKeysOfValue = (value: number): number[] => {
@@ -73,11 +111,13 @@ export const voterKeysOfValue = (value: number): number[] => {
 /** A voter's label (voterLabel) from its key. */
 export const labelOfVoterKey = (key: number): string => `${key >> 1}${(key & 1) === 1 ? "'" : ""}`;
 
-/** The voter set a stored VotersRecord value names (directory ids as the world gives them). */
+/** The voter set a stored VotersRecord value names (directory ids and listeners as the world gives them). */
 export const votersOfValue = (value: number): Voter[] =>
   voterKeysOfValue(value).map((key) => ({
     id: key >> 1,
     directoryId: directoryIdOf(key >> 1, (key & 1) === 1),
+    listeners: controllerListenersOf(key >> 1, movedInValue(value, key >> 1)),
+    supportedKraftVersions: SUPPORTED_KRAFT_VERSIONS,
   }));
 
 /** Whether a stored value is a VotersRecord. */
@@ -123,7 +163,9 @@ export const formatEntry = (entry: Entry): string => {
     value === 0
       ? "c"
       : isVotersValue(value)
-        ? `voters=${votersOfValue(value).map(voterLabel).join(",")}`
+        ? `voters=${votersOfValue(value)
+            .map((v) => `${voterLabel(v)}${movedInValue(value, v.id) ? "@moved" : ""}`)
+            .join(",")}`
         : `v${value}`;
   return `${entryEpoch(entry)}:${shown}`;
 };
@@ -224,6 +266,11 @@ export interface ClusterSpec {
   readonly autoJoin?: readonly number[];
   /** R96: nodes of a release before KIP-853, which support kraft.version 0 only; absent: none. */
   readonly kraftVersion0Only?: readonly number[];
+  /**
+   * R99: nodes whose controller listener moved (another port) since their disks were formatted: their
+   * configuration names the new one, their bootstrap entry the old; absent: none.
+   */
+  readonly movedListeners?: readonly number[];
 }
 
 export const DEFAULT_CLUSTER: ClusterSpec = {
@@ -242,7 +289,13 @@ export const indexOfNode = (id: number): number => id - 1;
 export const bootstrapVoters = (cluster: ClusterSpec): Voter[] =>
   Array.from({ length: cluster.voters }, (_, i) =>
     cluster.kraftVersion === 1
-      ? { id: nodeIdOf(i), directoryId: directoryIdOf(nodeIdOf(i)) }
+      ? {
+          id: nodeIdOf(i),
+          directoryId: directoryIdOf(nodeIdOf(i)),
+          // R90: as `kraft format --initial-controllers` writes them: the controller listener, 0 to 1.
+          listeners: controllerListenersOf(nodeIdOf(i)),
+          supportedKraftVersions: SUPPORTED_KRAFT_VERSIONS,
+        }
       : { id: nodeIdOf(i) },
   );
 
@@ -270,9 +323,10 @@ const makeNodeConfig = (cluster: ClusterSpec, id: number, replaced: boolean): Ra
     checkQuorum: cluster.checkQuorum,
     ...(cluster.fetchHighWatermark === false ? { fetchHighWatermark: false } : {}),
     ...(cluster.snapshotChunk === undefined ? {} : { fetchSnapshotMaxBytes: cluster.snapshotChunk }),
-    ...(cluster.autoJoin?.includes(id) === true
-      ? { autoJoin: { listeners: controllerListenersOf(id) } }
+    ...(cluster.kraftVersion === 1
+      ? { listeners: controllerListenersOf(id, cluster.movedListeners?.includes(id) === true) }
       : {}),
+    ...(cluster.autoJoin?.includes(id) === true ? { autoJoin: true } : {}),
     ...(cluster.kraftVersion0Only?.includes(id) === true
       ? { supportedKraftVersions: { minSupportedVersion: 0, maxSupportedVersion: 0 } }
       : {}),
@@ -1017,8 +1071,22 @@ export const clientAppend = (world: World, cluster: ClusterSpec, index: number, 
   return applyInput(world, cluster, index, { _tag: "ClientAppend", epoch, count: 1 });
 };
 
-/** R95, R150: the controller listener a node of the simulated world names for itself. */
-export const controllerListenersOf = (id: number) => [{ name: "CONTROLLER", host: `node-${id}`, port: 9093 }];
+const listenersOf = (id: number, moved: boolean): readonly Listener[] => [
+  { name: "CONTROLLER", host: `node-${id}`, port: moved ? 9094 : 9093 },
+];
+
+/** Made once: states hold them by the thousand. */
+const LISTENERS: readonly (readonly [readonly Listener[], readonly Listener[]])[] = Array.from(
+  { length: MAX_DYNAMIC_NODES + 1 },
+  (_, id) => [listenersOf(id, false), listenersOf(id, true)],
+);
+
+/**
+ * R95, R99, R150: the controller listener a node of the simulated world names for itself, or (`moved`)
+ * the one it names once its listener moved to another port.
+ */
+export const controllerListenersOf = (id: number, moved = false): readonly Listener[] =>
+  LISTENERS[id]?.[moved ? 1 : 0] ?? listenersOf(id, moved);
 
 /** The node id operators' requests come from, and their answers go to (R95). */
 export const OPERATOR_ID = -1;
@@ -1046,6 +1114,9 @@ export const requestVoterChange = (
     api === "RemoveRaftVoter"
       ? (state.voters.find((v) => v.id === voterId)?.directoryId ?? current)
       : current;
+  // The node's listeners and kraft.version range as its configuration names them.
+  const voterConfig = nodeConfig(cluster, voterId);
+  const listeners = voterConfig.listeners ?? controllerListenersOf(voterId);
   const message: RaftMessage =
     api === "AddRaftVoter"
       ? {
@@ -1054,7 +1125,7 @@ export const requestVoterChange = (
           timeoutMs: 30000,
           voterId,
           voterDirectoryId,
-          listeners: controllerListenersOf(voterId),
+          listeners,
         }
       : api === "UpdateRaftVoter"
         ? {
@@ -1063,8 +1134,8 @@ export const requestVoterChange = (
             currentLeaderEpoch: state.epoch,
             voterId,
             voterDirectoryId,
-            listeners: controllerListenersOf(voterId),
-            kraftVersionFeature: SUPPORTED_KRAFT_VERSIONS,
+            listeners,
+            kraftVersionFeature: supportedKraftVersionsOf(voterConfig),
           }
         : { _tag: "RemoveRaftVoterRequest", clusterId: cluster.clusterId, voterId, voterDirectoryId };
   const counted: World = { ...world, voterChanges: (world.voterChanges ?? 0) + 1 };

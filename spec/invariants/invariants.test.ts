@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   applyEffects,
   clientAppend,
+  controllerListenersOf,
   DEFAULT_CLUSTER,
   deliver,
   directoryIdOf,
@@ -252,7 +253,8 @@ describe("VoterChangesOneAtATime (R93, R145)", () => {
     nodes[0] = { ...nodes[0]!, entries: [...nodes[0]!.entries, ...extra] };
     return { ...world, nodes };
   };
-  const voters = (...ids: number[]) => makeEntry(1, votersRecordValue(ids.map((id) => ({ id }))));
+  const voters = (...ids: number[]) =>
+    makeEntry(1, votersRecordValue(ids.map((id) => ({ id, listeners: controllerListenersOf(id) }))));
 
   it("accepts one uncommitted change that adds one voter", () => {
     expect(voterChangesOneAtATime(withEntries([voters(1, 2, 3, 4)]), 3)).toBeNull();

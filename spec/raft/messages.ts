@@ -3,7 +3,16 @@
 // topicName/partitionIndex (or topicId/partition for Fetch) so R1 can still be checked here.
 // Vote follows version 2 (KIP-996): Replica* field names and the PreVote flag (R43).
 import * as Schema from "effect/Schema";
-import { ErrorCode, Int32, Int64, ReplicaKey, Uuid, Voter } from "./primitives.ts";
+import {
+  ErrorCode,
+  Int32,
+  Int64,
+  KRaftVersionRange,
+  Listener,
+  ReplicaKey,
+  Uuid,
+  Voter,
+} from "./primitives.ts";
 
 /**
  * A run of records written by one leader epoch (Kafka's partitionLeaderEpoch), without payloads.
@@ -213,10 +222,6 @@ export type DescribeQuorumResponse = typeof DescribeQuorumResponse.Type;
 
 // ---- AddRaftVoter (apiKey 80), RemoveRaftVoter (apiKey 81) -------------------------------------
 
-/** R95: a listener of the voter to add (Kafka's Listeners[] entry). */
-export const Listener = Schema.Struct({ name: Schema.String, host: Schema.String, port: Schema.Int });
-export type Listener = typeof Listener.Type;
-
 /** R95: add a voter; the leader answers once the new voter set is committed (R96). */
 export const AddRaftVoterRequest = Schema.TaggedStruct("AddRaftVoterRequest", {
   clusterId: ClusterId,
@@ -247,13 +252,6 @@ export const RemoveRaftVoterResponse = Schema.TaggedStruct("RemoveRaftVoterRespo
 export type RemoveRaftVoterResponse = typeof RemoveRaftVoterResponse.Type;
 
 // ---- UpdateRaftVoter (apiKey 82) -----------------------------------------------------------------
-
-/** R99: the kraft.version range a replica supports. */
-export const KRaftVersionRange = Schema.Struct({
-  minSupportedVersion: Schema.Int,
-  maxSupportedVersion: Schema.Int,
-});
-export type KRaftVersionRange = typeof KRaftVersionRange.Type;
 
 /**
  * R99: a voter asks the leader to rewrite its own entry of the voter set (its listeners and supported
@@ -336,6 +334,8 @@ export const RequestApi = Schema.Literals([
   // R150: an auto-joining observer's own voter changes.
   "AddRaftVoter",
   "RemoveRaftVoter",
+  // R99: a voter's request to rewrite its own entry.
+  "UpdateRaftVoter",
   // R96: the leader asks a voter-to-be for its kraft.version range.
   "ApiVersions",
 ]);

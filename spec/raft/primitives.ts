@@ -52,10 +52,26 @@ export const ErrorCode = Schema.Literals([
 ]);
 export type ErrorCode = typeof ErrorCode.Type;
 
-/** R6: a voter of the voter set. Endpoints are kept by the runtime; the spec needs only the key. */
+/** R90, R95: a listener of a controller (Kafka's Listeners[] and Endpoints[] entries). */
+export const Listener = Schema.Struct({ name: Schema.String, host: Schema.String, port: Schema.Int });
+export type Listener = typeof Listener.Type;
+
+/** R96, R99: the kraft.version range a replica supports. */
+export const KRaftVersionRange = Schema.Struct({
+  minSupportedVersion: Schema.Int,
+  maxSupportedVersion: Schema.Int,
+});
+export type KRaftVersionRange = typeof KRaftVersionRange.Type;
+
+/**
+ * R6, R90: a voter of the voter set: its key and, as a VotersRecord names them (kraft.version 1), its
+ * listeners and the kraft.version range it supports. A static voter set names keys only.
+ */
 export const Voter = Schema.Struct({
   id: Int32,
   directoryId: Schema.optionalKey(Uuid),
+  listeners: Schema.optionalKey(Schema.Array(Listener)),
+  supportedKraftVersions: Schema.optionalKey(KRaftVersionRange),
 });
 export type Voter = typeof Voter.Type;
 

@@ -16,7 +16,6 @@ import type {
   AddRaftVoterRequest,
   AddRaftVoterResponse,
   ApiVersionsResponse,
-  KRaftVersionRange,
   RemoveRaftVoterRequest,
   RemoveRaftVoterResponse,
   UpdateRaftVoterRequest,
@@ -32,7 +31,7 @@ import {
   respond,
   sendRequest,
 } from "./node.ts";
-import type { ErrorCode, Voter } from "./primitives.ts";
+import type { ErrorCode, KRaftVersionRange, Voter } from "./primitives.ts";
 import type { Leader, NodeState, PendingVoterChange, RaftConfig } from "./state.ts";
 
 /** Kafka's zero Uuid: "no directory id", which a voter of a dynamic quorum must not have (R96). */
@@ -157,7 +156,12 @@ export const handleAddRaftVoterRequest = (
 ): NodeState => {
   const api = "AddRaftVoter";
   const role = s.role;
-  const voter: Voter = { id: request.voterId, directoryId: request.voterDirectoryId };
+  // R90: the new entry names the listeners asked for; its kraft.version range comes with ApiVersions.
+  const voter: Voter = {
+    id: request.voterId,
+    directoryId: request.voterDirectoryId,
+    listeners: request.listeners,
+  };
   const refusal: Refusal | undefined =
     commonRefusal(s, config, request.clusterId) ??
     (request.voterDirectoryId === ZERO_UUID
@@ -260,7 +264,8 @@ export const handleApiVersionsResponse = (
     return next;
   }
   mark(out, "R96:voter-added");
-  return appendVoterChange(next, config, out, [...next.voters, adding.voter], {
+  const added: Voter = range === null ? adding.voter : { ...adding.voter, supportedKraftVersions: range };
+  return appendVoterChange(next, config, out, [...next.voters, added], {
     api: "AddRaftVoter",
     ...askedBy(adding.requesterId, adding.correlationId),
   });
@@ -335,8 +340,8 @@ const updateRefusal = (
  * R99: a voter rewrites its own entry (listeners, supported kraft.version range). Checked as Kafka
  * checks it: the cluster, the epoch the voter believes in (R38), that this node leads, the request's
  * own fields, then R93's one-change-at-a-time rule, the range, and the voter's key. The leader appends
- * the VotersRecord (the same keys: the listeners travel beside the spec's voter set) and answers at
- * once, without waiting for the commit.
+ * the VotersRecord (the same keys, this voter's entry with the listeners and range asked for) and
+ * answers at once, without waiting for the commit.
  */
 export const handleUpdateRaftVoterRequest = (
   s: NodeState,
@@ -359,7 +364,17 @@ export const handleUpdateRaftVoterRequest = (
     return s;
   }
   mark(out, "R99:voter-updated");
-  const next = appendVoterChange(s, config, out, s.voters, undefined);
+  const updated = s.voters.map((v) =>
+    v.id === request.voterId
+      ? {
+          id: v.id,
+          directoryId: request.voterDirectoryId,
+          listeners: request.listeners,
+          supportedKraftVersions: request.kraftVersionFeature,
+        }
+      : v,
+  );
+  const next = appendVoterChange(s, config, out, updated, undefined);
   respond(out, from, answer("NONE"), correlationId);
   return next;
 };

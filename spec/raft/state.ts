@@ -1,7 +1,7 @@
 // The node state, the persisted election state and the configuration of the Raft layer.
 import * as Schema from "effect/Schema";
-import { KRaftVersionRange, Listener, RequestApi, SnapshotId } from "./messages.ts";
-import { Int32, Int64, ReplicaKey, Uuid, Voter } from "./primitives.ts";
+import { RequestApi, SnapshotId } from "./messages.ts";
+import { Int32, Int64, KRaftVersionRange, Listener, ReplicaKey, Uuid, Voter } from "./primitives.ts";
 
 // ---- the log's shape ---------------------------------------------------------------------------
 
@@ -174,7 +174,10 @@ export const TimerKind = Schema.Literals([
   "beginQuorumEpoch",
   "fetchWait",
   "retryBackoff",
-  /** R150: an auto-joining follower asks the leader to make it a voter when this runs out. */
+  /**
+   * R34: the update-voter-set period: when it runs out a voter asks the leader to rewrite its entry if
+   * it differs (R99), an auto-joining observer asks to become a voter (R150).
+   */
   "updateVoterSet",
 ]);
 export type TimerKind = typeof TimerKind.Type;
@@ -256,10 +259,16 @@ export const RaftConfig = Schema.Struct({
    */
   fetchHighWatermark: Schema.optionalKey(Schema.Boolean),
   /**
-   * R150: `controller.quorum.auto.join.enable` on a controller (Kafka 4.2): as an observer it asks the
-   * leader to add it to the voters, naming these listeners. Absent: off.
+   * R99, R150: this controller's own listeners (its controller listeners, Kafka's localListeners):
+   * what it names for itself in AddRaftVoter and UpdateRaftVoter, and what its entry of a dynamic voter
+   * set should hold. Absent: a node with none to name (a static quorum's, a broker's Raft layer).
    */
-  autoJoin: Schema.optionalKey(Schema.Struct({ listeners: Schema.Array(Listener) })),
+  listeners: Schema.optionalKey(Schema.Array(Listener)),
+  /**
+   * R150: `controller.quorum.auto.join.enable` on a controller (Kafka 4.2): as an observer it asks the
+   * leader to add it to the voters, naming its listeners. Absent: off.
+   */
+  autoJoin: Schema.optionalKey(Schema.Boolean),
   /**
    * R96: the kraft.version range this node supports, which it answers ApiVersions with. Absent:
    * 0 to 1 (openkraft's); a node of a release before KIP-853 supports only 0.

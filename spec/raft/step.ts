@@ -13,7 +13,7 @@ import { handleDescribeQuorumRequest, handleFetchRequest } from "./fetch-leader.
 import type { RaftInput, RequestFailed, StepResult } from "./io.ts";
 import { preferredSuccessors } from "./leader.ts";
 import type { RaftMessage } from "./messages.ts";
-import { isAnswerTo, newOut, type Out, takeInflight } from "./node.ts";
+import { armTimer, isAnswerTo, newOut, type Out, takeInflight } from "./node.ts";
 import {
   handleBeginQuorumEpochRequest,
   handleBeginQuorumEpochResponse,
@@ -117,11 +117,23 @@ const receive = (
       mark(out, message.errorCode === "NONE" ? "R150:auto-join-answered" : "R150:auto-join-refused");
       return next;
     }
+    // R32, R99: the answer to this voter's own update: the period asks again if its entry still
+    // differs; the leader's acceptance counts as hearing from it. Any other answer is for a tool.
+    case "UpdateRaftVoterResponse": {
+      const next = takeInflight(s, from, "UpdateRaftVoter", correlationId);
+      if (next === undefined) return s;
+      const role = next.role;
+      if (message.errorCode !== "NONE") {
+        mark(out, "R99:voter-update-refused");
+        return next;
+      }
+      mark(out, "R99:voter-update-answered");
+      return role._tag === "Follower" && role.leaderId === from && message.leaderEpoch === next.epoch
+        ? armTimer(next, out, "fetch", config.fetchTimeoutMs)
+        : next;
+    }
     // Nodes never ask each other to describe the quorum; an answer is for a client.
     case "DescribeQuorumResponse":
-    // R99: the spec's voters never send UpdateRaftVoter (their listeners are the shell's); an answer
-    // is for the tool that did.
-    case "UpdateRaftVoterResponse":
       return s;
   }
 };
@@ -155,6 +167,10 @@ const requestFailed = (s: NodeState, config: RaftConfig, out: Out, input: Reques
     case "AddRaftVoter":
     case "RemoveRaftVoter":
       mark(out, "R150:failed-auto-join-waits-for-timer");
+      return next;
+    // R99: so it will for a voter's own update.
+    case "UpdateRaftVoter":
+      mark(out, "R99:failed-voter-update-waits-for-timer");
       return next;
     // R96: the voter-to-be did not answer: the addition is refused.
     case "ApiVersions":

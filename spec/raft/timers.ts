@@ -1,7 +1,6 @@
 // What each timer's expiry means in each role (R24–R28, R32, R33, R57, R63(d)).
 
 import { mark } from "../marks.ts";
-import { onUpdateVoterSetTimeout } from "./auto-join.ts";
 import { askablePosition, continueFetching } from "./fetch-follower.ts";
 import { expireParkedFetches } from "./fetch-leader.ts";
 import {
@@ -14,6 +13,7 @@ import { armTimer, electsAsVoter, hasTimer, type Out } from "./node.ts";
 import { NO_ID } from "./primitives.ts";
 import type { NodeState, RaftConfig, TimerKind } from "./state.ts";
 import { enterCandidate, enterProspective, enterResigned, enterUnattached } from "./transitions.ts";
+import { onUpdateVoterSetTimeout } from "./update-voter-set.ts";
 import { endProspective } from "./vote.ts";
 
 /** R23, R24, R27: a voter whose leader went quiet starts an election, with a pre-vote first if enabled. */

@@ -2,7 +2,6 @@
 // what it tells the listener (R86) and what it sends on arrival.
 
 import { mark } from "../marks.ts";
-import { armAutoJoin } from "./auto-join.ts";
 import { sendFetch } from "./fetch-follower.ts";
 import { becomeLeaderEffects, failParkedFetches } from "./leader.ts";
 import {
@@ -21,6 +20,7 @@ import { NO_ID, type ReplicaKey } from "./primitives.ts";
 import { sendEndQuorumEpoch } from "./quorum-epoch.ts";
 import { failPendingVoterChange } from "./reconfiguration.ts";
 import type { NodeState, RaftConfig, Role } from "./state.ts";
+import { armUpdateVoterSet } from "./update-voter-set.ts";
 import { maybeWinElection, sendVoteRequests } from "./vote.ts";
 
 /** How an Unattached or election timer is set on entry (R31). */
@@ -163,7 +163,7 @@ export const enterFollower = (
   if (next.quietLeaderId !== NO_ID) next = { ...next, quietLeaderId: NO_ID };
   next = cancelTimersExcept(next, out, ["fetch"]);
   next = armTimer(next, out, "fetch", config.fetchTimeoutMs);
-  next = armAutoJoin(next, config, out);
+  next = armUpdateVoterSet(next, config, out);
   if (epoch !== s.epoch || knownLeader(s) !== leaderId) notifyLeader(out, leaderId, epoch);
   return sendFetch(next, config, out);
 };

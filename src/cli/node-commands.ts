@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Option from "effect/Option";
 import * as Scope from "effect/Scope";
+import { SUPPORTED_KRAFT_VERSIONS } from "../../spec/raft/reconfiguration.ts";
 import type { VoterEndpoint } from "../kafka/metadata-records.ts";
 import { isKafkaUuid, randomUuid, ZERO_UUID } from "../kafka/wire.ts";
 import {
@@ -176,11 +177,17 @@ export const formatDirectory = (
     liveDisk.mkdirp(metadataDir);
     new SnapshotStore(metadataDir, liveDisk).writeBootstrap(
       quorum._tag === "Observer"
-        ? { kraftVersion: 1, endpoints: [] }
+        ? { kraftVersion: 1 }
         : {
             kraftVersion: 1,
-            voters: quorum.voters.map((v) => ({ id: v.id, directoryId: v.directoryId })),
-            endpoints: quorum.voters.map((v) => ({ id: v.id, endpoints: [v.endpoint] })),
+            // R90: each entry with its controller listener and the kraft.version range 0 to 1, as
+            // Kafka's formatter writes them.
+            voters: quorum.voters.map((v) => ({
+              id: v.id,
+              directoryId: v.directoryId,
+              listeners: [v.endpoint],
+              supportedKraftVersions: SUPPORTED_KRAFT_VERSIONS,
+            })),
           },
       Date.now(),
     );

@@ -218,38 +218,60 @@ describe("LeaderChangeMessage, as Kafka writes it (R55)", () => {
 });
 
 describe("VotersRecord and KRaftVersionRecord, as Kafka writes them (R90)", () => {
-  it("read Kafka's bytes as the spec's record and the voters' endpoints, and write them back byte for byte", () => {
+  it("read Kafka's bytes as the spec's record, each voter with its listeners and range, and write them back byte for byte", () => {
     const kafka = goldenHex("VotersRecord");
     const read = decodeVotersRecord(kafka);
-    expect(read.control).toEqual({
+    expect(read).toEqual({
       _tag: "VotersRecord",
       voters: [
-        { id: 1, directoryId: "Wtx4FqWiQmKa3mD5DS3b7A" },
-        { id: 2, directoryId: "AAAAAAAAAAAAAAAAAAAAAQ" },
+        {
+          id: 1,
+          directoryId: "Wtx4FqWiQmKa3mD5DS3b7A",
+          listeners: [{ name: "CONTROLLER", host: "localhost", port: 9093 }],
+          supportedKraftVersions: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+        },
+        {
+          id: 2,
+          directoryId: "AAAAAAAAAAAAAAAAAAAAAQ",
+          listeners: [{ name: "CONTROLLER", host: "10.0.0.2", port: 19093 }],
+          supportedKraftVersions: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+        },
       ],
     });
-    expect(read.endpoints).toEqual([
-      { id: 1, endpoints: [{ name: "CONTROLLER", host: "localhost", port: 9093 }] },
-      { id: 2, endpoints: [{ name: "CONTROLLER", host: "10.0.0.2", port: 19093 }] },
-    ]);
-    expect(Buffer.from(encodeVotersRecord(read.control.voters, read.endpoints))).toEqual(kafka);
+    expect(Buffer.from(encodeVotersRecord(read.voters))).toEqual(kafka);
     expect(Buffer.from(encodeKRaftVersionRecord(1))).toEqual(goldenHex("KRaftVersionRecord"));
   });
 
-  it("travel in a control batch of the log and read back with their endpoints", () => {
+  it("write each voter's own range, and openkraft's for a voter that names none", () => {
+    const listeners = [{ name: "CONTROLLER", host: "h", port: 1 }];
+    const ranged = { id: 3, directoryId: "Wtx4FqWiQmKa3mD5DS3b7A", listeners };
+    const only0 = { ...ranged, supportedKraftVersions: { minSupportedVersion: 0, maxSupportedVersion: 0 } };
+    expect(decodeVotersRecord(encodeVotersRecord([only0])).voters).toEqual([only0]);
+    expect(decodeVotersRecord(encodeVotersRecord([ranged])).voters).toEqual([
+      { ...ranged, supportedKraftVersions: { minSupportedVersion: 0, maxSupportedVersion: 1 } },
+    ]);
+  });
+
+  it("travel in a control batch of the log and read back with their listeners", () => {
     const control = {
       _tag: "VotersRecord" as const,
-      voters: [{ id: 3, directoryId: "Wtx4FqWiQmKa3mD5DS3b7A" }],
+      voters: [
+        {
+          id: 3,
+          directoryId: "Wtx4FqWiQmKa3mD5DS3b7A",
+          listeners: [{ name: "CONTROLLER", host: "h", port: 1 }],
+          supportedKraftVersions: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+        },
+      ],
     };
-    const endpoints = [{ id: 3, endpoints: [{ name: "CONTROLLER", host: "h", port: 1 }] }];
-    const bytes = encodeLogBatch(5, [{ epoch: 2, control, record: null, endpoints }], 0);
+    const bytes = encodeLogBatch(5, [{ epoch: 2, control, record: null }], 0);
     const batch = readRecordBatches(bytes).batches[0]!;
-    expect(decodeLogBatch(batch)).toEqual([{ epoch: 2, control, record: null, endpoints }]);
+    expect(decodeLogBatch(batch)).toEqual([{ epoch: 2, control, record: null }]);
   });
 
   it("a VotersRecord naming one voter twice is a decode error", () => {
     const voters = [{ id: 3 }, { id: 3 }];
-    expect(() => decodeVotersRecord(encodeVotersRecord(voters, []))).toThrow(
+    expect(() => decodeVotersRecord(encodeVotersRecord(voters))).toThrow(
       new KafkaDecodeError("a VotersRecord names voter 3 twice"),
     );
   });

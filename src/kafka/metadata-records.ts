@@ -332,21 +332,17 @@ export interface VoterEndpoint {
   readonly port: number;
 }
 
-/**
- * R90: a voter's listeners. The spec's VotersRecord names voters by key only (the endpoints are the
- * runtime's to keep); on disk and on the wire a VotersRecord carries them, so the runtime keeps them
- * beside the spec's record.
- */
+/** A node's listeners by its id, as the runtime keeps them to reach it (R90: a VotersRecord names them). */
 export interface VoterEndpoints {
   readonly id: number;
   readonly endpoints: readonly VoterEndpoint[];
 }
 
-/** A VotersRecord (R90, version 0), each voter with its endpoints from `endpoints` (none if absent). */
-export const encodeVotersRecord = (
-  voters: readonly Voter[],
-  endpoints: readonly VoterEndpoints[],
-): Uint8Array =>
+/**
+ * A VotersRecord (R90, version 0): each voter with the listeners and kraft.version range of its entry
+ * (a voter without a range, one of the bootstrap servers a disk started from, with openkraft's).
+ */
+export const encodeVotersRecord = (voters: readonly Voter[]): Uint8Array =>
   encodeMessage(
     generated.VotersRecord,
     {
@@ -354,8 +350,8 @@ export const encodeVotersRecord = (
       voters: voters.map((v) => ({
         voterId: v.id,
         voterDirectoryId: v.directoryId ?? ZERO_UUID,
-        endpoints: (endpoints.find((e) => e.id === v.id)?.endpoints ?? []).map((e) => ({ ...e })),
-        kRaftVersionFeature: { ...SUPPORTED_KRAFT_VERSIONS },
+        endpoints: (v.listeners ?? []).map((e) => ({ name: e.name, host: e.host, port: e.port })),
+        kRaftVersionFeature: { ...(v.supportedKraftVersions ?? SUPPORTED_KRAFT_VERSIONS) },
       })),
     },
     0,
@@ -365,10 +361,8 @@ export const encodeVotersRecord = (
 export const voterKey = (id: number, directoryId: string): Voter =>
   directoryId === ZERO_UUID ? { id } : { id, directoryId };
 
-/** A VotersRecord's value as the spec's record and the endpoints the runtime keeps. */
-export const decodeVotersRecord = (
-  value: Uint8Array,
-): { readonly control: VotersRecord; readonly endpoints: readonly VoterEndpoints[] } => {
+/** A VotersRecord's value as the spec's record: each voter's key, listeners and kraft.version range. */
+export const decodeVotersRecord = (value: Uint8Array): VotersRecord => {
   const decoded = decodeMessage(generated.VotersRecord, value, 0);
   const ids = new Set<number>();
   for (const v of decoded.voters) {
@@ -376,13 +370,14 @@ export const decodeVotersRecord = (
     ids.add(v.voterId);
   }
   return {
-    control: {
-      _tag: "VotersRecord",
-      voters: decoded.voters.map((v) => voterKey(v.voterId, v.voterDirectoryId)),
-    },
-    endpoints: decoded.voters.map((v) => ({
-      id: v.voterId,
-      endpoints: v.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
+    _tag: "VotersRecord",
+    voters: decoded.voters.map((v) => ({
+      ...voterKey(v.voterId, v.voterDirectoryId),
+      listeners: v.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
+      supportedKraftVersions: {
+        minSupportedVersion: v.kRaftVersionFeature.minSupportedVersion,
+        maxSupportedVersion: v.kRaftVersionFeature.maxSupportedVersion,
+      },
     })),
   };
 };
@@ -391,18 +386,12 @@ export const decodeVotersRecord = (
 export const encodeKRaftVersionRecord = (kraftVersion: number): Uint8Array =>
   encodeMessage(generated.KRaftVersionRecord, { version: 0, kRaftVersion: kraftVersion }, 0);
 
-/**
- * R55, R90: a control record as Kafka writes it: a LeaderChangeMessage, or a VotersRecord whose voters'
- * listeners come from `endpoints`.
- */
-export const encodeControlRecord = (
-  control: ControlRecord,
-  endpoints: readonly VoterEndpoints[] = [],
-): { key: Uint8Array; value: Uint8Array } => {
+/** R55, R90: a control record as Kafka writes it: a LeaderChangeMessage or a VotersRecord. */
+export const encodeControlRecord = (control: ControlRecord): { key: Uint8Array; value: Uint8Array } => {
   if (control._tag === "VotersRecord")
     return {
       key: controlRecordKey(ControlRecordType.KRAFT_VOTERS),
-      value: encodeVotersRecord(control.voters, endpoints),
+      value: encodeVotersRecord(control.voters),
     };
   const voter = (v: ControlRecord["voters"][number]) => ({
     voterId: v.id,
@@ -424,19 +413,19 @@ export const encodeControlRecord = (
 };
 
 /**
- * The control records KRaft writes in its log: a LeaderChangeMessage or a VotersRecord (with its
- * voters' endpoints), or another type by its number.
+ * The control records KRaft writes in its log: a LeaderChangeMessage or a VotersRecord, or another
+ * type by its number.
  */
 export const decodeControlRecord = (
   key: Uint8Array | null,
   value: Uint8Array | null,
 ):
-  | { readonly control: ControlRecord; readonly endpoints?: readonly VoterEndpoints[] }
+  | { readonly control: ControlRecord }
   | { readonly control: { readonly _tag: "OtherControl"; readonly type: number } } => {
   const type = controlRecordType(key);
   if (type === ControlRecordType.KRAFT_VOTERS) {
     if (value === null) throw new KafkaDecodeError("a VotersRecord has no value");
-    return decodeVotersRecord(value);
+    return { control: decodeVotersRecord(value) };
   }
   if (type !== ControlRecordType.LEADER_CHANGE) return { control: { _tag: "OtherControl", type } };
   if (value === null) throw new KafkaDecodeError("a LeaderChangeMessage has no value");
@@ -457,8 +446,6 @@ export interface LogItem {
   readonly epoch: number;
   readonly control: ControlRecord | null;
   readonly record: MetadataRecord | null;
-  /** A VotersRecord's voters' listeners (R90), which the spec's record does not carry. */
-  readonly endpoints?: readonly VoterEndpoints[];
 }
 
 /**
@@ -478,7 +465,7 @@ export const encodeLogBatch = (
     if ((e.control !== null) !== control || e.epoch !== first.epoch)
       throw new Error("a record batch holds records of one epoch and one kind");
     if (e.control === null) return metadataRecordToWrite(e.record!);
-    const { key, value } = encodeControlRecord(e.control, e.endpoints);
+    const { key, value } = encodeControlRecord(e.control);
     return { key, valueSize: value.length, writeValue: (w) => w.raw(value) };
   });
   return encodeBatchInPlace(
@@ -522,14 +509,7 @@ export const decodeLogBatch = (batch: RecordBatch): LogItem[] => {
           throw new KafkaDecodeError(
             `control record type ${decoded.control.type} is not one this version writes`,
           );
-        return {
-          epoch: batch.partitionLeaderEpoch,
-          control: decoded.control,
-          record: null,
-          ...("endpoints" in decoded && decoded.endpoints !== undefined
-            ? { endpoints: decoded.endpoints }
-            : {}),
-        };
+        return { epoch: batch.partitionLeaderEpoch, control: decoded.control, record: null };
       }
       if (r.value === null) throw new KafkaDecodeError("a metadata record has no value");
       const decoded = decodeMetadataRecord(r.value);
@@ -573,12 +553,11 @@ const controlBatch = (
     })),
   );
 
-/** R91, R92: the voter set a snapshot or the bootstrap checkpoint holds, with its voters' endpoints. */
+/** R91, R92: the voter set a snapshot or the bootstrap checkpoint holds. */
 export interface SnapshotVoters {
   readonly kraftVersion: number;
   /** Absent: a kraft.version record alone (a bootstrap checkpoint of a node that joins as observer). */
   readonly voters?: readonly Voter[];
-  readonly endpoints: readonly VoterEndpoints[];
 }
 
 /**
@@ -605,7 +584,7 @@ export const encodeSnapshot = (
   if (voters !== undefined) {
     control.push([ControlRecordType.KRAFT_VERSION, encodeKRaftVersionRecord(voters.kraftVersion)]);
     if (voters.voters !== undefined)
-      control.push([ControlRecordType.KRAFT_VOTERS, encodeVotersRecord(voters.voters, voters.endpoints)]);
+      control.push([ControlRecordType.KRAFT_VOTERS, encodeVotersRecord(voters.voters)]);
   }
   parts.push(controlBatch(0, epoch, control, nowMs));
   let offset = control.length;
@@ -697,8 +676,8 @@ export const decodeSnapshot = (bytes: Uint8Array): SnapshotContent => {
     kraftVersion < 0
       ? undefined
       : voterSet === undefined
-        ? { kraftVersion, endpoints: [] }
-        : { kraftVersion, voters: voterSet.control.voters, endpoints: voterSet.endpoints };
+        ? { kraftVersion }
+        : { kraftVersion, voters: voterSet.voters };
   return {
     records,
     lastContainedLogTimestampMs: timestamp,

@@ -101,8 +101,6 @@ interface Work {
   readonly fetchedBatches?: readonly FetchedBatch[];
   /** A FetchSnapshot answer's part of the snapshot (R83). */
   readonly snapshotBytes?: Uint8Array;
-  /** R99: the listeners an UpdateRaftVoter asks for, which its VotersRecord carries if the leader takes it. */
-  readonly updatedVoter?: VoterEndpoints;
 }
 
 /** A request this node sent and waits on. */
@@ -387,8 +385,10 @@ export class KraftNode {
       fetchTimeoutMs: config.fetchTimeoutMs,
       fetchMaxWaitMs: config.fetchMaxWaitMs,
       retryBackoffMs: config.retryBackoffMs,
-      // R150: it names its controller listeners, as an operator's add-controller does.
-      ...(config.autoJoin ? { autoJoin: { listeners: controllerListeners(config) } } : {}),
+      // R99, R150: a controller of a dynamic quorum names its controller listeners for itself: its
+      // entry of the voter set should hold them, and auto-join asks with them.
+      ...(dynamic && config.roles.includes("controller") ? { listeners: controllerListeners(config) } : {}),
+      ...(config.autoJoin ? { autoJoin: true } : {}),
     });
     const controllerConfig: ControllerConfig = {
       nodeId: config.nodeId,
@@ -488,11 +488,6 @@ export class KraftNode {
   /** Of a node's listeners, the one Raft and brokers speak to: the controller listener, else the first. */
   private controllerEndpoint(list: readonly VoterEndpoint[]): VoterEndpoint | undefined {
     return list.find((e) => e.name === this.config.controllerListenerName) ?? list[0];
-  }
-
-  /** R90: the listeners of `voters`, as a VotersRecord written by this node carries them. */
-  private endpointsOf(voters: readonly Voter[]): VoterEndpoints[] {
-    return voters.map((v) => ({ id: v.id, endpoints: this.endpoints.get(v.id) ?? [] }));
   }
 
   /** KIP-853's NodeEndpoints for node `id` (kraft.version 1): its controller listener, when known. */
@@ -750,7 +745,7 @@ export class KraftNode {
 
   /** Carry out spec/node's effects, strictly in order (R14: a send never overtakes a persist). */
   private interpret(effects: readonly NodeEffect[], work: Omit<Work, "input">): void {
-    const { entries, snapshotBytes, updatedVoter } = work;
+    const { entries, snapshotBytes } = work;
     let fetchBase = -1;
     for (const effect of effects) {
       switch (effect._tag) {
@@ -767,14 +762,10 @@ export class KraftNode {
           if (fetchBase < 0) fetchBase = effect.baseOffset;
           for (let i = 0; i < effect.count; i++) {
             if (effect.control?._tag === "VotersRecord") {
-              // R90: a fetched VotersRecord carries its voters' listeners, which this node learns; the
-              // leader's own carries those it knows.
-              const fetched = entries?.[effect.baseOffset - fetchBase + i];
-              // R99: the leader took the update this step handles: its VotersRecord carries the new listeners.
-              if (fetched === undefined && updatedVoter !== undefined) this.learnEndpoints(updatedVoter);
-              const endpoints = fetched?.endpoints ?? this.endpointsOf(effect.control.voters);
-              for (const e of fetched?.endpoints ?? []) this.learnEndpoints(e);
-              batch.push({ epoch: effect.epoch, control: effect.control, record: null, endpoints });
+              // R90: a VotersRecord names its voters' listeners: this node reaches them there from now on.
+              for (const v of effect.control.voters)
+                if (v.listeners !== undefined) this.learnEndpoints({ id: v.id, endpoints: v.listeners });
+              batch.push({ epoch: effect.epoch, control: effect.control, record: null });
             } else if (effect.control !== undefined) {
               batch.push({ epoch: effect.epoch, control: effect.control, record: null });
             } else if (effect.records !== undefined) {
@@ -996,7 +987,7 @@ export class KraftNode {
   private snapshotVoters(endOffset: number): SnapshotVoters | undefined {
     if (this.raftConfig.kraftVersion !== 1) return undefined;
     const voters = voterSetBefore(this.node.raft.log, endOffset)?.voters ?? this.raftConfig.voters;
-    return { kraftVersion: 1, voters, endpoints: this.endpointsOf(voters) };
+    return { kraftVersion: 1, voters };
   }
 
   /**
@@ -1531,8 +1522,8 @@ export class KraftNode {
       respond: outcome.respond,
     });
     if (outcome.leaderEndpoints !== undefined) this.learnNamedEndpoints(outcome.leaderEndpoints);
-    // R90: the listeners of a voter being added, which its VotersRecord will carry.
-    // A request naming a voter already in the set is refused (DUPLICATE_VOTER): its listeners must not
+    // R96: where the leader reaches a voter being added, to ask it for its kraft.version range. A
+    // request naming a voter already in the set is refused (DUPLICATE_VOTER): its listeners must not
     // replace that voter's.
     if (
       message._tag === "AddRaftVoterRequest" &&
@@ -1548,12 +1539,7 @@ export class KraftNode {
       correlationId,
       ...(message._tag === "FetchRequest" ? { nowMs: this.clock.now() } : {}),
     };
-    this.enqueue({
-      input: { _tag: "Raft", input },
-      ...(message._tag === "UpdateRaftVoterRequest"
-        ? { updatedVoter: { id: message.voterId, endpoints: message.listeners } }
-        : {}),
-    });
+    this.enqueue({ input: { _tag: "Raft", input } });
   }
 
   /** The correlation ids operators' requests go to the Raft layer under. */

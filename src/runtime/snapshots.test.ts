@@ -126,40 +126,26 @@ describe("the log start (R79)", () => {
     const log = new LogStore(dir, 1024);
     const dirA = "MkU3OEVBNTcwNTJENDM2QA";
     const dirB = "NkU3OEVBNTcwNTJENDM2QA";
-    const endpoint = (id: number) => ({
-      id,
-      endpoints: [{ name: "CONTROLLER", host: "h", port: 9000 + id }],
-    });
-    log.snapshots.writeBootstrap(
-      { kraftVersion: 1, voters: [{ id: 1, directoryId: dirA }], endpoints: [endpoint(1)] },
-      0,
-    );
+    const listeners = (id: number) => [{ name: "CONTROLLER", host: "h", port: 9000 + id }];
+    const endpoint = (id: number) => ({ id, endpoints: listeners(id) });
+    const range = { minSupportedVersion: 0, maxSupportedVersion: 1 };
+    const first = { id: 1, directoryId: dirA, listeners: listeners(1), supportedKraftVersions: range };
+    log.snapshots.writeBootstrap({ kraftVersion: 1, voters: [first] }, 0);
     const twoVoters = [
-      { id: 1, directoryId: dirA },
-      { id: 2, directoryId: dirB },
+      first,
+      { id: 2, directoryId: dirB, listeners: listeners(2), supportedKraftVersions: range },
     ];
     log.append(0, noOps(1, 5));
-    log.append(5, [
-      {
-        epoch: 1,
-        control: { _tag: "VotersRecord", voters: twoVoters },
-        record: null,
-        endpoints: [endpoint(1), endpoint(2)],
-      },
-    ]);
+    log.append(5, [{ epoch: 1, control: { _tag: "VotersRecord", voters: twoVoters }, record: null }]);
     log.append(6, noOps(1, 10));
     log.flush();
     // The bootstrap checkpoint is not one of the log's snapshots.
     expect(log.snapshots.list()).toEqual([]);
-    expect(log.snapshots.readBootstrap()?.voters).toEqual([{ id: 1, directoryId: dirA }]);
+    expect(log.snapshots.readBootstrap()?.voters).toEqual([first]);
     expect(log.logState().voterSets).toEqual([{ offset: 5, voters: twoVoters }]);
     expect(log.voterEndpoints()).toEqual([endpoint(1), endpoint(2)]);
     // A snapshot past the record holds the set in force at its end; the log start moves past the record.
-    log.snapshots.writeRecords(12, 1, RECORDS, 0, 0, {
-      kraftVersion: 1,
-      voters: twoVoters,
-      endpoints: [endpoint(1), endpoint(2)],
-    });
+    log.snapshots.writeRecords(12, 1, RECORDS, 0, 0, { kraftVersion: 1, voters: twoVoters });
     log.deleteBefore(12);
     log.close();
     const reopened = new LogStore(dir, 1024);
@@ -168,11 +154,7 @@ describe("the log start (R79)", () => {
       voterSets: [{ offset: 11, voters: twoVoters }],
     });
     expect(reopened.voterEndpoints()).toEqual([endpoint(1), endpoint(2)]);
-    expect(reopened.snapshots.read(12, 1).voters).toEqual({
-      kraftVersion: 1,
-      voters: twoVoters,
-      endpoints: [endpoint(1), endpoint(2)],
-    });
+    expect(reopened.snapshots.read(12, 1).voters).toEqual({ kraftVersion: 1, voters: twoVoters });
     expect(
       readdirSync(dir)
         .filter((f) => f.endsWith(".checkpoint"))

@@ -396,9 +396,18 @@ describe("LogStore", () => {
 describe("LogStore: decoded entries forgotten below what the listener has", () => {
   const voters = (epoch: number, port: number): LogEntry => ({
     epoch,
-    control: { _tag: "VotersRecord", voters: [{ id: 1, directoryId: "AAAAAAAAAAAAAAAAAAAAAQ" }] },
+    control: {
+      _tag: "VotersRecord",
+      voters: [
+        {
+          id: 1,
+          directoryId: "AAAAAAAAAAAAAAAAAAAAAQ",
+          listeners: [{ name: "CONTROLLER", host: "h", port }],
+          supportedKraftVersions: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+        },
+      ],
+    },
     record: null,
-    endpoints: [{ id: 1, endpoints: [{ name: "CONTROLLER", host: "h", port }] }],
   });
   const op = fc.oneof(
     fc.record({

@@ -10,7 +10,7 @@ import * as Schema from "effect/Schema";
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import { MetadataRecord as MetadataRecordSchema } from "../../spec/metadata/records.ts";
 import type { ControlRecord } from "../../spec/raft/messages.ts";
-import { METADATA_TOPIC_ID } from "../../spec/raft/primitives.ts";
+import { METADATA_TOPIC_ID, type Voter } from "../../spec/raft/primitives.ts";
 import type { LogState, VoterSetEntry } from "../../spec/raft/state.ts";
 import { ElectionState } from "../../spec/raft/state.ts";
 import {
@@ -241,8 +241,6 @@ export interface LogEntry {
   readonly epoch: number;
   readonly control: ControlRecord | null;
   readonly record: MetadataRecord | null;
-  /** A VotersRecord's voters' listeners (R90), kept beside the spec's record. */
-  readonly endpoints?: readonly VoterEndpoints[];
 }
 
 /** Spec records from the Kafka codec are re-checked against the spec's schema (ranges, uuids). */
@@ -534,12 +532,15 @@ export class LogStore {
    */
   voterEndpoints(): readonly VoterEndpoints[] {
     const byId = new Map<number, VoterEndpoints>();
-    const learn = (list: readonly VoterEndpoints[] | undefined) => {
-      for (const e of list ?? []) if (e.endpoints.length > 0) byId.set(e.id, e);
+    const learn = (voters: readonly Voter[] | undefined) => {
+      for (const v of voters ?? [])
+        if (v.listeners !== undefined && v.listeners.length > 0)
+          byId.set(v.id, { id: v.id, endpoints: v.listeners });
     };
-    learn(this.snapshots.readBootstrap()?.endpoints);
-    learn(this.snapshotAtStartVoters()?.endpoints);
-    for (const { entry } of this.voterRecords) if (entry.endpoints !== undefined) learn(entry.endpoints);
+    learn(this.snapshots.readBootstrap()?.voters);
+    learn(this.snapshotAtStartVoters()?.voters);
+    for (const { entry } of this.voterRecords)
+      if (entry.control?._tag === "VotersRecord") learn(entry.control.voters);
     return [...byId.values()];
   }
 

@@ -6,6 +6,7 @@
 // everything and checks that the cluster makes progress and kept every acknowledged write.
 
 import { topicsOf } from "../../../spec/metadata/image.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "../../../spec/raft/reconfiguration.ts";
 import { Random } from "../../checker/random.ts";
 import { KafkaError } from "../../kafka/errors.ts";
 import { readResponseFrame, requestFrame } from "../../kafka/frames.ts";
@@ -246,13 +247,14 @@ export class Simulation {
       disk.mkdirp(metadataDir);
       new SnapshotStore(metadataDir, disk).writeBootstrap(
         initial === "observer"
-          ? { kraftVersion: 1, endpoints: [] }
+          ? { kraftVersion: 1 }
           : {
               kraftVersion: 1,
-              voters: initial.map(([id, dir]) => ({ id, directoryId: dir })),
-              endpoints: initial.map(([id]) => ({
+              voters: initial.map(([id, dir]) => ({
                 id,
-                endpoints: [{ name: "CONTROLLER", host: `n${id}`, port: CONTROLLER_PORT }],
+                directoryId: dir,
+                listeners: [{ name: "CONTROLLER", host: `n${id}`, port: CONTROLLER_PORT }],
+                supportedKraftVersions: SUPPORTED_KRAFT_VERSIONS,
               })),
             },
         this.scheduler.now,
