@@ -15,6 +15,9 @@ import {
   DISK_REPLACEMENT_CONFIGURATION,
   DISK_REPLACEMENT_DEPTH,
   DISK_REPLACEMENT_DISTINCT_STATES,
+  MOVED_LISTENER_CONFIGURATION,
+  MOVED_LISTENER_DEPTH,
+  MOVED_LISTENER_DISTINCT_STATES,
   RECONFIGURATION_CONFIGURATION,
   RECONFIGURATION_DEPTH,
   RECONFIGURATION_DISTINCT_STATES,
@@ -120,6 +123,31 @@ describe("model checking in CI: voter changes", () => {
     expect(walks.result).toBe("ok");
     console.log(
       `CI disk replacement check: ${result.distinctStates} distinct states to depth ${DISK_REPLACEMENT_DEPTH}, ${result.seconds.toFixed(1)} s; ${walks.distinctStates} on 1,000 walks, ${walks.seconds.toFixed(1)} s`,
+    );
+  }, 900_000);
+
+  it("a controller whose listener moved (R99) has its entry rewritten, as a follower or as a new leader", () => {
+    const result = exhaust(
+      MOVED_LISTENER_CONFIGURATION,
+      MOVED_LISTENER_DEPTH,
+      MOVED_LISTENER_DISTINCT_STATES,
+    );
+    expect(result.liveness?.properties).toContain("EventuallyEntriesUpdated");
+    // Deeper, with loss, writes and two moved controllers; safety only.
+    const walks = walk({
+      ...MOVED_LISTENER_CONFIGURATION,
+      cluster: { ...MOVED_LISTENER_CONFIGURATION.cluster, movedListeners: [1, 2] },
+      bounds: {
+        ...MOVED_LISTENER_CONFIGURATION.bounds,
+        maxEpoch: 3,
+        maxCrashes: 2,
+        maxValues: 2,
+        loss: true,
+      },
+    });
+    expect(walks.result).toBe("ok");
+    console.log(
+      `CI moved listener check: ${result.distinctStates} distinct states to depth ${MOVED_LISTENER_DEPTH}, ${result.seconds.toFixed(1)} s; ${walks.distinctStates} on 1,000 walks, ${walks.seconds.toFixed(1)} s`,
     );
   }, 900_000);
 });

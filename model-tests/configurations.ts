@@ -166,3 +166,23 @@ export const DISK_REPLACEMENT_DEPTH = 8;
 
 /** Distinct states of DISK_REPLACEMENT_CONFIGURATION to DISK_REPLACEMENT_DEPTH. */
 export const DISK_REPLACEMENT_DISTINCT_STATES = 319_680;
+
+/**
+ * Moved listeners (R99, R34): node 2's controller listener moved to another port since its disk was
+ * formatted, so its bootstrap entry names the old one; node 1 leads epoch 1 and has committed a value
+ * on node 2. A crash and a second epoch let node 2 lead. Every behaviour of up to MOVED_LISTENER_DEPTH
+ * steps keeps every property, and from each the fair schedule has node 2's entry name its new listener
+ * in a committed voter set (EventuallyEntriesUpdated): as a follower it asks the leader to rewrite it,
+ * as a new leader it rewrites it itself.
+ */
+export const MOVED_LISTENER_CONFIGURATION: Configuration = {
+  cluster: { ...DEFAULT_CLUSTER, voters: 3, observers: 0, kraftVersion: 1, movedListeners: [2] },
+  bounds: { ...DEFAULT_BOUNDS, maxEpoch: 2, maxValues: 0, maxCrashes: 1, loss: false },
+  symmetry: false,
+  start: "committed",
+};
+
+export const MOVED_LISTENER_DEPTH = 7;
+
+/** Distinct states of MOVED_LISTENER_CONFIGURATION to MOVED_LISTENER_DEPTH. */
+export const MOVED_LISTENER_DISTINCT_STATES = 85_358;

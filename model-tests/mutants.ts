@@ -119,6 +119,16 @@ const DISK_REPLACEMENT = {
   start: "committed" as const,
 };
 
+/**
+ * Moved listeners (R99): node 2's controller listener moved since its disk was formatted; from every
+ * node holding the bootstrap set, a second epoch and a crash let node 2 follow and lead.
+ */
+const MOVED_LISTENER = {
+  cluster: { voters: 3, observers: 0, kraftVersion: 1 as const, movedListeners: [2] },
+  bounds: { maxEpoch: 2, maxValues: 0, maxCrashes: 1, loss: false },
+  start: "committed" as const,
+};
+
 export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-without-log-check",
@@ -1601,6 +1611,53 @@ export const MUTANTS: readonly Mutant[] = [
     ...AUTO_JOIN,
   },
   {
+    name: "voter-never-updates-own-entry",
+    class: "liveness",
+    rule: "R99",
+    description:
+      "a voter whose listener moved never asks the leader to rewrite its entry: the voter set names where it no longer listens, for good",
+    edits: [
+      {
+        file: "raft/update-voter-set.ts",
+        find: "    if (entry === undefined || !ownEntryNeedsUpdate(next, config, entry)) return next;\n",
+        replace: "    if (entry !== null) return next;\n",
+      },
+    ],
+    ...MOVED_LISTENER,
+  },
+  {
+    name: "voter-update-keeps-old-listeners",
+    class: "liveness",
+    rule: "R99",
+    description:
+      "the leader takes an UpdateRaftVoter and answers NONE but writes the voter's entry as it was: the voter asks again every period and its entry never changes",
+    edits: [
+      {
+        file: "raft/reconfiguration.ts",
+        find: "          listeners: request.listeners,\n          supportedKraftVersions: request.kraftVersionFeature,\n",
+        replace:
+          "          ...(v.listeners === undefined ? {} : { listeners: v.listeners }),\n          supportedKraftVersions: request.kraftVersionFeature,\n",
+      },
+    ],
+    ...MOVED_LISTENER,
+  },
+  {
+    name: "leader-keeps-own-stale-entry",
+    class: "liveness",
+    rule: "R99",
+    description:
+      "a leader whose own entry names a listener it moved from never rewrites it (a leader sends no UpdateRaftVoter): while it leads, the voter set names where it no longer listens",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: "    const stale = config.listeners !== undefined && own !== undefined && ownEntryNeedsUpdate(s, config, own);\n",
+        replace:
+          "    const stale = config.listeners === null && own !== undefined && ownEntryNeedsUpdate(s, config, own);\n",
+      },
+    ],
+    ...MOVED_LISTENER,
+  },
+  {
     name: "auto-join-over-stale-entry",
     class: "protocol",
     rule: "R150",
@@ -1655,8 +1712,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/leader.ts",
-        find: "  if (config.kraftVersion === 1 && s.log.voterSets === undefined) {\n",
-        replace: "  if (config.kraftVersion === 1 && s.log.voterSets === null) {\n",
+        find: "    if (stale || s.log.voterSets === undefined) log = writeVotersRecord(log, s.epoch, voters, out);\n",
+        replace: "    if (stale || s.log.voterSets === null) log = writeVotersRecord(log, s.epoch, voters, out);\n",
       },
     ],
     ...DISK_REPLACEMENT,

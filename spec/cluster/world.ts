@@ -10,7 +10,7 @@ import type { Mark } from "../marks.ts";
 import type { RaftEffect, RaftInput } from "../raft/io.ts";
 import { isRequest, type RaftMessage, requestApiOf } from "../raft/messages.ts";
 import type { Listener, Voter } from "../raft/primitives.ts";
-import { SUPPORTED_KRAFT_VERSIONS } from "../raft/reconfiguration.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "../raft/primitives.ts";
 import { initialize } from "../raft/startup.ts";
 import type {
   ElectionState,
@@ -1071,8 +1071,12 @@ export const clientAppend = (world: World, cluster: ClusterSpec, index: number, 
   return applyInput(world, cluster, index, { _tag: "ClientAppend", epoch, count: 1 });
 };
 
+/** The port of a simulated node's controller listener, and the one it moved to (R99). */
+export const CONTROLLER_PORT = 9093;
+export const MOVED_CONTROLLER_PORT = 9094;
+
 const listenersOf = (id: number, moved: boolean): readonly Listener[] => [
-  { name: "CONTROLLER", host: `node-${id}`, port: moved ? 9094 : 9093 },
+  { name: "CONTROLLER", host: `node-${id}`, port: moved ? MOVED_CONTROLLER_PORT : CONTROLLER_PORT },
 ];
 
 /** Made once: states hold them by the thousand. */

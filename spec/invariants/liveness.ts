@@ -3,7 +3,7 @@
 // them on its fair schedule (spec/cluster/actions.ts, fairStep); see spec/README.md, "Liveness".
 
 import type { MetadataWorld } from "../cluster/metadata-world.ts";
-import { nodeIdOf, type World } from "../cluster/world.ts";
+import { MOVED_CONTROLLER_PORT, nodeIdOf, type World } from "../cluster/world.ts";
 import type { MetadataImage } from "../metadata/image.ts";
 import { latestVoterSetOffset } from "../raft/log.ts";
 import type { NodeState } from "../raft/state.ts";
@@ -161,6 +161,28 @@ const sameContent = (a: MetadataImage, b: MetadataImage): boolean =>
 export const adminAnswered = (world: MetadataWorld): string | null => {
   for (let id = 1; id <= world.adminRequests; id++)
     if (!world.adminAnswers.includes(id)) return `the admin client's request #${id} has no answer`;
+  return null;
+};
+
+/**
+ * EventuallyEntriesUpdated (R99): every node whose controller listener moved and that is a voter of the
+ * leader's voter set (by its key) has its entry name the listener it is configured with, and that set
+ * is committed.
+ */
+export const entriesUpdated = (world: World, moved: readonly number[]): string | null => {
+  const leader = currentLeader(world);
+  if (leader === null) return "no node leads";
+  const { state } = leader;
+  for (const id of moved) {
+    const node = world.nodes[id - 1]?.state;
+    if (node === null || node === undefined) return `node ${id} is down`;
+    const entry = state.voters.find((v) => v.id === id && v.directoryId === node.directoryId);
+    const port = entry?.listeners?.[0]?.port;
+    if (entry !== undefined && port !== MOVED_CONTROLLER_PORT)
+      return `leader ${nodeIdOf(leader.index)}'s entry of node ${id} names port ${port ?? "none"}, not its moved listener's ${MOVED_CONTROLLER_PORT}`;
+  }
+  if (latestVoterSetOffset(state.log) >= state.highWatermark)
+    return `leader ${nodeIdOf(leader.index)}'s voter set is not committed yet`;
   return null;
 };
 

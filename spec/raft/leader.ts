@@ -6,6 +6,7 @@ import type { BeginQuorumEpochRequest, FetchResponse, LeaderChangeMessage } from
 import { armTimer, cancelTimer, type Out, otherVoters, quorumSize, respond, sendRequest } from "./node.ts";
 import { METADATA_PARTITION, METADATA_TOPIC_NAME, type ReplicaKey, type Voter } from "./primitives.ts";
 import type { Leader, LogState, NodeState, RaftConfig, ReplicaProgress } from "./state.ts";
+import { ownEntry, ownEntryNeedsUpdate } from "./update-voter-set.ts";
 
 export const keyOf = (v: { readonly id: number; readonly directoryId?: string }): ReplicaKey =>
   v.directoryId === undefined ? { id: v.id } : { id: v.id, directoryId: v.directoryId };
@@ -47,14 +48,24 @@ export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out):
   let log = appendToLog(s.log, s.epoch, 1);
   // R55, R92: a voter set that came from the bootstrap checkpoint is written into the log, so that a
   // replica whose disk names no voter (it knows only bootstrap servers) learns it by fetching (R91).
-  if (config.kraftVersion === 1 && s.log.voterSets === undefined) {
-    mark(out, "R55:bootstrap-voters-written");
-    log = writeVotersRecord(log, s.epoch, s.voters, out);
+  // R99: so is the set with the leader's own entry rewritten when it differs from what the leader
+  // would write for itself (its listeners moved): a leader sends no UpdateRaftVoter.
+  let voters = s.voters;
+  if (config.kraftVersion === 1) {
+    const own = s.voters.find((v) => v.id === s.nodeId);
+    const stale = config.listeners !== undefined && own !== undefined && ownEntryNeedsUpdate(s, config, own);
+    if (stale) {
+      mark(out, "R99:leader-rewrites-own-entry");
+      const entry = ownEntry(s, config);
+      voters = s.voters.map((v) => (v.id === s.nodeId ? entry : v));
+    } else if (s.log.voterSets === undefined) mark(out, "R55:bootstrap-voters-written");
+    if (stale || s.log.voterSets === undefined) log = writeVotersRecord(log, s.epoch, voters, out);
   }
   out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
   let next: NodeState = {
     ...s,
     log,
+    voters,
     role: {
       _tag: "Leader",
       epochStartOffset,

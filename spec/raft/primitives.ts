@@ -63,6 +63,9 @@ export const KRaftVersionRange = Schema.Struct({
 });
 export type KRaftVersionRange = typeof KRaftVersionRange.Type;
 
+/** R96: the kraft.version range openkraft's nodes support, which they answer ApiVersions with. */
+export const SUPPORTED_KRAFT_VERSIONS: KRaftVersionRange = { minSupportedVersion: 0, maxSupportedVersion: 1 };
+
 /**
  * R6, R90: a voter of the voter set: its key and, as a VotersRecord names them (kraft.version 1), its
  * listeners and the kraft.version range it supports. A static voter set names keys only.

@@ -31,7 +31,12 @@ import {
   respond,
   sendRequest,
 } from "./node.ts";
-import type { ErrorCode, KRaftVersionRange, Voter } from "./primitives.ts";
+import {
+  type ErrorCode,
+  type KRaftVersionRange,
+  SUPPORTED_KRAFT_VERSIONS,
+  type Voter,
+} from "./primitives.ts";
 import type { Leader, NodeState, PendingVoterChange, RaftConfig } from "./state.ts";
 
 /** Kafka's zero Uuid: "no directory id", which a voter of a dynamic quorum must not have (R96). */
@@ -205,9 +210,6 @@ const FINALIZED_KRAFT_VERSION = 1;
 const coversFinalized = (range: KRaftVersionRange): boolean =>
   range.minSupportedVersion <= FINALIZED_KRAFT_VERSION &&
   FINALIZED_KRAFT_VERSION <= range.maxSupportedVersion;
-
-/** R96: what a node answers the leader's ApiVersions: the kraft.version range it supports. */
-export const SUPPORTED_KRAFT_VERSIONS = { minSupportedVersion: 0, maxSupportedVersion: 1 } as const;
 
 export const handleApiVersionsRequest = (
   s: NodeState,

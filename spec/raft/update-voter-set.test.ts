@@ -11,7 +11,7 @@ import {
   nodeConfig,
   settleAll,
 } from "../cluster/world.ts";
-import { SUPPORTED_KRAFT_VERSIONS } from "./reconfiguration.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "./primitives.ts";
 import type { NodeState } from "./state.ts";
 import { step } from "./step.ts";
 

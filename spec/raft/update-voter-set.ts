@@ -7,8 +7,7 @@
 // R99); the asker only waits for the timer.
 import { mark } from "../marks.ts";
 import { armTimer, isVoter, type Out, sendRequest } from "./node.ts";
-import type { KRaftVersionRange, Listener, Voter } from "./primitives.ts";
-import { SUPPORTED_KRAFT_VERSIONS } from "./reconfiguration.ts";
+import { type KRaftVersionRange, type Listener, SUPPORTED_KRAFT_VERSIONS, type Voter } from "./primitives.ts";
 import type { NodeState, RaftConfig } from "./state.ts";
 
 /** Kafka's controller.quorum.request.timeout.ms default, sent as AddRaftVoter's TimeoutMs (the leader does not read it). */
@@ -33,10 +32,17 @@ const sameListeners = (a: readonly Listener[], b: readonly Listener[]): boolean 
   a.length === b.length &&
   a.every((l) => b.some((m) => m.name === l.name && m.host === l.host && m.port === l.port));
 
+/** R99: the entry this node would write for itself: its key, its listeners and its kraft.version range. */
+export const ownEntry = (s: NodeState, config: RaftConfig): Voter => ({
+  id: s.nodeId,
+  ...(s.directoryId === undefined ? {} : { directoryId: s.directoryId }),
+  ...(config.listeners === undefined ? {} : { listeners: config.listeners }),
+  supportedKraftVersions: supportedKraftVersionsOf(config),
+});
+
 /**
  * R99: whether this voter's entry differs from the one it would write for itself: its directory id,
- * its listeners or its kraft.version range (Kafka's VoterSet.voterNodeNeedsUpdate). A node that is
- * not a voter by its key has no entry of its own to update.
+ * its listeners or its kraft.version range (Kafka's VoterSet.voterNodeNeedsUpdate).
  */
 export const ownEntryNeedsUpdate = (s: NodeState, config: RaftConfig, entry: Voter): boolean => {
   const range = entry.supportedKraftVersions;

@@ -32,6 +32,7 @@ import { CLUSTER_INVARIANTS } from "../../spec/invariants/cluster.ts";
 import {
   autoJoined,
   caughtUp,
+  entriesUpdated,
   leaderWithoutQuorumResigns,
   majorityRunning,
   stableLeader,
@@ -189,6 +190,15 @@ export const raftEventually = (cluster: ClusterSpec): readonly Eventually<World>
       rules: "R150",
       suffix: "healed",
       goal: (w) => autoJoined(w, autoJoin),
+    });
+  const moved = cluster.movedListeners ?? [];
+  if (moved.length > 0 && cluster.kraftVersion === 1)
+    healed.push({
+      kind: "eventually",
+      name: "EventuallyEntriesUpdated",
+      rules: "R99 R34",
+      suffix: "healed",
+      goal: (w) => entriesUpdated(w, moved),
     });
   // With voter sets that change, "a majority of the voters" is not nodes 1..voters: not judged yet.
   if (!cluster.checkQuorum || voters < 2 || cluster.kraftVersion === 1) return healed;

@@ -149,6 +149,16 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
       "raft model: kraft.version 1, and every node has controller.quorum.auto.join.enable: an observer asks the leader to make it a voter (R150)",
   },
   {
+    kind: "integer",
+    name: "moved-listener",
+    scope: "raft",
+    min: 0,
+    max: MAX_DYNAMIC_NODES,
+    default: 0,
+    description:
+      "raft model: kraft.version 1, and node N's controller listener moved to another port after its disk was formatted: as a voter it asks the leader to rewrite its entry (UpdateRaftVoter, R99); 0: none",
+  },
+  {
     kind: "boolean",
     name: "loss",
     scope: "raft",
@@ -425,13 +435,19 @@ const reductionsFrom = (values: FlagValues): Reductions => {
 export const checkConfigFrom = (values: FlagValues): CheckConfig => {
   const voters = values["voters"] as number;
   const observers = values["observers"] as number;
+  const moved = values["moved-listener"] as number;
   const dynamic =
     (values["voter-changes"] as number) > 0 ||
     (values["max-disk-replacements"] as number) > 0 ||
-    values["auto-join"] === true;
+    values["auto-join"] === true ||
+    moved > 0;
   if (dynamic && voters + observers > MAX_DYNAMIC_NODES)
     throw new UsageError(
-      `--voter-changes, --max-disk-replacements and --auto-join check at most ${MAX_DYNAMIC_NODES} nodes (kraft.version 1), not ${voters} voters and ${observers} observers; use fewer`,
+      `--voter-changes, --max-disk-replacements, --auto-join and --moved-listener check at most ${MAX_DYNAMIC_NODES} nodes (kraft.version 1), not ${voters} voters and ${observers} observers; use fewer`,
+    );
+  if (moved > voters + observers)
+    throw new UsageError(
+      `--moved-listener names node ${moved}, but the cluster has nodes 1..${voters + observers}; name one of them, or 0 for none`,
     );
   return {
     cluster: {
@@ -446,6 +462,7 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       ...(values["auto-join"] === true
         ? { autoJoin: Array.from({ length: voters + observers }, (_, i) => i + 1) }
         : {}),
+      ...(moved > 0 ? { movedListeners: [moved] } : {}),
     },
     bounds: {
       maxEpoch: (values["max-epoch"] as number | undefined) ?? 1,
@@ -566,6 +583,7 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
         ]
       : []),
     ...((cluster.autoJoin?.length ?? 0) > 0 ? ["auto-join on every node"] : []),
+    ...(cluster.movedListeners ?? []).map((id) => `node ${id}'s controller listener moved`),
     `${bounds.network}${bounds.loss ? " lossy" : ""} network`,
     ...(config.start === "committed" ? ["starting from a committed value"] : []),
     ...(config.start === "joined"

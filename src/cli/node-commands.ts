@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Option from "effect/Option";
 import * as Scope from "effect/Scope";
-import { SUPPORTED_KRAFT_VERSIONS } from "../../spec/raft/reconfiguration.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "../../spec/raft/primitives.ts";
 import type { VoterEndpoint } from "../kafka/metadata-records.ts";
 import { isKafkaUuid, randomUuid, ZERO_UUID } from "../kafka/wire.ts";
 import {

@@ -7,7 +7,7 @@
 import type { MetadataRecord } from "../../spec/metadata/records.ts";
 import type { ControlRecord, VotersRecord } from "../../spec/raft/messages.ts";
 import type { Voter } from "../../spec/raft/primitives.ts";
-import { SUPPORTED_KRAFT_VERSIONS } from "../../spec/raft/reconfiguration.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "../../spec/raft/primitives.ts";
 import { decodeMessage, encodeMessage, type MessageCodec } from "./codec.ts";
 import * as generated from "./generated/messages.ts";
 import {

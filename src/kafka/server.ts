@@ -19,7 +19,7 @@ import type {
   RaftRequest,
   UpdateRaftVoterResponse as RaftUpdateVoterResponse,
 } from "../../spec/raft/messages.ts";
-import { SUPPORTED_KRAFT_VERSIONS } from "../../spec/raft/reconfiguration.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "../../spec/raft/primitives.ts";
 import {
   alterConfigsRequest,
   alterConfigsResponse,

@@ -6,7 +6,7 @@
 // everything and checks that the cluster makes progress and kept every acknowledged write.
 
 import { topicsOf } from "../../../spec/metadata/image.ts";
-import { SUPPORTED_KRAFT_VERSIONS } from "../../../spec/raft/reconfiguration.ts";
+import { SUPPORTED_KRAFT_VERSIONS } from "../../../spec/raft/primitives.ts";
 import { Random } from "../../checker/random.ts";
 import { KafkaError } from "../../kafka/errors.ts";
 import { readResponseFrame, requestFrame } from "../../kafka/frames.ts";
