@@ -1713,7 +1713,8 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: "raft/leader.ts",
         find: "    if (stale || s.log.voterSets === undefined) log = writeVotersRecord(log, s.epoch, voters, out);\n",
-        replace: "    if (stale || s.log.voterSets === null) log = writeVotersRecord(log, s.epoch, voters, out);\n",
+        replace:
+          "    if (stale || s.log.voterSets === null) log = writeVotersRecord(log, s.epoch, voters, out);\n",
       },
     ],
     ...DISK_REPLACEMENT,
