@@ -131,6 +131,10 @@ describe("kraft check", () => {
     expect(() => parse(["--frobnicate"])).toThrow(/unknown flag --frobnicate; known flags: --model/);
     expect(() => parse(["--trace-out"])).toThrow(/--trace-out needs a value/);
     expect(() => parse(["--workers", "0"])).toThrow(/--workers must be at least 1/);
+    expect(() => parse(["--moved-listener", "5"])).toThrow(
+      "--moved-listener names node 5, but the cluster has nodes 1..3; name one of them, or 0 for none",
+    );
+    expect(parse(["--moved-listener", "2"]).cluster).toMatchObject({ kraftVersion: 1, movedListeners: [2] });
     const io = capture();
     expect(() => runCheck(["--mode", "simulate", "--seed-range", "9..3"], io)).toThrow(
       /--seed-range 9..3: expected A..B with 0 <= A <= B/,
