@@ -14,6 +14,7 @@ import type { VoterEndpoint } from "../kafka/metadata-records.ts";
 import { isKafkaUuid, randomUuid, ZERO_UUID } from "../kafka/wire.ts";
 import {
   ConfigError,
+  controllerListeners,
   type NodeConfig,
   nodeConfigFrom,
   PROPERTIES,
@@ -221,7 +222,8 @@ export const runFormat = (argv: readonly string[], io: Io): number => {
   const listenerName = config?.controllerListenerName ?? "CONTROLLER";
   let quorum: QuorumBootstrap | undefined;
   if (values["standalone"] === true) {
-    const listener = config?.listeners.find((l) => l.name === listenerName);
+    // As Kafka's StorageTool: the controller listener where others reach it (advertised.listeners).
+    const listener = config === undefined ? undefined : controllerListeners(config)[0];
     if (config === undefined || listener === undefined)
       throw new UsageError(
         "--standalone needs --config FILE naming this controller's listener (listeners=CONTROLLER://host:port)",

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, nodeConfigFrom, PROPERTIES, parseProperties, renderProperties } from "./config.ts";
+import {
+  advertisedListener,
+  ConfigError,
+  controllerListeners,
+  nodeConfigFrom,
+  PROPERTIES,
+  parseProperties,
+  renderProperties,
+} from "./config.ts";
 
 const base: readonly (readonly [string, string])[] = [
   ["node.id", "1"],
@@ -116,8 +124,50 @@ describe("kraft start properties", () => {
       "controller.quorum.auto.join.enable is for controllers: process.roles has no controller; remove it",
     ],
     [{ "log.dirs": null }, "log.dirs is required"],
+    [
+      { "advertised.listeners": "PLAINTEXT://h:9092" },
+      "advertised.listeners names PLAINTEXT, which listeners does not define (CONTROLLER): advertise only listeners this node has",
+    ],
+    [
+      { "advertised.listeners": "CONTROLLER://0.0.0.0:9093" },
+      "advertised.listeners: CONTROLLER://0.0.0.0:9093 is the nonroutable meta-address 0.0.0.0: advertise a host others can reach",
+    ],
+    [
+      { "advertised.listeners": "CONTROLLER:9093" },
+      'advertised.listeners: "CONTROLLER:9093" is not NAME://host:port',
+    ],
+    [
+      {
+        "controller.quorum.voters": null,
+        "controller.quorum.bootstrap.servers": "h:1",
+        listeners: "CONTROLLER://0.0.0.0:9093",
+      },
+      "listeners: CONTROLLER://0.0.0.0:9093 is bound to the nonroutable meta-address 0.0.0.0, which the voter set would name for this controller: set advertised.listeners=CONTROLLER://<a host others reach>:9093",
+    ],
   ])("refuses %j: %s", (changes, message) => {
     expect(() => configWith(changes)).toThrow(new ConfigError(message));
+  });
+
+  it("names a listener where others reach it: advertised.listeners, else where it is bound (R99)", () => {
+    const dynamic = {
+      "controller.quorum.voters": null,
+      "controller.quorum.bootstrap.servers": "h:1",
+      "process.roles": "controller,broker",
+      listeners: "CONTROLLER://0.0.0.0:9093,PLAINTEXT://0.0.0.0:9092",
+      "advertised.listeners": "CONTROLLER://node1.example:19093",
+    };
+    const config = configWith(dynamic);
+    expect(controllerListeners(config)).toEqual([{ name: "CONTROLLER", host: "node1.example", port: 19093 }]);
+    expect(advertisedListener(config, "PLAINTEXT")).toEqual({
+      name: "PLAINTEXT",
+      host: "0.0.0.0",
+      port: 9092,
+    });
+    expect(controllerListeners(configWith({}))).toEqual([
+      { name: "CONTROLLER", host: "127.0.0.1", port: 9093 },
+    ]);
+    // A static quorum names its voters in controller.quorum.voters: binding 0.0.0.0 is fine there.
+    expect(configWith({ listeners: "CONTROLLER://0.0.0.0:9093" }).advertisedListeners).toEqual([]);
   });
 
   it("documents every property it reads, and every default parses", () => {

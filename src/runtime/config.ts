@@ -36,6 +36,11 @@ export interface NodeConfig {
   readonly bootstrapServers: readonly { readonly host: string; readonly port: number }[];
   /** CONTROLLER (controllers) and PLAINTEXT (brokers) listeners. */
   readonly listeners: readonly Listener[];
+  /**
+   * advertised.listeners: where other nodes and clients reach a listener, by name (empty: where it is
+   * bound, as `listeners` names it).
+   */
+  readonly advertisedListeners: readonly Listener[];
   readonly controllerListenerName: string;
   readonly logDir: string;
   readonly electionTimeoutMs: number;
@@ -113,6 +118,12 @@ export const PROPERTIES: readonly PropertyDef[] = [
   {
     name: "listeners",
     description: "NAME://host:port,... e.g. CONTROLLER://:9093,PLAINTEXT://:9092 (required)",
+  },
+  {
+    name: "advertised.listeners",
+    default: "",
+    description:
+      "NAME://host:port,... where others reach a listener when it differs from where it is bound (e.g. CONTROLLER://node1.example:9093 for a listener bound to 0.0.0.0); unnamed listeners are reached where listeners says",
   },
   {
     name: "controller.listener.names",
@@ -233,14 +244,22 @@ export const PROPERTIES: readonly PropertyDef[] = [
   { name: "openkraft.trace.file", default: "", description: "record every reducer step as NDJSON here" },
 ];
 
+/** Where others reach listener `name`: its advertised.listeners entry, else where it is bound (Kafka's rule). */
+export const advertisedListener = (config: NodeConfig, name: string): Listener | undefined =>
+  config.advertisedListeners.find((l) => l.name === name) ?? config.listeners.find((l) => l.name === name);
+
 /**
- * R95, R99, R150: the listeners a controller names for itself in a voter change: its controller
- * listener.
+ * R95, R99, R150: the listeners a controller names for itself in a voter change and in its entry of a
+ * dynamic voter set: its controller listener where others reach it (Kafka's
+ * effectiveAdvertisedControllerListeners).
  */
-export const controllerListeners = (config: NodeConfig) =>
-  config.listeners
-    .filter((l) => l.name === config.controllerListenerName)
-    .map((l) => ({ name: l.name, host: l.host, port: l.port }));
+export const controllerListeners = (config: NodeConfig): Listener[] => {
+  const l = advertisedListener(config, config.controllerListenerName);
+  return l === undefined ? [] : [{ name: l.name, host: l.host, port: l.port }];
+};
+
+/** The addresses that name no one host: a listener bound there must be advertised elsewhere. */
+const UNROUTABLE_HOSTS = new Set(["0.0.0.0", "::"]);
 
 /** Parse Java properties text: key=value or key: value lines, # and ! comments. */
 export const parseProperties = (text: string): Map<string, string> => {
@@ -333,13 +352,27 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
       `node ${nodeId} is in controller.quorum.voters but process.roles has no controller`,
     );
   }
-  const listeners = required(props, "listeners")
-    .split(",")
-    .map((entry) => {
-      const match = /^([A-Z_]+):\/\/(.*)$/.exec(entry.trim());
-      if (match === null) throw new ConfigError(`listeners: "${entry}" is not NAME://host:port`);
-      return { name: match[1]!, ...hostPort(match[2]!, "listeners") };
-    });
+  const listenerList = (name: string, text: string): Listener[] =>
+    text
+      .split(",")
+      .filter((entry) => entry.trim().length > 0)
+      .map((entry) => {
+        const match = /^([A-Z_]+):\/\/(.*)$/.exec(entry.trim());
+        if (match === null) throw new ConfigError(`${name}: "${entry}" is not NAME://host:port`);
+        return { name: match[1]!, ...hostPort(match[2]!, name) };
+      });
+  const listeners = listenerList("listeners", required(props, "listeners"));
+  const advertisedListeners = listenerList("advertised.listeners", props.get("advertised.listeners") ?? "");
+  for (const a of advertisedListeners) {
+    if (!listeners.some((l) => l.name === a.name))
+      throw new ConfigError(
+        `advertised.listeners names ${a.name}, which listeners does not define (${listeners.map((l) => l.name).join(", ")}): advertise only listeners this node has`,
+      );
+    if (UNROUTABLE_HOSTS.has(a.host))
+      throw new ConfigError(
+        `advertised.listeners: ${a.name}://${a.host}:${a.port} is the nonroutable meta-address ${a.host}: advertise a host others can reach`,
+      );
+  }
   const controllerListenerName = props.get("controller.listener.names") ?? "CONTROLLER";
   if (isController && !listeners.some((l) => l.name === controllerListenerName)) {
     throw new ConfigError(`listeners needs a ${controllerListenerName}:// listener on a controller`);
@@ -347,6 +380,21 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
   if (roles.includes("broker") && !listeners.some((l) => l.name !== controllerListenerName)) {
     throw new ConfigError("listeners needs a client listener (e.g. PLAINTEXT://:9092) on a broker");
   }
+  // R99, R150: a dynamic quorum's voter set names each controller where others reach it (Kafka refuses
+  // an advertised 0.0.0.0 for any controller; openkraft's static voters are named by
+  // controller.quorum.voters instead, so only a dynamic quorum needs it).
+  const controllerBound = listeners.find((l) => l.name === controllerListenerName);
+  const controllerAdvertised =
+    advertisedListeners.find((l) => l.name === controllerListenerName) ?? controllerBound;
+  if (
+    isController &&
+    bootstrapServers.length > 0 &&
+    controllerAdvertised !== undefined &&
+    UNROUTABLE_HOSTS.has(controllerAdvertised.host)
+  )
+    throw new ConfigError(
+      `listeners: ${controllerListenerName}://${controllerAdvertised.host}:${controllerAdvertised.port} is bound to the nonroutable meta-address ${controllerAdvertised.host}, which the voter set would name for this controller: set advertised.listeners=${controllerListenerName}://<a host others reach>:${controllerAdvertised.port}`,
+    );
   const logDir = props.get("metadata.log.dir") ?? required(props, "log.dirs").split(",")[0]!.trim();
   // R150: as Kafka's KafkaConfig, only a controller may auto-join, and only a dynamic quorum has one.
   const autoJoin = bool(props, "controller.quorum.auto.join.enable");
@@ -364,6 +412,7 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
     voters,
     bootstrapServers,
     listeners,
+    advertisedListeners,
     controllerListenerName,
     logDir,
     electionTimeoutMs: int(props, "controller.quorum.election.timeout.ms", 1),

@@ -71,7 +71,7 @@ import {
 import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
 import { isKafkaUuid, KafkaDecodeError, randomUuid } from "../kafka/wire.ts";
 import type { Outgoing } from "./codec.ts";
-import { controllerListeners, type NodeConfig } from "./config.ts";
+import { advertisedListener, controllerListeners, type NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
 import { serveScrape } from "./scrape-http.ts";
 import {
@@ -399,7 +399,9 @@ export class KraftNode {
       defaultReplicationFactor: config.defaultReplicationFactor,
       bootstrapMetadataVersion: 21,
     };
-    const clientListener = config.listeners.find((l) => l.name !== config.controllerListenerName);
+    // A broker registers its client listener where clients reach it (advertised.listeners, as Kafka's).
+    const bound = config.listeners.find((l) => l.name !== config.controllerListenerName);
+    const clientListener = bound === undefined ? undefined : advertisedListener(config, bound.name);
     const brokerConfig: BrokerConfig = {
       brokerId: config.nodeId,
       clusterId: this.meta.clusterId,
