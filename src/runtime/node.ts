@@ -487,6 +487,12 @@ export class KraftNode {
     if (known.id !== this.config.nodeId) this.transport.addPeer(known.id, listener.host, listener.port);
   }
 
+  /** R90: reach each voter of `voters` that names its listeners there from now on. */
+  private learnVoters(voters: readonly Voter[]): void {
+    for (const v of voters)
+      if (v.listeners !== undefined) this.learnEndpoints({ id: v.id, endpoints: v.listeners });
+  }
+
   /** Of a node's listeners, the one Raft and brokers speak to: the controller listener, else the first. */
   private controllerEndpoint(list: readonly VoterEndpoint[]): VoterEndpoint | undefined {
     return list.find((e) => e.name === this.config.controllerListenerName) ?? list[0];
@@ -765,8 +771,7 @@ export class KraftNode {
           for (let i = 0; i < effect.count; i++) {
             if (effect.control?._tag === "VotersRecord") {
               // R90: a VotersRecord names its voters' listeners: this node reaches them there from now on.
-              for (const v of effect.control.voters)
-                if (v.listeners !== undefined) this.learnEndpoints({ id: v.id, endpoints: v.listeners });
+              this.learnVoters(effect.control.voters);
               batch.push({ epoch: effect.epoch, control: effect.control, record: null });
             } else if (effect.control !== undefined) {
               batch.push({ epoch: effect.epoch, control: effect.control, record: null });
@@ -789,6 +794,8 @@ export class KraftNode {
         case "TruncateLog":
           this.log.warn("truncating the metadata log", { offset: effect.offset, end: this.store.endOffset });
           this.store.truncate(effect.offset);
+          // R91: a truncated VotersRecord no longer names where its voters listen; the set in force does.
+          this.learnVoters(this.node.raft.voters);
           break;
         case "FlushLog":
           this.flushWanted = true;
