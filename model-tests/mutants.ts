@@ -1650,9 +1650,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/leader.ts",
-        find: "    const stale = config.listeners !== undefined && own !== undefined && ownEntryNeedsUpdate(s, config, own);\n",
-        replace:
-          "    const stale = config.listeners === null && own !== undefined && ownEntryNeedsUpdate(s, config, own);\n",
+        find: "    config.listeners !== undefined &&\n",
+        replace: "    config.listeners === null &&\n",
       },
     ],
     ...MOVED_LISTENER,
@@ -1712,9 +1711,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "raft/leader.ts",
-        find: "    if (stale || s.log.voterSets === undefined) log = writeVotersRecord(log, s.epoch, voters, out);\n",
-        replace:
-          "    if (stale || s.log.voterSets === null) log = writeVotersRecord(log, s.epoch, voters, out);\n",
+        find: "  } else if (config.kraftVersion === 1 && s.log.voterSets === undefined) {\n",
+        replace: "  } else if (config.kraftVersion === 1 && s.log.voterSets === null) {\n",
       },
     ],
     ...DISK_REPLACEMENT,

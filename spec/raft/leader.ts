@@ -51,15 +51,20 @@ export const becomeLeaderEffects = (s: NodeState, config: RaftConfig, out: Out):
   // R99: so is the set with the leader's own entry rewritten when it differs from what the leader
   // would write for itself (its listeners moved): a leader sends no UpdateRaftVoter.
   let voters = s.voters;
-  if (config.kraftVersion === 1) {
-    const own = s.voters.find((v) => v.id === s.nodeId);
-    const stale = config.listeners !== undefined && own !== undefined && ownEntryNeedsUpdate(s, config, own);
-    if (stale) {
-      mark(out, "R99:leader-rewrites-own-entry");
-      const entry = ownEntry(s, config);
-      voters = s.voters.map((v) => (v.id === s.nodeId ? entry : v));
-    } else if (s.log.voterSets === undefined) mark(out, "R55:bootstrap-voters-written");
-    if (stale || s.log.voterSets === undefined) log = writeVotersRecord(log, s.epoch, voters, out);
+  const own = s.voters.find((v) => v.id === s.nodeId);
+  if (
+    config.kraftVersion === 1 &&
+    config.listeners !== undefined &&
+    own !== undefined &&
+    ownEntryNeedsUpdate(s, config, own)
+  ) {
+    mark(out, "R99:leader-rewrites-own-entry");
+    const entry = ownEntry(s, config);
+    voters = s.voters.map((v) => (v.id === s.nodeId ? entry : v));
+    log = writeVotersRecord(log, s.epoch, voters, out);
+  } else if (config.kraftVersion === 1 && s.log.voterSets === undefined) {
+    mark(out, "R55:bootstrap-voters-written");
+    log = writeVotersRecord(log, s.epoch, voters, out);
   }
   out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
   let next: NodeState = {

@@ -245,7 +245,10 @@ export const PROPERTIES: readonly PropertyDef[] = [
 ];
 
 /** Where others reach listener `name`: its advertised.listeners entry, else where it is bound (Kafka's rule). */
-export const advertisedListener = (config: NodeConfig, name: string): Listener | undefined =>
+export const advertisedListener = (
+  config: Pick<NodeConfig, "listeners" | "advertisedListeners">,
+  name: string,
+): Listener | undefined =>
   config.advertisedListeners.find((l) => l.name === name) ?? config.listeners.find((l) => l.name === name);
 
 /**
@@ -383,9 +386,7 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
   // R99, R150: a dynamic quorum's voter set names each controller where others reach it (Kafka refuses
   // an advertised 0.0.0.0 for any controller; openkraft's static voters are named by
   // controller.quorum.voters instead, so only a dynamic quorum needs it).
-  const controllerBound = listeners.find((l) => l.name === controllerListenerName);
-  const controllerAdvertised =
-    advertisedListeners.find((l) => l.name === controllerListenerName) ?? controllerBound;
+  const controllerAdvertised = advertisedListener({ listeners, advertisedListeners }, controllerListenerName);
   if (
     isController &&
     bootstrapServers.length > 0 &&
