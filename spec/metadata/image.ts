@@ -146,8 +146,20 @@ export const EMPTY_IMAGE: MetadataImage = {
 
 // ---- lookups -------------------------------------------------------------------------------------
 
-export const findBroker = (image: MetadataImage, id: number): BrokerRegistration | undefined =>
-  image.brokers.find((b) => b.id === id);
+/** The image keeps its brokers sorted by id (replaceBroker), so a heartbeat's lookup is a binary search. */
+export const findBroker = (image: MetadataImage, id: number): BrokerRegistration | undefined => {
+  const brokers = image.brokers;
+  let low = 0;
+  let high = brokers.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const broker = brokers[middle]!;
+    if (broker.id === id) return broker;
+    if (broker.id < id) low = middle + 1;
+    else high = middle - 1;
+  }
+  return undefined;
+};
 
 const byName = (topic: TopicImage): string => topic.name;
 const byId = (entry: TopicName): string => entry.topicId;
