@@ -1733,4 +1733,267 @@ export const MUTANTS: readonly Mutant[] = [
     ...DISK_REPLACEMENT,
     bounds: { ...DISK_REPLACEMENT.bounds, maxEpoch: 1, maxCrashes: 1 },
   },
+  // ---- bugs Apache Kafka shipped and fixed, re-created here ---------------------------------------
+  {
+    name: "high-watermark-at-epoch-start",
+    class: "protocol",
+    rule: "R64",
+    description:
+      "a new leader takes a majority at its epoch start offset as the high watermark, committing earlier epochs' records before a record of its own epoch is replicated (KAFKA-12619)",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: "  if (candidate <= role.epochStartOffset || candidate <= role.highWatermark) {",
+        replace: "  if (candidate < role.epochStartOffset || candidate <= role.highWatermark) {",
+      },
+    ],
+    bounds: { maxEpoch: 3, maxValues: 2, loss: false },
+  },
+  {
+    name: "listener-told-it-leads-at-election",
+    class: "composition",
+    rule: "R58",
+    description:
+      "the leader tells the controller it leads as soon as it is elected, before the controller has read the previous epochs' committed records, so it writes from a stale image (KAFKA-15345)",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: '  out.effects.push({ _tag: "FlushLog", offset: log.endOffset });\n  let next: NodeState = {',
+        replace:
+          '  out.effects.push({ _tag: "FlushLog", offset: log.endOffset });\n  out.effects.push({ _tag: "LeaderChanged", leaderId: s.nodeId, epoch: s.epoch });\n  let next: NodeState = {',
+      },
+      {
+        file: "raft/leader.ts",
+        find: '  if (role.highWatermark < 0) out.effects.push({ _tag: "LeaderChanged", leaderId: s.nodeId, epoch: s.epoch });\n',
+        replace: "",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxEpoch: 2, maxControllerCrashes: 1, maxDelays: 1 },
+      depth: 14,
+    },
+  },
+  {
+    name: "truncation-keeps-epoch-at-cut",
+    class: "protocol",
+    rule: "R12",
+    description:
+      "truncating the log keeps the epoch-cache entry that starts exactly at the cut, so the log names an epoch it holds no record of (KAFKA-10706)",
+    edits: [
+      {
+        file: "raft/log.ts",
+        find: "  while (keep > 0 && log.epochs[keep - 1]!.startOffset >= end) keep--;",
+        replace: "  while (keep > 0 && log.epochs[keep - 1]!.startOffset > end) keep--;",
+      },
+    ],
+    bounds: { maxEpoch: 2, maxValues: 2, loss: false },
+  },
+  {
+    name: "diverging-fetch-counts-progress",
+    class: "protocol",
+    rule: "R65",
+    description:
+      "the leader records a replica's fetch offset before checking that its log matches, so a diverging replica counts toward the high watermark (KAFKA-13141)",
+    edits: [
+      {
+        file: "raft/fetch-leader.ts",
+        find: "  // R63(a), R65: a replica that needs records this log replaced by a snapshot (or that starts from\n",
+        replace:
+          '  if (s.role._tag === "Leader") s = recordReplicaFetch(s, config, out, s.role, request, nowMs);\n  // R63(a), R65: a replica that needs records this log replaced by a snapshot (or that starts from\n',
+      },
+    ],
+    bounds: { maxEpoch: 2, maxValues: 2, loss: false },
+  },
+  {
+    name: "high-watermark-counts-removed-leader",
+    class: "protocol",
+    rule: "R64",
+    description:
+      "a leader that removed itself from the voter set still counts its own log toward the high watermark (KAFKA-16530)",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: "  const offsets = voterStates.map((v) => v.endOffset);\n",
+        replace:
+          "  const offsets = voterStates.map((v) => v.endOffset);\n  if (!voterStates.some((v) => v.id === s.nodeId)) offsets.push(own);\n",
+      },
+    ],
+    // With four voters the leader and one other are no majority of the three left.
+    cluster: { voters: 4, observers: 0, kraftVersion: 1 as const },
+    bounds: { maxEpoch: 2, maxValues: 1, maxVoterChanges: 1, loss: false },
+    start: "joined" as const,
+  },
+  {
+    name: "check-quorum-counts-absent-leader",
+    class: "liveness",
+    rule: "R57",
+    description:
+      "check quorum takes the leader as one of the voters even after it removed itself, so it needs one fetch too few to stay in office (KAFKA-16531)",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: "  const needed = quorumSize(s) - (role.voterStates.some((v) => v.id === s.nodeId) ? 1 : 0);",
+        replace: "  const needed = quorumSize(s) - 1;",
+      },
+    ],
+    ...RECONFIGURATION,
+    bounds: { ...RECONFIGURATION.bounds, maxEpoch: 2, maxCrashes: 1 },
+  },
+  {
+    name: "observer-never-returns-to-leader",
+    class: "liveness",
+    rule: "R74",
+    description:
+      "an observer that lost its leader keeps asking the bootstrap voters and never takes back the leader they name (KAFKA-19354)",
+    edits: [
+      {
+        file: "raft/timers.ts",
+        find: "    return { ...s, quietLeaderId: NO_ID };",
+        replace: "    return s;",
+      },
+    ],
+    cluster: { voters: 3, observers: 1 },
+    bounds: { maxEpoch: 1, maxValues: 1, loss: true },
+  },
+  {
+    name: "single-voter-checks-quorum",
+    class: "liveness",
+    rule: "R57",
+    description:
+      "a leader that is the only voter runs check quorum, finds no other voter fetching and resigns at every interval (KAFKA-16144)",
+    edits: [
+      {
+        file: "raft/leader.ts",
+        find: "  config.checkQuorum && s.voters.length > 1;",
+        replace: "  config.checkQuorum;",
+      },
+    ],
+    cluster: { voters: 1, observers: 1 },
+    bounds: { maxEpoch: 2, maxValues: 1, loss: false },
+  },
+  {
+    name: "new-controller-forgets-broker-sessions",
+    class: "protocol",
+    rule: "R105",
+    description:
+      "a newly active controller starts no session for the unfenced brokers it inherits, so one that dies during the failover is never fenced and keeps leading (KAFKA-18138)",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "  for (const b of next.image.brokers) {\n    if (!b.fenced)\n",
+        replace: "  for (const b of next.image.brokers) {\n    if (!b.fenced && false)\n",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxEpoch: 2, maxControllerCrashes: 1, maxBrokerCrashes: 1 },
+      depth: 16,
+      liveness: true,
+    },
+  },
+  {
+    name: "fenced-broker-joins-isr",
+    class: "protocol",
+    rule: "R126",
+    description:
+      "AlterPartition adds a fenced or shutting-down broker to the ISR, so a broker that may not lead can be elected (KAFKA-13916, KIP-841)",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "        if (b === undefined || !isUsable(writer.image, m.brokerId) || !epochMatches)",
+        replace: "        if (b === undefined || !epochMatches)",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1, maxSessionExpiries: 1 },
+      depth: 60,
+    },
+  },
+  {
+    name: "same-incarnation-new-epoch",
+    class: "protocol",
+    rule: "R114",
+    description:
+      "a registration retried by the same incarnation gets a new broker epoch, so the broker's heartbeats with the epoch it was first given are refused (KAFKA-16952)",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "  if (existing !== undefined && existing.incarnationId === request.incarnationId) {",
+        replace:
+          "  if (existing !== undefined && existing.incarnationId === request.incarnationId && false) {",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxBrokerCrashes: 1, maxSessionExpiries: 1, metaLoss: true },
+      depth: 18,
+    },
+  },
+  {
+    name: "configs-of-refused-topic-written",
+    class: "protocol",
+    rule: "R121",
+    description:
+      "CreateTopics writes a topic's ConfigRecords before its partitions are checked, so a refused topic leaves configs behind (KAFKA-14612)",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "  // R121: a partition whose replicas include no usable broker cannot get a leader (KAFKA-13083).\n",
+        replace:
+          '  if (!validateOnly)\n    for (const c of topic.configs)\n      if (c.value !== null)\n        writer.add({ _tag: "ConfigRecord", resourceType: RESOURCE_TOPIC, resourceName: topic.name, name: c.name, value: c.value });\n  // R121: a partition whose replicas include no usable broker cannot get a leader (KAFKA-13083).\n',
+      },
+      {
+        file: "metadata/controller.ts",
+        find: "    for (const c of topic.configs) {\n      if (c.value !== null)\n        writer.add({",
+        replace:
+          "    for (const c of topic.configs) {\n      if (c.value !== null && false)\n        writer.add({",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: {
+        ...QUIET_METADATA,
+        maxSessionExpiries: 1,
+        adminOps: [createTopic("u", [4], [{ name: "retention.ms", value: "1000" }])],
+      },
+      depth: 12,
+    },
+  },
+  {
+    name: "partitions-added-on-fenced-brokers",
+    class: "protocol",
+    rule: "R121",
+    description:
+      "CreatePartitions takes a manual assignment whose replicas are all fenced: the new partition has no leader and an empty ISR (KAFKA-13083)",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "        if (!given.some((id) => isUsable(writer.image, id)))",
+        replace: "        if (given.length === 0)",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: {
+        ...QUIET_METADATA,
+        maxSessionExpiries: 1,
+        adminOps: [
+          {
+            _tag: "CreatePartitionsRequest",
+            validateOnly: false,
+            topics: [{ name: "t", count: 2, assignments: [{ brokerIds: [4] }] }],
+          },
+        ],
+      },
+      depth: 12,
+    },
+  },
 ];

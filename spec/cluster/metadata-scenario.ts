@@ -347,6 +347,13 @@ const targetController = (session: Session, opts: Map<string, string>): number =
   return activeController(session.world) ?? 1;
 };
 
+/** `assignments=4,5/5,6`: each partition's replicas, partitions separated by slashes. */
+const assignmentsOf = (opts: ReadonlyMap<string, string>): number[][] | undefined =>
+  opts
+    .get("assignments")
+    ?.split("/")
+    .map((group) => group.split(",").map(Number));
+
 const adminOp = (args: readonly string[]): ControllerRequest => {
   const [op, ...rest] = args;
   const opts = options(rest);
@@ -356,12 +363,10 @@ const adminOp = (args: readonly string[]): ControllerRequest => {
       const configs = [...opts.entries()]
         .filter(([k]) => k.includes("."))
         .map(([name, value]) => ({ name, value }));
-      const assignments = opts.has("assignments")
-        ? opts
-            .get("assignments")!
-            .split("/")
-            .map((group, partitionIndex) => ({ partitionIndex, brokerIds: group.split(",").map(Number) }))
-        : [];
+      const assignments = (assignmentsOf(opts) ?? []).map((brokerIds, partitionIndex) => ({
+        partitionIndex,
+        brokerIds,
+      }));
       return {
         _tag: "CreateTopicsRequest",
         validateOnly: opts.get("validate-only") === "true",
@@ -382,7 +387,13 @@ const adminOp = (args: readonly string[]): ControllerRequest => {
       return {
         _tag: "CreatePartitionsRequest",
         validateOnly: false,
-        topics: [{ name: positional[0] ?? "", count: Number(opts.get("count")), assignments: null }],
+        topics: [
+          {
+            name: positional[0] ?? "",
+            count: Number(opts.get("count")),
+            assignments: assignmentsOf(opts)?.map((brokerIds) => ({ brokerIds })) ?? null,
+          },
+        ],
       };
     case "elect-leaders": {
       const [topic, partition] = (positional[1] ?? "").split(":");

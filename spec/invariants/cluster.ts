@@ -171,6 +171,21 @@ export const majorityReachedHighWatermark = (world: World, _voters: number): str
 };
 
 /**
+ * HighWatermarkInOwnEpoch (R64, KAFKA-12619): a leader's high watermark, once it has one, lies past its
+ * epoch start offset: the majority it counts holds a record of the leader's own epoch, without which
+ * earlier epochs' records are not yet safe to call committed (Raft's figure 8).
+ */
+export const highWatermarkInOwnEpoch = (world: World, _voters: number): string | null => {
+  for (let index = 0; index < world.nodes.length; index++) {
+    const state = world.nodes[index]!.state;
+    if (state === null || state.role._tag !== "Leader" || state.role.highWatermark < 0) continue;
+    if (state.role.highWatermark <= state.role.epochStartOffset)
+      return `HighWatermarkInOwnEpoch: leader ${nodeIdOf(index)} of epoch ${state.epoch} has high watermark ${state.role.highWatermark}, not past its epoch start offset ${state.role.epochStartOffset}`;
+  }
+  return null;
+};
+
+/**
  * VoterChangesOneAtATime (R93, R145): in every log, consecutive voter sets (the bootstrap set first)
  * differ by one voter at most, and no leader epoch has more than one VotersRecord beyond what was
  * ever committed.
@@ -231,6 +246,7 @@ export const CLUSTER_INVARIANTS: readonly ClusterInvariant[] = [
   { name: "LeaderCompleteness", rules: "R136 R145", check: leaderCompleteness },
   { name: "CommittedDurability", rules: "R16 R135 R145", check: committedDurability },
   { name: "MajorityReachedHighWatermark", rules: "R134", check: majorityReachedHighWatermark },
+  { name: "HighWatermarkInOwnEpoch", rules: "R64", check: highWatermarkInOwnEpoch },
   { name: "MonotonicEpoch", rules: "R134", check: epochIsPersisted },
   { name: "VoterChangesOneAtATime", rules: "R93 R145", check: voterChangesOneAtATime },
 ];

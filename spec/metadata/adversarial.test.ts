@@ -14,9 +14,16 @@ import type { ControllerRequest } from "./requests.ts";
 
 const config = { ...DEFAULT_CONTROLLER_CONFIG, nodeId: 1, clusterId: "c" };
 const TOPIC_IDS = ["AAAAAAAAAAAAAAAAAAAAAQ", "AAAAAAAAAAAAAAAAAAAAAg"];
-const broker = fc.integer({ min: -1, max: 7 });
+// Mostly the registered brokers (4 to 6), so that most requests get past the first check.
+const broker = fc.oneof(
+  { arbitrary: fc.constantFrom(4, 5, 6), weight: 3 },
+  { arbitrary: fc.integer({ min: -1, max: 7 }), weight: 1 },
+);
 const epoch = fc.integer({ min: -1, max: 30 });
-const name = fc.constantFrom("t", "u", "", "a b", "x".repeat(250), "__cluster_metadata");
+const name = fc.oneof(
+  { arbitrary: fc.constantFrom("t", "u"), weight: 3 },
+  { arbitrary: fc.constantFrom("", "a b", "x".repeat(250), "__cluster_metadata"), weight: 1 },
+);
 const brokers = fc.array(broker, { maxLength: 4 });
 const configEntry = fc.record({
   name: fc.constantFrom(
@@ -145,7 +152,9 @@ const request: fc.Arbitrary<ControllerRequest> = fc.oneof(
 );
 
 /** An active controller that commits everything it proposes at once, as a healthy quorum would. */
-const serve = (requests: readonly ControllerRequest[]): void => {
+const serve = (
+  requests: readonly (ControllerRequest | ((s: ControllerState) => ControllerRequest))[],
+): void => {
   const proposed = new Map<number, OffsetRecord["record"]>();
   const remember = (effects: ReturnType<typeof controllerStep>["effects"]): void => {
     for (const e of effects) {
@@ -170,7 +179,8 @@ const serve = (requests: readonly ControllerRequest[]): void => {
   );
   remember(activation.effects);
   let s = commitAll(activation.state).state;
-  requests.forEach((req, i) => {
+  requests.forEach((item, i) => {
+    const req = typeof item === "function" ? item(s) : item;
     const result = controllerStep(s, { _tag: "Request", from: 4, correlationId: i, request: req }, config);
     const wrote = result.effects.some((e) => e._tag === "Propose");
     remember(result.effects);
@@ -192,7 +202,7 @@ const serve = (requests: readonly ControllerRequest[]): void => {
 
 describe("random requests against the controller", () => {
   it("never throw, write nothing when refused, and keep the image's invariants", () => {
-    const setup: ControllerRequest[] = [4, 5, 6].flatMap((id, k) => [
+    const registrations: ControllerRequest[] = [4, 5, 6].flatMap((id, k) => [
       {
         _tag: "BrokerRegistrationRequest",
         brokerId: id,
@@ -204,11 +214,39 @@ describe("random requests against the controller", () => {
         previousBrokerEpoch: -1,
       },
     ]);
+    // Brokers 4 and 5 unfenced, 6 left fenced: requests can name a broker that may not lead
+    // (KAFKA-13083).
+    const unfence =
+      (id: number) =>
+      (s: ControllerState): ControllerRequest => ({
+        _tag: "BrokerHeartbeatRequest",
+        brokerId: id,
+        brokerEpoch: s.image.brokers.find((b) => b.id === id)?.epoch ?? -1,
+        currentMetadataOffset: s.committed.offset,
+        wantFence: false,
+        wantShutDown: false,
+      });
+    // Topics t and u exist from the start, so that requests naming a topic act on one.
+    const topics: ControllerRequest = {
+      _tag: "CreateTopicsRequest",
+      validateOnly: false,
+      topics: [
+        {
+          name: "t",
+          numPartitions: -1,
+          replicationFactor: -1,
+          assignments: [{ partitionIndex: 0, brokerIds: [4] }],
+          configs: [],
+        },
+        { name: "u", numPartitions: 2, replicationFactor: 2, assignments: [], configs: [] },
+      ],
+    };
+    const setup = [...registrations, unfence(4), unfence(5), topics];
     fc.assert(
       fc.property(fc.array(request, { minLength: 1, maxLength: 40 }), (requests) => {
         serve([...setup, ...requests]);
       }),
-      { numRuns: 300 },
+      { numRuns: 1500 },
     );
   });
 });

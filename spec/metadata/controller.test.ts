@@ -712,6 +712,26 @@ describe("topics (R121)", () => {
     h.request(heartbeat(6, findBroker(h.state.image, 6)!.epoch, 30, { wantFence: true }), 6);
     h.request(heartbeat(5, findBroker(h.state.image, 5)!.epoch, 30, { wantFence: true }), 5);
     expect(add(4, null)).toBe("INVALID_REPLICATION_FACTOR");
+    // KAFKA-13083: a manual assignment needs a usable replica, as a new topic's does.
+    const refused = h.request({
+      _tag: "CreatePartitionsRequest",
+      validateOnly: false,
+      topics: [{ name: "t", count: 4, assignments: [{ brokerIds: [5, 6] }] }],
+    });
+    expect(refused).toEqual({
+      _tag: "CreatePartitionsResponse",
+      results: [
+        {
+          name: "t",
+          errorCode: "INVALID_REPLICA_ASSIGNMENT",
+          errorMessage:
+            "All brokers specified in the manual partition assignment for partition 3 are fenced or in controlled shutdown.",
+        },
+      ],
+    });
+    expect(findTopic(h.state.committed, "t")!.partitions.size).toBe(3);
+    expect(add(4, [{ brokerIds: [5, 4] }])).toBe("NONE");
+    expect(partitionsOf(findTopic(h.state.committed, "t")!)[3]).toMatchObject({ replicas: [5, 4], isr: [4] });
   });
 });
 

@@ -704,9 +704,13 @@ const createTopic = (
       assignments.push(place(usable, topic.name, p, replicationFactor));
     }
   }
-  // R121: a partition whose replicas include no usable broker cannot get a leader.
-  if (assignments.some((replicas) => !replicas.some((id) => isUsable(writer.image, id)))) {
-    return fail("INVALID_REPLICA_ASSIGNMENT", "every partition needs at least one unfenced replica");
+  // R121: a partition whose replicas include no usable broker cannot get a leader (KAFKA-13083).
+  const leaderless = assignments.findIndex((replicas) => !replicas.some((id) => isUsable(writer.image, id)));
+  if (leaderless >= 0) {
+    return fail(
+      "INVALID_REPLICA_ASSIGNMENT",
+      `All brokers specified in the manual partition assignment for partition ${leaderless} are fenced or in controlled shutdown.`,
+    );
   }
   const topicId = uuidFrom(`topic/${topic.name}/${writer.nextOffset}/${writer.image.epoch}`);
   if (!validateOnly) {
@@ -927,6 +931,13 @@ const createPartitions = (
       if (given !== undefined) {
         const problem = assignmentProblem(writer.image, given, replicationFactor);
         if (problem !== null) return fail("INVALID_REPLICA_ASSIGNMENT", problem);
+        // R121: as for a new topic, a partition whose replicas include no usable broker could get no
+        // leader and would start with an empty ISR (KAFKA-13083).
+        if (!given.some((id) => isUsable(writer.image, id)))
+          return fail(
+            "INVALID_REPLICA_ASSIGNMENT",
+            `All brokers specified in the manual partition assignment for partition ${current + i} are fenced or in controlled shutdown.`,
+          );
         placements.push([...given]);
       } else {
         placements.push(place(usable, t.name, current + i, replicationFactor));

@@ -82,6 +82,25 @@ const imagesProblem = (world: MetadataWorld): string | null => {
   return null;
 };
 
+/**
+ * R58 (KAFKA-15345): a controller is active only once its node has handed it every record up to and
+ * including its epoch's LeaderChange record, so it never writes from an image that lacks records
+ * committed in earlier epochs.
+ */
+export const activeControllerBehind = (world: MetadataWorld): string | null => {
+  for (let i = 0; i < world.apps.length; i++) {
+    const app = world.apps[i]!;
+    const controller = app.controller;
+    if (controller === null || !controller.active) continue;
+    const raft = world.raft.nodes[i]?.state;
+    if (raft === null || raft === undefined || raft.role._tag !== "Leader" || raft.epoch !== controller.epoch)
+      continue;
+    if (app.listenerOffset <= raft.role.epochStartOffset)
+      return `ActiveControllerCaughtUp: controller n${i + 1} is active in epoch ${controller.epoch} having read the log below offset ${app.listenerOffset} only, but its epoch starts at ${raft.role.epochStartOffset}`;
+  }
+  return null;
+};
+
 const TRANSITIONS = [
   { name: "SuccessOnlyWhenCommitted", rules: "R104" },
   { name: "WritesOnlyWhenActive", rules: "R104" },
@@ -133,6 +152,12 @@ export const metadataProperties = (voters: number, snapshots = false): readonly 
     rules: "R109 R119 R123 R124",
     check: imagesProblem,
   };
+  const caughtUp: Always<MetadataWorld> = {
+    kind: "always",
+    name: "ActiveControllerCaughtUp",
+    rules: "R58 R105",
+    check: activeControllerBehind,
+  };
   const raft: Always<MetadataWorld> = {
     kind: "always",
     name: "RaftSafety",
@@ -162,7 +187,7 @@ export const metadataProperties = (voters: number, snapshots = false): readonly 
         ]
       : []),
   ];
-  return [...transitions, otherTransition, images, raft, ...sometimes];
+  return [...transitions, otherTransition, images, caughtUp, raft, ...sometimes];
 };
 
 // ---- encoding ----------------------------------------------------------------------------------------
