@@ -22,6 +22,7 @@ import {
   electionSafety,
   epochIsPersisted,
   firstViolation,
+  highWatermarkInOwnEpoch,
   leaderCompleteness,
   logMatching,
   majorityReachedHighWatermark,
@@ -96,6 +97,19 @@ describe("cluster invariants", () => {
     expect(nodes[1]!.state!.log.flushedOffset).toBe(2);
     expect(committedDurability({ ...world, nodes }, 3)).toMatch(
       /committed offset 1 is durable on 1 of 3 voters/,
+    );
+  });
+
+  it("HighWatermarkInOwnEpoch catches a leader whose high watermark stops at its epoch start (KAFKA-12619)", () => {
+    const leader = world.nodes[0]!.state!.role;
+    if (leader._tag !== "Leader") throw new Error("node 1 leads");
+    expect(highWatermarkInOwnEpoch(world, 3)).toBeNull();
+    const broken = withNode(world, 0, (s) => ({
+      ...s,
+      role: { ...leader, highWatermark: leader.epochStartOffset },
+    }));
+    expect(highWatermarkInOwnEpoch(broken, 3)).toBe(
+      `HighWatermarkInOwnEpoch: leader 1 of epoch 1 has high watermark ${leader.epochStartOffset}, not past its epoch start offset ${leader.epochStartOffset}`,
     );
   });
 
