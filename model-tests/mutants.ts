@@ -1771,8 +1771,8 @@ export const MUTANTS: readonly Mutant[] = [
     metadata: {
       brokers: 1,
       partitions: 1,
-      bounds: { ...QUIET_METADATA, maxEpoch: 2, maxControllerCrashes: 1, maxDelays: 1 },
-      depth: 14,
+      bounds: { ...QUIET_METADATA, maxControllerCrashes: 1 },
+      depth: 10,
     },
   },
   {
@@ -1994,6 +1994,74 @@ export const MUTANTS: readonly Mutant[] = [
         ],
       },
       depth: 12,
+    },
+  },
+  {
+    name: "unfence-waits-for-controller-log-end",
+    class: "liveness",
+    rule: "R115",
+    description:
+      "a fenced broker is unfenced only once it has replayed everything the controller committed, which a busy log never lets it reach, instead of its own registration record (KAFKA-13959)",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "  const caughtUp = request.currentMetadataOffset >= broker.epoch;",
+        replace: "  const caughtUp = request.currentMetadataOffset >= s.committed.offset;",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxSessionExpiries: 1 },
+      depth: 12,
+      liveness: true,
+    },
+  },
+  {
+    name: "snapshot-id-is-last-offset",
+    class: "protocol",
+    rule: "R131",
+    description:
+      "a metadata snapshot is named by the last offset it holds instead of the offset after it, so a node loading it replays that record a second time (KAFKA-14618)",
+    edits: [
+      {
+        file: "node/node.ts",
+        find: "    : node.listenerOffset;\n",
+        replace: "    : node.listenerOffset - 1;\n",
+      },
+      {
+        file: "node/node.ts",
+        find: "(run.state.snapshotToLoad !== null || raftInput.endOffset !== run.state.listenerOffset)",
+        replace:
+          "(run.state.snapshotToLoad !== null || raftInput.endOffset !== run.state.listenerOffset - 1)",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: { ...METADATA_SNAPSHOTS, adminOps: [createTopic("u", [4])] },
+      depth: 40,
+    },
+  },
+  {
+    name: "resigned-restart-told-it-leads",
+    class: "composition",
+    rule: "R19",
+    description:
+      "a former leader restarted as Resigned tells its controller that it leads its old epoch, so the controller takes writes the Raft layer will never append (KAFKA-17333)",
+    edits: [
+      {
+        file: "raft/startup.ts",
+        find: '  if (state.role._tag !== "Resigned" && state.role._tag !== "Leader") {\n    const leaderId =\n      state.role._tag === "Follower" || state.role._tag === "Unattached" ? state.role.leaderId : NO_ID;',
+        replace:
+          '  if (state.role._tag !== "Leader") {\n    const leaderId =\n      state.role._tag === "Follower" || state.role._tag === "Unattached" ? state.role.leaderId : state.role._tag === "Resigned" ? config.nodeId : NO_ID;',
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: { ...QUIET_METADATA, maxControllerCrashes: 1 },
+      depth: 10,
     },
   },
 ];

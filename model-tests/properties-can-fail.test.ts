@@ -211,6 +211,17 @@ describe("the metadata world's own judgements can fail", () => {
     expect(judge("ActiveControllerCaughtUp", { ...healthy, apps })).toBe(
       `ActiveControllerCaughtUp: controller n${active + 1} is active in epoch ${healthy.raft.nodes[active]!.state!.epoch} having read the log below offset ${role.epochStartOffset} only, but its epoch starts at ${role.epochStartOffset}`,
     );
+    // Active in a later epoch (as after a restart that told it so, KAFKA-17333) without the records
+    // committed before it.
+    const controller = healthy.apps[active]!.controller!;
+    apps[active] = {
+      ...apps[active]!,
+      controller: { ...controller, epoch: controller.epoch + 1 },
+      listenerOffset: 1,
+    };
+    expect(judge("ActiveControllerCaughtUp", { ...healthy, apps })).toBe(
+      `ActiveControllerCaughtUp: controller n${active + 1} is active in epoch ${controller.epoch + 1} having read the log below offset 1 only, but offsets up to ${healthy.raft.committed.length - 1} were committed in earlier epochs`,
+    );
   });
 
   it("ImageInvariants and RaftSafety judge every node's state", () => {

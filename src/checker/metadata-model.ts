@@ -26,6 +26,7 @@ import {
   type MetadataClusterSpec,
   type MetadataWorld,
 } from "../../spec/cluster/metadata-world.ts";
+import { entryEpoch } from "../../spec/cluster/world.ts";
 import { CLUSTER_INVARIANTS } from "../../spec/invariants/cluster.ts";
 import {
   activeControllerStable,
@@ -83,20 +84,27 @@ const imagesProblem = (world: MetadataWorld): string | null => {
 };
 
 /**
- * R58 (KAFKA-15345): a controller is active only once its node has handed it every record up to and
- * including its epoch's LeaderChange record, so it never writes from an image that lacks records
- * committed in earlier epochs.
+ * R58 (KAFKA-15345, KAFKA-17333): a controller is active only once its node has handed it every record
+ * committed in earlier epochs and, where its log holds the epoch it leads, every record up to and
+ * including that epoch's LeaderChange record: it never writes from an image that lacks what earlier
+ * leaders committed.
  */
 export const activeControllerBehind = (world: MetadataWorld): string | null => {
+  const committed = world.raft.committed;
   for (let i = 0; i < world.apps.length; i++) {
     const app = world.apps[i]!;
     const controller = app.controller;
     if (controller === null || !controller.active) continue;
-    const raft = world.raft.nodes[i]?.state;
-    if (raft === null || raft === undefined || raft.role._tag !== "Leader" || raft.epoch !== controller.epoch)
-      continue;
-    if (app.listenerOffset <= raft.role.epochStartOffset)
-      return `ActiveControllerCaughtUp: controller n${i + 1} is active in epoch ${controller.epoch} having read the log below offset ${app.listenerOffset} only, but its epoch starts at ${raft.role.epochStartOffset}`;
+    let earlier = committed.length;
+    while (earlier > 0 && entryEpoch(committed[earlier - 1]!) >= controller.epoch) earlier--;
+    if (app.listenerOffset < earlier)
+      return `ActiveControllerCaughtUp: controller n${i + 1} is active in epoch ${controller.epoch} having read the log below offset ${app.listenerOffset} only, but offsets up to ${earlier - 1} were committed in earlier epochs`;
+    // Where its own log holds the epoch it leads, through the LeaderChange record that opens it.
+    const start = world.raft.nodes[i]?.state?.log.epochs.find(
+      (e) => e.epoch === controller.epoch,
+    )?.startOffset;
+    if (start !== undefined && app.listenerOffset <= start)
+      return `ActiveControllerCaughtUp: controller n${i + 1} is active in epoch ${controller.epoch} having read the log below offset ${app.listenerOffset} only, but its epoch starts at ${start}`;
   }
   return null;
 };
