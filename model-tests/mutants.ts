@@ -1771,8 +1771,8 @@ export const MUTANTS: readonly Mutant[] = [
     metadata: {
       brokers: 1,
       partitions: 1,
-      bounds: { ...QUIET_METADATA, maxControllerCrashes: 1 },
-      depth: 10,
+      bounds: { ...QUIET_METADATA, maxEpoch: 2, maxControllerCrashes: 1, maxDelays: 1 },
+      depth: 14,
     },
   },
   {

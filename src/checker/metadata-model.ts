@@ -99,10 +99,18 @@ export const activeControllerBehind = (world: MetadataWorld): string | null => {
     while (earlier > 0 && entryEpoch(committed[earlier - 1]!) >= controller.epoch) earlier--;
     if (app.listenerOffset < earlier)
       return `ActiveControllerCaughtUp: controller n${i + 1} is active in epoch ${controller.epoch} having read the log below offset ${app.listenerOffset} only, but offsets up to ${earlier - 1} were committed in earlier epochs`;
-    // Where its own log holds the epoch it leads, through the LeaderChange record that opens it.
-    const start = world.raft.nodes[i]?.state?.log.epochs.find(
-      (e) => e.epoch === controller.epoch,
-    )?.startOffset;
+    // Through the LeaderChange record that opens the epoch it leads: a leader knows where that is; any
+    // other role only where its log still holds the epoch's start (a log start moved past it clips the
+    // epoch cache's entry to the log start).
+    const raft = world.raft.nodes[i]?.state ?? null;
+    if (raft === null) continue;
+    const cached = raft.log.epochs.find((e) => e.epoch === controller.epoch)?.startOffset;
+    const start =
+      raft.role._tag === "Leader" && raft.epoch === controller.epoch
+        ? raft.role.epochStartOffset
+        : cached !== undefined && (cached > raft.log.startOffset || raft.log.startOffset === 0)
+          ? cached
+          : undefined;
     if (start !== undefined && app.listenerOffset <= start)
       return `ActiveControllerCaughtUp: controller n${i + 1} is active in epoch ${controller.epoch} having read the log below offset ${app.listenerOffset} only, but its epoch starts at ${start}`;
   }
