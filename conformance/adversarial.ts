@@ -86,6 +86,10 @@ const ANSWER_ERRORS: readonly ErrorCode[] = [
 ];
 
 /** An answer to a request `s` has in flight, with fields around what `s` knows. */
+/** A fetched batch's epoch: one drawn above the leader's is kept (R66: a corrupt answer), others clamped. */
+const batchEpoch = (drawn: number, leaderEpoch: number, last: number): number =>
+  drawn > leaderEpoch ? drawn : Math.min(leaderEpoch, Math.max(last, drawn));
+
 const answerTo = (random: Random, s: NodeState, to: number, api: string): RaftMessage => {
   const errorCode = pick(random, ANSWER_ERRORS);
   const leaderEpoch = Math.max(0, s.epoch + pick(random, [-1, 0, 0, 0, 1]));
@@ -140,7 +144,12 @@ const answerTo = (random: Random, s: NodeState, to: number, api: string): RaftMe
         ? [
             {
               baseOffset: Math.max(0, end + pick(random, [0, 0, 0, 1, -1])),
-              epoch: Math.min(leaderEpoch, Math.max(lastEpoch(s.log), pick(random, [0, leaderEpoch]))),
+              // R66: sometimes of an epoch above the answer's leader epoch (a corrupt answer).
+              epoch: batchEpoch(
+                pick(random, [0, leaderEpoch, leaderEpoch + 1]),
+                leaderEpoch,
+                lastEpoch(s.log),
+              ),
               count: pick(random, [1, 2]),
             },
           ]

@@ -2064,4 +2064,19 @@ export const MUTANTS: readonly Mutant[] = [
       depth: 10,
     },
   },
+  {
+    name: "follower-appends-future-epoch-batch",
+    class: "protocol",
+    rule: "R66",
+    description:
+      "a follower appends a fetched batch of an epoch above its leader's, as Kafka did before KAFKA-18723: a corrupt or forged answer puts an epoch no leader has had into its log and epoch cache",
+    edits: [
+      {
+        file: "raft/fetch-follower.ts",
+        find: "        if (batch.epoch > response.leaderEpoch || batch.baseOffset !== log.endOffset) {",
+        replace: "        if (batch.baseOffset !== log.endOffset) {",
+      },
+    ],
+    bounds: { maxEpoch: 2, maxValues: 1, loss: false },
+  },
 ];

@@ -164,6 +164,13 @@ export const handleFetchResponse = (
     if (first !== undefined && first.baseOffset === log.endOffset) {
       mark(out, isVoter(s) ? "R66:voter-appends-and-flushes" : "R66:observer-appends");
       for (const batch of response.records) {
+        // R66 (KAFKA-18723): a batch of an epoch above the leader's, or that does not start where the
+        // log ends, is no record of this leader: it and everything after it are left unappended (the
+        // next fetch asks again from the log end).
+        if (batch.epoch > response.leaderEpoch || batch.baseOffset !== log.endOffset) {
+          mark(out, "R66:invalid-batch-not-appended");
+          break;
+        }
         out.effects.push({
           _tag: "AppendRecords",
           baseOffset: batch.baseOffset,

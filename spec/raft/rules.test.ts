@@ -146,3 +146,54 @@ describe("R88 DescribeQuorum", () => {
     expect(unknown).toMatchObject({ lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1 });
   });
 });
+
+describe("R66 a follower's append", () => {
+  it("takes an answer's batches up to the first of an epoch above the leader's (KAFKA-18723)", () => {
+    const fetch = follower.inflight.find((r) => r.api === "Fetch")!;
+    const end = follower.log.endOffset;
+    const answer = (records: { baseOffset: number; epoch: number; count: number }[]) =>
+      step(
+        follower,
+        {
+          _tag: "Received",
+          from: 1,
+          correlationId: fetch.correlationId,
+          message: {
+            _tag: "FetchResponse",
+            errorCode: "NONE",
+            highWatermark: -1,
+            logStartOffset: 0,
+            leaderId: 1,
+            leaderEpoch: 1,
+            records,
+          },
+        },
+        config(follower),
+      );
+    const corrupt = answer([
+      { baseOffset: end, epoch: 1, count: 1 },
+      { baseOffset: end + 1, epoch: 2, count: 1 },
+      { baseOffset: end + 2, epoch: 1, count: 1 },
+    ]);
+    expect(corrupt.effects.filter((e) => e._tag === "AppendRecords")).toEqual([
+      { _tag: "AppendRecords", baseOffset: end, epoch: 1, count: 1 },
+    ]);
+    expect(corrupt.state.log.endOffset).toBe(end + 1);
+    expect(corrupt.state.log.epochs).toEqual(follower.log.epochs);
+    expect(corrupt.marks).toContain("R66:invalid-batch-not-appended");
+    // A batch that does not start where the log then ends is dropped the same way.
+    const gap = answer([
+      { baseOffset: end, epoch: 1, count: 1 },
+      { baseOffset: end + 2, epoch: 1, count: 1 },
+    ]);
+    expect(gap.state.log.endOffset).toBe(end + 1);
+    expect(gap.marks).toContain("R66:invalid-batch-not-appended");
+    // A sound answer is taken whole.
+    const sound = answer([
+      { baseOffset: end, epoch: 1, count: 1 },
+      { baseOffset: end + 1, epoch: 1, count: 2 },
+    ]);
+    expect(sound.state.log.endOffset).toBe(end + 3);
+    expect(sound.marks).not.toContain("R66:invalid-batch-not-appended");
+  });
+});
