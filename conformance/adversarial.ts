@@ -85,11 +85,11 @@ const ANSWER_ERRORS: readonly ErrorCode[] = [
   "UNSUPPORTED_VERSION",
 ];
 
-/** An answer to a request `s` has in flight, with fields around what `s` knows. */
 /** A fetched batch's epoch: one drawn above the leader's is kept (R66: a corrupt answer), others clamped. */
 const batchEpoch = (drawn: number, leaderEpoch: number, last: number): number =>
   drawn > leaderEpoch ? drawn : Math.min(leaderEpoch, Math.max(last, drawn));
 
+/** An answer to a request `s` has in flight, with fields around what `s` knows. */
 const answerTo = (random: Random, s: NodeState, to: number, api: string): RaftMessage => {
   const errorCode = pick(random, ANSWER_ERRORS);
   const leaderEpoch = Math.max(0, s.epoch + pick(random, [-1, 0, 0, 0, 1]));

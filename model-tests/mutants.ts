@@ -1927,6 +1927,12 @@ export const MUTANTS: readonly Mutant[] = [
         replace:
           "  if (existing !== undefined && existing.incarnationId === request.incarnationId && false) {",
       },
+      {
+        file: "metadata/controller.ts",
+        find: "  if (existing !== undefined && !existing.fenced && live) {",
+        replace:
+          "  if (existing !== undefined && !existing.fenced && live && existing.incarnationId !== request.incarnationId) {",
+      },
     ],
     metadata: {
       brokers: 1,
@@ -1944,9 +1950,9 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "metadata/controller.ts",
-        find: "  // R121: a partition whose replicas include no usable broker cannot get a leader (KAFKA-13083).\n",
+        find: "  const leaderless = assignments.findIndex(",
         replace:
-          '  if (!validateOnly)\n    for (const c of topic.configs)\n      if (c.value !== null)\n        writer.add({ _tag: "ConfigRecord", resourceType: RESOURCE_TOPIC, resourceName: topic.name, name: c.name, value: c.value });\n  // R121: a partition whose replicas include no usable broker cannot get a leader (KAFKA-13083).\n',
+          '  if (!validateOnly)\n    for (const c of topic.configs)\n      if (c.value !== null)\n        writer.add({ _tag: "ConfigRecord", resourceType: RESOURCE_TOPIC, resourceName: topic.name, name: c.name, value: c.value });\n  const leaderless = assignments.findIndex(',
       },
       {
         file: "metadata/controller.ts",
@@ -1971,7 +1977,7 @@ export const MUTANTS: readonly Mutant[] = [
     class: "protocol",
     rule: "R121",
     description:
-      "CreatePartitions takes a manual assignment whose replicas are all fenced: the new partition has no leader and an empty ISR (KAFKA-13083)",
+      "CreatePartitions takes a manual assignment whose replicas are all fenced: the new partition has no leader and an empty ISR (KAFKA-13916, KIP-841)",
     edits: [
       {
         file: "metadata/controller.ts",

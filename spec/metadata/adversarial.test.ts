@@ -9,7 +9,7 @@ import {
   DEFAULT_CONTROLLER_CONFIG,
   initialControllerState,
 } from "./controller.ts";
-import type { OffsetRecord } from "./image.ts";
+import { type OffsetRecord, topicsOf } from "./image.ts";
 import type { ControllerRequest } from "./requests.ts";
 
 const config = { ...DEFAULT_CONTROLLER_CONFIG, nodeId: 1, clusterId: "c" };
@@ -154,7 +154,7 @@ const request: fc.Arbitrary<ControllerRequest> = fc.oneof(
 /** An active controller that commits everything it proposes at once, as a healthy quorum would. */
 const serve = (
   requests: readonly (ControllerRequest | ((s: ControllerState) => ControllerRequest))[],
-): void => {
+): ControllerState => {
   const proposed = new Map<number, OffsetRecord["record"]>();
   const remember = (effects: ReturnType<typeof controllerStep>["effects"]): void => {
     for (const e of effects) {
@@ -198,6 +198,7 @@ const serve = (
     expect(imageProblem(s.committed)).toBeNull();
     expect(s.image).toEqual(s.committed);
   });
+  return s;
 };
 
 describe("random requests against the controller", () => {
@@ -215,7 +216,7 @@ describe("random requests against the controller", () => {
       },
     ]);
     // Brokers 4 and 5 unfenced, 6 left fenced: requests can name a broker that may not lead
-    // (KAFKA-13083).
+    // (KAFKA-13916).
     const unfence =
       (id: number) =>
       (s: ControllerState): ControllerRequest => ({
@@ -242,6 +243,18 @@ describe("random requests against the controller", () => {
       ],
     };
     const setup = [...registrations, unfence(4), unfence(5), topics];
+    // The runs start where the setup says: else they fall back to runs without topics, which never
+    // reached the bug they are here for.
+    const start = serve(setup);
+    expect(start.committed.brokers.map((b) => [b.id, b.fenced])).toEqual([
+      [4, false],
+      [5, false],
+      [6, true],
+    ]);
+    expect(topicsOf(start.committed).map((t) => [t.name, t.partitions.size])).toEqual([
+      ["t", 1],
+      ["u", 2],
+    ]);
     fc.assert(
       fc.property(fc.array(request, { minLength: 1, maxLength: 40 }), (requests) => {
         serve([...setup, ...requests]);

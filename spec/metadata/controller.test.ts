@@ -712,7 +712,7 @@ describe("topics (R121)", () => {
     h.request(heartbeat(6, findBroker(h.state.image, 6)!.epoch, 30, { wantFence: true }), 6);
     h.request(heartbeat(5, findBroker(h.state.image, 5)!.epoch, 30, { wantFence: true }), 5);
     expect(add(4, null)).toBe("INVALID_REPLICATION_FACTOR");
-    // KAFKA-13083: a manual assignment needs a usable replica, as a new topic's does.
+    // KAFKA-13916: a manual assignment needs a usable replica, as a new topic's does (KAFKA-13083).
     const refused = h.request({
       _tag: "CreatePartitionsRequest",
       validateOnly: false,

@@ -932,7 +932,7 @@ const createPartitions = (
         const problem = assignmentProblem(writer.image, given, replicationFactor);
         if (problem !== null) return fail("INVALID_REPLICA_ASSIGNMENT", problem);
         // R121: as for a new topic, a partition whose replicas include no usable broker could get no
-        // leader and would start with an empty ISR (KAFKA-13083).
+        // leader and would start with an empty ISR (KAFKA-13916, KIP-841).
         if (!given.some((id) => isUsable(writer.image, id)))
           return fail(
             "INVALID_REPLICA_ASSIGNMENT",

@@ -162,7 +162,7 @@ export const handleFetchResponse = (
     const first = response.records[0];
     if (first !== undefined && first.baseOffset !== log.endOffset) mark(out, "R66:records-not-at-log-end");
     if (first !== undefined && first.baseOffset === log.endOffset) {
-      mark(out, isVoter(s) ? "R66:voter-appends-and-flushes" : "R66:observer-appends");
+      const before = log.endOffset;
       for (const batch of response.records) {
         // R66 (KAFKA-18723): a batch of an epoch above the leader's, or that does not start where the
         // log ends, is no record of this leader: it and everything after it are left unappended (the
@@ -181,9 +181,12 @@ export const handleFetchResponse = (
         if (batch.voters !== undefined) mark(out, "R91:fetched-voter-set-in-force");
         log = appendBatch(log, batch);
       }
-      // R16: a replica that was or now is a voter flushes before it fetches again.
-      if (isVoter(s) || isVoter({ ...s, voters: currentVoters(log, config.voters) }))
-        out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
+      if (log.endOffset > before) {
+        mark(out, isVoter(s) ? "R66:voter-appends-and-flushes" : "R66:observer-appends");
+        // R16: a replica that was or now is a voter flushes before it fetches again.
+        if (isVoter(s) || isVoter({ ...s, voters: currentVoters(log, config.voters) }))
+          out.effects.push({ _tag: "FlushLog", offset: log.endOffset });
+      }
     }
     if (response.highWatermark >= 0) {
       const candidate = Math.min(response.highWatermark, log.endOffset);
