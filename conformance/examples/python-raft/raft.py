@@ -1179,6 +1179,8 @@ class RaftNode:
         if m["errorCode"] == "UNSUPPORTED_VERSION" and self.role == PROSPECTIVE:
             self._enter_candidate()  # R24: a voter that does not understand pre-vote
             return
+        if m["errorCode"] != "NONE":
+            return  # R52: an answer with an error is neither a grant nor a rejection
         if m["voteGranted"]:
             self.granted.add(frm)  # R52
         else:
@@ -1417,8 +1419,8 @@ class RaftNode:
             return
         appended = False
         for r in m["records"]:
-            if r["baseOffset"] != self.log_end:
-                break  # R66: records not at the log end are not taken
+            if r["baseOffset"] != self.log_end or r["epoch"] > m["leaderEpoch"]:
+                break  # R66: records not at the log end, or of an epoch above the leader's, are not taken
             self._append(r["epoch"], r["count"])
             appended = True
         if appended:
