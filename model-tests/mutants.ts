@@ -1950,9 +1950,9 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "metadata/controller.ts",
-        find: "  const leaderless = assignments.findIndex(",
+        find: "  const leaderless = assignments\n",
         replace:
-          '  if (!validateOnly)\n    for (const c of topic.configs)\n      if (c.value !== null)\n        writer.add({ _tag: "ConfigRecord", resourceType: RESOURCE_TOPIC, resourceName: topic.name, name: c.name, value: c.value });\n  const leaderless = assignments.findIndex(',
+          '  if (!validateOnly)\n    for (const c of topic.configs)\n      if (c.value !== null)\n        writer.add({ _tag: "ConfigRecord", resourceType: RESOURCE_TOPIC, resourceName: topic.name, name: c.name, value: c.value });\n  const leaderless = assignments\n',
       },
       {
         file: "metadata/controller.ts",
@@ -1981,8 +1981,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: "metadata/controller.ts",
-        find: "        if (!given.some((id) => isUsable(writer.image, id)))",
-        replace: "        if (given.length === 0)",
+        find: "        const leaderless = leaderlessProblem(writer.image, given, current + i);",
+        replace: "        const leaderless: string | null = null;",
       },
     ],
     metadata: {

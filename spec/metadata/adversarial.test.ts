@@ -9,7 +9,7 @@ import {
   DEFAULT_CONTROLLER_CONFIG,
   initialControllerState,
 } from "./controller.ts";
-import { type OffsetRecord, topicsOf } from "./image.ts";
+import { findBroker, type OffsetRecord, topicsOf } from "./image.ts";
 import type { ControllerRequest } from "./requests.ts";
 
 const config = { ...DEFAULT_CONTROLLER_CONFIG, nodeId: 1, clusterId: "c" };
@@ -222,7 +222,7 @@ describe("random requests against the controller", () => {
       (s: ControllerState): ControllerRequest => ({
         _tag: "BrokerHeartbeatRequest",
         brokerId: id,
-        brokerEpoch: s.image.brokers.find((b) => b.id === id)?.epoch ?? -1,
+        brokerEpoch: findBroker(s.image, id)?.epoch ?? -1,
         currentMetadataOffset: s.committed.offset,
         wantFence: false,
         wantShutDown: false,

@@ -616,6 +616,19 @@ const assignmentProblem = (
   return missing === undefined ? null : `broker ${missing} is not registered`;
 };
 
+/**
+ * R121: a partition whose replicas include no usable broker could get no leader and would start with an
+ * empty ISR: refused for a new topic (KAFKA-13083) and for new partitions (KAFKA-13916, KIP-841).
+ */
+const leaderlessProblem = (
+  image: MetadataImage,
+  replicas: readonly number[],
+  partition: number,
+): string | null =>
+  replicas.some((id) => isUsable(image, id))
+    ? null
+    : `All brokers specified in the manual partition assignment for partition ${partition} are fenced or in controlled shutdown.`;
+
 const partitionRecord = (
   topicId: string,
   partitionId: number,
@@ -704,14 +717,10 @@ const createTopic = (
       assignments.push(place(usable, topic.name, p, replicationFactor));
     }
   }
-  // R121: a partition whose replicas include no usable broker cannot get a leader (KAFKA-13083).
-  const leaderless = assignments.findIndex((replicas) => !replicas.some((id) => isUsable(writer.image, id)));
-  if (leaderless >= 0) {
-    return fail(
-      "INVALID_REPLICA_ASSIGNMENT",
-      `All brokers specified in the manual partition assignment for partition ${leaderless} are fenced or in controlled shutdown.`,
-    );
-  }
+  const leaderless = assignments
+    .map((replicas, p) => leaderlessProblem(writer.image, replicas, p))
+    .find((problem): problem is string => problem !== null);
+  if (leaderless !== undefined) return fail("INVALID_REPLICA_ASSIGNMENT", leaderless);
   const topicId = uuidFrom(`topic/${topic.name}/${writer.nextOffset}/${writer.image.epoch}`);
   if (!validateOnly) {
     writer.add({ _tag: "TopicRecord", name: topic.name, topicId });
@@ -931,13 +940,8 @@ const createPartitions = (
       if (given !== undefined) {
         const problem = assignmentProblem(writer.image, given, replicationFactor);
         if (problem !== null) return fail("INVALID_REPLICA_ASSIGNMENT", problem);
-        // R121: as for a new topic, a partition whose replicas include no usable broker could get no
-        // leader and would start with an empty ISR (KAFKA-13916, KIP-841).
-        if (!given.some((id) => isUsable(writer.image, id)))
-          return fail(
-            "INVALID_REPLICA_ASSIGNMENT",
-            `All brokers specified in the manual partition assignment for partition ${current + i} are fenced or in controlled shutdown.`,
-          );
+        const leaderless = leaderlessProblem(writer.image, given, current + i);
+        if (leaderless !== null) return fail("INVALID_REPLICA_ASSIGNMENT", leaderless);
         placements.push([...given]);
       } else {
         placements.push(place(usable, t.name, current + i, replicationFactor));
