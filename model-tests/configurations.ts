@@ -66,6 +66,25 @@ export const CORRUPTION_DEPTH = 12;
 export const CORRUPTION_DISTINCT_STATES = 953_196;
 
 /**
+ * Forged batch epochs (R66, KAFKA-18723): from a committed value, one Fetch answer may arrive with its
+ * last batch's epoch raised above its leader's (a flipped bit the batch CRC does not cover), with a
+ * crash, loss, a second value and elections up to epoch 3. A follower must drop the batch and fetch
+ * again: no record of an epoch nobody led reaches a log (RecordsFromLeaders), and every fair
+ * schedule still catches up.
+ */
+export const FORGED_EPOCH_CONFIGURATION: Configuration = {
+  cluster: { ...DEFAULT_CLUSTER, voters: 3 },
+  bounds: { ...DEFAULT_BOUNDS, maxEpoch: 3, maxValues: 2, maxCrashes: 1, maxForgedEpochs: 1 },
+  symmetry: true,
+  start: "committed",
+};
+
+export const FORGED_EPOCH_DEPTH = 9;
+
+/** Distinct states of FORGED_EPOCH_CONFIGURATION to FORGED_EPOCH_DEPTH (175,998 without the forgery). */
+export const FORGED_EPOCH_DISTINCT_STATES = 240_594;
+
+/**
  * The benchmark's reference: 3 voters, max epoch 3, one client value per epoch, one crash and
  * restart, pre-vote and check quorum on, an unordered lossy network, symmetry on.
  */

@@ -2083,6 +2083,6 @@ export const MUTANTS: readonly Mutant[] = [
         replace: "        if (batch.baseOffset !== log.endOffset) {",
       },
     ],
-    bounds: { maxEpoch: 2, maxValues: 1, loss: false },
+    bounds: { maxEpoch: 2, maxValues: 1, loss: false, maxForgedEpochs: 1 },
   },
 ];

@@ -24,6 +24,7 @@ import {
   entryValue,
   fireTimer,
   flush,
+  forgeEpoch,
   isClientValue,
   nodeConfig,
   nodeIdOf,
@@ -40,6 +41,8 @@ export type Action =
   /** The message is lost and nobody notices (the fair schedule's messages to a node that stays down). */
   | { readonly kind: "vanish"; readonly position: number }
   | { readonly kind: "duplicate"; readonly position: number }
+  /** The Fetch answer at `position` arrives with its last batch's epoch forged (KAFKA-18723). */
+  | { readonly kind: "forge-epoch"; readonly position: number }
   | { readonly kind: "timer"; readonly node: number; readonly timer: TimerKind }
   | { readonly kind: "flush"; readonly node: number }
   /** A client write to `node` for its current epoch, or (stale) for the epoch before. */
@@ -67,7 +70,7 @@ export type Action =
       readonly voter: number;
     };
 
-export type FaultKind = "loss" | "duplicate" | "crash" | "corruption" | "disk-replacement";
+export type FaultKind = "loss" | "duplicate" | "crash" | "corruption" | "disk-replacement" | "forged-epoch";
 
 export interface Bounds {
   /** No node may enter an epoch above this; steps that would are not taken. */
@@ -85,6 +88,11 @@ export interface Bounds {
    */
   readonly maxDiskReplacements?: number;
   readonly maxDuplicates: number;
+  /**
+   * Fetch answers the network may deliver with their last batch's epoch raised above the leader's: a
+   * flipped bit the batch CRC does not cover, or a forged answer (R66; absent: none).
+   */
+  readonly maxForgedEpochs?: number;
   /** Whether any message may be lost. */
   readonly loss: boolean;
   /** unordered: any in-flight message may arrive next; ordered: first in, first out per link. */
@@ -201,6 +209,13 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
     for (let position = 0; position < world.network.length; position++)
       actions.push({ kind: "duplicate", position });
   }
+  if ((world.forgedEpochs ?? 0) < (bounds.maxForgedEpochs ?? 0) && faultOn(bounds, "forged-epoch")) {
+    for (let position = 0; position < world.network.length; position++) {
+      const message = world.network[position]!.message;
+      if (message._tag === "FetchResponse" && message.records.length > 0)
+        actions.push({ kind: "forge-epoch", position });
+    }
+  }
   for (let node = 0; node < world.nodes.length; node++) {
     const slot = world.nodes[node]!;
     const state = slot.state;
@@ -316,6 +331,8 @@ export const applyAction = (world: World, cluster: ClusterSpec, action: Action):
     }
     case "duplicate":
       return duplicate(world, cluster, action.position);
+    case "forge-epoch":
+      return forgeEpoch(world, cluster, action.position);
     case "timer":
       return fireTimer(world, cluster, action.node, action.timer);
     case "flush":
@@ -367,6 +384,7 @@ export const commandOf = (world: World, action: Action): string => {
     case "deliver":
     case "drop":
     case "duplicate":
+    case "forge-epoch":
     case "vanish": {
       const e = world.network[action.position]!;
       const verb = action.kind === "vanish" ? "lose" : action.kind;
@@ -400,6 +418,10 @@ export const describeAction = (world: World, action: Action): string => {
     case "duplicate": {
       const e = world.network[action.position]!;
       return `${action.kind} ${e.from}->${e.to} ${e.message._tag}`;
+    }
+    case "forge-epoch": {
+      const e = world.network[action.position]!;
+      return `deliver ${e.from}->${e.to} ${e.message._tag} with its last batch's epoch forged (above the leader's)`;
     }
     case "vanish": {
       const e = world.network[action.position]!;

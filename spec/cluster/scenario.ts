@@ -26,6 +26,7 @@ import {
   type Envelope,
   fireTimer,
   flush,
+  forgeEpoch,
   formatEntry,
   indexOfNode,
   initialWorld,
@@ -235,13 +236,20 @@ const runCommand = (session: Session, command: string): string[] => {
     }
     case "deliver":
     case "drop":
-    case "duplicate": {
+    case "duplicate":
+    case "forge-epoch": {
       const filter = parseFilter(args);
       const position = matchingPositions(session.world.network, filter)[(filter.nth ?? 1) - 1] ?? -1;
       if (position < 0) return [`!! no message in flight matches "${args.join(" ")}"`];
       const envelope = session.world.network[position]!;
       if (verb === "deliver") return apply(deliver(session.world, session.cluster, position));
       if (verb === "duplicate") return apply(duplicate(session.world, session.cluster, position));
+      if (verb === "forge-epoch") {
+        const m = envelope.message;
+        if (m._tag !== "FetchResponse" || m.records.length === 0)
+          return [`!! forge-epoch needs a FetchResponse that carries records, not ${m._tag}`];
+        return apply(forgeEpoch(session.world, session.cluster, position));
+      }
       const outcome = drop(session.world, session.cluster, position);
       return [`dropped ${envelope.from}->${envelope.to} ${envelope.message._tag}`, ...apply(outcome)];
     }

@@ -243,6 +243,8 @@ export interface World {
   readonly diskReplacements?: number;
   /** AddRaftVoter and RemoveRaftVoter requests operators sent so far (absent: none). */
   readonly voterChanges?: number;
+  /** Fetch answers the network delivered with a forged batch epoch so far (absent: none). */
+  readonly forgedEpochs?: number;
   /** The first transition property this history broke, if any (see spec/invariants). */
   readonly broken: string | null;
 }
@@ -1028,6 +1030,25 @@ export const duplicate = (world: World, cluster: ClusterSpec, position: number):
     network: [...world.network, envelope],
   };
   return deliver(counted, cluster, counted.network.length - 1);
+};
+
+/**
+ * Deliver the Fetch answer at `position` with its last batch's epoch raised above the answer's leader
+ * epoch: a flipped bit in a batch's partition leader epoch, which the batch CRC does not cover, or a
+ * forged answer (KAFKA-18723). Only answers that carry records can be forged.
+ */
+export const forgeEpoch = (world: World, cluster: ClusterSpec, position: number): Outcome => {
+  const envelope = world.network[position]!;
+  const message = envelope.message;
+  if (message._tag !== "FetchResponse" || message.records.length === 0) return { world, steps: [] };
+  const last = message.records.length - 1;
+  const records = message.records.map((batch, i) =>
+    i === last ? { ...batch, epoch: message.leaderEpoch + 1 } : batch,
+  );
+  const network = world.network.slice();
+  network[position] = { ...envelope, message: { ...message, records } };
+  const forged: World = { ...world, network, forgedEpochs: (world.forgedEpochs ?? 0) + 1 };
+  return deliver(forged, cluster, position);
 };
 
 /** Fire an armed timer. */

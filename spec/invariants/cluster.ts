@@ -186,6 +186,33 @@ export const highWatermarkInOwnEpoch = (world: World, _voters: number): string |
 };
 
 /**
+ * RecordsFromLeaders (R14, R18, R66): every record in a node's log carries an epoch that some node
+ * has led (the world's ghost), and none above a running node's own epoch. Only a leader writes records of its
+ * epoch, and a follower takes them only from the leader of the epoch it is in: a corrupt or forged
+ * Fetch answer must not put another epoch into its log and epoch cache (KAFKA-18723).
+ */
+export const recordsFromLeaders = (world: World, _voters: number): string | null => {
+  for (let index = 0; index < world.nodes.length; index++) {
+    const slot = world.nodes[index]!;
+    // A stopped node is not judged against quorum-state: an operator may restore an older copy, and
+    // the node starts in its log's epoch then (R18).
+    const own = slot.state?.epoch;
+    const entries = slot.entries;
+    let run = -1;
+    for (let offset = slot.startOffset; offset < entries.length; offset++) {
+      const epoch = entryEpoch(entries[offset]!);
+      if (epoch === run) continue;
+      run = epoch;
+      if ((world.leaders[epoch] ?? -1) < 0)
+        return `RecordsFromLeaders: node ${nodeIdOf(index)} holds a record of epoch ${epoch} at offset ${offset}, but no node has led epoch ${epoch} (R66)`;
+      if (own !== undefined && epoch > own)
+        return `RecordsFromLeaders: node ${nodeIdOf(index)} holds a record of epoch ${epoch} at offset ${offset}, above its own epoch ${own} (R14, R18, R66)`;
+    }
+  }
+  return null;
+};
+
+/**
  * VoterChangesOneAtATime (R93, R145): in every log, consecutive voter sets (the bootstrap set first)
  * differ by one voter at most, and no leader epoch has more than one VotersRecord beyond what was
  * ever committed.
@@ -247,6 +274,7 @@ export const CLUSTER_INVARIANTS: readonly ClusterInvariant[] = [
   { name: "CommittedDurability", rules: "R16 R135 R145", check: committedDurability },
   { name: "MajorityReachedHighWatermark", rules: "R134", check: majorityReachedHighWatermark },
   { name: "HighWatermarkInOwnEpoch", rules: "R64", check: highWatermarkInOwnEpoch },
+  { name: "RecordsFromLeaders", rules: "R14 R18 R66", check: recordsFromLeaders },
   { name: "MonotonicEpoch", rules: "R134", check: epochIsPersisted },
   { name: "VoterChangesOneAtATime", rules: "R93 R145", check: voterChangesOneAtATime },
 ];

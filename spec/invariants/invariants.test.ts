@@ -26,6 +26,7 @@ import {
   leaderCompleteness,
   logMatching,
   majorityReachedHighWatermark,
+  recordsFromLeaders,
   voterChangesOneAtATime,
 } from "./cluster.ts";
 import { checkEffect, checkStep, type EffectContext } from "./transitions.ts";
@@ -110,6 +111,28 @@ describe("cluster invariants", () => {
     }));
     expect(highWatermarkInOwnEpoch(broken, 3)).toBe(
       `HighWatermarkInOwnEpoch: leader 1 of epoch 1 has high watermark ${leader.epochStartOffset}, not past its epoch start offset ${leader.epochStartOffset}`,
+    );
+  });
+
+  it("RecordsFromLeaders catches a record of an epoch nobody led, or above its holder's (KAFKA-18723)", () => {
+    expect(recordsFromLeaders(world, 3)).toBeNull();
+    const end = world.nodes[1]!.entries.length;
+    // Node 2, a follower in epoch 1, took a batch whose epoch a flipped bit raised to 2.
+    const forged: World = {
+      ...world,
+      nodes: world.nodes.map((slot, i) =>
+        i === 1 ? { ...slot, entries: [...slot.entries, makeEntry(2, 9)] } : slot,
+      ),
+    };
+    expect(recordsFromLeaders(forged, 3)).toBe(
+      `RecordsFromLeaders: node 2 holds a record of epoch 2 at offset ${end}, but no node has led epoch 2 (R66)`,
+    );
+    // Once node 3 has led epoch 2, the record is still above node 2's own epoch.
+    const leaders = [...forged.leaders];
+    while (leaders.length <= 2) leaders.push(-1);
+    leaders[2] = 3;
+    expect(recordsFromLeaders({ ...forged, leaders }, 3)).toBe(
+      `RecordsFromLeaders: node 2 holds a record of epoch 2 at offset ${end}, above its own epoch 1 (R14, R18, R66)`,
     );
   });
 

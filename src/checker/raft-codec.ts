@@ -53,6 +53,9 @@ const NO_HIGH_WATERMARK = -2;
 const optionalHighWatermark = (word: number): { highWatermark?: number } =>
   word === NO_HIGH_WATERMARK ? {} : { highWatermark: word };
 
+/** Where the forged Fetch answers' count starts in the word it shares with the corrupt disks'. */
+const FORGED_EPOCHS_UNIT = 65536;
+
 const ERROR_CODES: readonly ErrorCode[] = ErrorCodes.literals;
 const TIMERS: readonly TimerKind[] = TimerKinds.literals;
 const APIS: readonly RequestApi[] = RequestApiSchema.literals;
@@ -600,7 +603,8 @@ export const encodeWith = (
   w.push(world.valuesAppended);
   w.push(world.crashes);
   w.push(world.duplicates);
-  w.push(world.corruptions);
+  // Corrupt disks and forged answers share a word: each bound is a handful.
+  w.push(world.corruptions + (world.forgedEpochs ?? 0) * FORGED_EPOCHS_UNIT);
   w.push(world.leaders.length);
   for (const l of world.leaders) w.push(relabel(ctx, l));
   w.push(world.committed.length);
@@ -1076,7 +1080,9 @@ export const decodeWorld = (words: Int32Array, start: number, end: number, clust
   const valuesAppended = r.next();
   const crashes = r.next();
   const duplicates = r.next();
-  const corruptions = r.next();
+  const faults = r.next();
+  const corruptions = faults % FORGED_EPOCHS_UNIT;
+  const forgedEpochs = Math.floor(faults / FORGED_EPOCHS_UNIT);
   const leaders = readWords(r, r.next());
   const committed = readWords(r, r.next());
   const total = cluster.voters + cluster.observers;
@@ -1102,6 +1108,7 @@ export const decodeWorld = (words: Int32Array, start: number, end: number, clust
     crashes,
     duplicates,
     corruptions,
+    ...(forgedEpochs > 0 ? { forgedEpochs } : {}),
     broken,
   };
 };

@@ -518,9 +518,13 @@ export const raftModel = (options: RaftModelOptions): Model<World> => {
       },
     },
     swarm: (random) => {
-      // A disk replacement is drawn for only where the bounds allow one (the other draws stay as they were).
-      const faults: readonly FaultKind[] =
-        (bounds.maxDiskReplacements ?? 0) > 0 ? [...FAULTS, "disk-replacement"] : FAULTS;
+      // A disk replacement or a forged epoch is drawn for only where the bounds allow one (the other
+      // draws stay as they were).
+      const faults: readonly FaultKind[] = [
+        ...FAULTS,
+        ...((bounds.maxDiskReplacements ?? 0) > 0 ? (["disk-replacement"] as const) : []),
+        ...((bounds.maxForgedEpochs ?? 0) > 0 ? (["forged-epoch"] as const) : []),
+      ];
       const disabled = faults.filter(() => random() < 0.5);
       return {
         model: raftModel({ ...options, bounds: { ...bounds, disabledFaults: disabled } }),

@@ -132,6 +132,16 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   },
   {
     kind: "integer",
+    name: "max-forged-epochs",
+    scope: "raft",
+    min: 0,
+    max: 10,
+    default: 0,
+    description:
+      "raft model: Fetch answers delivered with their last batch's epoch raised above the leader's (a flipped bit the batch CRC does not cover, KAFKA-18723; R66)",
+  },
+  {
+    kind: "integer",
     name: "max-disk-replacements",
     scope: "raft",
     min: 0,
@@ -471,6 +481,9 @@ export const checkConfigFrom = (values: FlagValues): CheckConfig => {
       maxValuesPerEpoch: Math.min(values["max-values-per-epoch"] as number, values["max-values"] as number),
       maxCrashes: values["max-crashes"] as number,
       maxCorruptions: values["max-corruptions"] as number,
+      ...((values["max-forged-epochs"] as number) > 0
+        ? { maxForgedEpochs: values["max-forged-epochs"] as number }
+        : {}),
       ...((values["max-disk-replacements"] as number) > 0
         ? { maxDiskReplacements: values["max-disk-replacements"] as number }
         : {}),
@@ -576,6 +589,11 @@ const describeConfig = (config: CheckConfig, mode: string, symmetryUsed: boolean
     `${bounds.maxCrashes} crash${bounds.maxCrashes === 1 ? "" : "es"}`,
     ...((bounds.maxCorruptions ?? 0) > 0
       ? [`${bounds.maxCorruptions} corrupt disk${bounds.maxCorruptions === 1 ? "" : "s"}`]
+      : []),
+    ...((bounds.maxForgedEpochs ?? 0) > 0
+      ? [
+          `${bounds.maxForgedEpochs} Fetch answer${bounds.maxForgedEpochs === 1 ? "" : "s"} with a forged batch epoch`,
+        ]
       : []),
     ...((bounds.maxDiskReplacements ?? 0) > 0
       ? [
