@@ -736,6 +736,31 @@ export const MUTANTS: readonly Mutant[] = [
     },
   },
   {
+    name: "controlled-shutdown-target-moves",
+    class: "liveness",
+    rule: "R116",
+    description:
+      "let a broker in controlled shutdown go only once the other active brokers have caught up with the controller's latest offset, not the offset at which its shutdown began: steady writes hold it up for ever, as Kafka did before KAFKA-14292",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "        x.metadataOffset >= session.controlledShutdownOffset,",
+        replace: "        x.metadataOffset >= s.nextOffset - 1,",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: {
+        ...QUIET_METADATA,
+        maxControlledShutdowns: 1,
+        adminOps: [createTopic("u", [5])],
+      },
+      depth: 40,
+      liveness: true,
+    },
+  },
+  {
     name: "config-for-missing-topic",
     class: "protocol",
     rule: "R111",
@@ -1327,6 +1352,34 @@ export const MUTANTS: readonly Mutant[] = [
       },
     ],
     metadata: { brokers: 2, partitions: 1, bounds: METADATA_SNAPSHOTS, depth: 40 },
+  },
+  {
+    name: "snapshot-loaded-over-old-image",
+    class: "composition",
+    rule: "R84",
+    description:
+      "a running broker loads a snapshot on top of the image it had, so what the snapshot no longer holds (a topic deleted meanwhile) stays in its image, as Kafka's MetadataLoader did before KAFKA-14894",
+    edits: [
+      {
+        file: "metadata/broker.ts",
+        find: "      const loaded = loadSnapshotImage(input.records, input.endOffset, input.epoch);",
+        replace:
+          "      const merged = replay(s.image, input.records.map((record) => ({ offset: input.endOffset - 1, epoch: input.epoch, record })));\n      const loaded = { image: { ...merged.image, offset: input.endOffset - 1, epoch: input.epoch }, problems: [] as string[] };",
+      },
+    ],
+    metadata: {
+      brokers: 1,
+      partitions: 1,
+      bounds: {
+        ...QUIET_METADATA,
+        snapshots: true,
+        adminOps: [
+          createTopic("u", [4]),
+          { _tag: "DeleteTopicsRequest", topics: [{ name: "u", topicId: null }] },
+        ],
+      },
+      depth: 40,
+    },
   },
   {
     name: "load-restarts-listener-at-zero",

@@ -269,7 +269,8 @@ const stabilize = (session: Session, apply: (o: MetaOutcome) => void): string[] 
     }
     const meta = w.network[0];
     if (meta !== undefined) {
-      if (crosses(session, meta.from, meta.to) && meta.from !== 0 && meta.to !== 0)
+      // A failure notice is the requester's own transport speaking: no partition stands in its way.
+      if (crosses(session, meta.from, meta.to) && meta.body.kind !== "failed")
         apply(dropMetaMessage(w, session.spec, 0));
       else apply(deliverMetaMessage(w, session.spec, 0));
       continue;

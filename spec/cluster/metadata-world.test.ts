@@ -121,6 +121,11 @@ describe("the metadata world under random exploration", () => {
 
 describe("the metadata world's plumbing", () => {
   const spec: MetadataClusterSpec = { ...DEFAULT_METADATA_CLUSTER, brokers: 1 };
+  const CREATE_U = {
+    _tag: "CreateTopicsRequest",
+    validateOnly: false,
+    topics: [{ name: "u", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+  } as const;
 
   it("starts every node with a fresh controller or broker and no leader", () => {
     const { world } = initialMetadataWorld(spec);
@@ -192,12 +197,18 @@ describe("the metadata world's plumbing", () => {
     expect(dropMetaMessage({ ...world, network: [answer] }, spec, 0).world.network[0]?.body).toEqual({
       kind: "failed",
     });
+    // The admin client too: a lost answer breaks its connection, and the failure resolves its request
+    // (Kafka's admin client would retry it or time out; either way it does not wait forever).
     const adminAnswer = { ...answer, to: ADMIN_ID };
-    expect(dropMetaMessage({ ...world, network: [adminAnswer] }, spec, 0).world.network).toEqual([]);
-    expect(
-      deliverMetaMessage({ ...world, network: [{ ...adminAnswer, body: { kind: "failed" } }] }, spec, 0)
-        .steps,
-    ).toEqual([]);
+    const lostAnswer = dropMetaMessage({ ...world, network: [adminAnswer] }, spec, 0).world;
+    expect(lostAnswer.network).toEqual([
+      { from: 1, to: ADMIN_ID, correlationId: 7, toStart: 1, fromStart: 1, body: { kind: "failed" } },
+    ]);
+    const resolved = deliverMetaMessage(lostAnswer, spec, 0);
+    expect(resolved.world.adminAnswers).toEqual([7]);
+    expect(resolved.steps).toEqual([
+      { layer: "note", text: "admin: request #7 to n1 failed (its connection broke)" },
+    ]);
   });
 
   // A requester always learns what became of its request: an answer, or a failure from its own
@@ -205,11 +216,7 @@ describe("the metadata world's plumbing", () => {
   it("fails the requests a crashed node had taken and not yet answered", () => {
     const world = bootstrappedWorld(spec, 1);
     // The admin asks the broker, which forwards to the active controller; the write is pending there.
-    let w = adminRequest(world, 4, {
-      _tag: "CreateTopicsRequest",
-      validateOnly: false,
-      topics: [{ name: "u", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-    }).world;
+    let w = adminRequest(world, 4, CREATE_U).world;
     w = deliverMetaMessage(w, spec, w.network.length - 1).world;
     const forward = w.network.find((e) => e.from === 4 && e.to === 1)!;
     w = deliverMetaMessage(w, spec, w.network.indexOf(forward)).world;
@@ -256,9 +263,39 @@ describe("the metadata world's plumbing", () => {
     expect(deliverMetaMessage({ ...down, network: [request] }, spec, 0).world.network).toEqual([failed]);
     const restarted = startNode(down, spec, 1).world;
     expect(deliverMetaMessage({ ...restarted, network: [request] }, spec, 0).world.network).toEqual([failed]);
-    // An admin client's request to a stopped node is simply lost (its client has its own timeout).
+    // An admin client's request to a stopped node fails back to it the same way: a request that is
+    // simply lost would leave the client waiting forever (EventuallyAdminAnswered found it).
     const admin = { ...request, from: ADMIN_ID };
-    expect(deliverMetaMessage({ ...down, network: [admin] }, spec, 0).world.network).toEqual([]);
+    expect(deliverMetaMessage({ ...down, network: [admin] }, spec, 0).world.network).toEqual([
+      { ...failed, to: ADMIN_ID },
+    ]);
+    expect(deliverMetaMessage({ ...restarted, network: [admin] }, spec, 0).world.network).toEqual([
+      { ...failed, to: ADMIN_ID },
+    ]);
+  });
+
+  it("fails the admin client's request a broker had taken when the broker goes down", () => {
+    const world = bootstrappedWorld(spec, 1);
+    let w = adminRequest(world, 4, CREATE_U).world;
+    const sent = w.network[w.network.length - 1]!;
+    w = deliverMetaMessage(w, spec, w.network.length - 1).world;
+    expect(w.origins).toContainEqual({
+      node: 3,
+      from: ADMIN_ID,
+      correlationId: sent.correlationId,
+      fromStart: sent.fromStart,
+    });
+    const crashed = crashNode(w, spec, 3).world;
+    expect(crashed.network.filter((e) => e.to === ADMIN_ID)).toEqual([
+      {
+        from: 4,
+        to: ADMIN_ID,
+        correlationId: sent.correlationId,
+        toStart: sent.fromStart,
+        fromStart: sent.toStart,
+        body: { kind: "failed" },
+      },
+    ]);
   });
 
   it("never loses a failure: it is the requester's own transport speaking", () => {

@@ -852,7 +852,7 @@ const downApp = (run: Run, index: number): void => {
   // (its connection broke), as it does for those still on the wire (R40).
   const unanswered: MetaEnvelope[] = [];
   for (const o of run.world.origins)
-    if (o.node === index && o.from !== ADMIN_ID)
+    if (o.node === index)
       unanswered.push({
         from: id,
         to: o.from,
@@ -1071,10 +1071,22 @@ export const deliverMetaMessage = (
   network.splice(position, 1);
   const without = { ...world, network };
   if (e.to === ADMIN_ID) {
-    if (e.body.kind !== "response") return { world: without, steps: [], events: 0 };
+    if (e.body.kind === "request") return { world: without, steps: [], events: 0 };
+    const answers = without.adminAnswers.includes(e.correlationId)
+      ? without.adminAnswers
+      : [...without.adminAnswers, e.correlationId].sort((a, b) => a - b);
+    // A failure is the client's own transport: its connection broke, and the request has an outcome
+    // (Kafka's admin client would retry it, a new request here, or give up with a timeout).
     return {
-      world: { ...without, adminAnswers: [...without.adminAnswers, e.correlationId].sort((a, b) => a - b) },
-      steps: [{ layer: "admin", from: e.from, correlationId: e.correlationId, response: e.body.response }],
+      world: { ...without, adminAnswers: answers },
+      steps: [
+        e.body.kind === "response"
+          ? { layer: "admin", from: e.from, correlationId: e.correlationId, response: e.body.response }
+          : {
+              layer: "note",
+              text: `admin: request #${e.correlationId} to n${e.from} failed (its connection broke)`,
+            },
+      ],
       events: 0,
     };
   }
@@ -1083,7 +1095,7 @@ export const deliverMetaMessage = (
   if (app === undefined || app.starts !== e.toStart || world.raft.nodes[index]?.state == null) {
     // The process it was meant for is gone: a request's sender hears that it failed; anything else
     // is for nobody.
-    if (e.body.kind !== "request" || e.from === ADMIN_ID) return { world: without, steps: [], events: 0 };
+    if (e.body.kind !== "request") return { world: without, steps: [], events: 0 };
     return { world: { ...without, network: [...without.network, failureOf(e)] }, steps: [], events: 0 };
   }
   if (e.body.kind === "request") {
@@ -1123,9 +1135,9 @@ export const dropMetaMessage = (
   const e = world.network[position]!;
   const network = world.network.slice();
   network.splice(position, 1);
-  if (e.body.kind === "request" && e.from !== ADMIN_ID) {
+  if (e.body.kind === "request") {
     network.push(failureOf(e));
-  } else if (e.body.kind === "response" && e.to !== ADMIN_ID) {
+  } else if (e.body.kind === "response") {
     network.push({
       from: e.from,
       to: e.to,
