@@ -17,7 +17,8 @@ import {
   nodeConfig,
   type StepTrace,
 } from "../spec/cluster/world.ts";
-import type { RaftConfig } from "../spec/raft/state.ts";
+import { sameContent } from "../spec/plain-data.ts";
+import type { NodeState, RaftConfig } from "../spec/raft/state.ts";
 import { type Init, project, type RaftVector, type VectorInProgress } from "./protocol.ts";
 
 export interface WalkConfig {
@@ -128,6 +129,9 @@ export const lifetimes = (
   const vectors: Open[] = [];
   const current = new Map<number, Open>();
   const starts = new Map<number, number>();
+  // Each node's state after its last step: a vector ends where the world changed it outside a step
+  // (a transcript's `redirect`, R74's free choice made another way), since no input replays that.
+  const last = new Map<number, NodeState>();
   for (const { step, cluster } of steps) {
     if (step.input._tag === "Start") {
       if (step.storage === undefined)
@@ -146,10 +150,13 @@ export const lifetimes = (
       vectors.push(vector);
       current.set(step.node, vector);
     } else {
+      const previous = last.get(step.node);
+      if (previous !== undefined && !sameContent(previous, step.before)) current.delete(step.node);
       current
         .get(step.node)
         ?.steps.push({ input: step.input, effects: step.effects, state: project(step.after) });
     }
+    last.set(step.node, step.after);
   }
   return vectors;
 };

@@ -36,7 +36,7 @@ import {
   requestVoterChange,
   type StepTrace,
   startNode,
-  startWorld,
+  startOutcome,
   type World,
 } from "./world.ts";
 
@@ -218,8 +218,11 @@ const runCommand = (session: Session, command: string): string[] => {
       session.cluster = parseCluster(args.filter((a) => !a.startsWith("start=")));
       session.groups = null;
       if (committed) {
-        // The committed starting point of kraft check --start committed (spec/cluster/world.ts).
-        session.world = startWorld(session.cluster, start);
+        // The starting point of kraft check --start committed|joined (spec/cluster/world.ts): its
+        // steps are not shown, but observers (conformance vectors) see them all from each Start.
+        const outcome = startOutcome(session.cluster, start);
+        session.observe?.(outcome.steps, session.cluster);
+        session.world = outcome.world;
         return [...session.world.nodes.map((slot, i) => `n${i + 1} ${formatState(slot.state!)}`)];
       }
       return apply(initialWorld(session.cluster));

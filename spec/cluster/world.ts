@@ -1356,12 +1356,24 @@ export const replaceDisk = (world: World, cluster: ClusterSpec, index: number): 
 // ---- starting states -------------------------------------------------------------------------------
 
 /** Deliver every message and complete every flush until nothing is left (parked fetches stay parked). */
-export const settleAll = (start: World, cluster: ClusterSpec): World => {
+export const settleAll = (start: World, cluster: ClusterSpec): World => settle(start, cluster, worldOf);
+
+/** Takes an outcome's world, and may keep its steps (a start point's, for conformance vectors). */
+type Take = (outcome: Outcome) => World;
+const worldOf: Take = (outcome) => outcome.world;
+const keepingSteps =
+  (steps: StepTrace[]): Take =>
+  (outcome) => {
+    steps.push(...outcome.steps);
+    return outcome.world;
+  };
+
+const settle = (start: World, cluster: ClusterSpec, take: Take): World => {
   let world = start;
   for (let i = 0; i < 10_000; i++) {
     const flushing = world.nodes.findIndex((n) => n.state !== null && n.flushRequested);
-    if (flushing >= 0) world = flush(world, cluster, flushing).world;
-    else if (world.network.length > 0) world = deliver(world, cluster, 0).world;
+    if (flushing >= 0) world = take(flush(world, cluster, flushing));
+    else if (world.network.length > 0) world = take(deliver(world, cluster, 0));
     else return world;
   }
   throw new Error("the cluster did not settle");
@@ -1374,20 +1386,20 @@ export const settleAll = (start: World, cluster: ClusterSpec): World => {
  * faults that matter after a commit (crashes, a corrupt disk, elections) are then a few steps away
  * instead of the twenty it takes to get here.
  */
-export const committedStart = (cluster: ClusterSpec): World => {
+export const committedStart = (cluster: ClusterSpec, take: Take = worldOf): World => {
   if (cluster.voters < 2) throw new Error("the committed start needs at least two voters");
-  let world = settleAll(fireTimer(initialWorld(cluster).world, cluster, 0, "election").world, cluster);
-  world = clientAppend(world, cluster, 0).world;
+  let world = settle(take(fireTimer(take(initialWorld(cluster)), cluster, 0, "election")), cluster, take);
+  world = take(clientAppend(world, cluster, 0));
   // Replicate to node 2 only: flush, deliver what passes between nodes 1 and 2.
   for (let i = 0; i < 1000 && world.committed.length < 2; i++) {
     const flushing = world.nodes.findIndex((n, index) => index < 2 && n.state !== null && n.flushRequested);
     if (flushing >= 0) {
-      world = flush(world, cluster, flushing).world;
+      world = take(flush(world, cluster, flushing));
       continue;
     }
     const position = world.network.findIndex((e) => e.from <= 2 && e.to <= 2);
     if (position < 0) break;
-    world = deliver(world, cluster, position).world;
+    world = take(deliver(world, cluster, position));
   }
   if (world.committed.length < 2 || world.nodes[0]!.state?.role._tag !== "Leader")
     throw new Error("the committed start could not be built");
@@ -1400,13 +1412,13 @@ export const committedStart = (cluster: ClusterSpec): World => {
  * --no-initial-controllers` and a start bring a new controller to before an operator adds it. The
  * voters and observers have fetched again and wait at node 1 for news.
  */
-export const joinedStart = (cluster: ClusterSpec): World => {
-  let world = settleAll(fireTimer(initialWorld(cluster).world, cluster, 0, "election").world, cluster);
+export const joinedStart = (cluster: ClusterSpec, take: Take = worldOf): World => {
+  let world = settle(take(fireTimer(take(initialWorld(cluster)), cluster, 0, "election")), cluster, take);
   for (let index = cluster.voters; index < world.nodes.length; index++) {
     if (world.nodes[index]!.state?.timers.includes("retryBackoff"))
-      world = settleAll(fireTimer(world, cluster, index, "retryBackoff").world, cluster);
+      world = settle(take(fireTimer(world, cluster, index, "retryBackoff")), cluster, take);
   }
-  world = settleAll(clientAppend(world, cluster, 0).world, cluster);
+  world = settle(take(clientAppend(world, cluster, 0)), cluster, take);
   const leader = world.nodes[0]!.state;
   if (
     leader?.role._tag !== "Leader" ||
@@ -1426,3 +1438,19 @@ export const startWorld = (cluster: ClusterSpec, start: StartPoint): World =>
     : start === "joined"
       ? joinedStart(cluster)
       : initialWorld(cluster).world;
+
+/**
+ * A start point with every step taken to build it, from each node's Start on: what conformance
+ * vectors replay, since a node's lifetime begins at its Start.
+ */
+export const startOutcome = (cluster: ClusterSpec, start: StartPoint): Outcome => {
+  const steps: StepTrace[] = [];
+  const take = keepingSteps(steps);
+  const world =
+    start === "committed"
+      ? committedStart(cluster, take)
+      : start === "joined"
+        ? joinedStart(cluster, take)
+        : take(initialWorld(cluster));
+  return { world, steps };
+};
