@@ -95,6 +95,36 @@ const context: KafkaServerContext = {
   kraftVersion: 0,
 };
 
+interface ReplicaAnswer {
+  readonly replicaId: number;
+  readonly logEndOffset: number;
+  readonly lastFetchTimestamp: number;
+  readonly lastCaughtUpTimestamp: number;
+}
+
+/** The spec's answer to DescribeQuorum, as the controller hands it to the Kafka layer. */
+const quorumAnswer = (
+  leaderId: number,
+  leaderEpoch: number,
+  highWatermark: number,
+  currentVoters: readonly ReplicaAnswer[],
+  observers: readonly ReplicaAnswer[],
+) =>
+  ({
+    _tag: "AdminResponse",
+    errorCode: "NONE",
+    errorMessage: null,
+    body: {
+      _tag: "DescribeQuorumResponse",
+      errorCode: "NONE",
+      leaderId,
+      leaderEpoch,
+      highWatermark,
+      currentVoters,
+      observers,
+    },
+  }) as const;
+
 /** A request frame body as a client writes it: the header, then the message. */
 const request = <T>(
   codec: MessageCodec<T>,
@@ -534,20 +564,9 @@ describe("Kafka's protocol on a node's listeners", () => {
         lastFetchTimestamp: 1_700_000_000_000,
         lastCaughtUpTimestamp: 1_700_000_000_000,
       });
-      const body = outcome.respond({
-        _tag: "AdminResponse",
-        errorCode: "NONE",
-        errorMessage: null,
-        body: {
-          _tag: "DescribeQuorumResponse",
-          errorCode: "NONE",
-          leaderId: 2,
-          leaderEpoch: 7,
-          highWatermark: 40,
-          currentVoters: [voter(1, 40), voter(2, 40), voter(3, 39)],
-          observers: [voter(4, 40)],
-        },
-      });
+      const body = outcome.respond(
+        quorumAnswer(2, 7, 40, [voter(1, 40), voter(2, 40), voter(3, 39)], [voter(4, 40)]),
+      );
       const { message } = answer(DescribeQuorumResponse, body, version, 1);
       const partition = message.topics[0]!.partitions[0]!;
       expect(partition).toMatchObject({ leaderId: 2, leaderEpoch: 7, highWatermark: 40n });
@@ -579,6 +598,38 @@ describe("Kafka's protocol on a node's listeners", () => {
       errorCode: 7,
       errorMessage: "no answer",
     });
+  });
+
+  it("DescribeQuorum v2 names every controller listener a voter's entry lists (KIP-853)", () => {
+    const listeners = [
+      { name: "CONTROLLER", host: "127.0.0.1", port: 19091 },
+      { name: "INTERNAL", host: "c1.internal", port: 19191 },
+    ];
+    const outcome = handleKafkaRequest(
+      request(
+        DescribeQuorumRequest,
+        55,
+        2,
+        { topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }] },
+        2,
+      ),
+      {
+        ...context,
+        controllerListener: true,
+        voters: [{ id: 1, host: "127.0.0.1", port: 19091, listeners }],
+      },
+    );
+    if (outcome._tag !== "Forward") throw new Error(`not forwarded: ${outcome._tag}`);
+    const body = outcome.respond(
+      quorumAnswer(
+        1,
+        1,
+        5,
+        [{ replicaId: 1, logEndOffset: 5, lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1 }],
+        [],
+      ),
+    );
+    expect(answer(DescribeQuorumResponse, body, 2, 1).message.nodes).toEqual([{ nodeId: 1, listeners }]);
   });
 
   it("DescribeConfigs and IncrementalAlterConfigs become the spec's requests; their answers Kafka's", () => {

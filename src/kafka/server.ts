@@ -123,8 +123,16 @@ export interface KafkaServerContext {
   readonly controllerListener: boolean;
   /** The node's metadata image, or null before it has one. */
   readonly image: MetadataImage | null;
-  /** The voters and their controller endpoints (controller.quorum.voters), for DescribeQuorum v2. */
-  readonly voters: readonly { readonly id: number; readonly host: string; readonly port: number }[];
+  /**
+   * The voters and the controller endpoint this node reaches each at, with every controller listener
+   * each names where known (KIP-853's voter entries), for DescribeQuorum v2 and DescribeCluster.
+   */
+  readonly voters: readonly {
+    readonly id: number;
+    readonly host: string;
+    readonly port: number;
+    readonly listeners?: readonly { readonly name: string; readonly host: string; readonly port: number }[];
+  }[];
   readonly controllerListenerName: string;
   /** The quorum's leader as this node knows it (-1: none known): the active controller. */
   readonly leaderId: number;
@@ -528,7 +536,9 @@ const describeQuorum = (
       version >= 2
         ? context.voters.map((v) => ({
             nodeId: v.id,
-            listeners: [{ name: context.controllerListenerName, host: v.host, port: v.port }],
+            listeners: (
+              v.listeners ?? [{ name: context.controllerListenerName, host: v.host, port: v.port }]
+            ).map((l) => ({ name: l.name, host: l.host, port: l.port })),
           }))
         : [],
   };

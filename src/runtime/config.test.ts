@@ -3,6 +3,7 @@ import {
   advertisedListener,
   ConfigError,
   controllerListeners,
+  isControllerListener,
   nodeConfigFrom,
   PROPERTIES,
   parseProperties,
@@ -27,6 +28,23 @@ const configWith = (changes: Record<string, string | null>) => {
 };
 
 describe("kraft start properties", () => {
+  it("takes several controller listeners: a controller binds and names each, and dials by the first", () => {
+    const config = configWith({
+      "controller.listener.names": "CONTROLLER,INTERNAL",
+      listeners: "CONTROLLER://:9093,INTERNAL://:9193",
+      "advertised.listeners": "INTERNAL://c1.internal:9193",
+    });
+    expect(config.controllerListenerNames).toEqual(["CONTROLLER", "INTERNAL"]);
+    expect(config.controllerListenerName).toBe("CONTROLLER");
+    // R95, R99: a voter names every controller listener, each where others reach it, in Kafka's order.
+    expect(controllerListeners(config)).toEqual([
+      { name: "CONTROLLER", host: "127.0.0.1", port: 9093 },
+      { name: "INTERNAL", host: "c1.internal", port: 9193 },
+    ]);
+    expect(isControllerListener(config, "INTERNAL")).toBe(true);
+    expect(isControllerListener(config, "PLAINTEXT")).toBe(false);
+  });
+
   it("bounds what peers may make a node hold, with Kafka's names; a frame must fit in what may be held", () => {
     expect(configWith({}).limits).toEqual({
       maxFrameBytes: 104857600,
@@ -94,7 +112,30 @@ describe("kraft start properties", () => {
       { "process.roles": "broker", listeners: "PLAINTEXT://:9092" },
       "node 1 is in controller.quorum.voters but process.roles has no controller",
     ],
-    [{ listeners: "PLAINTEXT://:9092" }, "listeners needs a CONTROLLER:// listener on a controller"],
+    [
+      { listeners: "PLAINTEXT://:9092" },
+      "listeners needs a CONTROLLER:// listener on a controller (controller.listener.names lists CONTROLLER)",
+    ],
+    [
+      { "controller.listener.names": "CONTROLLER,CONTROLLER2" },
+      "listeners needs a CONTROLLER2:// listener on a controller (controller.listener.names lists CONTROLLER, CONTROLLER2)",
+    ],
+    [
+      { "controller.listener.names": " , " },
+      "controller.listener.names is empty: name the controller listener (e.g. CONTROLLER)",
+    ],
+    [
+      { "controller.listener.names": "CONTROLLER,CONTROLLER" },
+      "controller.listener.names names CONTROLLER twice: name each listener once",
+    ],
+    [
+      {
+        "process.roles": "broker",
+        "controller.quorum.voters": "2@h:9093",
+        listeners: "PLAINTEXT://:9092,CONTROLLER://:9093",
+      },
+      "listeners names CONTROLLER, a controller listener (controller.listener.names), but process.roles has no controller: a broker only dials controllers there; remove it from listeners",
+    ],
     [{ listeners: "CONTROLLER://:99999" }, "listeners: port 99999 is above 65535"],
     [
       { "process.roles": "controller,broker" },

@@ -41,6 +41,12 @@ export interface NodeConfig {
    * bound, as `listeners` names it).
    */
   readonly advertisedListeners: readonly Listener[];
+  /**
+   * controller.listener.names: the listeners controllers serve Raft and brokers on. A controller binds
+   * each; every node reaches controllers by the first (Kafka's rule).
+   */
+  readonly controllerListenerNames: readonly string[];
+  /** The first of controllerListenerNames: the one this node dials controllers on. */
   readonly controllerListenerName: string;
   readonly logDir: string;
   readonly electionTimeoutMs: number;
@@ -128,7 +134,8 @@ export const PROPERTIES: readonly PropertyDef[] = [
   {
     name: "controller.listener.names",
     default: "CONTROLLER",
-    description: "the listener controllers serve Raft and brokers on",
+    description:
+      "the listeners controllers serve Raft and brokers on, comma-separated; every node reaches controllers by the first",
   },
   {
     name: "log.dirs",
@@ -253,13 +260,18 @@ export const advertisedListener = (
 
 /**
  * R95, R99, R150: the listeners a controller names for itself in a voter change and in its entry of a
- * dynamic voter set: its controller listener where others reach it (Kafka's
- * effectiveAdvertisedControllerListeners).
+ * dynamic voter set: each of its controller listeners where others reach it, in the order of
+ * controller.listener.names (Kafka's effectiveAdvertisedControllerListeners).
  */
-export const controllerListeners = (config: NodeConfig): Listener[] => {
-  const l = advertisedListener(config, config.controllerListenerName);
-  return l === undefined ? [] : [{ name: l.name, host: l.host, port: l.port }];
-};
+export const controllerListeners = (config: NodeConfig): Listener[] =>
+  config.controllerListenerNames.flatMap((name) => {
+    const l = advertisedListener(config, name);
+    return l === undefined ? [] : [{ name: l.name, host: l.host, port: l.port }];
+  });
+
+/** Whether listener `name` is one controllers serve Raft and brokers on (controller.listener.names). */
+export const isControllerListener = (config: NodeConfig, name: string): boolean =>
+  config.controllerListenerNames.includes(name);
 
 /** The addresses that name no one host: a listener bound there must be advertised elsewhere. */
 const UNROUTABLE_HOSTS = new Set(["0.0.0.0", "::"]);
@@ -376,26 +388,45 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
         `advertised.listeners: ${a.name}://${a.host}:${a.port} is the nonroutable meta-address ${a.host}: advertise a host others can reach`,
       );
   }
-  const controllerListenerName = props.get("controller.listener.names") ?? "CONTROLLER";
-  if (isController && !listeners.some((l) => l.name === controllerListenerName)) {
-    throw new ConfigError(`listeners needs a ${controllerListenerName}:// listener on a controller`);
+  const controllerListenerNames = (props.get("controller.listener.names") ?? "CONTROLLER")
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+  const controllerListenerName = controllerListenerNames[0];
+  if (controllerListenerName === undefined)
+    throw new ConfigError(
+      "controller.listener.names is empty: name the controller listener (e.g. CONTROLLER)",
+    );
+  const repeated = controllerListenerNames.find((n, i) => controllerListenerNames.indexOf(n) !== i);
+  if (repeated !== undefined)
+    throw new ConfigError(`controller.listener.names names ${repeated} twice: name each listener once`);
+  // As Kafka's KafkaConfig: a controller binds every controller listener; a broker alone binds none.
+  if (isController) {
+    const missing = controllerListenerNames.filter((n) => !listeners.some((l) => l.name === n));
+    if (missing.length > 0)
+      throw new ConfigError(
+        `listeners needs ${missing.map((n) => `a ${n}:// listener`).join(" and ")} on a controller (controller.listener.names lists ${controllerListenerNames.join(", ")})`,
+      );
+  } else {
+    const bound = listeners.filter((l) => controllerListenerNames.includes(l.name));
+    if (bound.length > 0)
+      throw new ConfigError(
+        `listeners names ${bound.map((l) => l.name).join(", ")}, a controller listener (controller.listener.names), but process.roles has no controller: a broker only dials controllers there; remove it from listeners`,
+      );
   }
-  if (roles.includes("broker") && !listeners.some((l) => l.name !== controllerListenerName)) {
+  if (roles.includes("broker") && !listeners.some((l) => !controllerListenerNames.includes(l.name))) {
     throw new ConfigError("listeners needs a client listener (e.g. PLAINTEXT://:9092) on a broker");
   }
   // R99, R150: a dynamic quorum's voter set names each controller where others reach it (Kafka refuses
   // an advertised 0.0.0.0 for any controller; openkraft's static voters are named by
   // controller.quorum.voters instead, so only a dynamic quorum needs it).
-  const controllerAdvertised = advertisedListener({ listeners, advertisedListeners }, controllerListenerName);
-  if (
-    isController &&
-    bootstrapServers.length > 0 &&
-    controllerAdvertised !== undefined &&
-    UNROUTABLE_HOSTS.has(controllerAdvertised.host)
-  )
-    throw new ConfigError(
-      `listeners: ${controllerListenerName}://${controllerAdvertised.host}:${controllerAdvertised.port} is bound to the nonroutable meta-address ${controllerAdvertised.host}, which the voter set would name for this controller: set advertised.listeners=${controllerListenerName}://<a host others reach>:${controllerAdvertised.port}`,
-    );
+  for (const name of isController && bootstrapServers.length > 0 ? controllerListenerNames : []) {
+    const controllerAdvertised = advertisedListener({ listeners, advertisedListeners }, name);
+    if (controllerAdvertised !== undefined && UNROUTABLE_HOSTS.has(controllerAdvertised.host))
+      throw new ConfigError(
+        `listeners: ${name}://${controllerAdvertised.host}:${controllerAdvertised.port} is bound to the nonroutable meta-address ${controllerAdvertised.host}, which the voter set would name for this controller: set advertised.listeners=${name}://<a host others reach>:${controllerAdvertised.port}`,
+      );
+  }
   const logDir = props.get("metadata.log.dir") ?? required(props, "log.dirs").split(",")[0]!.trim();
   // R150: as Kafka's KafkaConfig, only a controller may auto-join, and only a dynamic quorum has one.
   const autoJoin = bool(props, "controller.quorum.auto.join.enable");
@@ -414,6 +445,7 @@ export const nodeConfigFrom = (props: Map<string, string>): NodeConfig => {
     bootstrapServers,
     listeners,
     advertisedListeners,
+    controllerListenerNames,
     controllerListenerName,
     logDir,
     electionTimeoutMs: int(props, "controller.quorum.election.timeout.ms", 1),

@@ -68,10 +68,15 @@ import {
   type NodeEndpoint,
   raftRequestSender,
 } from "../kafka/raft-messages.ts";
-import { handleKafkaRequest, type KafkaOutcome, type RaftAnswer } from "../kafka/server.ts";
+import {
+  handleKafkaRequest,
+  type KafkaOutcome,
+  type KafkaServerContext,
+  type RaftAnswer,
+} from "../kafka/server.ts";
 import { isKafkaUuid, KafkaDecodeError, randomUuid } from "../kafka/wire.ts";
 import type { Outgoing } from "./codec.ts";
-import { advertisedListener, controllerListeners, type NodeConfig } from "./config.ts";
+import { advertisedListener, controllerListeners, isControllerListener, type NodeConfig } from "./config.ts";
 import type { Log } from "./log.ts";
 import { serveScrape } from "./scrape-http.ts";
 import {
@@ -400,7 +405,7 @@ export class KraftNode {
       bootstrapMetadataVersion: 21,
     };
     // A broker registers its client listener where clients reach it (advertised.listeners, as Kafka's).
-    const bound = config.listeners.find((l) => l.name !== config.controllerListenerName);
+    const bound = config.listeners.find((l) => !isControllerListener(config, l.name));
     const clientListener = bound === undefined ? undefined : advertisedListener(config, bound.name);
     const brokerConfig: BrokerConfig = {
       brokerId: config.nodeId,
@@ -513,11 +518,15 @@ export class KraftNode {
     if (this.raftConfig.kraftVersion === 1 && !this.endpoints.has(known.id)) this.learnEndpoints(known);
   }
 
-  /** The voters in force now and their controller listeners (DescribeQuorum v2, DescribeCluster). */
-  private voterAddresses(): { id: number; host: string; port: number }[] {
+  /**
+   * The voters in force now, the controller listener this node reaches each at, and every listener
+   * each names (DescribeQuorum v2, DescribeCluster).
+   */
+  private voterAddresses(): KafkaServerContext["voters"] {
     return this.node.raft.voters.flatMap((v) => {
-      const e = this.controllerEndpoint(this.endpoints.get(v.id) ?? []);
-      return e === undefined ? [] : [{ id: v.id, host: e.host, port: e.port }];
+      const listeners = this.endpoints.get(v.id) ?? [];
+      const e = this.controllerEndpoint(listeners);
+      return e === undefined ? [] : [{ id: v.id, host: e.host, port: e.port, listeners }];
     });
   }
 
@@ -1431,7 +1440,7 @@ export class KraftNode {
       outcome = handleKafkaRequest(body, {
         clusterId: this.meta.clusterId,
         listenerName: connection.listener,
-        controllerListener: connection.listener === this.config.controllerListenerName,
+        controllerListener: isControllerListener(this.config, connection.listener),
         image: this.image(),
         voters: this.voterAddresses(),
         controllerListenerName: this.config.controllerListenerName,
@@ -1605,8 +1614,7 @@ export class KraftNode {
         queuedMaxRequests: this.config.limits.queuedMaxRequests,
       });
     for (const listener of this.config.listeners)
-      if (listener.name !== this.config.controllerListenerName)
-        this.transport.pauseReading(listener.name, full);
+      if (!isControllerListener(this.config, listener.name)) this.transport.pauseReading(listener.name, full);
   }
 
   private clientListenersPaused = false;

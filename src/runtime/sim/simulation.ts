@@ -12,7 +12,13 @@ import { KafkaError } from "../../kafka/errors.ts";
 import { readResponseFrame, requestFrame } from "../../kafka/frames.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../../kafka/generated/messages.ts";
 import { randomUuid } from "../../kafka/wire.ts";
-import { type NodeConfig, nodeConfigFrom, parseProperties, renderProperties } from "../config.ts";
+import {
+  controllerListeners,
+  type NodeConfig,
+  nodeConfigFrom,
+  parseProperties,
+  renderProperties,
+} from "../config.ts";
 import type { Log } from "../log.ts";
 import { ILLEGAL_STATE_DEATH, KraftNode } from "../node.ts";
 import type { Entropy, NodeServices } from "../services.ts";
@@ -64,6 +70,7 @@ export interface SimulationResult {
 
 const CLUSTER_ID = "c2ltdWxhdGVkY2x1c3Rlcg";
 const CONTROLLER_PORT = 9093;
+const INTERNAL_CONTROLLER_PORT = 9193;
 const BROKER_PORT = 9092;
 /** The client's id on the network (never partitioned). */
 const CLIENT_NODE = 1000;
@@ -199,9 +206,18 @@ export class Simulation {
             ),
           }))
         : [
+            // A dynamic quorum's controllers serve two controller listeners (controller.listener.names):
+            // voter entries name both (R95, R99), and peers dial the first.
             ...CONTROLLERS.map((id) => ({
               id,
-              text: propertiesFor(id, "controller", dynamic, `CONTROLLER://n${id}:${CONTROLLER_PORT}`),
+              text: dynamic
+                ? propertiesFor(
+                    id,
+                    "controller",
+                    dynamic,
+                    `CONTROLLER://n${id}:${CONTROLLER_PORT},INTERNAL://n${id}:${INTERNAL_CONTROLLER_PORT}`,
+                  ) + renderProperties([["controller.listener.names", "CONTROLLER,INTERNAL"]])
+                : propertiesFor(id, "controller", dynamic, `CONTROLLER://n${id}:${CONTROLLER_PORT}`),
             })),
             ...[4, 5].map((id) => ({
               id,
@@ -378,20 +394,26 @@ export class Simulation {
   }
 
   /**
-   * Whether the leader's voter set is every controller, under the directory id its disk has now, and
-   * committed: a disk replaced while an addition is uncommitted could leave the committed set's
-   * majority on the lost disk.
+   * Whether the leader's voter set is every controller, under the directory id its disk has now and
+   * naming every controller listener it has (R99: a controller with two corrects the one listener its
+   * format named), and committed: a disk replaced while an addition is uncommitted could leave the
+   * committed set's majority on the lost disk.
    */
   private votersWhole(): boolean {
     const leader = this.nodes.find((n) => n.down === null && n.node?.status().role === "Leader")?.node;
     if (leader == null || !leader.voterSetCommitted()) return false;
+    const named = (listeners: readonly { name: string; host: string; port: number }[]) =>
+      listeners
+        .map((l) => `${l.name}@${l.host}:${l.port}`)
+        .sort()
+        .join("+");
     const keys = leader
       .raftVoters()
-      .map((v) => `${v.id}:${v.directoryId}`)
+      .map((v) => `${v.id}:${v.directoryId}:${named(v.listeners ?? [])}`)
       .sort();
     const current = this.nodes
       .filter((n) => n.isController)
-      .map((n) => `${n.id}:${n.directoryId}`)
+      .map((n) => `${n.id}:${n.directoryId}:${named(controllerListeners(n.config))}`)
       .sort();
     return keys.join(",") === current.join(",");
   }
@@ -594,7 +616,7 @@ export class Simulation {
     if (leaders.length === 0) return "no leader";
     // R150: every replaced disk has had its old entry removed and itself added.
     if (this.options.quorum === "dynamic" && !this.votersWhole())
-      return "the voter set does not hold every controller's current disk";
+      return "the voter set does not hold every controller's current disk and controller listeners";
     for (const n of this.nodes.filter((b) => b.isBroker)) {
       const state = n.node?.status().brokerState;
       if (state !== "RUNNING") return `broker ${n.id} is ${state}`;
