@@ -4,36 +4,11 @@
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_META_BOUNDS } from "../spec/cluster/metadata-actions.ts";
-import type { NodeRequest } from "../spec/node/node.ts";
 import { search } from "../src/checker/engine.ts";
-import { metadataModel } from "../src/checker/metadata-model.ts";
+import { adminOpsOf, metadataModel } from "../src/checker/metadata-model.ts";
 import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom } from "../src/cli/check.ts";
 import { parseFlags } from "../src/cli/flags.ts";
 import { METADATA_CI_DISTINCT_STATES } from "./configurations.ts";
-
-/** An admin client's requests, one after another: a topic made, grown, its leaders elected, deleted. */
-const ADMIN_OPS: readonly NodeRequest[] = [
-  {
-    _tag: "CreateTopicsRequest",
-    validateOnly: false,
-    topics: [
-      {
-        name: "u",
-        numPartitions: 2,
-        replicationFactor: 2,
-        assignments: [],
-        configs: [{ name: "retention.ms", value: "1000" }],
-      },
-    ],
-  },
-  {
-    _tag: "CreatePartitionsRequest",
-    topics: [{ name: "u", count: 3, assignments: null }],
-    validateOnly: false,
-  },
-  { _tag: "ElectLeadersRequest", electionType: 0, topicPartitions: null },
-  { _tag: "DeleteTopicsRequest", topics: [{ name: "u", topicId: null }] },
-];
 
 /** Every core: the outcome is the same for any number of workers (src/checker/parallel.test.ts). */
 const WORKERS = availableParallelism();
@@ -78,7 +53,7 @@ describe("model checking in CI: the metadata model", () => {
         raftLoss: true,
         metaLoss: true,
         // Asked of any node, in any state (R148): each request must get an answer or fail back.
-        adminOps: ADMIN_OPS,
+        adminOps: adminOpsOf(["create-topic", "create-partitions", "elect-leaders", "delete-topic"]),
       },
     });
     const result = search(model, { mode: "simulate", seed: 20261124, walks: 200, depth: 200 });

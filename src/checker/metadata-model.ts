@@ -39,10 +39,46 @@ import {
 } from "../../spec/invariants/liveness.ts";
 import { imageProblem } from "../../spec/invariants/metadata.ts";
 import { type MetadataImage, partitionsOf, topicsOf } from "../../spec/metadata/image.ts";
+import type { NodeRequest } from "../../spec/node/node.ts";
 import { MetadataCodec } from "./metadata-codec.ts";
 import type { Always, Eventually, Model, Property, Sometimes } from "./model.ts";
 import { withRecipe } from "./recipe.ts";
 import { REDUCTION_FLAGS, type Reductions, reductionsWith } from "./reductions.ts";
+
+/**
+ * The admin client's requests `kraft check --model metadata --admin-ops` names, on topic u: asked one
+ * after another, each of any node once the one before has its answer (R148).
+ */
+export const ADMIN_OPERATIONS = {
+  "create-topic": {
+    _tag: "CreateTopicsRequest",
+    validateOnly: false,
+    topics: [
+      {
+        name: "u",
+        numPartitions: 2,
+        replicationFactor: 2,
+        assignments: [],
+        configs: [{ name: "retention.ms", value: "1000" }],
+      },
+    ],
+  },
+  "create-partitions": {
+    _tag: "CreatePartitionsRequest",
+    topics: [{ name: "u", count: 3, assignments: null }],
+    validateOnly: false,
+  },
+  "elect-leaders": { _tag: "ElectLeadersRequest", electionType: 0, topicPartitions: null },
+  "delete-topic": { _tag: "DeleteTopicsRequest", topics: [{ name: "u", topicId: null }] },
+} as const satisfies Record<string, NodeRequest>;
+
+export type AdminOperation = keyof typeof ADMIN_OPERATIONS;
+
+export const ADMIN_OPERATION_NAMES = Object.keys(ADMIN_OPERATIONS) as AdminOperation[];
+
+/** The requests of the named admin operations, in order. */
+export const adminOpsOf = (names: readonly AdminOperation[]): NodeRequest[] =>
+  names.map((name) => ADMIN_OPERATIONS[name]);
 
 export interface MetadataModelOptions {
   readonly spec: MetadataClusterSpec;

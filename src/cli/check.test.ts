@@ -1,7 +1,14 @@
 // kraft check as a user meets it: exit codes, flag errors that name the flag, JSON output, and the
 // NDJSON counterexample trace.
 import { describe, expect, it } from "vitest";
-import { CHECK_FLAGS, type CheckIo, checkConfigFrom, runCheck, traceLines } from "./check.ts";
+import {
+  CHECK_FLAGS,
+  type CheckIo,
+  checkConfigFrom,
+  metadataConfigFrom,
+  runCheck,
+  traceLines,
+} from "./check.ts";
 import { parseFlags, UsageError } from "./flags.ts";
 import { main } from "./main.ts";
 
@@ -108,6 +115,43 @@ describe("kraft check", () => {
       cluster: { controllers: 3, brokers: 1 },
       partitions: 1,
     });
+  });
+
+  it("gives the metadata model an admin client with --admin-ops, in the order named", () => {
+    const parse = (argv: string[]) => metadataConfigFrom(parseFlags(CHECK_FLAGS, argv).values);
+    expect(parse(["--model", "metadata"]).bounds.adminOps).toEqual([]);
+    expect(
+      parse(["--model", "metadata", "--admin-ops", "delete-topic, create-topic"]).bounds.adminOps.map(
+        (op) => op._tag,
+      ),
+    ).toEqual(["DeleteTopicsRequest", "CreateTopicsRequest"]);
+    expect(() => parse(["--model", "metadata", "--admin-ops", "create-topc"])).toThrow(
+      new UsageError(
+        '--admin-ops: "create-topc" is not an admin operation; name some of create-topic, create-partitions, elect-leaders, delete-topic, comma-separated',
+      ),
+    );
+    const io = capture();
+    expect(
+      runCheck(
+        [
+          "--model",
+          "metadata",
+          "--admin-ops",
+          "create-topic",
+          "--mode",
+          "simulate",
+          "--walks",
+          "20",
+          "--progress",
+          "0",
+        ],
+        io,
+      ),
+    ).toBe(0);
+    expect(io.stderr[0]).toMatch(/, admin client: CreateTopics$/);
+    expect(() => runCheck(["--admin-ops", "create-topic"], io)).toThrow(
+      /--admin-ops applies to the metadata model \(--model metadata\) only/,
+    );
   });
 
   it("says when a limit stopped the search", () => {

@@ -12,7 +12,12 @@ import {
   type StartPoint,
 } from "../../spec/cluster/world.ts";
 import { DEFAULT_LIVENESS_BOUND_MS, type Progress, type SearchResult, search } from "../checker/engine.ts";
-import { metadataModel } from "../checker/metadata-model.ts";
+import {
+  ADMIN_OPERATION_NAMES,
+  type AdminOperation,
+  adminOpsOf,
+  metadataModel,
+} from "../checker/metadata-model.ts";
 import type { Model } from "../checker/model.ts";
 import { raftModel } from "../checker/raft-model.ts";
 import { NO_REDUCTIONS, REDUCTION_FLAGS, type Reductions, reductionsOff } from "../checker/reductions.ts";
@@ -244,6 +249,13 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     max: 10,
     default: 0,
     description: "metadata model: brokers asked to shut down",
+  },
+  {
+    kind: "string",
+    name: "admin-ops",
+    scope: "metadata",
+    placeholder: "OPS",
+    description: `metadata model: an admin client's requests on topic u, in this order, each asked of any node once the one before has its answer (R148); comma-separated, from ${ADMIN_OPERATION_NAMES.join(", ")} (default: none)`,
   },
   {
     kind: "integer",
@@ -511,6 +523,20 @@ export interface MetadataCheckConfig {
   readonly reductions: Reductions;
 }
 
+/** --admin-ops: the named operations, in order (none when not given). */
+const adminOperationsFrom = (values: FlagValues): AdminOperation[] => {
+  const text = values["admin-ops"] as string | undefined;
+  if (text === undefined) return [];
+  return text.split(",").map((raw) => {
+    const name = raw.trim();
+    if (!(ADMIN_OPERATION_NAMES as readonly string[]).includes(name))
+      throw new UsageError(
+        `--admin-ops: "${name}" is not an admin operation; name some of ${ADMIN_OPERATION_NAMES.join(", ")}, comma-separated`,
+      );
+    return name as AdminOperation;
+  });
+};
+
 export const metadataConfigFrom = (values: FlagValues): MetadataCheckConfig => ({
   spec: {
     ...DEFAULT_METADATA_CLUSTER,
@@ -536,6 +562,7 @@ export const metadataConfigFrom = (values: FlagValues): MetadataCheckConfig => (
     raftLoss: values["message-loss"] as boolean,
     metaLoss: values["message-loss"] as boolean,
     ...(values["snapshots"] === true ? { snapshots: true } : {}),
+    adminOps: adminOpsOf(adminOperationsFrom(values)),
   },
   partitions: values["partitions"] as number,
   reductions: reductionsFrom(values),
@@ -568,6 +595,9 @@ const describeMetadataConfig = (
       : []),
     bounds.raftLoss ? "lossy network" : "no message loss",
     ...(bounds.snapshots === true ? ["snapshots"] : []),
+    ...(bounds.adminOps.length > 0
+      ? [`admin client: ${bounds.adminOps.map((op) => op._tag.replace(/Request$/, "")).join(", ")}`]
+      : []),
     ...(mode === "bfs" && depth !== undefined ? [`depth ≤ ${depth}`] : []),
     ...reductionsDescribed(config.reductions),
   ];
