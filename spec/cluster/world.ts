@@ -1433,11 +1433,7 @@ export const joinedStart = (cluster: ClusterSpec, take: Take = worldOf): World =
 export type StartPoint = "fresh" | "committed" | "joined";
 
 export const startWorld = (cluster: ClusterSpec, start: StartPoint): World =>
-  start === "committed"
-    ? committedStart(cluster)
-    : start === "joined"
-      ? joinedStart(cluster)
-      : initialWorld(cluster).world;
+  startOutcome(cluster, start).world;
 
 /**
  * A start point with every step taken to build it, from each node's Start on: what conformance
