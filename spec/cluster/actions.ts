@@ -12,6 +12,7 @@ import {
 import { exactFilter, matchingPositions } from "./message-filter.ts";
 import {
   type ClusterSpec,
+  carriesRecords,
   clientAppend,
   corrupt,
   crash,
@@ -210,11 +211,8 @@ export const enabledActions = (world: World, bounds: Bounds): Action[] => {
       actions.push({ kind: "duplicate", position });
   }
   if ((world.forgedEpochs ?? 0) < (bounds.maxForgedEpochs ?? 0) && faultOn(bounds, "forged-epoch")) {
-    for (let position = 0; position < world.network.length; position++) {
-      const message = world.network[position]!.message;
-      if (message._tag === "FetchResponse" && message.records.length > 0)
-        actions.push({ kind: "forge-epoch", position });
-    }
+    for (let position = 0; position < world.network.length; position++)
+      if (carriesRecords(world.network[position]!.message)) actions.push({ kind: "forge-epoch", position });
   }
   for (let node = 0; node < world.nodes.length; node++) {
     const slot = world.nodes[node]!;

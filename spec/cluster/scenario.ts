@@ -13,6 +13,7 @@ import { matches, matchingPositions, parseFilter } from "./message-filter.ts";
 import {
   applyInput,
   type ClusterSpec,
+  carriesRecords,
   clientAppend,
   corrupt,
   crash,
@@ -248,9 +249,8 @@ const runCommand = (session: Session, command: string): string[] => {
       if (verb === "deliver") return apply(deliver(session.world, session.cluster, position));
       if (verb === "duplicate") return apply(duplicate(session.world, session.cluster, position));
       if (verb === "forge-epoch") {
-        const m = envelope.message;
-        if (m._tag !== "FetchResponse" || m.records.length === 0)
-          return [`!! forge-epoch needs a FetchResponse that carries records, not ${m._tag}`];
+        if (!carriesRecords(envelope.message))
+          return [`!! forge-epoch needs a FetchResponse that carries records, not ${envelope.message._tag}`];
         return apply(forgeEpoch(session.world, session.cluster, position));
       }
       const outcome = drop(session.world, session.cluster, position);

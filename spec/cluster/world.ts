@@ -1032,6 +1032,12 @@ export const duplicate = (world: World, cluster: ClusterSpec, position: number):
   return deliver(counted, cluster, counted.network.length - 1);
 };
 
+/** Whether a message is a Fetch answer that carries records: the only kind whose epoch can be forged. */
+export const carriesRecords = (
+  message: RaftMessage,
+): message is Extract<RaftMessage, { _tag: "FetchResponse" }> =>
+  message._tag === "FetchResponse" && message.records.length > 0;
+
 /**
  * Deliver the Fetch answer at `position` with its last batch's epoch raised above the answer's leader
  * epoch: a flipped bit in a batch's partition leader epoch, which the batch CRC does not cover, or a
@@ -1040,7 +1046,7 @@ export const duplicate = (world: World, cluster: ClusterSpec, position: number):
 export const forgeEpoch = (world: World, cluster: ClusterSpec, position: number): Outcome => {
   const envelope = world.network[position]!;
   const message = envelope.message;
-  if (message._tag !== "FetchResponse" || message.records.length === 0) return { world, steps: [] };
+  if (!carriesRecords(message)) return { world, steps: [] };
   const last = message.records.length - 1;
   const records = message.records.map((batch, i) =>
     i === last ? { ...batch, epoch: message.leaderEpoch + 1 } : batch,

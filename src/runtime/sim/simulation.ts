@@ -210,14 +210,13 @@ export class Simulation {
             // voter entries name both (R95, R99), and peers dial the first.
             ...CONTROLLERS.map((id) => ({
               id,
-              text: dynamic
-                ? propertiesFor(
-                    id,
-                    "controller",
-                    dynamic,
-                    `CONTROLLER://n${id}:${CONTROLLER_PORT},INTERNAL://n${id}:${INTERNAL_CONTROLLER_PORT}`,
-                  ) + renderProperties([["controller.listener.names", "CONTROLLER,INTERNAL"]])
-                : propertiesFor(id, "controller", dynamic, `CONTROLLER://n${id}:${CONTROLLER_PORT}`),
+              text:
+                propertiesFor(
+                  id,
+                  "controller",
+                  dynamic,
+                  `CONTROLLER://n${id}:${CONTROLLER_PORT}${dynamic ? `,INTERNAL://n${id}:${INTERNAL_CONTROLLER_PORT}` : ""}`,
+                ) + (dynamic ? renderProperties([["controller.listener.names", "CONTROLLER,INTERNAL"]]) : ""),
             })),
             ...[4, 5].map((id) => ({
               id,
