@@ -2,7 +2,8 @@
 // passes every vector, every rule is covered or explained, every mutant fails a vector,
 // and the runner's verdicts and messages are exact.
 import { execFileSync, spawnSync } from "node:child_process";
-import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MUTANTS } from "../model-tests/mutants.ts";
@@ -218,6 +219,50 @@ describe("kraft conformance run", () => {
     const usage = spawnSync(process.execPath, [kraft, "conformance", "run"], { encoding: "utf8" });
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain("run needs --adapter CMD");
+  });
+
+  it("fails the vector an adapter dies on, starts it again and runs the rest", async () => {
+    // The reference adapter, whose first process exits when handed its third vector.
+    const dir = mkdtempSync(join(tmpdir(), "openkraft-flaky-"));
+    const script = join(dir, "flaky.mjs");
+    writeFileSync(
+      script,
+      [
+        'import { spawn } from "node:child_process";',
+        'import { existsSync, writeFileSync } from "node:fs";',
+        'import { createInterface } from "node:readline";',
+        `const marker = ${JSON.stringify(join(dir, "started"))};`,
+        "const first = !existsSync(marker);",
+        'writeFileSync(marker, "");',
+        `const child = spawn(process.execPath, [${JSON.stringify(kraft)}, "conformance", "adapter"], { stdio: ["pipe", "inherit", "inherit"] });`,
+        "let inits = 0;",
+        'createInterface({ input: process.stdin }).on("line", (line) => {',
+        '  if (line.startsWith(\'{"_tag":"init"\')) inits++;',
+        "  if (first && inits === 3) { child.kill(); process.exit(3); }",
+        '  child.stdin.write(line + "\\n");',
+        "});",
+        'process.stdin.on("end", () => child.stdin.end());',
+        "",
+      ].join("\n"),
+    );
+    try {
+      const vectors = loadVectors().filter((v) => v.source === "04-split-vote");
+      const report = await runConformance(
+        `${JSON.stringify(process.execPath)} ${JSON.stringify(script)}`,
+        vectors,
+      );
+      expect(report.results.map((r) => r.adapterFailed === true)).toEqual(vectors.map((_, i) => i === 2));
+      expect(report.failed).toBe(1);
+      expect(report.passed).toBe(vectors.length - 1);
+      expect(report.results[2]!.difference).toMatchObject({
+        step: -1,
+        input: "init",
+        what: "the adapter failed",
+        actual: "the adapter exited",
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

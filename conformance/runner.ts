@@ -62,6 +62,8 @@ export interface VectorResult {
   readonly stopped: string | null;
   /** The feature the implementation said at init it does not implement: the vector was skipped. */
   readonly unsupported?: string;
+  /** The adapter exited, hung or answered garbage during the vector (the difference says how). */
+  readonly adapterFailed?: true;
 }
 
 /** Vectors exercising a rule or a mark, and how many of them broke it. */
@@ -117,6 +119,8 @@ export class AdapterProcess {
   private readonly buffered: string[] = [];
   private stderr = "";
   private ended = false;
+  /** A request got no reply (the adapter exited, hung or wrote garbage): it must be started anew. */
+  failed = false;
 
   constructor(command: string) {
     // Its own process group, so closing it also stops whatever the shell started.
@@ -155,6 +159,7 @@ export class AdapterProcess {
       this.waiting.push(done);
     });
     if (line === null) {
+      this.failed = true;
       throw new Error(
         `the adapter ${this.ended ? "exited" : `did not answer within ${timeoutMs} ms`}${this.stderr.length > 0 ? `; its stderr ends with:\n${this.stderr}` : ""}`,
       );
@@ -162,6 +167,7 @@ export class AdapterProcess {
     try {
       return decodeReply(JSON.parse(line));
     } catch (error) {
+      this.failed = true;
       throw new Error(
         `the adapter answered something that is not a reply: ${line.slice(0, 300)} (${(error as Error).message.split("\n")[0]})`,
       );
@@ -321,6 +327,9 @@ export interface RunOptions {
   readonly stopAtFirstFailure?: boolean;
 }
 
+/** Vectors the adapter may fail (exit, hang) before it has passed one, before the run gives up on it. */
+const MAX_FAILED_STARTS = 3;
+
 /** Run every vector against the adapter; a vector stops at its first difference. */
 export const runConformance = async (
   adapter: string,
@@ -328,11 +337,25 @@ export const runConformance = async (
   options: RunOptions = {},
 ): Promise<ConformanceReport> => {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const adapterProcess = new AdapterProcess(adapter);
+  let adapterProcess = new AdapterProcess(adapter);
   const results: VectorResult[] = [];
   try {
     for (const vector of vectors) {
       const result = await runVector(adapterProcess, vector, timeoutMs);
+      if (adapterProcess.failed) {
+        // A crash or a hang fails its vector, not the run: the next vector gets a fresh adapter.
+        // An adapter that never got through a vector is a broken command, not a finding.
+        const tried = results.length + 1;
+        if (
+          results.every((r) => r.adapterFailed === true) &&
+          (tried >= MAX_FAILED_STARTS || tried === vectors.length)
+        )
+          throw new Error(
+            `${String(result.difference?.actual)}${tried > 1 ? ` (on each of the first ${tried} vectors, so the run stops: check the adapter command)` : ""}`,
+          );
+        adapterProcess.close();
+        adapterProcess = new AdapterProcess(adapter);
+      }
       results.push(result);
       options.onProgress?.(results.length, vectors.length);
       if (options.stopAtFirstFailure === true && !result.passed) break;
@@ -543,7 +566,27 @@ const runVector = async (
     }
     return null;
   };
-  const initReply = await adapter.request(vector.init, timeoutMs);
+  /** The adapter's reply, or null when it failed (exited, hung, answered garbage): a difference then. */
+  const ask = async (step: number, input: string, request: AdapterRequest): Promise<Reply | null> => {
+    try {
+      return await adapter.request(request, timeoutMs);
+    } catch (error) {
+      const stepMarksHere = marks[step + 1] ?? [];
+      violations.push({
+        step,
+        input,
+        what: "the adapter failed",
+        expected: null,
+        actual: (error as Error).message,
+        rules: rulesOfMarks(stepMarksHere),
+        marks: stepMarksHere,
+      });
+      return null;
+    }
+  };
+  const adapterFailed = (): VectorResult => ({ ...result("the adapter failed"), adapterFailed: true });
+  const initReply = await ask(-1, "init", vector.init);
+  if (initReply === null) return adapterFailed();
   if (initReply._tag === "unsupported") {
     return {
       ...result(`the implementation does not implement ${initReply.feature}`),
@@ -556,10 +599,11 @@ const runVector = async (
     const raftInput = vector.layer === "node" ? (s.input._tag === "Raft" ? s.input.input : null) : s.input;
     if (raftInput !== null) context = contextForInput(context, raftInput as RaftInput);
     const sent = translate(vector.layer, s.input, ids, nodeIds);
-    const reply = await adapter.request(
-      { _tag: "input", input: vector.layer === "raft" ? sent : chosen.forImplementation(sent) },
-      timeoutMs,
-    );
+    const reply = await ask(i, describeInput(s.input), {
+      _tag: "input",
+      input: vector.layer === "raft" ? sent : chosen.forImplementation(sent),
+    });
+    if (reply === null) return adapterFailed();
     const stop = judge(i, describeInput(s.input), reply, s);
     if (stop !== null) return result(stop);
   }

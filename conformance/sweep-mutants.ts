@@ -160,13 +160,19 @@ export const judgeSite = async (
     layers.add("controller");
     layers.add("broker");
   }
-  const report = await runConformance(
-    `${JSON.stringify(process.execPath)} ${JSON.stringify(kraft)} conformance adapter --spec ${JSON.stringify(dir)}`,
-    vectors.filter((v) => layers.has(v.layer)),
-    { stopAtFirstFailure: true },
-  );
-  rmSync(scratch, { recursive: true, force: true });
-  return report.failed > 0 ? "killed" : "survived";
+  try {
+    const report = await runConformance(
+      `${JSON.stringify(process.execPath)} ${JSON.stringify(kraft)} conformance adapter --spec ${JSON.stringify(dir)}`,
+      vectors.filter((v) => layers.has(v.layer)),
+      { stopAtFirstFailure: true },
+    );
+    return report.failed > 0 ? "killed" : "survived";
+  } catch {
+    // The adapter hung or died on a vector (a loop that no longer ends): the vectors told it apart.
+    return "killed";
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 };
 
 const describe = (s: Site): string =>
