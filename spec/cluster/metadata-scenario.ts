@@ -9,8 +9,10 @@ import { configsOf, findTopic, type MetadataImage, partitionsOf, topicsOf } from
 import type { MetadataRecord } from "../metadata/records.ts";
 import { RESOURCE_BROKER, RESOURCE_TOPIC } from "../metadata/records.ts";
 import {
+  CONFIG_APPEND,
   CONFIG_DELETE,
   CONFIG_SET,
+  CONFIG_SUBTRACT,
   ControllerRequest,
   type ControllerResponse,
   ELECTION_PREFERRED,
@@ -368,18 +370,17 @@ const adminOp = (args: readonly string[]): ControllerRequest => {
         partitionIndex,
         brokerIds,
       }));
+      // Several names: one request creating each of them with the same options.
       return {
         _tag: "CreateTopicsRequest",
         validateOnly: opts.get("validate-only") === "true",
-        topics: [
-          {
-            name: positional[0] ?? "",
-            numPartitions: Number(opts.get("partitions") ?? (assignments.length > 0 ? -1 : -1)),
-            replicationFactor: Number(opts.get("rf") ?? -1),
-            assignments,
-            configs,
-          },
-        ],
+        topics: (positional.length > 0 ? positional : [""]).map((name) => ({
+          name,
+          numPartitions: Number(opts.get("partitions") ?? (assignments.length > 0 ? -1 : -1)),
+          replicationFactor: Number(opts.get("rf") ?? -1),
+          assignments,
+          configs,
+        })),
       };
     }
     case "delete-topic":
@@ -414,12 +415,17 @@ const adminOp = (args: readonly string[]): ControllerRequest => {
           {
             resourceType: type === "broker" ? RESOURCE_BROKER : RESOURCE_TOPIC,
             resourceName: name ?? "",
+            // `key=value` sets, `key=` deletes, `key+=items` appends to a list, `key-=items` subtracts.
             configs: [...opts.entries()]
               .filter(([k]) => k !== "to")
               .map(([key, value]) =>
-                value === ""
-                  ? { name: key, configOperation: CONFIG_DELETE, value: null }
-                  : { name: key, configOperation: CONFIG_SET, value },
+                key.endsWith("+")
+                  ? { name: key.slice(0, -1), configOperation: CONFIG_APPEND, value }
+                  : key.endsWith("-")
+                    ? { name: key.slice(0, -1), configOperation: CONFIG_SUBTRACT, value }
+                    : value === ""
+                      ? { name: key, configOperation: CONFIG_DELETE, value: null }
+                      : { name: key, configOperation: CONFIG_SET, value },
               ),
           },
         ],
