@@ -1,12 +1,18 @@
-// Operator swaps in the reducers that no input can tell apart from the spec (sweep-mutants.ts): each
-// was read, and why it is equivalent is written beside it. A site is named by its file, its line's
-// text and the replacement, so that it stays named while lines move.
+// Operator swaps in spec/ that the conformance vectors cannot be asked to kill (sweep-mutants.ts):
+// each was read, and why is written beside it. "equivalent": no input can tell the mutant from the
+// spec. "unreachable": the code is not run by the reducers the adapter protocol drives (a helper of
+// the runtime or the model's world, or tooling); the model checker or the runtime's tests judge it.
+// A site is named by its file, its line's text, the replacement and, where the same swap fits twice on
+// the line, its column: so that it stays named while lines move.
 
 export interface EquivalentSite {
   readonly file: string;
   /** The line, trimmed, as it is in the spec. */
   readonly text: string;
   readonly replacement: string;
+  /** The column of the swap in the untrimmed line, when the line has it more than once. */
+  readonly column?: number;
+  readonly kind: "equivalent" | "unreachable";
   readonly why: string;
 }
 
@@ -15,24 +21,28 @@ export const EQUIVALENT_SITES: readonly EquivalentSite[] = [
     file: "metadata/ids.ts",
     text: "if (i + 2 < 16) out += BASE64URL[n & 63]!;",
     replacement: " <= ",
+    kind: "equivalent",
     why: "The loop's i takes only 0, 3, 6, 9, 12 and 15, so i + 2 is never 16 and < 16 and <= 16 agree every time.",
   },
   {
     file: "metadata/image.ts",
     text: "if (scratch !== null) {",
     replacement: "===",
+    kind: "equivalent",
     why: "Every reducer path reaches withMember with a scratch (Writer and replay each make one; only withTopics, which no reducer calls, passes null), and without the remembered entry withMember takes its general path, which builds the same index the shortcut does.",
   },
   {
     file: "metadata/sorted-chunks.ts",
     text: "for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);",
     replacement: " <= ",
+    kind: "equivalent",
     why: "The hash only decides where chunks end; every function of the module uses the same isBoundary, lookups search by key whatever the chunking, and images are seen only flattened (imageView, itemsOf, snapshotRecords), so another deterministic hash gives the same items in the same order.",
   },
   {
     file: "metadata/sorted-chunks.ts",
     text: "const present = position < chunk.length && key(chunk[position]!) === k;",
     replacement: " <= ",
+    kind: "equivalent",
     why: "Here the chunk is the first whose last key is not below k (a key past the last one returned earlier), so itemPosition is at most chunk.length - 1 and position < chunk.length always holds.",
   },
   {
@@ -40,18 +50,81 @@ export const EQUIVALENT_SITES: readonly EquivalentSite[] = [
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the spec's line, verbatim
     text: "if (previous !== null && !(previous < k)) return `key ${k} does not come after ${previous}`;",
     replacement: " <= ",
+    kind: "equivalent",
     why: "shapeProblem checks sequences decoded from outside and is called by no reducer (only by tests), so no input reaches it.",
   },
   {
     file: "metadata/image.ts",
     text: "a.name < b.name ? -1 : a.name > b.name ? 1 : 0,",
     replacement: " >= ",
+    kind: "equivalent",
     why: "Both comparators (configs, features) insert into a list from which the entry of the same name was just filtered out, and sortedInsert compares only the new item with the others, so two equal names are never compared.",
   },
   {
     file: "metadata/image.ts",
     text: "if (record.nextProducerId < image.nextProducerId) {",
     replacement: " <= ",
+    kind: "equivalent",
     why: "No controller writes a ProducerIdsRecord (AllocateProducerIds is not modelled), and a snapshot holds one only when the image's next producer id is above 0 and replays it onto the empty image (0), so a record never carries a value equal to the image's (Kafka's replay refuses equal too).",
   },
+  {
+    file: "metadata/partition-change.ts",
+    text: "if (valid(partition.leader)) return { leader: partition.leader, isr: targetIsr, recovering: false };",
+    replacement: "true",
+    column: 97,
+    kind: "equivalent",
+    why: "In a preferred election the answer is used only when its leader is replicas[0] (electLeaders answers PREFERRED_LEADER_NOT_AVAILABLE otherwise), and this branch keeps a current leader that is not the preferred one, so its recovering flag is never read.",
+  },
+  {
+    file: "metadata/controller.ts",
+    text: "while (i > 0 && others[i - 1]!.brokerId > session.brokerId) i--;",
+    replacement: " >= ",
+    column: 42,
+    kind: "equivalent",
+    why: "others excludes the session's own broker, so no entry has an equal broker id and > and >= stop the insertion at the same place.",
+  },
+  ...(["LeaderChanged: true,", "RecoveryComplete: true,", "InstallSnapshot: true,"] as const).map((text) => ({
+    file: "node/node.ts",
+    text,
+    replacement: "false",
+    kind: "unreachable" as const,
+    why: "The table behind isRaftEffect, which only tooling (the runner, trace tools) calls: the node's reducer never reads it.",
+  })),
+  ...(
+    [
+      [
+        "return endOffset === null || image === undefined ? null : { endOffset, records: snapshotRecords(image) };",
+        "!==",
+      ],
+      [
+        "return endOffset === null || image === undefined ? null : { endOffset, records: snapshotRecords(image) };",
+        " && ",
+      ],
+      [
+        "node.snapshotToLoad !== null || node.listenerOffset <= 0 || committedImage(node) === undefined",
+        "===",
+      ],
+      [
+        "node.snapshotToLoad !== null || node.listenerOffset <= 0 || committedImage(node) === undefined",
+        "!==",
+      ],
+      [
+        "node.snapshotToLoad !== null || node.listenerOffset <= 0 || committedImage(node) === undefined",
+        " < ",
+      ],
+      [
+        "node.snapshotToLoad !== null || node.listenerOffset <= 0 || committedImage(node) === undefined",
+        " && ",
+      ],
+      ["(policy.maxIntervalMs > 0 && bytesSinceLast > 0 && msSinceLast >= policy.maxIntervalMs);", " > "],
+      ["(policy.maxIntervalMs > 0 && bytesSinceLast > 0 && msSinceLast >= policy.maxIntervalMs);", " >= "],
+      ["(policy.maxIntervalMs > 0 && bytesSinceLast > 0 && msSinceLast >= policy.maxIntervalMs);", " || "],
+    ] as const
+  ).map(([text, replacement]) => ({
+    file: "node/node.ts",
+    text,
+    replacement,
+    kind: "unreachable" as const,
+    why: "snapshotContent, snapshotEnd and snapshotDue (R131) are called by the runtime and the model's world when a snapshot is due, not by the node's reducer: the adapter protocol has no input for it, so the vectors cannot show it (the model checker's snapshot configuration and the runtime's snapshot tests do).",
+  })),
 ];
