@@ -18,6 +18,34 @@ export interface EquivalentSite {
 
 export const EQUIVALENT_SITES: readonly EquivalentSite[] = [
   {
+    file: "raft/fetch-follower.ts",
+    text: "candidate < response.highWatermark",
+    replacement: " <= ",
+    kind: "equivalent",
+    why: "The comparison is an argument of mark(): it only picks which coverage mark the step notes (capped at the log end or taken), and marks are not behaviour; the high watermark taken is Math.min(...) either way.",
+  },
+  {
+    file: "raft/quorum-epoch.ts",
+    text: "if (position < 0) return max;",
+    replacement: " <= ",
+    kind: "equivalent",
+    why: "Equivalent as the rules judge it: the first preferred successor then waits election.backoff.max.ms instead of 0 before standing, and R72 leaves that wait free within [0, election.backoff.max.ms] (allowed.ts judges a fetch timer armed under an R72 mark by that range); nothing else reads the position.",
+  },
+  {
+    file: "raft/update-voter-set.ts",
+    text: 'if (role._tag !== "Follower" || listeners === undefined) return s;',
+    replacement: " && ",
+    kind: "equivalent",
+    why: "The updateVoterSet timer is armed only by armUpdateVoterSet, on a Follower with listeners configured; every role change cancels it (cancelTimersExcept keeps only election or fetch) and a stale expiry is dropped before this handler, so when it runs both conditions are always false.",
+  },
+  {
+    file: "raft/leader.ts",
+    text: "return voterStates.every((v, i) => v === role.voterStates[i])",
+    replacement: "!==",
+    kind: "equivalent",
+    why: "Only the leader's own entry can differ, so the mutant either returns an equal copy or (a lone leader) keeps its own stale endOffset, which nothing reads: updateHighWatermark rewrites it from the flushed offset before counting, preferredSuccessors and the removed-voter observers skip the leader, DescribeQuorum reports the leader's log end, and the projection holds no voter progress.",
+  },
+  {
     file: "metadata/ids.ts",
     text: "if (i + 2 < 16) out += BASE64URL[n & 63]!;",
     replacement: " <= ",

@@ -81,7 +81,7 @@ export const formatEffect = (effect: RaftEffect, options: FormatOptions, from: n
 export const formatInput = (input: RaftInput | StartInput, options: FormatOptions): string => {
   switch (input._tag) {
     case "Received":
-      return `Received from ${input.from}${input.correlationId === undefined ? "" : `#${input.correlationId}`} ${formatMessage(input.message, options)}`;
+      return `Received from ${input.from}${input.correlationId === undefined ? "" : `#${input.correlationId}`}${input.nowMs === undefined ? "" : ` at ${input.nowMs}ms`} ${formatMessage(input.message, options)}`;
     case "TimerExpired":
       return `TimerExpired ${input.timer}`;
     case "Start":

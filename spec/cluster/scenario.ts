@@ -456,15 +456,21 @@ const runCommand = (session: Session, command: string): string[] => {
       return apply(requestVoterChange(session.world, session.cluster, index, VOTER_CHANGE_API[verb], voter));
     }
     case "describe": {
+      // `describe N [now=MS]`: with `now`, the request arrives when the node's clock reads MS, the
+      // time the leader reports for its own fetch and catch-up (R88); without, no clock is given.
       const index = nodeIndex(session, args[0]);
+      const now = /^now=(\d+)$/.exec(args[1] ?? "");
+      if (args[1] !== undefined && now === null) throw new Error(`describe N [now=MS], got "${args[1]}"`);
       const message = {
         _tag: "DescribeQuorumRequest" as const,
         topicName: "__cluster_metadata",
         partitionIndex: 0,
       };
-      return apply(
-        applyInput(session.world, session.cluster, index, { _tag: "Received", from: -1, message }),
-      );
+      const input: RaftInput =
+        now === null
+          ? { _tag: "Received", from: -1, message }
+          : { _tag: "Received", from: -1, message, nowMs: Number(now[1]) };
+      return apply(applyInput(session.world, session.cluster, index, input));
     }
     case "partition": {
       const groups = args
