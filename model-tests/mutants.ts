@@ -796,6 +796,41 @@ export const MUTANTS: readonly Mutant[] = [
     },
   },
   {
+    name: "unchanged-config-written",
+    class: "protocol",
+    rule: "R111",
+    description:
+      "write a ConfigRecord for every IncrementalAlterConfigs operation on a topic, the ones that change nothing too (Kafka writes those only for a broker, KAFKA-14136)",
+    edits: [
+      {
+        file: "metadata/controller.ts",
+        find: "if (value !== stored || r.resourceType === RESOURCE_BROKER) changes.push",
+        replace: "if (true) changes.push",
+      },
+    ],
+    metadata: {
+      brokers: 2,
+      partitions: 1,
+      bounds: {
+        ...QUIET_METADATA,
+        adminOps: [
+          {
+            _tag: "IncrementalAlterConfigsRequest",
+            validateOnly: false,
+            resources: [
+              {
+                resourceType: 2,
+                resourceName: "t",
+                configs: [{ name: "retention.ms", configOperation: 0, value: "604800000" }],
+              },
+            ],
+          },
+        ],
+      },
+      depth: 30,
+    },
+  },
+  {
     name: "answer-before-commit",
     class: "protocol",
     rule: "R104",

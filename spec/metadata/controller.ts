@@ -1163,7 +1163,8 @@ const alterResource = (
   for (const c of r.configs) {
     const def = configDefs(r.resourceType)?.find((d) => d.name === c.name);
     if (def === undefined) return result("INVALID_CONFIG", `unknown configuration ${c.name}`);
-    const current = configValue(writer.image, r.resourceType, r.resourceName, c.name) ?? def.default;
+    const stored = configValue(writer.image, r.resourceType, r.resourceName, c.name) ?? null;
+    const current = stored ?? def.default;
     let value: string | null;
     if (c.configOperation === CONFIG_SET) {
       if (c.value === null) return result("INVALID_REQUEST", `SET ${c.name} needs a value`);
@@ -1184,7 +1185,9 @@ const alterResource = (
     }
     const invalid = configProblem(r.resourceType, c.name, value);
     if (invalid !== null) return result("INVALID_CONFIG", invalid);
-    changes.push({ name: c.name, value });
+    // R111: a value that does not change is not written, but a broker's always is: its record makes
+    // the broker reload the configuration (KAFKA-14136).
+    if (value !== stored || r.resourceType === RESOURCE_BROKER) changes.push({ name: c.name, value });
   }
   if (!validateOnly) {
     for (const c of changes) {
