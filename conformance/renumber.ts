@@ -1,7 +1,7 @@
 // Node id 0. Kafka's node.id may be 0, and many deployments number their nodes from 0; an
 // implementation that takes 0 for "no node" (an unset field, a sentinel where Kafka uses -1) breaks
-// only there. The transcripts and walks number nodes from 1, so the Raft vectors of a few sources are
-// also given renumbered: every node id one lower, so that node 1 becomes node 0. Only ids move (-1,
+// only there. The transcripts and walks number nodes from 1, so the Raft vectors of every transcript
+// and of the adversarial walks are also given renumbered (in one file): every node id one lower, so that node 1 becomes node 0. Only ids move (-1,
 // "none", stays); every other number is as it was. A renumbered vector is kept only when the spec,
 // run on its inputs, does exactly what it says at every step: that shows the renumbering complete (a
 // node id left behind would change what the spec does), and leaves out the runs where a choice the
@@ -24,16 +24,9 @@ const NODE_ID_FIELDS = new Set([
   "destination",
 ]);
 
-/** The sources (transcripts, adversarial walks) whose Raft vectors are also given with node ids from 0. */
-export const RENUMBERED_SOURCES = [
-  "01-first-election-three-voters",
-  "07-leader-crash-reelection",
-  "08-follower-divergence-truncation",
-  "12-graceful-resignation-preferred-successors",
-  "13-observer-discovers-leader",
-  "25-describe-quorum",
-  "adversarial-raft",
-] as const;
+/** Whether a source's Raft vectors are also given with node ids from 0: every transcript's, and the adversarial walks'. */
+export const isRenumbered = (source: string): boolean =>
+  /^\d+-/.test(source) || source === "adversarial-raft";
 
 const lower = (value: unknown, key: string | undefined): unknown => {
   if (Array.isArray(value)) return value.map((item) => lower(item, undefined));

@@ -12,7 +12,7 @@ import { marksOfVector } from "./marks.ts";
 import { generateMetadataVectors } from "./metadata-vectors.ts";
 import { generateNodeVectors } from "./node-vectors.ts";
 import type { RaftVector, Vector } from "./protocol.ts";
-import { asTheSpecRunsIt, RENUMBERED_SOURCES, renumbered } from "./renumber.ts";
+import { asTheSpecRunsIt, isRenumbered, renumbered } from "./renumber.ts";
 import { lifetimes, WALK_CONFIGS, walkVectors } from "./walks.ts";
 
 export const SCENARIO_DIR = new URL("../spec/scenarios/", import.meta.url).pathname;
@@ -47,18 +47,15 @@ export const generateVectors = (): Map<string, Vector[]> => {
   for (const vectors of out.values())
     for (const v of vectors) for (const m of marksOfVector(v)) covered.add(m);
   for (const [source, vectors] of adversarialVectors(covered)) out.set(source, vectors);
-  // A few transcripts and the adversarial Raft walks again with node ids from 0 (renumber.ts).
-  for (const source of RENUMBERED_SOURCES) {
-    const vectors = out.get(source);
-    if (vectors === undefined) throw new Error(`renumber: no vectors of ${source}`);
-    out.set(
-      `renumbered-${source}`,
-      vectors
-        .filter((v): v is RaftVector => v.layer === "raft")
-        .map((v) => asTheSpecRunsIt(renumbered(v)))
-        .filter((v) => v !== null),
-    );
-  }
+  // The transcripts and the adversarial Raft walks again with node ids from 0 (renumber.ts).
+  out.set(
+    "renumbered",
+    [...out]
+      .filter(([source]) => isRenumbered(source))
+      .flatMap(([, vectors]) => vectors.filter((v): v is RaftVector => v.layer === "raft"))
+      .map((v) => asTheSpecRunsIt(renumbered(v)))
+      .filter((v) => v !== null),
+  );
   // Whole nodes last: each layer's vectors cover its own marks for implementers of one layer.
   for (const [source, vectors] of generateNodeVectors()) out.set(source, vectors);
   // Every vector names the marks it takes.
