@@ -37,7 +37,10 @@ const lower = (value: unknown, key: string | undefined): unknown => {
   return value;
 };
 
-/** `vector` with every node id one lower, under its own source and name (`renumbered-…/n0#0` for n1's). */
+/**
+ * `vector` with every node id one lower, under its own source and name: `renumbered-…/id0#0` for the
+ * lifetime `…/n1#0` (named by id, so that a filter naming the original does not also pick it).
+ */
 export const renumbered = (vector: RaftVector): RaftVector => {
   const source = `renumbered-${vector.source}`;
   const [, node, lifetime] = /\/n(\d+)#(\d+)$/.exec(vector.name) ?? [];
@@ -45,7 +48,7 @@ export const renumbered = (vector: RaftVector): RaftVector => {
   return {
     ...(lower(vector, undefined) as RaftVector),
     source,
-    name: `${source}/n${Number(node) - 1}#${lifetime}`,
+    name: `${source}/id${Number(node) - 1}#${lifetime}`,
   };
 };
 
