@@ -18,6 +18,42 @@ export interface EquivalentSite {
 
 export const EQUIVALENT_SITES: readonly EquivalentSite[] = [
   {
+    file: "raft/leader.ts",
+    text: 'if (role._tag !== "Leader" || role.parkedFetches.length === 0) return s;',
+    replacement: " && ",
+    kind: "equivalent",
+    why: "Every caller runs it on a Leader (a client append and a flush that moved the high watermark on the leader, the leader's own VotersRecord, and the fetchWait timer, which only a leader arms and every role change cancels; a stale expiry is dropped before the handler), so the mutant differs only for a leader with nothing parked: it notes a coverage mark (not behaviour), leaves parkedFetches empty and cancels fetchWait, which is never armed then (it is armed when the first fetch parks and cancelled when they are all answered), so the normal form drops the cancel.",
+  },
+  {
+    file: "raft/snapshot.ts",
+    text: "} else if (endOffset < s.log.startOffset || endOffset <= 0) {",
+    replacement: " <= ",
+    column: 23,
+    kind: "equivalent",
+    why: "It adds only endOffset === log start, which is refused either way: a log start of 0 is refused by endOffset <= 0, and a log start above 0 sits on a snapshot that ends there, the newest always stays (deleteLogBefore, logOfSnapshot), so the next branch refuses it as not newer. Only the mark and the SnapshotRefused reason change, and the reason's wording is free (allowed.ts).",
+  },
+  {
+    file: "raft/startup.ts",
+    text: "voters.length === 0 || voters.some((v) => v.id === config.nodeId)",
+    replacement: " && ",
+    kind: "equivalent",
+    why: "Equivalent as the rules judge it: with voters the mutant starts a voter's rotation at its id modulo the number of voters instead of at the first, and a voter asks the rotation only while recovering (R146) or once removed; which voter a node without a reachable leader asks is R74's free choice (a vector stops there without failing), and bootstrapCursor is not in the projection. With no voters the rotation is never read (fetchTarget needs one), and a node learns voters only from its log, which startup reads first.",
+  },
+  {
+    file: "raft/log.ts",
+    text: "if (offset === 0) return 0;",
+    replacement: "!==",
+    kind: "equivalent",
+    why: "epochBefore's only caller is handleCreateSnapshot, after its checks: the end offset is above 0, at or above the log start and at or below the high watermark (so at or below the log end). This branch then holds only for an end offset equal to a log start above 0 (a log without records above its start ends there), which the check against the newest snapshot, ending at or above the log start, has refused already: the mutated line is never reached with a request that goes on.",
+  },
+  {
+    file: "raft/quorum-epoch.ts",
+    text: "return Math.min(max, (max >> (preferred.length - 1)) << (position - 1));",
+    replacement: "",
+    kind: "equivalent",
+    why: "Equivalent as the rules judge it: the mutant doubles the wait of a preferred successor after the first (still capped at election.backoff.max.ms), and R72 leaves that wait free within [0, election.backoff.max.ms] (allowed.ts judges a fetch timer armed under an R72 mark by that range); nothing else reads it.",
+  },
+  {
     file: "raft/fetch-follower.ts",
     text: "candidate < response.highWatermark",
     replacement: " <= ",
