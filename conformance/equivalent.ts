@@ -114,7 +114,7 @@ export const EQUIVALENT_SITES: readonly EquivalentSite[] = [
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the spec's line, verbatim
     text: "if (previous !== null && !(previous < k)) return `key ${k} does not come after ${previous}`;",
     replacement: " <= ",
-    kind: "equivalent",
+    kind: "unreachable",
     why: "shapeProblem checks sequences decoded from outside and is called by no reducer (only by tests), so no input reaches it.",
   },
   {
@@ -240,12 +240,21 @@ export const EQUIVALENT_SITES: readonly EquivalentSite[] = [
     kind: "equivalent",
     why: "The node hands the controller AppendAccepted only for the proposal it made in the same step (work.proposal), which Raft accepted as leader: the controller is then active with that proposal first in proposals. So !active and expected === undefined are both false or both true, and || and && agree.",
   },
-  ...(["LeaderChanged: true,", "RecoveryComplete: true,", "InstallSnapshot: true,"] as const).map((text) => ({
+  ...(
+    [
+      "LeaderChanged: true,",
+      "RecoveryComplete: true,",
+      "InstallSnapshot: true,",
+      "PersistElectionState: true,",
+      "SetTimer: true,",
+      "WriteSnapshotChunk: true,",
+    ] as const
+  ).map((text) => ({
     file: "node/node.ts",
     text,
     replacement: "false",
     kind: "unreachable" as const,
-    why: "The table behind isRaftEffect, which only tooling (the runner, trace tools) calls: the node's reducer never reads it.",
+    why: "The table behind isRaftEffect, which only tooling (the runner, trace tools, the model's world) calls: the node's reducer never reads it (and isRaftEffect asks Object.hasOwn for the key, so not even it reads the value).",
   })),
   ...(
     [
@@ -276,6 +285,7 @@ export const EQUIVALENT_SITES: readonly EquivalentSite[] = [
       ["(policy.maxIntervalMs > 0 && bytesSinceLast > 0 && msSinceLast >= policy.maxIntervalMs);", " > "],
       ["(policy.maxIntervalMs > 0 && bytesSinceLast > 0 && msSinceLast >= policy.maxIntervalMs);", " >= "],
       ["(policy.maxIntervalMs > 0 && bytesSinceLast > 0 && msSinceLast >= policy.maxIntervalMs);", " || "],
+      ["bytesSinceLast >= policy.maxBytesBetween ||", " > "],
     ] as const
   ).map(([text, replacement]) => ({
     file: "node/node.ts",
@@ -283,5 +293,67 @@ export const EQUIVALENT_SITES: readonly EquivalentSite[] = [
     replacement,
     kind: "unreachable" as const,
     why: "snapshotContent, snapshotEnd and snapshotDue (R131) are called by the runtime and the model's world when a snapshot is due, not by the node's reducer: the adapter protocol has no input for it, so the vectors cannot show it (the model checker's snapshot configuration and the runtime's snapshot tests do).",
+  })),
+  ...([" > ", " || "] as const).map((replacement) => ({
+    file: "node/node.ts",
+    text: 'overlay.base >= 0 && end > overlay.base ? "R147:committed-fetched-in-step" : "R147:committed-told",',
+    replacement,
+    kind: "equivalent" as const,
+    why: "The condition is an argument of mark(): it only picks which coverage mark handCommitted notes (records fetched in this step or told before), and marks are not behaviour; the records handed on are overlay.read(...) either way.",
+  })),
+  {
+    file: "node/node.ts",
+    text: 'if (run.state.controller !== null && effect.operation === "append" && work.proposal !== undefined) {',
+    replacement: " || ",
+    column: 75,
+    kind: "equivalent",
+    why: "The mutant is (controller && append) || proposal. A work item has a proposal only when routeController queued the controller's Propose as a ClientAppend (so the node has a controller), and a ClientAppend is only ever refused with operation append, so with a proposal both agree. Without one they differ only for a ClientAppend the shell itself sends a node, refused: no Kafka process has that (the metadata log's only writer is the controller), and neither the runtime, the model's world nor any vector sends one (AppendRecords of such an append would even carry no records).",
+  },
+  {
+    file: "metadata/sorted-chunks.ts",
+    text: "return (hash & (CHUNK - 1)) === 0;",
+    replacement: "!==",
+    kind: "equivalent",
+    why: "isBoundary only decides where chunks end (here: after almost every key instead of one in 64). Every function of the module asks the same isBoundary, lookups search by key whatever the chunking, and images are seen only flattened (imageView, itemsOf, snapshotRecords), so the items and their order are the same.",
+  },
+  {
+    file: "metadata/sorted-chunks.ts",
+    text: "if (chunk.length > 0) chunks.push(chunk);",
+    replacement: " >= ",
+    kind: "unreachable",
+    why: "In split, behind chunksOf, which only tests call: every reducer builds its sequences from EMPTY_CHUNKS with setItem and removeItem.",
+  },
+  {
+    file: "metadata/sorted-chunks.ts",
+    text: "const at = Math.min(found, chunks.length - 1);",
+    replacement: "",
+    kind: "equivalent",
+    why: "found === chunks.length returned just above, so found is at most chunks.length - 1 here and Math.min(found, chunks.length) is found too.",
+  },
+  {
+    file: "metadata/sorted-chunks.ts",
+    text: "if (position === chunk.length - 1 && next !== undefined) {",
+    replacement: "",
+    kind: "equivalent",
+    why: "With the mutant, removing a chunk's last (boundary) item never joins the chunk to the next one: the chunk then ends without a boundary, which only the shape (shapeProblem, deep equality in the model's world) sees. Keys stay sorted across chunks and the size is right, so findItem, locate and setItem (which search by each chunk's last key) find the same items, and every reader of an image flattens it (imageView, itemsOf, snapshotRecords): no reducer output differs.",
+  },
+  ...(
+    [
+      ["for (let i = 0; i < chunk.length; i++) {", " <= ", undefined],
+      ["const lastChunk = c === sequence.chunks.length - 1;", "!==", undefined],
+      [
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the spec's line, verbatim
+        "if (!isBoundary(k) && last && !lastChunk) return `chunk ${c} ends at ${k}, which is not a boundary`;",
+        " || ",
+        33,
+      ],
+    ] as const
+  ).map(([text, replacement, column]) => ({
+    file: "metadata/sorted-chunks.ts",
+    text,
+    replacement,
+    ...(column === undefined ? {} : { column }),
+    kind: "unreachable" as const,
+    why: "In shapeProblem, which checks sequences decoded from outside and is called by no reducer (only by tests).",
   })),
 ];

@@ -14,21 +14,32 @@ import {
 } from "../spec/cluster/metadata-actions.ts";
 import { runMetadataTranscript } from "../spec/cluster/metadata-scenario.ts";
 import {
+  ADMIN_ID,
   adminRequest,
+  controllerConfigOf,
+  crashNode,
   DEFAULT_METADATA_CLUSTER,
   deliverMetaMessage,
+  deliverRaftMessage,
   dropMetaMessage,
   fireHeartbeat,
+  fireIdleTimer,
   fireRaftTimer,
   initialMetadataWorld,
   type MetadataClusterSpec,
   type MetadataWorld,
   type MetaOutcome,
   type NodeStepRecord,
+  raftSpecOf,
   settle,
+  startNode,
+  takeSnapshot,
 } from "../spec/cluster/metadata-world.ts";
 import { parseTranscript } from "../spec/cluster/scenario.ts";
+import { directoryIdOf, nodeConfig } from "../spec/cluster/world.ts";
 import { initializeNode, type NodeInput, nodeStep } from "../spec/node/node.ts";
+import type { RaftInput } from "../spec/raft/io.ts";
+import { METADATA_TOPIC_ID } from "../spec/raft/primitives.ts";
 import { stable } from "./judge.ts";
 import { METADATA_SCENARIO_DIR } from "./metadata-vectors.ts";
 import { type InitNode, type NodeVector, projectNode, type VectorInProgress } from "./protocol.ts";
@@ -211,8 +222,10 @@ export const nodeWalkVectors = (config: NodeWalkConfig): NodeVector[] => {
 
 /**
  * Scripted runs for the branches random runs seldom or never take: a client's request passed on by a
- * broker whose request to the controller is lost (R148), and an answer naming another cluster to a
- * request in flight (R149; the world's forged frames answer nothing).
+ * broker whose request to the controller is lost (R148), an answer naming another cluster to a
+ * request in flight (R149; the world's forged frames answer nothing), a high watermark that arrives
+ * before the snapshot the start told the listener to load was read (R84), and a voter added under an
+ * active controller with kraft.version 1 (R106, R147; the world runs static voters).
  */
 export const scriptedNodeVectors = (): NodeVector[] => {
   const spec: MetadataClusterSpec = { ...DEFAULT_METADATA_CLUSTER, brokers: 1 };
@@ -270,6 +283,118 @@ export const scriptedNodeVectors = (): NodeVector[] => {
         },
       },
     });
+  });
+  script("node-scripted-commit-before-snapshot-read", (take, builder) => {
+    // R84: a standby controller snapshots its image and restarts with its log still whole (no
+    // retention ran, so the log starts at 0): the start tells its listener to load the snapshot, and
+    // the leader's high watermark arrives before the shell has read it. No committed record is handed
+    // on until the SnapshotRead (Kafka's listener gets the snapshot first, then batches after its end).
+    let w = take(initialMetadataWorld(spec));
+    w = quiet(take(fireRaftTimer(w, spec, 0, "election")), take);
+    w = take(takeSnapshot(w, spec, 1));
+    w = take(crashNode(w, spec, 1));
+    // The leader writes while node 2 is down, so node 2's first Fetch is answered at once, with records.
+    w = quiet(take(fireIdleTimer(w, spec, 0)), take);
+    const restart = startNode(w, spec, 1);
+    let read: NodeInput | undefined;
+    for (const record of restart.nodeSteps ?? []) {
+      if (record.node === 2 && "input" in record) {
+        if (record.input._tag === "SnapshotRead") read = record.input;
+        continue;
+      }
+      builder.add(record);
+    }
+    if (read === undefined) throw new Error("scripted node run: node 2 was told to load no snapshot");
+    w = restart.world;
+    const fetch = w.raft.network.findIndex(
+      (e) => e.from === 2 && e.to === 1 && e.message._tag === "FetchRequest",
+    );
+    if (fetch < 0) throw new Error("scripted node run: node 2 does not fetch from the leader");
+    const answered = deliverRaftMessage(w, spec, fetch);
+    for (const record of answered.nodeSteps ?? []) builder.add(record);
+    w = answered.world;
+    const response = w.raft.network.findIndex(
+      (e) => e.from === 1 && e.to === 2 && e.message._tag === "FetchResponse",
+    );
+    if (response < 0) throw new Error("scripted node run: the leader parked node 2's Fetch");
+    // The world's node 2 has read its snapshot; its Raft layer is the same, so the answer it is given
+    // is the one this node 2, which has not, is given.
+    const given = deliverRaftMessage(w, spec, response).nodeSteps?.find(
+      (r) => r.node === 2 && "input" in r && r.input._tag === "Raft",
+    );
+    if (given === undefined || !("input" in given)) throw new Error("scripted node run: no answer to node 2");
+    builder.inject(2, given.input);
+    builder.inject(2, read);
+  });
+  script("node-scripted-voter-added-under-active-controller", (_take, builder) => {
+    // R106, R147: with kraft.version 1 the Raft layer appends a VotersRecord of its own between the
+    // controller's records when a voter is added (R96): the node tells the active controller the new log
+    // end, so its next records (an idle NoOpRecord) are placed where it expects them and it stays active.
+    // A controller that did not move its next offset would find its records misplaced and resign.
+    const one: MetadataClusterSpec = { ...DEFAULT_METADATA_CLUSTER, controllers: 1, brokers: 0 };
+    const raft = nodeConfig({ ...raftSpecOf(one), voters: 1, observers: 0, kraftVersion: 1 }, 1);
+    const config = { raft, controller: controllerConfigOf(one, 1), broker: null };
+    const storage = {
+      quorumState: undefined,
+      log: { startOffset: 0, endOffset: 0, flushedOffset: 0, epochs: [] },
+      recovering: false,
+      firstCorrelationId: 1,
+      incarnationId: "AAAAAAAAAAAAAAAAAAAAAA",
+      previousBrokerEpoch: -1,
+    };
+    const log = { records: () => [] };
+    builder.add({
+      node: 1,
+      start: { config, storage, log },
+      effects: initializeNode(config, storage, log).effects,
+    });
+    const raftInput = (input: RaftInput) => builder.inject(1, { _tag: "Raft", input });
+    // A lone voter leads at once; its LeaderChangeMessage and bootstrap VotersRecord flush, then the
+    // controller's first record.
+    raftInput({ _tag: "LogFlushed", offset: 2 });
+    raftInput({ _tag: "LogFlushed", offset: 3 });
+    // Node 2, an observer caught up to the log end, is added as a voter (R96).
+    raftInput({
+      _tag: "Received",
+      from: 2,
+      correlationId: 1,
+      message: {
+        _tag: "FetchRequest",
+        clusterId: one.clusterId,
+        replicaId: 2,
+        replicaDirectoryId: directoryIdOf(2),
+        maxWaitMs: 500,
+        topicId: METADATA_TOPIC_ID,
+        partition: 0,
+        currentLeaderEpoch: 1,
+        fetchOffset: 3,
+        lastFetchedEpoch: 1,
+      },
+    });
+    raftInput({
+      _tag: "Received",
+      from: ADMIN_ID,
+      correlationId: 1,
+      message: {
+        _tag: "AddRaftVoterRequest",
+        clusterId: one.clusterId,
+        timeoutMs: 30000,
+        voterId: 2,
+        voterDirectoryId: directoryIdOf(2),
+        listeners: [{ name: "CONTROLLER", host: "node-2", port: 9093 }],
+      },
+    });
+    raftInput({
+      _tag: "Received",
+      from: 2,
+      correlationId: 1,
+      message: {
+        _tag: "ApiVersionsResponse",
+        errorCode: "NONE",
+        kraftVersion: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+      },
+    });
+    builder.inject(1, { _tag: "IdleTimeout" });
   });
   return vectors;
 };
