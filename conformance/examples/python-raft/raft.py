@@ -532,9 +532,14 @@ class RaftNode:
         if self.role == FOLLOWER:
             return self.leader_id
         if self.role == UNATTACHED and (not self.is_voter or self.recovering):
-            if not self.voter_ids:
-                return None
-            return self.voter_ids[self.rotation % len(self.voter_ids)]
+            # R74: never itself (a recovering voter is in the list); the next
+            # voter in our order instead, and nobody when it is the only one.
+            n = len(self.voter_ids)
+            for k in range(n):
+                voter = self.voter_ids[(self.rotation - k) % n]
+                if voter != self.node_id:
+                    return voter
+            return None
         return None
 
     def _send_fetch(self):
@@ -1403,10 +1408,14 @@ class RaftNode:
                 self._send_fetch()
             return
         if div is not None:
-            ep, end = self.end_offset_for_epoch(div["epoch"])
-            cut = min(div["endOffset"], end) if ep == div["epoch"] else min(div["endOffset"], end if ep >= 0 else 0)
-            if ep < 0:
-                cut = 0
+            # R67: epoch 0 is not looked up: the smaller of the leader's end
+            # and ours.  Otherwise our end of that epoch, capped by the
+            # leader's when we have the epoch itself.
+            if div["epoch"] == 0:
+                cut = min(div["endOffset"], self.log_end)
+            else:
+                ep, end = self.end_offset_for_epoch(div["epoch"])
+                cut = min(div["endOffset"], end) if ep == div["epoch"] else (end if ep >= 0 else 0)
             if cut < self.high_watermark:
                 self.illegal("R66", f"asked to truncate to {cut} below the high watermark {self.high_watermark}")
                 if not self._fetching():
