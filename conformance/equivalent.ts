@@ -248,6 +248,11 @@ export const EQUIVALENT_SITES: readonly EquivalentSite[] = [
       "PersistElectionState: true,",
       "SetTimer: true,",
       "WriteSnapshotChunk: true,",
+      "HighWatermarkUpdated: true,",
+      "ClientRejected: true,",
+      "IllegalState: true,",
+      "LoadSnapshot: true,",
+      "SnapshotRefused: true,",
     ] as const
   ).map((text) => ({
     file: "node/node.ts",

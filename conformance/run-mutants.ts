@@ -32,17 +32,31 @@ export const CONFORMANCE_MUTANTS: readonly Mutant[] = MUTANTS.filter((m) =>
   m.edits.every((e) => ["raft/", "metadata/", "node/"].some((dir) => e.file.startsWith(dir))),
 );
 
-/** The vectors' layers that run the code a mutant edits: a whole node runs every layer. */
-export const layersRunning = (mutant: Mutant): ReadonlySet<Vector["layer"]> => {
+/** The vectors' layers that run the code of these files of spec/: a whole node runs every layer. */
+export const layersRunningFiles = (files: readonly string[]): ReadonlySet<Vector["layer"]> => {
   const layers = new Set<Vector["layer"]>(["node"]);
-  for (const e of mutant.edits) {
-    if (e.file.startsWith("raft/")) layers.add("raft");
-    if (e.file.startsWith("metadata/")) {
+  for (const file of files) {
+    if (file.startsWith("raft/")) layers.add("raft");
+    if (file.startsWith("metadata/")) {
       layers.add("controller");
       layers.add("broker");
     }
   }
   return layers;
+};
+
+/** The vectors' layers that run the code a mutant edits. */
+export const layersRunning = (mutant: Mutant): ReadonlySet<Vector["layer"]> =>
+  layersRunningFiles(mutant.edits.map((e) => e.file));
+
+/** A fresh copy of spec/'s sources (no tests, no transcripts) in `dir`, for an adapter to serve. */
+export const copySpec = (dir: string): void => {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(root, "spec"), dir, {
+    recursive: true,
+    filter: (src) => !src.endsWith(".test.ts") && !src.endsWith(".txt"),
+  });
 };
 
 /**
@@ -77,11 +91,7 @@ export const prepareMutantSpec = (mutant: Mutant): string => {
   const base = join(ownScratch(), mutant.name);
   const dir = join(base, "spec");
   rmSync(base, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  cpSync(join(root, "spec"), dir, {
-    recursive: true,
-    filter: (src) => !src.endsWith(".test.ts") && !src.endsWith(".txt"),
-  });
+  copySpec(dir);
   for (const file of new Set(mutant.edits.map((e) => e.file))) {
     const path = join(dir, file);
     writeFileSync(path, applyEdits(mutant.name, file, readFileSync(path, "utf8"), mutant.edits));

@@ -7,11 +7,12 @@
 // change) or a gap in the vectors: equivalent.ts lists the ones read and found equivalent, with why.
 //   npm run conformance:sweep -- [--count N] [--seed N] [--files TEXT] [--site ID] [--json]
 
-import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { scriptFlags } from "../scripts/script-flags.ts";
 import { EQUIVALENT_SITES, type EquivalentSite } from "./equivalent.ts";
 import type { Vector } from "./protocol.ts";
+import { copySpec, layersRunningFiles } from "./run-mutants.ts";
 import { loadVectors, runConformance } from "./runner.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -150,22 +151,13 @@ export const judgeSite = async (
   if (known !== undefined) return known.kind;
   const dir = join(scratch, "spec");
   rmSync(scratch, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  cpSync(join(root, "spec"), dir, {
-    recursive: true,
-    filter: (src) => !src.endsWith(".test.ts") && !src.endsWith(".txt"),
-  });
+  copySpec(dir);
   const original = readFileSync(join(root, "spec", site.file), "utf8");
   writeFileSync(
     join(dir, site.file),
     original.slice(0, site.offset) + site.replacement + original.slice(site.offset + site.length),
   );
-  const layers = new Set<Vector["layer"]>(["node"]);
-  if (site.file.startsWith("raft/")) layers.add("raft");
-  if (site.file.startsWith("metadata/")) {
-    layers.add("controller");
-    layers.add("broker");
-  }
+  const layers = layersRunningFiles([site.file]);
   try {
     const report = await runConformance(
       `${JSON.stringify(process.execPath)} ${JSON.stringify(kraft)} conformance adapter --spec ${JSON.stringify(dir)}`,

@@ -74,6 +74,13 @@ const createTopic = (
   ],
 });
 
+/** An admin's IncrementalAlterConfigs that SETs one configuration of one topic. */
+const setTopicConfig = (topic: string, name: string, value: string): ControllerRequest => ({
+  _tag: "IncrementalAlterConfigsRequest",
+  validateOnly: false,
+  resources: [{ resourceType: 2, resourceName: topic, configs: [{ name, configOperation: 0, value }] }],
+});
+
 /** Snapshot mutants: one value committed, one crash, snapshots and log-start moves (R77–R84). */
 const SNAPSHOT_BOUNDS: Partial<Bounds> = {
   maxEpoch: 1,
@@ -778,19 +785,7 @@ export const MUTANTS: readonly Mutant[] = [
       partitions: 1,
       bounds: {
         ...QUIET_METADATA,
-        adminOps: [
-          {
-            _tag: "IncrementalAlterConfigsRequest",
-            validateOnly: false,
-            resources: [
-              {
-                resourceType: 2,
-                resourceName: "u",
-                configs: [{ name: "retention.ms", configOperation: 0, value: "1000" }],
-              },
-            ],
-          },
-        ],
+        adminOps: [setTopicConfig("u", "retention.ms", "1000")],
       },
       depth: 30,
     },
@@ -813,19 +808,7 @@ export const MUTANTS: readonly Mutant[] = [
       partitions: 1,
       bounds: {
         ...QUIET_METADATA,
-        adminOps: [
-          {
-            _tag: "IncrementalAlterConfigsRequest",
-            validateOnly: false,
-            resources: [
-              {
-                resourceType: 2,
-                resourceName: "t",
-                configs: [{ name: "retention.ms", configOperation: 0, value: "604800000" }],
-              },
-            ],
-          },
-        ],
+        adminOps: [setTopicConfig("t", "retention.ms", "604800000")],
       },
       depth: 30,
     },
