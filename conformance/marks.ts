@@ -10,7 +10,7 @@ import { controllerStep, initialControllerState } from "../spec/metadata/control
 import { initializeNode, nodeStep } from "../spec/node/node.ts";
 import { initialize } from "../spec/raft/startup.ts";
 import { step } from "../spec/raft/step.ts";
-import type { Vector } from "./protocol.ts";
+import type { RaftVector, Vector } from "./protocol.ts";
 import { NodeSession } from "./shell-log.ts";
 
 const SPEC_DIR = new URL("../spec/", import.meta.url).pathname;
@@ -33,17 +33,21 @@ export const definedMarks = (): Map<Mark, string> => {
   return marks;
 };
 
+/** A Raft vector's node as the spec starts it from the vector's storage. */
+export const startRaftVector = (init: RaftVector["init"]) =>
+  initialize(
+    init.quorumState ?? undefined,
+    init.log,
+    init.config,
+    init.recovering ?? false,
+    init.firstCorrelationId ?? 1,
+  );
+
 /** The marks of each step of a vector when run through the spec: the start's first, then each step's. */
 export const stepMarks = (v: Vector): (readonly Mark[])[] => {
   const out: (readonly Mark[])[] = [];
   if (v.layer === "raft") {
-    const start = initialize(
-      v.init.quorumState ?? undefined,
-      v.init.log,
-      v.init.config,
-      v.init.recovering ?? false,
-      v.init.firstCorrelationId ?? 1,
-    );
+    const start = startRaftVector(v.init);
     out.push(start.marks);
     let state = start.state;
     for (const s of v.steps) {

@@ -7,8 +7,8 @@
 // node id left behind would change what the spec does), and leaves out the runs where a choice the
 // spec makes from an id's value rather than its order (which voter a leaderless node asks first, R74)
 // comes out another way.
-import { initialize } from "../spec/raft/startup.ts";
 import { step } from "../spec/raft/step.ts";
+import { startRaftVector } from "./marks.ts";
 import { project, type RaftVector } from "./protocol.ts";
 
 /** The fields of a Raft vector (inputs, effects, projections, configuration) that hold node ids. */
@@ -68,13 +68,7 @@ const judged = (effects: readonly unknown[]): string =>
  */
 export const asTheSpecRunsIt = (vector: RaftVector): RaftVector | null => {
   const { init } = vector;
-  const start = initialize(
-    init.quorumState ?? undefined,
-    init.log,
-    init.config,
-    init.recovering ?? false,
-    init.firstCorrelationId ?? 1,
-  );
+  const start = startRaftVector(init);
   const agrees = (
     effects: RaftVector["start"]["effects"],
     state: RaftVector["start"]["state"],
