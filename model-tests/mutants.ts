@@ -2023,13 +2023,12 @@ export const MUTANTS: readonly Mutant[] = [
         file: "metadata/controller.ts",
         find: "  const leaderless = assignments\n",
         replace:
-          '  if (!validateOnly)\n    for (const c of topic.configs)\n      if (c.value !== null)\n        writer.add({ _tag: "ConfigRecord", resourceType: RESOURCE_TOPIC, resourceName: topic.name, name: c.name, value: c.value });\n  const leaderless = assignments\n',
+          '  if (!validateOnly)\n    for (const c of configs)\n      writer.add({ _tag: "ConfigRecord", resourceType: RESOURCE_TOPIC, resourceName: topic.name, name: c.name, value: c.value });\n  const leaderless = assignments\n',
       },
       {
         file: "metadata/controller.ts",
-        find: "    for (const c of topic.configs) {\n      if (c.value !== null)\n        writer.add({",
-        replace:
-          "    for (const c of topic.configs) {\n      if (c.value !== null && false)\n        writer.add({",
+        find: "    for (const c of configs)\n      writer.add({\n",
+        replace: "    for (const c of configs.slice(configs.length))\n      writer.add({\n",
       },
     ],
     metadata: {

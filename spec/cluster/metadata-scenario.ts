@@ -17,6 +17,7 @@ import {
   type ControllerResponse,
   ELECTION_PREFERRED,
   ELECTION_UNCLEAN,
+  type IncrementalAlterConfigsRequest,
 } from "../metadata/requests.ts";
 import type { TimerKind } from "../raft/state.ts";
 import { type FormatOptions, formatValue } from "./format.ts";
@@ -357,6 +358,11 @@ const assignmentsOf = (opts: ReadonlyMap<string, string>): number[][] | undefine
     ?.split("/")
     .map((group) => group.split(",").map(Number));
 
+type AlterConfig = IncrementalAlterConfigsRequest["resources"][number]["configs"][number];
+
+/** A config value written so is sent as null. */
+const NULL_VALUE = "<null>";
+
 const adminOp = (args: readonly string[]): ControllerRequest => {
   const [op, ...rest] = args;
   const opts = options(rest);
@@ -365,7 +371,7 @@ const adminOp = (args: readonly string[]): ControllerRequest => {
     case "create-topic": {
       const configs = [...opts.entries()]
         .filter(([k]) => k.includes("."))
-        .map(([name, value]) => ({ name, value }));
+        .map(([name, value]) => ({ name, value: value === NULL_VALUE ? null : value }));
       const assignments = (assignmentsOf(opts) ?? []).map((brokerIds, partitionIndex) => ({
         partitionIndex,
         brokerIds,
@@ -407,29 +413,39 @@ const adminOp = (args: readonly string[]): ControllerRequest => {
       };
     }
     case "alter-config": {
-      const [type, name] = (positional[0] ?? "").split(":");
-      return {
-        _tag: "IncrementalAlterConfigsRequest",
-        validateOnly: false,
-        resources: [
-          {
+      // Each `topic:NAME` or `broker:ID` starts a resource; the `key…=value` after it are its
+      // operations, in order (a key may repeat): `key=value` sets, `key=` deletes, `key+=items`
+      // appends to a list, `key-=items` subtracts; a value of <null> is sent as null.
+      const resources: { resourceType: number; resourceName: string; configs: AlterConfig[] }[] = [];
+      for (const arg of rest) {
+        const i = arg.indexOf("=");
+        if (i < 0) {
+          const [type, name] = arg.split(":");
+          resources.push({
             resourceType: type === "broker" ? RESOURCE_BROKER : RESOURCE_TOPIC,
             resourceName: name ?? "",
-            // `key=value` sets, `key=` deletes, `key+=items` appends to a list, `key-=items` subtracts.
-            configs: [...opts.entries()]
-              .filter(([k]) => k !== "to")
-              .map(([key, value]) =>
-                key.endsWith("+")
-                  ? { name: key.slice(0, -1), configOperation: CONFIG_APPEND, value }
-                  : key.endsWith("-")
-                    ? { name: key.slice(0, -1), configOperation: CONFIG_SUBTRACT, value }
-                    : value === ""
-                      ? { name: key, configOperation: CONFIG_DELETE, value: null }
-                      : { name: key, configOperation: CONFIG_SET, value },
-              ),
-          },
-        ],
-      };
+            configs: [],
+          });
+          continue;
+        }
+        const key = arg.slice(0, i);
+        const text = arg.slice(i + 1);
+        const resource = resources.at(-1);
+        if (key === "to") continue;
+        if (resource === undefined)
+          throw new Error(`alter-config: ${arg} comes before any topic:NAME or broker:ID`);
+        const value = text === NULL_VALUE ? null : text;
+        resource.configs.push(
+          key.endsWith("+")
+            ? { name: key.slice(0, -1), configOperation: CONFIG_APPEND, value }
+            : key.endsWith("-")
+              ? { name: key.slice(0, -1), configOperation: CONFIG_SUBTRACT, value }
+              : value === ""
+                ? { name: key, configOperation: CONFIG_DELETE, value: null }
+                : { name: key, configOperation: CONFIG_SET, value },
+        );
+      }
+      return { _tag: "IncrementalAlterConfigsRequest", validateOnly: false, resources };
     }
     case "describe-config": {
       const [type, name] = (positional[0] ?? "").split(":");

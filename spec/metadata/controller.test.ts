@@ -650,14 +650,32 @@ describe("topics (R121)", () => {
       replicationFactor: 2,
     });
     expect(h.state.committed).toBe(before);
+    // A config without a value is refused before anything else is looked at, as Kafka does.
     expect(
       create(h, {
         name: "d",
         numPartitions: -1,
-        replicationFactor: -1,
-        configs: [{ name: "retention.ms", value: null }],
+        replicationFactor: 0,
+        configs: [
+          { name: "retention.ms", value: null },
+          { name: "cleanup.policy", value: "compact" },
+          { name: "segment.bytes", value: null },
+        ],
       }),
-    ).toMatchObject({ errorCode: "NONE", numPartitions: 1, replicationFactor: 1 });
+    ).toEqual({
+      name: "d",
+      topicId: null,
+      errorCode: "INVALID_CONFIG",
+      errorMessage: "Null value not supported for topic configs: retention.ms,segment.bytes",
+      numPartitions: -1,
+      replicationFactor: -1,
+    });
+    expect(h.state.committed).toBe(before);
+    expect(create(h, { name: "d", numPartitions: -1, replicationFactor: -1 })).toMatchObject({
+      errorCode: "NONE",
+      numPartitions: 1,
+      replicationFactor: 1,
+    });
     const topic = findTopic(h.state.committed, "d")!;
     expect(findPartition(topic, 0)).toMatchObject({
       leaderEpoch: 0,
@@ -969,6 +987,83 @@ describe("configs", () => {
     expect(code(RESOURCE_BROKER, "4", CONFIG_SET, "log.cleaner.threads", "2")).toBe("NONE");
   });
 
+  it("R111: appends and subtracts list items as Kafka splits them", () => {
+    const h = cluster();
+    h.createTopic("t", [[4]]);
+    const list = (op: number, value: string) => {
+      const r = alter(h, RESOURCE_TOPIC, "t", [{ name: "cleanup.policy", configOperation: op, value }]);
+      return [r.errorCode, configsOf(h.state.committed)[0]?.value ?? null];
+    };
+    // An item given twice is appended once; trailing commas are dropped.
+    expect(list(CONFIG_APPEND, "compact,compact,,")).toEqual(["NONE", "delete,compact"]);
+    // An empty item elsewhere is appended as one, and the list check refuses it; nothing is written.
+    expect(list(CONFIG_APPEND, ",delete")).toEqual(["INVALID_CONFIG", "delete,compact"]);
+    expect(list(CONFIG_APPEND, "delete,,compact")).toEqual(["INVALID_CONFIG", "delete,compact"]);
+    expect(list(CONFIG_APPEND, "")).toEqual(["INVALID_CONFIG", "delete,compact"]);
+    // Subtracting removes the first copy of each item given.
+    expect(list(CONFIG_SET, "delete,compact,delete")).toEqual(["NONE", "delete,compact,delete"]);
+    expect(list(CONFIG_SUBTRACT, "delete,,")).toEqual(["NONE", "compact,delete"]);
+  });
+
+  it("R111: refuses a resource named twice, a key given twice and a missing value, as a broker does", () => {
+    const h = cluster();
+    h.createTopic("t", [[4]]);
+    const before = h.state.committed;
+    const set = (name: string, value: string | null) => ({ name, configOperation: CONFIG_SET, value });
+    const r = h.request({
+      _tag: "IncrementalAlterConfigsRequest",
+      validateOnly: false,
+      resources: [
+        { resourceType: RESOURCE_TOPIC, resourceName: "t", configs: [set("retention.ms", "1")] },
+        { resourceType: RESOURCE_BROKER, resourceName: "4", configs: [set("log.cleaner.threads", "2")] },
+        { resourceType: RESOURCE_TOPIC, resourceName: "t", configs: [set("retention.ms", "2")] },
+      ],
+    });
+    expect(r).toEqual({
+      _tag: "IncrementalAlterConfigsResponse",
+      responses: [
+        {
+          errorCode: "INVALID_REQUEST",
+          errorMessage: "Each resource must appear at most once.",
+          resourceType: RESOURCE_TOPIC,
+          resourceName: "t",
+        },
+        { errorCode: "NONE", errorMessage: null, resourceType: RESOURCE_BROKER, resourceName: "4" },
+        {
+          errorCode: "INVALID_REQUEST",
+          errorMessage: "Each resource must appear at most once.",
+          resourceType: RESOURCE_TOPIC,
+          resourceName: "t",
+        },
+      ],
+    });
+    expect(configsOf(h.state.committed)).toEqual([
+      { resourceType: RESOURCE_BROKER, resourceName: "4", name: "log.cleaner.threads", value: "2" },
+    ]);
+    const committed = h.state.committed;
+    expect(alter(h, RESOURCE_TOPIC, "t", [set("retention.ms", "1"), set("retention.ms", "2")])).toEqual({
+      errorCode: "INVALID_REQUEST",
+      errorMessage: "Error due to duplicate config keys",
+      resourceType: RESOURCE_TOPIC,
+      resourceName: "t",
+    });
+    // Checked before the resource: a topic that does not exist is not what is reported.
+    expect(
+      alter(h, RESOURCE_TOPIC, "nosuch", [
+        set("retention.ms", null),
+        { name: "cleanup.policy", configOperation: CONFIG_APPEND, value: null },
+        { name: "segment.bytes", configOperation: CONFIG_DELETE, value: null },
+      ]),
+    ).toEqual({
+      errorCode: "INVALID_REQUEST",
+      errorMessage: "Null value not supported for : retention.ms, cleanup.policy",
+      resourceType: RESOURCE_TOPIC,
+      resourceName: "nosuch",
+    });
+    expect(h.state.committed).toBe(committed);
+    expect(before).not.toBe(committed);
+  });
+
   it("R111: the legacy AlterConfigs makes the given configs the whole set, deleting the rest", () => {
     const h = cluster();
     h.createTopic(
@@ -1009,7 +1104,7 @@ describe("configs", () => {
       ]),
     ).toMatchObject({
       errorCode: "INVALID_REQUEST",
-      errorMessage: "configuration retention.ms is given more than once",
+      errorMessage: "Error due to duplicate config keys",
     });
     expect(legacy([{ name: "retention.ms", value: "-5" }]).errorCode).toBe("INVALID_CONFIG");
     expect(h.state.committed).toBe(refusedFrom);

@@ -673,6 +673,14 @@ const createTopic = (
     return fail("INVALID_REQUEST", `topic ${topic.name} appears more than once in the request`);
   if (findTopic(writer.image, topic.name) !== undefined)
     return fail("TOPIC_ALREADY_EXISTS", `Topic '${topic.name}' already exists.`);
+  const configs: { name: string; value: string }[] = [];
+  const nullConfigs: string[] = [];
+  for (const c of topic.configs) {
+    if (c.value === null) nullConfigs.push(c.name);
+    else configs.push({ name: c.name, value: c.value });
+  }
+  if (nullConfigs.length > 0)
+    return fail("INVALID_CONFIG", `Null value not supported for topic configs: ${nullConfigs.join(",")}`);
   const manual = topic.assignments.length > 0;
   if (manual && (topic.numPartitions !== -1 || topic.replicationFactor !== -1)) {
     return fail(
@@ -700,7 +708,7 @@ const createTopic = (
       `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${usable.length} broker(s) are registered.`,
     );
   }
-  for (const c of topic.configs) {
+  for (const c of configs) {
     const problem = configProblem(RESOURCE_TOPIC, c.name, c.value);
     if (problem !== null) return fail("INVALID_CONFIG", problem);
   }
@@ -724,16 +732,14 @@ const createTopic = (
   const topicId = uuidFrom(`topic/${topic.name}/${writer.nextOffset}/${writer.image.epoch}`);
   if (!validateOnly) {
     writer.add({ _tag: "TopicRecord", name: topic.name, topicId });
-    for (const c of topic.configs) {
-      if (c.value !== null)
-        writer.add({
-          _tag: "ConfigRecord",
-          resourceType: RESOURCE_TOPIC,
-          resourceName: topic.name,
-          name: c.name,
-          value: c.value,
-        });
-    }
+    for (const c of configs)
+      writer.add({
+        _tag: "ConfigRecord",
+        resourceType: RESOURCE_TOPIC,
+        resourceName: topic.name,
+        name: c.name,
+        value: c.value,
+      });
     assignments.forEach((replicas, p) => {
       writer.add(partitionRecord(topicId, p, replicas, writer.image));
     });
@@ -1145,6 +1151,17 @@ const resourceProblem = (
   return ["INVALID_REQUEST", `resource type ${resourceType} has no configurations here (2 topic, 4 broker)`];
 };
 
+/**
+ * `value.split(",")` as Java splits it: trailing empty items dropped, and a value without a comma kept
+ * whole (so "" is one empty item).
+ */
+const javaSplit = (value: string): string[] => {
+  if (!value.includes(",")) return [value];
+  const parts = value.split(",");
+  while (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+  return parts;
+};
+
 /** R111: check and apply one IncrementalAlterConfigs resource's operations; its answer. */
 const alterResource = (
   writer: Writer,
@@ -1157,6 +1174,16 @@ const alterResource = (
     resourceType: r.resourceType,
     resourceName: r.resourceName,
   });
+  // R111: what a broker refuses before it forwards the request (Kafka's ConfigAdminManager.preprocess).
+  const names = r.configs.map((c) => c.name);
+  if (names.some((n, i) => names.indexOf(n) !== i))
+    return result("INVALID_REQUEST", "Error due to duplicate config keys");
+  const nullValues = r.configs.filter((c) => c.configOperation !== CONFIG_DELETE && c.value === null);
+  if (nullValues.length > 0)
+    return result(
+      "INVALID_REQUEST",
+      `Null value not supported for : ${nullValues.map((c) => c.name).join(", ")}`,
+    );
   const problem = resourceProblem(writer.image, r.resourceType, r.resourceName);
   if (problem !== null) return result(problem[0], problem[1]);
   const changes: { name: string; value: string | null }[] = [];
@@ -1167,19 +1194,23 @@ const alterResource = (
     const current = stored ?? def.default;
     let value: string | null;
     if (c.configOperation === CONFIG_SET) {
-      if (c.value === null) return result("INVALID_REQUEST", `SET ${c.name} needs a value`);
       value = c.value;
     } else if (c.configOperation === CONFIG_DELETE) {
       value = null;
     } else if (c.configOperation === CONFIG_APPEND || c.configOperation === CONFIG_SUBTRACT) {
       if (def.list !== true) return result("INVALID_CONFIG", `${c.name} is not a list`);
+      // The value stored is read without its empty items, the value given as Java splits it: an empty
+      // item other than a trailing one is appended, and the list check then refuses it.
       const items = current.split(",").filter((x) => x.length > 0);
-      const given = (c.value ?? "").split(",").filter((x) => x.length > 0);
-      const merged =
-        c.configOperation === CONFIG_APPEND
-          ? [...items, ...given.filter((g) => !items.includes(g))]
-          : items.filter((i) => !given.includes(i));
-      value = merged.join(",");
+      for (const item of javaSplit(c.value ?? "")) {
+        const at = items.indexOf(item);
+        if (c.configOperation === CONFIG_APPEND) {
+          if (at < 0) items.push(item);
+        } else if (at >= 0) {
+          items.splice(at, 1);
+        }
+      }
+      value = items.join(",");
     } else {
       return result("INVALID_REQUEST", `unknown config operation ${c.configOperation}`);
     }
@@ -1203,6 +1234,27 @@ const alterResource = (
   return result("NONE");
 };
 
+/**
+ * R111: each resource's answer, but a resource named more than once is refused each time, as Kafka's
+ * brokers refuse it before forwarding (ConfigAdminManager.preprocess).
+ */
+const eachResourceOnce = <R extends { readonly resourceType: number; readonly resourceName: string }>(
+  resources: readonly R[],
+  answer: (r: R) => IncrementalAlterConfigsResponse["responses"][number],
+): IncrementalAlterConfigsResponse["responses"][number][] => {
+  const keys = resources.map((r) => `${r.resourceType}/${r.resourceName}`);
+  return resources.map((r, i) =>
+    keys.indexOf(keys[i]!) !== keys.lastIndexOf(keys[i]!)
+      ? {
+          errorCode: "INVALID_REQUEST",
+          errorMessage: "Each resource must appear at most once.",
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        }
+      : answer(r),
+  );
+};
+
 const alterConfigs = (
   s: ControllerState,
   out: Out,
@@ -1211,7 +1263,9 @@ const alterConfigs = (
   request: IncrementalAlterConfigsRequest,
 ): ControllerState => {
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
-  const responses = request.resources.map((r) => alterResource(writer, r, request.validateOnly));
+  const responses = eachResourceOnce(request.resources, (r) =>
+    alterResource(writer, r, request.validateOnly),
+  );
   for (const r of responses)
     mark(out, r.errorCode === "NONE" ? "R111:configs-altered" : "R111:alter-configs-refused");
   const response: IncrementalAlterConfigsResponse = { _tag: "IncrementalAlterConfigsResponse", responses };
@@ -1220,8 +1274,8 @@ const alterConfigs = (
 
 /**
  * R111: the legacy AlterConfigs as the operations it stands for against the controller's latest image:
- * SET each key given (DELETE one given a null value), DELETE each explicit value not given. A key
- * given twice is refused, as Kafka does.
+ * SET each key given, DELETE each explicit value not given. A resource named twice, a key given twice
+ * and a key without a value are refused, as Kafka's brokers refuse them.
  */
 const legacyAlterConfigs = (
   s: ControllerState,
@@ -1231,24 +1285,13 @@ const legacyAlterConfigs = (
   request: AlterConfigsRequest,
 ): ControllerState => {
   const writer = new Writer(s.image, s.nextOffset, s.epoch);
-  const responses = request.resources.map((r) => {
+  const responses = eachResourceOnce(request.resources, (r) => {
     const names = r.configs.map((c) => c.name);
-    const repeated = names.find((n, i) => names.indexOf(n) !== i);
-    if (repeated !== undefined)
-      return {
-        errorCode: "INVALID_REQUEST" as MetadataErrorCode,
-        errorMessage: `configuration ${repeated} is given more than once`,
-        resourceType: r.resourceType,
-        resourceName: r.resourceName,
-      };
     const removed = resourceConfigs(writer.image, r.resourceType, r.resourceName)
       .filter((c) => !names.includes(c.name))
       .map((c) => ({ name: c.name, configOperation: CONFIG_DELETE, value: null }));
-    const given = r.configs.map((c) => ({
-      name: c.name,
-      configOperation: c.value === null ? CONFIG_DELETE : CONFIG_SET,
-      value: c.value,
-    }));
+    // A key given twice, or without a value, is refused by alterResource as a broker refuses it.
+    const given = r.configs.map((c) => ({ name: c.name, configOperation: CONFIG_SET, value: c.value }));
     return alterResource(
       writer,
       { resourceType: r.resourceType, resourceName: r.resourceName, configs: [...given, ...removed] },
