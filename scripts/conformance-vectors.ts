@@ -35,7 +35,15 @@ process.stdout.write(
       : `; never hit (add a transcript or widen conformance/adversarial.ts): ${marks.unhit.join(" ")}\n`) +
     (marks.undefinedMarks.length === 0
       ? ""
-      : `marks built at run time, not literals in spec/ (write them out): ${marks.undefinedMarks.join(" ")}\n`),
+      : `marks built at run time, not literals in spec/ (write them out): ${marks.undefinedMarks.join(" ")}\n`) +
+    (marks.unjudgedTaken.length === 0
+      ? ""
+      : `marks no vector may take (conformance/marks.ts UNJUDGED_MARKS), taken: ${marks.unjudgedTaken.join(" ")}\n`),
 );
-if (coverage.missing.length > 0 || marks.unhit.length > 0 || marks.undefinedMarks.length > 0)
+if (
+  coverage.missing.length > 0 ||
+  marks.unhit.length > 0 ||
+  marks.undefinedMarks.length > 0 ||
+  marks.unjudgedTaken.length > 0
+)
   process.exitCode = 1;
