@@ -1,12 +1,12 @@
 // The model checker's CI run for the metadata model (controllers and brokers over Raft): every
-// behaviour to the default depth bound, with its distinct-state count pinned, and seeded random walks
+// reachable state at kraft check's default bounds, with its distinct-state count pinned, and seeded random walks
 // with every kind of fault whose ends are judged on the fair schedule (liveness).
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_META_BOUNDS } from "../spec/cluster/metadata-actions.ts";
 import { search } from "../src/checker/engine.ts";
 import { adminOpsOf, metadataModel } from "../src/checker/metadata-model.ts";
-import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom } from "../src/cli/check.ts";
+import { CHECK_FLAGS, metadataConfigFrom } from "../src/cli/check.ts";
 import { parseFlags } from "../src/cli/flags.ts";
 import { METADATA_CI_DISTINCT_STATES } from "./configurations.ts";
 
@@ -14,25 +14,26 @@ import { METADATA_CI_DISTINCT_STATES } from "./configurations.ts";
 const WORKERS = availableParallelism();
 
 describe("model checking in CI: the metadata model", () => {
-  it("checks the metadata model at the defaults of kraft check --model metadata", () => {
+  it("checks the metadata model at the defaults of kraft check --model metadata: a complete search", () => {
     const config = metadataConfigFrom(parseFlags(CHECK_FLAGS, ["--model", "metadata"]).values);
     // As kraft check does for the metadata model's bfs: liveness is judged by the walks below.
     const result = search(metadataModel(config), {
       mode: "bfs",
       workers: WORKERS,
-      depth: METADATA_DEPTH,
-      maxSeconds: 900,
+      maxSeconds: 1800,
       livenessBound: 0,
     });
     expect(result.violation).toBeUndefined();
     expect(result.result).toBe("ok");
-    expect(result.depthBound).toBe(METADATA_DEPTH);
+    expect(result.complete).toBe(true);
+    expect(result.depthBound).toBeUndefined();
     expect(result.distinctStates).toBe(METADATA_CI_DISTINCT_STATES);
-    expect(result.sometimesMissed).toEqual([]);
+    // A failover that fails pending writes needs a leader that resigns, which a crash does not make.
+    expect(result.sometimesMissed).toEqual(["FailoverFailedPending"]);
     console.log(
-      `CI metadata model check: ${result.distinctStates} distinct states to depth ${result.depthBound}, ${result.seconds.toFixed(1)} s`,
+      `CI metadata model check: ${result.distinctStates} distinct states, complete, ${result.seconds.toFixed(1)} s`,
     );
-  }, 900_000);
+  }, 1_800_000);
 
   it("finds no metadata violation, and every walk's end reaches every liveness goal, with every kind of fault and an admin client", () => {
     const config = metadataConfigFrom(

@@ -1,13 +1,13 @@
-// node scripts/bench-metadata.ts [--depth N]: the model checker on the metadata model at the defaults of
-// kraft check --model metadata (3 controllers, 2 brokers, one topic of one partition, to depth DEPTH,
-// default METADATA_DEPTH, liveness left to random walks as kraft check does), with one thread and again with a
+// node scripts/bench-metadata.ts [--depth N]: the model checker on the metadata model at the bounds of
+// kraft check --model metadata --quick (3 controllers, 2 brokers, one topic of one partition, one pause,
+// to depth DEPTH, default METADATA_DEPTH, liveness left to random walks as kraft check does), with one thread and again with a
 // worker per core; prints one JSON line with each run's rate, by the clock and by the CPU time this
 // process used (a fairer number on a machine shared with other work), and where one thread's time
 // goes per state (check-breakdown.ts).
 import { availableParallelism } from "node:os";
 import { search } from "../src/checker/engine.ts";
 import { metadataModel } from "../src/checker/metadata-model.ts";
-import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom } from "../src/cli/check.ts";
+import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom, withQuickBounds } from "../src/cli/check.ts";
 import { parseFlags } from "../src/cli/flags.ts";
 import { breakdown } from "./check-breakdown.ts";
 import { scriptFlags } from "./script-flags.ts";
@@ -27,7 +27,10 @@ const depth = scriptFlags(
   ],
 )["depth"] as number;
 const cores = availableParallelism();
-const config = metadataConfigFrom(parseFlags(CHECK_FLAGS, ["--model", "metadata"]).values);
+// --quick's bounds: a depth-bounded search whose speed compares across builds (the default search is
+// complete and takes minutes; ci-metadata.test.ts times it).
+const quick = parseFlags(CHECK_FLAGS, ["--model", "metadata", "--quick"]);
+const config = metadataConfigFrom(withQuickBounds(quick.values, quick.given));
 
 const run = (workers: number) => {
   const cpu = process.cpuUsage();
@@ -55,7 +58,7 @@ const allCores = run(cores);
 console.log(
   JSON.stringify({
     benchmark: "metadata",
-    configuration: `kraft check --model metadata defaults, depth ${depth}`,
+    configuration: `kraft check --model metadata --quick, depth ${depth}`,
     cores,
     oneThread,
     allCores,

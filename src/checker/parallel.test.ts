@@ -8,7 +8,7 @@ import {
   SNAPSHOT_CONFIGURATION,
   SNAPSHOT_DISTINCT_STATES,
 } from "../../model-tests/configurations.ts";
-import { CHECK_FLAGS, metadataConfigFrom } from "../cli/check.ts";
+import { CHECK_FLAGS, metadataConfigFrom, withQuickBounds } from "../cli/check.ts";
 import { parseFlags } from "../cli/flags.ts";
 import { type SearchOptions, type SearchResult, search } from "./engine.ts";
 import { metadataModel } from "./metadata-model.ts";
@@ -137,10 +137,9 @@ describe("breadth-first search with worker threads", () => {
     expect(result.distinctStates).toBe(121);
   });
 
-  it("explores the metadata model to the same count as one thread (kraft check's defaults, depth 8)", () => {
-    const config = metadataConfigFrom(
-      parseFlags(CHECK_FLAGS, ["--model", "metadata", "--depth", "8"]).values,
-    );
+  it("explores the metadata model to the same count as one thread (kraft check --quick's bounds, depth 8)", () => {
+    const { values, given } = parseFlags(CHECK_FLAGS, ["--model", "metadata", "--quick", "--depth", "8"]);
+    const config = metadataConfigFrom(withQuickBounds(values, given));
     // As kraft check searches it: liveness is judged by random walks, not in the bfs.
     const result = sameWithWorkers(metadataModel(config), { depth: 8, livenessBound: 0 });
     expect(result.result).toBe("ok");

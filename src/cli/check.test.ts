@@ -117,6 +117,36 @@ describe("kraft check", () => {
     });
   });
 
+  it("checks the metadata model completely by default, and to depth 14 with the earlier bounds under --quick", () => {
+    const io = capture();
+    // One broker: a complete search at the default bounds in a few seconds.
+    expect(runCheck(["--model", "metadata", "--brokers", "1", "--progress", "0"], io)).toBe(0);
+    expect(io.stderr[0]).toBe(
+      "kraft check: metadata model, bfs: 3 controllers, 1 broker, 1 topic of 1 partition, max epoch 2, log ≤ 12, 1 broker crash, 1 controller crash, 1 session expiry, 0 delays, no message loss",
+    );
+    expect(io.stdout.join("\n")).toMatch(
+      /^OK: all 26 properties hold\. The search is complete: every reachable state within the bounds was explored\.\n98,965 distinct states .*, depth 44,/,
+    );
+    const quick = capture();
+    expect(
+      runCheck(
+        ["--model", "metadata", "--quick", "--max-log", "15", "--depth", "4", "--progress", "0"],
+        quick,
+      ),
+    ).toBe(0);
+    expect(quick.stderr[0]).toBe(
+      "kraft check: metadata model, bfs: 3 controllers, 2 brokers, 1 topic of 1 partition, max epoch 2, log ≤ 15, 1 broker crash, 0 controller crashes, 1 session expiry, 1 delay, no message loss, depth ≤ 4",
+    );
+    const quickDefaultDepth = capture();
+    expect(
+      runCheck(
+        ["--model", "metadata", "--quick", "--max-states", "10", "--progress", "0"],
+        quickDefaultDepth,
+      ),
+    ).toBe(0);
+    expect(quickDefaultDepth.stderr[0]).toMatch(/, 1 delay, no message loss, depth ≤ 14$/);
+  });
+
   it("gives the metadata model an admin client with --admin-ops, in the order named", () => {
     const parse = (argv: string[]) => metadataConfigFrom(parseFlags(CHECK_FLAGS, argv).values);
     expect(parse(["--model", "metadata"]).bounds.adminOps).toEqual([]);
