@@ -198,6 +198,12 @@ export class Frontier {
   }
 
   private getVarint(): number {
+    // Most words are small: one byte.
+    const first = this.bytes[this.readAt]!;
+    if (first < 0x80) {
+      this.readAt++;
+      return (first >>> 1) ^ -(first & 1);
+    }
     let result = 0;
     let shift = 0;
     for (;;) {
@@ -280,11 +286,20 @@ export class Frontier {
 
   /** Read the next entry into `into`; returns its state number. */
   shift(into: WordWriter): number {
+    into.reset();
+    return this.shiftAppend(into);
+  }
+
+  /** Append the next entry's words to `into`; returns its state number. */
+  shiftAppend(into: WordWriter): number {
     this.refill();
     const index = this.getVarint();
     const length = this.getVarint();
-    into.reset();
-    for (let i = 0; i < length; i++) into.push(this.getVarint());
+    into.reserve(length);
+    const words = into.words;
+    let at = into.length;
+    for (let i = 0; i < length; i++) words[at++] = this.getVarint();
+    into.length = at;
     this.count--;
     return index;
   }
@@ -581,7 +596,6 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
   const clock = new Clock(options.now ?? (() => performance.now()));
   const visited = new VisitedSet(1 << 16);
   const writer = new WordWriter();
-  const reader = new WordWriter();
   const fp = new Int32Array(2);
   const reached = new Set<string>();
   const budgetMB = options.maxMemoryMB ?? Number.POSITIVE_INFINITY;
@@ -697,8 +711,7 @@ const bfs = <S>(model: Model<S>, options: SearchOptions): SearchResult<S> => {
     const ends = new Int32Array(n);
     jobWords.reset();
     for (let i = 0; i < n; i++) {
-      parents[i] = current.shift(reader);
-      for (let k = 0; k < reader.length; k++) jobWords.push(reader.words[k]!);
+      parents[i] = current.shiftAppend(jobWords);
       ends[i] = jobWords.length;
     }
     return { parents, job: { words: jobWords.toArray(), ends, successorsAtBound } };
