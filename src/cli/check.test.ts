@@ -122,7 +122,7 @@ describe("kraft check", () => {
     // One broker: a complete search at the default bounds in a few seconds.
     expect(runCheck(["--model", "metadata", "--brokers", "1", "--progress", "0"], io)).toBe(0);
     expect(io.stderr[0]).toBe(
-      "kraft check: metadata model, bfs: 3 controllers, 1 broker, 1 topic of 1 partition, max epoch 2, log ≤ 12, 1 broker crash, 1 controller crash, 1 session expiry, 0 delays, no message loss",
+      "kraft check: metadata model, bfs: 3 controllers, 1 broker, 1 topic of 1 partition, max epoch 2, log ≤ 11, 1 broker crash, 1 controller crash, 1 session expiry, 0 delays, no message loss",
     );
     expect(io.stdout.join("\n")).toMatch(
       /^OK: all 26 properties hold\. The search is complete: every reachable state within the bounds was explored\.\n98,965 distinct states .*, depth 44,/,

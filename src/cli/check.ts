@@ -37,8 +37,8 @@ const DEFAULT_WORKERS = Math.max(1, Math.min(64, availableParallelism()));
 
 /**
  * The metadata model's bfs by default is a complete search: every reachable state within its bounds
- * (a controller crash, so a failover, a broker crash, a session expiry, logs of up to 12 entries,
- * which is 4 beyond the bootstrap's 8). A long pause (a Raft timeout with nothing failed) is left out
+ * (a controller crash, so a failover, a broker crash, a session expiry, logs of up to 11 entries:
+ * the bootstrap's 8, a failover's LeaderChange and a fence's two records). A long pause (a Raft timeout with nothing failed) is left out
  * by default: one multiplies the states past what a complete search can finish in minutes. `--quick`
  * gives the earlier default instead: every behaviour of up to METADATA_DEPTH steps with one pause, no
  * controller crash and logs of up to 16 entries.
@@ -284,7 +284,7 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     scope: "metadata",
     min: 4,
     max: 1000,
-    default: 12,
+    default: 11,
     description: "metadata model: no node's log grows longer (the bootstrap's log holds 8 entries)",
   },
   {
