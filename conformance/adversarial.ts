@@ -418,18 +418,20 @@ const controllerRequest = (random: Random, s: ControllerState): ControllerReques
       "configs",
     ])
   ) {
-    case "register":
+    case "register": {
+      // Not a negative id: openkraft refuses it and Kafka registers it (marks.ts UNJUDGED_MARKS).
+      const registered = brokerId < 0 ? BROKERS[0]! : brokerId;
       return {
         _tag: "BrokerRegistrationRequest",
-        // Not a negative id: openkraft refuses it and Kafka registers it (marks.ts UNJUDGED_MARKS).
-        brokerId: brokerId < 0 ? BROKERS[0]! : brokerId,
+        brokerId: registered,
         clusterId: chance(random, 0.9) ? CLUSTER_ID : "another-cluster",
-        incarnationId: incarnation(brokerId, pick(random, [1, 1, 2])),
+        incarnationId: incarnation(registered, pick(random, [1, 1, 2])),
         listeners: [],
         features: chance(random, 0.9) ? FEATURES_OK : FEATURES_OLD,
         rack: null,
         previousBrokerEpoch: -1,
       };
+    }
     case "heartbeat": {
       // Often from a partition leader: its controlled shutdown is where leadership has to move.
       const from =

@@ -7,8 +7,7 @@
 import { availableParallelism } from "node:os";
 import { search } from "../src/checker/engine.ts";
 import { metadataModel } from "../src/checker/metadata-model.ts";
-import { CHECK_FLAGS, METADATA_DEPTH, metadataConfigFrom, withQuickBounds } from "../src/cli/check.ts";
-import { parseFlags } from "../src/cli/flags.ts";
+import { METADATA_DEPTH, metadataConfigOfArgs } from "../src/cli/check.ts";
 import { breakdown } from "./check-breakdown.ts";
 import { scriptFlags } from "./script-flags.ts";
 
@@ -29,8 +28,7 @@ const depth = scriptFlags(
 const cores = availableParallelism();
 // --quick's bounds: a depth-bounded search whose speed compares across builds (the default search is
 // complete and takes minutes; ci-metadata.test.ts times it).
-const quick = parseFlags(CHECK_FLAGS, ["--model", "metadata", "--quick"]);
-const config = metadataConfigFrom(withQuickBounds(quick.values, quick.given));
+const config = metadataConfigOfArgs(["--model", "metadata", "--quick"]);
 
 const run = (workers: number) => {
   const cpu = process.cpuUsage();

@@ -429,9 +429,9 @@ const adminOp = (args: readonly string[]): ControllerRequest => {
           continue;
         }
         const key = arg.slice(0, i);
+        if (key === "to") continue;
         const text = arg.slice(i + 1);
         const resource = resources.at(-1);
-        if (key === "to") continue;
         if (resource === undefined)
           throw new Error(`alter-config: ${arg} comes before any topic:NAME or broker:ID`);
         const value = text === NULL_VALUE ? null : text;

@@ -1151,6 +1151,9 @@ const resourceProblem = (
   return ["INVALID_REQUEST", `resource type ${resourceType} has no configurations here (2 topic, 4 broker)`];
 };
 
+/** Whether any value occurs twice (a Set: a request may name many). */
+const hasRepeats = (values: readonly string[]): boolean => new Set(values).size !== values.length;
+
 /**
  * `value.split(",")` as Java splits it: trailing empty items dropped, and a value without a comma kept
  * whole (so "" is one empty item).
@@ -1175,8 +1178,7 @@ const alterResource = (
     resourceName: r.resourceName,
   });
   // R111: what a broker refuses before it forwards the request (Kafka's ConfigAdminManager.preprocess).
-  const names = r.configs.map((c) => c.name);
-  if (names.some((n, i) => names.indexOf(n) !== i))
+  if (hasRepeats(r.configs.map((c) => c.name)))
     return result("INVALID_REQUEST", "Error due to duplicate config keys");
   const nullValues = r.configs.filter((c) => c.configOperation !== CONFIG_DELETE && c.value === null);
   if (nullValues.length > 0)
@@ -1202,12 +1204,17 @@ const alterResource = (
       // The value stored is read without its empty items, the value given as Java splits it: an empty
       // item other than a trailing one is appended, and the list check then refuses it.
       const items = current.split(",").filter((x) => x.length > 0);
-      for (const item of javaSplit(c.value ?? "")) {
-        const at = items.indexOf(item);
-        if (c.configOperation === CONFIG_APPEND) {
-          if (at < 0) items.push(item);
-        } else if (at >= 0) {
-          items.splice(at, 1);
+      if (c.configOperation === CONFIG_APPEND) {
+        const held = new Set(items);
+        for (const item of javaSplit(c.value ?? ""))
+          if (!held.has(item)) {
+            held.add(item);
+            items.push(item);
+          }
+      } else {
+        for (const item of javaSplit(c.value ?? "")) {
+          const at = items.indexOf(item);
+          if (at >= 0) items.splice(at, 1);
         }
       }
       value = items.join(",");
@@ -1243,8 +1250,10 @@ const eachResourceOnce = <R extends { readonly resourceType: number; readonly re
   answer: (r: R) => IncrementalAlterConfigsResponse["responses"][number],
 ): IncrementalAlterConfigsResponse["responses"][number][] => {
   const keys = resources.map((r) => `${r.resourceType}/${r.resourceName}`);
+  const times = new Map<string, number>();
+  for (const k of keys) times.set(k, (times.get(k) ?? 0) + 1);
   return resources.map((r, i) =>
-    keys.indexOf(keys[i]!) !== keys.lastIndexOf(keys[i]!)
+    times.get(keys[i]!)! > 1
       ? {
           errorCode: "INVALID_REQUEST",
           errorMessage: "Each resource must appear at most once.",

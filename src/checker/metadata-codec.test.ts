@@ -7,17 +7,13 @@ import type { MetaBounds } from "../../spec/cluster/metadata-actions.ts";
 import type { MetadataWorld } from "../../spec/cluster/metadata-world.ts";
 import { entryEpoch, entryValue, makeEntry } from "../../spec/cluster/world.ts";
 import type { NodeRequest } from "../../spec/node/node.ts";
-import { CHECK_FLAGS, metadataConfigFrom, withQuickBounds } from "../cli/check.ts";
-import { parseFlags } from "../cli/flags.ts";
+import { metadataConfigOfArgs } from "../cli/check.ts";
 import { MetadataCodec, metadataCodecStats } from "./metadata-codec.ts";
 import { metadataModel } from "./metadata-model.ts";
 import { WordWriter } from "./words.ts";
 
 /** At --quick's bounds (a pause, no controller crash), which these tests' paths take. */
-const configOf = (...flags: string[]) => {
-  const { values, given } = parseFlags(CHECK_FLAGS, ["--model", "metadata", "--quick", ...flags]);
-  return metadataConfigFrom(withQuickBounds(values, given));
-};
+const configOf = (...flags: string[]) => metadataConfigOfArgs(["--model", "metadata", "--quick", ...flags]);
 
 const wordsOf = (codec: MetadataCodec, world: MetadataWorld): Int32Array => {
   const w = new WordWriter(64);

@@ -8,8 +8,7 @@ import {
   SNAPSHOT_CONFIGURATION,
   SNAPSHOT_DISTINCT_STATES,
 } from "../../model-tests/configurations.ts";
-import { CHECK_FLAGS, metadataConfigFrom, withQuickBounds } from "../cli/check.ts";
-import { parseFlags } from "../cli/flags.ts";
+import { metadataConfigOfArgs } from "../cli/check.ts";
 import { type SearchOptions, type SearchResult, search } from "./engine.ts";
 import { metadataModel } from "./metadata-model.ts";
 import type { Model } from "./model.ts";
@@ -138,8 +137,7 @@ describe("breadth-first search with worker threads", () => {
   });
 
   it("explores the metadata model to the same count as one thread (kraft check --quick's bounds, depth 8)", () => {
-    const { values, given } = parseFlags(CHECK_FLAGS, ["--model", "metadata", "--quick", "--depth", "8"]);
-    const config = metadataConfigFrom(withQuickBounds(values, given));
+    const config = metadataConfigOfArgs(["--model", "metadata", "--quick", "--depth", "8"]);
     // As kraft check searches it: liveness is judged by random walks, not in the bfs.
     const result = sameWithWorkers(metadataModel(config), { depth: 8, livenessBound: 0 });
     expect(result.result).toBe("ok");

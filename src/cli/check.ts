@@ -37,11 +37,11 @@ const DEFAULT_WORKERS = Math.max(1, Math.min(64, availableParallelism()));
 
 /**
  * The metadata model's bfs by default is a complete search: every reachable state within its bounds
- * (a controller crash, so a failover, a broker crash, a session expiry, logs of up to 11 entries:
- * the bootstrap's 8, a failover's LeaderChange and a fence's two records). A long pause (a Raft timeout with nothing failed) is left out
- * by default: one multiplies the states past what a complete search can finish in minutes. `--quick`
- * gives the earlier default instead: every behaviour of up to METADATA_DEPTH steps with one pause, no
- * controller crash and logs of up to 16 entries.
+ * (a controller crash, so a failover, a broker crash, a session expiry, logs of up to 11 entries: the
+ * bootstrap's 8, a failover's LeaderChange and a fence's two records). A long pause (a Raft timeout
+ * with nothing failed) is left out by default: one multiplies the states past what a complete search
+ * can finish in minutes. `--quick` gives the earlier default instead: every behaviour of up to
+ * METADATA_DEPTH steps with QUICK_METADATA_BOUNDS.
  */
 export const METADATA_DEPTH = 14;
 const QUICK_METADATA_BOUNDS: Readonly<Record<string, number>> = {
@@ -292,7 +292,11 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
     name: "quick",
     scope: "metadata",
     default: false,
-    description: `metadata model: the earlier default instead of a complete search: every behaviour of up to ${METADATA_DEPTH} steps (bfs), with one pause, no controller crash and logs of up to 16 entries, about 30 s; the flags given still apply`,
+    description: `metadata model: the earlier default instead of a complete search: every behaviour of up to ${METADATA_DEPTH} steps (bfs), with ${Object.entries(
+      QUICK_METADATA_BOUNDS,
+    )
+      .map(([name, value]) => `--${name} ${value}`)
+      .join(", ")}, about 30 s; the flags given still apply`,
   },
   {
     kind: "boolean",
@@ -557,7 +561,7 @@ const adminOperationsFrom = (values: FlagValues): AdminOperation[] => {
 };
 
 /** `values` with --quick's bounds for the metadata flags the command line did not give. */
-export const withQuickBounds = (values: FlagValues, given: ReadonlySet<string>): FlagValues =>
+const withQuickBounds = (values: FlagValues, given: ReadonlySet<string>): FlagValues =>
   values["quick"] !== true
     ? values
     : {
@@ -595,6 +599,11 @@ export const metadataConfigFrom = (values: FlagValues): MetadataCheckConfig => (
   partitions: values["partitions"] as number,
   reductions: reductionsFrom(values),
 });
+/** The metadata model's configuration as `kraft check` builds it from these arguments (--quick too). */
+export const metadataConfigOfArgs = (argv: readonly string[]): MetadataCheckConfig => {
+  const { values, given } = parseFlags(CHECK_FLAGS, argv);
+  return metadataConfigFrom(withQuickBounds(values, given));
+};
 
 const reductionsDescribed = (reductions: Reductions): string[] => {
   const off = reductionsOff(reductions);
